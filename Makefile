@@ -1,0 +1,36 @@
+# One entry point for people and CI. Every target sets up .venv first from constraints.txt,
+# so `make demo` and `make test` work on a fresh clone with nothing but Python 3.11.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test lint bench dev clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/spx-pipeline demo
+
+test: setup
+	$(BIN)/pytest -q
+
+lint: setup
+	$(BIN)/ruff check .
+
+bench: setup
+	$(BIN)/python bench/occ.py
+	$(BIN)/python bench/recommend.py
+	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/pipeline.py
+
+dev: setup
+	$(BIN)/spx-pipeline dev
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .ruff_cache

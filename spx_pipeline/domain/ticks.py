@@ -1,0 +1,71 @@
+"""SPX/SPXW single-leg price increments.
+
+Cboe rejects off-increment single-leg SPX orders: $0.05 below $3.00 and $0.10 at or above. Buys
+round *up* (pay at least what we computed, so the order is marketable) and sells round *down*;
+2.975 rounds up to 3.00, which is itself on the 0.10 grid.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+TICK_SMALL = Decimal("0.05")
+TICK_LARGE = Decimal("0.10")
+TICK_BREAK = Decimal("3.00")
+
+Side = Literal["buy", "sell"]
+
+
+def tick_size(price: Decimal) -> Decimal:
+    """The increment that applies at ``price``."""
+    return TICK_SMALL if price < TICK_BREAK else TICK_LARGE
+
+
+def is_on_tick(price: Decimal) -> bool:
+    """Whether ``price`` is a valid single-leg SPX price (positive and on its increment)."""
+    if not price.is_finite() or price <= 0:
+        return False
+    return price % tick_size(price) == 0
+
+
+def round_to_tick(price: Decimal, side: Side) -> Decimal:
+    """Round to a valid tick: buys up, sells down. Result is quantized to cents."""
+    if side not in ("buy", "sell"):
+        raise ValueError(f"side must be 'buy' or 'sell', got {side!r}")
+    if not price.is_finite() or price <= 0:
+        raise ValueError(f"price must be a positive finite number, got {price}")
+    rounding = ROUND_CEILING if side == "buy" else ROUND_FLOOR
+    small = (price / TICK_SMALL).to_integral_value(rounding) * TICK_SMALL
+    if small < TICK_BREAK:
+        if side == "sell" and small <= 0:
+            raise ValueError(f"price {price} rounds down to zero")
+        return small.quantize(Decimal("0.01"))
+    large = (price / TICK_LARGE).to_integral_value(rounding) * TICK_LARGE
+    if side == "sell" and large < TICK_BREAK:
+        # Below 3.00 after rounding down on the coarse grid: use the fine grid instead.
+        large = small if small < TICK_BREAK else TICK_BREAK - TICK_SMALL
+    return large.quantize(Decimal("0.01"))
+
+
+def round_to_tick_array(prices: npt.ArrayLike, side: Side) -> npt.NDArray[np.float64]:
+    """Vectorised ``round_to_tick`` on float prices, exact to the cent (works in integer cents)."""
+    if side not in ("buy", "sell"):
+        raise ValueError(f"side must be 'buy' or 'sell', got {side!r}")
+    p = np.asarray(prices, dtype=np.float64)
+    # Work in hundredths of a cent to absorb float noise such as 1.1500000000000001.
+    units = np.rint(p * 10_000).astype(np.int64)
+    small_u, large_u, brk = 500, 1000, 30_000
+    if side == "buy":
+        small = -((-units) // small_u) * small_u
+        large = -((-units) // large_u) * large_u
+        out = np.where(small < brk, small, large)
+    else:
+        small = (units // small_u) * small_u
+        large = (units // large_u) * large_u
+        out = np.where(units < brk, small, large)
+    out = np.where(p > 0, out, 0)
+    return out / 10_000.0

@@ -1,0 +1,6 @@
+"""Shared fixtures live in ``spx_pipeline_tests/fixtures/`` modules, one per area, loaded here."""
+
+pytest_plugins = [
+    "spx_pipeline_tests.fixtures.tradier",
+    "spx_pipeline_tests.fixtures.stores",
+]
