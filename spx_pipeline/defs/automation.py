@@ -1,0 +1,62 @@
+"""Schedule and sensor behind ``TRADIER_PORTFOLIO_SYNC_ENABLED``.
+
+Both are RUNNING by default and read the flag at every evaluation, so flipping the variable is
+all an operator does (as with the seed's worker); while it is off every tick is skipped with a
+reason that names the flag, visible in the tick history.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import dagster as dg
+
+from spx_pipeline.domain.market_calendar import NEW_YORK, is_open_at
+from spx_pipeline.settings import SYNC_FLAG, sync_flag
+
+SCHEDULE_TIMEZONE = "America/New_York"
+# Every 5 minutes from 09:30 to 15:55 ET on weekdays; the NYSE calendar then drops holidays and
+# the minutes after an early close (13:00 ET).
+SCHEDULE_CRONS = ["30-55/5 9 * * 1-5", "*/5 10-15 * * 1-5"]
+
+
+def _disabled_reason() -> str | None:
+    flag = sync_flag()
+    if flag.enabled:
+        return None
+    return f"Portfolio sync is disabled: {flag.reason}. Set {SYNC_FLAG}=true to enable it."
+
+
+def schedule_tick(scheduled_at: datetime) -> dg.RunRequest | dg.SkipReason:
+    """What the schedule does at ``scheduled_at`` (pure, so tests can drive any date)."""
+    reason = _disabled_reason()
+    if reason:
+        return dg.SkipReason(reason)
+    if not is_open_at(scheduled_at):
+        local = scheduled_at.astimezone(NEW_YORK)
+        return dg.SkipReason(
+            f"NYSE is not in regular hours at {local:%Y-%m-%d %H:%M} ET (weekend, holiday or early close)."
+        )
+    stamp = scheduled_at.astimezone(NEW_YORK).strftime("%Y-%m-%dT%H:%M")
+    return dg.RunRequest(
+        run_key=f"portfolio-sync-{stamp}",
+        tags={"spx/trigger": "schedule", "spx/scheduled_at": stamp},
+    )
+
+
+def build_portfolio_sync_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
+    @dg.schedule(
+        name="portfolio_sync_schedule",
+        job=job,
+        cron_schedule=SCHEDULE_CRONS,
+        execution_timezone=SCHEDULE_TIMEZONE,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=(
+            "Portfolio snapshot sync every 5 minutes during NYSE regular hours (holidays and early "
+            f"closes from exchange-calendars). Skips unless {SYNC_FLAG} is on."
+        ),
+    )
+    def portfolio_sync_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        return schedule_tick(context.scheduled_execution_time)
+
+    return portfolio_sync_schedule

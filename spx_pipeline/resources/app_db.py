@@ -1,0 +1,39 @@
+"""The app database (credentials, setups) as a Dagster resource."""
+
+from __future__ import annotations
+
+import dagster as dg
+from pydantic import PrivateAttr
+
+from spx_pipeline.settings import credentials_key_from_env
+from spx_pipeline.storage.appdb import AppDatabase
+from spx_pipeline.storage.credentials import CredentialStore
+from spx_pipeline.storage.setups import SetupStore
+
+
+class AppDatabaseResource(dg.ConfigurableResource):
+    """SQLAlchemy URL; ``None`` means ``SPX_APP_DB_URL`` or the SQLite file under ``data/``.
+
+    The Fernet key is deliberately not a config field: it is read from ``SPX_CREDENTIALS_KEY``
+    (or ``SPX_CREDENTIALS_KEY_FILE``) when the store is opened, so it never lands in run config.
+    """
+
+    url: str | None = None
+    _database: AppDatabase | None = PrivateAttr(default=None)
+
+    def database(self) -> AppDatabase:
+        """The app database, migrated to the latest version (missing tables are created)."""
+        if self._database is None:
+            database = AppDatabase(self.url)
+            database.upgrade()
+            self._database = database
+        return self._database
+
+    def credential_store(self) -> CredentialStore:
+        """Credential store whose key is verified before anything is synced (fail closed)."""
+        store = CredentialStore(self.database(), key=credentials_key_from_env())
+        store.verify_key()
+        return store
+
+    def setup_store(self) -> SetupStore:
+        return SetupStore(self.database())

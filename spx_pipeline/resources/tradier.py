@@ -1,0 +1,31 @@
+"""Tradier REST access as a Dagster resource.
+
+The resource holds only where to connect and how hard to push; tokens come from the credential
+store per call, so one run can sync many accounts, each with its own token and rate limits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dagster as dg
+
+from spx_pipeline.broker.secrets import SecretToken
+from spx_pipeline.broker.tradier import AccountCredential, BalanceResult, TradierClient, fetch_balances_many
+
+
+class TradierResource(dg.ConfigurableResource):
+    """``base_url=None`` means ``TRADIER_BASE_URL`` or the sandbox; live needs ``allow_live``."""
+
+    base_url: str | None = None
+    allow_live: bool | None = None
+    max_workers: int = 32
+
+    def client(self, token: SecretToken) -> TradierClient:
+        return TradierClient(token, base_url=self.base_url, allow_live=self.allow_live)
+
+    def fetch_balances(self, credentials: Sequence[AccountCredential]) -> list[BalanceResult]:
+        """Balances for every credential, concurrently; one result per account, failures included."""
+        return fetch_balances_many(
+            credentials, max_workers=self.max_workers, base_url=self.base_url, allow_live=self.allow_live
+        )
