@@ -20,22 +20,39 @@ TICK_BREAK = Decimal("3.00")
 Side = Literal["buy", "sell"]
 
 
-def tick_size(price: Decimal) -> Decimal:
+PriceLike = Decimal | int | str | float
+
+
+def _as_decimal(price: PriceLike) -> Decimal:
+    """Floats go through ``str`` so 1.15 stays 1.15 rather than 1.149999...; bools are not prices."""
+    if isinstance(price, Decimal):
+        return price
+    if isinstance(price, bool) or not isinstance(price, int | str | float):
+        raise TypeError(f"price must be a Decimal, int, str or float, got {type(price).__name__} {price!r}")
+    try:
+        return Decimal(str(price).strip())
+    except ArithmeticError as exc:
+        raise ValueError(f"price is not a number: {price!r}") from exc
+
+
+def tick_size(price: PriceLike) -> Decimal:
     """The increment that applies at ``price``."""
-    return TICK_SMALL if price < TICK_BREAK else TICK_LARGE
+    return TICK_SMALL if _as_decimal(price) < TICK_BREAK else TICK_LARGE
 
 
-def is_on_tick(price: Decimal) -> bool:
+def is_on_tick(price: PriceLike) -> bool:
     """Whether ``price`` is a valid single-leg SPX price (positive and on its increment)."""
+    price = _as_decimal(price)
     if not price.is_finite() or price <= 0:
         return False
     return price % tick_size(price) == 0
 
 
-def round_to_tick(price: Decimal, side: Side) -> Decimal:
+def round_to_tick(price: PriceLike, side: Side) -> Decimal:
     """Round to a valid tick: buys up, sells down. Result is quantized to cents."""
     if side not in ("buy", "sell"):
         raise ValueError(f"side must be 'buy' or 'sell', got {side!r}")
+    price = _as_decimal(price)
     if not price.is_finite() or price <= 0:
         raise ValueError(f"price must be a positive finite number, got {price}")
     rounding = ROUND_CEILING if side == "buy" else ROUND_FLOOR
@@ -52,12 +69,18 @@ def round_to_tick(price: Decimal, side: Side) -> Decimal:
 
 
 def round_to_tick_array(prices: npt.ArrayLike, side: Side) -> npt.NDArray[np.float64]:
-    """Vectorised ``round_to_tick`` on float prices, exact to the cent (works in integer cents)."""
+    """Vectorised ``round_to_tick`` on float prices, exact to the cent (works in integer cents).
+
+    Unlike the scalar version it does not raise: NaN, infinite, non-positive prices and sells that
+    round down to nothing come back as 0.0, which callers treat as "no valid price" (a chain row
+    without a quote must not abort a whole batch).
+    """
     if side not in ("buy", "sell"):
         raise ValueError(f"side must be 'buy' or 'sell', got {side!r}")
     p = np.asarray(prices, dtype=np.float64)
+    valid = np.isfinite(p) & (p > 0)
     # Work in hundredths of a cent to absorb float noise such as 1.1500000000000001.
-    units = np.rint(p * 10_000).astype(np.int64)
+    units = np.rint(np.where(valid, p, 0.0) * 10_000).astype(np.int64)
     small_u, large_u, brk = 500, 1000, 30_000
     if side == "buy":
         small = -((-units) // small_u) * small_u
@@ -67,5 +90,5 @@ def round_to_tick_array(prices: npt.ArrayLike, side: Side) -> npt.NDArray[np.flo
         small = (units // small_u) * small_u
         large = (units // large_u) * large_u
         out = np.where(units < brk, small, large)
-    out = np.where(p > 0, out, 0)
+    out = np.where(valid, out, 0)
     return out / 10_000.0

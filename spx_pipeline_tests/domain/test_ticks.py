@@ -1,0 +1,129 @@
+"""SPX tick grid: Cboe rejects off-increment prices, so every rounding edge matters."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from spx_pipeline.domain.ticks import is_on_tick, round_to_tick, round_to_tick_array, tick_size
+
+D = Decimal
+
+
+@pytest.mark.parametrize(
+    ("price", "side", "expected"),
+    [
+        ("1.13", "buy", "1.15"),
+        ("1.13", "sell", "1.10"),
+        ("1.15", "buy", "1.15"),
+        ("1.15", "sell", "1.15"),
+        ("2.96", "buy", "3.00"),
+        ("2.975", "buy", "3.00"),
+        ("2.975", "sell", "2.95"),
+        ("2.999", "sell", "2.95"),
+        ("3.00", "buy", "3.00"),
+        ("3.00", "sell", "3.00"),
+        ("3.01", "buy", "3.10"),
+        ("3.04", "sell", "3.00"),
+        ("3.05", "buy", "3.10"),
+        ("3.05", "sell", "3.00"),
+        ("4.20", "buy", "4.20"),
+        ("0.01", "buy", "0.05"),
+        ("12.34", "sell", "12.30"),
+    ],
+)
+def test_round_to_tick_worked_cases(price: str, side: str, expected: str) -> None:
+    result = round_to_tick(D(price), side)  # type: ignore[arg-type]
+    assert result == D(expected)
+    assert str(result) == expected  # quantized to cents: "3.00", not "3.0"
+
+
+def test_tick_size_switches_at_three_dollars() -> None:
+    assert tick_size(D("2.95")) == D("0.05")
+    assert tick_size(D("3.00")) == D("0.10")
+
+
+@pytest.mark.parametrize(
+    ("price", "ok"),
+    [("1.15", True), ("3.10", True), ("3.05", False), ("1.13", False), ("0", False), ("-0.05", False)],
+)
+def test_is_on_tick(price: str, ok: bool) -> None:
+    assert is_on_tick(D(price)) is ok
+
+
+def test_is_on_tick_rejects_non_finite() -> None:
+    assert not is_on_tick(D("NaN"))
+    assert not is_on_tick(D("Infinity"))
+
+
+def test_scalar_accepts_float_via_str_and_int() -> None:
+    assert round_to_tick(1.15, "buy") == D("1.15")
+    assert round_to_tick(3, "sell") == D("3.00")
+    assert is_on_tick("3.10")
+
+
+@pytest.mark.parametrize("bad", [True, None, [1.0]])
+def test_scalar_refuses_non_numbers(bad: object) -> None:
+    with pytest.raises(TypeError, match="price must be"):
+        round_to_tick(bad, "buy")  # type: ignore[arg-type]
+
+
+def test_unparseable_string_named() -> None:
+    with pytest.raises(ValueError, match="'abc'"):
+        round_to_tick("abc", "buy")
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", "NaN", "Infinity"])
+def test_round_refuses_non_positive_or_non_finite(bad: str) -> None:
+    with pytest.raises(ValueError, match="positive finite"):
+        round_to_tick(D(bad), "buy")
+
+
+def test_sell_rounding_to_zero_refused() -> None:
+    with pytest.raises(ValueError, match="rounds down to zero"):
+        round_to_tick(D("0.03"), "sell")
+
+
+def test_bad_side_refused() -> None:
+    with pytest.raises(ValueError, match="'hold'"):
+        round_to_tick(D("1"), "hold")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="'hold'"):
+        round_to_tick_array([1.0], "hold")  # type: ignore[arg-type]
+
+
+def test_array_absorbs_float_noise_and_invalid_values() -> None:
+    prices = [1.1500000000000001, 1.15 - 1e-12, 2.975, float("nan"), float("inf"), -1.0, 0.0, 0.03]
+    assert round_to_tick_array(prices, "buy").tolist() == [1.15, 1.15, 3.0, 0.0, 0.0, 0.0, 0.0, 0.05]
+    assert round_to_tick_array(prices, "sell").tolist() == [1.15, 1.15, 2.95, 0.0, 0.0, 0.0, 0.0, 0.0]
+
+
+cents = st.integers(min_value=1, max_value=200_000).map(lambda c: D(c) / 100)
+
+
+@given(price=cents, side=st.sampled_from(["buy", "sell"]))
+def test_round_is_on_tick_directional_and_minimal(price: Decimal, side: str) -> None:
+    if side == "sell" and price < D("0.05"):
+        return
+    result = round_to_tick(price, side)  # type: ignore[arg-type]
+    assert is_on_tick(result)
+    if side == "buy":
+        assert result >= price
+        # No valid tick strictly between price and result.
+        assert result - price < tick_size(result)
+    else:
+        assert result <= price
+        assert price - result < tick_size(price)
+
+
+@given(prices=st.lists(cents, min_size=1, max_size=50), side=st.sampled_from(["buy", "sell"]))
+def test_array_matches_scalar(prices: list[Decimal], side: str) -> None:
+    array = round_to_tick_array(np.array([float(p) for p in prices]), side)  # type: ignore[arg-type]
+    for price, got in zip(prices, array, strict=True):
+        if side == "sell" and price < D("0.05"):
+            assert got == 0.0
+        else:
+            assert D(str(got)) == round_to_tick(price, side)  # type: ignore[arg-type]
