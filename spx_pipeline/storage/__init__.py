@@ -1,0 +1,1 @@
+"""Stores: the app database (system of record), encrypted credentials, setups, the DuckDB warehouse."""

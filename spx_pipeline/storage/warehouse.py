@@ -1,0 +1,418 @@
+"""The DuckDB analyst warehouse: schema from ``sql/warehouse`` and idempotent transactional writes.
+
+DuckDB lets one process hold a file for writing at a time, and Dagster runs steps in separate
+processes, so every operation opens a short-lived connection and retries (bounded, with backoff)
+while another process holds the lock. Writes are "replace by key" in one transaction: a re-run of
+the same step replaces its rows instead of duplicating them, and a failure part-way leaves the
+table exactly as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any, Final
+
+import duckdb
+import pandas as pd
+
+from spx_pipeline.storage.paths import QUERIES_DIR, WAREHOUSE_DDL_DIR, warehouse_path
+
+_CREATE_TABLE = re.compile(
+    r"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE
+)
+_QUERY_NAME = re.compile(r"^[a-z0-9_]+$")
+DEFAULT_LOCK_TIMEOUT: Final = 30.0
+
+
+class WarehouseError(RuntimeError):
+    """A warehouse operation failed; the message names the file or table involved."""
+
+
+class WarehouseLockedError(WarehouseError):
+    """Another process kept the DuckDB file locked for longer than the retry budget."""
+
+
+class WarehouseWriteError(WarehouseError):
+    """A write was refused or failed and was rolled back: nothing was changed."""
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """Rows inserted and rows deleted (replaced or cleared) by one write."""
+
+    inserted: int
+    deleted: int
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    name: str
+    type: str
+    nullable: bool
+
+
+def ddl_files(directory: Path | None = None) -> list[Path]:
+    """The warehouse DDL files in the order they apply (file-name order: 001_, 002_, ...)."""
+    return sorted((directory or WAREHOUSE_DDL_DIR).glob("*.sql"))
+
+
+@cache
+def _tables_in(directory: Path) -> frozenset[str]:
+    names: set[str] = set()
+    for path in ddl_files(directory):
+        names.update(name.lower() for name in _CREATE_TABLE.findall(path.read_text(encoding="utf-8")))
+    return frozenset(names)
+
+
+class Warehouse:
+    """One DuckDB warehouse file (``SPX_WAREHOUSE_PATH``, default ``data/warehouse.duckdb``)."""
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+        ddl_dir: Path | None = None,
+    ) -> None:
+        self.path = warehouse_path(path)
+        if lock_timeout < 0:
+            raise ValueError(f"lock_timeout {lock_timeout!r} must not be negative")
+        self.lock_timeout = lock_timeout
+        self._ddl_dir = ddl_dir or WAREHOUSE_DDL_DIR
+
+    @property
+    def tables(self) -> frozenset[str]:
+        """The allow-list: every table the DDL files create."""
+        return _tables_in(self._ddl_dir)
+
+    # -- connections ----------------------------------------------------------------------
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short-lived connection (session time zone UTC), closed on exit.
+
+        Opening retries with exponential backoff while another process holds the file lock and
+        gives up after ``lock_timeout`` seconds with ``WarehouseLockedError``.
+        """
+        con = self._open(read_only)
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            yield con
+        finally:
+            con.close()
+
+    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        if read_only and not self.path.exists():
+            raise WarehouseError(
+                f"warehouse {self.path} does not exist yet; run the pipeline (or ensure_schema) first"
+            )
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.lock_timeout
+        delay = 0.02
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.ConnectionException as exc:
+                # This process already has the file open read-write (DuckDB shares one instance
+                # per process); a reader can use that configuration safely.
+                if read_only and "different configuration" in str(exc):
+                    read_only = False
+                    continue
+                raise WarehouseError(f"cannot open warehouse {self.path}: {exc}") from exc
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower():
+                    raise WarehouseError(f"cannot open warehouse {self.path}: {exc}") from exc
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise WarehouseLockedError(
+                        f"warehouse {self.path} stayed locked by another process for "
+                        f"{self.lock_timeout:.1f}s; is a long-running writer (or a DuckDB shell) holding it?"
+                    ) from exc
+                time.sleep(min(delay * (0.5 + random.random()), remaining))
+                delay = min(delay * 2, 1.0)
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def ensure_schema(self) -> list[str]:
+        """Apply every DDL file in order (CREATE ... IF NOT EXISTS); return the tables created."""
+        with self.connect() as con:
+            before = _existing_tables(con)
+            con.begin()
+            try:
+                for path in ddl_files(self._ddl_dir):
+                    con.execute(path.read_text(encoding="utf-8"))
+                con.commit()
+            except duckdb.Error as exc:
+                con.rollback()
+                raise WarehouseError(f"applying warehouse DDL to {self.path} failed: {exc}") from exc
+            after = _existing_tables(con)
+        return sorted(after - before)
+
+    def columns(self, table: str) -> list[ColumnInfo]:
+        name = self._check_table(table)
+        with self.connect(read_only=True) as con:
+            return _columns(con, name, self.path)
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def replace_rows(
+        self,
+        table: str,
+        frame: pd.DataFrame,
+        *,
+        key_columns: Sequence[str],
+        delete_where: Mapping[str, object] | None = None,
+    ) -> WriteResult:
+        """Idempotent upsert-by-replacement in ONE transaction.
+
+        1. delete rows matching ``delete_where`` (column = value, all must match; e.g. a run id),
+        2. delete rows whose ``key_columns`` match any row of ``frame``,
+        3. insert ``frame`` (columns matched by name; table columns the frame lacks become NULL).
+
+        Unknown columns, missing or NULL key values and duplicate keys within the frame are refused
+        before anything runs; any database error rolls the whole write back.
+        """
+        name = self._check_table(table)
+        keys = list(key_columns)
+        if not keys:
+            raise WarehouseWriteError(f"replace_rows({name}): key_columns is empty; name the row key columns")
+        with self.connect() as con:
+            cols = {c.name: c for c in _columns(con, name, self.path)}
+            _check_columns(name, frame, cols, keys, delete_where or {})
+            _check_keys(name, frame, keys)
+            prepared = _prepare(frame, cols)
+            view = f"_spx_incoming_{uuid.uuid4().hex}"
+            con.register(view, prepared)
+            try:
+                con.begin()
+                try:
+                    deleted = 0
+                    if delete_where:
+                        where, params = _where(delete_where)
+                        deleted += _count(con.execute(f"DELETE FROM {_q(name)} WHERE {where}", params))
+                    if len(prepared):
+                        match = " AND ".join(
+                            f"{_q(name)}.{_q(k)} = CAST(src.{_q(k)} AS {cols[k].type})" for k in keys
+                        )
+                        deleted += _count(
+                            con.execute(
+                                f"DELETE FROM {_q(name)} WHERE EXISTS "
+                                f"(SELECT 1 FROM {_q(view)} AS src WHERE {match})"
+                            )
+                        )
+                        _insert(con, name, view, prepared, cols)
+                    con.commit()
+                except duckdb.Error as exc:
+                    con.rollback()
+                    raise WarehouseWriteError(
+                        f"writing {len(frame)} rows to {name} failed and was rolled back: {_first_line(exc)}"
+                    ) from exc
+            finally:
+                con.unregister(view)
+        return WriteResult(inserted=len(prepared), deleted=deleted)
+
+    def replace_table(self, table: str, frame: pd.DataFrame) -> WriteResult:
+        """Replace the whole content of a current-state table (e.g. broker_credentials) atomically."""
+        name = self._check_table(table)
+        with self.connect() as con:
+            cols = {c.name: c for c in _columns(con, name, self.path)}
+            _check_columns(name, frame, cols, [], {})
+            prepared = _prepare(frame, cols)
+            view = f"_spx_incoming_{uuid.uuid4().hex}"
+            con.register(view, prepared)
+            try:
+                con.begin()
+                try:
+                    deleted = _count(con.execute(f"DELETE FROM {_q(name)}"))
+                    if len(prepared):
+                        _insert(con, name, view, prepared, cols)
+                    con.commit()
+                except duckdb.Error as exc:
+                    con.rollback()
+                    raise WarehouseWriteError(
+                        f"replacing {name} with {len(frame)} rows failed and was rolled back: "
+                        f"{_first_line(exc)}"
+                    ) from exc
+            finally:
+                con.unregister(view)
+        return WriteResult(inserted=len(prepared), deleted=deleted)
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def query(self, sql: str, params: Sequence[object] | Mapping[str, object] | None = None) -> pd.DataFrame:
+        """Run a read query on a read-only connection and return a DataFrame."""
+        with self.connect(read_only=True) as con:
+            return con.execute(sql, params).df() if params is not None else con.execute(sql).df()
+
+    def named_query(self, name: str) -> pd.DataFrame:
+        """Run an analyst query from ``sql/queries/<name>.sql`` as it stands."""
+        return self.query(read_named_query(name))
+
+    def row_count(self, table: str) -> int:
+        name = self._check_table(table)
+        with self.connect(read_only=True) as con:
+            row = con.execute(f"SELECT count(*) FROM {_q(name)}").fetchone()
+        return int(row[0]) if row else 0
+
+    def _check_table(self, table: str) -> str:
+        name = (table or "").lower()
+        if name not in self.tables:
+            raise WarehouseError(
+                f"table {table!r} is not a warehouse table; known tables: {', '.join(sorted(self.tables))}"
+            )
+        return name
+
+    def __repr__(self) -> str:
+        return f"Warehouse({str(self.path)!r})"
+
+
+def query_names() -> list[str]:
+    """Names of the analyst queries shipped in ``sql/queries``."""
+    return sorted(p.stem for p in QUERIES_DIR.glob("*.sql"))
+
+
+def read_named_query(name: str) -> str:
+    if not _QUERY_NAME.match(name or "") or not (QUERIES_DIR / f"{name}.sql").is_file():
+        raise WarehouseError(f"no analyst query named {name!r}; available: {', '.join(query_names())}")
+    return (QUERIES_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def _q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+    ).fetchall()
+    return {str(r[0]).lower() for r in rows}
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> list[ColumnInfo]:
+    rows = con.execute(
+        "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+        "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+        [table],
+    ).fetchall()
+    if not rows:
+        raise WarehouseError(f"table {table} does not exist in warehouse {path}; run ensure_schema() first")
+    return [ColumnInfo(name=str(r[0]), type=str(r[1]), nullable=str(r[2]).upper() == "YES") for r in rows]
+
+
+def _check_columns(
+    table: str,
+    frame: pd.DataFrame,
+    cols: Mapping[str, ColumnInfo],
+    keys: Sequence[str],
+    delete_where: Mapping[str, object],
+) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise WarehouseWriteError(f"{table}: expected a pandas DataFrame, got {type(frame).__name__}")
+    names = [str(c) for c in frame.columns]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise WarehouseWriteError(f"{table}: frame has duplicate column names: {', '.join(duplicated)}")
+    unknown = [n for n in names if n not in cols]
+    if unknown:
+        raise WarehouseWriteError(f"{table}: frame has columns the table does not have: {', '.join(unknown)}")
+    bad_keys = [k for k in keys if k not in cols or k not in names]
+    if bad_keys:
+        raise WarehouseWriteError(
+            f"{table}: key_columns {', '.join(bad_keys)} must be columns of both the table and the frame"
+        )
+    bad_where = [k for k in delete_where if k not in cols]
+    if bad_where:
+        raise WarehouseWriteError(f"{table}: delete_where names unknown columns: {', '.join(bad_where)}")
+
+
+def _check_keys(table: str, frame: pd.DataFrame, keys: Sequence[str]) -> None:
+    if frame.empty:
+        return
+    for key in keys:
+        if frame[key].isna().any():
+            raise WarehouseWriteError(f"{table}: key column {key} has missing values")
+    dupes = frame.duplicated(subset=list(keys), keep=False)
+    if dupes.any():
+        first = frame.loc[dupes, list(keys)].iloc[0].to_dict()
+        raise WarehouseWriteError(
+            f"{table}: frame has {int(dupes.sum())} rows sharing a key, e.g. {first}; keys must be unique"
+        )
+
+
+def _prepare(frame: pd.DataFrame, cols: Mapping[str, ColumnInfo]) -> pd.DataFrame:
+    """Object columns DuckDB cannot infer reliably become text it can CAST exactly."""
+    out = frame.reset_index(drop=True).copy()
+    for name in out.columns:
+        series = out[name]
+        declared = cols[str(name)].type.upper()
+        if series.dtype != object:
+            continue
+        if declared.startswith("DECIMAL"):
+            out[name] = series.map(_decimal_text).astype(object)
+        elif declared == "JSON":
+            out[name] = series.map(_json_text).astype(object)
+    return out
+
+
+def _decimal_text(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    if isinstance(value, Decimal):
+        return format(value, "f") if value.is_finite() else str(value)
+    if isinstance(value, bool):
+        raise WarehouseWriteError(f"boolean {value!r} given for a DECIMAL column")
+    return format(Decimal(str(value)), "f")
+
+
+def _json_text(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, default=str, sort_keys=True)
+
+
+def _insert(
+    con: duckdb.DuckDBPyConnection, table: str, view: str, frame: pd.DataFrame, cols: Mapping[str, ColumnInfo]
+) -> None:
+    names = [str(c) for c in frame.columns]
+    target = ", ".join(_q(n) for n in names)
+    select = ", ".join(f"CAST({_q(n)} AS {cols[n].type}) AS {_q(n)}" for n in names)
+    con.execute(f"INSERT INTO {_q(table)} ({target}) SELECT {select} FROM {_q(view)}")
+
+
+def _where(conditions: Mapping[str, object]) -> tuple[str, list[object]]:
+    parts: list[str] = []
+    params: list[object] = []
+    for column, value in conditions.items():
+        if value is None:
+            parts.append(f"{_q(column)} IS NULL")
+        else:
+            parts.append(f"{_q(column)} = ?")
+            params.append(value)
+    return " AND ".join(parts), params
+
+
+def _count(result: duckdb.DuckDBPyConnection) -> int:
+    row = result.fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
