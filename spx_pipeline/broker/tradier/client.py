@@ -1,0 +1,517 @@
+"""``TradierClient``: typed endpoints over the transport, with sandbox-by-default host selection.
+
+Endpoints are thin: build the request, hand it to the transport (retries, pacing, typed errors), and
+parse the body through ``models``/``normalize``. The order endpoints carry the safety rules the
+reference's §3.4 and §6 ask for: writes are never retried, and an ambiguous placement (maybe sent,
+no answer) becomes an ``AmbiguousOrderError`` that points at ``find_orders_by_tag``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit
+
+import requests
+
+from spx_pipeline.broker.secrets import SecretToken
+from spx_pipeline.broker.tradier import normalize as n
+from spx_pipeline.broker.tradier.errors import (
+    AmbiguousOrderError,
+    LiveTradingNotAllowedError,
+    TradierConnectionError,
+    TradierError,
+    TradierMalformedResponseError,
+    TradierServerError,
+    TradierTimeoutError,
+)
+from spx_pipeline.broker.tradier.models import (
+    Balances,
+    CalendarDay,
+    Clock,
+    Order,
+    OrderPreview,
+    OrderResult,
+    Position,
+    Profile,
+)
+from spx_pipeline.broker.tradier.ratelimit import Bucket, RateLimiterRegistry
+from spx_pipeline.broker.tradier.transport import DEFAULT_TIMEOUT, RetryPolicy, Transport
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SANDBOX_BASE_URL: Final = "https://sandbox.tradier.com/v1"
+LIVE_BASE_URL: Final = "https://api.tradier.com/v1"
+LIVE_HOSTS: Final = frozenset({"api.tradier.com"})
+_TRUE: Final = frozenset({"1", "true", "yes", "on"})
+_TAG_RE: Final = re.compile(r"^[A-Za-z0-9-]{1,255}$")
+_MODIFIABLE: Final = frozenset({"type", "duration", "price", "stop"})
+_QUOTES_GET_MAX_CHARS: Final = 1000
+
+GREEK_COLUMNS: Final = (
+    "delta",
+    "gamma",
+    "theta",
+    "vega",
+    "rho",
+    "phi",
+    "bid_iv",
+    "mid_iv",
+    "ask_iv",
+    "smv_vol",
+)
+_CHAIN_NUMERIC: Final = (
+    "last",
+    "change",
+    "change_percentage",
+    "volume",
+    "average_volume",
+    "last_volume",
+    "open",
+    "high",
+    "low",
+    "close",
+    "prevclose",
+    "week_52_high",
+    "week_52_low",
+    "bid",
+    "bidsize",
+    "ask",
+    "asksize",
+    "open_interest",
+    "strike",
+    "contract_size",
+)
+_CHAIN_EPOCHS: Final = ("bid_date", "ask_date", "trade_date")
+
+
+def env_flag(value: str | None) -> bool:
+    return value is not None and value.strip().lower() in _TRUE
+
+
+def resolve_base_url(
+    base_url: str | None = None,
+    *,
+    allow_live: bool | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> str:
+    """Explicit ``base_url`` > ``TRADIER_BASE_URL`` > sandbox; the live host needs an explicit opt-in.
+
+    Refusing ``api.tradier.com`` by default means a mis-pasted production URL in a dev or CI
+    environment fails loudly before any request, rather than sending paper-intended orders live.
+    """
+    env = os.environ if environ is None else environ
+    url = (base_url or env.get("TRADIER_BASE_URL") or SANDBOX_BASE_URL).strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError(f"base_url must be an http(s) URL with a host, got {url!r}")
+    live_ok = env_flag(env.get("TRADIER_ALLOW_LIVE")) if allow_live is None else allow_live
+    if parts.hostname.lower() in LIVE_HOSTS and not live_ok:
+        raise LiveTradingNotAllowedError(
+            f"refusing the production host {parts.hostname}: "
+            "pass allow_live=True or set TRADIER_ALLOW_LIVE=true"
+        )
+    return url
+
+
+class TradierClient:
+    """One token, one host, one pooled Session. Thread-safe for concurrent reads.
+
+    ``token`` may be a plain ``str``; it is wrapped in ``SecretToken`` immediately so the clear value
+    is never an attribute of the client.
+    """
+
+    def __init__(
+        self,
+        token: SecretToken | str,
+        *,
+        base_url: str | None = None,
+        allow_live: bool | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        pool_maxsize: int = 10,
+        rate_limits: Mapping[Bucket, int] | bool = True,
+        registry: RateLimiterRegistry | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        environ: Mapping[str, str] | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.token = token if isinstance(token, SecretToken) else SecretToken(token)
+        self.base_url = resolve_base_url(base_url, allow_live=allow_live, environ=environ)
+        self.transport = Transport(
+            self.base_url,
+            self.token,
+            timeout=timeout,
+            retry=retry,
+            pool_maxsize=pool_maxsize,
+            rate_limits=rate_limits,
+            registry=registry,
+            sleep=sleep,
+            clock=clock,
+            session=session,
+        )
+
+    @classmethod
+    def from_env(
+        cls, token: SecretToken | str, *, environ: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> TradierClient:
+        """Host from ``TRADIER_BASE_URL`` (sandbox if unset), live only with ``TRADIER_ALLOW_LIVE``."""
+        env = os.environ if environ is None else environ
+        return cls(
+            token,
+            base_url=env.get("TRADIER_BASE_URL") or None,
+            allow_live=env_flag(env.get("TRADIER_ALLOW_LIVE")),
+            environ=env,
+            **kwargs,
+        )
+
+    def __repr__(self) -> str:
+        return f"TradierClient(base_url={self.base_url!r}, token={self.token!r})"
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def __enter__(self) -> TradierClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- accounts -------------------------------------------------------------------------------
+
+    def get_profile(self) -> Profile:
+        return Profile.from_json(self.transport.request("GET", "/user/profile"))
+
+    def get_user_balances(self) -> list[Balances]:
+        """All accounts behind the token in one request (Tradier's preferred way over N calls)."""
+        body = self.transport.request("GET", "/user/balances")
+        result: list[Balances] = []
+        for index, item in enumerate(n.collection(body, "accounts", "account")):
+            if not isinstance(item, Mapping):
+                raise TradierMalformedResponseError(f"accounts.account[{index}] is {type(item).__name__}")
+            number = n.opt_str(item.get("account_number"), field=f"accounts.account[{index}].account_number")
+            balances = item.get("balances", item)
+            if not isinstance(balances, Mapping):
+                raise TradierMalformedResponseError(
+                    f"accounts.account[{index}].balances for {number} is {balances!r:.40}, not an object"
+                )
+            result.append(Balances.from_json(balances, account_number=number))
+        return result
+
+    def get_balances(self, account_id: str) -> Balances:
+        account_id = _account(account_id)
+        body = self.transport.request("GET", f"/accounts/{account_id}/balances")
+        return Balances.from_json(n.member(body, "balances"), account_number=account_id)
+
+    def get_positions(self, account_id: str) -> list[Position]:
+        account_id = _account(account_id)
+        body = self.transport.request("GET", f"/accounts/{account_id}/positions")
+        return [
+            Position.from_json(_obj(p, "positions.position"))
+            for p in n.collection(body, "positions", "position")
+        ]
+
+    def list_orders(
+        self, account_id: str, include_tags: bool = True, *, page: int | None = None
+    ) -> list[Order]:
+        account_id = _account(account_id)
+        params = {"includeTags": _bool(include_tags)}
+        if page is not None:
+            params["page"] = str(page)
+        body = self.transport.request("GET", f"/accounts/{account_id}/orders", params=params)
+        return [Order.from_json(_obj(o, "orders.order")) for o in n.collection(body, "orders", "order")]
+
+    def get_order(self, account_id: str, order_id: int | str) -> Order:
+        account_id = _account(account_id)
+        body = self.transport.request(
+            "GET", f"/accounts/{account_id}/orders/{_order_id(order_id)}", params={"includeTags": "true"}
+        )
+        return Order.from_json(n.member(body, "order"))
+
+    def find_orders_by_tag(self, account_id: str, tag: str) -> list[Order]:
+        """Orders carrying ``tag`` (newest id last): the reconciliation step after an ambiguous POST."""
+        _check_tag(tag)
+        found = [order for order in self.list_orders(account_id, include_tags=True) if order.tag == tag]
+        return sorted(found, key=lambda order: order.id or 0)
+
+    # -- orders ---------------------------------------------------------------------------------
+
+    def place_order(
+        self,
+        account_id: str,
+        payload: Mapping[str, str],
+        *,
+        preview: bool = False,
+        reconcile_by_tag: bool = False,
+    ) -> OrderResult | OrderPreview:
+        """POST a form-encoded order; never retried unless ``preview`` (which sends nothing to market).
+
+        On a failure after the request may have left (read timeout, reset, 5xx) an order with a
+        ``tag`` raises ``AmbiguousOrderError``; with ``reconcile_by_tag=True`` the client first looks
+        the tag up once and returns the existing order (``reconciled=True``) when it is there.
+        Errors in an HTTP 200 body raise ``TradierOrderRejectedError``.
+        """
+        account_id = _account(account_id)
+        form = _order_form(payload)
+        path = f"/accounts/{account_id}/orders"
+        if preview:
+            form["preview"] = "true"
+            return OrderPreview.from_json(
+                self.transport.request("POST", path, data=form, kind="order", retry=True)
+            )
+        tag = form.get("tag")
+        try:
+            body = self.transport.request("POST", path, data=form, kind="order", retry=False)
+        except (TradierTimeoutError, TradierConnectionError, TradierServerError) as exc:
+            if exc.maybe_sent is False or tag is None:
+                raise
+            ambiguous = AmbiguousOrderError(
+                f"order with tag {tag!r} may or may not have been placed "
+                f"({type(exc).__name__}: {exc.message}); "
+                f"call find_orders_by_tag({account_id!r}, {tag!r}) before resending",
+                tag=tag,
+                account_id=account_id,
+                status=exc.status,
+                method="POST",
+                path=path,
+            )
+            if not reconcile_by_tag:
+                raise ambiguous from None
+            return self._reconcile(account_id, tag, ambiguous)
+        return OrderResult.from_json(body)
+
+    def _reconcile(self, account_id: str, tag: str, ambiguous: AmbiguousOrderError) -> OrderResult:
+        try:
+            found = self.find_orders_by_tag(account_id, tag)
+        except TradierError as lookup_error:
+            raise AmbiguousOrderError(
+                f"{ambiguous.message}; reconciliation lookup failed too ({type(lookup_error).__name__}: "
+                f"{lookup_error.message})",
+                tag=tag,
+                account_id=account_id,
+                status=ambiguous.status,
+                method=ambiguous.method,
+                path=ambiguous.path,
+            ) from None
+        if not found:
+            raise AmbiguousOrderError(
+                f"{ambiguous.message}; no order carries the tag yet (it may still appear)",
+                tag=tag,
+                account_id=account_id,
+                status=ambiguous.status,
+                method=ambiguous.method,
+                path=ambiguous.path,
+            ) from None
+        order = found[-1]
+        return OrderResult(id=order.id, status=order.status, reconciled=True, raw=order.raw)
+
+    def preview_order(self, account_id: str, payload: Mapping[str, str]) -> OrderPreview:
+        result = self.place_order(account_id, payload, preview=True)
+        assert isinstance(result, OrderPreview)
+        return result
+
+    def modify_order(self, account_id: str, order_id: int | str, **changes: str | Decimal) -> OrderResult:
+        """PUT only what changes (type, duration, price, stop); quantity cannot be modified."""
+        account_id = _account(account_id)
+        if not changes:
+            raise ValueError("modify_order needs at least one of type, duration, price, stop")
+        unknown = sorted(set(changes) - _MODIFIABLE)
+        if unknown:
+            raise ValueError(f"modify_order cannot change {unknown}; allowed: {sorted(_MODIFIABLE)}")
+        form = {key: _form_value(key, value) for key, value in changes.items()}
+        body = self.transport.request(
+            "PUT",
+            f"/accounts/{account_id}/orders/{_order_id(order_id)}",
+            data=form,
+            kind="order",
+            retry=False,
+        )
+        return OrderResult.from_json(body)
+
+    def cancel_order(self, account_id: str, order_id: int | str) -> OrderResult:
+        account_id = _account(account_id)
+        body = self.transport.request(
+            "DELETE", f"/accounts/{account_id}/orders/{_order_id(order_id)}", kind="order", retry=False
+        )
+        return OrderResult.from_json(body)
+
+    # -- market data ----------------------------------------------------------------------------
+
+    def get_option_expirations(
+        self, symbol: str, include_all_roots: bool = True, strikes: bool = False
+    ) -> list[date]:
+        """Sorted expiration dates; ``include_all_roots`` is what surfaces SPXW weeklies under SPX."""
+        params = {
+            "symbol": _symbol(symbol),
+            "includeAllRoots": _bool(include_all_roots),
+            "strikes": _bool(strikes),
+        }
+        body = self.transport.request("GET", "/markets/options/expirations", params=params)
+        container = body.get("expirations")
+        if n.is_empty(container):
+            return []
+        if not isinstance(container, Mapping):
+            raise TradierMalformedResponseError(f"expirations is {container!r:.60}, not an object")
+        raw_dates: list[Any] = list(n.as_list(container.get("date"), field="expirations.date"))
+        for item in n.as_list(container.get("expiration"), field="expirations.expiration"):
+            raw_dates.append(_obj(item, "expirations.expiration").get("date"))
+        dates = {n.opt_date(value, field="expirations.date") for value in raw_dates}
+        return sorted(d for d in dates if d is not None)
+
+    def get_option_chain(
+        self, symbol: str, expiration: date | str, greeks: bool = True
+    ) -> list[dict[str, Any]]:
+        """Chain rows as dicts: Decimal numbers, ``"null"`` → None, ``greeks`` a dict or None."""
+        params = {"symbol": _symbol(symbol), "expiration": _iso_date(expiration), "greeks": _bool(greeks)}
+        body = self.transport.request("GET", "/markets/options/chains", params=params)
+        rows = []
+        for item in n.collection(body, "options", "option"):
+            row = n.clean(dict(_obj(item, "options.option")))
+            if not isinstance(row.get("greeks"), Mapping):
+                row["greeks"] = None
+            rows.append(row)
+        return rows
+
+    def option_chain_frame(self, symbol: str, expiration: date | str, greeks: bool = True) -> pd.DataFrame:
+        return chain_frame(self.get_option_chain(symbol, expiration, greeks=greeks))
+
+    def get_quotes(self, symbols: str | Sequence[str], greeks: bool = False) -> list[dict[str, Any]]:
+        """Quotes for equities/indexes/OCC symbols; long lists go as a POST form (still a read)."""
+        names = [symbols] if isinstance(symbols, str) else list(symbols)
+        joined = ",".join(_symbol(s) for s in names)
+        if not joined:
+            raise ValueError("get_quotes needs at least one symbol")
+        params = {"symbols": joined, "greeks": _bool(greeks)}
+        if len(joined) > _QUOTES_GET_MAX_CHARS:
+            body = self.transport.request("POST", "/markets/quotes", data=params, retry=True)
+        else:
+            body = self.transport.request("GET", "/markets/quotes", params=params)
+        return [n.clean(dict(_obj(q, "quotes.quote"))) for q in n.collection(body, "quotes", "quote")]
+
+    def get_clock(self) -> Clock:
+        return Clock.from_json(self.transport.request("GET", "/markets/clock"))
+
+    def get_calendar(self, month: int, year: int) -> list[CalendarDay]:
+        if not 1 <= month <= 12:
+            raise ValueError(f"month must be 1..12, got {month!r}")
+        if not 1900 <= year <= 2200:
+            raise ValueError(f"year must be a four-digit year, got {year!r}")
+        body = self.transport.request(
+            "GET", "/markets/calendar", params={"month": str(month), "year": str(year)}
+        )
+        calendar = n.member(body, "calendar")
+        days = n.collection(calendar, "days", "day")
+        return [CalendarDay.from_json(_obj(day, "calendar.days.day")) for day in days]
+
+
+def chain_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Flatten chain rows: greeks become columns, epoch dates become UTC timestamps.
+
+    ``bid_date``/``ask_date``/``trade_date`` are epoch milliseconds in Tradier fixtures but some
+    consumers see seconds, so each value is scaled by magnitude (>= 1e11 means ms). ``mid_iv`` is kept
+    as sent (0 for illiquid strikes); the ``smv_vol`` fallback is a selection policy, not a parse.
+    """
+    import numpy as np
+    import pandas as pd
+
+    records = []
+    for row in rows:
+        flat = {key: value for key, value in row.items() if key != "greeks"}
+        greeks = row.get("greeks") or {}
+        for name in GREEK_COLUMNS:
+            flat[name] = greeks.get(name)
+        flat["greeks_updated_at"] = greeks.get("updated_at")
+        records.append(flat)
+    columns = ["symbol", "root_symbol", "underlying", "option_type", "expiration_date", "expiration_type"]
+    frame = pd.DataFrame.from_records(records)
+    for column in (*columns, *_CHAIN_NUMERIC, *_CHAIN_EPOCHS, *GREEK_COLUMNS, "greeks_updated_at"):
+        if column not in frame.columns:
+            frame[column] = None
+    for column in (*_CHAIN_NUMERIC, *GREEK_COLUMNS):
+        frame[column] = pd.to_numeric(
+            frame[column].map(lambda v: np.nan if v is None else float(v)), errors="coerce"
+        ).astype("float64")
+    for column in _CHAIN_EPOCHS:
+        raw = pd.to_numeric(frame[column].map(lambda v: np.nan if v is None else float(v)), errors="coerce")
+        millis = raw.where(raw.abs() >= 1e11, raw * 1000)
+        frame[column] = pd.to_datetime(millis, unit="ms", utc=True)
+    frame["greeks_updated_at"] = pd.to_datetime(frame["greeks_updated_at"], utc=True, errors="coerce")
+    frame["expiration_date"] = pd.to_datetime(frame["expiration_date"], errors="coerce")
+    return frame
+
+
+def _order_form(payload: Mapping[str, str]) -> dict[str, str]:
+    if not isinstance(payload, Mapping) or not payload:
+        raise ValueError("order payload must be a non-empty mapping of Tradier form fields")
+    form: dict[str, str] = {}
+    for key, value in payload.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise TypeError(
+                f"order payload field {key!r} must map str to str, got {type(value).__name__} {value!r}"
+            )
+        form[key] = value
+    if "preview" in form:
+        raise ValueError("order payload must not carry 'preview'; use preview=True / preview_order()")
+    if "tag" in form:
+        _check_tag(form["tag"])
+    return form
+
+
+def _check_tag(tag: str) -> None:
+    if not isinstance(tag, str) or not _TAG_RE.match(tag):
+        raise ValueError(
+            f"tag {tag!r} must be 1-255 letters, digits or '-' (Tradier rejects other characters)"
+        )
+
+
+def _form_value(key: str, value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    raise TypeError(f"{key} must be str or Decimal, got {type(value).__name__} {value!r}")
+
+
+def _account(account_id: str) -> str:
+    if not isinstance(account_id, str) or not re.fullmatch(r"[A-Za-z0-9]{1,32}", account_id):
+        raise ValueError(f"account_id must be 1-32 letters/digits, got {account_id!r}")
+    return account_id
+
+
+def _order_id(order_id: int | str) -> str:
+    text = str(order_id)
+    if isinstance(order_id, bool) or not text.isdigit():
+        raise ValueError(f"order_id must be a positive integer, got {order_id!r}")
+    return text
+
+
+def _symbol(symbol: str) -> str:
+    if not isinstance(symbol, str) or not re.fullmatch(r"[A-Za-z0-9.^/_-]{1,32}", symbol.strip()):
+        raise ValueError(f"symbol must be 1-32 symbol characters, got {symbol!r}")
+    return symbol.strip().upper()
+
+
+def _iso_date(value: date | str) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    try:
+        return date.fromisoformat(value).isoformat()
+    except (TypeError, ValueError):
+        raise ValueError(f"expiration must be a date or YYYY-MM-DD, got {value!r}") from None
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _obj(item: object, where: str) -> Mapping[str, Any]:
+    if not isinstance(item, Mapping):
+        raise TradierMalformedResponseError(f"{where} is {type(item).__name__} {item!r:.60}, not an object")
+    return item

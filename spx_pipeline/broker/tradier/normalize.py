@@ -1,0 +1,211 @@
+"""The one place where Tradier's XML-heritage JSON is made regular.
+
+Tradier collapses one-element collections into a bare object, spells "empty" as the string
+``"null"`` (sometimes nested: ``{"orders": {"order": "null"}}``, sometimes JSON ``null``), reports
+downstream failures inside HTTP 200 as an ``errors`` object whose ``error`` is a string or a list, and
+sends money with 20+ decimal digits. Every model parser goes through these helpers so that no
+endpoint grows its own half-fix (the bugs §6 of the reference lists in other Python clients).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from spx_pipeline.broker.tradier.errors import TradierMalformedResponseError
+
+_EMPTY_STRINGS = frozenset({"null", ""})
+
+
+def loads(text: str | bytes, *, where: str = "response") -> Any:
+    """Parse JSON with every non-integer number as ``Decimal`` (no float rounding of money)."""
+    try:
+        return json.loads(text, parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raw = text if isinstance(text, str) else text.decode("utf-8", "replace")
+        raise TradierMalformedResponseError(
+            f"{where} is not JSON ({type(exc).__name__}); starts with {raw[:80]!r}"
+        ) from None
+
+
+def is_empty(value: object) -> bool:
+    """True for every spelling of "nothing": JSON null, ``"null"``, ``""``, ``{}``, ``[]``."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value.strip() in _EMPTY_STRINGS
+    if isinstance(value, Mapping | list | tuple):
+        return len(value) == 0
+    return False
+
+
+def as_list(value: object, *, field: str) -> list[Any]:
+    """Coerce a collapsed collection member (``orders.order``) to a list, dropping empty markers."""
+    if is_empty(value):
+        return []
+    if isinstance(value, list | tuple):
+        return [item for item in value if not is_empty(item)]
+    return [value]
+
+
+def collection(body: object, outer: str, inner: str) -> list[Any]:
+    """``body[outer][inner]`` as a list, whatever quirk Tradier used for zero or one element.
+
+    Handles ``{"orders": "null"}``, ``{"orders": null}``, ``{"orders": {"order": "null"}}``,
+    ``{"orders": {"order": {...}}}`` and the plain list. A present but non-collection ``outer``
+    (e.g. a number) is a malformed response, named by its path.
+    """
+    if not isinstance(body, Mapping):
+        raise TradierMalformedResponseError(
+            f"expected a JSON object with {outer!r}, got {type(body).__name__}"
+        )
+    if outer not in body:
+        raise TradierMalformedResponseError(f"response has no {outer!r} key (keys: {sorted(body)[:8]})")
+    container = body[outer]
+    if is_empty(container):
+        return []
+    if not isinstance(container, Mapping):
+        raise TradierMalformedResponseError(
+            f"{outer} is {type(container).__name__} {container!r:.60}, not an object"
+        )
+    items = as_list(container.get(inner), field=f"{outer}.{inner}")
+    for index, item in enumerate(items):
+        if not isinstance(item, Mapping | str | int | Decimal):
+            raise TradierMalformedResponseError(f"{outer}.{inner}[{index}] is {type(item).__name__}")
+    return items
+
+
+def member(body: object, key: str) -> Mapping[str, Any]:
+    """``body[key]`` as an object (single-resource endpoints such as ``balances``, ``clock``)."""
+    if not isinstance(body, Mapping):
+        raise TradierMalformedResponseError(f"expected a JSON object with {key!r}, got {type(body).__name__}")
+    value = body.get(key)
+    if not isinstance(value, Mapping):
+        raise TradierMalformedResponseError(f"{key} is {type(value).__name__} {value!r:.60}, not an object")
+    return value
+
+
+def error_messages(body: object) -> list[str] | None:
+    """Tradier's ``errors.error`` as a list of strings, or None when the body reports no error."""
+    if not isinstance(body, Mapping) or "errors" not in body:
+        return None
+    errors = body["errors"]
+    if isinstance(errors, Mapping):
+        messages = as_list(errors.get("error"), field="errors.error")
+    elif isinstance(errors, str):
+        messages = [] if is_empty(errors) else [errors]
+    else:
+        messages = as_list(errors, field="errors")
+    texts = [str(message) for message in messages]
+    return texts or ["(empty errors object)"]
+
+
+def opt_decimal(value: object, *, field: str) -> Decimal | None:
+    """Money/quantity as Decimal; None for any "nothing" spelling; numeric strings accepted."""
+    if is_empty(value):
+        return None
+    if isinstance(value, bool):
+        raise TradierMalformedResponseError(f"{field} is a boolean ({value!r}), expected a number")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        result = Decimal(repr(value))
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation:
+            raise TradierMalformedResponseError(f"{field} is {value!r}, expected a number") from None
+    else:
+        raise TradierMalformedResponseError(
+            f"{field} is {type(value).__name__} {value!r:.40}, expected a number"
+        )
+    if not result.is_finite():
+        raise TradierMalformedResponseError(f"{field} is {value!r}, expected a finite number")
+    return result
+
+
+def opt_int(value: object, *, field: str) -> int | None:
+    """Counts and ids; ``1.00000000`` is accepted, ``1.5`` is malformed."""
+    number = opt_decimal(value, field=field)
+    if number is None:
+        return None
+    if number != number.to_integral_value():
+        raise TradierMalformedResponseError(f"{field} is {value!r}, expected a whole number")
+    return int(number)
+
+
+def opt_str(value: object, *, field: str) -> str | None:
+    if is_empty(value):
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return str(value)
+    raise TradierMalformedResponseError(f"{field} is {type(value).__name__} {value!r:.40}, expected text")
+
+
+def opt_bool(value: object, *, field: str) -> bool | None:
+    if is_empty(value):
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
+        return value.strip().lower() == "true"
+    raise TradierMalformedResponseError(f"{field} is {value!r}, expected true/false")
+
+
+def opt_date(value: object, *, field: str) -> date | None:
+    text = opt_str(value, field=field)
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        raise TradierMalformedResponseError(f"{field} is {text!r}, expected YYYY-MM-DD") from None
+
+
+def opt_datetime(value: object, *, field: str) -> datetime | None:
+    """ISO timestamps (``2021-03-01T14:02:11.000Z``); naive ones are taken as UTC."""
+    text = opt_str(value, field=field)
+    if text is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise TradierMalformedResponseError(f"{field} is {text!r}, expected an ISO timestamp") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def opt_epoch(value: object, *, field: str) -> datetime | None:
+    """Epoch seconds or milliseconds, told apart by magnitude (ms values exceed 1e11 since 1973)."""
+    number = opt_decimal(value, field=field)
+    if number is None:
+        return None
+    seconds = number / 1000 if abs(number) >= Decimal("1e11") else number
+    return datetime.fromtimestamp(float(seconds), tz=UTC)
+
+
+def opt_hhmm(value: object, *, field: str) -> time | None:
+    text = opt_str(value, field=field)
+    if text is None:
+        return None
+    try:
+        return time.fromisoformat(text.strip())
+    except ValueError:
+        raise TradierMalformedResponseError(f"{field} is {text!r}, expected HH:MM") from None
+
+
+def clean(value: Any) -> Any:
+    """Recursively turn empty markers into None (for rows returned as plain dicts)."""
+    if isinstance(value, Mapping):
+        return {key: clean(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [clean(item) for item in value]
+    if isinstance(value, str) and value.strip() == "null":
+        return None
+    return value
