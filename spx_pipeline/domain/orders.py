@@ -1,0 +1,313 @@
+"""Tradier single-leg option order payloads (form parameters) for the three legs of a ticket.
+
+A payload is a flat ``dict[str, str]`` ready for form encoding, in the order Tradier documents:
+``class, symbol, option_symbol, side, quantity, type, duration, price, stop, tag, preview``.
+Everything is validated here rather than left to the broker because a rejected order in a fast
+0DTE market costs more than a refused payload: prices must sit on the SPX tick grid ($0.05 below
+$3.00, $0.10 at or above) and are written fixed-point ("1.15", "3.10"); quantities are whole
+contracts; ``tag`` must match ``^[A-Za-z0-9-]{1,255}$`` (Tradier rejects underscores);
+``preview`` appears, as "true", only when asked for.
+
+``symbol`` is the underlying (SPX for an SPXW contract) and ``option_symbol`` the unpadded
+Tradier form; any OSI/Tradier/Massive spelling is accepted and converted.
+
+Ticket legs (``build_ticket_legs``):
+
+* entry: ``buy_to_open`` limit at the recommendation's limit price, for the suggested quantity;
+* T1: ``sell_to_close`` limit for ``floor(position × t1_fraction)`` contracts (at least 1 and at
+  most position − 1, so a runner remains) at ``entry × (1 + t1_gain_pct)`` rounded *down* to a tick.
+  A 1-contract position cannot scale, so it gets no T1 leg (``t1_scale_order`` refuses it);
+* runner stop: ``sell_to_close`` for the rest, ``stop`` at ``setup.stop_premium`` rounded down to a
+  tick, or at breakeven (the entry price) when the setup has no stop. Breakeven only makes sense
+  once T1 has filled, so callers send that leg after the T1 fill. With
+  ``runner_stop_limit_offset`` set it is a ``stop_limit`` whose limit is ``stop − offset``
+  rounded down, which keeps the sell limit at or below its stop.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from spx_pipeline.domain.occ import OptionSymbolError, parse_option_symbol
+from spx_pipeline.domain.ticks import is_on_tick, round_to_tick
+
+if TYPE_CHECKING:
+    from spx_pipeline.domain.contracts import Setup
+
+SIDES = ("buy_to_open", "buy_to_close", "sell_to_open", "sell_to_close")
+ORDER_TYPES = ("market", "limit", "stop", "stop_limit")
+DURATIONS = ("day", "gtc", "pre", "post")
+TAG_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,255}$")
+CENT = Decimal("0.01")
+
+
+class OrderPayloadError(ValueError):
+    """A payload field Tradier would reject (or that would place the wrong order); names the field."""
+
+    def __init__(self, field: str, value: object, problem: str) -> None:
+        super().__init__(f"{field}={value!r}: {problem}")
+        self.field = field
+        self.value = value
+
+
+def _choice(field: str, value: object, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise OrderPayloadError(field, value, f"must be one of {', '.join(allowed)}")
+    return str(value)
+
+
+def _quantity(value: object, field: str = "quantity") -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | np.integer | np.floating):
+        raise OrderPayloadError(field, value, "must be a whole number of contracts")
+    try:
+        exact = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise OrderPayloadError(field, value, "must be a whole number of contracts") from exc
+    if not exact.is_finite() or exact != exact.to_integral_value():
+        raise OrderPayloadError(field, value, "must be a whole number of contracts")
+    if exact < 1:
+        raise OrderPayloadError(field, value, "must be at least 1")
+    return int(exact)
+
+
+def _price(value: object, field: str) -> Decimal:
+    """A positive price on the SPX tick grid; floats are read through ``str``."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal | np.floating):
+        raise OrderPayloadError(field, value, "must be a price")
+    try:
+        price = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except InvalidOperation as exc:
+        raise OrderPayloadError(field, value, "must be a price") from exc
+    if not price.is_finite() or price <= 0:
+        raise OrderPayloadError(field, value, "must be a positive price")
+    if not is_on_tick(price):
+        raise OrderPayloadError(
+            field, value, "is off the SPX tick grid ($0.05 below $3.00, $0.10 at or above)"
+        )
+    return price
+
+
+def _fixed(price: Decimal) -> str:
+    return str(price.quantize(CENT))
+
+
+def _symbols(option_symbol: object) -> tuple[str, str]:
+    """(underlying, Tradier option symbol) from any accepted spelling."""
+    if not isinstance(option_symbol, str):
+        raise OrderPayloadError("option_symbol", option_symbol, "must be an option symbol string")
+    try:
+        contract = parse_option_symbol(option_symbol)
+    except OptionSymbolError as exc:
+        raise OrderPayloadError("option_symbol", option_symbol, str(exc)) from exc
+    return contract.underlying, contract.tradier
+
+
+def option_order(
+    option_symbol: str,
+    side: str,
+    quantity: int,
+    order_type: str,
+    *,
+    duration: str = "day",
+    price: object = None,
+    stop: object = None,
+    tag: str | None = None,
+    preview: bool = False,
+) -> dict[str, str]:
+    """Any single-leg option order; the named builders below fix side and type for each leg."""
+    underlying, tradier_symbol = _symbols(option_symbol)
+    side = _choice("side", side, SIDES)
+    order_type = _choice("type", order_type, ORDER_TYPES)
+    duration = _choice("duration", duration, DURATIONS)
+    qty = _quantity(quantity)
+    needs_price = order_type in ("limit", "stop_limit")
+    needs_stop = order_type in ("stop", "stop_limit")
+    if needs_price and price is None:
+        raise OrderPayloadError("price", price, f"is required for a {order_type} order")
+    if not needs_price and price is not None:
+        raise OrderPayloadError("price", price, f"does not apply to a {order_type} order")
+    if needs_stop and stop is None:
+        raise OrderPayloadError("stop", stop, f"is required for a {order_type} order")
+    if not needs_stop and stop is not None:
+        raise OrderPayloadError("stop", stop, f"does not apply to a {order_type} order")
+    limit = _price(price, "price") if needs_price else None
+    trigger = _price(stop, "stop") if needs_stop else None
+    sell_stop_limit = order_type == "stop_limit" and side.startswith("sell")
+    if sell_stop_limit and limit is not None and trigger is not None and limit > trigger:
+        raise OrderPayloadError(
+            "price", price, f"a sell stop-limit's limit must not be above its stop {_fixed(trigger)}"
+        )
+    if tag is not None and (not isinstance(tag, str) or not TAG_PATTERN.match(tag)):
+        raise OrderPayloadError("tag", tag, "must be 1-255 letters, digits or '-'")
+    if not isinstance(preview, bool):
+        raise OrderPayloadError("preview", preview, "must be True or False")
+    payload = {
+        "class": "option",
+        "symbol": underlying,
+        "option_symbol": tradier_symbol,
+        "side": side,
+        "quantity": str(qty),
+        "type": order_type,
+        "duration": duration,
+    }
+    if limit is not None:
+        payload["price"] = _fixed(limit)
+    if trigger is not None:
+        payload["stop"] = _fixed(trigger)
+    if tag is not None:
+        payload["tag"] = tag
+    if preview:
+        payload["preview"] = "true"
+    return payload
+
+
+def entry_order(
+    option_symbol: str,
+    quantity: int,
+    limit_price: object,
+    *,
+    duration: str = "day",
+    tag: str | None = None,
+    preview: bool = False,
+) -> dict[str, str]:
+    """Open the long position: ``buy_to_open`` limit."""
+    return option_order(
+        option_symbol,
+        "buy_to_open",
+        quantity,
+        "limit",
+        duration=duration,
+        price=limit_price,
+        tag=tag,
+        preview=preview,
+    )
+
+
+def t1_scale_order(
+    option_symbol: str,
+    position_quantity: int,
+    t1_quantity: int,
+    limit_price: object,
+    *,
+    duration: str = "day",
+    tag: str | None = None,
+    preview: bool = False,
+) -> dict[str, str]:
+    """Take the first target on part of the position, leaving a runner: ``sell_to_close`` limit."""
+    position = _quantity(position_quantity, "position_quantity")
+    if position < 2:
+        raise OrderPayloadError(
+            "position_quantity", position_quantity, "a 1-contract position cannot scale out and keep a runner"
+        )
+    t1 = _quantity(t1_quantity, "t1_quantity")
+    if t1 >= position:
+        raise OrderPayloadError(
+            "t1_quantity", t1_quantity, f"must be below the position of {position} so a runner remains"
+        )
+    return option_order(
+        option_symbol,
+        "sell_to_close",
+        t1,
+        "limit",
+        duration=duration,
+        price=limit_price,
+        tag=tag,
+        preview=preview,
+    )
+
+
+def runner_stop_order(
+    option_symbol: str,
+    quantity: int,
+    stop_price: object,
+    *,
+    limit_price: object = None,
+    duration: str = "day",
+    tag: str | None = None,
+    preview: bool = False,
+) -> dict[str, str]:
+    """Protect the runner: ``sell_to_close`` stop, or stop-limit when a limit is given."""
+    order_type = "stop" if limit_price is None else "stop_limit"
+    return option_order(
+        option_symbol,
+        "sell_to_close",
+        quantity,
+        order_type,
+        duration=duration,
+        price=limit_price,
+        stop=stop_price,
+        tag=tag,
+        preview=preview,
+    )
+
+
+def _field(recommendation: object, name: str) -> Any:
+    if isinstance(recommendation, Mapping):
+        if name not in recommendation:
+            raise OrderPayloadError(name, None, "is missing from the recommendation")
+        return recommendation[name]
+    return getattr(recommendation, name)
+
+
+def _sell_tick(value: Decimal, field: str) -> Decimal:
+    try:
+        return round_to_tick(value, "sell")
+    except ValueError as exc:
+        raise OrderPayloadError(field, value, "does not round down to a positive SPX tick") from exc
+
+
+def t1_quantity_for(position: int, fraction: Decimal) -> int:
+    """``floor(position × fraction)``, at least 1 and at most position − 1 (a runner remains)."""
+    wanted = int((Decimal(position) * fraction).to_integral_value(ROUND_FLOOR))
+    return min(max(wanted, 1), position - 1)
+
+
+def build_ticket_legs(
+    recommendation: object,
+    setup: Setup,
+    *,
+    tag: str | None = None,
+    duration: str = "day",
+    preview: bool = False,
+) -> dict[str, dict[str, str]]:
+    """Entry, T1 and runner-stop payloads for a recommendation (a ``Recommendation`` or a row mapping).
+
+    Keys are the ``order_tickets.leg`` values ``entry``, ``t1`` (absent for 1 contract) and
+    ``runner_stop``. With ``tag`` each leg is tagged ``{tag}-entry`` / ``-t1`` / ``-stop`` so the
+    tag stays a per-order idempotency key.
+    """
+    symbol = _field(recommendation, "symbol")
+    if symbol is None:
+        raise OrderPayloadError("symbol", symbol, "the recommendation has no contract to trade")
+    position = _quantity(_field(recommendation, "suggested_contracts"), "suggested_contracts")
+    entry = _price(_field(recommendation, "limit_price"), "limit_price")
+
+    def leg_tag(suffix: str) -> str | None:
+        return None if tag is None else f"{tag}-{suffix}"
+
+    legs = {
+        "entry": entry_order(
+            symbol, position, entry, duration=duration, tag=leg_tag("entry"), preview=preview
+        )
+    }
+    runner = position
+    if position >= 2:
+        t1_qty = t1_quantity_for(position, Decimal(setup.t1_fraction))
+        t1_price = _sell_tick(entry * (1 + Decimal(setup.t1_gain_pct)), "t1_price")
+        legs["t1"] = t1_scale_order(
+            symbol, position, t1_qty, t1_price, duration=duration, tag=leg_tag("t1"), preview=preview
+        )
+        runner = position - t1_qty
+    stop = entry if setup.stop_premium is None else _sell_tick(Decimal(setup.stop_premium), "stop_premium")
+    limit = None
+    if setup.runner_stop_limit_offset is not None:
+        limit = _sell_tick(stop - Decimal(setup.runner_stop_limit_offset), "runner_stop_limit_price")
+    legs["runner_stop"] = runner_stop_order(
+        symbol, runner, stop, limit_price=limit, duration=duration, tag=leg_tag("stop"), preview=preview
+    )
+    return legs

@@ -1,0 +1,243 @@
+"""Tradier order payloads: every refusal names the field and the value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+from spx_pipeline.domain.orders import (
+    OrderPayloadError,
+    build_ticket_legs,
+    entry_order,
+    option_order,
+    runner_stop_order,
+    t1_quantity_for,
+    t1_scale_order,
+)
+
+D = Decimal
+SYM = "SPXW261124C06000000"
+
+
+def test_entry_order_payload_exact() -> None:
+    payload = entry_order(SYM, 3, D("1.15"), tag="bot-0dte-1")
+    assert payload == {
+        "class": "option",
+        "symbol": "SPX",
+        "option_symbol": SYM,
+        "side": "buy_to_open",
+        "quantity": "3",
+        "type": "limit",
+        "duration": "day",
+        "price": "1.15",
+        "tag": "bot-0dte-1",
+    }
+    assert list(payload) == [
+        "class",
+        "symbol",
+        "option_symbol",
+        "side",
+        "quantity",
+        "type",
+        "duration",
+        "price",
+        "tag",
+    ]
+
+
+@pytest.mark.parametrize("spelling", ["SPXW  261124C06000000", "O:SPXW261124C06000000", SYM])
+def test_any_symbol_spelling_becomes_tradier_form(spelling: str) -> None:
+    payload = entry_order(spelling, 1, "3.1")
+    assert payload["option_symbol"] == SYM
+    assert payload["symbol"] == "SPX"
+    assert payload["price"] == "3.10"
+
+
+def test_preview_only_when_requested() -> None:
+    assert "preview" not in entry_order(SYM, 1, "1.15")
+    assert entry_order(SYM, 1, "1.15", preview=True)["preview"] == "true"
+    with pytest.raises(OrderPayloadError, match="preview"):
+        entry_order(SYM, 1, "1.15", preview="yes")  # type: ignore[arg-type]
+
+
+def test_non_spx_underlying_from_root() -> None:
+    assert entry_order("SPY   261124P00650000", 1, "0.50")["symbol"] == "SPY"
+
+
+@pytest.mark.parametrize("qty", [0, -1, 1.5, "2", True, None, D("2.5")])
+def test_bad_quantity_refused(qty: object) -> None:
+    with pytest.raises(OrderPayloadError, match="quantity") as info:
+        entry_order(SYM, qty, "1.15")  # type: ignore[arg-type]
+    assert repr(qty) in str(info.value)
+
+
+def test_integral_numbers_accepted_as_quantity() -> None:
+    assert entry_order(SYM, np.int64(4), "1.15")["quantity"] == "4"
+    assert entry_order(SYM, 2.0, "1.15")["quantity"] == "2"  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("price", ["0", "-1.15", "1.13", "3.05", "nan", "abc", None, True])
+def test_bad_price_refused(price: object) -> None:
+    with pytest.raises(OrderPayloadError, match="price") as info:
+        entry_order(SYM, 1, price)
+    assert repr(price) in str(info.value)
+
+
+def test_float_price_read_through_str() -> None:
+    assert entry_order(SYM, 1, 1.15)["price"] == "1.15"
+
+
+@pytest.mark.parametrize("tag", ["", "has_underscore", "space here", "x" * 256, 12])
+def test_bad_tag_refused(tag: object) -> None:
+    with pytest.raises(OrderPayloadError, match="tag"):
+        entry_order(SYM, 1, "1.15", tag=tag)  # type: ignore[arg-type]
+
+
+def test_max_length_tag_accepted() -> None:
+    assert entry_order(SYM, 1, "1.15", tag="a" * 255)["tag"] == "a" * 255
+
+
+@pytest.mark.parametrize(
+    ("field", "kwargs"),
+    [
+        ("side", {"side": "buy"}),
+        ("type", {"order_type": "credit"}),
+        ("duration", {"duration": "ioc"}),
+    ],
+)
+def test_unknown_enums_refused(field: str, kwargs: dict[str, str]) -> None:
+    args = {"side": "buy_to_open", "order_type": "limit", "duration": "day"} | kwargs
+    with pytest.raises(OrderPayloadError, match=rf"^{field}="):
+        option_order(SYM, args["side"], 1, args["order_type"], duration=args["duration"], price="1.15")
+
+
+def test_price_and_stop_must_match_type() -> None:
+    with pytest.raises(OrderPayloadError, match=r"price.*required"):
+        option_order(SYM, "buy_to_open", 1, "limit")
+    with pytest.raises(OrderPayloadError, match=r"price.*does not apply"):
+        option_order(SYM, "buy_to_open", 1, "market", price="1.15")
+    with pytest.raises(OrderPayloadError, match=r"stop.*required"):
+        option_order(SYM, "sell_to_close", 1, "stop")
+    with pytest.raises(OrderPayloadError, match=r"stop.*does not apply"):
+        option_order(SYM, "sell_to_close", 1, "limit", price="1.15", stop="1.00")
+    assert "price" not in option_order(SYM, "sell_to_close", 1, "market")
+
+
+def test_bad_option_symbol_refused() -> None:
+    with pytest.raises(OrderPayloadError, match="option_symbol"):
+        entry_order("SPXW261124X06000000", 1, "1.15")
+    with pytest.raises(OrderPayloadError, match="option_symbol"):
+        entry_order(None, 1, "1.15")  # type: ignore[arg-type]
+
+
+def test_t1_scale_order() -> None:
+    payload = t1_scale_order(SYM, 4, 2, "1.70", tag="t1")
+    assert payload["side"] == "sell_to_close"
+    assert payload["type"] == "limit"
+    assert payload["quantity"] == "2"
+    assert payload["price"] == "1.70"
+
+
+@pytest.mark.parametrize(
+    ("position", "t1", "field"),
+    [(1, 1, "position_quantity"), (3, 3, "t1_quantity"), (3, 4, "t1_quantity"), (3, 0, "t1_quantity")],
+)
+def test_t1_refusals(position: int, t1: int, field: str) -> None:
+    with pytest.raises(OrderPayloadError, match=rf"^{field}="):
+        t1_scale_order(SYM, position, t1, "1.70")
+
+
+def test_runner_stop_and_stop_limit() -> None:
+    stop = runner_stop_order(SYM, 2, "0.60")
+    assert (stop["side"], stop["type"], stop["stop"]) == ("sell_to_close", "stop", "0.60")
+    assert "price" not in stop
+    stop_limit = runner_stop_order(SYM, 2, "0.60", limit_price="0.50")
+    assert (stop_limit["type"], stop_limit["stop"], stop_limit["price"]) == ("stop_limit", "0.60", "0.50")
+    assert runner_stop_order(SYM, 2, "3.10", limit_price="3.10")["price"] == "3.10"
+
+
+def test_sell_stop_limit_with_limit_above_stop_refused() -> None:
+    with pytest.raises(OrderPayloadError, match=r"price='0.65'.*above its stop 0.60"):
+        runner_stop_order(SYM, 2, "0.60", limit_price="0.65")
+
+
+def test_buy_stop_limit_may_have_limit_above_stop() -> None:
+    payload = option_order(SYM, "buy_to_close", 1, "stop_limit", price="1.20", stop="1.10")
+    assert payload["price"] == "1.20"
+
+
+def test_off_tick_stop_refused() -> None:
+    with pytest.raises(OrderPayloadError, match=r"stop='3.05'"):
+        runner_stop_order(SYM, 1, "3.05")
+
+
+@pytest.mark.parametrize(
+    ("position", "fraction", "expected"),
+    [(2, "0.5", 1), (3, "0.5", 1), (4, "0.5", 2), (5, "0.66", 3), (2, "0.1", 1), (4, "1", 3)],
+)
+def test_t1_quantity_for(position: int, fraction: str, expected: int) -> None:
+    assert t1_quantity_for(position, D(fraction)) == expected
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """Only the attributes build_ticket_legs reads (the real Setup is tested in test_contracts)."""
+
+    stop_premium: Decimal | None = None
+    t1_gain_pct: Decimal = Decimal("0.5")
+    t1_fraction: Decimal = Decimal("0.5")
+    runner_stop_limit_offset: Decimal | None = None
+
+
+def _rec(contracts: int, limit: str = "1.15") -> dict[str, object]:
+    return {"symbol": SYM, "suggested_contracts": contracts, "limit_price": D(limit)}
+
+
+def test_build_ticket_legs_scales_and_stops() -> None:
+    legs = build_ticket_legs(_rec(5), _Setup(stop_premium=D("0.62")), tag="rec-abc")
+    assert list(legs) == ["entry", "t1", "runner_stop"]
+    assert (legs["entry"]["quantity"], legs["entry"]["price"], legs["entry"]["tag"]) == (
+        "5",
+        "1.15",
+        "rec-abc-entry",
+    )
+    # 1.15 * 1.5 = 1.725 -> rounded down to 1.70; floor(5 * 0.5) = 2
+    assert (legs["t1"]["quantity"], legs["t1"]["price"], legs["t1"]["tag"]) == ("2", "1.70", "rec-abc-t1")
+    # 0.62 rounded down to 0.60; runner = 3
+    assert (legs["runner_stop"]["quantity"], legs["runner_stop"]["type"], legs["runner_stop"]["stop"]) == (
+        "3",
+        "stop",
+        "0.60",
+    )
+    assert legs["runner_stop"]["tag"] == "rec-abc-stop"
+
+
+def test_build_ticket_legs_breakeven_and_stop_limit() -> None:
+    legs = build_ticket_legs(_rec(2, "2.40"), _Setup(runner_stop_limit_offset=D("0.20"), t1_gain_pct=D("1")))
+    assert legs["t1"]["price"] == "4.80"
+    assert legs["runner_stop"]["type"] == "stop_limit"
+    assert legs["runner_stop"]["stop"] == "2.40"  # breakeven
+    assert legs["runner_stop"]["price"] == "2.20"
+    assert "tag" not in legs["entry"]
+
+
+def test_build_ticket_legs_single_contract_has_no_t1() -> None:
+    legs = build_ticket_legs(_rec(1), _Setup(stop_premium=D("0.60")))
+    assert list(legs) == ["entry", "runner_stop"]
+    assert legs["runner_stop"]["quantity"] == "1"
+
+
+def test_build_ticket_legs_refusals() -> None:
+    with pytest.raises(OrderPayloadError, match="suggested_contracts=0"):
+        build_ticket_legs(_rec(0), _Setup())
+    with pytest.raises(OrderPayloadError, match="symbol"):
+        build_ticket_legs({"symbol": None, "suggested_contracts": 1, "limit_price": D("1.15")}, _Setup())
+    with pytest.raises(OrderPayloadError, match="stop_premium"):
+        build_ticket_legs(_rec(2), _Setup(stop_premium=D("0.02")))
+    with pytest.raises(OrderPayloadError, match="runner_stop_limit_price"):
+        build_ticket_legs(_rec(2), _Setup(stop_premium=D("0.60"), runner_stop_limit_offset=D("0.60")))
+    with pytest.raises(OrderPayloadError, match="limit_price"):
+        build_ticket_legs({"symbol": SYM, "suggested_contracts": 1}, _Setup())
