@@ -1,0 +1,101 @@
+"""Tradier's per-token rate limits: fixed windows that open at the first request.
+
+Tradier counts requests per access token and bucket in one-minute windows that start with the
+first request (not rolling), and reports the state in ``X-Ratelimit-*`` headers whose Expiry is
+epoch *milliseconds*. Clients that throttle from those headers are only testable against a
+server that keeps the same arithmetic (``used + available == allowed``), so this does.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+STANDARD = "standard"
+MARKET = "market"
+TRADING = "trading"
+
+
+def bucket_for(method: str, path: str) -> str:
+    """Which bucket a ``/v1/...`` request counts against.
+
+    Placing, modifying and cancelling orders is "trading"; ``/markets/*`` is market data;
+    everything else (account reads, ``/user``, ``/watchlists``) is "standard".
+    """
+    tail = path[3:] if path.startswith("/v1/") else path
+    if tail.startswith("/markets"):
+        return MARKET
+    if method in ("POST", "PUT", "DELETE") and tail.startswith("/accounts/") and "/orders" in tail:
+        return TRADING
+    return STANDARD
+
+
+@dataclass(frozen=True, slots=True)
+class RateDecision:
+    allowed: bool
+    limit: int
+    used: int
+    available: int
+    expiry_ms: int
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-Ratelimit-Allowed": str(self.limit),
+            "X-Ratelimit-Used": str(self.used),
+            "X-Ratelimit-Available": str(self.available),
+            "X-Ratelimit-Expiry": str(self.expiry_ms),
+        }
+
+
+@dataclass(slots=True)
+class _Window:
+    started: float
+    used: int
+
+
+class RateLimiter:
+    """Counts requests per (token fingerprint, bucket); thread-safe."""
+
+    def __init__(
+        self,
+        limits: dict[str, int],
+        window_seconds: float,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._limits = dict(limits)
+        self._window = window_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._windows: dict[tuple[str, str], _Window] = {}
+
+    def _current(self, key: tuple[str, str], now: float) -> _Window:
+        window = self._windows.get(key)
+        if window is None or now >= window.started + self._window:
+            window = _Window(started=now, used=0)
+            self._windows[key] = window
+        return window
+
+    def hit(self, fingerprint: str, bucket: str) -> RateDecision:
+        """Count one request; over the limit the request is refused and not counted."""
+        limit = self._limits[bucket]
+        now = self._clock()
+        with self._lock:
+            window = self._current((fingerprint, bucket), now)
+            allowed = window.used < limit
+            if allowed:
+                window.used += 1
+            used = window.used
+            expiry_ms = round((window.started + self._window) * 1000)
+        return RateDecision(allowed, limit, used, limit - used, expiry_ms)
+
+    def exhausted(self, fingerprint: str, bucket: str) -> RateDecision:
+        """Headers for an injected 429: nothing available until the current window ends."""
+        limit = self._limits[bucket]
+        now = self._clock()
+        with self._lock:
+            window = self._current((fingerprint, bucket), now)
+            expiry_ms = round((window.started + self._window) * 1000)
+        return RateDecision(False, limit, limit, 0, expiry_ms)
