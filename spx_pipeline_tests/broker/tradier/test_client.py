@@ -1,0 +1,310 @@
+"""Every endpoint over real loopback HTTP against the emulator, plus host selection rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+
+from spx_pipeline.broker.secrets import SecretToken
+from spx_pipeline.broker.tradier import (
+    LIVE_BASE_URL,
+    SANDBOX_BASE_URL,
+    LiveTradingNotAllowedError,
+    OrderPreview,
+    OrderResult,
+    RateLimiterRegistry,
+    RetryPolicy,
+    TradierAuthError,
+    TradierBadRequestError,
+    TradierClient,
+    TradierNotFoundError,
+    TradierOrderRejectedError,
+)
+from spx_pipeline.emulator import EmulatorConfig, TradierEmulator, make_accounts
+
+MARGIN, CASH, PDT = "VA00000001", "VA00000002", "VA00000003"
+FAST_RETRY = RetryPolicy(max_attempts=3, backoff_base=0.01, backoff_max=0.05, max_total_sleep=1.0)
+
+
+def client_for(emu: TradierEmulator, token: str) -> TradierClient:
+    return TradierClient(
+        token, base_url=emu.base_url, retry=FAST_RETRY, registry=RateLimiterRegistry(), timeout=(2.0, 5.0)
+    )
+
+
+@pytest.fixture
+def clients(tradier_emulator: TradierEmulator, demo_tokens: dict[str, str]) -> dict[str, TradierClient]:
+    made = {account: client_for(tradier_emulator, token) for account, token in demo_tokens.items()}
+    yield made
+    for client in made.values():
+        client.close()
+
+
+def option_payload(
+    client: TradierClient, *, side: str = "buy_to_open", quantity: str = "1", tag: str | None = None
+) -> dict[str, str]:
+    expiration = client.get_option_expirations("SPX")[0]
+    rows = client.get_option_chain("SPX", expiration, greeks=False)
+    call = next(r for r in rows if r["option_type"] == "call")
+    payload = {
+        "class": "option",
+        "symbol": "SPX",
+        "option_symbol": call["symbol"],
+        "side": side,
+        "quantity": quantity,
+        "type": "limit",
+        "duration": "day",
+        "price": "0.50",
+    }
+    if tag is not None:
+        payload["tag"] = tag
+    return payload
+
+
+# -- host selection ---------------------------------------------------------------------------
+
+
+def test_defaults_to_sandbox_and_refuses_live_without_opt_in() -> None:
+    assert TradierClient("t", environ={}).base_url == SANDBOX_BASE_URL
+    with pytest.raises(LiveTradingNotAllowedError, match=r"api\.tradier\.com"):
+        TradierClient("t", base_url=LIVE_BASE_URL, environ={})
+    with pytest.raises(LiveTradingNotAllowedError):
+        TradierClient("t", environ={"TRADIER_BASE_URL": LIVE_BASE_URL, "TRADIER_ALLOW_LIVE": "false"})
+    assert TradierClient("t", base_url=LIVE_BASE_URL, allow_live=True, environ={}).base_url == LIVE_BASE_URL
+    assert (
+        TradierClient("t", base_url=LIVE_BASE_URL, environ={"TRADIER_ALLOW_LIVE": "true"}).base_url
+        == LIVE_BASE_URL
+    )
+
+
+def test_env_base_url_and_explicit_argument_wins() -> None:
+    env = {"TRADIER_BASE_URL": "http://127.0.0.1:9/v1"}
+    assert TradierClient("t", environ=env).base_url == "http://127.0.0.1:9/v1"
+    assert (
+        TradierClient("t", base_url="http://127.0.0.1:8/v1/", environ=env).base_url == "http://127.0.0.1:8/v1"
+    )
+    assert TradierClient.from_env("t", environ=env).base_url == "http://127.0.0.1:9/v1"
+    with pytest.raises(LiveTradingNotAllowedError):
+        TradierClient.from_env("t", environ={"TRADIER_BASE_URL": LIVE_BASE_URL})
+    with pytest.raises(ValueError, match="ftp://x"):
+        TradierClient("t", base_url="ftp://x", environ={})
+
+
+def test_str_token_is_wrapped_and_not_stored_in_clear() -> None:
+    client = TradierClient("plain-token-value-123", environ={})
+    assert isinstance(client.token, SecretToken)
+    assert "plain-token-value-123" not in repr(client)
+    assert "plain-token-value-123" not in repr(vars(client.transport))
+    assert "plain-token-value-123" not in repr(client.transport.session.headers)
+
+
+# -- accounts ---------------------------------------------------------------------------------
+
+
+def test_profile_single_account(clients: dict[str, TradierClient]) -> None:
+    profile = clients[MARGIN].get_profile()
+    assert [a.account_number for a in profile.accounts] == [MARGIN]
+    assert profile.accounts[0].type == "margin"
+
+
+def test_balances_for_each_account_type(clients: dict[str, TradierClient]) -> None:
+    margin = clients[MARGIN].get_balances(MARGIN)
+    assert margin.account_type == "margin"
+    assert margin.effective_option_buying_power == Decimal("17798.36")
+    cash = clients[CASH].get_balances(CASH)
+    assert cash.account_type == "cash"
+    assert cash.option_buying_power is None
+    assert cash.effective_option_buying_power == Decimal("8125.75")
+    pdt = clients[PDT].get_balances(PDT)
+    assert pdt.pdt_qualified and pdt.day_trade_buying_power == Decimal("383281.60")
+    assert pdt.effective_option_buying_power == Decimal("95820.40")
+    assert pdt.raw["account_type"] == "pdt"
+
+
+def test_user_balances_single_and_many(
+    clients: dict[str, TradierClient], tradier_emulator_factory: Callable[[EmulatorConfig], TradierEmulator]
+) -> None:
+    single = clients[CASH].get_user_balances()
+    assert [b.account_number for b in single] == [CASH]
+    accounts = make_accounts(4, shared_token="shared-token-xyz")
+    emu = tradier_emulator_factory(EmulatorConfig(accounts=accounts))
+    with client_for(emu, "shared-token-xyz") as client:
+        many = client.get_user_balances()
+    assert [b.account_number for b in many] == [a.account_id for a in accounts]
+    assert [b.account_type for b in many] == ["margin", "cash", "pdt", "margin"]
+    assert emu.request_count("/user/balances") == 1
+
+
+def test_positions_many_and_none(clients: dict[str, TradierClient]) -> None:
+    positions = clients[MARGIN].get_positions(MARGIN)
+    assert {p.symbol for p in positions} == {"SPY", "SPXW261218C06200000"}
+    assert next(p for p in positions if p.symbol == "SPY").quantity == Decimal(30)
+    assert clients[CASH].get_positions(CASH) == []
+    single = clients[PDT].get_positions(PDT)
+    assert [p.symbol for p in single] == ["SPXW261218P05800000"]
+
+
+def test_unknown_token_is_auth_error_without_retry(tradier_emulator: TradierEmulator) -> None:
+    with client_for(tradier_emulator, "no-such-token") as client, pytest.raises(TradierAuthError) as info:
+        client.get_balances(MARGIN)
+    assert info.value.status == 401
+    assert tradier_emulator.request_count("/accounts") == 1
+
+
+def test_other_accounts_are_refused(clients: dict[str, TradierClient]) -> None:
+    with pytest.raises(TradierAuthError, match="VA00000002"):
+        clients[MARGIN].get_balances(CASH)
+
+
+# -- orders -----------------------------------------------------------------------------------
+
+
+def test_order_lifecycle_place_list_get_modify_cancel(
+    clients: dict[str, TradierClient], tradier_emulator: TradierEmulator
+) -> None:
+    client = clients[PDT]
+    assert client.list_orders(PDT) == []
+    placed = client.place_order(PDT, option_payload(client, tag="spx-entry-1"))
+    assert isinstance(placed, OrderResult) and placed.status == "ok" and placed.id is not None
+    orders = client.list_orders(PDT)
+    assert [o.id for o in orders] == [placed.id]
+    assert orders[0].tag == "spx-entry-1" and orders[0].order_class == "option"
+    assert client.get_order(PDT, placed.id).quantity == Decimal(1)
+    assert [o.id for o in client.find_orders_by_tag(PDT, "spx-entry-1")] == [placed.id]
+    assert client.find_orders_by_tag(PDT, "other-tag") == []
+    modified = client.modify_order(PDT, placed.id, price=Decimal("0.55"))
+    assert modified.status == "ok"
+    put = [r for r in tradier_emulator.request_log() if r.method == "PUT"]
+    assert len(put) == 1
+    assert client.get_order(PDT, placed.id).price == Decimal("0.55")
+    canceled = client.cancel_order(PDT, placed.id)
+    assert canceled.status == "ok"
+    assert client.get_order(PDT, placed.id).status == "canceled"
+    with pytest.raises(TradierOrderRejectedError, match="cannot be canceled"):
+        client.cancel_order(PDT, placed.id)
+
+
+def test_preview_places_nothing(clients: dict[str, TradierClient], tradier_emulator: TradierEmulator) -> None:
+    client = clients[MARGIN]
+    preview = client.preview_order(MARGIN, option_payload(client))
+    assert isinstance(preview, OrderPreview)
+    assert preview.result is True and preview.cost is not None and preview.cost > 0
+    assert tradier_emulator.orders(MARGIN) == []
+
+
+def test_not_enough_buying_power_is_rejected_in_200(clients: dict[str, TradierClient]) -> None:
+    client = clients[CASH]
+    with pytest.raises(TradierOrderRejectedError, match="buying power") as info:
+        client.place_order(CASH, option_payload(client, quantity="500"))
+    assert info.value.status == 200
+    assert info.value.errors == ("You do not have enough buying power for this trade.",)
+
+
+def test_bad_order_is_400_with_tradier_message(
+    clients: dict[str, TradierClient], tradier_emulator: TradierEmulator
+) -> None:
+    client = clients[MARGIN]
+    payload = {**option_payload(client), "side": "buy"}
+    tradier_emulator.reset_log()
+    with pytest.raises(TradierBadRequestError, match="side is invalid"):
+        client.place_order(MARGIN, payload)
+    assert tradier_emulator.request_count("/accounts", method="POST") == 1
+
+
+def test_payload_validation_names_field(clients: dict[str, TradierClient]) -> None:
+    client = clients[MARGIN]
+    with pytest.raises(TypeError, match="'quantity'"):
+        client.place_order(MARGIN, {"class": "option", "quantity": 1})  # type: ignore[dict-item]
+    with pytest.raises(ValueError, match="tag 'bad_tag'"):
+        client.place_order(MARGIN, {"class": "option", "tag": "bad_tag"})
+    with pytest.raises(ValueError, match="cannot change \\['quantity'\\]"):
+        client.modify_order(MARGIN, 1, quantity="2")
+    with pytest.raises(ValueError, match="order_id"):
+        client.get_order(MARGIN, "abc")
+
+
+def test_unknown_order_is_not_found(clients: dict[str, TradierClient]) -> None:
+    with pytest.raises(TradierNotFoundError):
+        clients[MARGIN].get_order(MARGIN, 999999)
+
+
+# -- market data ------------------------------------------------------------------------------
+
+
+def test_expirations_with_and_without_strikes(
+    clients: dict[str, TradierClient], tradier_emulator: TradierEmulator
+) -> None:
+    client = clients[MARGIN]
+    dates = client.get_option_expirations("SPX")
+    assert dates and dates == sorted(dates) and all(isinstance(d, date) for d in dates)
+    assert dates[0] == tradier_emulator.today
+    assert client.get_option_expirations("SPX", strikes=True) == dates
+
+
+def test_option_chain_rows_and_frame(clients: dict[str, TradierClient]) -> None:
+    client = clients[MARGIN]
+    expiration = client.get_option_expirations("SPX")[0]
+    rows = client.get_option_chain("SPX", expiration)
+    assert rows and all(isinstance(r["strike"], Decimal | int) for r in rows)
+    assert all(r["greeks"] is None or isinstance(r["greeks"], dict) for r in rows)
+    frame = client.option_chain_frame("SPX", expiration)
+    assert len(frame) == len(rows)
+    for column in ("delta", "gamma", "theta", "vega", "mid_iv", "smv_vol", "greeks_updated_at"):
+        assert column in frame.columns
+    assert frame["delta"].dtype == "float64"
+    assert str(frame["bid_date"].dtype) == "datetime64[ns, UTC]"
+    years = frame["bid_date"].dropna().dt.year
+    assert not years.empty and years.between(2020, 2100).all()
+    calls = frame[frame["option_type"] == "call"]
+    assert calls["delta"].dropna().between(0, 1).all()
+
+
+def test_quotes_single_many_and_long_list(
+    clients: dict[str, TradierClient], tradier_emulator: TradierEmulator
+) -> None:
+    client = clients[MARGIN]
+    one = client.get_quotes("SPX")
+    assert [q["symbol"] for q in one] == ["SPX"]
+    symbols = [r["symbol"] for r in client.get_option_chain("SPX", client.get_option_expirations("SPX")[0])]
+    many = client.get_quotes(["SPX", *symbols[:3]])
+    assert [q["symbol"] for q in many] == ["SPX", *symbols[:3]]
+    tradier_emulator.reset_log()
+    long_list = client.get_quotes(symbols[:60])
+    assert len(long_list) == 60
+    assert tradier_emulator.request_count("/markets/quotes", method="POST") == 1
+
+
+def test_clock_and_calendar(clients: dict[str, TradierClient]) -> None:
+    client = clients[MARGIN]
+    clock = client.get_clock()
+    assert clock.state in {"premarket", "open", "postmarket", "closed"}
+    days = client.get_calendar(11, 2026)
+    assert len(days) == 30
+    thanksgiving = next(d for d in days if d.date == date(2026, 11, 26))
+    assert thanksgiving.status == "closed"
+    with pytest.raises(ValueError, match=r"month must be 1\.\.12, got 13"):
+        client.get_calendar(13, 2026)
+
+
+def test_chain_frame_handles_seconds_and_missing_greeks() -> None:
+    from spx_pipeline.broker.tradier import chain_frame
+
+    frame = chain_frame(
+        [
+            {
+                "symbol": "A",
+                "bid_date": 1795537800,
+                "ask_date": 1795537800000,
+                "greeks": None,
+                "bid": Decimal("1.5"),
+            },
+        ]
+    )
+    assert (
+        frame["bid_date"].iloc[0] == frame["ask_date"].iloc[0] == pd.Timestamp(1795537800, unit="s", tz="UTC")
+    )
+    assert pd.isna(frame["delta"].iloc[0]) and frame["bid"].iloc[0] == 1.5
