@@ -242,6 +242,7 @@ class CredentialStore:
         Also checks each decrypted token against its stored fingerprint, which catches a row whose
         ciphertext was copied from another account.
         """
+        _ = self.cipher  # no key fails closed even when no account is active yet
         checked = 0
         for row in self._active_rows():
             clear = self._decrypt(row.token_ciphertext, row.account_id)

@@ -1,0 +1,189 @@
+"""Encrypted credential store on SQLite and PostgreSQL: lifecycle, redaction, fail-closed keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from spx_pipeline.broker.secrets import SecretToken, token_fingerprint
+from spx_pipeline.storage.appdb import AppDatabase
+from spx_pipeline.storage.credentials import (
+    CredentialError,
+    CredentialsKeyError,
+    CredentialStore,
+    UnknownAccountError,
+    generate_key,
+    load_cipher,
+)
+
+PLANTED = "PLANTED-tok-7f3a9c2e51d84b06"
+
+
+def _table_text(db: AppDatabase) -> str:
+    with db.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT * FROM broker_credentials")).fetchall()
+    return repr(rows)
+
+
+def test_add_encrypts_and_lists_redacted(credential_store: CredentialStore, app_db: AppDatabase) -> None:
+    info = credential_store.add("VA000001", PLANTED, label=" main ", environment="live")
+    assert info.account_id == "VA000001"
+    assert info.label == "main"
+    assert info.environment == "live"
+    assert info.is_active
+    assert info.token_fingerprint == token_fingerprint(PLANTED)
+    assert info.created_at.tzinfo is not None
+    assert info.last_change == "added"
+    assert PLANTED not in repr(credential_store.list())
+    assert not hasattr(info, "token") and not hasattr(info, "token_ciphertext")
+    stored = _table_text(app_db)
+    assert PLANTED not in stored
+    assert info.token_fingerprint in stored
+
+
+def test_active_credentials_decrypt_lazily_to_the_original_token(credential_store: CredentialStore) -> None:
+    credential_store.add("VA1", PLANTED)
+    credential_store.add("VA2", "other-token")
+    credential_store.deactivate("VA2")
+    [cred] = credential_store.active_credentials()
+    assert cred.account_id == "VA1"
+    assert isinstance(cred.token, SecretToken)
+    assert cred.token.reveal() == PLANTED
+    assert PLANTED not in repr(cred) and PLANTED not in str(cred)
+
+
+def test_tokens_decrypt_only_on_reveal_and_fail_closed_there(
+    credential_store: CredentialStore, app_db: AppDatabase
+) -> None:
+    credential_store.add("VA1", PLANTED)
+    wrong = CredentialStore(app_db, key=generate_key())
+    [cred] = wrong.active_credentials(verify=False)  # no decryption has happened yet
+    assert cred.token.fingerprint == token_fingerprint(PLANTED)
+    with pytest.raises(CredentialsKeyError, match="does not match the stored tokens") as info:
+        cred.token.reveal()
+    assert PLANTED not in str(info.value)
+
+
+def test_rotate_changes_token_and_bumps_change_seq(credential_store: CredentialStore) -> None:
+    first = credential_store.add("VA1", PLANTED)
+    rotated = credential_store.rotate("VA1", "second-token")
+    assert rotated.change_seq > first.change_seq
+    assert rotated.rotated_at is not None and rotated.last_change == "rotated"
+    assert rotated.token_fingerprint == token_fingerprint("second-token")
+    assert credential_store.active_credentials()[0].token.reveal() == "second-token"
+
+
+def test_changes_since_reports_activation_rotation_and_deactivation(
+    credential_store: CredentialStore,
+) -> None:
+    credential_store.add("VA1", "t1")
+    credential_store.add("VA2", "t2")
+    cursor = credential_store.latest_change_seq()
+    assert [c.account_id for c in credential_store.changes_since(0)] == ["VA1", "VA2"]
+    assert credential_store.changes_since(cursor) == []
+
+    assert credential_store.deactivate("VA1") is True
+    assert credential_store.deactivate("VA1") is False  # no-op does not bump
+    changes = credential_store.changes_since(cursor)
+    assert [(c.account_id, c.last_change, c.is_active) for c in changes] == [("VA1", "deactivated", False)]
+
+    cursor = credential_store.latest_change_seq()
+    credential_store.rotate("VA2", "t2b")
+    assert credential_store.activate("VA1") is True
+    changes = credential_store.changes_since(cursor)
+    assert [(c.account_id, c.last_change) for c in changes] == [("VA2", "rotated"), ("VA1", "activated")]
+    assert changes[0].change_seq < changes[1].change_seq == credential_store.latest_change_seq()
+
+
+@pytest.mark.parametrize("token", ["", "   ", "\n"])
+def test_empty_token_is_refused_naming_the_field(credential_store: CredentialStore, token: str) -> None:
+    with pytest.raises(ValueError, match="token is empty"):
+        credential_store.add("VA1", token)
+    assert credential_store.list() == []
+
+
+def test_bad_environment_account_and_duplicates_are_refused(credential_store: CredentialStore) -> None:
+    with pytest.raises(CredentialError, match="environment 'paper' is not valid"):
+        credential_store.add("VA1", PLANTED, environment="paper")
+    with pytest.raises(CredentialError, match="account_id 'has space' is not valid"):
+        credential_store.add("has space", PLANTED)
+    with pytest.raises(CredentialError, match="whitespace inside") as info:
+        credential_store.add("VA1", "two words")
+    assert "two words" not in str(info.value)
+    credential_store.add("VA1", PLANTED)
+    with pytest.raises(CredentialError, match="'VA1' already has a credential"):
+        credential_store.add("VA1", "another")
+    with pytest.raises(UnknownAccountError, match="'VA9'"):
+        credential_store.rotate("VA9", "x")
+    with pytest.raises(UnknownAccountError):
+        credential_store.deactivate("VA9")
+
+
+def test_missing_key_fails_closed_naming_the_variable(
+    app_db: AppDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SPX_CREDENTIALS_KEY", raising=False)
+    monkeypatch.delenv("SPX_CREDENTIALS_KEY_FILE", raising=False)
+    with pytest.raises(CredentialsKeyError, match="SPX_CREDENTIALS_KEY is not set"):
+        CredentialStore(app_db)
+    listing = CredentialStore(app_db, require_key=False)
+    assert listing.list() == []
+    with pytest.raises(CredentialsKeyError, match="SPX_CREDENTIALS_KEY is not set"):
+        listing.active_credentials()
+
+
+def test_malformed_key_is_refused_without_echoing_it(app_db: AppDatabase) -> None:
+    bad = "not-a-real-key-0123456789"
+    with pytest.raises(CredentialsKeyError, match="malformed") as info:
+        CredentialStore(app_db, key=bad)
+    assert bad not in str(info.value)
+    assert info.value.__cause__ is None
+
+
+def test_wrong_key_is_detected_before_any_token_is_handed_out(
+    credential_store: CredentialStore, app_db: AppDatabase
+) -> None:
+    credential_store.add("VA1", PLANTED)
+    wrong_key = generate_key()
+    wrong = CredentialStore(app_db, key=wrong_key)
+    with pytest.raises(CredentialsKeyError, match="does not match the stored tokens") as info:
+        wrong.active_credentials()
+    text = str(info.value)
+    assert PLANTED not in text and wrong_key not in text
+    with pytest.raises(CredentialsKeyError):
+        wrong.verify_key()
+    with pytest.raises(CredentialsKeyError):
+        wrong.activate("VA1")
+    assert credential_store.verify_key() == 1
+
+
+def test_key_can_be_rolled_with_a_comma_separated_list(credential_store: CredentialStore, app_db: AppDatabase,
+                                                       credentials_key: str) -> None:  # fmt: skip
+    credential_store.add("VA1", PLANTED)
+    new_key = generate_key()
+    rolled = CredentialStore(app_db, key=f"{new_key},{credentials_key}")
+    assert rolled.verify_key() == 1
+    rolled.rotate("VA1", PLANTED)  # re-encrypts under the new key
+    assert CredentialStore(app_db, key=new_key).active_credentials()[0].token.reveal() == PLANTED
+
+
+def test_generated_keys_are_distinct_fernet_keys() -> None:
+    a, b = generate_key(), generate_key()
+    assert a != b and len(a) == 44
+    assert load_cipher(a).decrypt(load_cipher(a).encrypt(b"x")) == b"x"
+
+
+def test_planted_token_is_absent_from_the_sqlite_file(
+    sqlite_app_db: AppDatabase, credentials_key: str
+) -> None:
+    store = CredentialStore(sqlite_app_db, key=credentials_key)
+    store.add("VA1", PLANTED)
+    store.rotate("VA1", PLANTED + "-rotated")
+    sqlite_app_db.dispose()
+    path = sqlite_app_db.engine.url.database
+    assert path is not None
+    data = Path(path).read_bytes()
+    assert PLANTED.encode() not in data
+    assert token_fingerprint(PLANTED + "-rotated").encode() in data  # the file is really being searched
