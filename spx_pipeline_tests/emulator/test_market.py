@@ -15,44 +15,15 @@ from spx_pipeline.emulator.market import black_scholes, third_friday
 TOKEN = {"Authorization": "Bearer demo-margin-token-0001"}
 # Tuesday 2026-11-24, 10:00 ET: a regular session
 SESSION_MORNING = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
-CHAIN_FIELDS = set(
-    [
-        "symbol",
-        "description",
-        "exch",
-        "type",
-        "last",
-        "change",
-        "change_percentage",
-        "volume",
-        "average_volume",
-        "last_volume",
-        "trade_date",
-        "open",
-        "high",
-        "low",
-        "close",
-        "prevclose",
-        "week_52_high",
-        "week_52_low",
-        "bid",
-        "bidsize",
-        "bidexch",
-        "bid_date",
-        "ask",
-        "asksize",
-        "askexch",
-        "ask_date",
-        "open_interest",
-        "underlying",
-        "strike",
-        "contract_size",
-        "expiration_date",
-        "expiration_type",
-        "option_type",
-        "root_symbol",
-    ]
-)
+# fmt: off
+CHAIN_FIELDS = {
+    "symbol", "description", "exch", "type", "last", "change", "change_percentage", "volume",
+    "average_volume", "last_volume", "trade_date", "open", "high", "low", "close", "prevclose",
+    "week_52_high", "week_52_low", "bid", "bidsize", "bidexch", "bid_date", "ask", "asksize", "askexch",
+    "ask_date", "open_interest", "underlying", "strike", "contract_size", "expiration_date",
+    "expiration_type", "option_type", "root_symbol",
+}
+# fmt: on
 GREEK_FIELDS = {
     "delta",
     "gamma",
@@ -262,9 +233,7 @@ def test_option_quote_matches_the_chain_row(emu, tradier_session):
         (datetime(2026, 11, 25, 2, 0, tzinfo=UTC), ("closed", "04:00", "premarket")),  # 21:00 ET
         (
             datetime(2026, 11, 27, 17, 0, tzinfo=UTC),
-            "open",
-            "13:00",
-            "postmarket",
+            ("open", "13:00", "postmarket"),
         ),  # early close day, 12:00 ET
         (datetime(2026, 11, 26, 15, 0, tzinfo=UTC), ("closed", "04:00", "premarket")),  # Thanksgiving
         (datetime(2026, 11, 28, 15, 0, tzinfo=UTC), ("closed", "04:00", "premarket")),  # Saturday
