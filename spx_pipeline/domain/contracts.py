@@ -1,0 +1,604 @@
+"""Pick one SPX option per setup and size it for every account, doing the chain work once.
+
+Input chain: a DataFrame with Tradier chain columns. Required: ``symbol`` (any OSI/Tradier/Massive
+spelling; root, expiry, right and strike are read from it, so ``root_symbol``/``option_type``/
+``strike``/``expiration_date`` may be absent), ``bid``, ``ask`` and a delta, either a flat ``delta``
+column or a ``greeks`` column of dicts as Tradier nests it. Optional: ``volume`` and
+``open_interest`` (missing counts fail a positive minimum), and the quote time as a ``quote_time``
+column (timezone-aware timestamps) or ``bid_date``/``ask_date`` epoch milliseconds (seconds are
+recognised by magnitude); a row's age is that of its staler side.
+
+Selection, per setup (bullish → calls, bearish → puts):
+
+1. Expiry: today's (``as_of``) series when listed and the account passes the 0DTE policy, else
+   the first listed expiry after ``as_of``. An account the policy blocks is *not* blocked when a
+   later expiry qualifies: it gets that contract, ``blocked=False``, and ``blocked_reason`` keeps
+   the policy sentence so the roll stays visible. It is blocked only when no later expiry exists
+   or none of its contracts qualifies.
+2. Filters, in order, each naming itself when it empties the list: root in ``config.roots``
+   (SPXW: the AM-settled SPX series is not a 0DTE vehicle), a bid > 0 and a positive tick price,
+   quote age (only when ``now`` is passed), spread ≤ ``max_spread_pct`` of mid, volume and open
+   interest minimums, a delta present and within ``max_delta_distance`` of the target.
+3. Delta nearest the target (absolute delta for puts); ties go to the cheaper ask, then the
+   lower strike.
+4. Entry limit: the mid rounded *up* to the SPX tick (a buy) but never above the ask rounded
+   *down*, so the order is at most the ask and always on a valid tick.
+5. Sizing (``sizing.size_positions``) at that limit price with ``setup.stop_premium``.
+
+``blocked`` means "no contract to act on" (policy with no alternative, or an empty chain);
+a contract that sizes to 0 is not blocked, its ``binding_constraint``/``sizing_reason`` say why.
+
+Speed: filtering and candidate selection run once per (direction, expiry) and once per setup;
+per account only the 0DTE mask, sizing (numpy over all accounts) and reason strings remain.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from spx_pipeline.domain.occ import parse_option_symbols
+from spx_pipeline.domain.sizing import (
+    DEFAULT_FEE,
+    RiskArrays,
+    RiskContext,
+    ZeroDtePolicy,
+    evaluate_0dte,
+    size_positions,
+    sizing_reason_for,
+    to_money,
+    units_to_decimal,
+    zero_dte_allowed,
+)
+from spx_pipeline.domain.ticks import round_to_tick_array
+
+Direction = Literal["bullish", "bearish"]
+DIRECTIONS: tuple[str, ...] = ("bullish", "bearish")
+
+# contract_recommendations in sql/warehouse/001_core_tables.sql, minus run_id and generated_at.
+RECOMMENDATION_COLUMNS: tuple[str, ...] = (
+    "as_of_date",
+    "setup_id",
+    "account_id",
+    "risk_fingerprint",
+    "direction",
+    "target_delta",
+    "symbol",
+    "symbol_osi",
+    "symbol_massive",
+    "root_symbol",
+    "expiration_date",
+    "strike",
+    "option_type",
+    "bid",
+    "ask",
+    "mid",
+    "limit_price",
+    "delta",
+    "suggested_contracts",
+    "suggested_cost",
+    "binding_constraint",
+    "sizing_reason",
+    "blocked",
+    "blocked_reason",
+)
+_CONTRACT_COLUMNS = (
+    "symbol",
+    "symbol_osi",
+    "symbol_massive",
+    "root_symbol",
+    "expiration_date",
+    "strike",
+    "option_type",
+    "bid",
+    "ask",
+    "mid",
+    "limit_price",
+    "delta",
+)
+
+
+def _positive_fraction(value: object, field: str, *, allow_one: bool = False) -> Decimal:
+    amount = to_money(value, field)  # type: ignore[arg-type]
+    if amount is None or amount <= 0 or amount > 1 or (amount == 1 and not allow_one):
+        upper = "1]" if allow_one else "1)"
+        raise ValueError(f"{field} must be in (0, {upper}, got {value!r}")
+    return amount
+
+
+@dataclass(frozen=True, slots=True)
+class Setup:
+    """A trade idea: which way, how much delta, and how the exits are planned."""
+
+    setup_id: str
+    direction: Direction
+    target_delta: float = 0.40
+    stop_premium: Decimal | None = None
+    t1_gain_pct: Decimal = Decimal("0.5")
+    t1_fraction: Decimal = Decimal("0.5")
+    runner_stop_limit_offset: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.setup_id, str) or not self.setup_id.strip():
+            raise ValueError(f"setup_id must be a non-empty string, got {self.setup_id!r}")
+        if self.direction not in DIRECTIONS:
+            raise ValueError(f"direction must be 'bullish' or 'bearish', got {self.direction!r}")
+        delta = self.target_delta
+        if isinstance(delta, bool) or not isinstance(delta, int | float | Decimal | np.floating):
+            raise ValueError(f"target_delta must be a number in (0, 1), got {delta!r}")
+        delta = float(delta)
+        if not math.isfinite(delta) or not 0 < delta < 1:
+            raise ValueError(f"target_delta must be in (0, 1), got {self.target_delta!r}")
+        object.__setattr__(self, "target_delta", delta)
+        object.__setattr__(self, "stop_premium", to_money(self.stop_premium, "stop_premium"))
+        gain = to_money(self.t1_gain_pct, "t1_gain_pct")
+        if gain is None or gain <= 0:
+            raise ValueError(f"t1_gain_pct must be positive, got {self.t1_gain_pct!r}")
+        object.__setattr__(self, "t1_gain_pct", gain)
+        object.__setattr__(
+            self, "t1_fraction", _positive_fraction(self.t1_fraction, "t1_fraction", allow_one=True)
+        )
+        offset = to_money(self.runner_stop_limit_offset, "runner_stop_limit_offset")
+        object.__setattr__(self, "runner_stop_limit_offset", offset)
+
+    @property
+    def option_type(self) -> str:
+        return "call" if self.direction == "bullish" else "put"
+
+
+@dataclass(frozen=True, slots=True)
+class SelectionConfig:
+    """Liquidity thresholds (reference §3.2: spread ≤ 5-10% of mid, bid > 0, volume ≥ 100-500).
+
+    Open interest defaults to 0 because intraday OI is yesterday's figure; for 0DTE, volume and
+    spread are the live signals. ``max_quote_age`` applies only when a ``now`` is passed.
+    """
+
+    max_spread_pct: float = 0.10
+    min_volume: int = 100
+    min_open_interest: int = 0
+    require_bid: bool = True
+    max_quote_age: timedelta | None = timedelta(minutes=5)
+    max_delta_distance: float | None = 0.15
+    roots: tuple[str, ...] = ("SPXW",)
+    fee_per_contract: Decimal = DEFAULT_FEE
+    default_max_risk: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.max_spread_pct) or self.max_spread_pct <= 0:
+            raise ValueError(f"max_spread_pct must be positive, got {self.max_spread_pct!r}")
+        for name in ("min_volume", "min_open_interest"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        if self.max_quote_age is not None and self.max_quote_age <= timedelta(0):
+            raise ValueError(f"max_quote_age must be positive or None, got {self.max_quote_age!r}")
+        if self.max_delta_distance is not None and not 0 < self.max_delta_distance <= 1:
+            raise ValueError(f"max_delta_distance must be in (0, 1] or None, got {self.max_delta_distance!r}")
+        if not self.roots or not all(isinstance(r, str) and r for r in self.roots):
+            raise ValueError(f"roots must be a non-empty tuple of root symbols, got {self.roots!r}")
+        object.__setattr__(self, "roots", tuple(self.roots))
+        fee = to_money(self.fee_per_contract, "fee_per_contract")
+        object.__setattr__(self, "fee_per_contract", fee if fee is not None else DEFAULT_FEE)
+        object.__setattr__(self, "default_max_risk", to_money(self.default_max_risk, "default_max_risk"))
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    """One row of ``contract_recommendations`` (without run_id/generated_at)."""
+
+    as_of_date: date
+    setup_id: str
+    account_id: str
+    risk_fingerprint: str
+    direction: str
+    target_delta: float
+    symbol: str | None
+    symbol_osi: str | None
+    symbol_massive: str | None
+    root_symbol: str | None
+    expiration_date: date | None
+    strike: Decimal | None
+    option_type: str | None
+    bid: float | None
+    ask: float | None
+    mid: float | None
+    limit_price: Decimal | None
+    delta: float | None
+    suggested_contracts: int
+    suggested_cost: Decimal
+    binding_constraint: str | None
+    sizing_reason: str
+    blocked: bool
+    blocked_reason: str | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Recommendation:
+        def clean(value: Any) -> Any:
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                return None
+            if isinstance(value, np.generic):
+                return value.item()
+            return value
+
+        values = {name: clean(row[name]) for name in RECOMMENDATION_COLUMNS}
+        values["suggested_contracts"] = int(values["suggested_contracts"])
+        values["blocked"] = bool(values["blocked"])
+        return cls(**values)
+
+    def as_record(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in RECOMMENDATION_COLUMNS}
+
+
+# --- chain preparation ------------------------------------------------------------------------
+
+
+def _delta_column(chain: pd.DataFrame) -> pd.Series:
+    if "delta" in chain.columns:
+        return pd.to_numeric(chain["delta"], errors="coerce")
+    if "greeks" in chain.columns:
+        return pd.to_numeric(
+            chain["greeks"].map(lambda g: g.get("delta") if isinstance(g, Mapping) else None), errors="coerce"
+        )
+    raise ValueError("chain needs a 'delta' column or a 'greeks' column of dicts; it has neither")
+
+
+def _epoch_ms(values: pd.Series) -> np.ndarray:
+    ms = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+    return np.where(ms < 1e11, ms * 1000.0, ms)  # epoch seconds are < 1e11 until the year 5138
+
+
+def _quote_ms(chain: pd.DataFrame) -> np.ndarray:
+    if "quote_time" in chain.columns:
+        stamps = pd.to_datetime(chain["quote_time"], utc=True, errors="coerce")
+        ns = stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
+        return np.where(stamps.isna().to_numpy(), np.nan, ns / 1e6)
+    sides = [_epoch_ms(chain[c]) for c in ("bid_date", "ask_date") if c in chain.columns]
+    if not sides:
+        return np.full(len(chain), np.nan)
+    return np.fmin.reduce(sides) if len(sides) > 1 else sides[0]
+
+
+def prepare_chain(chain: pd.DataFrame) -> pd.DataFrame:
+    """Normalise a Tradier-shaped chain into the columns selection works on (one pass, vectorized)."""
+    if not isinstance(chain, pd.DataFrame):
+        raise TypeError(f"chain must be a pandas DataFrame, got {type(chain).__name__}")
+    missing = [c for c in ("symbol", "bid", "ask") if c not in chain.columns]
+    if missing:
+        raise ValueError(f"chain is missing required column(s) {missing}; it has {list(chain.columns)}")
+    symbols = parse_option_symbols(chain["symbol"].reset_index(drop=True))
+    bid = pd.to_numeric(chain["bid"], errors="coerce").to_numpy(dtype=np.float64)
+    ask = pd.to_numeric(chain["ask"], errors="coerce").to_numpy(dtype=np.float64)
+    mid = (bid + ask) / 2.0
+    limit = np.minimum(round_to_tick_array(mid, "buy"), round_to_tick_array(ask, "sell"))
+
+    def count(name: str) -> np.ndarray:
+        if name not in chain.columns:
+            return np.full(len(chain), np.nan)
+        return pd.to_numeric(chain[name], errors="coerce").to_numpy(dtype=np.float64)
+
+    return pd.DataFrame(
+        {
+            "symbol": symbols["tradier"].to_numpy(),
+            "symbol_osi": symbols["osi"].to_numpy(),
+            "symbol_massive": symbols["massive"].to_numpy(),
+            "root_symbol": symbols["root"].to_numpy(),
+            "expiration": symbols["expiration"].dt.date.to_numpy(),
+            "option_type": np.where(symbols["right"].to_numpy() == "C", "call", "put"),
+            "strike_milli": symbols["strike_milli"].to_numpy(dtype=np.int64),
+            "bid": bid,
+            "ask": ask,
+            "mid": mid,
+            "limit": limit,
+            "volume": count("volume"),
+            "open_interest": count("open_interest"),
+            "delta": _delta_column(chain).to_numpy(dtype=np.float64),
+            "quote_ms": _quote_ms(chain),
+        }
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Pick:
+    """The chosen contract for one (setup, expiry), or why there is none."""
+
+    row: dict[str, Any] | None
+    reason: str | None
+
+
+class _ChainIndex:
+    """Filtered candidates per (option type, expiry), computed on first use and reused by all setups."""
+
+    def __init__(self, prepared: pd.DataFrame, config: SelectionConfig, now: datetime | None) -> None:
+        self.config = config
+        self.now_ms = None if now is None else now.timestamp() * 1000.0
+        in_roots = prepared["root_symbol"].isin(config.roots).to_numpy()
+        self.frame = prepared[in_roots].reset_index(drop=True)
+        self._candidates: dict[tuple[str, date], tuple[pd.DataFrame, str | None]] = {}
+
+    def expirations(self, option_type: str, as_of: date) -> list[date]:
+        mask = (self.frame["option_type"] == option_type).to_numpy()
+        return sorted(e for e in set(self.frame.loc[mask, "expiration"]) if e >= as_of)
+
+    def candidates(self, option_type: str, expiry: date) -> tuple[pd.DataFrame, str | None]:
+        key = (option_type, expiry)
+        if key not in self._candidates:
+            self._candidates[key] = self._filter(option_type, expiry)
+        return self._candidates[key]
+
+    def _filter(self, option_type: str, expiry: date) -> tuple[pd.DataFrame, str | None]:
+        cfg = self.config
+        frame = self.frame
+        rows = frame[((frame["option_type"] == option_type) & (frame["expiration"] == expiry)).to_numpy()]
+        where = f"{option_type} for {expiry.isoformat()}"
+        cands = f"{option_type} candidates for {expiry.isoformat()}"
+        listed = len(rows)
+        if not listed:
+            return rows, f"no {where} is listed on roots {', '.join(cfg.roots)}"
+        quoted = (rows["ask"] > 0) & (rows["limit"] > 0)
+        if cfg.require_bid:
+            quoted &= rows["bid"] > 0
+        rows = rows[quoted.to_numpy()]
+        if rows.empty:
+            return rows, f"no {where} has a bid > 0 and a valid tick price ({listed} listed)"
+        if cfg.max_quote_age is not None and self.now_ms is not None:
+            fresh = (self.now_ms - rows["quote_ms"]) <= cfg.max_quote_age.total_seconds() * 1000.0
+            before = len(rows)
+            rows = rows[fresh.to_numpy()]
+            if rows.empty:
+                return (
+                    rows,
+                    f"quotes older than {cfg.max_quote_age} (or undated) on all {before} {cands}",
+                )
+        steps = [
+            (
+                (rows["ask"] - rows["bid"]) / rows["mid"] <= cfg.max_spread_pct,
+                f"spread above {cfg.max_spread_pct:.0%}",
+            ),
+        ]
+        for mask, label in steps:
+            before = len(rows)
+            rows = rows[mask.to_numpy()]
+            if rows.empty:
+                return rows, f"{label} on all {before} {cands}"
+        if cfg.min_volume > 0:
+            before = len(rows)
+            rows = rows[(rows["volume"] >= cfg.min_volume).to_numpy()]
+            if rows.empty:
+                return rows, f"volume below {cfg.min_volume} on all {before} {cands}"
+        if cfg.min_open_interest > 0:
+            before = len(rows)
+            rows = rows[(rows["open_interest"] >= cfg.min_open_interest).to_numpy()]
+            if rows.empty:
+                return rows, f"open interest below {cfg.min_open_interest} on all {before} {cands}"
+        before = len(rows)
+        rows = rows[rows["delta"].notna().to_numpy()]
+        if rows.empty:
+            return rows, f"no delta on any of the {before} {cands}"
+        return rows, None
+
+    def pick(self, setup: Setup, expiry: date) -> _Pick:
+        rows, reason = self.candidates(setup.option_type, expiry)
+        if reason is not None:
+            return _Pick(None, reason)
+        distance = np.abs(np.abs(rows["delta"].to_numpy()) - setup.target_delta)
+        order = np.lexsort((rows["strike_milli"].to_numpy(), rows["ask"].to_numpy(), distance))
+        best = order[0]
+        limit_distance = self.config.max_delta_distance
+        if limit_distance is not None and distance[best] > limit_distance + 1e-12:
+            nearest = abs(float(rows["delta"].iloc[best]))
+            return _Pick(
+                None,
+                f"no {setup.option_type} for {expiry.isoformat()} within {limit_distance:g} of target delta "
+                f"{setup.target_delta:g} (nearest {nearest:.2f})",
+            )
+        return _Pick(_contract_fields(rows.iloc[best]), None)
+
+
+def _contract_fields(row: pd.Series) -> dict[str, Any]:
+    return {
+        "symbol": row["symbol"],
+        "symbol_osi": row["symbol_osi"],
+        "symbol_massive": row["symbol_massive"],
+        "root_symbol": row["root_symbol"],
+        "expiration_date": row["expiration"],
+        "strike": Decimal(int(row["strike_milli"])) / 1000,
+        "option_type": row["option_type"],
+        "bid": float(row["bid"]),
+        "ask": float(row["ask"]),
+        "mid": float(row["mid"]),
+        "limit_price": Decimal(f"{row['limit']:.2f}"),
+        "delta": float(row["delta"]),
+    }
+
+
+# --- recommend --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Accounts:
+    ids: list[str]
+    contexts: list[RiskContext]
+    fingerprints: np.ndarray
+    risk: RiskArrays
+
+
+def _accounts(contexts: Mapping[str, RiskContext]) -> _Accounts:
+    ids = list(contexts)
+    ctxs = []
+    for account_id in ids:
+        ctx = contexts[account_id]
+        if not isinstance(ctx, RiskContext):
+            raise TypeError(f"contexts[{account_id!r}] must be a RiskContext, got {type(ctx).__name__}")
+        ctxs.append(ctx)
+    return _Accounts(
+        ids=ids,
+        contexts=ctxs,
+        fingerprints=np.array([c.fingerprint() for c in ctxs], dtype=object),
+        risk=RiskArrays.from_contexts(ctxs),
+    )
+
+
+def recommend(
+    chain: pd.DataFrame,
+    setups: Sequence[Setup],
+    contexts: Mapping[str, RiskContext],
+    as_of: date,
+    *,
+    policy: ZeroDtePolicy | None = None,
+    config: SelectionConfig | None = None,
+    now: datetime | None = None,
+) -> pd.DataFrame:
+    """One row per (setup, account) with the columns of ``contract_recommendations``."""
+    policy = policy or ZeroDtePolicy()
+    config = config or SelectionConfig()
+    if isinstance(as_of, datetime) or not isinstance(as_of, date):
+        raise TypeError(f"as_of must be a datetime.date, got {as_of!r}")
+    if now is not None and now.tzinfo is None:
+        raise ValueError(f"now must be timezone-aware, got naive {now!r}")
+    for setup in setups:
+        if not isinstance(setup, Setup):
+            raise TypeError(f"setups must hold Setup objects, got {type(setup).__name__}")
+    accounts = _accounts(contexts)
+    index = _ChainIndex(prepare_chain(chain), config, now)
+    allowed = zero_dte_allowed(accounts.risk, policy)
+    frames = [
+        _recommend_setup(
+            index, setup, accounts=accounts, allowed=allowed, as_of=as_of, policy=policy, config=config
+        )
+        for setup in setups
+    ]
+    if not frames:
+        return pd.DataFrame({name: pd.Series(dtype=object) for name in RECOMMENDATION_COLUMNS})
+    return pd.concat(frames, ignore_index=True)[list(RECOMMENDATION_COLUMNS)]
+
+
+def _recommend_setup(
+    index: _ChainIndex,
+    setup: Setup,
+    *,
+    accounts: _Accounts,
+    allowed: np.ndarray,
+    as_of: date,
+    policy: ZeroDtePolicy,
+    config: SelectionConfig,
+) -> pd.DataFrame:
+    n = len(accounts.ids)
+    listed = index.expirations(setup.option_type, as_of)
+    same_day = as_of in listed
+    later = [e for e in listed if e > as_of]
+    next_pick = index.pick(setup, later[0]) if later else None
+    day_pick = index.pick(setup, as_of) if same_day else None
+    if not listed:
+        none = _Pick(
+            None, f"no {setup.option_type} on roots {', '.join(config.roots)} expires on or after {as_of}"
+        )
+        picks, choice = [none], np.zeros(n, dtype=np.int64)
+    elif same_day:
+        picks = [day_pick, next_pick]  # type: ignore[list-item]
+        choice = np.where(allowed, 0, 1)
+    else:
+        picks, choice = [next_pick], np.zeros(n, dtype=np.int64)  # type: ignore[list-item]
+
+    # Contract columns: take from a tiny table of candidate rows (vectorized over accounts).
+    empty = dict.fromkeys(_CONTRACT_COLUMNS)
+    table = [p.row if p is not None and p.row is not None else empty for p in picks]
+    has_contract = np.array([t is not empty for t in table])[choice]
+    columns: dict[str, Any] = {}
+    for name in _CONTRACT_COLUMNS:
+        values = np.empty(len(table), dtype=object)
+        values[:] = [t[name] for t in table]
+        columns[name] = values[choice]
+    for name in ("bid", "ask", "mid", "delta"):
+        columns[name] = np.array([np.nan if v is None else v for v in columns[name]], dtype=np.float64)
+
+    premiums = np.array([np.nan if t["limit_price"] is None else float(t["limit_price"]) for t in table])[
+        choice
+    ]
+    batch = size_positions(
+        accounts.risk,
+        premiums,
+        stop_premium=setup.stop_premium,
+        fee_per_contract=config.fee_per_contract,
+        default_max_risk=config.default_max_risk,
+    )
+
+    blocked = ~has_contract
+    blocked_reason = np.full(n, None, dtype=object)
+    sizing_reason = np.empty(n, dtype=object)
+    binding = batch.binding_constraint.copy()
+    cost = np.empty(n, dtype=object)
+    for i in range(n):
+        pick = picks[choice[i]]
+        policy_note = None
+        if same_day and not allowed[i]:
+            policy_note = evaluate_0dte(accounts.contexts[i], policy).reason
+        if has_contract[i]:
+            sizing_reason[i] = sizing_reason_for(
+                accounts.contexts[i],
+                columns["limit_price"][i],
+                int(batch.contracts[i]),
+                str(binding[i]),
+                stop_premium=setup.stop_premium,
+                fee_per_contract=config.fee_per_contract,
+                default_max_risk=config.default_max_risk,
+            )
+            cost[i] = units_to_decimal(batch.cost_units[i])
+            if policy_note is not None:
+                expiry = columns["expiration_date"][i]
+                blocked_reason[i] = f"{policy_note} Recommending the {expiry.isoformat()} expiration instead."
+        else:
+            binding[i] = "no_contract"
+            cost[i] = Decimal("0.0000")
+            sizing_reason[i] = "No trade: no contract qualified, nothing to size."
+            chain_reason = pick.reason if pick is not None else "no later expiration is listed"
+            if policy_note is None:
+                blocked_reason[i] = chain_reason[0].upper() + chain_reason[1:] + "."
+            elif not later:
+                blocked_reason[i] = f"{policy_note} No later expiration is listed."
+            else:
+                blocked_reason[i] = (
+                    f"{policy_note} The next expiration has no qualifying contract: {chain_reason}."
+                )
+    contracts = np.where(has_contract, batch.contracts, 0).astype(np.int64)
+    frame = pd.DataFrame(
+        {
+            "as_of_date": [as_of] * n,
+            "setup_id": setup.setup_id,
+            "account_id": accounts.ids,
+            "risk_fingerprint": accounts.fingerprints,
+            "direction": setup.direction,
+            "target_delta": setup.target_delta,
+            **columns,
+            "suggested_contracts": contracts,
+            "suggested_cost": cost,
+            "binding_constraint": binding,
+            "sizing_reason": sizing_reason,
+            "blocked": blocked,
+            "blocked_reason": blocked_reason,
+        }
+    )
+    return frame
+
+
+def select_contract(
+    chain: pd.DataFrame,
+    setup: Setup,
+    ctx: RiskContext,
+    as_of: date,
+    *,
+    policy: ZeroDtePolicy | None = None,
+    config: SelectionConfig | None = None,
+    now: datetime | None = None,
+    account_id: str = "",
+) -> Recommendation:
+    """The recommendation for one setup and one account (same code path as ``recommend``)."""
+    frame = recommend(chain, [setup], {account_id: ctx}, as_of, policy=policy, config=config, now=now)
+    return Recommendation.from_row(frame.iloc[0].to_dict())
