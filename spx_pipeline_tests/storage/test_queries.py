@@ -1,0 +1,106 @@
+"""The analyst queries in sql/queries run as they stand and pick the right rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+
+from spx_pipeline.storage.warehouse import Warehouse, WarehouseError, query_names, read_named_query
+
+T0 = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+
+
+def _snapshot(account: str, at: datetime, obp: str) -> dict[str, object]:
+    return {
+        "account_id": account,
+        "captured_at": at,
+        "account_type": "margin",
+        "environment": "sandbox",
+        "total_equity": Decimal("50000"),
+        "cash": Decimal("1000"),
+        "option_buying_power": Decimal(obp),
+        "pending_orders_count": 0,
+        "pdt_qualified": True,
+        "run_id": f"run-{at:%H%M}",
+    }
+
+
+@pytest.fixture
+def filled(warehouse: Warehouse) -> Warehouse:
+    snaps = [
+        _snapshot("A", T0, "1000"),
+        _snapshot("A", T0 + timedelta(hours=1), "1500.25"),
+        _snapshot("A", T0 + timedelta(hours=2), "1200"),
+        _snapshot("B", T0 + timedelta(minutes=30), "900"),
+    ]
+    keys = ["account_id", "captured_at"]
+    warehouse.replace_rows("portfolio_snapshots", pd.DataFrame(snaps), key_columns=keys)
+    base = {
+        "account_id": "A",
+        "direction": "bullish",
+        "target_delta": 0.4,
+        "suggested_contracts": 1,
+        "suggested_cost": Decimal("250"),
+        "sizing_reason": "ok",
+        "blocked": False,
+    }
+    recs = [
+        {**base, "as_of_date": date(2026, 11, 19), "setup_id": "s1", "risk_fingerprint": "old",
+         "generated_at": T0 - timedelta(days=1), "run_id": "d1"},
+        {**base, "as_of_date": date(2026, 11, 20), "setup_id": "s1", "risk_fingerprint": "f1",
+         "generated_at": T0, "run_id": "d2a"},
+        {**base, "as_of_date": date(2026, 11, 20), "setup_id": "s1", "risk_fingerprint": "f2",
+         "generated_at": T0 + timedelta(hours=1), "run_id": "d2b"},
+        {**base, "as_of_date": date(2026, 11, 20), "setup_id": "s2", "risk_fingerprint": "f1",
+         "generated_at": T0, "run_id": "d2a", "direction": "bearish"},
+    ]  # fmt: skip
+    warehouse.replace_rows(
+        "contract_recommendations",
+        pd.DataFrame(recs),
+        key_columns=["as_of_date", "setup_id", "account_id", "risk_fingerprint"],
+    )
+    return warehouse
+
+
+def test_every_shipped_query_runs_on_an_empty_warehouse(warehouse: Warehouse) -> None:
+    assert set(query_names()) >= {
+        "latest_snapshot_per_account",
+        "buying_power_history",
+        "recommendations_of_the_day",
+    }
+    for name in query_names():
+        assert warehouse.named_query(name).empty
+
+
+def test_latest_snapshot_per_account(filled: Warehouse) -> None:
+    rows = filled.named_query("latest_snapshot_per_account")
+    assert list(zip(rows["account_id"], rows["captured_at"], strict=True)) == [
+        ("A", T0 + timedelta(hours=2)),
+        ("B", T0 + timedelta(minutes=30)),
+    ]
+    assert rows["option_buying_power"].tolist() == [1200.0, 900.0]
+
+
+def test_buying_power_history_with_change(filled: Warehouse) -> None:
+    rows = filled.named_query("buying_power_history")
+    assert rows["account_id"].tolist() == ["A", "A", "A", "B"]
+    assert rows["option_buying_power"].tolist() == [1000.0, 1500.25, 1200.0, 900.0]
+    changes = rows["option_buying_power_change"].tolist()
+    assert pd.isna(changes[0]) and pd.isna(changes[3])
+    assert changes[1:3] == [500.25, -300.25]
+
+
+def test_recommendations_of_the_latest_day_keep_the_newest_generation(filled: Warehouse) -> None:
+    rows = filled.named_query("recommendations_of_the_day")
+    assert rows["as_of_date"].dt.date.unique().tolist() == [date(2026, 11, 20)]
+    assert list(zip(rows["setup_id"], rows["risk_fingerprint"], strict=True)) == [("s1", "f2"), ("s2", "f1")]
+
+
+def test_unknown_query_name_lists_the_available_ones() -> None:
+    with pytest.raises(WarehouseError, match=r"no analyst query named 'nope'.*latest_snapshot_per_account"):
+        read_named_query("nope")
+    with pytest.raises(WarehouseError):
+        read_named_query("../app/0001_broker_credentials")
