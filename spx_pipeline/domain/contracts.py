@@ -428,6 +428,7 @@ class _Accounts:
     contexts: list[RiskContext]
     fingerprints: np.ndarray
     risk: RiskArrays
+    policy_notes: dict[int, str]  # 0DTE block sentences, built once per account and shared by setups
 
 
 def _accounts(contexts: Mapping[str, RiskContext]) -> _Accounts:
@@ -443,6 +444,7 @@ def _accounts(contexts: Mapping[str, RiskContext]) -> _Accounts:
         contexts=ctxs,
         fingerprints=np.array([c.fingerprint() for c in ctxs], dtype=object),
         risk=RiskArrays.from_contexts(ctxs),
+        policy_notes={},
     )
 
 
@@ -539,7 +541,9 @@ def _recommend_setup(
         pick = picks[choice[i]]
         policy_note = None
         if same_day and not allowed[i]:
-            policy_note = evaluate_0dte(accounts.contexts[i], policy).reason
+            policy_note = accounts.policy_notes.get(i)
+            if policy_note is None:
+                policy_note = accounts.policy_notes[i] = evaluate_0dte(accounts.contexts[i], policy).reason
         if has_contract[i]:
             sizing_reason[i] = sizing_reason_for(
                 accounts.contexts[i],
