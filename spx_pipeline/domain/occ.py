@@ -35,10 +35,15 @@ single call raises.
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Final, Literal, get_args
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
 
 __all__ = [
     "OptionContract",
@@ -46,7 +51,9 @@ __all__ = [
     "Right",
     "Style",
     "format_option_symbol",
+    "format_option_symbols",
     "parse_option_symbol",
+    "parse_option_symbols",
     "to_massive",
     "to_osi",
     "to_tradier",
@@ -388,3 +395,388 @@ def to_tradier(text: str) -> str:
 def to_massive(text: str) -> str:
     """Any accepted spelling → Massive ticker (``O:`` + Tradier form)."""
     return format_option_symbol(parse_option_symbol(text), "massive")
+
+
+# --------------------------------------------------------------------------------------------
+# Vectorized parse and format
+#
+# Every row becomes 21 bytes: columns 0-5 the root (0 past its end, padding spaces kept so that
+# they can be checked), columns 6-20 the last 15 characters. The rules are then comparisons on
+# fixed columns of a uint8 matrix, and formatting writes such matrices back out as strings.
+# --------------------------------------------------------------------------------------------
+
+_ERRORS_SHOWN: Final = 5
+_LONG_INPUT: Final = 32  # longer raw strings are stripped in Python first, to bound the array width
+_SPACE, _ZERO = ord(" "), ord("0")
+_DAYS_IN_MONTH: Final = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+_HEAD_COLS: Final = np.arange(ROOT_WIDTH)
+_TAIL_COLS: Final = np.arange(TAIL_WIDTH)
+
+
+def _fixed_width(values: npt.NDArray[np.object_]) -> tuple[npt.NDArray[np.str_], npt.NDArray[np.bool_]]:
+    """Stripped fixed-width unicode array of ``values`` and the rows that may still be valid.
+
+    Non-strings become "" (invalid); strings with trailing NULs are marked invalid here because a
+    NumPy unicode array silently drops them.
+    """
+    n = len(values)
+    usable = np.ones(n, dtype=bool)
+    if pd.api.types.infer_dtype(values, skipna=False) != "string":
+        is_str = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=n)
+        values = np.where(is_str, values, "")
+        usable &= is_str
+    lengths = np.fromiter(map(len, values), dtype=np.int64, count=n)
+    long_rows = np.flatnonzero(lengths > _LONG_INPUT)
+    if len(long_rows):
+        values = values.copy()
+        for i in long_rows:
+            stripped = values[i].strip()
+            if len(stripped) > _MAX_STRIPPED:
+                stripped = ""
+                usable[i] = False
+            values[i] = stripped
+            lengths[i] = len(stripped)
+    width = max(int(lengths.max()), 1)
+    fixed = values.astype(f"<U{width}")
+    usable &= np.strings.str_len(fixed) == lengths
+    return np.ascontiguousarray(np.strings.strip(fixed)), usable
+
+
+class _Decoded:
+    """Per-row fields of a batch; only rows where ``ok`` holds carry meaningful values.
+
+    Root and tail bytes are kept column-major (``tail[j]`` is character j of every row) so that each
+    rule is an operation on contiguous vectors rather than a reduction over short rows.
+    """
+
+    __slots__ = ("day", "is_call", "milli", "month", "ok", "root", "tail", "year")
+
+    def __init__(self, stripped: npt.NDArray[np.str_], ok: npt.NDArray[np.bool_]) -> None:
+        n = len(stripped)
+        width = stripped.dtype.itemsize // 4
+        codes = stripped.view(np.uint32).reshape(n, width)
+        length = np.strings.str_len(stripped).astype(np.intp)
+        if width >= 2:
+            massive = (codes[:, 0] == ord("O")) & (codes[:, 1] == ord(":"))
+        else:
+            massive = np.zeros(n, dtype=bool)
+        offset = np.where(massive, len(MASSIVE_PREFIX), 0)
+        head_len = length - offset - TAIL_WIDTH
+        ok &= (head_len >= 1) & (head_len <= ROOT_WIDTH)
+
+        # Right-justify once so the last 15 characters sit at fixed columns in every spelling;
+        # the root is read from the left-justified array, after the "O:" prefix if any.
+        # Code points above 255 become 255, which no rule accepts.
+        right = np.strings.rjust(stripped, max(width, TAIL_WIDTH))
+        right_codes = right.view(np.uint32).reshape(n, right.dtype.itemsize // 4)
+        tail = np.minimum(right_codes[:, -TAIL_WIDTH:].T, 255).astype(np.uint8, order="C")
+        if width < len(MASSIVE_PREFIX) + ROOT_WIDTH:
+            codes = np.zeros((n, len(MASSIVE_PREFIX) + ROOT_WIDTH), dtype=np.uint32)
+            codes[:, :width] = stripped.view(np.uint32).reshape(n, width)
+        plain = codes[:, :ROOT_WIDTH].T
+        prefixed = codes[:, len(MASSIVE_PREFIX) : len(MASSIVE_PREFIX) + ROOT_WIDTH].T
+        in_head = _HEAD_COLS[:, None] < head_len
+        head = np.where(in_head, np.minimum(np.where(massive, prefixed, plain), 255), 0).astype(np.uint8)
+
+        # Spaces only as OSI padding: one run up to column 6, 21 characters, no "O:" prefix.
+        space = head == _SPACE
+        any_space = np.logical_or.reduce(space, axis=0)
+        padded = ~massive & (head_len == ROOT_WIDTH)
+        for j in range(1, ROOT_WIDTH):
+            padded &= ~space[j - 1] | space[j]
+        ok &= ~any_space | padded
+        root = np.where(space, np.uint8(0), head)
+        upper = (root >= ord("A")) & (root <= ord("Z"))
+        alnum = upper | ((root >= _ZERO) & (root <= ord("9")))
+        ok &= np.logical_and.reduce(alnum | ~in_head | space, axis=0)
+        ok &= upper[0]
+
+        digits = tail - np.uint8(_ZERO)  # wraps below "0", so "is a digit" is digits <= 9
+        is_digit = digits <= 9
+        ok &= np.logical_and.reduce(is_digit[:6], axis=0) & np.logical_and.reduce(is_digit[7:], axis=0)
+        is_call = tail[6] == ord("C")
+        ok &= is_call | (tail[6] == ord("P"))
+        d = np.where(ok, digits, np.uint8(0)).astype(np.int64)
+        year = 2000 + d[0] * 10 + d[1]
+        month = d[2] * 10 + d[3]
+        day = d[4] * 10 + d[5]
+        ok &= (month >= 1) & (month <= 12)
+        month = np.where(ok, month, 1)
+        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+        ok &= (day >= 1) & (day <= _DAYS_IN_MONTH[month] + (leap & (month == 2)))
+        milli = d[7]
+        for k in range(8, TAIL_WIDTH):
+            milli = milli * 10 + d[k]
+        ok &= milli > 0
+
+        self.ok = ok
+        self.root = root
+        self.tail = tail
+        self.year, self.month, self.day = year, month, np.where(ok, day, 1)
+        self.is_call = is_call
+        self.milli = np.where(ok, milli, 0)
+
+
+def _tail_codes(
+    year: npt.NDArray[np.int64],
+    month: npt.NDArray[np.int64],
+    day: npt.NDArray[np.int64],
+    is_call: npt.NDArray[np.bool_],
+    milli: npt.NDArray[np.int64],
+) -> npt.NDArray[np.uint8]:
+    """The 15 tail byte columns (YYMMDD, C|P, 8 strike digits), column-major like ``_Decoded``."""
+    tail = np.empty((TAIL_WIDTH, len(year)), dtype=np.uint8)
+    for col, value in enumerate((year % 100, month, day)):
+        tail[2 * col] = value // 10 + _ZERO
+        tail[2 * col + 1] = value % 10 + _ZERO
+    tail[6] = np.where(is_call, ord("C"), ord("P"))
+    for k in range(8):
+        tail[7 + k] = (milli // 10 ** (7 - k)) % 10 + _ZERO
+    return tail
+
+
+def _unicode(columns: npt.NDArray[np.uint8]) -> npt.NDArray[np.str_]:
+    """Column-major byte codes (0 = end of string) → fixed-width unicode array, one per row."""
+    width, n = columns.shape
+    return np.ascontiguousarray(columns.T, dtype=np.uint32).view(f"<U{width}").reshape(n)
+
+
+def _assemble(
+    root: npt.NDArray[np.uint8], tail: npt.NDArray[np.uint8], style: str
+) -> npt.NDArray[np.object_]:
+    """Symbols in ``style`` from 0-padded root byte columns and the 15 tail byte columns."""
+    if style == "osi":
+        return _unicode(np.concatenate([np.where(root == 0, np.uint8(_SPACE), root), tail])).astype(object)
+    tradier = np.strings.add(_unicode(root), _unicode(tail))
+    if style == "massive":
+        tradier = np.strings.add(MASSIVE_PREFIX, tradier)
+    return tradier.astype(object)
+
+
+def _root_keys(root: npt.NDArray[np.uint8], ok: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+    """One int64 per row holding the root's bytes (-1 where invalid), for cheap factorizing."""
+    packed = np.zeros((root.shape[1], 8), dtype=np.uint8)
+    packed[:, :ROOT_WIDTH] = root.T
+    return np.where(ok, packed.view("<i8").reshape(root.shape[1]), -1)
+
+
+def _root_from_key(key: int) -> str:
+    return key.to_bytes(8, "little").rstrip(b"\0").decode("ascii")
+
+
+def _expiration_ns(
+    year: npt.NDArray[np.int64], month: npt.NDArray[np.int64], day: npt.NDArray[np.int64]
+) -> npt.NDArray[np.datetime64]:
+    months = ((year - 1970) * 12 + month - 1).astype("datetime64[M]")
+    return (months.astype("datetime64[D]") + (day - 1)).astype("datetime64[ns]")
+
+
+def _symbol_reason(value: object) -> str:
+    """The scalar parser's message for a row the vectorized rules rejected."""
+    try:
+        _split_fields(value)
+    except OptionSymbolError as exc:
+        return str(exc)
+    raise RuntimeError(f"vectorized and scalar OCC rules disagree on {value!r}; please report this")
+
+
+def _describe_rows(labels: Sequence[Hashable], reasons: Sequence[str], total: int, what: str) -> str:
+    shown = "; ".join(f"[{label!r}] {reason}" for label, reason in zip(labels, reasons, strict=True))
+    more = f" (first {len(reasons)} shown)" if total > len(reasons) else ""
+    return f"{total} invalid {what}{more}: {shown}"
+
+
+def _empty_parsed(index: pd.Index, coerce: bool) -> pd.DataFrame:
+    dtypes = {
+        "root": object,
+        "underlying": object,
+        "expiration": "datetime64[ns]",
+        "right": object,
+        "strike": np.float64,
+        "strike_milli": "Int64" if coerce else np.int64,
+        "osi": object,
+        "tradier": object,
+        "massive": object,
+    }
+    if coerce:
+        dtypes["error"] = object
+    return pd.DataFrame({name: pd.Series([], dtype=dtype) for name, dtype in dtypes.items()}, index=index)
+
+
+def parse_option_symbols(symbols: pd.Series, errors: Literal["raise", "coerce"] = "raise") -> pd.DataFrame:
+    """Parse a Series of OSI/Tradier/Massive symbols with array arithmetic instead of a loop.
+
+    Accepts and refuses exactly what :func:`parse_option_symbol` does. ``errors="raise"``
+    raises :class:`OptionSymbolError` naming the first few bad values and their index labels;
+    ``errors="coerce"`` leaves bad rows empty (None/NaT/NaN/<NA>) with the scalar parser's message
+    in an extra ``error`` column, and makes ``strike_milli`` the nullable ``Int64`` dtype so the
+    dtypes do not depend on whether a batch happened to contain a bad row.
+    """
+    if errors not in ("raise", "coerce"):
+        raise ValueError(f"errors must be 'raise' or 'coerce', got {errors!r}")
+    if not isinstance(symbols, pd.Series):
+        raise TypeError(f"symbols must be a pandas Series, got {type(symbols).__name__}")
+    original = symbols.to_numpy(dtype=object)
+    n = len(original)
+    if n == 0:
+        return _empty_parsed(symbols.index, errors == "coerce")
+    stripped, ok = _fixed_width(original)
+    rows = _Decoded(stripped, ok)
+    bad = np.flatnonzero(~rows.ok)
+    if len(bad) and errors == "raise":
+        first = bad[:_ERRORS_SHOWN]
+        reasons = [_symbol_reason(original[i]) for i in first]
+        message = _describe_rows(list(symbols.index[first]), reasons, len(bad), "option symbols")
+        raise OptionSymbolError(message, symbol=original[first[0]], reason=reasons[0])
+
+    codes, unique_keys = pd.factorize(_root_keys(rows.root, rows.ok))
+    unique_roots = [None if k < 0 else _root_from_key(int(k)) for k in unique_keys]
+    unique_underlyings = [None if r is None else underlying_for_root(r) for r in unique_roots]
+    frame = pd.DataFrame(index=symbols.index)
+    # Column by column: building from a dict would copy the object columns into one block.
+    frame["root"] = np.array([*unique_roots, None], dtype=object)[codes]
+    frame["underlying"] = np.array([*unique_underlyings, None], dtype=object)[codes]
+    frame["expiration"] = _expiration_ns(rows.year, rows.month, rows.day)
+    frame["right"] = np.array(["P", "C"], dtype=object)[rows.is_call.astype(np.intp)]
+    frame["strike"] = rows.milli / 1000.0
+    frame["strike_milli"] = rows.milli
+    for style in STYLES:
+        frame[style] = _assemble(rows.root, rows.tail, style)
+    if errors == "coerce":
+        frame["strike_milli"] = frame["strike_milli"].astype("Int64")
+        error = np.full(n, None, dtype=object)
+        if len(bad):
+            frame.iloc[bad, :] = None
+            error[bad] = [_symbol_reason(original[i]) for i in bad]
+        frame["error"] = error
+    return frame
+
+
+def _milli_column(frame: pd.DataFrame) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_], pd.Series]:
+    """Exact strike thousandths from ``strike_milli`` (preferred) or ``strike``, and validity."""
+    if "strike_milli" in frame.columns:
+        column = frame["strike_milli"]
+        values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        ok = np.isfinite(values) & (values == np.rint(values))
+    elif column_is_object(column := frame["strike"]):
+        # Decimals (or mixed objects): exact per-row conversion, the scalar rule as it stands.
+        milli = np.zeros(len(column), dtype=np.int64)
+        ok = np.zeros(len(column), dtype=bool)
+        for i, value in enumerate(column.to_numpy(dtype=object)):
+            try:
+                milli[i] = _strike_milli(_decimal_strike(value))
+                ok[i] = True
+            except (OptionSymbolError, TypeError, InvalidOperation):
+                pass
+        return milli, ok, column
+    else:
+        strikes = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        with np.errstate(invalid="ignore", over="ignore"):
+            values = np.rint(strikes * 1000)
+            # A float is accepted when it is the float nearest a 3-decimal strike, i.e. exactly
+            # what Decimal(repr(strike)) would accept; 64.35 passes, 64.3500001 does not.
+            ok = np.isfinite(strikes) & (values / 1000 == strikes)
+    ok &= (values >= 1) & (values <= MAX_STRIKE_MILLI)
+    return np.where(ok, values, 0).astype(np.int64), ok, column
+
+
+def column_is_object(column: pd.Series) -> bool:
+    return pd.api.types.is_object_dtype(column.dtype)
+
+
+def _decimal_strike(value: object) -> Decimal:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, Decimal | int | str) and not isinstance(value, bool):
+        return Decimal(value)
+    raise TypeError(f"strike {value!r} is not a number")
+
+
+def _strike_reason(value: object, from_milli: bool) -> str:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if from_milli:
+        return f"strike_milli {value!r} must be an integer from 1 to {MAX_STRIKE_MILLI}"
+    try:
+        _strike_milli(_decimal_strike(value))
+    except OptionSymbolError as exc:
+        return str(exc)
+    except (TypeError, InvalidOperation):
+        pass
+    return f"strike {value!r} is not a number"
+
+
+def format_option_symbols(frame: pd.DataFrame, style: Style = "tradier") -> pd.Series:
+    """Write each row of ``frame`` as a symbol in ``style``; the inverse of :func:`parse_option_symbols`.
+
+    ``frame`` needs ``root``, ``expiration`` (dates or midnight timestamps), ``right`` and
+    ``strike_milli`` (exact, preferred) or ``strike``. Rows are validated like
+    :class:`OptionContract`; any bad row raises :class:`OptionSymbolError` naming the first few
+    by index label, because a half-formatted column would be silently wrong downstream.
+    """
+    _check_style(style)
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
+    missing = [c for c in ("root", "expiration", "right") if c not in frame.columns]
+    if "strike_milli" not in frame.columns and "strike" not in frame.columns:
+        missing.append("strike_milli (or strike)")
+    if missing:
+        raise ValueError(f"format_option_symbols needs columns {missing}; got {list(frame.columns)}")
+    root_values = frame["root"].to_numpy(dtype=object)
+    codes, uniques = pd.factorize(root_values)
+    root_problems = [
+        _root_problem(u) if isinstance(u, str) else f"root {u!r} is not a str" for u in uniques
+    ] + ["root is missing"]
+    root_table = np.zeros((len(uniques) + 1, ROOT_WIDTH), dtype=np.uint8)
+    for i, (u, problem) in enumerate(zip(uniques, root_problems, strict=False)):
+        if problem is None:
+            root_table[i, : len(u)] = np.frombuffer(u.encode("ascii"), dtype=np.uint8)
+    root_ok = np.array([p is None for p in root_problems])[codes]
+    root = np.ascontiguousarray(root_table[codes].T)
+
+    expiration = frame["expiration"]
+    try:
+        stamps = pd.to_datetime(expiration, errors="coerce")
+    except (TypeError, ValueError) as exc:
+        raise OptionSymbolError(f"expiration column cannot be read as dates: {exc}") from exc
+    if isinstance(stamps.dtype, pd.DatetimeTZDtype):
+        raise OptionSymbolError(
+            f"expiration must hold dates, not time-zone-aware timestamps ({stamps.dtype})"
+        )
+    ns = stamps.to_numpy(dtype="datetime64[ns]")
+    days = ns.astype("datetime64[D]")
+    months = days.astype("datetime64[M]")
+    year = days.astype("datetime64[Y]").astype(np.int64) + 1970
+    month = months.astype(np.int64) % 12 + 1
+    day = (days - months.astype("datetime64[D]")).astype(np.int64) + 1
+    exp_ok = ~np.isnat(ns) & (days.astype("datetime64[ns]") == ns) & (year >= 2000) & (year <= 2099)
+
+    right = frame["right"].to_numpy(dtype=object)
+    is_call = right == "C"
+    right_ok = is_call | (right == "P")
+
+    milli, strike_ok, strike_column = _milli_column(frame)
+    ok = root_ok & exp_ok & right_ok & strike_ok
+    bad = np.flatnonzero(~ok)
+    if len(bad):
+        from_milli = "strike_milli" in frame.columns
+        reasons = []
+        for i in bad[:_ERRORS_SHOWN]:
+            parts = []
+            if not root_ok[i]:
+                parts.append(str(root_problems[codes[i]]))
+            if not exp_ok[i]:
+                parts.append(
+                    f"expiration {expiration.iloc[i]!r} must be a date (midnight, no time zone) in 2000-2099"
+                )
+            if not right_ok[i]:
+                parts.append(f"right must be 'C' or 'P', got {right[i]!r}")
+            if not strike_ok[i]:
+                parts.append(_strike_reason(strike_column.iloc[i], from_milli))
+            reasons.append(", ".join(parts))
+        message = _describe_rows(list(frame.index[bad[:_ERRORS_SHOWN]]), reasons, len(bad), "contract rows")
+        raise OptionSymbolError(message, reason=reasons[0])
+    tail = _tail_codes(year, month, day, is_call, milli)
+    return pd.Series(_assemble(root, tail, style), index=frame.index, name=style, dtype=object)
