@@ -5,13 +5,13 @@ all an operator does (as with the seed's worker); while it is off every tick is 
 reason that names the flag, visible in the tick history.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
+from typing import Any
 
 import dagster as dg
 
 from spx_pipeline.domain.market_calendar import NEW_YORK, is_open_at
+from spx_pipeline.resources.app_db import AppDatabaseResource
 from spx_pipeline.settings import SYNC_FLAG, sync_flag
 
 SCHEDULE_TIMEZONE = "America/New_York"
@@ -44,7 +44,7 @@ def schedule_tick(scheduled_at: datetime) -> dg.RunRequest | dg.SkipReason:
     )
 
 
-def build_portfolio_sync_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
+def build_portfolio_sync_schedule(job: dg.JobDefinition | Any) -> dg.ScheduleDefinition:
     @dg.schedule(
         name="portfolio_sync_schedule",
         job=job,
@@ -60,3 +60,56 @@ def build_portfolio_sync_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.Sc
         return schedule_tick(context.scheduled_execution_time)
 
     return portfolio_sync_schedule
+
+
+def build_broker_credentials_sensor(job: dg.JobDefinition | Any) -> dg.SensorDefinition:
+    """Request a sync for credentials newly activated or rotated since the last evaluation."""
+
+    @dg.sensor(
+        name="broker_credentials_sensor",
+        job=job,
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=(
+            "Syncs balances for broker credentials that were newly activated or rotated (tracked by "
+            f"the credential store's change sequence). Skips unless {SYNC_FLAG} is on."
+        ),
+    )
+    def broker_credentials_sensor(
+        context: dg.SensorEvaluationContext, app_db: AppDatabaseResource
+    ) -> dg.SensorResult | dg.SkipReason:
+        reason = _disabled_reason()
+        if reason:
+            # The cursor stays put: changes made while the flag is off are synced once it is on.
+            return dg.SkipReason(reason)
+        cursor = int(context.cursor) if context.cursor else 0
+        changes = app_db.credential_listing().changes_since(cursor)
+        if not changes:
+            return dg.SkipReason(f"No credential activated or rotated since change {cursor}.")
+        new_cursor = max(change.change_seq for change in changes)
+        to_sync = sorted({c.account_id for c in changes if c.is_active})
+        if not to_sync:
+            return dg.SensorResult(
+                skip_reason=dg.SkipReason("Only deactivations since the last evaluation."),
+                cursor=str(new_cursor),
+            )
+        return dg.SensorResult(
+            run_requests=[
+                dg.RunRequest(
+                    run_key=f"credentials-change-{new_cursor}",
+                    run_config=sync_run_config(to_sync),
+                    tags={
+                        "spx/trigger": "broker_credentials_sensor",
+                        "spx/accounts": ",".join(to_sync)[:200],
+                    },
+                )
+            ],
+            cursor=str(new_cursor),
+        )
+
+    return broker_credentials_sensor
+
+
+def sync_run_config(account_ids: list[str]) -> dict[str, object]:
+    """Run config limiting a portfolio sync to some accounts."""
+    return {"ops": {"tradier_balances": {"config": {"account_ids": account_ids}}}}

@@ -37,3 +37,7 @@ class AppDatabaseResource(dg.ConfigurableResource):
 
     def setup_store(self) -> SetupStore:
         return SetupStore(self.database())
+
+    def credential_listing(self) -> CredentialStore:
+        """Store for redacted listings and change tracking only: needs no key, decrypts nothing."""
+        return CredentialStore(self.database(), key=None, require_key=False)

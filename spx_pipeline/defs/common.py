@@ -1,0 +1,57 @@
+"""Small helpers shared by the asset modules: metadata, run identity, table schemas."""
+
+import functools
+from datetime import UTC, datetime
+
+import dagster as dg
+import duckdb
+import pandas as pd
+
+from spx_pipeline.storage.warehouse import ddl_files
+
+OWNERS = ["team:spx-trading"]
+
+
+def run_started_at(context: dg.OpExecutionContext | dg.AssetExecutionContext) -> datetime:
+    """The run's start time (UTC), so every row a run writes shares one capture time."""
+    record = context.instance.get_run_record_by_id(context.run_id)
+    if record is not None and record.start_time is not None:
+        return datetime.fromtimestamp(record.start_time, tz=UTC)
+    return datetime.now(UTC)
+
+
+@functools.cache
+def _ddl_columns() -> dict[str, list[tuple[str, str]]]:
+    """Every warehouse table's columns, from the DDL applied to an in-memory database."""
+    con = duckdb.connect()
+    try:
+        for path in ddl_files():
+            con.execute(path.read_text(encoding="utf-8"))
+        rows = con.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "ORDER BY table_name, ordinal_position"
+        ).fetchall()
+    finally:
+        con.close()
+    tables: dict[str, list[tuple[str, str]]] = {}
+    for table, column, type_ in rows:
+        tables.setdefault(table, []).append((column, type_))
+    return tables
+
+
+def table_schema_metadata(table: str) -> dict[str, object]:
+    """Column schema of a warehouse table, read from its DDL, for the asset's UI page."""
+    columns = _ddl_columns()[table]
+    return {
+        "dagster/column_schema": dg.TableSchema(
+            columns=[dg.TableColumn(name, type_) for name, type_ in columns]
+        ),
+        "dagster/table_name": table,
+    }
+
+
+def preview_markdown(frame: pd.DataFrame, limit: int = 20) -> dg.MarkdownMetadataValue:
+    """A short markdown table for the UI (never includes anything secret: callers pass safe frames)."""
+    if frame.empty:
+        return dg.MetadataValue.md("_no rows_")
+    return dg.MetadataValue.md(frame.head(limit).to_markdown(index=False))

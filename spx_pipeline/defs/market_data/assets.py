@@ -1,0 +1,88 @@
+"""Market data group: SPX/SPXW option chains for the nearest sessions."""
+
+import os
+from datetime import date
+
+import dagster as dg
+import pandas as pd
+
+from spx_pipeline.defs.common import OWNERS, preview_markdown, run_started_at, table_schema_metadata
+from spx_pipeline.domain.market_calendar import trading_day
+from spx_pipeline.pipeline.chain import SPX_ROOTS, chain_rows, expirations_to_fetch
+from spx_pipeline.resources import AppDatabaseResource, TradierResource, WarehouseResource
+from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
+from spx_pipeline.settings import MARKET_DATA_ACCOUNT_VAR
+
+
+class ChainConfig(dg.Config):
+    """Which stored credential pays for market data, how far ahead to look, and an optional as-of day."""
+
+    market_data_account: str | None = None
+    next_sessions: int = 2
+    as_of: str | None = None  # YYYY-MM-DD: fetch as if this were the trading day (backfills, tests)
+
+
+@dg.asset(
+    group_name="market_data",
+    owners=OWNERS,
+    kinds={"tradier", "duckdb"},
+    pool=WAREHOUSE_POOL,
+    description=(
+        "SPX/SPXW expirations (includeAllRoots) and option chains with greeks for today's 0DTE session "
+        "when the market has one and the next sessions always; symbols parsed by the domain OCC module. "
+        "'Today' is the NYSE trading day from exchange-calendars, so weekends and holidays behave."
+    ),
+    metadata=table_schema_metadata("spx_option_chain"),
+)
+def spx_option_chain(
+    context: dg.AssetExecutionContext,
+    config: ChainConfig,
+    app_db: AppDatabaseResource,
+    tradier: TradierResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    captured_at = run_started_at(context)
+    day = date.fromisoformat(config.as_of) if config.as_of else trading_day(captured_at)
+    credentials = app_db.credential_store().active_credentials(verify=False)
+    wanted = config.market_data_account or os.environ.get(MARKET_DATA_ACCOUNT_VAR)
+    chosen = [c for c in credentials if wanted is None or c.account_id == wanted]
+    if not chosen:
+        raise dg.Failure(
+            description=(
+                f"No active credential for market data (wanted {wanted!r}); add one with "
+                f"`spx-pipeline credentials add` or set {MARKET_DATA_ACCOUNT_VAR}."
+            )
+        )
+    credential = chosen[0]
+    with tradier.client(credential.token) as client:
+        listed = client.get_option_expirations("SPX", include_all_roots=True)
+        expirations = expirations_to_fetch(listed, day, next_sessions=config.next_sessions)
+        frames = []
+        for expiration in expirations:
+            frame = client.option_chain_frame("SPX", expiration, greeks=True)
+            if frame.empty or not frame["root_symbol"].eq("SPXW").any():
+                # Whether symbol=SPX returns the SPXW weeklies is unsettled (reference §4.2): ask both.
+                frame = pd.concat([frame, client.option_chain_frame("SPXW", expiration, greeks=True)])
+                frame = frame.drop_duplicates(subset="symbol")
+            frames.append(frame)
+    raw = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    rows = chain_rows(raw, trading_day=day, run_id=context.run_id, captured_at=captured_at)
+    warehouse.warehouse().replace_rows(
+        "spx_option_chain", rows, key_columns=["run_id", "symbol"], delete_where={"run_id": context.run_id}
+    )
+    by_expiry = (
+        rows.groupby(["expiration_date", "root_symbol"]).size().rename("contracts").reset_index()
+        if len(rows)
+        else pd.DataFrame()
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(rows),
+            "trading_day": day.isoformat(),
+            "market_data_account": credential.account_id,
+            "expirations": ", ".join(d.isoformat() for d in expirations),
+            "has_0dte": bool(rows["is_0dte"].any()) if len(rows) else False,
+            "roots": ", ".join(sorted(set(rows["root_symbol"]) & set(SPX_ROOTS))) if len(rows) else "",
+            "contracts_by_expiration": preview_markdown(by_expiry),
+        }
+    )

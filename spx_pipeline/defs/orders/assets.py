@@ -1,0 +1,104 @@
+"""Orders group: order tickets built by ops that reuse the OCC, sizing and order-payload modules."""
+
+import dagster as dg
+import pandas as pd
+
+from spx_pipeline.defs.common import OWNERS, preview_markdown, run_started_at, table_schema_metadata
+from spx_pipeline.pipeline.tickets import build_tickets, preview_tickets, tradable_recommendations
+from spx_pipeline.resources import AppDatabaseResource, TradierResource, WarehouseResource
+from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
+
+LEGS = ("entry", "t1", "runner_stop")
+
+
+@dg.op(
+    ins={"after": dg.In(dg.Nothing)}, description="Newest unblocked, sized recommendation per setup/account."
+)
+def load_tradable_recommendations(warehouse: WarehouseResource) -> pd.DataFrame:
+    return tradable_recommendations(warehouse.warehouse())
+
+
+@dg.op(description="Entry (buy_to_open limit), T1 (sell_to_close limit) and runner stop payloads.")
+def build_order_payloads(
+    context: dg.OpExecutionContext, recommendations: pd.DataFrame, app_db: AppDatabaseResource
+) -> pd.DataFrame:
+    setups = {record.id: record.to_domain() for record in app_db.setup_store().active()}
+    built = build_tickets(recommendations, setups, run_id=context.run_id, created_at=run_started_at(context))
+    for setup_id, account_id, reason in built.skipped:
+        context.log.warning(f"No ticket for setup {setup_id} / account {account_id}: {reason}")
+    return built.tickets
+
+
+class PreviewConfig(dg.Config):
+    """Preview asks Tradier to price and validate (preview=true); it never places an order.
+
+    Only the entry leg is previewed by default: T1 and the runner stop close a position that does
+    not exist until the entry fills, so a broker would refuse to preview them today.
+    """
+
+    preview: bool = True
+    legs: list[str] = ["entry"]  # noqa: RUF012 (pydantic copies defaults)
+
+
+@dg.op(description="Optionally preview each chosen leg against the broker with the account's own token.")
+def preview_order_payloads(
+    context: dg.OpExecutionContext,
+    config: PreviewConfig,
+    tickets: pd.DataFrame,
+    app_db: AppDatabaseResource,
+    tradier: TradierResource,
+) -> pd.DataFrame:
+    unknown = set(config.legs) - set(LEGS)
+    if unknown:
+        raise dg.Failure(description=f"PreviewConfig.legs has unknown leg(s) {sorted(unknown)}; use {LEGS}")
+    if not config.preview or tickets.empty:
+        return tickets
+    credentials = {c.account_id: c for c in app_db.credential_store().active_credentials(verify=False)}
+    clients = {
+        account: tradier.client(cred.token)
+        for account, cred in credentials.items()
+        if account in set(tickets["account_id"])
+    }
+    try:
+        previewers = {account: client.preview_order for account, client in clients.items()}
+        previewed = preview_tickets(tickets, previewers, legs=config.legs)
+    finally:
+        for client in clients.values():
+            client.close()
+    counts = previewed["preview_status"].value_counts().to_dict()
+    context.log.info(f"Preview outcomes: {counts}")
+    return previewed
+
+
+@dg.op(pool=WAREHOUSE_POOL, description="Store tickets in order_tickets (idempotent by ticket id).")
+def store_order_tickets(
+    context: dg.OpExecutionContext, tickets: pd.DataFrame, warehouse: WarehouseResource
+) -> int:
+    warehouse.warehouse().replace_rows("order_tickets", tickets, key_columns=["ticket_id"])
+    shown = tickets[
+        ["account_id", "leg", "side", "order_type", "quantity", "price", "stop_price", "preview_status"]
+    ]
+    context.add_output_metadata(
+        {
+            "dagster/row_count": len(tickets),
+            "previewed_ok": int(tickets["preview_status"].eq("ok").sum()) if len(tickets) else 0,
+            "preview": preview_markdown(shown),
+        }
+    )
+    return len(tickets)
+
+
+@dg.graph_asset(
+    group_name="orders",
+    owners=OWNERS,
+    kinds={"tradier", "duckdb"},
+    ins={"contract_recommendations": dg.AssetIn(dagster_type=dg.Nothing)},
+    description=(
+        "Order tickets for every unblocked recommendation: Tradier form payloads for the entry, T1 scale "
+        "and runner stop, optionally previewed (preview=true, cost and commission stored). Never placed."
+    ),
+    metadata=table_schema_metadata("order_tickets"),
+)
+def order_tickets(contract_recommendations: None) -> int:
+    recommendations = load_tradable_recommendations(contract_recommendations)
+    return store_order_tickets(preview_order_payloads(build_order_payloads(recommendations)))

@@ -1,0 +1,104 @@
+"""Asset checks on what analysts and the recommendations rely on."""
+
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import pandera.errors as pa_errors
+
+from spx_pipeline.defs.portfolio.assets import portfolio_snapshots
+from spx_pipeline.domain.market_calendar import is_open_at
+from spx_pipeline.pipeline.schemas import validate_snapshots
+from spx_pipeline.resources import AppDatabaseResource, WarehouseResource
+
+# Twice the schedule's interval plus slack: one missed tick is tolerated, two are not.
+FRESHNESS_LIMIT = timedelta(minutes=12)
+
+
+@dg.asset_check(
+    asset=portfolio_snapshots,
+    blocking=True,
+    description="The latest run's snapshot rows, read back from the warehouse, pass the pandera schema.",
+)
+def portfolio_snapshots_schema(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    rows = warehouse.warehouse().query(
+        "SELECT * FROM portfolio_snapshots WHERE run_id = "
+        "(SELECT run_id FROM portfolio_snapshots ORDER BY captured_at DESC LIMIT 1)"
+    )
+    try:
+        validate_snapshots(rows)
+    except pa_errors.SchemaErrors as exc:
+        cases = exc.failure_cases[["column", "check", "failure_case"]].astype(str).head(20)
+        return dg.AssetCheckResult(
+            passed=False,
+            metadata={"failures": dg.MetadataValue.md(cases.to_markdown(index=False))},
+        )
+    return dg.AssetCheckResult(passed=True, metadata={"rows_checked": len(rows)})
+
+
+@dg.asset_check(
+    asset=portfolio_snapshots,
+    description=(
+        f"During NYSE regular hours the newest snapshot is younger than {FRESHNESS_LIMIT}; outside them "
+        "the check passes and says the market is closed."
+    ),
+)
+def portfolio_snapshots_fresh(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    now = datetime.now(UTC)
+    latest = warehouse.warehouse().query("SELECT max(captured_at) AS latest FROM portfolio_snapshots")
+    newest = latest["latest"].iloc[0]
+    if not is_open_at(now):
+        return dg.AssetCheckResult(passed=True, metadata={"market": "closed", "latest": str(newest)})
+    if newest is None or str(newest) == "NaT":
+        return dg.AssetCheckResult(passed=False, metadata={"latest": "no snapshot yet"})
+    age = now - newest.to_pydatetime()
+    return dg.AssetCheckResult(
+        passed=age <= FRESHNESS_LIMIT,
+        metadata={"latest": str(newest), "age_minutes": round(age.total_seconds() / 60, 1)},
+    )
+
+
+@dg.asset_check(
+    asset=portfolio_snapshots,
+    description="Every active credential has a row in the latest sync (warns and lists the missing ones).",
+)
+def every_active_account_synced(
+    app_db: AppDatabaseResource, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    active = {c.account_id for c in app_db.credential_listing().list() if c.is_active}
+    synced = set(
+        warehouse.warehouse().query(
+            "SELECT account_id FROM portfolio_snapshots WHERE run_id = "
+            "(SELECT run_id FROM portfolio_snapshots ORDER BY captured_at DESC LIMIT 1)"
+        )["account_id"]
+    )
+    missing = sorted(active - synced)
+    return dg.AssetCheckResult(
+        passed=not missing,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"active": len(active), "synced": len(active & synced), "missing": ", ".join(missing)},
+    )
+
+
+def unique_key_check(
+    asset: dg.AssetsDefinition, table: str, keys: tuple[str, ...]
+) -> dg.AssetChecksDefinition:
+    """No two rows share a key (the warehouse's primary key is the first line of defence)."""
+    key_list = ", ".join(keys)
+
+    @dg.asset_check(
+        asset=asset,
+        name=f"{table}_unique_keys",
+        description=f"No duplicate ({key_list}) in {table}.",
+    )
+    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        dupes = warehouse.warehouse().query(
+            f"SELECT {key_list}, count(*) AS n FROM {table} GROUP BY {key_list} HAVING count(*) > 1 LIMIT 20"
+        )
+        return dg.AssetCheckResult(passed=dupes.empty, metadata={"duplicate_keys": len(dupes)})
+
+    return _check
+
+
+portfolio_snapshots_unique_keys = unique_key_check(
+    portfolio_snapshots, "portfolio_snapshots", ("account_id", "captured_at")
+)

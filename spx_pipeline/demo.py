@@ -1,0 +1,196 @@
+"""The main job on the embedded default: no broker account, no network, one command.
+
+Starts the local Tradier-compatible server on a free loopback port, prepares a local key, demo
+credentials (margin, cash and pdt accounts) and a few setups, materializes every asset and the
+order tickets into the DuckDB warehouse through a persistent local Dagster instance (so the runs
+show up later in ``spx-pipeline dev``), and summarizes what landed.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from spx_pipeline.emulator import EmulatorConfig, TradierEmulator, demo_accounts
+from spx_pipeline.settings import CREDENTIALS_KEY_FILE_VAR, CREDENTIALS_KEY_VAR, credentials_key_from_env
+from spx_pipeline.storage.appdb import AppDatabase
+from spx_pipeline.storage.credentials import CredentialStore, UnknownAccountError, generate_key
+from spx_pipeline.storage.setups import SetupError, SetupStore
+from spx_pipeline.storage.warehouse import Warehouse
+
+LOCAL_INSTANCE_YAML = """\
+# Local Dagster instance for spx-pipeline (SQLite storage under this directory).
+# Written by `spx-pipeline demo` / `spx-pipeline dev`; deployments use the repository's dagster.yaml.
+concurrency:
+  pools:
+    default_limit: 1
+telemetry:
+  enabled: false
+"""
+
+DEMO_SETUPS: tuple[dict[str, object], ...] = (
+    {
+        "setup_id": "demo-bull-040",
+        "label": "Bullish 0.40 delta, stop at 60% of entry",
+        "direction": "bullish",
+        "target_delta": 0.40,
+        "stop_premium": None,
+        "runner_stop_limit_offset": Decimal("0.10"),
+    },
+    {
+        "setup_id": "demo-bear-030",
+        "label": "Bearish 0.30 delta",
+        "direction": "bearish",
+        "target_delta": 0.30,
+        "stop_premium": None,
+        "runner_stop_limit_offset": None,
+    },
+)
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    run_id: str
+    success: bool
+    warehouse_path: Path
+    accounts_synced: int
+    accounts_failed: int
+    snapshot_rows: int
+    chain_rows: int
+    recommendations: int
+    tradable_recommendations: int
+    tickets: int
+    tickets_previewed: int
+
+
+def prepare_local_environment(data_dir: Path) -> None:
+    """Point every store at ``data_dir`` unless the operator already chose (env wins)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("SPX_APP_DB_URL", f"sqlite:///{(data_dir / 'app.sqlite').resolve()}")
+    os.environ.setdefault("SPX_WAREHOUSE_PATH", str((data_dir / "warehouse.duckdb").resolve()))
+    dagster_home = data_dir / "dagster_home"
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    instance_yaml = dagster_home / "dagster.yaml"
+    if not instance_yaml.exists():
+        instance_yaml.write_text(LOCAL_INSTANCE_YAML, encoding="utf-8")
+    os.environ.setdefault("DAGSTER_HOME", str(dagster_home.resolve()))
+    ensure_local_key(data_dir)
+
+
+def ensure_local_key(data_dir: Path) -> None:
+    """Use SPX_CREDENTIALS_KEY(_FILE) when set; otherwise a key file under data/ (mode 0600)."""
+    if credentials_key_from_env():
+        return
+    key_file = data_dir / "credentials.key"
+    if not key_file.exists():
+        key_file.write_text(generate_key() + "\n", encoding="utf-8")
+        key_file.chmod(stat.S_IRUSR | stat.S_IWUSR)
+    os.environ[CREDENTIALS_KEY_FILE_VAR] = str(key_file.resolve())
+    os.environ.pop(CREDENTIALS_KEY_VAR, None)
+
+
+def seed_demo_data(emulator_config: EmulatorConfig) -> tuple[int, int]:
+    """Credentials for the emulator's accounts and the demo setups; re-running updates, never duplicates."""
+    appdb = AppDatabase()
+    appdb.upgrade()
+    store = CredentialStore(appdb, key=credentials_key_from_env())
+    for account in emulator_config.accounts:
+        try:
+            info = store.get(account.account_id)
+        except UnknownAccountError:
+            store.add(account.account_id, account.token, label=f"demo {account.account_type}")
+            continue
+        if not info.is_active:
+            store.activate(account.account_id)
+        store.rotate(account.account_id, account.token)
+    setups = SetupStore(appdb)
+    for spec in DEMO_SETUPS:
+        try:
+            setups.get(str(spec["setup_id"]))
+        except SetupError:
+            setups.add(**spec)  # type: ignore[arg-type]
+    return len(emulator_config.accounts), len(DEMO_SETUPS)
+
+
+@contextmanager
+def running_emulator(config: EmulatorConfig, port: int = 0) -> Iterator[TradierEmulator]:
+    emulator = TradierEmulator(config, port=port).start()
+    previous = os.environ.get("TRADIER_BASE_URL")
+    os.environ["TRADIER_BASE_URL"] = emulator.base_url
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+        if previous is None:
+            os.environ.pop("TRADIER_BASE_URL", None)
+        else:
+            os.environ["TRADIER_BASE_URL"] = previous
+
+
+def run_full_pipeline(*, preview: bool = True) -> tuple[str, bool]:
+    """Materialize every asset (sync, chains, recommendations, tickets) in the local instance."""
+    import dagster as dg
+
+    from spx_pipeline.definitions import defs
+
+    with dg.DagsterInstance.get() as instance:
+        result = defs.resolve_job_def("full_pipeline_job").execute_in_process(
+            instance=instance,
+            run_config={
+                "ops": {
+                    "order_tickets": {"ops": {"preview_order_payloads": {"config": {"preview": preview}}}}
+                }
+            },
+            raise_on_error=False,
+            tags={"spx/trigger": "demo"},
+        )
+        return result.run_id, result.success
+
+
+def summarize(run_id: str, success: bool) -> DemoSummary:
+    warehouse = Warehouse()
+    q = warehouse.query
+    failures = q("SELECT count(*) AS n FROM sync_failures WHERE run_id = ?", [run_id])["n"].iloc[0]
+    recs = q(
+        "SELECT count(*) AS n, count(*) FILTER (WHERE NOT blocked AND suggested_contracts > 0) AS t "
+        "FROM contract_recommendations WHERE run_id = ?",
+        [run_id],
+    )
+    tickets = q(
+        "SELECT count(*) AS n, count(*) FILTER (WHERE preview_status = 'ok') AS p "
+        "FROM order_tickets WHERE run_id = ?",
+        [run_id],
+    )
+    return DemoSummary(
+        run_id=run_id,
+        success=success,
+        warehouse_path=warehouse.path.resolve(),
+        accounts_synced=int(
+            q("SELECT count(*) AS n FROM tradier_balances WHERE run_id = ?", [run_id])["n"].iloc[0]
+        ),
+        accounts_failed=int(failures),
+        snapshot_rows=int(
+            q("SELECT count(*) AS n FROM portfolio_snapshots WHERE run_id = ?", [run_id])["n"].iloc[0]
+        ),
+        chain_rows=int(
+            q("SELECT count(*) AS n FROM spx_option_chain WHERE run_id = ?", [run_id])["n"].iloc[0]
+        ),
+        recommendations=int(recs["n"].iloc[0]),
+        tradable_recommendations=int(recs["t"].iloc[0]),
+        tickets=int(tickets["n"].iloc[0]),
+        tickets_previewed=int(tickets["p"].iloc[0]),
+    )
+
+
+def run_demo(data_dir: Path = Path("data"), *, port: int = 0, preview: bool = True) -> DemoSummary:
+    prepare_local_environment(data_dir)
+    config = EmulatorConfig(accounts=demo_accounts())
+    with running_emulator(config, port=port):
+        seed_demo_data(config)
+        run_id, success = run_full_pipeline(preview=preview)
+    return summarize(run_id, success)

@@ -1,0 +1,106 @@
+"""SPX/SPXW option chains: which expirations to fetch, and rows for the warehouse."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+
+from spx_pipeline.domain.occ import parse_option_symbols
+
+# The roots a trader of SPX 0DTE cares about: PM-settled dailies (SPXW) and AM monthlies (SPX).
+SPX_ROOTS = ("SPX", "SPXW")
+
+CHAIN_COLUMNS: tuple[str, ...] = (
+    "run_id",
+    "captured_at",
+    "trading_day",
+    "symbol",
+    "symbol_osi",
+    "symbol_massive",
+    "root_symbol",
+    "underlying",
+    "expiration_date",
+    "option_type",
+    "strike",
+    "bid",
+    "ask",
+    "last",
+    "volume",
+    "open_interest",
+    "delta",
+    "gamma",
+    "theta",
+    "vega",
+    "mid_iv",
+    "greeks_updated_at",
+    "quote_time",
+    "is_0dte",
+)
+
+
+def expirations_to_fetch(listed: Sequence[date], trading_day: date, *, next_sessions: int = 2) -> list[date]:
+    """Today's 0DTE when the market lists one, then the next ``next_sessions`` expirations always.
+
+    ``trading_day`` comes from the NYSE calendar, so on a weekend or holiday there is no same-day
+    expiry and the next sessions are fetched instead.
+    """
+    future = sorted({d for d in listed if d >= trading_day})
+    same_day = [d for d in future if d == trading_day]
+    return same_day + [d for d in future if d > trading_day][:next_sessions]
+
+
+def chain_rows(frame: pd.DataFrame, *, trading_day: date, run_id: str, captured_at: datetime) -> pd.DataFrame:
+    """Warehouse rows for one or more fetched chains, symbols parsed by the domain OCC module.
+
+    Rows whose symbol the OCC parser refuses raise (errors="raise") naming the positions: a
+    malformed symbol from the broker is a defect to see, not a row to drop quietly.
+    """
+    if frame.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in CHAIN_COLUMNS})
+    frame = frame[frame["root_symbol"].isin(SPX_ROOTS)].reset_index(drop=True)
+    parsed = parse_option_symbols(frame["symbol"])
+    out = pd.DataFrame(
+        {
+            "run_id": run_id,
+            "captured_at": pd.Timestamp(captured_at).tz_convert("UTC"),
+            "trading_day": pd.Timestamp(trading_day),
+            "symbol": parsed["tradier"],
+            "symbol_osi": parsed["osi"],
+            "symbol_massive": parsed["massive"],
+            "root_symbol": parsed["root"],
+            "underlying": parsed["underlying"],
+            "expiration_date": parsed["expiration"],
+            "option_type": np.where(parsed["right"] == "C", "call", "put"),
+            "strike": parsed["strike_milli"] / 1000.0,
+        }
+    )
+    for column in ("bid", "ask", "last", "delta", "gamma", "theta", "vega", "mid_iv"):
+        out[column] = pd.to_numeric(frame.get(column), errors="coerce").astype("float64")
+    for column in ("volume", "open_interest"):
+        out[column] = pd.to_numeric(frame.get(column), errors="coerce").astype("Int64")
+    out["greeks_updated_at"] = _utc(frame.get("greeks_updated_at"))
+    out["quote_time"] = _quote_time(frame)
+    out["is_0dte"] = out["expiration_date"].dt.date == trading_day
+    return out[list(CHAIN_COLUMNS)]
+
+
+def _utc(values: pd.Series | None) -> pd.Series:
+    if values is None:
+        return pd.Series(pd.NaT, dtype="datetime64[ns, UTC]")
+    converted = pd.to_datetime(values, errors="coerce")
+    if getattr(converted.dt, "tz", None) is None:
+        return converted.dt.tz_localize("UTC")
+    return converted.dt.tz_convert("UTC")
+
+
+def _quote_time(frame: pd.DataFrame) -> pd.Series:
+    """The newer of the bid and ask quote times, when the feed gives them."""
+    if "quote_time" in frame:
+        return _utc(frame["quote_time"])
+    stamps = [_utc(frame[c]) for c in ("bid_date", "ask_date") if c in frame]
+    if not stamps:
+        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
+    return pd.concat(stamps, axis=1).max(axis=1)

@@ -1,0 +1,58 @@
+"""pandera contracts for what the pipeline writes.
+
+A snapshot that breaks one of these rules is refused before anything is written: the sync fails
+loudly rather than letting a negative buying power or an unknown account type reach the
+recommendations that size real orders.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+ACCOUNT_TYPES = ("margin", "cash", "pdt")
+ENVIRONMENTS = ("sandbox", "live")
+
+
+def _finite(series: pd.Series) -> pd.Series:
+    return series.isna() | np.isfinite(series.astype("float64"))
+
+
+class PortfolioSnapshotSchema(pa.DataFrameModel):
+    """One row per account and capture time; buying powers are never negative."""
+
+    account_id: Series[str] = pa.Field(str_length={"min_value": 1})
+    captured_at: Series[pd.DatetimeTZDtype] = pa.Field(dtype_kwargs={"unit": "ns", "tz": "UTC"})
+    account_type: Series[str] = pa.Field(isin=ACCOUNT_TYPES)
+    environment: Series[str] = pa.Field(isin=ENVIRONMENTS)
+    total_equity: Series[float] = pa.Field()
+    cash: Series[float] = pa.Field()
+    option_buying_power: Series[float] = pa.Field(ge=0)
+    day_trade_buying_power: Series[float] = pa.Field(ge=0, nullable=True)
+    pending_orders_count: Series[int] = pa.Field(ge=0)
+    pending_cash: Series[float] = pa.Field(nullable=True)
+    pdt_qualified: Series[bool] = pa.Field()
+    run_id: Series[str] = pa.Field(str_length={"min_value": 1})
+
+    @pa.dataframe_check(error="money columns must be finite (no inf)")
+    @classmethod
+    def money_is_finite(cls, frame: pd.DataFrame) -> pd.Series:
+        money = ["total_equity", "cash", "option_buying_power", "day_trade_buying_power", "pending_cash"]
+        return pd.concat([_finite(frame[c]) for c in money], axis=1).all(axis=1)
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ("account_id", "captured_at")
+        name = "portfolio_snapshots"
+        description = "Validated portfolio history (warehouse table portfolio_snapshots)"
+
+
+SNAPSHOT_COLUMNS: tuple[str, ...] = tuple(PortfolioSnapshotSchema.to_schema().columns)
+
+
+def validate_snapshots(frame: pd.DataFrame) -> pd.DataFrame:
+    """Validate (lazily, so every failing rule is reported at once) and return typed rows."""
+    return PortfolioSnapshotSchema.validate(frame[list(SNAPSHOT_COLUMNS)], lazy=True)
