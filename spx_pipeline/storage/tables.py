@@ -16,6 +16,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 metadata = sa.MetaData()
+_SCALE = Decimal("0.0001")
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -68,7 +69,8 @@ class Money(TypeDecorator[Decimal]):
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return value if isinstance(value, Decimal) else Decimal(str(value))
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+        return number.quantize(_SCALE)  # same scale from both engines: Decimal("1.2500")
 
 
 broker_credentials = sa.Table(
