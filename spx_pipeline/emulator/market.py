@@ -1,95 +1,46 @@
 """Deterministic SPX market data for the emulator: expirations, chains, quotes, clock, calendar.
 
-Prices and greeks are Black-Scholes around a fixed spot with a simple smile, so the same config
-always yields the same chain (tests can assert on it, benches compare like with like). Only the
-quote timestamps follow the clock. Listing rules, kept simple on purpose:
+Chain rows come from ``spx_pipeline.domain.sample_data.tradier_chain_records`` (Black-Scholes
+around a fixed spot, time measured to the expiry's close from the quote time) so the emulator,
+the demo and the tests all see the same synthetic market; the emulator only adds the quote
+fields that generator leaves out (change, open/high/low, 52-week range, exchanges, trade_date).
+The quote time is ``EmulatorConfig.now`` or, when that is None, 10:30 ET on ``today`` with the
+epoch-ms date fields shifted to the real clock, so prices stay reproducible run to run.
+
+Listing rules, kept simple on purpose:
 
 - SPXW (PM-settled, ``expiration_type`` "weeklys") lists every NYSE session from ``today`` for
   ``expirations`` sessions, including a 0DTE series when today is a session.
 - SPX (AM-settled monthlies, "standard") lists the next three third Fridays strictly after
-  ``today``. Their last trading day is the Thursday before; the emulator does not model the
-  AM settlement itself.
+  ``today`` that are sessions. Their last trading day is the Thursday before; the emulator does
+  not model the AM settlement itself, and a holiday Friday (Juneteenth) is simply not listed.
 - ``symbol=SPX`` without ``includeAllRoots`` lists only SPX dates (the documented trap), with it
   both roots; ``symbol=SPXW`` lists SPXW dates. Chains for ``symbol=SPX`` return every root
   expiring that day; ``symbol=SPXW`` only SPXW rows. (Tradier's real behaviour here is
   unverified; clients should filter on ``root_symbol`` either way.)
-
-Time to expiry is ``(calendar days + 0.25) / 365``: a 0DTE row behaves like a quarter day left,
-whatever the wall clock says, which keeps 0DTE greeks finite and the chain reproducible.
+- Quotes know every generated contract (including SPXW on the monthly Fridays); anything else
+  is an unmatched symbol.
 """
 
 from __future__ import annotations
 
 import calendar as _calendar
 import hashlib
-import math
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+import threading
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 from spx_pipeline.domain import market_calendar as mc
-from spx_pipeline.domain.ticks import round_to_tick
+from spx_pipeline.domain.sample_data import tradier_chain_records
 from spx_pipeline.emulator.symbols import ParsedOption
 
-RATE = 0.04
 PREMARKET_START = "04:00"
 POSTMARKET_END = "20:00"
 EARLY_POSTMARKET_END = "17:00"
 INDEX_SYMBOL = "SPX"
 MONTHLIES_LISTED = 3
-_SQRT_2PI = math.sqrt(2 * math.pi)
-
-
-def _cdf(x: float) -> float:
-    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
-
-
-def _pdf(x: float) -> float:
-    return math.exp(-0.5 * x * x) / _SQRT_2PI
-
-
-@dataclass(frozen=True, slots=True)
-class Theo:
-    price: float
-    iv: float
-    delta: float
-    gamma: float
-    theta: float
-    vega: float
-    rho: float
-    phi: float
-
-
-def smile_iv(spot: float, strike: float, days: int) -> float:
-    """A skewed smile: puts richer than calls, short-dated vol a bit higher."""
-    m = math.log(strike / spot)
-    base = 0.13 + 0.04 / math.sqrt(days + 1)
-    return max(0.05, base - 0.8 * m + 4.0 * m * m)
-
-
-def black_scholes(spot: float, strike: float, years: float, iv: float, right: str) -> Theo:
-    """European price and greeks (theta per day, vega/rho/phi per 1 percentage point)."""
-    sqrt_t = math.sqrt(years)
-    d1 = (math.log(spot / strike) + (RATE + 0.5 * iv * iv) * years) / (iv * sqrt_t)
-    d2 = d1 - iv * sqrt_t
-    disc = math.exp(-RATE * years)
-    gamma = _pdf(d1) / (spot * iv * sqrt_t)
-    vega = spot * _pdf(d1) * sqrt_t / 100
-    decay = -spot * _pdf(d1) * iv / (2 * sqrt_t)
-    if right == "C":
-        price = spot * _cdf(d1) - strike * disc * _cdf(d2)
-        delta = _cdf(d1)
-        theta = (decay - RATE * strike * disc * _cdf(d2)) / 365
-        rho = strike * years * disc * _cdf(d2) / 100
-        phi = -years * spot * _cdf(d1) / 100
-    else:
-        price = strike * disc * _cdf(-d2) - spot * _cdf(-d1)
-        delta = _cdf(d1) - 1.0
-        theta = (decay + RATE * strike * disc * _cdf(-d2)) / 365
-        rho = -strike * years * disc * _cdf(-d2) / 100
-        phi = years * spot * _cdf(-d1) / 100
-    return Theo(max(price, 0.0), iv, delta, gamma, theta, vega, rho, phi)
+DEFAULT_QUOTE_TIME = time(10, 30)
 
 
 def _stable_fraction(*parts: object) -> float:
@@ -102,6 +53,69 @@ def third_friday(year: int, month: int) -> date:
     first = date(year, month, 1)
     offset = (4 - first.weekday()) % 7
     return first + timedelta(days=offset + 14)
+
+
+def _complete(row: dict[str, Any], seed: int) -> dict[str, Any]:
+    """A generated row plus the remaining Tradier quote fields, in Tradier's field order."""
+    noise = _stable_fraction(seed, row["symbol"])
+    last = row["last"]
+    traded = last is not None
+    prevclose = round(((row["bid"] or 0) + row["ask"]) / 2 * (0.9 + 0.2 * noise), 2)
+    return {
+        "symbol": row["symbol"],
+        "description": row["description"],
+        "exch": row["exch"],
+        "type": row["type"],
+        "last": last,
+        "change": round(last - prevclose, 2) if traded else None,
+        "volume": row["volume"],
+        "open": round(last * (0.9 + 0.2 * noise), 2) if traded else None,
+        "high": round(last * (1.05 + 0.3 * noise), 2) if traded else None,
+        "low": round(last * (0.95 - 0.3 * noise), 2) if traded else None,
+        "close": None,
+        "bid": row["bid"],
+        "ask": row["ask"],
+        "underlying": row["underlying"],
+        "strike": row["strike"],
+        "greeks": row["greeks"],
+        "change_percentage": round((last - prevclose) / prevclose * 100, 2) if traded and prevclose else None,
+        "average_volume": int(row["volume"] * (0.5 + noise)),
+        "last_volume": 1 + int(noise * 10) if traded else 0,
+        "trade_date": row["bid_date"] - 30_000 if traded else 0,
+        "prevclose": prevclose,
+        "week_52_high": 0.0,
+        "week_52_low": 0.0,
+        "bidsize": row["bidsize"],
+        "bidexch": "C",
+        "bid_date": row["bid_date"],
+        "asksize": row["asksize"],
+        "askexch": "C",
+        "ask_date": row["ask_date"],
+        "open_interest": row["open_interest"],
+        "contract_size": row["contract_size"],
+        "expiration_date": row["expiration_date"],
+        "expiration_type": row["expiration_type"],
+        "option_type": row["option_type"],
+        "root_symbol": row["root_symbol"],
+    }
+
+
+@lru_cache(maxsize=8)
+def _generated_rows(
+    today: date,
+    *,
+    spot: float,
+    expirations: tuple[date, ...],
+    strikes_each_side: int,
+    strike_step: int,
+    seed: int,
+    quote_time: datetime,
+) -> tuple[dict[str, Any], ...]:
+    """Shared across emulators with the same market (every test starts one; ~0.1 s to generate)."""
+    rows = tradier_chain_records(
+        today, spot, list(expirations), strikes_each_side, strike_step, seed, quote_time
+    )
+    return tuple(_complete(row, seed) for row in rows)
 
 
 class Market:
@@ -122,14 +136,22 @@ class Market:
         self.spot = spot
         self.seed = seed
         self._now = now
+        self.strikes_each_side = strikes_each_side
         self.strike_step = strike_step
         atm = round(spot / strike_step) * strike_step
         self.strikes: list[float] = [
-            float(atm + i * strike_step) for i in range(-strikes_each_side, strikes_each_side + 1)
+            float(atm + i * strike_step)
+            for i in range(-strikes_each_side, strikes_each_side + 1)
+            if atm + i * strike_step > 0
         ]
         self.spxw_dates: list[date] = mc.sessions_from(today, expirations)
         self.spx_dates: list[date] = self._monthlies(today, MONTHLIES_LISTED)
-        self._chain_cache: dict[tuple[str, date], list[dict[str, Any]]] = {}
+        self.quote_time = (
+            now if now is not None else datetime.combine(today, DEFAULT_QUOTE_TIME, tzinfo=mc.NEW_YORK)
+        )
+        self._pool_lock = threading.Lock()
+        self._by_series: dict[tuple[str, date], list[dict[str, Any]]] | None = None
+        self._by_symbol: dict[str, dict[str, Any]] = {}
 
     # ----- clock -------------------------------------------------------------------------
 
@@ -142,7 +164,7 @@ class Market:
         year, month = today.year, today.month
         while len(found) < count:
             friday = third_friday(year, month)
-            if friday > today:
+            if friday > today and mc.is_session(friday):
                 found.append(friday)
             month += 1
             if month == 13:
@@ -168,119 +190,54 @@ class Market:
             dates.update(self.dates_for_root(root))
         return sorted(dates)
 
-    # ----- pricing -----------------------------------------------------------------------
+    # ----- rows --------------------------------------------------------------------------
 
-    def theo(self, expiration: date, right: str, strike: float) -> Theo:
-        days = max((expiration - self.today).days, 0)
-        years = (days + 0.25) / 365.0
-        iv = smile_iv(self.spot, strike, days)
-        return black_scholes(self.spot, strike, years, iv, right)
-
-    def _static_row(self, root: str, expiration: date, right: str, strike: float) -> dict[str, Any]:
-        contract = ParsedOption(root, expiration, right, Decimal(str(strike)))
-        symbol = contract.tradier
-        t = self.theo(expiration, right, strike)
-        noise = _stable_fraction(self.seed, symbol)
-        half_spread = max(0.05, t.price * 0.02)
-        ask_raw = t.price + half_spread
-        bid_raw = t.price - half_spread
-        ask = float(round_to_tick(Decimal(str(max(ask_raw, 0.05))), "buy"))
-        bid = float(round_to_tick(Decimal(str(bid_raw)), "sell")) if bid_raw >= 0.05 else None
-        traded = noise >= 0.2 and t.price >= 0.05
-        last = round(t.price, 2) if traded else None
-        volume = int(noise * 5000) if traded else 0
-        iv_spread = 0.004 + 0.01 * noise
-        bid_iv = 0.0 if bid is None else round(max(t.iv - iv_spread, 0.0), 6)
-        kind = "call" if right == "C" else "put"
-        return {
-            "symbol": symbol,
-            "description": f"{root} {expiration:%b %d %Y} {strike:.2f} {kind.title()}",
-            "exch": "Z",
-            "type": "option",
-            "last": last,
-            "change": round((noise - 0.5) * t.price * 0.2, 2) if traded else None,
-            "volume": volume,
-            "open": last,
-            "high": round(last * (1 + noise * 0.3), 2) if last is not None else None,
-            "low": round(last * (1 - noise * 0.3), 2) if last is not None else None,
-            "close": None,
-            "bid": bid,
-            "ask": ask,
-            "underlying": INDEX_SYMBOL,
-            "strike": strike,
-            "greeks_row": {
-                "delta": round(t.delta, 8),
-                "gamma": round(t.gamma, 8),
-                "theta": round(t.theta, 8),
-                "vega": round(t.vega, 8),
-                "rho": round(t.rho, 8),
-                "phi": round(t.phi, 8),
-                "bid_iv": bid_iv,
-                "mid_iv": round(t.iv, 6) if bid is not None else 0.0,
-                "ask_iv": round(t.iv + iv_spread, 6),
-                "smv_vol": round(t.iv, 3),
-            },
-            "change_percentage": round((noise - 0.5) * 20, 2) if traded else None,
-            "average_volume": int(noise * 3000),
-            "last_volume": int(noise * 20) + 1 if traded else 0,
-            "traded": traded,
-            "prevclose": round(t.price * (0.9 + 0.2 * noise), 2),
-            "week_52_high": 0.0,
-            "week_52_low": 0.0,
-            "bidsize": int(10 + noise * 90) if bid is not None else 0,
-            "bidexch": "C",
-            "asksize": int(10 + (1 - noise) * 90),
-            "askexch": "C",
-            "open_interest": int(noise * 20000),
-            "contract_size": 100,
-            "expiration_date": expiration.isoformat(),
-            "expiration_type": "weeklys" if root == "SPXW" else "standard",
-            "option_type": kind,
-            "root_symbol": root,
-        }
+    def _pool(self) -> dict[tuple[str, date], list[dict[str, Any]]]:
+        """Generated on first use so starting an emulator stays cheap."""
+        with self._pool_lock:
+            if self._by_series is None:
+                rows = _generated_rows(
+                    self.today,
+                    spot=self.spot,
+                    expirations=tuple(sorted(set(self.spxw_dates) | set(self.spx_dates))),
+                    strikes_each_side=self.strikes_each_side,
+                    strike_step=self.strike_step,
+                    seed=self.seed,
+                    quote_time=self.quote_time,
+                )
+                by_series: dict[tuple[str, date], list[dict[str, Any]]] = {}
+                for row in rows:
+                    key = (row["root_symbol"], date.fromisoformat(row["expiration_date"]))
+                    by_series.setdefault(key, []).append(row)
+                    self._by_symbol[row["symbol"]] = row
+                self._by_series = by_series
+            return self._by_series
 
     def _stamp(self, row: dict[str, Any], *, greeks: bool) -> dict[str, Any]:
-        """Add the clock-dependent fields in Tradier's field order (dates in epoch ms)."""
-        now = self.now()
-        now_ms = int(now.timestamp() * 1000)
-        out: dict[str, Any] = {}
-        for key, value in row.items():
-            if key in ("greeks_row", "traded"):
-                continue
-            out[key] = value
-        out["trade_date"] = now_ms - 60_000 if row["traded"] else 0
-        out["bid_date"] = now_ms - 1_000
-        out["ask_date"] = now_ms - 1_000
-        if greeks:
-            hour = now.replace(minute=0, second=0, microsecond=0)
-            out["greeks"] = {**row["greeks_row"], "updated_at": hour.strftime("%Y-%m-%d %H:%M:%S")}
+        """A copy for one response: greeks on request, dates moved to the real clock if not frozen."""
+        out = dict(row)
+        if not greeks:
+            del out["greeks"]
+        if self._now is None:
+            shift = int(datetime.now(UTC).timestamp() * 1000) - int(self.quote_time.timestamp() * 1000)
+            for key in ("bid_date", "ask_date", "trade_date"):
+                if out[key]:
+                    out[key] += shift
         return out
 
-    def _rows(self, root: str, expiration: date) -> list[dict[str, Any]]:
-        key = (root, expiration)
-        rows = self._chain_cache.get(key)
-        if rows is None:
-            rows = [
-                self._static_row(root, expiration, right, strike)
-                for strike in self.strikes
-                for right in ("C", "P")
-            ]
-            self._chain_cache[key] = rows
-        return rows
-
     def chain(self, symbol: str, expiration: date, *, greeks: bool) -> list[dict[str, Any]]:
+        pool = self._pool()
         rows: list[dict[str, Any]] = []
         for root in self.roots_for(symbol, include_all_roots=True):
             if expiration in self.dates_for_root(root):
-                rows.extend(self._stamp(r, greeks=greeks) for r in self._rows(root, expiration))
+                rows.extend(self._stamp(r, greeks=greeks) for r in pool.get((root, expiration), []))
         return rows
 
     def option_quote(self, contract: ParsedOption, *, greeks: bool) -> dict[str, Any] | None:
-        """Quote any SPX/SPXW contract that has not expired (listed or not, it is priceable)."""
-        if contract.underlying != INDEX_SYMBOL or contract.expiration < self.today:
-            return None
-        row = self._static_row(contract.root, contract.expiration, contract.right, float(contract.strike))
-        return self._stamp(row, greeks=greeks)
+        """The generated row for ``contract``; None for contracts this market does not list."""
+        self._pool()
+        row = self._by_symbol.get(contract.tradier)
+        return None if row is None else self._stamp(row, greeks=greeks)
 
     def index_quote(self) -> dict[str, Any]:
         now_ms = int(self.now().timestamp() * 1000)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, date, datetime
 
 import pytest
@@ -10,7 +9,7 @@ import requests
 
 from spx_pipeline.domain import market_calendar as mc
 from spx_pipeline.emulator import EmulatorConfig, TradierEmulator
-from spx_pipeline.emulator.market import black_scholes, third_friday
+from spx_pipeline.emulator.market import third_friday
 
 TOKEN = {"Authorization": "Bearer demo-margin-token-0001"}
 # Tuesday 2026-11-24, 10:00 ET: a regular session
@@ -116,28 +115,46 @@ def test_chain_rows_have_tradier_fields_and_greeks(emu, tradier_session):
         assert row["expiration_type"] == "weeklys"
         assert row["contract_size"] == 100
         assert row["option_type"] in ("call", "put")
-        assert row["bid_date"] == int(SESSION_MORNING.timestamp() * 1000) - 1000
-        assert row["ask"] is not None and (row["bid"] is None or row["bid"] < row["ask"])
-    assert any(r["bid"] is None for r in rows)
+        quote_ms = int(SESSION_MORNING.timestamp() * 1000)
+        assert quote_ms - 60_000 <= row["bid_date"] <= quote_ms
+        assert 0 <= row["bid"] < row["ask"]
+    assert any(r["bid"] == 0 for r in rows)  # no bid far out of the money
     assert any(r["last"] is None for r in rows)
     atm_call = next(r for r in rows if r["strike"] == 6000.0 and r["option_type"] == "call")
     assert atm_call["symbol"] == "SPXW261124C06000000"
     assert 0.45 < atm_call["greeks"]["delta"] < 0.55
-    assert atm_call["greeks"]["updated_at"] == "2026-11-24 15:00:00"
+    assert atm_call["greeks"]["updated_at"] == "2026-11-24 10:00:00"  # the hour, Eastern
 
 
-def test_chain_deltas_are_monotonic_and_put_call_parity_holds(emu, tradier_session):
+def test_chain_deltas_are_monotonic_and_call_minus_put_delta_is_one(emu, tradier_session):
     rows = get(
         tradier_session, emu, "/markets/options/chains", symbol="SPXW", expiration="2026-12-01", greeks="true"
     ).json()["options"]["option"]
-    calls = [r for r in rows if r["option_type"] == "call"]
-    deltas = [r["greeks"]["delta"] for r in calls]
-    assert deltas == sorted(deltas, reverse=True)
-    theo = black_scholes(6000.0, 6100.0, (7 + 0.25) / 365, 0.16, "C")
-    put = black_scholes(6000.0, 6100.0, (7 + 0.25) / 365, 0.16, "P")
-    years = (7 + 0.25) / 365
-    assert theo.price - put.price == pytest.approx(6000.0 - 6100.0 * math.exp(-0.04 * years), abs=1e-9)
-    assert theo.delta - put.delta == pytest.approx(1.0)
+    calls = {r["strike"]: r["greeks"]["delta"] for r in rows if r["option_type"] == "call"}
+    puts = {r["strike"]: r["greeks"]["delta"] for r in rows if r["option_type"] == "put"}
+    assert list(calls) == sorted(calls)
+    assert list(calls.values()) == sorted(calls.values(), reverse=True)
+    for strike, delta in calls.items():
+        assert delta - puts[strike] == pytest.approx(1.0)
+
+
+def test_chain_matches_the_domain_sample_data(emu, tradier_session):
+    from spx_pipeline.domain.sample_data import tradier_chain_records
+
+    expected = [
+        r
+        for r in tradier_chain_records(
+            date(2026, 11, 24), 6000.0, emu.market.spxw_dates, 40, 5, 7, SESSION_MORNING
+        )
+        if r["expiration_date"] == "2026-11-25"
+    ]
+    rows = get(
+        tradier_session, emu, "/markets/options/chains", symbol="SPXW", expiration="2026-11-25", greeks="true"
+    ).json()["options"]["option"]
+    assert [r["symbol"] for r in rows] == [r["symbol"] for r in expected]
+    assert [(r["bid"], r["ask"], r["greeks"]["delta"]) for r in rows] == [
+        (r["bid"], r["ask"], r["greeks"]["delta"]) for r in expected
+    ]
 
 
 def test_chain_without_greeks_and_unknown_expiration(emu, tradier_session):
@@ -175,7 +192,8 @@ def test_chains_are_deterministic(tradier_emulator_factory, tradier_session):
     )
     shifted = tradier_emulator_factory(EmulatorConfig(now=SESSION_MORNING, spot=6100.0))
     moved = get(tradier_session, shifted, "/markets/options/chains", **params).json()["options"]["option"]
-    assert moved[80]["strike"] == 6100.0
+    calls = [r["strike"] for r in moved if r["option_type"] == "call"]
+    assert calls[40] == 6100.0  # the strike grid is centred on the spot
 
 
 def test_third_friday():
