@@ -114,7 +114,7 @@ class Transport:
         self._sleep = sleep
         self._clock = clock
         self._rng = rng or random.Random()
-        self._registry = registry or DEFAULT_REGISTRY
+        self._registry = registry if registry is not None else DEFAULT_REGISTRY
         if rate_limits is True:
             self._limits: Mapping[Bucket, int] | None = limits_for_host(
                 urlsplit(self.base_url).hostname or ""

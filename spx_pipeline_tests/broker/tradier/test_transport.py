@@ -1,0 +1,240 @@
+"""Retries and their limits, write safety, header-driven pacing, counted on the emulator's log."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+
+import pytest
+
+from spx_pipeline.broker.tradier import (
+    NO_RETRY,
+    AmbiguousOrderError,
+    OrderResult,
+    RateLimiterRegistry,
+    RetryPolicy,
+    TradierClient,
+    TradierConnectionError,
+    TradierMalformedResponseError,
+    TradierRateLimitError,
+    TradierServerError,
+    TradierTimeoutError,
+)
+from spx_pipeline.emulator import EmulatorConfig, FaultConfig, TradierEmulator, demo_accounts
+
+MARGIN = "VA00000001"
+TOKEN = "demo-margin-token-0001"
+Factory = Callable[[EmulatorConfig], TradierEmulator]
+
+
+def make_client(emu: TradierEmulator, *, retry: RetryPolicy | None = None, **kwargs: object) -> TradierClient:
+    return TradierClient(
+        TOKEN,
+        base_url=emu.base_url,
+        retry=retry or RetryPolicy(max_attempts=3, backoff_base=0.01, backoff_max=0.05, max_total_sleep=1.0),
+        registry=RateLimiterRegistry(),
+        timeout=kwargs.pop("timeout", (2.0, 5.0)),  # type: ignore[arg-type]
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def order_payload(client: TradierClient, tag: str | None = None) -> dict[str, str]:
+    expiration = client.get_option_expirations("SPX")[0]
+    symbol = client.get_option_chain("SPX", expiration, greeks=False)[0]["symbol"]
+    payload = {
+        "class": "option",
+        "symbol": "SPX",
+        "option_symbol": symbol,
+        "side": "buy_to_open",
+        "quantity": "1",
+        "type": "limit",
+        "duration": "day",
+        "price": "0.50",
+    }
+    if tag:
+        payload["tag"] = tag
+    return payload
+
+
+def test_get_retries_5xx_then_succeeds(tradier_emulator: TradierEmulator) -> None:
+    tradier_emulator.set_faults(FaultConfig(fail_5xx=2, path_prefix="/accounts"))
+    with make_client(tradier_emulator) as client:
+        assert client.get_balances(MARGIN).account_number == MARGIN
+    assert tradier_emulator.request_count("/accounts") == 3
+
+
+def test_get_gives_up_after_max_attempts(tradier_emulator: TradierEmulator) -> None:
+    tradier_emulator.set_faults(FaultConfig(fail_5xx=10, path_prefix="/accounts"))
+    with make_client(tradier_emulator) as client, pytest.raises(TradierServerError) as info:
+        client.get_balances(MARGIN)
+    assert info.value.status == 503
+    assert tradier_emulator.request_count("/accounts") == 3
+
+
+def test_total_sleep_budget_caps_retries(tradier_emulator: TradierEmulator) -> None:
+    sleeps: list[float] = []
+    policy = RetryPolicy(max_attempts=10, backoff_base=0.2, backoff_max=0.2, max_total_sleep=0.25)
+    tradier_emulator.set_faults(FaultConfig(fail_5xx=10, path_prefix="/accounts"))
+    with (
+        make_client(tradier_emulator, retry=policy, sleep=sleeps.append) as client,
+        pytest.raises(TradierServerError),
+    ):
+        client.get_balances(MARGIN)
+    assert sum(sleeps) <= 0.25
+    assert tradier_emulator.request_count("/accounts") == len(sleeps) + 1 < 10
+
+
+def test_timeout_and_reset_are_retried_for_reads(tradier_emulator: TradierEmulator) -> None:
+    tradier_emulator.set_faults(
+        FaultConfig(timeouts=1, timeout_seconds=0.6, resets=1, path_prefix="/accounts")
+    )
+    with make_client(tradier_emulator, timeout=(1.0, 0.3)) as client:
+        assert client.get_positions(MARGIN)
+    time.sleep(0.5)  # the server logs the timed-out request only once its delayed handler finishes
+    assert tradier_emulator.request_count("/accounts") == 3
+
+
+def test_timeout_after_budget_is_typed(tradier_emulator: TradierEmulator) -> None:
+    tradier_emulator.set_faults(FaultConfig(timeouts=5, timeout_seconds=0.4, path_prefix="/accounts"))
+    client = make_client(tradier_emulator, retry=NO_RETRY, timeout=(1.0, 0.2))
+    with client, pytest.raises(TradierTimeoutError, match="GET /accounts/VA00000001/balances"):
+        client.get_balances(MARGIN)
+
+
+def test_malformed_json_is_typed_and_not_retried(tradier_emulator: TradierEmulator) -> None:
+    tradier_emulator.set_faults(FaultConfig(malformed=1, path_prefix="/accounts"))
+    with (
+        make_client(tradier_emulator) as client,
+        pytest.raises(TradierMalformedResponseError, match="not JSON"),
+    ):
+        client.get_balances(MARGIN)
+    assert tradier_emulator.request_count("/accounts") == 1
+
+
+def test_order_post_is_never_retried_on_5xx(tradier_emulator: TradierEmulator) -> None:
+    with make_client(tradier_emulator) as client:
+        payload = order_payload(client)
+        tradier_emulator.set_faults(FaultConfig(fail_5xx=3, path_prefix="/accounts"))
+        with pytest.raises(TradierServerError):
+            client.place_order(MARGIN, payload)
+    assert tradier_emulator.request_count("/accounts", method="POST") == 1
+    assert tradier_emulator.orders(MARGIN) == []
+
+
+def test_tagged_post_timeout_is_ambiguous_and_really_placed(tradier_emulator: TradierEmulator) -> None:
+    with make_client(tradier_emulator, timeout=(1.0, 0.2)) as client:
+        payload = order_payload(client, tag="amb-1")
+        tradier_emulator.set_faults(FaultConfig(timeouts=1, timeout_seconds=0.5, path_prefix="/accounts"))
+        with pytest.raises(AmbiguousOrderError, match="find_orders_by_tag") as info:
+            client.place_order(MARGIN, payload)
+        assert info.value.tag == "amb-1" and info.value.account_id == MARGIN
+        deadline = time.monotonic() + 3
+        found = []
+        while not found and time.monotonic() < deadline:
+            time.sleep(0.1)
+            found = client.find_orders_by_tag(MARGIN, "amb-1")
+        assert len(found) == 1  # the emulator placed it: resending would have doubled it
+    assert tradier_emulator.request_count("/accounts", method="POST") == 1
+
+
+def test_reconcile_by_tag_returns_existing_order(tradier_emulator: TradierEmulator) -> None:
+    with make_client(tradier_emulator) as client:
+        payload = order_payload(client, tag="rec-1")
+        first = client.place_order(MARGIN, payload)
+        assert isinstance(first, OrderResult)
+        tradier_emulator.set_faults(FaultConfig(resets=1, path_prefix="/accounts"))
+        again = client.place_order(MARGIN, payload, reconcile_by_tag=True)
+    assert isinstance(again, OrderResult) and again.reconciled and again.id == first.id
+    assert tradier_emulator.request_count("/accounts", method="POST") == 2
+    assert len(tradier_emulator.orders(MARGIN)) == 1
+
+
+def test_reconcile_without_match_still_raises(tradier_emulator: TradierEmulator) -> None:
+    with make_client(tradier_emulator) as client:
+        payload = order_payload(client, tag="rec-2")
+        tradier_emulator.set_faults(FaultConfig(fail_5xx=1, path_prefix="/accounts"))
+        with pytest.raises(AmbiguousOrderError, match="no order carries the tag"):
+            client.place_order(MARGIN, payload, reconcile_by_tag=True)
+
+
+def test_untagged_post_failure_keeps_its_type(tradier_emulator: TradierEmulator) -> None:
+    with make_client(tradier_emulator) as client:
+        payload = order_payload(client)
+        tradier_emulator.set_faults(FaultConfig(resets=1, path_prefix="/accounts"))
+        with pytest.raises(TradierConnectionError) as info:
+            client.place_order(MARGIN, payload)
+    assert info.value.maybe_sent is True
+
+
+def test_connect_refused_is_not_ambiguous() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = TradierClient(
+        TOKEN, base_url=f"http://127.0.0.1:{port}/v1", retry=NO_RETRY, registry=RateLimiterRegistry()
+    )
+    payload = {"class": "option", "symbol": "SPX", "tag": "never-sent"}
+    with pytest.raises(TradierConnectionError) as info:
+        client.place_order(MARGIN, payload)
+    assert not isinstance(info.value, AmbiguousOrderError)
+    assert info.value.maybe_sent is False
+
+
+def test_429_waits_for_expiry_then_succeeds(tradier_emulator_factory: Factory) -> None:
+    emu = tradier_emulator_factory(EmulatorConfig(accounts=demo_accounts(), rate_limit_window_seconds=0.5))
+    emu.set_faults(FaultConfig(burst_429=1, path_prefix="/accounts"))
+    with make_client(emu) as client:
+        assert client.get_balances(MARGIN).account_number == MARGIN
+    statuses = [r.status for r in emu.request_log()]
+    assert statuses == [429, 200]
+
+
+def test_429_beyond_sleep_budget_raises_rate_limit(tradier_emulator: TradierEmulator) -> None:
+    tradier_emulator.set_faults(FaultConfig(burst_429=1, path_prefix="/accounts"))
+    with make_client(tradier_emulator) as client, pytest.raises(TradierRateLimitError) as info:
+        client.get_balances(MARGIN)
+    assert info.value.status == 429 and info.value.reset_at is not None
+    assert tradier_emulator.request_count("/accounts") == 1
+
+
+def test_limiter_waits_on_headers_instead_of_hitting_429(tradier_emulator_factory: Factory) -> None:
+    emu = tradier_emulator_factory(EmulatorConfig(accounts=demo_accounts(), rate_limit_window_seconds=1.0))
+    generous = {"standard": 10_000, "market_data": 10_000, "trading": 10_000}
+    with make_client(emu, rate_limits=generous) as client:
+        started = time.monotonic()
+        for _ in range(70):
+            client.get_balances(MARGIN)
+        elapsed = time.monotonic() - started
+        limiter = client.transport.limiter("standard")
+    statuses = [r.status for r in emu.request_log()]
+    assert statuses.count(429) == 0 and len(statuses) == 70
+    assert limiter is not None and limiter.total_waited > 0
+    assert elapsed >= limiter.total_waited * 0.9
+
+
+def test_client_side_quota_paces_without_server_headers(tradier_emulator_factory: Factory) -> None:
+    emu = tradier_emulator_factory(EmulatorConfig(accounts=demo_accounts(), rate_limits_enabled=False))
+    registry = RateLimiterRegistry(window_seconds=0.2)
+    with TradierClient(
+        TOKEN,
+        base_url=emu.base_url,
+        registry=registry,
+        rate_limits={"standard": 5, "market_data": 5, "trading": 5},
+    ) as client:
+        started = time.monotonic()
+        for _ in range(12):
+            client.get_balances(MARGIN)
+        elapsed = time.monotonic() - started
+    assert 0.35 <= elapsed < 5  # two 0.2 s window waits; the private registry, not the 60 s default
+
+
+def test_limiter_shared_between_clients_with_same_token(tradier_emulator: TradierEmulator) -> None:
+    a = TradierClient(TOKEN, base_url=tradier_emulator.base_url)
+    b = TradierClient(TOKEN, base_url=tradier_emulator.base_url)
+    other = TradierClient("demo-cash-token-0002", base_url=tradier_emulator.base_url)
+    assert a.transport.limiter("standard") is b.transport.limiter("standard")
+    assert a.transport.limiter("standard") is not other.transport.limiter("standard")
+    assert a.transport.limiter("standard") is not a.transport.limiter("trading")
+    for client in (a, b, other):
+        client.close()
