@@ -1,0 +1,132 @@
+"""``spx-pipeline tradier-emulator``: run the local Tradier-compatible server in the foreground.
+
+The default port is a fixed 8787 (not a random free port) so a newcomer can export
+``TRADIER_BASE_URL=http://127.0.0.1:8787/v1`` once and keep it across restarts; ``--port 0``
+asks the OS for a free one. The banner prints the base URL and the demo tokens: they are fixed
+strings that open nothing but this loopback server, so printing them is the point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from datetime import date
+from typing import TextIO
+
+from spx_pipeline.cli import CliError
+from spx_pipeline.emulator import (
+    EmulatorConfig,
+    FaultConfig,
+    TradierEmulator,
+    demo_accounts,
+    make_accounts,
+)
+
+DEFAULT_PORT = 8787
+_LISTED_SYNTHETIC = 5
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "tradier-emulator",
+        help="run a local Tradier-compatible API server (loopback only) with demo accounts",
+        description=(
+            "Serve Tradier's REST API on 127.0.0.1 with deterministic demo accounts and SPX chains, "
+            "until Ctrl-C. Point the pipeline at it with TRADIER_BASE_URL."
+        ),
+    )
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"TCP port (0 = any free; default {DEFAULT_PORT})"
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--today", help="trading day YYYY-MM-DD for expirations (default: the current NYSE day)"
+    )
+    parser.add_argument("--spot", type=float, default=6000.0, help="SPX level the chains are built around")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay added to every answer")
+    parser.add_argument("--accounts", type=int, default=0, help="extra synthetic accounts, one token each")
+    parser.add_argument(
+        "--production-limits", action="store_true", help="120/120/60 per minute instead of sandbox 60"
+    )
+    parser.add_argument("--no-rate-limits", action="store_true", help="never answer 429")
+    parser.set_defaults(func=run)
+
+
+def build_config(args: argparse.Namespace) -> EmulatorConfig:
+    """Turn the flags into a config; CliError names the flag and the bad value."""
+    today: date | None = None
+    if args.today:
+        try:
+            today = date.fromisoformat(args.today)
+        except ValueError as exc:
+            raise CliError(f"--today must be YYYY-MM-DD, got {args.today!r}") from exc
+    if args.accounts < 0:
+        raise CliError(f"--accounts must be >= 0, got {args.accounts}")
+    if not 0 <= args.port <= 65535:
+        raise CliError(f"--port must be within 0-65535, got {args.port}")
+    try:
+        return EmulatorConfig(
+            accounts=[*demo_accounts(), *make_accounts(args.accounts)],
+            today=today,
+            spot=args.spot,
+            sandbox=not args.production_limits,
+            rate_limits_enabled=not args.no_rate_limits,
+            faults=FaultConfig(latency_ms=args.latency_ms),
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def banner(emulator: TradierEmulator) -> str:
+    accounts = emulator.config.accounts
+    lines = [
+        f"Tradier emulator listening on {emulator.base_url}  (trading day {emulator.today.isoformat()})",
+        f"  export TRADIER_BASE_URL={emulator.base_url}",
+        "",
+        f"  {'account':<12} {'type':<7} token",
+    ]
+    demo_ids = {a.account_id for a in demo_accounts()}
+    shown = [a for a in accounts if a.account_id in demo_ids]
+    synthetic = [a for a in accounts if a.account_id not in demo_ids]
+    shown.extend(synthetic[:_LISTED_SYNTHETIC])
+    lines.extend(f"  {a.account_id:<12} {a.account_type:<7} {a.token}" for a in shown)
+    if len(synthetic) > _LISTED_SYNTHETIC:
+        lines.append(f"  ... and {len(synthetic) - _LISTED_SYNTHETIC} more synthetic accounts")
+    first = accounts[0]
+    lines += [
+        "",
+        "  try:",
+        f"    curl -H 'Authorization: Bearer {first.token}' -H 'Accept: application/json' \\",
+        f"         {emulator.base_url}/accounts/{first.account_id}/balances",
+        "",
+        "Ctrl-C to stop.",
+    ]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
+    """Serve until Ctrl-C (or until ``args.stop_event`` is set, which is how tests stop it)."""
+    config = build_config(args)
+    try:
+        emulator = TradierEmulator(config, host=args.host, port=args.port)
+    except ValueError as exc:
+        raise CliError(f"--host: {exc}") from exc
+    try:
+        emulator.start()
+    except OSError as exc:
+        raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from exc
+    stop: threading.Event = getattr(args, "stop_event", None) or threading.Event()
+    stream = out or sys.stdout
+    print(banner(emulator), file=stream, flush=True)
+    started = getattr(args, "started", None)
+    if started is not None:
+        started(emulator)
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        print("\nstopping", file=stream)
+    finally:
+        emulator.stop()
+    return 0
