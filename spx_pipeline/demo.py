@@ -132,7 +132,12 @@ def running_emulator(config: EmulatorConfig, port: int = 0) -> Iterator[TradierE
             os.environ["TRADIER_BASE_URL"] = previous
 
 
-def run_full_pipeline(*, preview: bool = True) -> tuple[str, bool]:
+# The demo accounts range from $8k to $100k of equity; $2,500 of risk per trade shows sizing caps
+# (buying power on the cash account, max risk elsewhere) and multi-contract tickets with a T1 leg.
+DEMO_MAX_RISK_DOLLARS = 2500.0
+
+
+def run_full_pipeline(*, preview: bool = True, log_level: str = "INFO") -> tuple[str, bool]:
     """Materialize every asset (sync, chains, recommendations, tickets) in the local instance."""
     import dagster as dg
 
@@ -143,8 +148,10 @@ def run_full_pipeline(*, preview: bool = True) -> tuple[str, bool]:
             instance=instance,
             run_config={
                 "ops": {
-                    "order_tickets": {"ops": {"preview_order_payloads": {"config": {"preview": preview}}}}
-                }
+                    "contract_recommendations": {"config": {"max_risk_dollars": DEMO_MAX_RISK_DOLLARS}},
+                    "order_tickets": {"ops": {"preview_order_payloads": {"config": {"preview": preview}}}},
+                },
+                "loggers": {"console": {"config": {"log_level": log_level}}},
             },
             raise_on_error=False,
             tags={"spx/trigger": "demo"},
@@ -187,10 +194,12 @@ def summarize(run_id: str, success: bool) -> DemoSummary:
     )
 
 
-def run_demo(data_dir: Path = Path("data"), *, port: int = 0, preview: bool = True) -> DemoSummary:
+def run_demo(
+    data_dir: Path = Path("data"), *, port: int = 0, preview: bool = True, log_level: str = "INFO"
+) -> DemoSummary:
     prepare_local_environment(data_dir)
     config = EmulatorConfig(accounts=demo_accounts())
     with running_emulator(config, port=port):
         seed_demo_data(config)
-        run_id, success = run_full_pipeline(preview=preview)
+        run_id, success = run_full_pipeline(preview=preview, log_level=log_level)
     return summarize(run_id, success)
