@@ -1,0 +1,118 @@
+"""Multi-account balances: one result per account, one /user/balances per shared token, failures isolated."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+
+from spx_pipeline.broker.secrets import SecretToken
+from spx_pipeline.broker.tradier import (
+    AccountCredential,
+    LiveTradingNotAllowedError,
+    RateLimiterRegistry,
+    RetryPolicy,
+    TradierAuthError,
+    TradierServerError,
+    fetch_balances_many,
+)
+from spx_pipeline.emulator import EmulatorConfig, FaultConfig, TradierEmulator, demo_accounts, make_accounts
+
+Factory = Callable[[EmulatorConfig], TradierEmulator]
+FAST = RetryPolicy(max_attempts=2, backoff_base=0.01, backoff_max=0.02, max_total_sleep=0.2)
+
+
+def creds(accounts: list, *, token_of: Callable[[object], str] | None = None) -> list[AccountCredential]:
+    return [
+        AccountCredential(a.account_id, SecretToken(token_of(a) if token_of else a.token)) for a in accounts
+    ]
+
+
+def fetch(emu: TradierEmulator, credentials: list[AccountCredential], **kwargs: object) -> list:
+    return fetch_balances_many(
+        credentials, base_url=emu.base_url, retry=FAST, registry=RateLimiterRegistry(), **kwargs
+    )
+
+
+def test_one_result_per_account_in_order(tradier_emulator_factory: Factory) -> None:
+    accounts = make_accounts(12)
+    emu = tradier_emulator_factory(EmulatorConfig(accounts=accounts))
+    results = fetch(emu, creds(accounts), max_workers=4)
+    assert [r.account_id for r in results] == [a.account_id for a in accounts]
+    for result, account in zip(results, accounts, strict=True):
+        assert result.ok and result.balances is not None
+        assert result.balances.effective_option_buying_power == account.effective_option_buying_power
+        assert result.elapsed_s >= 0
+    assert emu.request_count("/accounts") == 12
+    assert emu.request_count("/user") == 0
+
+
+def test_shared_token_uses_one_user_balances_call(tradier_emulator_factory: Factory) -> None:
+    accounts = make_accounts(50, shared_token="one-token-for-fifty")
+    emu = tradier_emulator_factory(EmulatorConfig(accounts=accounts))
+    results = fetch(emu, creds(accounts))
+    assert all(r.ok for r in results) and len(results) == 50
+    assert emu.request_count("") == 1
+    assert emu.request_count("/user/balances") == 1
+    assert [r.balances.account_number for r in results if r.balances] == [a.account_id for a in accounts]
+
+
+def test_user_balances_failure_falls_back_per_account(tradier_emulator_factory: Factory) -> None:
+    accounts = make_accounts(3, shared_token="shared-t")
+    emu = tradier_emulator_factory(
+        EmulatorConfig(accounts=accounts, faults=FaultConfig(fail_5xx=5, path_prefix="/user"))
+    )
+    results = fetch(emu, creds(accounts))
+    assert all(r.ok for r in results)
+    assert emu.request_count("/user/balances") == 2  # first try + one retry, then per-account
+    assert emu.request_count("/accounts") == 3
+
+
+def test_account_missing_from_user_balances_is_fetched_alone(tradier_emulator_factory: Factory) -> None:
+    accounts = make_accounts(3, shared_token="shared-t")
+    emu = tradier_emulator_factory(EmulatorConfig(accounts=accounts))
+    wanted = [*creds(accounts[:2]), AccountCredential("VA99999999", SecretToken("shared-t"))]
+    results = fetch(emu, wanted)
+    assert [r.ok for r in results] == [True, True, False]
+    assert isinstance(results[2].error, TradierAuthError)  # not this token's account
+    assert emu.request_count("/user/balances") == 1 and emu.request_count("/accounts") == 1
+
+
+def test_bad_account_never_blocks_the_others(tradier_emulator_factory: Factory) -> None:
+    accounts = demo_accounts()
+    emu = tradier_emulator_factory(
+        EmulatorConfig(accounts=accounts, faults=FaultConfig(failing_accounts=frozenset({"VA00000002"})))
+    )
+    wanted = [*creds(accounts), AccountCredential("VA00000001", SecretToken("not-a-real-token"))]
+    results = fetch(emu, wanted)
+    assert [r.account_id for r in results] == ["VA00000001", "VA00000002", "VA00000003", "VA00000001"]
+    assert results[0].ok and results[2].ok
+    assert isinstance(results[1].error, TradierServerError)
+    assert isinstance(results[3].error, TradierAuthError)
+    assert results[2].balances is not None and results[2].balances.day_trade_buying_power == Decimal(
+        "383281.60"
+    )
+
+
+def test_shared_token_auth_failure_is_not_retried_per_account(tradier_emulator_factory: Factory) -> None:
+    emu = tradier_emulator_factory(EmulatorConfig(accounts=demo_accounts()))
+    wanted = [AccountCredential(f"VA0000000{i}", SecretToken("revoked-token")) for i in (1, 2, 3)]
+    results = fetch(emu, wanted)
+    assert all(isinstance(r.error, TradierAuthError) for r in results)
+    assert emu.request_count("") == 1
+
+
+def test_live_environment_refused_without_opt_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRADIER_BASE_URL", raising=False)
+    monkeypatch.delenv("TRADIER_ALLOW_LIVE", raising=False)
+    results = fetch_balances_many([AccountCredential("VA1", SecretToken("x"), environment="live")])
+    assert isinstance(results[0].error, LiveTradingNotAllowedError)
+
+
+def test_credential_validation_names_value() -> None:
+    with pytest.raises(ValueError, match="'paper'"):
+        AccountCredential("VA1", SecretToken("x"), environment="paper")
+    with pytest.raises(TypeError, match="SecretToken"):
+        AccountCredential("VA1", "x")  # type: ignore[arg-type]
+    assert fetch_balances_many([]) == []
