@@ -46,6 +46,7 @@ import numpy.typing as npt
 import pandas as pd
 
 __all__ = [
+    "STYLES",
     "OptionContract",
     "OptionSymbolError",
     "Right",
@@ -410,6 +411,8 @@ _LONG_INPUT: Final = 32  # longer raw strings are stripped in Python first, to b
 _SPACE, _ZERO = ord(" "), ord("0")
 _DAYS_IN_MONTH: Final = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
 _HEAD_COLS: Final = np.arange(ROOT_WIDTH)
+# Exactly the characters str.strip() removes (str.isspace), which np.strings.strip agrees with.
+_WHITESPACE_CODES: Final = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint32)
 _TAIL_COLS: Final = np.arange(TAIL_WIDTH)
 
 
@@ -439,7 +442,13 @@ def _fixed_width(values: npt.NDArray[np.object_]) -> tuple[npt.NDArray[np.str_],
     width = max(int(lengths.max()), 1)
     fixed = values.astype(f"<U{width}")
     usable &= np.strings.str_len(fixed) == lengths
-    return np.ascontiguousarray(np.strings.strip(fixed)), usable
+    # Strip only the rows that start or end with whitespace; most batches have none.
+    codes = fixed.view(np.uint32).reshape(n, width)
+    last = codes[np.arange(n), np.maximum(lengths - 1, 0)]
+    padded = np.isin(codes[:, 0], _WHITESPACE_CODES) | np.isin(last, _WHITESPACE_CODES)
+    if padded.any():
+        fixed[padded] = np.strings.strip(fixed[padded])
+    return fixed, usable
 
 
 class _Decoded:
