@@ -152,6 +152,7 @@ class Market:
         self._pool_lock = threading.Lock()
         self._by_series: dict[tuple[str, date], list[dict[str, Any]]] | None = None
         self._by_symbol: dict[str, dict[str, Any]] = {}
+        self._sessions: dict[date, mc.Session | None] = {}
 
     # ----- clock -------------------------------------------------------------------------
 
@@ -273,13 +274,19 @@ class Market:
 
     # ----- clock and calendar --------------------------------------------------------------
 
+    def _session(self, day: date) -> mc.Session | None:
+        """Calendar lookups go through pandas (~0.3 ms); a day's answer never changes, so keep it."""
+        if day not in self._sessions:
+            self._sessions[day] = mc.session(day) if mc.is_session(day) else None
+        return self._sessions[day]
+
     def clock(self) -> dict[str, Any]:
         now = self.now()
         local = now.astimezone(mc.NEW_YORK)
         day = local.date()
         hhmm = local.strftime("%H:%M")
-        if mc.is_session(day):
-            sess = mc.session(day)
+        sess = self._session(day)
+        if sess is not None:
             open_t = sess.open_utc.astimezone(mc.NEW_YORK).strftime("%H:%M")
             close_t = sess.close_utc.astimezone(mc.NEW_YORK).strftime("%H:%M")
             post_end = EARLY_POSTMARKET_END if sess.is_early_close else POSTMARKET_END
@@ -314,10 +321,10 @@ class Market:
         days: list[dict[str, Any]] = []
         for n in range(1, _calendar.monthrange(year, month)[1] + 1):
             day = date(year, month, n)
-            if not mc.is_session(day):
+            sess = self._session(day)
+            if sess is None:
                 days.append({"date": day.isoformat(), "status": "closed", "description": "Market is closed"})
                 continue
-            sess = mc.session(day)
             open_t = sess.open_utc.astimezone(mc.NEW_YORK).strftime("%H:%M")
             close_t = sess.close_utc.astimezone(mc.NEW_YORK).strftime("%H:%M")
             post_end = EARLY_POSTMARKET_END if sess.is_early_close else POSTMARKET_END
