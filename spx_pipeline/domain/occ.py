@@ -667,7 +667,7 @@ def _milli_column(frame: pd.DataFrame) -> tuple[npt.NDArray[np.int64], npt.NDArr
         column = frame["strike_milli"]
         values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         ok = np.isfinite(values) & (values == np.rint(values))
-    elif column_is_object(column := frame["strike"]):
+    elif _is_object_column(column := frame["strike"]):
         # Decimals (or mixed objects): exact per-row conversion, the scalar rule as it stands.
         milli = np.zeros(len(column), dtype=np.int64)
         ok = np.zeros(len(column), dtype=bool)
@@ -689,7 +689,7 @@ def _milli_column(frame: pd.DataFrame) -> tuple[npt.NDArray[np.int64], npt.NDArr
     return np.where(ok, values, 0).astype(np.int64), ok, column
 
 
-def column_is_object(column: pd.Series) -> bool:
+def _is_object_column(column: pd.Series) -> bool:
     return pd.api.types.is_object_dtype(column.dtype)
 
 
