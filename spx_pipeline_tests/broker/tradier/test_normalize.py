@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from spx_pipeline.broker.tradier import normalize as n
 from spx_pipeline.broker.tradier.errors import TradierMalformedResponseError
@@ -130,3 +133,24 @@ def test_clean_turns_nested_null_strings_into_none() -> None:
         "b": {"c": None, "d": [1, None]},
         "e": "x",
     }
+
+
+_ROWS = st.lists(
+    st.fixed_dictionaries(
+        {"id": st.integers(1, 10**9), "symbol": st.text("ABCSPXW0123456789", min_size=1, max_size=21)}
+    ),
+    max_size=6,
+)
+
+
+@given(rows=_ROWS, empty=st.sampled_from(["null", None, {"order": "null"}, {"order": None}, {}]))
+def test_collection_round_trips_tradier_collapse(rows: list[dict], empty: object) -> None:
+    """However Tradier spells 0, 1 or n elements, the list comes back as it was."""
+    if not rows:
+        wire: object = empty
+    elif len(rows) == 1:
+        wire = {"order": rows[0]}
+    else:
+        wire = {"order": rows}
+    body = n.loads(json.dumps({"orders": wire}))
+    assert n.collection(body, "orders", "order") == rows
