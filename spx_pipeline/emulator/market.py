@@ -32,8 +32,8 @@ from functools import lru_cache
 from typing import Any
 
 from spx_pipeline.domain import market_calendar as mc
+from spx_pipeline.domain.occ import OptionContract
 from spx_pipeline.domain.sample_data import tradier_chain_records
-from spx_pipeline.emulator.symbols import ParsedOption
 
 PREMARKET_START = "04:00"
 POSTMARKET_END = "20:00"
@@ -234,7 +234,7 @@ class Market:
                 rows.extend(self._stamp(r, greeks=greeks) for r in pool.get((root, expiration), []))
         return rows
 
-    def option_quote(self, contract: ParsedOption, *, greeks: bool) -> dict[str, Any] | None:
+    def option_quote(self, contract: OptionContract, *, greeks: bool) -> dict[str, Any] | None:
         """The generated row for ``contract``; None for contracts this market does not list."""
         self._pool()
         row = self._by_symbol.get(contract.tradier)

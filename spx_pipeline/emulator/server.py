@@ -26,6 +26,7 @@ Request pipeline (order matters, tests depend on it):
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import ipaddress
 import re
 import socket
@@ -40,7 +41,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from spx_pipeline.broker.secrets import token_fingerprint
+from spx_pipeline.domain.occ import parse_option_symbol
 from spx_pipeline.emulator import faults as fk
 from spx_pipeline.emulator.config import EmulatedAccount, EmulatorConfig, FaultConfig
 from spx_pipeline.emulator.faults import FaultInjector
@@ -53,7 +54,6 @@ from spx_pipeline.emulator.state import (
     OPEN_STATUSES,
     AccountBook,
 )
-from spx_pipeline.emulator.symbols import parse_option
 from spx_pipeline.emulator.wire import collection, to_json, to_xml
 
 INVALID_TOKEN = "Invalid Access Token"
@@ -232,6 +232,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         with self.server.reset_lock:
             self.server.to_reset.add(id(self.connection))
+
+
+def token_fingerprint(token: str) -> str:
+    """sha256[:12], the same fingerprint the broker layer logs (the emulator may not import it)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()[:12]
 
 
 def _fingerprint_of(header: str | None) -> str | None:
@@ -711,7 +716,7 @@ class TradierEmulator:
                 found.append(self.market.index_quote())
                 continue
             try:
-                quote = self.market.option_quote(parse_option(symbol), greeks=greeks)
+                quote = self.market.option_quote(parse_option_symbol(symbol), greeks=greeks)
             except ValueError:
                 quote = None
             if quote is None:
@@ -773,7 +778,7 @@ def _validate_order(call: _Call) -> dict[str, Any]:
     symbol = _required(call, "symbol").upper()
     option_symbol = _required(call, "option_symbol")
     try:
-        contract = parse_option(option_symbol)
+        contract = parse_option_symbol(option_symbol)
     except ValueError as exc:
         raise _ApiError(400, f"option_symbol is invalid: {option_symbol!r} ({exc})") from exc
     if symbol not in (contract.underlying, contract.root):
