@@ -415,7 +415,8 @@ def chain_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """Flatten chain rows: greeks become columns, epoch dates become UTC timestamps.
 
     ``bid_date``/``ask_date``/``trade_date`` are epoch milliseconds in Tradier fixtures but some
-    consumers see seconds, so each value is scaled by magnitude (>= 1e11 means ms). ``mid_iv`` is kept
+    consumers see seconds, so each value is scaled by magnitude (>= 1e11 means ms); 0 (no trade
+    yet) becomes NaT. ``mid_iv`` is kept
     as sent (0 for illiquid strikes); the ``smv_vol`` fallback is a selection policy, not a parse.
     """
     import numpy as np
@@ -440,7 +441,8 @@ def chain_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         ).astype("float64")
     for column in _CHAIN_EPOCHS:
         raw = pd.to_numeric(frame[column].map(lambda v: np.nan if v is None else float(v)), errors="coerce")
-        millis = raw.where(raw.abs() >= 1e11, raw * 1000)
+        raw = raw.where(raw > 0)  # 0 means "no trade/quote yet", not 1970
+        millis = raw.where(raw >= 1e11, raw * 1000)
         frame[column] = pd.to_datetime(millis, unit="ms", utc=True)
     frame["greeks_updated_at"] = pd.to_datetime(frame["greeks_updated_at"], utc=True, errors="coerce")
     frame["expiration_date"] = pd.to_datetime(frame["expiration_date"], errors="coerce")

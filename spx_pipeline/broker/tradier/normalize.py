@@ -184,8 +184,8 @@ def opt_datetime(value: object, *, field: str) -> datetime | None:
 def opt_epoch(value: object, *, field: str) -> datetime | None:
     """Epoch seconds or milliseconds, told apart by magnitude (ms values exceed 1e11 since 1973)."""
     number = opt_decimal(value, field=field)
-    if number is None:
-        return None
+    if number is None or number <= 0:
+        return None  # 0 is Tradier's "never" (no trade yet), not 1970-01-01
     seconds = number / 1000 if abs(number) >= Decimal("1e11") else number
     return datetime.fromtimestamp(float(seconds), tz=UTC)
 

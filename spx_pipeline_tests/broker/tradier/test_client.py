@@ -302,8 +302,11 @@ def test_chain_frame_handles_seconds_and_missing_greeks() -> None:
                 "greeks": None,
                 "bid": Decimal("1.5"),
             },
+            {"symbol": "B", "bid_date": 0, "trade_date": None, "greeks": {"delta": Decimal("0.4")}},
         ]
     )
+    assert pd.isna(frame["bid_date"].iloc[1]) and pd.isna(frame["trade_date"].iloc[1])
+    assert frame["delta"].iloc[1] == 0.4
     assert (
         frame["bid_date"].iloc[0] == frame["ask_date"].iloc[0] == pd.Timestamp(1795537800, unit="s", tz="UTC")
     )

@@ -125,6 +125,7 @@ def test_opt_epoch_tells_seconds_from_milliseconds() -> None:
     seconds = int(expected.timestamp())
     assert n.opt_epoch(seconds, field="t") == expected
     assert n.opt_epoch(seconds * 1000, field="t") == expected
+    assert n.opt_epoch(0, field="t") is None
 
 
 def test_clean_turns_nested_null_strings_into_none() -> None:
