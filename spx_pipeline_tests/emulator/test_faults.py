@@ -176,3 +176,10 @@ def test_fault_precedence_and_counters_unit():
 def test_fault_config_rejects_bad_values(field, value):
     with pytest.raises(ValueError, match=field):
         FaultConfig(**{field: value})
+
+
+def test_faults_property_is_settable_and_counters_are_visible(tradier_emulator, tradier_session):
+    tradier_emulator.faults = FaultConfig(fail_5xx=3)
+    assert tradier_emulator.faults.fail_5xx == 3
+    balances(tradier_session, tradier_emulator)
+    assert tradier_emulator.faults_remaining()["fail_5xx"] == 2

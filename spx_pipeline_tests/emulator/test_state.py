@@ -286,3 +286,27 @@ def test_order_endpoints_respect_account_ownership(tradier_emulator, tradier_ses
     )
     assert response.status_code == 401
     assert tradier_emulator.orders(CASH) == []
+
+
+def test_market_order_on_an_unlisted_contract_is_400(tradier_emulator, tradier_session, demo_tokens):
+    form = order_form(tradier_emulator, type="market", price="", option_symbol="SPXW261124P04000000")
+    response = post_order(tradier_session, tradier_emulator, MARGIN, demo_tokens[MARGIN], form)
+    assert response.status_code == 400
+    assert "SPXW261124P04000000" in response.json()["errors"]["error"]
+
+
+def test_modifying_a_buy_price_moves_its_reservation(tradier_emulator, tradier_session, demo_tokens):
+    placed = post_order(
+        tradier_session,
+        tradier_emulator,
+        CASH,
+        demo_tokens[CASH],
+        order_form(tradier_emulator, price="10.00"),
+    )
+    url = f"{tradier_emulator.base_url}/accounts/{CASH}/orders/{placed.json()['order']['id']}"
+    tradier_session.put(url, data={"price": "20.00"}, headers=auth(demo_tokens[CASH]), timeout=5)
+    balances = tradier_session.get(
+        f"{tradier_emulator.base_url}/accounts/{CASH}/balances", headers=auth(demo_tokens[CASH]), timeout=5
+    ).json(parse_float=Decimal)["balances"]
+    assert balances["pending_cash"] == Decimal("2000.35")
+    assert balances["cash"]["cash_available"] == Decimal("8125.75") - Decimal("2000.35")
