@@ -3,6 +3,16 @@
 Nobody working on this project can reach Tradier, so tests, benches and the demo run against
 this server; it reproduces the wire quirks (XML by default, single-element collapse, "null"
 collections, errors inside HTTP 200, per-token rate-limit windows) that clients must survive.
+
+    with TradierEmulator(EmulatorConfig(faults=FaultConfig(fail_5xx=2))) as emu:
+        client = TradierClient("demo-margin-token-0001", base_url=emu.base_url)
+        ...
+        assert emu.request_count("/accounts/VA00000001/balances") == 3
+
+In tests use the ``tradier_emulator`` / ``tradier_emulator_factory`` fixtures
+(spx_pipeline_tests/fixtures/tradier.py); by hand run ``spx-pipeline tradier-emulator``.
+Choices where Tradier's behaviour is unverified (401 bodies, 429 body, /user/balances shape,
+SPX vs SPXW listing) are documented in server.py and market.py.
 """
 
 from spx_pipeline.emulator.config import (

@@ -89,6 +89,8 @@ class FaultConfig:
 
     ``failing_accounts`` fail every request naming them; ``path_prefix`` limits which paths the
     counted faults (and ``error_rate``) apply to; ``error_rate`` is a seeded random 5xx fraction.
+    A counted fault is used up by the request it was assigned to, whatever that request's answer
+    would otherwise have been (even a 401 or 404), so tests count requests, not successes.
     """
 
     latency_ms: float = 0.0
