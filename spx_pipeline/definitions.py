@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import dagster as dg
 
 from spx_pipeline.defs.automation import build_broker_credentials_sensor, build_portfolio_sync_schedule
@@ -44,8 +46,13 @@ full_pipeline_job = dg.define_asset_job(
 )
 
 
-def build_definitions() -> dg.Definitions:
-    """Resources default to the environment (SPX_APP_DB_URL, SPX_WAREHOUSE_PATH, TRADIER_BASE_URL)."""
+def default_resources() -> dict[str, dg.ConfigurableResource]:
+    """Resources that read the environment (SPX_APP_DB_URL, SPX_WAREHOUSE_PATH, TRADIER_BASE_URL)."""
+    return {"app_db": AppDatabaseResource(), "warehouse": WarehouseResource(), "tradier": TradierResource()}
+
+
+def build_definitions(resources: Mapping[str, dg.ConfigurableResource] | None = None) -> dg.Definitions:
+    """The code location; tests and scripts pass their own resources (a temp warehouse, a local server)."""
     return dg.Definitions(
         assets=[
             broker_credentials,
@@ -71,11 +78,7 @@ def build_definitions() -> dg.Definitions:
         ],
         schedules=[build_portfolio_sync_schedule(portfolio_sync_job)],
         sensors=[build_broker_credentials_sensor(portfolio_sync_job)],
-        resources={
-            "app_db": AppDatabaseResource(),
-            "warehouse": WarehouseResource(),
-            "tradier": TradierResource(),
-        },
+        resources=dict(resources or default_resources()),
         # One process per run: every step shares the warehouse file, and the per-account
         # concurrency lives inside tradier_balances' thread pool.
         executor=dg.in_process_executor,

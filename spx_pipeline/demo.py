@@ -105,9 +105,10 @@ def seed_demo_data(emulator_config: EmulatorConfig) -> tuple[int, int]:
         except UnknownAccountError:
             store.add(account.account_id, account.token, label=f"demo {account.account_type}")
             continue
+        # Rotate first: activate() checks the stored token decrypts, which fails if the demo key changed.
+        store.rotate(account.account_id, account.token)
         if not info.is_active:
             store.activate(account.account_id)
-        store.rotate(account.account_id, account.token)
     setups = SetupStore(appdb)
     for spec in DEMO_SETUPS:
         try:

@@ -3,4 +3,5 @@
 pytest_plugins = [
     "spx_pipeline_tests.fixtures.tradier",
     "spx_pipeline_tests.fixtures.stores",
+    "spx_pipeline_tests.fixtures.pipeline",
 ]

@@ -14,7 +14,7 @@ OWNERS = ["team:spx-trading"]
 
 def run_started_at(context: dg.OpExecutionContext | dg.AssetExecutionContext) -> datetime:
     """The run's start time (UTC), so every row a run writes shares one capture time."""
-    record = context.instance.get_run_record_by_id(context.run_id)
+    record = context.instance.get_run_record_by_id(context.run.run_id)
     if record is not None and record.start_time is not None:
         return datetime.fromtimestamp(record.start_time, tz=UTC)
     return datetime.now(UTC)

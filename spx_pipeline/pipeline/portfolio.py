@@ -223,7 +223,7 @@ def snapshot_candidates(balances: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "account_id": balances["account_id"],
-            "captured_at": pd.to_datetime(balances["captured_at"], utc=True),
+            "captured_at": pd.to_datetime(balances["captured_at"], utc=True).dt.as_unit("ns"),
             "account_type": balances["account_type"],
             "environment": balances["environment"],
             "total_equity": equity,

@@ -23,18 +23,19 @@ def _finite(series: pd.Series) -> pd.Series:
 class PortfolioSnapshotSchema(pa.DataFrameModel):
     """One row per account and capture time; buying powers are never negative."""
 
-    account_id: Series[str] = pa.Field(str_length={"min_value": 1})
-    captured_at: Series[pd.DatetimeTZDtype] = pa.Field(dtype_kwargs={"unit": "ns", "tz": "UTC"})
-    account_type: Series[str] = pa.Field(isin=ACCOUNT_TYPES)
-    environment: Series[str] = pa.Field(isin=ENVIRONMENTS)
-    total_equity: Series[float] = pa.Field()
-    cash: Series[float] = pa.Field()
-    option_buying_power: Series[float] = pa.Field(ge=0)
-    day_trade_buying_power: Series[float] = pa.Field(ge=0, nullable=True)
-    pending_orders_count: Series[int] = pa.Field(ge=0)
-    pending_cash: Series[float] = pa.Field(nullable=True)
-    pdt_qualified: Series[bool] = pa.Field()
-    run_id: Series[str] = pa.Field(str_length={"min_value": 1})
+    account_id: Series[str] = pa.Field(str_length={"min_value": 1}, coerce=True)
+    # Not coerced: a naive or non-UTC time is a bug upstream, not something to guess a zone for.
+    captured_at: Series[pd.DatetimeTZDtype] = pa.Field(dtype_kwargs={"unit": "ns", "tz": "UTC"}, coerce=False)
+    account_type: Series[str] = pa.Field(isin=ACCOUNT_TYPES, coerce=True)
+    environment: Series[str] = pa.Field(isin=ENVIRONMENTS, coerce=True)
+    total_equity: Series[float] = pa.Field(coerce=True)
+    cash: Series[float] = pa.Field(coerce=True)
+    option_buying_power: Series[float] = pa.Field(ge=0, coerce=True)
+    day_trade_buying_power: Series[float] = pa.Field(ge=0, nullable=True, coerce=True)
+    pending_orders_count: Series[int] = pa.Field(ge=0, coerce=True)
+    pending_cash: Series[float] = pa.Field(nullable=True, coerce=True)
+    pdt_qualified: Series[bool] = pa.Field(coerce=True)
+    run_id: Series[str] = pa.Field(str_length={"min_value": 1}, coerce=True)
 
     @pa.dataframe_check(error="money columns must be finite (no inf)")
     @classmethod
@@ -44,7 +45,7 @@ class PortfolioSnapshotSchema(pa.DataFrameModel):
 
     class Config:
         strict = True
-        coerce = True
+        coerce = False  # per field: captured_at must arrive tz-aware UTC
         unique = ("account_id", "captured_at")
         name = "portfolio_snapshots"
         description = "Validated portfolio history (warehouse table portfolio_snapshots)"

@@ -66,9 +66,12 @@ def spx_option_chain(
                 frame = frame.drop_duplicates(subset="symbol")
             frames.append(frame)
     raw = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    rows = chain_rows(raw, trading_day=day, run_id=context.run_id, captured_at=captured_at)
+    rows = chain_rows(raw, trading_day=day, run_id=context.run.run_id, captured_at=captured_at)
     warehouse.warehouse().replace_rows(
-        "spx_option_chain", rows, key_columns=["run_id", "symbol"], delete_where={"run_id": context.run_id}
+        "spx_option_chain",
+        rows,
+        key_columns=["run_id", "symbol"],
+        delete_where={"run_id": context.run.run_id},
     )
     by_expiry = (
         rows.groupby(["expiration_date", "root_symbol"]).size().rename("contracts").reset_index()

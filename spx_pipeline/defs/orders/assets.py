@@ -23,7 +23,9 @@ def build_order_payloads(
     context: dg.OpExecutionContext, recommendations: pd.DataFrame, app_db: AppDatabaseResource
 ) -> pd.DataFrame:
     setups = {record.id: record.to_domain() for record in app_db.setup_store().active()}
-    built = build_tickets(recommendations, setups, run_id=context.run_id, created_at=run_started_at(context))
+    built = build_tickets(
+        recommendations, setups, run_id=context.run.run_id, created_at=run_started_at(context)
+    )
     for setup_id, account_id, reason in built.skipped:
         context.log.warning(f"No ticket for setup {setup_id} / account {account_id}: {reason}")
     return built.tickets

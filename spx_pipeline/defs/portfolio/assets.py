@@ -37,7 +37,7 @@ def broker_credentials(
 ) -> dg.MaterializeResult:
     store = app_db.credential_store()  # verifies the key against every active token
     infos = store.list()
-    rows = credentials_rows(infos, run_id=context.run_id, captured_at=run_started_at(context))
+    rows = credentials_rows(infos, run_id=context.run.run_id, captured_at=run_started_at(context))
     warehouse.warehouse().replace_table("broker_credentials", rows)
     active = int(rows["is_active"].sum()) if len(rows) else 0
     return dg.MaterializeResult(
@@ -91,7 +91,7 @@ def tradier_balances(
     frames = balance_frames(
         results,
         environments={c.account_id: c.environment for c in stored},
-        run_id=context.run_id,
+        run_id=context.run.run_id,
         captured_at=captured_at,
     )
     wh = warehouse.warehouse()
@@ -99,13 +99,13 @@ def tradier_balances(
         "tradier_balances",
         frames.balances,
         key_columns=["run_id", "account_id"],
-        delete_where={"run_id": context.run_id},
+        delete_where={"run_id": context.run.run_id},
     )
     wh.replace_rows(
         "sync_failures",
         frames.failures,
         key_columns=["run_id", "account_id", "stage"],
-        delete_where={"run_id": context.run_id, "stage": "balances"},
+        delete_where={"run_id": context.run.run_id, "stage": "balances"},
     )
     failed = frames.failures
     for row in failed.itertuples():
@@ -155,7 +155,7 @@ def _balances_for_run(warehouse: WarehouseResource, run_id: str) -> pd.DataFrame
 def portfolio_snapshots(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    balances = _balances_for_run(warehouse, context.run_id)
+    balances = _balances_for_run(warehouse, context.run.run_id)
     if balances.empty:
         return dg.MaterializeResult(metadata={"dagster/row_count": 0, "note": "no balances to snapshot"})
     source_run = str(balances["run_id"].iloc[0])

@@ -24,6 +24,8 @@ def portfolio_snapshots_schema(warehouse: WarehouseResource) -> dg.AssetCheckRes
         "SELECT * FROM portfolio_snapshots WHERE run_id = "
         "(SELECT run_id FROM portfolio_snapshots ORDER BY captured_at DESC LIMIT 1)"
     )
+    if len(rows):
+        rows["captured_at"] = rows["captured_at"].dt.as_unit("ns")  # DuckDB returns microseconds
     try:
         validate_snapshots(rows)
     except pa_errors.SchemaErrors as exc:

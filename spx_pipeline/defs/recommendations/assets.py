@@ -71,7 +71,7 @@ def contract_recommendations(
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     wh = warehouse.warehouse()
-    chain = latest_chain(wh, prefer_run_id=context.run_id)
+    chain = latest_chain(wh, prefer_run_id=context.run.run_id)
     if chain is None:
         raise dg.Failure(
             description="No option chain in the warehouse yet: materialize spx_option_chain first."
@@ -88,7 +88,7 @@ def contract_recommendations(
         policy=config.policy(),
         config=config.selection(),
     )
-    rows.insert(0, "run_id", context.run_id)
+    rows.insert(0, "run_id", context.run.run_id)
     wh.replace_rows("contract_recommendations", rows, key_columns=list(RECOMMENDATION_KEY))
     blocked = int(rows["blocked"].sum()) if len(rows) else 0
     tradable = int((~rows["blocked"] & rows["suggested_contracts"].gt(0)).sum()) if len(rows) else 0
@@ -163,12 +163,12 @@ def adhoc_recommendations(
         policy=config.selection.policy(),
         config=config.selection.selection(),
     )
-    rows.insert(0, "request_run_id", context.run_id)
+    rows.insert(0, "request_run_id", context.run.run_id)
     wh.replace_rows(
         "adhoc_contract_recommendations",
         rows,
         key_columns=["request_run_id", "setup_id", "account_id"],
-        delete_where={"request_run_id": context.run_id},
+        delete_where={"request_run_id": context.run.run_id},
     )
     shown = rows[["setup_id", "symbol", "limit_price", "suggested_contracts", "sizing_reason", "blocked"]]
     return dg.Output(

@@ -1,0 +1,72 @@
+"""The code location loads and shows what a trader expects in the UI."""
+
+import dagster as dg
+
+from spx_pipeline.definitions import defs
+
+ASSETS = {
+    "broker_credentials": "portfolio",
+    "tradier_balances": "portfolio",
+    "portfolio_snapshots": "portfolio",
+    "spx_option_chain": "market_data",
+    "contract_recommendations": "recommendations",
+    "order_tickets": "orders",
+}
+JOBS = [
+    "portfolio_sync_job",
+    "recommendations_job",
+    "order_tickets_job",
+    "full_pipeline_job",
+    "adhoc_recommendation_job",
+]
+
+
+def test_definitions_validate_loadable() -> None:
+    dg.Definitions.validate_loadable(defs)
+
+
+def test_every_job_schedule_and_sensor_resolves() -> None:
+    for name in JOBS:
+        assert defs.resolve_job_def(name).name == name
+    assert defs.resolve_schedule_def("portfolio_sync_schedule").job_name == "portfolio_sync_job"
+    assert defs.resolve_sensor_def("broker_credentials_sensor").job_name == "portfolio_sync_job"
+
+
+def test_assets_have_groups_owners_kinds_descriptions_and_column_schemas() -> None:
+    graph = defs.resolve_asset_graph()
+    for name, group in ASSETS.items():
+        node = graph.get(dg.AssetKey(name))
+        assert node.group_name == group, name
+        assert node.owners == ["team:spx-trading"], name
+        assert node.description and len(node.description) > 40, name
+        assert any(tag.startswith("dagster/kind/") for tag in node.tags), name
+        schema = node.metadata["dagster/column_schema"]
+        assert len(schema.columns) >= 8, name
+
+
+def test_asset_checks_are_attached() -> None:
+    check_keys = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
+    assert {
+        "portfolio_snapshots_schema",
+        "portfolio_snapshots_fresh",
+        "every_active_account_synced",
+        "portfolio_snapshots_unique_keys",
+        "contract_recommendations_unique_keys",
+    } <= check_keys
+
+
+def test_portfolio_sync_job_selects_credentials_balances_snapshots() -> None:
+    job = defs.resolve_job_def("portfolio_sync_job")
+    assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == {
+        "broker_credentials",
+        "tradier_balances",
+        "portfolio_snapshots",
+    }
+
+
+def test_warehouse_writers_share_one_pool() -> None:
+    graph = defs.resolve_asset_graph()
+    for name in ASSETS:
+        if name == "order_tickets":
+            continue
+        assert graph.get(dg.AssetKey(name)).pools == {"duckdb_warehouse"}, name
