@@ -15,6 +15,7 @@ from spx_pipeline.broker.secrets import token_fingerprint
 from spx_pipeline.emulator import (
     EmulatedAccount,
     EmulatorConfig,
+    FaultConfig,
     TradierEmulator,
     demo_accounts,
     make_accounts,
@@ -269,3 +270,29 @@ def test_custom_account_defaults_derive_buying_power(tradier_emulator_factory, t
     body = get_json(tradier_session, emu, "/accounts/VA55500001/balances", "tok-x").json(parse_float=Decimal)
     assert body["balances"]["pdt"]["option_buying_power"] == Decimal("30000")
     assert body["balances"]["pdt"]["day_trade_buying_power"] == Decimal("120000")
+
+
+def test_every_answer_has_content_length_and_keeps_the_connection(tradier_emulator_factory):
+    """Errors too: a pooled client must be able to reuse the socket after a 401, 404 or 429."""
+    emu = tradier_emulator_factory(EmulatorConfig(faults=FaultConfig(burst_429=1, path_prefix="/v1/markets")))
+    authed = "Host: x\r\nAuthorization: Bearer demo-cash-token-0002\r\n\r\n"
+    requests_text = [
+        "GET /v1/user/profile HTTP/1.1\r\nHost: x\r\n\r\n",  # 401
+        "GET /v1/nowhere HTTP/1.1\r\n" + authed,  # 404
+        "GET /v1/markets/clock HTTP/1.1\r\n" + authed,  # injected 429
+        "GET /v1/markets/clock HTTP/1.1\r\n" + authed,  # 200
+    ]
+    statuses: list[int] = []
+    with socket.create_connection(("127.0.0.1", emu.port), timeout=5) as sock:
+        reader = sock.makefile("rb")
+        for text in requests_text:
+            sock.sendall(text.encode())
+            status_line = reader.readline().decode()
+            headers: dict[str, str] = {}
+            while (line := reader.readline().decode().strip()) != "":
+                name, _, value = line.partition(":")
+                headers[name.strip().lower()] = value.strip()
+            assert "content-length" in headers, status_line
+            reader.read(int(headers["content-length"]))
+            statuses.append(int(status_line.split()[1]))
+    assert statuses == [401, 404, 429, 200]
