@@ -53,6 +53,7 @@ from spx_pipeline.emulator.state import (
     MULTIPLIER,
     OPEN_STATUSES,
     AccountBook,
+    StoredOrder,
 )
 from spx_pipeline.emulator.wire import collection, to_json, to_xml
 
@@ -531,7 +532,7 @@ class TradierEmulator:
         stored = self._stored(call)
         return {"order": stored.to_wire(include_tags=True)}
 
-    def _stored(self, call: _Call) -> Any:
+    def _stored(self, call: _Call) -> StoredOrder:
         account_id, raw_id = call.match.group(1), call.match.group(2)
         stored = self.book.order(account_id, int(raw_id)) if raw_id.isdigit() else None
         if stored is None:
