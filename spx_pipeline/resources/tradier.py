@@ -12,6 +12,7 @@ import dagster as dg
 
 from spx_pipeline.broker.secrets import SecretToken
 from spx_pipeline.broker.tradier import AccountCredential, BalanceResult, TradierClient, fetch_balances_many
+from spx_pipeline.broker.tradier.transport import DEFAULT_TIMEOUT, RetryPolicy
 
 
 class TradierResource(dg.ConfigurableResource):
@@ -20,12 +21,31 @@ class TradierResource(dg.ConfigurableResource):
     base_url: str | None = None
     allow_live: bool | None = None
     max_workers: int = 32
+    # How long one response may take and how many tries a read gets: a stuck broker costs at most
+    # about read_timeout_seconds x max_attempts per account, never the whole run.
+    read_timeout_seconds: float = DEFAULT_TIMEOUT[1]
+    max_attempts: int = 4
+
+    def _client_kwargs(self) -> dict[str, object]:
+        return {
+            "timeout": (DEFAULT_TIMEOUT[0], self.read_timeout_seconds),
+            "retry": RetryPolicy(max_attempts=self.max_attempts),
+        }
 
     def client(self, token: SecretToken) -> TradierClient:
-        return TradierClient(token, base_url=self.base_url, allow_live=self.allow_live)
+        return TradierClient(
+            token,
+            base_url=self.base_url,
+            allow_live=self.allow_live,
+            **self._client_kwargs(),  # type: ignore[arg-type]
+        )
 
     def fetch_balances(self, credentials: Sequence[AccountCredential]) -> list[BalanceResult]:
         """Balances for every credential, concurrently; one result per account, failures included."""
         return fetch_balances_many(
-            credentials, max_workers=self.max_workers, base_url=self.base_url, allow_live=self.allow_live
+            credentials,
+            max_workers=self.max_workers,
+            base_url=self.base_url,
+            allow_live=self.allow_live,
+            **self._client_kwargs(),
         )
