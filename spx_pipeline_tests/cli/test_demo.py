@@ -1,0 +1,55 @@
+"""The README's first command: the whole pipeline on the embedded default, then analysts' queries."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from spx_pipeline.cli import main
+from spx_pipeline.storage.warehouse import Warehouse, query_names
+
+ENV = (
+    "SPX_APP_DB_URL",
+    "SPX_WAREHOUSE_PATH",
+    "SPX_CREDENTIALS_KEY",
+    "SPX_CREDENTIALS_KEY_FILE",
+    "DAGSTER_HOME",
+    "TRADIER_BASE_URL",
+)
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ENV:
+        monkeypatch.setenv(name, "placeholder")
+        monkeypatch.delenv(name)
+
+
+@pytest.mark.slow
+def test_demo_runs_end_to_end_and_analyst_queries_run_on_its_warehouse(
+    tmp_path: Path, clean_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    assert main(["demo", "--data-dir", str(data), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "demo succeeded" in out
+    assert "accounts synced       3 (failed: 0)" in out
+    assert (data / "credentials.key").stat().st_mode & 0o077 == 0  # key file is private
+    warehouse = Warehouse(data / "warehouse.duckdb")
+    assert warehouse.row_count("portfolio_snapshots") == 3
+    assert warehouse.row_count("order_tickets") > 0
+    for name in query_names():
+        frame = warehouse.named_query(name)
+        assert len(frame) > 0, name
+    latest = warehouse.named_query("latest_snapshot_per_account")
+    assert sorted(latest["account_id"]) == ["VA00000001", "VA00000002", "VA00000003"]
+    # The Dagster run is recorded in the persistent local instance under data/.
+    assert (data / "dagster_home" / "dagster.yaml").exists()
+    assert any((data / "dagster_home").rglob("*.db"))
+
+    # Running it again adds a new snapshot per account and duplicates nothing else.
+    assert main(["demo", "--data-dir", str(data), "--quiet"]) == 0
+    assert warehouse.row_count("portfolio_snapshots") == 6
+    assert warehouse.row_count("broker_credentials") == 3
+    assert len(warehouse.named_query("latest_snapshot_per_account")) == 3
+    assert "TRADIER_BASE_URL" not in os.environ  # the local server's URL does not leak out
