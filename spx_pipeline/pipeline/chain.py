@@ -78,18 +78,21 @@ def chain_rows(frame: pd.DataFrame, *, trading_day: date, run_id: str, captured_
         }
     )
     for column in ("bid", "ask", "last", "delta", "gamma", "theta", "vega", "mid_iv"):
-        out[column] = pd.to_numeric(frame.get(column), errors="coerce").astype("float64")
+        out[column] = pd.to_numeric(_column(frame, column), errors="coerce").astype("float64")
     for column in ("volume", "open_interest"):
-        out[column] = pd.to_numeric(frame.get(column), errors="coerce").astype("Int64")
-    out["greeks_updated_at"] = _utc(frame.get("greeks_updated_at"))
+        out[column] = pd.to_numeric(_column(frame, column), errors="coerce").round().astype("Int64")
+    out["greeks_updated_at"] = _utc(_column(frame, "greeks_updated_at"))
     out["quote_time"] = _quote_time(frame)
     out["is_0dte"] = out["expiration_date"].dt.date == trading_day
     return out[list(CHAIN_COLUMNS)]
 
 
-def _utc(values: pd.Series | None) -> pd.Series:
-    if values is None:
-        return pd.Series(pd.NaT, dtype="datetime64[ns, UTC]")
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """The column, or all-missing when the feed did not send it (null prices are normal)."""
+    return frame[name] if name in frame else pd.Series(np.nan, index=frame.index, dtype="float64")
+
+
+def _utc(values: pd.Series) -> pd.Series:
     converted = pd.to_datetime(values, errors="coerce")
     if getattr(converted.dt, "tz", None) is None:
         return converted.dt.tz_localize("UTC")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 
 import pandas as pd
 
@@ -69,7 +68,3 @@ def recommendation_rows(
     )
     frame.insert(0, "generated_at", generated_at)
     return frame
-
-
-def money(value: float | None) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
