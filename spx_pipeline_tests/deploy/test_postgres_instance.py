@@ -8,7 +8,9 @@ by plain SQL), the way the webserver and daemon of a deployment would see them.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 from dagster._serdes import serialize_value
 
+from spx_pipeline.emulator import FaultConfig, demo_accounts
 from spx_pipeline_tests.fixtures.pipeline import PipelineEnvFactory
 
 pytestmark = pytest.mark.postgres
@@ -137,3 +140,45 @@ def test_portfolio_sync_runs_through_the_postgres_instance_and_reads_back(
     # Nothing fell back to SQLite files in DAGSTER_HOME.
     assert not list(pg_dagster_home.rglob("*.db"))
     assert env.key not in serialize_value(record.dagster_run)
+
+
+@pytest.mark.slow
+def test_a_planted_token_never_reaches_the_postgres_event_log(
+    pg_instance: dg.DagsterInstance,
+    pg_dagster_home: Path,
+    pg_database_url: str,
+    pipeline_env_factory: PipelineEnvFactory,
+) -> None:
+    planted = f"PLANTED-tok-{uuid.uuid4().hex}"
+    accounts = [
+        dataclasses.replace(a, token=planted) if a.account_id == "VA00000002" else a for a in demo_accounts()
+    ]
+    env = pipeline_env_factory(accounts=accounts)
+    job = env.defs.resolve_job_def("portfolio_sync_job")
+    assert job.execute_in_process(instance=pg_instance).success
+    env.emulator.set_faults(FaultConfig(failing_accounts=frozenset({"VA00000002"}), failing_status=401))
+    failed = job.execute_in_process(instance=pg_instance, raise_on_error=False)
+    assert env.count("sync_failures", "run_id = ? AND account_id = 'VA00000002'", [failed.run_id]) == 1
+
+    engine = sa.create_engine(pg_database_url, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        tables = (
+            conn.execute(
+                sa.text("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
+            )
+            .scalars()
+            .all()
+        )
+        assert {"runs", "event_logs"} <= set(tables)
+        for table in tables:
+            # Every column of every row, as text: the token must not be stored anywhere.
+            hits = conn.execute(
+                sa.text(f'SELECT count(*) FROM "{table}" AS t WHERE strpos(t::text, :needle) > 0'),
+                {"needle": planted.rsplit("-", 1)[1]},
+            ).scalar()
+            assert hits == 0, f"planted token found in Postgres table {table}"
+        events = conn.execute(sa.text("SELECT count(*) FROM event_logs")).scalar()
+    engine.dispose()
+    assert events and events > 20
+    for path in (p for p in pg_dagster_home.rglob("*") if p.is_file()):
+        assert planted.encode() not in path.read_bytes(), path
