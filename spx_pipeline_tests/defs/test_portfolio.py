@@ -152,3 +152,22 @@ def test_snapshot_schema_refuses_unknown_account_type_and_non_utc_naive_times() 
         validate_snapshots(pd.DataFrame([row, row]))
     with pytest.raises(SchemaErrors, match="finite"):
         validate_snapshots(pd.DataFrame([{**row, "total_equity": float("inf")}]))
+
+
+def test_snapshots_also_land_in_the_app_database_without_duplicates(pipeline_env: PipelineEnv) -> None:
+    from spx_pipeline.storage.snapshots import read_snapshots
+
+    first = pipeline_env.run("portfolio_sync_job")
+    assert first.success
+    again = pipeline_env.defs.resolve_job_def("portfolio_sync_job").execute_in_process(
+        instance=pipeline_env.instance, asset_selection=[dg.AssetKey("portfolio_snapshots")]
+    )
+    assert again.success
+    app_rows = read_snapshots(pipeline_env.app_db())
+    assert sorted(app_rows["account_id"]) == ["VA00000001", "VA00000002", "VA00000003"]
+    assert set(app_rows["run_id"]) == {first.run_id}
+    wh = pipeline_env.warehouse().query("SELECT account_id, option_buying_power FROM portfolio_snapshots")
+    merged = app_rows.merge(wh, on="account_id", suffixes=("_app", "_wh"))
+    assert (
+        merged["option_buying_power_app"].astype(float) == merged["option_buying_power_wh"].astype(float)
+    ).all()

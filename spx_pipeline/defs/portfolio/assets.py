@@ -16,6 +16,7 @@ from spx_pipeline.pipeline.portfolio import (
 )
 from spx_pipeline.resources import AppDatabaseResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
+from spx_pipeline.storage.snapshots import replace_snapshots
 
 GROUP = "portfolio"
 
@@ -146,14 +147,15 @@ def _balances_for_run(warehouse: WarehouseResource, run_id: str) -> pd.DataFrame
     deps=[tradier_balances],
     description=(
         "Portfolio history validated with pandera (types, non-negative buying powers, known account "
-        "types, UTC timestamps, unique account x capture time). Re-running a run replaces its rows, so "
+        "types, UTC timestamps, unique account x capture time), written to the warehouse and to the app "
+        "database's portfolio_snapshots. Re-running a run replaces its rows, so "
         "nothing is duplicated; a failed write leaves no rows. Rows that break the contract are not "
         "written and are recorded in sync_failures (stage snapshot_validation)."
     ),
     metadata=table_schema_metadata("portfolio_snapshots"),
 )
 def portfolio_snapshots(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, app_db: AppDatabaseResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     balances = _balances_for_run(warehouse, context.run.run_id)
     if balances.empty:
@@ -173,6 +175,8 @@ def portfolio_snapshots(
         key_columns=["run_id", "account_id", "stage"],
         delete_where={"run_id": source_run, "stage": "snapshot_validation"},
     )
+    # The app's system of record gets the same rows (the seed's worker wrote them there).
+    replace_snapshots(app_db.database(), frames.snapshots, run_id=source_run)
     for row in frames.rejected.itertuples():
         context.log.warning(f"Snapshot of {row.account_id} rejected: {row.message}")
     shown = frames.snapshots.drop(columns=["run_id"])

@@ -1,0 +1,57 @@
+"""The app database's copy of the portfolio history (the seed's ``portfolio_snapshots`` table).
+
+The TypeScript app reads balances from its own Postgres, not from the analysts' DuckDB file, so
+each sync also lands there. Writes are per source run and atomic: a re-run replaces its rows and
+a failure leaves none.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from spx_pipeline.storage.appdb import AppDatabase
+from spx_pipeline.storage.tables import portfolio_snapshots
+
+_COLUMNS = tuple(c.name for c in portfolio_snapshots.columns)
+
+
+def _value(value: Any) -> Any:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+def replace_snapshots(appdb: AppDatabase, frame: pd.DataFrame, *, run_id: str) -> int:
+    """Replace the rows of ``run_id`` (and any row with the same key) with ``frame``, atomically."""
+    missing = [c for c in _COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"portfolio_snapshots rows lack column(s) {missing}")
+    rows = [{c: _value(row[c]) for c in _COLUMNS} for row in frame.to_dict("records")]
+    table = portfolio_snapshots
+    with appdb.engine.begin() as conn:
+        conn.execute(sa.delete(table).where(table.c.run_id == run_id))
+        for row in rows:
+            conn.execute(
+                sa.delete(table).where(
+                    table.c.account_id == row["account_id"], table.c.captured_at == row["captured_at"]
+                )
+            )
+        if rows:
+            conn.execute(sa.insert(table), rows)
+    return len(rows)
+
+
+def read_snapshots(appdb: AppDatabase) -> pd.DataFrame:
+    with appdb.engine.connect() as conn:
+        result = conn.execute(sa.select(portfolio_snapshots).order_by("account_id", "captured_at"))
+        return pd.DataFrame(result.mappings().all(), columns=list(_COLUMNS))
