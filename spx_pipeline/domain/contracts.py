@@ -62,33 +62,6 @@ from spx_pipeline.domain.ticks import round_to_tick_array
 Direction = Literal["bullish", "bearish"]
 DIRECTIONS: tuple[str, ...] = ("bullish", "bearish")
 
-# contract_recommendations in sql/warehouse/001_core_tables.sql, minus run_id and generated_at.
-RECOMMENDATION_COLUMNS: tuple[str, ...] = (
-    "as_of_date",
-    "setup_id",
-    "account_id",
-    "risk_fingerprint",
-    "direction",
-    "target_delta",
-    "symbol",
-    "symbol_osi",
-    "symbol_massive",
-    "root_symbol",
-    "expiration_date",
-    "strike",
-    "option_type",
-    "bid",
-    "ask",
-    "mid",
-    "limit_price",
-    "delta",
-    "suggested_contracts",
-    "suggested_cost",
-    "binding_constraint",
-    "sizing_reason",
-    "blocked",
-    "blocked_reason",
-)
 _CONTRACT_COLUMNS = (
     "symbol",
     "symbol_osi",
@@ -102,6 +75,22 @@ _CONTRACT_COLUMNS = (
     "mid",
     "limit_price",
     "delta",
+)
+# contract_recommendations in sql/warehouse/001_core_tables.sql, minus run_id and generated_at.
+RECOMMENDATION_COLUMNS: tuple[str, ...] = (
+    "as_of_date",
+    "setup_id",
+    "account_id",
+    "risk_fingerprint",
+    "direction",
+    "target_delta",
+    *_CONTRACT_COLUMNS,
+    "suggested_contracts",
+    "suggested_cost",
+    "binding_constraint",
+    "sizing_reason",
+    "blocked",
+    "blocked_reason",
 )
 
 
