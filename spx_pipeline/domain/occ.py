@@ -407,85 +407,104 @@ def to_massive(text: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 _ERRORS_SHOWN: Final = 5
-_LONG_INPUT: Final = 32  # longer raw strings are stripped in Python first, to bound the array width
-_SPACE, _ZERO = ord(" "), ord("0")
+_LONG_INPUT: Final = 32  # longer raw strings are stripped in Python first, bounding the strip loop
+_SPACE, _ZERO, _NEWLINE = ord(" "), ord("0"), ord("\n")
 _DAYS_IN_MONTH: Final = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
 _HEAD_COLS: Final = np.arange(ROOT_WIDTH)
-# Exactly the characters str.strip() removes (str.isspace), which np.strings.strip agrees with.
-_WHITESPACE_CODES: Final = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint32)
-_TAIL_COLS: Final = np.arange(TAIL_WIDTH)
+# The ASCII characters str.strip() removes (str.isspace: \t-\r, \x1c-\x1f and space); rows with
+# any non-ASCII character are stripped by str.strip itself before they reach the byte buffer.
+_ASCII_WHITESPACE: Final = np.array([chr(c).isspace() for c in range(256)]) & (np.arange(256) < 128)
+# Bytes around the joined buffer, so that fixed-size windows at any row's start or end stay inside.
+_PAD: Final = 24
+_LEAD_WIDTH: Final = len(MASSIVE_PREFIX) + ROOT_WIDTH
+_MASSIVE_CODES: Final = np.frombuffer(MASSIVE_PREFIX.encode("ascii"), dtype=np.uint8)
 
 
-def _fixed_width(values: npt.NDArray[np.object_]) -> tuple[npt.NDArray[np.str_], npt.NDArray[np.bool_]]:
-    """Stripped fixed-width unicode array of ``values`` and the rows that may still be valid.
+def _windows(buffer: npt.NDArray[np.uint8], width: int) -> npt.NDArray[np.uint8]:
+    """Read-only view whose row i is ``buffer[i:i + width]``: one fancy index then gathers many rows."""
+    return np.lib.stride_tricks.as_strided(
+        buffer, shape=(len(buffer) - width + 1, width), strides=(1, 1), writeable=False
+    )
 
-    Non-strings become "" (invalid); strings with trailing NULs are marked invalid here because a
-    NumPy unicode array silently drops them.
+
+class _Rows:
+    """A batch as one ASCII byte buffer with each row's stripped [start, end) in it.
+
+    Joining the strings and encoding once costs a few nanoseconds per character, where converting
+    an object array to a fixed-width NumPy string array costs a Python-object round trip per row.
+    ``usable`` is False for rows that cannot be symbols before any rule is applied: non-strings,
+    and rows still non-ASCII or too long once stripped (those become "" in the buffer).
     """
-    n = len(values)
-    usable = np.ones(n, dtype=bool)
-    if pd.api.types.infer_dtype(values, skipna=False) != "string":
-        is_str = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=n)
-        values = np.where(is_str, values, "")
-        usable &= is_str
-    lengths = np.fromiter(map(len, values), dtype=np.int64, count=n)
-    long_rows = np.flatnonzero(lengths > _LONG_INPUT)
-    if len(long_rows):
-        values = values.copy()
-        for i in long_rows:
-            stripped = values[i].strip()
-            if len(stripped) > _MAX_STRIPPED:
-                stripped = ""
-                usable[i] = False
-            values[i] = stripped
-            lengths[i] = len(stripped)
-    width = max(int(lengths.max()), 1)
-    fixed = values.astype(f"<U{width}")
-    usable &= np.strings.str_len(fixed) == lengths
-    # Strip only the rows that start or end with whitespace; most batches have none.
-    codes = fixed.view(np.uint32).reshape(n, width)
-    last = codes[np.arange(n), np.maximum(lengths - 1, 0)]
-    padded = np.isin(codes[:, 0], _WHITESPACE_CODES) | np.isin(last, _WHITESPACE_CODES)
-    if padded.any():
-        fixed[padded] = np.strings.strip(fixed[padded])
-    return fixed, usable
+
+    __slots__ = ("buffer", "ends", "starts", "usable")
+
+    def __init__(self, values: npt.NDArray[np.object_]) -> None:
+        n = len(values)
+        self.usable = np.ones(n, dtype=bool)
+        if pd.api.types.infer_dtype(values, skipna=False) != "string":
+            is_str = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=n)
+            values = np.where(is_str, values, "")
+            self.usable &= is_str
+        items: list[str] = values.tolist()
+        joined = "".join(items)
+        lengths = np.fromiter(map(len, items), dtype=np.int64, count=n)
+        odd = lengths > _LONG_INPUT
+        if not joined.isascii():
+            odd |= np.fromiter((not s.isascii() for s in items), dtype=bool, count=n)
+        if odd.any():
+            for i in np.flatnonzero(odd):
+                stripped = items[i].strip()
+                if len(stripped) > _MAX_STRIPPED or not stripped.isascii():
+                    stripped = ""
+                    self.usable[i] = False
+                items[i] = stripped
+                lengths[i] = len(stripped)
+            joined = "".join(items)
+        pad = b"\0" * _PAD
+        self.buffer = np.frombuffer(pad + joined.encode("ascii") + pad, dtype=np.uint8)
+        self.ends = np.cumsum(lengths) + _PAD
+        self.starts = self.ends - lengths
+        self._strip()
+
+    def _strip(self) -> None:
+        """str.strip for ASCII whitespace, one character per step over the rows that still have some."""
+        buffer, starts, ends, blank = self.buffer, self.starts, self.ends, _ASCII_WHITESPACE
+        rows = np.flatnonzero(blank[buffer[starts]] & (starts < ends))
+        while len(rows):
+            starts[rows] += 1
+            rows = rows[(starts[rows] < ends[rows]) & blank[buffer[starts[rows]]]]
+        rows = np.flatnonzero(blank[buffer[ends - 1]] & (starts < ends))
+        while len(rows):
+            ends[rows] -= 1
+            rows = rows[(starts[rows] < ends[rows]) & blank[buffer[ends[rows] - 1]]]
 
 
 class _Decoded:
     """Per-row fields of a batch; only rows where ``ok`` holds carry meaningful values.
 
-    Root and tail bytes are kept column-major (``tail[j]`` is character j of every row) so that each
-    rule is an operation on contiguous vectors rather than a reduction over short rows.
+    ``root`` (0 past its end) and ``tail`` (the last 15 characters) are kept both row-major, the
+    layout output strings are assembled in, and column-major (``tail_cols[j]`` is character j of
+    every row) so that each rule is an operation on contiguous vectors. Rejected rows read as an
+    empty root and a tail of zeros, so that assembling them can never misplace a row.
     """
 
     __slots__ = ("day", "is_call", "milli", "month", "ok", "root", "tail", "year")
 
-    def __init__(self, stripped: npt.NDArray[np.str_], ok: npt.NDArray[np.bool_]) -> None:
-        n = len(stripped)
-        width = stripped.dtype.itemsize // 4
-        codes = stripped.view(np.uint32).reshape(n, width)
-        length = np.strings.str_len(stripped).astype(np.intp)
-        if width >= 2:
-            massive = (codes[:, 0] == ord("O")) & (codes[:, 1] == ord(":"))
-        else:
-            massive = np.zeros(n, dtype=bool)
-        offset = np.where(massive, len(MASSIVE_PREFIX), 0)
-        head_len = length - offset - TAIL_WIDTH
+    def __init__(self, rows: _Rows) -> None:
+        buffer, starts, ends = rows.buffer, rows.starts, rows.ends
+        ok = rows.usable.copy()
+        length = ends - starts
+        lead = _windows(buffer, _LEAD_WIDTH)[starts]
+        massive = (length >= len(MASSIVE_PREFIX)) & np.logical_and.reduce(
+            lead[:, : len(MASSIVE_PREFIX)] == _MASSIVE_CODES, axis=1
+        )
+        head_len = length - np.where(massive, len(MASSIVE_PREFIX), 0) - TAIL_WIDTH
         ok &= (head_len >= 1) & (head_len <= ROOT_WIDTH)
-
-        # Right-justify once so the last 15 characters sit at fixed columns in every spelling;
-        # the root is read from the left-justified array, after the "O:" prefix if any.
-        # Code points above 255 become 255, which no rule accepts.
-        right = np.strings.rjust(stripped, max(width, TAIL_WIDTH))
-        right_codes = right.view(np.uint32).reshape(n, right.dtype.itemsize // 4)
-        tail = np.minimum(right_codes[:, -TAIL_WIDTH:].T, 255).astype(np.uint8, order="C")
-        if width < len(MASSIVE_PREFIX) + ROOT_WIDTH:
-            codes = np.zeros((n, len(MASSIVE_PREFIX) + ROOT_WIDTH), dtype=np.uint32)
-            codes[:, :width] = stripped.view(np.uint32).reshape(n, width)
-        plain = codes[:, :ROOT_WIDTH].T
-        prefixed = codes[:, len(MASSIVE_PREFIX) : len(MASSIVE_PREFIX) + ROOT_WIDTH].T
+        head_rows = np.where(massive[:, None], lead[:, len(MASSIVE_PREFIX) :], lead[:, :ROOT_WIDTH])
+        tail_rows = _windows(buffer, TAIL_WIDTH)[ends - TAIL_WIDTH]
+        tail = np.ascontiguousarray(tail_rows.T)
         in_head = _HEAD_COLS[:, None] < head_len
-        head = np.where(in_head, np.minimum(np.where(massive, prefixed, plain), 255), 0).astype(np.uint8)
+        head = np.where(in_head, head_rows.T, np.uint8(0))
 
         # Spaces only as OSI padding: one run up to column 6, 21 characters, no "O:" prefix.
         space = head == _SPACE
@@ -518,9 +537,14 @@ class _Decoded:
             milli = milli * 10 + d[k]
         ok &= milli > 0
 
+        root_rows = np.ascontiguousarray(root.T)
+        if not ok.all():
+            bad = ~ok
+            root_rows[bad] = 0
+            tail_rows[bad] = _ZERO
         self.ok = ok
-        self.root = root
-        self.tail = tail
+        self.root = root_rows
+        self.tail = tail_rows
         self.year, self.month, self.day = year, month, np.where(ok, day, 1)
         self.is_call = is_call
         self.milli = np.where(ok, milli, 0)
@@ -533,7 +557,7 @@ def _tail_codes(
     is_call: npt.NDArray[np.bool_],
     milli: npt.NDArray[np.int64],
 ) -> npt.NDArray[np.uint8]:
-    """The 15 tail byte columns (YYMMDD, C|P, 8 strike digits), column-major like ``_Decoded``."""
+    """The 15 tail bytes (YYMMDD, C|P, 8 strike digits) of each row, row-major like ``_Decoded``."""
     tail = np.empty((TAIL_WIDTH, len(year)), dtype=np.uint8)
     for col, value in enumerate((year % 100, month, day)):
         tail[2 * col] = value // 10 + _ZERO
@@ -541,32 +565,46 @@ def _tail_codes(
     tail[6] = np.where(is_call, ord("C"), ord("P"))
     for k in range(8):
         tail[7 + k] = (milli // 10 ** (7 - k)) % 10 + _ZERO
-    return tail
+    return np.ascontiguousarray(tail.T)
 
 
-def _unicode(columns: npt.NDArray[np.uint8]) -> npt.NDArray[np.str_]:
-    """Column-major byte codes (0 = end of string) → fixed-width unicode array, one per row."""
-    width, n = columns.shape
-    return np.ascontiguousarray(columns.T, dtype=np.uint32).view(f"<U{width}").reshape(n)
+def _lines(matrix: npt.NDArray[np.uint8], drop_zeros: bool) -> npt.NDArray[np.object_]:
+    """One str per row of an ASCII byte matrix whose last column is a newline.
+
+    Decoding one buffer and splitting it creates the strings in a single C loop, faster than
+    converting a fixed-width NumPy array to objects (which scans each element for its width).
+    """
+    flat = matrix.ravel()
+    if drop_zeros:
+        flat = flat[flat != 0]
+    lines = flat.tobytes().decode("ascii").split("\n")
+    lines.pop()
+    return np.fromiter(lines, dtype=object, count=len(matrix))
 
 
 def _assemble(
     root: npt.NDArray[np.uint8], tail: npt.NDArray[np.uint8], style: str
 ) -> npt.NDArray[np.object_]:
-    """Symbols in ``style`` from 0-padded root byte columns and the 15 tail byte columns."""
+    """Symbols in ``style`` from row-major 0-padded root bytes and the 15 tail bytes."""
+    n = len(root)
+    prefix = len(MASSIVE_PREFIX) if style == "massive" else 0
+    matrix = np.empty((n, prefix + _MAX_BODY + 1), dtype=np.uint8)
+    if prefix:
+        matrix[:, :prefix] = _MASSIVE_CODES
     if style == "osi":
-        return _unicode(np.concatenate([np.where(root == 0, np.uint8(_SPACE), root), tail])).astype(object)
-    tradier = np.strings.add(_unicode(root), _unicode(tail))
-    if style == "massive":
-        tradier = np.strings.add(MASSIVE_PREFIX, tradier)
-    return tradier.astype(object)
+        matrix[:, :ROOT_WIDTH] = np.where(root == 0, np.uint8(_SPACE), root)
+    else:
+        matrix[:, prefix : prefix + ROOT_WIDTH] = root
+    matrix[:, prefix + ROOT_WIDTH : -1] = tail
+    matrix[:, -1] = _NEWLINE
+    return _lines(matrix, drop_zeros=style != "osi")
 
 
 def _root_keys(root: npt.NDArray[np.uint8], ok: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
     """One int64 per row holding the root's bytes (-1 where invalid), for cheap factorizing."""
-    packed = np.zeros((root.shape[1], 8), dtype=np.uint8)
-    packed[:, :ROOT_WIDTH] = root.T
-    return np.where(ok, packed.view("<i8").reshape(root.shape[1]), -1)
+    packed = np.zeros((len(root), 8), dtype=np.uint8)
+    packed[:, :ROOT_WIDTH] = root
+    return np.where(ok, packed.view("<i8").reshape(len(root)), -1)
 
 
 def _root_from_key(key: int) -> str:
@@ -629,8 +667,7 @@ def parse_option_symbols(symbols: pd.Series, errors: Literal["raise", "coerce"] 
     n = len(original)
     if n == 0:
         return _empty_parsed(symbols.index, errors == "coerce")
-    stripped, ok = _fixed_width(original)
-    rows = _Decoded(stripped, ok)
+    rows = _Decoded(_Rows(original))
     bad = np.flatnonzero(~rows.ok)
     if len(bad) and errors == "raise":
         first = bad[:_ERRORS_SHOWN]
@@ -743,7 +780,7 @@ def format_option_symbols(frame: pd.DataFrame, style: Style = "tradier") -> pd.S
         if problem is None:
             root_table[i, : len(u)] = np.frombuffer(u.encode("ascii"), dtype=np.uint8)
     root_ok = np.array([p is None for p in root_problems])[codes]
-    root = np.ascontiguousarray(root_table[codes].T)
+    root = root_table[codes]
 
     expiration = frame["expiration"]
     try:
