@@ -88,11 +88,12 @@ def test_planted_token_appears_nowhere_a_run_leaves_text(
     ), "the planted account's entry was previewed with its token"
 
     errors: list[str] = []
-    for status in (401, 500):
+    # 401 through the whole graph (the preview of the planted account's ticket fails too); 500 on the sync.
+    for status, job in ((401, "full_pipeline_job"), (500, "portfolio_sync_job")):
         env.emulator.set_faults(
             FaultConfig(failing_accounts=frozenset({planted.account_id}), failing_status=status)
         )
-        failed = env.run("full_pipeline_job", FULL_RUN_CONFIG)
+        failed = env.run(job, FULL_RUN_CONFIG if job == "full_pipeline_job" else None)
         assert (
             env.count("sync_failures", "run_id = ? AND account_id = ?", [failed.run_id, planted.account_id])
             == 1
