@@ -524,17 +524,18 @@ class _Decoded:
         ok &= np.logical_and.reduce(is_digit[:6], axis=0) & np.logical_and.reduce(is_digit[7:], axis=0)
         is_call = tail[6] == ord("C")
         ok &= is_call | (tail[6] == ord("P"))
-        d = np.where(ok, digits, np.uint8(0)).astype(np.int64)
-        year = 2000 + d[0] * 10 + d[1]
-        month = d[2] * 10 + d[3]
-        day = d[4] * 10 + d[5]
+        # Two-digit fields and the strike from the uint8 digit rows; rejected rows may hold any
+        # byte here, which only ever yields a large value, never an out-of-range index.
+        year = 2000 + digits[0].astype(np.int64) * 10 + digits[1]
+        month = digits[2].astype(np.int64) * 10 + digits[3]
+        day = digits[4].astype(np.int64) * 10 + digits[5]
         ok &= (month >= 1) & (month <= 12)
         month = np.where(ok, month, 1)
         leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
         ok &= (day >= 1) & (day <= _DAYS_IN_MONTH[month] + (leap & (month == 2)))
-        milli = d[7]
+        milli = digits[7].astype(np.int64)
         for k in range(8, TAIL_WIDTH):
-            milli = milli * 10 + d[k]
+            milli = milli * 10 + digits[k]
         ok &= milli > 0
 
         root_rows = np.ascontiguousarray(root.T)
@@ -545,7 +546,7 @@ class _Decoded:
         self.ok = ok
         self.root = root_rows
         self.tail = tail_rows
-        self.year, self.month, self.day = year, month, np.where(ok, day, 1)
+        self.year, self.month, self.day = np.where(ok, year, 2000), month, np.where(ok, day, 1)
         self.is_call = is_call
         self.milli = np.where(ok, milli, 0)
 
@@ -568,36 +569,49 @@ def _tail_codes(
     return np.ascontiguousarray(tail.T)
 
 
-def _lines(matrix: npt.NDArray[np.uint8], drop_zeros: bool) -> npt.NDArray[np.object_]:
-    """One str per row of an ASCII byte matrix whose last column is a newline.
+def _split_rows(text: str, separator: str, n: int) -> npt.NDArray[np.object_]:
+    """The ``n`` pieces of ``text`` between separators, as an object array.
 
-    Decoding one buffer and splitting it creates the strings in a single C loop, faster than
-    converting a fixed-width NumPy array to objects (which scans each element for its width).
+    Splitting one decoded buffer creates the strings in a single C loop, faster than converting a
+    fixed-width NumPy array to objects (which scans each element for its width and kind).
     """
-    flat = matrix.ravel()
-    if drop_zeros:
-        flat = flat[flat != 0]
-    lines = flat.tobytes().decode("ascii").split("\n")
-    lines.pop()
-    return np.fromiter(lines, dtype=object, count=len(matrix))
+    return np.fromiter(text.split(separator), dtype=object, count=n)
 
 
 def _assemble(
-    root: npt.NDArray[np.uint8], tail: npt.NDArray[np.uint8], style: str
-) -> npt.NDArray[np.object_]:
-    """Symbols in ``style`` from row-major 0-padded root bytes and the 15 tail bytes."""
+    root: npt.NDArray[np.uint8], tail: npt.NDArray[np.uint8], styles: Sequence[str]
+) -> dict[str, npt.NDArray[np.object_]]:
+    """Symbols in each of ``styles`` from row-major 0-padded root bytes and the 15 tail bytes.
+
+    Tradier and Massive come from one buffer of ``O:<root><tail>`` lines: splitting it at
+    newlines gives the Massive tickers, and splitting after the first prefix at ``\nO:`` the
+    Tradier ones, so the bytes are laid out and decoded once for both.
+    """
     n = len(root)
-    prefix = len(MASSIVE_PREFIX) if style == "massive" else 0
-    matrix = np.empty((n, prefix + _MAX_BODY + 1), dtype=np.uint8)
-    if prefix:
-        matrix[:, :prefix] = _MASSIVE_CODES
-    if style == "osi":
+    out: dict[str, npt.NDArray[np.object_]] = {}
+    if "osi" in styles:
+        matrix = np.empty((n, _MAX_BODY + 1), dtype=np.uint8)
         matrix[:, :ROOT_WIDTH] = np.where(root == 0, np.uint8(_SPACE), root)
-    else:
+        matrix[:, ROOT_WIDTH:-1] = tail
+        matrix[:, -1] = _NEWLINE
+        out["osi"] = _split_rows(matrix.tobytes().decode("ascii")[:-1], "\n", n)
+    unpadded = [style for style in styles if style != "osi"]
+    if unpadded:
+        prefix = len(MASSIVE_PREFIX) if "massive" in unpadded else 0
+        matrix = np.empty((n, prefix + _MAX_BODY + 1), dtype=np.uint8)
+        matrix[:, :prefix] = _MASSIVE_CODES[:prefix]
         matrix[:, prefix : prefix + ROOT_WIDTH] = root
-    matrix[:, prefix + ROOT_WIDTH : -1] = tail
-    matrix[:, -1] = _NEWLINE
-    return _lines(matrix, drop_zeros=style != "osi")
+        matrix[:, prefix + ROOT_WIDTH : -1] = tail
+        matrix[:, -1] = _NEWLINE
+        flat = matrix.ravel()
+        text = flat[flat != 0].tobytes().decode("ascii")[:-1]
+        if prefix:
+            out["massive"] = _split_rows(text, "\n", n)
+            if "tradier" in unpadded:
+                out["tradier"] = _split_rows(text[prefix:], "\n" + MASSIVE_PREFIX, n)
+        else:
+            out["tradier"] = _split_rows(text, "\n", n)
+    return out
 
 
 def _root_keys(root: npt.NDArray[np.uint8], ok: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
@@ -686,8 +700,9 @@ def parse_option_symbols(symbols: pd.Series, errors: Literal["raise", "coerce"] 
     frame["right"] = np.array(["P", "C"], dtype=object)[rows.is_call.astype(np.intp)]
     frame["strike"] = rows.milli / 1000.0
     frame["strike_milli"] = rows.milli
+    symbols_by_style = _assemble(rows.root, rows.tail, STYLES)
     for style in STYLES:
-        frame[style] = _assemble(rows.root, rows.tail, style)
+        frame[style] = symbols_by_style[style]
     if errors == "coerce":
         frame["strike_milli"] = frame["strike_milli"].astype("Int64")
         error = np.full(n, None, dtype=object)
@@ -825,4 +840,4 @@ def format_option_symbols(frame: pd.DataFrame, style: Style = "tradier") -> pd.S
         message = _describe_rows(list(frame.index[bad[:_ERRORS_SHOWN]]), reasons, len(bad), "contract rows")
         raise OptionSymbolError(message, reason=reasons[0])
     tail = _tail_codes(year, month, day, is_call, milli)
-    return pd.Series(_assemble(root, tail, style), index=frame.index, name=style, dtype=object)
+    return pd.Series(_assemble(root, tail, (style,))[style], index=frame.index, name=style, dtype=object)
