@@ -418,6 +418,19 @@ _ASCII_WHITESPACE: Final = np.array([chr(c).isspace() for c in range(256)]) & (n
 _PAD: Final = 24
 _LEAD_WIDTH: Final = len(MASSIVE_PREFIX) + ROOT_WIDTH
 _MASSIVE_CODES: Final = np.frombuffer(MASSIVE_PREFIX.encode("ascii"), dtype=np.uint8)
+_DAY_NS: Final = 86_400 * 10**9
+_FIRST_DAY: Final = int(np.datetime64("2000-01-01", "D").astype(np.int64))
+# "YYMMDD" bytes of every day in 2000-2099 (row = days since 2000-01-01), and "0000"-"9999".
+_YYMMDD: Final = (
+    np.arange("2000-01-01", "2100-01-01", dtype="datetime64[D]")
+    .astype("S10")
+    .view(np.uint8)
+    .reshape(-1, 10)[:, [2, 3, 5, 6, 8, 9]]
+    .copy()
+)
+_FOUR_DIGITS: Final = (np.arange(10_000)[:, None] // np.array([1000, 100, 10, 1]) % 10 + _ZERO).astype(
+    np.uint8
+)
 
 
 def _windows(buffer: npt.NDArray[np.uint8], width: int) -> npt.NDArray[np.uint8]:
@@ -552,21 +565,19 @@ class _Decoded:
 
 
 def _tail_codes(
-    year: npt.NDArray[np.int64],
-    month: npt.NDArray[np.int64],
-    day: npt.NDArray[np.int64],
-    is_call: npt.NDArray[np.bool_],
-    milli: npt.NDArray[np.int64],
+    day_offset: npt.NDArray[np.int64], is_call: npt.NDArray[np.bool_], milli: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.uint8]:
-    """The 15 tail bytes (YYMMDD, C|P, 8 strike digits) of each row, row-major like ``_Decoded``."""
-    tail = np.empty((TAIL_WIDTH, len(year)), dtype=np.uint8)
-    for col, value in enumerate((year % 100, month, day)):
-        tail[2 * col] = value // 10 + _ZERO
-        tail[2 * col + 1] = value % 10 + _ZERO
-    tail[6] = np.where(is_call, ord("C"), ord("P"))
-    for k in range(8):
-        tail[7 + k] = (milli // 10 ** (7 - k)) % 10 + _ZERO
-    return np.ascontiguousarray(tail.T)
+    """The 15 tail bytes (YYMMDD, C|P, 8 strike digits) of each valid row, row-major like ``_Decoded``.
+
+    Digits come from lookup tables (YYMMDD per day, four digits per 0-9999) because gathering a
+    few bytes per row is far cheaper than a division per digit.
+    """
+    tail = np.empty((len(day_offset), TAIL_WIDTH), dtype=np.uint8)
+    tail[:, :6] = _YYMMDD[day_offset]
+    tail[:, 6] = np.where(is_call, np.uint8(ord("C")), np.uint8(ord("P")))
+    tail[:, 7:11] = _FOUR_DIGITS[milli // 10_000]
+    tail[:, 11:] = _FOUR_DIGITS[milli % 10_000]
+    return tail
 
 
 def _split_rows(text: str, separator: str, n: int) -> npt.NDArray[np.object_]:
@@ -806,13 +817,11 @@ def format_option_symbols(frame: pd.DataFrame, style: Style = "tradier") -> pd.S
         raise OptionSymbolError(
             f"expiration must hold dates, not time-zone-aware timestamps ({stamps.dtype})"
         )
-    ns = stamps.to_numpy(dtype="datetime64[ns]")
-    days = ns.astype("datetime64[D]")
-    months = days.astype("datetime64[M]")
-    year = days.astype("datetime64[Y]").astype(np.int64) + 1970
-    month = months.astype(np.int64) % 12 + 1
-    day = (days - months.astype("datetime64[D]")).astype(np.int64) + 1
-    exp_ok = ~np.isnat(ns) & (days.astype("datetime64[ns]") == ns) & (year >= 2000) & (year <= 2099)
+    stamps_ns = stamps.to_numpy(dtype="datetime64[ns]")
+    ns = stamps_ns.view(np.int64)
+    day_offset = ns // _DAY_NS - _FIRST_DAY
+    exp_ok = ~np.isnat(stamps_ns) & (ns % _DAY_NS == 0)
+    exp_ok &= (day_offset >= 0) & (day_offset < len(_YYMMDD))
 
     right = frame["right"].to_numpy(dtype=object)
     is_call = right == "C"
@@ -839,5 +848,5 @@ def format_option_symbols(frame: pd.DataFrame, style: Style = "tradier") -> pd.S
             reasons.append(", ".join(parts))
         message = _describe_rows(list(frame.index[bad[:_ERRORS_SHOWN]]), reasons, len(bad), "contract rows")
         raise OptionSymbolError(message, reason=reasons[0])
-    tail = _tail_codes(year, month, day, is_call, milli)
+    tail = _tail_codes(day_offset, is_call, milli)
     return pd.Series(_assemble(root, tail, (style,))[style], index=frame.index, name=style, dtype=object)

@@ -120,6 +120,35 @@ def test_non_strings_missing_values_and_long_whitespace() -> None:
     assert frame["error"].isna().tolist() == [False, False, False, True, False, False]
 
 
+# Neighbours matter to the byte-buffer decoder: every row is read from one joined buffer, so a
+# row must never borrow characters from the row before or after it.
+NEIGHBOURS = [
+    "",
+    "O",
+    ":SPXW251219C06000000",
+    "SPXW251219C0600000",
+    "0",
+    "   ",
+    "SPXW251219C06000000\x00",
+    "\x00SPXW251219C06000000",
+    " \u3000SPXW251219C06000000\u00a0 ",
+    "\u00e9SPXW251219C06000000",
+    "\tSPXW  251219C06000000\n",
+    "x" * 40,
+    " " * 40 + "O:SPXW251219C06000000" + "\x1f" * 40,
+    "O:",
+    "251219C06000000",
+    "SPXW251219C06000000",
+]
+
+
+@pytest.mark.parametrize("shift", range(len(NEIGHBOURS)))
+def test_rows_never_read_their_neighbours(shift: int) -> None:
+    values = NEIGHBOURS[shift:] + NEIGHBOURS[:shift]
+    symbols = pd.Series(values, dtype=object)
+    assert_matches_scalar(symbols, parse_option_symbols(symbols, errors="coerce"))
+
+
 def test_string_dtype_series_with_na() -> None:
     symbols = pd.Series(["SPY251219C00500000", None], dtype="string")
     frame = parse_option_symbols(symbols, errors="coerce")
@@ -282,6 +311,28 @@ def test_format_refuses_bad_rows_naming_the_label(overrides: dict[str, list[obje
         format_option_symbols(contract_frame(**overrides), "osi")
     assert "['b']" in str(info.value)
     assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("expiration", "symbol"),
+    [
+        (pd.Timestamp("2000-01-01"), "F000101P00012500"),
+        (pd.Timestamp("2024-02-29"), "F240229P00012500"),
+        (pd.Timestamp("2099-12-31"), "F991231P00012500"),
+        (pd.Timestamp("1999-12-31"), None),
+        (pd.Timestamp("2100-01-01"), None),
+        (pd.Timestamp("1969-12-31"), None),
+        (pd.Timestamp("2000-01-01 00:00:00.000000001"), None),
+        (pd.Timestamp("2099-12-31 23:59:59"), None),
+    ],
+)
+def test_format_expiration_bounds(expiration: pd.Timestamp, symbol: str | None) -> None:
+    frame = contract_frame(expiration=[date(2025, 12, 19), expiration, date(2025, 1, 17)])
+    if symbol is None:
+        with pytest.raises(OptionSymbolError, match=r"1 invalid contract rows.*\['b'\] expiration"):
+            format_option_symbols(frame)
+    else:
+        assert format_option_symbols(frame)["b"] == symbol
 
 
 def test_format_refuses_bad_strike_milli() -> None:
