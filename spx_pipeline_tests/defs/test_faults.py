@@ -26,7 +26,7 @@ from spx_pipeline_tests.fixtures.pipeline import PipelineEnv, PipelineEnvFactory
 
 ACCOUNTS = [a.account_id for a in demo_accounts()]
 MARGIN, CASH, PDT = ACCOUNTS
-READ_TIMEOUT = 0.4
+READ_TIMEOUT = 0.3
 MAX_ATTEMPTS = 3
 
 
@@ -76,7 +76,7 @@ def fast_window_env(factory: PipelineEnvFactory, faults: FaultConfig) -> Pipelin
 
 
 TRANSIENT = FaultConfig(
-    burst_429=1, fail_5xx=1, timeouts=1, timeout_seconds=0.8, resets=1, path_prefix="/v1/accounts"
+    burst_429=1, fail_5xx=1, timeouts=1, timeout_seconds=0.6, resets=1, path_prefix="/v1/accounts"
 )
 
 
@@ -131,7 +131,7 @@ PERSISTENT = [
         id="500",
     ),
     pytest.param(
-        FaultConfig(timeouts=50, timeout_seconds=1.0, path_prefix=f"/v1/accounts/{CASH}"),
+        FaultConfig(timeouts=50, timeout_seconds=0.6, path_prefix=f"/v1/accounts/{CASH}"),
         "TradierTimeoutError",
         None,
         MAX_ATTEMPTS,
@@ -251,7 +251,8 @@ def test_a_write_failing_midway_leaves_no_partial_rows_and_a_rerun_has_no_duplic
     assert snapshot_keys(pipeline_env) == (6, 6)
 
 
-def test_missing_warehouse_tables_are_recreated_by_the_run(pipeline_env: PipelineEnv) -> None:
+def test_an_empty_warehouse_and_missing_tables_are_created_by_the_run(pipeline_env: PipelineEnv) -> None:
+    duckdb.connect(str(pipeline_env.warehouse_path)).close()  # the file exists and holds nothing
     assert run_sync(pipeline_env).success
     con = duckdb.connect(str(pipeline_env.warehouse_path))
     con.execute("DROP TABLE portfolio_snapshots")
@@ -259,15 +260,9 @@ def test_missing_warehouse_tables_are_recreated_by_the_run(pipeline_env: Pipelin
     con.close()
     result = run_sync(pipeline_env)
     assert result.success
+    assert pipeline_env.count("portfolio_snapshots") == 3  # recreated, then written; not skipped
     assert pipeline_env.count("portfolio_snapshots", "run_id = ?", [result.run_id]) == 3
     assert pipeline_env.count("sync_failures") == 0
-
-
-def test_an_empty_warehouse_file_is_given_every_table(pipeline_env: PipelineEnv) -> None:
-    duckdb.connect(str(pipeline_env.warehouse_path)).close()  # exists, holds nothing
-    result = run_sync(pipeline_env)
-    assert result.success
-    assert pipeline_env.count("portfolio_snapshots", "run_id = ?", [result.run_id]) == 3
 
 
 def test_an_app_db_missing_migrations_is_migrated_by_the_run(pipeline_env: PipelineEnv) -> None:

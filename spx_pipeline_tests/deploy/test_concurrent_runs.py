@@ -22,7 +22,7 @@ from spx_pipeline.demo import LOCAL_INSTANCE_YAML
 from spx_pipeline.emulator import FaultConfig, make_accounts
 from spx_pipeline_tests.fixtures.pipeline import PipelineEnvFactory
 
-ACCOUNTS = 24
+ACCOUNTS = 16
 
 RUNNER = textwrap.dedent(
     """
