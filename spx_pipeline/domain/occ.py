@@ -34,6 +34,7 @@ single call raises.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -409,7 +410,6 @@ def to_massive(text: str) -> str:
 _ERRORS_SHOWN: Final = 5
 _LONG_INPUT: Final = 32  # longer raw strings are stripped in Python first, bounding the strip loop
 _SPACE, _ZERO, _NEWLINE = ord(" "), ord("0"), ord("\n")
-_DAYS_IN_MONTH: Final = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
 _HEAD_COLS: Final = np.arange(ROOT_WIDTH)
 # The ASCII characters str.strip() removes (str.isspace: \t-\r, \x1c-\x1f and space); rows with
 # any non-ASCII character are stripped by str.strip itself before they reach the byte buffer.
@@ -419,6 +419,25 @@ _PAD: Final = 24
 _LEAD_WIDTH: Final = len(MASSIVE_PREFIX) + ROOT_WIDTH
 _MASSIVE_CODES: Final = np.frombuffer(MASSIVE_PREFIX.encode("ascii"), dtype=np.uint8)
 _DAY_NS: Final = 86_400 * 10**9
+# Word constants for eight ASCII bytes at a time (see _all_digits, _eight_digits, _Decoded).
+_ASCII_ZEROS: Final = np.uint64(0x3030303030303030)
+_ABOVE_NINE: Final = np.uint64(0x4646464646464646)
+_HIGH_BITS: Final = np.uint64(0x8080808080808080)
+_DATE_BYTES: Final = np.uint64(0xFFFFFFFFFFFF0000)
+_TWO_ZEROS: Final = np.uint64(0x3030)
+_SWAR: Final = tuple(
+    np.uint64(mask)
+    for mask in (
+        0x0F000F000F000F00,
+        0x000F000F000F000F,
+        0x00FF000000FF0000,
+        0x000000FF000000FF,
+        0x0000FFFF00000000,
+        0x000000000000FFFF,
+    )
+)
+# Keeps the first k bytes of a little-endian word: the root's head_len characters.
+_HEAD_MASKS: Final = np.array([(1 << (8 * k)) - 1 for k in range(ROOT_WIDTH + 1)], dtype=np.uint64)
 _FIRST_DAY: Final = int(np.datetime64("2000-01-01", "D").astype(np.int64))
 # "YYMMDD" bytes of every day in 2000-2099 (row = days since 2000-01-01), and "0000"-"9999".
 _YYMMDD: Final = (
@@ -492,74 +511,112 @@ class _Rows:
             rows = rows[(starts[rows] < ends[rows]) & blank[buffer[ends[rows] - 1]]]
 
 
+def _all_digits(words: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
+    """Whether all 8 bytes of each word are ASCII digits (bytes below 0x80 only).
+
+    Adding 0x46 sets a byte's high bit when it is above '9'; subtracting 0x30 sets it when it is
+    below '0' (a borrow may also flag its neighbour, which is already invalid then).
+    """
+    return ((words + _ABOVE_NINE) | (words - _ASCII_ZEROS)) & _HIGH_BITS == 0
+
+
+def _eight_digits(words: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """The number 8 ASCII digits spell (first character in the lowest byte): 2, 4, then 8 at a time."""
+    words = ((words & _SWAR[0]) >> np.uint64(8)) + (words & _SWAR[1]) * np.uint64(10)
+    words = ((words & _SWAR[2]) >> np.uint64(16)) + (words & _SWAR[3]) * np.uint64(100)
+    return ((words & _SWAR[4]) >> np.uint64(32)) + (words & _SWAR[5]) * np.uint64(10_000)
+
+
+@functools.cache
+def _date_table() -> npt.NDArray[np.int32]:
+    """Days since 2000-01-01 for every valid YYMMDD read as a number, -1 for impossible dates."""
+    digits = _YYMMDD.astype(np.int32) - _ZERO
+    keys = ((digits[:, 0] * 10 + digits[:, 1]) * 100 + digits[:, 2] * 10 + digits[:, 3]) * 100
+    keys += digits[:, 4] * 10 + digits[:, 5]
+    table = np.full(1_000_000, -1, dtype=np.int32)
+    table[keys] = np.arange(len(_YYMMDD), dtype=np.int32)
+    return table
+
+
+def _head_rules(heads: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.uint8]]:
+    """Validity and 0-padded root bytes of each distinct head key (see ``_Decoded``)."""
+    packed = heads.view(np.uint8).reshape(len(heads), 8)
+    head = np.ascontiguousarray(packed[:, :ROOT_WIDTH].T)
+    massive = packed[:, 6] == 1
+    head_len = packed[:, 7].astype(np.intp)
+    in_head = _HEAD_COLS[:, None] < head_len
+    ok = (head_len >= 1) & (head_len <= ROOT_WIDTH)
+
+    # Spaces only as OSI padding: one run up to column 6, 21 characters, no "O:" prefix.
+    space = head == _SPACE
+    any_space = np.logical_or.reduce(space, axis=0)
+    padded = ~massive & (head_len == ROOT_WIDTH)
+    for j in range(1, ROOT_WIDTH):
+        padded &= ~space[j - 1] | space[j]
+    ok &= ~any_space | padded
+    root = np.where(space, np.uint8(0), head)
+    upper = (root >= ord("A")) & (root <= ord("Z"))
+    alnum = upper | ((root >= _ZERO) & (root <= ord("9")))
+    ok &= np.logical_and.reduce(alnum | ~in_head | space, axis=0)
+    ok &= upper[0]
+    return ok, np.where(ok[:, None], root.T, np.uint8(0))
+
+
 class _Decoded:
     """Per-row fields of a batch; only rows where ``ok`` holds carry meaningful values.
 
-    ``root`` (0 past its end) and ``tail`` (the last 15 characters) are kept both row-major, the
-    layout output strings are assembled in, and column-major (``tail_cols[j]`` is character j of
-    every row) so that each rule is an operation on contiguous vectors. Rejected rows read as an
-    empty root and a tail of zeros, so that assembling them can never misplace a row.
+    Each row is read as three 8-byte words: the one starting at the root (after "O:" if any),
+    the one ending with the C/P character (YYMMDD in its bytes 1-6) and the strike field. Digit
+    rules and values are word arithmetic; the root rules run once per distinct head, because a
+    batch holds few roots. ``root`` (0 past its end) and ``tail`` (the last 15 characters) are
+    row-major bytes for assembling output strings; rejected rows read as an empty root and a
+    tail of zeros, so that assembling them can never misplace a row.
     """
 
-    __slots__ = ("day", "is_call", "milli", "month", "ok", "root", "tail", "year")
+    __slots__ = ("day_offset", "head_code", "head_ok", "head_root", "is_call", "milli", "ok", "root", "tail")
 
     def __init__(self, rows: _Rows) -> None:
         buffer, starts, ends = rows.buffer, rows.starts, rows.ends
+        n = len(starts)
         ok = rows.usable.copy()
         length = ends - starts
-        lead = _windows(buffer, _LEAD_WIDTH)[starts]
-        massive = (length >= len(MASSIVE_PREFIX)) & np.logical_and.reduce(
-            lead[:, : len(MASSIVE_PREFIX)] == _MASSIVE_CODES, axis=1
+        massive = (
+            (length >= len(MASSIVE_PREFIX)) & (buffer[starts] == ord("O")) & (buffer[starts + 1] == ord(":"))
         )
         head_len = length - np.where(massive, len(MASSIVE_PREFIX), 0) - TAIL_WIDTH
         ok &= (head_len >= 1) & (head_len <= ROOT_WIDTH)
-        head_rows = np.where(massive[:, None], lead[:, len(MASSIVE_PREFIX) :], lead[:, :ROOT_WIDTH])
-        tail_rows = _windows(buffer, TAIL_WIDTH)[ends - TAIL_WIDTH]
-        tail = np.ascontiguousarray(tail_rows.T)
-        in_head = _HEAD_COLS[:, None] < head_len
-        head = np.where(in_head, head_rows.T, np.uint8(0))
+        head_len = np.where(ok, head_len, 0)
 
-        # Spaces only as OSI padding: one run up to column 6, 21 characters, no "O:" prefix.
-        space = head == _SPACE
-        any_space = np.logical_or.reduce(space, axis=0)
-        padded = ~massive & (head_len == ROOT_WIDTH)
-        for j in range(1, ROOT_WIDTH):
-            padded &= ~space[j - 1] | space[j]
-        ok &= ~any_space | padded
-        root = np.where(space, np.uint8(0), head)
-        upper = (root >= ord("A")) & (root <= ord("Z"))
-        alnum = upper | ((root >= _ZERO) & (root <= ord("9")))
-        ok &= np.logical_and.reduce(alnum | ~in_head | space, axis=0)
-        ok &= upper[0]
+        words = _windows(buffer, 8)
+        lead = words[starts + np.where(massive, len(MASSIVE_PREFIX), 0)].view("<u8").reshape(n)
+        key = (lead & _HEAD_MASKS[head_len]) | (massive.astype(np.uint64) << np.uint64(48))
+        key |= head_len.astype(np.uint64) << np.uint64(56)
+        self.head_code, heads = pd.factorize(key.view(np.int64))
+        self.head_ok, self.head_root = _head_rules(np.asarray(heads, dtype=np.int64))
+        ok &= self.head_ok[self.head_code]
 
-        digits = tail - np.uint8(_ZERO)  # wraps below "0", so "is a digit" is digits <= 9
-        is_digit = digits <= 9
-        ok &= np.logical_and.reduce(is_digit[:6], axis=0) & np.logical_and.reduce(is_digit[7:], axis=0)
-        is_call = tail[6] == ord("C")
-        ok &= is_call | (tail[6] == ord("P"))
-        # Two-digit fields and the strike from the uint8 digit rows; rejected rows may hold any
-        # byte here, which only ever yields a large value, never an out-of-range index.
-        year = 2000 + digits[0].astype(np.int64) * 10 + digits[1]
-        month = digits[2].astype(np.int64) * 10 + digits[3]
-        day = digits[4].astype(np.int64) * 10 + digits[5]
-        ok &= (month >= 1) & (month <= 12)
-        month = np.where(ok, month, 1)
-        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-        ok &= (day >= 1) & (day <= _DAYS_IN_MONTH[month] + (leap & (month == 2)))
-        milli = digits[7].astype(np.int64)
-        for k in range(8, TAIL_WIDTH):
-            milli = milli * 10 + digits[k]
+        dated = words[ends - TAIL_WIDTH - 1].view("<u8").reshape(n)  # ?YYMMDD then C|P
+        strike = words[ends - 8].view("<u8").reshape(n)
+        right = (dated >> np.uint64(56)).astype(np.uint8)
+        is_call = right == ord("C")
+        ok &= is_call | (right == ord("P"))
+        yymmdd = ((dated << np.uint64(8)) & _DATE_BYTES) | _TWO_ZEROS  # "00YYMMDD"
+        ok &= _all_digits(yymmdd) & _all_digits(strike)
+        day_offset = _date_table()[np.where(ok, _eight_digits(yymmdd), 0)]
+        ok &= day_offset >= 0
+        milli = _eight_digits(strike).astype(np.int64)
         ok &= milli > 0
 
-        root_rows = np.ascontiguousarray(root.T)
+        root = self.head_root[self.head_code]
+        tail = _windows(buffer, TAIL_WIDTH)[ends - TAIL_WIDTH]
         if not ok.all():
             bad = ~ok
-            root_rows[bad] = 0
-            tail_rows[bad] = _ZERO
+            root[bad] = 0
+            tail[bad] = _ZERO
         self.ok = ok
-        self.root = root_rows
-        self.tail = tail_rows
-        self.year, self.month, self.day = np.where(ok, year, 2000), month, np.where(ok, day, 1)
+        self.root = root
+        self.tail = tail
+        self.day_offset = np.where(ok, day_offset, 0)
         self.is_call = is_call
         self.milli = np.where(ok, milli, 0)
 
@@ -625,22 +682,8 @@ def _assemble(
     return out
 
 
-def _root_keys(root: npt.NDArray[np.uint8], ok: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
-    """One int64 per row holding the root's bytes (-1 where invalid), for cheap factorizing."""
-    packed = np.zeros((len(root), 8), dtype=np.uint8)
-    packed[:, :ROOT_WIDTH] = root
-    return np.where(ok, packed.view("<i8").reshape(len(root)), -1)
-
-
-def _root_from_key(key: int) -> str:
-    return key.to_bytes(8, "little").rstrip(b"\0").decode("ascii")
-
-
-def _expiration_ns(
-    year: npt.NDArray[np.int64], month: npt.NDArray[np.int64], day: npt.NDArray[np.int64]
-) -> npt.NDArray[np.datetime64]:
-    months = ((year - 1970) * 12 + month - 1).astype("datetime64[M]")
-    return (months.astype("datetime64[D]") + (day - 1)).astype("datetime64[ns]")
+def _expiration_ns(day_offset: npt.NDArray[np.integer]) -> npt.NDArray[np.datetime64]:
+    return (day_offset + _FIRST_DAY).astype("datetime64[D]").astype("datetime64[ns]")
 
 
 def _symbol_reason(value: object) -> str:
@@ -700,14 +743,16 @@ def parse_option_symbols(symbols: pd.Series, errors: Literal["raise", "coerce"] 
         message = _describe_rows(list(symbols.index[first]), reasons, len(bad), "option symbols")
         raise OptionSymbolError(message, symbol=original[first[0]], reason=reasons[0])
 
-    codes, unique_keys = pd.factorize(_root_keys(rows.root, rows.ok))
-    unique_roots = [None if k < 0 else _root_from_key(int(k)) for k in unique_keys]
-    unique_underlyings = [None if r is None else underlying_for_root(r) for r in unique_roots]
+    unique_roots = [
+        bytes(root).rstrip(b"\0").decode("ascii") if valid else None
+        for valid, root in zip(rows.head_ok, rows.head_root, strict=True)
+    ]
+    underlyings = {root: underlying_for_root(root) for root in set(unique_roots) if root is not None}
     frame = pd.DataFrame(index=symbols.index)
     # Column by column: building from a dict would copy the object columns into one block.
-    frame["root"] = np.array([*unique_roots, None], dtype=object)[codes]
-    frame["underlying"] = np.array([*unique_underlyings, None], dtype=object)[codes]
-    frame["expiration"] = _expiration_ns(rows.year, rows.month, rows.day)
+    frame["root"] = np.array(unique_roots, dtype=object)[rows.head_code]
+    frame["underlying"] = np.array([underlyings.get(r) for r in unique_roots], dtype=object)[rows.head_code]
+    frame["expiration"] = _expiration_ns(rows.day_offset)
     frame["right"] = np.array(["P", "C"], dtype=object)[rows.is_call.astype(np.intp)]
     frame["strike"] = rows.milli / 1000.0
     frame["strike_milli"] = rows.milli
