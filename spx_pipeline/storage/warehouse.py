@@ -184,14 +184,33 @@ class Warehouse:
         Unknown columns, missing or NULL key values and duplicate keys within the frame are refused
         before anything runs; any database error rolls the whole write back.
         """
-        name = self._check_table(table)
         keys = list(key_columns)
         if not keys:
-            raise WarehouseWriteError(f"replace_rows({name}): key_columns is empty; name the row key columns")
+            raise WarehouseWriteError(
+                f"replace_rows({table}): key_columns is empty; name the row key columns"
+            )
+        return self._write(table, frame, keys=keys, delete_where=delete_where or {}, delete_all=False)
+
+    def replace_table(self, table: str, frame: pd.DataFrame) -> WriteResult:
+        """Replace the whole content of a current-state table (e.g. broker_credentials) atomically."""
+        return self._write(table, frame, keys=[], delete_where={}, delete_all=True)
+
+    def _write(
+        self,
+        table: str,
+        frame: pd.DataFrame,
+        *,
+        keys: list[str],
+        delete_where: Mapping[str, object],
+        delete_all: bool,
+    ) -> WriteResult:
+        """Validate, then delete-and-insert in one transaction; any error rolls everything back."""
+        name = self._check_table(table)
         with self.connect() as con:
             cols = {c.name: c for c in _columns(con, name, self.path)}
-            _check_columns(name, frame, cols, keys, delete_where or {})
-            _check_keys(name, frame, keys)
+            _check_columns(name, frame, cols, keys, delete_where)
+            if keys:
+                _check_keys(name, frame, keys)
             prepared = _prepare(frame, cols)
             view = f"_spx_incoming_{uuid.uuid4().hex}"
             con.register(view, prepared)
@@ -199,10 +218,12 @@ class Warehouse:
                 con.begin()
                 try:
                     deleted = 0
+                    if delete_all:
+                        deleted += _count(con.execute(f"DELETE FROM {_q(name)}"))
                     if delete_where:
                         where, params = _where(delete_where)
                         deleted += _count(con.execute(f"DELETE FROM {_q(name)} WHERE {where}", params))
-                    if len(prepared):
+                    if keys and len(prepared):
                         match = " AND ".join(
                             f"{_q(name)}.{_q(k)} = CAST(src.{_q(k)} AS {cols[k].type})" for k in keys
                         )
@@ -212,38 +233,13 @@ class Warehouse:
                                 f"(SELECT 1 FROM {_q(view)} AS src WHERE {match})"
                             )
                         )
-                        _insert(con, name, view, prepared, cols)
-                    con.commit()
-                except duckdb.Error as exc:
-                    con.rollback()
-                    raise WarehouseWriteError(
-                        f"writing {len(frame)} rows to {name} failed and was rolled back: {_first_line(exc)}"
-                    ) from exc
-            finally:
-                con.unregister(view)
-        return WriteResult(inserted=len(prepared), deleted=deleted)
-
-    def replace_table(self, table: str, frame: pd.DataFrame) -> WriteResult:
-        """Replace the whole content of a current-state table (e.g. broker_credentials) atomically."""
-        name = self._check_table(table)
-        with self.connect() as con:
-            cols = {c.name: c for c in _columns(con, name, self.path)}
-            _check_columns(name, frame, cols, [], {})
-            prepared = _prepare(frame, cols)
-            view = f"_spx_incoming_{uuid.uuid4().hex}"
-            con.register(view, prepared)
-            try:
-                con.begin()
-                try:
-                    deleted = _count(con.execute(f"DELETE FROM {_q(name)}"))
                     if len(prepared):
                         _insert(con, name, view, prepared, cols)
                     con.commit()
                 except duckdb.Error as exc:
                     con.rollback()
                     raise WarehouseWriteError(
-                        f"replacing {name} with {len(frame)} rows failed and was rolled back: "
-                        f"{_first_line(exc)}"
+                        f"writing {len(frame)} rows to {name} failed and was rolled back: {_first_line(exc)}"
                     ) from exc
             finally:
                 con.unregister(view)
