@@ -436,10 +436,11 @@ _SWAR: Final = tuple(
         0x000000000000FFFF,
     )
 )
+_MASSIVE_WORD: Final = np.uint64(int.from_bytes(MASSIVE_PREFIX.encode("ascii"), "little"))
 # Keeps the first k bytes of a little-endian word: the root's head_len characters.
 _HEAD_MASKS: Final = np.array([(1 << (8 * k)) - 1 for k in range(ROOT_WIDTH + 1)], dtype=np.uint64)
 _FIRST_DAY: Final = int(np.datetime64("2000-01-01", "D").astype(np.int64))
-# "YYMMDD" bytes of every day in 2000-2099 (row = days since 2000-01-01), and "0000"-"9999".
+# "YYMMDD" bytes of every day in 2000-2099 (row = days since 2000-01-01).
 _YYMMDD: Final = (
     np.arange("2000-01-01", "2100-01-01", dtype="datetime64[D]")
     .astype("S10")
@@ -447,8 +448,14 @@ _YYMMDD: Final = (
     .reshape(-1, 10)[:, [2, 3, 5, 6, 8, 9]]
     .copy()
 )
-_FOUR_DIGITS: Final = (np.arange(10_000)[:, None] // np.array([1000, 100, 10, 1]) % 10 + _ZERO).astype(
-    np.uint8
+_YYMMDD_WORDS: Final = np.pad(_YYMMDD, ((0, 0), (0, 2))).view("<u8").reshape(len(_YYMMDD))
+# "0000"-"9999" as 4-byte little-endian words, first digit in the lowest byte.
+_FOUR_DIGIT_WORDS: Final = (
+    (np.arange(10_000)[:, None] // np.array([1000, 100, 10, 1]) % 10 + _ZERO)
+    .astype(np.uint8)
+    .view("<u4")
+    .reshape(10_000)
+    .astype(np.uint64)
 )
 
 
@@ -573,7 +580,7 @@ class _Decoded:
     tail of zeros, so that assembling them can never misplace a row.
     """
 
-    __slots__ = ("day_offset", "head_code", "head_ok", "head_root", "is_call", "milli", "ok", "root", "tail")
+    __slots__ = ("day_offset", "first", "head_code", "head_ok", "head_root", "is_call", "last", "milli", "ok")
 
     def __init__(self, rows: _Rows) -> None:
         buffer, starts, ends = rows.buffer, rows.starts, rows.ends
@@ -607,34 +614,41 @@ class _Decoded:
         milli = _eight_digits(strike).astype(np.int64)
         ok &= milli > 0
 
-        root = self.head_root[self.head_code]
-        tail = _windows(buffer, TAIL_WIDTH)[ends - TAIL_WIDTH]
+        first = (dated >> np.uint64(8)) | ((strike & np.uint64(0xFF)) << np.uint64(56))
+        last = strike >> np.uint64(8)
         if not ok.all():
-            bad = ~ok
-            root[bad] = 0
-            tail[bad] = _ZERO
+            first = np.where(ok, first, _ASCII_ZEROS)
+            last = np.where(ok, last, _ASCII_ZEROS >> np.uint64(8))
         self.ok = ok
-        self.root = root
-        self.tail = tail
+        self.first, self.last = first, last
         self.day_offset = np.where(ok, day_offset, 0)
         self.is_call = is_call
         self.milli = np.where(ok, milli, 0)
 
 
-def _tail_codes(
+def _tail_words(
     day_offset: npt.NDArray[np.int64], is_call: npt.NDArray[np.bool_], milli: npt.NDArray[np.int64]
-) -> npt.NDArray[np.uint8]:
-    """The 15 tail bytes (YYMMDD, C|P, 8 strike digits) of each valid row, row-major like ``_Decoded``.
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+    """The tail words (see ``_assemble``) of valid rows, from lookup tables.
 
-    Digits come from lookup tables (YYMMDD per day, four digits per 0-9999) because gathering a
-    few bytes per row is far cheaper than a division per digit.
+    Gathering a few bytes per row (YYMMDD per day, four digits per 0-9999) is far cheaper than
+    a division per digit.
     """
-    tail = np.empty((len(day_offset), TAIL_WIDTH), dtype=np.uint8)
-    tail[:, :6] = _YYMMDD[day_offset]
-    tail[:, 6] = np.where(is_call, np.uint8(ord("C")), np.uint8(ord("P")))
-    tail[:, 7:11] = _FOUR_DIGITS[milli // 10_000]
-    tail[:, 11:] = _FOUR_DIGITS[milli % 10_000]
-    return tail
+    strike = _FOUR_DIGIT_WORDS[milli // 10_000] | (_FOUR_DIGIT_WORDS[milli % 10_000] << np.uint64(32))
+    right = np.where(is_call, np.uint64(ord("C")), np.uint64(ord("P")))
+    first = (
+        _YYMMDD_WORDS[day_offset] | (right << np.uint64(48)) | ((strike & np.uint64(0xFF)) << np.uint64(56))
+    )
+    return first, strike >> np.uint64(8)
+
+
+def _root_words(root: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+    """Each 0-padded 6-byte root as a little-endian word, and the same padded with spaces (OSI)."""
+    packed = np.zeros((len(root), 8), dtype=np.uint8)
+    packed[:, :ROOT_WIDTH] = root
+    plain = packed.view("<u8").reshape(len(root)).copy()
+    packed[:, :ROOT_WIDTH] = np.where(root == 0, np.uint8(_SPACE), root)
+    return plain, packed.view("<u8").reshape(len(root))
 
 
 def _split_rows(text: str, separator: str, n: int) -> npt.NDArray[np.object_]:
@@ -647,36 +661,42 @@ def _split_rows(text: str, separator: str, n: int) -> npt.NDArray[np.object_]:
 
 
 def _assemble(
-    root: npt.NDArray[np.uint8], tail: npt.NDArray[np.uint8], styles: Sequence[str]
+    roots: tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]],
+    first: npt.NDArray[np.uint64],
+    last: npt.NDArray[np.uint64],
+    styles: Sequence[str],
 ) -> dict[str, npt.NDArray[np.object_]]:
-    """Symbols in each of ``styles`` from row-major 0-padded root bytes and the 15 tail bytes.
+    """Symbols in each of ``styles``, written as three 8-byte words per row and split once.
 
-    Tradier and Massive come from one buffer of ``O:<root><tail>`` lines: splitting it at
-    newlines gives the Massive tickers, and splitting after the first prefix at ``\nO:`` the
-    Tradier ones, so the bytes are laid out and decoded once for both.
+    ``roots`` are the row's root words from :func:`_root_words` (plain, OSI-padded); ``first``
+    holds tail characters 0-7 (YYMMDD, C|P, first strike digit) and ``last`` characters 8-14 with
+    a zero top byte. Tradier and Massive come from one buffer of ``O:<root><tail>`` lines:
+    splitting it at newlines gives the Massive tickers, and splitting after the first prefix at
+    ``\nO:`` the Tradier ones. Zero bytes (the plain root's padding) are dropped before decoding.
     """
-    n = len(root)
+    plain, padded = roots
+    n = len(first)
     out: dict[str, npt.NDArray[np.object_]] = {}
+    words = np.empty((n, 3), dtype=np.uint64)
     if "osi" in styles:
-        matrix = np.empty((n, _MAX_BODY + 1), dtype=np.uint8)
-        matrix[:, :ROOT_WIDTH] = np.where(root == 0, np.uint8(_SPACE), root)
-        matrix[:, ROOT_WIDTH:-1] = tail
-        matrix[:, -1] = _NEWLINE
-        out["osi"] = _split_rows(matrix.tobytes().decode("ascii")[:-1], "\n", n)
+        # 21 characters and a newline: root(6) tail 0-1 | tail 2-9 | tail 10-14 "\n" and 2 spare.
+        words[:, 0] = padded | (first << np.uint64(48))
+        words[:, 1] = (first >> np.uint64(16)) | (last << np.uint64(48))
+        words[:, 2] = (last >> np.uint64(16)) | np.uint64(_NEWLINE << 40)
+        lines = words.view(np.uint8).reshape(n, 24)[:, : _MAX_BODY + 1].tobytes()
+        out["osi"] = _split_rows(lines.decode("ascii")[:-1], "\n", n)
     unpadded = [style for style in styles if style != "osi"]
     if unpadded:
-        prefix = len(MASSIVE_PREFIX) if "massive" in unpadded else 0
-        matrix = np.empty((n, prefix + _MAX_BODY + 1), dtype=np.uint8)
-        matrix[:, :prefix] = _MASSIVE_CODES[:prefix]
-        matrix[:, prefix : prefix + ROOT_WIDTH] = root
-        matrix[:, prefix + ROOT_WIDTH : -1] = tail
-        matrix[:, -1] = _NEWLINE
-        flat = matrix.ravel()
+        massive = "massive" in unpadded
+        words[:, 0] = (plain << np.uint64(16)) | _MASSIVE_WORD if massive else plain
+        words[:, 1] = first
+        words[:, 2] = last | np.uint64(_NEWLINE << 56)
+        flat = words.view(np.uint8).reshape(-1)
         text = flat[flat != 0].tobytes().decode("ascii")[:-1]
-        if prefix:
+        if massive:
             out["massive"] = _split_rows(text, "\n", n)
             if "tradier" in unpadded:
-                out["tradier"] = _split_rows(text[prefix:], "\n" + MASSIVE_PREFIX, n)
+                out["tradier"] = _split_rows(text[len(MASSIVE_PREFIX) :], "\n" + MASSIVE_PREFIX, n)
         else:
             out["tradier"] = _split_rows(text, "\n", n)
     return out
@@ -756,7 +776,9 @@ def parse_option_symbols(symbols: pd.Series, errors: Literal["raise", "coerce"] 
     frame["right"] = np.array(["P", "C"], dtype=object)[rows.is_call.astype(np.intp)]
     frame["strike"] = rows.milli / 1000.0
     frame["strike_milli"] = rows.milli
-    symbols_by_style = _assemble(rows.root, rows.tail, STYLES)
+    plain, padded = _root_words(rows.head_root)
+    roots = (plain[rows.head_code], padded[rows.head_code])
+    symbols_by_style = _assemble(roots, rows.first, rows.last, STYLES)
     for style in STYLES:
         frame[style] = symbols_by_style[style]
     if errors == "coerce":
@@ -851,7 +873,7 @@ def format_option_symbols(frame: pd.DataFrame, style: Style = "tradier") -> pd.S
         if problem is None:
             root_table[i, : len(u)] = np.frombuffer(u.encode("ascii"), dtype=np.uint8)
     root_ok = np.array([p is None for p in root_problems])[codes]
-    root = root_table[codes]
+    plain, padded = _root_words(root_table)
 
     expiration = frame["expiration"]
     try:
@@ -893,5 +915,6 @@ def format_option_symbols(frame: pd.DataFrame, style: Style = "tradier") -> pd.S
             reasons.append(", ".join(parts))
         message = _describe_rows(list(frame.index[bad[:_ERRORS_SHOWN]]), reasons, len(bad), "contract rows")
         raise OptionSymbolError(message, reason=reasons[0])
-    tail = _tail_codes(day_offset, is_call, milli)
-    return pd.Series(_assemble(root, tail, (style,))[style], index=frame.index, name=style, dtype=object)
+    first, last = _tail_words(day_offset, is_call, milli)
+    symbols = _assemble((plain[codes], padded[codes]), first, last, (style,))[style]
+    return pd.Series(symbols, index=frame.index, name=style, dtype=object)
