@@ -485,22 +485,33 @@ class _Rows:
             values = np.where(is_str, values, "")
             self.usable &= is_str
         items: list[str] = values.tolist()
-        joined = "".join(items)
+        pad = b"\0" * _PAD
+        # Usual batch: ASCII, no NUL inside a string, nothing over-long. Joining with NUL then
+        # finds every row boundary in one vector scan instead of a len() call per row.
+        joined = "\0".join(items)
+        if joined.isascii():
+            encoded = joined.encode("ascii")
+            separators = np.flatnonzero(np.frombuffer(encoded, dtype=np.uint8) == 0)
+            if len(separators) == n - 1:
+                ends = np.append(separators, len(encoded))
+                starts = np.insert(separators + 1, 0, 0)
+                if (ends - starts).max() <= _LONG_INPUT:
+                    self.buffer = np.frombuffer(pad + encoded + pad, dtype=np.uint8)
+                    self.starts, self.ends = starts + _PAD, ends + _PAD
+                    self._strip()
+                    return
         lengths = np.fromiter(map(len, items), dtype=np.int64, count=n)
         odd = lengths > _LONG_INPUT
         if not joined.isascii():
             odd |= np.fromiter((not s.isascii() for s in items), dtype=bool, count=n)
-        if odd.any():
-            for i in np.flatnonzero(odd):
-                stripped = items[i].strip()
-                if len(stripped) > _MAX_STRIPPED or not stripped.isascii():
-                    stripped = ""
-                    self.usable[i] = False
-                items[i] = stripped
-                lengths[i] = len(stripped)
-            joined = "".join(items)
-        pad = b"\0" * _PAD
-        self.buffer = np.frombuffer(pad + joined.encode("ascii") + pad, dtype=np.uint8)
+        for i in np.flatnonzero(odd):
+            stripped = items[i].strip()
+            if len(stripped) > _MAX_STRIPPED or not stripped.isascii():
+                stripped = ""
+                self.usable[i] = False
+            items[i] = stripped
+            lengths[i] = len(stripped)
+        self.buffer = np.frombuffer(pad + "".join(items).encode("ascii") + pad, dtype=np.uint8)
         self.ends = np.cumsum(lengths) + _PAD
         self.starts = self.ends - lengths
         self._strip()
