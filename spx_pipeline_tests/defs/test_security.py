@@ -3,6 +3,7 @@
 The planted token is a real credential here: the local Tradier server accepts it, so the sync,
 chain fetch and order previews all send it. Every place a run leaves text behind is then searched
 for it (and for its random part alone, in case something truncates or re-encodes the prefix).
+The order-preview promise is checked in that same full run with previews, to pay for it once.
 """
 
 from __future__ import annotations
@@ -86,6 +87,10 @@ def test_planted_token_appears_nowhere_a_run_leaves_text(
     assert (
         env.count("order_tickets", "account_id = ? AND preview_status = 'ok'", [planted.account_id]) >= 1
     ), "the planted account's entry was previewed with its token"
+    # Previews never place orders: every POST was a preview, and the broker holds no order.
+    previews = env.emulator.request_count("/v1/accounts", method="POST")
+    assert previews >= 1 and env.count("order_tickets", "preview_status = 'ok'") == previews
+    assert all(env.emulator.orders(a.account_id) == [] for a in env.accounts)
 
     errors: list[str] = []
     # 401 through the whole graph (the preview of the planted account's ticket fails too); 500 on the sync.
@@ -204,13 +209,3 @@ def test_the_production_host_is_refused_and_nothing_is_sent(
     assert set(rows["error_class"]) == {"LiveTradingNotAllowedError"} and len(rows) == 3
     assert all("refusing the production host api.tradier.com" in m for m in rows["message"])
     assert pipeline_env.count("tradier_balances") == 0
-
-
-def test_order_previews_never_place_orders(pipeline_env: PipelineEnv) -> None:
-    result = pipeline_env.run("full_pipeline_job", FULL_RUN_CONFIG)
-    assert result.success
-    previews = pipeline_env.emulator.request_count("/v1/accounts", method="POST")
-    assert previews >= 1
-    assert pipeline_env.count("order_tickets", "preview_status = 'ok'") == previews
-    for account in pipeline_env.accounts:
-        assert pipeline_env.emulator.orders(account.account_id) == []

@@ -1,9 +1,12 @@
 """Two runs in two processes at once against one DuckDB warehouse and one broker.
 
-DuckDB lets one process hold the file for writing; the warehouse's connect retries on that lock
-(bounded), and every write is one transaction keyed by run id. Two ``portfolio_sync_job`` runs
-started together from separate processes must both succeed, write each row exactly once per run,
-never show the user a lock error, and leave a file that still answers queries.
+DuckDB lets one process hold the file for writing. Two mechanisms keep concurrent runs safe, and
+each is tested alone: with one shared Dagster instance, the ``duckdb_warehouse`` pool (limit 1)
+never lets warehouse-writing steps of the two runs overlap; with separate instances (no shared
+pool), the warehouse's bounded retry on DuckDB's lock does. Either way both runs succeed, write
+each row exactly once per run, never show the user a lock error, and leave a file that still
+answers queries. (Forcing the lock retry off makes the separate-instance case fail with
+``WarehouseLockedError``: the contention is real.)
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 
@@ -22,7 +26,7 @@ from spx_pipeline.demo import LOCAL_INSTANCE_YAML
 from spx_pipeline.emulator import FaultConfig, make_accounts
 from spx_pipeline_tests.fixtures.pipeline import PipelineEnvFactory
 
-ACCOUNTS = 16
+ACCOUNTS = 8
 
 RUNNER = textwrap.dedent(
     """
@@ -43,17 +47,38 @@ RUNNER = textwrap.dedent(
 )
 
 
+WAREHOUSE_STEPS = ("broker_credentials", "tradier_balances", "portfolio_snapshots")
+
+
+def writer_spans(home: Path, run_id: str) -> list[tuple[float, float]]:
+    """(start, end) of each warehouse-writing step of a run, from the instance's event log."""
+    spans: dict[str, list[float]] = {}
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        for record in instance.get_records_for_run(run_id).records:
+            event = record.event_log_entry.dagster_event
+            if event is None or event.step_key not in WAREHOUSE_STEPS:
+                continue
+            if event.event_type in (dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS):
+                spans.setdefault(event.step_key, []).append(record.event_log_entry.timestamp)
+    assert set(spans) == set(WAREHOUSE_STEPS)
+    return [(min(v), max(v)) for v in spans.values()]
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize("shared_instance", [True, False], ids=["shared-instance-pool", "separate-instances"])
 def test_two_processes_sync_into_one_warehouse_without_lock_errors_or_duplicates(
-    pipeline_env_factory: PipelineEnvFactory, tmp_path: Path
+    pipeline_env_factory: PipelineEnvFactory, tmp_path: Path, shared_instance: bool
 ) -> None:
     env = pipeline_env_factory(accounts=make_accounts(ACCOUNTS), faults=FaultConfig(latency_ms=20))
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(LOCAL_INSTANCE_YAML, encoding="utf-8")
+    homes = [tmp_path / "dagster_home"] if shared_instance else [tmp_path / "home_a", tmp_path / "home_b"]
+    for home in homes:
+        home.mkdir()
+        (home / "dagster.yaml").write_text(LOCAL_INSTANCE_YAML, encoding="utf-8")
+        # Create the instance's tables now: two processes creating a SQLite instance at once race
+        # on Dagster's own schema (alembic_version), which is not what this test is about.
+        dg.DagsterInstance.from_config(str(home)).dispose()
     environ = {
         **os.environ,
-        "DAGSTER_HOME": str(home),
         "SPX_APP_DB_URL": env.app_db_url,
         "SPX_WAREHOUSE_PATH": str(env.warehouse_path),
         "SPX_CREDENTIALS_KEY": env.key,
@@ -63,12 +88,12 @@ def test_two_processes_sync_into_one_warehouse_without_lock_errors_or_duplicates
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", RUNNER, str(go)],
-            env=environ,
+            env={**environ, "DAGSTER_HOME": str(homes[i % len(homes)])},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for _ in range(2)
+        for i in range(2)
     ]
     time.sleep(0.5)
     go.touch()
@@ -85,6 +110,11 @@ def test_two_processes_sync_into_one_warehouse_without_lock_errors_or_duplicates
     (a, a_start, a_end), (b, b_start, b_end) = results
     assert a != b
     assert a_start < b_end and b_start < a_end, "the two runs overlapped in time"
+    if shared_instance:
+        # The pool at work: no warehouse-writing step of one run overlapped one of the other.
+        for a_from, a_to in writer_spans(homes[0], a):
+            for b_from, b_to in writer_spans(homes[0], b):
+                assert a_to <= b_from or b_to <= a_from, "duckdb_warehouse steps overlapped"
 
     for run_id in (a, b):
         for table in ("tradier_balances", "portfolio_snapshots"):
