@@ -702,8 +702,7 @@ def _assemble(
         words[:, 0] = (plain << np.uint64(16)) | _MASSIVE_WORD if massive else plain
         words[:, 1] = first
         words[:, 2] = last | np.uint64(_NEWLINE << 56)
-        flat = words.view(np.uint8).reshape(-1)
-        text = flat[flat != 0].tobytes().decode("ascii")[:-1]
+        text = words.tobytes().replace(b"\0", b"").decode("ascii")[:-1]
         if massive:
             out["massive"] = _split_rows(text, "\n", n)
             if "tradier" in unpadded:
