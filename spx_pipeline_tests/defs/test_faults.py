@@ -115,6 +115,8 @@ def test_transient_faults_are_retried_and_every_account_synced(
     assert (meta["accounts_synced"], meta["accounts_failed"]) == (3, 0)
 
 
+# A fault that never clears, per account. Resets take the same retry path as timeouts (both
+# transport errors) and are covered in the transient test above.
 PERSISTENT = [
     pytest.param(
         FaultConfig(failing_accounts=frozenset({CASH}), failing_status=401),
@@ -136,13 +138,6 @@ PERSISTENT = [
         None,
         MAX_ATTEMPTS,
         id="timeout",
-    ),
-    pytest.param(
-        FaultConfig(resets=50, path_prefix=f"/v1/accounts/{CASH}"),
-        "TradierConnectionError",
-        None,
-        MAX_ATTEMPTS,
-        id="reset",
     ),
     pytest.param(
         FaultConfig(malformed=50, path_prefix=f"/v1/accounts/{CASH}"),
