@@ -440,15 +440,7 @@ _MASSIVE_WORD: Final = np.uint64(int.from_bytes(MASSIVE_PREFIX.encode("ascii"), 
 # Keeps the first k bytes of a little-endian word: the root's head_len characters.
 _HEAD_MASKS: Final = np.array([(1 << (8 * k)) - 1 for k in range(ROOT_WIDTH + 1)], dtype=np.uint64)
 _FIRST_DAY: Final = int(np.datetime64("2000-01-01", "D").astype(np.int64))
-# "YYMMDD" bytes of every day in 2000-2099 (row = days since 2000-01-01).
-_YYMMDD: Final = (
-    np.arange("2000-01-01", "2100-01-01", dtype="datetime64[D]")
-    .astype("S10")
-    .view(np.uint8)
-    .reshape(-1, 10)[:, [2, 3, 5, 6, 8, 9]]
-    .copy()
-)
-_YYMMDD_WORDS: Final = np.pad(_YYMMDD, ((0, 0), (0, 2))).view("<u8").reshape(len(_YYMMDD))
+_CENTURY_DAYS: Final = (date(2100, 1, 1) - date(2000, 1, 1)).days  # expiries 2000-2099
 # "0000"-"9999" as 4-byte little-endian words, first digit in the lowest byte.
 _FOUR_DIGIT_WORDS: Final = (
     (np.arange(10_000)[:, None] // np.array([1000, 100, 10, 1]) % 10 + _ZERO)
@@ -546,14 +538,23 @@ def _eight_digits(words: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
 
 
 @functools.cache
-def _date_table() -> npt.NDArray[np.int32]:
-    """Days since 2000-01-01 for every valid YYMMDD read as a number, -1 for impossible dates."""
-    digits = _YYMMDD.astype(np.int32) - _ZERO
+def _day_tables() -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int32]]:
+    """Built on first use (a few ms, kept out of import): for each day since 2000-01-01 through
+    2099 its "YYMMDD" bytes as a word, and for every YYMMDD read as a number its day, or -1 for
+    an impossible date."""
+    yymmdd = (
+        (np.datetime64("2000-01-01", "D") + np.arange(_CENTURY_DAYS))
+        .astype("S10")
+        .view(np.uint8)
+        .reshape(_CENTURY_DAYS, 10)[:, [2, 3, 5, 6, 8, 9]]
+    )
+    words = np.ascontiguousarray(np.pad(yymmdd, ((0, 0), (0, 2)))).view("<u8").reshape(_CENTURY_DAYS)
+    digits = yymmdd.astype(np.int32) - _ZERO
     keys = ((digits[:, 0] * 10 + digits[:, 1]) * 100 + digits[:, 2] * 10 + digits[:, 3]) * 100
     keys += digits[:, 4] * 10 + digits[:, 5]
     table = np.full(1_000_000, -1, dtype=np.int32)
-    table[keys] = np.arange(len(_YYMMDD), dtype=np.int32)
-    return table
+    table[keys] = np.arange(_CENTURY_DAYS, dtype=np.int32)
+    return words, table
 
 
 def _head_rules(heads: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.uint8]]:
@@ -620,7 +621,7 @@ class _Decoded:
         ok &= is_call | (right == ord("P"))
         yymmdd = ((dated << np.uint64(8)) & _DATE_BYTES) | _TWO_ZEROS  # "00YYMMDD"
         ok &= _all_digits(yymmdd) & _all_digits(strike)
-        day_offset = _date_table()[np.where(ok, _eight_digits(yymmdd), 0)]
+        day_offset = _day_tables()[1][np.where(ok, _eight_digits(yymmdd), 0)]
         ok &= day_offset >= 0
         milli = _eight_digits(strike).astype(np.int64)
         ok &= milli > 0
@@ -648,7 +649,9 @@ def _tail_words(
     strike = _FOUR_DIGIT_WORDS[milli // 10_000] | (_FOUR_DIGIT_WORDS[milli % 10_000] << np.uint64(32))
     right = np.where(is_call, np.uint64(ord("C")), np.uint64(ord("P")))
     first = (
-        _YYMMDD_WORDS[day_offset] | (right << np.uint64(48)) | ((strike & np.uint64(0xFF)) << np.uint64(56))
+        _day_tables()[0][day_offset]
+        | (right << np.uint64(48))
+        | ((strike & np.uint64(0xFF)) << np.uint64(56))
     )
     return first, strike >> np.uint64(8)
 
@@ -898,7 +901,7 @@ def format_option_symbols(frame: pd.DataFrame, style: Style = "tradier") -> pd.S
     ns = stamps_ns.view(np.int64)
     day_offset = ns // _DAY_NS - _FIRST_DAY
     exp_ok = ~np.isnat(stamps_ns) & (ns % _DAY_NS == 0)
-    exp_ok &= (day_offset >= 0) & (day_offset < len(_YYMMDD))
+    exp_ok &= (day_offset >= 0) & (day_offset < _CENTURY_DAYS)
 
     right = frame["right"].to_numpy(dtype=object)
     is_call = right == "C"
