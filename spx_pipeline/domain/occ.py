@@ -402,9 +402,12 @@ def to_massive(text: str) -> str:
 # --------------------------------------------------------------------------------------------
 # Vectorized parse and format
 #
-# Every row becomes 21 bytes: columns 0-5 the root (0 past its end, padding spaces kept so that
-# they can be checked), columns 6-20 the last 15 characters. The rules are then comparisons on
-# fixed columns of a uint8 matrix, and formatting writes such matrices back out as strings.
+# The batch is joined into one ASCII byte buffer and each row read as three 8-byte words: the
+# head (root, with any OSI padding, after "O:"), the word ending in C|P (YYMMDD before it) and
+# the strike field. Digit rules and values are word arithmetic, the date one table lookup, and
+# the root rules run once per distinct head. Output strings are written as three words per row
+# and split out of one decoded buffer. Python-level work per row is limited to creating the
+# output strings themselves, which is where most of the time goes.
 # --------------------------------------------------------------------------------------------
 
 _ERRORS_SHOWN: Final = 5
@@ -467,7 +470,7 @@ class _Rows:
     and rows still non-ASCII or too long once stripped (those become "" in the buffer).
     """
 
-    __slots__ = ("buffer", "ends", "starts", "usable")
+    __slots__ = ("buffer", "ends", "starts", "usable", "verbatim")
 
     def __init__(self, values: npt.NDArray[np.object_]) -> None:
         n = len(values)
@@ -490,7 +493,7 @@ class _Rows:
                 if (ends - starts).max() <= _LONG_INPUT:
                     self.buffer = np.frombuffer(pad + encoded + pad, dtype=np.uint8)
                     self.starts, self.ends = starts + _PAD, ends + _PAD
-                    self._strip()
+                    self.verbatim = not self._strip()
                     return
         lengths = np.fromiter(map(len, items), dtype=np.int64, count=n)
         odd = lengths > _LONG_INPUT
@@ -507,18 +510,25 @@ class _Rows:
         self.ends = np.cumsum(lengths) + _PAD
         self.starts = self.ends - lengths
         self._strip()
+        self.verbatim = False
 
-    def _strip(self) -> None:
-        """str.strip for ASCII whitespace, one character per step over the rows that still have some."""
+    def _strip(self) -> bool:
+        """str.strip for ASCII whitespace, one character per step over the rows that still have some.
+
+        Returns whether any row had whitespace to remove.
+        """
         buffer, starts, ends, blank = self.buffer, self.starts, self.ends, _ASCII_WHITESPACE
         rows = np.flatnonzero(blank[buffer[starts]] & (starts < ends))
+        stripped = bool(len(rows))
         while len(rows):
             starts[rows] += 1
             rows = rows[(starts[rows] < ends[rows]) & blank[buffer[starts[rows]]]]
         rows = np.flatnonzero(blank[buffer[ends - 1]] & (starts < ends))
+        stripped |= bool(len(rows))
         while len(rows):
             ends[rows] -= 1
             rows = rows[(starts[rows] < ends[rows]) & blank[buffer[ends[rows] - 1]]]
+        return stripped
 
 
 def _all_digits(words: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
@@ -581,6 +591,20 @@ def _head_rules(heads: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.bool_], np
     return ok, np.where(ok[:, None], root.T, np.uint8(0))
 
 
+def _spellings(heads: npt.NDArray[np.int64], roots: npt.NDArray[np.uint8]) -> set[str]:
+    """The styles that every head of the batch is already written in (a 6-character root's
+    unprefixed symbol is both OSI and Tradier)."""
+    packed = heads.view(np.uint8).reshape(len(heads), 8)
+    massive = packed[:, 6] == 1
+    head_len = packed[:, 7]
+    spellings = {
+        "massive": massive,
+        "osi": ~massive & (head_len == ROOT_WIDTH),
+        "tradier": ~massive & (np.count_nonzero(roots, axis=1) == head_len),
+    }
+    return {style for style, written in spellings.items() if written.all()}
+
+
 class _Decoded:
     """Per-row fields of a batch; only rows where ``ok`` holds carry meaningful values.
 
@@ -592,7 +616,18 @@ class _Decoded:
     tail of zeros, so that assembling them can never misplace a row.
     """
 
-    __slots__ = ("day_offset", "first", "head_code", "head_ok", "head_root", "is_call", "last", "milli", "ok")
+    __slots__ = (
+        "day_offset",
+        "first",
+        "head_code",
+        "head_ok",
+        "head_root",
+        "is_call",
+        "last",
+        "milli",
+        "ok",
+        "written_as",
+    )
 
     def __init__(self, rows: _Rows) -> None:
         buffer, starts, ends = rows.buffer, rows.starts, rows.ends
@@ -611,7 +646,9 @@ class _Decoded:
         key = (lead & _HEAD_MASKS[head_len]) | (massive.astype(np.uint64) << np.uint64(48))
         key |= head_len.astype(np.uint64) << np.uint64(56)
         self.head_code, heads = pd.factorize(key.view(np.int64))
-        self.head_ok, self.head_root = _head_rules(np.asarray(heads, dtype=np.int64))
+        heads = np.asarray(heads, dtype=np.int64)
+        self.head_ok, self.head_root = _head_rules(heads)
+        self.written_as = _spellings(heads, self.head_root)
         ok &= self.head_ok[self.head_code]
 
         dated = words[ends - TAIL_WIDTH - 1].view("<u8").reshape(n)  # ?YYMMDD then C|P
@@ -768,7 +805,8 @@ def parse_option_symbols(symbols: pd.Series, errors: Literal["raise", "coerce"] 
     n = len(original)
     if n == 0:
         return _empty_parsed(symbols.index, errors == "coerce")
-    rows = _Decoded(_Rows(original))
+    buffer = _Rows(original)
+    rows = _Decoded(buffer)
     bad = np.flatnonzero(~rows.ok)
     if len(bad) and errors == "raise":
         first = bad[:_ERRORS_SHOWN]
@@ -789,9 +827,16 @@ def parse_option_symbols(symbols: pd.Series, errors: Literal["raise", "coerce"] 
     frame["right"] = np.array(["P", "C"], dtype=object)[rows.is_call.astype(np.intp)]
     frame["strike"] = rows.milli / 1000.0
     frame["strike_milli"] = rows.milli
+    # A batch already written in one style (a Tradier chain, a Massive feed) is that column as it
+    # stands: only the other styles need new strings.
+    given: set[str] = set()
+    if rows.written_as and buffer.verbatim and not len(bad) and set(map(type, original.tolist())) == {str}:
+        given = rows.written_as
     plain, padded = _root_words(rows.head_root)
     roots = (plain[rows.head_code], padded[rows.head_code])
-    symbols_by_style = _assemble(roots, rows.first, rows.last, STYLES)
+    symbols_by_style = _assemble(roots, rows.first, rows.last, [s for s in STYLES if s not in given])
+    for style in given:
+        symbols_by_style[style] = original.copy()
     for style in STYLES:
         frame[style] = symbols_by_style[style]
     if errors == "coerce":

@@ -149,6 +149,24 @@ def test_rows_never_read_their_neighbours(shift: int) -> None:
     assert_matches_scalar(symbols, parse_option_symbols(symbols, errors="coerce"))
 
 
+SPELLED = ["SPXW251219C06000000", "AAPL1 250117C00150000", "F250117P00012500", "GOOGL 250117C00150000"]
+
+
+@pytest.mark.parametrize("style", ["osi", "tradier", "massive"])
+def test_single_spelling_batches_are_new_columns_of_plain_str(style: str) -> None:
+    class Symbol(str):
+        """A str subclass: the output must still hold plain str."""
+
+    texts = [getattr(parse_option_symbol(s), style) for s in SPELLED]
+    for values in (texts, [Symbol(t) for t in texts]):
+        symbols = pd.Series(values, dtype=object)
+        frame = parse_option_symbols(symbols, errors="coerce")
+        assert_matches_scalar(symbols, frame)
+        assert {type(v) for c in ("osi", "tradier", "massive") for v in frame[c]} == {str}
+        frame.loc[0, style] = "changed"
+        assert symbols[0] == texts[0]
+
+
 def test_string_dtype_series_with_na() -> None:
     symbols = pd.Series(["SPY251219C00500000", None], dtype="string")
     frame = parse_option_symbols(symbols, errors="coerce")
