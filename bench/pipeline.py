@@ -24,12 +24,10 @@ from pathlib import Path
 import dagster as dg
 
 from spx_pipeline.definitions import build_definitions
-from spx_pipeline.demo import DEMO_MAX_RISK_DOLLARS, DEMO_SETUPS, LOCAL_INSTANCE_YAML
+from spx_pipeline.demo import DEMO_MAX_RISK_DOLLARS, LOCAL_INSTANCE_YAML, seed_accounts_and_setups
 from spx_pipeline.emulator import EmulatorConfig, FaultConfig, TradierEmulator, make_accounts
 from spx_pipeline.resources import AppDatabaseResource, TradierResource, WarehouseResource
-from spx_pipeline.storage.appdb import AppDatabase
-from spx_pipeline.storage.credentials import CredentialStore, generate_key
-from spx_pipeline.storage.setups import SetupStore
+from spx_pipeline.storage.credentials import generate_key
 from spx_pipeline.storage.warehouse import Warehouse
 
 # Stage name → (step key prefix, warehouse table whose rows for the run the stage wrote).
@@ -77,15 +75,7 @@ def stage_seconds(spans: dict[str, tuple[float, float]], prefix: str) -> float:
 def seed(root: Path, config: EmulatorConfig) -> tuple[str, str]:
     url = f"sqlite:///{root / 'app.sqlite'}"
     key = generate_key()
-    appdb = AppDatabase(url)
-    appdb.upgrade()
-    store = CredentialStore(appdb, key=key)
-    for account in config.accounts:
-        store.add(account.account_id, account.token, label=f"bench {account.account_type}")
-    setups = SetupStore(appdb)
-    for spec in DEMO_SETUPS:
-        setups.add(**spec)  # type: ignore[arg-type]
-    appdb.dispose()
+    seed_accounts_and_setups(config.accounts, app_db_url=url, key=key, label="bench")
     return url, key
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from spx_pipeline.emulator import EmulatorConfig, TradierEmulator, demo_accounts
+from spx_pipeline.emulator import EmulatedAccount, EmulatorConfig, TradierEmulator, demo_accounts
 from spx_pipeline.settings import CREDENTIALS_KEY_FILE_VAR, CREDENTIALS_KEY_VAR, credentials_key_from_env
 from spx_pipeline.storage.appdb import AppDatabase
 from spx_pipeline.storage.credentials import CredentialStore, UnknownAccountError, generate_key
@@ -94,28 +94,45 @@ def ensure_local_key(data_dir: Path) -> None:
     os.environ.pop(CREDENTIALS_KEY_VAR, None)
 
 
-def seed_demo_data(emulator_config: EmulatorConfig) -> tuple[int, int]:
-    """Credentials for the emulator's accounts and the demo setups; re-running updates, never duplicates."""
-    appdb = AppDatabase()
-    appdb.upgrade()
-    store = CredentialStore(appdb, key=credentials_key_from_env())
-    for account in emulator_config.accounts:
-        try:
-            info = store.get(account.account_id)
-        except UnknownAccountError:
-            store.add(account.account_id, account.token, label=f"demo {account.account_type}")
-            continue
-        # Rotate first: activate() checks the stored token decrypts, which fails if the demo key changed.
-        store.rotate(account.account_id, account.token)
-        if not info.is_active:
-            store.activate(account.account_id)
-    setups = SetupStore(appdb)
-    for spec in DEMO_SETUPS:
-        try:
-            setups.get(str(spec["setup_id"]))
-        except SetupError:
-            setups.add(**spec)  # type: ignore[arg-type]
-    return len(emulator_config.accounts), len(DEMO_SETUPS)
+def seed_accounts_and_setups(
+    accounts: Sequence[EmulatedAccount],
+    *,
+    app_db_url: str | None = None,
+    key: str | None = None,
+    setups: Sequence[Mapping[str, object]] = DEMO_SETUPS,
+    label: str = "demo",
+) -> None:
+    """Store each account's token (added, or rotated and re-activated) and the setups that are missing.
+
+    Idempotent, so the demo can run again; the test fixtures and the pipeline bench seed with it too.
+    """
+    appdb = AppDatabase(app_db_url)
+    try:
+        appdb.upgrade()
+        store = CredentialStore(appdb, key=key if key is not None else credentials_key_from_env())
+        for account in accounts:
+            try:
+                info = store.get(account.account_id)
+            except UnknownAccountError:
+                store.add(account.account_id, account.token, label=f"{label} {account.account_type}")
+                continue
+            # Rotate first: activate() checks the stored token decrypts, which fails if the key changed.
+            store.rotate(account.account_id, account.token)
+            if not info.is_active:
+                store.activate(account.account_id)
+        setup_store = SetupStore(appdb)
+        for spec in setups:
+            try:
+                setup_store.get(str(spec["setup_id"]))
+            except SetupError:
+                setup_store.add(**spec)  # type: ignore[arg-type]
+    finally:
+        appdb.dispose()
+
+
+def seed_demo_data(emulator_config: EmulatorConfig) -> None:
+    """Demo credentials for the emulator's accounts and the demo setups, in the environment's stores."""
+    seed_accounts_and_setups(emulator_config.accounts)
 
 
 @contextmanager
