@@ -127,3 +127,65 @@ def test_array_matches_scalar(prices: list[Decimal], side: str) -> None:
             assert got == 0.0
         else:
             assert D(str(got)) == round_to_tick(price, side)  # type: ignore[arg-type]
+
+
+# --- brute-force oracle -------------------------------------------------------------------------
+# Independent of the implementation's tick_size: list every valid tick and search it. A mutant that
+# rounds 2.91-2.95 up to 3.00 (or uses the coarse grid just below the break) cannot hide here.
+
+_VALID_TICKS: list[Decimal] = [D(c) / 100 for c in range(5, 300, 5)] + [
+    D(c) / 100 for c in range(300, 2020, 10)
+]
+_ORACLE_PRICES: list[Decimal] = [D(c) / 100 for c in range(1, 2001)] + [
+    D(text)
+    for text in (
+        "0.001",
+        "0.049",
+        "0.0501",
+        "0.051",
+        "1.149",
+        "1.1501",
+        "2.901",
+        "2.949",
+        "2.9501",
+        "2.975",
+        "2.999",
+        "3.0001",
+        "3.001",
+        "3.099",
+        "9.999",
+        "19.999",
+    )
+]
+
+
+def _oracle(price: Decimal, side: str) -> Decimal | None:
+    if side == "buy":
+        return min(t for t in _VALID_TICKS if t >= price)
+    below = [t for t in _VALID_TICKS if t <= price]
+    return max(below) if below else None
+
+
+@pytest.mark.parametrize("side", ["buy", "sell"])
+def test_scalar_matches_brute_force_oracle(side: str) -> None:
+    for price in _ORACLE_PRICES:
+        expected = _oracle(price, side)
+        if expected is None:
+            with pytest.raises(ValueError, match="rounds down to zero"):
+                round_to_tick(price, side)  # type: ignore[arg-type]
+            continue
+        assert round_to_tick(price, side) == expected, (price, side)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("side", ["buy", "sell"])
+def test_vectorized_matches_brute_force_oracle(side: str) -> None:
+    got = round_to_tick_array(np.array([float(p) for p in _ORACLE_PRICES]), side)  # type: ignore[arg-type]
+    for price, value in zip(_ORACLE_PRICES, got.tolist(), strict=True):
+        expected = _oracle(price, side)
+        assert D(str(value)) == (D(0) if expected is None else expected), (price, side)
+
+
+def test_oracle_grid_is_the_documented_one() -> None:
+    """Guard the oracle itself: 2.95 then 3.00 then 3.10, and nothing off those grids."""
+    assert D("2.95") in _VALID_TICKS and D("3.00") in _VALID_TICKS and D("3.05") not in _VALID_TICKS
+    assert all(is_on_tick(t) for t in _VALID_TICKS)
