@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from spx_pipeline.domain.occ import OptionSymbolError, parse_option_symbol
-from spx_pipeline.domain.ticks import is_on_tick, round_to_tick
+from spx_pipeline.domain.ticks import MAX_PRICE, is_on_tick, round_to_tick
 
 if TYPE_CHECKING:
     from spx_pipeline.domain.contracts import Setup
@@ -81,10 +81,12 @@ def _price(value: object, field: str) -> Decimal:
         raise OrderPayloadError(field, value, "must be a price")
     try:
         price = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except InvalidOperation as exc:
+    except ArithmeticError as exc:
         raise OrderPayloadError(field, value, "must be a price") from exc
     if not price.is_finite() or price <= 0:
         raise OrderPayloadError(field, value, "must be a positive price")
+    if price >= MAX_PRICE:
+        raise OrderPayloadError(field, value, f"must be below {MAX_PRICE}")
     if not is_on_tick(price):
         raise OrderPayloadError(
             field, value, "is off the SPX tick grid ($0.05 below $3.00, $0.10 at or above)"

@@ -16,6 +16,9 @@ import numpy.typing as npt
 TICK_SMALL = Decimal("0.05")
 TICK_LARGE = Decimal("0.10")
 TICK_BREAK = Decimal("3.00")
+# No SPX option trades anywhere near this; the bound keeps Decimal arithmetic (``%``, ``quantize``)
+# inside its precision, so absurd input is refused as a ValueError instead of ``InvalidOperation``.
+MAX_PRICE = Decimal("100000")
 
 Side = Literal["buy", "sell"]
 
@@ -41,11 +44,14 @@ def tick_size(price: PriceLike) -> Decimal:
 
 
 def is_on_tick(price: PriceLike) -> bool:
-    """Whether ``price`` is a valid single-leg SPX price (positive and on its increment)."""
+    """Whether ``price`` is a valid single-leg SPX price (positive, below ``MAX_PRICE``, on its increment)."""
     price = _as_decimal(price)
-    if not price.is_finite() or price <= 0:
+    if not price.is_finite() or price <= 0 or price >= MAX_PRICE:
         return False
-    return price % tick_size(price) == 0
+    try:
+        return price % tick_size(price) == 0
+    except ArithmeticError:
+        return False
 
 
 def round_to_tick(price: PriceLike, side: Side) -> Decimal:
@@ -55,6 +61,8 @@ def round_to_tick(price: PriceLike, side: Side) -> Decimal:
     price = _as_decimal(price)
     if not price.is_finite() or price <= 0:
         raise ValueError(f"price must be a positive finite number, got {price}")
+    if price >= MAX_PRICE:
+        raise ValueError(f"price must be below {MAX_PRICE}, got {price}")
     rounding = ROUND_CEILING if side == "buy" else ROUND_FLOOR
     small = (price / TICK_SMALL).to_integral_value(rounding) * TICK_SMALL
     if small < TICK_BREAK:
@@ -71,14 +79,15 @@ def round_to_tick(price: PriceLike, side: Side) -> Decimal:
 def round_to_tick_array(prices: npt.ArrayLike, side: Side) -> npt.NDArray[np.float64]:
     """Vectorised ``round_to_tick`` on float prices, exact to the cent (works in integer cents).
 
-    Unlike the scalar version it does not raise: NaN, infinite, non-positive prices and sells that
-    round down to nothing come back as 0.0, which callers treat as "no valid price" (a chain row
+    Unlike the scalar version it does not raise: NaN, infinite, non-positive prices, prices at or
+    above ``MAX_PRICE`` (they would overflow int64 units) and sells that round down to nothing come
+    back as 0.0, which callers treat as "no valid price" (a chain row
     without a quote must not abort a whole batch).
     """
     if side not in ("buy", "sell"):
         raise ValueError(f"side must be 'buy' or 'sell', got {side!r}")
     p = np.asarray(prices, dtype=np.float64)
-    valid = np.isfinite(p) & (p > 0)
+    valid = np.isfinite(p) & (p > 0) & (p < float(MAX_PRICE))
     # Work in hundredths of a cent to absorb float noise such as 1.1500000000000001.
     units = np.rint(np.where(valid, p, 0.0) * 10_000).astype(np.int64)
     small_u, large_u, brk = 500, 1000, 30_000

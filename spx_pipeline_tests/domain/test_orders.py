@@ -86,6 +86,15 @@ def test_bad_price_refused(price: object) -> None:
     assert repr(price) in str(info.value)
 
 
+@pytest.mark.parametrize("price", ["1E+30", "100000", D("1E+999999"), 1e30])
+def test_absurd_price_is_an_order_payload_error_not_an_arithmetic_crash(price: object) -> None:
+    with pytest.raises(OrderPayloadError, match=r"^price=.*below 100000") as info:
+        entry_order(SYM, 1, price)
+    assert repr(price) in str(info.value)
+    with pytest.raises(OrderPayloadError, match=r"^stop="):
+        runner_stop_order(SYM, 1, price)
+
+
 def test_float_price_read_through_str() -> None:
     assert entry_order(SYM, 1, 1.15)["price"] == "1.15"
 

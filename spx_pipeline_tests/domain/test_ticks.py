@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from spx_pipeline.domain.ticks import is_on_tick, round_to_tick, round_to_tick_array, tick_size
+from spx_pipeline.domain.ticks import MAX_PRICE, is_on_tick, round_to_tick, round_to_tick_array, tick_size
 
 D = Decimal
 
@@ -189,3 +190,28 @@ def test_oracle_grid_is_the_documented_one() -> None:
     """Guard the oracle itself: 2.95 then 3.00 then 3.10, and nothing off those grids."""
     assert D("2.95") in _VALID_TICKS and D("3.00") in _VALID_TICKS and D("3.05") not in _VALID_TICKS
     assert all(is_on_tick(t) for t in _VALID_TICKS)
+
+
+# --- absurd magnitudes --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("price", ["1E+30", "100000", "1E+999999"])
+def test_is_on_tick_is_false_for_absurd_prices_instead_of_raising(price: str) -> None:
+    assert is_on_tick(price) is False
+    assert is_on_tick(D(price)) is False
+
+
+@pytest.mark.parametrize("price", ["1E+30", "100000", "1E+999999"])
+def test_round_to_tick_refuses_absurd_prices_with_value_error(price: str) -> None:
+    with pytest.raises(ValueError, match=rf"below {MAX_PRICE}.*{re.escape(price)}"):
+        round_to_tick(D(price), "buy")
+
+
+def test_largest_price_below_the_bound_still_works() -> None:
+    assert is_on_tick("99999.90")
+    assert round_to_tick("99999.93", "sell") == D("99999.90")
+
+
+def test_array_treats_absurd_prices_as_no_price() -> None:
+    got = round_to_tick_array([1e30, 100_000.0, 99_999.93], "sell")
+    assert got.tolist() == [0.0, 0.0, 99_999.9]
