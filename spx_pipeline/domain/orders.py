@@ -17,8 +17,9 @@ Ticket legs (``build_ticket_legs``):
 * T1: ``sell_to_close`` limit for ``floor(position × t1_fraction)`` contracts (at least 1 and at
   most position − 1, so a runner remains) at ``entry × (1 + t1_gain_pct)`` rounded *down* to a tick.
   A 1-contract position cannot scale, so it gets no T1 leg (``t1_scale_order`` refuses it);
-* runner stop: ``sell_to_close`` for the rest, ``stop`` at ``setup.stop_premium`` rounded down to a
-  tick, or at breakeven (the entry price) when the setup has no stop. Breakeven only makes sense
+* runner stop: ``sell_to_close`` for the rest, ``stop`` at ``setup.stop_premium`` rounded *up* to a
+  tick (``protective_stop``: an earlier trigger loses less than sizing assumed; it must stay below
+  the entry), or at breakeven (the entry price) when the setup has no stop. Breakeven only makes sense
   once T1 has filled, so callers send that leg after the T1 fill. With
   ``runner_stop_limit_offset`` set it is a ``stop_limit`` whose limit is ``stop − offset``
   rounded down, which keeps the sell limit at or below its stop.
@@ -263,6 +264,27 @@ def _sell_tick(value: Decimal, field: str) -> Decimal:
         raise OrderPayloadError(field, value, "does not round down to a positive SPX tick") from exc
 
 
+def protective_stop(stop_premium: object, entry: Decimal) -> Decimal:
+    """The sell-stop trigger for a setup's ``stop_premium``, rounded UP to the tick.
+
+    Sizing budgets the loss at ``entry - stop_premium``; a higher sell stop triggers earlier and so
+    loses less, while rounding down would lose more than was sized. The trigger must stay strictly
+    below the entry limit, or the stop would fire as soon as the position is opened.
+    """
+    try:
+        stop = Decimal(str(stop_premium)) if not isinstance(stop_premium, Decimal) else stop_premium
+        trigger = round_to_tick(stop, "buy")
+    except (ArithmeticError, TypeError, ValueError) as exc:
+        raise OrderPayloadError("stop_premium", stop_premium, "must be a positive price") from exc
+    if trigger >= entry:
+        raise OrderPayloadError(
+            "stop_premium",
+            stop_premium,
+            f"rounds up to the tick {_fixed(trigger)}, which is not below the entry {_fixed(entry)}",
+        )
+    return trigger
+
+
 def t1_quantity_for(position: int, fraction: Decimal) -> int:
     """``floor(position × fraction)``, at least 1 and at most position − 1 (a runner remains)."""
     wanted = int((Decimal(position) * fraction).to_integral_value(ROUND_FLOOR))
@@ -305,7 +327,7 @@ def build_ticket_legs(
             symbol, position, t1_qty, t1_price, duration=duration, tag=leg_tag("t1"), preview=preview
         )
         runner = position - t1_qty
-    stop = entry if setup.stop_premium is None else _sell_tick(Decimal(setup.stop_premium), "stop_premium")
+    stop = entry if setup.stop_premium is None else protective_stop(setup.stop_premium, entry)
     limit = None
     if setup.runner_stop_limit_offset is not None:
         limit = _sell_tick(stop - Decimal(setup.runner_stop_limit_offset), "runner_stop_limit_price")

@@ -215,11 +215,12 @@ def test_build_ticket_legs_scales_and_stops() -> None:
     )
     # 1.15 * 1.5 = 1.725 -> rounded down to 1.70; floor(5 * 0.5) = 2
     assert (legs["t1"]["quantity"], legs["t1"]["price"], legs["t1"]["tag"]) == ("2", "1.70", "rec-abc-t1")
-    # 0.62 rounded down to 0.60; runner = 3
+    # A sell stop rounds UP: 0.62 -> 0.65 triggers earlier, so the loss stays within what sizing
+    # assumed at 0.62 (0.60 would lose more). Runner = 3.
     assert (legs["runner_stop"]["quantity"], legs["runner_stop"]["type"], legs["runner_stop"]["stop"]) == (
         "3",
         "stop",
-        "0.60",
+        "0.65",
     )
     assert legs["runner_stop"]["tag"] == "rec-abc-stop"
 
@@ -245,8 +246,35 @@ def test_build_ticket_legs_refusals() -> None:
     with pytest.raises(OrderPayloadError, match="symbol"):
         build_ticket_legs({"symbol": None, "suggested_contracts": 1, "limit_price": D("1.15")}, _Setup())
     with pytest.raises(OrderPayloadError, match="stop_premium"):
-        build_ticket_legs(_rec(2), _Setup(stop_premium=D("0.02")))
+        build_ticket_legs(_rec(2), _Setup(stop_premium=D("1.15")))
     with pytest.raises(OrderPayloadError, match="runner_stop_limit_price"):
         build_ticket_legs(_rec(2), _Setup(stop_premium=D("0.60"), runner_stop_limit_offset=D("0.60")))
     with pytest.raises(OrderPayloadError, match="limit_price"):
         build_ticket_legs({"symbol": SYM, "suggested_contracts": 1}, _Setup())
+
+
+@pytest.mark.parametrize(
+    ("stop_premium", "entry", "expected"),
+    [
+        ("0.62", "1.15", "0.65"),
+        ("0.60", "1.15", "0.60"),
+        ("0.02", "1.15", "0.05"),
+        ("2.97", "4.20", "3.00"),
+        ("3.01", "4.20", "3.10"),
+        ("1.101", "1.25", "1.15"),
+    ],
+)
+def test_protective_stop_rounds_up_to_the_tick(stop_premium: str, entry: str, expected: str) -> None:
+    legs = build_ticket_legs(_rec(1, entry), _Setup(stop_premium=D(stop_premium)))
+    assert legs["runner_stop"]["stop"] == expected
+    assert D(expected) >= D(stop_premium)
+
+
+@pytest.mark.parametrize(
+    ("stop_premium", "entry"), [("1.12", "1.15"), ("1.15", "1.15"), ("3.01", "3.10"), ("2", "1.15")]
+)
+def test_stop_rounding_up_to_the_entry_is_refused(stop_premium: str, entry: str) -> None:
+    with pytest.raises(
+        OrderPayloadError, match=rf"^stop_premium=Decimal\('{stop_premium}'\).*below the entry"
+    ):
+        build_ticket_legs(_rec(2, entry), _Setup(stop_premium=D(stop_premium)))
