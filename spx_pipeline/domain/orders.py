@@ -15,7 +15,7 @@ Ticket legs (``build_ticket_legs``):
 
 * entry: ``buy_to_open`` limit at the recommendation's limit price, for the suggested quantity;
 * T1: ``sell_to_close`` limit for ``floor(position × t1_fraction)`` contracts (at least 1 and at
-  most position − 1, so a runner remains) at ``entry × (1 + t1_gain_pct)`` rounded *down* to a tick.
+  most position − 1, so a runner remains) at ``entry × (1 + t1_gain_pct)`` rounded *down* to a tick, but never below the next tick above the entry.
   A 1-contract position cannot scale, so it gets no T1 leg (``t1_scale_order`` refuses it);
 * runner stop: ``sell_to_close`` for the rest, ``stop`` at ``setup.stop_premium`` rounded *up* to a
   tick (``protective_stop``: an earlier trigger loses less than sizing assumed; it must stay below
@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from spx_pipeline.domain.occ import OptionSymbolError, parse_option_symbol
-from spx_pipeline.domain.ticks import MAX_PRICE, is_on_tick, round_to_tick
+from spx_pipeline.domain.ticks import MAX_PRICE, is_on_tick, round_to_tick, tick_size
 
 if TYPE_CHECKING:
     from spx_pipeline.domain.contracts import Setup
@@ -285,6 +285,16 @@ def protective_stop(stop_premium: object, entry: Decimal) -> Decimal:
     return trigger
 
 
+def t1_limit_price(entry: Decimal, gain_pct: Decimal) -> Decimal:
+    """``entry × (1 + gain_pct)`` rounded down to a tick, but at least one tick above the entry.
+
+    Rounding down can land on the entry itself for cheap contracts (0.10 × 1.4 = 0.14 → 0.10), and a
+    "target" at the entry price is a scratch exit, not a profit target.
+    """
+    target = _sell_tick(entry * (1 + gain_pct), "t1_price")
+    return max(target, round_to_tick(entry + tick_size(entry), "buy"))
+
+
 def t1_quantity_for(position: int, fraction: Decimal) -> int:
     """``floor(position × fraction)``, at least 1 and at most position − 1 (a runner remains)."""
     wanted = int((Decimal(position) * fraction).to_integral_value(ROUND_FLOOR))
@@ -322,7 +332,7 @@ def build_ticket_legs(
     runner = position
     if position >= 2:
         t1_qty = t1_quantity_for(position, Decimal(setup.t1_fraction))
-        t1_price = _sell_tick(entry * (1 + Decimal(setup.t1_gain_pct)), "t1_price")
+        t1_price = t1_limit_price(entry, Decimal(setup.t1_gain_pct))
         legs["t1"] = t1_scale_order(
             symbol, position, t1_qty, t1_price, duration=duration, tag=leg_tag("t1"), preview=preview
         )

@@ -278,3 +278,13 @@ def test_stop_rounding_up_to_the_entry_is_refused(stop_premium: str, entry: str)
         OrderPayloadError, match=rf"^stop_premium=Decimal\('{stop_premium}'\).*below the entry"
     ):
         build_ticket_legs(_rec(2, entry), _Setup(stop_premium=D(stop_premium)))
+
+
+@pytest.mark.parametrize(
+    ("entry", "gain", "expected"),
+    [("0.10", "0.4", "0.15"), ("2.95", "0.01", "3.00"), ("3.00", "0.02", "3.10"), ("1.15", "0.5", "1.70")],
+)
+def test_t1_limit_is_always_above_the_entry(entry: str, gain: str, expected: str) -> None:
+    legs = build_ticket_legs(_rec(2, entry), _Setup(t1_gain_pct=D(gain)))
+    assert legs["t1"]["price"] == expected
+    assert D(legs["t1"]["price"]) > D(entry)
