@@ -22,6 +22,7 @@ from spx_pipeline.broker.tradier.errors import (
     TradierNotFoundError,
     TradierOrderRejectedError,
     TradierRateLimitError,
+    TradierRequestError,
     TradierServerError,
     TradierTimeoutError,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "TradierNotFoundError",
     "TradierOrderRejectedError",
     "TradierRateLimitError",
+    "TradierRequestError",
     "TradierServerError",
     "TradierTimeoutError",
     "bucket_for",

@@ -87,6 +87,16 @@ class TradierOrderRejectedError(TradierError):
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
 
 
+class TradierRequestError(TradierError):
+    """requests refused to build the request (invalid header, URL or schema): nothing was sent.
+
+    A configuration or programming error, not a network condition: retrying cannot help, and an
+    order that raised it provably never left, so it is never reported as ambiguous.
+    """
+
+    maybe_sent = False
+
+
 class TradierMalformedResponseError(TradierError):
     """Body is not JSON, or its shape is not what the endpoint returns (names the offending field)."""
 

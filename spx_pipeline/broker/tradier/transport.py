@@ -27,7 +27,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
-from spx_pipeline.broker.secrets import SecretToken, redact
+from spx_pipeline.broker.secrets import SecretToken, redact, secret_spellings
 from spx_pipeline.broker.tradier import normalize
 from spx_pipeline.broker.tradier.errors import (
     TradierAuthError,
@@ -38,6 +38,7 @@ from spx_pipeline.broker.tradier.errors import (
     TradierNotFoundError,
     TradierOrderRejectedError,
     TradierRateLimitError,
+    TradierRequestError,
     TradierServerError,
     TradierTimeoutError,
 )
@@ -55,6 +56,14 @@ log = logging.getLogger("spx_pipeline.broker.tradier")
 
 DEFAULT_TIMEOUT: Final = (3.05, 15.0)
 _QUOTA_MARKERS: Final = ("quota violation", "rate limit", "too many requests")
+# Raised while requests prepares the request, before any byte is sent (all are also ValueErrors).
+_UNSENDABLE: Final = (
+    requests.exceptions.InvalidHeader,
+    requests.exceptions.InvalidURL,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.URLRequired,
+)
 
 Kind = Literal["read", "order"]
 
@@ -242,6 +251,8 @@ class Transport:
                 timeout=self.timeout,
                 allow_redirects=False,
             )
+        except _UNSENDABLE as exc:
+            raise self._transport_error(TradierRequestError, method, path, exc, maybe_sent=False) from None
         except requests.Timeout as exc:
             sent = not isinstance(exc, requests.ConnectTimeout)
             raise self._transport_error(TradierTimeoutError, method, path, exc, maybe_sent=sent) from None
@@ -269,7 +280,7 @@ class Transport:
 
     def _transport_error(
         self,
-        cls: type[TradierTimeoutError] | type[TradierConnectionError],
+        cls: type[TradierTimeoutError] | type[TradierConnectionError] | type[TradierRequestError],
         method: str,
         path: str,
         exc: BaseException,
@@ -283,7 +294,7 @@ class Transport:
 
     def _redact(self, text: str) -> str:
         try:
-            return redact(text, self._token.reveal())
+            return redact(text, *secret_spellings(self._token.reveal()))
         except ValueError:
             return text
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
+from urllib.parse import quote, quote_plus
 
 import pytest
+import requests
 
 from spx_pipeline.broker.tradier import (
     NO_RETRY,
@@ -18,6 +20,7 @@ from spx_pipeline.broker.tradier import (
     TradierConnectionError,
     TradierMalformedResponseError,
     TradierRateLimitError,
+    TradierRequestError,
     TradierServerError,
     TradierTimeoutError,
 )
@@ -238,3 +241,63 @@ def test_limiter_shared_between_clients_with_same_token(tradier_emulator: Tradie
     assert a.transport.limiter("standard") is not a.transport.limiter("trading")
     for client in (a, b, other):
         client.close()
+
+
+class _RefusingSession(requests.Session):
+    """Raises what requests raises while preparing a request, counting how often it was asked."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+        self.calls: list[str] = []
+
+    def request(self, method: str, url: str, *args: object, **kwargs: object) -> requests.Response:  # type: ignore[override]
+        self.calls.append(method)
+        raise self.error
+
+
+ODD_TOKEN = r"PLANT/ed+tok\en=9"
+_UNSENDABLE = [
+    requests.exceptions.InvalidHeader(
+        "Invalid leading whitespace, reserved character(s), or return character(s) in header value: "
+        f"{('Bearer ' + ODD_TOKEN)!r}"
+    ),
+    requests.exceptions.InvalidURL(f"Invalid URL 'http://h/v1?t={quote(ODD_TOKEN, safe='')}'"),
+    requests.exceptions.MissingSchema(f"Invalid URL '{quote_plus(ODD_TOKEN)}': No scheme supplied."),
+    requests.exceptions.InvalidSchema("No connection adapters were found for 'ftp://h/v1'"),
+]
+
+
+@pytest.mark.parametrize("error", _UNSENDABLE, ids=lambda e: type(e).__name__)
+def test_unsendable_get_is_typed_not_retried_and_redacted(error: Exception) -> None:
+    session = _RefusingSession(error)
+    sleeps: list[float] = []
+    client = TradierClient(
+        ODD_TOKEN,
+        base_url="http://127.0.0.1:9/v1",
+        rate_limits=False,
+        retry=RetryPolicy(max_attempts=4, backoff_base=0.01),
+        sleep=sleeps.append,
+        session=session,
+    )
+    with pytest.raises(TradierRequestError) as info:
+        client.get_balances(MARGIN)
+    assert session.calls == ["GET"] and sleeps == []
+    assert info.value.maybe_sent is False
+    assert not isinstance(info.value, TradierConnectionError)
+    text = str(info.value) + repr(info.value)
+    for spelling in (ODD_TOKEN, repr(ODD_TOKEN)[1:-1], quote(ODD_TOKEN, safe=""), quote_plus(ODD_TOKEN)):
+        assert spelling not in text
+
+
+@pytest.mark.parametrize("error", _UNSENDABLE, ids=lambda e: type(e).__name__)
+def test_unsendable_tagged_order_is_not_ambiguous(error: Exception) -> None:
+    session = _RefusingSession(error)
+    client = TradierClient(ODD_TOKEN, base_url="http://127.0.0.1:9/v1", rate_limits=False, session=session)
+    payload = {"class": "option", "symbol": "SPX", "tag": "t-1"}
+    with pytest.raises(TradierRequestError) as info:
+        client.place_order(MARGIN, payload, reconcile_by_tag=True)
+    assert not isinstance(info.value, AmbiguousOrderError)
+    assert info.value.maybe_sent is False
+    assert session.calls == ["POST"]  # no reconciliation lookup either: nothing was sent
+    assert ODD_TOKEN not in str(info.value) and repr(ODD_TOKEN)[1:-1] not in str(info.value)
