@@ -15,12 +15,14 @@ Ticket legs (``build_ticket_legs``):
 
 * entry: ``buy_to_open`` limit at the recommendation's limit price, for the suggested quantity;
 * T1: ``sell_to_close`` limit for ``floor(position × t1_fraction)`` contracts (at least 1 and at
-  most position − 1, so a runner remains) at ``entry × (1 + t1_gain_pct)`` rounded *down* to a tick, but never below the next tick above the entry.
-  A 1-contract position cannot scale, so it gets no T1 leg (``t1_scale_order`` refuses it);
+  most position − 1, so a runner remains) at ``entry × (1 + t1_gain_pct)`` rounded *down* to a
+  tick, but never below the next tick above the entry. A 1-contract position cannot scale, so it
+  gets no T1 leg (``t1_scale_order`` refuses it);
 * runner stop: ``sell_to_close`` for the rest, ``stop`` at ``setup.stop_premium`` rounded *up* to a
   tick (``protective_stop``: an earlier trigger loses less than sizing assumed; it must stay below
   the entry), or at breakeven (the entry price) when the setup has no stop. Breakeven only makes sense
-  once T1 has filled, so callers send that leg after the T1 fill. With
+  once T1 has filled, so callers send that leg after the T1 fill, and a 1-contract position without
+  a stop gets no runner stop. With
   ``runner_stop_limit_offset`` set it is a ``stop_limit`` whose limit is ``stop − offset``
   rounded down, which keeps the sell limit at or below its stop.
 """
@@ -312,8 +314,12 @@ def build_ticket_legs(
     """Entry, T1 and runner-stop payloads for a recommendation (a ``Recommendation`` or a row mapping).
 
     Keys are the ``order_tickets.leg`` values ``entry``, ``t1`` (absent for 1 contract) and
-    ``runner_stop``. With ``tag`` each leg is tagged ``{tag}-entry`` / ``-t1`` / ``-stop`` so the
-    tag stays a per-order idempotency key.
+    ``runner_stop``. Without a ``stop_premium`` the runner stop sits at breakeven (the entry), which
+    would trigger at once if it were working alongside the entry: it is to be sent after the T1 fill,
+    and a 1-contract position (no T1) gets no ``runner_stop`` leg at all.
+
+    With ``tag`` each leg is tagged ``{tag}-entry`` / ``-t1`` / ``-stop`` so the tag stays a
+    per-order idempotency key.
     """
     symbol = _field(recommendation, "symbol")
     if symbol is None:
@@ -337,6 +343,8 @@ def build_ticket_legs(
             symbol, position, t1_qty, t1_price, duration=duration, tag=leg_tag("t1"), preview=preview
         )
         runner = position - t1_qty
+    if setup.stop_premium is None and position < 2:
+        return legs
     stop = entry if setup.stop_premium is None else protective_stop(setup.stop_premium, entry)
     limit = None
     if setup.runner_stop_limit_offset is not None:

@@ -288,3 +288,16 @@ def test_t1_limit_is_always_above_the_entry(entry: str, gain: str, expected: str
     legs = build_ticket_legs(_rec(2, entry), _Setup(t1_gain_pct=D(gain)))
     assert legs["t1"]["price"] == expected
     assert D(legs["t1"]["price"]) > D(entry)
+
+
+def test_single_contract_without_stop_premium_has_no_breakeven_stop() -> None:
+    """A breakeven stop at the entry would trigger at once; with no T1 it has nothing to wait for."""
+    legs = build_ticket_legs(_rec(1), _Setup())
+    assert list(legs) == ["entry"]
+
+
+def test_breakeven_runner_stop_kept_for_two_or_more_contracts() -> None:
+    legs = build_ticket_legs(_rec(3), _Setup())
+    assert legs["runner_stop"]["stop"] == "1.15"
+    assert legs["runner_stop"]["quantity"] == "2"
+    assert "after the T1 fill" in (build_ticket_legs.__doc__ or "")
