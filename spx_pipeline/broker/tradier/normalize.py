@@ -89,18 +89,29 @@ def member(body: object, key: str) -> Mapping[str, Any]:
 
 
 def error_messages(body: object) -> list[str] | None:
-    """Tradier's ``errors.error`` as a list of strings, or None when the body reports no error."""
+    """Tradier's ``errors.error`` as a list of strings, or None when the body reports no error.
+
+    Every empty spelling (``"null"``, JSON null, ``{}``, ``{"error": "null"}``) means "no errors",
+    as everywhere else in Tradier's JSON: calling it an error would turn a possibly accepted order
+    into ``TradierOrderRejectedError``. A body with neither errors nor the expected object is left
+    to the endpoint's parser, which reports it as malformed. An ``errors`` object with content but
+    no ``error`` text is still an error, quoted so the caller sees what Tradier sent.
+    """
     if not isinstance(body, Mapping) or "errors" not in body:
         return None
     errors = body["errors"]
+    if is_empty(errors):
+        return None
     if isinstance(errors, Mapping):
         messages = as_list(errors.get("error"), field="errors.error")
+        if not messages:
+            rest = {key: value for key, value in errors.items() if key != "error" and not is_empty(value)}
+            return [f"errors object without error text: {rest!r:.200}"] if rest else None
     elif isinstance(errors, str):
-        messages = [] if is_empty(errors) else [errors]
+        messages = [errors]
     else:
         messages = as_list(errors, field="errors")
-    texts = [str(message) for message in messages]
-    return texts or ["(empty errors object)"]
+    return [str(message) for message in messages] or None
 
 
 def opt_decimal(value: object, *, field: str) -> Decimal | None:

@@ -67,7 +67,7 @@ def test_single_expiration_date_is_a_bare_string() -> None:
         ),
         ({"errors": {"error": ["a", "b"]}}, ["a", "b"]),
         ({"errors": "Invalid request"}, ["Invalid request"]),
-        ({"errors": {"error": "null"}}, ["(empty errors object)"]),
+        ({"errors": {"message": "x"}}, ["errors object without error text: {'message': 'x'}"]),
     ],
 )
 def test_error_messages_scalar_list_and_string(body: dict, expected: list[str]) -> None:
@@ -76,6 +76,16 @@ def test_error_messages_scalar_list_and_string(body: dict, expected: list[str]) 
     assert len(messages) == len(expected)
     for got, want in zip(messages, expected, strict=True):
         assert got.startswith(want)
+
+
+@pytest.mark.parametrize(
+    "errors",
+    ["null", None, {}, [], "", {"error": "null"}, {"error": None}, {"error": []}, ["null"]],
+    ids=repr,
+)
+def test_error_messages_empty_markers_mean_no_errors(errors: object) -> None:
+    assert n.error_messages({"errors": errors}) is None
+    assert n.error_messages({"errors": errors, "order": {"id": 7, "status": "ok"}}) is None
 
 
 def test_error_messages_none_when_no_errors_key() -> None:

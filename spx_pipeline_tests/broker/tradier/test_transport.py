@@ -19,6 +19,7 @@ from spx_pipeline.broker.tradier import (
     TradierClient,
     TradierConnectionError,
     TradierMalformedResponseError,
+    TradierOrderRejectedError,
     TradierRateLimitError,
     TradierRequestError,
     TradierServerError,
@@ -301,3 +302,39 @@ def test_unsendable_tagged_order_is_not_ambiguous(error: Exception) -> None:
     assert info.value.maybe_sent is False
     assert session.calls == ["POST"]  # no reconciliation lookup either: nothing was sent
     assert ODD_TOKEN not in str(info.value) and repr(ODD_TOKEN)[1:-1] not in str(info.value)
+
+
+class _CannedSession(requests.Session):
+    """Answers every request with one fixed HTTP 200 JSON body."""
+
+    def __init__(self, body: str) -> None:
+        super().__init__()
+        self.body = body
+        self.calls: list[str] = []
+
+    def request(self, method: str, url: str, *args: object, **kwargs: object) -> requests.Response:  # type: ignore[override]
+        self.calls.append(method)
+        response = requests.Response()
+        response.status_code = 200
+        response.headers["Content-Type"] = "application/json"
+        response.encoding = "utf-8"
+        response._content = self.body.encode()
+        return response
+
+
+@pytest.mark.parametrize("errors", ['"null"', "null", "{}", '{"error": "null"}'])
+def test_order_post_with_empty_errors_marker_is_accepted(errors: str) -> None:
+    session = _CannedSession(f'{{"errors": {errors}, "order": {{"id": 42, "status": "ok"}}}}')
+    client = TradierClient(TOKEN, base_url="http://127.0.0.1:9/v1", rate_limits=False, session=session)
+    result = client.place_order(MARGIN, {"class": "option", "symbol": "SPX", "tag": "t-1"})
+    assert isinstance(result, OrderResult) and result.id == 42 and result.status == "ok"
+    assert session.calls == ["POST"]
+
+
+@pytest.mark.parametrize("errors", ['"null"', "null", "{}"])
+def test_order_post_with_only_empty_errors_is_malformed_not_rejected(errors: str) -> None:
+    session = _CannedSession(f'{{"errors": {errors}}}')
+    client = TradierClient(TOKEN, base_url="http://127.0.0.1:9/v1", rate_limits=False, session=session)
+    with pytest.raises(TradierMalformedResponseError, match="order is NoneType") as info:
+        client.place_order(MARGIN, {"class": "option", "symbol": "SPX"})
+    assert not isinstance(info.value, TradierOrderRejectedError)
