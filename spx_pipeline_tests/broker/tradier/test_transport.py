@@ -16,6 +16,7 @@ from spx_pipeline.broker.tradier import (
     OrderResult,
     RateLimiterRegistry,
     RetryPolicy,
+    TradierBadRequestError,
     TradierClient,
     TradierConnectionError,
     TradierMalformedResponseError,
@@ -338,3 +339,25 @@ def test_order_post_with_only_empty_errors_is_malformed_not_rejected(errors: str
     with pytest.raises(TradierMalformedResponseError, match="order is NoneType") as info:
         client.place_order(MARGIN, {"class": "option", "symbol": "SPX"})
     assert not isinstance(info.value, TradierOrderRejectedError)
+
+
+def test_get_answered_400_is_sent_once(tradier_emulator: TradierEmulator) -> None:
+    tradier_emulator.set_faults(FaultConfig(failing_accounts=frozenset({MARGIN}), failing_status=400))
+    with make_client(tradier_emulator) as client, pytest.raises(TradierBadRequestError) as info:
+        client.get_balances(MARGIN)
+    assert info.value.status == 400
+    assert tradier_emulator.request_count("/accounts", method="GET") == 1
+
+
+def test_order_put_and_delete_are_never_retried_on_5xx(tradier_emulator: TradierEmulator) -> None:
+    with make_client(tradier_emulator) as client:
+        placed = client.place_order(MARGIN, order_payload(client))
+        assert isinstance(placed, OrderResult) and placed.id is not None
+        tradier_emulator.set_faults(FaultConfig(fail_5xx=3, path_prefix="/accounts"))
+        with pytest.raises(TradierServerError) as put_error:
+            client.modify_order(MARGIN, placed.id, price="0.55")
+        assert tradier_emulator.request_count("/accounts", method="PUT") == 1
+        with pytest.raises(TradierServerError) as delete_error:
+            client.cancel_order(MARGIN, placed.id)
+        assert tradier_emulator.request_count("/accounts", method="DELETE") == 1
+    assert put_error.value.maybe_sent is True and delete_error.value.maybe_sent is True
