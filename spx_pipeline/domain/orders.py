@@ -1,7 +1,8 @@
 """Tradier single-leg option order payloads (form parameters) for the three legs of a ticket.
 
 A payload is a flat ``dict[str, str]`` ready for form encoding, in the order Tradier documents:
-``class, symbol, option_symbol, side, quantity, type, duration, price, stop, tag, preview``.
+``class, symbol, option_symbol, side, quantity, type, duration, price, stop, tag, preview``
+(an OCO indexes the per-order keys: ``symbol[0]``, ``price[0]``, ``stop[1]``...).
 Everything is validated here rather than left to the broker because a rejected order in a fast
 0DTE market costs more than a refused payload: prices must sit on the SPX tick grid ($0.05 below
 $3.00, $0.10 at or above) and are written fixed-point ("1.15", "3.10"); quantities are whole
@@ -14,10 +15,13 @@ Tradier form; any OSI/Tradier/Massive spelling is accepted and converted.
 Ticket legs (``build_ticket_legs``):
 
 * entry: ``buy_to_open`` limit at the recommendation's limit price, for the suggested quantity;
-* T1: ``sell_to_close`` limit for ``floor(position × t1_fraction)`` contracts (at least 1 and at
-  most position − 1, so a runner remains) at ``entry × (1 + t1_gain_pct)`` rounded *down* to a
-  tick, but never below the next tick above the entry. A 1-contract position cannot scale, so it
-  gets no T1 leg (``t1_scale_order`` refuses it);
+* T1: with a ``stop_premium``, a ``class=oco`` order (``t1_oco_order``) whose leg 0 is the T1
+  ``sell_to_close`` limit and leg 1 a ``sell_to_close`` stop at the protective stop, so every
+  contract of the position is covered by a stop (sizing assumed exactly that); without one (sizing
+  then risks the whole premium) a plain ``sell_to_close`` limit. Either way it is for
+  ``floor(position × t1_fraction)`` contracts (at least 1 and at most position − 1, so a runner
+  remains) at ``entry × (1 + t1_gain_pct)`` rounded *down* to a tick, but never below the next tick
+  above the entry. A 1-contract position cannot scale, so it gets no T1 leg;
 * runner stop: ``sell_to_close`` for the rest, ``stop`` at ``setup.stop_premium`` rounded *up* to a
   tick (``protective_stop``: an earlier trigger loses less than sizing assumed; it must stay below
   the entry), or at breakeven (the entry price) when the setup has no stop. Breakeven only makes sense
@@ -226,6 +230,80 @@ def t1_scale_order(
     )
 
 
+def t1_oco_order(
+    option_symbol: str,
+    position_quantity: int,
+    t1_quantity: int,
+    limit_price: object,
+    stop_price: object,
+    *,
+    duration: str = "day",
+    tag: str | None = None,
+    preview: bool = False,
+) -> dict[str, str]:
+    """The T1 slice as a Tradier one-cancels-other: a target limit and a protective stop.
+
+    A plain T1 limit leaves the T1 contracts without a stop until the target fills, so a position
+    sized on ``entry - stop`` could lose the whole premium on that slice. As an OCO both exits work
+    at once and whichever fills cancels the other. Tradier's ``class=oco`` indexes every per-order
+    key from 0 (``side[0]``, ``price[0]``, ``stop[1]``...) with a global ``duration``; the legs must
+    differ in type and share the option symbol. Leg 0 is the ``limit`` at the target, leg 1 the
+    ``stop`` at the protective trigger, which must be below the target.
+    """
+    target = t1_scale_order(
+        option_symbol, position_quantity, t1_quantity, limit_price, duration=duration, tag=tag
+    )
+    guard = option_order(
+        option_symbol, "sell_to_close", t1_quantity, "stop", stop=stop_price, duration=duration
+    )
+    if Decimal(guard["stop"]) >= Decimal(target["price"]):
+        raise OrderPayloadError("stop", stop_price, f"the OCO stop must be below its limit {target['price']}")
+    if not isinstance(preview, bool):
+        raise OrderPayloadError("preview", preview, "must be True or False")
+    payload = {"class": "oco", "duration": target["duration"]}
+    for index, leg in enumerate((target, guard)):
+        for key in ("symbol", "quantity", "type", "option_symbol", "side", "price", "stop"):
+            if key in leg:
+                payload[f"{key}[{index}]"] = leg[key]
+    if tag is not None:
+        payload["tag"] = tag
+    if preview:
+        payload["preview"] = "true"
+    return payload
+
+
+def payload_summary(payload: Mapping[str, str]) -> dict[str, str | None]:
+    """One row's worth of fields from a single-leg or OCO payload, for ticket tables.
+
+    An OCO has no top-level ``side``/``type``/``price``/``stop``; its summary reports
+    ``order_type="oco"``, the side, symbols and quantity of leg 0 (both legs share them), ``price``
+    from the limit leg (``price[0]``) and ``stop`` from the stop leg (``stop[1]``).
+    """
+    if payload.get("class") == "oco":
+        return {
+            "side": payload["side[0]"],
+            "order_type": "oco",
+            "option_symbol": payload["option_symbol[0]"],
+            "symbol": payload["symbol[0]"],
+            "quantity": payload["quantity[0]"],
+            "price": payload.get("price[0]"),
+            "stop": payload.get("stop[1]"),
+            "duration": payload["duration"],
+            "tag": payload.get("tag"),
+        }
+    return {
+        "side": payload["side"],
+        "order_type": payload["type"],
+        "option_symbol": payload["option_symbol"],
+        "symbol": payload["symbol"],
+        "quantity": payload["quantity"],
+        "price": payload.get("price"),
+        "stop": payload.get("stop"),
+        "duration": payload["duration"],
+        "tag": payload.get("tag"),
+    }
+
+
 def runner_stop_order(
     option_symbol: str,
     quantity: int,
@@ -335,17 +413,29 @@ def build_ticket_legs(
             symbol, position, entry, duration=duration, tag=leg_tag("entry"), preview=preview
         )
     }
+    if setup.stop_premium is None and position < 2:
+        return legs
+    stop = entry if setup.stop_premium is None else protective_stop(setup.stop_premium, entry)
     runner = position
     if position >= 2:
         t1_qty = t1_quantity_for(position, Decimal(setup.t1_fraction))
         t1_price = t1_limit_price(entry, Decimal(setup.t1_gain_pct))
-        legs["t1"] = t1_scale_order(
-            symbol, position, t1_qty, t1_price, duration=duration, tag=leg_tag("t1"), preview=preview
-        )
+        if setup.stop_premium is None:
+            legs["t1"] = t1_scale_order(
+                symbol, position, t1_qty, t1_price, duration=duration, tag=leg_tag("t1"), preview=preview
+            )
+        else:
+            legs["t1"] = t1_oco_order(
+                symbol,
+                position,
+                t1_qty,
+                t1_price,
+                stop,
+                duration=duration,
+                tag=leg_tag("t1"),
+                preview=preview,
+            )
         runner = position - t1_qty
-    if setup.stop_premium is None and position < 2:
-        return legs
-    stop = entry if setup.stop_premium is None else protective_stop(setup.stop_premium, entry)
     limit = None
     if setup.runner_stop_limit_offset is not None:
         limit = _sell_tick(stop - Decimal(setup.runner_stop_limit_offset), "runner_stop_limit_price")

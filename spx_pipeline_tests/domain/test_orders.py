@@ -13,10 +13,13 @@ from spx_pipeline.domain.orders import (
     build_ticket_legs,
     entry_order,
     option_order,
+    payload_summary,
     runner_stop_order,
+    t1_oco_order,
     t1_quantity_for,
     t1_scale_order,
 )
+from spx_pipeline.domain.ticks import round_to_tick
 
 D = Decimal
 SYM = "SPXW261124C06000000"
@@ -213,8 +216,25 @@ def test_build_ticket_legs_scales_and_stops() -> None:
         "1.15",
         "rec-abc-entry",
     )
-    # 1.15 * 1.5 = 1.725 -> rounded down to 1.70; floor(5 * 0.5) = 2
-    assert (legs["t1"]["quantity"], legs["t1"]["price"], legs["t1"]["tag"]) == ("2", "1.70", "rec-abc-t1")
+    # 1.15 * 1.5 = 1.725 -> rounded down to 1.70; floor(5 * 0.5) = 2. With a stop_premium the T1
+    # slice is an OCO: target limit or protective stop, whichever comes first.
+    assert legs["t1"] == {
+        "class": "oco",
+        "duration": "day",
+        "symbol[0]": "SPX",
+        "quantity[0]": "2",
+        "type[0]": "limit",
+        "option_symbol[0]": SYM,
+        "side[0]": "sell_to_close",
+        "price[0]": "1.70",
+        "symbol[1]": "SPX",
+        "quantity[1]": "2",
+        "type[1]": "stop",
+        "option_symbol[1]": SYM,
+        "side[1]": "sell_to_close",
+        "stop[1]": "0.65",
+        "tag": "rec-abc-t1",
+    }
     # A sell stop rounds UP: 0.62 -> 0.65 triggers earlier, so the loss stays within what sizing
     # assumed at 0.62 (0.60 would lose more). Runner = 3.
     assert (legs["runner_stop"]["quantity"], legs["runner_stop"]["type"], legs["runner_stop"]["stop"]) == (
@@ -301,3 +321,117 @@ def test_breakeven_runner_stop_kept_for_two_or_more_contracts() -> None:
     assert legs["runner_stop"]["stop"] == "1.15"
     assert legs["runner_stop"]["quantity"] == "2"
     assert "after the T1 fill" in (build_ticket_legs.__doc__ or "")
+
+
+# --- T1 as an OCO -------------------------------------------------------------------------------
+
+
+def test_t1_oco_order_payload_preview_and_spelling() -> None:
+    payload = t1_oco_order("SPXW  261124C06000000", 4, 2, "1.70", D("0.60"), duration="gtc", preview=True)
+    assert payload["class"] == "oco"
+    assert payload["duration"] == "gtc"
+    assert (payload["type[0]"], payload["price[0]"], payload["type[1]"], payload["stop[1]"]) == (
+        "limit",
+        "1.70",
+        "stop",
+        "0.60",
+    )
+    assert payload["option_symbol[0]"] == payload["option_symbol[1]"] == SYM
+    assert payload["preview"] == "true"
+    assert "tag" not in payload
+    assert not {"price[1]", "stop[0]", "side", "type", "quantity"} & set(payload)
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        ((1, 1, "1.70", "0.60"), "position_quantity"),
+        ((3, 3, "1.70", "0.60"), "t1_quantity"),
+        ((3, 1, "1.73", "0.60"), "price"),
+        ((3, 1, "1.70", "0.62"), "stop"),
+        ((3, 1, "1.70", "1.70"), "stop"),
+        ((3, 1, "1.70", "1.80"), "stop"),
+        ((3, 1, "1.70", "1E+30"), "stop"),
+    ],
+)
+def test_t1_oco_refusals_name_the_field(args: tuple[int, int, str, str], field: str) -> None:
+    position, t1, limit, stop = args
+    with pytest.raises(OrderPayloadError, match=rf"^{field}=") as info:
+        t1_oco_order(SYM, position, t1, limit, stop)
+    assert repr(info.value.value) in str(info.value)
+    with pytest.raises(OrderPayloadError, match=r"^preview="):
+        t1_oco_order(SYM, 3, 1, "1.70", "0.60", preview="yes")  # type: ignore[arg-type]
+    with pytest.raises(OrderPayloadError, match=r"^tag="):
+        t1_oco_order(SYM, 3, 1, "1.70", "0.60", tag="bad_tag")
+
+
+def test_without_stop_premium_t1_stays_a_plain_limit() -> None:
+    legs = build_ticket_legs(_rec(4), _Setup())
+    assert (legs["t1"]["class"], legs["t1"]["type"], legs["t1"]["price"]) == ("option", "limit", "1.70")
+
+
+def test_payload_summary_reads_single_leg_and_oco() -> None:
+    legs = build_ticket_legs(_rec(5), _Setup(stop_premium=D("0.62")), tag="x")
+    oco = payload_summary(legs["t1"])
+    assert oco == {
+        "side": "sell_to_close",
+        "order_type": "oco",
+        "option_symbol": SYM,
+        "symbol": "SPX",
+        "quantity": "2",
+        "price": "1.70",
+        "stop": "0.65",
+        "duration": "day",
+        "tag": "x-t1",
+    }
+    stop = payload_summary(legs["runner_stop"])
+    assert (stop["order_type"], stop["price"], stop["stop"], stop["quantity"]) == ("stop", None, "0.65", "3")
+
+
+def _protected_exits(legs: dict[str, dict[str, str]], entry: Decimal, has_stop: bool) -> list[Decimal]:
+    """Worst-case exit per contract: its protective stop trigger, or 0 when nothing protects it.
+
+    A breakeven runner stop (no stop_premium) goes out only after T1 fills, so it does not count.
+    """
+    position = int(legs["entry"]["quantity"])
+    exits: list[Decimal] = []
+    for leg in legs.values():
+        summary = payload_summary(leg)
+        if summary["side"] != "sell_to_close" or summary["stop"] is None or not has_stop:
+            continue
+        exits += [D(summary["stop"])] * int(summary["quantity"])
+    assert len(exits) <= position
+    assert all(e < entry for e in exits)
+    return exits + [D(0)] * (position - len(exits))
+
+
+@pytest.mark.parametrize("fee", [D("0"), D("0.65")])
+@pytest.mark.parametrize("stop_premium", [None, "0.05", "0.33", "0.60", "0.62", "1.01", "2.97"])
+def test_worst_case_loss_of_the_legs_never_exceeds_the_sized_budget(
+    fee: Decimal, stop_premium: str | None
+) -> None:
+    from spx_pipeline.domain.sizing import RiskContext, size_position
+
+    checked = 0
+    for budget in ("100", "500", "740", "2500"):
+        for entry_text in ("0.10", "0.65", "1.15", "2.95", "3.10", "4.20"):
+            entry = D(entry_text)
+            stop = None if stop_premium is None else D(stop_premium)
+            if stop is not None and (stop >= entry or round_to_tick(stop, "buy") >= entry):
+                continue
+            sized = size_position(
+                RiskContext.build(max_risk_dollars=budget), entry, stop_premium=stop, fee_per_contract=fee
+            )
+            if sized.contracts == 0:
+                continue
+            for fraction in ("0.1", "0.5", "0.66", "1"):
+                for gain in ("0.25", "1"):
+                    setup = _Setup(stop_premium=stop, t1_fraction=D(fraction), t1_gain_pct=D(gain))
+                    legs = build_ticket_legs(_rec(sized.contracts, entry_text), setup)
+                    exits = _protected_exits(legs, entry, stop is not None)
+                    loss = sum(((entry - e) * 100 for e in exits), D(0))
+                    # Sizing counts the fee inside the per-contract risk, so the stop losses
+                    # plus one fee per contract must fit the budget itself.
+                    assert loss + fee * sized.contracts <= D(budget), (budget, entry, stop, fraction, legs)
+                    checked += 1
+    assert checked > 0
