@@ -4,8 +4,9 @@ Decisions the tests pin down:
 
 * Money is ``Decimal``. Floats are converted through ``str`` so 0.1 stays 0.1.
 * ``buying_power()``: margin/pdt accounts are limited by ``option_buying_power`` (long options are
-  paid in full), cash accounts by settled ``cash_available``. When the account type is unknown we
-  take the smaller of whatever was reported, since we cannot tell which one the broker applies.
+  paid in full), cash accounts by settled ``cash_available``; when that figure is not reported the
+  other one is used, so a reported figure always caps. When the account type is unknown we take the
+  smaller of whatever was reported, since we cannot tell which one the broker applies.
 * The 0DTE gate trusts broker-reported state (FINRA replaced the PDT rule on 2026-06-04 with a
   phase-in to 2027-10-20, so brokers differ). ``pdt_qualified is False`` blocks same-day expiries
   while ``legacy_pdt_check`` is on; ``None`` (not reported) does not block by itself. A known DTBP
@@ -162,11 +163,16 @@ class RiskContext:
         return cls.build(**values)
 
     def buying_power(self) -> Decimal | None:
-        """The broker number that limits buying options for this account type."""
+        """The broker number that limits buying options for this account type.
+
+        The type's own figure wins; when only the other one is reported it is used instead, since a
+        broker figure we have is a better cap than none (leaving the account uncapped would size on
+        max risk alone).
+        """
         if self.account_type in ("margin", "pdt"):
-            return self.option_buying_power
+            return self.option_buying_power if self.option_buying_power is not None else self.cash_available
         if self.account_type == "cash":
-            return self.cash_available
+            return self.cash_available if self.cash_available is not None else self.option_buying_power
         known = [v for v in (self.option_buying_power, self.cash_available) if v is not None]
         return min(known) if known else None
 

@@ -82,9 +82,34 @@ def test_buying_power_depends_on_account_type(account_type: str | None, expected
 
 
 def test_buying_power_unknown() -> None:
-    assert RiskContext.build(account_type="cash", option_buying_power=5).buying_power() is None
     assert RiskContext().buying_power() is None
+    assert RiskContext.build(account_type="margin").buying_power() is None
     assert RiskContext.build(option_buying_power=5).buying_power() == D(5)
+
+
+@pytest.mark.parametrize(
+    ("account_type", "reported", "expected"),
+    [
+        ("margin", {"cash_available": 250}, D(250)),
+        ("pdt", {"cash_available": 250}, D(250)),
+        ("cash", {"option_buying_power": 250}, D(250)),
+        ("margin", {"option_buying_power": 900, "cash_available": 250}, D(900)),
+        ("cash", {"option_buying_power": 250, "cash_available": 900}, D(900)),
+    ],
+)
+def test_buying_power_falls_back_to_the_other_reported_figure(
+    account_type: str, reported: dict[str, int], expected: Decimal
+) -> None:
+    """A known type whose own figure is missing must not leave the account uncapped."""
+    ctx = RiskContext.build(account_type=account_type, max_risk_dollars=5000, **reported)  # type: ignore[arg-type]
+    assert ctx.buying_power() == expected
+    result = size_position(ctx, "1.15", fee_per_contract=0)
+    if expected == D(250):
+        assert (result.contracts, result.binding_constraint) == (2, "buying_power")
+        assert "$250.00" in result.reason
+    assert "not reported" not in result.reason
+    batch = size_positions(RiskArrays.from_contexts([ctx]), 1.15, fee_per_contract=0)
+    assert batch.contracts.tolist() == [result.contracts]
 
 
 # --- fingerprint --------------------------------------------------------------------------------
@@ -330,6 +355,27 @@ def test_size_positions_matches_size_position(
             default_max_risk=default,
         )
         assert reason == scalar.reason
+
+
+@settings(max_examples=60, deadline=None)
+@given(ctxs=st.lists(contexts, min_size=1, max_size=20))
+def test_risk_arrays_buying_power_matches_scalar_and_the_fallback_rule(ctxs: list[RiskContext]) -> None:
+    arrays = RiskArrays.from_contexts(ctxs)
+    for ctx, units in zip(ctxs, arrays.buying_power.tolist(), strict=True):
+        scalar = ctx.buying_power()
+        assert (units == -1) == (scalar is None)
+        if scalar is not None:
+            assert units_to_decimal(units) == scalar.quantize(D("0.0001"), rounding="ROUND_FLOOR")
+        own, other = (
+            (ctx.cash_available, ctx.option_buying_power)
+            if ctx.account_type == "cash"
+            else (ctx.option_buying_power, ctx.cash_available)
+        )
+        reported = [v for v in (own, other) if v is not None]
+        if ctx.account_type is None:
+            assert scalar == (min(reported) if reported else None)
+        else:
+            assert scalar == (own if own is not None else other)
 
 
 @settings(max_examples=40, deadline=None)
