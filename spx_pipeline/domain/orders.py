@@ -1,4 +1,4 @@
-"""Tradier single-leg option order payloads (form parameters) for the three legs of a ticket.
+"""Tradier option order payloads (form parameters) for the legs of a ticket: single-leg and T1 OCO.
 
 A payload is a flat ``dict[str, str]`` ready for form encoding, in the order Tradier documents:
 ``class, symbol, option_symbol, side, quantity, type, duration, price, stop, tag, preview``
