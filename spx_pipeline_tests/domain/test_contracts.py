@@ -22,7 +22,7 @@ from spx_pipeline.domain.contracts import (
     select_contract,
 )
 from spx_pipeline.domain.market_calendar import NEW_YORK
-from spx_pipeline.domain.orders import build_ticket_legs
+from spx_pipeline.domain.orders import build_ticket_legs, payload_summary
 from spx_pipeline.domain.sample_data import synthetic_spx_chain, tradier_chain_records
 from spx_pipeline.domain.sizing import RiskContext, ZeroDtePolicy, size_position
 from spx_pipeline.domain.ticks import is_on_tick, round_to_tick
@@ -381,4 +381,8 @@ def test_recommendation_feeds_ticket_legs(chain: pd.DataFrame) -> None:
     legs = build_ticket_legs(rec, setup)
     assert legs["entry"]["option_symbol"] == rec.symbol
     assert legs["entry"]["quantity"] == str(rec.suggested_contracts)
-    assert int(legs["t1"]["quantity"]) + int(legs["runner_stop"]["quantity"]) == rec.suggested_contracts
+    t1, runner = payload_summary(legs["t1"]), payload_summary(legs["runner_stop"])
+    assert int(t1["quantity"]) + int(runner["quantity"]) == rec.suggested_contracts
+    # With a stop_premium the T1 slice is an OCO, so both slices carry the same protective stop.
+    assert t1["order_type"] == "oco"
+    assert t1["stop"] == runner["stop"] == "0.50"
