@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 import pandas as pd
 
@@ -68,3 +69,58 @@ def recommendation_rows(
     )
     frame.insert(0, "generated_at", generated_at)
     return frame
+
+
+STALE_CONSTRAINT = "stale_risk_context"
+
+
+def stale_risk_reasons(
+    warehouse: Warehouse, snapshots: pd.DataFrame, *, now: datetime, max_age: timedelta
+) -> dict[str, str]:
+    """Accounts whose latest snapshot must not size a trade, with the reason a person reads.
+
+    A sync that failed after the last good snapshot means the broker state is unknown now (the
+    account may have been restricted, or the token revoked); a snapshot older than ``max_age``
+    predates whatever happened since. Either way the account is kept, blocked, never sized.
+    """
+    if snapshots.empty:
+        return {}
+    failures = warehouse.query(
+        "SELECT account_id, max(captured_at) AS failed_at, arg_max(error_class, captured_at) AS error_class "
+        "FROM sync_failures GROUP BY account_id"
+    )
+    failed = {row.account_id: row for row in failures.itertuples()}
+    reasons: dict[str, str] = {}
+    for snap in snapshots.itertuples():
+        taken = pd.Timestamp(snap.captured_at)
+        failure = failed.get(snap.account_id)
+        if failure is not None and pd.Timestamp(failure.failed_at) > taken:
+            reasons[snap.account_id] = (
+                f"Blocked: the latest sync failed ({failure.error_class} at "
+                f"{pd.Timestamp(failure.failed_at):%Y-%m-%d %H:%M} UTC) after the last good snapshot "
+                f"({taken:%Y-%m-%d %H:%M} UTC); re-sync before sizing."
+            )
+        elif pd.Timestamp(now) - taken > max_age:
+            hours = (pd.Timestamp(now) - taken) / pd.Timedelta(hours=1)
+            limit = max_age / timedelta(hours=1)
+            reasons[snap.account_id] = (
+                f"Blocked: the latest snapshot is {hours:.1f} h old (limit {limit:g} h); "
+                "re-sync before sizing."
+            )
+    return reasons
+
+
+def block_stale(rows: pd.DataFrame, reasons: Mapping[str, str]) -> pd.DataFrame:
+    """Mark the rows of the given accounts blocked and unsized, keeping the contract for context."""
+    if rows.empty or not reasons:
+        return rows
+    out = rows.copy()
+    stale = out["account_id"].isin(list(reasons))
+    why = out.loc[stale, "account_id"].map(reasons)
+    out.loc[stale, "blocked"] = True
+    out.loc[stale, "blocked_reason"] = why
+    out.loc[stale, "sizing_reason"] = why
+    out.loc[stale, "binding_constraint"] = STALE_CONSTRAINT
+    out.loc[stale, "suggested_contracts"] = 0
+    out.loc[stale, "suggested_cost"] = Decimal("0")
+    return out

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +18,7 @@ import pandas as pd
 
 from spx_pipeline.broker.tradier import OrderPreview, TradierError
 from spx_pipeline.domain.contracts import Setup
-from spx_pipeline.domain.orders import OrderPayloadError, build_ticket_legs
+from spx_pipeline.domain.orders import OrderPayloadError, build_ticket_legs, payload_summary
 from spx_pipeline.storage.warehouse import Warehouse
 
 TICKET_COLUMNS: tuple[str, ...] = (
@@ -47,25 +46,37 @@ TICKET_COLUMNS: tuple[str, ...] = (
     "created_at",
     "run_id",
 )
-_TAG_UNSAFE = re.compile(r"[^A-Za-z0-9-]+")
 
 
-def tradable_recommendations(warehouse: Warehouse) -> pd.DataFrame:
-    """The newest recommendation per setup and account on the latest as-of day, unblocked and sized."""
-    return warehouse.query(
+def tradable_recommendations(
+    warehouse: Warehouse, *, trading_day: date, active_accounts: Sequence[str]
+) -> pd.DataFrame:
+    """Unblocked, sized rows of the newest recommendations run, for today and live accounts only.
+
+    Only the latest run counts (an account that was deactivated or failed its sync since an earlier
+    run must not get tickets from that earlier run), and only the current trading day: yesterday's
+    0DTE contracts have expired.
+    """
+    frame = warehouse.query(
         "SELECT * FROM contract_recommendations "
-        "WHERE as_of_date = (SELECT max(as_of_date) FROM contract_recommendations) "
-        "QUALIFY row_number() OVER (PARTITION BY setup_id, account_id ORDER BY generated_at DESC) = 1 "
-        "AND NOT blocked AND suggested_contracts >= 1 AND symbol IS NOT NULL "
-        "ORDER BY setup_id, account_id"
+        "WHERE run_id = (SELECT run_id FROM contract_recommendations ORDER BY generated_at DESC, run_id DESC "
+        "LIMIT 1) AND as_of_date = ? AND NOT blocked AND suggested_contracts >= 1 AND symbol IS NOT NULL "
+        "ORDER BY setup_id, account_id",
+        [trading_day],
     )
+    return frame[frame["account_id"].isin(list(active_accounts))].reset_index(drop=True)
+
+
+def ticket_key(as_of: object, setup_id: str, account_id: str, fingerprint: str) -> str:
+    """Digest of the recommendation key; ids may hold '_', '.' or '-', so no text joining is unambiguous."""
+    day = pd.Timestamp(as_of).date().isoformat()
+    return hashlib.sha256(json.dumps([day, setup_id, account_id, fingerprint]).encode()).hexdigest()
 
 
 def ticket_tag(as_of: object, setup_id: str, account_id: str, fingerprint: str) -> str:
-    """A Tradier-safe tag (letters, digits, '-') that identifies the recommendation: the idempotency key."""
+    """A Tradier-safe tag (letters, digits, '-') unique to the recommendation: the idempotency key."""
     day = pd.Timestamp(as_of).strftime("%Y%m%d")
-    raw = f"spx-{day}-{setup_id}-{account_id}-{fingerprint[:8]}"
-    return _TAG_UNSAFE.sub("-", raw).strip("-")[:240]
+    return f"spx-{day}-{ticket_key(as_of, setup_id, account_id, fingerprint)[:20]}"
 
 
 def ticket_id(tag: str, leg: str) -> str:
@@ -101,6 +112,7 @@ def build_tickets(
             skipped.append((rec["setup_id"], rec["account_id"], str(exc)))
             continue
         for leg, payload in legs.items():
+            summary = payload_summary(payload)  # single-leg or OCO (T1 target + protective stop)
             rows.append(
                 {
                     "ticket_id": ticket_id(tag, leg),
@@ -109,15 +121,15 @@ def build_tickets(
                     "account_id": rec["account_id"],
                     "risk_fingerprint": rec["risk_fingerprint"],
                     "leg": leg,
-                    "side": payload["side"],
-                    "order_type": payload["type"],
-                    "option_symbol": payload["option_symbol"],
-                    "underlying_symbol": payload["symbol"],
-                    "quantity": int(payload["quantity"]),
-                    "price": float(payload["price"]) if "price" in payload else None,
-                    "stop_price": float(payload["stop"]) if "stop" in payload else None,
-                    "duration": payload["duration"],
-                    "tag": payload.get("tag", tag),
+                    "side": summary["side"],
+                    "order_type": summary["order_type"],
+                    "option_symbol": summary["option_symbol"],
+                    "underlying_symbol": summary["symbol"],
+                    "quantity": int(summary["quantity"] or 0),
+                    "price": None if summary["price"] is None else float(summary["price"]),
+                    "stop_price": None if summary["stop"] is None else float(summary["stop"]),
+                    "duration": summary["duration"],
+                    "tag": summary["tag"] or tag,
                     "payload_json": json.dumps(payload, sort_keys=True),
                     "preview_status": "not_requested",
                     "preview_cost": None,

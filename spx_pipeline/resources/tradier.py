@@ -6,12 +6,14 @@ store per call, so one run can sync many accounts, each with its own token and r
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import dagster as dg
 
 from spx_pipeline.broker.secrets import SecretToken
 from spx_pipeline.broker.tradier import AccountCredential, BalanceResult, TradierClient, fetch_balances_many
+from spx_pipeline.broker.tradier.many import ENVIRONMENTS
 from spx_pipeline.broker.tradier.transport import DEFAULT_TIMEOUT, RetryPolicy
 
 
@@ -32,10 +34,18 @@ class TradierResource(dg.ConfigurableResource):
             "retry": RetryPolicy(max_attempts=self.max_attempts),
         }
 
-    def client(self, token: SecretToken) -> TradierClient:
+    def client(self, token: SecretToken, environment: str = "sandbox") -> TradierClient:
+        """A client on the same host the balance sync uses for this credential.
+
+        ``base_url`` (else ``TRADIER_BASE_URL``) wins; otherwise the credential's environment picks
+        the sandbox or the production host, so a live token is never sent to the sandbox.
+        """
+        if environment not in ENVIRONMENTS:
+            raise ValueError(f"environment must be one of {sorted(ENVIRONMENTS)}, got {environment!r}")
+        url = self.base_url or os.environ.get("TRADIER_BASE_URL") or ENVIRONMENTS[environment]
         return TradierClient(
             token,
-            base_url=self.base_url,
+            base_url=url,
             allow_live=self.allow_live,
             **self._client_kwargs(),  # type: ignore[arg-type]
         )

@@ -171,3 +171,41 @@ def test_snapshots_also_land_in_the_app_database_without_duplicates(pipeline_env
     assert (
         merged["option_buying_power_app"].astype(float) == merged["option_buying_power_wh"].astype(float)
     ).all()
+
+
+def test_a_failed_app_db_write_takes_the_runs_warehouse_snapshots_back_out(pipeline_env: PipelineEnv) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(pipeline_env.app_db_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE portfolio_snapshots RENAME TO portfolio_snapshots_moved"))
+    engine.dispose()
+    result = pipeline_env.run("portfolio_sync_job")
+    assert not result.success
+    assert pipeline_env.count("portfolio_snapshots") == 0  # neither store keeps a half-written sync
+    assert pipeline_env.count("tradier_balances") == 3  # the fetched balances are kept for a re-run
+
+
+def test_a_sensor_sync_of_one_account_does_not_make_the_others_look_missing(
+    pipeline_env: PipelineEnv,
+) -> None:
+    from spx_pipeline.defs.automation import sync_run_config
+
+    assert pipeline_env.run("portfolio_sync_job").success
+    partial = pipeline_env.run("portfolio_sync_job", sync_run_config(["VA00000001"]))
+    assert partial.success
+    checks = {e.check_name: e for e in partial.get_asset_check_evaluations()}
+    assert checks["every_active_account_synced"].passed is True
+    assert pipeline_env.count("portfolio_snapshots", "run_id = ?", [partial.run_id]) == 1
+
+
+def test_a_run_that_fetched_no_balances_does_not_republish_an_older_sync(pipeline_env: PipelineEnv) -> None:
+    from spx_pipeline.defs.automation import sync_run_config
+
+    first = pipeline_env.run("portfolio_sync_job")
+    assert first.success
+    nothing = pipeline_env.run("portfolio_sync_job", sync_run_config(["VA99999999"]))
+    assert nothing.success
+    mat = _materialization(nothing, "portfolio_snapshots")
+    assert mat.metadata["dagster/row_count"].value == 0
+    assert pipeline_env.count("portfolio_snapshots") == 3

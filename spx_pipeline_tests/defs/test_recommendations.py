@@ -5,7 +5,8 @@ from datetime import date
 import pandas as pd
 
 from spx_pipeline.domain.market_calendar import next_session
-from spx_pipeline_tests.fixtures.pipeline import PipelineEnv
+from spx_pipeline.emulator import FaultConfig
+from spx_pipeline_tests.fixtures.pipeline import PipelineEnv, PipelineEnvFactory
 
 
 def _sync_and_recommend(env: PipelineEnv, max_risk: float = 2500.0) -> None:
@@ -116,15 +117,111 @@ def test_order_tickets_build_entry_t1_and_runner_stop_and_preview_entries_only(
         assert entry["quantity"] == rec.suggested_contracts
         assert entry["underlying_symbol"] == "SPX" and entry["option_symbol"] == rec.symbol
         assert entry["preview_status"] == "ok" and entry["preview_cost"] > 0
-        stop = legs[legs["leg"] == "runner_stop"].iloc[0]
-        assert stop["side"] == "sell_to_close" and stop["order_type"] in {"stop", "stop_limit"}
+        stops = legs[legs["leg"] == "runner_stop"]
         if rec.suggested_contracts >= 2:
+            stop = stops.iloc[0]
+            assert stop["side"] == "sell_to_close" and stop["order_type"] in {"stop", "stop_limit"}
             t1 = legs[legs["leg"] == "t1"].iloc[0]
             assert t1["quantity"] + stop["quantity"] == rec.suggested_contracts
             assert float(t1["price"]) > float(entry["price"])
+        else:
+            # The demo setups have no stop premium: a lone contract gets no breakeven stop, which
+            # would trigger at once (the breakeven runner stop is for after a T1 fill).
+            assert stops.empty
         assert (legs.loc[legs["leg"] != "entry", "preview_status"] == "not_requested").all()
     # Previews never place orders.
     assert all(pipeline_env.emulator.orders(a.account_id) == [] for a in pipeline_env.accounts)
     # Re-running replaces tickets by id: no duplicates.
     assert pipeline_env.run("order_tickets_job").success
     assert pipeline_env.count("order_tickets") == len(tickets)
+
+
+def test_setups_whose_ids_differ_only_in_punctuation_get_separate_tickets(
+    pipeline_env_factory: PipelineEnvFactory,
+) -> None:
+    setups = [
+        {"setup_id": "bull_1", "direction": "bullish", "target_delta": 0.4},
+        {"setup_id": "bull-1", "direction": "bullish", "target_delta": 0.3},
+    ]
+    env = pipeline_env_factory(setups=setups)
+    _sync_and_recommend(env)
+    assert env.run("order_tickets_job").success
+    tickets = env.warehouse().query("SELECT setup_id, account_id, tag FROM order_tickets")
+    assert set(tickets["setup_id"]) == {"bull_1", "bull-1"}
+    assert tickets.groupby("tag")["setup_id"].nunique().max() == 1
+
+
+def test_no_tickets_for_deactivated_accounts_or_accounts_whose_latest_sync_failed(
+    pipeline_env: PipelineEnv,
+) -> None:
+    _sync_and_recommend(pipeline_env)
+    pipeline_env.credential_store().deactivate("VA00000002")
+    pipeline_env.emulator.set_faults(
+        FaultConfig(failing_accounts=frozenset({"VA00000003"}), failing_status=401)
+    )
+    _sync_and_recommend(pipeline_env)
+    latest = pipeline_env.warehouse().query(
+        "SELECT * FROM contract_recommendations WHERE run_id = "
+        "(SELECT run_id FROM contract_recommendations ORDER BY generated_at DESC LIMIT 1)"
+    )
+    assert "VA00000002" not in set(latest["account_id"])  # inactive: not recommended at all
+    failed = latest[latest["account_id"] == "VA00000003"]
+    assert failed["blocked"].all() and (failed["suggested_contracts"] == 0).all()
+    assert failed["blocked_reason"].str.contains("latest sync failed").all()
+    assert pipeline_env.run("order_tickets_job").success
+    run_id = (
+        pipeline_env.warehouse()
+        .query("SELECT run_id FROM order_tickets ORDER BY created_at DESC LIMIT 1")["run_id"]
+        .iloc[0]
+    )
+    accounts = set(
+        pipeline_env.warehouse().query("SELECT account_id FROM order_tickets WHERE run_id = ?", [run_id])[
+            "account_id"
+        ]
+    )
+    assert accounts == {"VA00000001"}
+
+
+def test_order_tickets_ignore_recommendations_of_another_trading_day(pipeline_env: PipelineEnv) -> None:
+    assert pipeline_env.run("portfolio_sync_job").success
+    result = pipeline_env.run(
+        "recommendations_job",
+        {
+            "ops": {
+                "spx_option_chain": {"config": {"as_of": "2026-11-27"}},
+                "contract_recommendations": {"config": {"max_risk_dollars": 2500.0}},
+            }
+        },
+    )
+    assert result.success
+    assert pipeline_env.count("contract_recommendations", "NOT blocked AND suggested_contracts > 0") > 0
+    assert pipeline_env.run("order_tickets_job").success
+    assert pipeline_env.count("order_tickets") == 0
+
+
+def test_with_a_stop_premium_the_t1_slice_is_an_oco_so_the_whole_position_is_stopped(
+    pipeline_env_factory: PipelineEnvFactory,
+) -> None:
+    from decimal import Decimal
+
+    setups = [
+        {
+            "setup_id": "bull-stop",
+            "direction": "bullish",
+            "target_delta": 0.4,
+            "stop_premium": Decimal("1.00"),
+        }
+    ]
+    env = pipeline_env_factory(setups=setups)
+    _sync_and_recommend(env)
+    assert env.run("order_tickets_job").success
+    tickets = env.warehouse().query("SELECT * FROM order_tickets")
+    recs = env.warehouse().query("SELECT * FROM contract_recommendations WHERE suggested_contracts >= 2")
+    assert len(recs) > 0
+    for rec in recs.itertuples():
+        legs = tickets[tickets["account_id"] == rec.account_id].set_index("leg")
+        t1, stop = legs.loc["t1"], legs.loc["runner_stop"]
+        assert t1["order_type"] == "oco" and float(t1["stop_price"]) == 1.0 and float(t1["price"]) > 1.0
+        assert '"class": "oco"' in t1["payload_json"]
+        assert stop["order_type"] == "stop" and float(stop["stop_price"]) == 1.0
+        assert t1["quantity"] + stop["quantity"] == rec.suggested_contracts  # every contract is stopped

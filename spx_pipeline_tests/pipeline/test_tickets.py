@@ -7,9 +7,19 @@ from spx_pipeline.domain.contracts import Setup
 from spx_pipeline.pipeline.tickets import build_tickets, ticket_id, ticket_tag
 
 
-def test_tags_are_tradier_safe_and_ids_are_stable() -> None:
-    tag = ticket_tag(date(2026, 11, 24), "my_setup.1", "VA_0001", "abcdef0123456789")
-    assert tag == "spx-20261124-my-setup-1-VA-0001-abcdef01"
+def test_tags_are_tradier_safe_unique_per_recommendation_and_stable() -> None:
+    import re
+
+    day = date(2026, 11, 24)
+    # Ids that only differ in '_', '.' or '-' (or where they split) must not share a tag or id.
+    keys = [("bull_1", "VA1"), ("bull-1", "VA1"), ("bull.1", "VA1"), ("bull", "1-VA1"), ("bull-1-VA1", "")]
+    tags = {ticket_tag(day, setup, account, "f" * 16) for setup, account in keys}
+    assert len(tags) == len(keys)
+    for tag in tags:
+        assert re.fullmatch(r"[A-Za-z0-9-]{1,255}", tag)
+        assert tag.startswith("spx-20261124-")
+    tag = ticket_tag(day, "bull_1", "VA1", "f" * 16)
+    assert tag == ticket_tag(date(2026, 11, 24), "bull_1", "VA1", "f" * 16)  # stable across calls
     assert ticket_id(tag, "entry") == ticket_id(tag, "entry") != ticket_id(tag, "t1")
 
 

@@ -54,7 +54,7 @@ def spx_option_chain(
             )
         )
     credential = chosen[0]
-    with tradier.client(credential.token) as client:
+    with tradier.client(credential.token, credential.environment) as client:
         listed = client.get_option_expirations("SPX", include_all_roots=True)
         expirations = expirations_to_fetch(listed, day, next_sessions=config.next_sessions)
         frames = []

@@ -4,6 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from spx_pipeline.defs.common import OWNERS, preview_markdown, run_started_at, table_schema_metadata
+from spx_pipeline.domain.market_calendar import trading_day
 from spx_pipeline.pipeline.tickets import build_tickets, preview_tickets, tradable_recommendations
 from spx_pipeline.resources import AppDatabaseResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
@@ -12,10 +13,17 @@ LEGS = ("entry", "t1", "runner_stop")
 
 
 @dg.op(
-    ins={"after": dg.In(dg.Nothing)}, description="Newest unblocked, sized recommendation per setup/account."
+    ins={"after": dg.In(dg.Nothing)},
+    description="Unblocked, sized rows of the newest recommendations run, for today and active accounts.",
 )
-def load_tradable_recommendations(warehouse: WarehouseResource) -> pd.DataFrame:
-    return tradable_recommendations(warehouse.warehouse())
+def load_tradable_recommendations(
+    context: dg.OpExecutionContext, app_db: AppDatabaseResource, warehouse: WarehouseResource
+) -> pd.DataFrame:
+    active = [c.account_id for c in app_db.credential_listing().list() if c.is_active]
+    day = trading_day(run_started_at(context))
+    frame = tradable_recommendations(warehouse.warehouse(), trading_day=day, active_accounts=active)
+    context.log.info(f"{len(frame)} tradable recommendation(s) for {day.isoformat()}")
+    return frame
 
 
 @dg.op(description="Entry (buy_to_open limit), T1 (sell_to_close limit) and runner stop payloads.")
@@ -57,7 +65,7 @@ def preview_order_payloads(
         return tickets
     credentials = {c.account_id: c for c in app_db.credential_store().active_credentials(verify=False)}
     clients = {
-        account: tradier.client(cred.token)
+        account: tradier.client(cred.token, cred.environment)
         for account, cred in credentials.items()
         if account in set(tickets["account_id"])
     }

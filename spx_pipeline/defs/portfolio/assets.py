@@ -127,11 +127,18 @@ def tradier_balances(
     return dg.MaterializeResult(metadata=metadata)
 
 
-def _balances_for_run(warehouse: WarehouseResource, run_id: str) -> pd.DataFrame:
-    """This run's balances, or (when the asset is re-materialized alone) the latest run's."""
+def _balances_for_run(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> pd.DataFrame:
+    """This run's balances; the latest run's only when this run did not fetch any itself.
+
+    Re-materializing ``portfolio_snapshots`` alone rebuilds the newest sync. A run that did fetch
+    balances and got none (no active account, all failed) must not re-publish an older sync.
+    """
     wh = warehouse.warehouse()
+    run_id = context.run.run_id
     frame = wh.query("SELECT * FROM tradier_balances WHERE run_id = ?", [run_id])
-    if frame.empty:
+    latest = context.instance.get_latest_materialization_event(tradier_balances.key)
+    fetched_here = latest is not None and latest.run_id == run_id
+    if frame.empty and not fetched_here:
         frame = wh.query(
             "SELECT * FROM tradier_balances WHERE run_id = "
             "(SELECT run_id FROM tradier_balances ORDER BY captured_at DESC, run_id DESC LIMIT 1)"
@@ -157,7 +164,7 @@ def _balances_for_run(warehouse: WarehouseResource, run_id: str) -> pd.DataFrame
 def portfolio_snapshots(
     context: dg.AssetExecutionContext, app_db: AppDatabaseResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    balances = _balances_for_run(warehouse, context.run.run_id)
+    balances = _balances_for_run(context, warehouse)
     if balances.empty:
         return dg.MaterializeResult(metadata={"dagster/row_count": 0, "note": "no balances to snapshot"})
     source_run = str(balances["run_id"].iloc[0])
@@ -175,8 +182,19 @@ def portfolio_snapshots(
         key_columns=["run_id", "account_id", "stage"],
         delete_where={"run_id": source_run, "stage": "snapshot_validation"},
     )
-    # The app's system of record gets the same rows (the seed's worker wrote them there).
-    replace_snapshots(app_db.database(), frames.snapshots, run_id=source_run)
+    # The app's system of record gets the same rows (the seed's worker wrote them there). Two
+    # stores cannot share a transaction: if this second write fails, the warehouse rows of the run
+    # are taken back out so neither store holds a snapshot the other lacks.
+    try:
+        replace_snapshots(app_db.database(), frames.snapshots, run_id=source_run)
+    except Exception:
+        wh.replace_rows(
+            "portfolio_snapshots",
+            frames.snapshots.iloc[0:0],
+            key_columns=["account_id", "captured_at"],
+            delete_where={"run_id": source_run},
+        )
+        raise
     for row in frames.rejected.itertuples():
         context.log.warning(f"Snapshot of {row.account_id} rejected: {row.message}")
     shown = frames.snapshots.drop(columns=["run_id"])

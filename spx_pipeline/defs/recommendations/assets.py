@@ -5,6 +5,7 @@ could be served to another. Here each row is keyed by (as-of, setup, account, ri
 and ad-hoc requests go to their own table, never to this one.
 """
 
+from datetime import timedelta
 from decimal import Decimal
 
 import dagster as dg
@@ -18,9 +19,11 @@ from spx_pipeline.domain.sizing import RiskContext, ZeroDtePolicy
 from spx_pipeline.pipeline.portfolio import risk_contexts
 from spx_pipeline.pipeline.recommendations import (
     RECOMMENDATION_KEY,
+    block_stale,
     latest_chain,
     latest_snapshots,
     recommendation_rows,
+    stale_risk_reasons,
 )
 from spx_pipeline.resources import AppDatabaseResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
@@ -36,6 +39,8 @@ class SelectionSettings(dg.Config):
     min_volume: int = 100
     min_open_interest: int = 0
     fee_per_contract: float = 0.65
+    # Long enough for pre-market runs on yesterday's close; a failed latest sync blocks regardless.
+    max_snapshot_age_hours: float = 18.0
 
     def policy(self) -> ZeroDtePolicy:
         return ZeroDtePolicy(dtbp_floor=Decimal(str(self.dtbp_floor)), legacy_pdt_check=self.legacy_pdt_check)
@@ -80,14 +85,21 @@ def contract_recommendations(
     active = [c.account_id for c in app_db.credential_listing().list() if c.is_active]
     snapshots = latest_snapshots(wh, active)
     contexts = risk_contexts(snapshots, max_risk_dollars=Decimal(str(config.max_risk_dollars)))
+    started = run_started_at(context)
     rows = recommendation_rows(
         chain,
         setups,
         contexts,
-        generated_at=run_started_at(context),
+        generated_at=started,
         policy=config.policy(),
         config=config.selection(),
     )
+    stale = stale_risk_reasons(
+        wh, snapshots, now=started, max_age=timedelta(hours=config.max_snapshot_age_hours)
+    )
+    rows = block_stale(rows, stale)
+    for account, reason in stale.items():
+        context.log.warning(f"Account {account}: {reason}")
     rows.insert(0, "run_id", context.run.run_id)
     wh.replace_rows("contract_recommendations", rows, key_columns=list(RECOMMENDATION_KEY))
     blocked = int(rows["blocked"].sum()) if len(rows) else 0
