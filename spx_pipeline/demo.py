@@ -69,29 +69,49 @@ class DemoSummary:
 
 
 def prepare_local_environment(data_dir: Path) -> None:
-    """Point every store at ``data_dir`` unless the operator already chose (env wins)."""
+    """Point every store, the key and the Dagster instance at ``data_dir``.
+
+    The local stores win over the environment on purpose: a shell that exports a production
+    ``SPX_APP_DB_URL`` must not receive active demo credentials, which the production schedule
+    would then sync (and every demo run would look like a rotation to the sensor).
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("SPX_APP_DB_URL", f"sqlite:///{(data_dir / 'app.sqlite').resolve()}")
-    os.environ.setdefault("SPX_WAREHOUSE_PATH", str((data_dir / "warehouse.duckdb").resolve()))
+    os.environ["SPX_APP_DB_URL"] = f"sqlite:///{(data_dir / 'app.sqlite').resolve()}"
+    os.environ["SPX_WAREHOUSE_PATH"] = str((data_dir / "warehouse.duckdb").resolve())
     dagster_home = data_dir / "dagster_home"
     dagster_home.mkdir(parents=True, exist_ok=True)
     instance_yaml = dagster_home / "dagster.yaml"
     if not instance_yaml.exists():
         instance_yaml.write_text(LOCAL_INSTANCE_YAML, encoding="utf-8")
-    os.environ.setdefault("DAGSTER_HOME", str(dagster_home.resolve()))
+    os.environ["DAGSTER_HOME"] = str(dagster_home.resolve())
     ensure_local_key(data_dir)
 
 
 def ensure_local_key(data_dir: Path) -> None:
-    """Use SPX_CREDENTIALS_KEY(_FILE) when set; otherwise a key file under data/ (mode 0600)."""
-    if credentials_key_from_env():
-        return
+    """The demo's own key file under ``data_dir`` (mode 0600), created on first use."""
     key_file = data_dir / "credentials.key"
     if not key_file.exists():
         key_file.write_text(generate_key() + "\n", encoding="utf-8")
         key_file.chmod(stat.S_IRUSR | stat.S_IWUSR)
     os.environ[CREDENTIALS_KEY_FILE_VAR] = str(key_file.resolve())
     os.environ.pop(CREDENTIALS_KEY_VAR, None)
+
+
+# Under the legacy $25,000 minimum: shows the 0DTE policy blocking same-day expiries.
+SMALL_MARGIN_ACCOUNT = EmulatedAccount(
+    account_id="VA00000004",
+    token="demo-small-margin-token-0004",
+    account_type="margin",
+    total_equity=Decimal("12450.00"),
+    cash=Decimal("12450.00"),
+    option_buying_power=Decimal("6225.00"),
+    name="Demo Small Margin",
+)
+
+
+def demo_emulator_config() -> EmulatorConfig:
+    """The emulator's margin, cash and pdt demo accounts, plus a margin account under $25k."""
+    return EmulatorConfig(accounts=[*demo_accounts(), SMALL_MARGIN_ACCOUNT])
 
 
 def seed_accounts_and_setups(
@@ -216,7 +236,7 @@ def run_demo(
     data_dir: Path = Path("data"), *, port: int = 0, preview: bool = True, log_level: str = "INFO"
 ) -> DemoSummary:
     prepare_local_environment(data_dir)
-    config = EmulatorConfig(accounts=demo_accounts())
+    config = demo_emulator_config()
     with running_emulator(config, port=port):
         seed_demo_data(config)
         run_id, success = run_full_pipeline(preview=preview, log_level=log_level)

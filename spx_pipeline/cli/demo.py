@@ -72,8 +72,12 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _dev(args: argparse.Namespace) -> int:
-    from spx_pipeline.demo import prepare_local_environment, running_emulator, seed_demo_data
-    from spx_pipeline.emulator import EmulatorConfig, demo_accounts
+    from spx_pipeline.demo import (
+        demo_emulator_config,
+        prepare_local_environment,
+        running_emulator,
+        seed_demo_data,
+    )
 
     prepare_local_environment(args.data_dir)
     command = [
@@ -90,7 +94,7 @@ def _dev(args: argparse.Namespace) -> int:
         if not os.environ.get("TRADIER_BASE_URL"):
             print("Using the Tradier sandbox (TRADIER_BASE_URL is not set).", file=sys.stderr)
         return subprocess.call(command, cwd=PROJECT_ROOT)
-    config = EmulatorConfig(accounts=demo_accounts())
+    config = demo_emulator_config()
     try:
         with running_emulator(config, port=args.emulator_port) as emulator:
             seed_demo_data(config)

@@ -211,7 +211,7 @@ class ZeroDteDecision:
 
 
 _PDT_BLOCK = (
-    "0DTE blocked: the broker reports the account as not PDT-qualified and the legacy PDT check is on, "
+    "0DTE blocked: the account is not PDT-qualified and the legacy PDT check is on, "
     "so closing a same-day SPXW position would be a restricted day trade."
 )
 

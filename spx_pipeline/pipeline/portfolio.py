@@ -214,8 +214,9 @@ def snapshot_candidates(balances: pd.DataFrame) -> pd.DataFrame:
     """Snapshot columns derived from ``tradier_balances`` rows (before validation).
 
     ``option_buying_power`` is what limits an option buy: the margin/pdt figure, or settled cash
-    for cash accounts. ``pdt_qualified`` means typed ``pdt`` by the broker with at least the
-    legacy $25k equity; Tradier reports no explicit flag on balances.
+    for cash accounts. ``pdt_qualified`` is derived, since Tradier's balances carry no such flag: a
+    margin or pdt account with at least the legacy $25,000 of equity may day trade freely under
+    FINRA 4210 (a margin account under it gets three day trades in five days, a pdt one none).
     """
     is_cash = balances["account_type"].eq("cash")
     option_bp = balances["option_buying_power"].where(~is_cash, balances["cash_available"])
@@ -232,7 +233,8 @@ def snapshot_candidates(balances: pd.DataFrame) -> pd.DataFrame:
             "day_trade_buying_power": pd.to_numeric(balances["day_trade_buying_power"], errors="coerce"),
             "pending_orders_count": balances["pending_orders_count"],
             "pending_cash": pd.to_numeric(balances["pending_cash"], errors="coerce"),
-            "pdt_qualified": balances["account_type"].eq("pdt") & equity.ge(float(PDT_MIN_EQUITY)),
+            "pdt_qualified": balances["account_type"].isin(["margin", "pdt"])
+            & equity.ge(float(PDT_MIN_EQUITY)),
             "run_id": balances["run_id"],
         }
     )

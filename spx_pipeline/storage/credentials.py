@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy.engine import Connection
 
-from spx_pipeline.broker.secrets import SecretToken, token_fingerprint
+from spx_pipeline.broker.secrets import SecretToken, check_token_text, token_fingerprint
 from spx_pipeline.settings import CREDENTIALS_KEY_FILE_VAR, credentials_key_from_env
 from spx_pipeline.storage.appdb import AppDatabase
 from spx_pipeline.storage.paths import ENV_CREDENTIALS_KEY
@@ -391,6 +391,11 @@ def _check_token(token: str) -> str:
     clean = token.strip()
     if any(ch.isspace() for ch in clean):
         raise CredentialError("token contains whitespace inside it; an access token is a single word")
+    try:
+        # Refuse at entry what the HTTP layer would refuse at the first sync (control, non-ASCII).
+        check_token_text(clean)
+    except ValueError as exc:
+        raise CredentialError(f"token is not usable: {exc}") from None
     return clean
 
 

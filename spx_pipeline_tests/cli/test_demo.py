@@ -33,23 +33,44 @@ def test_demo_runs_end_to_end_and_analyst_queries_run_on_its_warehouse(
     assert main(["demo", "--data-dir", str(data), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "demo succeeded" in out
-    assert "accounts synced       3 (failed: 0)" in out
+    assert "accounts synced       4 (failed: 0)" in out
     assert (data / "credentials.key").stat().st_mode & 0o077 == 0  # key file is private
     warehouse = Warehouse(data / "warehouse.duckdb")
-    assert warehouse.row_count("portfolio_snapshots") == 3
+    assert warehouse.row_count("portfolio_snapshots") == 4
     assert warehouse.row_count("order_tickets") > 0
+    # The small margin account (under $25k) shows the 0DTE policy at work.
+    small = warehouse.query(
+        "SELECT blocked_reason FROM contract_recommendations WHERE account_id = 'VA00000004'"
+    )
+    assert small["blocked_reason"].str.contains("not PDT-qualified").all()
     for name in query_names():
         frame = warehouse.named_query(name)
         assert len(frame) > 0, name
     latest = warehouse.named_query("latest_snapshot_per_account")
-    assert sorted(latest["account_id"]) == ["VA00000001", "VA00000002", "VA00000003"]
+    assert sorted(latest["account_id"]) == ["VA00000001", "VA00000002", "VA00000003", "VA00000004"]
     # The Dagster run is recorded in the persistent local instance under data/.
     assert (data / "dagster_home" / "dagster.yaml").exists()
     assert any((data / "dagster_home").rglob("*.db"))
 
     # Running it again adds a new snapshot per account and duplicates nothing else.
     assert main(["demo", "--data-dir", str(data), "--quiet"]) == 0
-    assert warehouse.row_count("portfolio_snapshots") == 6
-    assert warehouse.row_count("broker_credentials") == 3
-    assert len(warehouse.named_query("latest_snapshot_per_account")) == 3
+    assert warehouse.row_count("portfolio_snapshots") == 8
+    assert warehouse.row_count("broker_credentials") == 4
+    assert len(warehouse.named_query("latest_snapshot_per_account")) == 4
     assert "TRADIER_BASE_URL" not in os.environ  # the local server's URL does not leak out
+
+
+@pytest.mark.slow
+def test_demo_never_writes_to_the_stores_the_environment_points_at(
+    tmp_path: Path, clean_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spx_pipeline.storage.credentials import generate_key
+
+    production_db = tmp_path / "production.sqlite"
+    monkeypatch.setenv("SPX_APP_DB_URL", f"sqlite:///{production_db}")
+    monkeypatch.setenv("SPX_WAREHOUSE_PATH", str(tmp_path / "production.duckdb"))
+    monkeypatch.setenv("SPX_CREDENTIALS_KEY", generate_key())
+    assert main(["demo", "--data-dir", str(tmp_path / "data"), "--quiet"]) == 0
+    assert not production_db.exists()
+    assert not (tmp_path / "production.duckdb").exists()
+    assert Warehouse(tmp_path / "data" / "warehouse.duckdb").row_count("portfolio_snapshots") == 4

@@ -34,7 +34,7 @@ def test_sync_writes_balances_and_validated_snapshots_for_every_account(pipeline
     assert by_id.loc["VA00000002", "option_buying_power"] == pytest.approx(float(emu["VA00000002"].cash))
     assert by_id.loc["VA00000003", "day_trade_buying_power"] > 0
     assert bool(by_id.loc["VA00000003", "pdt_qualified"]) is True
-    assert bool(by_id.loc["VA00000001", "pdt_qualified"]) is False
+    assert bool(by_id.loc["VA00000001", "pdt_qualified"]) is True  # margin with >= $25k equity
     assert set(snaps["run_id"]) == {result.run_id}
     assert str(snaps["captured_at"].dt.tz) == "UTC"
     raw = pipeline_env.warehouse().query("SELECT account_type, raw_json FROM tradier_balances")

@@ -48,20 +48,32 @@ def test_chain_as_of_a_holiday_fetches_the_next_session(pipeline_env: PipelineEn
 
 
 def test_recommendations_are_sized_per_account_and_keyed_by_risk_fingerprint(
-    pipeline_env: PipelineEnv,
+    pipeline_env_factory: PipelineEnvFactory,
 ) -> None:
-    _sync_and_recommend(pipeline_env)
-    recs = pipeline_env.warehouse().query(
-        "SELECT * FROM contract_recommendations ORDER BY setup_id, account_id"
+    from decimal import Decimal
+
+    from spx_pipeline.emulator import EmulatedAccount, demo_accounts
+
+    small = EmulatedAccount(
+        account_id="VA00000009",
+        token="small-margin-token-0009",
+        account_type="margin",
+        total_equity=Decimal("12000"),
+        cash=Decimal("12000"),
+        option_buying_power=Decimal("6000"),
     )
-    assert len(recs) == 6  # 2 setups x 3 accounts
-    assert recs["risk_fingerprint"].nunique() == 3  # one risk context per account, never shared
-    margin = recs[recs["account_id"] == "VA00000001"]
-    # The margin demo account is not PDT-qualified: its 0DTE is blocked, it gets the next expiry.
-    assert (pd.to_datetime(margin["expiration_date"]) > pd.to_datetime(margin["as_of_date"])).all()
-    assert margin["blocked_reason"].str.contains("PDT").all()
-    pdt = recs[recs["account_id"] == "VA00000003"]
-    assert (pd.to_datetime(pdt["expiration_date"]) == pd.to_datetime(pdt["as_of_date"])).all()
+    env = pipeline_env_factory(accounts=[*demo_accounts(), small])
+    _sync_and_recommend(env)
+    recs = env.warehouse().query("SELECT * FROM contract_recommendations ORDER BY setup_id, account_id")
+    assert len(recs) == 8  # 2 setups x 4 accounts
+    assert recs["risk_fingerprint"].nunique() == 4  # one risk context per account, never shared
+    restricted = recs[recs["account_id"] == "VA00000009"]
+    # A margin account under $25k is not PDT-qualified: its 0DTE is blocked, it gets the next expiry.
+    assert (pd.to_datetime(restricted["expiration_date"]) > pd.to_datetime(restricted["as_of_date"])).all()
+    assert restricted["blocked_reason"].str.contains("PDT").all()
+    for account in ("VA00000001", "VA00000003"):  # margin and pdt accounts over $25k trade 0DTE
+        rows = recs[recs["account_id"] == account]
+        assert (pd.to_datetime(rows["expiration_date"]) == pd.to_datetime(rows["as_of_date"])).all()
     # Sizing never exceeds max risk and never rounds up.
     assert (recs["suggested_cost"].astype(float) <= 2500 + 1e-9).all()
     assert (recs["suggested_contracts"] >= 0).all()

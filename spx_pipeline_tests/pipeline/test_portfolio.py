@@ -76,3 +76,23 @@ def test_risk_contexts_leave_pdt_unknown_for_cash_accounts_and_use_latest_snapsh
     assert contexts["P1"].option_buying_power == Decimal("29000")
     assert contexts["P1"].day_trade_buying_power == Decimal("116000")
     assert contexts["C1"].fingerprint() != contexts["P1"].fingerprint()
+
+
+def test_pdt_qualified_is_derived_from_account_type_and_the_25k_equity_minimum() -> None:
+    def margin(account: str, equity: str, kind: str = "margin") -> BalanceResult:
+        body = {
+            "account_number": account,
+            "account_type": kind,
+            "total_equity": Decimal(equity),
+            "total_cash": Decimal(equity),
+            "pending_orders_count": 0,
+            kind: {"option_buying_power": Decimal(equity)},
+        }
+        return BalanceResult(account, Balances.from_json(body), None, 0.1)
+
+    results = [margin("M1", "24999.99"), margin("M2", "25000"), margin("P1", "12000", "pdt")]
+    frames = balance_frames(results, environments={}, run_id="r", captured_at=NOW)
+    snaps = validated_snapshots(snapshot_candidates(frames.balances)).snapshots.set_index("account_id")
+    assert bool(snaps.loc["M1", "pdt_qualified"]) is False
+    assert bool(snaps.loc["M2", "pdt_qualified"]) is True
+    assert bool(snaps.loc["P1", "pdt_qualified"]) is False  # flagged PDT under $25k: no day trades

@@ -187,3 +187,14 @@ def test_planted_token_is_absent_from_the_sqlite_file(
     data = Path(path).read_bytes()
     assert PLANTED.encode() not in data
     assert token_fingerprint(PLANTED + "-rotated").encode() in data  # the file is really being searched
+
+
+@pytest.mark.parametrize("bad", ["tok\x00en-123", "tok\x7fen-123", "token-€-123"])
+def test_tokens_the_http_layer_would_refuse_are_refused_at_entry_without_echoing_them(
+    sqlite_app_db: AppDatabase, credentials_key: str, bad: str
+) -> None:
+    store = CredentialStore(sqlite_app_db, key=credentials_key)
+    with pytest.raises(CredentialError, match="token is not usable") as info:
+        store.add("ACC-BAD", bad)
+    assert bad not in str(info.value)
+    assert store.list() == []
