@@ -255,7 +255,8 @@ class TradierClient:
 
         On a failure after the request may have left (read timeout, reset, 5xx) an order with a
         ``tag`` raises ``AmbiguousOrderError``; with ``reconcile_by_tag=True`` the client first looks
-        the tag up once and returns the existing order (``reconciled=True``) when it is there.
+        the tag up once and returns the existing order (``reconciled=True``) when it is there. An HTTP
+        200 whose body cannot be parsed counts as ambiguous too: Tradier received the order.
         Errors in an HTTP 200 body raise ``TradierOrderRejectedError``.
         """
         account_id = _account(account_id)
@@ -269,7 +270,14 @@ class TradierClient:
         tag = form.get("tag")
         try:
             body = self.transport.request("POST", path, data=form, kind="order", retry=False)
-        except (TradierTimeoutError, TradierConnectionError, TradierServerError) as exc:
+            return OrderResult.from_json(body)
+        except (
+            TradierTimeoutError,
+            TradierConnectionError,
+            TradierServerError,
+            # A 200 whose body cannot be read: the order reached Tradier and may well be live.
+            TradierMalformedResponseError,
+        ) as exc:
             if exc.maybe_sent is False or tag is None:
                 raise
             ambiguous = AmbiguousOrderError(
@@ -285,7 +293,6 @@ class TradierClient:
             if not reconcile_by_tag:
                 raise ambiguous from None
             return self._reconcile(account_id, tag, ambiguous)
-        return OrderResult.from_json(body)
 
     def _reconcile(self, account_id: str, tag: str, ambiguous: AmbiguousOrderError) -> OrderResult:
         try:

@@ -361,3 +361,19 @@ def test_order_put_and_delete_are_never_retried_on_5xx(tradier_emulator: Tradier
             client.cancel_order(MARGIN, placed.id)
         assert tradier_emulator.request_count("/accounts", method="DELETE") == 1
     assert put_error.value.maybe_sent is True and delete_error.value.maybe_sent is True
+
+
+def test_tagged_post_answered_with_an_unreadable_200_is_ambiguous_and_reconciles(
+    tradier_emulator: TradierEmulator,
+) -> None:
+    with make_client(tradier_emulator) as client:
+        payload = order_payload(client, tag="mal-1")
+        tradier_emulator.set_faults(FaultConfig(malformed=1, path_prefix="/accounts"))
+        with pytest.raises(AmbiguousOrderError, match="find_orders_by_tag"):
+            client.place_order(MARGIN, payload)
+        assert len(tradier_emulator.orders(MARGIN)) == 1  # Tradier did take it: a resend would double it
+        tradier_emulator.set_faults(FaultConfig(malformed=1, path_prefix="/accounts"))
+        again = client.place_order(MARGIN, {**payload, "tag": "mal-2"}, reconcile_by_tag=True)
+    assert isinstance(again, OrderResult) and again.reconciled
+    assert len(tradier_emulator.orders(MARGIN)) == 2
+    assert tradier_emulator.request_count("/accounts", method="POST") == 2
