@@ -543,6 +543,8 @@ class TradierEmulator:
 
     def _place_order(self, call: _Call) -> Any:
         account_id = call.match.group(1)
+        if call.param("class") == "oco":
+            return self._preview_oco(_validate_oco(call))
         order = _validate_order(call)
         contract = order["contract"]
         unit = self._unit_price(order, contract)
@@ -595,6 +597,38 @@ class TradierEmulator:
         if stored is None:  # lost a race for the same buying power
             return _Reply(200, document={"errors": {"error": NOT_ENOUGH_BP}})
         return {"order": {"id": stored.id, "status": "ok", "partner_id": stored.partner_id}}
+
+    def _preview_oco(self, legs: list[dict[str, Any]]) -> Any:
+        """Price an OCO: at most one leg executes, so the commission is the larger leg's.
+
+        Only previews are served: the emulator's book holds single-leg orders, and placing a
+        linked pair it could not cancel as one would misrepresent Tradier.
+        """
+        if not legs[0]["preview"]:
+            raise _ApiError(400, "the emulator previews class=oco (preview=true) but does not place it")
+        qty = max(leg["quantity"] for leg in legs)
+        commission = COMMISSION_PER_CONTRACT * qty
+        return {
+            "order": {
+                "status": "ok",
+                "result": True,
+                "commission": commission,
+                "cost": commission,
+                "fees": Decimal("0.00"),
+                "symbol": legs[0]["symbol"],
+                "quantity": qty,
+                "side": legs[0]["side"],
+                "type": "oco",
+                "duration": legs[0]["duration"],
+                "order_cost": Decimal("0.00"),
+                "margin_change": Decimal("0.00"),
+                "request_date": self._now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3],
+                "extended_hours": False,
+                "class": "oco",
+                "strategy": "oco",
+                "day_trades": 0,
+            }
+        }
 
     def _unit_price(self, order: dict[str, Any], contract: Any) -> Decimal:
         if order["type"] in ("limit", "stop_limit"):
@@ -775,38 +809,52 @@ def _validate_order(call: _Call) -> dict[str, Any]:
     """Check a single-leg option order form the way Tradier does; 400 naming field and value."""
     klass = _required(call, "class")
     if klass != "option":
-        raise _ApiError(400, f"class is invalid: {klass!r} (the emulator accepts class=option only)")
-    symbol = _required(call, "symbol").upper()
-    option_symbol = _required(call, "option_symbol")
+        raise _ApiError(400, f"class is invalid: {klass!r} (the emulator accepts class=option or oco)")
+    return {**_validate_leg(call, ""), **_validate_common(call)}
+
+
+def _validate_oco(call: _Call) -> list[dict[str, Any]]:
+    """An OCO of two single-leg option orders (keys ``side[0]``, ``stop[1]``...; i from 0).
+
+    Tradier's rules: the two legs differ in ``type`` and share the same ``option_symbol``; one
+    ``duration`` for both (tradier-api.md §3.2). The preview shape is constructed, not captured.
+    """
+    common = _validate_common(call)
+    legs = [{**_validate_leg(call, f"[{i}]"), **common} for i in (0, 1)]
+    if legs[0]["type"] == legs[1]["type"]:
+        raise _ApiError(400, f"OCO legs must differ in type, both are {legs[0]['type']!r}")
+    if legs[0]["option_symbol"] != legs[1]["option_symbol"]:
+        raise _ApiError(
+            400,
+            f"OCO legs must share option_symbol, got {legs[0]['option_symbol']!r} and "
+            f"{legs[1]['option_symbol']!r}",
+        )
+    return legs
+
+
+def _validate_leg(call: _Call, suffix: str) -> dict[str, Any]:
+    symbol = _required(call, f"symbol{suffix}").upper()
+    option_symbol = _required(call, f"option_symbol{suffix}")
     try:
         contract = parse_option_symbol(option_symbol)
     except ValueError as exc:
-        raise _ApiError(400, f"option_symbol is invalid: {option_symbol!r} ({exc})") from exc
+        raise _ApiError(400, f"option_symbol{suffix} is invalid: {option_symbol!r} ({exc})") from exc
     if symbol not in (contract.underlying, contract.root):
-        raise _ApiError(400, f"symbol {symbol!r} does not match option_symbol {option_symbol!r}")
-    side = _required(call, "side")
+        raise _ApiError(400, f"symbol{suffix} {symbol!r} does not match option_symbol {option_symbol!r}")
+    side = _required(call, f"side{suffix}")
     if side not in SIDES:
-        raise _ApiError(400, f"side is invalid: {side!r} (one of {', '.join(SIDES)})")
-    raw_qty = _required(call, "quantity")
+        raise _ApiError(400, f"side{suffix} is invalid: {side!r} (one of {', '.join(SIDES)})")
+    raw_qty = _required(call, f"quantity{suffix}")
     if not raw_qty.isdigit() or int(raw_qty) < 1:
-        raise _ApiError(400, f"quantity must be a positive integer, got {raw_qty!r}")
-    order_type = _required(call, "type")
+        raise _ApiError(400, f"quantity{suffix} must be a positive integer, got {raw_qty!r}")
+    order_type = _required(call, f"type{suffix}")
     if order_type not in ORDER_TYPES:
-        raise _ApiError(400, f"type is invalid for class option: {order_type!r}")
-    duration = _required(call, "duration")
-    if duration not in DURATIONS:
-        raise _ApiError(400, f"duration is invalid: {duration!r} (one of {', '.join(DURATIONS)})")
+        raise _ApiError(400, f"type{suffix} is invalid for class option: {order_type!r}")
     price = stop = None
     if order_type in ("limit", "stop_limit"):
-        price = _positive_decimal("price", _required(call, "price"))
+        price = _positive_decimal(f"price{suffix}", _required(call, f"price{suffix}"))
     if order_type in ("stop", "stop_limit"):
-        stop = _positive_decimal("stop", _required(call, "stop"))
-    tag = call.param("tag")
-    if tag is not None and not TAG_RE.match(tag):
-        raise _ApiError(400, f"tag is invalid: {tag!r} (1-255 letters, digits or '-')")
-    preview = (call.param("preview") or "false").strip().lower()
-    if preview not in ("true", "false"):
-        raise _ApiError(400, f"preview must be true or false, got {preview!r}")
+        stop = _positive_decimal(f"stop{suffix}", _required(call, f"stop{suffix}"))
     return {
         "symbol": symbol,
         "option_symbol": contract.tradier,
@@ -814,12 +862,22 @@ def _validate_order(call: _Call) -> dict[str, Any]:
         "side": side,
         "quantity": int(raw_qty),
         "type": order_type,
-        "duration": duration,
         "price": price,
         "stop": stop,
-        "tag": tag,
-        "preview": preview == "true",
     }
+
+
+def _validate_common(call: _Call) -> dict[str, Any]:
+    duration = _required(call, "duration")
+    if duration not in DURATIONS:
+        raise _ApiError(400, f"duration is invalid: {duration!r} (one of {', '.join(DURATIONS)})")
+    tag = call.param("tag")
+    if tag is not None and not TAG_RE.match(tag):
+        raise _ApiError(400, f"tag is invalid: {tag!r} (1-255 letters, digits or '-')")
+    preview = (call.param("preview") or "false").strip().lower()
+    if preview not in ("true", "false"):
+        raise _ApiError(400, f"preview must be true or false, got {preview!r}")
+    return {"duration": duration, "tag": tag, "preview": preview == "true"}
 
 
 _ROUTES: list[Route] = [

@@ -226,8 +226,12 @@ def test_with_a_stop_premium_the_t1_slice_is_an_oco_so_the_whole_position_is_sto
     ]
     env = pipeline_env_factory(setups=setups)
     _sync_and_recommend(env)
-    assert env.run("order_tickets_job").success
+    every_leg = {"legs": ["entry", "t1", "runner_stop"]}
+    config = {"ops": {"order_tickets": {"ops": {"preview_order_payloads": {"config": every_leg}}}}}
+    assert env.run("order_tickets_job", config).success
     tickets = env.warehouse().query("SELECT * FROM order_tickets")
+    assert set(tickets["preview_status"]) == {"ok"}  # the OCO legs preview too (class=oco)
+    assert all(env.emulator.orders(a.account_id) == [] for a in env.accounts)
     recs = env.warehouse().query("SELECT * FROM contract_recommendations WHERE suggested_contracts >= 2")
     assert len(recs) > 0
     for rec in recs.itertuples():

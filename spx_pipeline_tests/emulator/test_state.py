@@ -310,3 +310,63 @@ def test_modifying_a_buy_price_moves_its_reservation(tradier_emulator, tradier_s
     ).json(parse_float=Decimal)["balances"]
     assert balances["pending_cash"] == Decimal("2000.35")
     assert balances["cash"]["cash_available"] == Decimal("8125.75") - Decimal("2000.35")
+
+
+def oco_form(emu: TradierEmulator, **overrides: str) -> dict[str, str]:
+    symbol = f"SPXW{emu.market.spxw_dates[0]:%y%m%d}C06000000"
+    form = {
+        "class": "oco",
+        "duration": "day",
+        "symbol[0]": "SPX",
+        "option_symbol[0]": symbol,
+        "side[0]": "sell_to_close",
+        "quantity[0]": "2",
+        "type[0]": "limit",
+        "price[0]": "3.50",
+        "symbol[1]": "SPX",
+        "option_symbol[1]": symbol,
+        "side[1]": "sell_to_close",
+        "quantity[1]": "2",
+        "type[1]": "stop",
+        "stop[1]": "1.20",
+        "tag": "t1-oco",
+        "preview": "true",
+    }
+    form.update(overrides)
+    return {k: v for k, v in form.items() if v != ""}
+
+
+def test_oco_preview_prices_the_pair_and_places_nothing(
+    tradier_emulator: TradierEmulator, tradier_session: requests.Session, demo_tokens: dict[str, str]
+) -> None:
+    reply = post_order(
+        tradier_session, tradier_emulator, MARGIN, demo_tokens[MARGIN], oco_form(tradier_emulator)
+    )
+    assert reply.status_code == 200, reply.text
+    preview = reply.json()["order"]
+    assert preview["class"] == "oco" and preview["status"] == "ok" and preview["quantity"] == 2
+    assert Decimal(str(preview["commission"])) > 0
+    assert tradier_emulator.orders(MARGIN) == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"type[1]": "limit", "price[1]": "2.00", "stop[1]": ""}, "differ in type"),
+        ({"option_symbol[1]": "SPXW261218C06000000"}, "share option_symbol"),
+        ({"stop[1]": ""}, "stop[1]"),
+        ({"side[0]": "sell_short"}, "side[0]"),
+        ({"preview": ""}, "does not place"),
+    ],
+)
+def test_oco_rules_are_enforced_naming_the_leg_field(
+    tradier_emulator: TradierEmulator,
+    tradier_session: requests.Session,
+    demo_tokens: dict[str, str],
+    overrides: dict[str, str],
+    named: str,
+) -> None:
+    form = oco_form(tradier_emulator, **overrides)
+    reply = post_order(tradier_session, tradier_emulator, MARGIN, demo_tokens[MARGIN], form)
+    assert reply.status_code == 400
+    assert named in reply.text
