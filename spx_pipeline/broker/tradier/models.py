@@ -9,7 +9,7 @@ Tradier adds fields without notice; it is excluded from repr/eq/hash so records 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, Literal
@@ -23,6 +23,11 @@ ACCOUNT_TYPES: tuple[AccountType, ...] = ("margin", "cash", "pdt")
 _Raw = Mapping[str, Any]
 
 
+def _decimal_fields(cls: type, data: _Raw, prefix: str) -> dict[str, Decimal | None]:
+    """Every field of a sub-balance dataclass, read as an optional Decimal from ``data``."""
+    return {f.name: n.opt_decimal(data.get(f.name), field=f"{prefix}.{f.name}") for f in fields(cls)}
+
+
 @dataclass(frozen=True, slots=True)
 class MarginBalances:
     fed_call: Decimal | None = None
@@ -34,19 +39,7 @@ class MarginBalances:
 
     @classmethod
     def from_json(cls, data: _Raw, *, prefix: str = "margin") -> MarginBalances:
-        return cls(
-            **{name: n.opt_decimal(data.get(name), field=f"{prefix}.{name}") for name in _MARGIN_FIELDS}
-        )
-
-
-_MARGIN_FIELDS = (
-    "fed_call",
-    "maintenance_call",
-    "option_buying_power",
-    "stock_buying_power",
-    "stock_short_value",
-    "sweep",
-)
+        return cls(**_decimal_fields(cls, data, prefix))
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,17 +53,7 @@ class PdtBalances:
 
     @classmethod
     def from_json(cls, data: _Raw) -> PdtBalances:
-        return cls(**{name: n.opt_decimal(data.get(name), field=f"pdt.{name}") for name in _PDT_FIELDS})
-
-
-_PDT_FIELDS = (
-    "fed_call",
-    "maintenance_call",
-    "option_buying_power",
-    "stock_buying_power",
-    "stock_short_value",
-    "day_trade_buying_power",
-)
+        return cls(**_decimal_fields(cls, data, "pdt"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +64,8 @@ class CashBalances:
 
     @classmethod
     def from_json(cls, data: _Raw) -> CashBalances:
-        return cls(**{name: n.opt_decimal(data.get(name), field=f"cash.{name}") for name in _CASH_FIELDS})
+        return cls(**_decimal_fields(cls, data, "cash"))
 
-
-_CASH_FIELDS = ("cash_available", "unsettled_funds", "sweep")
 
 _TOP_DECIMALS = (
     "total_equity",
