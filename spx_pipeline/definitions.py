@@ -21,7 +21,7 @@ from spx_pipeline.defs.recommendations.assets import (
     contract_recommendations,
     contract_recommendations_unique_keys,
 )
-from spx_pipeline.resources import AppDatabaseResource, TradierResource, WarehouseResource
+from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
 
 portfolio_sync_job = dg.define_asset_job(
     "portfolio_sync_job",
@@ -47,8 +47,13 @@ full_pipeline_job = dg.define_asset_job(
 
 
 def default_resources() -> dict[str, dg.ConfigurableResource]:
-    """Resources that read the environment (SPX_APP_DB_URL, SPX_WAREHOUSE_PATH, TRADIER_BASE_URL)."""
-    return {"app_db": AppDatabaseResource(), "warehouse": WarehouseResource(), "tradier": TradierResource()}
+    """Resources that read the environment (SPX_APP_DB_URL, SPX_WAREHOUSE_PATH, TRADIER_BASE_URL, SPX_NOW)."""
+    return {
+        "app_db": AppDatabaseResource(),
+        "warehouse": WarehouseResource(),
+        "tradier": TradierResource(),
+        "clock": ClockResource(),
+    }
 
 
 def build_definitions(resources: Mapping[str, dg.ConfigurableResource] | None = None) -> dg.Definitions:
@@ -78,7 +83,7 @@ def build_definitions(resources: Mapping[str, dg.ConfigurableResource] | None = 
         ],
         schedules=[build_portfolio_sync_schedule(portfolio_sync_job)],
         sensors=[build_broker_credentials_sensor(portfolio_sync_job)],
-        resources=dict(resources or default_resources()),
+        resources={**default_resources(), **(resources or {})},
         # One process per run: every step shares the warehouse file, and the per-account
         # concurrency lives inside tradier_balances' thread pool.
         executor=dg.in_process_executor,

@@ -9,6 +9,12 @@ import sys
 from pathlib import Path
 
 from spx_pipeline.cli import CliError
+from spx_pipeline.clock import NOW_VAR, parse_instant
+
+_NOW_HELP = (
+    "pin the clock of the pipeline and the local Tradier server to this instant "
+    f"(e.g. 2026-11-26T15:00:00-05:00; sets {NOW_VAR}); default: real time"
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     demo.add_argument("--data-dir", type=Path, default=Path("data"), help="where local stores live (data/)")
     demo.add_argument("--no-preview", action="store_true", help="build tickets without previewing them")
     demo.add_argument("--quiet", action="store_true", help="hide Dagster's step-by-step log")
+    demo.add_argument("--now", help=_NOW_HELP)
     demo.set_defaults(func=_demo)
 
     dev = subparsers.add_parser(
@@ -41,12 +48,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     dev.add_argument("--no-emulator", action="store_true", help="do not start the local Tradier server")
     dev.add_argument("--emulator-port", type=int, default=8787, help="local Tradier server port (8787)")
     dev.add_argument("--port", type=int, default=3000, help="Dagster UI port (3000)")
+    dev.add_argument("--now", help=_NOW_HELP)
     dev.set_defaults(func=_dev)
+
+
+def _pin_clock(now: str | None) -> None:
+    """``--now`` becomes ``SPX_NOW`` so this process, its Dagster runs and the local server agree."""
+    if not now:
+        return
+    try:
+        parse_instant(now, name="--now")
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    os.environ[NOW_VAR] = now.strip()
 
 
 def _demo(args: argparse.Namespace) -> int:
     from spx_pipeline.demo import run_demo
 
+    _pin_clock(args.now)
     summary = run_demo(
         args.data_dir, preview=not args.no_preview, log_level="WARNING" if args.quiet else "INFO"
     )
@@ -79,6 +99,7 @@ def _dev(args: argparse.Namespace) -> int:
         seed_demo_data,
     )
 
+    _pin_clock(args.now)
     prepare_local_environment(args.data_dir)
     command = [
         sys.executable,

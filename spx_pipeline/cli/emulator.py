@@ -15,6 +15,7 @@ from datetime import date
 from typing import TextIO
 
 from spx_pipeline.cli import CliError
+from spx_pipeline.clock import NOW_VAR, Clock, FixedClock, TickingClock, clock_from_env, parse_instant
 from spx_pipeline.emulator import (
     EmulatorConfig,
     FaultConfig,
@@ -41,7 +42,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
     parser.add_argument(
-        "--today", help="trading day YYYY-MM-DD for expirations (default: the current NYSE day)"
+        "--now",
+        help=(
+            "pin the server's clock to this instant, e.g. 2026-11-26T15:00:00-05:00, to reproduce a day "
+            f"by hand (default: {NOW_VAR}, else real time); sessions, expirations and quotes follow it"
+        ),
+    )
+    parser.add_argument(
+        "--tick", action="store_true", help="with --now: let the pinned clock run forward in real time"
+    )
+    parser.add_argument(
+        "--today", help="trading day YYYY-MM-DD for expirations (default: the clock's NYSE day)"
     )
     parser.add_argument("--spot", type=float, default=6000.0, help="SPX level the chains are built around")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay added to every answer")
@@ -82,6 +93,7 @@ def banner(emulator: TradierEmulator) -> str:
     accounts = emulator.config.accounts
     lines = [
         f"Tradier emulator listening on {emulator.base_url}  (trading day {emulator.today.isoformat()})",
+        f"  clock: {emulator.clock!r}",
         f"  export TRADIER_BASE_URL={emulator.base_url}",
         "",
         f"  {'account':<12} {'type':<7} token",
@@ -105,11 +117,30 @@ def banner(emulator: TradierEmulator) -> str:
     return "\n".join(lines)
 
 
+def build_clock(args: argparse.Namespace) -> Clock | None:
+    """The server's clock from ``--now``/``--tick``; None leaves it to the config (or ``SPX_NOW``)."""
+    now = getattr(args, "now", None)
+    if not now:
+        if getattr(args, "tick", False):
+            raise CliError("--tick needs --now (the instant the clock starts from)")
+        try:
+            clock_from_env()
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        return None
+    try:
+        start = parse_instant(now, name="--now")
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    return TickingClock(start) if args.tick else FixedClock(start)
+
+
 def run(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     """Serve until Ctrl-C (or until ``args.stop_event`` is set, which is how tests stop it)."""
     config = build_config(args)
+    clock = build_clock(args)
     try:
-        emulator = TradierEmulator(config, host=args.host, port=args.port)
+        emulator = TradierEmulator(config, clock=clock, host=args.host, port=args.port)
     except ValueError as exc:
         raise CliError(f"--host: {exc}") from exc
     try:

@@ -1,7 +1,6 @@
 """Small helpers shared by the asset modules: metadata, run identity, table schemas."""
 
 import functools
-from datetime import UTC, datetime
 
 import dagster as dg
 import duckdb
@@ -10,14 +9,6 @@ import pandas as pd
 from spx_pipeline.storage.warehouse import ddl_files
 
 OWNERS = ["team:spx-trading"]
-
-
-def run_started_at(context: dg.OpExecutionContext | dg.AssetExecutionContext) -> datetime:
-    """The run's start time (UTC), so every row a run writes shares one capture time."""
-    record = context.instance.get_run_record_by_id(context.run.run_id)
-    if record is not None and record.start_time is not None:
-        return datetime.fromtimestamp(record.start_time, tz=UTC)
-    return datetime.now(UTC)
 
 
 @functools.cache

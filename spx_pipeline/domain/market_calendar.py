@@ -17,13 +17,25 @@ import pandas as pd
 
 NEW_YORK = ZoneInfo("America/New_York")
 CALENDAR_NAME = "XNYS"
+# A fixed span, not "today + n": the calendar must not depend on the machine's date (building
+# 2000-2045 costs ~0.3 s once). Days outside it are refused by name, never answered wrongly.
+CALENDAR_START = date(2000, 1, 3)
+CALENDAR_END = date(2045, 12, 29)
 
 
 @functools.lru_cache(maxsize=1)
 def nyse() -> xcals.ExchangeCalendar:
-    """XNYS from 2000 to two years ahead of now: wide enough for demos, tests and backfills."""
-    end = pd.Timestamp.now(tz="UTC").normalize() + pd.Timedelta(days=730)
-    return xcals.get_calendar(CALENDAR_NAME, start="2000-01-01", end=end.strftime("%Y-%m-%d"))
+    """XNYS sessions from ``CALENDAR_START`` to ``CALENDAR_END`` (holidays and early closes)."""
+    return xcals.get_calendar(CALENDAR_NAME, start=CALENDAR_START.isoformat(), end=CALENDAR_END.isoformat())
+
+
+def _in_range(day: date) -> date:
+    if not CALENDAR_START <= day <= CALENDAR_END:
+        raise ValueError(
+            f"{day.isoformat()} is outside the NYSE calendar span "
+            f"{CALENDAR_START.isoformat()}..{CALENDAR_END.isoformat()}"
+        )
+    return day
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +58,7 @@ def _as_utc(moment: datetime) -> pd.Timestamp:
 
 
 def is_session(day: date) -> bool:
-    return bool(nyse().is_session(pd.Timestamp(day)))
+    return bool(nyse().is_session(pd.Timestamp(_in_range(day))))
 
 
 def session(day: date) -> Session:
@@ -64,7 +76,9 @@ def session(day: date) -> Session:
 
 def is_open_at(moment: datetime) -> bool:
     """Regular hours only (09:30 to 16:00 ET, or the early close)."""
-    return bool(nyse().is_open_on_minute(_as_utc(moment), ignore_breaks=True))
+    ts = _as_utc(moment)
+    _in_range(ts.tz_convert(NEW_YORK).date())
+    return bool(nyse().is_open_on_minute(ts, ignore_breaks=True))
 
 
 def trading_day(moment: datetime) -> date:
@@ -82,19 +96,21 @@ def trading_day(moment: datetime) -> date:
 
 def next_session(day: date) -> date:
     """First session strictly after ``day``."""
-    return nyse().date_to_session(pd.Timestamp(day) + pd.Timedelta(days=1), direction="next").date()
+    after = _in_range(day) + timedelta(days=1)
+    return nyse().date_to_session(pd.Timestamp(_in_range(after)), direction="next").date()
 
 
 def sessions_from(day: date, count: int) -> list[date]:
     """``count`` sessions starting at ``day`` (included if it is one)."""
     cal = nyse()
-    first = cal.date_to_session(pd.Timestamp(day), direction="next")
+    first = cal.date_to_session(pd.Timestamp(_in_range(day)), direction="next")
     start = cal.sessions.get_loc(first)
     return [s.date() for s in cal.sessions[start : start + count]]
 
 
 def sessions_between(start: date, end: date) -> list[date]:
-    return [s.date() for s in nyse().sessions_in_range(pd.Timestamp(start), pd.Timestamp(end))]
+    first, last = pd.Timestamp(_in_range(start)), pd.Timestamp(_in_range(end))
+    return [s.date() for s in nyse().sessions_in_range(first, last)]
 
 
 def minutes_to_close(moment: datetime) -> float:

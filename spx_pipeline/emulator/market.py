@@ -4,8 +4,10 @@ Chain rows come from ``spx_pipeline.domain.sample_data.tradier_chain_records`` (
 around a fixed spot, time measured to the expiry's close from the quote time) so the emulator,
 the demo and the tests all see the same synthetic market; the emulator only adds the quote
 fields that generator leaves out (change, open/high/low, 52-week range, exchanges, trade_date).
-The quote time is ``EmulatorConfig.now`` or, when that is None, 10:30 ET on ``today`` with the
-epoch-ms date fields shifted to the real clock, so prices stay reproducible run to run.
+Time comes from the emulator's ``Clock`` (``spx_pipeline.clock``): a pinned clock prices the
+chain at that instant; a clock that follows the machine prices it at 10:30 ET on ``today`` so
+prices stay reproducible run to run. Either way the epoch-ms quote stamps are moved to the
+clock's current instant at each response, so quotes are exactly as fresh as the clock says.
 
 Listing rules, kept simple on purpose:
 
@@ -27,10 +29,11 @@ from __future__ import annotations
 import calendar as _calendar
 import hashlib
 import threading
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
+from spx_pipeline.clock import Clock, is_pinned
 from spx_pipeline.domain import market_calendar as mc
 from spx_pipeline.domain.occ import OptionContract
 from spx_pipeline.domain.sample_data import tradier_chain_records
@@ -130,12 +133,12 @@ class Market:
         strikes_each_side: int,
         strike_step: int,
         seed: int,
-        now: datetime | None,
+        clock: Clock,
     ) -> None:
         self.today = today
         self.spot = spot
         self.seed = seed
-        self._now = now
+        self._clock = clock
         self.strikes_each_side = strikes_each_side
         self.strike_step = strike_step
         atm = round(spot / strike_step) * strike_step
@@ -147,7 +150,9 @@ class Market:
         self.spxw_dates: list[date] = mc.sessions_from(today, expirations)
         self.spx_dates: list[date] = self._monthlies(today, MONTHLIES_LISTED)
         self.quote_time = (
-            now if now is not None else datetime.combine(today, DEFAULT_QUOTE_TIME, tzinfo=mc.NEW_YORK)
+            clock.now()
+            if is_pinned(clock)
+            else datetime.combine(today, DEFAULT_QUOTE_TIME, tzinfo=mc.NEW_YORK)
         )
         self._pool_lock = threading.Lock()
         self._by_series: dict[tuple[str, date], list[dict[str, Any]]] | None = None
@@ -157,7 +162,7 @@ class Market:
     # ----- clock -------------------------------------------------------------------------
 
     def now(self) -> datetime:
-        return self._now if self._now is not None else datetime.now(UTC)
+        return self._clock.now()
 
     @staticmethod
     def _monthlies(today: date, count: int) -> list[date]:
@@ -215,12 +220,12 @@ class Market:
             return self._by_series
 
     def _stamp(self, row: dict[str, Any], *, greeks: bool) -> dict[str, Any]:
-        """A copy for one response: greeks on request, dates moved to the real clock if not frozen."""
+        """A copy for one response: greeks on request, quote stamps moved to the clock's instant."""
         out = dict(row)
         if not greeks:
             del out["greeks"]
-        if self._now is None:
-            shift = int(datetime.now(UTC).timestamp() * 1000) - int(self.quote_time.timestamp() * 1000)
+        shift = int(self.now().timestamp() * 1000) - int(self.quote_time.timestamp() * 1000)
+        if shift:
             for key in ("bid_date", "ask_date", "trade_date"):
                 if out[key]:
                     out[key] += shift
@@ -341,6 +346,6 @@ class Market:
         return days
 
 
-def default_today(now: datetime | None) -> date:
-    """The NYSE trading day as seen from ``now`` (real time when None)."""
-    return mc.trading_day(now if now is not None else datetime.now(UTC))
+def default_today(clock: Clock) -> date:
+    """The NYSE trading day as seen from the clock's instant."""
+    return mc.trading_day(clock.now())

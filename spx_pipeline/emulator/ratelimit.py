@@ -9,9 +9,10 @@ server that keeps the same arithmetic (``used + available == allowed``), so this
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from spx_pipeline.clock import wall_epoch
 
 STANDARD = "standard"
 MARKET = "market"
@@ -63,7 +64,7 @@ class RateLimiter:
         limits: dict[str, int],
         window_seconds: float,
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = wall_epoch,
     ) -> None:
         self._limits = dict(limits)
         self._window = window_seconds

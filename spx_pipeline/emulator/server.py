@@ -32,7 +32,6 @@ import re
 import socket
 import struct
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -41,11 +40,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from spx_pipeline.clock import Clock, FixedClock, clock_from_env, wall_epoch
+from spx_pipeline.domain import market_calendar as mc
 from spx_pipeline.domain.occ import parse_option_symbol
 from spx_pipeline.emulator import faults as fk
 from spx_pipeline.emulator.config import EmulatedAccount, EmulatorConfig, FaultConfig
 from spx_pipeline.emulator.faults import FaultInjector
-from spx_pipeline.emulator.market import Market, default_today
+from spx_pipeline.emulator.market import DEFAULT_QUOTE_TIME, Market, default_today
 from spx_pipeline.emulator.ratelimit import RateLimiter, bucket_for
 from spx_pipeline.emulator.state import (
     BUY_SIDES,
@@ -64,6 +65,7 @@ TAG_RE = re.compile(r"^[A-Za-z0-9-]{1,255}$")
 SIDES = ("buy_to_open", "buy_to_close", "sell_to_open", "sell_to_close")
 ORDER_TYPES = ("market", "limit", "stop", "stop_limit")
 DURATIONS = ("day", "gtc", "pre", "post")
+_MARKETS_KEPT = 4  # trading days whose generated market stays in memory (a pinned clock may move)
 _ACCOUNT_PATH = re.compile(r"^/v1/accounts/([^/]+)(?:/|$)")
 
 
@@ -189,7 +191,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch("DELETE")
 
     def _dispatch(self, method: str) -> None:
-        started = time.time()
+        started = wall_epoch()
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
         try:
@@ -261,21 +263,19 @@ class TradierEmulator:
     """A running (or startable) emulator; use as a context manager in tests."""
 
     def __init__(
-        self, config: EmulatorConfig | None = None, *, host: str = "127.0.0.1", port: int = 0
+        self,
+        config: EmulatorConfig | None = None,
+        *,
+        clock: Clock | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
     ) -> None:
         self.config = config or EmulatorConfig()
         self._host = _require_loopback(host)
         self._port = port
-        self.today: date = self.config.today or default_today(self.config.now)
-        self.market = Market(
-            today=self.today,
-            spot=self.config.spot,
-            expirations=self.config.expirations,
-            strikes_each_side=self.config.strikes_each_side,
-            strike_step=self.config.strike_step,
-            seed=self.config.seed,
-            now=self.config.now,
-        )
+        self.clock = clock if clock is not None else emulator_clock(self.config)
+        self._markets: dict[date, Market] = {}
+        self._markets_lock = threading.Lock()
         self.book = AccountBook(self.config.accounts)
         self._faults = FaultInjector(self.config.faults)
         self._limiter = RateLimiter(self.config.rate_limits, self.config.rate_limit_window_seconds)
@@ -286,6 +286,34 @@ class TradierEmulator:
         self._connections: set[socket.socket] = set()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+
+    # ----- time and market -------------------------------------------------------------------
+
+    @property
+    def today(self) -> date:
+        """The trading day the server lists from: ``config.today``, else the clock's NYSE day."""
+        return self.config.today or default_today(self.clock)
+
+    @property
+    def market(self) -> Market:
+        """The market of the current trading day (a pinned clock moved to another day moves it)."""
+        day = self.today
+        with self._markets_lock:
+            market = self._markets.get(day)
+            if market is None:
+                if len(self._markets) >= _MARKETS_KEPT:
+                    self._markets.pop(next(iter(self._markets)))
+                market = Market(
+                    today=day,
+                    spot=self.config.spot,
+                    expirations=self.config.expirations,
+                    strikes_each_side=self.config.strikes_each_side,
+                    strike_step=self.config.strike_step,
+                    seed=self.config.seed,
+                    clock=self.clock,
+                )
+                self._markets[day] = market
+            return market
 
     # ----- lifecycle ---------------------------------------------------------------------
 
@@ -400,7 +428,7 @@ class TradierEmulator:
             self._stopping.wait(seconds)
 
     def _now(self) -> datetime:
-        return self.market.now()
+        return self.clock.now()
 
     def _handle(
         self, method: str, raw_path: str, headers: Any, body: bytes
@@ -769,7 +797,7 @@ class TradierEmulator:
         return self.market.clock()
 
     def _calendar(self, call: _Call) -> Any:
-        now = self._now()
+        now = self._now().astimezone(mc.NEW_YORK)
         month_raw = call.param("month") or str(now.month)
         year_raw = call.param("year") or str(now.year)
         if not month_raw.isdigit() or not 1 <= int(month_raw) <= 12:
@@ -782,6 +810,15 @@ class TradierEmulator:
         except (ValueError, KeyError) as exc:
             raise _ApiError(400, f"no calendar for {year}-{month:02d}: {exc}") from exc
         return {"calendar": {"month": month, "year": year, "days": {"day": collection(days)}}}
+
+
+def emulator_clock(config: EmulatorConfig) -> Clock:
+    """The clock a config implies: ``now`` pinned, else ``today`` at 10:30 ET, else ``SPX_NOW``/real time."""
+    if config.now is not None:
+        return FixedClock(config.now)
+    if config.today is not None:
+        return FixedClock(datetime.combine(config.today, DEFAULT_QUOTE_TIME, tzinfo=mc.NEW_YORK))
+    return clock_from_env()
 
 
 def _error(status: int, message: str) -> _Reply:

@@ -8,6 +8,7 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
+from spx_pipeline.domain.market_calendar import sessions_from, trading_day
 from spx_pipeline.domain.occ import parse_option_symbols
 
 # The roots a trader of SPX 0DTE cares about: PM-settled dailies (SPXW) and AM monthlies (SPX).
@@ -50,6 +51,36 @@ def expirations_to_fetch(listed: Sequence[date], trading_day: date, *, next_sess
     future = sorted({d for d in listed if d >= trading_day})
     same_day = [d for d in future if d == trading_day]
     return same_day + [d for d in future if d > trading_day][:next_sessions]
+
+
+def market_day_mismatch(
+    requested: date, *, as_of: bool, pipeline_now: datetime, broker_now: datetime | None
+) -> str | None:
+    """Why the broker cannot serve the session the run asks for, or None when it can.
+
+    A broker lists expirations and quotes for its own present only; a run asking for another
+    session (``as_of``, or a pinned ``SPX_NOW`` against a broker on real time) would silently mix
+    the two days, so the run stops and says which days disagree.
+    """
+    wanted = sessions_from(requested, 1)[0]
+    if broker_now is None:
+        return "the broker's clock gave no timestamp, so its trading day is unknown"
+    served = trading_day(broker_now)
+    if served == wanted:
+        return None
+    pinned = f"{wanted.isoformat()}T10:30:00-05:00"
+    if as_of:
+        return (
+            f"as_of {requested.isoformat()} asks for the {wanted.isoformat()} session, but the broker serves "
+            f"the {served.isoformat()} session (its clock reads {broker_now.isoformat()}); a past or future "
+            f"session can only be replayed against a local Tradier server pinned to it "
+            f"(spx-pipeline tradier-emulator --now {pinned})"
+        )
+    return (
+        f"the pipeline's clock ({pipeline_now.isoformat()}) is in the {wanted.isoformat()} session but the "
+        f"broker serves the {served.isoformat()} session (its clock reads {broker_now.isoformat()}); "
+        "check SPX_NOW and the machine's clock"
+    )
 
 
 def chain_rows(frame: pd.DataFrame, *, trading_day: date, run_id: str, captured_at: datetime) -> pd.DataFrame:

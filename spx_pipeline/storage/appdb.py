@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from spx_pipeline.clock import Clock, clock_from_env
 from spx_pipeline.storage.migrations import Migration, MigrationError, load_migrations
 from spx_pipeline.storage.paths import app_db_url
 from spx_pipeline.storage.tables import schema_migrations
@@ -47,10 +48,17 @@ class MigrationStatus:
 
 
 class AppDatabase:
-    """Engine plus migration bookkeeping for one app database URL."""
+    """Engine plus migration bookkeeping for one app database URL.
 
-    def __init__(self, url: str | None = None, *, migrations_dir: Path | None = None) -> None:
+    ``clock`` stamps every row the stores write (created/updated/applied times); by default the
+    process clock (``SPX_NOW`` when pinned, else real time).
+    """
+
+    def __init__(
+        self, url: str | None = None, *, migrations_dir: Path | None = None, clock: Clock | None = None
+    ) -> None:
         self.url = app_db_url(url)
+        self.clock: Clock = clock if clock is not None else clock_from_env()
         self._migrations_dir = migrations_dir
         self.engine: Engine = _create_engine(self.url)
 
@@ -96,7 +104,7 @@ class AppDatabase:
                         version=migration.version,
                         name=migration.name,
                         checksum=migration.checksum,
-                        applied_at=datetime.now(UTC),
+                        applied_at=self.clock.now(),
                     )
                 )
             applied.append(migration.name)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final, Literal
 
 import sqlalchemy as sa
@@ -143,7 +143,7 @@ class CredentialStore:
         env = _check_environment(environment)
         clean = _check_token(token)
         ciphertext = self._encrypt(clean)
-        now = datetime.now(UTC)
+        now = self._db.clock.now()
         with self._db.engine.begin() as conn:
             if _row(conn, account_id) is not None:
                 raise CredentialError(
@@ -174,7 +174,7 @@ class CredentialStore:
         """Replace an account's token; its active flag stays as it is."""
         clean = _check_token(token)
         ciphertext = self._encrypt(clean)
-        now = datetime.now(UTC)
+        now = self._db.clock.now()
         with self._db.engine.begin() as conn:
             self._require(conn, account_id)
             conn.execute(
@@ -286,7 +286,7 @@ class CredentialStore:
             )
 
     def _set_active(self, account_id: str, *, active: bool) -> bool:
-        now = datetime.now(UTC)
+        now = self._db.clock.now()
         with self._db.engine.begin() as conn:
             row = self._require(conn, account_id)
             if bool(row.is_active) == active:

@@ -11,7 +11,7 @@ import math
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Final
 
@@ -105,7 +105,7 @@ class SetupStore:
         if fraction is not None and fraction > 1:
             raise SetupError(f"t1_fraction {t1_fraction!r} must be in (0, 1]")
         offset = _decimal("runner_stop_limit_offset", runner_stop_limit_offset, positive=False)
-        now = datetime.now(UTC)
+        now = self._db.clock.now()
         with self._db.engine.begin() as conn:
             exists = conn.execute(
                 sa.select(spx_setup_instances.c.id).where(spx_setup_instances.c.id == ident)
@@ -166,7 +166,7 @@ class SetupStore:
             conn.execute(
                 spx_setup_instances.update()
                 .where(spx_setup_instances.c.id == setup_id)
-                .values(status=status, updated_at=datetime.now(UTC))
+                .values(status=status, updated_at=self._db.clock.now())
             )
         return True
 

@@ -41,9 +41,7 @@ def run_sync(
         max_attempts=max_attempts,
     )
     defs = build_definitions({**env.resources(), "tradier": tradier})
-    return defs.resolve_job_def(job).execute_in_process(
-        instance=env.instance, raise_on_error=False, **selection
-    )
+    return env.execute(defs, job, raise_on_error=False, **selection)
 
 
 def balances_metadata(result: dg.ExecuteInProcessResult) -> dict[str, Any]:

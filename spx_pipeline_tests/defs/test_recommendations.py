@@ -4,6 +4,7 @@ from datetime import date
 
 import pandas as pd
 
+from spx_pipeline.clock import FixedClock
 from spx_pipeline.domain.market_calendar import next_session
 from spx_pipeline.emulator import FaultConfig
 from spx_pipeline_tests.fixtures.pipeline import PipelineEnv, PipelineEnvFactory
@@ -36,15 +37,50 @@ def test_chain_covers_todays_0dte_and_next_sessions_parsed_by_the_occ_module(
     assert chain["delta"].notna().all()
 
 
-def test_chain_as_of_a_holiday_fetches_the_next_session(pipeline_env: PipelineEnv) -> None:
-    assert pipeline_env.run("portfolio_sync_job").success
-    result = pipeline_env.run(
+def test_chain_as_of_a_holiday_fetches_the_next_session(pipeline_env_factory: PipelineEnvFactory) -> None:
+    # The clock of the pipeline and of the local server is pinned to Thanksgiving itself.
+    env = pipeline_env_factory(now="2026-11-26T12:00:00-05:00")
+    assert env.run("portfolio_sync_job").success
+    result = env.run(
         "recommendations_job", {"ops": {"spx_option_chain": {"config": {"as_of": "2026-11-26"}}}}
     )
     assert result.success
-    chain = pipeline_env.warehouse().query("SELECT DISTINCT expiration_date, is_0dte FROM spx_option_chain")
+    chain = env.warehouse().query("SELECT DISTINCT expiration_date, is_0dte FROM spx_option_chain")
     assert not chain["is_0dte"].any()  # Thanksgiving: no same-day series
     assert min(pd.Timestamp(d).date() for d in chain["expiration_date"]) == date(2026, 11, 27)
+    recs = env.warehouse().query("SELECT DISTINCT as_of_date, expiration_date FROM contract_recommendations")
+    assert {pd.Timestamp(d).date() for d in recs["as_of_date"]} == {date(2026, 11, 26)}
+    assert all(pd.Timestamp(d).date() >= date(2026, 11, 27) for d in recs["expiration_date"])
+
+
+def test_as_of_a_session_the_broker_does_not_serve_stops_the_run_naming_both_days(
+    pipeline_env: PipelineEnv,
+) -> None:
+    """The local server is at 2026-11-24; asking for 2026-11-27 must not mix the two days."""
+    assert pipeline_env.run("portfolio_sync_job").success
+    result = pipeline_env.run(
+        "recommendations_job", {"ops": {"spx_option_chain": {"config": {"as_of": "2026-11-27"}}}}
+    )
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    message = str(failure.event_specific_data.error.message)
+    assert "as_of 2026-11-27" in message and "serves the 2026-11-24 session" in message
+    assert "tradier-emulator --now 2026-11-27T10:30:00-05:00" in message
+    assert pipeline_env.count("spx_option_chain") == 0
+
+
+def test_a_pinned_pipeline_clock_and_a_broker_on_another_day_never_mix(
+    pipeline_env: PipelineEnv,
+) -> None:
+    assert pipeline_env.run("portfolio_sync_job").success
+    # The broker's clock moved on to the next session; the pipeline's pinned clock did not.
+    pipeline_env.emulator.clock = FixedClock("2026-11-25T10:30:00-05:00")
+    result = pipeline_env.run("recommendations_job")
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    message = str(failure.event_specific_data.error.message)
+    assert "2026-11-24 session" in message and "serves the 2026-11-25 session" in message
+    assert "SPX_NOW" in message
 
 
 def test_recommendations_are_sized_per_account_and_keyed_by_risk_fingerprint(
@@ -195,18 +231,9 @@ def test_no_tickets_for_deactivated_accounts_or_accounts_whose_latest_sync_faile
 
 
 def test_order_tickets_ignore_recommendations_of_another_trading_day(pipeline_env: PipelineEnv) -> None:
-    assert pipeline_env.run("portfolio_sync_job").success
-    result = pipeline_env.run(
-        "recommendations_job",
-        {
-            "ops": {
-                "spx_option_chain": {"config": {"as_of": "2026-11-27"}},
-                "contract_recommendations": {"config": {"max_risk_dollars": 2500.0}},
-            }
-        },
-    )
-    assert result.success
+    _sync_and_recommend(pipeline_env)
     assert pipeline_env.count("contract_recommendations", "NOT blocked AND suggested_contracts > 0") > 0
+    pipeline_env.set_now("2026-11-25T10:30:00-05:00")  # the next morning: yesterday's rows are stale
     assert pipeline_env.run("order_tickets_job").success
     assert pipeline_env.count("order_tickets") == 0
 

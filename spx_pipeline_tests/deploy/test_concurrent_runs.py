@@ -16,12 +16,14 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
 
+from spx_pipeline.clock import NOW_VAR
 from spx_pipeline.demo import LOCAL_INSTANCE_YAML
 from spx_pipeline.emulator import FaultConfig, make_accounts
 from spx_pipeline_tests.fixtures.pipeline import PipelineEnvFactory
@@ -88,7 +90,12 @@ def test_two_processes_sync_into_one_warehouse_without_lock_errors_or_duplicates
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", RUNNER, str(go)],
-            env={**environ, "DAGSTER_HOME": str(homes[i % len(homes)])},
+            # Each process is a run of its own instant, on the test's clock (never the wall clock).
+            env={
+                **environ,
+                "DAGSTER_HOME": str(homes[i % len(homes)]),
+                NOW_VAR: (env.clock.now() + timedelta(seconds=i + 1)).isoformat(),
+            },
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

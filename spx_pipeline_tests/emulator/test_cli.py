@@ -110,3 +110,67 @@ def test_serves_until_stopped_and_prints_a_usable_banner():
     assert result == [0]
     with pytest.raises(requests.ConnectionError):
         requests.get(emu.base_url + "/markets/clock", timeout=2)
+
+
+def test_now_pins_the_server_clock_and_tick_lets_it_run():
+    from spx_pipeline.cli.emulator import build_clock
+    from spx_pipeline.clock import FixedClock, TickingClock
+
+    pinned = build_clock(parse("--now", "2026-11-26T15:00:00-05:00"))
+    assert isinstance(pinned, FixedClock) and pinned.now().isoformat() == "2026-11-26T20:00:00+00:00"
+    assert isinstance(build_clock(parse("--now", "2026-11-26T15:00:00Z", "--tick")), TickingClock)
+    assert build_clock(parse()) is None  # the config (or SPX_NOW) decides
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["--now", "2026-11-26T15:00:00"], "--now='2026-11-26T15:00:00' has no UTC offset"),
+        (["--now", "thanksgiving"], "--now='thanksgiving' is not an ISO 8601 instant"),
+        (["--tick"], "--tick needs --now"),
+    ],
+)
+def test_bad_now_flags_are_one_line_errors(argv, fragment, capsys):
+    assert main(["tradier-emulator", "--port", "0", *argv]) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and "Traceback" not in err
+
+
+def test_a_server_process_started_with_now_serves_that_day():
+    """A separate process gets its time from --now, never from the machine's clock."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "spx_pipeline.cli",
+            "tradier-emulator",
+            "--port",
+            "0",
+            "--now",
+            "2026-11-26T15:00:00-05:00",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        base_url = first.split("listening on ", 1)[1].split()[0]
+        assert "(trading day 2026-11-27)" in first
+        headers = {"Authorization": "Bearer demo-margin-token-0001", "Accept": "application/json"}
+        clock = requests.get(f"{base_url}/markets/clock", headers=headers, timeout=5).json()["clock"]
+        assert (clock["date"], clock["state"]) == ("2026-11-26", "closed")
+        listed = requests.get(
+            f"{base_url}/markets/options/expirations",
+            params={"symbol": "SPX", "includeAllRoots": "true"},
+            headers=headers,
+            timeout=5,
+        ).json()["expirations"]["date"]
+        assert listed[0] == "2026-11-27"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

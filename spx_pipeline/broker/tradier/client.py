@@ -42,6 +42,7 @@ from spx_pipeline.broker.tradier.models import (
 )
 from spx_pipeline.broker.tradier.ratelimit import Bucket, RateLimiterRegistry
 from spx_pipeline.broker.tradier.transport import DEFAULT_TIMEOUT, RetryPolicy, Transport
+from spx_pipeline.clock import wall_epoch
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -139,7 +140,7 @@ class TradierClient:
         rate_limits: Mapping[Bucket, int] | bool = True,
         registry: RateLimiterRegistry | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = wall_epoch,
         environ: Mapping[str, str] | None = None,
         session: requests.Session | None = None,
     ) -> None:
@@ -450,7 +451,11 @@ def chain_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         raw = pd.to_numeric(frame[column].map(lambda v: np.nan if v is None else float(v)), errors="coerce")
         raw = raw.where(raw > 0)  # 0 means "no trade/quote yet", not 1970
         millis = raw.where(raw >= 1e11, raw * 1000)
-        frame[column] = pd.to_datetime(millis, unit="ms", utc=True)
+        # Convert whole milliseconds as integers: pandas 2.3 turns NaN floats into datetimes through
+        # an uninitialized buffer and now and then raises FloatingPointError (pandas-dev/pandas#58419).
+        known = millis.notna()
+        whole = millis.where(known, 0).round().astype("int64")
+        frame[column] = pd.to_datetime(whole, unit="ms", utc=True).where(known)
     frame["greeks_updated_at"] = pd.to_datetime(frame["greeks_updated_at"], utc=True, errors="coerce")
     frame["expiration_date"] = pd.to_datetime(frame["expiration_date"], errors="coerce")
     return frame

@@ -22,6 +22,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from spx_pipeline.clock import wall_epoch
+
 Bucket = Literal["standard", "market_data", "trading"]
 BUCKETS: Final[tuple[Bucket, ...]] = ("standard", "market_data", "trading")
 
@@ -98,7 +100,7 @@ class FixedWindowLimiter:
         limit: int,
         window_seconds: float = 60.0,
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = wall_epoch,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if limit < 1:
@@ -184,7 +186,7 @@ class RateLimiterRegistry:
         self,
         *,
         window_seconds: float = 60.0,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = wall_epoch,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.window_seconds = window_seconds

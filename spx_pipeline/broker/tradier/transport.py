@@ -51,6 +51,7 @@ from spx_pipeline.broker.tradier.ratelimit import (
     bucket_for,
     limits_for_host,
 )
+from spx_pipeline.clock import wall_epoch
 
 log = logging.getLogger("spx_pipeline.broker.tradier")
 
@@ -110,7 +111,7 @@ class Transport:
         rate_limits: Mapping[Bucket, int] | bool | None = True,
         registry: RateLimiterRegistry | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = wall_epoch,
         trust_env: bool = False,
         session: requests.Session | None = None,
         rng: random.Random | None = None,

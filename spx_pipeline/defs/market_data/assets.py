@@ -6,10 +6,10 @@ from datetime import date
 import dagster as dg
 import pandas as pd
 
-from spx_pipeline.defs.common import OWNERS, preview_markdown, run_started_at, table_schema_metadata
+from spx_pipeline.defs.common import OWNERS, preview_markdown, table_schema_metadata
 from spx_pipeline.domain.market_calendar import trading_day
-from spx_pipeline.pipeline.chain import SPX_ROOTS, chain_rows, expirations_to_fetch
-from spx_pipeline.resources import AppDatabaseResource, TradierResource, WarehouseResource
+from spx_pipeline.pipeline.chain import SPX_ROOTS, chain_rows, expirations_to_fetch, market_day_mismatch
+from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.settings import MARKET_DATA_ACCOUNT_VAR
 
@@ -19,7 +19,9 @@ class ChainConfig(dg.Config):
 
     market_data_account: str | None = None
     next_sessions: int = 2
-    as_of: str | None = None  # YYYY-MM-DD: fetch as if this were the trading day (backfills, tests)
+    # YYYY-MM-DD: the session to fetch. The broker must be serving that session (a local Tradier
+    # server pinned to it); otherwise the run stops rather than mix two days.
+    as_of: str | None = None
 
 
 @dg.asset(
@@ -40,9 +42,13 @@ def spx_option_chain(
     app_db: AppDatabaseResource,
     tradier: TradierResource,
     warehouse: WarehouseResource,
+    clock: ClockResource,
 ) -> dg.MaterializeResult:
-    captured_at = run_started_at(context)
-    day = date.fromisoformat(config.as_of) if config.as_of else trading_day(captured_at)
+    captured_at = clock.run_time(context)
+    try:
+        day = date.fromisoformat(config.as_of) if config.as_of else trading_day(captured_at)
+    except ValueError as exc:
+        raise dg.Failure(description=f"as_of={config.as_of!r} is not a YYYY-MM-DD date: {exc}") from None
     credentials = app_db.credential_store().active_credentials(verify=False)
     wanted = config.market_data_account or os.environ.get(MARKET_DATA_ACCOUNT_VAR)
     chosen = [c for c in credentials if wanted is None or c.account_id == wanted]
@@ -55,6 +61,11 @@ def spx_option_chain(
         )
     credential = chosen[0]
     with tradier.client(credential.token, credential.environment) as client:
+        mismatch = market_day_mismatch(
+            day, as_of=bool(config.as_of), pipeline_now=captured_at, broker_now=client.get_clock().timestamp
+        )
+        if mismatch:
+            raise dg.Failure(description=f"Option chain not fetched: {mismatch}.")
         listed = client.get_option_expirations("SPX", include_all_roots=True)
         expirations = expirations_to_fetch(listed, day, next_sessions=config.next_sessions)
         frames = []

@@ -3,10 +3,10 @@
 import dagster as dg
 import pandas as pd
 
-from spx_pipeline.defs.common import OWNERS, preview_markdown, run_started_at, table_schema_metadata
+from spx_pipeline.defs.common import OWNERS, preview_markdown, table_schema_metadata
 from spx_pipeline.domain.market_calendar import trading_day
 from spx_pipeline.pipeline.tickets import build_tickets, preview_tickets, tradable_recommendations
-from spx_pipeline.resources import AppDatabaseResource, TradierResource, WarehouseResource
+from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 
 LEGS = ("entry", "t1", "runner_stop")
@@ -17,10 +17,13 @@ LEGS = ("entry", "t1", "runner_stop")
     description="Unblocked, sized rows of the newest recommendations run, for today and active accounts.",
 )
 def load_tradable_recommendations(
-    context: dg.OpExecutionContext, app_db: AppDatabaseResource, warehouse: WarehouseResource
+    context: dg.OpExecutionContext,
+    app_db: AppDatabaseResource,
+    warehouse: WarehouseResource,
+    clock: ClockResource,
 ) -> pd.DataFrame:
     active = [c.account_id for c in app_db.credential_listing().list() if c.is_active]
-    day = trading_day(run_started_at(context))
+    day = trading_day(clock.run_time(context))
     frame = tradable_recommendations(warehouse.warehouse(), trading_day=day, active_accounts=active)
     context.log.info(f"{len(frame)} tradable recommendation(s) for {day.isoformat()}")
     return frame
@@ -28,11 +31,14 @@ def load_tradable_recommendations(
 
 @dg.op(description="Entry (buy_to_open limit), T1 (sell_to_close limit) and runner stop payloads.")
 def build_order_payloads(
-    context: dg.OpExecutionContext, recommendations: pd.DataFrame, app_db: AppDatabaseResource
+    context: dg.OpExecutionContext,
+    recommendations: pd.DataFrame,
+    app_db: AppDatabaseResource,
+    clock: ClockResource,
 ) -> pd.DataFrame:
     setups = {record.id: record.to_domain() for record in app_db.setup_store().active()}
     built = build_tickets(
-        recommendations, setups, run_id=context.run.run_id, created_at=run_started_at(context)
+        recommendations, setups, run_id=context.run.run_id, created_at=clock.run_time(context)
     )
     for setup_id, account_id, reason in built.skipped:
         context.log.warning(f"No ticket for setup {setup_id} / account {account_id}: {reason}")

@@ -7,14 +7,14 @@ import pandas as pd
 from pydantic import Field
 
 from spx_pipeline.broker.tradier import AccountCredential
-from spx_pipeline.defs.common import OWNERS, preview_markdown, run_started_at, table_schema_metadata
+from spx_pipeline.defs.common import OWNERS, preview_markdown, table_schema_metadata
 from spx_pipeline.pipeline.portfolio import (
     balance_frames,
     credentials_rows,
     snapshot_candidates,
     validated_snapshots,
 )
-from spx_pipeline.resources import AppDatabaseResource, TradierResource, WarehouseResource
+from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.storage.snapshots import replace_snapshots
 
@@ -34,11 +34,14 @@ GROUP = "portfolio"
     metadata=table_schema_metadata("broker_credentials"),
 )
 def broker_credentials(
-    context: dg.AssetExecutionContext, app_db: AppDatabaseResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    app_db: AppDatabaseResource,
+    warehouse: WarehouseResource,
+    clock: ClockResource,
 ) -> dg.MaterializeResult:
     store = app_db.credential_store()  # verifies the key against every active token
     infos = store.list()
-    rows = credentials_rows(infos, run_id=context.run.run_id, captured_at=run_started_at(context))
+    rows = credentials_rows(infos, run_id=context.run.run_id, captured_at=clock.run_time(context))
     warehouse.warehouse().replace_table("broker_credentials", rows)
     active = int(rows["is_active"].sum()) if len(rows) else 0
     return dg.MaterializeResult(
@@ -77,6 +80,7 @@ def tradier_balances(
     app_db: AppDatabaseResource,
     tradier: TradierResource,
     warehouse: WarehouseResource,
+    clock: ClockResource,
 ) -> dg.MaterializeResult:
     store = app_db.credential_store()
     stored = store.active_credentials(verify=False)  # verified when the store was opened
@@ -87,7 +91,7 @@ def tradier_balances(
             context.log.warning(f"Not active or unknown, skipped: {sorted(unknown)}")
         stored = [c for c in stored if c.account_id in wanted]
     credentials = [AccountCredential(c.account_id, c.token, c.environment) for c in stored]
-    captured_at = run_started_at(context)
+    captured_at = clock.run_time(context)
     results = tradier.fetch_balances(credentials)
     frames = balance_frames(
         results,

@@ -1,6 +1,6 @@
 """Asset checks on what analysts and the recommendations rely on."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import dagster as dg
 import pandera.errors as pa_errors
@@ -8,7 +8,7 @@ import pandera.errors as pa_errors
 from spx_pipeline.defs.portfolio.assets import portfolio_snapshots
 from spx_pipeline.domain.market_calendar import is_open_at
 from spx_pipeline.pipeline.schemas import validate_snapshots
-from spx_pipeline.resources import AppDatabaseResource, WarehouseResource
+from spx_pipeline.resources import AppDatabaseResource, ClockResource, WarehouseResource
 
 # Twice the schedule's interval plus slack: one missed tick is tolerated, two are not.
 FRESHNESS_LIMIT = timedelta(minutes=12)
@@ -44,8 +44,8 @@ def portfolio_snapshots_schema(warehouse: WarehouseResource) -> dg.AssetCheckRes
         "the check passes and says the market is closed."
     ),
 )
-def portfolio_snapshots_fresh(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    now = datetime.now(UTC)
+def portfolio_snapshots_fresh(warehouse: WarehouseResource, clock: ClockResource) -> dg.AssetCheckResult:
+    now = clock.clock().now()
     latest = warehouse.warehouse().query("SELECT max(captured_at) AS latest FROM portfolio_snapshots")
     newest = latest["latest"].iloc[0]
     if not is_open_at(now):

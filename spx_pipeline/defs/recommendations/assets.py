@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import dagster as dg
 
-from spx_pipeline.defs.common import OWNERS, preview_markdown, run_started_at, table_schema_metadata
+from spx_pipeline.defs.common import OWNERS, preview_markdown, table_schema_metadata
 from spx_pipeline.defs.market_data.assets import spx_option_chain
 from spx_pipeline.defs.portfolio.assets import portfolio_snapshots
 from spx_pipeline.defs.portfolio.checks import unique_key_check
@@ -25,7 +25,7 @@ from spx_pipeline.pipeline.recommendations import (
     recommendation_rows,
     stale_risk_reasons,
 )
-from spx_pipeline.resources import AppDatabaseResource, WarehouseResource
+from spx_pipeline.resources import AppDatabaseResource, ClockResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 
 
@@ -74,6 +74,7 @@ def contract_recommendations(
     config: SelectionSettings,
     app_db: AppDatabaseResource,
     warehouse: WarehouseResource,
+    clock: ClockResource,
 ) -> dg.MaterializeResult:
     wh = warehouse.warehouse()
     chain = latest_chain(wh, prefer_run_id=context.run.run_id)
@@ -85,7 +86,7 @@ def contract_recommendations(
     active = [c.account_id for c in app_db.credential_listing().list() if c.is_active]
     snapshots = latest_snapshots(wh, active)
     contexts = risk_contexts(snapshots, max_risk_dollars=Decimal(str(config.max_risk_dollars)))
-    started = run_started_at(context)
+    started = clock.run_time(context)
     rows = recommendation_rows(
         chain,
         setups,
@@ -153,6 +154,7 @@ def adhoc_recommendations(
     config: AdhocRequest,
     app_db: AppDatabaseResource,
     warehouse: WarehouseResource,
+    clock: ClockResource,
 ) -> dg.Output[int]:
     ctx = RiskContext.from_mapping(config.risk_context.model_dump(exclude_none=True))
     wh = warehouse.warehouse()
@@ -171,7 +173,7 @@ def adhoc_recommendations(
         chain,
         setups,
         {config.label: ctx},
-        generated_at=run_started_at(context),
+        generated_at=clock.run_time(context),
         policy=config.selection.policy(),
         config=config.selection.selection(),
     )
