@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench dev clean
+.PHONY: setup demo test test-shifted lint bench dev clean
 
 setup: $(STAMP)
 
@@ -19,6 +19,12 @@ demo: setup
 
 test: setup
 	$(BIN)/pytest -q
+
+# The suite again with the test process's wall clock moved (time-machine) to a holiday late evening:
+# nothing may depend on the real date. Any instant works: SHIFT_TO=2027-03-14T02:30:00-05:00.
+SHIFT_TO ?= 2026-11-26T23:30:00-05:00
+test-shifted: setup
+	SPX_TEST_TRAVEL_TO=$(SHIFT_TO) $(BIN)/pytest -q
 
 lint: setup
 	$(BIN)/ruff check .
