@@ -12,7 +12,7 @@ collections, errors inside HTTP 200, per-token rate-limit windows) that clients 
 In tests use the ``tradier_emulator`` / ``tradier_emulator_factory`` fixtures
 (spx_pipeline_tests/fixtures/tradier.py); by hand run ``spx-pipeline tradier-emulator``.
 Choices where Tradier's behaviour is unverified (401 bodies, 429 body, /user/balances shape,
-SPX vs SPXW listing) are documented in server.py and market.py.
+SPX vs SPXW listing) are documented where they are made: dispatch.py, endpoints/ and market.py.
 """
 
 from spx_pipeline.emulator.config import (

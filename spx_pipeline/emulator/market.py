@@ -1,6 +1,6 @@
 """Deterministic SPX market data for the emulator: expirations, chains, quotes, clock, calendar.
 
-Chain rows come from ``spx_pipeline.domain.sample_data.tradier_chain_records`` (Black-Scholes
+Chain rows come from ``spx_pipeline.emulator.sample_data.tradier_chain_records`` (Black-Scholes
 around a fixed spot, time measured to the expiry's close from the quote time) so the emulator,
 the demo and the tests all see the same synthetic market; the emulator only adds the quote
 fields that generator leaves out (change, open/high/low, 52-week range, exchanges, trade_date).
@@ -34,9 +34,9 @@ from functools import lru_cache
 from typing import Any
 
 from spx_pipeline.clock import Clock, is_pinned
-from spx_pipeline.domain import market_calendar as mc
+from spx_pipeline.domain import market_calendar
 from spx_pipeline.domain.occ import OptionContract
-from spx_pipeline.domain.sample_data import tradier_chain_records
+from spx_pipeline.emulator.sample_data import tradier_chain_records
 
 PREMARKET_START = "04:00"
 POSTMARKET_END = "20:00"
@@ -147,17 +147,17 @@ class Market:
             for i in range(-strikes_each_side, strikes_each_side + 1)
             if atm + i * strike_step > 0
         ]
-        self.spxw_dates: list[date] = mc.sessions_from(today, expirations)
+        self.spxw_dates: list[date] = market_calendar.sessions_from(today, expirations)
         self.spx_dates: list[date] = self._monthlies(today, MONTHLIES_LISTED)
         self.quote_time = (
             clock.now()
             if is_pinned(clock)
-            else datetime.combine(today, DEFAULT_QUOTE_TIME, tzinfo=mc.NEW_YORK)
+            else datetime.combine(today, DEFAULT_QUOTE_TIME, tzinfo=market_calendar.NEW_YORK)
         )
         self._pool_lock = threading.Lock()
         self._by_series: dict[tuple[str, date], list[dict[str, Any]]] | None = None
         self._by_symbol: dict[str, dict[str, Any]] = {}
-        self._sessions: dict[date, mc.Session | None] = {}
+        self._sessions: dict[date, market_calendar.Session | None] = {}
 
     # ----- clock -------------------------------------------------------------------------
 
@@ -170,7 +170,7 @@ class Market:
         year, month = today.year, today.month
         while len(found) < count:
             friday = third_friday(year, month)
-            if friday > today and mc.is_session(friday):
+            if friday > today and market_calendar.is_session(friday):
                 found.append(friday)
             month += 1
             if month == 13:
@@ -279,21 +279,21 @@ class Market:
 
     # ----- clock and calendar --------------------------------------------------------------
 
-    def _session(self, day: date) -> mc.Session | None:
+    def _session(self, day: date) -> market_calendar.Session | None:
         """Calendar lookups go through pandas (~0.3 ms); a day's answer never changes, so keep it."""
         if day not in self._sessions:
-            self._sessions[day] = mc.session(day) if mc.is_session(day) else None
+            self._sessions[day] = market_calendar.session(day) if market_calendar.is_session(day) else None
         return self._sessions[day]
 
     def clock(self) -> dict[str, Any]:
         now = self.now()
-        local = now.astimezone(mc.NEW_YORK)
+        local = now.astimezone(market_calendar.NEW_YORK)
         day = local.date()
         hhmm = local.strftime("%H:%M")
         sess = self._session(day)
         if sess is not None:
-            open_t = sess.open_utc.astimezone(mc.NEW_YORK).strftime("%H:%M")
-            close_t = sess.close_utc.astimezone(mc.NEW_YORK).strftime("%H:%M")
+            open_t = sess.open_utc.astimezone(market_calendar.NEW_YORK).strftime("%H:%M")
+            close_t = sess.close_utc.astimezone(market_calendar.NEW_YORK).strftime("%H:%M")
             post_end = EARLY_POSTMARKET_END if sess.is_early_close else POSTMARKET_END
             if hhmm < PREMARKET_START:
                 state, nxt, nxt_state = "closed", PREMARKET_START, "premarket"
@@ -330,8 +330,8 @@ class Market:
             if sess is None:
                 days.append({"date": day.isoformat(), "status": "closed", "description": "Market is closed"})
                 continue
-            open_t = sess.open_utc.astimezone(mc.NEW_YORK).strftime("%H:%M")
-            close_t = sess.close_utc.astimezone(mc.NEW_YORK).strftime("%H:%M")
+            open_t = sess.open_utc.astimezone(market_calendar.NEW_YORK).strftime("%H:%M")
+            close_t = sess.close_utc.astimezone(market_calendar.NEW_YORK).strftime("%H:%M")
             post_end = EARLY_POSTMARKET_END if sess.is_early_close else POSTMARKET_END
             days.append(
                 {
@@ -348,4 +348,4 @@ class Market:
 
 def default_today(clock: Clock) -> date:
     """The NYSE trading day as seen from the clock's instant."""
-    return mc.trading_day(clock.now())
+    return market_calendar.trading_day(clock.now())

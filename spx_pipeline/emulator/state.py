@@ -16,11 +16,11 @@ from decimal import Decimal
 from typing import Any
 
 from spx_pipeline.emulator.config import EmulatedAccount
+from spx_pipeline.emulator.order_forms import BUY_SIDES
 from spx_pipeline.emulator.wire import long_money
 
 COMMISSION_PER_CONTRACT = Decimal("0.35")
 MULTIPLIER = 100
-BUY_SIDES = frozenset({"buy_to_open", "buy_to_close"})
 OPEN_STATUSES = frozenset({"open", "pending", "partially_filled"})
 ZERO = Decimal("0")
 
@@ -46,6 +46,10 @@ class StoredOrder:
     status: str = "open"
     transaction_date: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def buying(self) -> bool:
+        return self.side in BUY_SIDES
 
     def to_wire(self, *, include_tags: bool) -> dict[str, Any]:
         qty = Decimal(self.quantity).quantize(Decimal("1E-8"))
