@@ -12,8 +12,9 @@
    429 with body ``Rate limit exceeded`` (Tradier's body is unverified); injected ``burst_429``
    looks the same with Available 0;
 6. injected 5xx (counted or ``error_rate``) → 503 with a plain-text body;
-7. the endpoint itself; ``malformed`` then replaces the answer with HTTP 200 and the first half
-   of the JSON text.
+7. with a simulation, the market catches up with the clock (fills, expiries) and holds still;
+   then the endpoint itself; ``malformed`` then replaces the answer with HTTP 200 and the first
+   half of the JSON text.
 """
 
 from __future__ import annotations
@@ -97,7 +98,8 @@ def handle(
         form = parse_qs(text, keep_blank_values=True)
     call = Call(method, path, parse_qs(url.query, keep_blank_values=True), form, accounts, match)
     try:
-        result = handler(emu, call)
+        with emu.caught_up():
+            result = handler(emu, call)
         reply = result if isinstance(result, Reply) else Reply(200, document=result)
     except ApiError as exc:
         reply = error(exc.status, exc.message)

@@ -1,173 +1,34 @@
-"""The loopback HTTP server that answers like Tradier's REST API: plumbing and lifecycle.
+"""``TradierEmulator``: the local Tradier-compatible server's lifecycle, controls and state.
 
-Built on stdlib ``ThreadingHTTPServer`` so it starts in milliseconds inside a test and needs no
-extra dependency; HTTP/1.1 keep-alive with a Content-Length on every response so a pooled
-``requests.Session`` reuses connections as it would against the real host, and a deep accept
-queue because benches open 50-200 connections at once. What happens to a request between
-reading it and writing the answer is ``dispatch.handle``; the endpoints are in ``endpoints/``.
+It owns what one server holds: the accounts' book, each trading day's market, fault and
+rate-limit state and the request log. The listener is in ``http_plumbing.py``, the order a
+request goes through in ``dispatch.py``, the endpoints in ``endpoints/``. With
+``EmulatorConfig.simulation`` the server also runs a moving market and a fill engine
+(``fills.py``), caught up lazily with the clock before each request is answered.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import socket
-import struct
 import threading
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import date, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
 
-from spx_pipeline.clock import Clock, FixedClock, clock_from_env, wall_epoch
+from spx_pipeline.clock import Clock, FixedClock, clock_from_env, is_pinned
 from spx_pipeline.domain import market_calendar
-from spx_pipeline.emulator import dispatch, faults
 from spx_pipeline.emulator.config import EmulatorConfig, FaultConfig
 from spx_pipeline.emulator.faults import FaultInjector
+from spx_pipeline.emulator.fills import FillEngine, FillRecord
+from spx_pipeline.emulator.http_plumbing import LoopbackServer, RequestRecord, require_loopback
 from spx_pipeline.emulator.market import DEFAULT_QUOTE_TIME, Market, default_today
+from spx_pipeline.emulator.market_hours import MarketHours
+from spx_pipeline.emulator.price_path import PricePath
 from spx_pipeline.emulator.ratelimit import RateLimiter
-from spx_pipeline.emulator.routing import Reply, bearer, token_fingerprint
 from spx_pipeline.emulator.state import AccountBook
-from spx_pipeline.emulator.wire import to_json, to_xml
 
 _MARKETS_KEPT = 4  # trading days whose generated market stays in memory (a pinned clock may move)
-
-
-@dataclass(frozen=True, slots=True)
-class RequestRecord:
-    """One request as the server saw it; the token only as its sha256 fingerprint.
-
-    ``status`` is 0 when the connection was reset without an answer.
-    """
-
-    method: str
-    path: str
-    query: str
-    token_fingerprint: str | None
-    status: int
-    fault: str | None
-    started_at: float
-
-
-def _require_loopback(host: str) -> str:
-    candidate = "127.0.0.1" if host == "localhost" else host
-    try:
-        address = ipaddress.ip_address(candidate)
-    except ValueError as exc:
-        raise ValueError(f"host must be a loopback IPv4 address, got {host!r}") from exc
-    if address.version != 4 or not address.is_loopback:
-        raise ValueError(
-            f"host must be a loopback IPv4 address (the emulator never listens wider), got {host!r}"
-        )
-    return candidate
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 1024
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], emulator: TradierEmulator) -> None:
-        self.emulator = emulator
-        self.to_reset: set[int] = set()
-        self.reset_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def shutdown_request(self, request: Any) -> None:  # type: ignore[override]
-        with self.reset_lock:
-            abort = id(request) in self.to_reset
-            self.to_reset.discard(id(request))
-        if abort:
-            # SO_LINGER 0 + close without shutdown(SHUT_WR): the peer gets RST, not FIN.
-            self.close_request(request)
-            return
-        super().shutdown_request(request)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "TradierEmulator/1.0"
-    sys_version = ""
-    timeout = 120  # idle keep-alive connections give their thread back eventually
-
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out as two writes; with Nagle on, the body waits for the client's
-        # delayed ACK (~40 ms per keep-alive request), which would swamp any latency bench.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.emulator._track(self.connection, add=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.emulator._track(self.connection, add=False)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the request log is the record, stderr noise would drown test output."""
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_PUT(self) -> None:
-        self._dispatch("PUT")
-
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
-
-    def _dispatch(self, method: str) -> None:
-        started = wall_epoch()
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
-        emulator = self.server.emulator
-        try:
-            reply, fault, reset = dispatch.handle(emulator, method, self.path, self.headers, body)
-        except Exception as exc:  # an emulator bug must surface as a 500, not a dropped socket
-            reply = Reply(500, text=f"Emulator error: {type(exc).__name__}: {exc}")
-            fault, reset = None, False
-        url = urlsplit(self.path)
-        fingerprint = _fingerprint_of(self.headers.get("Authorization"))
-        if reset:
-            emulator._log(RequestRecord(method, url.path, url.query, fingerprint, 0, fault, started))
-            self._reset()
-            return
-        wants_json = "application/json" in (self.headers.get("Accept") or "")
-        if reply.text is not None:
-            payload, ctype = reply.text.encode("utf-8"), "text/plain; charset=utf-8"
-        elif wants_json or fault == faults.MALFORMED:
-            payload, ctype = to_json(reply.document), "application/json"
-        else:
-            payload, ctype = to_xml(reply.document), "application/xml"
-        if fault == faults.MALFORMED:
-            payload = payload[: max(len(payload) // 2, 1)]
-        emulator._log(RequestRecord(method, url.path, url.query, fingerprint, reply.status, fault, started))
-        self.send_response(reply.status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def _reset(self) -> None:
-        self.close_connection = True
-        try:
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            return
-        with self.server.reset_lock:
-            self.server.to_reset.add(id(self.connection))
-
-
-def _fingerprint_of(header: str | None) -> str | None:
-    token = bearer(header)
-    return token_fingerprint(token) if token else None
 
 
 class TradierEmulator:
@@ -182,12 +43,17 @@ class TradierEmulator:
         port: int = 0,
     ) -> None:
         self.config = config or EmulatorConfig()
-        self._host = _require_loopback(host)
+        self._host = require_loopback(host)
         self._port = port
         self.clock = clock if clock is not None else emulator_clock(self.config)
         self._markets: dict[date, Market] = {}
         self._markets_lock = threading.Lock()
+        self.hours = MarketHours()
         self.book = AccountBook(self.config.accounts)
+        simulation = self.config.simulation
+        self.engine = (
+            FillEngine(simulation, self.book, self.hours, self.market_for) if simulation is not None else None
+        )
         self.fault_injector = FaultInjector(self.config.faults)
         self.limiter = RateLimiter(self.config.rate_limits, self.config.rate_limit_window_seconds)
         self._log_lock = threading.Lock()
@@ -195,7 +61,7 @@ class TradierEmulator:
         self._stopping = threading.Event()
         self._conn_lock = threading.Lock()
         self._connections: set[socket.socket] = set()
-        self._server: _Server | None = None
+        self._server: LoopbackServer | None = None
         self._thread: threading.Thread | None = None
 
     # ----- time and market -------------------------------------------------------------------
@@ -211,23 +77,70 @@ class TradierEmulator:
     @property
     def market(self) -> Market:
         """The market of the current trading day (a pinned clock moved to another day moves it)."""
-        day = self.today
+        return self.market_for(self.today)
+
+    def market_for(self, day: date) -> Market:
+        """The market of trading day ``day``, generated on first use and kept for a few days."""
         with self._markets_lock:
             market = self._markets.get(day)
             if market is None:
                 if len(self._markets) >= _MARKETS_KEPT:
                     self._markets.pop(next(iter(self._markets)))
-                market = Market(
-                    today=day,
-                    spot=self.config.spot,
-                    expirations=self.config.expirations,
-                    strikes_each_side=self.config.strikes_each_side,
-                    strike_step=self.config.strike_step,
-                    seed=self.config.seed,
-                    clock=self.clock,
-                )
+                market = self._new_market(day)
                 self._markets[day] = market
             return market
+
+    def _new_market(self, day: date) -> Market:
+        """Without a simulation a pinned clock prices the day at its instant (a still market); with
+        one every day is priced at 10:30 ET and moves along its seeded path from there, so the
+        path never depends on which request came first."""
+        at_default = datetime.combine(day, DEFAULT_QUOTE_TIME, tzinfo=market_calendar.NEW_YORK)
+        simulation, path = self.config.simulation, None
+        if simulation is None:
+            quote_time = self.clock.now() if is_pinned(self.clock) else at_default
+        else:
+            quote_time = at_default
+            session = self.hours.session(day)
+            if session is not None:
+                path = PricePath.build(
+                    seed=simulation.seed,
+                    session=session,
+                    step_seconds=simulation.step_seconds,
+                    volatility=simulation.volatility,
+                    anchor=quote_time,
+                )
+        return Market(
+            today=day,
+            spot=self.config.spot,
+            expirations=self.config.expirations,
+            strikes_each_side=self.config.strikes_each_side,
+            strike_step=self.config.strike_step,
+            seed=self.config.seed,
+            clock=self.clock,
+            quote_time=quote_time,
+            path=path,
+        )
+
+    def process_until_now(self) -> list[FillRecord]:
+        """Let the simulated market catch up with the clock (fills, expiries); requests do this too."""
+        if self.engine is None:
+            return []
+        with self.engine.lock:
+            return self.engine.process_until(self.now())
+
+    @contextlib.contextmanager
+    def caught_up(self) -> Iterator[None]:
+        """Hold the simulation still, caught up with the clock, while one request is answered."""
+        if self.engine is None:
+            yield
+            return
+        with self.engine.lock:
+            self.engine.process_until(self.now())
+            yield
+
+    def fill_log(self) -> list[FillRecord]:
+        """Every fill so far, in the order they happened (empty without a simulation)."""
+        return self.engine.history if self.engine is not None else []
 
     # ----- lifecycle ---------------------------------------------------------------------
 
@@ -235,7 +148,7 @@ class TradierEmulator:
         if self._server is not None:
             return self
         self._stopping.clear()
-        self._server = _Server((self._host, self._port), self)
+        self._server = LoopbackServer((self._host, self._port), self)
         self._port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever,

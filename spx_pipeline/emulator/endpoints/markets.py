@@ -66,7 +66,7 @@ def quotes(emu: TradierEmulator, call: Call) -> Any:
 
 
 def clock(emu: TradierEmulator, call: Call) -> Any:
-    return emu.market.clock()
+    return emu.hours.clock(emu.now())
 
 
 def calendar(emu: TradierEmulator, call: Call) -> Any:
@@ -79,7 +79,7 @@ def calendar(emu: TradierEmulator, call: Call) -> Any:
         raise ApiError(400, f"year must be a 4-digit year, got {year_raw!r}")
     month, year = int(month_raw), int(year_raw)
     try:
-        days = emu.market.calendar_days(year, month)
+        days = emu.hours.calendar_days(year, month)
     except (ValueError, KeyError) as exc:
         raise ApiError(400, f"no calendar for {year}-{month:02d}: {exc}") from exc
     return {"calendar": {"month": month, "year": year, "days": {"day": collection(days)}}}

@@ -1,13 +1,19 @@
-"""``/accounts/{id}/orders``: list, read, place (and preview), modify, cancel."""
+"""``/accounts/{id}/orders``: list, read, place (and preview), modify, cancel.
+
+``class=option`` and ``class=oco`` are placed; with a simulation the fill engine looks at a new or
+modified order at once (a marketable order can be filled before the answer goes out), and a
+closing order larger than the position is accepted and then shows ``rejected``.
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from spx_pipeline.emulator.ledger import COMMISSION_PER_CONTRACT, MULTIPLIER, short_requirement
 from spx_pipeline.emulator.order_forms import LegRequest, OcoRequest, parse_modify, parse_order
 from spx_pipeline.emulator.routing import ApiError, Call, Reply, Route, route
-from spx_pipeline.emulator.state import COMMISSION_PER_CONTRACT, MULTIPLIER, OPEN_STATUSES, StoredOrder
+from spx_pipeline.emulator.stored_order import OPEN_STATUSES, StoredOrder
 from spx_pipeline.emulator.wire import collection
 
 if TYPE_CHECKING:
@@ -43,8 +49,58 @@ def place_order(emu: TradierEmulator, call: Call) -> Any:
     account_id = call.match.group(1)
     request = parse_order(call)
     if isinstance(request, OcoRequest):
-        return _preview_oco(emu, request)
-    leg = request.leg
+        if request.preview:
+            return _preview_oco(emu, request)
+        legs = list(request.legs)
+    else:
+        legs = [request.leg]
+        preview = _preview_single(emu, account_id, request.leg, request.duration, preview=request.preview)
+        if preview is not None:
+            return preview
+    reservations = [_reservation(emu, leg) for leg in legs]
+    available = emu.book.available_buying_power(account_id)
+    if max(reservations) > 0 and max(reservations) > available:
+        return Reply(200, document={"errors": {"error": NOT_ENOUGH_BP}})
+    if emu.engine is not None and any(_needs_margin(emu, account_id, leg) > available for leg in legs):
+        return Reply(200, document={"errors": {"error": NOT_ENOUGH_BP}})
+    now = emu.now()
+    closed = emu.engine is not None and emu.hours.session_at(now) is None
+    stored = emu.book.place(
+        account_id,
+        legs,
+        duration=request.duration,
+        tag=request.tag,
+        reservations=reservations,
+        now=now,
+        status="pending" if closed else "open",
+        check_positions=emu.engine is not None,
+    )
+    if stored is None:  # lost a race for the same buying power
+        return Reply(200, document={"errors": {"error": NOT_ENOUGH_BP}})
+    if emu.engine is not None and stored.working:
+        emu.engine.admit(stored, now)
+    return {"order": {"id": stored.id, "status": "ok", "partner_id": stored.partner_id}}
+
+
+def _needs_margin(emu: TradierEmulator, account_id: str, leg: LegRequest) -> Decimal:
+    """The requirement an opening sell adds in a margin account (simulated servers check it)."""
+    if leg.side != "sell_to_open" or emu.book.accounts[account_id].account_type == "cash":
+        return Decimal("0")
+    return _short_requirement(emu, leg) * leg.quantity
+
+
+def _reservation(emu: TradierEmulator, leg: LegRequest) -> Decimal:
+    """What an open buy holds of buying power: premium at its price and commission (sells: 0)."""
+    if not leg.buying:
+        return Decimal("0")
+    premium = (_unit_price(emu, leg) * leg.quantity * MULTIPLIER).quantize(Decimal("0.01"))
+    return premium + COMMISSION_PER_CONTRACT * leg.quantity
+
+
+def _preview_single(
+    emu: TradierEmulator, account_id: str, leg: LegRequest, duration: str, *, preview: bool
+) -> Any | None:
+    """The preview document, the buying-power refusal, or None (go on and place)."""
     unit = _unit_price(emu, leg)
     qty = leg.quantity
     commission = COMMISSION_PER_CONTRACT * qty
@@ -53,47 +109,31 @@ def place_order(emu: TradierEmulator, call: Call) -> Any:
     cost = premium + commission if leg.buying else requirement
     if leg.buying and cost > emu.book.available_buying_power(account_id):
         return Reply(200, document={"errors": {"error": NOT_ENOUGH_BP}})
-    if request.preview:
-        return {
-            "order": {
-                "status": "ok",
-                "result": True,
-                "commission": commission,
-                "cost": premium + commission,
-                "fees": Decimal("0.00"),
-                "symbol": leg.symbol,
-                "quantity": qty,
-                "side": leg.side,
-                "type": leg.type,
-                "duration": request.duration,
-                "price": unit,
-                "order_cost": premium if leg.buying else -premium,
-                "margin_change": requirement,
-                "option_requirement": requirement,
-                "request_date": _request_date(emu),
-                "extended_hours": False,
-                "class": "option",
-                "strategy": "option",
-                "day_trades": 0,
-            }
+    if not preview:
+        return None
+    return {
+        "order": {
+            "status": "ok",
+            "result": True,
+            "commission": commission,
+            "cost": premium + commission,
+            "fees": Decimal("0.00"),
+            "symbol": leg.symbol,
+            "quantity": qty,
+            "side": leg.side,
+            "type": leg.type,
+            "duration": duration,
+            "price": unit,
+            "order_cost": premium if leg.buying else -premium,
+            "margin_change": requirement,
+            "option_requirement": requirement,
+            "request_date": _request_date(emu),
+            "extended_hours": False,
+            "class": "option",
+            "strategy": "option",
+            "day_trades": 0,
         }
-    stored = emu.book.place(
-        account_id,
-        symbol=leg.symbol,
-        option_symbol=leg.option_symbol,
-        side=leg.side,
-        quantity=qty,
-        order_type=leg.type,
-        duration=request.duration,
-        price=leg.price,
-        stop=leg.stop,
-        tag=request.tag,
-        cost=cost if leg.buying else Decimal("0"),
-        now=emu.now(),
-    )
-    if stored is None:  # lost a race for the same buying power
-        return Reply(200, document={"errors": {"error": NOT_ENOUGH_BP}})
-    return {"order": {"id": stored.id, "status": "ok", "partner_id": stored.partner_id}}
+    }
 
 
 def _request_date(emu: TradierEmulator) -> str:
@@ -101,13 +141,7 @@ def _request_date(emu: TradierEmulator) -> str:
 
 
 def _preview_oco(emu: TradierEmulator, request: OcoRequest) -> Any:
-    """Price an OCO: at most one leg executes, so the commission is the larger leg's.
-
-    Only previews are served: the emulator's book holds single-leg orders, and placing a
-    linked pair it could not cancel as one would misrepresent Tradier.
-    """
-    if not request.preview:
-        raise ApiError(400, "the emulator previews class=oco (preview=true) but does not place it")
+    """Price an OCO: at most one leg executes, so the commission is the larger leg's."""
     first = request.legs[0]
     qty = max(leg.quantity for leg in request.legs)
     commission = COMMISSION_PER_CONTRACT * qty
@@ -147,25 +181,24 @@ def _unit_price(emu: TradierEmulator, leg: LegRequest) -> Decimal:
 
 
 def _short_requirement(emu: TradierEmulator, leg: LegRequest) -> Decimal:
-    """Per-contract requirement for a short index option, a Reg-T-like simplification.
-
-    premium + max(15% of the index - out-of-the-money amount, 10% of the strike/index), x100.
-    Real house requirements differ; only opening sells carry it.
-    """
+    """Per-contract requirement of an opening sell at the index's current level (others: 0)."""
     if leg.side != "sell_to_open":
         return Decimal("0.00")
-    contract = leg.contract
-    spot = Decimal(str(emu.market.spot))
-    strike = contract.strike
-    otm = max(strike - spot, Decimal(0)) if contract.right == "C" else max(spot - strike, Decimal(0))
-    floor = Decimal("0.10") * (spot if contract.right == "C" else strike)
-    per = _unit_price(emu, leg) + max(Decimal("0.15") * spot - otm, floor)
-    return (per * MULTIPLIER).quantize(Decimal("0.01"))
+    market = emu.market
+    spot = market.spot if market.path is None else round(market.spot_at(emu.now()), 2)
+    return short_requirement(
+        strike=leg.contract.strike,
+        is_call=leg.contract.right == "C",
+        spot=Decimal(str(spot)),
+        premium=_unit_price(emu, leg),
+    )
 
 
 def modify_order(emu: TradierEmulator, call: Call) -> Any:
     account_id = call.match.group(1)
     stored = _stored(emu, call)
+    if stored.legs:
+        raise ApiError(400, f"Order {stored.id} is an OCO: cancel it and place a new one to change it")
     request = parse_modify(call, current_duration=stored.duration)
     if stored.status not in OPEN_STATUSES:
         return Reply(
@@ -193,7 +226,10 @@ def modify_order(emu: TradierEmulator, call: Call) -> Any:
         changes["reserved"] = (
             final_price * stored.quantity * MULTIPLIER + COMMISSION_PER_CONTRACT * stored.quantity
         )
-    updated = emu.book.modify(account_id, stored.id, changes, now=emu.now())
+    now = emu.now()
+    updated = emu.book.modify(account_id, stored.id, changes, now=now)
+    if emu.engine is not None:
+        emu.engine.admit(updated, now)
     return {"order": {"id": updated.id, "status": "ok", "partner_id": updated.partner_id}}
 
 
