@@ -20,6 +20,12 @@ Rules (the pipeline side relies on them):
 - An OCO's other leg is canceled by the first fill of either leg.
 - Day (and pre/post) orders expire at the close of their session; any order expires when its
   contract stops trading (SPXW at its expiration's close, AM-settled SPX the session before).
+
+Unverified against Tradier, chosen to be plausible and stated here: ``pending`` for orders placed
+outside the regular session, cancelling the other OCO leg on a partial fill, triggering option
+stops on the bid/ask rather than on trades, and the rejection text of an oversized close.
+Extended hours are not simulated (pre/post orders behave as day orders), positions are not
+marked to market, and expired options are not settled out of the positions.
 """
 
 from __future__ import annotations
