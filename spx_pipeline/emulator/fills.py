@@ -68,7 +68,11 @@ class FillRecord:
 
 
 class FillEngine:
-    """Executes the book's working orders against the markets' quotes; callers hold ``lock``."""
+    """Executes the book's working orders against the markets' quotes.
+
+    Every entry point takes ``lock`` (re-entrant); the server holds it around each request so
+    that the book does not move between catching up and answering.
+    """
 
     def __init__(
         self,
@@ -105,8 +109,6 @@ class FillEngine:
                     continue
                 leaf.expires_at = self._expiry(leaf, now)
                 self._book.checked(leaf, now, in_session=False)
-            if order.expires_at is None and order.legs:
-                order.expires_at = order.legs[0].expires_at
             sess = self._hours.session_at(now)
             if sess is not None:
                 market = self._market_for(sess.day)
