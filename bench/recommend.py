@@ -21,9 +21,9 @@ import pandas as pd
 
 from spx_pipeline.domain.contracts import SelectionConfig, Setup, recommend
 from spx_pipeline.domain.occ import parse_option_symbol
-from spx_pipeline.domain.sample_data import synthetic_spx_chain
 from spx_pipeline.domain.sizing import RiskContext, ZeroDtePolicy, evaluate_0dte, size_position
 from spx_pipeline.domain.ticks import round_to_tick
+from spx_pipeline.emulator.sample_data import synthetic_spx_chain
 
 AS_OF = date(2026, 11, 24)
 SETUPS = [

@@ -9,10 +9,13 @@ collections, errors inside HTTP 200, per-token rate-limit windows) that clients 
         ...
         assert emu.request_count("/accounts/VA00000001/balances") == 3
 
-In tests use the ``tradier_emulator`` / ``tradier_emulator_factory`` fixtures
+With ``EmulatorConfig(simulation=SimulationConfig(seed=...))`` the market moves along a seeded
+path and orders fill against it, lazily up to the clock's instant (rules in ``fills.py``).
+
+In tests use the ``tradier_emulator`` / ``tradier_emulator_factory`` / ``simulated_tradier`` fixtures
 (spx_pipeline_tests/fixtures/tradier.py); by hand run ``spx-pipeline tradier-emulator``.
 Choices where Tradier's behaviour is unverified (401 bodies, 429 body, /user/balances shape,
-SPX vs SPXW listing) are documented in server.py and market.py.
+SPX vs SPXW listing) are documented where they are made: dispatch.py, endpoints/ and market.py.
 """
 
 from spx_pipeline.emulator.config import (
@@ -20,9 +23,11 @@ from spx_pipeline.emulator.config import (
     EmulatedPosition,
     EmulatorConfig,
     FaultConfig,
+    SimulationConfig,
     demo_accounts,
     make_accounts,
 )
+from spx_pipeline.emulator.fills import FillRecord
 from spx_pipeline.emulator.server import RequestRecord, TradierEmulator
 
 __all__ = [
@@ -30,7 +35,9 @@ __all__ = [
     "EmulatedPosition",
     "EmulatorConfig",
     "FaultConfig",
+    "FillRecord",
     "RequestRecord",
+    "SimulationConfig",
     "TradierEmulator",
     "demo_accounts",
     "make_accounts",

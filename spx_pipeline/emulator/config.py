@@ -122,6 +122,42 @@ class FaultConfig:
             object.__setattr__(self, "failing_accounts", frozenset(self.failing_accounts))
 
 
+@dataclass(frozen=True, slots=True)
+class SimulationConfig:
+    """A moving market and an execution engine for the local server.
+
+    The underlying walks a seeded path sampled every ``step_seconds`` of the regular session
+    (``volatility`` annualised over trading time); option quotes follow it. Orders fill against
+    those quotes: at most the displayed size per step when ``partial_fills``, at the touch moved by
+    a seeded number of ticks drawn from ``slippage_ticks`` ((ticks, weight) pairs, positive ticks
+    adverse), never through a limit. Without a SimulationConfig quotes stand still and orders rest
+    until canceled, which is what preview-only callers and their tests rely on.
+    """
+
+    seed: int = 7
+    step_seconds: int = 15
+    volatility: float = 0.15
+    slippage_ticks: tuple[tuple[int, float], ...] = ((-1, 0.25), (0, 0.45), (1, 0.22), (2, 0.08))
+    partial_fills: bool = True
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.step_seconds <= 3600:
+            raise ValueError(
+                f"SimulationConfig.step_seconds must be within [1, 3600], got {self.step_seconds}"
+            )
+        if not 0.0 <= self.volatility <= 5.0:
+            raise ValueError(f"SimulationConfig.volatility must be within [0, 5], got {self.volatility}")
+        if not self.slippage_ticks or any(weight < 0 for _, weight in self.slippage_ticks):
+            raise ValueError(
+                "SimulationConfig.slippage_ticks needs (ticks, weight >= 0) pairs, "
+                f"got {self.slippage_ticks!r}"
+            )
+        if sum(weight for _, weight in self.slippage_ticks) <= 0:
+            raise ValueError(
+                f"SimulationConfig.slippage_ticks weights must not all be 0, got {self.slippage_ticks!r}"
+            )
+
+
 def demo_accounts() -> list[EmulatedAccount]:
     """One account of each type, each behind its own token; the numbers are fixed for docs/tests."""
     return [
@@ -199,7 +235,8 @@ class EmulatorConfig:
     """Market and account setup for one emulator instance.
 
     ``today`` None means the NYSE trading day as seen from ``now`` (or the real clock);
-    ``now`` None means the market clock follows real time.
+    ``now`` None means the market clock follows real time; ``simulation`` None keeps quotes still
+    and orders resting (see ``SimulationConfig``).
     """
 
     accounts: list[EmulatedAccount] = field(default_factory=demo_accounts)
@@ -214,6 +251,7 @@ class EmulatorConfig:
     rate_limits_enabled: bool = True
     faults: FaultConfig = field(default_factory=FaultConfig)
     seed: int = 7
+    simulation: SimulationConfig | None = None
 
     def __post_init__(self) -> None:
         if self.now is not None and self.now.tzinfo is None:

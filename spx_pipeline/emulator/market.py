@@ -1,13 +1,15 @@
 """Deterministic SPX market data for the emulator: expirations, chains, quotes, clock, calendar.
 
-Chain rows come from ``spx_pipeline.domain.sample_data.tradier_chain_records`` (Black-Scholes
+Chain rows come from ``spx_pipeline.emulator.sample_data.tradier_chain_records`` (Black-Scholes
 around a fixed spot, time measured to the expiry's close from the quote time) so the emulator,
 the demo and the tests all see the same synthetic market; the emulator only adds the quote
 fields that generator leaves out (change, open/high/low, 52-week range, exchanges, trade_date).
-Time comes from the emulator's ``Clock`` (``spx_pipeline.clock``): a pinned clock prices the
-chain at that instant; a clock that follows the machine prices it at 10:30 ET on ``today`` so
-prices stay reproducible run to run. Either way the epoch-ms quote stamps are moved to the
-clock's current instant at each response, so quotes are exactly as fresh as the clock says.
+Time comes from the emulator's ``Clock`` (``spx_pipeline.clock``): the server chooses the quote
+time a day's chain is priced at (see ``TradierEmulator.market_for``); with a simulation the quotes
+then follow the day's ``PricePath`` to the clock's instant. Either way the epoch-ms quote stamps
+are moved to the clock's current instant at each response, so quotes are exactly as fresh as the
+clock says. Rows are generated once per day and cached; a moved series is recomputed once per
+path step, vectorised, and the chain, the quotes and the fill engine all read that one result.
 
 Listing rules, kept simple on purpose:
 
@@ -26,24 +28,27 @@ Listing rules, kept simple on purpose:
 
 from __future__ import annotations
 
-import calendar as _calendar
 import hashlib
 import threading
+from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from spx_pipeline.clock import Clock, is_pinned
-from spx_pipeline.domain import market_calendar as mc
-from spx_pipeline.domain.occ import OptionContract
-from spx_pipeline.domain.sample_data import tradier_chain_records
+import numpy as np
 
-PREMARKET_START = "04:00"
-POSTMARKET_END = "20:00"
-EARLY_POSTMARKET_END = "17:00"
+from spx_pipeline.clock import Clock
+from spx_pipeline.domain import market_calendar
+from spx_pipeline.domain.occ import OptionContract
+from spx_pipeline.emulator.price_path import FloatArray, PricePath, black_scholes, moved_quotes
+from spx_pipeline.emulator.sample_data import tradier_chain_records
+
 INDEX_SYMBOL = "SPX"
 MONTHLIES_LISTED = 3
 DEFAULT_QUOTE_TIME = time(10, 30)
+_MOVED_KEPT = 256  # (series, step) results kept; the fill engine walks forward, requests read now
 
 
 def _stable_fraction(*parts: object) -> float:
@@ -121,8 +126,35 @@ def _generated_rows(
     return tuple(_complete(row, seed) for row in rows)
 
 
+@dataclass(frozen=True, slots=True)
+class Touch:
+    """The inside quote of one contract at one instant, as the quote endpoint shows it."""
+
+    bid: Decimal
+    ask: Decimal
+    bidsize: int
+    asksize: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Series:
+    """One (root, expiration) of the generated chain as arrays, for vectorised repricing."""
+
+    rows: list[dict[str, Any]]
+    strikes: FloatArray
+    is_call: np.ndarray
+    sigma: FloatArray
+    bid: FloatArray
+    ask: FloatArray
+    cutoff: datetime  # SPX monthlies stop at the open of expiration day (AM settlement), SPXW at the close
+    base_value: FloatArray
+
+    def minutes_from(self, moment: datetime) -> FloatArray:
+        return np.full(len(self.rows), (self.cutoff - moment).total_seconds() / 60.0)
+
+
 class Market:
-    """One emulator's market: fixed spot, listed series and the clock it answers with."""
+    """One trading day's market: listed series, their quotes at any instant, the index quote."""
 
     def __init__(
         self,
@@ -134,6 +166,8 @@ class Market:
         strike_step: int,
         seed: int,
         clock: Clock,
+        quote_time: datetime,
+        path: PricePath | None = None,
     ) -> None:
         self.today = today
         self.spot = spot
@@ -147,19 +181,16 @@ class Market:
             for i in range(-strikes_each_side, strikes_each_side + 1)
             if atm + i * strike_step > 0
         ]
-        self.spxw_dates: list[date] = mc.sessions_from(today, expirations)
+        self.spxw_dates: list[date] = market_calendar.sessions_from(today, expirations)
         self.spx_dates: list[date] = self._monthlies(today, MONTHLIES_LISTED)
-        self.quote_time = (
-            clock.now()
-            if is_pinned(clock)
-            else datetime.combine(today, DEFAULT_QUOTE_TIME, tzinfo=mc.NEW_YORK)
-        )
+        self.quote_time = quote_time
+        self.path = path
         self._pool_lock = threading.Lock()
         self._by_series: dict[tuple[str, date], list[dict[str, Any]]] | None = None
         self._by_symbol: dict[str, dict[str, Any]] = {}
-        self._sessions: dict[date, mc.Session | None] = {}
-
-    # ----- clock -------------------------------------------------------------------------
+        self._position: dict[str, tuple[tuple[str, date], int]] = {}
+        self._series: dict[tuple[str, date], _Series] = {}
+        self._moved: OrderedDict[tuple[tuple[str, date], int], tuple[FloatArray, FloatArray]] = OrderedDict()
 
     def now(self) -> datetime:
         return self._clock.now()
@@ -170,7 +201,7 @@ class Market:
         year, month = today.year, today.month
         while len(found) < count:
             friday = third_friday(year, month)
-            if friday > today and mc.is_session(friday):
+            if friday > today and market_calendar.is_session(friday):
                 found.append(friday)
             month += 1
             if month == 13:
@@ -214,21 +245,73 @@ class Market:
                 by_series: dict[tuple[str, date], list[dict[str, Any]]] = {}
                 for row in rows:
                     key = (row["root_symbol"], date.fromisoformat(row["expiration_date"]))
-                    by_series.setdefault(key, []).append(row)
+                    series_rows = by_series.setdefault(key, [])
+                    self._position[row["symbol"]] = (key, len(series_rows))
+                    series_rows.append(row)
                     self._by_symbol[row["symbol"]] = row
                 self._by_series = by_series
             return self._by_series
+
+    def _series_model(self, key: tuple[str, date], rows: list[dict[str, Any]]) -> _Series:
+        """Arrays of one series and its value at the quote time; call with the pool lock held."""
+        series = self._series.get(key)
+        if series is None:
+            root, expiration = key
+            sess = market_calendar.session(expiration)
+            cutoff = sess.open_utc if root == "SPX" else sess.close_utc
+            strikes = np.array([r["strike"] for r in rows], dtype=np.float64)
+            is_call = np.array([r["option_type"] == "call" for r in rows])
+            sigma = np.array([r["greeks"]["mid_iv"] for r in rows], dtype=np.float64)
+            minutes = np.full(len(rows), (cutoff - self.quote_time).total_seconds() / 60.0)
+            series = _Series(
+                rows=rows,
+                strikes=strikes,
+                is_call=is_call,
+                sigma=sigma,
+                bid=np.array([r["bid"] for r in rows], dtype=np.float64),
+                ask=np.array([r["ask"] for r in rows], dtype=np.float64),
+                cutoff=cutoff,
+                base_value=black_scholes(self.spot, strikes, is_call, sigma, minutes),
+            )
+            self._series[key] = series
+        return series
+
+    def _quotes_at(
+        self, path: PricePath, key: tuple[str, date], moment: datetime
+    ) -> tuple[FloatArray, FloatArray]:
+        """(bid, ask) of every row of a series in the path step of ``moment``."""
+        index = path.index_at(moment)
+        rows = self._pool()[key]
+        with self._pool_lock:
+            cached = self._moved.get((key, index))
+            if cached is not None:
+                return cached
+            series = self._series_model(key, rows)
+        spot = self.spot * path.factor_at(moment)
+        minutes = series.minutes_from(path.pricing_instant(index))
+        value = black_scholes(spot, series.strikes, series.is_call, series.sigma, minutes)
+        moved = moved_quotes(series.bid, series.ask, series.base_value, value)
+        with self._pool_lock:
+            self._moved[(key, index)] = moved
+            while len(self._moved) > _MOVED_KEPT:
+                self._moved.popitem(last=False)
+        return moved
 
     def _stamp(self, row: dict[str, Any], *, greeks: bool) -> dict[str, Any]:
         """A copy for one response: greeks on request, quote stamps moved to the clock's instant."""
         out = dict(row)
         if not greeks:
             del out["greeks"]
-        shift = int(self.now().timestamp() * 1000) - int(self.quote_time.timestamp() * 1000)
+        now = self.now()
+        shift = int(now.timestamp() * 1000) - int(self.quote_time.timestamp() * 1000)
         if shift:
             for key in ("bid_date", "ask_date", "trade_date"):
                 if out[key]:
                     out[key] += shift
+        if self.path is not None:
+            key, i = self._position[row["symbol"]]
+            bid, ask = self._quotes_at(self.path, key, now)
+            out["bid"], out["ask"] = float(bid[i]), float(ask[i])
         return out
 
     def chain(self, symbol: str, expiration: date, *, greeks: bool) -> list[dict[str, Any]]:
@@ -245,27 +328,50 @@ class Market:
         row = self._by_symbol.get(contract.tradier)
         return None if row is None else self._stamp(row, greeks=greeks)
 
+    def touch(self, option_symbol: str, at: datetime) -> Touch | None:
+        """Bid/ask and sizes of ``option_symbol`` at ``at`` (the quote endpoint's numbers)."""
+        self._pool()
+        row = self._by_symbol.get(option_symbol)
+        if row is None:
+            return None
+        bid, ask = float(row["bid"]), float(row["ask"])
+        if self.path is not None:
+            key, i = self._position[option_symbol]
+            bids, asks = self._quotes_at(self.path, key, at)
+            bid, ask = float(bids[i]), float(asks[i])
+        return Touch(Decimal(str(bid)), Decimal(str(ask)), int(row["bidsize"]), int(row["asksize"]))
+
+    def spot_at(self, moment: datetime) -> float:
+        return self.spot if self.path is None else self.spot * self.path.factor_at(moment)
+
     def index_quote(self) -> dict[str, Any]:
-        now_ms = int(self.now().timestamp() * 1000)
+        now = self.now()
+        now_ms = int(now.timestamp() * 1000)
+        last, high, low, opened = self.spot, self.spot * 1.004, self.spot * 0.995, self.spot * 0.997
+        if self.path is not None:
+            opened_f, high_f, low_f = self.path.range_until(now)
+            last = self.spot_at(now)
+            opened, high, low = self.spot * opened_f, self.spot * high_f, self.spot * low_f
+        prevclose = round(self.spot / 1.0042, 2)
         return {
             "symbol": INDEX_SYMBOL,
             "description": "S&P 500 Index",
             "exch": "I",
             "type": "index",
-            "last": round(self.spot, 2),
-            "change": round(self.spot * 0.0042, 2),
+            "last": round(last, 2),
+            "change": round(self.spot * 0.0042, 2) if self.path is None else round(last - prevclose, 2),
             "volume": 0,
-            "open": round(self.spot * 0.997, 2),
-            "high": round(self.spot * 1.004, 2),
-            "low": round(self.spot * 0.995, 2),
+            "open": round(opened, 2),
+            "high": round(high, 2),
+            "low": round(low, 2),
             "close": None,
             "bid": None,
             "ask": None,
-            "change_percentage": 0.42,
+            "change_percentage": 0.42 if self.path is None else round((last / prevclose - 1) * 100, 2),
             "average_volume": 0,
             "last_volume": 0,
             "trade_date": now_ms - 1_000,
-            "prevclose": round(self.spot / 1.0042, 2),
+            "prevclose": prevclose,
             "week_52_high": round(self.spot * 1.08, 2),
             "week_52_low": round(self.spot * 0.82, 2),
             "bidsize": 0,
@@ -277,75 +383,7 @@ class Market:
             "root_symbols": "SPX,SPXW",
         }
 
-    # ----- clock and calendar --------------------------------------------------------------
-
-    def _session(self, day: date) -> mc.Session | None:
-        """Calendar lookups go through pandas (~0.3 ms); a day's answer never changes, so keep it."""
-        if day not in self._sessions:
-            self._sessions[day] = mc.session(day) if mc.is_session(day) else None
-        return self._sessions[day]
-
-    def clock(self) -> dict[str, Any]:
-        now = self.now()
-        local = now.astimezone(mc.NEW_YORK)
-        day = local.date()
-        hhmm = local.strftime("%H:%M")
-        sess = self._session(day)
-        if sess is not None:
-            open_t = sess.open_utc.astimezone(mc.NEW_YORK).strftime("%H:%M")
-            close_t = sess.close_utc.astimezone(mc.NEW_YORK).strftime("%H:%M")
-            post_end = EARLY_POSTMARKET_END if sess.is_early_close else POSTMARKET_END
-            if hhmm < PREMARKET_START:
-                state, nxt, nxt_state = "closed", PREMARKET_START, "premarket"
-            elif now < sess.open_utc:
-                state, nxt, nxt_state = "premarket", open_t, "open"
-            elif now < sess.close_utc:
-                state, nxt, nxt_state = "open", close_t, "postmarket"
-            elif hhmm < post_end:
-                state, nxt, nxt_state = "postmarket", post_end, "closed"
-            else:
-                state, nxt, nxt_state = "closed", PREMARKET_START, "premarket"
-            description = f"Market is {state} from {open_t} to {close_t}"
-            if state == "open":
-                description = f"Market is open from {open_t} to {close_t}"
-        else:
-            state, nxt, nxt_state = "closed", PREMARKET_START, "premarket"
-            description = "Market is closed"
-        return {
-            "clock": {
-                "date": day.isoformat(),
-                "description": description,
-                "state": state,
-                "timestamp": int(now.timestamp()),
-                "next_change": nxt,
-                "next_state": nxt_state,
-            }
-        }
-
-    def calendar_days(self, year: int, month: int) -> list[dict[str, Any]]:
-        days: list[dict[str, Any]] = []
-        for n in range(1, _calendar.monthrange(year, month)[1] + 1):
-            day = date(year, month, n)
-            sess = self._session(day)
-            if sess is None:
-                days.append({"date": day.isoformat(), "status": "closed", "description": "Market is closed"})
-                continue
-            open_t = sess.open_utc.astimezone(mc.NEW_YORK).strftime("%H:%M")
-            close_t = sess.close_utc.astimezone(mc.NEW_YORK).strftime("%H:%M")
-            post_end = EARLY_POSTMARKET_END if sess.is_early_close else POSTMARKET_END
-            days.append(
-                {
-                    "date": day.isoformat(),
-                    "status": "open",
-                    "description": "Market is open" + (" (early close)" if sess.is_early_close else ""),
-                    "premarket": {"start": PREMARKET_START, "end": open_t},
-                    "open": {"start": open_t, "end": close_t},
-                    "postmarket": {"start": close_t, "end": post_end},
-                }
-            )
-        return days
-
 
 def default_today(clock: Clock) -> date:
     """The NYSE trading day as seen from the clock's instant."""
-    return mc.trading_day(clock.now())
+    return market_calendar.trading_day(clock.now())

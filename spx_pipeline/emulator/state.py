@@ -1,91 +1,29 @@
-"""Account state behind the emulator: balances, positions and the orders clients place.
+"""The orders clients place, and the ledger each account's fills move; one lock over both.
 
-Orders never fill: the pipeline only places, previews, modifies and cancels, and an order that
-stays "open" is the state those calls must handle. Open buy orders reserve their cost, so
-balances show ``pending_cash``/``pending_orders_count`` moving and a second large buy is refused
-like it would be at the broker.
+Open buy orders reserve their cost (the unfilled part), so balances show
+``pending_cash``/``pending_orders_count`` moving and a second large buy is refused as it would be
+at the broker. An OCO is stored as a parent holding its two leg orders; its reservation is its
+larger leg's (only one executes). Without a simulation nothing here ever fills: orders stay
+"open" until canceled, the state preview-only callers must handle.
 """
 
 from __future__ import annotations
 
 import threading
 import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from spx_pipeline.emulator.config import EmulatedAccount
-from spx_pipeline.emulator.wire import long_money
-
-COMMISSION_PER_CONTRACT = Decimal("0.35")
-MULTIPLIER = 100
-BUY_SIDES = frozenset({"buy_to_open", "buy_to_close"})
-OPEN_STATUSES = frozenset({"open", "pending", "partially_filled"})
-ZERO = Decimal("0")
-
-
-@dataclass(slots=True)
-class StoredOrder:
-    """One placed order, in the fields ``GET .../orders`` reports."""
-
-    id: int
-    account_id: str
-    symbol: str
-    option_symbol: str
-    side: str
-    quantity: int
-    type: str
-    duration: str
-    price: Decimal | None
-    stop: Decimal | None
-    tag: str | None
-    reserved: Decimal
-    partner_id: str
-    create_date: str
-    status: str = "open"
-    transaction_date: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_wire(self, *, include_tags: bool) -> dict[str, Any]:
-        qty = Decimal(self.quantity).quantize(Decimal("1E-8"))
-        row: dict[str, Any] = {
-            "id": self.id,
-            "type": self.type,
-            "symbol": self.symbol,
-            "side": self.side,
-            "quantity": qty,
-            "status": self.status,
-            "duration": self.duration,
-        }
-        if self.price is not None:
-            row["price"] = self.price
-        if self.stop is not None:
-            row["stop_price"] = self.stop
-        row.update(
-            {
-                "avg_fill_price": Decimal("0.00000000"),
-                "exec_quantity": Decimal("0.00000000"),
-                "last_fill_price": Decimal("0.00000000"),
-                "last_fill_quantity": Decimal("0.00000000"),
-                "remaining_quantity": qty if self.status in OPEN_STATUSES else Decimal("0.00000000"),
-                "create_date": self.create_date,
-                "transaction_date": self.transaction_date or self.create_date,
-                "class": "option",
-                "option_symbol": self.option_symbol,
-            }
-        )
-        if include_tags and self.tag:
-            row["tag"] = self.tag
-        return row
-
-
-def _iso_ms(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+from spx_pipeline.emulator.ledger import ZERO, AccountLedger
+from spx_pipeline.emulator.order_forms import LegRequest
+from spx_pipeline.emulator.stored_order import StoredOrder, iso_ms
 
 
 class AccountBook:
-    """All accounts, keyed by id and token; every mutation holds one lock."""
+    """All accounts, keyed by id and token: their orders and ledgers, every mutation under one lock."""
 
     def __init__(self, accounts: list[EmulatedAccount], *, first_order_id: int = 1_086_000) -> None:
         self._lock = threading.Lock()
@@ -94,6 +32,8 @@ class AccountBook:
         for account in accounts:
             self.by_token.setdefault(account.token, []).append(account)
         self._orders: dict[str, list[StoredOrder]] = {a.account_id: [] for a in accounts}
+        self.ledgers: dict[str, AccountLedger] = {a.account_id: AccountLedger(a) for a in accounts}
+        self._working: dict[int, StoredOrder] = {}  # top-level orders still working, for the fill engine
         self._next_id = first_order_id
 
     # ----- reads -------------------------------------------------------------------------
@@ -103,18 +43,16 @@ class AccountBook:
             return self._reserved_locked(account_id)
 
     def _reserved_locked(self, account_id: str) -> Decimal:
-        return sum(
-            (o.reserved for o in self._orders[account_id] if o.status in OPEN_STATUSES),
-            ZERO,
-        )
+        return sum((o.reserved_now() for o in self._orders[account_id] if o.working), ZERO)
 
     def open_order_count(self, account_id: str) -> int:
         with self._lock:
-            return sum(1 for o in self._orders[account_id] if o.status in OPEN_STATUSES)
+            return sum(1 for o in self._orders[account_id] if o.working)
 
     def available_buying_power(self, account_id: str) -> Decimal:
         """What a new option buy may spend: option BP (cash_available for cash) minus reservations."""
-        return self.accounts[account_id].effective_option_buying_power - self.reserved(account_id)
+        with self._lock:
+            return self.ledgers[account_id].option_buying_power(self._reserved_locked(account_id))
 
     def orders(self, account_id: str) -> list[StoredOrder]:
         with self._lock:
@@ -127,151 +65,220 @@ class AccountBook:
                     return stored
         return None
 
+    def working_leaves(self) -> list[StoredOrder]:
+        """Every working single order and OCO leg of every account, by id (the fill engine's order)."""
+        with self._lock:
+            for order_id in [i for i, order in self._working.items() if not order.working]:
+                del self._working[order_id]
+            leaves = [
+                leaf for order in self._working.values() for leaf in (order.legs or [order]) if leaf.working
+            ]
+        return sorted(leaves, key=lambda o: o.id)
+
     def balances(self, account_id: str) -> dict[str, Any]:
-        """The per-account balances body: exactly one of margin/cash/pdt, by account_type."""
-        a = self.accounts[account_id]
-        reserved = self.reserved(account_id)
-        open_count = self.open_order_count(account_id)
-        option_long = sum(
-            (p.cost_basis for p in a.positions if p.quantity > 0 and _is_option(p.symbol)), ZERO
-        )
-        option_short = sum(
-            (p.cost_basis for p in a.positions if p.quantity < 0 and _is_option(p.symbol)), ZERO
-        )
-        stock_long = sum(
-            (p.cost_basis for p in a.positions if p.quantity > 0 and not _is_option(p.symbol)), ZERO
-        )
-        long_value = option_long + stock_long
-        market_value = long_value + option_short
-        requirement = -option_short * 2 if option_short else ZERO
-        body: dict[str, Any] = {
-            "option_short_value": option_short,
-            "total_equity": long_money(a.total_equity),
-            "account_number": a.account_id,
-            "account_type": a.account_type,
-            "close_pl": 0,
-            "current_requirement": requirement,
-            "equity": 0,
-            "long_market_value": long_value,
-            "market_value": market_value,
-            "open_pl": Decimal("-95.00") if a.positions else 0,
-            "option_long_value": option_long,
-            "option_requirement": requirement,
-            "pending_orders_count": a.pending_orders_count + open_count,
-            "short_market_value": option_short,
-            "stock_long_value": stock_long,
-            "total_cash": long_money(a.cash),
-            "uncleared_funds": 0,
-            "pending_cash": a.pending_cash + reserved,
-        }
-        if a.account_type == "cash":
-            body["cash"] = {
-                "cash_available": long_money(a.cash - a.pending_cash - reserved),
-                "sweep": 0,
-                "unsettled_funds": Decimal("0.00"),
-            }
-        else:
-            option_bp = a.effective_option_buying_power - reserved
-            sub: dict[str, Any] = {
-                "fed_call": 0,
-                "maintenance_call": 0,
-                "option_buying_power": long_money(option_bp),
-                "stock_buying_power": long_money(option_bp * 2),
-                "stock_short_value": 0,
-            }
-            if a.account_type == "margin":
-                sub["sweep"] = 0
-                body["margin"] = sub
-            else:
-                sub["day_trade_buying_power"] = long_money(a.effective_day_trade_buying_power - reserved * 4)
-                body["pdt"] = sub
-        return body
+        with self._lock:
+            reserved = self._reserved_locked(account_id)
+            open_count = sum(1 for o in self._orders[account_id] if o.working)
+            return self.ledgers[account_id].balances(reserved=reserved, open_orders=open_count)
 
     def positions(self, account_id: str) -> list[dict[str, Any]]:
-        return [
-            {
-                "cost_basis": p.cost_basis,
-                "date_acquired": p.date_acquired,
-                "id": 100_000 + i,
-                "quantity": p.quantity,
-                "symbol": p.symbol,
-            }
-            for i, p in enumerate(self.accounts[account_id].positions, start=1)
-        ]
+        with self._lock:
+            return self.ledgers[account_id].positions()
 
     # ----- writes ------------------------------------------------------------------------
 
     def place(
         self,
         account_id: str,
+        legs: Sequence[LegRequest],
         *,
-        symbol: str,
-        option_symbol: str,
-        side: str,
-        quantity: int,
-        order_type: str,
         duration: str,
-        price: Decimal | None,
-        stop: Decimal | None,
         tag: str | None,
-        cost: Decimal,
+        reservations: Sequence[Decimal],
         now: datetime,
+        status: str = "open",
+        check_positions: bool = False,
     ) -> StoredOrder | None:
-        """Store the order, or None when a buy's cost exceeds the remaining buying power.
+        """Store one order (one leg) or an OCO (two), or None when a buy exceeds buying power.
 
         The check and the reservation happen under one lock, so concurrent buys cannot both
-        squeeze into the same buying power.
+        squeeze into the same buying power. With ``check_positions`` a closing order larger than
+        what the account holds (less what other working closing orders already cover) is kept as
+        ``rejected`` with a reason, as the broker's back office would answer it after accepting.
         """
         with self._lock:
-            reserved = cost if side in BUY_SIDES else ZERO
-            if side in BUY_SIDES:
-                available = self.accounts[account_id].effective_option_buying_power - self._reserved_locked(
-                    account_id
+            ledger = self.ledgers[account_id]
+            need = max(reservations, default=ZERO)
+            if need > 0 and need > ledger.option_buying_power(self._reserved_locked(account_id)):
+                return None
+            created = iso_ms(now)
+            if len(legs) == 1:
+                top = self._new_order(
+                    account_id, legs[0], duration=duration, tag=tag, reserved=reservations[0], created=created
                 )
-                if cost > available:
-                    return None
-            stored = StoredOrder(
-                id=self._next_id,
-                account_id=account_id,
-                symbol=symbol,
-                option_symbol=option_symbol,
-                side=side,
-                quantity=quantity,
-                type=order_type,
-                duration=duration,
-                price=price,
-                stop=stop,
-                tag=tag,
-                reserved=reserved,
-                partner_id=str(uuid.UUID(int=self._next_id)),
-                create_date=_iso_ms(now),
-            )
-            self._next_id += 1
-            self._orders[account_id].append(stored)
-            return stored
+            else:
+                first, parent_id = legs[0], self._take_id()
+                top = StoredOrder(
+                    id=parent_id,
+                    account_id=account_id,
+                    symbol=first.symbol,
+                    option_symbol=first.option_symbol,
+                    side=first.side,
+                    quantity=max(leg.quantity for leg in legs),
+                    type="oco",
+                    duration=duration,
+                    price=None,
+                    stop=None,
+                    tag=tag,
+                    reserved=ZERO,
+                    partner_id=str(uuid.UUID(int=parent_id)),
+                    create_date=created,
+                    order_class="oco",
+                )
+                top.legs = [
+                    self._new_order(
+                        account_id, leg, duration=duration, tag=None, reserved=reserved, created=created
+                    )
+                    for leg, reserved in zip(legs, reservations, strict=True)
+                ]
+                for leg_order in top.legs:
+                    leg_order.parent = top
+            rejection = self._excess_close(account_id, legs) if check_positions else None
+            for order in top.legs or [top]:
+                order.status = "rejected" if rejection else status
+                order.reason = rejection
+            if top.legs:
+                top.sync_from_legs()
+                top.reason = rejection
+            self._orders[account_id].append(top)
+            if top.working:
+                self._working[top.id] = top
+            return top
 
-    def modify(
+    def _take_id(self) -> int:
+        taken = self._next_id
+        self._next_id += 1
+        return taken
+
+    def _new_order(
         self,
         account_id: str,
-        order_id: int,
-        changes: dict[str, Any],
+        leg: LegRequest,
         *,
-        now: datetime,
+        duration: str,
+        tag: str | None,
+        reserved: Decimal,
+        created: str,
+    ) -> StoredOrder:
+        order_id = self._take_id()
+        return StoredOrder(
+            id=order_id,
+            account_id=account_id,
+            symbol=leg.symbol,
+            option_symbol=leg.option_symbol,
+            side=leg.side,
+            quantity=leg.quantity,
+            type=leg.type,
+            duration=duration,
+            price=leg.price,
+            stop=leg.stop,
+            tag=tag,
+            reserved=reserved,
+            partner_id=str(uuid.UUID(int=order_id)),
+            create_date=created,
+        )
+
+    def _excess_close(self, account_id: str, legs: Sequence[LegRequest]) -> str | None:
+        """Why a closing order cannot be accepted (the wording is ours; Tradier's is unverified)."""
+        closing = [leg for leg in legs if leg.side.endswith("_to_close")]
+        if not closing:
+            return None
+        leg = max(closing, key=lambda item: item.quantity)
+        held = self.ledgers[account_id].held(leg.option_symbol)
+        holding = held if leg.side == "sell_to_close" else -held
+        covered = sum(
+            max((o.remaining for o in (top.legs or [top]) if o.working and o.side == leg.side), default=0)
+            for top in self._orders[account_id]
+            if top.working and top.option_symbol == leg.option_symbol
+        )
+        if leg.quantity + covered > holding:
+            direction = "long" if leg.side == "sell_to_close" else "short"
+            return (
+                f"{leg.side} {leg.quantity} {leg.option_symbol}: the account holds {max(holding, ZERO):f} "
+                f"{direction}, {covered} already covered by working orders"
+            )
+        return None
+
+    def modify(
+        self, account_id: str, order_id: int, changes: dict[str, Any], *, now: datetime
     ) -> StoredOrder:
         with self._lock:
             stored = next(o for o in self._orders[account_id] if o.id == order_id)
             for key, value in changes.items():
                 setattr(stored, key, value)
-            stored.transaction_date = _iso_ms(now)
+            stored.triggered = False if "stop" in changes or "type" in changes else stored.triggered
+            stored.transaction_date = iso_ms(now)
             return stored
 
     def cancel(self, account_id: str, order_id: int, *, now: datetime) -> StoredOrder:
         with self._lock:
             stored = next(o for o in self._orders[account_id] if o.id == order_id)
-            stored.status = "canceled"
-            stored.transaction_date = _iso_ms(now)
+            self._close(stored, "canceled", now)
             return stored
 
+    def expire(self, order: StoredOrder, *, now: datetime) -> None:
+        with self._lock:
+            self._close(order.parent or order, "expired", now)
 
-def _is_option(symbol: str) -> bool:
-    return len(symbol) > 15 and symbol[-9] in "CP" and symbol[-8:].isdigit()
+    def _close(self, order: StoredOrder, status: str, now: datetime) -> None:
+        for leaf in order.legs or [order]:
+            if leaf.working:
+                leaf.status = status
+                leaf.transaction_date = iso_ms(now)
+        if order.legs:
+            order.sync_from_legs()
+            order.transaction_date = iso_ms(now)
+
+    def checked(self, order: StoredOrder, moment: datetime, *, in_session: bool) -> None:
+        """The fill engine looked at ``order`` at ``moment``; a pending order opens with the session."""
+        with self._lock:
+            order.checked_to = moment
+            if in_session and order.status == "pending":
+                order.status = "open"
+                if order.parent is not None:
+                    order.parent.sync_from_legs()
+
+    def fill(
+        self,
+        order: StoredOrder,
+        quantity: int,
+        price: Decimal,
+        *,
+        at: datetime,
+        requirement_per_contract: Decimal,
+    ) -> None:
+        """Execute ``quantity`` of a working order at ``price``; an OCO's other leg is canceled."""
+        with self._lock:
+            stamp = iso_ms(at)
+            order.exec_quantity += quantity
+            order.fill_value += price * quantity
+            order.last_fill_price = price
+            order.last_fill_quantity = quantity
+            order.fills += 1
+            order.status = "filled" if order.remaining == 0 else "partially_filled"
+            order.transaction_date = stamp
+            signed = quantity if order.buying else -quantity
+            self.ledgers[order.account_id].apply_fill(
+                order.option_symbol,
+                signed,
+                price,
+                at=stamp,
+                requirement_per_contract=requirement_per_contract,
+            )
+            parent = order.parent
+            if parent is not None:
+                for sibling in parent.legs:
+                    if sibling is not order and sibling.working:
+                        sibling.status = "canceled"
+                        sibling.transaction_date = stamp
+                parent.sync_from_legs()

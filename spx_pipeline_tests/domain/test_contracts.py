@@ -23,9 +23,9 @@ from spx_pipeline.domain.contracts import (
 )
 from spx_pipeline.domain.market_calendar import NEW_YORK
 from spx_pipeline.domain.orders import build_ticket_legs, payload_summary
-from spx_pipeline.domain.sample_data import synthetic_spx_chain, tradier_chain_records
 from spx_pipeline.domain.sizing import RiskContext, ZeroDtePolicy, size_position
 from spx_pipeline.domain.ticks import is_on_tick, round_to_tick
+from spx_pipeline.emulator.sample_data import synthetic_spx_chain, tradier_chain_records
 
 D = Decimal
 AS_OF = date(2026, 11, 24)

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from spx_pipeline.domain.occ import parse_option_symbol
 from spx_pipeline.emulator import EmulatedAccount, EmulatorConfig, demo_accounts, make_accounts
 
 
@@ -87,3 +88,10 @@ def test_config_validation_names_the_field(kwargs, fragment):
 def test_rate_limits_sandbox_and_production():
     assert EmulatorConfig().rate_limits == {"standard": 60, "market": 60, "trading": 60}
     assert EmulatorConfig(sandbox=False).rate_limits == {"standard": 120, "market": 120, "trading": 60}
+
+
+def test_a_demo_account_holds_an_spx_option_opened_by_hand() -> None:
+    """Reconciliation needs a broker row no ticket of ours explains: an SPXW option the OCC parser reads."""
+    held = [p.symbol for a in demo_accounts() for p in a.positions if p.symbol.startswith(("SPX", "SPXW"))]
+    contracts = [parse_option_symbol(symbol) for symbol in held if len(symbol) > 15]
+    assert contracts and {c.underlying for c in contracts} == {"SPX"}

@@ -7,9 +7,10 @@ from datetime import UTC, date, datetime
 import pytest
 import requests
 
-from spx_pipeline.domain import market_calendar as mc
+from spx_pipeline.domain import market_calendar
 from spx_pipeline.emulator import EmulatorConfig, TradierEmulator
 from spx_pipeline.emulator.market import third_friday
+from spx_pipeline.emulator.sample_data import tradier_chain_records
 
 TOKEN = {"Authorization": "Bearer demo-margin-token-0001"}
 # Tuesday 2026-11-24, 10:00 ET: a regular session
@@ -52,7 +53,7 @@ def get(session: requests.Session, emu: TradierEmulator, path: str, **params: st
 
 def test_today_defaults_to_the_trading_day_of_the_frozen_clock(emu):
     assert emu.today == date(2026, 11, 24)
-    assert emu.market.spxw_dates == mc.sessions_from(date(2026, 11, 24), 6)
+    assert emu.market.spxw_dates == market_calendar.sessions_from(date(2026, 11, 24), 6)
 
 
 def test_spx_without_include_all_roots_lists_only_am_monthlies(emu, tradier_session):
@@ -138,9 +139,7 @@ def test_chain_deltas_are_monotonic_and_call_minus_put_delta_is_one(emu, tradier
         assert delta - puts[strike] == pytest.approx(1.0)
 
 
-def test_chain_matches_the_domain_sample_data(emu, tradier_session):
-    from spx_pipeline.domain.sample_data import tradier_chain_records
-
+def test_chain_matches_the_sample_data(emu, tradier_session):
     expected = [
         r
         for r in tradier_chain_records(
@@ -262,7 +261,7 @@ def test_clock_states(tradier_emulator_factory, tradier_session, moment, expecte
     clock = get(tradier_session, emu, "/markets/clock").json()["clock"]
     assert (clock["state"], clock["next_change"], clock["next_state"]) == expected
     assert clock["timestamp"] == int(moment.timestamp())
-    assert clock["date"] == moment.astimezone(mc.NEW_YORK).date().isoformat()
+    assert clock["date"] == moment.astimezone(market_calendar.NEW_YORK).date().isoformat()
 
 
 def test_calendar_month_with_holiday_and_early_close(emu, tradier_session):

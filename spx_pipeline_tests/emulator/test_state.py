@@ -356,7 +356,6 @@ def test_oco_preview_prices_the_pair_and_places_nothing(
         ({"option_symbol[1]": "SPXW261218C06000000"}, "share option_symbol"),
         ({"stop[1]": ""}, "stop[1]"),
         ({"side[0]": "sell_short"}, "side[0]"),
-        ({"preview": ""}, "does not place"),
     ],
 )
 def test_oco_rules_are_enforced_naming_the_leg_field(
@@ -370,3 +369,24 @@ def test_oco_rules_are_enforced_naming_the_leg_field(
     reply = post_order(tradier_session, tradier_emulator, MARGIN, demo_tokens[MARGIN], form)
     assert reply.status_code == 400
     assert named in reply.text
+
+
+def test_an_oco_is_placed_as_one_order_holding_its_two_legs(
+    tradier_emulator: TradierEmulator, tradier_session: requests.Session, demo_tokens: dict[str, str]
+) -> None:
+    reply = post_order(
+        tradier_session, tradier_emulator, MARGIN, demo_tokens[MARGIN], oco_form(tradier_emulator, preview="")
+    )
+    placed = reply.json()["order"]
+    assert placed["status"] == "ok"
+    (parent,) = tradier_emulator.orders(MARGIN)
+    assert parent["id"] == placed["id"] and parent["class"] == "oco" and parent["tag"] == "t1-oco"
+    assert [leg["type"] for leg in parent["leg"]] == ["limit", "stop"]
+    assert [leg["id"] for leg in parent["leg"]] == [placed["id"] + 1, placed["id"] + 2]
+    assert {leg["status"] for leg in parent["leg"]} == {parent["status"]} == {"open"}
+    url = f"{tradier_emulator.base_url}/accounts/{MARGIN}/orders/{placed['id']}"
+    canceled = tradier_session.delete(url, headers=auth(demo_tokens[MARGIN]), timeout=5)
+    assert canceled.json() == {"order": {"id": placed["id"], "status": "ok"}}
+    (parent,) = tradier_emulator.orders(MARGIN)
+    assert [leg["status"] for leg in parent["leg"]] == ["canceled", "canceled"]
+    assert parent["status"] == "canceled"

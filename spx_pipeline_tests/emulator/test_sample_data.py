@@ -12,8 +12,8 @@ import pytest
 
 from spx_pipeline.domain.market_calendar import NEW_YORK
 from spx_pipeline.domain.occ import parse_option_symbol
-from spx_pipeline.domain.sample_data import is_third_friday, synthetic_spx_chain, tradier_chain_records
 from spx_pipeline.domain.ticks import is_on_tick
+from spx_pipeline.emulator.sample_data import is_third_friday, synthetic_spx_chain, tradier_chain_records
 
 AS_OF = date(2026, 11, 24)  # Tuesday before Thanksgiving; Friday 11-27 is a half day
 

@@ -1,13 +1,13 @@
 """Deterministic synthetic SPX option chains shaped like Tradier's ``/markets/options/chains``.
 
-Tests, the bench, the demo and the local Tradier emulator need realistic chains without a network
+The local Tradier server, the tests and the bench need realistic chains without a network
 or a market-data licence. Realistic means: SPXW roots every session (plus the AM-settled SPX root
 on third Fridays, which stops trading the session before), Black-Scholes greeks with time measured
 in minutes to the 16:00 ET close (the early close on half days), quotes on the SPX tick grid with
 wider relative spreads and no bid far out of the money, and volume concentrated near the money.
 Everything derives from the arguments and ``seed``, so the same call gives the same frame.
 
-Only numpy, pandas and the domain calendar/tick modules are used so that the emulator can share it.
+It lives with the local server, not in the domain: nothing in the pipeline may depend on made-up data.
 """
 
 from __future__ import annotations

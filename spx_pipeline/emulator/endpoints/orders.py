@@ -1,0 +1,253 @@
+"""``/accounts/{id}/orders``: list, read, place (and preview), modify, cancel.
+
+``class=option`` and ``class=oco`` are placed; with a simulation the fill engine looks at a new or
+modified order at once (a marketable order can be filled before the answer goes out), and a
+closing order larger than the position is accepted and then shows ``rejected``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from spx_pipeline.emulator.ledger import COMMISSION_PER_CONTRACT, MULTIPLIER, short_requirement
+from spx_pipeline.emulator.order_forms import LegRequest, OcoRequest, parse_modify, parse_order
+from spx_pipeline.emulator.routing import ApiError, Call, Reply, Route, route
+from spx_pipeline.emulator.stored_order import OPEN_STATUSES, StoredOrder
+from spx_pipeline.emulator.wire import collection
+
+if TYPE_CHECKING:
+    from spx_pipeline.emulator.server import TradierEmulator
+
+NOT_ENOUGH_BP = "You do not have enough buying power for this trade."
+
+
+def list_orders(emu: TradierEmulator, call: Call) -> Any:
+    """All orders fit on page 1; later pages are "null", as Tradier pages past the end."""
+    page = call.param("page") or "1"
+    if not page.isdigit() or int(page) < 1:
+        raise ApiError(400, f"page must be a positive integer, got {page!r}")
+    rows = [o.to_wire(include_tags=call.flag("includeTags")) for o in emu.book.orders(call.match.group(1))]
+    if not rows or int(page) > 1:
+        return {"orders": "null"}
+    return {"orders": {"order": collection(rows)}}
+
+
+def get_order(emu: TradierEmulator, call: Call) -> Any:
+    return {"order": _stored(emu, call).to_wire(include_tags=True)}
+
+
+def _stored(emu: TradierEmulator, call: Call) -> StoredOrder:
+    account_id, raw_id = call.match.group(1), call.match.group(2)
+    stored = emu.book.order(account_id, int(raw_id)) if raw_id.isdigit() else None
+    if stored is None:
+        raise ApiError(404, f"Order {raw_id} not found for account {account_id}")
+    return stored
+
+
+def place_order(emu: TradierEmulator, call: Call) -> Any:
+    account_id = call.match.group(1)
+    request = parse_order(call)
+    if isinstance(request, OcoRequest):
+        if request.preview:
+            return _preview_oco(emu, request)
+        legs = list(request.legs)
+    else:
+        legs = [request.leg]
+        preview = _preview_single(emu, account_id, request.leg, request.duration, preview=request.preview)
+        if preview is not None:
+            return preview
+    reservations = [_reservation(emu, leg) for leg in legs]
+    available = emu.book.available_buying_power(account_id)
+    if max(reservations) > 0 and max(reservations) > available:
+        return Reply(200, document={"errors": {"error": NOT_ENOUGH_BP}})
+    if emu.engine is not None and any(_needs_margin(emu, account_id, leg) > available for leg in legs):
+        return Reply(200, document={"errors": {"error": NOT_ENOUGH_BP}})
+    now = emu.now()
+    closed = emu.engine is not None and emu.hours.session_at(now) is None
+    stored = emu.book.place(
+        account_id,
+        legs,
+        duration=request.duration,
+        tag=request.tag,
+        reservations=reservations,
+        now=now,
+        status="pending" if closed else "open",
+        check_positions=emu.engine is not None,
+    )
+    if stored is None:  # lost a race for the same buying power
+        return Reply(200, document={"errors": {"error": NOT_ENOUGH_BP}})
+    if emu.engine is not None and stored.working:
+        emu.engine.admit(stored, now)
+    return {"order": {"id": stored.id, "status": "ok", "partner_id": stored.partner_id}}
+
+
+def _needs_margin(emu: TradierEmulator, account_id: str, leg: LegRequest) -> Decimal:
+    """The requirement an opening sell adds in a margin account (simulated servers check it)."""
+    if leg.side != "sell_to_open" or emu.book.accounts[account_id].account_type == "cash":
+        return Decimal("0")
+    return _short_requirement(emu, leg) * leg.quantity
+
+
+def _reservation(emu: TradierEmulator, leg: LegRequest) -> Decimal:
+    """What an open buy holds of buying power: premium at its price and commission (sells: 0)."""
+    if not leg.buying:
+        return Decimal("0")
+    premium = (_unit_price(emu, leg) * leg.quantity * MULTIPLIER).quantize(Decimal("0.01"))
+    return premium + COMMISSION_PER_CONTRACT * leg.quantity
+
+
+def _preview_single(
+    emu: TradierEmulator, account_id: str, leg: LegRequest, duration: str, *, preview: bool
+) -> Any | None:
+    """The preview document, the buying-power refusal, or None (go on and place)."""
+    unit = _unit_price(emu, leg)
+    qty = leg.quantity
+    commission = COMMISSION_PER_CONTRACT * qty
+    premium = (unit * qty * MULTIPLIER).quantize(Decimal("0.01"))
+    requirement = Decimal("0.00") if leg.buying else _short_requirement(emu, leg) * qty
+    cost = premium + commission if leg.buying else requirement
+    if leg.buying and cost > emu.book.available_buying_power(account_id):
+        return Reply(200, document={"errors": {"error": NOT_ENOUGH_BP}})
+    if not preview:
+        return None
+    return {
+        "order": {
+            "status": "ok",
+            "result": True,
+            "commission": commission,
+            "cost": premium + commission,
+            "fees": Decimal("0.00"),
+            "symbol": leg.symbol,
+            "quantity": qty,
+            "side": leg.side,
+            "type": leg.type,
+            "duration": duration,
+            "price": unit,
+            "order_cost": premium if leg.buying else -premium,
+            "margin_change": requirement,
+            "option_requirement": requirement,
+            "request_date": _request_date(emu),
+            "extended_hours": False,
+            "class": "option",
+            "strategy": "option",
+            "day_trades": 0,
+        }
+    }
+
+
+def _request_date(emu: TradierEmulator) -> str:
+    return emu.now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+
+
+def _preview_oco(emu: TradierEmulator, request: OcoRequest) -> Any:
+    """Price an OCO: at most one leg executes, so the commission is the larger leg's."""
+    first = request.legs[0]
+    qty = max(leg.quantity for leg in request.legs)
+    commission = COMMISSION_PER_CONTRACT * qty
+    return {
+        "order": {
+            "status": "ok",
+            "result": True,
+            "commission": commission,
+            "cost": commission,
+            "fees": Decimal("0.00"),
+            "symbol": first.symbol,
+            "quantity": qty,
+            "side": first.side,
+            "type": "oco",
+            "duration": request.duration,
+            "order_cost": Decimal("0.00"),
+            "margin_change": Decimal("0.00"),
+            "request_date": _request_date(emu),
+            "extended_hours": False,
+            "class": "oco",
+            "strategy": "oco",
+            "day_trades": 0,
+        }
+    }
+
+
+def _unit_price(emu: TradierEmulator, leg: LegRequest) -> Decimal:
+    if leg.type in ("limit", "stop_limit") and leg.price is not None:
+        return leg.price
+    if leg.type == "stop" and leg.stop is not None:
+        return leg.stop
+    quote = emu.market.option_quote(leg.contract, greeks=False)
+    if quote is None:
+        raise ApiError(400, f"option_symbol {leg.option_symbol!r} has no market")
+    side_price = quote["ask"] if leg.buying else quote["bid"]
+    return Decimal(str(side_price or quote["ask"]))
+
+
+def _short_requirement(emu: TradierEmulator, leg: LegRequest) -> Decimal:
+    """Per-contract requirement of an opening sell at the index's current level (others: 0)."""
+    if leg.side != "sell_to_open":
+        return Decimal("0.00")
+    market = emu.market
+    spot = market.spot if market.path is None else round(market.spot_at(emu.now()), 2)
+    return short_requirement(
+        strike=leg.contract.strike,
+        is_call=leg.contract.right == "C",
+        spot=Decimal(str(spot)),
+        premium=_unit_price(emu, leg),
+    )
+
+
+def modify_order(emu: TradierEmulator, call: Call) -> Any:
+    account_id = call.match.group(1)
+    stored = _stored(emu, call)
+    if stored.legs:
+        raise ApiError(400, f"Order {stored.id} is an OCO: cancel it and place a new one to change it")
+    request = parse_modify(call, current_duration=stored.duration)
+    if stored.status not in OPEN_STATUSES:
+        return Reply(
+            200,
+            document={"errors": {"error": f"Order {stored.id} is {stored.status} and cannot be modified"}},
+        )
+    final_type = request.type or stored.type
+    final_price = request.price if request.price is not None else stored.price
+    final_stop = request.stop if request.stop is not None else stored.stop
+    if final_type in ("limit", "stop_limit") and final_price is None:
+        raise ApiError(400, f"price is required for type {final_type}")
+    if final_type in ("stop", "stop_limit") and final_stop is None:
+        raise ApiError(400, f"stop is required for type {final_type}")
+    changes: dict[str, Any] = {
+        name: value
+        for name, value in (
+            ("type", request.type),
+            ("duration", request.duration),
+            ("price", request.price),
+            ("stop", request.stop),
+        )
+        if value is not None
+    }
+    if stored.buying and final_price is not None and final_type in ("limit", "stop_limit"):
+        changes["reserved"] = (
+            final_price * stored.quantity * MULTIPLIER + COMMISSION_PER_CONTRACT * stored.quantity
+        )
+    now = emu.now()
+    updated = emu.book.modify(account_id, stored.id, changes, now=now)
+    if emu.engine is not None:
+        emu.engine.admit(updated, now)
+    return {"order": {"id": updated.id, "status": "ok", "partner_id": updated.partner_id}}
+
+
+def cancel_order(emu: TradierEmulator, call: Call) -> Any:
+    stored = _stored(emu, call)
+    if stored.status not in OPEN_STATUSES:
+        return Reply(
+            200,
+            document={"errors": {"error": f"Order {stored.id} is {stored.status} and cannot be canceled"}},
+        )
+    canceled = emu.book.cancel(call.match.group(1), stored.id, now=emu.now())
+    return {"order": {"id": canceled.id, "status": "ok"}}
+
+
+ROUTES: list[Route] = [
+    route("GET", r"^/v1/accounts/([^/]+)/orders$", list_orders),
+    route("POST", r"^/v1/accounts/([^/]+)/orders$", place_order),
+    route("GET", r"^/v1/accounts/([^/]+)/orders/([^/]+)$", get_order),
+    route("PUT", r"^/v1/accounts/([^/]+)/orders/([^/]+)$", modify_order),
+    route("DELETE", r"^/v1/accounts/([^/]+)/orders/([^/]+)$", cancel_order),
+]

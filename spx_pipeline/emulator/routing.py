@@ -1,0 +1,106 @@
+"""What every request shares: the parsed call a handler reads, the reply it returns, its route.
+
+Handlers live in ``endpoints/`` by area, each module with its route table next to them; this
+module holds only the vocabulary they share so that no handler module imports another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from spx_pipeline.emulator.config import EmulatedAccount
+
+if TYPE_CHECKING:
+    from spx_pipeline.emulator.server import TradierEmulator
+
+
+@dataclass(slots=True)
+class Reply:
+    status: int
+    document: Any = None  # rendered per Accept
+    text: str | None = None  # plain-text body (auth errors, 5xx, 429)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class ApiError(Exception):
+    """An endpoint refusal rendered as ``{"errors": {"error": message}}``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(slots=True)
+class Call:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    form: dict[str, list[str]]
+    accounts: list[EmulatedAccount]
+    match: re.Match[str]
+
+    def param(self, name: str, default: str | None = None) -> str | None:
+        values = self.form.get(name) or self.query.get(name)
+        return values[0] if values else default
+
+    def flag(self, name: str) -> bool:
+        return (self.param(name) or "").strip().lower() == "true"
+
+
+Handler = Callable[["TradierEmulator", Call], Any]
+Route = tuple[str, re.Pattern[str], Handler]
+
+
+def route(method: str, pattern: str, handler: Handler) -> Route:
+    return (method, re.compile(pattern), handler)
+
+
+def match_route(routes: Sequence[Route], method: str, path: str) -> tuple[Handler, re.Match[str]] | None:
+    for route_method, pattern, handler in routes:
+        if route_method == method:
+            match = pattern.match(path)
+            if match is not None:
+                return handler, match
+    return None
+
+
+def error(status: int, message: str) -> Reply:
+    return Reply(status, document={"errors": {"error": message}})
+
+
+def required(call: Call, name: str) -> str:
+    value = call.param(name)
+    if value is None or not value.strip():
+        raise ApiError(400, f"Missing required parameter: {name}")
+    return value.strip()
+
+
+def positive_decimal(name: str, raw: str) -> Decimal:
+    try:
+        value = Decimal(raw.strip())
+    except InvalidOperation as exc:
+        raise ApiError(400, f"{name} must be a number, got {raw!r}") from exc
+    if not value.is_finite() or value <= 0:
+        raise ApiError(400, f"{name} must be a positive number, got {raw!r}")
+    return value
+
+
+def token_fingerprint(token: str) -> str:
+    """sha256[:12], the same fingerprint the broker layer logs (the emulator may not import it)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()[:12]
+
+
+def bearer(header: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header; None for anything else."""
+    if not header:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
