@@ -5,28 +5,33 @@ spelling; root, expiry, right and strike are read from it, so ``root_symbol``/``
 ``strike``/``expiration_date`` may be absent), ``bid``, ``ask`` and a delta, either a flat ``delta``
 column or a ``greeks`` column of dicts as Tradier nests it. Optional: ``volume`` and
 ``open_interest`` (missing counts fail a positive minimum), and the quote time as a ``quote_time``
-column (timezone-aware timestamps) or ``bid_date``/``ask_date`` epoch milliseconds (seconds are
-recognised by magnitude); a row's age is that of its staler side.
+column or ``bid_date``/``ask_date`` (datetimes or epoch numbers, converted by ``domain.quotes``); a
+row's age is that of its staler side, and an undated row is stale.
 
 Selection, per setup (bullish → calls, bearish → puts):
 
 1. Expiry: today's (``as_of``) series when listed and the account passes the 0DTE policy, else
    the first listed expiry after ``as_of``. An account the policy blocks is *not* blocked when a
-   later expiry qualifies: it gets that contract, ``blocked=False``, and ``blocked_reason`` keeps
-   the policy sentence so the roll stays visible. It is blocked only when no later expiry exists
-   or none of its contracts qualifies.
+   later expiry qualifies: it gets that contract and ``blocked_reason`` keeps the policy sentence
+   so the roll stays visible. Expirations before ``as_of`` are never candidates.
 2. Filters, in order, each naming itself when it empties the list: root in ``config.roots``
    (SPXW: the AM-settled SPX series is not a 0DTE vehicle), a bid > 0 and a positive tick price,
-   quote age (only when ``now`` is passed), spread ≤ ``max_spread_pct`` of mid, volume and open
-   interest minimums, a delta present and within ``max_delta_distance`` of the target.
+   quote age (only when ``now`` is passed; when the market is closed at ``now`` the reason says so),
+   spread ≤ ``max_spread_pct`` of mid (compared exactly, in integer 1/10,000 dollars), volume and
+   open interest minimums, a delta present and within ``max_delta_distance`` of the target.
 3. Delta nearest the target (absolute delta for puts); ties go to the cheaper ask, then the
    lower strike.
 4. Entry limit: the mid rounded *up* to the SPX tick (a buy) but never above the ask rounded
    *down*, so the order is at most the ask and always on a valid tick.
-5. Sizing (``sizing.size_positions``) at that limit price with ``setup.stop_premium``.
+5. Sizing (``sizing_batch.size_positions``) at that limit price with ``setup.stop_premium``, against
+   what is left of the account's budgets: setups are walked in ``setup_order`` (priority, then id)
+   and each one's cost, same-day cost and risk are booked before the next is sized, so an
+   account's buying power (and day-trade buying power, and daily max risk) is spent once.
 
-``blocked`` means "no contract to act on" (policy with no alternative, or an empty chain);
-a contract that sizes to 0 is not blocked, its ``binding_constraint``/``sizing_reason`` say why.
+Every row is exactly one of tradable (``blocked`` False, at least one contract) or blocked (with a
+``blocked_reason``): no contract qualified, the policy left no alternative, or the contract sized
+to zero contracts, in which case the reason is the sizing sentence naming the binding limit. A
+setup whose sizing fails is blocked for every account with the error; the other setups go on.
 
 Speed: filtering and candidate selection run once per (direction, expiry) and once per setup;
 per account only the 0DTE mask, sizing (numpy over all accounts) and reason strings remain.
@@ -44,16 +49,23 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from spx_pipeline.domain.market_calendar import NEW_YORK, is_open_at, session, trading_day
 from spx_pipeline.domain.occ import parse_option_symbols
+from spx_pipeline.domain.quotes import staler_side, to_utc
 from spx_pipeline.domain.sizing import (
     DEFAULT_FEE,
-    RiskArrays,
+    MAX_PREMIUM,
     RiskContext,
     ZeroDtePolicy,
     evaluate_0dte,
-    size_positions,
-    sizing_reason_for,
+    floor_units,
+    stop_premium_value,
     to_money,
+)
+from spx_pipeline.domain.sizing_batch import (
+    CommittedArrays,
+    RiskArrays,
+    size_positions,
     units_to_decimal,
     zero_dte_allowed,
 )
@@ -94,17 +106,32 @@ RECOMMENDATION_COLUMNS: tuple[str, ...] = (
 )
 
 
+MAX_T1_GAIN = Decimal(10)  # +1,000%: a T1 target beyond that is a typo, not a plan
+MAX_PRIORITY = 1_000_000
+
+
+def _four_places(amount: Decimal, field: str, value: object) -> Decimal:
+    if amount != amount.quantize(Decimal("0.0001")):
+        raise ValueError(f"{field} {value!r} has more than 4 decimal places")
+    return amount
+
+
 def _positive_fraction(value: object, field: str, *, allow_one: bool = False) -> Decimal:
     amount = to_money(value, field)  # type: ignore[arg-type]
     if amount is None or amount <= 0 or amount > 1 or (amount == 1 and not allow_one):
         upper = "1]" if allow_one else "1)"
         raise ValueError(f"{field} must be in (0, {upper}, got {value!r}")
-    return amount
+    return _four_places(amount, field, value)
 
 
 @dataclass(frozen=True, slots=True)
 class Setup:
-    """A trade idea: which way, how much delta, and how the exits are planned."""
+    """A trade idea: which way, how much delta, and how the exits are planned.
+
+    Every field is range-checked here, and the setup store validates through this class, so a
+    stored setup can always be sized. ``priority`` orders the setups of an account when they share
+    its budgets: lower numbers are sized first, ties by ``setup_id``.
+    """
 
     setup_id: str
     direction: Direction
@@ -113,6 +140,7 @@ class Setup:
     t1_gain_pct: Decimal = Decimal("0.5")
     t1_fraction: Decimal = Decimal("0.5")
     runner_stop_limit_offset: Decimal | None = None
+    priority: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.setup_id, str) or not self.setup_id.strip():
@@ -126,20 +154,33 @@ class Setup:
         if not math.isfinite(delta) or not 0 < delta < 1:
             raise ValueError(f"target_delta must be in (0, 1), got {self.target_delta!r}")
         object.__setattr__(self, "target_delta", delta)
-        object.__setattr__(self, "stop_premium", to_money(self.stop_premium, "stop_premium"))
+        object.__setattr__(self, "stop_premium", stop_premium_value(self.stop_premium))
         gain = to_money(self.t1_gain_pct, "t1_gain_pct")
-        if gain is None or gain <= 0:
-            raise ValueError(f"t1_gain_pct must be positive, got {self.t1_gain_pct!r}")
-        object.__setattr__(self, "t1_gain_pct", gain)
+        if gain is None or gain <= 0 or gain > MAX_T1_GAIN:
+            raise ValueError(f"t1_gain_pct must be in (0, {MAX_T1_GAIN}], got {self.t1_gain_pct!r}")
+        object.__setattr__(self, "t1_gain_pct", _four_places(gain, "t1_gain_pct", self.t1_gain_pct))
         object.__setattr__(
             self, "t1_fraction", _positive_fraction(self.t1_fraction, "t1_fraction", allow_one=True)
         )
-        offset = to_money(self.runner_stop_limit_offset, "runner_stop_limit_offset")
+        offset = stop_premium_value(self.runner_stop_limit_offset, "runner_stop_limit_offset")
         object.__setattr__(self, "runner_stop_limit_offset", offset)
+        priority = self.priority
+        if isinstance(priority, bool) or not isinstance(priority, int | np.integer):
+            raise ValueError(f"priority must be a whole number, got {priority!r}")
+        if abs(int(priority)) > MAX_PRIORITY:
+            raise ValueError(
+                f"priority must be between -{MAX_PRIORITY:,} and {MAX_PRIORITY:,}, got {priority!r}"
+            )
+        object.__setattr__(self, "priority", int(priority))
 
     @property
     def option_type(self) -> str:
         return "call" if self.direction == "bullish" else "put"
+
+
+def setup_order(setups: Sequence[Setup]) -> list[Setup]:
+    """The order an account's budgets are spent in: priority (lower first), then setup id."""
+    return sorted(setups, key=lambda setup: (setup.priority, setup.setup_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,8 +202,7 @@ class SelectionConfig:
     default_max_risk: Decimal | None = None
 
     def __post_init__(self) -> None:
-        if not math.isfinite(self.max_spread_pct) or self.max_spread_pct <= 0:
-            raise ValueError(f"max_spread_pct must be positive, got {self.max_spread_pct!r}")
+        spread_basis_points(self.max_spread_pct)
         for name in ("min_volume", "min_open_interest"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -176,7 +216,24 @@ class SelectionConfig:
         object.__setattr__(self, "roots", tuple(self.roots))
         fee = to_money(self.fee_per_contract, "fee_per_contract")
         object.__setattr__(self, "fee_per_contract", fee if fee is not None else DEFAULT_FEE)
-        object.__setattr__(self, "default_max_risk", to_money(self.default_max_risk, "default_max_risk"))
+        object.__setattr__(
+            self, "default_max_risk", floor_units(to_money(self.default_max_risk, "default_max_risk"))
+        )
+
+
+def spread_basis_points(max_spread_pct: float) -> int:
+    """``max_spread_pct`` in whole basis points, so the spread test is exact integer arithmetic."""
+    if isinstance(max_spread_pct, bool) or not isinstance(max_spread_pct, int | float | Decimal):
+        raise ValueError(f"max_spread_pct must be a number, got {max_spread_pct!r}")
+    value = Decimal(str(max_spread_pct))
+    if not value.is_finite() or value <= 0 or value > 100:
+        raise ValueError(
+            f"max_spread_pct must be a positive fraction of mid (0.10 = 10%), got {max_spread_pct!r}"
+        )
+    points = value * 10_000
+    if points != points.to_integral_value():
+        raise ValueError(f"max_spread_pct {max_spread_pct!r} is finer than a basis point (0.0001)")
+    return int(points)
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,20 +296,22 @@ def _delta_column(chain: pd.DataFrame) -> pd.Series:
     raise ValueError("chain needs a 'delta' column or a 'greeks' column of dicts; it has neither")
 
 
-def _epoch_ms(values: pd.Series) -> np.ndarray:
-    ms = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
-    return np.where(ms < 1e11, ms * 1000.0, ms)  # epoch seconds are < 1e11 until the year 5138
+_NO_TIME = np.iinfo(np.int64).min
+_UNITS = 10_000
 
 
-def _quote_ms(chain: pd.DataFrame) -> np.ndarray:
-    if "quote_time" in chain.columns:
-        stamps = pd.to_datetime(chain["quote_time"], utc=True, errors="coerce")
-        ns = stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
-        return np.where(stamps.isna().to_numpy(), np.nan, ns / 1e6)
-    sides = [_epoch_ms(chain[c]) for c in ("bid_date", "ask_date") if c in chain.columns]
-    if not sides:
-        return np.full(len(chain), np.nan)
-    return np.fmin.reduce(sides) if len(sides) > 1 else sides[0]
+def _quote_ns(chain: pd.DataFrame) -> np.ndarray:
+    """Epoch nanoseconds of each row's staler quote side; ``_NO_TIME`` when undated."""
+    stamps = to_utc(chain["quote_time"]) if "quote_time" in chain.columns else staler_side(chain)
+    known = stamps.notna().to_numpy()
+    ns = stamps.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    return np.where(known, ns, _NO_TIME)
+
+
+def _money_units(values: np.ndarray) -> np.ndarray:
+    """Prices as int64 1/10,000 dollars (quotes carry at most 4 decimals); -1 when not a price."""
+    usable = np.isfinite(values) & (values >= 0) & (values < float(MAX_PREMIUM))
+    return np.where(usable, np.rint(np.where(usable, values, 0.0) * _UNITS), -1).astype(np.int64)
 
 
 def prepare_chain(chain: pd.DataFrame) -> pd.DataFrame:
@@ -289,7 +348,9 @@ def prepare_chain(chain: pd.DataFrame) -> pd.DataFrame:
             "volume": count("volume"),
             "open_interest": count("open_interest"),
             "delta": _delta_column(chain).to_numpy(dtype=np.float64),
-            "quote_ms": _quote_ms(chain),
+            "quote_ns": _quote_ns(chain.reset_index(drop=True)),
+            "bid_u": _money_units(bid),
+            "ask_u": _money_units(ask),
         }
     )
 
@@ -307,7 +368,9 @@ class _ChainIndex:
 
     def __init__(self, prepared: pd.DataFrame, config: SelectionConfig, now: datetime | None) -> None:
         self.config = config
-        self.now_ms = None if now is None else now.timestamp() * 1000.0
+        self.now = now
+        self.now_ns = None if now is None else int(pd.Timestamp(now).as_unit("ns").value)
+        self.spread_bp = spread_basis_points(config.max_spread_pct)
         in_roots = prepared["root_symbol"].isin(config.roots).to_numpy()
         self.frame = prepared[in_roots].reset_index(drop=True)
         self._candidates: dict[tuple[str, date], tuple[pd.DataFrame, str | None]] = {}
@@ -337,26 +400,22 @@ class _ChainIndex:
         rows = rows[quoted.to_numpy()]
         if rows.empty:
             return rows, f"no {where} has a bid > 0 and a valid tick price ({listed} listed)"
-        if cfg.max_quote_age is not None and self.now_ms is not None:
-            fresh = (self.now_ms - rows["quote_ms"]) <= cfg.max_quote_age.total_seconds() * 1000.0
+        if cfg.max_quote_age is not None and self.now_ns is not None:
+            quoted_ns = rows["quote_ns"].to_numpy()
+            limit_ns = int(cfg.max_quote_age / timedelta(microseconds=1)) * 1000
+            dated = quoted_ns != _NO_TIME
+            fresh = dated & (self.now_ns - np.where(dated, quoted_ns, self.now_ns) <= limit_ns)
             before = len(rows)
-            rows = rows[fresh.to_numpy()]
-            if rows.empty:
-                return (
-                    rows,
-                    f"quotes older than {cfg.max_quote_age} (or undated) on all {before} {cands}",
-                )
-        steps = [
-            (
-                (rows["ask"] - rows["bid"]) / rows["mid"] <= cfg.max_spread_pct,
-                f"spread above {cfg.max_spread_pct:.0%}",
-            ),
-        ]
-        for mask, label in steps:
-            before = len(rows)
-            rows = rows[mask.to_numpy()]
-            if rows.empty:
-                return rows, f"{label} on all {before} {cands}"
+            if not fresh.any():
+                return rows[fresh], self._stale_reason(quoted_ns, before, cands)
+            rows = rows[fresh]
+        # (ask - bid) / mid <= pct  <=>  2 (ask - bid) * 10,000 <= basis points * (ask + bid), in 1/10,000 $.
+        bid_u, ask_u = rows["bid_u"].to_numpy(), rows["ask_u"].to_numpy()
+        tight = 2 * (ask_u - bid_u) * 10_000 <= self.spread_bp * (ask_u + bid_u)
+        before = len(rows)
+        rows = rows[tight]
+        if rows.empty:
+            return rows, f"spread above {cfg.max_spread_pct:.0%} on all {before} {cands}"
         if cfg.min_volume > 0:
             before = len(rows)
             rows = rows[(rows["volume"] >= cfg.min_volume).to_numpy()]
@@ -372,6 +431,23 @@ class _ChainIndex:
         if rows.empty:
             return rows, f"no delta on any of the {before} {cands}"
         return rows, None
+
+    def _stale_reason(self, quoted_ns: np.ndarray, count: int, cands: str) -> str:
+        """Why no quote is fresh: the limit, the newest quote's age, and a closed market when it is."""
+        assert self.now is not None and self.config.max_quote_age is not None
+        reason = f"quotes older than {self.config.max_quote_age} (or undated) on all {count} {cands}"
+        dated = quoted_ns[quoted_ns != _NO_TIME]
+        if len(dated):
+            age = timedelta(microseconds=int(self.now_ns - dated.max()) // 1000)  # type: ignore[operator]
+            reason += f"; the newest is {_age_text(age)} old"
+        if not is_open_at(self.now):
+            local = self.now.astimezone(NEW_YORK)
+            opens = session(trading_day(self.now)).open_utc.astimezone(NEW_YORK)
+            reason += (
+                f"; the market is closed at {local:%Y-%m-%d %H:%M} ET (regular hours resume "
+                f"{opens:%Y-%m-%d %H:%M} ET), so quotes are not live"
+            )
+        return reason
 
     def pick(self, setup: Setup, expiry: date) -> _Pick:
         rows, reason = self.candidates(setup.option_type, expiry)
@@ -389,6 +465,15 @@ class _ChainIndex:
                 f"{setup.target_delta:g} (nearest {nearest:.2f})",
             )
         return _Pick(_contract_fields(rows.iloc[best]), None)
+
+
+def _age_text(age: timedelta) -> str:
+    seconds = age.total_seconds()
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _contract_fields(row: pd.Series) -> dict[str, Any]:
@@ -447,7 +532,10 @@ def recommend(
     config: SelectionConfig | None = None,
     now: datetime | None = None,
 ) -> pd.DataFrame:
-    """One row per (setup, account) with the columns of ``contract_recommendations``."""
+    """One row per (setup, account) with the columns of ``contract_recommendations``.
+
+    Rows come setup by setup in ``setup_order``, the order each account's budgets are spent in.
+    """
     policy = policy or ZeroDtePolicy()
     config = config or SelectionConfig()
     if isinstance(as_of, datetime) or not isinstance(as_of, date):
@@ -460,15 +548,50 @@ def recommend(
     accounts = _accounts(contexts)
     index = _ChainIndex(prepare_chain(chain), config, now)
     allowed = zero_dte_allowed(accounts.risk, policy)
-    frames = [
-        _recommend_setup(
-            index, setup, accounts=accounts, allowed=allowed, as_of=as_of, policy=policy, config=config
-        )
-        for setup in setups
-    ]
+    committed = CommittedArrays.zeros(len(accounts.ids))
+    frames = []
+    for setup in setup_order(setups):
+        try:
+            frames.append(
+                _recommend_setup(
+                    index,
+                    setup,
+                    accounts=accounts,
+                    allowed=allowed,
+                    as_of=as_of,
+                    policy=policy,
+                    config=config,
+                    committed=committed,
+                )
+            )
+        except ValueError as exc:  # one setup that cannot be sized must not sink the others
+            frames.append(
+                _failed_setup(setup, accounts, as_of, f"Setup {setup.setup_id} could not be sized: {exc}")
+            )
     if not frames:
         return pd.DataFrame({name: pd.Series(dtype=object) for name in RECOMMENDATION_COLUMNS})
     return pd.concat(frames, ignore_index=True)[list(RECOMMENDATION_COLUMNS)]
+
+
+def _failed_setup(setup: Setup, accounts: _Accounts, as_of: date, reason: str) -> pd.DataFrame:
+    n = len(accounts.ids)
+    return pd.DataFrame(
+        {
+            "as_of_date": [as_of] * n,
+            "setup_id": setup.setup_id,
+            "account_id": accounts.ids,
+            "risk_fingerprint": accounts.fingerprints,
+            "direction": setup.direction,
+            "target_delta": setup.target_delta,
+            **{name: [None] * n for name in _CONTRACT_COLUMNS},
+            "suggested_contracts": np.zeros(n, dtype=np.int64),
+            "suggested_cost": [Decimal("0.0000")] * n,
+            "binding_constraint": "invalid_setup",
+            "sizing_reason": reason,
+            "blocked": True,
+            "blocked_reason": reason,
+        }
+    )
 
 
 def _recommend_setup(
@@ -480,6 +603,7 @@ def _recommend_setup(
     as_of: date,
     policy: ZeroDtePolicy,
     config: SelectionConfig,
+    committed: CommittedArrays,
 ) -> pd.DataFrame:
     n = len(accounts.ids)
     listed = index.expirations(setup.option_type, as_of)
@@ -497,6 +621,8 @@ def _recommend_setup(
         choice = np.where(allowed, 0, 1)
     else:
         picks, choice = [next_pick], np.zeros(n, dtype=np.int64)  # type: ignore[list-item]
+    # A row is a same-day trade when it holds today's series (closing it today is a day trade).
+    same_day_rows = (choice == 0) & same_day
 
     # Contract columns: take from a tiny table of candidate rows (vectorized over accounts).
     empty = dict.fromkeys(_CONTRACT_COLUMNS)
@@ -519,9 +645,12 @@ def _recommend_setup(
         stop_premium=setup.stop_premium,
         fee_per_contract=config.fee_per_contract,
         default_max_risk=config.default_max_risk,
+        same_day=same_day_rows,
+        committed=committed,
     )
+    contracts = np.where(has_contract, batch.contracts, 0).astype(np.int64)
 
-    blocked = ~has_contract
+    blocked = ~has_contract | (contracts == 0)
     blocked_reason = np.full(n, None, dtype=object)
     sizing_reason = np.empty(n, dtype=object)
     binding = batch.binding_constraint.copy()
@@ -534,19 +663,17 @@ def _recommend_setup(
             if policy_note is None:
                 policy_note = accounts.policy_notes[i] = evaluate_0dte(accounts.contexts[i], policy).reason
         if has_contract[i]:
-            sizing_reason[i] = sizing_reason_for(
-                accounts.contexts[i],
-                columns["limit_price"][i],
-                int(batch.contracts[i]),
-                str(binding[i]),
-                stop_premium=setup.stop_premium,
-                fee_per_contract=config.fee_per_contract,
-                default_max_risk=config.default_max_risk,
+            sizing_reason[i] = batch.reason(
+                i, accounts.risk, premium=columns["limit_price"][i], stop_premium=setup.stop_premium
             )
             cost[i] = units_to_decimal(batch.cost_units[i])
+            notes = []
             if policy_note is not None:
                 expiry = columns["expiration_date"][i]
-                blocked_reason[i] = f"{policy_note} Recommending the {expiry.isoformat()} expiration instead."
+                notes.append(f"{policy_note} Recommending the {expiry.isoformat()} expiration instead.")
+            if contracts[i] == 0:
+                notes.append(sizing_reason[i])  # sized to nothing: the binding limit is the reason
+            blocked_reason[i] = " ".join(notes) or None
         else:
             binding[i] = "no_contract"
             cost[i] = Decimal("0.0000")
@@ -560,7 +687,7 @@ def _recommend_setup(
                 blocked_reason[i] = (
                     f"{policy_note} The next expiration has no qualifying contract: {chain_reason}."
                 )
-    contracts = np.where(has_contract, batch.contracts, 0).astype(np.int64)
+    committed.add(batch, same_day_rows)
     frame = pd.DataFrame(
         {
             "as_of_date": [as_of] * n,

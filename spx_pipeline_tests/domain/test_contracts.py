@@ -152,7 +152,12 @@ def test_limit_never_above_off_tick_ask() -> None:
 def test_sizing_uses_limit_price_and_setup_stop(chain: pd.DataFrame) -> None:
     setup = Setup("stop", "bullish", stop_premium=D("1.00"))
     rec = select_contract(chain, setup, OK, AS_OF)
-    expected = size_position(OK, rec.limit_price, stop_premium=D("1.00"))  # type: ignore[arg-type]
+    expected = size_position(
+        OK,
+        rec.limit_price,  # type: ignore[arg-type]
+        stop_premium=D("1.00"),
+        same_day=rec.expiration_date == AS_OF,
+    )
     assert rec.suggested_contracts == expected.contracts
     assert rec.suggested_cost == expected.cost
     assert rec.sizing_reason == expected.reason
@@ -307,7 +312,8 @@ def test_missing_columns_named(chain: pd.DataFrame) -> None:
 # --- recommend(): many accounts, one chain ----------------------------------------------------
 
 
-def test_recommend_matches_select_contract_per_account(chain: pd.DataFrame) -> None:
+def test_recommend_matches_each_account_recommended_alone(chain: pd.DataFrame) -> None:
+    """Accounts share nothing: many at once give each one's rows exactly as if it were alone."""
     contexts = {
         "ok": OK,
         "not-pdt": NOT_PDT,
@@ -317,13 +323,16 @@ def test_recommend_matches_select_contract_per_account(chain: pd.DataFrame) -> N
     frame = recommend(chain, [BULL, BEAR], contexts, AS_OF)
     assert list(frame.columns) == list(RECOMMENDATION_COLUMNS)
     assert len(frame) == 8
-    for row in frame.to_dict(orient="records"):
-        setup = BULL if row["setup_id"] == "bull" else BEAR
-        single = select_contract(
-            chain, setup, contexts[row["account_id"]], AS_OF, account_id=row["account_id"]
-        )
+    for account_id, ctx in contexts.items():
+        alone = recommend(chain, [BULL, BEAR], {account_id: ctx}, AS_OF).to_dict(orient="records")
+        rows = [r for r in frame.to_dict(orient="records") if r["account_id"] == account_id]
+        assert [Recommendation.from_row(r) for r in rows] == [Recommendation.from_row(r) for r in alone]
+        assert {r["risk_fingerprint"] for r in rows} == {ctx.fingerprint()}
+    # The first setup in order is sized against the whole budget, as a lone setup would be.
+    first = frame[frame["setup_id"] == "bear"]
+    for row in first.to_dict(orient="records"):
+        single = select_contract(chain, BEAR, contexts[row["account_id"]], AS_OF, account_id=row["account_id"])
         assert Recommendation.from_row(row) == single
-        assert row["risk_fingerprint"] == contexts[row["account_id"]].fingerprint()
 
 
 def test_recommend_with_no_setups_or_accounts(chain: pd.DataFrame) -> None:

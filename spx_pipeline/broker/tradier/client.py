@@ -43,6 +43,8 @@ from spx_pipeline.broker.tradier.models import (
 from spx_pipeline.broker.tradier.ratelimit import Bucket, RateLimiterRegistry
 from spx_pipeline.broker.tradier.transport import DEFAULT_TIMEOUT, RetryPolicy, Transport
 from spx_pipeline.clock import wall_epoch
+from spx_pipeline.domain.accounts import validate_account_id
+from spx_pipeline.domain.quotes import to_utc
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -423,8 +425,8 @@ def chain_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """Flatten chain rows: greeks become columns, epoch dates become UTC timestamps.
 
     ``bid_date``/``ask_date``/``trade_date`` are epoch milliseconds in Tradier fixtures but some
-    consumers see seconds, so each value is scaled by magnitude (>= 1e11 means ms); 0 (no trade
-    yet) becomes NaT. ``mid_iv`` is kept
+    consumers see seconds; ``domain.quotes.to_utc`` scales each value by magnitude and turns 0 (no
+    trade yet) into NaT. ``mid_iv`` is kept
     as sent (0 for illiquid strikes); the ``smv_vol`` fallback is a selection policy, not a parse.
     """
     import numpy as np
@@ -448,14 +450,7 @@ def chain_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
             frame[column].map(lambda v: np.nan if v is None else float(v)), errors="coerce"
         ).astype("float64")
     for column in _CHAIN_EPOCHS:
-        raw = pd.to_numeric(frame[column].map(lambda v: np.nan if v is None else float(v)), errors="coerce")
-        raw = raw.where(raw > 0)  # 0 means "no trade/quote yet", not 1970
-        millis = raw.where(raw >= 1e11, raw * 1000)
-        # Convert whole milliseconds as integers: pandas 2.3 turns NaN floats into datetimes through
-        # an uninitialized buffer and now and then raises FloatingPointError (pandas-dev/pandas#58419).
-        known = millis.notna()
-        whole = millis.where(known, 0).round().astype("int64")
-        frame[column] = pd.to_datetime(whole, unit="ms", utc=True).where(known)
+        frame[column] = to_utc(frame[column])  # the domain's one epoch conversion (s/ms/us/ns by magnitude)
     frame["greeks_updated_at"] = pd.to_datetime(frame["greeks_updated_at"], utc=True, errors="coerce")
     frame["expiration_date"] = pd.to_datetime(frame["expiration_date"], errors="coerce")
     return frame
@@ -494,9 +489,7 @@ def _form_value(key: str, value: object) -> str:
 
 
 def _account(account_id: str) -> str:
-    if not isinstance(account_id, str) or not re.fullmatch(r"[A-Za-z0-9]{1,32}", account_id):
-        raise ValueError(f"account_id must be 1-32 letters/digits, got {account_id!r}")
-    return account_id
+    return validate_account_id(account_id)  # the same rule the credential store applies at entry
 
 
 def _order_id(order_id: int | str) -> str:
