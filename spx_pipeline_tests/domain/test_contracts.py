@@ -331,7 +331,9 @@ def test_recommend_matches_each_account_recommended_alone(chain: pd.DataFrame) -
     # The first setup in order is sized against the whole budget, as a lone setup would be.
     first = frame[frame["setup_id"] == "bear"]
     for row in first.to_dict(orient="records"):
-        single = select_contract(chain, BEAR, contexts[row["account_id"]], AS_OF, account_id=row["account_id"])
+        single = select_contract(
+            chain, BEAR, contexts[row["account_id"]], AS_OF, account_id=row["account_id"]
+        )
         assert Recommendation.from_row(row) == single
 
 

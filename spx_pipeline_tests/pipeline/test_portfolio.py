@@ -133,4 +133,3 @@ def test_the_broker_record_and_the_pipeline_apply_one_pdt_rule() -> None:
     for account, record in records.items():
         assert contexts[account].pdt_qualified is record.pdt_qualified
         assert bool(stored[account]) is (record.pdt_qualified is True)
-

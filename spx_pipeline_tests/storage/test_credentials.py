@@ -116,7 +116,7 @@ def test_account_ids_the_client_would_refuse_are_refused_at_entry(
     """One validator: an id stored here must be one every sync can put in its URL."""
     with pytest.raises(ValueError, match="account_id"):
         TradierClient("tok-000000000000", base_url="http://127.0.0.1:9/v1").get_balances(account_id)
-    with pytest.raises(CredentialError, match="account_id .* is not valid: use 1-32 letters or digits"):
+    with pytest.raises(CredentialError, match=r"account_id .* is not valid: use 1-32 letters or digits"):
         credential_store.add(account_id, PLANTED)
     assert credential_store.list() == []
 
