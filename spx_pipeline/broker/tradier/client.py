@@ -13,7 +13,6 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
@@ -44,6 +43,7 @@ from spx_pipeline.broker.tradier.ratelimit import Bucket, RateLimiterRegistry
 from spx_pipeline.broker.tradier.transport import DEFAULT_TIMEOUT, RetryPolicy, Transport
 from spx_pipeline.clock import wall_epoch
 from spx_pipeline.domain.accounts import validate_account_id
+from spx_pipeline.domain.orders import order_changes
 from spx_pipeline.domain.quotes import to_utc
 
 if TYPE_CHECKING:
@@ -327,15 +327,22 @@ class TradierClient:
         assert isinstance(result, OrderPreview)
         return result
 
-    def modify_order(self, account_id: str, order_id: int | str, **changes: str | Decimal) -> OrderResult:
-        """PUT only what changes (type, duration, price, stop); quantity cannot be modified."""
+    def modify_order(self, account_id: str, order_id: int | str, **changes: object) -> OrderResult:
+        """PUT only what changes (type, duration, price, stop); quantity cannot be modified.
+
+        The changes pass the domain's order rules (``domain.orders.order_changes``: prices on the SPX
+        tick grid, a type consistent with its prices, never ``market``) before anything is sent.
+        """
         account_id = _account(account_id)
-        if not changes:
-            raise ValueError("modify_order needs at least one of type, duration, price, stop")
         unknown = sorted(set(changes) - _MODIFIABLE)
         if unknown:
             raise ValueError(f"modify_order cannot change {unknown}; allowed: {sorted(_MODIFIABLE)}")
-        form = {key: _form_value(key, value) for key, value in changes.items()}
+        form = order_changes(
+            order_type=changes.get("type"),
+            duration=changes.get("duration"),
+            price=changes.get("price"),
+            stop=changes.get("stop"),
+        )
         body = self.transport.request(
             "PUT",
             f"/accounts/{account_id}/orders/{_order_id(order_id)}",
@@ -478,14 +485,6 @@ def _check_tag(tag: str) -> None:
         raise ValueError(
             f"tag {tag!r} must be 1-255 letters, digits or '-' (Tradier rejects other characters)"
         )
-
-
-def _form_value(key: str, value: object) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    raise TypeError(f"{key} must be str or Decimal, got {type(value).__name__} {value!r}")
 
 
 def _account(account_id: str) -> str:

@@ -24,6 +24,7 @@ from spx_pipeline.broker.tradier import (
     TradierNotFoundError,
     TradierOrderRejectedError,
 )
+from spx_pipeline.domain.orders import OrderPayloadError
 from spx_pipeline.emulator import EmulatorConfig, TradierEmulator, make_accounts
 
 MARGIN, CASH, PDT = "VA00000001", "VA00000002", "VA00000003"
@@ -225,6 +226,48 @@ def test_payload_validation_names_field(clients: dict[str, TradierClient]) -> No
         client.modify_order(MARGIN, 1, quantity="2")
     with pytest.raises(ValueError, match="order_id"):
         client.get_order(MARGIN, "abc")
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "problem"),
+    [
+        ({"price": "1.17"}, "price", "off the SPX tick grid"),
+        ({"price": Decimal("1.17")}, "price", "off the SPX tick grid"),
+        ({"price": "-5"}, "price", "positive price"),
+        ({"price": "abc"}, "price", "must be a price"),
+        ({"type": "market"}, "type", "market order"),
+        ({"stop": "3.05"}, "stop", "off the SPX tick grid"),
+        ({"type": "limit"}, "price", "is required"),
+        ({"type": "stop", "price": "1.10", "stop": "1.00"}, "price", "does not apply"),
+        ({"duration": "forever"}, "duration", "must be one of"),
+        ({}, "changes", "at least one"),
+    ],
+)
+def test_modify_goes_through_the_order_validators_and_sends_nothing_bad(
+    clients: dict[str, TradierClient],
+    tradier_emulator: TradierEmulator,
+    changes: dict[str, object],
+    field: str,
+    problem: str,
+) -> None:
+    client = clients[PDT]
+    placed = client.place_order(PDT, option_payload(client))
+    with pytest.raises(OrderPayloadError, match=problem) as info:
+        client.modify_order(PDT, placed.id, **changes)  # type: ignore[arg-type]
+    assert info.value.field == field
+    assert [r for r in tradier_emulator.request_log() if r.method == "PUT"] == []
+
+
+def test_modify_sends_valid_changes_on_the_tick(
+    clients: dict[str, TradierClient], tradier_emulator: TradierEmulator
+) -> None:
+    client = clients[PDT]
+    placed = client.place_order(PDT, option_payload(client))
+    client.modify_order(PDT, placed.id, type="stop_limit", price=Decimal("3.1"), stop=3.2, duration="gtc")
+    order = client.get_order(PDT, placed.id)
+    assert (order.type, order.price, order.duration) == ("stop_limit", Decimal("3.10"), "gtc")
+    client.modify_order(PDT, placed.id, price=0.1 + 0.2)  # float noise next to the 0.30 tick is 0.30
+    assert client.get_order(PDT, placed.id).price == Decimal("0.30")
 
 
 def test_unknown_order_is_not_found(clients: dict[str, TradierClient]) -> None:
