@@ -8,6 +8,7 @@ no answer) becomes an ``AmbiguousOrderError`` that points at ``find_orders_by_ta
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import time
@@ -16,6 +17,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
+import idna
 import requests
 
 from spx_pipeline.broker.secrets import SecretToken
@@ -51,7 +53,10 @@ if TYPE_CHECKING:
 
 SANDBOX_BASE_URL: Final = "https://sandbox.tradier.com/v1"
 LIVE_BASE_URL: Final = "https://api.tradier.com/v1"
-LIVE_HOSTS: Final = frozenset({"api.tradier.com"})
+SANDBOX_HOST: Final = "sandbox.tradier.com"
+LIVE_HOST: Final = "api.tradier.com"
+LIVE_HOSTS: Final = frozenset({LIVE_HOST})
+TRADIER_HOSTS: Final = frozenset({SANDBOX_HOST, *LIVE_HOSTS})
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 _TAG_RE: Final = re.compile(r"^[A-Za-z0-9-]{1,255}$")
 _MODIFIABLE: Final = frozenset({"type", "duration", "price", "stop"})
@@ -98,29 +103,88 @@ def env_flag(value: str | None) -> bool:
     return value is not None and value.strip().lower() in _TRUE
 
 
+def normalize_host(hostname: str) -> str:
+    """The host as DNS will resolve it: IDNA (UTS 46) to ASCII, lower case, no trailing root dot.
+
+    ``API.Tradier.com.``, ``ａｐｉ.tradier.com`` and ``api。tradier。com`` all reach the production
+    host, so they must all compare equal to it before the live guard decides anything.
+    """
+    text = hostname.strip()
+    if not text:
+        raise ValueError("the host is empty")
+    try:
+        address = ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        mapped = getattr(address, "ipv4_mapped", None)
+        return str(mapped or address)
+    try:
+        ascii_host = idna.encode(text.rstrip(".。．｡"), uts46=True).decode("ascii")
+    except idna.IDNAError as exc:
+        raise ValueError(f"host {hostname!r} is not a valid host name ({exc})") from None
+    return ascii_host.lower().rstrip(".")
+
+
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` or a loopback address (127.0.0.0/8, ::1): the local Tradier server."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def resolve_base_url(
     base_url: str | None = None,
     *,
     allow_live: bool | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> str:
-    """Explicit ``base_url`` > ``TRADIER_BASE_URL`` > sandbox; the live host needs an explicit opt-in.
+    """Explicit ``base_url`` > ``TRADIER_BASE_URL`` > sandbox, checked against an allow-list.
 
-    Refusing ``api.tradier.com`` by default means a mis-pasted production URL in a dev or CI
-    environment fails loudly before any request, rather than sending paper-intended orders live.
+    Tokens go only to the Tradier sandbox (https), a loopback address (the local Tradier server),
+    or the production host (https) with an explicit opt-in; anything else is refused before any
+    request. The host is normalized first (case, trailing dot, IDNA), URLs carrying credentials
+    (``user@host``), a query or a fragment are refused, and the URL returned is rebuilt from the
+    normalized parts, so what is checked is exactly what is used.
     """
     env = os.environ if environ is None else environ
     url = (base_url or env.get("TRADIER_BASE_URL") or SANDBOX_BASE_URL).strip().rstrip("/")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise ValueError(f"base_url {url!r} is not a valid URL ({exc})") from None
+    if "@" in parts.netloc:  # not echoed: the part before '@' may be a password
+        raise ValueError("base_url must not carry a user name or password (user@host); remove them")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"base_url {url!r} has an invalid port ({exc})") from None
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise ValueError(f"base_url must be an http(s) URL with a host, got {url!r}")
+    if parts.query or parts.fragment:
+        raise ValueError(f"base_url must not carry a query or fragment, got {url!r}")
+    host = normalize_host(parts.hostname)
     live_ok = env_flag(env.get("TRADIER_ALLOW_LIVE")) if allow_live is None else allow_live
-    if parts.hostname.lower() in LIVE_HOSTS and not live_ok:
-        raise LiveTradingNotAllowedError(
-            f"refusing the production host {parts.hostname}: "
-            "pass allow_live=True or set TRADIER_ALLOW_LIVE=true"
+    if host in LIVE_HOSTS:
+        if not live_ok:
+            raise LiveTradingNotAllowedError(
+                f"refusing the production host {host} (from {url!r}): "
+                "pass allow_live=True or set TRADIER_ALLOW_LIVE=true"
+            )
+    elif host not in TRADIER_HOSTS and not is_loopback_host(host):
+        raise ValueError(
+            f"base_url host {host!r} (from {url!r}) is not allowed: use the sandbox {SANDBOX_HOST}, a "
+            f"loopback address (the local Tradier server), or {LIVE_HOST} with TRADIER_ALLOW_LIVE=true"
         )
-    return url
+    if not is_loopback_host(host) and parts.scheme != "https":
+        raise ValueError(f"base_url must use https for {host} (the token would travel in clear), got {url!r}")
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc += f":{port}"
+    return f"{parts.scheme}://{netloc}{parts.path}".rstrip("/")
 
 
 class TradierClient:

@@ -23,6 +23,7 @@ from spx_pipeline.broker.tradier import (
     TradierClient,
     TradierNotFoundError,
     TradierOrderRejectedError,
+    resolve_base_url,
 )
 from spx_pipeline.domain.orders import OrderPayloadError
 from spx_pipeline.emulator import EmulatorConfig, TradierEmulator, make_accounts
@@ -80,6 +81,59 @@ def test_defaults_to_sandbox_and_refuses_live_without_opt_in() -> None:
         TradierClient("t", base_url=LIVE_BASE_URL, environ={"TRADIER_ALLOW_LIVE": "true"}).base_url
         == LIVE_BASE_URL
     )
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "https://api.tradier.com./v1",  # the trailing root dot resolves to the same host
+        "https://API.Tradier.COM/v1",
+        "https://api.tradier.com:443/v1",
+        "https://api.tradier.com..:443/v1/",
+        "https://ａｐｉ.tradier.com/v1",  # fullwidth letters: IDNA maps them to api
+        "https://api。tradier。com/v1",  # ideographic full stops separate labels too
+    ],
+)
+def test_every_spelling_of_the_live_host_needs_the_opt_in(spelling: str) -> None:
+    with pytest.raises(LiveTradingNotAllowedError, match=r"production host api\.tradier\.com "):
+        TradierClient("t", environ={"TRADIER_BASE_URL": spelling})
+    with pytest.raises(LiveTradingNotAllowedError):
+        resolve_base_url(spelling, environ={"TRADIER_ALLOW_LIVE": "no"})
+    allowed = resolve_base_url(spelling, allow_live=True, environ={})
+    assert allowed.startswith(("https://api.tradier.com/v1", "https://api.tradier.com:443/v1"))
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("https://evil.example/v1", "not allowed"),
+        ("https://api.tradier.com.evil.example/v1", "not allowed"),
+        ("https://sandbox.tradier.com@evil.example/v1", "user name or password"),
+        ("https://user:hunter2@sandbox.tradier.com/v1", "user name or password"),
+        ("http://sandbox.tradier.com/v1", "https"),
+        ("https://sandbox.tradier.com/v1?x=1", "query"),
+        ("https://sandbox.tradier.com:99999/v1", "port"),
+        ("http://10.0.0.5:8787/v1", "not allowed"),
+    ],
+)
+def test_hosts_outside_the_allow_list_are_refused_before_any_request(url: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem) as info:
+        TradierClient("t", base_url=url, allow_live=True, environ={})
+    assert "hunter2" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "resolved"),
+    [
+        ("https://SANDBOX.tradier.com./v1", "https://sandbox.tradier.com/v1"),
+        ("http://127.0.0.1:8787/v1", "http://127.0.0.1:8787/v1"),
+        ("http://localhost:8787/v1/", "http://localhost:8787/v1"),
+        ("http://[::1]:8787/v1", "http://[::1]:8787/v1"),
+        ("http://[::ffff:127.0.0.1]:8787/v1", "http://127.0.0.1:8787/v1"),
+    ],
+)
+def test_sandbox_and_loopback_are_allowed_and_normalized(url: str, resolved: str) -> None:
+    assert resolve_base_url(url, environ={}) == resolved
 
 
 def test_env_base_url_and_explicit_argument_wins() -> None:
