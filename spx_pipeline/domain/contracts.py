@@ -155,7 +155,7 @@ class Setup:
             raise ValueError(f"target_delta must be in (0, 1), got {self.target_delta!r}")
         object.__setattr__(self, "target_delta", delta)
         object.__setattr__(self, "stop_premium", stop_premium_value(self.stop_premium))
-        gain = to_money(self.t1_gain_pct, "t1_gain_pct")
+        gain = to_money(self.t1_gain_pct, "t1_gain_pct", maximum=None)
         if gain is None or gain <= 0 or gain > MAX_T1_GAIN:
             raise ValueError(f"t1_gain_pct must be in (0, {MAX_T1_GAIN}], got {self.t1_gain_pct!r}")
         object.__setattr__(self, "t1_gain_pct", _four_places(gain, "t1_gain_pct", self.t1_gain_pct))
@@ -214,8 +214,9 @@ class SelectionConfig:
         if not self.roots or not all(isinstance(r, str) and r for r in self.roots):
             raise ValueError(f"roots must be a non-empty tuple of root symbols, got {self.roots!r}")
         object.__setattr__(self, "roots", tuple(self.roots))
-        fee = to_money(self.fee_per_contract, "fee_per_contract")
-        object.__setattr__(self, "fee_per_contract", fee if fee is not None else DEFAULT_FEE)
+        fee = to_money(self.fee_per_contract, "fee_per_contract", maximum=MAX_PREMIUM)
+        fee = DEFAULT_FEE if fee is None else _four_places(fee, "fee_per_contract", self.fee_per_contract)
+        object.__setattr__(self, "fee_per_contract", fee)
         object.__setattr__(
             self, "default_max_risk", floor_units(to_money(self.default_max_risk, "default_max_risk"))
         )
@@ -573,6 +574,15 @@ def recommend(
     return pd.concat(frames, ignore_index=True)[list(RECOMMENDATION_COLUMNS)]
 
 
+def _empty_column(name: str, n: int) -> np.ndarray:
+    """No contract: NaN in the float columns, None elsewhere (the dtypes a sized frame has)."""
+    if name in ("bid", "ask", "mid", "delta"):
+        return np.full(n, np.nan)
+    column = np.empty(n, dtype=object)
+    column[:] = None
+    return column
+
+
 def _failed_setup(setup: Setup, accounts: _Accounts, as_of: date, reason: str) -> pd.DataFrame:
     n = len(accounts.ids)
     return pd.DataFrame(
@@ -583,7 +593,7 @@ def _failed_setup(setup: Setup, accounts: _Accounts, as_of: date, reason: str) -
             "risk_fingerprint": accounts.fingerprints,
             "direction": setup.direction,
             "target_delta": setup.target_delta,
-            **{name: [None] * n for name in _CONTRACT_COLUMNS},
+            **{name: _empty_column(name, n) for name in _CONTRACT_COLUMNS},
             "suggested_contracts": np.zeros(n, dtype=np.int64),
             "suggested_cost": [Decimal("0.0000")] * n,
             "binding_constraint": "invalid_setup",
