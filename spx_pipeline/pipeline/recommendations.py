@@ -164,6 +164,7 @@ def _invalid_rows(
             rows.append(
                 {
                     **dict.fromkeys(RECOMMENDATION_COLUMNS),
+                    **dict.fromkeys(("bid", "ask", "mid", "delta"), float("nan")),
                     "as_of_date": as_of,
                     "setup_id": setup.setup_id,
                     "account_id": account_id,
