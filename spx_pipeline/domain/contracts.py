@@ -315,8 +315,11 @@ def _money_units(values: np.ndarray) -> np.ndarray:
     return np.where(usable, np.rint(np.where(usable, values, 0.0) * _UNITS), -1).astype(np.int64)
 
 
-def prepare_chain(chain: pd.DataFrame) -> pd.DataFrame:
-    """Normalise a Tradier-shaped chain into the columns selection works on (one pass, vectorized)."""
+def prepare_chain(chain: pd.DataFrame, *, quote_times: bool = True) -> pd.DataFrame:
+    """Normalise a Tradier-shaped chain into the columns selection works on (one pass, vectorized).
+
+    ``quote_times=False`` skips the quote-time conversion when no freshness filter will read it.
+    """
     if not isinstance(chain, pd.DataFrame):
         raise TypeError(f"chain must be a pandas DataFrame, got {type(chain).__name__}")
     missing = [c for c in ("symbol", "bid", "ask") if c not in chain.columns]
@@ -349,7 +352,7 @@ def prepare_chain(chain: pd.DataFrame) -> pd.DataFrame:
             "volume": count("volume"),
             "open_interest": count("open_interest"),
             "delta": _delta_column(chain).to_numpy(dtype=np.float64),
-            "quote_ns": _quote_ns(chain.reset_index(drop=True)),
+            "quote_ns": _quote_ns(chain.reset_index(drop=True)) if quote_times else _NO_TIME,
             "bid_u": _money_units(bid),
             "ask_u": _money_units(ask),
         }
@@ -547,7 +550,7 @@ def recommend(
         if not isinstance(setup, Setup):
             raise TypeError(f"setups must hold Setup objects, got {type(setup).__name__}")
     accounts = _accounts(contexts)
-    index = _ChainIndex(prepare_chain(chain), config, now)
+    index = _ChainIndex(prepare_chain(chain, quote_times=now is not None), config, now)
     allowed = zero_dte_allowed(accounts.risk, policy)
     committed = CommittedArrays.zeros(len(accounts.ids))
     frames = []
@@ -662,6 +665,16 @@ def _recommend_setup(
 
     blocked = ~has_contract | (contracts == 0)
     blocked_reason = np.full(n, None, dtype=object)
+    sized_rows = np.flatnonzero(has_contract).tolist()
+    sentences = dict(
+        zip(
+            sized_rows,
+            batch.reasons(
+                accounts.risk, columns["limit_price"], stop_premium=setup.stop_premium, rows=sized_rows
+            ),
+            strict=True,
+        )
+    )
     sizing_reason = np.empty(n, dtype=object)
     binding = batch.binding_constraint.copy()
     cost = np.empty(n, dtype=object)
@@ -673,9 +686,7 @@ def _recommend_setup(
             if policy_note is None:
                 policy_note = accounts.policy_notes[i] = evaluate_0dte(accounts.contexts[i], policy).reason
         if has_contract[i]:
-            sizing_reason[i] = batch.reason(
-                i, accounts.risk, premium=columns["limit_price"][i], stop_premium=setup.stop_premium
-            )
+            sizing_reason[i] = sentences[i]
             cost[i] = units_to_decimal(batch.cost_units[i])
             notes = []
             if policy_note is not None:

@@ -8,6 +8,7 @@ budgets. Sentences come from ``sizing_reasons`` like the scalar path's.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
@@ -124,39 +125,65 @@ class SizingBatch:
 
     def reason(self, i: int, risk: RiskArrays, *, premium: Decimal, stop_premium: Decimal | None) -> str:
         """Row ``i``'s sentence, the one ``size_position`` gives for the same inputs."""
-        binding = str(self.binding_constraint[i])
-        if binding == "invalid_premium":
-            return f"No trade: entry premium {premium} is not a positive price."
-        if binding == "stop_not_below_entry":
-            return f"No trade: the stop {stop_premium} is not below the entry premium {premium}."
-        if binding == "no_risk_budget":
-            assert self.budget_units is not None
-            budget = int(self.budget_units[i])
-            return no_budget_reason(None if budget == _UNKNOWN else units_to_decimal(budget))
+        return self.reasons(risk, [premium] * len(self.contracts), stop_premium=stop_premium, rows=[i])[0]
+
+    def reasons(
+        self,
+        risk: RiskArrays,
+        premiums: Sequence[Decimal | None],
+        *,
+        stop_premium: Decimal | None,
+        rows: Sequence[int] | None = None,
+    ) -> list[str]:
+        """The sentences of ``rows`` (default: all), converting each column to Python once."""
         assert self.cost_each_units is not None and self.budget_units is not None
         assert self.bp_left_units is not None and self.dtbp_left_units is not None
         assert self.daily_left_units is not None
+        col = {
+            "binding": self.binding_constraint.tolist(),
+            "contracts": self.contracts.tolist(),
+            "budget": self.budget_units.tolist(),
+            "risk_each": self.risk_per_contract_units.tolist(),
+            "cost_each": self.cost_each_units.tolist(),
+            "bp": risk.buying_power.tolist(),
+            "bp_left": self.bp_left_units.tolist(),
+            "dtbp": risk.dtbp.tolist(),
+            "dtbp_left": self.dtbp_left_units.tolist(),
+            "daily": risk.daily().tolist(),
+            "daily_left": self.daily_left_units.tolist(),
+        }
 
-        def money(array: npt.NDArray[np.int64] | None) -> Decimal | None:
-            value = _UNKNOWN if array is None else int(array[i])
+        def money(name: str, i: int) -> Decimal | None:
+            value = col[name][i]
             return None if value == _UNKNOWN else units_to_decimal(value)
 
-        dtbp_left = money(self.dtbp_left_units)
-        facts = SizingFacts(
-            contracts=int(self.contracts[i]),
-            binding=binding,
-            budget=units_to_decimal(int(self.budget_units[i])),
-            risk_each=units_to_decimal(int(self.risk_per_contract_units[i])),
-            cost_each=units_to_decimal(int(self.cost_each_units[i])),
-            with_stop=stop_premium is not None,
-            bp=money(risk.buying_power),
-            bp_left=money(self.bp_left_units),
-            dtbp=None if dtbp_left is None else money(risk.dtbp),
-            dtbp_left=dtbp_left,
-            daily=money(risk.daily()),
-            daily_left=money(self.daily_left_units),
-        )
-        return sizing_reason(facts)
+        out = []
+        for i in range(len(self.contracts)) if rows is None else rows:
+            binding = str(col["binding"][i])
+            if binding == "invalid_premium":
+                out.append(f"No trade: entry premium {premiums[i]} is not a positive price.")
+            elif binding == "stop_not_below_entry":
+                out.append(f"No trade: the stop {stop_premium} is not below the entry premium {premiums[i]}.")
+            elif binding == "no_risk_budget":
+                out.append(no_budget_reason(money("budget", i)))
+            else:
+                dtbp_left = money("dtbp_left", i)
+                facts = SizingFacts(
+                    contracts=col["contracts"][i],
+                    binding=binding,
+                    budget=units_to_decimal(col["budget"][i]),
+                    risk_each=units_to_decimal(col["risk_each"][i]),
+                    cost_each=units_to_decimal(col["cost_each"][i]),
+                    with_stop=stop_premium is not None,
+                    bp=money("bp", i),
+                    bp_left=money("bp_left", i),
+                    dtbp=None if dtbp_left is None else money("dtbp", i),
+                    dtbp_left=dtbp_left,
+                    daily=money("daily", i),
+                    daily_left=money("daily_left", i),
+                )
+                out.append(sizing_reason(facts))
+        return out
 
 
 def size_positions(
@@ -241,6 +268,11 @@ def size_positions(
     )
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _units_to_decimal(units: int) -> Decimal:
+    return Decimal(units).scaleb(-4)  # exact: 12345 -> 1.2345, 25000000 -> 2500.0000
+
+
 def units_to_decimal(units: int) -> Decimal:
-    """Back from 1/10,000 dollars to Decimal money (exact)."""
-    return (Decimal(int(units)) / _UNITS).quantize(Decimal("0.0001"))
+    """Back from 1/10,000 dollars to Decimal money (exact, four decimal places)."""
+    return _units_to_decimal(int(units))

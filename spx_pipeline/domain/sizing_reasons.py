@@ -8,11 +8,14 @@ that bound.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def dollars(amount: Decimal) -> str:
+    """$1,234.57: rounded half-even to the cent for display only (every comparison is exact)."""
     return f"${amount.quantize(Decimal('0.01')):,}"
 
 
