@@ -65,8 +65,6 @@ def test_adhoc_sizes_with_the_selection_max_risk_refuses_absurd_input_and_stale_
     assert rows["sizing_reason"].str.contains(r"max risk \$800\.00").all()
     assert (rows.loc[~rows["blocked"], "suggested_contracts"] >= 1).all()
     assert (~rows["blocked"]).any()
-    default = _adhoc_rows(env, _adhoc(env, state))
-    assert default["sizing_reason"].str.contains(r"max risk \$2,500\.00").all()
 
     # Absurd money is one clear line naming the field, not an OverflowError; nothing is written.
     absurd = _adhoc(env, {**state, "max_risk_dollars": 1e308})

@@ -330,7 +330,7 @@ def _sum(values: pd.Series) -> Decimal:
     return sum((D(str(v)) for v in values), D(0))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     accounts=st.lists(contexts, min_size=1, max_size=4),
     setups=setup_lists(),

@@ -111,9 +111,10 @@ def test_empty_token_is_refused_naming_the_field(credential_store: CredentialSto
 
 @pytest.mark.parametrize("account_id", ["VA-123", "A" * 64, "VA.1", "VA_1", "ＶＡ1", "VA1\n2"])
 def test_account_ids_the_client_would_refuse_are_refused_at_entry(
-    credential_store: CredentialStore, account_id: str
+    sqlite_app_db: AppDatabase, credentials_key: str, account_id: str
 ) -> None:
     """One validator: an id stored here must be one every sync can put in its URL."""
+    credential_store = CredentialStore(sqlite_app_db, key=credentials_key)
     with pytest.raises(ValueError, match="account_id"):
         TradierClient("tok-000000000000", base_url="http://127.0.0.1:9/v1").get_balances(account_id)
     with pytest.raises(CredentialError, match=r"account_id .* is not valid: use 1-32 letters or digits"):
