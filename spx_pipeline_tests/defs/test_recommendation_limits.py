@@ -9,6 +9,7 @@ from typing import Any
 
 import dagster as dg
 import pandas as pd
+import pytest
 
 from spx_pipeline.definitions import defs as code_location
 from spx_pipeline.defs.recommendations.assets import SelectionSettings
@@ -162,3 +163,15 @@ def test_tickets_never_spend_more_than_an_accounts_buying_power_or_its_dtbp(
     assert not set(zip(blocked["account_id"], blocked["setup_id"], strict=True)) & set(
         zip(entries["account_id"], entries["setup_id"], strict=True)
     )
+
+
+def test_absurd_selection_settings_fail_with_one_line_naming_the_setting() -> None:
+    for settings, field in [
+        (SelectionSettings(max_risk_dollars=1e308), "max_risk_dollars"),
+        (SelectionSettings(max_daily_risk_dollars=-5.0), "max_daily_risk_dollars"),
+        (SelectionSettings(max_quote_age_seconds=0.0), "max_quote_age_seconds"),
+        (SelectionSettings(max_spread_pct=0.123456), "max_spread_pct"),
+    ]:
+        with pytest.raises(dg.Failure, match=f"Invalid selection config: {field}") as info:
+            settings.checked()
+        assert "\n" not in str(info.value.description)
