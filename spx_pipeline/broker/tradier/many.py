@@ -20,7 +20,6 @@ from spx_pipeline.broker.secrets import SecretToken, redact
 from spx_pipeline.broker.tradier.client import LIVE_BASE_URL, SANDBOX_BASE_URL, TradierClient
 from spx_pipeline.broker.tradier.errors import TradierAuthError, TradierError
 from spx_pipeline.broker.tradier.models import Balances
-from spx_pipeline.domain.accounts import validate_account_id
 
 ENVIRONMENTS: Final[Mapping[str, str]] = {"sandbox": SANDBOX_BASE_URL, "live": LIVE_BASE_URL}
 
@@ -34,7 +33,8 @@ class AccountCredential:
     environment: str = "sandbox"
 
     def __post_init__(self) -> None:
-        validate_account_id(self.account_id)
+        if not isinstance(self.account_id, str) or not self.account_id:
+            raise ValueError(f"account_id must be a non-empty string, got {self.account_id!r}")
         if not isinstance(self.token, SecretToken):
             raise TypeError(f"token for account {self.account_id} must be a SecretToken")
         if self.environment not in ENVIRONMENTS:
