@@ -155,32 +155,34 @@ def resolve_base_url(
     try:
         parts = urlsplit(url)
     except ValueError as exc:
-        raise ValueError(f"base_url {url!r} is not a valid URL ({exc})") from None
+        raise ValueError(f"base_url is not a valid URL ({exc})") from None
     if "@" in parts.netloc:  # not echoed: the part before '@' may be a password
         raise ValueError("base_url must not carry a user name or password (user@host); remove them")
+    # Messages quote the URL without its query or fragment, where a secret could have been pasted.
+    shown = repr(f"{parts.scheme}://{parts.netloc}{parts.path}")
     try:
         port = parts.port
     except ValueError as exc:
-        raise ValueError(f"base_url {url!r} has an invalid port ({exc})") from None
+        raise ValueError(f"base_url {shown} has an invalid port ({exc})") from None
     if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ValueError(f"base_url must be an http(s) URL with a host, got {url!r}")
+        raise ValueError(f"base_url must be an http(s) URL with a host, got {shown}")
     if parts.query or parts.fragment:
-        raise ValueError(f"base_url must not carry a query or fragment, got {url!r}")
+        raise ValueError(f"base_url must not carry a query or fragment, got {shown}?...")
     host = normalize_host(parts.hostname)
     live_ok = env_flag(env.get("TRADIER_ALLOW_LIVE")) if allow_live is None else allow_live
     if host in LIVE_HOSTS:
         if not live_ok:
             raise LiveTradingNotAllowedError(
-                f"refusing the production host {host} (from {url!r}): "
+                f"refusing the production host {host} (from {shown}): "
                 "pass allow_live=True or set TRADIER_ALLOW_LIVE=true"
             )
     elif host not in TRADIER_HOSTS and not is_loopback_host(host):
         raise ValueError(
-            f"base_url host {host!r} (from {url!r}) is not allowed: use the sandbox {SANDBOX_HOST}, a "
+            f"base_url host {host!r} (from {shown}) is not allowed: use the sandbox {SANDBOX_HOST}, a "
             f"loopback address (the local Tradier server), or {LIVE_HOST} with TRADIER_ALLOW_LIVE=true"
         )
     if not is_loopback_host(host) and parts.scheme != "https":
-        raise ValueError(f"base_url must use https for {host} (the token would travel in clear), got {url!r}")
+        raise ValueError(f"base_url must use https for {host} (the token would travel in clear), got {shown}")
     netloc = f"[{host}]" if ":" in host else host
     if port is not None:
         netloc += f":{port}"

@@ -111,7 +111,7 @@ def test_every_spelling_of_the_live_host_needs_the_opt_in(spelling: str) -> None
         ("https://sandbox.tradier.com@evil.example/v1", "user name or password"),
         ("https://user:hunter2@sandbox.tradier.com/v1", "user name or password"),
         ("http://sandbox.tradier.com/v1", "https"),
-        ("https://sandbox.tradier.com/v1?x=1", "query"),
+        ("https://sandbox.tradier.com/v1?access_token=hunter2", "query"),
         ("https://sandbox.tradier.com:99999/v1", "port"),
         ("http://10.0.0.5:8787/v1", "not allowed"),
     ],
