@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from spx_pipeline.domain.sizing import DEFAULT_MAX_RISK_DOLLARS
 from spx_pipeline.emulator import EmulatedAccount, EmulatorConfig, TradierEmulator, demo_accounts
 from spx_pipeline.settings import CREDENTIALS_KEY_FILE_VAR, CREDENTIALS_KEY_VAR, credentials_key_from_env
 from spx_pipeline.storage.appdb import AppDatabase
@@ -170,9 +171,10 @@ def running_emulator(config: EmulatorConfig, port: int = 0) -> Iterator[TradierE
             os.environ["TRADIER_BASE_URL"] = previous
 
 
-# The demo accounts range from $8k to $100k of equity; $2,500 of risk per trade shows sizing caps
-# (buying power on the cash account, max risk elsewhere) and multi-contract tickets with a T1 leg.
-DEMO_MAX_RISK_DOLLARS = 2500.0
+# The demo sizes with the one default max risk (domain.sizing.DEFAULT_MAX_RISK_DOLLARS), the value
+# the Dagster UI's run config shows, so "Materialize all" and `spx-pipeline demo` agree. Kept as a
+# name for scripts that pass it explicitly.
+DEMO_MAX_RISK_DOLLARS = float(DEFAULT_MAX_RISK_DOLLARS)
 
 
 def run_full_pipeline(*, preview: bool = True, log_level: str = "INFO") -> tuple[str, bool]:
@@ -186,7 +188,6 @@ def run_full_pipeline(*, preview: bool = True, log_level: str = "INFO") -> tuple
             instance=instance,
             run_config={
                 "ops": {
-                    "contract_recommendations": {"config": {"max_risk_dollars": DEMO_MAX_RISK_DOLLARS}},
                     "order_tickets": {"ops": {"preview_order_payloads": {"config": {"preview": preview}}}},
                 },
                 "loggers": {"console": {"config": {"log_level": log_level}}},

@@ -22,8 +22,12 @@ def _add(args: argparse.Namespace) -> int:
             t1_gain_pct=args.t1_gain_pct,
             t1_fraction=args.t1_fraction,
             runner_stop_limit_offset=args.runner_stop_limit_offset,
+            priority=args.priority,
         )
-    print(f"added setup {record.id} ({record.direction} {record.symbol}, delta {record.target_delta:g})")
+    print(
+        f"added setup {record.id} ({record.direction} {record.symbol}, delta {record.target_delta:g}, "
+        f"priority {record.priority})"
+    )
     return 0
 
 
@@ -34,7 +38,8 @@ def _list(args: argparse.Namespace) -> int:
     if not records:
         print("no setups; add one with `spx-pipeline setups add --direction bullish`")
         return 0
-    header = ("id", "label", "symbol", "direction", "delta", "stop", "t1 gain", "t1 frac", "runner", "status")
+    header = ("id", "label", "symbol", "direction", "delta", "stop", "t1 gain", "t1 frac", "runner")
+    header = (*header, "priority", "status")
 
     def text(value: object) -> str:
         return "" if value is None else str(value)
@@ -50,6 +55,7 @@ def _list(args: argparse.Namespace) -> int:
             text(r.t1_gain_pct),
             text(r.t1_fraction),
             text(r.runner_stop_limit_offset),
+            str(r.priority),
             r.status,
         )
         for r in records
@@ -92,6 +98,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.add_argument("--t1-gain-pct", default="0.5", help="T1 target gain as a fraction (default: 0.5)")
     add.add_argument("--t1-fraction", default="0.5", help="share of contracts sold at T1 (default: 0.5)")
     add.add_argument("--runner-stop-limit-offset", default=None, help="runner stop-limit offset")
+    add.add_argument(
+        "--priority",
+        type=int,
+        default=0,
+        help="order in which setups share an account's risk budget: lower first, ties by id (default: 0)",
+    )
 
     lst = verb("list", _list, "list setups")
     lst.add_argument("--status", choices=STATUSES, default=None, help="only setups with this status")

@@ -5,28 +5,33 @@ spelling; root, expiry, right and strike are read from it, so ``root_symbol``/``
 ``strike``/``expiration_date`` may be absent), ``bid``, ``ask`` and a delta, either a flat ``delta``
 column or a ``greeks`` column of dicts as Tradier nests it. Optional: ``volume`` and
 ``open_interest`` (missing counts fail a positive minimum), and the quote time as a ``quote_time``
-column (timezone-aware timestamps) or ``bid_date``/``ask_date`` epoch milliseconds (seconds are
-recognised by magnitude); a row's age is that of its staler side.
+column or ``bid_date``/``ask_date`` (datetimes or epoch numbers, converted by ``domain.quotes``); a
+row's age is that of its staler side, and an undated row is stale.
 
 Selection, per setup (bullish → calls, bearish → puts):
 
 1. Expiry: today's (``as_of``) series when listed and the account passes the 0DTE policy, else
    the first listed expiry after ``as_of``. An account the policy blocks is *not* blocked when a
-   later expiry qualifies: it gets that contract, ``blocked=False``, and ``blocked_reason`` keeps
-   the policy sentence so the roll stays visible. It is blocked only when no later expiry exists
-   or none of its contracts qualifies.
+   later expiry qualifies: it gets that contract and ``blocked_reason`` keeps the policy sentence
+   so the roll stays visible. Expirations before ``as_of`` are never candidates.
 2. Filters, in order, each naming itself when it empties the list: root in ``config.roots``
    (SPXW: the AM-settled SPX series is not a 0DTE vehicle), a bid > 0 and a positive tick price,
-   quote age (only when ``now`` is passed), spread ≤ ``max_spread_pct`` of mid, volume and open
-   interest minimums, a delta present and within ``max_delta_distance`` of the target.
+   quote age (only when ``now`` is passed; when the market is closed at ``now`` the reason says so),
+   spread ≤ ``max_spread_pct`` of mid (compared exactly, in integer 1/10,000 dollars), volume and
+   open interest minimums, a delta present and within ``max_delta_distance`` of the target.
 3. Delta nearest the target (absolute delta for puts); ties go to the cheaper ask, then the
    lower strike.
 4. Entry limit: the mid rounded *up* to the SPX tick (a buy) but never above the ask rounded
    *down*, so the order is at most the ask and always on a valid tick.
-5. Sizing (``sizing.size_positions``) at that limit price with ``setup.stop_premium``.
+5. Sizing (``sizing_batch.size_positions``) at that limit price with ``setup.stop_premium``, against
+   what is left of the account's budgets: setups are walked in ``setup_order`` (priority, then id)
+   and each one's cost, same-day cost and risk are booked before the next is sized, so an
+   account's buying power (and day-trade buying power, and daily max risk) is spent once.
 
-``blocked`` means "no contract to act on" (policy with no alternative, or an empty chain);
-a contract that sizes to 0 is not blocked, its ``binding_constraint``/``sizing_reason`` say why.
+Every row is exactly one of tradable (``blocked`` False, at least one contract) or blocked (with a
+``blocked_reason``): no contract qualified, the policy left no alternative, or the contract sized
+to zero contracts, in which case the reason is the sizing sentence naming the binding limit. A
+setup whose sizing fails is blocked for every account with the error; the other setups go on.
 
 Speed: filtering and candidate selection run once per (direction, expiry) and once per setup;
 per account only the 0DTE mask, sizing (numpy over all accounts) and reason strings remain.
@@ -44,20 +49,24 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from spx_pipeline.domain.occ import parse_option_symbols
+from spx_pipeline.domain.chain_filter import ChainIndex, Pick, prepare_chain, spread_basis_points
 from spx_pipeline.domain.sizing import (
     DEFAULT_FEE,
-    RiskArrays,
+    MAX_PREMIUM,
     RiskContext,
     ZeroDtePolicy,
     evaluate_0dte,
-    size_positions,
-    sizing_reason_for,
+    floor_units,
+    stop_premium_value,
     to_money,
+)
+from spx_pipeline.domain.sizing_batch import (
+    CommittedArrays,
+    RiskArrays,
+    size_positions,
     units_to_decimal,
     zero_dte_allowed,
 )
-from spx_pipeline.domain.ticks import round_to_tick_array
 
 Direction = Literal["bullish", "bearish"]
 DIRECTIONS: tuple[str, ...] = ("bullish", "bearish")
@@ -94,17 +103,32 @@ RECOMMENDATION_COLUMNS: tuple[str, ...] = (
 )
 
 
+MAX_T1_GAIN = Decimal(10)  # +1,000%: a T1 target beyond that is a typo, not a plan
+MAX_PRIORITY = 1_000_000
+
+
+def _four_places(amount: Decimal, field: str, value: object) -> Decimal:
+    if amount != amount.quantize(Decimal("0.0001")):
+        raise ValueError(f"{field} {value!r} has more than 4 decimal places")
+    return amount
+
+
 def _positive_fraction(value: object, field: str, *, allow_one: bool = False) -> Decimal:
     amount = to_money(value, field)  # type: ignore[arg-type]
     if amount is None or amount <= 0 or amount > 1 or (amount == 1 and not allow_one):
         upper = "1]" if allow_one else "1)"
         raise ValueError(f"{field} must be in (0, {upper}, got {value!r}")
-    return amount
+    return _four_places(amount, field, value)
 
 
 @dataclass(frozen=True, slots=True)
 class Setup:
-    """A trade idea: which way, how much delta, and how the exits are planned."""
+    """A trade idea: which way, how much delta, and how the exits are planned.
+
+    Every field is range-checked here, and the setup store validates through this class, so a
+    stored setup can always be sized. ``priority`` orders the setups of an account when they share
+    its budgets: lower numbers are sized first, ties by ``setup_id``.
+    """
 
     setup_id: str
     direction: Direction
@@ -113,6 +137,7 @@ class Setup:
     t1_gain_pct: Decimal = Decimal("0.5")
     t1_fraction: Decimal = Decimal("0.5")
     runner_stop_limit_offset: Decimal | None = None
+    priority: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.setup_id, str) or not self.setup_id.strip():
@@ -126,20 +151,33 @@ class Setup:
         if not math.isfinite(delta) or not 0 < delta < 1:
             raise ValueError(f"target_delta must be in (0, 1), got {self.target_delta!r}")
         object.__setattr__(self, "target_delta", delta)
-        object.__setattr__(self, "stop_premium", to_money(self.stop_premium, "stop_premium"))
-        gain = to_money(self.t1_gain_pct, "t1_gain_pct")
-        if gain is None or gain <= 0:
-            raise ValueError(f"t1_gain_pct must be positive, got {self.t1_gain_pct!r}")
-        object.__setattr__(self, "t1_gain_pct", gain)
+        object.__setattr__(self, "stop_premium", stop_premium_value(self.stop_premium))
+        gain = to_money(self.t1_gain_pct, "t1_gain_pct", maximum=None)
+        if gain is None or gain <= 0 or gain > MAX_T1_GAIN:
+            raise ValueError(f"t1_gain_pct must be in (0, {MAX_T1_GAIN}], got {self.t1_gain_pct!r}")
+        object.__setattr__(self, "t1_gain_pct", _four_places(gain, "t1_gain_pct", self.t1_gain_pct))
         object.__setattr__(
             self, "t1_fraction", _positive_fraction(self.t1_fraction, "t1_fraction", allow_one=True)
         )
-        offset = to_money(self.runner_stop_limit_offset, "runner_stop_limit_offset")
+        offset = stop_premium_value(self.runner_stop_limit_offset, "runner_stop_limit_offset")
         object.__setattr__(self, "runner_stop_limit_offset", offset)
+        priority = self.priority
+        if isinstance(priority, bool) or not isinstance(priority, int | np.integer):
+            raise ValueError(f"priority must be a whole number, got {priority!r}")
+        if abs(int(priority)) > MAX_PRIORITY:
+            raise ValueError(
+                f"priority must be between -{MAX_PRIORITY:,} and {MAX_PRIORITY:,}, got {priority!r}"
+            )
+        object.__setattr__(self, "priority", int(priority))
 
     @property
     def option_type(self) -> str:
         return "call" if self.direction == "bullish" else "put"
+
+
+def setup_order(setups: Sequence[Setup]) -> list[Setup]:
+    """The order an account's budgets are spent in: priority (lower first), then setup id."""
+    return sorted(setups, key=lambda setup: (setup.priority, setup.setup_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,8 +199,7 @@ class SelectionConfig:
     default_max_risk: Decimal | None = None
 
     def __post_init__(self) -> None:
-        if not math.isfinite(self.max_spread_pct) or self.max_spread_pct <= 0:
-            raise ValueError(f"max_spread_pct must be positive, got {self.max_spread_pct!r}")
+        spread_basis_points(self.max_spread_pct)
         for name in ("min_volume", "min_open_interest"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -174,9 +211,12 @@ class SelectionConfig:
         if not self.roots or not all(isinstance(r, str) and r for r in self.roots):
             raise ValueError(f"roots must be a non-empty tuple of root symbols, got {self.roots!r}")
         object.__setattr__(self, "roots", tuple(self.roots))
-        fee = to_money(self.fee_per_contract, "fee_per_contract")
-        object.__setattr__(self, "fee_per_contract", fee if fee is not None else DEFAULT_FEE)
-        object.__setattr__(self, "default_max_risk", to_money(self.default_max_risk, "default_max_risk"))
+        fee = to_money(self.fee_per_contract, "fee_per_contract", maximum=MAX_PREMIUM)
+        fee = DEFAULT_FEE if fee is None else _four_places(fee, "fee_per_contract", self.fee_per_contract)
+        object.__setattr__(self, "fee_per_contract", fee)
+        object.__setattr__(
+            self, "default_max_risk", floor_units(to_money(self.default_max_risk, "default_max_risk"))
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,188 +266,6 @@ class Recommendation:
         return {name: getattr(self, name) for name in RECOMMENDATION_COLUMNS}
 
 
-# --- chain preparation ------------------------------------------------------------------------
-
-
-def _delta_column(chain: pd.DataFrame) -> pd.Series:
-    if "delta" in chain.columns:
-        return pd.to_numeric(chain["delta"], errors="coerce")
-    if "greeks" in chain.columns:
-        return pd.to_numeric(
-            chain["greeks"].map(lambda g: g.get("delta") if isinstance(g, Mapping) else None), errors="coerce"
-        )
-    raise ValueError("chain needs a 'delta' column or a 'greeks' column of dicts; it has neither")
-
-
-def _epoch_ms(values: pd.Series) -> np.ndarray:
-    ms = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
-    return np.where(ms < 1e11, ms * 1000.0, ms)  # epoch seconds are < 1e11 until the year 5138
-
-
-def _quote_ms(chain: pd.DataFrame) -> np.ndarray:
-    if "quote_time" in chain.columns:
-        stamps = pd.to_datetime(chain["quote_time"], utc=True, errors="coerce")
-        ns = stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
-        return np.where(stamps.isna().to_numpy(), np.nan, ns / 1e6)
-    sides = [_epoch_ms(chain[c]) for c in ("bid_date", "ask_date") if c in chain.columns]
-    if not sides:
-        return np.full(len(chain), np.nan)
-    return np.fmin.reduce(sides) if len(sides) > 1 else sides[0]
-
-
-def prepare_chain(chain: pd.DataFrame) -> pd.DataFrame:
-    """Normalise a Tradier-shaped chain into the columns selection works on (one pass, vectorized)."""
-    if not isinstance(chain, pd.DataFrame):
-        raise TypeError(f"chain must be a pandas DataFrame, got {type(chain).__name__}")
-    missing = [c for c in ("symbol", "bid", "ask") if c not in chain.columns]
-    if missing:
-        raise ValueError(f"chain is missing required column(s) {missing}; it has {list(chain.columns)}")
-    symbols = parse_option_symbols(chain["symbol"].reset_index(drop=True))
-    bid = pd.to_numeric(chain["bid"], errors="coerce").to_numpy(dtype=np.float64)
-    ask = pd.to_numeric(chain["ask"], errors="coerce").to_numpy(dtype=np.float64)
-    mid = (bid + ask) / 2.0
-    limit = np.minimum(round_to_tick_array(mid, "buy"), round_to_tick_array(ask, "sell"))
-
-    def count(name: str) -> np.ndarray:
-        if name not in chain.columns:
-            return np.full(len(chain), np.nan)
-        return pd.to_numeric(chain[name], errors="coerce").to_numpy(dtype=np.float64)
-
-    return pd.DataFrame(
-        {
-            "symbol": symbols["tradier"].to_numpy(),
-            "symbol_osi": symbols["osi"].to_numpy(),
-            "symbol_massive": symbols["massive"].to_numpy(),
-            "root_symbol": symbols["root"].to_numpy(),
-            "expiration": symbols["expiration"].dt.date.to_numpy(),
-            "option_type": np.where(symbols["right"].to_numpy() == "C", "call", "put"),
-            "strike_milli": symbols["strike_milli"].to_numpy(dtype=np.int64),
-            "bid": bid,
-            "ask": ask,
-            "mid": mid,
-            "limit": limit,
-            "volume": count("volume"),
-            "open_interest": count("open_interest"),
-            "delta": _delta_column(chain).to_numpy(dtype=np.float64),
-            "quote_ms": _quote_ms(chain),
-        }
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class _Pick:
-    """The chosen contract for one (setup, expiry), or why there is none."""
-
-    row: dict[str, Any] | None
-    reason: str | None
-
-
-class _ChainIndex:
-    """Filtered candidates per (option type, expiry), computed on first use and reused by all setups."""
-
-    def __init__(self, prepared: pd.DataFrame, config: SelectionConfig, now: datetime | None) -> None:
-        self.config = config
-        self.now_ms = None if now is None else now.timestamp() * 1000.0
-        in_roots = prepared["root_symbol"].isin(config.roots).to_numpy()
-        self.frame = prepared[in_roots].reset_index(drop=True)
-        self._candidates: dict[tuple[str, date], tuple[pd.DataFrame, str | None]] = {}
-
-    def expirations(self, option_type: str, as_of: date) -> list[date]:
-        mask = (self.frame["option_type"] == option_type).to_numpy()
-        return sorted(e for e in set(self.frame.loc[mask, "expiration"]) if e >= as_of)
-
-    def candidates(self, option_type: str, expiry: date) -> tuple[pd.DataFrame, str | None]:
-        key = (option_type, expiry)
-        if key not in self._candidates:
-            self._candidates[key] = self._filter(option_type, expiry)
-        return self._candidates[key]
-
-    def _filter(self, option_type: str, expiry: date) -> tuple[pd.DataFrame, str | None]:
-        cfg = self.config
-        frame = self.frame
-        rows = frame[((frame["option_type"] == option_type) & (frame["expiration"] == expiry)).to_numpy()]
-        where = f"{option_type} for {expiry.isoformat()}"
-        cands = f"{option_type} candidates for {expiry.isoformat()}"
-        listed = len(rows)
-        if not listed:
-            return rows, f"no {where} is listed on roots {', '.join(cfg.roots)}"
-        quoted = (rows["ask"] > 0) & (rows["limit"] > 0)
-        if cfg.require_bid:
-            quoted &= rows["bid"] > 0
-        rows = rows[quoted.to_numpy()]
-        if rows.empty:
-            return rows, f"no {where} has a bid > 0 and a valid tick price ({listed} listed)"
-        if cfg.max_quote_age is not None and self.now_ms is not None:
-            fresh = (self.now_ms - rows["quote_ms"]) <= cfg.max_quote_age.total_seconds() * 1000.0
-            before = len(rows)
-            rows = rows[fresh.to_numpy()]
-            if rows.empty:
-                return (
-                    rows,
-                    f"quotes older than {cfg.max_quote_age} (or undated) on all {before} {cands}",
-                )
-        steps = [
-            (
-                (rows["ask"] - rows["bid"]) / rows["mid"] <= cfg.max_spread_pct,
-                f"spread above {cfg.max_spread_pct:.0%}",
-            ),
-        ]
-        for mask, label in steps:
-            before = len(rows)
-            rows = rows[mask.to_numpy()]
-            if rows.empty:
-                return rows, f"{label} on all {before} {cands}"
-        if cfg.min_volume > 0:
-            before = len(rows)
-            rows = rows[(rows["volume"] >= cfg.min_volume).to_numpy()]
-            if rows.empty:
-                return rows, f"volume below {cfg.min_volume} on all {before} {cands}"
-        if cfg.min_open_interest > 0:
-            before = len(rows)
-            rows = rows[(rows["open_interest"] >= cfg.min_open_interest).to_numpy()]
-            if rows.empty:
-                return rows, f"open interest below {cfg.min_open_interest} on all {before} {cands}"
-        before = len(rows)
-        rows = rows[rows["delta"].notna().to_numpy()]
-        if rows.empty:
-            return rows, f"no delta on any of the {before} {cands}"
-        return rows, None
-
-    def pick(self, setup: Setup, expiry: date) -> _Pick:
-        rows, reason = self.candidates(setup.option_type, expiry)
-        if reason is not None:
-            return _Pick(None, reason)
-        distance = np.abs(np.abs(rows["delta"].to_numpy()) - setup.target_delta)
-        order = np.lexsort((rows["strike_milli"].to_numpy(), rows["ask"].to_numpy(), distance))
-        best = order[0]
-        limit_distance = self.config.max_delta_distance
-        if limit_distance is not None and distance[best] > limit_distance + 1e-12:
-            nearest = abs(float(rows["delta"].iloc[best]))
-            return _Pick(
-                None,
-                f"no {setup.option_type} for {expiry.isoformat()} within {limit_distance:g} of target delta "
-                f"{setup.target_delta:g} (nearest {nearest:.2f})",
-            )
-        return _Pick(_contract_fields(rows.iloc[best]), None)
-
-
-def _contract_fields(row: pd.Series) -> dict[str, Any]:
-    return {
-        "symbol": row["symbol"],
-        "symbol_osi": row["symbol_osi"],
-        "symbol_massive": row["symbol_massive"],
-        "root_symbol": row["root_symbol"],
-        "expiration_date": row["expiration"],
-        "strike": Decimal(int(row["strike_milli"])) / 1000,
-        "option_type": row["option_type"],
-        "bid": float(row["bid"]),
-        "ask": float(row["ask"]),
-        "mid": float(row["mid"]),
-        "limit_price": Decimal(f"{row['limit']:.2f}"),
-        "delta": float(row["delta"]),
-    }
-
-
 # --- recommend --------------------------------------------------------------------------------
 
 
@@ -447,7 +305,10 @@ def recommend(
     config: SelectionConfig | None = None,
     now: datetime | None = None,
 ) -> pd.DataFrame:
-    """One row per (setup, account) with the columns of ``contract_recommendations``."""
+    """One row per (setup, account) with the columns of ``contract_recommendations``.
+
+    Rows come setup by setup in ``setup_order``, the order each account's budgets are spent in.
+    """
     policy = policy or ZeroDtePolicy()
     config = config or SelectionConfig()
     if isinstance(as_of, datetime) or not isinstance(as_of, date):
@@ -458,21 +319,65 @@ def recommend(
         if not isinstance(setup, Setup):
             raise TypeError(f"setups must hold Setup objects, got {type(setup).__name__}")
     accounts = _accounts(contexts)
-    index = _ChainIndex(prepare_chain(chain), config, now)
+    index = ChainIndex(prepare_chain(chain, quote_times=now is not None), config, now)
     allowed = zero_dte_allowed(accounts.risk, policy)
-    frames = [
-        _recommend_setup(
-            index, setup, accounts=accounts, allowed=allowed, as_of=as_of, policy=policy, config=config
-        )
-        for setup in setups
-    ]
+    committed = CommittedArrays.zeros(len(accounts.ids))
+    frames = []
+    for setup in setup_order(setups):
+        try:
+            frames.append(
+                _recommend_setup(
+                    index,
+                    setup,
+                    accounts=accounts,
+                    allowed=allowed,
+                    as_of=as_of,
+                    policy=policy,
+                    config=config,
+                    committed=committed,
+                )
+            )
+        except ValueError as exc:  # one setup that cannot be sized must not sink the others
+            frames.append(
+                _failed_setup(setup, accounts, as_of, f"Setup {setup.setup_id} could not be sized: {exc}")
+            )
     if not frames:
         return pd.DataFrame({name: pd.Series(dtype=object) for name in RECOMMENDATION_COLUMNS})
     return pd.concat(frames, ignore_index=True)[list(RECOMMENDATION_COLUMNS)]
 
 
+def _empty_column(name: str, n: int) -> np.ndarray:
+    """No contract: NaN in the float columns, None elsewhere (the dtypes a sized frame has)."""
+    if name in ("bid", "ask", "mid", "delta"):
+        return np.full(n, np.nan)
+    column = np.empty(n, dtype=object)
+    column[:] = None
+    return column
+
+
+def _failed_setup(setup: Setup, accounts: _Accounts, as_of: date, reason: str) -> pd.DataFrame:
+    n = len(accounts.ids)
+    return pd.DataFrame(
+        {
+            "as_of_date": [as_of] * n,
+            "setup_id": setup.setup_id,
+            "account_id": accounts.ids,
+            "risk_fingerprint": accounts.fingerprints,
+            "direction": setup.direction,
+            "target_delta": setup.target_delta,
+            **{name: _empty_column(name, n) for name in _CONTRACT_COLUMNS},
+            "suggested_contracts": np.zeros(n, dtype=np.int64),
+            "suggested_cost": [Decimal("0.0000")] * n,
+            "binding_constraint": "invalid_setup",
+            "sizing_reason": reason,
+            "blocked": True,
+            "blocked_reason": reason,
+        }
+    )
+
+
 def _recommend_setup(
-    index: _ChainIndex,
+    index: ChainIndex,
     setup: Setup,
     *,
     accounts: _Accounts,
@@ -480,6 +385,7 @@ def _recommend_setup(
     as_of: date,
     policy: ZeroDtePolicy,
     config: SelectionConfig,
+    committed: CommittedArrays,
 ) -> pd.DataFrame:
     n = len(accounts.ids)
     listed = index.expirations(setup.option_type, as_of)
@@ -488,7 +394,7 @@ def _recommend_setup(
     next_pick = index.pick(setup, later[0]) if later else None
     day_pick = index.pick(setup, as_of) if same_day else None
     if not listed:
-        none = _Pick(
+        none = Pick(
             None, f"no {setup.option_type} on roots {', '.join(config.roots)} expires on or after {as_of}"
         )
         picks, choice = [none], np.zeros(n, dtype=np.int64)
@@ -497,6 +403,8 @@ def _recommend_setup(
         choice = np.where(allowed, 0, 1)
     else:
         picks, choice = [next_pick], np.zeros(n, dtype=np.int64)  # type: ignore[list-item]
+    # A row is a same-day trade when it holds today's series (closing it today is a day trade).
+    same_day_rows = (choice == 0) & same_day
 
     # Contract columns: take from a tiny table of candidate rows (vectorized over accounts).
     empty = dict.fromkeys(_CONTRACT_COLUMNS)
@@ -519,10 +427,23 @@ def _recommend_setup(
         stop_premium=setup.stop_premium,
         fee_per_contract=config.fee_per_contract,
         default_max_risk=config.default_max_risk,
+        same_day=same_day_rows,
+        committed=committed,
     )
+    contracts = np.where(has_contract, batch.contracts, 0).astype(np.int64)
 
-    blocked = ~has_contract
+    blocked = ~has_contract | (contracts == 0)
     blocked_reason = np.full(n, None, dtype=object)
+    sized_rows = np.flatnonzero(has_contract).tolist()
+    sentences = dict(
+        zip(
+            sized_rows,
+            batch.reasons(
+                accounts.risk, columns["limit_price"], stop_premium=setup.stop_premium, rows=sized_rows
+            ),
+            strict=True,
+        )
+    )
     sizing_reason = np.empty(n, dtype=object)
     binding = batch.binding_constraint.copy()
     cost = np.empty(n, dtype=object)
@@ -534,19 +455,15 @@ def _recommend_setup(
             if policy_note is None:
                 policy_note = accounts.policy_notes[i] = evaluate_0dte(accounts.contexts[i], policy).reason
         if has_contract[i]:
-            sizing_reason[i] = sizing_reason_for(
-                accounts.contexts[i],
-                columns["limit_price"][i],
-                int(batch.contracts[i]),
-                str(binding[i]),
-                stop_premium=setup.stop_premium,
-                fee_per_contract=config.fee_per_contract,
-                default_max_risk=config.default_max_risk,
-            )
+            sizing_reason[i] = sentences[i]
             cost[i] = units_to_decimal(batch.cost_units[i])
+            notes = []
             if policy_note is not None:
                 expiry = columns["expiration_date"][i]
-                blocked_reason[i] = f"{policy_note} Recommending the {expiry.isoformat()} expiration instead."
+                notes.append(f"{policy_note} Recommending the {expiry.isoformat()} expiration instead.")
+            if contracts[i] == 0:
+                notes.append(sizing_reason[i])  # sized to nothing: the binding limit is the reason
+            blocked_reason[i] = " ".join(notes) or None
         else:
             binding[i] = "no_contract"
             cost[i] = Decimal("0.0000")
@@ -560,7 +477,7 @@ def _recommend_setup(
                 blocked_reason[i] = (
                     f"{policy_note} The next expiration has no qualifying contract: {chain_reason}."
                 )
-    contracts = np.where(has_contract, batch.contracts, 0).astype(np.int64)
+    committed.add(batch, same_day_rows)
     frame = pd.DataFrame(
         {
             "as_of_date": [as_of] * n,

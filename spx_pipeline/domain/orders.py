@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from spx_pipeline.domain.occ import OptionSymbolError, parse_option_symbol
-from spx_pipeline.domain.ticks import MAX_PRICE, is_on_tick, round_to_tick, tick_size
+from spx_pipeline.domain.ticks import MAX_PRICE, on_tick_price, round_to_tick, tick_size
 
 if TYPE_CHECKING:
     from spx_pipeline.domain.contracts import Setup
@@ -83,7 +83,7 @@ def _quantity(value: object, field: str = "quantity") -> int:
 
 
 def _price(value: object, field: str) -> Decimal:
-    """A positive price on the SPX tick grid; floats are read through ``str``."""
+    """A positive price on the SPX tick grid, as that tick (float noise next to it snaps to it)."""
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal | np.floating):
         raise OrderPayloadError(field, value, "must be a price")
     try:
@@ -94,11 +94,12 @@ def _price(value: object, field: str) -> Decimal:
         raise OrderPayloadError(field, value, "must be a positive price")
     if price >= MAX_PRICE:
         raise OrderPayloadError(field, value, f"must be below {MAX_PRICE}")
-    if not is_on_tick(price):
+    tick = on_tick_price(value if isinstance(value, float | np.floating) else price)
+    if tick is None:
         raise OrderPayloadError(
             field, value, "is off the SPX tick grid ($0.05 below $3.00, $0.10 at or above)"
         )
-    return price
+    return tick
 
 
 def _fixed(price: Decimal) -> str:
@@ -173,6 +174,54 @@ def option_order(
     if preview:
         payload["preview"] = "true"
     return payload
+
+
+MODIFIABLE_TYPES = ("limit", "stop", "stop_limit")
+
+
+def order_changes(
+    *,
+    order_type: object = None,
+    duration: object = None,
+    price: object = None,
+    stop: object = None,
+) -> dict[str, str]:
+    """The form of a replace (``PUT /orders/{id}``), checked by the same field rules as a new order.
+
+    A replace is an order too: an off-tick, negative or unreadable price, or a stop off the grid,
+    is refused here before anything is sent. When ``order_type`` is given its prices must match it as
+    for a new order (a limit needs ``price`` and takes no ``stop``...). ``market`` is refused: turning
+    a working SPX option order into a market order drops the price the ticket was sized at, and a
+    market order in a fast 0DTE market can fill far from it; cancel and place a new order instead.
+    """
+    if order_type is None and duration is None and price is None and stop is None:
+        raise OrderPayloadError("changes", None, "name at least one of type, duration, price, stop")
+    form: dict[str, str] = {}
+    if order_type is not None:
+        if order_type == "market":
+            raise OrderPayloadError(
+                "type",
+                order_type,
+                "a replace must not turn an order into a market order (cancel and re-place)",
+            )
+        kind = _choice("type", order_type, MODIFIABLE_TYPES)
+        needs_price, needs_stop = kind in ("limit", "stop_limit"), kind in ("stop", "stop_limit")
+        if needs_price and price is None:
+            raise OrderPayloadError("price", price, f"is required when changing to a {kind} order")
+        if not needs_price and price is not None:
+            raise OrderPayloadError("price", price, f"does not apply to a {kind} order")
+        if needs_stop and stop is None:
+            raise OrderPayloadError("stop", stop, f"is required when changing to a {kind} order")
+        if not needs_stop and stop is not None:
+            raise OrderPayloadError("stop", stop, f"does not apply to a {kind} order")
+        form["type"] = kind
+    if duration is not None:
+        form["duration"] = _choice("duration", duration, DURATIONS)
+    if price is not None:
+        form["price"] = _fixed(_price(price, "price"))
+    if stop is not None:
+        form["stop"] = _fixed(_price(stop, "stop"))
+    return form
 
 
 def entry_order(

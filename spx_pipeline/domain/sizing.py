@@ -17,6 +17,15 @@ Decisions the tests pin down:
   ``cost = premium*100 + fee``. With the default $0.65 fee the reference examples give 1 contract at
   4.20, 4 at 1.15 and 8 (not 9) with a 0.60 stop; with ``fee_per_contract=0`` they give 1, 4 and 9.
   Counts are floored, never rounded up; unknown buying power does not cap (the reason says so).
+* One budget per account: buying power, day-trade buying power and the optional daily max risk are
+  spent once per account, not once per setup. ``Committed`` says what earlier setups of the same
+  account already took; each setup is sized against what is left (``domain.contracts.recommend``
+  walks the setups in a fixed order). The per-trade ``max_risk_dollars`` applies to each trade.
+* A same-day expiry can only be closed by a day trade, so it is also capped by what is left of the
+  reported day-trade buying power. Caps are checked in the order max risk, daily max risk, buying
+  power, day-trade buying power; the first that gives the smallest count is the one named.
+* Money in a ``RiskContext`` is floored to 1/10,000 dollar (the warehouse's DECIMAL(18,4)) and bounded
+  by ``MAX_MONEY`` so both paths see the same numbers and none can overflow the int64 columns.
 """
 
 from __future__ import annotations
@@ -29,25 +38,35 @@ from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any, Literal
 
 import numpy as np
-import numpy.typing as npt
+
+from spx_pipeline.domain.sizing_reasons import SizingFacts, dollars, no_budget_reason, sizing_reason
+from spx_pipeline.domain.ticks import MAX_PRICE as MAX_PREMIUM
 
 AccountType = Literal["margin", "cash", "pdt"]
 ACCOUNT_TYPES: tuple[str, ...] = ("margin", "cash", "pdt")
 MULTIPLIER = 100
 DEFAULT_FEE = Decimal("0.65")
-MONEY_FIELDS = ("day_trade_buying_power", "max_risk_dollars", "option_buying_power", "cash_available")
+MONEY_FIELDS = (
+    "day_trade_buying_power",
+    "max_risk_dollars",
+    "option_buying_power",
+    "cash_available",
+    "max_daily_risk_dollars",
+)
 FINGERPRINT_VERSION = "risk-context-v1"
+# The one default per-trade max risk: the Dagster run config (UI launchpad), the demo and the README
+# all show this value. $2,500 sizes a typical 0.30-0.40 delta SPXW contract (premium $5-$20) to one or
+# more contracts; below about $1,000 most of them size to zero.
+DEFAULT_MAX_RISK_DOLLARS = Decimal("2500")
+# $1 trillion: far above any account, low enough that 1/10,000-dollar units never overflow int64.
+MAX_MONEY = Decimal("1000000000000")
 
-# Vectorized sizing works in integer 1/10,000 dollars (the warehouse's DECIMAL(18,4)) so floors
-# are exact and agree with the Decimal path.
-_UNITS = 10_000
-_UNKNOWN = -1
 
 MoneyLike = Decimal | int | str | float
 
 
-def to_money(value: MoneyLike | None, field: str) -> Decimal | None:
-    """Parse money for ``field``: None passes through; negative, NaN and infinite are refused."""
+def to_money(value: MoneyLike | None, field: str, *, maximum: Decimal | None = MAX_MONEY) -> Decimal | None:
+    """Parse money for ``field``: None passes through; negative, NaN, infinite and absurd are refused."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -68,7 +87,16 @@ def to_money(value: MoneyLike | None, field: str) -> Decimal | None:
         raise ValueError(f"{field} must be finite, got {value!r}")
     if amount < 0:
         raise ValueError(f"{field} must not be negative, got {value!r}")
+    if maximum is not None and amount > maximum:
+        raise ValueError(f"{field} must be at most {maximum:,}, got {value!r}")
     return amount
+
+
+def floor_units(amount: Decimal | None) -> Decimal | None:
+    """Floor to 1/10,000 dollar; flooring a limit can only make sizing more conservative."""
+    if amount is None:
+        return None
+    return amount.quantize(Decimal("0.0001"), rounding=ROUND_FLOOR)
 
 
 def _canonical(amount: Decimal | None) -> str | None:
@@ -76,10 +104,6 @@ def _canonical(amount: Decimal | None) -> str | None:
     if amount is None:
         return None
     return format(amount.normalize(), "f")
-
-
-def _dollars(amount: Decimal) -> str:
-    return f"${amount.quantize(Decimal('0.01')):,}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +116,11 @@ class RiskContext:
     option_buying_power: Decimal | None = None
     cash_available: Decimal | None = None
     account_type: AccountType | None = None
+    max_daily_risk_dollars: Decimal | None = None
 
     def __post_init__(self) -> None:
         for name in MONEY_FIELDS:
-            object.__setattr__(self, name, to_money(getattr(self, name), name))
+            object.__setattr__(self, name, floor_units(to_money(getattr(self, name), name)))
         pdt = self.pdt_qualified
         if isinstance(pdt, np.bool_):
             object.__setattr__(self, "pdt_qualified", bool(pdt))
@@ -116,6 +141,7 @@ class RiskContext:
         option_buying_power: MoneyLike | None = None,
         cash_available: MoneyLike | None = None,
         account_type: str | None = None,
+        max_daily_risk_dollars: MoneyLike | None = None,
     ) -> RiskContext:
         """Keyword constructor accepting int/str/float money (the dataclass does the conversion)."""
         return cls(
@@ -125,6 +151,7 @@ class RiskContext:
             option_buying_power=option_buying_power,  # type: ignore[arg-type]
             cash_available=cash_available,  # type: ignore[arg-type]
             account_type=account_type,  # type: ignore[arg-type]
+            max_daily_risk_dollars=max_daily_risk_dollars,  # type: ignore[arg-type]
         )
 
     @classmethod
@@ -141,6 +168,7 @@ class RiskContext:
             "optionBuyingPower": "option_buying_power",
             "cashAvailable": "cash_available",
             "accountType": "account_type",
+            "maxDailyRiskDollars": "max_daily_risk_dollars",
         }
         known = {f.name for f in fields(cls)}
         values: dict[str, Any] = {}
@@ -177,12 +205,20 @@ class RiskContext:
         return min(known) if known else None
 
     def fingerprint(self) -> str:
-        """Stable 16-hex id of everything that changes sizing; cache keys and warehouse PKs use it."""
+        """Stable 16-hex id of everything that changes sizing; cache keys and warehouse PKs use it.
+
+        The daily max risk joined later: it is hashed only when set, so fingerprints stored before
+        it existed still match the same contexts.
+        """
         payload = {
             "v": FINGERPRINT_VERSION,
             "account_type": self.account_type,
             "pdt_qualified": self.pdt_qualified,
-            **{name: _canonical(getattr(self, name)) for name in MONEY_FIELDS},
+            **{
+                name: _canonical(getattr(self, name))
+                for name in MONEY_FIELDS
+                if name != "max_daily_risk_dollars" or self.max_daily_risk_dollars is not None
+            },
         }
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
@@ -217,7 +253,7 @@ _PDT_BLOCK = (
 
 
 def _dtbp_block(dtbp: Decimal, floor: Decimal) -> str:
-    return f"0DTE blocked: day-trade buying power {_dollars(dtbp)} is below the {_dollars(floor)} floor."
+    return f"0DTE blocked: day-trade buying power {dollars(dtbp)} is below the {dollars(floor)} floor."
 
 
 def evaluate_0dte(ctx: RiskContext, policy: ZeroDtePolicy | None = None) -> ZeroDteDecision:
@@ -247,7 +283,7 @@ def _allowed_reason(pdt: bool | None, dtbp: Decimal | None, policy: ZeroDtePolic
     elif dtbp is None:
         dtbp_part = "DTBP not reported"
     else:
-        dtbp_part = f"DTBP {_dollars(dtbp)} at or above the {_dollars(policy.dtbp_floor)} floor"
+        dtbp_part = f"DTBP {dollars(dtbp)} at or above the {dollars(policy.dtbp_floor)} floor"
     return f"0DTE allowed: {pdt_part}; {dtbp_part}."
 
 
@@ -259,12 +295,69 @@ class SizingResult:
     binding_constraint: str
     reason: str
 
+    @property
+    def risk(self) -> Decimal:
+        """Total risk of the position (what it takes from a daily max risk)."""
+        return self.risk_per_contract * self.contracts
+
+
+@dataclass(frozen=True, slots=True)
+class Committed:
+    """What earlier setups of the same account already took from its budgets (the scalar path).
+
+    ``cost`` counts against buying power, ``same_day_cost`` against day-trade buying power and
+    ``risk`` against the daily max risk.
+    """
+
+    cost: Decimal = Decimal(0)
+    same_day_cost: Decimal = Decimal(0)
+    risk: Decimal = Decimal(0)
+
+    def plus(self, result: SizingResult, *, same_day: bool) -> Committed:
+        return Committed(
+            cost=self.cost + result.cost,
+            same_day_cost=self.same_day_cost + (result.cost if same_day else Decimal(0)),
+            risk=self.risk + result.risk,
+        )
+
+
+STOP_FIELD = "stop_premium"
+
+
+def stop_premium_value(value: MoneyLike | None, field: str = STOP_FIELD) -> Decimal | None:
+    """A protective stop premium: None, or a non-negative price below 100,000 with at most 4 decimals.
+
+    The same check guards ``Setup``, the setup store and both sizing paths, so a stop the scalar path
+    accepts can never make the vectorized path raise for a whole batch.
+    """
+    stop = to_money(value, field, maximum=None)
+    if stop is None:
+        return None
+    if stop >= MAX_PREMIUM:
+        raise ValueError(f"{field} must be below {MAX_PREMIUM}, got {value!r}")
+    if stop != stop.quantize(Decimal("0.0001")):
+        raise ValueError(f"{field} {value!r} has more than 4 decimal places")
+    return stop
+
 
 def _premium(value: MoneyLike, field: str) -> Decimal:
-    amount = to_money(value, field)
+    amount = to_money(value, field, maximum=None)
     if amount is None or amount <= 0:
         raise ValueError(f"{field} must be a positive price, got {value!r}")
+    if amount >= MAX_PREMIUM:
+        raise ValueError(f"{field} must be below {MAX_PREMIUM}, got {value!r}")
     return amount
+
+
+def _floor_div(amount: Decimal, each: Decimal) -> int:
+    return int((amount / each).to_integral_value(ROUND_FLOOR)) if each > 0 else 0
+
+
+def _bind(caps: Sequence[tuple[str, int | None]]) -> tuple[int, str]:
+    """The smallest count and the first cap (in the documented order) that gives it."""
+    known = [(count, name) for name, count in caps if count is not None]
+    contracts = min(count for count, _ in known)
+    return contracts, next(name for count, name in known if count == contracts)
 
 
 def size_position(
@@ -274,235 +367,45 @@ def size_position(
     stop_premium: MoneyLike | None = None,
     fee_per_contract: MoneyLike = DEFAULT_FEE,
     default_max_risk: MoneyLike | None = None,
+    same_day: bool = False,
+    committed: Committed | None = None,
 ) -> SizingResult:
-    """How many contracts fit the risk budget and then the buying power; 0 means do not trade."""
+    """How many contracts fit the risk budgets and then the buying powers; 0 means do not trade.
+
+    ``same_day`` marks an expiry on the session itself (capped by day-trade buying power too);
+    ``committed`` is what earlier setups of the same account already took.
+    """
     entry = _premium(premium, "premium")
-    stop = to_money(stop_premium, "stop_premium")
+    stop = stop_premium_value(stop_premium)
     fee = to_money(fee_per_contract, "fee_per_contract")
     assert fee is not None  # to_money only returns None for None, which the signature forbids
     if stop is not None and stop >= entry:
         raise ValueError(f"stop_premium {stop} must be below the entry premium {entry}")
+    spent = committed or Committed()
     budget = (
         ctx.max_risk_dollars
         if ctx.max_risk_dollars is not None
-        else to_money(default_max_risk, "default_max_risk")
+        else floor_units(to_money(default_max_risk, "default_max_risk"))
     )
     cost_each = entry * MULTIPLIER + fee
     risk_each = (entry - stop) * MULTIPLIER + fee if stop is not None else cost_each
     if budget is None or budget == 0:
-        return SizingResult(0, Decimal(0), risk_each, "no_risk_budget", _no_budget_reason(budget))
-    by_risk = int((budget / risk_each).to_integral_value(ROUND_FLOOR)) if risk_each > 0 else 0
-    bp = ctx.buying_power()
-    by_bp = None if bp is None else int((bp / cost_each).to_integral_value(ROUND_FLOOR))
-    contracts, binding = by_risk, "max_risk"
-    if by_bp is not None and by_bp < by_risk:
-        contracts, binding = by_bp, "buying_power"
-    reason = _sizing_reason(
-        contracts,
-        binding,
-        budget=budget,
-        risk_each=risk_each,
-        bp=bp,
-        cost_each=cost_each,
-        with_stop=stop is not None,
+        return SizingResult(0, Decimal(0), risk_each, "no_risk_budget", no_budget_reason(budget))
+    daily, bp = ctx.max_daily_risk_dollars, ctx.buying_power()
+    dtbp = ctx.day_trade_buying_power if same_day else None
+    daily_left = None if daily is None else max(daily - spent.risk, Decimal(0))
+    bp_left = None if bp is None else max(bp - spent.cost, Decimal(0))
+    dtbp_left = None if dtbp is None else max(dtbp - spent.same_day_cost, Decimal(0))
+    contracts, binding = _bind(
+        [
+            ("max_risk", _floor_div(budget, risk_each)),
+            ("daily_max_risk", None if daily_left is None else _floor_div(daily_left, risk_each)),
+            ("buying_power", None if bp_left is None else _floor_div(bp_left, cost_each)),
+            ("day_trade_buying_power", None if dtbp_left is None else _floor_div(dtbp_left, cost_each)),
+        ]
     )
-    return SizingResult(contracts, cost_each * contracts, risk_each, binding, reason)
-
-
-def _no_budget_reason(budget: Decimal | None) -> str:
-    if budget is None:
-        return "No trade: no max risk is set for this account and no default was given."
-    return "No trade: the max risk is $0.00."
-
-
-def _sizing_reason(
-    contracts: int,
-    binding: str,
-    *,
-    budget: Decimal,
-    risk_each: Decimal,
-    bp: Decimal | None,
-    cost_each: Decimal,
-    with_stop: bool,
-) -> str:
-    risk_word = "risk to the stop" if with_stop else "premium at risk"
-    if contracts == 0:
-        if binding == "buying_power":
-            assert bp is not None
-            return (
-                f"No trade: buying power {_dollars(bp)} does not cover one contract at {_dollars(cost_each)}."
-            )
-        return (
-            f"No trade: max risk {_dollars(budget)} is below the {risk_word} "
-            f"of one contract ({_dollars(risk_each)})."
-        )
-    if binding == "buying_power":
-        assert bp is not None
-        return (
-            f"{contracts} contract(s): capped by buying power {_dollars(bp)} at {_dollars(cost_each)} each "
-            f"(max risk {_dollars(budget)} alone would allow more)."
-        )
-    bp_note = (
-        "buying power not reported, not capped" if bp is None else f"buying power {_dollars(bp)} suffices"
-    )
-    return (
-        f"{contracts} contract(s): max risk {_dollars(budget)} / {_dollars(risk_each)} {risk_word} "
-        f"per contract; {bp_note}."
-    )
-
-
-# --- vectorized ---------------------------------------------------------------------------------
-
-
-def _units(amount: Decimal | None) -> int:
-    if amount is None:
-        return _UNKNOWN
-    return int((amount * _UNITS).to_integral_value(ROUND_FLOOR))
-
-
-def _exact_units(amount: Decimal, field: str) -> int:
-    scaled = amount * _UNITS
-    if scaled != scaled.to_integral_value():
-        raise ValueError(f"{field} {amount} has more than 4 decimal places")
-    return int(scaled)
-
-
-@dataclass(frozen=True, slots=True)
-class RiskArrays:
-    """Many risk contexts as columns, built once so sizing and the 0DTE gate run as numpy ops.
-
-    Money is int64 1/10,000 dollars (floored); -1 marks unknown. ``pdt`` is 1/0/-1.
-    """
-
-    max_risk: npt.NDArray[np.int64]
-    buying_power: npt.NDArray[np.int64]
-    dtbp: npt.NDArray[np.int64]
-    pdt: npt.NDArray[np.int8]
-
-    @classmethod
-    def from_contexts(cls, contexts: Sequence[RiskContext]) -> RiskArrays:
-        def _pdt(ctx: RiskContext) -> int:
-            return _UNKNOWN if ctx.pdt_qualified is None else int(ctx.pdt_qualified)
-
-        return cls(
-            max_risk=np.array([_units(c.max_risk_dollars) for c in contexts], dtype=np.int64),
-            buying_power=np.array([_units(c.buying_power()) for c in contexts], dtype=np.int64),
-            dtbp=np.array([_units(c.day_trade_buying_power) for c in contexts], dtype=np.int64),
-            pdt=np.array([_pdt(c) for c in contexts], dtype=np.int8),
-        )
-
-    def __len__(self) -> int:
-        return len(self.max_risk)
-
-
-def zero_dte_allowed(risk: RiskArrays, policy: ZeroDtePolicy | None = None) -> npt.NDArray[np.bool_]:
-    """Vectorized ``evaluate_0dte(...).allowed``; reasons are built only where a row needs one."""
-    policy = policy or ZeroDtePolicy()
-    allowed = np.ones(len(risk), dtype=bool)
-    if policy.legacy_pdt_check:
-        allowed &= risk.pdt != 0
-    floor = _units(policy.dtbp_floor)
-    if floor > 0:
-        allowed &= ~((risk.dtbp != _UNKNOWN) & (risk.dtbp < floor))
-    return allowed
-
-
-@dataclass(frozen=True, slots=True)
-class SizingBatch:
-    """``size_position`` for many contexts; money in int64 1/10,000 dollars."""
-
-    contracts: npt.NDArray[np.int64]
-    cost_units: npt.NDArray[np.int64]
-    risk_per_contract_units: npt.NDArray[np.int64]
-    binding_constraint: npt.NDArray[np.object_]
-
-
-def size_positions(
-    risk: RiskArrays,
-    premiums: npt.ArrayLike,
-    *,
-    stop_premium: MoneyLike | None = None,
-    fee_per_contract: MoneyLike = DEFAULT_FEE,
-    default_max_risk: MoneyLike | None = None,
-) -> SizingBatch:
-    """Vectorized ``size_position``: one premium per context (or one for all), same floors and caps.
-
-    Premiums are floats on the cent grid (limit prices); a premium <= 0 or a stop not below it
-    yields 0 contracts with binding constraint ``invalid_premium`` / ``stop_not_below_entry``
-    instead of raising, because one bad row must not sink a batch.
-    """
-    fee = to_money(fee_per_contract, "fee_per_contract")
-    assert fee is not None
-    fee_u = _exact_units(fee, "fee_per_contract")
-    stop = to_money(stop_premium, "stop_premium")
-    default_budget = _units(to_money(default_max_risk, "default_max_risk"))
-    n = len(risk)
-    prem = np.broadcast_to(np.asarray(premiums, dtype=np.float64), (n,))
-    prem_u = np.rint(np.where(np.isfinite(prem), prem, 0.0) * _UNITS).astype(np.int64)
-    cost_each = prem_u * MULTIPLIER + fee_u
-    if stop is None:
-        risk_each = cost_each
-        bad_stop = np.zeros(n, dtype=bool)
-    else:
-        stop_u = _exact_units(stop, "stop_premium")
-        risk_each = (prem_u - stop_u) * MULTIPLIER + fee_u
-        bad_stop = prem_u <= stop_u
-    budget = np.where(risk.max_risk != _UNKNOWN, risk.max_risk, default_budget)
-    no_budget = (budget == _UNKNOWN) | (budget == 0)
-    invalid = prem_u <= 0
-    safe_risk = np.where(risk_each > 0, risk_each, 1)
-    by_risk = np.where(no_budget | invalid | bad_stop, 0, np.maximum(budget, 0) // safe_risk)
-    bp_known = risk.buying_power != _UNKNOWN
-    safe_cost = np.where(cost_each > 0, cost_each, 1)
-    by_bp = np.where(bp_known, risk.buying_power // safe_cost, np.iinfo(np.int64).max)
-    bp_binds = by_bp < by_risk
-    contracts = np.where(bp_binds, by_bp, by_risk)
-    binding = np.full(n, "max_risk", dtype=object)
-    binding[bp_binds] = "buying_power"
-    binding[no_budget] = "no_risk_budget"
-    binding[bad_stop] = "stop_not_below_entry"
-    binding[invalid] = "invalid_premium"
-    return SizingBatch(
-        contracts=contracts.astype(np.int64),
-        cost_units=(contracts * cost_each).astype(np.int64),
-        risk_per_contract_units=risk_each.astype(np.int64),
-        binding_constraint=binding,
-    )
-
-
-def units_to_decimal(units: int) -> Decimal:
-    """Back from 1/10,000 dollars to Decimal money (exact)."""
-    return (Decimal(int(units)) / _UNITS).quantize(Decimal("0.0001"))
-
-
-def sizing_reason_for(
-    ctx: RiskContext,
-    premium: Decimal,
-    contracts: int,
-    binding: str,
-    *,
-    stop_premium: Decimal | None,
-    fee_per_contract: Decimal,
-    default_max_risk: Decimal | None,
-) -> str:
-    """The sentence ``size_position`` would give, for rows sized by ``size_positions``."""
-    if binding == "invalid_premium":
-        return f"No trade: entry premium {premium} is not a positive price."
-    if binding == "stop_not_below_entry":
-        return f"No trade: the stop {stop_premium} is not below the entry premium {premium}."
-    budget = ctx.max_risk_dollars if ctx.max_risk_dollars is not None else default_max_risk
-    if binding == "no_risk_budget" or budget is None:
-        return _no_budget_reason(budget)
-    cost_each = premium * MULTIPLIER + fee_per_contract
-    risk_each = (
-        (premium - stop_premium) * MULTIPLIER + fee_per_contract if stop_premium is not None else cost_each
-    )
-    return _sizing_reason(
-        contracts,
-        binding,
-        budget=budget,
-        risk_each=risk_each,
-        bp=ctx.buying_power(),
-        cost_each=cost_each,
-        with_stop=stop_premium is not None,
-    )
+    facts = SizingFacts(
+        contracts, binding, budget, risk_each, cost_each, stop is not None,
+        bp, bp_left, dtbp, dtbp_left, daily, daily_left,
+    )  # fmt: skip
+    return SizingResult(contracts, cost_each * contracts, risk_each, binding, sizing_reason(facts))

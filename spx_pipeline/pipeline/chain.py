@@ -10,6 +10,7 @@ import pandas as pd
 
 from spx_pipeline.domain.market_calendar import sessions_from, trading_day
 from spx_pipeline.domain.occ import parse_option_symbols
+from spx_pipeline.domain.quotes import staler_side, to_utc
 
 # The roots a trader of SPX 0DTE cares about: PM-settled dailies (SPXW) and AM monthlies (SPX).
 SPX_ROOTS = ("SPX", "SPXW")
@@ -131,10 +132,10 @@ def _utc(values: pd.Series) -> pd.Series:
 
 
 def _quote_time(frame: pd.DataFrame) -> pd.Series:
-    """The newer of the bid and ask quote times, when the feed gives them."""
+    """The *older* of the bid and ask quote times (a quote is as fresh as its staler side).
+
+    Undated when either side is, so the recommendation step's freshness filter fails closed.
+    """
     if "quote_time" in frame:
-        return _utc(frame["quote_time"])
-    stamps = [_utc(frame[c]) for c in ("bid_date", "ask_date") if c in frame]
-    if not stamps:
-        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
-    return pd.concat(stamps, axis=1).max(axis=1)
+        return to_utc(frame["quote_time"])
+    return staler_side(frame)

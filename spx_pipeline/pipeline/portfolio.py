@@ -18,12 +18,10 @@ import pandas as pd
 import pandera.errors as pa_errors
 
 from spx_pipeline.broker.tradier import BalanceResult, Balances
+from spx_pipeline.domain.accounts import pdt_qualified
 from spx_pipeline.domain.sizing import RiskContext
 from spx_pipeline.pipeline.schemas import SNAPSHOT_COLUMNS, validate_snapshots
 from spx_pipeline.storage.credentials import CredentialInfo
-
-# Legacy FINRA 4210 minimum equity for a pattern day trader (see options-domain.md §2).
-PDT_MIN_EQUITY = Decimal("25000")
 
 BALANCE_MONEY_FIELDS: tuple[str, ...] = (
     "total_equity",
@@ -214,9 +212,9 @@ def snapshot_candidates(balances: pd.DataFrame) -> pd.DataFrame:
     """Snapshot columns derived from ``tradier_balances`` rows (before validation).
 
     ``option_buying_power`` is what limits an option buy: the margin/pdt figure, or settled cash
-    for cash accounts. ``pdt_qualified`` is derived, since Tradier's balances carry no such flag: a
-    margin or pdt account with at least the legacy $25,000 of equity may day trade freely under
-    FINRA 4210 (a margin account under it gets three day trades in five days, a pdt one none).
+    for cash accounts. ``pdt_qualified`` is the domain's one rule (``domain.accounts``), since
+    Tradier's balances carry no such flag; the column is not nullable, so a cash account, outside
+    the rule, stores False and ``risk_contexts`` re-derives None for it from the same rule.
     """
     is_cash = balances["account_type"].eq("cash")
     option_bp = balances["option_buying_power"].where(~is_cash, balances["cash_available"])
@@ -233,8 +231,10 @@ def snapshot_candidates(balances: pd.DataFrame) -> pd.DataFrame:
             "day_trade_buying_power": pd.to_numeric(balances["day_trade_buying_power"], errors="coerce"),
             "pending_orders_count": balances["pending_orders_count"],
             "pending_cash": pd.to_numeric(balances["pending_cash"], errors="coerce"),
-            "pdt_qualified": balances["account_type"].isin(["margin", "pdt"])
-            & equity.ge(float(PDT_MIN_EQUITY)),
+            "pdt_qualified": [
+                pdt_qualified(kind, None if pd.isna(value) else Decimal(str(value))) is True
+                for kind, value in zip(balances["account_type"], equity, strict=True)
+            ],
             "run_id": balances["run_id"],
         }
     )
@@ -286,11 +286,14 @@ def risk_contexts(
     snapshots: pd.DataFrame,
     *,
     max_risk_dollars: Decimal | None,
+    max_daily_risk_dollars: Decimal | None = None,
 ) -> dict[str, RiskContext]:
     """Each account's latest snapshot as a ``RiskContext`` for the domain selector.
 
-    Cash accounts are outside the PDT rule, so their ``pdt_qualified`` is left unknown (None)
-    rather than False, which would block 0DTE for a reason that does not apply to them.
+    ``pdt_qualified`` comes from the domain's rule on the snapshot's type and equity: cash accounts
+    are outside it (None rather than False, which would block 0DTE for a reason that does not apply
+    to them). ``max_daily_risk_dollars`` is the account's risk budget for the day, shared by its
+    setups (``domain.contracts.recommend`` allocates it).
     """
     if snapshots.empty:
         return {}
@@ -298,12 +301,14 @@ def risk_contexts(
     contexts: dict[str, RiskContext] = {}
     for row in latest.itertuples(index=False):
         is_cash = row.account_type == "cash"
+        equity = getattr(row, "total_equity", None)
         contexts[row.account_id] = RiskContext.build(
             day_trade_buying_power=None
             if pd.isna(row.day_trade_buying_power)
             else row.day_trade_buying_power,
             max_risk_dollars=max_risk_dollars,
-            pdt_qualified=None if is_cash else bool(row.pdt_qualified),
+            max_daily_risk_dollars=max_daily_risk_dollars,
+            pdt_qualified=pdt_qualified(row.account_type, None if pd.isna(equity) else Decimal(str(equity))),
             option_buying_power=None if is_cash else row.option_buying_power,
             cash_available=row.option_buying_power if is_cash else None,
             account_type=row.account_type,

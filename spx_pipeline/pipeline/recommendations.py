@@ -1,19 +1,36 @@
-"""Recommendations from the warehouse's latest chain and snapshots, through the domain selector."""
+"""Recommendations from the warehouse's latest chain and snapshots, through the domain selector.
+
+Fail closed on the inputs a trader cannot see: a chain from another session (its contracts may have
+expired) stops the run naming the chain's date; a setup that cannot be built is kept as blocked
+rows naming the problem, never allowed to sink the other setups; and before rows leave, every
+account's tradable rows are checked against its buying power once more.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any, Protocol
 
 import pandas as pd
 
-from spx_pipeline.domain.contracts import SelectionConfig, Setup, recommend
+from spx_pipeline.domain.contracts import RECOMMENDATION_COLUMNS, SelectionConfig, Setup, recommend
+from spx_pipeline.domain.market_calendar import sessions_from
 from spx_pipeline.domain.sizing import RiskContext, ZeroDtePolicy
 from spx_pipeline.storage.warehouse import Warehouse
 
 RECOMMENDATION_KEY = ("as_of_date", "setup_id", "account_id", "risk_fingerprint")
+INVALID_SETUP = "invalid_setup"
+
+
+class StaleChainError(ValueError):
+    """The stored chain is not for the session the recommendations are for."""
+
+
+class BudgetBreachError(RuntimeError):
+    """Tradable rows would spend more than an account has: a defect, so nothing is written."""
 
 
 @dataclass(frozen=True)
@@ -21,6 +38,12 @@ class LatestChain:
     trading_day: date
     run_id: str
     frame: pd.DataFrame
+    captured_at: datetime | None = None
+
+    @property
+    def session(self) -> date:
+        """The session the chain serves (a holiday as-of asks for the next one)."""
+        return sessions_from(self.trading_day, 1)[0]
 
 
 def latest_chain(warehouse: Warehouse, *, prefer_run_id: str | None = None) -> LatestChain | None:
@@ -36,7 +59,27 @@ def latest_chain(warehouse: Warehouse, *, prefer_run_id: str | None = None) -> L
     if frame.empty:
         return None
     day = pd.Timestamp(frame["trading_day"].iloc[0]).date()
-    return LatestChain(trading_day=day, run_id=str(frame["run_id"].iloc[0]), frame=frame)
+    captured = pd.Timestamp(frame["captured_at"].iloc[0]).to_pydatetime() if "captured_at" in frame else None
+    return LatestChain(
+        trading_day=day, run_id=str(frame["run_id"].iloc[0]), frame=frame, captured_at=captured
+    )
+
+
+def chain_for_session(
+    warehouse: Warehouse, session: date, *, prefer_run_id: str | None = None
+) -> LatestChain | None:
+    """``latest_chain``, refused unless it serves ``session``: recommendations come only from a chain
+    of the session they are for, so a stale chain can never recommend an expired contract.
+    """
+    chain = latest_chain(warehouse, prefer_run_id=prefer_run_id)
+    if chain is None or chain.session == session:
+        return chain
+    captured = f", captured {chain.captured_at:%Y-%m-%d %H:%M} UTC" if chain.captured_at else ""
+    raise StaleChainError(
+        f"The newest option chain in the warehouse is for {chain.trading_day.isoformat()} (run "
+        f"{chain.run_id}{captured}), not the {session.isoformat()} session these recommendations are "
+        f"for: its contracts may have expired. Materialize spx_option_chain for {session.isoformat()} first."
+    )
 
 
 def latest_snapshots(warehouse: Warehouse, account_ids: Sequence[str] | None = None) -> pd.DataFrame:
@@ -54,6 +97,36 @@ def latest_snapshots(warehouse: Warehouse, account_ids: Sequence[str] | None = N
     return frame.reset_index(drop=True)
 
 
+class SetupLike(Protocol):
+    """What an invalid stored setup still tells us (``storage.setups.SetupRecord`` fits)."""
+
+    id: str
+    direction: str
+    target_delta: float
+
+    def to_domain(self) -> Setup: ...
+
+
+@dataclass(frozen=True)
+class InvalidSetup:
+    setup_id: str
+    direction: str
+    target_delta: float
+    reason: str
+
+
+def domain_setups(records: Iterable[SetupLike]) -> tuple[list[Setup], list[InvalidSetup]]:
+    """Each stored setup as a domain ``Setup``; one that fails validation is set aside with why."""
+    setups: list[Setup] = []
+    invalid: list[InvalidSetup] = []
+    for record in records:
+        try:
+            setups.append(record.to_domain())
+        except ValueError as exc:
+            invalid.append(InvalidSetup(record.id, record.direction, float(record.target_delta), str(exc)))
+    return setups, invalid
+
+
 def recommendation_rows(
     chain: LatestChain,
     setups: Sequence[Setup],
@@ -62,13 +135,81 @@ def recommendation_rows(
     generated_at: datetime,
     policy: ZeroDtePolicy,
     config: SelectionConfig,
+    now: datetime | None = None,
+    invalid_setups: Sequence[InvalidSetup] = (),
 ) -> pd.DataFrame:
-    """Every setup x every context, as warehouse rows (blocked rows kept with their reason)."""
+    """Every setup x every context, as warehouse rows (blocked rows kept with their reason).
+
+    ``now`` turns the quote-age filter on (``config.max_quote_age``); invalid setups become blocked
+    rows for every account. Raises ``BudgetBreachError`` rather than return rows that overspend.
+    """
     frame = recommend(
-        chain.frame, list(setups), dict(contexts), chain.trading_day, policy=policy, config=config
+        chain.frame, list(setups), dict(contexts), chain.trading_day, policy=policy, config=config, now=now
     )
+    if invalid_setups and contexts:
+        extra = pd.DataFrame(_invalid_rows(invalid_setups, contexts, chain.trading_day))
+        frame = pd.concat([frame, extra[list(RECOMMENDATION_COLUMNS)]], ignore_index=True)
+    check_budgets(frame, contexts)
     frame.insert(0, "generated_at", generated_at)
     return frame
+
+
+def _invalid_rows(
+    invalid: Sequence[InvalidSetup], contexts: Mapping[str, RiskContext], as_of: date
+) -> list[dict[str, Any]]:
+    rows = []
+    for setup in invalid:
+        reason = f"Setup {setup.setup_id} is invalid and was not sized: {setup.reason}."
+        for account_id, ctx in contexts.items():
+            rows.append(
+                {
+                    **dict.fromkeys(RECOMMENDATION_COLUMNS),
+                    **dict.fromkeys(("bid", "ask", "mid", "delta"), float("nan")),
+                    "as_of_date": as_of,
+                    "setup_id": setup.setup_id,
+                    "account_id": account_id,
+                    "risk_fingerprint": ctx.fingerprint(),
+                    "direction": setup.direction,
+                    "target_delta": setup.target_delta,
+                    "suggested_contracts": 0,
+                    "suggested_cost": Decimal("0.0000"),
+                    "binding_constraint": INVALID_SETUP,
+                    "sizing_reason": reason,
+                    "blocked": True,
+                    "blocked_reason": reason,
+                }
+            )
+    return rows
+
+
+def check_budgets(rows: pd.DataFrame, contexts: Mapping[str, RiskContext]) -> None:
+    """Every row tradable xor blocked (with a reason), and no account's tradable rows costing more
+    than its buying power (same-day rows: than its day-trade buying power). The domain guarantees
+    both; this guard keeps a defect from ever reaching tickets.
+    """
+    if rows.empty:
+        return
+    problems: list[str] = []
+    tradable = ~rows["blocked"].astype(bool)
+    if (tradable & ~(rows["suggested_contracts"] >= 1)).any():
+        problems.append("an unblocked row has no contracts")
+    if (~tradable & rows["blocked_reason"].isna()).any():
+        problems.append("a blocked row has no reason")
+    for account_id, group in rows[tradable].groupby("account_id"):
+        ctx = contexts.get(str(account_id))
+        if ctx is None:
+            continue
+        spent = sum((Decimal(str(c)) for c in group["suggested_cost"]), Decimal(0))
+        bp = ctx.buying_power()
+        if bp is not None and spent > bp:
+            problems.append(f"account {account_id} would spend {spent} of buying power {bp}")
+        same_day = group[pd.to_datetime(group["expiration_date"]).dt.date == group["as_of_date"].iloc[0]]
+        day_spent = sum((Decimal(str(c)) for c in same_day["suggested_cost"]), Decimal(0))
+        dtbp = ctx.day_trade_buying_power
+        if dtbp is not None and day_spent > dtbp:
+            problems.append(f"account {account_id} would spend {day_spent} of day-trade buying power {dtbp}")
+    if problems:
+        raise BudgetBreachError("Recommendations refused, nothing written: " + "; ".join(problems))
 
 
 STALE_CONSTRAINT = "stale_risk_context"

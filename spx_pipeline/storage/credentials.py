@@ -12,7 +12,6 @@ a key can be rolled without downtime.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +22,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy.engine import Connection
 
 from spx_pipeline.broker.secrets import SecretToken, check_token_text, token_fingerprint
+from spx_pipeline.domain.accounts import validate_account_id
 from spx_pipeline.settings import CREDENTIALS_KEY_FILE_VAR, credentials_key_from_env
 from spx_pipeline.storage.appdb import AppDatabase
 from spx_pipeline.storage.paths import ENV_CREDENTIALS_KEY
@@ -33,7 +33,6 @@ ChangeKind = Literal["added", "rotated", "activated", "deactivated"]
 
 ENVIRONMENTS: Final = ("sandbox", "live")
 _CHANGE_COUNTER: Final = "broker_credentials.change_seq"
-_ACCOUNT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 class CredentialsKeyError(RuntimeError):
@@ -370,12 +369,15 @@ def _info(row: sa.Row[tuple[object, ...]]) -> CredentialInfo:
 
 
 def _check_account_id(account_id: str) -> str:
-    text = (account_id or "").strip()
-    if not _ACCOUNT_ID.match(text):
+    """The broker client's own rule (``domain.accounts``), so a stored account can always be synced."""
+    text = account_id.strip() if isinstance(account_id, str) else account_id
+    try:
+        return validate_account_id(text)
+    except ValueError:
         raise CredentialError(
-            f"account_id {account_id!r} is not valid: use 1-64 letters, digits, '.', '_' or '-'"
-        )
-    return text
+            f"account_id {account_id!r} is not valid: use 1-32 letters or digits (the broker's account "
+            "number, e.g. VA12345678)"
+        ) from None
 
 
 def _check_environment(environment: str) -> str:

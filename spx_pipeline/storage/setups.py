@@ -27,6 +27,7 @@ DIRECTIONS: Final = ("bullish", "bearish")
 STATUSES: Final = ("active", "inactive", "triggered", "closed")
 SYMBOLS: Final = ("SPX", "SPXW")
 _SETUP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_MAX_PRICE = Decimal("100000")  # domain.ticks.MAX_PRICE: no premium, stop or offset comes near it
 
 
 class SetupError(ValueError):
@@ -49,6 +50,7 @@ class SetupRecord:
     status: str
     created_at: datetime
     updated_at: datetime
+    priority: int = 0
 
     def to_domain(self) -> Setup:
         """The domain ``Setup`` the contract selector works with."""
@@ -62,6 +64,7 @@ class SetupRecord:
             t1_gain_pct=self.t1_gain_pct,
             t1_fraction=self.t1_fraction,
             runner_stop_limit_offset=self.runner_stop_limit_offset,
+            priority=self.priority,
         )
 
 
@@ -84,8 +87,13 @@ class SetupStore:
         t1_fraction: Decimal | float | str = Decimal("0.5"),
         runner_stop_limit_offset: Decimal | float | str | None = None,
         status: str = "active",
+        priority: int = 0,
     ) -> SetupRecord:
-        """Validate and store a setup; without an id one is generated (``setup-<12 hex>``)."""
+        """Validate and store a setup; without an id one is generated (``setup-<12 hex>``).
+
+        Ranges are the domain ``Setup``'s own checks, so every stored setup can be sized; a bad
+        value raises ``SetupError`` naming the field and the value, and nothing is written.
+        """
         if direction not in DIRECTIONS:
             raise SetupError(f"direction {direction!r} is not valid: use 'bullish' or 'bearish'")
         if status not in STATUSES:
@@ -97,14 +105,13 @@ class SetupStore:
         if symbol_clean not in SYMBOLS:
             raise SetupError(f"symbol {symbol!r} is not valid: use one of {', '.join(SYMBOLS)}")
         delta = _float("target_delta", target_delta)
-        if not 0 < delta <= 1:
-            raise SetupError(f"target_delta {target_delta!r} must be in (0, 1]")
         stop = _decimal("stop_premium", stop_premium, positive=True)
         gain = _decimal("t1_gain_pct", t1_gain_pct, positive=True)
         fraction = _decimal("t1_fraction", t1_fraction, positive=True)
-        if fraction is not None and fraction > 1:
-            raise SetupError(f"t1_fraction {t1_fraction!r} must be in (0, 1]")
         offset = _decimal("runner_stop_limit_offset", runner_stop_limit_offset, positive=False)
+        _check_with_domain(
+            ident, direction, delta, stop, gain, fraction, offset, priority
+        )  # fmt: skip
         now = self._db.clock.now()
         with self._db.engine.begin() as conn:
             exists = conn.execute(
@@ -123,6 +130,7 @@ class SetupStore:
                     t1_gain_pct=gain,
                     t1_fraction=fraction,
                     runner_stop_limit_offset=offset,
+                    priority=priority,
                     status=status,
                     created_at=now,
                     updated_at=now,
@@ -192,7 +200,36 @@ def _record(row: sa.Row[tuple[object, ...]]) -> SetupRecord:
         status=m["status"],
         created_at=m["created_at"],
         updated_at=m["updated_at"],
+        priority=int(m["priority"]),
     )
+
+
+def _check_with_domain(  # noqa: PLR0917 - the fields of one setup
+    ident: str,
+    direction: str,
+    delta: float,
+    stop: Decimal | None,
+    gain: Decimal | None,
+    fraction: Decimal | None,
+    offset: Decimal | None,
+    priority: int,
+) -> None:
+    """The domain ``Setup`` validates every range (delta in (0, 1), stop below 100,000, ...)."""
+    from spx_pipeline.domain.contracts import Setup
+
+    try:
+        Setup(
+            setup_id=ident,
+            direction=direction,  # type: ignore[arg-type]
+            target_delta=delta,
+            stop_premium=stop,
+            t1_gain_pct=gain,  # type: ignore[arg-type]
+            t1_fraction=fraction,  # type: ignore[arg-type]
+            runner_stop_limit_offset=offset,
+            priority=priority,
+        )
+    except ValueError as exc:
+        raise SetupError(f"setup {ident!r} refused: {exc}") from None
 
 
 def _float(field: str, value: float | str) -> float:
@@ -214,6 +251,8 @@ def _decimal(field: str, value: Decimal | float | str | None, *, positive: bool)
         raise SetupError(f"{field} {value!r} is not a number") from None
     if not number.is_finite():
         raise SetupError(f"{field} {value!r} is not a finite number")
+    if abs(number) >= _MAX_PRICE:  # before quantize, which cannot hold 1e30 to 4 places
+        raise SetupError(f"{field} {value!r} must be below {_MAX_PRICE}")
     if positive and number <= 0:
         raise SetupError(f"{field} {value!r} must be greater than 0")
     if not positive and number < 0:

@@ -140,6 +140,8 @@ spx_setup_instances = sa.Table(
     sa.Column("runner_exit_price", Money),
     sa.Column("filled_contracts", sa.Integer),
     sa.Column("executed_at", UtcDateTime),
+    # 0005: budget order
+    sa.Column("priority", sa.Integer, nullable=False, server_default="0"),
 )
 
 schema_migrations = sa.Table(

@@ -17,7 +17,7 @@ def test_upgrade_then_up_to_date_then_status(app_db_url: str, capsys: pytest.Cap
     assert main(["db", "upgrade", "--url", app_db_url]) == 0
     assert capsys.readouterr().out.split() == [word for name in names for word in ("applied", name)]
     assert main(["db", "upgrade", "--url", app_db_url]) == 0
-    assert "is up to date (version 0004)" in capsys.readouterr().out
+    assert f"is up to date (version {names[-1][:4]})" in capsys.readouterr().out
     assert main(["db", "status", "--url", app_db_url]) == 0
     out = capsys.readouterr().out
     assert out.count(" applied ") == len(names) and out.rstrip().endswith("up to date")

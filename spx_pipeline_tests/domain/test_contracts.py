@@ -152,7 +152,12 @@ def test_limit_never_above_off_tick_ask() -> None:
 def test_sizing_uses_limit_price_and_setup_stop(chain: pd.DataFrame) -> None:
     setup = Setup("stop", "bullish", stop_premium=D("1.00"))
     rec = select_contract(chain, setup, OK, AS_OF)
-    expected = size_position(OK, rec.limit_price, stop_premium=D("1.00"))  # type: ignore[arg-type]
+    expected = size_position(
+        OK,
+        rec.limit_price,  # type: ignore[arg-type]
+        stop_premium=D("1.00"),
+        same_day=rec.expiration_date == AS_OF,
+    )
     assert rec.suggested_contracts == expected.contracts
     assert rec.suggested_cost == expected.cost
     assert rec.sizing_reason == expected.reason
@@ -307,7 +312,8 @@ def test_missing_columns_named(chain: pd.DataFrame) -> None:
 # --- recommend(): many accounts, one chain ----------------------------------------------------
 
 
-def test_recommend_matches_select_contract_per_account(chain: pd.DataFrame) -> None:
+def test_recommend_matches_each_account_recommended_alone(chain: pd.DataFrame) -> None:
+    """Accounts share nothing: many at once give each one's rows exactly as if it were alone."""
     contexts = {
         "ok": OK,
         "not-pdt": NOT_PDT,
@@ -317,13 +323,18 @@ def test_recommend_matches_select_contract_per_account(chain: pd.DataFrame) -> N
     frame = recommend(chain, [BULL, BEAR], contexts, AS_OF)
     assert list(frame.columns) == list(RECOMMENDATION_COLUMNS)
     assert len(frame) == 8
-    for row in frame.to_dict(orient="records"):
-        setup = BULL if row["setup_id"] == "bull" else BEAR
+    for account_id, ctx in contexts.items():
+        alone = recommend(chain, [BULL, BEAR], {account_id: ctx}, AS_OF).to_dict(orient="records")
+        rows = [r for r in frame.to_dict(orient="records") if r["account_id"] == account_id]
+        assert [Recommendation.from_row(r) for r in rows] == [Recommendation.from_row(r) for r in alone]
+        assert {r["risk_fingerprint"] for r in rows} == {ctx.fingerprint()}
+    # The first setup in order is sized against the whole budget, as a lone setup would be.
+    first = frame[frame["setup_id"] == "bear"]
+    for row in first.to_dict(orient="records"):
         single = select_contract(
-            chain, setup, contexts[row["account_id"]], AS_OF, account_id=row["account_id"]
+            chain, BEAR, contexts[row["account_id"]], AS_OF, account_id=row["account_id"]
         )
         assert Recommendation.from_row(row) == single
-        assert row["risk_fingerprint"] == contexts[row["account_id"]].fingerprint()
 
 
 def test_recommend_with_no_setups_or_accounts(chain: pd.DataFrame) -> None:
@@ -386,3 +397,44 @@ def test_recommendation_feeds_ticket_legs(chain: pd.DataFrame) -> None:
     # With a stop_premium the T1 slice is an OCO, so both slices carry the same protective stop.
     assert t1["order_type"] == "oco"
     assert t1["stop"] == runner["stop"] == "0.50"
+
+
+# --- bad input at entry; one bad setup never sinks the batch --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"stop_premium": "1.00005"}, "stop_premium '1.00005' has more than 4 decimal places"),
+        ({"stop_premium": "1e30"}, "stop_premium must be below 100000"),
+        ({"runner_stop_limit_offset": "0.123456"}, "runner_stop_limit_offset '0.123456' has more than 4"),
+        ({"t1_gain_pct": "1e30"}, r"t1_gain_pct must be in \(0, 10\]"),
+        ({"priority": True}, "priority must be a whole number"),
+    ],
+)
+def test_setup_ranges_are_checked_at_entry_naming_the_field(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Setup("s", "bullish", **kwargs)  # type: ignore[arg-type]
+
+
+def test_scalar_and_vectorized_sizing_refuse_the_same_stops() -> None:
+    """A stop the scalar path accepted used to make ``recommend`` raise for the whole batch."""
+    with pytest.raises(ValueError, match=r"stop_premium '1\.00005' has more than 4 decimal places"):
+        size_position(OK, "2.00", stop_premium="1.00005")
+
+
+def test_a_setup_that_cannot_be_sized_is_blocked_and_the_others_go_on(chain: pd.DataFrame) -> None:
+    broken = Setup("broken", "bullish")
+    object.__setattr__(broken, "stop_premium", Decimal("1.00005"))  # built around the validation
+    frame = recommend(chain, [broken, BEAR], {"a": OK, "b": NOT_PDT}, AS_OF)
+    bad = frame[frame["setup_id"] == "broken"]
+    assert bad["blocked"].all() and (bad["binding_constraint"] == "invalid_setup").all()
+    assert bad["blocked_reason"].str.contains("Setup broken could not be sized: stop_premium").all()
+    assert not frame.loc[frame["setup_id"] == "bear", "blocked"].any()
+
+
+@pytest.mark.parametrize("field", ["max_risk_dollars", "option_buying_power", "max_daily_risk_dollars"])
+@pytest.mark.parametrize("value", [1e308, "1E+400", 10**13])
+def test_absurd_money_is_refused_by_name_instead_of_overflowing(field: str, value: object) -> None:
+    with pytest.raises(ValueError, match=f"{field} must be at most 1,000,000,000,000"):
+        RiskContext.build(**{field: value})  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ from spx_pipeline.domain.orders import (
     build_ticket_legs,
     entry_order,
     option_order,
+    order_changes,
     payload_summary,
     runner_stop_order,
     t1_oco_order,
@@ -435,3 +436,19 @@ def test_worst_case_loss_of_the_legs_never_exceeds_the_sized_budget(
                     assert loss + fee * sized.contracts <= D(budget), (budget, entry, stop, fraction, legs)
                     checked += 1
     assert checked > 0
+
+
+def test_order_changes_write_ticks_fixed_point_and_keep_type_and_prices_consistent() -> None:
+    assert order_changes(price=D("1.2")) == {"price": "1.20"}
+    assert order_changes(order_type="stop", stop="3.10", duration="gtc") == {
+        "type": "stop",
+        "duration": "gtc",
+        "stop": "3.10",
+    }
+    assert order_changes(price=1.7000000000000002) == {"price": "1.70"}
+    with pytest.raises(OrderPayloadError, match="off the SPX tick grid"):
+        order_changes(price="1.17")
+    with pytest.raises(OrderPayloadError, match="market order"):
+        order_changes(order_type="market")
+    with pytest.raises(OrderPayloadError, match="is required when changing to a stop_limit"):
+        order_changes(order_type="stop_limit", price="1.10")

@@ -13,16 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spx_pipeline.domain.sizing import (
-    RiskArrays,
     RiskContext,
     ZeroDtePolicy,
     evaluate_0dte,
     size_position,
-    size_positions,
-    sizing_reason_for,
-    units_to_decimal,
-    zero_dte_allowed,
 )
+from spx_pipeline.domain.sizing_batch import RiskArrays, size_positions, units_to_decimal, zero_dte_allowed
 
 D = Decimal
 
@@ -345,15 +341,7 @@ def test_size_positions_matches_size_position(
         assert batch.binding_constraint[i] == scalar.binding_constraint
         assert units_to_decimal(batch.cost_units[i]) == scalar.cost
         assert units_to_decimal(batch.risk_per_contract_units[i]) == scalar.risk_per_contract
-        reason = sizing_reason_for(
-            ctx,
-            premium,
-            int(batch.contracts[i]),
-            str(batch.binding_constraint[i]),
-            stop_premium=stop,
-            fee_per_contract=fee,
-            default_max_risk=default,
-        )
+        reason = batch.reason(i, RiskArrays.from_contexts(ctxs), premium=premium, stop_premium=stop)
         assert reason == scalar.reason
 
 

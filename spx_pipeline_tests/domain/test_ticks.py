@@ -215,3 +215,60 @@ def test_largest_price_below_the_bound_still_works() -> None:
 def test_array_treats_absurd_prices_as_no_price() -> None:
     got = round_to_tick_array([1e30, 100_000.0, 99_999.93], "sell")
     assert got.tolist() == [0.0, 0.0, 99_999.9]
+
+
+# --- float noise: a value within a tiny epsilon of a tick is that tick ----------------------------
+
+
+@pytest.mark.parametrize("side", ["buy", "sell"])
+def test_float_noise_next_to_a_tick_is_that_tick_in_both_paths(side: str) -> None:
+    for noisy, tick in [(1.7000000000000002, "1.70"), (0.1 + 0.2, "0.30"), (2.9999999999999996, "3.00")]:
+        assert round_to_tick(noisy, side) == D(tick)  # type: ignore[arg-type]
+        assert round_to_tick_array([noisy], side).tolist() == [float(tick)]  # type: ignore[arg-type]
+        assert is_on_tick(noisy)
+
+
+def _agree(price: float, side: str) -> None:
+    vector = float(round_to_tick_array([price], side)[0])  # type: ignore[arg-type]
+    try:
+        scalar = round_to_tick(price, side)  # type: ignore[arg-type]
+    except ValueError:
+        assert vector == 0.0, (price, side, vector)
+        return
+    assert D(str(vector)) == scalar, (price, side, vector, scalar)
+
+
+def test_scalar_and_vectorized_agree_on_float_arithmetic_inputs() -> None:
+    """The issue's 40,000 float-arithmetic inputs: mids and sums of tick prices, all sides."""
+    rng = np.random.default_rng(9)
+    ticks = np.array([float(t) for t in _VALID_TICKS])
+    a, b = rng.choice(ticks, 20_000), rng.choice(ticks, 20_000)
+    inputs = np.concatenate([(a + b) / 2.0, a * 1.1 + b * 0.3])
+    for side in ("buy", "sell"):
+        vector = round_to_tick_array(inputs, side)  # type: ignore[arg-type]
+        for price, got in zip(inputs.tolist(), vector.tolist(), strict=True):
+            assert D(str(got)) == round_to_tick(price, side), (price, side)  # type: ignore[arg-type]
+
+
+@given(
+    price=st.one_of(
+        st.floats(min_value=-10.0, max_value=150_000.0),
+        st.floats(min_value=0.0, max_value=10.0),
+        st.sampled_from([float("nan"), float("inf"), -float("inf"), 99_999.9999999, 1e-7]),
+    ),
+    side=st.sampled_from(["buy", "sell"]),
+)
+def test_scalar_and_vectorized_agree_on_every_float(price: float, side: str) -> None:
+    _agree(price, side)
+
+
+@given(
+    cents_=st.integers(min_value=1, max_value=9_999_000),
+    noise=st.floats(min_value=-4e-7, max_value=4e-7),
+    side=st.sampled_from(["buy", "sell"]),
+)
+def test_within_the_epsilon_of_a_tick_snaps_to_it(cents_: int, noise: float, side: str) -> None:
+    tick = round_to_tick(D(cents_) / 100, "buy")
+    price = float(tick) + noise
+    assert round_to_tick(price, side) == tick  # type: ignore[arg-type]
+    _agree(price, side)

@@ -43,7 +43,8 @@ def test_chain_rows_parse_symbols_flag_0dte_and_keep_missing_prices_null() -> No
     assert list(rows["option_type"]) == ["call", "put"]
     assert list(rows["strike"]) == [6000.0, 5950.0]
     assert rows["last"].isna().all() and rows["delta"].isna().all()
-    assert rows["quote_time"].iloc[0] == pd.Timestamp(1_764_000_060_000, unit="ms", tz="UTC")
+    # A quote is as fresh as its staler side: the bid's time, not the ask's newer one.
+    assert rows["quote_time"].iloc[0] == pd.Timestamp(1_764_000_000_000, unit="ms", tz="UTC")
 
 
 def test_chain_rows_refuse_a_malformed_symbol_naming_it() -> None:

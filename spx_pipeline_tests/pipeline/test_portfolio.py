@@ -96,3 +96,40 @@ def test_pdt_qualified_is_derived_from_account_type_and_the_25k_equity_minimum()
     assert bool(snaps.loc["M1", "pdt_qualified"]) is False
     assert bool(snaps.loc["M2", "pdt_qualified"]) is True
     assert bool(snaps.loc["P1", "pdt_qualified"]) is False  # flagged PDT under $25k: no day trades
+
+
+def test_the_broker_record_and_the_pipeline_apply_one_pdt_rule() -> None:
+    """A pdt account with $20k and a margin account with $50k: the record and the snapshot agree."""
+    bodies = [
+        ("P20", "pdt", "20000"),
+        ("M50", "margin", "50000"),
+        ("P30", "pdt", "30000"),
+        ("M10", "margin", "10000"),
+        ("C90", "cash", "90000"),
+    ]
+    records = {}
+    for account, kind, equity in bodies:
+        body = {
+            "account_number": account,
+            "account_type": kind,
+            "total_equity": Decimal(equity),
+            "total_cash": Decimal(equity),
+            "pending_orders_count": 0,
+            kind: {"cash_available" if kind == "cash" else "option_buying_power": Decimal(equity)},
+        }
+        records[account] = Balances.from_json(body)
+    assert {a: b.pdt_qualified for a, b in records.items()} == {
+        "P20": False,  # flagged pdt but under the $25,000 minimum: restricted
+        "M50": True,  # margin with the minimum may day trade freely
+        "P30": True,
+        "M10": False,
+        "C90": None,  # the rule does not apply to cash accounts
+    }
+    results = [BalanceResult(a, b, None, 0.1) for a, b in records.items()]
+    frames = balance_frames(results, environments={}, run_id="r", captured_at=NOW)
+    snaps = validated_snapshots(snapshot_candidates(frames.balances)).snapshots
+    contexts = risk_contexts(snaps, max_risk_dollars=Decimal("500"))
+    stored = snaps.set_index("account_id")["pdt_qualified"]
+    for account, record in records.items():
+        assert contexts[account].pdt_qualified is record.pdt_qualified
+        assert bool(stored[account]) is (record.pdt_qualified is True)

@@ -72,17 +72,17 @@ def test_changed_applied_migration_is_a_clear_error(app_db_url: str, tmp_path: P
 
 def test_failing_migration_rolls_back_entirely_and_applies_after_fix(app_db_url: str, tmp_path: Path) -> None:
     folder = _copy_migrations(tmp_path)
-    broken = folder / "0005_broken.sql"
+    broken = folder / "9001_broken.sql"
     broken.write_text("CREATE TABLE half_done (x TEXT);\nALTER TABLE no_such_table ADD COLUMN y TEXT;\n")
     db = AppDatabase(app_db_url, migrations_dir=folder)
     try:
-        with pytest.raises(MigrationError, match=r"0005_broken\.sql failed .*rolled back"):
+        with pytest.raises(MigrationError, match=r"9001_broken\.sql failed .*rolled back"):
             db.upgrade()
         assert "half_done" not in _tables(db)
-        assert db.current_version() == 4
-        assert db.pending() == ["0005_broken.sql"]
+        assert db.current_version() == int(load_migrations()[-1].name[:4])
+        assert db.pending() == ["9001_broken.sql"]
         broken.write_text("CREATE TABLE half_done (x TEXT);\nALTER TABLE half_done ADD COLUMN y TEXT;\n")
-        assert db.upgrade() == ["0005_broken.sql"]
+        assert db.upgrade() == ["9001_broken.sql"]
         assert "half_done" in _tables(db)
     finally:
         db.dispose()
@@ -90,12 +90,12 @@ def test_failing_migration_rolls_back_entirely_and_applies_after_fix(app_db_url:
 
 def test_database_newer_than_code_is_refused(app_db_url: str, tmp_path: Path) -> None:
     folder = _copy_migrations(tmp_path)
-    (folder / "0005_future.sql").write_text("CREATE TABLE future (x TEXT);\n")
+    (folder / "9002_future.sql").write_text("CREATE TABLE future (x TEXT);\n")
     newer = AppDatabase(app_db_url, migrations_dir=folder)
     older = AppDatabase(app_db_url)
     try:
         newer.upgrade()
-        with pytest.raises(MigrationError, match=r"does not know \(0005_future\.sql\)"):
+        with pytest.raises(MigrationError, match=r"does not know \(9002_future\.sql\)"):
             older.upgrade()
         assert older.status()[-1].state == "unknown"
     finally:

@@ -6,14 +6,19 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
 
 from spx_pipeline.broker.secrets import SecretToken, token_fingerprint
+from spx_pipeline.broker.tradier import TradierClient
+from spx_pipeline.broker.tradier.client import _account
 from spx_pipeline.storage.appdb import AppDatabase
 from spx_pipeline.storage.credentials import (
     CredentialError,
     CredentialsKeyError,
     CredentialStore,
     UnknownAccountError,
+    _check_account_id,
     generate_key,
     load_cipher,
 )
@@ -102,6 +107,32 @@ def test_empty_token_is_refused_naming_the_field(credential_store: CredentialSto
     with pytest.raises(ValueError, match="token is empty"):
         credential_store.add("VA1", token)
     assert credential_store.list() == []
+
+
+@pytest.mark.parametrize("account_id", ["VA-123", "A" * 64, "VA.1", "VA_1", "ＶＡ1", "VA1\n2"])
+def test_account_ids_the_client_would_refuse_are_refused_at_entry(
+    sqlite_app_db: AppDatabase, credentials_key: str, account_id: str
+) -> None:
+    """One validator: an id stored here must be one every sync can put in its URL."""
+    credential_store = CredentialStore(sqlite_app_db, key=credentials_key)
+    with pytest.raises(ValueError, match="account_id"):
+        TradierClient("tok-000000000000", base_url="http://127.0.0.1:9/v1").get_balances(account_id)
+    with pytest.raises(CredentialError, match=r"account_id .* is not valid: use 1-32 letters or digits"):
+        credential_store.add(account_id, PLANTED)
+    assert credential_store.list() == []
+
+
+@given(account_id=st.text(alphabet=st.characters(codec="ascii"), min_size=0, max_size=40))
+def test_the_store_accepts_exactly_the_ids_the_client_accepts(account_id: str) -> None:
+    try:
+        stored = _check_account_id(account_id)
+    except CredentialError:
+        stored = None
+    try:
+        accepted = _account(account_id.strip())
+    except ValueError:
+        accepted = None
+    assert stored == accepted
 
 
 def test_bad_environment_account_and_duplicates_are_refused(credential_store: CredentialStore) -> None:
@@ -195,6 +226,6 @@ def test_tokens_the_http_layer_would_refuse_are_refused_at_entry_without_echoing
 ) -> None:
     store = CredentialStore(sqlite_app_db, key=credentials_key)
     with pytest.raises(CredentialError, match="token is not usable") as info:
-        store.add("ACC-BAD", bad)
+        store.add("ACCBAD", bad)
     assert bad not in str(info.value)
     assert store.list() == []

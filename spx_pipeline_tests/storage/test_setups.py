@@ -63,11 +63,14 @@ def test_active_lists_only_active_setups_and_deactivate_is_idempotent(app_db: Ap
     ("kwargs", "message"),
     [
         ({"direction": "long"}, "direction 'long' is not valid"),
-        ({"direction": "bullish", "target_delta": 1.5}, "target_delta 1.5 must be in"),
+        ({"direction": "bullish", "target_delta": 1.5}, r"target_delta must be in \(0, 1\), got 1\.5"),
         ({"direction": "bullish", "target_delta": "abc"}, "target_delta 'abc' is not a number"),
         ({"direction": "bullish", "stop_premium": "-1"}, "stop_premium '-1' must be greater than 0"),
         ({"direction": "bullish", "stop_premium": "1.23456"}, "more than 4 decimal places"),
-        ({"direction": "bullish", "t1_fraction": "1.5"}, "t1_fraction '1.5' must be in"),
+        (
+            {"direction": "bullish", "t1_fraction": "1.5"},
+            r"t1_fraction must be in \(0, 1\], got Decimal\('1\.5'\)",
+        ),
         ({"direction": "bullish", "runner_stop_limit_offset": "x"}, "runner_stop_limit_offset 'x' is not"),
         ({"direction": "bullish", "symbol": "NDX"}, "symbol 'NDX' is not valid"),
         ({"direction": "bullish", "setup_id": "bad id"}, "setup id 'bad id' is not valid"),

@@ -8,15 +8,16 @@ no answer) becomes an ``AmbiguousOrderError`` that points at ``find_orders_by_ta
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
+import idna
 import requests
 
 from spx_pipeline.broker.secrets import SecretToken
@@ -43,13 +44,19 @@ from spx_pipeline.broker.tradier.models import (
 from spx_pipeline.broker.tradier.ratelimit import Bucket, RateLimiterRegistry
 from spx_pipeline.broker.tradier.transport import DEFAULT_TIMEOUT, RetryPolicy, Transport
 from spx_pipeline.clock import wall_epoch
+from spx_pipeline.domain.accounts import validate_account_id
+from spx_pipeline.domain.orders import order_changes
+from spx_pipeline.domain.quotes import to_utc
 
 if TYPE_CHECKING:
     import pandas as pd
 
 SANDBOX_BASE_URL: Final = "https://sandbox.tradier.com/v1"
 LIVE_BASE_URL: Final = "https://api.tradier.com/v1"
-LIVE_HOSTS: Final = frozenset({"api.tradier.com"})
+SANDBOX_HOST: Final = "sandbox.tradier.com"
+LIVE_HOST: Final = "api.tradier.com"
+LIVE_HOSTS: Final = frozenset({LIVE_HOST})
+TRADIER_HOSTS: Final = frozenset({SANDBOX_HOST, *LIVE_HOSTS})
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 _TAG_RE: Final = re.compile(r"^[A-Za-z0-9-]{1,255}$")
 _MODIFIABLE: Final = frozenset({"type", "duration", "price", "stop"})
@@ -96,29 +103,90 @@ def env_flag(value: str | None) -> bool:
     return value is not None and value.strip().lower() in _TRUE
 
 
+def normalize_host(hostname: str) -> str:
+    """The host as DNS will resolve it: IDNA (UTS 46) to ASCII, lower case, no trailing root dot.
+
+    ``API.Tradier.com.``, ``ａｐｉ.tradier.com`` and ``api。tradier。com`` all reach the production
+    host, so they must all compare equal to it before the live guard decides anything.
+    """
+    text = hostname.strip()
+    if not text:
+        raise ValueError("the host is empty")
+    try:
+        address = ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        mapped = getattr(address, "ipv4_mapped", None)
+        return str(mapped or address)
+    try:
+        ascii_host = idna.encode(text.rstrip(".。．｡"), uts46=True).decode("ascii")
+    except idna.IDNAError as exc:
+        raise ValueError(f"host {hostname!r} is not a valid host name ({exc})") from None
+    return ascii_host.lower().rstrip(".")
+
+
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` or a loopback address (127.0.0.0/8, ::1): the local Tradier server."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def resolve_base_url(
     base_url: str | None = None,
     *,
     allow_live: bool | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> str:
-    """Explicit ``base_url`` > ``TRADIER_BASE_URL`` > sandbox; the live host needs an explicit opt-in.
+    """Explicit ``base_url`` > ``TRADIER_BASE_URL`` > sandbox, checked against an allow-list.
 
-    Refusing ``api.tradier.com`` by default means a mis-pasted production URL in a dev or CI
-    environment fails loudly before any request, rather than sending paper-intended orders live.
+    Tokens go only to the Tradier sandbox (https), a loopback address (the local Tradier server),
+    or the production host (https) with an explicit opt-in; anything else is refused before any
+    request. The host is normalized first (case, trailing dot, IDNA), URLs carrying credentials
+    (``user@host``), a query or a fragment are refused, and the URL returned is rebuilt from the
+    normalized parts, so what is checked is exactly what is used.
     """
     env = os.environ if environ is None else environ
     url = (base_url or env.get("TRADIER_BASE_URL") or SANDBOX_BASE_URL).strip().rstrip("/")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise ValueError(f"base_url is not a valid URL ({exc})") from None
+    if "@" in parts.netloc:  # not echoed: the part before '@' may be a password
+        raise ValueError("base_url must not carry a user name or password (user@host); remove them")
+    # Messages quote the URL without its query or fragment, where a secret could have been pasted.
+    shown = repr(f"{parts.scheme}://{parts.netloc}{parts.path}")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"base_url {shown} has an invalid port ({exc})") from None
     if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ValueError(f"base_url must be an http(s) URL with a host, got {url!r}")
+        raise ValueError(f"base_url must be an http(s) URL with a host, got {shown}")
+    if parts.query or parts.fragment:
+        raise ValueError(f"base_url must not carry a query or fragment, got {shown}?...")
+    host = normalize_host(parts.hostname)
     live_ok = env_flag(env.get("TRADIER_ALLOW_LIVE")) if allow_live is None else allow_live
-    if parts.hostname.lower() in LIVE_HOSTS and not live_ok:
-        raise LiveTradingNotAllowedError(
-            f"refusing the production host {parts.hostname}: "
-            "pass allow_live=True or set TRADIER_ALLOW_LIVE=true"
+    if host in LIVE_HOSTS:
+        if not live_ok:
+            raise LiveTradingNotAllowedError(
+                f"refusing the production host {host} (from {shown}): "
+                "pass allow_live=True or set TRADIER_ALLOW_LIVE=true"
+            )
+    elif host not in TRADIER_HOSTS and not is_loopback_host(host):
+        raise ValueError(
+            f"base_url host {host!r} (from {shown}) is not allowed: use the sandbox {SANDBOX_HOST}, a "
+            f"loopback address (the local Tradier server), or {LIVE_HOST} with TRADIER_ALLOW_LIVE=true"
         )
-    return url
+    if not is_loopback_host(host) and parts.scheme != "https":
+        raise ValueError(f"base_url must use https for {host} (the token would travel in clear), got {shown}")
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc += f":{port}"
+    return f"{parts.scheme}://{netloc}{parts.path}".rstrip("/")
 
 
 class TradierClient:
@@ -325,15 +393,22 @@ class TradierClient:
         assert isinstance(result, OrderPreview)
         return result
 
-    def modify_order(self, account_id: str, order_id: int | str, **changes: str | Decimal) -> OrderResult:
-        """PUT only what changes (type, duration, price, stop); quantity cannot be modified."""
+    def modify_order(self, account_id: str, order_id: int | str, **changes: object) -> OrderResult:
+        """PUT only what changes (type, duration, price, stop); quantity cannot be modified.
+
+        The changes pass the domain's order rules (``domain.orders.order_changes``: prices on the SPX
+        tick grid, a type consistent with its prices, never ``market``) before anything is sent.
+        """
         account_id = _account(account_id)
-        if not changes:
-            raise ValueError("modify_order needs at least one of type, duration, price, stop")
         unknown = sorted(set(changes) - _MODIFIABLE)
         if unknown:
             raise ValueError(f"modify_order cannot change {unknown}; allowed: {sorted(_MODIFIABLE)}")
-        form = {key: _form_value(key, value) for key, value in changes.items()}
+        form = order_changes(
+            order_type=changes.get("type"),
+            duration=changes.get("duration"),
+            price=changes.get("price"),
+            stop=changes.get("stop"),
+        )
         body = self.transport.request(
             "PUT",
             f"/accounts/{account_id}/orders/{_order_id(order_id)}",
@@ -423,8 +498,8 @@ def chain_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """Flatten chain rows: greeks become columns, epoch dates become UTC timestamps.
 
     ``bid_date``/``ask_date``/``trade_date`` are epoch milliseconds in Tradier fixtures but some
-    consumers see seconds, so each value is scaled by magnitude (>= 1e11 means ms); 0 (no trade
-    yet) becomes NaT. ``mid_iv`` is kept
+    consumers see seconds; ``domain.quotes.to_utc`` scales each value by magnitude and turns 0 (no
+    trade yet) into NaT. ``mid_iv`` is kept
     as sent (0 for illiquid strikes); the ``smv_vol`` fallback is a selection policy, not a parse.
     """
     import numpy as np
@@ -448,14 +523,7 @@ def chain_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
             frame[column].map(lambda v: np.nan if v is None else float(v)), errors="coerce"
         ).astype("float64")
     for column in _CHAIN_EPOCHS:
-        raw = pd.to_numeric(frame[column].map(lambda v: np.nan if v is None else float(v)), errors="coerce")
-        raw = raw.where(raw > 0)  # 0 means "no trade/quote yet", not 1970
-        millis = raw.where(raw >= 1e11, raw * 1000)
-        # Convert whole milliseconds as integers: pandas 2.3 turns NaN floats into datetimes through
-        # an uninitialized buffer and now and then raises FloatingPointError (pandas-dev/pandas#58419).
-        known = millis.notna()
-        whole = millis.where(known, 0).round().astype("int64")
-        frame[column] = pd.to_datetime(whole, unit="ms", utc=True).where(known)
+        frame[column] = to_utc(frame[column])  # the domain's one epoch conversion (s/ms/us/ns by magnitude)
     frame["greeks_updated_at"] = pd.to_datetime(frame["greeks_updated_at"], utc=True, errors="coerce")
     frame["expiration_date"] = pd.to_datetime(frame["expiration_date"], errors="coerce")
     return frame
@@ -485,18 +553,8 @@ def _check_tag(tag: str) -> None:
         )
 
 
-def _form_value(key: str, value: object) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    raise TypeError(f"{key} must be str or Decimal, got {type(value).__name__} {value!r}")
-
-
 def _account(account_id: str) -> str:
-    if not isinstance(account_id, str) or not re.fullmatch(r"[A-Za-z0-9]{1,32}", account_id):
-        raise ValueError(f"account_id must be 1-32 letters/digits, got {account_id!r}")
-    return account_id
+    return validate_account_id(account_id)  # the same rule the credential store applies at entry
 
 
 def _order_id(order_id: int | str) -> str:

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from spx_pipeline.broker.tradier import normalize as n
 from spx_pipeline.broker.tradier.errors import TradierMalformedResponseError
+from spx_pipeline.domain.accounts import pdt_qualified as pdt_rule
 
 AccountType = Literal["margin", "cash", "pdt"]
 ACCOUNT_TYPES: tuple[AccountType, ...] = ("margin", "cash", "pdt")
@@ -202,14 +203,13 @@ class Balances:
         return self.pdt.day_trade_buying_power if self.pdt is not None else None
 
     @property
-    def pdt_qualified(self) -> bool:
-        """Heuristic: Tradier types an account ``pdt`` once it is flagged a pattern day trader.
+    def pdt_qualified(self) -> bool | None:
+        """The domain's one PDT rule (``domain.accounts.pdt_qualified``) on this record's type and equity.
 
-        The balances endpoint has no explicit PDT flag (``/user/profile`` has ``day_trader``), so
-        ``account_type == "pdt"`` is the only signal here; whether the account meets the $25k equity
-        minimum is the sizing policy's job (``domain.sizing``), not this record's.
+        The balances endpoint has no explicit flag, and the pipeline derives the same value from the
+        same two fields, so the record and the snapshots can never disagree.
         """
-        return self.account_type == "pdt"
+        return pdt_rule(self.account_type, self.total_equity)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from spx_pipeline.broker.tradier.errors import TradierMalformedResponseError
+from spx_pipeline.domain.quotes import epoch_datetime
 
 _EMPTY_STRINGS = frozenset({"null", ""})
 
@@ -193,12 +194,11 @@ def opt_datetime(value: object, *, field: str) -> datetime | None:
 
 
 def opt_epoch(value: object, *, field: str) -> datetime | None:
-    """Epoch seconds or milliseconds, told apart by magnitude (ms values exceed 1e11 since 1973)."""
-    number = opt_decimal(value, field=field)
-    if number is None or number <= 0:
-        return None  # 0 is Tradier's "never" (no trade yet), not 1970-01-01
-    seconds = number / 1000 if abs(number) >= Decimal("1e11") else number
-    return datetime.fromtimestamp(float(seconds), tz=UTC)
+    """Epoch seconds or milliseconds, told apart by magnitude (the domain's one conversion).
+
+    0 is Tradier's "never" (no trade yet), not 1970-01-01.
+    """
+    return epoch_datetime(opt_decimal(value, field=field))
 
 
 def opt_hhmm(value: object, *, field: str) -> time | None:

@@ -2,43 +2,65 @@
 
 The seed cached recommendations under a key without the risk context, so one account's sizing
 could be served to another. Here each row is keyed by (as-of, setup, account, risk fingerprint),
-and ad-hoc requests go to their own table, never to this one.
+and ad-hoc requests go to their own table, never to this one. Both refuse a chain from another
+session, judge quote age against the run's clock, and spend each account's budgets once across
+its setups (``domain.contracts.recommend``).
 """
 
-from datetime import timedelta
+import dataclasses
+from datetime import date, timedelta
 from decimal import Decimal
 
 import dagster as dg
+import pandas as pd
+from pydantic import Field
 
 from spx_pipeline.defs.common import OWNERS, preview_markdown, table_schema_metadata
 from spx_pipeline.defs.market_data.assets import spx_option_chain
 from spx_pipeline.defs.portfolio.assets import portfolio_snapshots
 from spx_pipeline.defs.portfolio.checks import unique_key_check
 from spx_pipeline.domain.contracts import SelectionConfig
-from spx_pipeline.domain.sizing import RiskContext, ZeroDtePolicy
+from spx_pipeline.domain.market_calendar import trading_day
+from spx_pipeline.domain.sizing import DEFAULT_MAX_RISK_DOLLARS, RiskContext, ZeroDtePolicy, to_money
 from spx_pipeline.pipeline.portfolio import risk_contexts
 from spx_pipeline.pipeline.recommendations import (
     RECOMMENDATION_KEY,
+    BudgetBreachError,
+    LatestChain,
+    StaleChainError,
     block_stale,
-    latest_chain,
+    chain_for_session,
+    domain_setups,
     latest_snapshots,
     recommendation_rows,
     stale_risk_reasons,
 )
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
+from spx_pipeline.storage.warehouse import Warehouse
 
 
 class SelectionSettings(dg.Config):
-    """Sizing and liquidity knobs (defaults follow options-domain.md §3)."""
+    """Sizing and liquidity knobs (defaults follow options-domain.md §3); money in dollars."""
 
-    max_risk_dollars: float = 500.0
+    max_risk_dollars: float = Field(
+        default=float(DEFAULT_MAX_RISK_DOLLARS),
+        description="Per-trade max risk for every account (the one default, also the demo's).",
+    )
+    max_daily_risk_dollars: float | None = Field(
+        default=None,
+        description="Optional risk budget per account for the day, shared by its setups in priority order.",
+    )
     dtbp_floor: float = 25000.0
     legacy_pdt_check: bool = True
     max_spread_pct: float = 0.10
     min_volume: int = 100
     min_open_interest: int = 0
     fee_per_contract: float = 0.65
+    max_quote_age_seconds: float = Field(
+        default=300.0,
+        description="Quotes older than this (judged by the staler of bid and ask) are not traded on.",
+    )
     # Long enough for pre-market runs on yesterday's close; a failed latest sync blocks regardless.
     max_snapshot_age_hours: float = 18.0
 
@@ -46,14 +68,52 @@ class SelectionSettings(dg.Config):
         return ZeroDtePolicy(dtbp_floor=Decimal(str(self.dtbp_floor)), legacy_pdt_check=self.legacy_pdt_check)
 
     def selection(self) -> SelectionConfig:
+        """Raises ValueError naming the setting when a value is out of range."""
+        if not 0 < self.max_quote_age_seconds <= 7 * 24 * 3600:
+            raise ValueError(
+                f"max_quote_age_seconds must be in (0, 604800], got {self.max_quote_age_seconds!r}"
+            )
         return SelectionConfig(
             max_spread_pct=self.max_spread_pct,
             min_volume=self.min_volume,
             min_open_interest=self.min_open_interest,
             fee_per_contract=Decimal(str(self.fee_per_contract)),
-            # Quotes in the warehouse are as old as the chain fetch; freshness is the chain's job.
-            max_quote_age=None,
+            max_quote_age=timedelta(seconds=self.max_quote_age_seconds),
+            default_max_risk=self.max_risk(),
         )
+
+    def max_risk(self) -> Decimal | None:
+        return to_money(Decimal(str(self.max_risk_dollars)), "max_risk_dollars")
+
+    def max_daily_risk(self) -> Decimal | None:
+        value = self.max_daily_risk_dollars
+        return None if value is None else to_money(Decimal(str(value)), "max_daily_risk_dollars")
+
+    def checked(self) -> tuple[ZeroDtePolicy, SelectionConfig]:
+        """Policy and selection, or a ``dg.Failure`` naming the bad setting (never a traceback)."""
+        try:
+            self.max_daily_risk()
+            return self.policy(), self.selection()
+        except ValueError as exc:
+            raise dg.Failure(description=f"Invalid selection config: {exc}") from None
+
+
+def _session_chain(wh: Warehouse, session: date, prefer_run_id: str | None = None) -> LatestChain:
+    try:
+        chain = chain_for_session(wh, session, prefer_run_id=prefer_run_id)
+    except StaleChainError as exc:
+        raise dg.Failure(description=str(exc)) from None
+    if chain is None:
+        raise dg.Failure(
+            description="No option chain in the warehouse yet: materialize spx_option_chain first."
+        )
+    return chain
+
+
+def _counts(rows: pd.DataFrame) -> dict[str, int]:
+    """Every row is tradable xor blocked, so the two counts add up to the rows."""
+    blocked = int(rows["blocked"].sum()) if len(rows) else 0
+    return {"tradable": len(rows) - blocked, "blocked": blocked}
 
 
 @dg.asset(
@@ -76,25 +136,31 @@ def contract_recommendations(
     warehouse: WarehouseResource,
     clock: ClockResource,
 ) -> dg.MaterializeResult:
+    policy, selection = config.checked()
     wh = warehouse.warehouse()
-    chain = latest_chain(wh, prefer_run_id=context.run.run_id)
-    if chain is None:
-        raise dg.Failure(
-            description="No option chain in the warehouse yet: materialize spx_option_chain first."
-        )
-    setups = [record.to_domain() for record in app_db.setup_store().active()]
+    started = clock.run_time(context)
+    chain = _session_chain(wh, trading_day(started), prefer_run_id=context.run.run_id)
+    setups, invalid = domain_setups(app_db.setup_store().active())
+    for bad in invalid:
+        context.log.warning(f"Setup {bad.setup_id} is invalid and is blocked for every account: {bad.reason}")
     active = [c.account_id for c in app_db.credential_listing().list() if c.is_active]
     snapshots = latest_snapshots(wh, active)
-    contexts = risk_contexts(snapshots, max_risk_dollars=Decimal(str(config.max_risk_dollars)))
-    started = clock.run_time(context)
-    rows = recommendation_rows(
-        chain,
-        setups,
-        contexts,
-        generated_at=started,
-        policy=config.policy(),
-        config=config.selection(),
+    contexts = risk_contexts(
+        snapshots, max_risk_dollars=config.max_risk(), max_daily_risk_dollars=config.max_daily_risk()
     )
+    try:
+        rows = recommendation_rows(
+            chain,
+            setups,
+            contexts,
+            generated_at=started,
+            policy=policy,
+            config=selection,
+            now=started,
+            invalid_setups=invalid,
+        )
+    except BudgetBreachError as exc:
+        raise dg.Failure(description=str(exc)) from None
     stale = stale_risk_reasons(
         wh, snapshots, now=started, max_age=timedelta(hours=config.max_snapshot_age_hours)
     )
@@ -103,17 +169,15 @@ def contract_recommendations(
         context.log.warning(f"Account {account}: {reason}")
     rows.insert(0, "run_id", context.run.run_id)
     wh.replace_rows("contract_recommendations", rows, key_columns=list(RECOMMENDATION_KEY))
-    blocked = int(rows["blocked"].sum()) if len(rows) else 0
-    tradable = int((~rows["blocked"] & rows["suggested_contracts"].gt(0)).sum()) if len(rows) else 0
     shown = rows[["setup_id", "account_id", "symbol", "limit_price", "suggested_contracts", "blocked"]]
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(rows),
             "as_of_date": chain.trading_day.isoformat(),
             "setups": len(setups),
+            "invalid_setups": ", ".join(f"{b.setup_id}: {b.reason}" for b in invalid) or "none",
             "accounts": len(contexts),
-            "tradable": tradable,
-            "blocked": blocked,
+            **_counts(rows),
             "preview": preview_markdown(shown),
         }
     )
@@ -125,10 +189,14 @@ contract_recommendations_unique_keys = unique_key_check(
 
 
 class AdhocRiskContext(dg.Config):
-    """The seed's optional request inputs plus broker-reported state, all optional."""
+    """The seed's optional request inputs plus broker-reported state, all optional.
+
+    Without ``max_risk_dollars`` the request is sized with ``selection.max_risk_dollars``.
+    """
 
     day_trade_buying_power: float | None = None
     max_risk_dollars: float | None = None
+    max_daily_risk_dollars: float | None = None
     pdt_qualified: bool | None = None
     option_buying_power: float | None = None
     cash_available: float | None = None
@@ -156,27 +224,39 @@ def adhoc_recommendations(
     warehouse: WarehouseResource,
     clock: ClockResource,
 ) -> dg.Output[int]:
-    ctx = RiskContext.from_mapping(config.risk_context.model_dump(exclude_none=True))
+    policy, selection = config.selection.checked()
+    try:
+        ctx = RiskContext.from_mapping(config.risk_context.model_dump(exclude_none=True))
+        if ctx.max_risk_dollars is None:  # the request's own limit wins; else the selection's
+            ctx = dataclasses.replace(ctx, max_risk_dollars=selection.default_max_risk)
+        if ctx.max_daily_risk_dollars is None:
+            ctx = dataclasses.replace(ctx, max_daily_risk_dollars=config.selection.max_daily_risk())
+    except ValueError as exc:
+        raise dg.Failure(description=f"Ad-hoc request refused: risk_context: {exc}") from None
     wh = warehouse.warehouse()
-    chain = latest_chain(wh)
-    if chain is None:
-        raise dg.Failure(
-            description="No option chain in the warehouse yet: materialize spx_option_chain first."
-        )
-    setups = [record.to_domain() for record in app_db.setup_store().active()]
+    started = clock.run_time(context)
+    chain = _session_chain(wh, trading_day(started))
+    setups, invalid = domain_setups(app_db.setup_store().active())
     if config.setup_ids is not None:
-        unknown = set(config.setup_ids) - {s.setup_id for s in setups}
+        known = {s.setup_id for s in setups} | {b.setup_id for b in invalid}
+        unknown = set(config.setup_ids) - known
         if unknown:
             raise dg.Failure(description=f"setup_ids not active or unknown: {sorted(unknown)}")
         setups = [s for s in setups if s.setup_id in set(config.setup_ids)]
-    rows = recommendation_rows(
-        chain,
-        setups,
-        {config.label: ctx},
-        generated_at=clock.run_time(context),
-        policy=config.selection.policy(),
-        config=config.selection.selection(),
-    )
+        invalid = [b for b in invalid if b.setup_id in set(config.setup_ids)]
+    try:
+        rows = recommendation_rows(
+            chain,
+            setups,
+            {config.label: ctx},
+            generated_at=started,
+            policy=policy,
+            config=selection,
+            now=started,
+            invalid_setups=invalid,
+        )
+    except BudgetBreachError as exc:
+        raise dg.Failure(description=str(exc)) from None
     rows.insert(0, "request_run_id", context.run.run_id)
     wh.replace_rows(
         "adhoc_contract_recommendations",
@@ -189,6 +269,7 @@ def adhoc_recommendations(
         len(rows),
         metadata={
             "rows": len(rows),
+            **_counts(rows),
             "risk_fingerprint": ctx.fingerprint(),
             "preview": preview_markdown(shown),
         },

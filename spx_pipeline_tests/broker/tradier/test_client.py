@@ -23,7 +23,9 @@ from spx_pipeline.broker.tradier import (
     TradierClient,
     TradierNotFoundError,
     TradierOrderRejectedError,
+    resolve_base_url,
 )
+from spx_pipeline.domain.orders import OrderPayloadError
 from spx_pipeline.emulator import EmulatorConfig, TradierEmulator, make_accounts
 
 MARGIN, CASH, PDT = "VA00000001", "VA00000002", "VA00000003"
@@ -79,6 +81,59 @@ def test_defaults_to_sandbox_and_refuses_live_without_opt_in() -> None:
         TradierClient("t", base_url=LIVE_BASE_URL, environ={"TRADIER_ALLOW_LIVE": "true"}).base_url
         == LIVE_BASE_URL
     )
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "https://api.tradier.com./v1",  # the trailing root dot resolves to the same host
+        "https://API.Tradier.COM/v1",
+        "https://api.tradier.com:443/v1",
+        "https://api.tradier.com..:443/v1/",
+        "https://ａｐｉ.tradier.com/v1",  # fullwidth letters: IDNA maps them to api
+        "https://api。tradier。com/v1",  # ideographic full stops separate labels too
+    ],
+)
+def test_every_spelling_of_the_live_host_needs_the_opt_in(spelling: str) -> None:
+    with pytest.raises(LiveTradingNotAllowedError, match=r"production host api\.tradier\.com "):
+        TradierClient("t", environ={"TRADIER_BASE_URL": spelling})
+    with pytest.raises(LiveTradingNotAllowedError):
+        resolve_base_url(spelling, environ={"TRADIER_ALLOW_LIVE": "no"})
+    allowed = resolve_base_url(spelling, allow_live=True, environ={})
+    assert allowed.startswith(("https://api.tradier.com/v1", "https://api.tradier.com:443/v1"))
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("https://evil.example/v1", "not allowed"),
+        ("https://api.tradier.com.evil.example/v1", "not allowed"),
+        ("https://sandbox.tradier.com@evil.example/v1", "user name or password"),
+        ("https://user:hunter2@sandbox.tradier.com/v1", "user name or password"),
+        ("http://sandbox.tradier.com/v1", "https"),
+        ("https://sandbox.tradier.com/v1?access_token=hunter2", "query"),
+        ("https://sandbox.tradier.com:99999/v1", "port"),
+        ("http://10.0.0.5:8787/v1", "not allowed"),
+    ],
+)
+def test_hosts_outside_the_allow_list_are_refused_before_any_request(url: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem) as info:
+        TradierClient("t", base_url=url, allow_live=True, environ={})
+    assert "hunter2" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "resolved"),
+    [
+        ("https://SANDBOX.tradier.com./v1", "https://sandbox.tradier.com/v1"),
+        ("http://127.0.0.1:8787/v1", "http://127.0.0.1:8787/v1"),
+        ("http://localhost:8787/v1/", "http://localhost:8787/v1"),
+        ("http://[::1]:8787/v1", "http://[::1]:8787/v1"),
+        ("http://[::ffff:127.0.0.1]:8787/v1", "http://127.0.0.1:8787/v1"),
+    ],
+)
+def test_sandbox_and_loopback_are_allowed_and_normalized(url: str, resolved: str) -> None:
+    assert resolve_base_url(url, environ={}) == resolved
 
 
 def test_env_base_url_and_explicit_argument_wins() -> None:
@@ -225,6 +280,48 @@ def test_payload_validation_names_field(clients: dict[str, TradierClient]) -> No
         client.modify_order(MARGIN, 1, quantity="2")
     with pytest.raises(ValueError, match="order_id"):
         client.get_order(MARGIN, "abc")
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "problem"),
+    [
+        ({"price": "1.17"}, "price", "off the SPX tick grid"),
+        ({"price": Decimal("1.17")}, "price", "off the SPX tick grid"),
+        ({"price": "-5"}, "price", "positive price"),
+        ({"price": "abc"}, "price", "must be a price"),
+        ({"type": "market"}, "type", "market order"),
+        ({"stop": "3.05"}, "stop", "off the SPX tick grid"),
+        ({"type": "limit"}, "price", "is required"),
+        ({"type": "stop", "price": "1.10", "stop": "1.00"}, "price", "does not apply"),
+        ({"duration": "forever"}, "duration", "must be one of"),
+        ({}, "changes", "at least one"),
+    ],
+)
+def test_modify_goes_through_the_order_validators_and_sends_nothing_bad(
+    clients: dict[str, TradierClient],
+    tradier_emulator: TradierEmulator,
+    changes: dict[str, object],
+    field: str,
+    problem: str,
+) -> None:
+    client = clients[PDT]
+    placed = client.place_order(PDT, option_payload(client))
+    with pytest.raises(OrderPayloadError, match=problem) as info:
+        client.modify_order(PDT, placed.id, **changes)  # type: ignore[arg-type]
+    assert info.value.field == field
+    assert [r for r in tradier_emulator.request_log() if r.method == "PUT"] == []
+
+
+def test_modify_sends_valid_changes_on_the_tick(
+    clients: dict[str, TradierClient], tradier_emulator: TradierEmulator
+) -> None:
+    client = clients[PDT]
+    placed = client.place_order(PDT, option_payload(client))
+    client.modify_order(PDT, placed.id, type="stop_limit", price=Decimal("3.1"), stop=3.2, duration="gtc")
+    order = client.get_order(PDT, placed.id)
+    assert (order.type, order.price, order.duration) == ("stop_limit", Decimal("3.10"), "gtc")
+    client.modify_order(PDT, placed.id, price=0.1 + 0.2)  # float noise next to the 0.30 tick is 0.30
+    assert client.get_order(PDT, placed.id).price == Decimal("0.30")
 
 
 def test_unknown_order_is_not_found(clients: dict[str, TradierClient]) -> None:

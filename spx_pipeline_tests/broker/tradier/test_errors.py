@@ -25,7 +25,7 @@ from spx_pipeline.broker.tradier import (
     TradierServerError,
 )
 
-BASE = "https://canned.tradier.test/v1"
+BASE = "https://sandbox.tradier.com/v1"  # allowed host; the canned adapter answers, nothing leaves
 TOKEN = "canned-token-5d6e7f8091a2"
 
 
@@ -63,7 +63,7 @@ def canned(*replies: tuple[int, str] | tuple[int, str, Mapping[str, str]], retry
         registry=RateLimiterRegistry(),
         sleep=lambda s: None,
     )
-    session.mount("https://canned.tradier.test/", adapter)  # longest prefix wins over the client's own
+    session.mount("https://sandbox.tradier.com/", adapter)  # longest prefix wins over the client's own
     return client, adapter
 
 

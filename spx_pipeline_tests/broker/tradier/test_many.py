@@ -116,3 +116,13 @@ def test_credential_validation_names_value() -> None:
     with pytest.raises(TypeError, match="SecretToken"):
         AccountCredential("VA1", "x")  # type: ignore[arg-type]
     assert fetch_balances_many([]) == []
+
+
+def test_an_account_id_stored_before_the_entry_check_fails_alone(tradier_emulator_factory: Factory) -> None:
+    """The store now refuses such ids; one already stored is that account's failure, not the sync's."""
+    accounts = demo_accounts()
+    emu = tradier_emulator_factory(EmulatorConfig(accounts=accounts))
+    legacy = AccountCredential("VA-123", SecretToken("legacy-token-000000"))
+    results = fetch(emu, [*creds(accounts), legacy])
+    assert [r.ok for r in results] == [True, True, True, False]
+    assert "account_id must be 1-32 letters or digits" in str(results[-1].error)

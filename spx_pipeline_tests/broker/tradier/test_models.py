@@ -60,7 +60,7 @@ def test_cash_balances_use_cash_available() -> None:
     assert b.option_buying_power is None
     assert b.effective_option_buying_power == Decimal("2100.55")
     assert b.cash is not None and b.cash.unsettled_funds == Decimal("399.55")
-    assert b.pdt_qualified is False
+    assert b.pdt_qualified is None  # cash accounts are outside the PDT rule
 
 
 def test_pdt_balances_report_day_trade_buying_power() -> None:

@@ -1,0 +1,136 @@
+"""Recommendations from the warehouse: only a chain of the session, bad setups kept blocked, budgets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+
+from spx_pipeline.domain.contracts import SelectionConfig, Setup
+from spx_pipeline.domain.sizing import RiskContext, ZeroDtePolicy
+from spx_pipeline.emulator.sample_data import synthetic_spx_chain
+from spx_pipeline.pipeline.chain import chain_rows
+from spx_pipeline.pipeline.recommendations import (
+    BudgetBreachError,
+    StaleChainError,
+    chain_for_session,
+    check_budgets,
+    domain_setups,
+    latest_chain,
+    recommendation_rows,
+)
+from spx_pipeline.storage.warehouse import Warehouse
+
+OLD_DAY = date(2025, 12, 19)
+TODAY = date(2026, 11, 24)
+NOW = datetime(2026, 11, 24, 15, 30, tzinfo=UTC)
+
+
+def _store_chain(warehouse: Warehouse, day: date, *, run_id: str, captured_at: datetime) -> None:
+    frame = synthetic_spx_chain(day, strikes_each_side=6, now=captured_at)
+    rows = chain_rows(frame, trading_day=day, run_id=run_id, captured_at=captured_at)
+    warehouse.replace_rows("spx_option_chain", rows, key_columns=["run_id", "symbol"])
+
+
+def test_a_chain_of_another_session_is_refused_naming_its_date(warehouse: Warehouse) -> None:
+    """Only a 2025-12-19 chain stored: its SPXW251219 contracts must not be recommended today."""
+    _store_chain(warehouse, OLD_DAY, run_id="old", captured_at=datetime(2025, 12, 19, 15, tzinfo=UTC))
+    stale = latest_chain(warehouse)
+    assert stale is not None and stale.trading_day == OLD_DAY  # what the pipeline used to size on
+    with pytest.raises(StaleChainError) as info:
+        chain_for_session(warehouse, TODAY)
+    message = str(info.value)
+    assert "is for 2025-12-19 (run old, captured 2025-12-19 15:00 UTC)" in message
+    assert "not the 2026-11-24 session" in message
+    _store_chain(warehouse, TODAY, run_id="new", captured_at=NOW)
+    chain = chain_for_session(warehouse, TODAY)
+    assert chain is not None and chain.run_id == "new"
+
+
+def test_a_holiday_as_of_chain_serves_the_next_session(warehouse: Warehouse) -> None:
+    thanksgiving = date(2026, 11, 26)
+    _store_chain(warehouse, thanksgiving, run_id="h", captured_at=datetime(2026, 11, 26, 17, tzinfo=UTC))
+    chain = chain_for_session(warehouse, date(2026, 11, 27))
+    assert chain is not None and chain.session == date(2026, 11, 27)
+
+
+@dataclass
+class _Record:
+    """A stored setup as ``SetupStore`` returns it (here: one saved before validation existed)."""
+
+    id: str
+    direction: str
+    target_delta: float
+    stop_premium: Decimal | None = None
+
+    def to_domain(self) -> Setup:
+        return Setup(self.id, self.direction, target_delta=self.target_delta, stop_premium=self.stop_premium)  # type: ignore[arg-type]
+
+
+def test_an_invalid_stored_setup_is_blocked_for_every_account_and_the_rest_are_sized(
+    warehouse: Warehouse,
+) -> None:
+    _store_chain(warehouse, TODAY, run_id="r", captured_at=NOW)
+    chain = chain_for_session(warehouse, TODAY)
+    assert chain is not None
+    records = [_Record("good", "bullish", 0.4), _Record("delta-one", "bullish", 1.0)]
+    setups, invalid = domain_setups(records)
+    assert [s.setup_id for s in setups] == ["good"]
+    assert [(b.setup_id, b.reason) for b in invalid] == [
+        ("delta-one", "target_delta must be in (0, 1), got 1.0")
+    ]
+    contexts = {
+        "VA1": RiskContext.build(max_risk_dollars=2500, option_buying_power=50_000, account_type="margin"),
+        "VA2": RiskContext.build(max_risk_dollars=2500, cash_available=9000, account_type="cash"),
+    }
+    rows = recommendation_rows(
+        chain,
+        setups,
+        contexts,
+        generated_at=NOW,
+        policy=ZeroDtePolicy(),
+        config=SelectionConfig(),
+        now=NOW,
+        invalid_setups=invalid,
+    )
+    assert len(rows) == 4
+    bad = rows[rows["setup_id"] == "delta-one"]
+    assert bad["blocked"].all() and (bad["binding_constraint"] == "invalid_setup").all()
+    assert (
+        bad["blocked_reason"].str.contains("Setup delta-one is invalid and was not sized: target_delta").all()
+    )
+    assert set(bad["risk_fingerprint"]) == {c.fingerprint() for c in contexts.values()}
+    good = rows[rows["setup_id"] == "good"]
+    assert not good["blocked"].any() and (good["suggested_contracts"] >= 1).all()
+
+
+def _row(
+    account: str, cost: str, *, blocked: bool = False, contracts: int = 1, reason: str | None = None
+) -> dict:
+    return {
+        "account_id": account,
+        "as_of_date": TODAY,
+        "expiration_date": TODAY,
+        "suggested_contracts": contracts,
+        "suggested_cost": Decimal(cost),
+        "blocked": blocked,
+        "blocked_reason": reason,
+    }
+
+
+def test_the_last_guard_refuses_rows_that_overspend_or_are_neither_tradable_nor_blocked() -> None:
+    ctx = {"A": RiskContext.build(cash_available=250, day_trade_buying_power=200, account_type="cash")}
+    check_budgets(
+        pd.DataFrame([_row("A", "150"), _row("A", "900", blocked=True, contracts=0, reason="r")]), ctx
+    )
+    with pytest.raises(BudgetBreachError, match=r"account A would spend 300 of buying power 250"):
+        check_budgets(pd.DataFrame([_row("A", "150"), _row("A", "150")]), ctx)
+    with pytest.raises(BudgetBreachError, match="day-trade buying power 200"):
+        check_budgets(pd.DataFrame([_row("A", "230")]), ctx)
+    with pytest.raises(BudgetBreachError, match="an unblocked row has no contracts"):
+        check_budgets(pd.DataFrame([_row("A", "0", contracts=0)]), ctx)
+    with pytest.raises(BudgetBreachError, match="a blocked row has no reason"):
+        check_budgets(pd.DataFrame([_row("A", "0", blocked=True, contracts=0)]), ctx)
