@@ -142,6 +142,7 @@ class CredentialStore:
         account_id = _check_account_id(account_id)
         env = _check_environment(environment)
         clean = _check_token(token)
+        self._check_key_opens_stored_tokens()
         ciphertext = self._encrypt(clean)
         now = self._db.clock.now()
         with self._db.engine.begin() as conn:
@@ -173,6 +174,7 @@ class CredentialStore:
     def rotate(self, account_id: str, token: str) -> CredentialInfo:
         """Replace an account's token; its active flag stays as it is."""
         clean = _check_token(token)
+        self._check_key_opens_stored_tokens(replacing=account_id)
         ciphertext = self._encrypt(clean)
         now = self._db.clock.now()
         with self._db.engine.begin() as conn:
@@ -274,6 +276,35 @@ class CredentialStore:
         ]
 
     # -- internals ------------------------------------------------------------------------
+
+    def _check_key_opens_stored_tokens(self, *, replacing: str | None = None) -> None:
+        """Refuse to encrypt under a key that cannot decrypt what is already stored.
+
+        A valid but wrong key would otherwise store the new token happily, and every later sync
+        would fail for every account (the stored tokens and the new one need different keys).
+        The token being replaced by a rotation is exempt: rotating is how an operator re-enters a
+        token whose key was lost.
+        """
+        with self._db.engine.connect() as conn:
+            rows = list(
+                conn.execute(
+                    sa.select(broker_credentials.c.account_id, broker_credentials.c.token_ciphertext)
+                )
+            )
+        unreadable = []
+        for account_id, ciphertext in rows:
+            if account_id == replacing:
+                continue
+            try:
+                self.cipher.decrypt(ciphertext.encode("ascii"))
+            except InvalidToken:
+                unreadable.append(account_id)
+        if unreadable:
+            raise CredentialsKeyError(
+                f"{ENV_CREDENTIALS_KEY} does not decrypt {len(unreadable)} of {len(rows)} stored token(s) "
+                f"(e.g. account {unreadable[0]!r}); nothing was stored: use the key the tokens were stored "
+                "with (several keys may be given, comma-separated, to roll to a new one)"
+            )
 
     def _active_rows(self) -> list[sa.Row[tuple[object, ...]]]:
         with self._db.engine.connect() as conn:
