@@ -278,32 +278,25 @@ class CredentialStore:
     # -- internals ------------------------------------------------------------------------
 
     def _check_key_opens_stored_tokens(self, *, replacing: str | None = None) -> None:
-        """Refuse to encrypt under a key that cannot decrypt what is already stored.
+        """Refuse to encrypt under a key that cannot decrypt the active tokens already stored.
 
         A valid but wrong key would otherwise store the new token happily, and every later sync
         would fail for every account (the stored tokens and the new one need different keys).
-        The token being replaced by a rotation is exempt: rotating is how an operator re-enters a
-        token whose key was lost.
+        The token being replaced by a rotation is exempt, and so are inactive accounts: after a
+        lost key an operator deactivates the accounts, rotates each, and activates them again.
         """
-        with self._db.engine.connect() as conn:
-            rows = list(
-                conn.execute(
-                    sa.select(broker_credentials.c.account_id, broker_credentials.c.token_ciphertext)
-                )
-            )
+        rows = [row for row in self._active_rows() if row.account_id != replacing]
         unreadable = []
-        for account_id, ciphertext in rows:
-            if account_id == replacing:
-                continue
+        for row in rows:
             try:
-                self.cipher.decrypt(ciphertext.encode("ascii"))
+                self.cipher.decrypt(row.token_ciphertext.encode("ascii"))
             except InvalidToken:
-                unreadable.append(account_id)
+                unreadable.append(row.account_id)
         if unreadable:
             raise CredentialsKeyError(
-                f"{ENV_CREDENTIALS_KEY} does not decrypt {len(unreadable)} of {len(rows)} stored token(s) "
-                f"(e.g. account {unreadable[0]!r}); nothing was stored: use the key the tokens were stored "
-                "with (several keys may be given, comma-separated, to roll to a new one)"
+                f"{ENV_CREDENTIALS_KEY} does not decrypt {len(unreadable)} of {len(rows)} active stored "
+                f"token(s) (e.g. account {unreadable[0]!r}); nothing was stored: use the key the tokens were "
+                "stored with (several keys may be given, comma-separated, to roll to a new one)"
             )
 
     def _active_rows(self) -> list[sa.Row[tuple[object, ...]]]:
