@@ -203,6 +203,7 @@ def run_full_pipeline(*, preview: bool = True, log_level: str = "INFO") -> tuple
     import dagster as dg
 
     from spx_pipeline.definitions import defs
+    from spx_pipeline.resources.run_guard import worker_tags
 
     with dg.DagsterInstance.get() as instance:
         result = defs.resolve_job_def("full_pipeline_job").execute_in_process(
@@ -215,7 +216,7 @@ def run_full_pipeline(*, preview: bool = True, log_level: str = "INFO") -> tuple
                 "loggers": {"console": {"config": {"log_level": log_level}}},
             },
             raise_on_error=False,
-            tags={"spx/trigger": "demo"},
+            tags={"spx/trigger": "demo", **worker_tags()},
         )
         return result.run_id, result.success
 

@@ -7,14 +7,18 @@ health checks (the default launcher, and ``execute_in_process``, do not). So eve
 which process executes it (``spx/worker`` = host, pid and that process's start time, so a reused
 pid is not mistaken for it), and a reaper checks:
 
-* a run in progress whose worker process on this host is gone is reported failed;
+* a run in progress whose worker process on this host is gone is reported failed; so is a run
+  that never recorded a worker and has written nothing for ``UNTAGGED_GRACE_SECONDS`` (its
+  process died between Dagster's RUN_START and the first resource; it holds no slot);
 * a run that is finished (or unknown to the instance) and still holds or waits for a slot has
   its slots freed, so the next step in line proceeds.
 
-The reaper runs when a warehouse run starts (before it asks for a slot), every few seconds while a
-run executes (so a run already waiting behind a dead one proceeds), and from the
-``dead_run_reaper`` sensor under the daemon. Runs of other hosts are left to Dagster's run
-monitoring (``max_runtime_seconds`` in ``dagster.yaml``).
+Runs started in process (``demo``, benches) carry the tag from creation (``worker_tags()``);
+launched runs get it when their resources are set up. The reaper runs when a warehouse run
+starts (before it asks for a slot), every few seconds while a run executes (so a run already
+waiting behind a dead one proceeds), and from the ``dead_run_reaper`` sensor under the daemon.
+Runs of other hosts are left to Dagster's run monitoring (``max_runtime_seconds`` in
+``dagster.yaml``).
 """
 
 from __future__ import annotations
@@ -30,8 +34,11 @@ import dagster as dg
 import psutil
 from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
 
+from spx_pipeline.clock import wall_epoch
+
 WORKER_TAG: Final = "spx/worker"
 WATCH_INTERVAL_SECONDS: Final = 5.0
+UNTAGGED_GRACE_SECONDS: Final = 120.0
 _IN_PROGRESS: Final = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
 _START_TIME_SLACK: Final = 1.0
 
@@ -42,6 +49,11 @@ def worker_identity(pid: int | None = None) -> str:
     """``host:pid:start-time`` of a process (this one by default)."""
     process = psutil.Process(pid or os.getpid())
     return f"{socket.gethostname()}:{process.pid}:{process.create_time():.3f}"
+
+
+def worker_tags() -> dict[str, str]:
+    """Tags for a run this process is about to execute itself (``execute_in_process``)."""
+    return {WORKER_TAG: worker_identity()}
 
 
 def worker_alive(identity: str) -> bool | None:
@@ -86,13 +98,25 @@ def reap_dead_runs(instance: dg.DagsterInstance, *, keep: str | None = None) -> 
     report = ReapReport()
     for record in instance.get_run_records(filters=RunsFilter(statuses=_IN_PROGRESS)):
         run = record.dagster_run
-        identity = run.tags.get(WORKER_TAG)
-        if run.run_id == keep or identity is None or worker_alive(identity) is not False:
+        if run.run_id == keep:
             continue
-        message = (
-            f"Run worker {identity} is gone (killed or crashed); marked failed so its pool slots are "
-            "released and later runs proceed."
-        )
+        identity = run.tags.get(WORKER_TAG)
+        if identity is not None:
+            if worker_alive(identity) is not False:
+                continue
+            message = (
+                f"Run worker {identity} is gone (killed or crashed); marked failed so its pool slots are "
+                "released and later runs proceed."
+            )
+        else:
+            # Dagster stamps run records with the real wall clock, whatever SPX_NOW pins.
+            quiet = wall_epoch() - record.update_timestamp.timestamp()
+            if quiet < UNTAGGED_GRACE_SECONDS:
+                continue
+            message = (
+                f"Run never reached its first step and wrote nothing for {quiet:.0f}s: its worker died "
+                "before recording itself; marked failed."
+            )
         instance.report_run_failed(run, message)
         report.failed_runs.append(run.run_id)
     storage = instance.event_log_storage

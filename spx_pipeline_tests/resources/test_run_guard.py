@@ -92,7 +92,9 @@ def test_worker_identity_tells_a_live_process_from_a_dead_or_reused_pid() -> Non
     assert worker_alive(f"another-host:{pid}:{started}") is None  # not ours to judge
 
 
-def test_the_reaper_frees_slots_of_finished_runs_and_fails_runs_whose_worker_died(tmp_path: Path) -> None:
+def test_the_reaper_frees_slots_of_finished_runs_and_fails_runs_whose_worker_died(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = local_instance_home(tmp_path / "home")
     with dg.DagsterInstance.from_config(str(home)) as instance:
         storage = instance.event_log_storage
@@ -123,6 +125,7 @@ def test_the_reaper_frees_slots_of_finished_runs_and_fails_runs_whose_worker_die
         dead = run(dg.DagsterRunStatus.STARTED, f"{host}:99999999:1.000")
         alive = run(dg.DagsterRunStatus.STARTED, worker_identity())
         finished = run(dg.DagsterRunStatus.SUCCESS, None)
+        untagged = run(dg.DagsterRunStatus.STARTED, None)  # died before recording its worker
         storage.claim_concurrency_slot(WAREHOUSE_POOL, dead, "step")  # the pool's one slot
         storage.claim_concurrency_slot(WAREHOUSE_POOL, finished, "step")  # waits behind it
         assert len(storage.get_concurrency_info(WAREHOUSE_POOL).pending_steps) == 2
@@ -133,4 +136,7 @@ def test_the_reaper_frees_slots_of_finished_runs_and_fails_runs_whose_worker_die
         assert report.freed_runs == sorted([dead, finished])
         info = storage.get_concurrency_info(WAREHOUSE_POOL)
         assert info.claimed_slots == [] and info.pending_steps == []
+        assert instance.get_run_by_id(untagged).status == dg.DagsterRunStatus.STARTED  # still within grace
+        monkeypatch.setattr("spx_pipeline.resources.run_guard.UNTAGGED_GRACE_SECONDS", 0.0)
+        assert reap_dead_runs(instance).failed_runs == [untagged]
         assert not reap_dead_runs(instance)  # nothing left to do
