@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 import duckdb
@@ -28,6 +29,7 @@ from spx_pipeline.storage.analyst import (
     publication_dir_name,
     published_seqs,
 )
+from spx_pipeline.storage.paths import WAREHOUSE_DDL_DIR
 
 if TYPE_CHECKING:
     from spx_pipeline.storage.warehouse import WarehouseTransaction
@@ -105,11 +107,14 @@ def publish_stage(tx: WarehouseTransaction, run_id: str, stage: str, *, publishe
         lambda: _move_into_place(paths, staged, name),
         on_discard=lambda: shutil.rmtree(staged, ignore_errors=True),
     )
-    tx.after_commit(lambda: repair_analyst_copy(tx.con, paths), key="repair_analyst_copy")
+    ddl_dir = tx.warehouse.ddl_dir
+    tx.after_commit(lambda: repair_analyst_copy(tx.con, paths, ddl_dir), key="repair_analyst_copy")
     return seq
 
 
-def repair_analyst_copy(con: duckdb.DuckDBPyConnection, paths: AnalystPaths) -> dict[str, int]:
+def repair_analyst_copy(
+    con: duckdb.DuckDBPyConnection, paths: AnalystPaths, ddl_dir: Path = WAREHOUSE_DDL_DIR
+) -> dict[str, int]:
     """Make the analyst copy hold exactly the warehouse's publications; counts of what was fixed.
 
     Call it holding the warehouse for writing (no publication can then be half-way): staging
@@ -117,7 +122,7 @@ def repair_analyst_copy(con: duckdb.DuckDBPyConnection, paths: AnalystPaths) -> 
     committed by a writer that died before its rename (exported again now), and directories the
     warehouse has no record of (a warehouse restored from an older backup) are removed.
     """
-    ensure_catalog(paths)
+    ensure_catalog(paths, ddl_dir)
     recorded = {
         int(seq): (str(run_id), str(stage))
         for seq, run_id, stage in con.execute("SELECT seq, run_id, stage FROM run_publications").fetchall()

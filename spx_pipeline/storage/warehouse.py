@@ -114,6 +114,10 @@ class Warehouse:
         return self._clock
 
     @property
+    def ddl_dir(self) -> Path:
+        return self._ddl_dir
+
+    @property
     def analyst_paths(self) -> AnalystPaths:
         """Where the published analyst copy of this warehouse lives (beside the file)."""
         return AnalystPaths.for_warehouse(self.path)
@@ -190,9 +194,10 @@ class Warehouse:
                 con.rollback()
                 raise WarehouseError(f"applying warehouse DDL to {self.path} failed: {exc}") from exc
             after = _existing_tables(con)
-        # The analysts' catalog exists from the start, so their queries answer "no rows" rather than
-        # failing before the first publication.
-        ensure_catalog(self.analyst_paths, self._ddl_dir)
+            # The analysts' catalog exists from the start, so their queries answer "no rows" rather
+            # than failing before the first publication; built while this process holds the file,
+            # so two processes never build it at once.
+            ensure_catalog(self.analyst_paths, self._ddl_dir)
         return sorted(after - before)
 
     def columns(self, table: str) -> list[ColumnInfo]:
