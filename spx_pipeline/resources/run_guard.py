@@ -40,6 +40,9 @@ WORKER_TAG: Final = "spx/worker"
 WATCH_INTERVAL_SECONDS: Final = 5.0
 UNTAGGED_GRACE_SECONDS: Final = 120.0
 _IN_PROGRESS: Final = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
+# A run its own process creates (execute_in_process) is NOT_STARTED until RUN_START; it carries
+# its worker tag from creation, so a kill in between is told apart from a run queued for later.
+_CREATED: Final = [DagsterRunStatus.NOT_STARTED]
 _START_TIME_SLACK: Final = 1.0
 
 log = logging.getLogger("spx_pipeline.run_guard")
@@ -96,11 +99,13 @@ class ReapReport:
 def reap_dead_runs(instance: dg.DagsterInstance, *, keep: str | None = None) -> ReapReport:
     """One pass over runs in progress and runs holding pool slots (``keep``: a run never touched)."""
     report = ReapReport()
-    for record in instance.get_run_records(filters=RunsFilter(statuses=_IN_PROGRESS)):
+    for record in instance.get_run_records(filters=RunsFilter(statuses=[*_IN_PROGRESS, *_CREATED])):
         run = record.dagster_run
         if run.run_id == keep:
             continue
         identity = run.tags.get(WORKER_TAG)
+        if identity is None and run.status in _CREATED:
+            continue  # queued or launched by the daemon: not started by a worker yet
         if identity is not None:
             if worker_alive(identity) is not False:
                 continue

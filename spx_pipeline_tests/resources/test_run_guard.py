@@ -104,6 +104,8 @@ def test_the_reaper_frees_slots_of_finished_runs_and_fails_runs_whose_worker_die
                 dg.GraphDefinition(name="g", node_defs=[]).to_job(),
                 tags={WORKER_TAG: worker} if worker else {},
             )
+            if status == dg.DagsterRunStatus.NOT_STARTED:
+                return created.run_id
             instance.handle_new_event(
                 dg.EventLogEntry(
                     error_info=None,
@@ -126,11 +128,14 @@ def test_the_reaper_frees_slots_of_finished_runs_and_fails_runs_whose_worker_die
         alive = run(dg.DagsterRunStatus.STARTED, worker_identity())
         finished = run(dg.DagsterRunStatus.SUCCESS, None)
         untagged = run(dg.DagsterRunStatus.STARTED, None)  # died before recording its worker
+        queued = run(dg.DagsterRunStatus.NOT_STARTED, None)  # waits for a launcher: not ours to judge
+        created = run(dg.DagsterRunStatus.NOT_STARTED, f"{host}:99999998:1.000")  # died before RUN_START
         storage.claim_concurrency_slot(WAREHOUSE_POOL, dead, "step")  # the pool's one slot
         storage.claim_concurrency_slot(WAREHOUSE_POOL, finished, "step")  # waits behind it
         assert len(storage.get_concurrency_info(WAREHOUSE_POOL).pending_steps) == 2
         report = reap_dead_runs(instance)
-        assert report.failed_runs == [dead]
+        assert sorted(report.failed_runs) == sorted([dead, created])
+        assert instance.get_run_by_id(queued).status == dg.DagsterRunStatus.NOT_STARTED
         assert instance.get_run_by_id(dead).status == dg.DagsterRunStatus.FAILURE
         assert instance.get_run_by_id(alive).status == dg.DagsterRunStatus.STARTED
         assert report.freed_runs == sorted([dead, finished])
