@@ -145,3 +145,21 @@ def test_the_reaper_frees_slots_of_finished_runs_and_fails_runs_whose_worker_die
         monkeypatch.setattr("spx_pipeline.resources.run_guard.UNTAGGED_GRACE_SECONDS", 0.0)
         assert reap_dead_runs(instance).failed_runs == [untagged]
         assert not reap_dead_runs(instance)  # nothing left to do
+
+
+def test_the_dead_run_reaper_sensor_fails_a_dead_run_on_an_idle_instance(tmp_path: Path) -> None:
+    from spx_pipeline.definitions import defs
+
+    home = local_instance_home(tmp_path / "home")
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        host = worker_identity().rsplit(":", 2)[0]
+        run = instance.create_run_for_job(
+            dg.GraphDefinition(name="g", node_defs=[]).to_job(), tags={WORKER_TAG: f"{host}:99999997:1.000"}
+        )
+        sensor = defs.resolve_sensor_def("dead_run_reaper")
+        with dg.build_sensor_context(instance=instance) as context:
+            tick = sensor.evaluate_tick(context)
+        assert not tick.run_requests and run.run_id in (tick.skip_message or "")
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
+        with dg.build_sensor_context(instance=instance) as context:
+            assert sensor.evaluate_tick(context).skip_message == "No dead run and no stale pool slot."
