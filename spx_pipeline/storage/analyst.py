@@ -117,7 +117,8 @@ def ensure_catalog(paths: AnalystPaths, ddl_dir: Path = WAREHOUSE_DDL_DIR) -> bo
     final place and renamed over it.
     """
     ddl_hash, keys = _ddl_catalog(ddl_dir)
-    if _catalog_matches(paths, ddl_hash):
+    if _seen_current(paths, ddl_hash) or _catalog_matches(paths, ddl_hash):
+        _remember_current(paths, ddl_hash)
         return False
     paths.published_dir.mkdir(parents=True, exist_ok=True)
     paths.staging_dir.mkdir(parents=True, exist_ok=True)
@@ -143,7 +144,38 @@ def ensure_catalog(paths: AnalystPaths, ddl_dir: Path = WAREHOUSE_DDL_DIR) -> bo
     finally:
         con.close()
     os.replace(tmp, paths.catalog)
+    _remember_current(paths, ddl_hash)
     return True
+
+
+# Catalogs this process checked, by path: (inode, size, mtime) of the file it found current. Opening a
+# DuckDB file costs milliseconds and every publication asks; an unchanged file needs no second look.
+_current: dict[Path, tuple[int, int, int, str]] = {}
+
+
+def _fingerprint(path: Path) -> tuple[int, int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def _seen_current(paths: AnalystPaths, ddl_hash: str) -> bool:
+    seen = _current.get(paths.catalog)
+    found = _fingerprint(paths.catalog)
+    return (
+        seen is not None
+        and found is not None
+        and (*found, ddl_hash) == seen
+        and (paths.published_dir / SCHEMA_DIR).is_dir()
+    )
+
+
+def _remember_current(paths: AnalystPaths, ddl_hash: str) -> None:
+    found = _fingerprint(paths.catalog)
+    if found is not None:
+        _current[paths.catalog] = (*found, ddl_hash)
 
 
 def _latest_rows_sql(paths: AnalystPaths, table: str, key: Sequence[str]) -> str:
