@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 from pydantic import PrivateAttr
 
-from spx_pipeline.resources.run_guard import RunGuard
+from spx_pipeline.resources.run_guard import WATCH_INTERVAL_SECONDS, RunGuard
 from spx_pipeline.settings import SettingError
 from spx_pipeline.storage.warehouse import Warehouse
 
@@ -23,13 +23,16 @@ class WarehouseResource(dg.ConfigurableResource):
     """
 
     path: str | None = None
+    # How often a running run looks for dead runs holding the pool (the bound on how long a run
+    # already waiting behind a killed one keeps waiting, plus Dagster's own re-check).
+    guard_interval_seconds: float = WATCH_INTERVAL_SECONDS
     _warehouse: Warehouse | None = PrivateAttr(default=None)
     _guard: RunGuard | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         run = context.run
         if context.instance is not None and run is not None:
-            self._guard = RunGuard(context.instance, run.run_id)
+            self._guard = RunGuard(context.instance, run.run_id, interval=self.guard_interval_seconds)
             report = self._guard.start()
             if report and context.log is not None:
                 context.log.warning(f"Freed the warehouse pool from dead runs: {report.describe()}")

@@ -14,7 +14,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from spx_pipeline.definitions import build_definitions
 from spx_pipeline.emulator import FaultConfig
+from spx_pipeline.resources import WarehouseResource
 from spx_pipeline.resources.run_guard import WORKER_TAG, reap_dead_runs, worker_alive, worker_identity
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline_tests.fixtures.pipeline import PipelineEnv
@@ -53,7 +55,12 @@ def test_kill_9_of_the_slot_holder_lets_the_waiting_run_and_the_next_run_succeed
     results: list[dg.ExecuteInProcessResult] = []
     with dg.DagsterInstance.from_config(str(home)) as instance:
         env.set_now(env.clock.now() + timedelta(seconds=1))
-        job = env.defs.resolve_job_def("portfolio_sync_job")
+        # The waiting run's guard looks every second here (5 s by default: 8.9 s from the kill to
+        # the waiting run's success was measured with it).
+        guarded = WarehouseResource(path=str(env.warehouse_path), guard_interval_seconds=1.0)
+        job = build_definitions({**env.resources(), "warehouse": guarded}).resolve_job_def(
+            "portfolio_sync_job"
+        )
         waiter = threading.Thread(
             target=lambda: results.append(job.execute_in_process(instance=instance, raise_on_error=False))
         )
