@@ -34,6 +34,7 @@ bench: setup
 	$(BIN)/python bench/recommend.py
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/soak.py --runs 50 --kills 6
 
 dev: setup
 	$(BIN)/spx-pipeline dev

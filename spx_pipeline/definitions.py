@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import dagster as dg
 
 from spx_pipeline.defs.automation import build_broker_credentials_sensor, build_portfolio_sync_schedule
+from spx_pipeline.defs.maintenance import dead_run_reaper
 from spx_pipeline.defs.market_data.assets import spx_option_chain
 from spx_pipeline.defs.orders.assets import order_tickets
 from spx_pipeline.defs.portfolio.assets import broker_credentials, portfolio_snapshots, tradier_balances
@@ -82,7 +83,7 @@ def build_definitions(resources: Mapping[str, dg.ConfigurableResource] | None = 
             adhoc_recommendation_job,
         ],
         schedules=[build_portfolio_sync_schedule(portfolio_sync_job)],
-        sensors=[build_broker_credentials_sensor(portfolio_sync_job)],
+        sensors=[build_broker_credentials_sensor(portfolio_sync_job), dead_run_reaper],
         resources={**default_resources(), **(resources or {})},
         # One process per run: every step shares the warehouse file, and the per-account
         # concurrency lives inside tradier_balances' thread pool.

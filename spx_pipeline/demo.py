@@ -24,12 +24,24 @@ from spx_pipeline.storage.credentials import CredentialStore, UnknownAccountErro
 from spx_pipeline.storage.setups import SetupError, SetupStore
 from spx_pipeline.storage.warehouse import Warehouse
 
-LOCAL_INSTANCE_YAML = """\
-# Local Dagster instance for spx-pipeline (SQLite storage under this directory).
+LOCAL_INSTANCE_HEADER = "# Local Dagster instance for spx-pipeline (SQLite storage under this directory)."
+LOCAL_INSTANCE_YAML = f"""\
+{LOCAL_INSTANCE_HEADER}
 # Written by `spx-pipeline demo` / `spx-pipeline dev`; deployments use the repository's dagster.yaml.
 concurrency:
   pools:
     default_limit: 1
+    granularity: op
+# A killed run must not wedge the instance: the daemon (under `spx-pipeline dev`) fails runs stuck
+# starting/cancelling or over the runtime limit and frees slots of finished runs; every run and the
+# dead_run_reaper sensor also fail runs whose worker process is gone and free their pool slots.
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  cancel_timeout_seconds: 180
+  max_runtime_seconds: 3600
+  poll_interval_seconds: 10
+  free_slots_after_run_end_seconds: 10
 telemetry:
   enabled: false
 """
@@ -81,11 +93,22 @@ def prepare_local_environment(data_dir: Path) -> None:
     os.environ["SPX_WAREHOUSE_PATH"] = str((data_dir / "warehouse.duckdb").resolve())
     dagster_home = data_dir / "dagster_home"
     dagster_home.mkdir(parents=True, exist_ok=True)
-    instance_yaml = dagster_home / "dagster.yaml"
-    if not instance_yaml.exists():
-        instance_yaml.write_text(LOCAL_INSTANCE_YAML, encoding="utf-8")
+    write_local_instance_yaml(dagster_home)
     os.environ["DAGSTER_HOME"] = str(dagster_home.resolve())
     ensure_local_key(data_dir)
+
+
+def write_local_instance_yaml(dagster_home: Path) -> None:
+    """The local instance configuration; an older one this project wrote is brought up to date.
+
+    A file someone wrote by hand (without this project's header line) is left alone.
+    """
+    instance_yaml = dagster_home / "dagster.yaml"
+    if instance_yaml.exists():
+        current = instance_yaml.read_text(encoding="utf-8")
+        if current == LOCAL_INSTANCE_YAML or not current.startswith(LOCAL_INSTANCE_HEADER):
+            return
+    instance_yaml.write_text(LOCAL_INSTANCE_YAML, encoding="utf-8")
 
 
 def ensure_local_key(data_dir: Path) -> None:
@@ -182,6 +205,7 @@ def run_full_pipeline(*, preview: bool = True, log_level: str = "INFO") -> tuple
     import dagster as dg
 
     from spx_pipeline.definitions import defs
+    from spx_pipeline.resources.run_guard import worker_tags
 
     with dg.DagsterInstance.get() as instance:
         result = defs.resolve_job_def("full_pipeline_job").execute_in_process(
@@ -193,7 +217,7 @@ def run_full_pipeline(*, preview: bool = True, log_level: str = "INFO") -> tuple
                 "loggers": {"console": {"config": {"log_level": log_level}}},
             },
             raise_on_error=False,
-            tags={"spx/trigger": "demo"},
+            tags={"spx/trigger": "demo", **worker_tags()},
         )
         return result.run_id, result.success
 

@@ -16,6 +16,12 @@ CREDENTIALS_KEY_FILE_VAR = "SPX_CREDENTIALS_KEY_FILE"
 APP_DB_URL_VAR = "SPX_APP_DB_URL"
 WAREHOUSE_PATH_VAR = "SPX_WAREHOUSE_PATH"
 MARKET_DATA_ACCOUNT_VAR = "TRADIER_MARKET_DATA_ACCOUNT"
+CREATE_DIRS_VAR = "SPX_CREATE_DIRS"
+
+
+class SettingError(ValueError):
+    """A setting (environment variable or option) has a value that cannot work; the message names it."""
+
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"", "0", "false", "no", "off"})
@@ -62,7 +68,21 @@ def credentials_key_from_env() -> str | None:
     key_file = os.environ.get(CREDENTIALS_KEY_FILE_VAR)
     if key_file:
         path = Path(key_file)
-        if not path.is_file():
-            raise FileNotFoundError(f"{CREDENTIALS_KEY_FILE_VAR}={key_file!r} does not name a readable file")
-        return path.read_text(encoding="utf-8").strip() or None
+        if path.is_dir():
+            raise SettingError(
+                f"{CREDENTIALS_KEY_FILE_VAR}={key_file!r} is a directory; name the key file itself"
+            )
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise SettingError(f"{CREDENTIALS_KEY_FILE_VAR}={key_file!r} does not exist") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+            raise SettingError(f"{CREDENTIALS_KEY_FILE_VAR}={key_file!r} cannot be read: {reason}") from None
+        return text.strip() or None
     return None
+
+
+def create_dirs_allowed() -> bool:
+    """``SPX_CREATE_DIRS`` on: stores may create missing parent directories outside ``data/``."""
+    return read_flag(CREATE_DIRS_VAR, default=False).enabled

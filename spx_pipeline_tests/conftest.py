@@ -5,4 +5,5 @@ pytest_plugins = [
     "spx_pipeline_tests.fixtures.tradier",
     "spx_pipeline_tests.fixtures.stores",
     "spx_pipeline_tests.fixtures.pipeline",
+    "spx_pipeline_tests.fixtures.runs",
 ]

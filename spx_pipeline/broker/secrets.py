@@ -8,13 +8,21 @@ store may hand over a *callable* so decryption happens only when a request is ac
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import html
+import json
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Final
 from urllib.parse import quote, quote_plus
 
+import ahocorasick
+
 _REDACTED: Final = "***"
+# Tradier tokens are a few dozen characters; HTTP servers refuse headers of several kilobytes
+# (431), so anything this long is a pasted file, not a token.
+MAX_TOKEN_LENGTH: Final = 1024
 _CHAR_NAMES: Final = {" ": "space", "\t": "tab", "\n": "line feed", "\r": "carriage return"}
 
 
@@ -76,6 +84,11 @@ def check_token_text(token: str) -> None:
         raise ValueError(f"access token must be text, got {type(token).__name__}")
     if not token.strip():
         raise ValueError("access token is empty")
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise ValueError(
+            f"access token is {len(token)} characters long, over the {MAX_TOKEN_LENGTH} a broker token "
+            "can be; check that the right file or value was passed"
+        )
     for position, char in enumerate(token, start=1):
         if char.isspace():
             kind = "whitespace"
@@ -96,16 +109,113 @@ def check_token_text(token: str) -> None:
 
 
 def secret_spellings(secret: str) -> tuple[str, ...]:
-    """Every form in which a library may quote ``secret``: as is, repr-escaped, percent-encoded.
+    """Every form in which a library or a broker body may quote ``secret``.
 
-    requests quotes bad header values through ``repr`` (a line feed shows as backslash-n) and URL
-    errors show the percent-encoded form, so redacting only the clear text would miss them. Longest
-    first, so a shorter spelling never breaks up a longer one before it is replaced.
+    requests quotes bad header values through ``repr`` (a line feed shows as backslash-n), URL
+    errors show the percent-encoded form (upper or lower hex), JSON escapes ``/`` and quotes, HTML
+    escapes ``&``, and an echoed ``Authorization`` header may come back base64- or hex-encoded. The
+    base64 forms are the part of the encoding that depends on the token alone, at each of the three
+    byte alignments it can start at inside a longer encoded text. Longest first, so a shorter
+    spelling never breaks up a longer one before it is replaced.
     """
     if not secret:
         return ()
-    forms = {secret, repr(secret)[1:-1], quote(secret, safe=""), quote_plus(secret, safe="")}
-    return tuple(sorted(forms, key=len, reverse=True))
+    raw = secret.encode("utf-8")
+    forms = {
+        secret,
+        repr(secret)[1:-1],
+        json.dumps(secret)[1:-1],
+        json.dumps(secret)[1:-1].replace("/", "\\/"),
+        html.escape(secret),
+        html.escape(secret, quote=False),
+        raw.hex(),
+        raw.hex().upper(),
+    }
+    for encoded in (quote(secret, safe=""), quote_plus(secret, safe=""), quote(secret)):
+        forms.update({encoded, _lower_hex_escapes(encoded)})
+    for pad in range(3):
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            text = encode(b"\0" * pad + raw).decode("ascii")
+            start = (0, 2, 3)[pad]  # characters that still mix in the padding bytes
+            usable = (len(raw) + pad) // 3 * 4  # complete groups only: the next byte is unknown
+            fragment = text[start:usable]
+            if len(fragment) >= _MIN_ENCODED:
+                forms.add(fragment)
+    return tuple(sorted((f for f in forms if f), key=len, reverse=True))
+
+
+_MIN_ENCODED: Final = 8
+
+
+def _lower_hex_escapes(text: str) -> str:
+    out = []
+    index = 0
+    while index < len(text):
+        if text[index] == "%" and index + 2 < len(text):
+            out.append(text[index : index + 3].lower())
+            index += 3
+        else:
+            out.append(text[index])
+            index += 1
+    return "".join(out)
+
+
+class Redactor:
+    """Replaces every spelling of every token a run holds, in one pass over the text.
+
+    A sync holds one token per account, and a broker body answering one of them may echo any of
+    them; replacing each spelling of each token in turn costs tokens x spellings passes per body,
+    so the spellings go into one Aho-Corasick automaton (pyahocorasick) and each text is scanned
+    once. The automaton is the only place the clear spellings live; it is never pickled or shown.
+    """
+
+    __slots__ = ("_automaton", "_size")
+
+    def __init__(self, tokens: Iterable[SecretToken | str]) -> None:
+        automaton = ahocorasick.Automaton()
+        size = 0
+        for token in tokens:
+            try:
+                clear = token.reveal() if isinstance(token, SecretToken) else token
+            except Exception:  # a token that cannot be revealed is never sent either
+                continue
+            for spelling in secret_spellings(clear):
+                if automaton.add_word(spelling, len(spelling)):
+                    size += 1
+        if size:
+            automaton.make_automaton()
+        self._automaton = automaton
+        self._size = size
+
+    def __call__(self, text: str) -> str:
+        if not self._size or not text:
+            return text
+        spans: list[tuple[int, int]] = []
+        for end, length in self._automaton.iter(text):
+            spans.append((end + 1 - length, end + 1))
+        if not spans:
+            return text
+        spans.sort()
+        merged: list[list[int]] = []
+        for start, stop in spans:
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], stop)
+            else:
+                merged.append([start, stop])
+        out: list[str] = []
+        cursor = 0
+        for start, stop in merged:
+            out.append(text[cursor:start])
+            out.append(_REDACTED)
+            cursor = stop
+        out.append(text[cursor:])
+        return "".join(out)
+
+    def __repr__(self) -> str:
+        return f"Redactor({self._size} spellings)"
+
+    def __reduce__(self) -> object:
+        raise TypeError("Redactor cannot be pickled")
 
 
 def token_fingerprint(token: str) -> str:
@@ -114,7 +224,7 @@ def token_fingerprint(token: str) -> str:
 
 
 def redact(text: str, *secrets: str) -> str:
-    """Replace every occurrence of the given clear values in ``text``."""
+    """Replace every occurrence of the given clear values in ``text`` (callers pass spellings)."""
     for secret in secrets:
         if secret:
             text = text.replace(secret, _REDACTED)

@@ -10,12 +10,22 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 
 from spx_pipeline.cli import CliError
+from spx_pipeline.settings import SettingError
+from spx_pipeline.storage.analyst import AnalystCatalog, AnalystCopyError
 from spx_pipeline.storage.appdb import AppDatabase, MigrationError
 from spx_pipeline.storage.credentials import CredentialError, CredentialsKeyError
 from spx_pipeline.storage.setups import SetupError
 from spx_pipeline.storage.warehouse import Warehouse, WarehouseError, query_names
 
-_OPERATOR_ERRORS = (MigrationError, CredentialsKeyError, CredentialError, SetupError, WarehouseError)
+_OPERATOR_ERRORS = (
+    MigrationError,
+    CredentialsKeyError,
+    CredentialError,
+    SetupError,
+    WarehouseError,
+    SettingError,
+    AnalystCopyError,
+)
 
 
 def add_db_url_argument(parser: argparse.ArgumentParser) -> None:
@@ -36,8 +46,13 @@ def operator_errors() -> Iterator[None]:
         yield
     except _OPERATOR_ERRORS as exc:
         raise CliError(str(exc)) from exc
-    except sa.exc.OperationalError as exc:
+    except sa.exc.DBAPIError as exc:
         raise CliError(f"cannot use the app database: {str(exc.orig).strip().splitlines()[0]}") from exc
+
+
+def app_database(url: str | None) -> AppDatabase:
+    """The app database of ``--db-url`` (named in errors as such), else of ``SPX_APP_DB_URL``."""
+    return AppDatabase(url, setting="--db-url" if url else None)
 
 
 def open_app_db(url: str | None) -> AppDatabase:
@@ -46,7 +61,7 @@ def open_app_db(url: str | None) -> AppDatabase:
     Verbs migrate instead of skipping: the seed app silently ignored missing tables.
     """
     with operator_errors():
-        db = AppDatabase(url)
+        db = app_database(url)
         applied = db.upgrade()
     if applied:
         print(f"applied migrations to {db.display_url}: {', '.join(applied)}", file=sys.stderr)
@@ -55,7 +70,7 @@ def open_app_db(url: str | None) -> AppDatabase:
 
 def _upgrade(args: argparse.Namespace) -> int:
     with operator_errors():
-        db = AppDatabase(args.db_url)
+        db = app_database(args.db_url)
         applied = db.upgrade()
     if applied:
         for name in applied:
@@ -67,7 +82,7 @@ def _upgrade(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     with operator_errors():
-        db = AppDatabase(args.db_url)
+        db = app_database(args.db_url)
         rows = db.status()
     print(f"database: {db.display_url}")
     for row in rows:
@@ -84,7 +99,7 @@ def _status(args: argparse.Namespace) -> int:
 
 def _warehouse_init(args: argparse.Namespace) -> int:
     with operator_errors():
-        warehouse = Warehouse(args.path)
+        warehouse = Warehouse(args.path, setting="--path" if args.path else None)
         created = warehouse.ensure_schema()
     outcome = f"created {', '.join(created)}" if created else "all tables present"
     print(f"warehouse {warehouse.path}: {outcome}")
@@ -92,8 +107,9 @@ def _warehouse_init(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
+    # The published analyst copy: reading it never takes (or waits for) the writers' lock.
     with operator_errors():
-        frame = Warehouse(args.path).named_query(args.name)
+        frame = AnalystCatalog(args.path).named_query(args.name)
     if frame.empty:
         print("(no rows)")
     else:
@@ -114,6 +130,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_db_url_argument(verb("status", _status, "list applied and pending migrations"))
     init = verb("warehouse-init", _warehouse_init, "create any missing warehouse tables")
     init.add_argument("--path", default=None, help="DuckDB file (default: $SPX_WAREHOUSE_PATH or data/)")
-    query = verb("query", _query, "run an analyst query from sql/queries against the warehouse")
+    query = verb(
+        "query",
+        _query,
+        "run an analyst query from sql/queries on the published analyst copy (never blocks a run)",
+    )
     query.add_argument("name", choices=query_names(), help="query name (file name without .sql)")
-    query.add_argument("--path", default=None, help="DuckDB file (default: $SPX_WAREHOUSE_PATH or data/)")
+    query.add_argument(
+        "--path", default=None, help="the warehouse's DuckDB file (default: $SPX_WAREHOUSE_PATH or data/)"
+    )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from spx_pipeline.cli import CliError
 from spx_pipeline.clock import NOW_VAR, parse_instant
+from spx_pipeline.storage.analyst import AnalystPaths
 
 _NOW_HELP = (
     "pin the clock of the pipeline and the local Tradier server to this instant "
@@ -83,9 +84,10 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"  warehouse             {summary.warehouse_path}")
     print()
     print("Try:  spx-pipeline db query recommendations_of_the_day")
+    catalog = AnalystPaths.for_warehouse(summary.warehouse_path).catalog
     print(
-        f"      python -c \"import duckdb; print(duckdb.connect('{summary.warehouse_path}', read_only=True)"
-        ".sql('select * from portfolio_snapshots'))\""
+        f"      python -c \"import duckdb; print(duckdb.connect('{catalog}', read_only=True)"
+        ".sql('select * from portfolio_snapshots'))\"   # the analysts' copy: never blocks a run"
     )
     print("      spx-pipeline dev      # the same assets in the Dagster UI")
     return 0 if summary.success else 1

@@ -1,11 +1,13 @@
 """Small helpers shared by the asset modules: metadata, run identity, table schemas."""
 
 import functools
+from collections.abc import Callable
 
 import dagster as dg
 import duckdb
 import pandas as pd
 
+from spx_pipeline.storage.reconcile import RunState
 from spx_pipeline.storage.warehouse import ddl_files
 
 OWNERS = ["team:spx-trading"]
@@ -39,6 +41,18 @@ def table_schema_metadata(table: str) -> dict[str, object]:
         ),
         "dagster/table_name": table,
     }
+
+
+def run_state(instance: dg.DagsterInstance) -> Callable[[str], RunState]:
+    """Whether a run is over, as this Dagster instance knows it (for repairing crashed runs)."""
+
+    def state(run_id: str) -> RunState:
+        run = instance.get_run_by_id(run_id)
+        if run is None:
+            return "unknown"
+        return "finished" if run.is_finished else "in_progress"
+
+    return state
 
 
 def preview_markdown(frame: pd.DataFrame, limit: int = 20) -> dg.MarkdownMetadataValue:

@@ -47,14 +47,17 @@ class LatestChain:
 
 
 def latest_chain(warehouse: Warehouse, *, prefer_run_id: str | None = None) -> LatestChain | None:
-    """The chain fetched by ``prefer_run_id`` when it fetched one, else the newest fetch."""
+    """The chain fetched by ``prefer_run_id`` when it fetched one, else the newest fetch.
+
+    Only published chains count (``published.*`` views): rows of a run that died are never read.
+    """
     frame = pd.DataFrame()
     if prefer_run_id:
-        frame = warehouse.query("SELECT * FROM spx_option_chain WHERE run_id = ?", [prefer_run_id])
+        frame = warehouse.query("SELECT * FROM published.spx_option_chain WHERE run_id = ?", [prefer_run_id])
     if frame.empty:
         frame = warehouse.query(
-            "SELECT * FROM spx_option_chain WHERE run_id = "
-            "(SELECT run_id FROM spx_option_chain ORDER BY captured_at DESC, run_id DESC LIMIT 1)"
+            "SELECT * FROM published.spx_option_chain WHERE run_id = "
+            "(SELECT run_id FROM published.spx_option_chain ORDER BY captured_at DESC, run_id DESC LIMIT 1)"
         )
     if frame.empty:
         return None
@@ -85,7 +88,7 @@ def chain_for_session(
 def latest_snapshots(warehouse: Warehouse, account_ids: Sequence[str] | None = None) -> pd.DataFrame:
     """Each account's newest validated snapshot (optionally only the given accounts)."""
     frame = warehouse.query(
-        "SELECT * FROM portfolio_snapshots "
+        "SELECT * FROM published.portfolio_snapshots "
         "QUALIFY row_number() OVER (PARTITION BY account_id ORDER BY captured_at DESC) = 1 "
         "ORDER BY account_id"
     )
@@ -228,7 +231,7 @@ def stale_risk_reasons(
         return {}
     failures = warehouse.query(
         "SELECT account_id, max(captured_at) AS failed_at, arg_max(error_class, captured_at) AS error_class "
-        "FROM sync_failures GROUP BY account_id"
+        "FROM published.sync_failures GROUP BY account_id"
     )
     failed = {row.account_id: row for row in failures.itertuples()}
     reasons: dict[str, str] = {}

@@ -58,9 +58,9 @@ def tradable_recommendations(
     0DTE contracts have expired.
     """
     frame = warehouse.query(
-        "SELECT * FROM contract_recommendations "
-        "WHERE run_id = (SELECT run_id FROM contract_recommendations ORDER BY generated_at DESC, run_id DESC "
-        "LIMIT 1) AND as_of_date = ? AND NOT blocked AND suggested_contracts >= 1 AND symbol IS NOT NULL "
+        "SELECT * FROM published.contract_recommendations WHERE run_id = (SELECT run_id FROM "
+        "published.contract_recommendations ORDER BY generated_at DESC, run_id DESC LIMIT 1) "
+        "AND as_of_date = ? AND NOT blocked AND suggested_contracts >= 1 AND symbol IS NOT NULL "
         "ORDER BY setup_id, account_id",
         [trading_day],
     )

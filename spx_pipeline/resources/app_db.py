@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 from pydantic import PrivateAttr
 
-from spx_pipeline.settings import credentials_key_from_env
+from spx_pipeline.settings import SettingError, credentials_key_from_env
 from spx_pipeline.storage.appdb import AppDatabase
 from spx_pipeline.storage.credentials import CredentialStore
 from spx_pipeline.storage.setups import SetupStore
@@ -24,14 +24,22 @@ class AppDatabaseResource(dg.ConfigurableResource):
     def database(self) -> AppDatabase:
         """The app database, migrated to the latest version (missing tables are created)."""
         if self._database is None:
-            database = AppDatabase(self.url)
+            try:
+                database = AppDatabase(self.url)
+            except SettingError as exc:
+                # A wrong setting is the operator's to fix: say which, without a code traceback.
+                raise dg.Failure(description=str(exc)) from None
             database.upgrade()
             self._database = database
         return self._database
 
     def credential_store(self) -> CredentialStore:
         """Credential store whose key is verified before anything is synced (fail closed)."""
-        store = CredentialStore(self.database(), key=credentials_key_from_env())
+        try:
+            key = credentials_key_from_env()
+        except SettingError as exc:
+            raise dg.Failure(description=str(exc)) from None
+        store = CredentialStore(self.database(), key=key)
         store.verify_key()
         return store
 

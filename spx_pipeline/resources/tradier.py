@@ -10,10 +10,12 @@ import os
 from collections.abc import Sequence
 
 import dagster as dg
+from pydantic import PrivateAttr
 
 from spx_pipeline.broker.secrets import SecretToken
 from spx_pipeline.broker.tradier import AccountCredential, BalanceResult, TradierClient, fetch_balances_many
-from spx_pipeline.broker.tradier.many import ENVIRONMENTS
+from spx_pipeline.broker.tradier.many import DEFAULT_RATE_LIMIT_BUDGET, ENVIRONMENTS
+from spx_pipeline.broker.tradier.ratelimit import RateLimiterRegistry
 from spx_pipeline.broker.tradier.transport import DEFAULT_TIMEOUT, RetryPolicy
 
 
@@ -27,11 +29,22 @@ class TradierResource(dg.ConfigurableResource):
     # about read_timeout_seconds x max_attempts per account, never the whole run.
     read_timeout_seconds: float = DEFAULT_TIMEOUT[1]
     max_attempts: int = 4
+    # Seconds a balance sync may wait for 429-refused accounts' rate-limit windows to reset.
+    rate_limit_budget_seconds: float = DEFAULT_RATE_LIMIT_BUDGET
+    _registry: RateLimiterRegistry | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # Rate-limit state belongs to the run: a window one run exhausted must not make the next
+        # run in the same process wait; the broker's headers teach each run the real state.
+        self._registry = RateLimiterRegistry()
 
     def _client_kwargs(self) -> dict[str, object]:
+        if self._registry is None:
+            self._registry = RateLimiterRegistry()
         return {
             "timeout": (DEFAULT_TIMEOUT[0], self.read_timeout_seconds),
             "retry": RetryPolicy(max_attempts=self.max_attempts),
+            "registry": self._registry,
         }
 
     def client(self, token: SecretToken, environment: str = "sandbox") -> TradierClient:
@@ -57,5 +70,6 @@ class TradierResource(dg.ConfigurableResource):
             max_workers=self.max_workers,
             base_url=self.base_url,
             allow_live=self.allow_live,
+            rate_limit_budget=self.rate_limit_budget_seconds,
             **self._client_kwargs(),
         )

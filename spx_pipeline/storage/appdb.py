@@ -8,6 +8,7 @@ a fresh clone runs with nothing installed; deployments point ``SPX_APP_DB_URL`` 
 
 from __future__ import annotations
 
+import re
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,11 +19,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from spx_pipeline.clock import Clock, clock_from_env
+from spx_pipeline.settings import APP_DB_URL_VAR, SettingError
 from spx_pipeline.storage.migrations import Migration, MigrationError, load_migrations
-from spx_pipeline.storage.paths import app_db_url
+from spx_pipeline.storage.paths import app_db_url, prepare_parent_dir
 from spx_pipeline.storage.tables import schema_migrations
 
 __all__ = ["AppDatabase", "MigrationError", "MigrationStatus"]
+
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+_SQLITE_HEADER = b"SQLite format 3\x00"
+_PASSWORD_IN_TEXT = re.compile(r"(?<=:)[^:@/]+(?=@)")
 
 # Any constant works; it only has to be the same for every process migrating one database.
 _PG_MIGRATION_LOCK = zlib.crc32(b"spx_pipeline.schema_migrations")
@@ -55,12 +61,19 @@ class AppDatabase:
     """
 
     def __init__(
-        self, url: str | None = None, *, migrations_dir: Path | None = None, clock: Clock | None = None
+        self,
+        url: str | None = None,
+        *,
+        migrations_dir: Path | None = None,
+        clock: Clock | None = None,
+        setting: str | None = None,
     ) -> None:
         self.url = app_db_url(url)
+        # What to name when the URL is wrong: the CLI option, or the environment variable.
+        self.setting = setting or (APP_DB_URL_VAR if url is None else "app database URL")
         self.clock: Clock = clock if clock is not None else clock_from_env()
         self._migrations_dir = migrations_dir
-        self.engine: Engine = _create_engine(self.url)
+        self.engine: Engine = _create_engine(self.url, self.setting)
 
     @property
     def display_url(self) -> str:
@@ -189,13 +202,52 @@ def _first_line(exc: BaseException) -> str:
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
 
 
-def _create_engine(url: str) -> Engine:
-    parsed = sa.engine.make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(parsed, pool_pre_ping=True)
+def _masked(url: str) -> str:
+    """The URL text for a message, any password replaced (it may not even parse)."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return _PASSWORD_IN_TEXT.sub("***", url)
+
+
+def _create_engine(url: str, setting: str = APP_DB_URL_VAR) -> Engine:
+    """An engine for a supported URL; anything else is one ``SettingError`` naming the setting.
+
+    Checked before any connection: the URL parses, names SQLite or PostgreSQL with an installed
+    driver, and a SQLite file that already exists really is one (SQLite would only say "file is not
+    a database" at the first query, in the middle of a migration).
+    """
+    shown = _masked(url)
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        raise SettingError(
+            f"{setting}={shown!r} is not a database URL; use e.g. sqlite:///data/app.sqlite or "
+            "postgresql+psycopg2://user@host/db"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_BACKENDS:
+        raise SettingError(
+            f"{setting}={shown!r}: {backend} is not supported; the app database is SQLite "
+            "(sqlite:///path) or PostgreSQL (postgresql+psycopg2://user@host/db)"
+        )
+    if backend != "sqlite":
+        try:
+            return sa.create_engine(parsed, pool_pre_ping=True)
+        except (ImportError, sa.exc.NoSuchModuleError) as exc:
+            raise SettingError(
+                f"{setting}={shown!r}: the driver {parsed.drivername!r} is not installed ({exc}); "
+                "use postgresql+psycopg2:// (psycopg2 ships with spx-pipeline)"
+            ) from None
     database = parsed.database
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = Path(database).expanduser()
+        if path.is_dir():
+            raise SettingError(f"{setting}={shown!r}: {path} is a directory, not a SQLite file")
+        if path.is_file():
+            _check_sqlite_file(path, setting, shown)
+        else:
+            prepare_parent_dir(path, setting=setting, value=shown)
     engine = sa.create_engine(parsed, connect_args={"timeout": 30})
 
     # pysqlite opens transactions lazily and never before DDL, so a failing migration would leave
@@ -211,3 +263,16 @@ def _create_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _check_sqlite_file(path: Path, setting: str, shown: str) -> None:
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(_SQLITE_HEADER))
+    except OSError as exc:
+        raise SettingError(f"{setting}={shown!r}: cannot read {path}: {exc.strerror or exc}") from None
+    if header and header != _SQLITE_HEADER:  # an empty file is a new, empty SQLite database
+        raise SettingError(
+            f"{setting}={shown!r}: {path} is not a SQLite database; point the setting at the app "
+            "database (or at a new file name)"
+        )

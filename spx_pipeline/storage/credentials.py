@@ -141,6 +141,7 @@ class CredentialStore:
         account_id = _check_account_id(account_id)
         env = _check_environment(environment)
         clean = _check_token(token)
+        self._check_key_opens_stored_tokens()
         ciphertext = self._encrypt(clean)
         now = self._db.clock.now()
         with self._db.engine.begin() as conn:
@@ -172,6 +173,7 @@ class CredentialStore:
     def rotate(self, account_id: str, token: str) -> CredentialInfo:
         """Replace an account's token; its active flag stays as it is."""
         clean = _check_token(token)
+        self._check_key_opens_stored_tokens(replacing=account_id)
         ciphertext = self._encrypt(clean)
         now = self._db.clock.now()
         with self._db.engine.begin() as conn:
@@ -273,6 +275,28 @@ class CredentialStore:
         ]
 
     # -- internals ------------------------------------------------------------------------
+
+    def _check_key_opens_stored_tokens(self, *, replacing: str | None = None) -> None:
+        """Refuse to encrypt under a key that cannot decrypt the active tokens already stored.
+
+        A valid but wrong key would otherwise store the new token happily, and every later sync
+        would fail for every account (the stored tokens and the new one need different keys).
+        The token being replaced by a rotation is exempt, and so are inactive accounts: after a
+        lost key an operator deactivates the accounts, rotates each, and activates them again.
+        """
+        rows = [row for row in self._active_rows() if row.account_id != replacing]
+        unreadable = []
+        for row in rows:
+            try:
+                self.cipher.decrypt(row.token_ciphertext.encode("ascii"))
+            except InvalidToken:
+                unreadable.append(row.account_id)
+        if unreadable:
+            raise CredentialsKeyError(
+                f"{ENV_CREDENTIALS_KEY} does not decrypt {len(unreadable)} of {len(rows)} active stored "
+                f"token(s) (e.g. account {unreadable[0]!r}); nothing was stored: use the key the tokens were "
+                "stored with (several keys may be given, comma-separated, to roll to a new one)"
+            )
 
     def _active_rows(self) -> list[sa.Row[tuple[object, ...]]]:
         with self._db.engine.connect() as conn:

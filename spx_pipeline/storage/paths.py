@@ -11,12 +11,15 @@ import os
 from pathlib import Path
 from typing import Final
 
+from spx_pipeline.settings import CREATE_DIRS_VAR, SettingError, create_dirs_allowed
+
 ENV_APP_DB_URL: Final = "SPX_APP_DB_URL"
 ENV_WAREHOUSE_PATH: Final = "SPX_WAREHOUSE_PATH"
 ENV_CREDENTIALS_KEY: Final = "SPX_CREDENTIALS_KEY"
 
 DEFAULT_APP_DB_URL: Final = "sqlite:///data/app.sqlite"
-DEFAULT_WAREHOUSE_PATH: Final = Path("data") / "warehouse.duckdb"
+DEFAULT_DATA_DIR: Final = Path("data")
+DEFAULT_WAREHOUSE_PATH: Final = DEFAULT_DATA_DIR / "warehouse.duckdb"
 
 # The SQL lives beside the package (sql/ at the project root) so analysts and DBAs can read it
 # without opening Python; the package finds it relative to its own source tree.
@@ -39,3 +42,44 @@ def warehouse_path(explicit: str | Path | None = None) -> Path:
         return Path(explicit)
     env = os.environ.get(ENV_WAREHOUSE_PATH)
     return Path(env) if env else DEFAULT_WAREHOUSE_PATH
+
+
+def warehouse_setting(explicit: str | Path | None = None) -> str:
+    """The name to quote when the warehouse path is wrong: where the value came from."""
+    if explicit:
+        return "warehouse path"
+    return ENV_WAREHOUSE_PATH if os.environ.get(ENV_WAREHOUSE_PATH) else "the default warehouse path"
+
+
+def prepare_parent_dir(path: Path, *, setting: str, value: object) -> None:
+    """Make sure ``path`` can be created: its directory exists, or may be created, and is a directory.
+
+    A mistyped location (``sqlite:////nonexistent/dir/app.sqlite``) must not silently grow a directory
+    tree and an empty store somewhere on the disk: missing directories are only created inside the
+    project's ``data/`` (the defaults live there), or anywhere when ``SPX_CREATE_DIRS`` is on.
+    Every refusal names the setting and its value, and changes nothing.
+    """
+    parent = path.expanduser().parent
+    for ancestor in [parent, *parent.parents]:
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise SettingError(
+                    f"{setting}={str(value)!r} cannot be used: {ancestor} is a file, not a directory"
+                )
+            break
+    if parent.is_dir():
+        return
+    data_dir = DEFAULT_DATA_DIR.resolve()
+    resolved = parent.resolve()
+    inside_data = resolved == data_dir or data_dir in resolved.parents
+    if not (inside_data or create_dirs_allowed()):
+        raise SettingError(
+            f"{setting}={str(value)!r} cannot be used: directory {parent} does not exist; create it first "
+            f"(or set {CREATE_DIRS_VAR}=true to let spx-pipeline create missing directories)"
+        )
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SettingError(
+            f"{setting}={str(value)!r} cannot be used: creating {parent} failed: {exc.strerror or exc}"
+        ) from None

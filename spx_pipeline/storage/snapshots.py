@@ -2,11 +2,13 @@
 
 The TypeScript app reads balances from its own Postgres, not from the analysts' DuckDB file, so
 each sync also lands there. Writes are per source run and atomic: a re-run replaces its rows and
-a failure leaves none.
+a failure leaves none. The app database is the system of record for this history: its commit is
+the point at which a sync counts as done (see ``storage.reconcile``).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -54,4 +56,27 @@ def replace_snapshots(appdb: AppDatabase, frame: pd.DataFrame, *, run_id: str) -
 def read_snapshots(appdb: AppDatabase) -> pd.DataFrame:
     with appdb.engine.connect() as conn:
         result = conn.execute(sa.select(portfolio_snapshots).order_by("account_id", "captured_at"))
+        return pd.DataFrame(result.mappings().all(), columns=list(_COLUMNS))
+
+
+def snapshot_counts(appdb: AppDatabase, *, since: datetime) -> dict[str, int]:
+    """Rows per source run captured at or after ``since`` (what reconciliation compares)."""
+    table = portfolio_snapshots
+    with appdb.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(table.c.run_id, sa.func.count())
+            .where(table.c.captured_at >= since, table.c.run_id.is_not(None))
+            .group_by(table.c.run_id)
+        ).all()
+    return {str(run_id): int(count) for run_id, count in rows}
+
+
+def read_run_snapshots(appdb: AppDatabase, run_id: str) -> pd.DataFrame:
+    """The rows one source run wrote, in the warehouse's column names."""
+    with appdb.engine.connect() as conn:
+        result = conn.execute(
+            sa.select(portfolio_snapshots)
+            .where(portfolio_snapshots.c.run_id == run_id)
+            .order_by("account_id", "captured_at")
+        )
         return pd.DataFrame(result.mappings().all(), columns=list(_COLUMNS))

@@ -9,13 +9,14 @@ table exactly as it was.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import random
 import re
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -25,8 +26,18 @@ from typing import Any, Final
 
 import duckdb
 import pandas as pd
+import psutil
 
-from spx_pipeline.storage.paths import QUERIES_DIR, WAREHOUSE_DDL_DIR, warehouse_path
+from spx_pipeline.clock import Clock, clock_from_env
+from spx_pipeline.storage.analyst import AnalystPaths, ensure_catalog
+from spx_pipeline.storage.paths import (
+    QUERIES_DIR,
+    WAREHOUSE_DDL_DIR,
+    prepare_parent_dir,
+    warehouse_path,
+    warehouse_setting,
+)
+from spx_pipeline.storage.publication import published_views_sql
 
 _CREATE_TABLE = re.compile(
     r"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE
@@ -84,12 +95,32 @@ class Warehouse:
         *,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
         ddl_dir: Path | None = None,
+        setting: str | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.path = warehouse_path(path)
+        self.setting = setting or warehouse_setting(path)
+        self._clock = clock
         if lock_timeout < 0:
             raise ValueError(f"lock_timeout {lock_timeout!r} must not be negative")
         self.lock_timeout = lock_timeout
         self._ddl_dir = ddl_dir or WAREHOUSE_DDL_DIR
+
+    @property
+    def clock(self) -> Clock:
+        """Stamps publications; the process clock (``SPX_NOW`` when pinned) unless one was given."""
+        if self._clock is None:
+            self._clock = clock_from_env()
+        return self._clock
+
+    @property
+    def ddl_dir(self) -> Path:
+        return self._ddl_dir
+
+    @property
+    def analyst_paths(self) -> AnalystPaths:
+        """Where the published analyst copy of this warehouse lives (beside the file)."""
+        return AnalystPaths.for_warehouse(self.path)
 
     @property
     def tables(self) -> frozenset[str]:
@@ -118,7 +149,9 @@ class Warehouse:
                 f"warehouse {self.path} does not exist yet; run the pipeline (or ensure_schema) first"
             )
         if not read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.path.is_dir():
+                raise WarehouseError(f"{self.setting}={str(self.path)!r} is a directory, not a DuckDB file")
+            prepare_parent_dir(self.path, setting=self.setting, value=self.path)
         deadline = time.monotonic() + self.lock_timeout
         delay = 0.02
         while True:
@@ -137,8 +170,9 @@ class Warehouse:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise WarehouseLockedError(
-                        f"warehouse {self.path} stayed locked by another process for "
-                        f"{self.lock_timeout:.1f}s; is a long-running writer (or a DuckDB shell) holding it?"
+                        f"warehouse {self.path} stayed locked for {self.lock_timeout:.1f}s by "
+                        f"{lock_holder(str(exc))}; analysts read the published copy "
+                        f"{self.analyst_paths.catalog} (or `spx-pipeline db query`), which never blocks a run"
                     ) from exc
                 time.sleep(min(delay * (0.5 + random.random()), remaining))
                 delay = min(delay * 2, 1.0)
@@ -153,11 +187,17 @@ class Warehouse:
             try:
                 for path in ddl_files(self._ddl_dir):
                     con.execute(path.read_text(encoding="utf-8"))
+                for statement in published_views_sql():
+                    con.execute(statement)
                 con.commit()
             except duckdb.Error as exc:
                 con.rollback()
                 raise WarehouseError(f"applying warehouse DDL to {self.path} failed: {exc}") from exc
             after = _existing_tables(con)
+            # The analysts' catalog exists from the start, so their queries answer "no rows" rather
+            # than failing before the first publication; built while this process holds the file,
+            # so two processes never build it at once.
+            ensure_catalog(self.analyst_paths, self._ddl_dir)
         return sorted(after - before)
 
     def columns(self, table: str) -> list[ColumnInfo]:
@@ -167,6 +207,25 @@ class Warehouse:
 
     # -- writes ---------------------------------------------------------------------------
 
+    @contextmanager
+    def transaction(self) -> Iterator[WarehouseTransaction]:
+        """One DuckDB transaction for several writes (and a publication): all of them or none.
+
+        Actions registered with ``after_commit`` (moving an exported analyst copy into place) run
+        once the commit succeeded, while this process still holds the file.
+        """
+        with self.connect() as con:
+            tx = WarehouseTransaction(self, con)
+            con.begin()
+            try:
+                yield tx
+                con.commit()
+            except BaseException:
+                con.rollback()
+                tx.discard()
+                raise
+            tx.committed()
+
     def replace_rows(
         self,
         table: str,
@@ -175,75 +234,20 @@ class Warehouse:
         key_columns: Sequence[str],
         delete_where: Mapping[str, object] | None = None,
     ) -> WriteResult:
-        """Idempotent upsert-by-replacement in ONE transaction.
+        """Idempotent upsert-by-replacement in ONE transaction (see ``WarehouseTransaction``).
 
-        1. delete rows matching ``delete_where`` (column = value, all must match; e.g. a run id),
-        2. delete rows whose ``key_columns`` match any row of ``frame``,
-        3. insert ``frame`` (columns matched by name; table columns the frame lacks become NULL).
-
-        Unknown columns, missing or NULL key values and duplicate keys within the frame are refused
-        before anything runs; any database error rolls the whole write back.
+        Rows of a stage that is one table (the option chain, recommendations, tickets) are published
+        in that same transaction: the write is the stage.
         """
-        keys = list(key_columns)
-        if not keys:
-            raise WarehouseWriteError(
-                f"replace_rows({table}): key_columns is empty; name the row key columns"
-            )
-        return self._write(table, frame, keys=keys, delete_where=delete_where or {}, delete_all=False)
+        with self.transaction() as tx:
+            result = tx.replace_rows(table, frame, key_columns=key_columns, delete_where=delete_where)
+            tx.publish_self_contained(table, frame)
+        return result
 
     def replace_table(self, table: str, frame: pd.DataFrame) -> WriteResult:
         """Replace the whole content of a current-state table (e.g. broker_credentials) atomically."""
-        return self._write(table, frame, keys=[], delete_where={}, delete_all=True)
-
-    def _write(
-        self,
-        table: str,
-        frame: pd.DataFrame,
-        *,
-        keys: list[str],
-        delete_where: Mapping[str, object],
-        delete_all: bool,
-    ) -> WriteResult:
-        """Validate, then delete-and-insert in one transaction; any error rolls everything back."""
-        name = self._check_table(table)
-        with self.connect() as con:
-            cols = {c.name: c for c in _columns(con, name, self.path)}
-            _check_columns(name, frame, cols, keys, delete_where)
-            if keys:
-                _check_keys(name, frame, keys)
-            prepared = _prepare(frame, cols)
-            view = f"_spx_incoming_{uuid.uuid4().hex}"
-            con.register(view, prepared)
-            try:
-                con.begin()
-                try:
-                    deleted = 0
-                    if delete_all:
-                        deleted += _count(con.execute(f"DELETE FROM {_q(name)}"))
-                    if delete_where:
-                        where, params = _where(delete_where)
-                        deleted += _count(con.execute(f"DELETE FROM {_q(name)} WHERE {where}", params))
-                    if keys and len(prepared):
-                        match = " AND ".join(
-                            f"{_q(name)}.{_q(k)} = CAST(src.{_q(k)} AS {cols[k].type})" for k in keys
-                        )
-                        deleted += _count(
-                            con.execute(
-                                f"DELETE FROM {_q(name)} WHERE EXISTS "
-                                f"(SELECT 1 FROM {_q(view)} AS src WHERE {match})"
-                            )
-                        )
-                    if len(prepared):
-                        _insert(con, name, view, prepared, cols)
-                    con.commit()
-                except duckdb.Error as exc:
-                    con.rollback()
-                    raise WarehouseWriteError(
-                        f"writing {len(frame)} rows to {name} failed and was rolled back: {_first_line(exc)}"
-                    ) from exc
-            finally:
-                con.unregister(view)
-        return WriteResult(inserted=len(prepared), deleted=deleted)
+        with self.transaction() as tx:
+            return tx.replace_table(table, frame)
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -274,6 +278,25 @@ class Warehouse:
         return f"Warehouse({str(self.path)!r})"
 
 
+_LOCK_PID = re.compile(r"PID (\d+)")
+
+
+def lock_holder(message: str) -> str:
+    """Who holds a DuckDB lock, from DuckDB's own error text: the process id and its command line."""
+    match = _LOCK_PID.search(message)
+    if match is None:
+        return f"another process ({_first_line(RuntimeError(message))})"
+    pid = int(match.group(1))
+    try:
+        process = psutil.Process(pid)
+        command = " ".join(process.cmdline()) or process.name()
+    except (psutil.Error, OSError):
+        return f"process {pid} (no longer running)"
+    if len(command) > 160:
+        command = command[:157] + "..."
+    return f"process {pid} ({command})"
+
+
 def query_names() -> list[str]:
     """Names of the analyst queries shipped in ``sql/queries``."""
     return sorted(p.stem for p in QUERIES_DIR.glob("*.sql"))
@@ -283,6 +306,152 @@ def read_named_query(name: str) -> str:
     if not _QUERY_NAME.match(name or "") or not (QUERIES_DIR / f"{name}.sql").is_file():
         raise WarehouseError(f"no analyst query named {name!r}; available: {', '.join(query_names())}")
     return (QUERIES_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+class WarehouseTransaction:
+    """Writes inside one open DuckDB transaction; ``Warehouse.transaction()`` commits or rolls back."""
+
+    def __init__(self, warehouse: Warehouse, con: duckdb.DuckDBPyConnection) -> None:
+        self.warehouse = warehouse
+        self.con = con
+        self._after_commit: list[Callable[[], None]] = []
+        self._finally: dict[str, Callable[[], None]] = {}
+        self._on_discard: list[Callable[[], None]] = []
+
+    def after_commit(
+        self,
+        action: Callable[[], None],
+        *,
+        on_discard: Callable[[], None] | None = None,
+        key: str | None = None,
+    ) -> None:
+        """Run ``action`` once the transaction committed (``on_discard`` if it rolled back).
+
+        Keyed actions run once per transaction, after the unkeyed ones (a clean-up after moves).
+        """
+        if key is None:
+            self._after_commit.append(action)
+        else:
+            self._finally.setdefault(key, action)
+        if on_discard is not None:
+            self._on_discard.append(on_discard)
+
+    def committed(self) -> None:
+        for action in [*self._after_commit, *self._finally.values()]:
+            action()
+
+    def discard(self) -> None:
+        for action in self._on_discard:
+            action()
+
+    def query(self, sql: str, params: Sequence[object] | Mapping[str, object] | None = None) -> pd.DataFrame:
+        """A read inside the transaction: it sees the transaction's own uncommitted writes."""
+        return self.con.execute(sql, params).df() if params is not None else self.con.execute(sql).df()
+
+    def replace_rows(
+        self,
+        table: str,
+        frame: pd.DataFrame,
+        *,
+        key_columns: Sequence[str],
+        delete_where: Mapping[str, object] | None = None,
+    ) -> WriteResult:
+        """Upsert by replacement:
+
+        1. delete rows matching ``delete_where`` (column = value, all must match; e.g. a run id),
+        2. delete rows whose ``key_columns`` match any row of ``frame``,
+        3. insert ``frame`` (columns matched by name; table columns the frame lacks become NULL).
+
+        Unknown columns, missing or NULL key values and duplicate keys within the frame are refused
+        before anything runs; any database error fails the write (and the transaction rolls back).
+        """
+        keys = list(key_columns)
+        if not keys:
+            raise WarehouseWriteError(
+                f"replace_rows({table}): key_columns is empty; name the row key columns"
+            )
+        return self._write(table, frame, keys=keys, delete_where=delete_where or {}, delete_all=False)
+
+    def replace_table(self, table: str, frame: pd.DataFrame) -> WriteResult:
+        return self._write(table, frame, keys=[], delete_where={}, delete_all=True)
+
+    def delete_rows(self, table: str, where: Mapping[str, object]) -> int:
+        """Delete the rows matching every ``column = value`` of ``where`` (never all rows)."""
+        name = self.warehouse._check_table(table)
+        if not where:
+            raise WarehouseWriteError(f"delete_rows({name}): give at least one condition")
+        cols = {c.name for c in _columns(self.con, name, self.warehouse.path)}
+        unknown = [k for k in where if k not in cols]
+        if unknown:
+            raise WarehouseWriteError(f"{name}: delete condition names unknown columns: {', '.join(unknown)}")
+        clause, params = _where(where)
+        return _count(self.con.execute(f"DELETE FROM {_q(name)} WHERE {clause}", params))
+
+    def publish(self, run_id: str, stage: str, *, published_by: str | None = None) -> int:
+        """Publish ``run_id``'s rows of ``stage`` in this transaction; returns the publication seq."""
+        from spx_pipeline.storage.publication import publish_stage
+
+        return publish_stage(self, run_id, stage, published_by=published_by or run_id)
+
+    def publish_self_contained(self, table: str, frame: pd.DataFrame) -> list[int]:
+        """Publish the runs of ``frame`` when ``table`` is a whole stage by itself."""
+        from spx_pipeline.storage.publication import self_contained_stage
+
+        found = self_contained_stage(table)
+        if found is None or frame.empty:
+            return []
+        stage, run_column = found
+        return [
+            self.publish(str(run), stage) for run in sorted(frame[run_column].dropna().astype(str).unique())
+        ]
+
+    def _write(
+        self,
+        table: str,
+        frame: pd.DataFrame,
+        *,
+        keys: list[str],
+        delete_where: Mapping[str, object],
+        delete_all: bool,
+    ) -> WriteResult:
+        """Validate, then delete-and-insert inside the open transaction."""
+        name = self.warehouse._check_table(table)
+        con = self.con
+        cols = {c.name: c for c in _columns(con, name, self.warehouse.path)}
+        _check_columns(name, frame, cols, keys, delete_where)
+        if keys:
+            _check_keys(name, frame, keys)
+        prepared = _prepare(frame, cols)
+        view = f"_spx_incoming_{uuid.uuid4().hex}"
+        con.register(view, prepared)
+        try:
+            deleted = 0
+            if delete_all:
+                deleted += _count(con.execute(f"DELETE FROM {_q(name)}"))
+            if delete_where:
+                where, params = _where(delete_where)
+                deleted += _count(con.execute(f"DELETE FROM {_q(name)} WHERE {where}", params))
+            if keys and len(prepared):
+                match = " AND ".join(
+                    f"{_q(name)}.{_q(k)} = CAST(src.{_q(k)} AS {cols[k].type})" for k in keys
+                )
+                deleted += _count(
+                    con.execute(
+                        f"DELETE FROM {_q(name)} WHERE EXISTS (SELECT 1 FROM {_q(view)} AS src WHERE {match})"
+                    )
+                )
+            if len(prepared):
+                _insert(con, name, view, prepared, cols)
+        except duckdb.Error as exc:
+            raise WarehouseWriteError(
+                f"writing {len(frame)} rows to {name} failed and was rolled back: {_first_line(exc)}"
+            ) from exc
+        finally:
+            # After a failed statement the transaction is aborted and refuses even this; the view
+            # belongs to the connection, which closes with the transaction anyway.
+            with contextlib.suppress(duckdb.Error):
+                con.unregister(view)
+        return WriteResult(inserted=len(prepared), deleted=deleted)
 
 
 # -- helpers --------------------------------------------------------------------------------

@@ -102,3 +102,34 @@ def test_secret_spellings_cover_escaped_and_percent_encoded_forms() -> None:
         assert spelling not in cleaned
     assert cleaned.count("***") == 3
     assert secret_spellings("") == ()
+
+
+def test_redactor_replaces_every_spelling_of_every_token_in_one_pass() -> None:
+    import base64
+    import pickle
+
+    from spx_pipeline.broker.secrets import MAX_TOKEN_LENGTH, Redactor
+
+    first, second = "tok-A/1+2&3=4-aaaaaaaaaaaaaaaa", "tok-B-bbbbbbbbbbbbbbbbbbbbbbbb"
+    redact = Redactor([SecretToken(first), second])
+    text = " | ".join(
+        [
+            first,
+            repr(first)[1:-1],
+            "tok-A%2F1%2B2%263%3D4-aaaaaaaaaaaaaaaa",
+            "tok-A%2f1%2b2%263%3d4-aaaaaaaaaaaaaaaa",
+            "tok-A\\/1+2&3=4-aaaaaaaaaaaaaaaa",
+            "tok-A/1+2&amp;3=4-aaaaaaaaaaaaaaaa",
+            base64.b64encode(f"Bearer {second}".encode()).decode(),
+            second.encode().hex(),
+        ]
+    )
+    out = redact(text)
+    assert out.count("***") == 8
+    assert "aaaaaaaa" not in out and "bbbbbbbb" not in out and "62626262" not in out
+    assert repr(redact).startswith("Redactor(") and first not in repr(redact) and second not in repr(redact)
+    with pytest.raises(TypeError):
+        pickle.dumps(redact)
+    assert Redactor([])("nothing to hide") == "nothing to hide"
+    with pytest.raises(ValueError, match=f"over the {MAX_TOKEN_LENGTH}"):
+        SecretToken("x" * (MAX_TOKEN_LENGTH + 1))

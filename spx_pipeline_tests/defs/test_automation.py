@@ -99,8 +99,9 @@ def sensor_setup(tmp_path, credentials_key):  # type: ignore[no-untyped-def]
 
 def _tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None):  # type: ignore[no-untyped-def]
     sensor = defs.resolve_sensor_def("broker_credentials_sensor")
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=defs.resources)
-    return sensor.evaluate_tick(context)
+    # The warehouse resource has a run lifecycle (its run guard), so its context is entered.
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources=defs.resources) as context:
+        return sensor.evaluate_tick(context)
 
 
 def test_sensor_skips_while_the_flag_is_off_and_keeps_its_cursor(sensor_setup, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -182,3 +182,37 @@ def test_a_planted_token_never_reaches_the_postgres_event_log(
     assert events and events > 20
     for path in (p for p in pg_dagster_home.rglob("*") if p.is_file()):
         assert planted.encode() not in path.read_bytes(), path
+
+
+def test_run_monitoring_is_configured_in_both_instance_yamls(
+    pg_instance: dg.DagsterInstance, tmp_path: Path
+) -> None:
+    from spx_pipeline.demo import write_local_instance_yaml
+
+    write_local_instance_yaml(tmp_path)
+    with dg.DagsterInstance.from_config(str(tmp_path)) as local:
+        for instance in (pg_instance, local):
+            settings = instance.run_monitoring_settings
+            assert instance.run_monitoring_enabled
+            assert settings["max_runtime_seconds"] == 3600
+            assert 0 < settings["free_slots_after_run_end_seconds"] <= 30
+            assert instance.run_monitoring_start_timeout_seconds == 180
+        assert local.get_concurrency_config().pool_config.default_pool_limit == 1
+
+
+def test_an_older_local_instance_yaml_is_brought_up_to_date_and_a_hand_written_one_kept(
+    tmp_path: Path,
+) -> None:
+    from spx_pipeline.demo import LOCAL_INSTANCE_HEADER, LOCAL_INSTANCE_YAML, write_local_instance_yaml
+
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    ours.mkdir()
+    theirs.mkdir()
+    (ours / "dagster.yaml").write_text(
+        f"{LOCAL_INSTANCE_HEADER}\nconcurrency:\n  pools:\n    default_limit: 1\n"
+    )
+    (theirs / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    write_local_instance_yaml(ours)
+    write_local_instance_yaml(theirs)
+    assert (ours / "dagster.yaml").read_text() == LOCAL_INSTANCE_YAML
+    assert (theirs / "dagster.yaml").read_text() == "telemetry:\n  enabled: false\n"

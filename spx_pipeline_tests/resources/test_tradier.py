@@ -1,8 +1,11 @@
+from __future__ import annotations
+
 import pytest
 
 from spx_pipeline.broker.secrets import SecretToken
 from spx_pipeline.broker.tradier import LIVE_BASE_URL, SANDBOX_BASE_URL, LiveTradingNotAllowedError
 from spx_pipeline.resources import TradierResource
+from spx_pipeline_tests.fixtures.pipeline import PipelineEnvFactory
 
 TOKEN = SecretToken("resource-test-token-0001")
 
@@ -30,3 +33,38 @@ def test_explicit_or_env_base_url_wins_and_live_needs_the_opt_in(monkeypatch: py
         TradierResource().client(TOKEN, "live")
     with pytest.raises(ValueError, match="'paper'"):
         TradierResource().client(TOKEN, "paper")
+
+
+def test_a_window_one_run_exhausted_does_not_stall_the_next_run(
+    pipeline_env_factory: PipelineEnvFactory,
+) -> None:
+    import time
+
+    from spx_pipeline.definitions import build_definitions
+    from spx_pipeline.emulator import EmulatorConfig, FaultConfig, demo_accounts
+
+    env = pipeline_env_factory(
+        emulator_config=EmulatorConfig(
+            accounts=demo_accounts(),
+            rate_limit_window_seconds=60.0,
+            faults=FaultConfig(burst_429=3, path_prefix="/accounts"),
+        )
+    )
+    # Run 1 may not wait for the reset: every account is refused by a 429 and reported.
+    impatient = TradierResource(base_url=env.emulator.base_url, rate_limit_budget_seconds=0)
+    first = env.execute(
+        build_definitions({**env.resources(), "tradier": impatient}),
+        "portfolio_sync_job",
+        raise_on_error=False,
+    )
+    assert not first.success
+    assert (
+        env.count("sync_failures", "run_id = ? AND error_class = 'TradierRateLimitError'", [first.run_id])
+        == 3
+    )
+    # Run 2, same process, same tokens, inside the same 60 s window: its own limiter, no stall.
+    started = time.monotonic()
+    second = env.run("portfolio_sync_job")
+    assert second.success
+    assert time.monotonic() - started < 20
+    assert env.count("portfolio_snapshots", "run_id = ?", [second.run_id]) == 3

@@ -1,4 +1,5 @@
-"""The analyst queries in sql/queries run as they stand and pick the right rows."""
+"""The analyst queries in sql/queries run as they stand, on the published analyst copy, and pick
+the right rows (an unpublished run's rows are not among them)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
+from spx_pipeline.storage.analyst import AnalystCatalog
 from spx_pipeline.storage.warehouse import Warehouse, WarehouseError, query_names, read_named_query
 
 T0 = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
@@ -37,7 +39,11 @@ def filled(warehouse: Warehouse) -> Warehouse:
         _snapshot("B", T0 + timedelta(minutes=30), "900"),
     ]
     keys = ["account_id", "captured_at"]
-    warehouse.replace_rows("portfolio_snapshots", pd.DataFrame(snaps), key_columns=keys)
+    unpublished = _snapshot("B", T0 + timedelta(hours=3), "5")  # a run that died before publishing
+    with warehouse.transaction() as tx:
+        tx.replace_rows("portfolio_snapshots", pd.DataFrame([*snaps, unpublished]), key_columns=keys)
+        for run_id in sorted({str(s["run_id"]) for s in snaps}):
+            tx.publish(run_id, "portfolio_sync")
     base = {
         "account_id": "A",
         "direction": "bullish",
@@ -73,10 +79,15 @@ def test_every_shipped_query_runs_on_an_empty_warehouse(warehouse: Warehouse) ->
     }
     for name in query_names():
         assert warehouse.named_query(name).empty
+        assert analyst(warehouse, name).empty
+
+
+def analyst(warehouse: Warehouse, name: str) -> pd.DataFrame:
+    return AnalystCatalog(warehouse.path).named_query(name)
 
 
 def test_latest_snapshot_per_account(filled: Warehouse) -> None:
-    rows = filled.named_query("latest_snapshot_per_account")
+    rows = analyst(filled, "latest_snapshot_per_account")
     assert list(zip(rows["account_id"], rows["captured_at"], strict=True)) == [
         ("A", T0 + timedelta(hours=2)),
         ("B", T0 + timedelta(minutes=30)),
@@ -85,7 +96,7 @@ def test_latest_snapshot_per_account(filled: Warehouse) -> None:
 
 
 def test_buying_power_history_with_change(filled: Warehouse) -> None:
-    rows = filled.named_query("buying_power_history")
+    rows = analyst(filled, "buying_power_history")
     assert rows["account_id"].tolist() == ["A", "A", "A", "B"]
     assert rows["option_buying_power"].tolist() == [1000.0, 1500.25, 1200.0, 900.0]
     changes = rows["option_buying_power_change"].tolist()
@@ -94,7 +105,7 @@ def test_buying_power_history_with_change(filled: Warehouse) -> None:
 
 
 def test_recommendations_of_the_latest_day_keep_the_newest_generation(filled: Warehouse) -> None:
-    rows = filled.named_query("recommendations_of_the_day")
+    rows = analyst(filled, "recommendations_of_the_day")
     assert rows["as_of_date"].dt.date.unique().tolist() == [date(2026, 11, 20)]
     assert list(zip(rows["setup_id"], rows["risk_fingerprint"], strict=True)) == [("s1", "f2"), ("s2", "f1")]
 

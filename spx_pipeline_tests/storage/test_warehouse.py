@@ -45,7 +45,10 @@ def table(wh: Warehouse, name: str) -> pd.DataFrame:
     return wh.query(f"SELECT * FROM {name} ORDER BY ALL")
 
 
-def test_ensure_schema_creates_every_ddl_table_then_nothing(tmp_path: Path) -> None:
+def test_ensure_schema_creates_every_ddl_table_then_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPX_CREATE_DIRS", "true")  # a directory outside data/ is created when asked
     wh = Warehouse(tmp_path / "sub" / "w.duckdb")
     created = wh.ensure_schema()
     assert set(created) == wh.tables

@@ -1,5 +1,5 @@
 -- Buying power over time per account, with the change since that account's previous snapshot.
--- No parameters; add `WHERE account_id = '...'` or a date filter to narrow it down.
+-- No parameters; add `WHERE account_id = ...` or a date filter. Runs on the analyst copy (published runs only).
 SELECT
     account_id,
     captured_at,

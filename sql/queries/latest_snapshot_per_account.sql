@@ -1,5 +1,5 @@
 -- The most recent validated portfolio snapshot of every account, newest first.
--- No parameters: runs as it stands against the warehouse (portfolio_snapshots).
+-- No parameters: runs as it stands on the analyst copy (data/warehouse_analyst.duckdb, published runs only).
 SELECT
     account_id,
     captured_at,

@@ -6,22 +6,38 @@ client (one pooled Session, one shared rate limiter), runs on a bounded thread p
 ``/user/balances`` once when its token holds several accounts (Tradier's documented way to avoid N
 calls), falling back to per-account calls for accounts that request fails or misses. Errors are
 captured per account, never raised, so one bad token cannot block the rest.
+
+Tradier's rate-limit windows last a minute, longer than one call's retry budget, so a 429 is not
+slept out inside the call: the account fails fast, and once the first pass is done the accounts a
+429 refused are fetched again after their window resets, as long as the call's
+``rate_limit_budget`` (seconds of waiting, per call) allows. The limiters are the call's own
+(unless a registry is passed), so an exhausted window of one run never stalls another run.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Final
 
-from spx_pipeline.broker.secrets import SecretToken, redact
+from spx_pipeline.broker.secrets import Redactor, SecretToken
 from spx_pipeline.broker.tradier.client import LIVE_BASE_URL, SANDBOX_BASE_URL, TradierClient
-from spx_pipeline.broker.tradier.errors import TradierAuthError, TradierError
+from spx_pipeline.broker.tradier.errors import TradierAuthError, TradierError, TradierRateLimitError
 from spx_pipeline.broker.tradier.models import Balances
+from spx_pipeline.broker.tradier.ratelimit import RateLimiterRegistry
+from spx_pipeline.clock import wall_epoch
+
+log = logging.getLogger("spx_pipeline.broker.tradier")
 
 ENVIRONMENTS: Final[Mapping[str, str]] = {"sandbox": SANDBOX_BASE_URL, "live": LIVE_BASE_URL}
+# Seconds one call may spend waiting for 429-refused accounts' windows to reset: a Tradier window
+# (60 s) plus slack. Beyond it the accounts are reported rate limited and the run moves on.
+DEFAULT_RATE_LIMIT_BUDGET: Final = 75.0
+_RESET_MARGIN: Final = 0.25  # the server's window must really be over when we ask again
+_MAX_PASSES: Final = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,47 +82,112 @@ def fetch_balances_many(
     base_url: str | None = None,
     allow_live: bool | None = None,
     client_factory: ClientFactory | None = None,
+    rate_limit_budget: float = DEFAULT_RATE_LIMIT_BUDGET,
     **client_kwargs: Any,
 ) -> list[BalanceResult]:
     """One ``BalanceResult`` per credential, in input order.
 
     ``base_url`` (else ``TRADIER_BASE_URL``, else the credential's environment) selects the host;
-    ``client_kwargs`` go to ``TradierClient`` (retry, timeout, registry...). ``client_factory``
-    replaces client construction entirely (tests, custom transports).
+    ``client_kwargs`` go to ``TradierClient`` (retry, timeout, registry, sleep, clock...).
+    ``client_factory`` replaces client construction entirely (tests, custom transports). Every
+    body and message is redacted of every spelling of every token in ``credentials``.
     """
     creds = list(credentials)
     if max_workers < 1:
         raise ValueError(f"max_workers must be >= 1, got {max_workers}")
+    if rate_limit_budget < 0:
+        raise ValueError(f"rate_limit_budget must be >= 0, got {rate_limit_budget}")
     if not creds:
         return []
+    sleep: Callable[[float], None] = client_kwargs.get("sleep", time.sleep)
+    clock: Callable[[], float] = client_kwargs.get("clock", wall_epoch)
+    if client_kwargs.get("registry") is None:
+        client_kwargs["registry"] = RateLimiterRegistry(clock=clock, sleep=sleep)
+    redactor = Redactor(cred.token for cred in creds)
     env_url = None if base_url else _env_base_url()
-    groups: dict[tuple[str, str], list[AccountCredential]] = {}
-    tokens: dict[tuple[str, str], SecretToken] = {}
-    for cred in creds:
-        url = base_url or env_url or ENVIRONMENTS[cred.environment]
-        key = (cred.token.fingerprint, url)
-        groups.setdefault(key, []).append(cred)
-        tokens.setdefault(key, cred.token)
+
+    def url_of(cred: AccountCredential) -> str:
+        return base_url or env_url or ENVIRONMENTS[cred.environment]
 
     def make_client(token: SecretToken, url: str) -> TradierClient:
         if client_factory is not None:
-            return client_factory(token, url)
-        return TradierClient(token, base_url=url, allow_live=allow_live, pool_maxsize=2, **client_kwargs)
+            client = client_factory(token, url)
+        else:
+            client = TradierClient(
+                token, base_url=url, allow_live=allow_live, pool_maxsize=2, **client_kwargs
+            )
+        client.transport.redactor = redactor
+        return client
 
-    results: dict[tuple[str, str], dict[str, BalanceResult]] = {}
+    def key_of(cred: AccountCredential) -> _Key:
+        return (cred.token.fingerprint, url_of(cred), cred.account_id)
+
+    results = _fetch_pass(creds, url_of, make_client, max_workers)
+    waited = 0.0
+    for _ in range(_MAX_PASSES - 1):
+        limited = {
+            key_of(cred): cred
+            for cred in creds
+            if isinstance(results[key_of(cred)].error, TradierRateLimitError)
+        }
+        if not limited:
+            break
+        now = clock()
+        resets = {key: _reset_at(results[key].error, now) for key in limited}
+        left = rate_limit_budget - waited
+        due = {key: at for key, at in resets.items() if at - now + _RESET_MARGIN <= left}
+        if not due:
+            log.warning(
+                "%d account(s) rate limited past this sync's %.0fs budget; reported as failed",
+                len(limited),
+                rate_limit_budget,
+            )
+            break
+        wait = max(0.0, max(due.values()) - now + _RESET_MARGIN)
+        log.warning(
+            "%d account(s) refused by a 429; fetching them again in %.1fs when the window resets",
+            len(due),
+            wait,
+        )
+        sleep(wait)
+        waited += wait
+        results.update(_fetch_pass([limited[key] for key in due], url_of, make_client, max_workers))
+    return [results[key_of(cred)] for cred in creds]
+
+
+def _reset_at(error: TradierError | None, now: float) -> float:
+    """When a 429-refused account may be asked again; a minute when the broker did not say."""
+    reset = getattr(error, "reset_at", None)
+    return float(reset) if reset is not None else now + 60.0
+
+
+_Key = tuple[str, str, str]  # token fingerprint, host URL, account id
+
+
+def _fetch_pass(
+    creds: list[AccountCredential],
+    url_of: Callable[[AccountCredential], str],
+    make_client: Callable[[SecretToken, str], TradierClient],
+    max_workers: int,
+) -> dict[_Key, BalanceResult]:
+    """One concurrent pass: the accounts grouped by (token, host), one client per group."""
+    groups: dict[tuple[str, str], list[AccountCredential]] = {}
+    tokens: dict[tuple[str, str], SecretToken] = {}
+    for cred in creds:
+        key = (cred.token.fingerprint, url_of(cred))
+        groups.setdefault(key, []).append(cred)
+        tokens.setdefault(key, cred.token)
+    results: dict[_Key, BalanceResult] = {}
     workers = min(max_workers, len(groups))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tradier-balances") as pool:
         futures = {
             key: pool.submit(_fetch_group, make_client, tokens[key], key[1], members)
             for key, members in groups.items()
         }
-        for key, future in futures.items():
-            results[key] = future.result()
-    out = []
-    for cred in creds:
-        url = base_url or env_url or ENVIRONMENTS[cred.environment]
-        out.append(results[(cred.token.fingerprint, url)][cred.account_id])
-    return out
+        for (fingerprint, url), future in futures.items():
+            for account_id, result in future.result().items():
+                results[(fingerprint, url, account_id)] = result
+    return results
 
 
 def _env_base_url() -> str | None:
@@ -127,7 +208,7 @@ def _fetch_group(
     try:
         client = make_client(token, url)
     except Exception as exc:
-        error = _as_tradier_error(exc, token)
+        error = _as_tradier_error(exc, None)
         return {acct: BalanceResult(acct, None, error, time.perf_counter() - started) for acct in wanted}
     results: dict[str, BalanceResult] = {}
     try:
@@ -152,18 +233,16 @@ def _fetch_group(
                 balances = client.get_balances(acct)
                 results[acct] = BalanceResult(acct, balances, None, time.perf_counter() - one_started)
             except Exception as exc:
-                error = _as_tradier_error(exc, token)
+                error = _as_tradier_error(exc, client.transport.redactor)
                 results[acct] = BalanceResult(acct, None, error, time.perf_counter() - one_started)
     finally:
         client.close()
     return results
 
 
-def _as_tradier_error(exc: Exception, token: SecretToken) -> TradierError:
+def _as_tradier_error(exc: Exception, redactor: Redactor | None) -> TradierError:
     if isinstance(exc, TradierError):
         return exc
-    try:
-        text = redact(f"{type(exc).__name__}: {exc}", token.reveal())
-    except ValueError:
-        text = type(exc).__name__
-    return TradierError(f"unexpected failure: {text}")
+    text = f"{type(exc).__name__}: {exc}"
+    # No redactor (the client could not even be built): the text may hold anything, keep the class.
+    return TradierError(f"unexpected failure: {redactor(text) if redactor else type(exc).__name__}")

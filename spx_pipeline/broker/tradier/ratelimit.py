@@ -88,6 +88,20 @@ class RateLimitHeaders:
         )
 
 
+class RateLimitWaitTooLong(Exception):
+    """Taking a slot would mean waiting past the caller's budget; nothing was sent.
+
+    ``until`` is when the bucket frees up (epoch seconds). The caller decides what to do (fail the
+    call now, retry the account after the window resets) instead of sleeping blindly: a limiter
+    left exhausted by one run must never stall the next one.
+    """
+
+    def __init__(self, until: float, wait: float) -> None:
+        self.until = until
+        self.wait = wait
+        super().__init__(f"rate limit window frees up in {wait:.1f}s")
+
+
 class FixedWindowLimiter:
     """Thread-safe fixed-window counter for one (token, host, bucket).
 
@@ -118,13 +132,19 @@ class FixedWindowLimiter:
         self._server_expiry: float | None = None
         self.total_waited = 0.0
 
-    def acquire(self) -> float:
-        """Take one slot, sleeping (outside the lock) until one is free; returns seconds waited."""
+    def acquire(self, max_wait: float | None = None) -> float:
+        """Take one slot, sleeping (outside the lock) until one is free; returns seconds waited.
+
+        With ``max_wait``, a wait that would take longer raises ``RateLimitWaitTooLong`` at once
+        (no slot taken, nothing slept).
+        """
         waited = 0.0
         while True:
             with self._lock:
                 now = self._clock()
                 wait = self._wait_locked(now)
+                if wait > 0 and max_wait is not None and waited + wait > max_wait:
+                    raise RateLimitWaitTooLong(now + wait, wait)
                 if wait <= 0:
                     self._used += 1
                     if self._server_available is not None:

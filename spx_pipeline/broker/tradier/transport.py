@@ -15,6 +15,7 @@ or quoted in an exception (texts from requests/urllib3 pass through ``redact``).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
@@ -27,7 +28,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
-from spx_pipeline.broker.secrets import SecretToken, redact, secret_spellings
+from spx_pipeline.broker.secrets import Redactor, SecretToken, redact, secret_spellings
 from spx_pipeline.broker.tradier import normalize
 from spx_pipeline.broker.tradier.errors import (
     TradierAuthError,
@@ -48,6 +49,7 @@ from spx_pipeline.broker.tradier.ratelimit import (
     FixedWindowLimiter,
     RateLimiterRegistry,
     RateLimitHeaders,
+    RateLimitWaitTooLong,
     bucket_for,
     limits_for_host,
 )
@@ -124,6 +126,9 @@ class Transport:
         self._sleep = sleep
         self._clock = clock
         self._rng = rng or random.Random()
+        # Other tokens the caller holds (a sync's other accounts): their spellings are redacted
+        # from every body and message too, on top of this transport's own token.
+        self.redactor: Redactor | None = None
         self._registry = registry if registry is not None else DEFAULT_REGISTRY
         if rate_limits is True:
             self._limits: Mapping[Bucket, int] | None = limits_for_host(
@@ -182,7 +187,20 @@ class Transport:
         while True:
             attempt += 1
             if limiter is not None:
-                limiter.acquire()
+                try:
+                    # Never wait on the pacer longer than this call may still sleep: a window left
+                    # exhausted (by an earlier 429, maybe of another run) fails fast instead.
+                    limiter.acquire(max_wait=max(0.0, policy.max_total_sleep - slept))
+                except RateLimitWaitTooLong as exc:
+                    error = TradierRateLimitError(
+                        f"not sent: the token's {bucket_for(method, path)} rate-limit window is exhausted "
+                        f"for another {exc.wait:.1f}s",
+                        reset_at=exc.until,
+                        method=method,
+                        path=path,
+                    )
+                    error.maybe_sent = False
+                    raise error from None
             try:
                 response = self._send(method, path, params, data, attempt)
                 error = self._error_for_status(method, path, response, kind)
@@ -294,10 +312,14 @@ class Transport:
         return error
 
     def _redact(self, text: str) -> str:
-        try:
-            return redact(text, *secret_spellings(self._token.reveal()))
-        except ValueError:
-            return text
+        """Every spelling of this transport's token (and of the caller's other tokens) replaced.
+
+        Applied to whole bodies before anything parses, stores or shortens them: a token cut in
+        half by a truncation is no longer a spelling any redaction can find.
+        """
+        with contextlib.suppress(ValueError):  # a token that cannot be revealed was never sent
+            text = redact(text, *secret_spellings(self._token.reveal()))
+        return self.redactor(text) if self.redactor is not None else text
 
     def _error_for_status(
         self, method: str, path: str, response: requests.Response, kind: Kind
@@ -330,22 +352,23 @@ class Transport:
         return TradierError(message or f"unexpected HTTP {status}", **common)
 
     def _body_message(self, response: requests.Response) -> str:
-        text = response.text or ""
+        text = self._redact(response.text or "")
         try:
             body = normalize.loads(text) if text.strip() else None
         except TradierMalformedResponseError:
             body = None
         errors = normalize.error_messages(body) if body is not None else None
         if errors:
-            return self._redact("; ".join(errors))
+            return "; ".join(errors)
         if isinstance(body, Mapping) and isinstance(body.get("fault"), Mapping):
-            return self._redact(str(body["fault"].get("faultstring", body["fault"])))
-        return self._redact(" ".join(text.split())[:200])
+            return str(body["fault"].get("faultstring", body["fault"]))
+        return " ".join(text.split())[:200]
 
     def _parse_ok(self, method: str, path: str, response: requests.Response, kind: Kind) -> Any:
         where = f"{method} {path}"
         content_type = response.headers.get("Content-Type", "")
-        text = response.text
+        # Redacted before parsing: the parsed body becomes the stored ``raw`` JSON.
+        text = self._redact(response.text)
         if "xml" in content_type.lower():
             raise TradierMalformedResponseError(
                 "got XML instead of JSON (Accept header lost?)",

@@ -6,8 +6,9 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from spx_pipeline.broker.secrets import Redactor
 from spx_pipeline.broker.tradier import AccountCredential
-from spx_pipeline.defs.common import OWNERS, preview_markdown, table_schema_metadata
+from spx_pipeline.defs.common import OWNERS, preview_markdown, run_state, table_schema_metadata
 from spx_pipeline.pipeline.portfolio import (
     balance_frames,
     credentials_rows,
@@ -16,9 +17,11 @@ from spx_pipeline.pipeline.portfolio import (
 )
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
+from spx_pipeline.storage.reconcile import reconcile_snapshots
 from spx_pipeline.storage.snapshots import replace_snapshots
 
 GROUP = "portfolio"
+STAGE = "portfolio_sync"
 
 
 @dg.asset(
@@ -99,31 +102,40 @@ def tradier_balances(
         run_id=context.run.run_id,
         captured_at=captured_at,
     )
-    wh = warehouse.warehouse()
-    wh.replace_rows(
-        "tradier_balances",
-        frames.balances,
-        key_columns=["run_id", "account_id"],
-        delete_where={"run_id": context.run.run_id},
-    )
-    wh.replace_rows(
-        "sync_failures",
-        frames.failures,
-        key_columns=["run_id", "account_id", "stage"],
-        delete_where={"run_id": context.run.run_id, "stage": "balances"},
-    )
-    failed = frames.failures
+    # Broker bodies and error texts are stored and logged only with every token of this run taken
+    # out (the transport already redacted them before parsing; this is the last gate).
+    redact = Redactor(c.token for c in stored)
+    balances = frames.balances.assign(raw_json=frames.balances["raw_json"].map(redact))
+    failed = frames.failures.assign(message=frames.failures["message"].map(redact))
+    all_failed = bool(credentials) and balances.empty
+    with warehouse.warehouse().transaction() as tx:
+        tx.replace_rows(
+            "tradier_balances",
+            balances,
+            key_columns=["run_id", "account_id"],
+            delete_where={"run_id": context.run.run_id},
+        )
+        tx.replace_rows(
+            "sync_failures",
+            failed,
+            key_columns=["run_id", "account_id", "stage"],
+            delete_where={"run_id": context.run.run_id, "stage": "balances"},
+        )
+        if all_failed:
+            # The stage ends here (nothing to snapshot): its failures are published, so the
+            # recommendations see that every account's latest sync failed.
+            tx.publish(context.run.run_id, STAGE)
     for row in failed.itertuples():
         context.log.warning(f"Account {row.account_id} not synced: {row.error_class}: {row.message}")
     metadata: dict[str, Any] = {
-        "dagster/row_count": len(frames.balances),
+        "dagster/row_count": len(balances),
         "accounts_requested": len(credentials),
-        "accounts_synced": len(frames.balances),
+        "accounts_synced": len(balances),
         "accounts_failed": len(failed),
         "failures": preview_markdown(failed[["account_id", "error_class", "http_status", "message"]]),
         "fetch_seconds_max": max((r.elapsed_s for r in results), default=0.0),
     }
-    if credentials and frames.balances.empty:
+    if all_failed:
         raise dg.Failure(
             description=f"No account synced: all {len(credentials)} failed (see sync_failures).",
             metadata=metadata,
@@ -132,22 +144,54 @@ def tradier_balances(
 
 
 def _balances_for_run(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> pd.DataFrame:
-    """This run's balances; the latest run's only when this run did not fetch any itself.
+    """This run's balances; when this run fetched none itself, the newest complete sync's.
 
-    Re-materializing ``portfolio_snapshots`` alone rebuilds the newest sync. A run that did fetch
-    balances and got none (no active account, all failed) must not re-publish an older sync.
+    Re-materializing ``portfolio_snapshots`` alone rebuilds the newest published sync, or completes a
+    newer one whose run fetched its balances (the step succeeded, so they are whole) and then failed.
+    A run that did fetch balances and got none (no active account, all failed) must not re-publish an
+    older sync, and balances of a run still in progress, or that died inside the fetch step, are never
+    picked up.
     """
     wh = warehouse.warehouse()
     run_id = context.run.run_id
     frame = wh.query("SELECT * FROM tradier_balances WHERE run_id = ?", [run_id])
     latest = context.instance.get_latest_materialization_event(tradier_balances.key)
     fetched_here = latest is not None and latest.run_id == run_id
-    if frame.empty and not fetched_here:
-        frame = wh.query(
-            "SELECT * FROM tradier_balances WHERE run_id = "
-            "(SELECT run_id FROM tradier_balances ORDER BY captured_at DESC, run_id DESC LIMIT 1)"
-        )
-    return frame
+    if not frame.empty or fetched_here:
+        return frame
+    newer = wh.query(_UNPUBLISHED_NEWER_BALANCES)
+    for candidate in newer["run_id"]:
+        if _fetched_whole(context.instance, str(candidate)):
+            return wh.query("SELECT * FROM tradier_balances WHERE run_id = ?", [candidate])
+    return wh.query(
+        "SELECT * FROM published.tradier_balances WHERE run_id = (SELECT run_id FROM "
+        "published.tradier_balances ORDER BY captured_at DESC, run_id DESC LIMIT 1)"
+    )
+
+
+_UNPUBLISHED_NEWER_BALANCES = """
+SELECT run_id FROM tradier_balances
+WHERE run_id NOT IN (SELECT run_id FROM published.tradier_balances)
+  AND captured_at > coalesce(
+      (SELECT max(captured_at) FROM published.tradier_balances), TIMESTAMPTZ '1970-01-01 00:00:00+00')
+GROUP BY run_id
+ORDER BY max(captured_at) DESC, run_id DESC
+"""
+
+
+def _fetched_whole(instance: dg.DagsterInstance, run_id: str) -> bool:
+    """The run is over and its ``tradier_balances`` step succeeded (materialized)."""
+    run = instance.get_run_by_id(run_id)
+    if run is None or not run.is_finished:
+        return False
+    records = instance.get_records_for_run(
+        run_id=run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+    ).records
+    return any(
+        r.event_log_entry.dagster_event is not None
+        and r.event_log_entry.dagster_event.asset_key == tradier_balances.key
+        for r in records
+    )
 
 
 @dg.asset(
@@ -158,47 +202,63 @@ def _balances_for_run(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     deps=[tradier_balances],
     description=(
         "Portfolio history validated with pandera (types, non-negative buying powers, known account "
-        "types, UTC timestamps, unique account x capture time), written to the warehouse and to the app "
-        "database's portfolio_snapshots. Re-running a run replaces its rows, so "
-        "nothing is duplicated; a failed write leaves no rows. Rows that break the contract are not "
-        "written and are recorded in sync_failures (stage snapshot_validation)."
+        "types, UTC timestamps, unique account x capture time), written to the app database's "
+        "portfolio_snapshots (the system of record) and the warehouse, then published: the sync is "
+        "visible whole or not at all. Re-running a run replaces its rows, so nothing is duplicated. "
+        "Rows that break the contract are not written and are recorded in sync_failures (stage "
+        "snapshot_validation). Each run first repairs drift between the two stores left by a crash."
     ),
     metadata=table_schema_metadata("portfolio_snapshots"),
 )
 def portfolio_snapshots(
-    context: dg.AssetExecutionContext, app_db: AppDatabaseResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    app_db: AppDatabaseResource,
+    warehouse: WarehouseResource,
+    clock: ClockResource,
 ) -> dg.MaterializeResult:
+    wh = warehouse.warehouse()
+    db = app_db.database()
+    repair = reconcile_snapshots(
+        wh,
+        db,
+        run_state=run_state(context.instance),
+        now=clock.run_time(context),
+        repaired_by=context.run.run_id,
+    )
+    if repair.repaired:
+        context.log.warning(f"Repaired drift between the warehouse and the app database: {repair.describe()}")
     balances = _balances_for_run(context, warehouse)
     if balances.empty:
-        return dg.MaterializeResult(metadata={"dagster/row_count": 0, "note": "no balances to snapshot"})
+        # Nothing fetched (no active account): the stage is complete with what it has.
+        with wh.transaction() as tx:
+            tx.publish(context.run.run_id, STAGE)
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": 0,
+                "note": "no balances to snapshot",
+                "repaired_runs": repair.repaired,
+            }
+        )
     source_run = str(balances["run_id"].iloc[0])
     frames = validated_snapshots(snapshot_candidates(balances))
-    wh = warehouse.warehouse()
-    wh.replace_rows(
-        "portfolio_snapshots",
-        frames.snapshots,
-        key_columns=["account_id", "captured_at"],
-        delete_where={"run_id": source_run},
-    )
-    wh.replace_rows(
-        "sync_failures",
-        frames.rejected,
-        key_columns=["run_id", "account_id", "stage"],
-        delete_where={"run_id": source_run, "stage": "snapshot_validation"},
-    )
-    # The app's system of record gets the same rows (the seed's worker wrote them there). Two
-    # stores cannot share a transaction: if this second write fails, the warehouse rows of the run
-    # are taken back out so neither store holds a snapshot the other lacks.
-    try:
-        replace_snapshots(app_db.database(), frames.snapshots, run_id=source_run)
-    except Exception:
-        wh.replace_rows(
+    # One warehouse transaction around the app-database commit: the rows and the publication
+    # record commit right after the system of record did. A failure before that commit leaves
+    # neither store changed; a crash right after it is rolled forward by the next run's repair.
+    with wh.transaction() as tx:
+        tx.replace_rows(
             "portfolio_snapshots",
-            frames.snapshots.iloc[0:0],
+            frames.snapshots,
             key_columns=["account_id", "captured_at"],
             delete_where={"run_id": source_run},
         )
-        raise
+        tx.replace_rows(
+            "sync_failures",
+            frames.rejected,
+            key_columns=["run_id", "account_id", "stage"],
+            delete_where={"run_id": source_run, "stage": "snapshot_validation"},
+        )
+        replace_snapshots(db, frames.snapshots, run_id=source_run)
+        tx.publish(source_run, STAGE, published_by=context.run.run_id)
     for row in frames.rejected.itertuples():
         context.log.warning(f"Snapshot of {row.account_id} rejected: {row.message}")
     shown = frames.snapshots.drop(columns=["run_id"])
@@ -207,6 +267,7 @@ def portfolio_snapshots(
             "dagster/row_count": len(frames.snapshots),
             "rows_rejected": len(frames.rejected),
             "source_run_id": source_run,
+            "repaired_runs": repair.repaired,
             "total_option_buying_power": float(frames.snapshots["option_buying_power"].sum()),
             "preview": preview_markdown(shown),
         }

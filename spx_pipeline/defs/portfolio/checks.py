@@ -17,12 +17,12 @@ FRESHNESS_LIMIT = timedelta(minutes=12)
 @dg.asset_check(
     asset=portfolio_snapshots,
     blocking=True,
-    description="The latest run's snapshot rows, read back from the warehouse, pass the pandera schema.",
+    description="The latest published run's snapshot rows, read back from the warehouse, pass pandera.",
 )
 def portfolio_snapshots_schema(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     rows = warehouse.warehouse().query(
-        "SELECT * FROM portfolio_snapshots WHERE run_id = "
-        "(SELECT run_id FROM portfolio_snapshots ORDER BY captured_at DESC LIMIT 1)"
+        "SELECT * FROM published.portfolio_snapshots WHERE run_id = "
+        "(SELECT run_id FROM published.portfolio_snapshots ORDER BY captured_at DESC LIMIT 1)"
     )
     if len(rows):
         rows["captured_at"] = rows["captured_at"].dt.as_unit("ns")  # DuckDB returns microseconds
@@ -46,7 +46,9 @@ def portfolio_snapshots_schema(warehouse: WarehouseResource) -> dg.AssetCheckRes
 )
 def portfolio_snapshots_fresh(warehouse: WarehouseResource, clock: ClockResource) -> dg.AssetCheckResult:
     now = clock.clock().now()
-    latest = warehouse.warehouse().query("SELECT max(captured_at) AS latest FROM portfolio_snapshots")
+    latest = warehouse.warehouse().query(
+        "SELECT max(captured_at) AS latest FROM published.portfolio_snapshots"
+    )
     newest = latest["latest"].iloc[0]
     if not is_open_at(now):
         return dg.AssetCheckResult(passed=True, metadata={"market": "closed", "latest": str(newest)})
@@ -72,7 +74,7 @@ def every_active_account_synced(
 ) -> dg.AssetCheckResult:
     active = {c.account_id for c in app_db.credential_listing().list() if c.is_active}
     latest = warehouse.warehouse().query(
-        "SELECT account_id, max(captured_at) AS latest FROM portfolio_snapshots GROUP BY account_id"
+        "SELECT account_id, max(captured_at) AS latest FROM published.portfolio_snapshots GROUP BY account_id"
     )
     newest = latest["latest"].max() if len(latest) else None
     recent = (

@@ -14,6 +14,7 @@ from spx_pipeline.broker.tradier import (
     RateLimiterRegistry,
     RetryPolicy,
     TradierAuthError,
+    TradierRateLimitError,
     TradierServerError,
     fetch_balances_many,
 )
@@ -126,3 +127,73 @@ def test_an_account_id_stored_before_the_entry_check_fails_alone(tradier_emulato
     results = fetch(emu, [*creds(accounts), legacy])
     assert [r.ok for r in results] == [True, True, True, False]
     assert "account_id must be 1-32 letters or digits" in str(results[-1].error)
+
+
+class FakeTime:
+    """The client's clock and sleep: sleeping moves the clock, in no real time."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        from spx_pipeline.clock import wall_epoch
+
+        return wall_epoch() + self.offset
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.offset += seconds
+
+
+def test_a_429_with_a_60_second_window_is_retried_once_the_window_resets(
+    tradier_emulator_factory: Factory,
+) -> None:
+    import time
+
+    accounts = demo_accounts()
+    emu = tradier_emulator_factory(
+        EmulatorConfig(accounts=accounts, rate_limit_window_seconds=60.0, faults=FaultConfig(burst_429=1))
+    )
+    fake = FakeTime()
+    started = time.monotonic()
+    results = fetch_balances_many(
+        creds(accounts), base_url=emu.base_url, retry=FAST, sleep=fake.sleep, clock=fake.clock
+    )
+    assert all(r.ok for r in results), [str(r.error) for r in results]
+    assert emu.request_count("/accounts") == len(accounts) + 1  # the refused one asked twice
+    waited = sum(fake.slept)
+    assert 0 < waited <= 61.0  # until the broker's window reset (X-Ratelimit-Expiry), not a blind minute
+    assert time.monotonic() - started < 10
+
+
+def test_a_429_past_the_budget_is_reported_at_once(tradier_emulator_factory: Factory) -> None:
+    accounts = demo_accounts()
+    emu = tradier_emulator_factory(
+        EmulatorConfig(accounts=accounts, rate_limit_window_seconds=60.0, faults=FaultConfig(burst_429=1))
+    )
+    fake = FakeTime()
+    results = fetch_balances_many(
+        creds(accounts),
+        base_url=emu.base_url,
+        retry=FAST,
+        sleep=fake.sleep,
+        clock=fake.clock,
+        rate_limit_budget=5.0,
+    )
+    [limited] = [r for r in results if not r.ok]
+    assert isinstance(limited.error, TradierRateLimitError) and limited.error.reset_at is not None
+    assert sum(fake.slept) == 0  # neither the call nor the run slept towards a reset it cannot wait for
+    assert emu.request_count("/accounts") == len(accounts)
+
+
+def test_an_exhausted_window_fails_fast_instead_of_stalling_the_caller() -> None:
+    from spx_pipeline.broker.tradier.ratelimit import FixedWindowLimiter, RateLimitWaitTooLong
+
+    fake = FakeTime()
+    limiter = FixedWindowLimiter(60, clock=fake.clock, sleep=fake.sleep)
+    limiter.exhausted_until(fake.clock() + 48)
+    with pytest.raises(RateLimitWaitTooLong) as info:
+        limiter.acquire(max_wait=30)
+    assert 47 < info.value.wait <= 48 and fake.slept == []
+    assert limiter.acquire(max_wait=60) > 47  # a caller with the budget for it waits

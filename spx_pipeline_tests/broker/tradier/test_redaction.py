@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import html
+import json
 import logging
 import warnings
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from urllib.parse import quote
 
 import pytest
+import requests
 
 from spx_pipeline.broker.secrets import SecretToken
 from spx_pipeline.broker.tradier import (
@@ -124,3 +129,91 @@ def test_token_never_leaks(
     for haystack in (logged, out, err, "\n".join(seen), "\n".join(str(w.message) for w in caught)):
         assert PLANTED not in haystack
         assert WRONG not in haystack
+
+
+class EchoSession(requests.Session):
+    """A broker that answers every request with a body built from the request's own headers."""
+
+    def __init__(self, status: int, body: Callable[[str], str]) -> None:
+        super().__init__()
+        self.status, self.body = status, body
+
+    def request(self, method: str, url: str, *args: object, **kwargs: object) -> requests.Response:  # type: ignore[override]
+        headers = kwargs.get("headers") or {}
+        response = requests.Response()
+        response.status_code = self.status
+        response._content = self.body(str(headers.get("Authorization", ""))).encode()  # type: ignore[union-attr]
+        response.headers["Content-Type"] = "application/json"
+        response.url = url
+        return response
+
+
+def spellings_of(token: str) -> list[str]:
+    auth = f"Authorization: Bearer {token}"
+    return [
+        token,
+        json.dumps(token),
+        quote(token, safe=""),
+        quote(token, safe="").replace("%2D", "%2d"),
+        base64.b64encode(auth.encode()).decode(),
+        base64.urlsafe_b64encode(("x" + auth).encode()).decode(),
+        token.encode().hex(),
+        html.escape(token),
+    ]
+
+
+def test_an_error_body_is_redacted_before_it_is_cut() -> None:
+    # The token straddles the 200-character cut of an error body: redacting after the cut would
+    # leave its first half in the message.
+    def body(authorization: str) -> str:
+        return "x" * 175 + " " + authorization + " trailing text"  # the token spans characters 183-210
+
+    client = TradierClient(
+        PLANTED,
+        base_url="http://127.0.0.1:9/v1",
+        session=EchoSession(503, body),
+        retry=RetryPolicy(max_attempts=1),
+    )
+    with pytest.raises(TradierError) as info:
+        client.get_balances(ACCOUNT)
+    text = str(info.value) + repr(info.value)
+    assert "***" in text
+    for cut in range(8, len(PLANTED)):
+        assert PLANTED[:cut] not in text, f"{cut} characters of the token survived the cut"
+
+
+def test_a_body_echoing_any_token_of_the_sync_is_stored_redacted() -> None:
+    other = "OTHER-tok-0b1c2d3e4f5a6978"
+    tokens = {ACCOUNT: PLANTED, "VA88888888": other}
+
+    def body(authorization: str) -> str:
+        # Every account's body echoes its own header and the other account's token, in many spellings.
+        echoed = [s for token in tokens.values() for s in spellings_of(token)]
+        return json.dumps(
+            {
+                "balances": {
+                    "account_number": ACCOUNT if PLANTED in authorization else "VA88888888",
+                    "account_type": "cash",
+                    "total_equity": 1000,
+                    "total_cash": 1000,
+                    "cash": {"cash_available": 1000},
+                    "echo": [authorization, *echoed],
+                }
+            }
+        )
+
+    def factory(token: SecretToken, url: str) -> TradierClient:
+        return TradierClient(token, base_url="http://127.0.0.1:9/v1", session=EchoSession(200, body))
+
+    results = fetch_balances_many(
+        [AccountCredential(a, SecretToken(t)) for a, t in tokens.items()],
+        client_factory=factory,
+        registry=RateLimiterRegistry(),
+    )
+    assert all(r.ok and r.balances is not None for r in results)
+    stored = json.dumps([r.balances.raw for r in results if r.balances is not None])
+    assert stored.count("***") >= 2 * len(spellings_of(PLANTED))
+    for token in tokens.values():
+        for spelling in spellings_of(token):
+            assert spelling not in stored
+        assert token[-16:] not in stored
