@@ -174,7 +174,7 @@ def test_position_requires_symbol_and_quantity() -> None:
         {"id": 1, "symbol": "SPXW261124C06000000", "quantity": -2.0, "cost_basis": -470.0}
     )
     assert pos.quantity == Decimal(-2)
-    with pytest.raises(TradierMalformedResponseError, match="symbol or quantity"):
+    with pytest.raises(TradierMalformedResponseError, match=r"position\.symbol is missing"):
         Position.from_json({"id": 1, "quantity": 1})
 
 

@@ -18,21 +18,22 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Final
 
 from spx_pipeline.broker.secrets import Redactor, SecretToken
-from spx_pipeline.broker.tradier.client import LIVE_BASE_URL, SANDBOX_BASE_URL, TradierClient
+from spx_pipeline.broker.tradier.client import TradierClient
 from spx_pipeline.broker.tradier.errors import TradierAuthError, TradierError, TradierRateLimitError
+from spx_pipeline.broker.tradier.hosts import ENVIRONMENTS, base_url_for
 from spx_pipeline.broker.tradier.models import Balances
 from spx_pipeline.broker.tradier.ratelimit import RateLimiterRegistry
 from spx_pipeline.clock import wall_epoch
+from spx_pipeline.settings import Settings
 
 log = logging.getLogger("spx_pipeline.broker.tradier")
 
-ENVIRONMENTS: Final[Mapping[str, str]] = {"sandbox": SANDBOX_BASE_URL, "live": LIVE_BASE_URL}
 # Seconds one call may spend waiting for 429-refused accounts' windows to reset: a Tradier window
 # (60 s) plus slack. Beyond it the accounts are reported rate limited and the run moves on.
 DEFAULT_RATE_LIMIT_BUDGET: Final = 75.0
@@ -104,10 +105,10 @@ def fetch_balances_many(
     if client_kwargs.get("registry") is None:
         client_kwargs["registry"] = RateLimiterRegistry(clock=clock, sleep=sleep)
     redactor = Redactor(cred.token for cred in creds)
-    env_url = None if base_url else _env_base_url()
+    settings = Settings.from_env()
 
     def url_of(cred: AccountCredential) -> str:
-        return base_url or env_url or ENVIRONMENTS[cred.environment]
+        return base_url_for(cred.environment, base_url, settings)
 
     def make_client(token: SecretToken, url: str) -> TradierClient:
         if client_factory is not None:
@@ -188,12 +189,6 @@ def _fetch_pass(
             for account_id, result in future.result().items():
                 results[(fingerprint, url, account_id)] = result
     return results
-
-
-def _env_base_url() -> str | None:
-    import os
-
-    return os.environ.get("TRADIER_BASE_URL") or None
 
 
 def _fetch_group(
