@@ -70,18 +70,10 @@ def option_order(
     The wire rules are ``OptionOrderRequest``'s; on top of them a sell stop-limit's limit may not
     be above its stop (it would sell below the trigger only by accident of the grid).
     """
-    request = OptionOrderRequest.build(
-        option_symbol,
-        side,
-        quantity,
-        order_type,
-        duration=duration,
-        price=price,
-        stop=stop,
-        tag=tag,
-        preview=preview,
+    leg = OptionLeg.build(
+        option_symbol, side, quantity, order_type, price=price, stop=stop, duration=duration
     )
-    leg = request.leg
+    request = OptionOrderRequest.build(leg, duration=duration, tag=tag, preview=preview)
     if leg.type is OrderType.STOP_LIMIT and not leg.buying:
         assert leg.price is not None and leg.stop is not None
         if leg.price > leg.stop:
@@ -205,7 +197,7 @@ def t1_oco_order(
         raise OrderPayloadError(
             "stop", stop_price, f"the OCO stop must be below its limit {fixed(target.price)}"
         )
-    return OcoOrderRequest.build((target, guard), duration=duration, tag=tag, preview=preview).to_form()
+    return OcoOrderRequest.build(target, guard, duration=duration, tag=tag, preview=preview).to_form()
 
 
 def payload_summary(payload: Mapping[str, str]) -> dict[str, str | None]:

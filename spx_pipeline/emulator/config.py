@@ -212,7 +212,7 @@ def make_accounts(n: int, *, shared_token: str | None = None, seed: int = 1) -> 
     rng = random.Random(seed)
     accounts: list[EmulatedAccount] = []
     for i in range(n):
-        kind: AccountType = ("margin", "cash", "pdt")[i % 3]  # type: ignore[assignment]
+        kind: AccountType = ACCOUNT_TYPES[i % 3]  # type: ignore[assignment]
         equity = Decimal(rng.randrange(2_000_00, 250_000_00)) / 100
         cash = (equity * Decimal(rng.randrange(40, 100)) / 100).quantize(Decimal("0.01"))
         option_bp = None if kind == "cash" else (cash * Decimal("0.9")).quantize(Decimal("0.01"))

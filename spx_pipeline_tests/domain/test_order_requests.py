@@ -110,7 +110,7 @@ def test_our_policies_stay_with_the_builders_not_the_wire_rules() -> None:
         OptionLeg.build(SYM, "sell_to_close", 1, "limit", price="0.05"),
         OptionLeg.build(SYM, "sell_to_close", 1, "stop", stop="5.00"),
     )
-    assert OcoOrderRequest.build(legs).to_form()["stop[1]"] == "5.00"
+    assert OcoOrderRequest.build(*legs).to_form()["stop[1]"] == "5.00"
 
 
 def test_modify_rules_with_and_without_the_current_order() -> None:

@@ -26,10 +26,11 @@ from typing import Any, Final
 from spx_pipeline.broker.secrets import Redactor, SecretToken
 from spx_pipeline.broker.tradier.client import TradierClient
 from spx_pipeline.broker.tradier.errors import TradierAuthError, TradierError, TradierRateLimitError
-from spx_pipeline.broker.tradier.hosts import ENVIRONMENTS, base_url_for
+from spx_pipeline.broker.tradier.hosts import base_url_for
 from spx_pipeline.broker.tradier.models import Balances
 from spx_pipeline.broker.tradier.ratelimit import RateLimiterRegistry
 from spx_pipeline.clock import wall_epoch
+from spx_pipeline.domain.tradier.enums import ENVIRONMENTS
 from spx_pipeline.settings import Settings
 
 log = logging.getLogger("spx_pipeline.broker.tradier")

@@ -236,24 +236,10 @@ class TradierClient:
         try:
             found = self.find_orders_by_tag(account_id, tag)
         except TradierError as lookup_error:
-            raise AmbiguousOrderError(
-                f"{ambiguous.message}; reconciliation lookup failed too ({type(lookup_error).__name__}: "
-                f"{lookup_error.message})",
-                tag=tag,
-                account_id=account_id,
-                status=ambiguous.status,
-                method=ambiguous.method,
-                path=ambiguous.path,
-            ) from None
+            note = f"reconciliation lookup failed too ({type(lookup_error).__name__}: {lookup_error.message})"
+            raise ambiguous.noting(note) from None
         if not found:
-            raise AmbiguousOrderError(
-                f"{ambiguous.message}; no order carries the tag yet (it may still appear)",
-                tag=tag,
-                account_id=account_id,
-                status=ambiguous.status,
-                method=ambiguous.method,
-                path=ambiguous.path,
-            ) from None
+            raise ambiguous.noting("no order carries the tag yet (it may still appear)") from None
         order = found[-1]
         return OrderResult(id=order.id, status=order.status, reconciled=True, raw=order.raw)
 

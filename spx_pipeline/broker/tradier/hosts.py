@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import idna
 
 from spx_pipeline.broker.tradier.errors import LiveTradingNotAllowedError
+from spx_pipeline.domain.tradier.enums import Environment
 from spx_pipeline.settings import Settings
 
 SANDBOX_BASE_URL: Final = "https://sandbox.tradier.com/v1"
@@ -24,7 +25,10 @@ LIVE_HOST: Final = "api.tradier.com"
 LIVE_HOSTS: Final = frozenset({LIVE_HOST})
 TRADIER_HOSTS: Final = frozenset({SANDBOX_HOST, *LIVE_HOSTS})
 # A stored credential's environment → its host, unless a base URL is configured.
-ENVIRONMENTS: Final[Mapping[str, str]] = {"sandbox": SANDBOX_BASE_URL, "live": LIVE_BASE_URL}
+BASE_URLS: Final[Mapping[str, str]] = {
+    Environment.SANDBOX: SANDBOX_BASE_URL,
+    Environment.LIVE: LIVE_BASE_URL,
+}
 
 
 def base_url_for(environment: str, explicit: str | None = None, settings: Settings | None = None) -> str:
@@ -33,10 +37,10 @@ def base_url_for(environment: str, explicit: str | None = None, settings: Settin
     The one rule the balance sync and the Dagster resource share, so a live token is never sent to
     the sandbox (nor a sandbox token to the live host) unless a base URL says so.
     """
-    if environment not in ENVIRONMENTS:
-        raise ValueError(f"environment must be one of {sorted(ENVIRONMENTS)}, got {environment!r}")
+    if environment not in BASE_URLS:
+        raise ValueError(f"environment must be one of {sorted(BASE_URLS)}, got {environment!r}")
     configured = (settings or Settings.from_env()).tradier_base_url
-    return explicit or configured or ENVIRONMENTS[environment]
+    return explicit or configured or BASE_URLS[environment]
 
 
 def normalize_host(hostname: str) -> str:

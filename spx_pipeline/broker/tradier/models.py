@@ -55,29 +55,29 @@ TypeWord = Vocabulary(OrderType)
 ClassWord = Vocabulary(OrderClass)
 
 
-def _raw() -> Any:
-    return dataclasses.field(default_factory=dict, repr=False, compare=False, hash=False)
-
-
 def _record(title: str, *, member: str | None = None) -> Any:
     """The decorator of every record: a frozen pydantic dataclass, ``title`` starting its error paths.
 
     ``member`` names the body key ``from_json`` reads (``{"order": {...}}``); without it
-    ``from_json`` takes the object itself.
+    ``from_json`` takes the object itself. Fields are keyword-only, so a record's required fields
+    may follow the base's ``raw``.
     """
 
     def wrap(cls: type) -> type:
         cls.title, cls.member = title, member  # type: ignore[attr-defined]
-        return dataclass(frozen=True, slots=True, config=ConfigDict(title=title, populate_by_name=True))(cls)
+        config = ConfigDict(title=title, populate_by_name=True)
+        return dataclass(frozen=True, slots=True, kw_only=True, config=config)(cls)
 
     return wrap
 
 
+@_record("response")
 class _Response(KeepsRaw):
-    """``from_json`` for every record."""
+    """``raw`` and ``from_json`` for every record."""
 
     title: ClassVar[str]
     member: ClassVar[str | None]
+    raw: _Raw = dataclasses.field(default_factory=dict, repr=False, compare=False, hash=False)
 
     @classmethod
     def from_json(cls, data: _Raw) -> Self:
@@ -87,6 +87,8 @@ class _Response(KeepsRaw):
 
 @_record("margin")
 class MarginBalances(_Response):
+    """The ``margin`` sub-object; ``pdt`` accounts report the same figures plus day-trade BP."""
+
     fed_call: Money = None
     maintenance_call: Money = None
     option_buying_power: Money = None
@@ -96,12 +98,7 @@ class MarginBalances(_Response):
 
 
 @_record("pdt")
-class PdtBalances(_Response):
-    fed_call: Money = None
-    maintenance_call: Money = None
-    option_buying_power: Money = None
-    stock_buying_power: Money = None
-    stock_short_value: Money = None
+class PdtBalances(MarginBalances):
     day_trade_buying_power: Money = None
 
 
@@ -122,32 +119,37 @@ class Balances(_Response):
     ``account_type`` is missing, so a disagreeing response still yields the buying power it carries.
     """
 
-    account_number: str
+    account_number: RequiredText
     account_type: AccountType
+    # equity and cash
     total_equity: Money = None
     total_cash: Money = None
+    equity: Money = None
+    net_value: Money = None
+    cash_available: Money = None
+    # what is held, at market
     market_value: Money = None
     long_market_value: Money = None
     short_market_value: Money = None
     stock_long_value: Money = None
     option_long_value: Money = None
     option_short_value: Money = None
+    # profit and loss
     open_pl: Money = None
     close_pl: Money = None
-    equity: Money = None
+    # requirements
     current_requirement: Money = None
     option_requirement: Money = None
+    # money and orders in flight
     pending_orders_count: Count = None
     pending_cash: Money = None
     uncleared_funds: Money = None
-    dividend_balance: Money = None
-    net_value: Money = None
     unsettled_funds: Money = None
-    cash_available: Money = None
+    dividend_balance: Money = None
+    # the sub-object of the account's type (others when Tradier disagrees with itself)
     margin: Maybe[MarginBalances] = None
     cash: Maybe[CashBalances] = None
     pdt: Maybe[PdtBalances] = None
-    raw: _Raw = _raw()
 
     @classmethod
     def from_json(cls, data: _Raw, *, account_number: str | None = None) -> Balances:  # type: ignore[override]
@@ -234,15 +236,18 @@ class Balances(_Response):
 
 @_record("account")
 class Account(_Response):
+    """One account of a profile: what it is and what it may trade."""
+
     account_number: RequiredText
-    classification: Text = None
-    date_created: Stamp = None
-    day_trader: Flag = None
-    option_level: Count = None
-    status: Text = None
     type: Text = None
+    classification: Text = None
+    status: Text = None
+    # trading permissions
+    option_level: Count = None
+    day_trader: Flag = None
+    # history
+    date_created: Stamp = None
     last_update_date: Stamp = None
-    raw: _Raw = _raw()
 
 
 @_record("profile", member="profile")
@@ -250,7 +255,6 @@ class Profile(_Response):
     id: Text = None
     name: Text = None
     accounts: Listed[Account] = Field(default=(), alias="account")
-    raw: _Raw = _raw()
 
 
 @_record("position")
@@ -262,41 +266,50 @@ class Position(_Response):
     id: Count = None
     cost_basis: Money = None
     date_acquired: Stamp = None
-    raw: _Raw = _raw()
 
 
 @_record("order")
-class Order(_Response):
-    """An order, or one leg of an OCO / multileg order (``legs``, Tradier's ``leg``).
+class _OrderTerms(_Response):
+    """What an order and its preview both state: the contract, side, type, size and limit price."""
 
-    ``order_class`` is Tradier's ``class`` key; ``status``, ``side``, ``type``, ``duration`` and
-    ``order_class`` are the domain's string enums (text Tradier may add later stays text).
-    """
-
-    id: Count = None
-    status: StatusWord = None
+    # what is traded
     symbol: Text = None
+    option_symbol: Text = None
+    order_class: ClassWord = Field(default=None, alias="class")
+    strategy: Text = None
+    # the instruction
     side: SideWord = None
     type: TypeWord = None
     duration: Text = None
     quantity: Money = None
     price: Money = None
+
+
+@_record("order")
+class Order(_OrderTerms):
+    """An order, or one leg of an OCO / multileg order (``legs``, Tradier's ``leg``).
+
+    ``order_class`` is Tradier's ``class`` key; ``status``, ``side``, ``type`` and ``order_class``
+    are the domain's string enums (text Tradier may add later stays text).
+    """
+
+    id: Count = None
+    status: StatusWord = None
     stop_price: Money = None
+    # fills
     avg_fill_price: Money = None
     exec_quantity: Money = None
     last_fill_price: Money = None
     last_fill_quantity: Money = None
     remaining_quantity: Money = None
+    # history
     create_date: Stamp = None
     transaction_date: Stamp = None
-    order_class: ClassWord = Field(default=None, alias="class")
-    strategy: Text = None
-    option_symbol: Text = None
+    reason_description: Text = None
+    # reconciliation (by tag) and the legs of an OCO or multileg order
+    tag: Text = None
     num_legs: Count = None
     legs: Listed[Order] = Field(default=(), alias="leg")
-    reason_description: Text = None
-    tag: Text = None
-    raw: _Raw = _raw()
 
     @property
     def working(self) -> bool:
@@ -316,44 +329,37 @@ class OrderResult(_Response):
     status: Text = None
     partner_id: Text = None
     reconciled: bool = False
-    raw: _Raw = _raw()
 
 
 @_record("order", member="order")
-class OrderPreview(_Response):
+class OrderPreview(_OrderTerms):
     """``preview=true`` answer; ``cost``/``order_cost`` keep Tradier's signs as sent."""
 
     status: Text = None
     result: Flag = None
+    # what it would cost
     commission: Money = None
     cost: Money = None
     fees: Money = None
     order_cost: Money = None
+    # what it would hold
     margin_change: Money = None
     option_requirement: Money = None
-    symbol: Text = None
-    option_symbol: Text = None
-    quantity: Money = None
-    side: Text = None
-    type: Text = None
-    duration: Text = None
-    price: Money = None
-    order_class: Text = Field(default=None, alias="class")
-    strategy: Text = None
     day_trades: Count = None
     request_date: Stamp = None
-    raw: _Raw = _raw()
 
 
 @_record("clock", member="clock")
 class Clock(_Response):
+    """The market's state now (``/markets/clock``) and when it changes next."""
+
     state: RequiredText
     date: Day = None
     description: Text = None
     timestamp: Epoch = None
+    # what comes next
     next_change: HourMinute = None
     next_state: Text = None
-    raw: _Raw = _raw()
 
 
 @_record("session")
@@ -366,13 +372,15 @@ class SessionHours(_Response):
 
 @_record("calendar.day")
 class CalendarDay(_Response):
+    """One day of ``/markets/calendar``: open or closed, and its sessions' hours."""
+
     date: RequiredDay
     status: Text = None
     description: Text = None
+    # sessions
     premarket: Maybe[SessionHours] = None
     open: Maybe[SessionHours] = None
     postmarket: Maybe[SessionHours] = None
-    raw: _Raw = _raw()
 
     @property
     def is_open(self) -> bool:

@@ -29,20 +29,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
 from spx_pipeline.broker.secrets import Redactor, SecretToken, redact, secret_spellings
-from spx_pipeline.broker.tradier import normalize
-from spx_pipeline.broker.tradier.errors import (
-    TradierAuthError,
-    TradierBadRequestError,
-    TradierConnectionError,
-    TradierError,
-    TradierMalformedResponseError,
-    TradierNotFoundError,
-    TradierOrderRejectedError,
-    TradierRateLimitError,
-    TradierRequestError,
-    TradierServerError,
-    TradierTimeoutError,
-)
+from spx_pipeline.broker.tradier import errors, normalize
 from spx_pipeline.broker.tradier.ratelimit import (
     DEFAULT_REGISTRY,
     Bucket,
@@ -192,7 +179,7 @@ class Transport:
                     # exhausted (by an earlier 429, maybe of another run) fails fast instead.
                     limiter.acquire(max_wait=max(0.0, policy.max_total_sleep - slept))
                 except RateLimitWaitTooLong as exc:
-                    error = TradierRateLimitError(
+                    error = errors.TradierRateLimitError(
                         f"not sent: the token's {bucket_for(method, path)} rate-limit window is exhausted "
                         f"for another {exc.wait:.1f}s",
                         reset_at=exc.until,
@@ -204,7 +191,7 @@ class Transport:
             try:
                 response = self._send(method, path, params, data, attempt)
                 error = self._error_for_status(method, path, response, kind)
-            except TradierError as exc:
+            except errors.TradierError as exc:
                 error = exc
                 response = None
             if error is None:
@@ -212,12 +199,15 @@ class Transport:
                 return self._parse_ok(method, path, response, kind)
             retryable = isinstance(
                 error,
-                TradierServerError | TradierRateLimitError | TradierTimeoutError | TradierConnectionError,
+                errors.TradierServerError
+                | errors.TradierRateLimitError
+                | errors.TradierTimeoutError
+                | errors.TradierConnectionError,
             )
             if not retryable or attempt >= policy.max_attempts:
                 raise error
             delay = policy.backoff(attempt, self._rng)
-            if isinstance(error, TradierRateLimitError) and error.reset_at is not None:
+            if isinstance(error, errors.TradierRateLimitError) and error.reset_at is not None:
                 delay = max(delay, error.reset_at - self._clock())
             if slept + delay > policy.max_total_sleep:
                 log.warning(
@@ -271,16 +261,22 @@ class Transport:
                 allow_redirects=False,
             )
         except _UNSENDABLE as exc:
-            raise self._transport_error(TradierRequestError, method, path, exc, maybe_sent=False) from None
+            raise self._transport_error(
+                errors.TradierRequestError, method, path, exc, maybe_sent=False
+            ) from None
         except requests.Timeout as exc:
             sent = not isinstance(exc, requests.ConnectTimeout)
-            raise self._transport_error(TradierTimeoutError, method, path, exc, maybe_sent=sent) from None
+            raise self._transport_error(
+                errors.TradierTimeoutError, method, path, exc, maybe_sent=sent
+            ) from None
         except requests.ConnectionError as exc:
             raise self._transport_error(
-                TradierConnectionError, method, path, exc, maybe_sent=_maybe_sent(exc)
+                errors.TradierConnectionError, method, path, exc, maybe_sent=_maybe_sent(exc)
             ) from None
         except requests.RequestException as exc:
-            raise self._transport_error(TradierConnectionError, method, path, exc, maybe_sent=True) from None
+            raise self._transport_error(
+                errors.TradierConnectionError, method, path, exc, maybe_sent=True
+            ) from None
         hints = RateLimitHeaders.from_headers(response.headers)
         if hints is not None:
             limiter = self.limiter(bucket_for(method, path))
@@ -299,13 +295,15 @@ class Transport:
 
     def _transport_error(
         self,
-        cls: type[TradierTimeoutError] | type[TradierConnectionError] | type[TradierRequestError],
+        cls: type[errors.TradierTimeoutError]
+        | type[errors.TradierConnectionError]
+        | type[errors.TradierRequestError],
         method: str,
         path: str,
         exc: BaseException,
         *,
         maybe_sent: bool,
-    ) -> TradierError:
+    ) -> errors.TradierError:
         detail = self._redact(f"{type(exc).__name__}: {exc}")
         error = cls(detail, method=method, path=path)
         error.maybe_sent = maybe_sent
@@ -323,7 +321,7 @@ class Transport:
 
     def _error_for_status(
         self, method: str, path: str, response: requests.Response, kind: Kind
-    ) -> TradierError | None:
+    ) -> errors.TradierError | None:
         status = response.status_code
         if 200 <= status < 300:
             return None
@@ -335,31 +333,31 @@ class Transport:
             limiter = self.limiter(bucket_for(method, path))
             if limiter is not None and reset_at is not None:
                 limiter.exhausted_until(reset_at)
-            return TradierRateLimitError(message or "rate limit exceeded", reset_at=reset_at, **common)
+            return errors.TradierRateLimitError(message or "rate limit exceeded", reset_at=reset_at, **common)
         if status == 401:
-            return TradierAuthError(
+            return errors.TradierAuthError(
                 message or "unauthorized: wrong token, or a sandbox token on the live host (or vice versa)",
                 **common,
             )
         if status == 400:
-            return TradierBadRequestError(message or "bad request", **common)
+            return errors.TradierBadRequestError(message or "bad request", **common)
         if status == 404:
-            return TradierNotFoundError(message or "not found", **common)
+            return errors.TradierNotFoundError(message or "not found", **common)
         if status >= 500:
-            error = TradierServerError(message or "server error", **common)
+            error = errors.TradierServerError(message or "server error", **common)
             error.maybe_sent = True
             return error
-        return TradierError(message or f"unexpected HTTP {status}", **common)
+        return errors.TradierError(message or f"unexpected HTTP {status}", **common)
 
     def _body_message(self, response: requests.Response) -> str:
         text = self._redact(response.text or "")
         try:
             body = normalize.loads(text) if text.strip() else None
-        except TradierMalformedResponseError:
+        except errors.TradierMalformedResponseError:
             body = None
-        errors = normalize.error_messages(body) if body is not None else None
-        if errors:
-            return "; ".join(errors)
+        messages = normalize.error_messages(body) if body is not None else None
+        if messages:
+            return "; ".join(messages)
         if isinstance(body, Mapping) and isinstance(body.get("fault"), Mapping):
             return str(body["fault"].get("faultstring", body["fault"]))
         return " ".join(text.split())[:200]
@@ -370,7 +368,7 @@ class Transport:
         # Redacted before parsing: the parsed body becomes the stored ``raw`` JSON.
         text = self._redact(response.text)
         if "xml" in content_type.lower():
-            raise TradierMalformedResponseError(
+            raise errors.TradierMalformedResponseError(
                 "got XML instead of JSON (Accept header lost?)",
                 status=response.status_code,
                 method=method,
@@ -378,21 +376,23 @@ class Transport:
             )
         try:
             body = normalize.loads(text, where="response body")
-        except TradierMalformedResponseError as exc:
-            raise TradierMalformedResponseError(
+        except errors.TradierMalformedResponseError as exc:
+            raise errors.TradierMalformedResponseError(
                 self._redact(exc.message), status=response.status_code, method=method, path=path
             ) from None
-        errors = normalize.error_messages(body)
-        if errors:
-            message = self._redact("; ".join(errors))
+        messages = normalize.error_messages(body)
+        if messages:
+            message = self._redact("; ".join(messages))
             common: dict[str, Any] = {"status": response.status_code, "method": method, "path": path}
             if _is_quota(message):
-                raise TradierRateLimitError(message, **common)
+                raise errors.TradierRateLimitError(message, **common)
             if kind == "order":
-                raise TradierOrderRejectedError(message, errors=[self._redact(e) for e in errors], **common)
-            raise TradierBadRequestError(message, **common)
+                raise errors.TradierOrderRejectedError(
+                    message, errors=[self._redact(e) for e in messages], **common
+                )
+            raise errors.TradierBadRequestError(message, **common)
         if not isinstance(body, Mapping):
-            raise TradierMalformedResponseError(
+            raise errors.TradierMalformedResponseError(
                 f"{where} returned {type(body).__name__}, expected a JSON object",
                 status=response.status_code,
                 method=method,

@@ -93,6 +93,13 @@ class AccountType(_WireEnum):
     PDT = "pdt"
 
 
+class Environment(_WireEnum):
+    """Which Tradier host a credential belongs to: the sandbox (paper) or the live brokerage."""
+
+    SANDBOX = "sandbox"
+    LIVE = "live"
+
+
 class OrderStatus(_WireEnum):
     OPEN = "open"
     PARTIALLY_FILLED = "partially_filled"
@@ -111,3 +118,4 @@ class OrderStatus(_WireEnum):
 
 WORKING_STATUSES = frozenset({OrderStatus.OPEN, OrderStatus.PENDING, OrderStatus.PARTIALLY_FILLED})
 ACCOUNT_TYPES: tuple[str, ...] = AccountType.values()
+ENVIRONMENTS: tuple[str, ...] = Environment.values()

@@ -27,7 +27,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Final, TypeVar
+from typing import ClassVar, Final, Self, TypeVar
 
 import numpy as np
 
@@ -217,73 +217,70 @@ class OptionLeg:
         return {f"{key}{suffix}": value for key, value in fields.items()}
 
 
-@dataclass(frozen=True, slots=True)
-class OptionOrderRequest:
-    """``class=option``: one leg, its duration, an optional tag, and whether it is only a preview."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _PlacementRequest:
+    """What every placement has besides its legs: a duration, an optional tag, a preview flag."""
 
-    leg: OptionLeg
+    legs: tuple[OptionLeg, ...]
     duration: Duration = Duration.DAY
     tag: str | None = None
     preview: bool = False
 
-    order_class = OrderClass.OPTION
+    order_class: ClassVar[OrderClass]
 
     @classmethod
     def build(
-        cls,
-        option_symbol: object,
-        side: object,
-        quantity: object,
-        order_type: object,
-        *,
-        duration: object = "day",
-        price: object = None,
-        stop: object = None,
-        tag: object = None,
-        preview: object = False,
-        symbol: str | None = None,
-    ) -> OptionOrderRequest:
-        leg = OptionLeg.build(
-            option_symbol,
-            side,
-            quantity,
-            order_type,
-            price=price,
-            stop=stop,
-            symbol=symbol,
-            duration=duration,
-        )
+        cls, *legs: OptionLeg, duration: object = "day", tag: object = None, preview: object = False
+    ) -> Self:
+        """The request for built ``legs`` (``OptionLeg.build``), checking the order-level fields."""
         return cls(
-            leg,
-            choice(Duration, "duration", duration),
-            None if tag is None else check_tag(tag),
-            check_preview(preview),
+            legs=legs,
+            duration=choice(Duration, "duration", duration),
+            tag=None if tag is None else check_tag(tag),
+            preview=check_preview(preview),
         )
 
     def to_form(self) -> dict[str, str]:
-        """Tradier's documented order: class, symbol, option_symbol, side, quantity, type, duration, ..."""
-        leg = self.leg.form_fields()
-        form = {"class": self.order_class.value}
-        form.update({key: leg[key] for key in ("symbol", "option_symbol", "side", "quantity", "type")})
-        form["duration"] = self.duration.value
-        form.update({key: leg[key] for key in ("price", "stop") if key in leg})
+        """``class``, the legs' keys as the class lays them out, then ``tag`` and ``preview``."""
+        form = {"class": self.order_class.value, **self._body()}
         if self.tag is not None:
             form["tag"] = self.tag
         if self.preview:
             form["preview"] = "true"
         return form
 
+    def _body(self) -> dict[str, str]:
+        raise NotImplementedError
 
-@dataclass(frozen=True, slots=True)
-class OcoOrderRequest:
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OptionOrderRequest(_PlacementRequest):
+    """``class=option``: one leg."""
+
+    order_class: ClassVar[OrderClass] = OrderClass.OPTION
+
+    def __post_init__(self) -> None:
+        if len(self.legs) != 1:
+            raise OrderPayloadError("legs", len(self.legs), "a class=option order has exactly one leg")
+
+    @property
+    def leg(self) -> OptionLeg:
+        return self.legs[0]
+
+    def _body(self) -> dict[str, str]:
+        """Tradier's documented order: symbol, option_symbol, side, quantity, type, duration, price, stop."""
+        leg = self.leg.form_fields()
+        body = {key: leg[key] for key in ("symbol", "option_symbol", "side", "quantity", "type")}
+        body["duration"] = self.duration.value
+        body.update({key: leg[key] for key in ("price", "stop") if key in leg})
+        return body
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OcoOrderRequest(_PlacementRequest):
     """``class=oco``: two legs on one contract that differ in type; whichever fills cancels the other."""
 
-    legs: tuple[OptionLeg, OptionLeg]
-    duration: Duration = Duration.DAY
-    tag: str | None = None
-    preview: bool = False
-
-    order_class = OrderClass.OCO
+    order_class: ClassVar[OrderClass] = OrderClass.OCO
 
     def __post_init__(self) -> None:
         if len(self.legs) != 2:
@@ -300,33 +297,13 @@ class OcoOrderRequest:
                 f"OCO legs must share option_symbol, leg 0 has {first.option_symbol!r}",
             )
 
-    @classmethod
-    def build(
-        cls,
-        legs: tuple[OptionLeg, OptionLeg],
-        *,
-        duration: object = "day",
-        tag: object = None,
-        preview: object = False,
-    ) -> OcoOrderRequest:
-        return cls(
-            legs,
-            choice(Duration, "duration", duration),
-            None if tag is None else check_tag(tag),
-            check_preview(preview),
-        )
-
-    def to_form(self) -> dict[str, str]:
-        """``class``, ``duration``, then each leg's keys indexed from 0, then ``tag`` and ``preview``."""
-        form = {"class": self.order_class.value, "duration": self.duration.value}
+    def _body(self) -> dict[str, str]:
+        """``duration``, then each leg's keys indexed from 0 (``side[0]``, ``stop[1]``)."""
+        body = {"duration": self.duration.value}
         for index, leg in enumerate(self.legs):
             fields = leg.form_fields()
-            form.update({f"{key}[{index}]": fields[key] for key in OCO_LEG_KEYS if key in fields})
-        if self.tag is not None:
-            form["tag"] = self.tag
-        if self.preview:
-            form["preview"] = "true"
-        return form
+            body.update({f"{key}[{index}]": fields[key] for key in OCO_LEG_KEYS if key in fields})
+        return body
 
 
 OrderRequest = OptionOrderRequest | OcoOrderRequest
@@ -414,18 +391,16 @@ def read_order_form(form: Mapping[str, str]) -> OptionOrderRequest | OcoOrderReq
     preview = values.get("preview", "false").lower()
     if preview not in ("true", "false"):
         raise OrderPayloadError("preview", values["preview"], "must be true or false")
-    if order_class is OrderClass.OPTION:
-        leg = _read_leg(values, "", duration=_required(values, "duration"))
-        tag = values.get("tag")
-        return OptionOrderRequest(
-            leg, Duration(values["duration"]), None if tag is None else check_tag(tag), preview == "true"
-        )
     duration = _required(values, "duration")
-    choice(Duration, "duration", duration)
-    if "tag" in values:
-        check_tag(values["tag"])
-    legs = (_read_leg(values, "[0]"), _read_leg(values, "[1]"))
-    return OcoOrderRequest.build(legs, duration=duration, tag=values.get("tag"), preview=preview == "true")
+    if order_class is OrderClass.OPTION:
+        legs = (_read_leg(values, "", duration=duration),)
+    else:
+        choice(Duration, "duration", duration)
+        if "tag" in values:
+            check_tag(values["tag"])
+        legs = (_read_leg(values, "[0]"), _read_leg(values, "[1]"))
+    request_class = OptionOrderRequest if order_class is OrderClass.OPTION else OcoOrderRequest
+    return request_class.build(*legs, duration=duration, tag=values.get("tag"), preview=preview == "true")
 
 
 def read_modify_form(form: Mapping[str, str]) -> ModifyOrderRequest:

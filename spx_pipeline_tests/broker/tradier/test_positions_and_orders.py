@@ -34,7 +34,9 @@ def test_positions_from_none_to_one_to_many(simulated_tradier: SimulatedTradier)
         assert client.get_positions(CASH) == []  # Tradier's "null"
         for symbol, quantity in ((first, 2), (second, 1)):
             limit = step_ticks(quote_of(emu, symbol)["ask"], 3)
-            order = OptionOrderRequest.build(symbol, "buy_to_open", quantity, "limit", price=limit)
+            order = OptionOrderRequest.build(
+                OptionLeg.build(symbol, "buy_to_open", quantity, "limit", price=limit)
+            )
             client.place_order(CASH, order)
             if symbol == first:
                 (only,) = client.get_positions(CASH)  # one bare object on the wire
@@ -53,7 +55,10 @@ def test_a_filled_order_reads_as_typed_values(simulated_tradier: SimulatedTradie
     limit = step_ticks(quote_of(emu, symbol)["ask"], 3)
     with client_of(emu, PDT) as client:
         placed = client.place_order(
-            PDT, OptionOrderRequest.build(symbol, "buy_to_open", 2, "limit", price=limit, tag="buy-1")
+            PDT,
+            OptionOrderRequest.build(
+                OptionLeg.build(symbol, "buy_to_open", 2, "limit", price=limit), tag="buy-1"
+            ),
         )
         order = client.get_order(PDT, placed.id)
         (listed,) = client.list_orders(PDT)
@@ -71,10 +76,8 @@ def test_a_filled_order_reads_as_typed_values(simulated_tradier: SimulatedTradie
 def test_an_oco_reads_with_its_legs_and_tag_and_reconciles_by_it(simulated_tradier: SimulatedTradier) -> None:
     emu = simulated_tradier(seed=5, at="2026-11-24T08:00:00-05:00")  # before the open: both legs wait
     oco = OcoOrderRequest.build(
-        (
-            OptionLeg.build(HELD, "sell_to_close", 1, "limit", price="0.05"),  # at or below any bid
-            OptionLeg.build(HELD, "sell_to_close", 1, "stop", stop="500.00"),  # triggered at once
-        ),
+        OptionLeg.build(HELD, "sell_to_close", 1, "limit", price="0.05"),  # at or below any bid
+        OptionLeg.build(HELD, "sell_to_close", 1, "stop", stop="500.00"),  # triggered at once
         tag="t1-oco-7",
     )
     with client_of(emu, PDT) as client:
