@@ -43,6 +43,8 @@ from spx_pipeline.domain.tradier.order_requests import (
     OcoOrderRequest,
     OptionLeg,
     OptionOrderRequest,
+)
+from spx_pipeline.domain.tradier.order_rules import (
     OrderPayloadError,  # raised by every builder; imported from here by callers
     fixed,
     tick_price,

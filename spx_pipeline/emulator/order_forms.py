@@ -13,10 +13,10 @@ from spx_pipeline.domain.tradier.order_requests import (
     ModifyOrderRequest,
     OcoOrderRequest,
     OptionOrderRequest,
-    OrderPayloadError,
     read_modify_form,
     read_order_form,
 )
+from spx_pipeline.domain.tradier.order_rules import OrderPayloadError
 from spx_pipeline.emulator.routing import ApiError, Call
 
 

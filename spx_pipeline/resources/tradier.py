@@ -24,7 +24,8 @@ class TradierResource(dg.ConfigurableResource):
 
     base_url: str | None = None
     allow_live: bool | None = None
-    max_workers: int = 32
+    # Concurrent balance requests; None sizes the pool from the broker's measured round trip.
+    max_workers: int | None = None
     # How long one response may take and how many tries a read gets: a stuck broker costs at most
     # about read_timeout_seconds x max_attempts per account, never the whole run.
     read_timeout_seconds: float = DEFAULT_TIMEOUT[1]

@@ -13,10 +13,10 @@ from spx_pipeline.domain.tradier.order_requests import (
     OcoOrderRequest,
     OptionLeg,
     OptionOrderRequest,
-    OrderPayloadError,
     read_modify_form,
     read_order_form,
 )
+from spx_pipeline.domain.tradier.order_rules import OrderPayloadError
 
 SYM = "SPXW261124C06000000"
 

@@ -56,8 +56,8 @@ from spx_pipeline.domain.tradier.order_requests import (
     OcoOrderRequest,
     OptionLeg,
     OptionOrderRequest,
-    OrderPayloadError,
 )
+from spx_pipeline.domain.tradier.order_rules import OrderPayloadError
 
 __all__ = [
     "DEFAULT_REGISTRY",

@@ -43,7 +43,8 @@ from spx_pipeline.broker.tradier.transport import DEFAULT_TIMEOUT, RetryPolicy, 
 from spx_pipeline.clock import wall_epoch
 from spx_pipeline.domain.accounts import validate_account_id
 from spx_pipeline.domain.orders import order_changes
-from spx_pipeline.domain.tradier.order_requests import OrderRequest, check_tag, read_order_form
+from spx_pipeline.domain.tradier.order_requests import OrderRequest, read_order_form
+from spx_pipeline.domain.tradier.order_rules import check_tag
 from spx_pipeline.domain.tradier.rate_limits import Bucket
 from spx_pipeline.settings import Settings
 

@@ -7,6 +7,7 @@ returned is rebuilt from the checked parts, so what is checked is exactly what i
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Mapping
 from typing import Final
@@ -92,6 +93,12 @@ def resolve_base_url(
     """
     settings = Settings.from_env(environ)
     url = (base_url or settings.tradier_base_url or SANDBOX_BASE_URL).strip().rstrip("/")
+    return _checked_url(url, settings.allow_live.enabled if allow_live is None else allow_live)
+
+
+@functools.lru_cache(maxsize=64)
+def _checked_url(url: str, live_ok: bool) -> str:
+    """``resolve_base_url``'s checks, which depend on nothing else: a sync of many clients runs them once."""
     try:
         parts = urlsplit(url)
     except ValueError as exc:
@@ -109,7 +116,6 @@ def resolve_base_url(
     if parts.query or parts.fragment:
         raise ValueError(f"base_url must not carry a query or fragment, got {shown}?...")
     host = normalize_host(parts.hostname)
-    live_ok = settings.allow_live.enabled if allow_live is None else allow_live
     if host in LIVE_HOSTS:
         if not live_ok:
             raise LiveTradingNotAllowedError(
