@@ -2,10 +2,12 @@
 
 A sequential loop spends its time waiting on round trips, and one stuck account delays every
 account after it. Here accounts are grouped by token fingerprint (and host): each group gets one
-client (one pooled Session, one shared rate limiter), runs on a bounded thread pool, and asks
-``/user/balances`` once when its token holds several accounts (Tradier's documented way to avoid N
-calls), falling back to per-account calls for accounts that request fails or misses. Errors are
-captured per account, never raised, so one bad token cannot block the rest.
+client (one rate limiter), runs on a bounded thread pool, and asks ``/user/balances`` once when
+its token holds several accounts (Tradier's documented way to avoid N calls), falling back to
+per-account calls for accounts that request fails or misses. Errors are captured per account,
+never raised, so one bad token cannot block the rest. All clients share one pooled Session (the
+token travels per request, so a connection serves account after account), and unless told the
+pool has as many workers as keep the client's one core busy for the measured round trip.
 
 Tradier's rate-limit windows last a minute, longer than one call's retry budget, so a 429 is not
 slept out inside the call: the account fails fast, and once the first pass is done the accounts a
