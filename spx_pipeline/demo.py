@@ -24,7 +24,7 @@ from spx_pipeline.settings import (
     CREDENTIALS_KEY_VAR,
     TRADIER_BASE_URL_VAR,
     WAREHOUSE_PATH_VAR,
-    credentials_key_from_env,
+    Settings,
 )
 from spx_pipeline.storage.appdb import AppDatabase
 from spx_pipeline.storage.credentials import CredentialStore, UnknownAccountError, generate_key
@@ -160,7 +160,9 @@ def seed_accounts_and_setups(
     appdb = AppDatabase(app_db_url)
     try:
         appdb.upgrade()
-        store = CredentialStore(appdb, key=key if key is not None else credentials_key_from_env())
+        store = CredentialStore(
+            appdb, key=key if key is not None else Settings.from_env().read_credentials_key()
+        )
         for account in accounts:
             try:
                 info = store.get(account.account_id)

@@ -143,11 +143,6 @@ VARIABLES: Final[Mapping[str, str]] = {
 }
 
 
-def read_flag(name: str, *, default: bool = False) -> FlagState:
-    """One flag from the environment, parsed as every flag is."""
-    return parse_flag(name, os.environ.get(name), default=default)
-
-
 def sync_flag() -> FlagState:
     """The gate for scheduled and sensor-driven portfolio syncs (default off, as in the seed)."""
     return Settings.from_env().portfolio_sync
@@ -156,8 +151,3 @@ def sync_flag() -> FlagState:
 def credentials_key_from_env() -> str | None:
     """The Fernet key of the current environment (``Settings.read_credentials_key``)."""
     return Settings.from_env().read_credentials_key()
-
-
-def create_dirs_allowed() -> bool:
-    """``SPX_CREATE_DIRS`` on: stores may create missing parent directories outside ``data/``."""
-    return Settings.from_env().create_dirs.enabled
