@@ -141,3 +141,11 @@ def test_the_vocabulary_compares_as_the_wire_spells_it() -> None:
     assert OrderType.STOP_LIMIT.uses_price and OrderType.STOP_LIMIT.uses_stop
     assert not OrderType.MARKET.uses_price
     assert f"{Duration.GTC}" == "gtc"
+
+
+def test_each_class_takes_its_number_of_legs() -> None:
+    leg = OptionLeg.build(SYM, "sell_to_close", 1, "limit", price="1.00")
+    with pytest.raises(OrderPayloadError, match="class=oco order has exactly 2 leg"):
+        OcoOrderRequest.build(leg)
+    with pytest.raises(OrderPayloadError, match="class=option order has exactly 1 leg"):
+        OptionOrderRequest.build(leg, leg)

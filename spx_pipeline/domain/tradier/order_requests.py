@@ -132,6 +132,15 @@ class _PlacementRequest:
     preview: bool = False
 
     order_class: ClassVar[OrderClass]
+    leg_count: ClassVar[int]
+
+    def __post_init__(self) -> None:
+        if len(self.legs) != self.leg_count:
+            raise OrderPayloadError(
+                "legs",
+                len(self.legs),
+                f"a class={self.order_class} order has exactly {self.leg_count} leg(s)",
+            )
 
     @classmethod
     def build(
@@ -163,10 +172,7 @@ class OptionOrderRequest(_PlacementRequest):
     """``class=option``: one leg."""
 
     order_class: ClassVar[OrderClass] = OrderClass.OPTION
-
-    def __post_init__(self) -> None:
-        if len(self.legs) != 1:
-            raise OrderPayloadError("legs", len(self.legs), "a class=option order has exactly one leg")
+    leg_count: ClassVar[int] = 1
 
     @property
     def leg(self) -> OptionLeg:
@@ -186,10 +192,10 @@ class OcoOrderRequest(_PlacementRequest):
     """``class=oco``: two legs on one contract that differ in type; whichever fills cancels the other."""
 
     order_class: ClassVar[OrderClass] = OrderClass.OCO
+    leg_count: ClassVar[int] = 2
 
     def __post_init__(self) -> None:
-        if len(self.legs) != 2:
-            raise OrderPayloadError("legs", len(self.legs), "an OCO has exactly two legs")
+        super(OcoOrderRequest, self).__post_init__()  # slots: the zero-argument form cannot find the class
         first, second = self.legs
         if first.type == second.type:
             raise OrderPayloadError(
