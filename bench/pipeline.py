@@ -1,33 +1,44 @@
-"""The full Dagster graph for 10, 100 and 1,000 accounts on the embedded default.
+"""The full Dagster graph for 1,000 and 10,000 accounts on the embedded default.
 
-Run: ``.venv/bin/python bench/pipeline.py [--accounts 10,100,1000] [--latency-ms 50] [--max-workers 32]
-[--preview]``.
+Run: ``.venv/bin/python bench/pipeline.py [--accounts 1000,10000] [--latency-ms 50] [--max-workers N]
+[--server process|thread] [--preview]``.
 
 Each size gets its own temporary SQLite app database (one encrypted credential per account, each
 its own token), DuckDB warehouse, local Dagster instance and local Tradier server whose every
-request pays ``--latency-ms`` (standing in for the round trip to Tradier). ``full_pipeline_job``
-runs once per size; the stage times are read back from the run's event log (STEP_START to
-STEP_SUCCESS of each step; an order_tickets stage spans its four ops), so they are what Dagster
-measured, not a wrapper's guess. Rows/s is the rows the stage wrote over its time. Order previews
-are off by default (``--preview`` turns them on: one broker call per unblocked recommendation).
-Nothing is asserted; the table is the result, sizes side by side from one run.
+request pays ``--latency-ms`` (standing in for the round trip to Tradier). The server runs in a
+process of its own (``--server thread`` puts it back in this process, where its handlers and the
+client share one interpreter lock). ``full_pipeline_job`` runs once per size; the stage times are
+read back from the run's event log (STEP_START to STEP_SUCCESS of each step; an order_tickets
+stage spans its four ops), so they are what Dagster measured, not a wrapper's guess. The balance
+stage's pool is sized from the measured round trip unless ``--max-workers`` is given; the table
+shows the workers, the thread-pool bound (workers / latency, in accounts per second) and how close
+the stage ran to it, and the client's CPU per broker request over the whole run (this process,
+all stages). Order previews are off by default (``--preview``: one broker call per unblocked
+recommendation). Nothing is asserted; the table is the result, sizes side by side from one run.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
+import re
+import resource
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import dagster as dg
+from local_server import ServerProcess
 
 from spx_pipeline.definitions import build_definitions
 from spx_pipeline.demo import DEMO_MAX_RISK_DOLLARS, LOCAL_INSTANCE_YAML, seed_accounts_and_setups
 from spx_pipeline.emulator import EmulatorConfig, FaultConfig, TradierEmulator, make_accounts
 from spx_pipeline.resources import AppDatabaseResource, TradierResource, WarehouseResource
-from spx_pipeline.storage.credentials import generate_key
+from spx_pipeline.storage.credentials import CredentialStore, generate_key
 from spx_pipeline.storage.warehouse import Warehouse
 
 # Stage name → (step key prefix, warehouse table whose rows for the run the stage wrote).
@@ -50,6 +61,9 @@ class Measured:
     rows: dict[str, int]
     checks_s: float
     requests: int
+    workers: int | None
+    client_cpu_s: float
+    server_cpu_s: float | None
 
 
 def step_spans(instance: dg.DagsterInstance, run_id: str) -> dict[str, tuple[float, float]]:
@@ -73,16 +87,59 @@ def stage_seconds(spans: dict[str, tuple[float, float]], prefix: str) -> float:
 
 
 def seed(root: Path, config: EmulatorConfig) -> tuple[str, str]:
+    """The credentials and setups, as the demo stores them.
+
+    ``CredentialStore.add`` first checks that the key opens every active token already stored, so
+    adding the n-th account decrypts n - 1 tokens; a fresh store under one fresh key needs no such
+    check, and without skipping it seeding 10,000 accounts would take hours (not what is measured).
+    """
     url = f"sqlite:///{root / 'app.sqlite'}"
     key = generate_key()
-    seed_accounts_and_setups(config.accounts, app_db_url=url, key=key, label="bench")
+    with mock.patch.object(CredentialStore, "_check_key_opens_stored_tokens", lambda self, **_: None):
+        seed_accounts_and_setups(config.accounts, app_db_url=url, key=key, label="bench")
     return url, key
 
 
-def measure(n: int, *, latency_ms: float, max_workers: int, preview: bool) -> Measured:
+class _PoolSize(logging.Handler):
+    """Reads the worker count the balance sync chose from its log line."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.workers: int | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        found = re.match(r"balance sync: (\d+) workers", record.getMessage())
+        if found:
+            self.workers = int(found.group(1))
+
+
+@contextlib.contextmanager
+def tradier_server(
+    n: int, config: EmulatorConfig, latency_ms: float, mode: str
+) -> Iterator[tuple[str, ServerProcess | TradierEmulator]]:
+    if mode == "thread":
+        with TradierEmulator(config) as emulator:
+            yield emulator.base_url, emulator
+    else:
+        with ServerProcess(n, latency_ms=latency_ms) as server:
+            yield server.base_url, server
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(
+    n: int, *, latency_ms: float, max_workers: int | None, preview: bool, server_mode: str
+) -> Measured:
     import os
 
     config = EmulatorConfig(accounts=make_accounts(n), faults=FaultConfig(latency_ms=latency_ms))
+    pool_size = _PoolSize()
+    broker_log = logging.getLogger("spx_pipeline.broker.tradier")
+    broker_log.addHandler(pool_size)
+    broker_log.setLevel(logging.INFO)
     with tempfile.TemporaryDirectory(prefix=f"spx-bench-{n}-") as tmp:
         root = Path(tmp)
         url, key = seed(root, config)
@@ -91,12 +148,15 @@ def measure(n: int, *, latency_ms: float, max_workers: int, preview: bool) -> Me
         home.mkdir()
         (home / "dagster.yaml").write_text(LOCAL_INSTANCE_YAML, encoding="utf-8")
         warehouse_path = root / "warehouse.duckdb"
-        with TradierEmulator(config) as emulator, dg.DagsterInstance.from_config(str(home)) as instance:
+        with (
+            tradier_server(n, config, latency_ms, server_mode) as (base_url, server),
+            dg.DagsterInstance.from_config(str(home)) as instance,
+        ):
             defs = build_definitions(
                 {
                     "app_db": AppDatabaseResource(url=url),
                     "warehouse": WarehouseResource(path=str(warehouse_path)),
-                    "tradier": TradierResource(base_url=emulator.base_url, max_workers=max_workers),
+                    "tradier": TradierResource(base_url=base_url, max_workers=max_workers),
                 }
             )
             run_config = {
@@ -106,13 +166,18 @@ def measure(n: int, *, latency_ms: float, max_workers: int, preview: bool) -> Me
                 },
                 "loggers": {"console": {"config": {"log_level": "WARNING"}}},
             }
-            started = time.perf_counter()
+            server_cpu_before = server.stats().cpu_s if isinstance(server, ServerProcess) else None
+            cpu_before, started = _cpu_seconds(), time.perf_counter()
             result = defs.resolve_job_def("full_pipeline_job").execute_in_process(
                 instance=instance, run_config=run_config, raise_on_error=False
             )
-            wall = time.perf_counter() - started
+            wall, client_cpu = time.perf_counter() - started, _cpu_seconds() - cpu_before
             spans = step_spans(instance, result.run_id)
-            requests = emulator.request_count()
+            if isinstance(server, ServerProcess):
+                stats = server.stats()
+                requests, server_cpu = stats.requests, stats.cpu_s - (server_cpu_before or 0.0)
+            else:
+                requests, server_cpu = server.request_count(), None
         warehouse = Warehouse(warehouse_path)
         rows = {
             stage: int(
@@ -122,57 +187,74 @@ def measure(n: int, *, latency_ms: float, max_workers: int, preview: bool) -> Me
             )
             for stage, (_, table) in STAGES.items()
         }
+    broker_log.removeHandler(pool_size)
     seconds = {stage: stage_seconds(spans, prefix) for stage, (prefix, _) in STAGES.items()}
     check_spans = [v for k, v in spans.items() if "_unique_keys" in k or k.startswith("portfolio_snapshots_")]
     checks = sum(b - a for a, b in check_spans)
-    return Measured(n, result.success, wall, seconds, rows, checks, requests)
+    workers = max_workers if max_workers is not None else pool_size.workers
+    return Measured(n, result.success, wall, seconds, rows, checks, requests, workers, client_cpu, server_cpu)
 
 
-def print_table(results: list[Measured]) -> None:
-    header = f"{'accounts':>8} {'stage':<16} {'seconds':>8} {'rows':>7} {'rows/s':>9}"
-    print(header)
-    print("-" * len(header))
+def print_table(results: list[Measured], latency_ms: float) -> None:
+    columns = [*STAGES, "whole run", "requests", "workers", "acct/s", "bound", "ratio", "CPU/req"]
+    print("| accounts | " + " | ".join(columns) + " |")
+    print("|---:|" + "---:|" * len(columns))
     for m in results:
-        for stage in STAGES:
-            secs, rows = m.seconds[stage], m.rows[stage]
-            rate = rows / secs if secs > 0 else float("nan")
-            print(f"{m.accounts:>8} {stage:<16} {secs:>8.2f} {rows:>7} {rate:>9.0f}")
-        print(f"{m.accounts:>8} {'asset checks':<16} {m.checks_s:>8.2f}")
-        status = "ok" if m.success else "FAILED"
-        tail = f"{status}, {m.requests} requests"
-        print(f"{m.accounts:>8} {'whole run':<16} {m.wall_s:>8.2f} {'':>7} {'':>9}  {tail}")
-        print()
-    base = results[0]
-    print("growth vs the smallest size (whole run, balances):")
+        stages = [f"{m.seconds[stage]:.2f} s" for stage in STAGES]
+        rate = m.rows["balances"] / m.seconds["balances"] if m.seconds["balances"] > 0 else float("nan")
+        bound = (m.workers or 0) / (latency_ms / 1000) if latency_ms > 0 else float("nan")
+        ratio = f"{rate / bound:.2f}" if bound else "n/a"
+        status = "" if m.success else " FAILED"
+        cells = [
+            *stages,
+            f"**{m.wall_s:.2f} s**{status}",
+            f"{m.requests:,}",
+            str(m.workers or "?"),
+            f"{rate:,.0f}",
+            f"{bound:,.0f}",
+            ratio,
+            f"{m.client_cpu_s / m.requests * 1000:.2f} ms" if m.requests else "n/a",
+        ]
+        print(f"| {m.accounts:,} | " + " | ".join(cells) + " |")
+    print()
     for m in results:
-        scale = m.accounts / base.accounts
-        run_growth = m.wall_s / base.wall_s
-        balances_growth = m.seconds["balances"] / base.seconds["balances"]
+        server = f", server {m.server_cpu_s / m.requests * 1000:.2f} ms CPU/request" if m.server_cpu_s else ""
         print(
-            f"  {m.accounts:>5} accounts: x{scale:<6.0f} accounts -> whole run x{run_growth:.2f}, "
-            f"balances x{balances_growth:.2f}"
+            f"{m.accounts:,} accounts: rows written {m.rows}; asset checks {m.checks_s:.2f} s; "
+            f"client {m.client_cpu_s:.1f} s CPU over the run{server}"
         )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--accounts", default="10,100,1000", help="comma-separated sizes (default 10,100,1000)"
-    )
+    parser.add_argument("--accounts", default="1000,10000", help="comma-separated sizes (default 1000,10000)")
     parser.add_argument("--latency-ms", type=float, default=50.0)
-    parser.add_argument("--max-workers", type=int, default=32, help="TradierResource.max_workers")
+    parser.add_argument(
+        "--max-workers",
+        type=int,
+        default=None,
+        help="TradierResource.max_workers (default: from the latency)",
+    )
+    parser.add_argument("--server", choices=("process", "thread"), default="process")
     parser.add_argument("--preview", action="store_true", help="preview every entry ticket (one call each)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.accounts.split(",") if s.strip()]
     print(
         f"full_pipeline_job, embedded default (SQLite app DB, DuckDB warehouse, local instance), "
-        f"{args.latency_ms:g} ms per request, max_workers={args.max_workers}, preview={args.preview}\n"
+        f"{args.latency_ms:g} ms per request, server in a {args.server}, "
+        f"max_workers={args.max_workers or 'from latency'}, preview={args.preview}\n"
     )
     results = [
-        measure(n, latency_ms=args.latency_ms, max_workers=args.max_workers, preview=args.preview)
+        measure(
+            n,
+            latency_ms=args.latency_ms,
+            max_workers=args.max_workers,
+            preview=args.preview,
+            server_mode=args.server,
+        )
         for n in sizes
     ]
-    print_table(results)
+    print_table(results, args.latency_ms)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,14 @@ from pathlib import Path
 
 from spx_pipeline.domain.sizing import DEFAULT_MAX_RISK_DOLLARS
 from spx_pipeline.emulator import EmulatedAccount, EmulatorConfig, TradierEmulator, demo_accounts
-from spx_pipeline.settings import CREDENTIALS_KEY_FILE_VAR, CREDENTIALS_KEY_VAR, credentials_key_from_env
+from spx_pipeline.settings import (
+    APP_DB_URL_VAR,
+    CREDENTIALS_KEY_FILE_VAR,
+    CREDENTIALS_KEY_VAR,
+    TRADIER_BASE_URL_VAR,
+    WAREHOUSE_PATH_VAR,
+    Settings,
+)
 from spx_pipeline.storage.appdb import AppDatabase
 from spx_pipeline.storage.credentials import CredentialStore, UnknownAccountError, generate_key
 from spx_pipeline.storage.setups import SetupError, SetupStore
@@ -89,8 +96,8 @@ def prepare_local_environment(data_dir: Path) -> None:
     would then sync (and every demo run would look like a rotation to the sensor).
     """
     data_dir.mkdir(parents=True, exist_ok=True)
-    os.environ["SPX_APP_DB_URL"] = f"sqlite:///{(data_dir / 'app.sqlite').resolve()}"
-    os.environ["SPX_WAREHOUSE_PATH"] = str((data_dir / "warehouse.duckdb").resolve())
+    os.environ[APP_DB_URL_VAR] = f"sqlite:///{(data_dir / 'app.sqlite').resolve()}"
+    os.environ[WAREHOUSE_PATH_VAR] = str((data_dir / "warehouse.duckdb").resolve())
     dagster_home = data_dir / "dagster_home"
     dagster_home.mkdir(parents=True, exist_ok=True)
     write_local_instance_yaml(dagster_home)
@@ -153,7 +160,9 @@ def seed_accounts_and_setups(
     appdb = AppDatabase(app_db_url)
     try:
         appdb.upgrade()
-        store = CredentialStore(appdb, key=key if key is not None else credentials_key_from_env())
+        store = CredentialStore(
+            appdb, key=key if key is not None else Settings.from_env().read_credentials_key()
+        )
         for account in accounts:
             try:
                 info = store.get(account.account_id)
@@ -182,16 +191,16 @@ def seed_demo_data(emulator_config: EmulatorConfig) -> None:
 @contextmanager
 def running_emulator(config: EmulatorConfig, port: int = 0) -> Iterator[TradierEmulator]:
     emulator = TradierEmulator(config, port=port).start()
-    previous = os.environ.get("TRADIER_BASE_URL")
-    os.environ["TRADIER_BASE_URL"] = emulator.base_url
+    previous = os.environ.get(TRADIER_BASE_URL_VAR)
+    os.environ[TRADIER_BASE_URL_VAR] = emulator.base_url
     try:
         yield emulator
     finally:
         emulator.stop()
         if previous is None:
-            os.environ.pop("TRADIER_BASE_URL", None)
+            os.environ.pop(TRADIER_BASE_URL_VAR, None)
         else:
-            os.environ["TRADIER_BASE_URL"] = previous
+            os.environ[TRADIER_BASE_URL_VAR] = previous
 
 
 # The demo sizes with the one default max risk (domain.sizing.DEFAULT_MAX_RISK_DOLLARS), the value

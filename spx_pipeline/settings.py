@@ -1,30 +1,41 @@
-"""Runtime settings read from the environment at the moment they matter.
+"""Every environment variable the pipeline reads, read in one place into one frozen ``Settings``.
 
-Flags are read per call (not at import) so a schedule tick or sensor evaluation always sees the
-current value, the way the seed's worker re-read ``TRADIER_PORTFOLIO_SYNC_ENABLED``.
+``Settings.from_env()`` reads them all in one pass; components take the object when they start
+work (a resource opening its store or client, a CLI command, a schedule tick, a sensor
+evaluation) and never read ``os.environ`` themselves. It is not cached between calls on purpose:
+a flag switched off must be seen at the next tick, as the seed's worker re-read
+``TRADIER_PORTFOLIO_SYNC_ENABLED``. The variable names are public (the README's table) and defined
+once here; ``VARIABLES`` maps each field to its variable, so resources can later declare them as
+``dg.EnvVar`` fields one for one. A value that cannot work is one ``SettingError`` naming the
+variable and the value.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
-SYNC_FLAG = "TRADIER_PORTFOLIO_SYNC_ENABLED"
-CREDENTIALS_KEY_VAR = "SPX_CREDENTIALS_KEY"
-CREDENTIALS_KEY_FILE_VAR = "SPX_CREDENTIALS_KEY_FILE"
-APP_DB_URL_VAR = "SPX_APP_DB_URL"
-WAREHOUSE_PATH_VAR = "SPX_WAREHOUSE_PATH"
-MARKET_DATA_ACCOUNT_VAR = "TRADIER_MARKET_DATA_ACCOUNT"
-CREATE_DIRS_VAR = "SPX_CREATE_DIRS"
+from spx_pipeline.clock import NOW_VAR, Clock, clock_from_env
+
+APP_DB_URL_VAR: Final = "SPX_APP_DB_URL"
+WAREHOUSE_PATH_VAR: Final = "SPX_WAREHOUSE_PATH"
+CREATE_DIRS_VAR: Final = "SPX_CREATE_DIRS"
+CREDENTIALS_KEY_VAR: Final = "SPX_CREDENTIALS_KEY"
+CREDENTIALS_KEY_FILE_VAR: Final = "SPX_CREDENTIALS_KEY_FILE"
+TRADIER_BASE_URL_VAR: Final = "TRADIER_BASE_URL"
+ALLOW_LIVE_VAR: Final = "TRADIER_ALLOW_LIVE"
+MARKET_DATA_ACCOUNT_VAR: Final = "TRADIER_MARKET_DATA_ACCOUNT"
+SYNC_FLAG: Final = "TRADIER_PORTFOLIO_SYNC_ENABLED"
+
+_TRUE: Final = frozenset({"1", "true", "yes", "on"})
+_FALSE: Final = frozenset({"", "0", "false", "no", "off"})
 
 
 class SettingError(ValueError):
     """A setting (environment variable or option) has a value that cannot work; the message names it."""
-
-
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"", "0", "false", "no", "off"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +46,8 @@ class FlagState:
     reason: str
 
 
-def read_flag(name: str, *, default: bool = False) -> FlagState:
-    """Parse a boolean flag; an unrecognized value keeps the feature off and says why."""
-    raw = os.environ.get(name)
+def parse_flag(name: str, raw: str | None, *, default: bool = False) -> FlagState:
+    """``1/true/yes/on`` or ``0/false/no/off`` (any case); anything else keeps it off and says why."""
     if raw is None:
         state = "on" if default else "off"
         return FlagState(default, f"{name} is not set (default: {state})")
@@ -52,21 +62,53 @@ def read_flag(name: str, *, default: bool = False) -> FlagState:
     )
 
 
-def sync_flag() -> FlagState:
-    """The gate for scheduled and sensor-driven portfolio syncs (default off, as in the seed)."""
-    return read_flag(SYNC_FLAG, default=False)
+def _text(env: Mapping[str, str], name: str) -> str | None:
+    """The value as set (each consumer judges blanks its own way, as before); None when unset or empty."""
+    return env.get(name) or None
 
 
-def credentials_key_from_env() -> str | None:
-    """The Fernet key from ``SPX_CREDENTIALS_KEY``, or the file named by ``SPX_CREDENTIALS_KEY_FILE``.
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The environment, parsed: None (or an off flag) for every variable that is not set."""
 
-    None when neither is set: callers fail closed with the store's own error.
-    """
-    key = os.environ.get(CREDENTIALS_KEY_VAR)
-    if key and key.strip():
-        return key.strip()
-    key_file = os.environ.get(CREDENTIALS_KEY_FILE_VAR)
-    if key_file:
+    app_db_url: str | None = None
+    warehouse_path: str | None = None
+    create_dirs: FlagState = field(default_factory=lambda: parse_flag(CREATE_DIRS_VAR, None))
+    credentials_key: str | None = field(default=None, repr=False)
+    credentials_key_file: str | None = None
+    tradier_base_url: str | None = None
+    allow_live: FlagState = field(default_factory=lambda: parse_flag(ALLOW_LIVE_VAR, None))
+    market_data_account: str | None = None
+    portfolio_sync: FlagState = field(default_factory=lambda: parse_flag(SYNC_FLAG, None))
+    now: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """One read of every variable (``environ`` for tests and callers that hold a mapping)."""
+        env = os.environ if environ is None else environ
+        return cls(
+            app_db_url=_text(env, APP_DB_URL_VAR),
+            warehouse_path=_text(env, WAREHOUSE_PATH_VAR),
+            create_dirs=parse_flag(CREATE_DIRS_VAR, env.get(CREATE_DIRS_VAR)),
+            credentials_key=(env.get(CREDENTIALS_KEY_VAR) or "").strip() or None,
+            credentials_key_file=_text(env, CREDENTIALS_KEY_FILE_VAR),
+            tradier_base_url=_text(env, TRADIER_BASE_URL_VAR),
+            allow_live=parse_flag(ALLOW_LIVE_VAR, env.get(ALLOW_LIVE_VAR)),
+            market_data_account=_text(env, MARKET_DATA_ACCOUNT_VAR),
+            portfolio_sync=parse_flag(SYNC_FLAG, env.get(SYNC_FLAG)),
+            now=_text(env, NOW_VAR),
+        )
+
+    def read_credentials_key(self) -> str | None:
+        """The Fernet key: ``SPX_CREDENTIALS_KEY``, else the file ``SPX_CREDENTIALS_KEY_FILE`` names.
+
+        None when neither is set: callers fail closed with the store's own error.
+        """
+        if self.credentials_key:
+            return self.credentials_key
+        key_file = self.credentials_key_file
+        if not key_file:
+            return None
         path = Path(key_file)
         if path.is_dir():
             raise SettingError(
@@ -80,9 +122,32 @@ def credentials_key_from_env() -> str | None:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
             raise SettingError(f"{CREDENTIALS_KEY_FILE_VAR}={key_file!r} cannot be read: {reason}") from None
         return text.strip() or None
-    return None
+
+    def clock(self, *, default: Clock | None = None) -> Clock:
+        """``SPX_NOW`` pins the clock; unset means ``default`` or real time (``clock.clock_from_env``)."""
+        return clock_from_env({} if self.now is None else {NOW_VAR: self.now}, default=default)
 
 
-def create_dirs_allowed() -> bool:
-    """``SPX_CREATE_DIRS`` on: stores may create missing parent directories outside ``data/``."""
-    return read_flag(CREATE_DIRS_VAR, default=False).enabled
+# Field → variable, for tooling and for declaring the same variables as ``dg.EnvVar`` fields.
+VARIABLES: Final[Mapping[str, str]] = {
+    "app_db_url": APP_DB_URL_VAR,
+    "warehouse_path": WAREHOUSE_PATH_VAR,
+    "create_dirs": CREATE_DIRS_VAR,
+    "credentials_key": CREDENTIALS_KEY_VAR,
+    "credentials_key_file": CREDENTIALS_KEY_FILE_VAR,
+    "tradier_base_url": TRADIER_BASE_URL_VAR,
+    "allow_live": ALLOW_LIVE_VAR,
+    "market_data_account": MARKET_DATA_ACCOUNT_VAR,
+    "portfolio_sync": SYNC_FLAG,
+    "now": NOW_VAR,
+}
+
+
+def sync_flag() -> FlagState:
+    """The gate for scheduled and sensor-driven portfolio syncs (default off, as in the seed)."""
+    return Settings.from_env().portfolio_sync
+
+
+def credentials_key_from_env() -> str | None:
+    """The Fernet key of the current environment (``Settings.read_credentials_key``)."""
+    return Settings.from_env().read_credentials_key()

@@ -169,16 +169,18 @@ class Redactor:
     once. The automaton is the only place the clear spellings live; it is never pickled or shown.
     """
 
-    __slots__ = ("_automaton", "_size")
+    __slots__ = ("_automaton", "_fingerprints", "_size")
 
     def __init__(self, tokens: Iterable[SecretToken | str]) -> None:
         automaton = ahocorasick.Automaton()
         size = 0
+        self._fingerprints: set[str] = set()
         for token in tokens:
             try:
                 clear = token.reveal() if isinstance(token, SecretToken) else token
             except Exception:  # a token that cannot be revealed is never sent either
                 continue
+            self._fingerprints.add(token_fingerprint(clear))
             for spelling in secret_spellings(clear):
                 if automaton.add_word(spelling, len(spelling)):
                     size += 1
@@ -186,6 +188,10 @@ class Redactor:
             automaton.make_automaton()
         self._automaton = automaton
         self._size = size
+
+    def covers(self, fingerprint: str) -> bool:
+        """Whether the token with this fingerprint is among the ones this redactor replaces."""
+        return fingerprint in self._fingerprints
 
     def __call__(self, text: str) -> str:
         if not self._size or not text:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from spx_pipeline.cli import CliError
 from spx_pipeline.clock import NOW_VAR, parse_instant
+from spx_pipeline.settings import Settings
 from spx_pipeline.storage.analyst import AnalystPaths
 
 _NOW_HELP = (
@@ -114,7 +115,7 @@ def _dev(args: argparse.Namespace) -> int:
         str(args.port),
     ]
     if args.no_emulator:
-        if not os.environ.get("TRADIER_BASE_URL"):
+        if not Settings.from_env().tradier_base_url:
             print("Using the Tradier sandbox (TRADIER_BASE_URL is not set).", file=sys.stderr)
         return subprocess.call(command, cwd=PROJECT_ROOT)
     config = demo_emulator_config()

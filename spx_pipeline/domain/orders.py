@@ -3,11 +3,10 @@
 A payload is a flat ``dict[str, str]`` ready for form encoding, in the order Tradier documents:
 ``class, symbol, option_symbol, side, quantity, type, duration, price, stop, tag, preview``
 (an OCO indexes the per-order keys: ``symbol[0]``, ``price[0]``, ``stop[1]``...).
-Everything is validated here rather than left to the broker because a rejected order in a fast
-0DTE market costs more than a refused payload: prices must sit on the SPX tick grid ($0.05 below
-$3.00, $0.10 at or above) and are written fixed-point ("1.15", "3.10"); quantities are whole
-contracts; ``tag`` must match ``^[A-Za-z0-9-]{1,255}$`` (Tradier rejects underscores);
-``preview`` appears, as "true", only when asked for.
+Every payload passes the wire rules of ``domain.tradier.order_requests`` (prices on the SPX tick
+grid and written fixed-point, whole contracts, the tag pattern, prices matching the type), the
+same rules the broker client and the local server apply, because a rejected order in a fast 0DTE
+market costs more than a refused payload; ``preview`` appears, as "true", only when asked for.
 
 ``symbol`` is the underlying (SPX for an SPXW contract) and ``option_symbol`` the unpadded
 Tradier form; any OSI/Tradier/Massive spelling is accepted and converted.
@@ -33,88 +32,27 @@ Ticket legs (``build_ticket_legs``):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from spx_pipeline.domain.occ import OptionSymbolError, parse_option_symbol
-from spx_pipeline.domain.ticks import MAX_PRICE, on_tick_price, round_to_tick, tick_size
+from spx_pipeline.domain.ticks import round_to_tick, tick_size
+from spx_pipeline.domain.tradier.enums import OrderType, Side
+from spx_pipeline.domain.tradier.order_requests import (
+    ModifyOrderRequest,
+    OcoOrderRequest,
+    OptionLeg,
+    OptionOrderRequest,
+)
+from spx_pipeline.domain.tradier.order_rules import (
+    OrderPayloadError,  # raised by every builder; imported from here by callers
+    fixed,
+    tick_price,
+    whole_contracts,
+)
 
 if TYPE_CHECKING:
     from spx_pipeline.domain.contracts import Setup
-
-SIDES = ("buy_to_open", "buy_to_close", "sell_to_open", "sell_to_close")
-ORDER_TYPES = ("market", "limit", "stop", "stop_limit")
-DURATIONS = ("day", "gtc", "pre", "post")
-TAG_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,255}$")
-CENT = Decimal("0.01")
-
-
-class OrderPayloadError(ValueError):
-    """A payload field Tradier would reject (or that would place the wrong order); names the field."""
-
-    def __init__(self, field: str, value: object, problem: str) -> None:
-        super().__init__(f"{field}={value!r}: {problem}")
-        self.field = field
-        self.value = value
-
-
-def _choice(field: str, value: object, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise OrderPayloadError(field, value, f"must be one of {', '.join(allowed)}")
-    return str(value)
-
-
-def _quantity(value: object, field: str = "quantity") -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | np.integer | np.floating):
-        raise OrderPayloadError(field, value, "must be a whole number of contracts")
-    try:
-        exact = Decimal(str(value))
-    except InvalidOperation as exc:
-        raise OrderPayloadError(field, value, "must be a whole number of contracts") from exc
-    if not exact.is_finite() or exact != exact.to_integral_value():
-        raise OrderPayloadError(field, value, "must be a whole number of contracts")
-    if exact < 1:
-        raise OrderPayloadError(field, value, "must be at least 1")
-    return int(exact)
-
-
-def _price(value: object, field: str) -> Decimal:
-    """A positive price on the SPX tick grid, as that tick (float noise next to it snaps to it)."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal | np.floating):
-        raise OrderPayloadError(field, value, "must be a price")
-    try:
-        price = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except ArithmeticError as exc:
-        raise OrderPayloadError(field, value, "must be a price") from exc
-    if not price.is_finite() or price <= 0:
-        raise OrderPayloadError(field, value, "must be a positive price")
-    if price >= MAX_PRICE:
-        raise OrderPayloadError(field, value, f"must be below {MAX_PRICE}")
-    tick = on_tick_price(value if isinstance(value, float | np.floating) else price)
-    if tick is None:
-        raise OrderPayloadError(
-            field, value, "is off the SPX tick grid ($0.05 below $3.00, $0.10 at or above)"
-        )
-    return tick
-
-
-def _fixed(price: Decimal) -> str:
-    return str(price.quantize(CENT))
-
-
-def _symbols(option_symbol: object) -> tuple[str, str]:
-    """(underlying, Tradier option symbol) from any accepted spelling."""
-    if not isinstance(option_symbol, str):
-        raise OrderPayloadError("option_symbol", option_symbol, "must be an option symbol string")
-    try:
-        contract = parse_option_symbol(option_symbol)
-    except OptionSymbolError as exc:
-        raise OrderPayloadError("option_symbol", option_symbol, str(exc)) from exc
-    return contract.underlying, contract.tradier
 
 
 def option_order(
@@ -129,54 +67,22 @@ def option_order(
     tag: str | None = None,
     preview: bool = False,
 ) -> dict[str, str]:
-    """Any single-leg option order; the named builders below fix side and type for each leg."""
-    underlying, tradier_symbol = _symbols(option_symbol)
-    side = _choice("side", side, SIDES)
-    order_type = _choice("type", order_type, ORDER_TYPES)
-    duration = _choice("duration", duration, DURATIONS)
-    qty = _quantity(quantity)
-    needs_price = order_type in ("limit", "stop_limit")
-    needs_stop = order_type in ("stop", "stop_limit")
-    if needs_price and price is None:
-        raise OrderPayloadError("price", price, f"is required for a {order_type} order")
-    if not needs_price and price is not None:
-        raise OrderPayloadError("price", price, f"does not apply to a {order_type} order")
-    if needs_stop and stop is None:
-        raise OrderPayloadError("stop", stop, f"is required for a {order_type} order")
-    if not needs_stop and stop is not None:
-        raise OrderPayloadError("stop", stop, f"does not apply to a {order_type} order")
-    limit = _price(price, "price") if needs_price else None
-    trigger = _price(stop, "stop") if needs_stop else None
-    sell_stop_limit = order_type == "stop_limit" and side.startswith("sell")
-    if sell_stop_limit and limit is not None and trigger is not None and limit > trigger:
-        raise OrderPayloadError(
-            "price", price, f"a sell stop-limit's limit must not be above its stop {_fixed(trigger)}"
-        )
-    if tag is not None and (not isinstance(tag, str) or not TAG_PATTERN.match(tag)):
-        raise OrderPayloadError("tag", tag, "must be 1-255 letters, digits or '-'")
-    if not isinstance(preview, bool):
-        raise OrderPayloadError("preview", preview, "must be True or False")
-    payload = {
-        "class": "option",
-        "symbol": underlying,
-        "option_symbol": tradier_symbol,
-        "side": side,
-        "quantity": str(qty),
-        "type": order_type,
-        "duration": duration,
-    }
-    if limit is not None:
-        payload["price"] = _fixed(limit)
-    if trigger is not None:
-        payload["stop"] = _fixed(trigger)
-    if tag is not None:
-        payload["tag"] = tag
-    if preview:
-        payload["preview"] = "true"
-    return payload
+    """Any single-leg option order; the named builders below fix side and type for each leg.
 
-
-MODIFIABLE_TYPES = ("limit", "stop", "stop_limit")
+    The wire rules are ``OptionOrderRequest``'s; on top of them a sell stop-limit's limit may not
+    be above its stop (it would sell below the trigger only by accident of the grid).
+    """
+    leg = OptionLeg.build(
+        option_symbol, side, quantity, order_type, price=price, stop=stop, duration=duration
+    )
+    request = OptionOrderRequest.build(leg, duration=duration, tag=tag, preview=preview)
+    if leg.type is OrderType.STOP_LIMIT and not leg.buying:
+        assert leg.price is not None and leg.stop is not None
+        if leg.price > leg.stop:
+            raise OrderPayloadError(
+                "price", price, f"a sell stop-limit's limit must not be above its stop {fixed(leg.stop)}"
+            )
+    return request.to_form()
 
 
 def order_changes(
@@ -194,34 +100,15 @@ def order_changes(
     a working SPX option order into a market order drops the price the ticket was sized at, and a
     market order in a fast 0DTE market can fill far from it; cancel and place a new order instead.
     """
-    if order_type is None and duration is None and price is None and stop is None:
-        raise OrderPayloadError("changes", None, "name at least one of type, duration, price, stop")
-    form: dict[str, str] = {}
-    if order_type is not None:
-        if order_type == "market":
-            raise OrderPayloadError(
-                "type",
-                order_type,
-                "a replace must not turn an order into a market order (cancel and re-place)",
-            )
-        kind = _choice("type", order_type, MODIFIABLE_TYPES)
-        needs_price, needs_stop = kind in ("limit", "stop_limit"), kind in ("stop", "stop_limit")
-        if needs_price and price is None:
-            raise OrderPayloadError("price", price, f"is required when changing to a {kind} order")
-        if not needs_price and price is not None:
-            raise OrderPayloadError("price", price, f"does not apply to a {kind} order")
-        if needs_stop and stop is None:
-            raise OrderPayloadError("stop", stop, f"is required when changing to a {kind} order")
-        if not needs_stop and stop is not None:
-            raise OrderPayloadError("stop", stop, f"does not apply to a {kind} order")
-        form["type"] = kind
-    if duration is not None:
-        form["duration"] = _choice("duration", duration, DURATIONS)
-    if price is not None:
-        form["price"] = _fixed(_price(price, "price"))
-    if stop is not None:
-        form["stop"] = _fixed(_price(stop, "stop"))
-    return form
+    if order_type == "market":
+        raise OrderPayloadError(
+            "type",
+            order_type,
+            "a replace must not turn an order into a market order (cancel and re-place)",
+        )
+    changes = ModifyOrderRequest.build(order_type=order_type, duration=duration, price=price, stop=stop)
+    changes.check_against()
+    return changes.to_form()
 
 
 def entry_order(
@@ -257,12 +144,12 @@ def t1_scale_order(
     preview: bool = False,
 ) -> dict[str, str]:
     """Take the first target on part of the position, leaving a runner: ``sell_to_close`` limit."""
-    position = _quantity(position_quantity, "position_quantity")
+    position = whole_contracts(position_quantity, "position_quantity")
     if position < 2:
         raise OrderPayloadError(
             "position_quantity", position_quantity, "a 1-contract position cannot scale out and keep a runner"
         )
-    t1 = _quantity(t1_quantity, "t1_quantity")
+    t1 = whole_contracts(t1_quantity, "t1_quantity")
     if t1 >= position:
         raise OrderPayloadError(
             "t1_quantity", t1_quantity, f"must be below the position of {position} so a runner remains"
@@ -299,26 +186,20 @@ def t1_oco_order(
     differ in type and share the option symbol. Leg 0 is the ``limit`` at the target, leg 1 the
     ``stop`` at the protective trigger, which must be below the target.
     """
-    target = t1_scale_order(
-        option_symbol, position_quantity, t1_quantity, limit_price, duration=duration, tag=tag
+    # The T1 slice's own rules first (a runner remains, tag), then the two legs of the one order.
+    t1_scale_order(option_symbol, position_quantity, t1_quantity, limit_price, duration=duration, tag=tag)
+    target = OptionLeg.build(
+        option_symbol, Side.SELL_TO_CLOSE, t1_quantity, OrderType.LIMIT, price=limit_price
     )
-    guard = option_order(
-        option_symbol, "sell_to_close", t1_quantity, "stop", stop=stop_price, duration=duration
+    guard = OptionLeg.build(
+        option_symbol, Side.SELL_TO_CLOSE, t1_quantity, OrderType.STOP, stop=stop_price, duration=duration
     )
-    if Decimal(guard["stop"]) >= Decimal(target["price"]):
-        raise OrderPayloadError("stop", stop_price, f"the OCO stop must be below its limit {target['price']}")
-    if not isinstance(preview, bool):
-        raise OrderPayloadError("preview", preview, "must be True or False")
-    payload = {"class": "oco", "duration": target["duration"]}
-    for index, leg in enumerate((target, guard)):
-        for key in ("symbol", "quantity", "type", "option_symbol", "side", "price", "stop"):
-            if key in leg:
-                payload[f"{key}[{index}]"] = leg[key]
-    if tag is not None:
-        payload["tag"] = tag
-    if preview:
-        payload["preview"] = "true"
-    return payload
+    assert guard.stop is not None and target.price is not None
+    if guard.stop >= target.price:
+        raise OrderPayloadError(
+            "stop", stop_price, f"the OCO stop must be below its limit {fixed(target.price)}"
+        )
+    return OcoOrderRequest.build(target, guard, duration=duration, tag=tag, preview=preview).to_form()
 
 
 def payload_summary(payload: Mapping[str, str]) -> dict[str, str | None]:
@@ -409,7 +290,7 @@ def protective_stop(stop_premium: object, entry: Decimal) -> Decimal:
         raise OrderPayloadError(
             "stop_premium",
             stop_premium,
-            f"rounds up to the tick {_fixed(trigger)}, which is not below the entry {_fixed(entry)}",
+            f"rounds up to the tick {fixed(trigger)}, which is not below the entry {fixed(entry)}",
         )
     return trigger
 
@@ -451,8 +332,8 @@ def build_ticket_legs(
     symbol = _field(recommendation, "symbol")
     if symbol is None:
         raise OrderPayloadError("symbol", symbol, "the recommendation has no contract to trade")
-    position = _quantity(_field(recommendation, "suggested_contracts"), "suggested_contracts")
-    entry = _price(_field(recommendation, "limit_price"), "limit_price")
+    position = whole_contracts(_field(recommendation, "suggested_contracts"), "suggested_contracts")
+    entry = tick_price(_field(recommendation, "limit_price"), "limit_price")
 
     def leg_tag(suffix: str) -> str | None:
         return None if tag is None else f"{tag}-{suffix}"

@@ -41,9 +41,9 @@ import numpy as np
 
 from spx_pipeline.domain.sizing_reasons import SizingFacts, dollars, no_budget_reason, sizing_reason
 from spx_pipeline.domain.ticks import MAX_PRICE as MAX_PREMIUM
+from spx_pipeline.domain.tradier.enums import ACCOUNT_TYPES
 
 AccountType = Literal["margin", "cash", "pdt"]
-ACCOUNT_TYPES: tuple[str, ...] = ("margin", "cash", "pdt")
 MULTIPLIER = 100
 DEFAULT_FEE = Decimal("0.65")
 MONEY_FIELDS = (

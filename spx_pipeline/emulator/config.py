@@ -13,8 +13,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
+from spx_pipeline.domain.tradier.enums import ACCOUNT_TYPES
+from spx_pipeline.domain.tradier.rate_limits import LIVE_LIMITS, SANDBOX_LIMITS, Bucket
+
 AccountType = Literal["margin", "cash", "pdt"]
-_ACCOUNT_TYPES: tuple[str, ...] = ("margin", "cash", "pdt")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +56,8 @@ class EmulatedAccount:
             raise ValueError(f"account_id must be non-empty alphanumeric, got {self.account_id!r}")
         if not self.token or not self.token.strip():
             raise ValueError(f"token for account {self.account_id} must be non-empty")
-        if self.account_type not in _ACCOUNT_TYPES:
-            raise ValueError(f"account_type must be one of {_ACCOUNT_TYPES}, got {self.account_type!r}")
+        if self.account_type not in ACCOUNT_TYPES:
+            raise ValueError(f"account_type must be one of {ACCOUNT_TYPES}, got {self.account_type!r}")
         for name in ("total_equity", "cash", "pending_cash"):
             value = getattr(self, name)
             if not isinstance(value, Decimal):
@@ -210,7 +212,7 @@ def make_accounts(n: int, *, shared_token: str | None = None, seed: int = 1) -> 
     rng = random.Random(seed)
     accounts: list[EmulatedAccount] = []
     for i in range(n):
-        kind: AccountType = ("margin", "cash", "pdt")[i % 3]  # type: ignore[assignment]
+        kind: AccountType = ACCOUNT_TYPES[i % 3]  # type: ignore[assignment]
         equity = Decimal(rng.randrange(2_000_00, 250_000_00)) / 100
         cash = (equity * Decimal(rng.randrange(40, 100)) / 100).quantize(Decimal("0.01"))
         option_bp = None if kind == "cash" else (cash * Decimal("0.9")).quantize(Decimal("0.01"))
@@ -275,8 +277,6 @@ class EmulatorConfig:
             seen.add(account.account_id)
 
     @property
-    def rate_limits(self) -> dict[str, int]:
+    def rate_limits(self) -> dict[Bucket, int]:
         """Requests per window per token and bucket (sandbox: 60/60/60, production: 120/120/60)."""
-        if self.sandbox:
-            return {"standard": 60, "market": 60, "trading": 60}
-        return {"standard": 120, "market": 120, "trading": 60}
+        return dict(SANDBOX_LIMITS if self.sandbox else LIVE_LIMITS)

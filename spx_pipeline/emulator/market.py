@@ -42,6 +42,7 @@ import numpy as np
 from spx_pipeline.clock import Clock
 from spx_pipeline.domain import market_calendar
 from spx_pipeline.domain.occ import OptionContract
+from spx_pipeline.domain.quotes import to_epoch_ms
 from spx_pipeline.emulator.price_path import FloatArray, PricePath, black_scholes, moved_quotes
 from spx_pipeline.emulator.sample_data import tradier_chain_records
 
@@ -303,7 +304,7 @@ class Market:
         if not greeks:
             del out["greeks"]
         now = self.now()
-        shift = int(now.timestamp() * 1000) - int(self.quote_time.timestamp() * 1000)
+        shift = to_epoch_ms(now) - to_epoch_ms(self.quote_time)
         if shift:
             for key in ("bid_date", "ask_date", "trade_date"):
                 if out[key]:
@@ -346,7 +347,7 @@ class Market:
 
     def index_quote(self) -> dict[str, Any]:
         now = self.now()
-        now_ms = int(now.timestamp() * 1000)
+        now_ms = to_epoch_ms(now)
         last, high, low, opened = self.spot, self.spot * 1.004, self.spot * 0.995, self.spot * 0.997
         if self.path is not None:
             opened_f, high_f, low_f = self.path.range_until(now)

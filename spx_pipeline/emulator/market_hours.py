@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from spx_pipeline.domain import market_calendar
+from spx_pipeline.domain.quotes import to_epoch_seconds
 
 PREMARKET_START = "04:00"
 POSTMARKET_END = "20:00"
@@ -69,7 +70,7 @@ class MarketHours:
                 "date": day.isoformat(),
                 "description": description,
                 "state": state,
-                "timestamp": int(now.timestamp()),
+                "timestamp": to_epoch_seconds(now),
                 "next_change": nxt,
                 "next_state": nxt_state,
             }

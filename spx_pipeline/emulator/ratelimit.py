@@ -9,28 +9,14 @@ server that keeps the same arithmetic (``used + available == allowed``), so this
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from spx_pipeline.clock import wall_epoch
+from spx_pipeline.domain.quotes import to_epoch_ms
+from spx_pipeline.domain.tradier.rate_limits import Bucket, bucket_for
 
-STANDARD = "standard"
-MARKET = "market"
-TRADING = "trading"
-
-
-def bucket_for(method: str, path: str) -> str:
-    """Which bucket a ``/v1/...`` request counts against.
-
-    Placing, modifying and cancelling orders is "trading"; ``/markets/*`` is market data;
-    everything else (account reads, ``/user``, ``/watchlists``) is "standard".
-    """
-    tail = path[3:] if path.startswith("/v1/") else path
-    if tail.startswith("/markets"):
-        return MARKET
-    if method in ("POST", "PUT", "DELETE") and tail.startswith("/accounts/") and "/orders" in tail:
-        return TRADING
-    return STANDARD
+__all__ = ["Bucket", "RateDecision", "RateLimiter", "bucket_for"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +47,7 @@ class RateLimiter:
 
     def __init__(
         self,
-        limits: dict[str, int],
+        limits: Mapping[str, int],
         window_seconds: float,
         *,
         clock: Callable[[], float] = wall_epoch,
@@ -89,7 +75,7 @@ class RateLimiter:
             if allowed:
                 window.used += 1
             used = window.used
-            expiry_ms = round((window.started + self._window) * 1000)
+            expiry_ms = to_epoch_ms(window.started + self._window)
         return RateDecision(allowed, limit, used, limit - used, expiry_ms)
 
     def exhausted(self, fingerprint: str, bucket: str) -> RateDecision:
@@ -98,5 +84,5 @@ class RateLimiter:
         now = self._clock()
         with self._lock:
             window = self._current((fingerprint, bucket), now)
-            expiry_ms = round((window.started + self._window) * 1000)
+            expiry_ms = to_epoch_ms(window.started + self._window)
         return RateDecision(False, limit, limit, 0, expiry_ms)

@@ -49,6 +49,12 @@ class Call:
         values = self.form.get(name) or self.query.get(name)
         return values[0] if values else default
 
+    def fields(self) -> dict[str, str]:
+        """Every parameter by name (the first value of each), form values over query values."""
+        merged = {name: values[0] for name, values in self.query.items() if values}
+        merged.update({name: values[0] for name, values in self.form.items() if values})
+        return merged
+
     def flag(self, name: str) -> bool:
         return (self.param(name) or "").strip().lower() == "true"
 

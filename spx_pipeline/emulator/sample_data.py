@@ -21,6 +21,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from spx_pipeline.domain.market_calendar import NEW_YORK, session, sessions_from
+from spx_pipeline.domain.quotes import to_epoch_ms
 from spx_pipeline.domain.ticks import round_to_tick_array
 
 RATE = 0.04
@@ -165,7 +166,7 @@ def _quote(frame: pd.DataFrame, rng: np.random.Generator, now: datetime) -> pd.D
     oi = np.floor(
         9000.0 * np.exp(-0.5 * (frame["moneyness"].to_numpy() / 0.015) ** 2) * rng.uniform(0.3, 1.2, n)
     )
-    now_ms = int(now.timestamp() * 1000)
+    now_ms = to_epoch_ms(now)
     bid_ms = now_ms - rng.integers(0, 15_000, n)
     ask_ms = now_ms - rng.integers(0, 15_000, n)
     exp_str = pd.Series([e.isoformat() for e in frame["expiration"]], dtype=object)

@@ -16,9 +16,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from spx_pipeline.domain.tradier.order_requests import OptionLeg
 from spx_pipeline.emulator.config import EmulatedAccount
 from spx_pipeline.emulator.ledger import ZERO, AccountLedger
-from spx_pipeline.emulator.order_forms import LegRequest
 from spx_pipeline.emulator.stored_order import StoredOrder, iso_ms
 
 
@@ -90,7 +90,7 @@ class AccountBook:
     def place(
         self,
         account_id: str,
-        legs: Sequence[LegRequest],
+        legs: Sequence[OptionLeg],
         *,
         duration: str,
         tag: str | None,
@@ -163,7 +163,7 @@ class AccountBook:
     def _new_order(
         self,
         account_id: str,
-        leg: LegRequest,
+        leg: OptionLeg,
         *,
         duration: str,
         tag: str | None,
@@ -188,7 +188,7 @@ class AccountBook:
             create_date=created,
         )
 
-    def _excess_close(self, account_id: str, legs: Sequence[LegRequest]) -> str | None:
+    def _excess_close(self, account_id: str, legs: Sequence[OptionLeg]) -> str | None:
         """Why a closing order cannot be accepted (the wording is ours; Tradier's is unverified)."""
         closing = [leg for leg in legs if leg.side.endswith("_to_close")]
         if not closing:

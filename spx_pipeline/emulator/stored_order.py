@@ -11,10 +11,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from spx_pipeline.domain.tradier.enums import WORKING_STATUSES, Side
 from spx_pipeline.emulator.ledger import CENT, ZERO
-from spx_pipeline.emulator.order_forms import BUY_SIDES
 
-OPEN_STATUSES = frozenset({"open", "pending", "partially_filled"})
 EIGHT_PLACES = Decimal("1E-8")
 
 
@@ -61,11 +60,11 @@ class StoredOrder:
 
     @property
     def buying(self) -> bool:
-        return self.side in BUY_SIDES
+        return self.side in (Side.BUY_TO_OPEN, Side.BUY_TO_CLOSE)
 
     @property
     def working(self) -> bool:
-        return self.status in OPEN_STATUSES
+        return self.status in WORKING_STATUSES
 
     @property
     def remaining(self) -> int:

@@ -12,8 +12,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-ACCOUNT_TYPES = ("margin", "cash", "pdt")
-ENVIRONMENTS = ("sandbox", "live")
+from spx_pipeline.domain.tradier.enums import ACCOUNT_TYPES, ENVIRONMENTS
 
 
 def _finite(series: pd.Series) -> pd.Series:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 from pydantic import PrivateAttr
 
-from spx_pipeline.settings import SettingError, credentials_key_from_env
+from spx_pipeline.settings import SettingError, Settings
 from spx_pipeline.storage.appdb import AppDatabase
 from spx_pipeline.storage.credentials import CredentialStore
 from spx_pipeline.storage.setups import SetupStore
@@ -36,7 +36,7 @@ class AppDatabaseResource(dg.ConfigurableResource):
     def credential_store(self) -> CredentialStore:
         """Credential store whose key is verified before anything is synced (fail closed)."""
         try:
-            key = credentials_key_from_env()
+            key = Settings.from_env().read_credentials_key()
         except SettingError as exc:
             raise dg.Failure(description=str(exc)) from None
         store = CredentialStore(self.database(), key=key)

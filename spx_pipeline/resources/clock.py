@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from spx_pipeline.clock import NOW_VAR, Clock, FixedClock, clock_from_env, is_pinned, parse_instant
+from spx_pipeline.clock import NOW_VAR, Clock, FixedClock, is_pinned, parse_instant
+from spx_pipeline.settings import Settings
 
 
 class ClockResource(dg.ConfigurableResource):
@@ -25,7 +26,7 @@ class ClockResource(dg.ConfigurableResource):
             except ValueError as exc:
                 raise dg.Failure(description=str(exc)) from None
         try:
-            return clock_from_env()
+            return Settings.from_env().clock()
         except ValueError as exc:
             raise dg.Failure(description=f"{exc} (unset {NOW_VAR} to follow real time)") from None
 

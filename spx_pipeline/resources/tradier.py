@@ -6,7 +6,6 @@ store per call, so one run can sync many accounts, each with its own token and r
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 import dagster as dg
@@ -14,7 +13,8 @@ from pydantic import PrivateAttr
 
 from spx_pipeline.broker.secrets import SecretToken
 from spx_pipeline.broker.tradier import AccountCredential, BalanceResult, TradierClient, fetch_balances_many
-from spx_pipeline.broker.tradier.many import DEFAULT_RATE_LIMIT_BUDGET, ENVIRONMENTS
+from spx_pipeline.broker.tradier.balance_sync import DEFAULT_RATE_LIMIT_BUDGET
+from spx_pipeline.broker.tradier.hosts import base_url_for
 from spx_pipeline.broker.tradier.ratelimit import RateLimiterRegistry
 from spx_pipeline.broker.tradier.transport import DEFAULT_TIMEOUT, RetryPolicy
 
@@ -24,7 +24,8 @@ class TradierResource(dg.ConfigurableResource):
 
     base_url: str | None = None
     allow_live: bool | None = None
-    max_workers: int = 32
+    # Concurrent balance requests; None sizes the pool from the broker's measured round trip.
+    max_workers: int | None = None
     # How long one response may take and how many tries a read gets: a stuck broker costs at most
     # about read_timeout_seconds x max_attempts per account, never the whole run.
     read_timeout_seconds: float = DEFAULT_TIMEOUT[1]
@@ -53,12 +54,9 @@ class TradierResource(dg.ConfigurableResource):
         ``base_url`` (else ``TRADIER_BASE_URL``) wins; otherwise the credential's environment picks
         the sandbox or the production host, so a live token is never sent to the sandbox.
         """
-        if environment not in ENVIRONMENTS:
-            raise ValueError(f"environment must be one of {sorted(ENVIRONMENTS)}, got {environment!r}")
-        url = self.base_url or os.environ.get("TRADIER_BASE_URL") or ENVIRONMENTS[environment]
         return TradierClient(
             token,
-            base_url=url,
+            base_url=base_url_for(environment, self.base_url),
             allow_live=self.allow_live,
             **self._client_kwargs(),  # type: ignore[arg-type]
         )

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 
 from spx_pipeline.broker.secrets import SecretToken, check_token_text, token_fingerprint
 from spx_pipeline.domain.accounts import validate_account_id
+from spx_pipeline.domain.tradier.enums import ENVIRONMENTS
 from spx_pipeline.settings import CREDENTIALS_KEY_FILE_VAR, credentials_key_from_env
 from spx_pipeline.storage.appdb import AppDatabase
 from spx_pipeline.storage.paths import ENV_CREDENTIALS_KEY
@@ -31,7 +32,6 @@ from spx_pipeline.storage.tables import app_counters, broker_credentials
 Environment = Literal["sandbox", "live"]
 ChangeKind = Literal["added", "rotated", "activated", "deactivated"]
 
-ENVIRONMENTS: Final = ("sandbox", "live")
 _CHANGE_COUNTER: Final = "broker_credentials.change_seq"
 
 

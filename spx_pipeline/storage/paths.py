@@ -7,15 +7,22 @@ dev server both run from the project root, so ``data/`` collects every local art
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Final
 
-from spx_pipeline.settings import CREATE_DIRS_VAR, SettingError, create_dirs_allowed
+from spx_pipeline.settings import (
+    APP_DB_URL_VAR,
+    CREATE_DIRS_VAR,
+    CREDENTIALS_KEY_VAR,
+    WAREHOUSE_PATH_VAR,
+    SettingError,
+    Settings,
+)
 
-ENV_APP_DB_URL: Final = "SPX_APP_DB_URL"
-ENV_WAREHOUSE_PATH: Final = "SPX_WAREHOUSE_PATH"
-ENV_CREDENTIALS_KEY: Final = "SPX_CREDENTIALS_KEY"
+# The storage layer's names for the variables (defined once, in ``spx_pipeline.settings``).
+ENV_APP_DB_URL: Final = APP_DB_URL_VAR
+ENV_WAREHOUSE_PATH: Final = WAREHOUSE_PATH_VAR
+ENV_CREDENTIALS_KEY: Final = CREDENTIALS_KEY_VAR
 
 DEFAULT_APP_DB_URL: Final = "sqlite:///data/app.sqlite"
 DEFAULT_DATA_DIR: Final = Path("data")
@@ -33,14 +40,14 @@ def app_db_url(explicit: str | None = None) -> str:
     """The app-database URL: explicit argument, then ``SPX_APP_DB_URL``, then the embedded SQLite."""
     if explicit:
         return explicit
-    return os.environ.get(ENV_APP_DB_URL) or DEFAULT_APP_DB_URL
+    return Settings.from_env().app_db_url or DEFAULT_APP_DB_URL
 
 
 def warehouse_path(explicit: str | Path | None = None) -> Path:
     """The DuckDB file: explicit argument, then ``SPX_WAREHOUSE_PATH``, then ``data/warehouse.duckdb``."""
     if explicit:
         return Path(explicit)
-    env = os.environ.get(ENV_WAREHOUSE_PATH)
+    env = Settings.from_env().warehouse_path
     return Path(env) if env else DEFAULT_WAREHOUSE_PATH
 
 
@@ -48,7 +55,7 @@ def warehouse_setting(explicit: str | Path | None = None) -> str:
     """The name to quote when the warehouse path is wrong: where the value came from."""
     if explicit:
         return "warehouse path"
-    return ENV_WAREHOUSE_PATH if os.environ.get(ENV_WAREHOUSE_PATH) else "the default warehouse path"
+    return ENV_WAREHOUSE_PATH if Settings.from_env().warehouse_path else "the default warehouse path"
 
 
 def prepare_parent_dir(path: Path, *, setting: str, value: object) -> None:
@@ -72,7 +79,7 @@ def prepare_parent_dir(path: Path, *, setting: str, value: object) -> None:
     data_dir = DEFAULT_DATA_DIR.resolve()
     resolved = parent.resolve()
     inside_data = resolved == data_dir or data_dir in resolved.parents
-    if not (inside_data or create_dirs_allowed()):
+    if not (inside_data or Settings.from_env().create_dirs.enabled):
         raise SettingError(
             f"{setting}={str(value)!r} cannot be used: directory {parent} does not exist; create it first "
             f"(or set {CREATE_DIRS_VAR}=true to let spx-pipeline create missing directories)"

@@ -9,6 +9,7 @@ import requests
 
 from spx_pipeline.broker.secrets import SecretToken, redact, secret_spellings, token_fingerprint
 from spx_pipeline.broker.tradier import TradierClient
+from spx_pipeline_tests.fixtures.orders import order_form
 
 SECRET = "SECRETabc123"
 
@@ -81,7 +82,7 @@ def test_client_with_lazy_newline_token_fails_closed_and_sends_nothing() -> None
     lazy = SecretToken(lambda: SECRET + "\n", fingerprint=token_fingerprint(SECRET))
     client = TradierClient(lazy, base_url="http://127.0.0.1:9/v1", rate_limits=False, session=session)
     with pytest.raises(ValueError, match="line feed") as info:
-        client.place_order("VA1", {"class": "option", "symbol": "SPX", "tag": "t-1"})
+        client.place_order("VA1", order_form(tag="t-1"))
     assert SECRET not in str(info.value) and SECRET not in repr(info.value)
     assert session.calls == []
 

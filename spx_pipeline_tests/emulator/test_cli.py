@@ -46,7 +46,7 @@ def test_flags_build_the_config():
     assert config.spot == 5800.0
     assert config.faults.latency_ms == 25.0
     assert len(config.accounts) == 7
-    assert config.rate_limits == {"standard": 120, "market": 120, "trading": 60}
+    assert config.rate_limits == {"standard": 120, "market_data": 120, "trading": 60}
 
 
 @pytest.mark.parametrize(

@@ -86,8 +86,8 @@ def test_config_validation_names_the_field(kwargs, fragment):
 
 
 def test_rate_limits_sandbox_and_production():
-    assert EmulatorConfig().rate_limits == {"standard": 60, "market": 60, "trading": 60}
-    assert EmulatorConfig(sandbox=False).rate_limits == {"standard": 120, "market": 120, "trading": 60}
+    assert EmulatorConfig().rate_limits == {"standard": 60, "market_data": 60, "trading": 60}
+    assert EmulatorConfig(sandbox=False).rate_limits == {"standard": 120, "market_data": 120, "trading": 60}
 
 
 def test_a_demo_account_holds_an_spx_option_opened_by_hand() -> None:

@@ -7,8 +7,11 @@ import time
 import pytest
 import requests
 
+from spx_pipeline.domain.tradier.rate_limits import Bucket
 from spx_pipeline.emulator import EmulatorConfig, make_accounts
-from spx_pipeline.emulator.ratelimit import MARKET, STANDARD, TRADING, RateLimiter, bucket_for
+from spx_pipeline.emulator.ratelimit import RateLimiter, bucket_for
+
+STANDARD, MARKET, TRADING = Bucket.STANDARD, Bucket.MARKET_DATA, Bucket.TRADING
 
 MARGIN = "VA00000001"
 MARGIN_AUTH = {"Authorization": "Bearer demo-margin-token-0001"}

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from spx_pipeline.broker.secrets import SecretToken, token_fingerprint
 from spx_pipeline.broker.tradier import TradierClient
-from spx_pipeline.broker.tradier.client import _account
+from spx_pipeline.domain.accounts import validate_account_id
 from spx_pipeline.storage.appdb import AppDatabase
 from spx_pipeline.storage.credentials import (
     CredentialError,
@@ -129,7 +129,7 @@ def test_the_store_accepts_exactly_the_ids_the_client_accepts(account_id: str) -
     except CredentialError:
         stored = None
     try:
-        accepted = _account(account_id.strip())
+        accepted = validate_account_id(account_id.strip())
     except ValueError:
         accepted = None
     assert stored == accepted

@@ -1,36 +1,32 @@
 """``TradierClient``: typed endpoints over the transport, with sandbox-by-default host selection.
 
-Endpoints are thin: build the request, hand it to the transport (retries, pacing, typed errors), and
-parse the body through ``models``/``normalize``. The order endpoints carry the safety rules the
-reference's §3.4 and §6 ask for: writes are never retried, and an ambiguous placement (maybe sent,
-no answer) becomes an ``AmbiguousOrderError`` that points at ``find_orders_by_tag``.
+Endpoints are thin: build the request, hand it to the transport (retries, pacing, typed errors),
+and read the body into ``models``. Orders are the domain's request models (or forms read by the
+same rules) and carry two safety rules: writes are never retried, and an ambiguous placement
+(maybe sent, no answer) becomes an ``AmbiguousOrderError`` that points at ``find_orders_by_tag``.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import os
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import urlsplit
 
-import idna
 import requests
 
 from spx_pipeline.broker.secrets import SecretToken
-from spx_pipeline.broker.tradier import normalize as n
+from spx_pipeline.broker.tradier import normalize
 from spx_pipeline.broker.tradier.errors import (
     AmbiguousOrderError,
-    LiveTradingNotAllowedError,
     TradierConnectionError,
     TradierError,
     TradierMalformedResponseError,
     TradierServerError,
     TradierTimeoutError,
 )
+from spx_pipeline.broker.tradier.hosts import resolve_base_url
 from spx_pipeline.broker.tradier.models import (
     Balances,
     CalendarDay,
@@ -41,152 +37,22 @@ from spx_pipeline.broker.tradier.models import (
     Position,
     Profile,
 )
-from spx_pipeline.broker.tradier.ratelimit import Bucket, RateLimiterRegistry
+from spx_pipeline.broker.tradier.option_chain import chain_frame
+from spx_pipeline.broker.tradier.ratelimit import RateLimiterRegistry
 from spx_pipeline.broker.tradier.transport import DEFAULT_TIMEOUT, RetryPolicy, Transport
 from spx_pipeline.clock import wall_epoch
 from spx_pipeline.domain.accounts import validate_account_id
 from spx_pipeline.domain.orders import order_changes
-from spx_pipeline.domain.quotes import to_utc
+from spx_pipeline.domain.tradier.order_requests import OrderRequest, read_order_form
+from spx_pipeline.domain.tradier.order_rules import check_tag
+from spx_pipeline.domain.tradier.rate_limits import Bucket
+from spx_pipeline.settings import Settings
 
 if TYPE_CHECKING:
     import pandas as pd
 
-SANDBOX_BASE_URL: Final = "https://sandbox.tradier.com/v1"
-LIVE_BASE_URL: Final = "https://api.tradier.com/v1"
-SANDBOX_HOST: Final = "sandbox.tradier.com"
-LIVE_HOST: Final = "api.tradier.com"
-LIVE_HOSTS: Final = frozenset({LIVE_HOST})
-TRADIER_HOSTS: Final = frozenset({SANDBOX_HOST, *LIVE_HOSTS})
-_TRUE: Final = frozenset({"1", "true", "yes", "on"})
-_TAG_RE: Final = re.compile(r"^[A-Za-z0-9-]{1,255}$")
 _MODIFIABLE: Final = frozenset({"type", "duration", "price", "stop"})
 _QUOTES_GET_MAX_CHARS: Final = 1000
-
-GREEK_COLUMNS: Final = (
-    "delta",
-    "gamma",
-    "theta",
-    "vega",
-    "rho",
-    "phi",
-    "bid_iv",
-    "mid_iv",
-    "ask_iv",
-    "smv_vol",
-)
-_CHAIN_NUMERIC: Final = (
-    "last",
-    "change",
-    "change_percentage",
-    "volume",
-    "average_volume",
-    "last_volume",
-    "open",
-    "high",
-    "low",
-    "close",
-    "prevclose",
-    "week_52_high",
-    "week_52_low",
-    "bid",
-    "bidsize",
-    "ask",
-    "asksize",
-    "open_interest",
-    "strike",
-    "contract_size",
-)
-_CHAIN_EPOCHS: Final = ("bid_date", "ask_date", "trade_date")
-
-
-def env_flag(value: str | None) -> bool:
-    return value is not None and value.strip().lower() in _TRUE
-
-
-def normalize_host(hostname: str) -> str:
-    """The host as DNS will resolve it: IDNA (UTS 46) to ASCII, lower case, no trailing root dot.
-
-    ``API.Tradier.com.``, ``ａｐｉ.tradier.com`` and ``api。tradier。com`` all reach the production
-    host, so they must all compare equal to it before the live guard decides anything.
-    """
-    text = hostname.strip()
-    if not text:
-        raise ValueError("the host is empty")
-    try:
-        address = ipaddress.ip_address(text.strip("[]"))
-    except ValueError:
-        pass
-    else:
-        mapped = getattr(address, "ipv4_mapped", None)
-        return str(mapped or address)
-    try:
-        ascii_host = idna.encode(text.rstrip(".。．｡"), uts46=True).decode("ascii")
-    except idna.IDNAError as exc:
-        raise ValueError(f"host {hostname!r} is not a valid host name ({exc})") from None
-    return ascii_host.lower().rstrip(".")
-
-
-def is_loopback_host(host: str) -> bool:
-    """``localhost`` or a loopback address (127.0.0.0/8, ::1): the local Tradier server."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def resolve_base_url(
-    base_url: str | None = None,
-    *,
-    allow_live: bool | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> str:
-    """Explicit ``base_url`` > ``TRADIER_BASE_URL`` > sandbox, checked against an allow-list.
-
-    Tokens go only to the Tradier sandbox (https), a loopback address (the local Tradier server),
-    or the production host (https) with an explicit opt-in; anything else is refused before any
-    request. The host is normalized first (case, trailing dot, IDNA), URLs carrying credentials
-    (``user@host``), a query or a fragment are refused, and the URL returned is rebuilt from the
-    normalized parts, so what is checked is exactly what is used.
-    """
-    env = os.environ if environ is None else environ
-    url = (base_url or env.get("TRADIER_BASE_URL") or SANDBOX_BASE_URL).strip().rstrip("/")
-    try:
-        parts = urlsplit(url)
-    except ValueError as exc:
-        raise ValueError(f"base_url is not a valid URL ({exc})") from None
-    if "@" in parts.netloc:  # not echoed: the part before '@' may be a password
-        raise ValueError("base_url must not carry a user name or password (user@host); remove them")
-    # Messages quote the URL without its query or fragment, where a secret could have been pasted.
-    shown = repr(f"{parts.scheme}://{parts.netloc}{parts.path}")
-    try:
-        port = parts.port
-    except ValueError as exc:
-        raise ValueError(f"base_url {shown} has an invalid port ({exc})") from None
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ValueError(f"base_url must be an http(s) URL with a host, got {shown}")
-    if parts.query or parts.fragment:
-        raise ValueError(f"base_url must not carry a query or fragment, got {shown}?...")
-    host = normalize_host(parts.hostname)
-    live_ok = env_flag(env.get("TRADIER_ALLOW_LIVE")) if allow_live is None else allow_live
-    if host in LIVE_HOSTS:
-        if not live_ok:
-            raise LiveTradingNotAllowedError(
-                f"refusing the production host {host} (from {shown}): "
-                "pass allow_live=True or set TRADIER_ALLOW_LIVE=true"
-            )
-    elif host not in TRADIER_HOSTS and not is_loopback_host(host):
-        raise ValueError(
-            f"base_url host {host!r} (from {shown}) is not allowed: use the sandbox {SANDBOX_HOST}, a "
-            f"loopback address (the local Tradier server), or {LIVE_HOST} with TRADIER_ALLOW_LIVE=true"
-        )
-    if not is_loopback_host(host) and parts.scheme != "https":
-        raise ValueError(f"base_url must use https for {host} (the token would travel in clear), got {shown}")
-    netloc = f"[{host}]" if ":" in host else host
-    if port is not None:
-        netloc += f":{port}"
-    return f"{parts.scheme}://{netloc}{parts.path}".rstrip("/")
 
 
 class TradierClient:
@@ -232,12 +98,12 @@ class TradierClient:
         cls, token: SecretToken | str, *, environ: Mapping[str, str] | None = None, **kwargs: Any
     ) -> TradierClient:
         """Host from ``TRADIER_BASE_URL`` (sandbox if unset), live only with ``TRADIER_ALLOW_LIVE``."""
-        env = os.environ if environ is None else environ
+        settings = Settings.from_env(environ)
         return cls(
             token,
-            base_url=env.get("TRADIER_BASE_URL") or None,
-            allow_live=env_flag(env.get("TRADIER_ALLOW_LIVE")),
-            environ=env,
+            base_url=settings.tradier_base_url,
+            allow_live=settings.allow_live.enabled,
+            environ=environ,
             **kwargs,
         )
 
@@ -262,10 +128,12 @@ class TradierClient:
         """All accounts behind the token in one request (Tradier's preferred way over N calls)."""
         body = self.transport.request("GET", "/user/balances")
         result: list[Balances] = []
-        for index, item in enumerate(n.collection(body, "accounts", "account")):
+        for index, item in enumerate(normalize.collection(body, "accounts", "account")):
             if not isinstance(item, Mapping):
                 raise TradierMalformedResponseError(f"accounts.account[{index}] is {type(item).__name__}")
-            number = n.opt_str(item.get("account_number"), field=f"accounts.account[{index}].account_number")
+            number = normalize.opt_str(
+                item.get("account_number"), field=f"accounts.account[{index}].account_number"
+            )
             balances = item.get("balances", item)
             if not isinstance(balances, Mapping):
                 raise TradierMalformedResponseError(
@@ -275,38 +143,35 @@ class TradierClient:
         return result
 
     def get_balances(self, account_id: str) -> Balances:
-        account_id = _account(account_id)
+        account_id = validate_account_id(account_id)
         body = self.transport.request("GET", f"/accounts/{account_id}/balances")
-        return Balances.from_json(n.member(body, "balances"), account_number=account_id)
+        return Balances.from_json(normalize.member(body, "balances"), account_number=account_id)
 
     def get_positions(self, account_id: str) -> list[Position]:
-        account_id = _account(account_id)
+        account_id = validate_account_id(account_id)
         body = self.transport.request("GET", f"/accounts/{account_id}/positions")
-        return [
-            Position.from_json(_obj(p, "positions.position"))
-            for p in n.collection(body, "positions", "position")
-        ]
+        return [Position.from_json(item) for item in normalize.collection(body, "positions", "position")]
 
     def list_orders(
         self, account_id: str, include_tags: bool = True, *, page: int | None = None
     ) -> list[Order]:
-        account_id = _account(account_id)
+        account_id = validate_account_id(account_id)
         params = {"includeTags": _bool(include_tags)}
         if page is not None:
             params["page"] = str(page)
         body = self.transport.request("GET", f"/accounts/{account_id}/orders", params=params)
-        return [Order.from_json(_obj(o, "orders.order")) for o in n.collection(body, "orders", "order")]
+        return [Order.from_json(item) for item in normalize.collection(body, "orders", "order")]
 
     def get_order(self, account_id: str, order_id: int | str) -> Order:
-        account_id = _account(account_id)
+        account_id = validate_account_id(account_id)
         body = self.transport.request(
             "GET", f"/accounts/{account_id}/orders/{_order_id(order_id)}", params={"includeTags": "true"}
         )
-        return Order.from_json(n.member(body, "order"))
+        return Order.from_json(normalize.member(body, "order"))
 
     def find_orders_by_tag(self, account_id: str, tag: str) -> list[Order]:
         """Orders carrying ``tag`` (newest id last): the reconciliation step after an ambiguous POST."""
-        _check_tag(tag)
+        check_tag(tag)
         found = [order for order in self.list_orders(account_id, include_tags=True) if order.tag == tag]
         return sorted(found, key=lambda order: order.id or 0)
 
@@ -315,12 +180,16 @@ class TradierClient:
     def place_order(
         self,
         account_id: str,
-        payload: Mapping[str, str],
+        order: OrderRequest | Mapping[str, str],
         *,
         preview: bool = False,
         reconcile_by_tag: bool = False,
     ) -> OrderResult | OrderPreview:
         """POST a form-encoded order; never retried unless ``preview`` (which sends nothing to market).
+
+        ``order`` is a request model or a form (``domain.orders`` payloads); a form is read by the
+        same rules as the model (``read_order_form``) and what is sent is the checked request's own
+        form, so nothing unchecked leaves. A refusal raises ``OrderPayloadError`` before any request.
 
         On a failure after the request may have left (read timeout, reset, 5xx) an order with a
         ``tag`` raises ``AmbiguousOrderError``; with ``reconcile_by_tag=True`` the client first looks
@@ -328,8 +197,9 @@ class TradierClient:
         200 whose body cannot be parsed counts as ambiguous too: Tradier received the order.
         Errors in an HTTP 200 body raise ``TradierOrderRejectedError``.
         """
-        account_id = _account(account_id)
-        form = _order_form(payload)
+        account_id = validate_account_id(account_id)
+        form = _order_request(order).to_form()
+        preview = preview or form.pop("preview", None) == "true"
         path = f"/accounts/{account_id}/orders"
         if preview:
             form["preview"] = "true"
@@ -367,29 +237,15 @@ class TradierClient:
         try:
             found = self.find_orders_by_tag(account_id, tag)
         except TradierError as lookup_error:
-            raise AmbiguousOrderError(
-                f"{ambiguous.message}; reconciliation lookup failed too ({type(lookup_error).__name__}: "
-                f"{lookup_error.message})",
-                tag=tag,
-                account_id=account_id,
-                status=ambiguous.status,
-                method=ambiguous.method,
-                path=ambiguous.path,
-            ) from None
+            note = f"reconciliation lookup failed too ({type(lookup_error).__name__}: {lookup_error.message})"
+            raise ambiguous.noting(note) from None
         if not found:
-            raise AmbiguousOrderError(
-                f"{ambiguous.message}; no order carries the tag yet (it may still appear)",
-                tag=tag,
-                account_id=account_id,
-                status=ambiguous.status,
-                method=ambiguous.method,
-                path=ambiguous.path,
-            ) from None
+            raise ambiguous.noting("no order carries the tag yet (it may still appear)") from None
         order = found[-1]
         return OrderResult(id=order.id, status=order.status, reconciled=True, raw=order.raw)
 
-    def preview_order(self, account_id: str, payload: Mapping[str, str]) -> OrderPreview:
-        result = self.place_order(account_id, payload, preview=True)
+    def preview_order(self, account_id: str, order: OrderRequest | Mapping[str, str]) -> OrderPreview:
+        result = self.place_order(account_id, order, preview=True)
         assert isinstance(result, OrderPreview)
         return result
 
@@ -399,7 +255,7 @@ class TradierClient:
         The changes pass the domain's order rules (``domain.orders.order_changes``: prices on the SPX
         tick grid, a type consistent with its prices, never ``market``) before anything is sent.
         """
-        account_id = _account(account_id)
+        account_id = validate_account_id(account_id)
         unknown = sorted(set(changes) - _MODIFIABLE)
         if unknown:
             raise ValueError(f"modify_order cannot change {unknown}; allowed: {sorted(_MODIFIABLE)}")
@@ -419,7 +275,7 @@ class TradierClient:
         return OrderResult.from_json(body)
 
     def cancel_order(self, account_id: str, order_id: int | str) -> OrderResult:
-        account_id = _account(account_id)
+        account_id = validate_account_id(account_id)
         body = self.transport.request(
             "DELETE", f"/accounts/{account_id}/orders/{_order_id(order_id)}", kind="order", retry=False
         )
@@ -438,14 +294,14 @@ class TradierClient:
         }
         body = self.transport.request("GET", "/markets/options/expirations", params=params)
         container = body.get("expirations")
-        if n.is_empty(container):
+        if normalize.is_empty(container):
             return []
         if not isinstance(container, Mapping):
             raise TradierMalformedResponseError(f"expirations is {container!r:.60}, not an object")
-        raw_dates: list[Any] = list(n.as_list(container.get("date"), field="expirations.date"))
-        for item in n.as_list(container.get("expiration"), field="expirations.expiration"):
+        raw_dates: list[Any] = list(normalize.as_list(container.get("date"), field="expirations.date"))
+        for item in normalize.as_list(container.get("expiration"), field="expirations.expiration"):
             raw_dates.append(_obj(item, "expirations.expiration").get("date"))
-        dates = {n.opt_date(value, field="expirations.date") for value in raw_dates}
+        dates = {normalize.opt_date(value, field="expirations.date") for value in raw_dates}
         return sorted(d for d in dates if d is not None)
 
     def get_option_chain(
@@ -455,8 +311,8 @@ class TradierClient:
         params = {"symbol": _symbol(symbol), "expiration": _iso_date(expiration), "greeks": _bool(greeks)}
         body = self.transport.request("GET", "/markets/options/chains", params=params)
         rows = []
-        for item in n.collection(body, "options", "option"):
-            row = n.clean(dict(_obj(item, "options.option")))
+        for item in normalize.collection(body, "options", "option"):
+            row = normalize.clean(dict(_obj(item, "options.option")))
             if not isinstance(row.get("greeks"), Mapping):
                 row["greeks"] = None
             rows.append(row)
@@ -476,7 +332,10 @@ class TradierClient:
             body = self.transport.request("POST", "/markets/quotes", data=params, retry=True)
         else:
             body = self.transport.request("GET", "/markets/quotes", params=params)
-        return [n.clean(dict(_obj(q, "quotes.quote"))) for q in n.collection(body, "quotes", "quote")]
+        return [
+            normalize.clean(dict(_obj(q, "quotes.quote")))
+            for q in normalize.collection(body, "quotes", "quote")
+        ]
 
     def get_clock(self) -> Clock:
         return Clock.from_json(self.transport.request("GET", "/markets/clock"))
@@ -489,72 +348,25 @@ class TradierClient:
         body = self.transport.request(
             "GET", "/markets/calendar", params={"month": str(month), "year": str(year)}
         )
-        calendar = n.member(body, "calendar")
-        days = n.collection(calendar, "days", "day")
+        calendar = normalize.member(body, "calendar")
+        days = normalize.collection(calendar, "days", "day")
         return [CalendarDay.from_json(_obj(day, "calendar.days.day")) for day in days]
 
 
-def chain_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """Flatten chain rows: greeks become columns, epoch dates become UTC timestamps.
-
-    ``bid_date``/``ask_date``/``trade_date`` are epoch milliseconds in Tradier fixtures but some
-    consumers see seconds; ``domain.quotes.to_utc`` scales each value by magnitude and turns 0 (no
-    trade yet) into NaT. ``mid_iv`` is kept
-    as sent (0 for illiquid strikes); the ``smv_vol`` fallback is a selection policy, not a parse.
-    """
-    import numpy as np
-    import pandas as pd
-
-    records = []
-    for row in rows:
-        flat = {key: value for key, value in row.items() if key != "greeks"}
-        greeks = row.get("greeks") or {}
-        for name in GREEK_COLUMNS:
-            flat[name] = greeks.get(name)
-        flat["greeks_updated_at"] = greeks.get("updated_at")
-        records.append(flat)
-    columns = ["symbol", "root_symbol", "underlying", "option_type", "expiration_date", "expiration_type"]
-    frame = pd.DataFrame.from_records(records)
-    for column in (*columns, *_CHAIN_NUMERIC, *_CHAIN_EPOCHS, *GREEK_COLUMNS, "greeks_updated_at"):
-        if column not in frame.columns:
-            frame[column] = None
-    for column in (*_CHAIN_NUMERIC, *GREEK_COLUMNS):
-        frame[column] = pd.to_numeric(
-            frame[column].map(lambda v: np.nan if v is None else float(v)), errors="coerce"
-        ).astype("float64")
-    for column in _CHAIN_EPOCHS:
-        frame[column] = to_utc(frame[column])  # the domain's one epoch conversion (s/ms/us/ns by magnitude)
-    frame["greeks_updated_at"] = pd.to_datetime(frame["greeks_updated_at"], utc=True, errors="coerce")
-    frame["expiration_date"] = pd.to_datetime(frame["expiration_date"], errors="coerce")
-    return frame
-
-
-def _order_form(payload: Mapping[str, str]) -> dict[str, str]:
-    if not isinstance(payload, Mapping) or not payload:
+def _order_request(order: OrderRequest | Mapping[str, str]) -> OrderRequest:
+    """A request model as it is, or a form of text fields read by the request rules."""
+    if not isinstance(order, Mapping):
+        return order
+    if not order:
         raise ValueError("order payload must be a non-empty mapping of Tradier form fields")
-    form: dict[str, str] = {}
-    for key, value in payload.items():
+    for key, value in order.items():
         if not isinstance(key, str) or not isinstance(value, str):
             raise TypeError(
                 f"order payload field {key!r} must map str to str, got {type(value).__name__} {value!r}"
             )
-        form[key] = value
-    if "preview" in form:
+    if "preview" in order:
         raise ValueError("order payload must not carry 'preview'; use preview=True / preview_order()")
-    if "tag" in form:
-        _check_tag(form["tag"])
-    return form
-
-
-def _check_tag(tag: str) -> None:
-    if not isinstance(tag, str) or not _TAG_RE.match(tag):
-        raise ValueError(
-            f"tag {tag!r} must be 1-255 letters, digits or '-' (Tradier rejects other characters)"
-        )
-
-
-def _account(account_id: str) -> str:
-    return validate_account_id(account_id)  # the same rule the credential store applies at entry
+    return read_order_form(order)
 
 
 def _order_id(order_id: int | str) -> str:

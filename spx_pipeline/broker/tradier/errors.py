@@ -125,3 +125,14 @@ class AmbiguousOrderError(TradierError):
         self.tag = tag
         self.account_id = account_id
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
+
+    def noting(self, note: str) -> AmbiguousOrderError:
+        """The same ambiguity with what the reconciliation attempt found added to the message."""
+        return AmbiguousOrderError(
+            f"{self.message}; {note}",
+            tag=self.tag,
+            account_id=self.account_id,
+            status=self.status,
+            method=self.method,
+            path=self.path,
+        )

@@ -20,40 +20,26 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final
 
+from spx_pipeline.broker.tradier.hosts import LIVE_HOST
 from spx_pipeline.clock import wall_epoch
+from spx_pipeline.domain.quotes import epoch_seconds
+from spx_pipeline.domain.tradier.rate_limits import LIVE_LIMITS, SANDBOX_LIMITS, Bucket, bucket_for
 
-Bucket = Literal["standard", "market_data", "trading"]
-BUCKETS: Final[tuple[Bucket, ...]] = ("standard", "market_data", "trading")
-
-LIVE_LIMITS: Final[Mapping[Bucket, int]] = {"standard": 120, "market_data": 120, "trading": 60}
-SANDBOX_LIMITS: Final[Mapping[Bucket, int]] = {"standard": 60, "market_data": 60, "trading": 60}
+__all__ = [
+    "DEFAULT_REGISTRY",
+    "Bucket",
+    "FixedWindowLimiter",
+    "RateLimitHeaders",
+    "RateLimitWaitTooLong",
+    "RateLimiterRegistry",
+    "bucket_for",
+    "limits_for_host",
+]
 
 # Server hints further out than this are treated as bogus (clock skew, seconds-vs-ms confusion).
 _MAX_HINT_WINDOWS: Final = 2.0
-_EXPIRY_MS_THRESHOLD: Final = 1e11  # epoch seconds pass 1e11 only in the year 5138
-
-
-def bucket_for(method: str, path: str) -> Bucket:
-    """Which quota a request counts against (paths relative to ``/v1``)."""
-    clean = "/" + path.lstrip("/")
-    if clean.startswith("/markets"):
-        return "market_data"
-    if method.upper() in {"POST", "PUT", "DELETE"} and "/orders" in clean:
-        return "trading"
-    return "standard"
-
-
-def parse_expiry(value: str) -> float | None:
-    """``X-Ratelimit-Expiry`` as epoch seconds; milliseconds expected, seconds tolerated by magnitude."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    if number <= 0:
-        return None
-    return number / 1000.0 if number >= _EXPIRY_MS_THRESHOLD else number
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +63,7 @@ class RateLimitHeaders:
 
         available = as_int("x-ratelimit-available")
         raw_expiry = lowered.get("x-ratelimit-expiry")
-        expiry = parse_expiry(raw_expiry) if raw_expiry is not None else None
+        expiry = epoch_seconds(raw_expiry)  # milliseconds expected; seconds told apart by magnitude
         if available is None and expiry is None:
             return None
         return cls(
@@ -233,4 +219,4 @@ DEFAULT_REGISTRY: Final = RateLimiterRegistry()
 
 def limits_for_host(host: str) -> Mapping[Bucket, int]:
     """Live quotas for the production host; the lower sandbox quotas for anything else."""
-    return LIVE_LIMITS if host.lower() == "api.tradier.com" else SANDBOX_LIMITS
+    return LIVE_LIMITS if host.lower() == LIVE_HOST else SANDBOX_LIMITS

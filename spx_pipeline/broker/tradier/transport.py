@@ -8,41 +8,30 @@ is known; (3) keep the last response body to raise a typed error carrying Tradie
 "maybe sent" (read timeout, reset, 5xx) for order writes, which must never be retried blindly. The
 adapter itself is mounted with ``max_retries=0`` so nothing retries behind this loop's back.
 
-The clear token exists only inside ``_send`` as a header value built from ``SecretToken.reveal()``;
-it is never stored on the transport, logged (the Authorization header is logged as ``Bearer ***``),
-or quoted in an exception (texts from requests/urllib3 pass through ``redact``).
+The clear token exists only inside ``_send`` as a header value built from ``SecretToken.reveal()``
+(and as spellings inside a redaction automaton, ``secrets.Redactor``, which is never shown or
+pickled); it is never an attribute of the transport, logged (the Authorization header is logged
+as ``Bearer ***``), or quoted in an exception (texts from requests/urllib3 are redacted first).
+What an answer means (status → typed error, errors inside a 200) is ``answers``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
-from spx_pipeline.broker.secrets import Redactor, SecretToken, redact, secret_spellings
-from spx_pipeline.broker.tradier import normalize
-from spx_pipeline.broker.tradier.errors import (
-    TradierAuthError,
-    TradierBadRequestError,
-    TradierConnectionError,
-    TradierError,
-    TradierMalformedResponseError,
-    TradierNotFoundError,
-    TradierOrderRejectedError,
-    TradierRateLimitError,
-    TradierRequestError,
-    TradierServerError,
-    TradierTimeoutError,
-)
+from spx_pipeline.broker.secrets import Redactor, SecretToken
+from spx_pipeline.broker.tradier import errors
+from spx_pipeline.broker.tradier.answers import Kind, error_for_status, read_body
 from spx_pipeline.broker.tradier.ratelimit import (
     DEFAULT_REGISTRY,
     Bucket,
@@ -58,7 +47,6 @@ from spx_pipeline.clock import wall_epoch
 log = logging.getLogger("spx_pipeline.broker.tradier")
 
 DEFAULT_TIMEOUT: Final = (3.05, 15.0)
-_QUOTA_MARKERS: Final = ("quota violation", "rate limit", "too many requests")
 # Raised while requests prepares the request, before any byte is sent (all are also ValueErrors).
 _UNSENDABLE: Final = (
     requests.exceptions.InvalidHeader,
@@ -68,7 +56,7 @@ _UNSENDABLE: Final = (
     requests.exceptions.URLRequired,
 )
 
-Kind = Literal["read", "order"]
+_SESSION_HEADERS: Final = {"Accept": "application/json", "User-Agent": "spx-pipeline-tradier/0.1"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,13 +126,12 @@ class Transport:
             self._limits = None
         else:
             self._limits = rate_limits
-        self.session = session or requests.Session()
-        # Proxies/.netrc from the environment could reroute or replace our Authorization header.
-        self.session.trust_env = trust_env
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(1, pool_maxsize), max_retries=0)
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
-        self.session.headers.update({"Accept": "application/json", "User-Agent": "spx-pipeline-tradier/0.1"})
+        # A session passed in is shared (a sync's clients reuse one pool of connections to the host,
+        # the token goes per request): prepared like an own one, but closed by its owner.
+        self._owns_session = session is None
+        self.session = pooled_session(pool_maxsize) if session is None else session
+        _prepare(self.session, trust_env=trust_env)
+        self._own_redactor: Redactor | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -156,7 +143,8 @@ class Transport:
         return self._registry.limiter(self._token.fingerprint, self.host, bucket, self._limits[bucket])
 
     def close(self) -> None:
-        self.session.close()
+        if self._owns_session:
+            self.session.close()
 
     def __repr__(self) -> str:
         return f"Transport(base_url={self.base_url!r}, token={self._token!r})"
@@ -192,7 +180,7 @@ class Transport:
                     # exhausted (by an earlier 429, maybe of another run) fails fast instead.
                     limiter.acquire(max_wait=max(0.0, policy.max_total_sleep - slept))
                 except RateLimitWaitTooLong as exc:
-                    error = TradierRateLimitError(
+                    error = errors.TradierRateLimitError(
                         f"not sent: the token's {bucket_for(method, path)} rate-limit window is exhausted "
                         f"for another {exc.wait:.1f}s",
                         reset_at=exc.until,
@@ -203,21 +191,26 @@ class Transport:
                     raise error from None
             try:
                 response = self._send(method, path, params, data, attempt)
-                error = self._error_for_status(method, path, response, kind)
-            except TradierError as exc:
+                error = error_for_status(response, method=method, path=path, redact=self._redact)
+            except errors.TradierError as exc:
                 error = exc
                 response = None
             if error is None:
                 assert response is not None
-                return self._parse_ok(method, path, response, kind)
+                return read_body(response, method=method, path=path, kind=kind, redact=self._redact)
+            if isinstance(error, errors.TradierRateLimitError) and limiter and error.reset_at and response:
+                limiter.exhausted_until(error.reset_at)  # a 429: nothing more in this bucket before then
             retryable = isinstance(
                 error,
-                TradierServerError | TradierRateLimitError | TradierTimeoutError | TradierConnectionError,
+                errors.TradierServerError
+                | errors.TradierRateLimitError
+                | errors.TradierTimeoutError
+                | errors.TradierConnectionError,
             )
             if not retryable or attempt >= policy.max_attempts:
                 raise error
             delay = policy.backoff(attempt, self._rng)
-            if isinstance(error, TradierRateLimitError) and error.reset_at is not None:
+            if isinstance(error, errors.TradierRateLimitError) and error.reset_at is not None:
                 delay = max(delay, error.reset_at - self._clock())
             if slept + delay > policy.max_total_sleep:
                 log.warning(
@@ -250,15 +243,17 @@ class Transport:
         attempt: int,
     ) -> requests.Response:
         url = self.base_url + path
-        log.debug(
-            "tradier request %s %s params=%s form_keys=%s attempt=%d headers=%s",
-            method,
-            path,
-            dict(params or {}),
-            sorted(data or {}),
-            attempt,
-            {**dict(self.session.headers), "Authorization": "Bearer ***"},
-        )
+        debug = log.isEnabledFor(logging.DEBUG)  # the arguments cost more than the check
+        if debug:
+            log.debug(
+                "tradier request %s %s params=%s form_keys=%s attempt=%d headers=%s",
+                method,
+                path,
+                dict(params or {}),
+                sorted(data or {}),
+                attempt,
+                {**dict(self.session.headers), "Authorization": "Bearer ***"},
+            )
         started = time.perf_counter()
         try:
             response = self.session.request(
@@ -271,41 +266,50 @@ class Transport:
                 allow_redirects=False,
             )
         except _UNSENDABLE as exc:
-            raise self._transport_error(TradierRequestError, method, path, exc, maybe_sent=False) from None
+            raise self._transport_error(
+                errors.TradierRequestError, method, path, exc, maybe_sent=False
+            ) from None
         except requests.Timeout as exc:
             sent = not isinstance(exc, requests.ConnectTimeout)
-            raise self._transport_error(TradierTimeoutError, method, path, exc, maybe_sent=sent) from None
+            raise self._transport_error(
+                errors.TradierTimeoutError, method, path, exc, maybe_sent=sent
+            ) from None
         except requests.ConnectionError as exc:
             raise self._transport_error(
-                TradierConnectionError, method, path, exc, maybe_sent=_maybe_sent(exc)
+                errors.TradierConnectionError, method, path, exc, maybe_sent=_maybe_sent(exc)
             ) from None
         except requests.RequestException as exc:
-            raise self._transport_error(TradierConnectionError, method, path, exc, maybe_sent=True) from None
+            raise self._transport_error(
+                errors.TradierConnectionError, method, path, exc, maybe_sent=True
+            ) from None
         hints = RateLimitHeaders.from_headers(response.headers)
         if hints is not None:
             limiter = self.limiter(bucket_for(method, path))
             if limiter is not None:
                 limiter.observe(hints)
-        log.debug(
-            "tradier response %s %s -> %d in %.3fs (ratelimit available=%s expiry=%s)",
-            method,
-            path,
-            response.status_code,
-            time.perf_counter() - started,
-            hints.available if hints else None,
-            hints.expiry if hints else None,
-        )
+        if debug:
+            log.debug(
+                "tradier response %s %s -> %d in %.3fs (ratelimit available=%s expiry=%s)",
+                method,
+                path,
+                response.status_code,
+                time.perf_counter() - started,
+                hints.available if hints else None,
+                hints.expiry if hints else None,
+            )
         return response
 
     def _transport_error(
         self,
-        cls: type[TradierTimeoutError] | type[TradierConnectionError] | type[TradierRequestError],
+        cls: type[errors.TradierTimeoutError]
+        | type[errors.TradierConnectionError]
+        | type[errors.TradierRequestError],
         method: str,
         path: str,
         exc: BaseException,
         *,
         maybe_sent: bool,
-    ) -> TradierError:
+    ) -> errors.TradierError:
         detail = self._redact(f"{type(exc).__name__}: {exc}")
         error = cls(detail, method=method, path=path)
         error.maybe_sent = maybe_sent
@@ -317,93 +321,34 @@ class Transport:
         Applied to whole bodies before anything parses, stores or shortens them: a token cut in
         half by a truncation is no longer a spelling any redaction can find.
         """
-        with contextlib.suppress(ValueError):  # a token that cannot be revealed was never sent
-            text = redact(text, *secret_spellings(self._token.reveal()))
-        return self.redactor(text) if self.redactor is not None else text
-
-    def _error_for_status(
-        self, method: str, path: str, response: requests.Response, kind: Kind
-    ) -> TradierError | None:
-        status = response.status_code
-        if 200 <= status < 300:
-            return None
-        message = self._body_message(response)
-        common: dict[str, Any] = {"status": status, "method": method, "path": path}
-        if status == 429 or _is_quota(message):
-            hints = RateLimitHeaders.from_headers(response.headers)
-            reset_at = hints.expiry if hints else None
-            limiter = self.limiter(bucket_for(method, path))
-            if limiter is not None and reset_at is not None:
-                limiter.exhausted_until(reset_at)
-            return TradierRateLimitError(message or "rate limit exceeded", reset_at=reset_at, **common)
-        if status == 401:
-            return TradierAuthError(
-                message or "unauthorized: wrong token, or a sandbox token on the live host (or vice versa)",
-                **common,
-            )
-        if status == 400:
-            return TradierBadRequestError(message or "bad request", **common)
-        if status == 404:
-            return TradierNotFoundError(message or "not found", **common)
-        if status >= 500:
-            error = TradierServerError(message or "server error", **common)
-            error.maybe_sent = True
-            return error
-        return TradierError(message or f"unexpected HTTP {status}", **common)
-
-    def _body_message(self, response: requests.Response) -> str:
-        text = self._redact(response.text or "")
-        try:
-            body = normalize.loads(text) if text.strip() else None
-        except TradierMalformedResponseError:
-            body = None
-        errors = normalize.error_messages(body) if body is not None else None
-        if errors:
-            return "; ".join(errors)
-        if isinstance(body, Mapping) and isinstance(body.get("fault"), Mapping):
-            return str(body["fault"].get("faultstring", body["fault"]))
-        return " ".join(text.split())[:200]
-
-    def _parse_ok(self, method: str, path: str, response: requests.Response, kind: Kind) -> Any:
-        where = f"{method} {path}"
-        content_type = response.headers.get("Content-Type", "")
-        # Redacted before parsing: the parsed body becomes the stored ``raw`` JSON.
-        text = self._redact(response.text)
-        if "xml" in content_type.lower():
-            raise TradierMalformedResponseError(
-                "got XML instead of JSON (Accept header lost?)",
-                status=response.status_code,
-                method=method,
-                path=path,
-            )
-        try:
-            body = normalize.loads(text, where="response body")
-        except TradierMalformedResponseError as exc:
-            raise TradierMalformedResponseError(
-                self._redact(exc.message), status=response.status_code, method=method, path=path
-            ) from None
-        errors = normalize.error_messages(body)
-        if errors:
-            message = self._redact("; ".join(errors))
-            common: dict[str, Any] = {"status": response.status_code, "method": method, "path": path}
-            if _is_quota(message):
-                raise TradierRateLimitError(message, **common)
-            if kind == "order":
-                raise TradierOrderRejectedError(message, errors=[self._redact(e) for e in errors], **common)
-            raise TradierBadRequestError(message, **common)
-        if not isinstance(body, Mapping):
-            raise TradierMalformedResponseError(
-                f"{where} returned {type(body).__name__}, expected a JSON object",
-                status=response.status_code,
-                method=method,
-                path=path,
-            )
-        return body
+        shared = self.redactor
+        if shared is not None and shared.covers(self._token.fingerprint):
+            return shared(text)
+        if self._own_redactor is None:  # one automaton of the token's spellings, built once
+            self._own_redactor = Redactor([self._token])  # a token that cannot be revealed: none
+        text = self._own_redactor(text)
+        return shared(text) if shared is not None else text
 
 
-def _is_quota(message: str) -> bool:
-    lowered = message.lower()
-    return any(marker in lowered for marker in _QUOTA_MARKERS)
+def pooled_session(pool_maxsize: int = 10) -> requests.Session:
+    """A ``requests.Session`` for Tradier: one pool of ``pool_maxsize`` connections per host.
+
+    urllib3 never retries behind the transport's loop (``max_retries=0``); ``_prepare`` sets the
+    rest. Clients of one sync share one such session, so connections are reused across tokens.
+    """
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(1, pool_maxsize), max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+def _prepare(session: requests.Session, *, trust_env: bool) -> None:
+    # Proxies/.netrc from the environment could reroute or replace our Authorization header.
+    session.trust_env = trust_env
+    for name, value in _SESSION_HEADERS.items():
+        if session.headers.get(name) != value:  # a shared session is left alone once prepared
+            session.headers[name] = value
 
 
 def _maybe_sent(exc: requests.ConnectionError) -> bool:

@@ -1,6 +1,5 @@
 """Market data group: SPX/SPXW option chains for the nearest sessions."""
 
-import os
 from datetime import date
 
 import dagster as dg
@@ -11,7 +10,7 @@ from spx_pipeline.domain.market_calendar import trading_day
 from spx_pipeline.pipeline.chain import SPX_ROOTS, chain_rows, expirations_to_fetch, market_day_mismatch
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
-from spx_pipeline.settings import MARKET_DATA_ACCOUNT_VAR
+from spx_pipeline.settings import MARKET_DATA_ACCOUNT_VAR, Settings
 
 
 class ChainConfig(dg.Config):
@@ -50,7 +49,7 @@ def spx_option_chain(
     except ValueError as exc:
         raise dg.Failure(description=f"as_of={config.as_of!r} is not a YYYY-MM-DD date: {exc}") from None
     credentials = app_db.credential_store().active_credentials(verify=False)
-    wanted = config.market_data_account or os.environ.get(MARKET_DATA_ACCOUNT_VAR)
+    wanted = config.market_data_account or Settings.from_env().market_data_account
     chosen = [c for c in credentials if wanted is None or c.account_id == wanted]
     if not chosen:
         raise dg.Failure(

@@ -10,10 +10,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from spx_pipeline.domain.tradier.enums import WORKING_STATUSES
+from spx_pipeline.domain.tradier.order_requests import OcoOrderRequest, OptionLeg
 from spx_pipeline.emulator.ledger import COMMISSION_PER_CONTRACT, MULTIPLIER, short_requirement
-from spx_pipeline.emulator.order_forms import LegRequest, OcoRequest, parse_modify, parse_order
+from spx_pipeline.emulator.order_forms import parse_modify, parse_order
 from spx_pipeline.emulator.routing import ApiError, Call, Reply, Route, route
-from spx_pipeline.emulator.stored_order import OPEN_STATUSES, StoredOrder
+from spx_pipeline.emulator.stored_order import StoredOrder
 from spx_pipeline.emulator.wire import collection
 
 if TYPE_CHECKING:
@@ -48,7 +50,7 @@ def _stored(emu: TradierEmulator, call: Call) -> StoredOrder:
 def place_order(emu: TradierEmulator, call: Call) -> Any:
     account_id = call.match.group(1)
     request = parse_order(call)
-    if isinstance(request, OcoRequest):
+    if isinstance(request, OcoOrderRequest):
         if request.preview:
             return _preview_oco(emu, request)
         legs = list(request.legs)
@@ -82,14 +84,14 @@ def place_order(emu: TradierEmulator, call: Call) -> Any:
     return {"order": {"id": stored.id, "status": "ok", "partner_id": stored.partner_id}}
 
 
-def _needs_margin(emu: TradierEmulator, account_id: str, leg: LegRequest) -> Decimal:
+def _needs_margin(emu: TradierEmulator, account_id: str, leg: OptionLeg) -> Decimal:
     """The requirement an opening sell adds in a margin account (simulated servers check it)."""
     if leg.side != "sell_to_open" or emu.book.accounts[account_id].account_type == "cash":
         return Decimal("0")
     return _short_requirement(emu, leg) * leg.quantity
 
 
-def _reservation(emu: TradierEmulator, leg: LegRequest) -> Decimal:
+def _reservation(emu: TradierEmulator, leg: OptionLeg) -> Decimal:
     """What an open buy holds of buying power: premium at its price and commission (sells: 0)."""
     if not leg.buying:
         return Decimal("0")
@@ -98,7 +100,7 @@ def _reservation(emu: TradierEmulator, leg: LegRequest) -> Decimal:
 
 
 def _preview_single(
-    emu: TradierEmulator, account_id: str, leg: LegRequest, duration: str, *, preview: bool
+    emu: TradierEmulator, account_id: str, leg: OptionLeg, duration: str, *, preview: bool
 ) -> Any | None:
     """The preview document, the buying-power refusal, or None (go on and place)."""
     unit = _unit_price(emu, leg)
@@ -140,7 +142,7 @@ def _request_date(emu: TradierEmulator) -> str:
     return emu.now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
 
 
-def _preview_oco(emu: TradierEmulator, request: OcoRequest) -> Any:
+def _preview_oco(emu: TradierEmulator, request: OcoOrderRequest) -> Any:
     """Price an OCO: at most one leg executes, so the commission is the larger leg's."""
     first = request.legs[0]
     qty = max(leg.quantity for leg in request.legs)
@@ -168,7 +170,7 @@ def _preview_oco(emu: TradierEmulator, request: OcoRequest) -> Any:
     }
 
 
-def _unit_price(emu: TradierEmulator, leg: LegRequest) -> Decimal:
+def _unit_price(emu: TradierEmulator, leg: OptionLeg) -> Decimal:
     if leg.type in ("limit", "stop_limit") and leg.price is not None:
         return leg.price
     if leg.type == "stop" and leg.stop is not None:
@@ -180,7 +182,7 @@ def _unit_price(emu: TradierEmulator, leg: LegRequest) -> Decimal:
     return Decimal(str(side_price or quote["ask"]))
 
 
-def _short_requirement(emu: TradierEmulator, leg: LegRequest) -> Decimal:
+def _short_requirement(emu: TradierEmulator, leg: OptionLeg) -> Decimal:
     """Per-contract requirement of an opening sell at the index's current level (others: 0)."""
     if leg.side != "sell_to_open":
         return Decimal("0.00")
@@ -199,19 +201,20 @@ def modify_order(emu: TradierEmulator, call: Call) -> Any:
     stored = _stored(emu, call)
     if stored.legs:
         raise ApiError(400, f"Order {stored.id} is an OCO: cancel it and place a new one to change it")
-    request = parse_modify(call, current_duration=stored.duration)
-    if stored.status not in OPEN_STATUSES:
+    request = parse_modify(
+        call,
+        current_type=stored.type,
+        current_price=stored.price,
+        current_stop=stored.stop,
+        current_duration=stored.duration,
+    )
+    if stored.status not in WORKING_STATUSES:
         return Reply(
             200,
             document={"errors": {"error": f"Order {stored.id} is {stored.status} and cannot be modified"}},
         )
     final_type = request.type or stored.type
     final_price = request.price if request.price is not None else stored.price
-    final_stop = request.stop if request.stop is not None else stored.stop
-    if final_type in ("limit", "stop_limit") and final_price is None:
-        raise ApiError(400, f"price is required for type {final_type}")
-    if final_type in ("stop", "stop_limit") and final_stop is None:
-        raise ApiError(400, f"stop is required for type {final_type}")
     changes: dict[str, Any] = {
         name: value
         for name, value in (
@@ -235,7 +238,7 @@ def modify_order(emu: TradierEmulator, call: Call) -> Any:
 
 def cancel_order(emu: TradierEmulator, call: Call) -> Any:
     stored = _stored(emu, call)
-    if stored.status not in OPEN_STATUSES:
+    if stored.status not in WORKING_STATUSES:
         return Reply(
             200,
             document={"errors": {"error": f"Order {stored.id} is {stored.status} and cannot be canceled"}},

@@ -263,19 +263,48 @@ def test_bad_order_is_400_with_tradier_message(
     clients: dict[str, TradierClient], tradier_emulator: TradierEmulator
 ) -> None:
     client = clients[MARGIN]
-    payload = {**option_payload(client), "side": "buy"}
+    valid = option_payload(client)
+    unlisted = valid["option_symbol"][:-9] + "P04000000"  # a well-formed contract nobody quotes
+    payload = {key: value for key, value in valid.items() if key != "price"}
+    payload.update(type="market", option_symbol=unlisted)
     tradier_emulator.reset_log()
-    with pytest.raises(TradierBadRequestError, match="side is invalid"):
+    with pytest.raises(TradierBadRequestError, match="has no market"):
         client.place_order(MARGIN, payload)
     assert tradier_emulator.request_count("/accounts", method="POST") == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"side": "buy"}, "side"),
+        ({"price": "0.53"}, "price"),
+        ({"quantity": "1.5"}, "quantity"),
+        ({"class": "multileg"}, "class"),
+        ({"type": "stop"}, "price"),
+        ({"duration": "week"}, "duration"),
+    ],
+)
+def test_the_client_refuses_what_the_order_rules_refuse_and_sends_nothing(
+    clients: dict[str, TradierClient],
+    tradier_emulator: TradierEmulator,
+    changes: dict[str, str],
+    field: str,
+) -> None:
+    client = clients[MARGIN]
+    payload = {**option_payload(client), **changes}
+    tradier_emulator.reset_log()
+    with pytest.raises(OrderPayloadError) as info:
+        client.place_order(MARGIN, payload)
+    assert info.value.field == field
+    assert tradier_emulator.request_count("/accounts", method="POST") == 0
 
 
 def test_payload_validation_names_field(clients: dict[str, TradierClient]) -> None:
     client = clients[MARGIN]
     with pytest.raises(TypeError, match="'quantity'"):
         client.place_order(MARGIN, {"class": "option", "quantity": 1})  # type: ignore[dict-item]
-    with pytest.raises(ValueError, match="tag 'bad_tag'"):
-        client.place_order(MARGIN, {"class": "option", "tag": "bad_tag"})
+    with pytest.raises(ValueError, match="tag='bad_tag'"):
+        client.place_order(MARGIN, {**option_payload(client), "tag": "bad_tag"})
     with pytest.raises(ValueError, match="cannot change \\['quantity'\\]"):
         client.modify_order(MARGIN, 1, quantity="2")
     with pytest.raises(ValueError, match="order_id"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Mapping
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -24,6 +25,7 @@ from spx_pipeline.broker.tradier import (
     TradierRateLimitError,
     TradierServerError,
 )
+from spx_pipeline_tests.fixtures.orders import order_form
 
 BASE = "https://sandbox.tradier.com/v1"  # allowed host; the canned adapter answers, nothing leaves
 TOKEN = "canned-token-5d6e7f8091a2"
@@ -94,13 +96,13 @@ def test_status_mapping(status: int, body: str, error_type: type[TradierError], 
 
 def test_request_shape_accept_auth_and_form_encoding() -> None:
     client, adapter = canned((200, '{"order": {"id": 1, "status": "ok"}}'))
-    client.place_order("VA1", {"class": "option", "symbol": "SPX", "price": "1.25"})
+    client.place_order("VA1", order_form())
     sent = adapter.sent[0]
     assert sent.method == "POST" and sent.url == f"{BASE}/accounts/VA1/orders"
     assert sent.headers["Accept"] == "application/json"
     assert sent.headers["Authorization"] == f"Bearer {TOKEN}"
     assert sent.headers["Content-Type"] == "application/x-www-form-urlencoded"
-    assert sent.body == "class=option&symbol=SPX&price=1.25"
+    assert sent.body == urlencode(order_form())  # the checked form, in Tradier's key order
 
 
 def test_modify_sends_only_changes_with_put() -> None:
@@ -148,7 +150,7 @@ def test_401_and_400_are_never_retried() -> None:
 def test_5xx_on_tagged_post_is_ambiguous() -> None:
     client, adapter = canned((500, "Internal"), (200, '{"orders": "null"}'))
     with pytest.raises(AmbiguousOrderError) as info:
-        client.place_order("VA1", {"class": "option", "tag": "t-1"})
+        client.place_order("VA1", order_form(tag="t-1"))
     assert info.value.status == 500 and len(adapter.sent) == 1
     assert "find_orders_by_tag" in str(info.value)
 

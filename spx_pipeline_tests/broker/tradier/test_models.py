@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from spx_pipeline.broker.tradier import normalize as n
+from spx_pipeline.broker.tradier import normalize
 from spx_pipeline.broker.tradier.errors import TradierMalformedResponseError
 from spx_pipeline.broker.tradier.models import (
     Balances,
@@ -39,7 +39,7 @@ PDT = """{"balances": {"account_number": "VA00000003", "account_type": "pdt",
 
 
 def parse(text: str) -> Balances:
-    return Balances.from_json(n.member(n.loads(text), "balances"))
+    return Balances.from_json(normalize.member(normalize.loads(text), "balances"))
 
 
 def test_margin_balances() -> None:
@@ -129,7 +129,7 @@ def test_balances_are_frozen_and_compare_without_raw() -> None:
 
 
 def test_profile_single_account_collapse() -> None:
-    body = n.loads(
+    body = normalize.loads(
         '{"profile": {"id": "id-x", "name": "X", "account": {"account_number": "VA1", "type": "margin",'
         ' "option_level": 4, "day_trader": false, "date_created": "2021-03-01T14:02:11.000Z"}}}'
     )
@@ -140,8 +140,8 @@ def test_profile_single_account_collapse() -> None:
 
 
 def test_orders_single_none_and_multileg() -> None:
-    single = n.collection(
-        n.loads(
+    single = normalize.collection(
+        normalize.loads(
             '{"orders": {"order": {"id": 7, "status": "open", "class": "option", "quantity": 1.00000000,'
             ' "price": 2.35, "tag": "bot-1", "create_date": "2026-11-24T14:31:02.112Z"}}}'
         ),
@@ -151,7 +151,7 @@ def test_orders_single_none_and_multileg() -> None:
     order = Order.from_json(single[0])
     assert order.id == 7 and order.order_class == "option" and order.quantity == Decimal(1)
     assert order.price == Decimal("2.35") and order.tag == "bot-1"
-    assert n.collection(n.loads('{"orders": "null"}'), "orders", "order") == []
+    assert normalize.collection(normalize.loads('{"orders": "null"}'), "orders", "order") == []
     multileg = Order.from_json(
         {
             "id": 8,
@@ -174,7 +174,7 @@ def test_position_requires_symbol_and_quantity() -> None:
         {"id": 1, "symbol": "SPXW261124C06000000", "quantity": -2.0, "cost_basis": -470.0}
     )
     assert pos.quantity == Decimal(-2)
-    with pytest.raises(TradierMalformedResponseError, match="symbol or quantity"):
+    with pytest.raises(TradierMalformedResponseError, match=r"position\.symbol is missing"):
         Position.from_json({"id": 1, "quantity": 1})
 
 
@@ -182,7 +182,7 @@ def test_order_result_and_preview() -> None:
     result = OrderResult.from_json({"order": {"id": 1086137, "status": "ok", "partner_id": "p"}})
     assert result.id == 1086137 and result.status == "ok" and not result.reconciled
     preview = OrderPreview.from_json(
-        n.loads(
+        normalize.loads(
             '{"order": {"status": "ok", "result": true, "commission": 0.35, "cost": 235.35, "fees": 0.00,'
             ' "class": "option", "margin_change": 500.00, "day_trades": 0, "quantity": 1}}'
         )

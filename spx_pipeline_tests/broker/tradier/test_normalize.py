@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from spx_pipeline.broker.tradier import normalize as n
+from spx_pipeline.broker.tradier import normalize
 from spx_pipeline.broker.tradier.errors import TradierMalformedResponseError
 
 
 def test_loads_keeps_long_decimal_tails_exact() -> None:
-    body = n.loads('{"x": 17798.360000000000000000000000, "q": 1.00000000, "i": 3}')
+    body = normalize.loads('{"x": 17798.360000000000000000000000, "q": 1.00000000, "i": 3}')
     assert body["x"] == Decimal("17798.36")
     assert str(body["x"]) == "17798.360000000000000000000000"
     assert isinstance(body["q"], Decimal)
@@ -25,7 +25,7 @@ def test_loads_keeps_long_decimal_tails_exact() -> None:
 @pytest.mark.parametrize("text", ["<xml/>", "", "{broken", b"\xff\xfe"])
 def test_loads_rejects_non_json_with_snippet(text: str | bytes) -> None:
     with pytest.raises(TradierMalformedResponseError, match="not JSON"):
-        n.loads(text)
+        normalize.loads(text)
 
 
 @pytest.mark.parametrize(
@@ -42,20 +42,22 @@ def test_loads_rejects_non_json_with_snippet(text: str | bytes) -> None:
     ],
 )
 def test_collection_handles_every_empty_and_single_spelling(body: dict, expected: list) -> None:
-    assert n.collection(body, "orders", "order") == expected
+    assert normalize.collection(body, "orders", "order") == expected
 
 
 def test_collection_names_missing_and_wrong_outer_key() -> None:
     with pytest.raises(TradierMalformedResponseError, match="'positions'"):
-        n.collection({"orders": "null"}, "positions", "position")
+        normalize.collection({"orders": "null"}, "positions", "position")
     with pytest.raises(TradierMalformedResponseError, match="orders is int"):
-        n.collection({"orders": 5}, "orders", "order")
+        normalize.collection({"orders": 5}, "orders", "order")
     with pytest.raises(TradierMalformedResponseError, match="got list"):
-        n.collection([], "orders", "order")
+        normalize.collection([], "orders", "order")
 
 
 def test_single_expiration_date_is_a_bare_string() -> None:
-    assert n.collection({"expirations": {"date": "2026-11-24"}}, "expirations", "date") == ["2026-11-24"]
+    assert normalize.collection({"expirations": {"date": "2026-11-24"}}, "expirations", "date") == [
+        "2026-11-24"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -71,7 +73,7 @@ def test_single_expiration_date_is_a_bare_string() -> None:
     ],
 )
 def test_error_messages_scalar_list_and_string(body: dict, expected: list[str]) -> None:
-    messages = n.error_messages(body)
+    messages = normalize.error_messages(body)
     assert messages is not None
     assert len(messages) == len(expected)
     for got, want in zip(messages, expected, strict=True):
@@ -84,62 +86,62 @@ def test_error_messages_scalar_list_and_string(body: dict, expected: list[str]) 
     ids=repr,
 )
 def test_error_messages_empty_markers_mean_no_errors(errors: object) -> None:
-    assert n.error_messages({"errors": errors}) is None
-    assert n.error_messages({"errors": errors, "order": {"id": 7, "status": "ok"}}) is None
+    assert normalize.error_messages({"errors": errors}) is None
+    assert normalize.error_messages({"errors": errors, "order": {"id": 7, "status": "ok"}}) is None
 
 
 def test_error_messages_none_when_no_errors_key() -> None:
-    assert n.error_messages({"order": {"id": 1}}) is None
-    assert n.error_messages("text") is None
+    assert normalize.error_messages({"order": {"id": 1}}) is None
+    assert normalize.error_messages("text") is None
 
 
 @pytest.mark.parametrize("value", [None, "null", "", " null "])
 def test_opt_decimal_empty_spellings(value: object) -> None:
-    assert n.opt_decimal(value, field="f") is None
+    assert normalize.opt_decimal(value, field="f") is None
 
 
 def test_opt_decimal_values_and_errors() -> None:
-    assert n.opt_decimal(5, field="f") == Decimal(5)
-    assert n.opt_decimal("1.25", field="f") == Decimal("1.25")
-    assert n.opt_decimal(0.1, field="f") == Decimal("0.1")
+    assert normalize.opt_decimal(5, field="f") == Decimal(5)
+    assert normalize.opt_decimal("1.25", field="f") == Decimal("1.25")
+    assert normalize.opt_decimal(0.1, field="f") == Decimal("0.1")
     with pytest.raises(TradierMalformedResponseError, match="total_equity is 'abc'"):
-        n.opt_decimal("abc", field="total_equity")
+        normalize.opt_decimal("abc", field="total_equity")
     with pytest.raises(TradierMalformedResponseError, match="boolean"):
-        n.opt_decimal(True, field="f")
+        normalize.opt_decimal(True, field="f")
     with pytest.raises(TradierMalformedResponseError, match="finite"):
-        n.opt_decimal("NaN", field="f")
+        normalize.opt_decimal("NaN", field="f")
 
 
 def test_opt_int_accepts_integral_decimals_only() -> None:
-    assert n.opt_int(Decimal("1.00000000"), field="q") == 1
+    assert normalize.opt_int(Decimal("1.00000000"), field="q") == 1
     with pytest.raises(TradierMalformedResponseError, match="whole number"):
-        n.opt_int(Decimal("1.5"), field="q")
+        normalize.opt_int(Decimal("1.5"), field="q")
 
 
 def test_opt_bool_and_dates() -> None:
-    assert n.opt_bool("true", field="b") is True
-    assert n.opt_bool(False, field="b") is False
+    assert normalize.opt_bool("true", field="b") is True
+    assert normalize.opt_bool(False, field="b") is False
     with pytest.raises(TradierMalformedResponseError, match="day_trader is 'maybe'"):
-        n.opt_bool("maybe", field="day_trader")
-    assert n.opt_date("2026-11-24", field="d") == date(2026, 11, 24)
-    assert n.opt_datetime("2021-03-01T14:02:11.000Z", field="d") == datetime(
+        normalize.opt_bool("maybe", field="day_trader")
+    assert normalize.opt_date("2026-11-24", field="d") == date(2026, 11, 24)
+    assert normalize.opt_datetime("2021-03-01T14:02:11.000Z", field="d") == datetime(
         2021, 3, 1, 14, 2, 11, tzinfo=UTC
     )
-    assert n.opt_hhmm("09:30", field="t") == time(9, 30)
+    assert normalize.opt_hhmm("09:30", field="t") == time(9, 30)
     with pytest.raises(TradierMalformedResponseError, match="expected YYYY-MM-DD"):
-        n.opt_date("24/11/2026", field="d")
+        normalize.opt_date("24/11/2026", field="d")
 
 
 def test_opt_epoch_tells_seconds_from_milliseconds() -> None:
     expected = datetime(2026, 11, 24, 14, 30, tzinfo=UTC)
     seconds = int(expected.timestamp())
-    assert n.opt_epoch(seconds, field="t") == expected
-    assert n.opt_epoch(seconds * 1000, field="t") == expected
-    assert n.opt_epoch(0, field="t") is None
+    assert normalize.opt_epoch(seconds, field="t") == expected
+    assert normalize.opt_epoch(seconds * 1000, field="t") == expected
+    assert normalize.opt_epoch(0, field="t") is None
 
 
 def test_clean_turns_nested_null_strings_into_none() -> None:
-    assert n.clean({"a": "null", "b": {"c": "null", "d": [1, "null"]}, "e": "x"}) == {
+    assert normalize.clean({"a": "null", "b": {"c": "null", "d": [1, "null"]}, "e": "x"}) == {
         "a": None,
         "b": {"c": None, "d": [1, None]},
         "e": "x",
@@ -163,5 +165,5 @@ def test_collection_round_trips_tradier_collapse(rows: list[dict], empty: object
         wire = {"order": rows[0]}
     else:
         wire = {"order": rows}
-    body = n.loads(json.dumps({"orders": wire}))
-    assert n.collection(body, "orders", "order") == rows
+    body = normalize.loads(json.dumps({"orders": wire}))
+    assert normalize.collection(body, "orders", "order") == rows

@@ -12,8 +12,8 @@ from spx_pipeline.broker.tradier.ratelimit import (
     RateLimitHeaders,
     bucket_for,
     limits_for_host,
-    parse_expiry,
 )
+from spx_pipeline.domain.quotes import epoch_seconds
 
 
 class FakeClock:
@@ -91,9 +91,9 @@ def test_exhausted_until_blocks_the_bucket() -> None:
 
 
 def test_parse_expiry_milliseconds_and_seconds() -> None:
-    assert parse_expiry("1369168800001") == pytest.approx(1369168800.001)
-    assert parse_expiry("1369168800") == pytest.approx(1369168800.0)
-    assert parse_expiry("junk") is None
+    assert epoch_seconds("1369168800001") == pytest.approx(1369168800.001)
+    assert epoch_seconds("1369168800") == pytest.approx(1369168800.0)
+    assert epoch_seconds("junk") is None
     assert RateLimitHeaders.from_headers({"Content-Type": "application/json"}) is None
 
 

@@ -27,6 +27,7 @@ from spx_pipeline.broker.tradier import (
     TradierTimeoutError,
 )
 from spx_pipeline.emulator import EmulatorConfig, FaultConfig, TradierEmulator, demo_accounts
+from spx_pipeline_tests.fixtures.orders import order_form
 
 MARGIN = "VA00000001"
 TOKEN = "demo-margin-token-0001"
@@ -179,7 +180,7 @@ def test_connect_refused_is_not_ambiguous() -> None:
     client = TradierClient(
         TOKEN, base_url=f"http://127.0.0.1:{port}/v1", retry=NO_RETRY, registry=RateLimiterRegistry()
     )
-    payload = {"class": "option", "symbol": "SPX", "tag": "never-sent"}
+    payload = order_form(tag="never-sent")
     with pytest.raises(TradierConnectionError) as info:
         client.place_order(MARGIN, payload)
     assert not isinstance(info.value, AmbiguousOrderError)
@@ -296,7 +297,7 @@ def test_unsendable_get_is_typed_not_retried_and_redacted(error: Exception) -> N
 def test_unsendable_tagged_order_is_not_ambiguous(error: Exception) -> None:
     session = _RefusingSession(error)
     client = TradierClient(ODD_TOKEN, base_url="http://127.0.0.1:9/v1", rate_limits=False, session=session)
-    payload = {"class": "option", "symbol": "SPX", "tag": "t-1"}
+    payload = order_form(tag="t-1")
     with pytest.raises(TradierRequestError) as info:
         client.place_order(MARGIN, payload, reconcile_by_tag=True)
     assert not isinstance(info.value, AmbiguousOrderError)
@@ -327,7 +328,7 @@ class _CannedSession(requests.Session):
 def test_order_post_with_empty_errors_marker_is_accepted(errors: str) -> None:
     session = _CannedSession(f'{{"errors": {errors}, "order": {{"id": 42, "status": "ok"}}}}')
     client = TradierClient(TOKEN, base_url="http://127.0.0.1:9/v1", rate_limits=False, session=session)
-    result = client.place_order(MARGIN, {"class": "option", "symbol": "SPX", "tag": "t-1"})
+    result = client.place_order(MARGIN, order_form(tag="t-1"))
     assert isinstance(result, OrderResult) and result.id == 42 and result.status == "ok"
     assert session.calls == ["POST"]
 
@@ -337,7 +338,7 @@ def test_order_post_with_only_empty_errors_is_malformed_not_rejected(errors: str
     session = _CannedSession(f'{{"errors": {errors}}}')
     client = TradierClient(TOKEN, base_url="http://127.0.0.1:9/v1", rate_limits=False, session=session)
     with pytest.raises(TradierMalformedResponseError, match="order is NoneType") as info:
-        client.place_order(MARGIN, {"class": "option", "symbol": "SPX"})
+        client.place_order(MARGIN, order_form())
     assert not isinstance(info.value, TradierOrderRejectedError)
 
 

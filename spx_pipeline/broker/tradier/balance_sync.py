@@ -2,10 +2,12 @@
 
 A sequential loop spends its time waiting on round trips, and one stuck account delays every
 account after it. Here accounts are grouped by token fingerprint (and host): each group gets one
-client (one pooled Session, one shared rate limiter), runs on a bounded thread pool, and asks
-``/user/balances`` once when its token holds several accounts (Tradier's documented way to avoid N
-calls), falling back to per-account calls for accounts that request fails or misses. Errors are
-captured per account, never raised, so one bad token cannot block the rest.
+client (one rate limiter), runs on a bounded thread pool, and asks ``/user/balances`` once when
+its token holds several accounts (Tradier's documented way to avoid N calls), falling back to
+per-account calls for accounts that request fails or misses. Errors are captured per account,
+never raised, so one bad token cannot block the rest. All clients share one pooled Session (the
+token travels per request, so a connection serves account after account), and unless told the
+pool has as many workers as keep the client's one core busy for the measured round trip.
 
 Tradier's rate-limit windows last a minute, longer than one call's retry budget, so a 429 is not
 slept out inside the call: the account fails fast, and once the first pass is done the accounts a
@@ -17,27 +19,45 @@ slept out inside the call: the account fails fast, and once the first pass is do
 from __future__ import annotations
 
 import logging
+import math
+import statistics
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Final
 
 from spx_pipeline.broker.secrets import Redactor, SecretToken
-from spx_pipeline.broker.tradier.client import LIVE_BASE_URL, SANDBOX_BASE_URL, TradierClient
+from spx_pipeline.broker.tradier.client import TradierClient
 from spx_pipeline.broker.tradier.errors import TradierAuthError, TradierError, TradierRateLimitError
+from spx_pipeline.broker.tradier.hosts import base_url_for
 from spx_pipeline.broker.tradier.models import Balances
 from spx_pipeline.broker.tradier.ratelimit import RateLimiterRegistry
+from spx_pipeline.broker.tradier.transport import pooled_session
 from spx_pipeline.clock import wall_epoch
+from spx_pipeline.domain.tradier.enums import ENVIRONMENTS
+from spx_pipeline.settings import Settings
 
 log = logging.getLogger("spx_pipeline.broker.tradier")
 
-ENVIRONMENTS: Final[Mapping[str, str]] = {"sandbox": SANDBOX_BASE_URL, "live": LIVE_BASE_URL}
 # Seconds one call may spend waiting for 429-refused accounts' windows to reset: a Tradier window
 # (60 s) plus slack. Beyond it the accounts are reported rate limited and the run moves on.
 DEFAULT_RATE_LIMIT_BUDGET: Final = 75.0
 _RESET_MARGIN: Final = 0.25  # the server's window must really be over when we ask again
 _MAX_PASSES: Final = 3
+# The client's CPU per balances request (one core at a time: the interpreter lock), as bench/sync.py
+# measures it against the local server in a process of its own. A pool keeps that core busy with
+# latency / CPU workers; fewer leave it idle while requests wait, more only add contention.
+CLIENT_CPU_PER_REQUEST_S: Final = 0.0008
+MAX_WORKERS: Final = 64
+_PROBE_GROUPS: Final = 8  # accounts fetched first to measure the round trip the pool is sized for
+
+
+def workers_for_latency(
+    latency_s: float, *, cpu_per_request_s: float = CLIENT_CPU_PER_REQUEST_S, cap: int = MAX_WORKERS
+) -> int:
+    """The pool that keeps one core busy: ceil(latency / CPU per request), within 8..cap."""
+    return max(min(_PROBE_GROUPS, cap), min(cap, math.ceil(latency_s / cpu_per_request_s)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +98,7 @@ ClientFactory = Callable[[SecretToken, str], TradierClient]
 def fetch_balances_many(
     credentials: Iterable[AccountCredential],
     *,
-    max_workers: int = 32,
+    max_workers: int | None = None,
     base_url: str | None = None,
     allow_live: bool | None = None,
     client_factory: ClientFactory | None = None,
@@ -90,10 +110,12 @@ def fetch_balances_many(
     ``base_url`` (else ``TRADIER_BASE_URL``, else the credential's environment) selects the host;
     ``client_kwargs`` go to ``TradierClient`` (retry, timeout, registry, sleep, clock...).
     ``client_factory`` replaces client construction entirely (tests, custom transports). Every
-    body and message is redacted of every spelling of every token in ``credentials``.
+    body and message is redacted of every spelling of every token in ``credentials``. Without
+    ``max_workers`` the pool is sized from the round trip of the first accounts
+    (``workers_for_latency``).
     """
     creds = list(credentials)
-    if max_workers < 1:
+    if max_workers is not None and max_workers < 1:
         raise ValueError(f"max_workers must be >= 1, got {max_workers}")
     if rate_limit_budget < 0:
         raise ValueError(f"rate_limit_budget must be >= 0, got {rate_limit_budget}")
@@ -104,17 +126,21 @@ def fetch_balances_many(
     if client_kwargs.get("registry") is None:
         client_kwargs["registry"] = RateLimiterRegistry(clock=clock, sleep=sleep)
     redactor = Redactor(cred.token for cred in creds)
-    env_url = None if base_url else _env_base_url()
+    settings = Settings.from_env()
+    # One pool of connections for every client of the sync: tokens travel per request, so a
+    # connection opened for one account is reused for the next instead of one handshake each.
+    pool_size = MAX_WORKERS if max_workers is None else max_workers
+    shared = None if client_factory or "session" in client_kwargs else pooled_session(pool_size)
 
     def url_of(cred: AccountCredential) -> str:
-        return base_url or env_url or ENVIRONMENTS[cred.environment]
+        return base_url_for(cred.environment, base_url, settings)
 
     def make_client(token: SecretToken, url: str) -> TradierClient:
         if client_factory is not None:
             client = client_factory(token, url)
         else:
             client = TradierClient(
-                token, base_url=url, allow_live=allow_live, pool_maxsize=2, **client_kwargs
+                token, base_url=url, allow_live=allow_live, session=shared, **client_kwargs
             )
         client.transport.redactor = redactor
         return client
@@ -122,37 +148,41 @@ def fetch_balances_many(
     def key_of(cred: AccountCredential) -> _Key:
         return (cred.token.fingerprint, url_of(cred), cred.account_id)
 
-    results = _fetch_pass(creds, url_of, make_client, max_workers)
-    waited = 0.0
-    for _ in range(_MAX_PASSES - 1):
-        limited = {
-            key_of(cred): cred
-            for cred in creds
-            if isinstance(results[key_of(cred)].error, TradierRateLimitError)
-        }
-        if not limited:
-            break
-        now = clock()
-        resets = {key: _reset_at(results[key].error, now) for key in limited}
-        left = rate_limit_budget - waited
-        due = {key: at for key, at in resets.items() if at - now + _RESET_MARGIN <= left}
-        if not due:
+    try:
+        results = _fetch_pass(creds, url_of, make_client, max_workers)
+        waited = 0.0
+        for _ in range(_MAX_PASSES - 1):
+            limited = {
+                key_of(cred): cred
+                for cred in creds
+                if isinstance(results[key_of(cred)].error, TradierRateLimitError)
+            }
+            if not limited:
+                break
+            now = clock()
+            resets = {key: _reset_at(results[key].error, now) for key in limited}
+            left = rate_limit_budget - waited
+            due = {key: at for key, at in resets.items() if at - now + _RESET_MARGIN <= left}
+            if not due:
+                log.warning(
+                    "%d account(s) rate limited past this sync's %.0fs budget; reported as failed",
+                    len(limited),
+                    rate_limit_budget,
+                )
+                break
+            wait = max(0.0, max(due.values()) - now + _RESET_MARGIN)
             log.warning(
-                "%d account(s) rate limited past this sync's %.0fs budget; reported as failed",
-                len(limited),
-                rate_limit_budget,
+                "%d account(s) refused by a 429; fetching them again in %.1fs when the window resets",
+                len(due),
+                wait,
             )
-            break
-        wait = max(0.0, max(due.values()) - now + _RESET_MARGIN)
-        log.warning(
-            "%d account(s) refused by a 429; fetching them again in %.1fs when the window resets",
-            len(due),
-            wait,
-        )
-        sleep(wait)
-        waited += wait
-        results.update(_fetch_pass([limited[key] for key in due], url_of, make_client, max_workers))
-    return [results[key_of(cred)] for cred in creds]
+            sleep(wait)
+            waited += wait
+            results.update(_fetch_pass([limited[key] for key in due], url_of, make_client, max_workers))
+        return [results[key_of(cred)] for cred in creds]
+    finally:
+        if shared is not None:
+            shared.close()
 
 
 def _reset_at(error: TradierError | None, now: float) -> float:
@@ -177,23 +207,30 @@ def _fetch_pass(
         key = (cred.token.fingerprint, url_of(cred))
         groups.setdefault(key, []).append(cred)
         tokens.setdefault(key, cred.token)
+    batches = list(groups.items())
     results: dict[_Key, BalanceResult] = {}
-    workers = min(max_workers, len(groups))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tradier-balances") as pool:
-        futures = {
-            key: pool.submit(_fetch_group, make_client, tokens[key], key[1], members)
-            for key, members in groups.items()
-        }
-        for (fingerprint, url), future in futures.items():
-            for account_id, result in future.result().items():
-                results[(fingerprint, url, account_id)] = result
+
+    def run(batch: list[tuple[tuple[str, str], list[AccountCredential]]], workers: int) -> None:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tradier-balances") as pool:
+            futures = [
+                (key, pool.submit(_fetch_group, make_client, tokens[key], key[1], members))
+                for key, members in batch
+            ]
+            for (fingerprint, url), future in futures:
+                for account_id, result in future.result().items():
+                    results[(fingerprint, url, account_id)] = result
+
+    if max_workers is not None:
+        run(batches, min(max_workers, len(batches)))
+    else:
+        probe, rest = batches[:_PROBE_GROUPS], batches[_PROBE_GROUPS:]
+        run(probe, len(probe))
+        if rest:
+            latency = statistics.median(result.elapsed_s for result in results.values())
+            workers = workers_for_latency(latency)
+            log.info("balance sync: %d workers for a %.0f ms round trip", workers, latency * 1000)
+            run(rest, min(workers, len(rest)))
     return results
-
-
-def _env_base_url() -> str | None:
-    import os
-
-    return os.environ.get("TRADIER_BASE_URL") or None
 
 
 def _fetch_group(

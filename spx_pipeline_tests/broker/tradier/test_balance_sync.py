@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
+import requests
 
 from spx_pipeline.broker.secrets import SecretToken
 from spx_pipeline.broker.tradier import (
@@ -14,10 +16,14 @@ from spx_pipeline.broker.tradier import (
     RateLimiterRegistry,
     RetryPolicy,
     TradierAuthError,
+    TradierClient,
     TradierRateLimitError,
     TradierServerError,
+    balance_sync,
     fetch_balances_many,
 )
+from spx_pipeline.broker.tradier.balance_sync import workers_for_latency
+from spx_pipeline.broker.tradier.transport import pooled_session
 from spx_pipeline.emulator import EmulatorConfig, FaultConfig, TradierEmulator, demo_accounts, make_accounts
 
 Factory = Callable[[EmulatorConfig], TradierEmulator]
@@ -197,3 +203,63 @@ def test_an_exhausted_window_fails_fast_instead_of_stalling_the_caller() -> None
         limiter.acquire(max_wait=30)
     assert 47 < info.value.wait <= 48 and fake.slept == []
     assert limiter.acquire(max_wait=60) > 47  # a caller with the budget for it waits
+
+
+def test_every_client_of_a_sync_shares_one_pool_of_connections(
+    tradier_emulator_factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    accounts = make_accounts(40)
+    emu = tradier_emulator_factory(EmulatorConfig(accounts=accounts))
+    opened: list[int] = []
+    sessions: list[requests.Session] = []
+
+    def spied(pool_maxsize: int) -> requests.Session:
+        session = pooled_session(pool_maxsize)
+        close = session.close
+
+        def close_and_count() -> None:  # the pool is emptied on close: count before
+            pools = session.get_adapter(emu.base_url).poolmanager.pools
+            keys = pools.keys()  # urllib3's container of pools cannot be iterated itself
+            opened.append(sum(pools[key].num_connections for key in keys))
+            close()
+
+        session.close = close_and_count  # type: ignore[method-assign]
+        sessions.append(session)
+        return session
+
+    monkeypatch.setattr(balance_sync, "pooled_session", spied)
+    results = fetch(emu, creds(accounts), max_workers=4)
+    assert all(r.ok for r in results)
+    assert len(sessions) == 1 and opened == [opened[0]]  # one session, closed once, by the sync
+    assert 1 <= opened[0] <= 4  # 40 accounts with 40 tokens over at most 4 connections
+
+
+def test_a_client_leaves_a_session_it_was_given_open(tradier_emulator: TradierEmulator) -> None:
+    shared = pooled_session(2)
+    token = demo_accounts()[0].token
+    for _ in range(2):
+        with TradierClient(token, base_url=tradier_emulator.base_url, session=shared) as client:
+            assert client.get_clock().state
+    assert shared.get_adapter(tradier_emulator.base_url).poolmanager.pools.keys()  # still pooled
+    shared.close()
+
+
+@pytest.mark.parametrize(
+    ("latency_s", "workers"), [(0.0, 8), (0.004, 8), (0.02, 25), (0.05, 63), (0.2, 64), (30.0, 64)]
+)
+def test_the_pool_keeps_one_core_busy_for_the_latency(latency_s: float, workers: int) -> None:
+    assert workers_for_latency(latency_s) == workers
+    assert workers_for_latency(0.05, cap=16) == 16
+
+
+def test_without_max_workers_the_pool_is_sized_from_the_first_round_trips(
+    tradier_emulator_factory: Factory, caplog: pytest.LogCaptureFixture
+) -> None:
+    accounts = make_accounts(20)
+    emu = tradier_emulator_factory(EmulatorConfig(accounts=accounts, faults=FaultConfig(latency_ms=20)))
+    with caplog.at_level(logging.INFO, logger="spx_pipeline.broker.tradier"):
+        results = fetch(emu, creds(accounts))
+    assert all(r.ok for r in results) and emu.request_count("/accounts") == 20
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("balance sync:")]
+    workers = int(line.split()[2])
+    assert 25 <= workers <= 64  # at least 20 ms per round trip / 0.8 ms of CPU per request

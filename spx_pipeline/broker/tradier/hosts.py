@@ -1,0 +1,135 @@
+"""Which host a token may be sent to: the sandbox, a loopback address, or the live host when allowed.
+
+The host is normalized as DNS would resolve it before any rule is applied, so spellings of the
+production host (case, trailing dot, IDNA look-alikes) cannot slip past the live guard, and the URL
+returned is rebuilt from the checked parts, so what is checked is exactly what is used.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+from collections.abc import Mapping
+from typing import Final
+from urllib.parse import urlsplit
+
+import idna
+
+from spx_pipeline.broker.tradier.errors import LiveTradingNotAllowedError
+from spx_pipeline.domain.tradier.enums import Environment
+from spx_pipeline.settings import Settings
+
+SANDBOX_BASE_URL: Final = "https://sandbox.tradier.com/v1"
+LIVE_BASE_URL: Final = "https://api.tradier.com/v1"
+SANDBOX_HOST: Final = "sandbox.tradier.com"
+LIVE_HOST: Final = "api.tradier.com"
+LIVE_HOSTS: Final = frozenset({LIVE_HOST})
+TRADIER_HOSTS: Final = frozenset({SANDBOX_HOST, *LIVE_HOSTS})
+# A stored credential's environment → its host, unless a base URL is configured.
+BASE_URLS: Final[Mapping[str, str]] = {
+    Environment.SANDBOX: SANDBOX_BASE_URL,
+    Environment.LIVE: LIVE_BASE_URL,
+}
+
+
+def base_url_for(environment: str, explicit: str | None = None, settings: Settings | None = None) -> str:
+    """``explicit`` > ``TRADIER_BASE_URL`` > the credential's environment (sandbox or live host).
+
+    The one rule the balance sync and the Dagster resource share, so a live token is never sent to
+    the sandbox (nor a sandbox token to the live host) unless a base URL says so.
+    """
+    if environment not in BASE_URLS:
+        raise ValueError(f"environment must be one of {sorted(BASE_URLS)}, got {environment!r}")
+    configured = (settings or Settings.from_env()).tradier_base_url
+    return explicit or configured or BASE_URLS[environment]
+
+
+def normalize_host(hostname: str) -> str:
+    """The host as DNS will resolve it: IDNA (UTS 46) to ASCII, lower case, no trailing root dot.
+
+    ``API.Tradier.com.``, ``ａｐｉ.tradier.com`` and ``api。tradier。com`` all reach the production
+    host, so they must all compare equal to it before the live guard decides anything.
+    """
+    text = hostname.strip()
+    if not text:
+        raise ValueError("the host is empty")
+    try:
+        address = ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        mapped = getattr(address, "ipv4_mapped", None)
+        return str(mapped or address)
+    try:
+        ascii_host = idna.encode(text.rstrip(".。．｡"), uts46=True).decode("ascii")
+    except idna.IDNAError as exc:
+        raise ValueError(f"host {hostname!r} is not a valid host name ({exc})") from None
+    return ascii_host.lower().rstrip(".")
+
+
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` or a loopback address (127.0.0.0/8, ::1): the local Tradier server."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_base_url(
+    base_url: str | None = None,
+    *,
+    allow_live: bool | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> str:
+    """Explicit ``base_url`` > ``TRADIER_BASE_URL`` > sandbox, checked against an allow-list.
+
+    Tokens go only to the Tradier sandbox (https), a loopback address (the local Tradier server),
+    or the production host (https) with an explicit opt-in; anything else is refused before any
+    request. The host is normalized first (case, trailing dot, IDNA), URLs carrying credentials
+    (``user@host``), a query or a fragment are refused, and the URL returned is rebuilt from the
+    normalized parts, so what is checked is exactly what is used.
+    """
+    settings = Settings.from_env(environ)
+    url = (base_url or settings.tradier_base_url or SANDBOX_BASE_URL).strip().rstrip("/")
+    return _checked_url(url, settings.allow_live.enabled if allow_live is None else allow_live)
+
+
+@functools.lru_cache(maxsize=64)
+def _checked_url(url: str, live_ok: bool) -> str:
+    """``resolve_base_url``'s checks, which depend on nothing else: a sync of many clients runs them once."""
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise ValueError(f"base_url is not a valid URL ({exc})") from None
+    if "@" in parts.netloc:  # not echoed: the part before '@' may be a password
+        raise ValueError("base_url must not carry a user name or password (user@host); remove them")
+    # Messages quote the URL without its query or fragment, where a secret could have been pasted.
+    shown = repr(f"{parts.scheme}://{parts.netloc}{parts.path}")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"base_url {shown} has an invalid port ({exc})") from None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError(f"base_url must be an http(s) URL with a host, got {shown}")
+    if parts.query or parts.fragment:
+        raise ValueError(f"base_url must not carry a query or fragment, got {shown}?...")
+    host = normalize_host(parts.hostname)
+    if host in LIVE_HOSTS:
+        if not live_ok:
+            raise LiveTradingNotAllowedError(
+                f"refusing the production host {host} (from {shown}): "
+                "pass allow_live=True or set TRADIER_ALLOW_LIVE=true"
+            )
+    elif host not in TRADIER_HOSTS and not is_loopback_host(host):
+        raise ValueError(
+            f"base_url host {host!r} (from {shown}) is not allowed: use the sandbox {SANDBOX_HOST}, a "
+            f"loopback address (the local Tradier server), or {LIVE_HOST} with TRADIER_ALLOW_LIVE=true"
+        )
+    if not is_loopback_host(host) and parts.scheme != "https":
+        raise ValueError(f"base_url must use https for {host} (the token would travel in clear), got {shown}")
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc += f":{port}"
+    return f"{parts.scheme}://{netloc}{parts.path}".rstrip("/")
