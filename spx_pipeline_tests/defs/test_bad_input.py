@@ -21,11 +21,11 @@ from spx_pipeline.cli import main
 from spx_pipeline.domain.occ import OptionSymbolError
 from spx_pipeline.domain.sizing import RiskContext
 from spx_pipeline.emulator import EmulatedAccount, demo_accounts
-from spx_pipeline.pipeline.chain import chain_rows
-from spx_pipeline.pipeline.portfolio import risk_contexts
 from spx_pipeline.storage.appdb import AppDatabase
 from spx_pipeline.storage.credentials import CredentialError, CredentialStore
 from spx_pipeline.storage.setups import SetupError, SetupStore
+from spx_pipeline.transformations.chain import chain_rows
+from spx_pipeline.transformations.portfolio import risk_contexts
 from spx_pipeline_tests.fixtures.pipeline import PipelineEnv, PipelineEnvFactory
 
 BAD_SYMBOL = "SPXW261318C06000000"  # month 13

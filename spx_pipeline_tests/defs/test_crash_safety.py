@@ -18,9 +18,9 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from spx_pipeline.pipeline.recommendations import latest_snapshots
 from spx_pipeline.storage.analyst import AnalystCatalog
 from spx_pipeline.storage.snapshots import read_snapshots
+from spx_pipeline.transformations.recommendations import latest_snapshots
 from spx_pipeline_tests.fixtures.pipeline import PipelineEnv
 from spx_pipeline_tests.fixtures.runs import StartChild, local_instance_home
 

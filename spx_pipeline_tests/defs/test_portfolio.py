@@ -127,7 +127,7 @@ def test_pandera_rejects_a_bad_row_and_keeps_the_good_ones(pipeline_env: Pipelin
 def test_snapshot_schema_refuses_unknown_account_type_and_non_utc_naive_times() -> None:
     from pandera.errors import SchemaErrors
 
-    from spx_pipeline.pipeline.schemas import validate_snapshots
+    from spx_pipeline.transformations.schemas import validate_snapshots
 
     row = {
         "account_id": "A1",

@@ -16,7 +16,7 @@ from spx_pipeline.defs.recommendations.assets import SelectionSettings
 from spx_pipeline.domain.sizing import DEFAULT_MAX_RISK_DOLLARS
 from spx_pipeline.emulator import EmulatedAccount
 from spx_pipeline.emulator.sample_data import synthetic_spx_chain
-from spx_pipeline.pipeline.chain import chain_rows
+from spx_pipeline.transformations.chain import chain_rows
 from spx_pipeline_tests.fixtures.pipeline import PipelineEnv, PipelineEnvFactory
 
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -7,10 +7,15 @@ import pandas as pd
 
 from spx_pipeline.defs.common import OWNERS, preview_markdown, table_schema_metadata
 from spx_pipeline.domain.market_calendar import trading_day
-from spx_pipeline.pipeline.chain import SPX_ROOTS, chain_rows, expirations_to_fetch, market_day_mismatch
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.settings import MARKET_DATA_ACCOUNT_VAR, Settings
+from spx_pipeline.transformations.chain import (
+    SPX_ROOTS,
+    chain_rows,
+    expirations_to_fetch,
+    market_day_mismatch,
+)
 
 
 class ChainConfig(dg.Config):

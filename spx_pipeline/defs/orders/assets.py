@@ -5,9 +5,9 @@ import pandas as pd
 
 from spx_pipeline.defs.common import OWNERS, preview_markdown, table_schema_metadata
 from spx_pipeline.domain.market_calendar import trading_day
-from spx_pipeline.pipeline.tickets import build_tickets, preview_tickets, tradable_recommendations
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
+from spx_pipeline.transformations.tickets import build_tickets, preview_tickets, tradable_recommendations
 
 LEGS = ("entry", "t1", "runner_stop")
 

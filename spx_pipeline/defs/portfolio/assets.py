@@ -9,16 +9,16 @@ from pydantic import Field
 from spx_pipeline.broker.secrets import Redactor
 from spx_pipeline.broker.tradier import AccountCredential
 from spx_pipeline.defs.common import OWNERS, preview_markdown, run_state, table_schema_metadata
-from spx_pipeline.pipeline.portfolio import (
+from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
+from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
+from spx_pipeline.storage.reconcile import reconcile_snapshots
+from spx_pipeline.storage.snapshots import replace_snapshots
+from spx_pipeline.transformations.portfolio import (
     balance_frames,
     credentials_rows,
     snapshot_candidates,
     validated_snapshots,
 )
-from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
-from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
-from spx_pipeline.storage.reconcile import reconcile_snapshots
-from spx_pipeline.storage.snapshots import replace_snapshots
 
 GROUP = "portfolio"
 STAGE = "portfolio_sync"

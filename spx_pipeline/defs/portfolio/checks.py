@@ -7,8 +7,8 @@ import pandera.errors as pa_errors
 
 from spx_pipeline.defs.portfolio.assets import portfolio_snapshots
 from spx_pipeline.domain.market_calendar import is_open_at
-from spx_pipeline.pipeline.schemas import validate_snapshots
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, WarehouseResource
+from spx_pipeline.transformations.schemas import validate_snapshots
 
 # Twice the schedule's interval plus slack: one missed tick is tolerated, two are not.
 FRESHNESS_LIMIT = timedelta(minutes=12)

@@ -22,8 +22,11 @@ from spx_pipeline.defs.portfolio.checks import unique_key_check
 from spx_pipeline.domain.contracts import SelectionConfig
 from spx_pipeline.domain.market_calendar import trading_day
 from spx_pipeline.domain.sizing import DEFAULT_MAX_RISK_DOLLARS, RiskContext, ZeroDtePolicy, to_money
-from spx_pipeline.pipeline.portfolio import risk_contexts
-from spx_pipeline.pipeline.recommendations import (
+from spx_pipeline.resources import AppDatabaseResource, ClockResource, WarehouseResource
+from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
+from spx_pipeline.storage.warehouse import Warehouse
+from spx_pipeline.transformations.portfolio import risk_contexts
+from spx_pipeline.transformations.recommendations import (
     RECOMMENDATION_KEY,
     BudgetBreachError,
     LatestChain,
@@ -35,9 +38,6 @@ from spx_pipeline.pipeline.recommendations import (
     recommendation_rows,
     stale_risk_reasons,
 )
-from spx_pipeline.resources import AppDatabaseResource, ClockResource, WarehouseResource
-from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
-from spx_pipeline.storage.warehouse import Warehouse
 
 
 class SelectionSettings(dg.Config):

@@ -12,8 +12,9 @@ import pytest
 from spx_pipeline.domain.contracts import SelectionConfig, Setup
 from spx_pipeline.domain.sizing import RiskContext, ZeroDtePolicy
 from spx_pipeline.emulator.sample_data import synthetic_spx_chain
-from spx_pipeline.pipeline.chain import chain_rows
-from spx_pipeline.pipeline.recommendations import (
+from spx_pipeline.storage.warehouse import Warehouse
+from spx_pipeline.transformations.chain import chain_rows
+from spx_pipeline.transformations.recommendations import (
     BudgetBreachError,
     StaleChainError,
     chain_for_session,
@@ -22,7 +23,6 @@ from spx_pipeline.pipeline.recommendations import (
     latest_chain,
     recommendation_rows,
 )
-from spx_pipeline.storage.warehouse import Warehouse
 
 OLD_DAY = date(2025, 12, 19)
 TODAY = date(2026, 11, 24)

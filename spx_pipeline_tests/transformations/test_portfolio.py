@@ -4,7 +4,7 @@ from decimal import Decimal
 import pandas as pd
 
 from spx_pipeline.broker.tradier import BalanceResult, Balances, TradierServerError
-from spx_pipeline.pipeline.portfolio import (
+from spx_pipeline.transformations.portfolio import (
     balance_frames,
     risk_contexts,
     snapshot_candidates,

@@ -4,7 +4,7 @@ from decimal import Decimal
 import pandas as pd
 
 from spx_pipeline.domain.contracts import Setup
-from spx_pipeline.pipeline.tickets import build_tickets, ticket_id, ticket_tag
+from spx_pipeline.transformations.tickets import build_tickets, ticket_id, ticket_tag
 
 
 def test_tags_are_tradier_safe_unique_per_recommendation_and_stable() -> None:

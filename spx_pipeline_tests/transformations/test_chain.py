@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from spx_pipeline.domain.occ import OptionSymbolError
-from spx_pipeline.pipeline.chain import CHAIN_COLUMNS, chain_rows, expirations_to_fetch
+from spx_pipeline.transformations.chain import CHAIN_COLUMNS, chain_rows, expirations_to_fetch
 
 TUE, WED, THU, FRI = date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 26), date(2026, 11, 27)
 

@@ -20,8 +20,8 @@ import pandera.errors as pa_errors
 from spx_pipeline.broker.tradier import BalanceResult, Balances
 from spx_pipeline.domain.accounts import pdt_qualified
 from spx_pipeline.domain.sizing import RiskContext
-from spx_pipeline.pipeline.schemas import SNAPSHOT_COLUMNS, validate_snapshots
 from spx_pipeline.storage.credentials import CredentialInfo
+from spx_pipeline.transformations.schemas import SNAPSHOT_COLUMNS, validate_snapshots
 
 BALANCE_MONEY_FIELDS: tuple[str, ...] = (
     "total_equity",
