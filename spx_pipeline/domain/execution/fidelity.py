@@ -84,6 +84,7 @@ class FidelityRow:
     slippage_per_contract: Decimal | None
     slippage_ticks: Decimal | None
     seconds_to_fill: float | None  # analytics only
+    session_date: date
 
 
 def intended_price(ticket: TicketLeg, order_type: OrderType) -> Decimal | None:
@@ -157,4 +158,5 @@ def _row(ticket: TicketLeg, order: BrokerOrderLeg, match: MatchKind) -> Fidelity
         slippage_per_contract=per_contract,
         slippage_ticks=ticks,
         seconds_to_fill=seconds,
+        session_date=ticket.session,
     )
