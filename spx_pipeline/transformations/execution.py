@@ -75,14 +75,15 @@ def ticket_legs(tickets: pd.DataFrame) -> list[TicketLeg]:
                 leg=row["leg"],
                 option_symbol=row["option_symbol"],
                 side=Side(row["side"]),
-                order_type=OrderType(row["order_type"]),
+                # An OCO ticket row summarizes its limit (target) leg; the stop leg is priced from stop_price.
+                order_type=OrderType.parse(row["order_type"]) or OrderType.LIMIT,
                 quantity=int(row["quantity"]),
                 price=money(row.get("price"), "price"),
                 stop_price=money(row.get("stop_price"), "stop_price"),
                 tag=row["tag"],
                 session=_day(row["as_of_date"]),
                 created_at=created,
-                order_class=str(payload.get("class", "option")),
+                order_class="oco" if row["order_type"] == "oco" else str(payload.get("class", "option")),
             )
         )
     return legs

@@ -144,6 +144,8 @@ def check_placement(
 ) -> list[PlacementDecision]:
     """The decisions to send, or PlacementRefused naming the confirmation or the cap that failed."""
     to_place = [d for d in decisions if d.action == Action.PLACE]
+    if not to_place:
+        return []  # nothing leaves: a re-run that only confirms what the broker has needs no phrase
     notional = opening_notional(decisions)
     wanted = expected_confirmation(decisions)
     if (confirm or "").strip() != wanted:

@@ -99,3 +99,8 @@ def test_live_host_needs_the_flag_and_a_live_credential(allow, live_credential, 
         check_environment(live_host=True, allow_live=allow, live_credential=live_credential)
     check_environment(live_host=True, allow_live=True, live_credential=True)
     check_environment(live_host=False, allow_live=False, live_credential=False)
+
+
+def test_a_run_with_nothing_to_send_needs_no_confirmation(legs, make_broker_leg):
+    at_broker = {"rec-VA1-entry": [make_broker_leg(status="open", exec_quantity=0)]}
+    assert check_placement(plan_placements(legs, at_broker), None, PlacementLimits()) == []
