@@ -52,7 +52,7 @@ from spx_pipeline.domain.tradier.order_rules import (
 )
 
 if TYPE_CHECKING:
-    from spx_pipeline.domain.contracts import Setup
+    from spx_pipeline.domain.setups import Setup
 
 
 def option_order(

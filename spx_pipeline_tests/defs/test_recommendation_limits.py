@@ -13,7 +13,7 @@ import pytest
 
 from spx_pipeline.definitions import defs as code_location
 from spx_pipeline.defs.recommendations.assets import SelectionSettings
-from spx_pipeline.domain.sizing import DEFAULT_MAX_RISK_DOLLARS
+from spx_pipeline.domain.risk_context import DEFAULT_MAX_RISK_DOLLARS
 from spx_pipeline.emulator import EmulatedAccount
 from spx_pipeline.emulator.sample_data import synthetic_spx_chain
 from spx_pipeline.transformations.chain import chain_rows

@@ -4,7 +4,7 @@ The seed cached recommendations under a key without the risk context, so one acc
 could be served to another. Here each row is keyed by (as-of, setup, account, risk fingerprint),
 and ad-hoc requests go to their own table, never to this one. Both refuse a chain from another
 session, judge quote age against the run's clock, and spend each account's budgets once across
-its setups (``domain.contracts.recommend``).
+its setups (``domain.contract_selection.recommend``).
 """
 
 import dataclasses
@@ -19,9 +19,11 @@ from spx_pipeline.defs.common import OWNERS, preview_markdown, table_schema_meta
 from spx_pipeline.defs.market_data.assets import spx_option_chain
 from spx_pipeline.defs.portfolio.assets import portfolio_snapshots
 from spx_pipeline.defs.portfolio.checks import unique_key_check
-from spx_pipeline.domain.contracts import SelectionConfig
+from spx_pipeline.domain.contract_selection import SelectionConfig
 from spx_pipeline.domain.market_calendar import trading_day
-from spx_pipeline.domain.sizing import DEFAULT_MAX_RISK_DOLLARS, RiskContext, ZeroDtePolicy, to_money
+from spx_pipeline.domain.money import to_money
+from spx_pipeline.domain.risk_context import DEFAULT_MAX_RISK_DOLLARS, RiskContext
+from spx_pipeline.domain.zero_dte import ZeroDtePolicy
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.storage.warehouse import Warehouse
