@@ -150,10 +150,6 @@ class AppDatabase:
         recorded = self._recorded()
         return [m.name for m in self.migrations() if m.version not in recorded]
 
-    def ensure_current(self) -> list[str]:
-        """``upgrade`` for callers that need the schema (CLI verbs, Dagster resources)."""
-        return self.upgrade()
-
     def dispose(self) -> None:
         """Close pooled connections (tests drop databases afterwards)."""
         self.engine.dispose()

@@ -42,8 +42,12 @@ from spx_pipeline.transformations.recommendations import (
 )
 
 
-class SelectionSettings(dg.Config):
-    """Sizing and liquidity knobs (defaults follow options-domain.md §3); money in dollars."""
+class RecommendationRunConfig(dg.Config):
+    """Run config of the recommendation asset and op: sizing and liquidity knobs, money in dollars.
+
+    Field names are what users type in run config YAML; ``selection_config`` turns them into the
+    domain's ``SelectionConfig``.
+    """
 
     max_risk_dollars: float = Field(
         default=float(DEFAULT_MAX_RISK_DOLLARS),
@@ -69,7 +73,7 @@ class SelectionSettings(dg.Config):
     def policy(self) -> ZeroDtePolicy:
         return ZeroDtePolicy(dtbp_floor=Decimal(str(self.dtbp_floor)), legacy_pdt_check=self.legacy_pdt_check)
 
-    def selection(self) -> SelectionConfig:
+    def selection_config(self) -> SelectionConfig:
         """Raises ValueError naming the setting when a value is out of range."""
         if not 0 < self.max_quote_age_seconds <= 7 * 24 * 3600:
             raise ValueError(
@@ -95,7 +99,7 @@ class SelectionSettings(dg.Config):
         """Policy and selection, or a ``dg.Failure`` naming the bad setting (never a traceback)."""
         try:
             self.max_daily_risk()
-            return self.policy(), self.selection()
+            return self.policy(), self.selection_config()
         except ValueError as exc:
             raise dg.Failure(description=f"Invalid selection config: {exc}") from None
 
@@ -133,7 +137,7 @@ def _counts(rows: pd.DataFrame) -> dict[str, int]:
 )
 def contract_recommendations(
     context: dg.AssetExecutionContext,
-    config: SelectionSettings,
+    config: RecommendationRunConfig,
     app_db: AppDatabaseResource,
     warehouse: WarehouseResource,
     clock: ClockResource,
@@ -209,7 +213,7 @@ class AdhocRequest(dg.Config):
     risk_context: AdhocRiskContext
     label: str = "adhoc"
     setup_ids: list[str] | None = None
-    selection: SelectionSettings = SelectionSettings()
+    selection: RecommendationRunConfig = RecommendationRunConfig()
 
 
 @dg.op(
