@@ -2,7 +2,7 @@
 
 The fee is charged once per contract and counted both in the cost and in the risk of a contract
 (``cost = premium*100 + fee``; ``risk`` is the same, or ``(entry - stop)*100 + fee`` with a stop),
-so the reference examples give 1 contract at 4.20, 4 at 1.15 and 8 (not 9) with a 0.60 stop.
+so the worked examples give 1 contract at 4.20, 4 at 1.15 and 8 (not 9) with a 0.60 stop.
 Counts are floored, never rounded up. One budget per account: ``Committed`` says what earlier
 setups of the account already took, and each cap (max risk, daily max risk, buying power,
 day-trade buying power for a same-day expiry) is checked against what is left; the first cap that

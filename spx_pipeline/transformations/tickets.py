@@ -1,6 +1,6 @@
 """Order tickets: the domain's Tradier payloads for each tradable recommendation, plus previews.
 
-Placing orders stays out of scope (as in the seed); a preview asks the broker to price and
+Placing orders stays out of scope; a preview asks the broker to price and
 validate a payload (`preview=true`) and never sends it to market.
 """
 

@@ -1,10 +1,10 @@
 """Recommendations group: every active setup x every synced account's own risk context.
 
-The seed cached recommendations under a key without the risk context, so one account's sizing
-could be served to another. Here each row is keyed by (as-of, setup, account, risk fingerprint),
-and ad-hoc requests go to their own table, never to this one. Both refuse a chain from another
-session, judge quote age against the run's clock, and spend each account's budgets once across
-its setups (``domain.contract_selection.recommend``).
+A cache key without the risk context would serve one account's sizing to another, so each row is
+keyed by (as-of, setup, account, risk fingerprint), and ad-hoc requests go to their own table,
+never to this one. Both refuse a chain from another session, judge quote age against the run's
+clock, and spend each account's budgets once across its setups
+(``domain.contract_selection.recommend``).
 """
 
 import dataclasses
@@ -195,7 +195,7 @@ contract_recommendations_unique_keys = unique_key_check(
 
 
 class AdhocRiskContext(dg.Config):
-    """The seed's optional request inputs plus broker-reported state, all optional.
+    """An ad-hoc request's risk inputs plus broker-reported state, all optional.
 
     Without ``max_risk_dollars`` the request is sized with ``selection.max_risk_dollars``.
     """
@@ -220,7 +220,7 @@ class AdhocRequest(dg.Config):
     pool=WAREHOUSE_POOL,
     description=(
         "Recommendations for a risk context given in run config, written to "
-        "adhoc_contract_recommendations; the scheduled table is never touched (the seed's cache bypass)."
+        "adhoc_contract_recommendations; the scheduled table is never touched."
     ),
 )
 def adhoc_recommendations(
