@@ -155,25 +155,33 @@ def _empty_column(name: str, n: int) -> np.ndarray:
     return column
 
 
-def _failed_setup(setup: Setup, accounts: _Accounts, as_of: date, reason: str) -> pd.DataFrame:
-    n = len(accounts.ids)
+def _setup_rows(setup: Setup, accounts: _Accounts, as_of: date, columns: dict[str, Any]) -> pd.DataFrame:
+    """One row per account for ``setup``: the identifying columns, then ``columns``."""
     return pd.DataFrame(
         {
-            "as_of_date": [as_of] * n,
+            "as_of_date": [as_of] * len(accounts.ids),
             "setup_id": setup.setup_id,
             "account_id": accounts.ids,
             "risk_fingerprint": accounts.fingerprints,
             "direction": setup.direction,
             "target_delta": setup.target_delta,
-            **{name: _empty_column(name, n) for name in CONTRACT_COLUMNS},
-            "suggested_contracts": np.zeros(n, dtype=np.int64),
-            "suggested_cost": [Decimal("0.0000")] * n,
-            "binding_constraint": "invalid_setup",
-            "sizing_reason": reason,
-            "blocked": True,
-            "blocked_reason": reason,
+            **columns,
         }
     )
+
+
+def _failed_setup(setup: Setup, accounts: _Accounts, as_of: date, reason: str) -> pd.DataFrame:
+    n = len(accounts.ids)
+    columns = {
+        **{name: _empty_column(name, n) for name in CONTRACT_COLUMNS},
+        "suggested_contracts": np.zeros(n, dtype=np.int64),
+        "suggested_cost": [Decimal("0.0000")] * n,
+        "binding_constraint": "invalid_setup",
+        "sizing_reason": reason,
+        "blocked": True,
+        "blocked_reason": reason,
+    }
+    return _setup_rows(setup, accounts, as_of, columns)
 
 
 def _recommend_setup(
@@ -276,24 +284,15 @@ def _recommend_setup(
                     f"{policy_note} The next expiration has no qualifying contract: {chain_reason}."
                 )
     committed.add(batch, same_day_rows)
-    frame = pd.DataFrame(
-        {
-            "as_of_date": [as_of] * n,
-            "setup_id": setup.setup_id,
-            "account_id": accounts.ids,
-            "risk_fingerprint": accounts.fingerprints,
-            "direction": setup.direction,
-            "target_delta": setup.target_delta,
-            **columns,
-            "suggested_contracts": contracts,
-            "suggested_cost": cost,
-            "binding_constraint": binding,
-            "sizing_reason": sizing_reason,
-            "blocked": blocked,
-            "blocked_reason": blocked_reason,
-        }
-    )
-    return frame
+    columns |= {
+        "suggested_contracts": contracts,
+        "suggested_cost": cost,
+        "binding_constraint": binding,
+        "sizing_reason": sizing_reason,
+        "blocked": blocked,
+        "blocked_reason": blocked_reason,
+    }
+    return _setup_rows(setup, accounts, as_of, columns)
 
 
 def select_contract(
