@@ -30,8 +30,8 @@ from spx_pipeline.domain.execution import (
     reconcile_account,
     slippage_stats,
 )
+from spx_pipeline.domain.money import to_money
 from spx_pipeline.domain.occ import OptionSymbolError, parse_option_symbol
-from spx_pipeline.domain.sizing import to_money
 from spx_pipeline.domain.tradier.enums import OrderType, Side
 
 

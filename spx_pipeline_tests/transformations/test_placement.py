@@ -12,8 +12,8 @@ import pytest
 
 from spx_pipeline.broker.secrets import SecretToken
 from spx_pipeline.broker.tradier import LIVE_BASE_URL, TradierClient
-from spx_pipeline.domain.contracts import Setup
 from spx_pipeline.domain.execution import PlacementLimits, PlacementRefused
+from spx_pipeline.domain.setups import Setup
 from spx_pipeline.emulator import FaultConfig, TradierEmulator
 from spx_pipeline.emulator.fills import step_ticks
 from spx_pipeline.transformations.placement import PlacementRecord, place_tickets
