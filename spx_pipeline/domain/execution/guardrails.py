@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +132,10 @@ def guardrails(stats: Iterable[SlippageStats], policy: GuardrailPolicy) -> list[
                 setup_id=stat.setup_id,
                 account_id=stat.account_id,
                 fills=stat.fills,
-                expected_slippage_per_contract=max(stat.median_dollars, Decimal(0)),
+                # Rounded up to the warehouse's 4 places: sizing may only err on the safe side.
+                expected_slippage_per_contract=max(stat.median_dollars, Decimal(0)).quantize(
+                    Decimal("0.0001"), ROUND_CEILING
+                ),
                 blocked_reason=blocked,
             )
         )
