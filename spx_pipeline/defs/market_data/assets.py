@@ -9,7 +9,7 @@ from spx_pipeline.defs.common import OWNERS, preview_markdown, table_schema_meta
 from spx_pipeline.domain.market_calendar import trading_day
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
-from spx_pipeline.settings import MARKET_DATA_ACCOUNT_VAR, Settings
+from spx_pipeline.settings import MARKET_DATA_ACCOUNT_VAR
 from spx_pipeline.transformations.chain import (
     SPX_ROOTS,
     chain_rows,
@@ -54,7 +54,7 @@ def spx_option_chain(
     except ValueError as exc:
         raise dg.Failure(description=f"as_of={config.as_of!r} is not a YYYY-MM-DD date: {exc}") from None
     credentials = app_db.credential_store().active_credentials(verify=False)
-    wanted = config.market_data_account or Settings.from_env().market_data_account
+    wanted = config.market_data_account or tradier.market_data_account
     chosen = [c for c in credentials if wanted is None or c.account_id == wanted]
     if not chosen:
         raise dg.Failure(

@@ -10,6 +10,7 @@ from typing import Any
 
 import dagster as dg
 
+from spx_pipeline.defs.portfolio.jobs import portfolio_sync_job
 from spx_pipeline.domain.market_calendar import NEW_YORK, is_open_at
 from spx_pipeline.resources.app_db import AppDatabaseResource
 from spx_pipeline.settings import SYNC_FLAG, sync_flag
@@ -113,3 +114,7 @@ def build_broker_credentials_sensor(job: dg.JobDefinition | Any) -> dg.SensorDef
 def sync_run_config(account_ids: list[str]) -> dict[str, object]:
     """Run config limiting a portfolio sync to some accounts."""
     return {"ops": {"tradier_balances": {"config": {"account_ids": account_ids}}}}
+
+
+portfolio_sync_schedule = build_portfolio_sync_schedule(portfolio_sync_job)
+broker_credentials_sensor = build_broker_credentials_sensor(portfolio_sync_job)
