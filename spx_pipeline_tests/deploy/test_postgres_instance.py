@@ -24,7 +24,7 @@ from spx_pipeline_tests.fixtures.pipeline import PipelineEnvFactory
 
 pytestmark = pytest.mark.postgres
 
-REPO_DAGSTER_YAML = Path(__file__).resolve().parents[2] / "dagster.yaml"
+REPO_DAGSTER_YAML = Path(__file__).resolve().parents[2] / "deploy" / "dagster.yaml"
 SYNC_ASSETS = ("broker_credentials", "tradier_balances", "portfolio_snapshots")
 
 
