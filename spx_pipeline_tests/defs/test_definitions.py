@@ -1,8 +1,12 @@
 """The code location loads and shows what a trader expects in the UI."""
 
+from pathlib import Path
+
 import dagster as dg
 
 from spx_pipeline.definitions import defs
+
+DEFS_DIR = Path(__file__).resolve().parents[2] / "spx_pipeline" / "defs"
 
 ASSETS = {
     "broker_credentials": "portfolio",
@@ -70,3 +74,16 @@ def test_warehouse_writers_share_one_pool() -> None:
         if name == "order_tickets":
             continue
         assert graph.get(dg.AssetKey(name)).pools == {"duckdb_warehouse"}, name
+
+
+def test_every_asset_links_to_the_source_that_defines_it() -> None:
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        references = graph.get(key).metadata["dagster/code_references"].code_references
+        [local] = [r for r in references if isinstance(r, dg.LocalFileCodeReference)]
+        path = Path(local.file_path)
+        assert path.is_relative_to(DEFS_DIR), (key, path)
+        assert local.line_number is not None
+        # The line starts the definition: the decorator or the function named after the asset.
+        line = path.read_text(encoding="utf-8").splitlines()[local.line_number - 1]
+        assert line.startswith(("@dg.", "def ")), (key, line)
