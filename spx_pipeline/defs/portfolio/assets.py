@@ -1,5 +1,6 @@
 """Portfolio group: credentials → Tradier balances → validated portfolio snapshots."""
 
+from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
@@ -63,19 +64,45 @@ class BalancesConfig(dg.Config):
     account_ids: list[str] = Field(default_factory=list)
 
 
-@dg.asset(
-    group_name=GROUP,
-    owners=OWNERS,
-    kinds={"tradier", "duckdb"},
+BALANCES = dg.AssetKey("tradier_balances")
+SYNC_FAILURES = dg.AssetKey("sync_failures")
+FAILURE_STAGES = ("balances", "snapshot_validation")
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            BALANCES,
+            group_name=GROUP,
+            owners=OWNERS,
+            kinds={"tradier", "duckdb"},
+            deps=[broker_credentials],
+            description=(
+                "Balances of every active account fetched from Tradier concurrently (per-token rate "
+                "limits, one /user/balances call when a token holds several accounts), normalized "
+                "whatever the account type (margin, cash, pdt) with the raw JSON alongside. Per-account "
+                "failures go to sync_failures and never stop the other accounts."
+            ),
+            metadata=table_schema_metadata("tradier_balances"),
+        ),
+        dg.AssetSpec(
+            SYNC_FAILURES,
+            group_name=GROUP,
+            owners=OWNERS,
+            kinds={"duckdb"},
+            deps=[broker_credentials],
+            description=(
+                "Why an account was not synced: one row per run x account x stage (balances: the broker "
+                "call failed; snapshot_validation: the balances broke the snapshot contract, written by "
+                "portfolio_snapshots), with the error class, HTTP status and a message with every token "
+                "taken out. Written in the same transaction as the balances, so an account of a run is "
+                "either in tradier_balances or here."
+            ),
+            metadata=table_schema_metadata("sync_failures"),
+        ),
+    ],
+    name="tradier_balances",
     pool=WAREHOUSE_POOL,
-    deps=[broker_credentials],
-    description=(
-        "Balances of every active account fetched from Tradier concurrently (per-token rate limits, one "
-        "/user/balances call when a token holds several accounts), normalized whatever the account type "
-        "(margin, cash, pdt) with the raw JSON alongside. Per-account failures go to sync_failures and "
-        "never stop the other accounts."
-    ),
-    metadata=table_schema_metadata("tradier_balances"),
 )
 def tradier_balances(
     context: dg.AssetExecutionContext,
@@ -84,7 +111,7 @@ def tradier_balances(
     tradier: TradierResource,
     warehouse: WarehouseResource,
     clock: ClockResource,
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult]:
     store = app_db.credential_store()
     stored = store.active_credentials(verify=False)  # verified when the store was opened
     if config.account_ids:
@@ -135,12 +162,21 @@ def tradier_balances(
         "failures": preview_markdown(failed[["account_id", "error_class", "http_status", "message"]]),
         "fetch_seconds_max": max((r.elapsed_s for r in results), default=0.0),
     }
+    # The failures are recorded (and shown) even when every account failed and the step fails.
+    yield dg.MaterializeResult(
+        asset_key=SYNC_FAILURES,
+        metadata={
+            "dagster/row_count": len(failed),
+            "accounts_failed": len(failed),
+            "failures": metadata["failures"],
+        },
+    )
     if all_failed:
         raise dg.Failure(
             description=f"No account synced: all {len(credentials)} failed (see sync_failures).",
             metadata=metadata,
         )
-    return dg.MaterializeResult(metadata=metadata)
+    yield dg.MaterializeResult(asset_key=BALANCES, metadata=metadata)
 
 
 def _balances_for_run(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> pd.DataFrame:
@@ -155,7 +191,7 @@ def _balances_for_run(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     wh = warehouse.warehouse()
     run_id = context.run.run_id
     frame = wh.query("SELECT * FROM tradier_balances WHERE run_id = ?", [run_id])
-    latest = context.instance.get_latest_materialization_event(tradier_balances.key)
+    latest = context.instance.get_latest_materialization_event(BALANCES)
     fetched_here = latest is not None and latest.run_id == run_id
     if not frame.empty or fetched_here:
         return frame
@@ -189,7 +225,7 @@ def _fetched_whole(instance: dg.DagsterInstance, run_id: str) -> bool:
     ).records
     return any(
         r.event_log_entry.dagster_event is not None
-        and r.event_log_entry.dagster_event.asset_key == tradier_balances.key
+        and r.event_log_entry.dagster_event.asset_key == BALANCES
         for r in records
     )
 
@@ -199,7 +235,7 @@ def _fetched_whole(instance: dg.DagsterInstance, run_id: str) -> bool:
     owners=OWNERS,
     kinds={"pandas", "duckdb"},
     pool=WAREHOUSE_POOL,
-    deps=[tradier_balances],
+    deps=[BALANCES],
     description=(
         "Portfolio history validated with pandera (types, non-negative buying powers, known account "
         "types, UTC timestamps, unique account x capture time), written to the app database's "

@@ -15,10 +15,9 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from spx_pipeline.defs.common import OWNERS, preview_markdown, table_schema_metadata
+from spx_pipeline.defs.common import OWNERS, preview_markdown, table_schema_metadata, unique_key_check
 from spx_pipeline.defs.market_data.assets import spx_option_chain
 from spx_pipeline.defs.portfolio.assets import portfolio_snapshots
-from spx_pipeline.defs.portfolio.checks import unique_key_check
 from spx_pipeline.domain.contracts import SelectionConfig
 from spx_pipeline.domain.market_calendar import trading_day
 from spx_pipeline.domain.sizing import DEFAULT_MAX_RISK_DOLLARS, RiskContext, ZeroDtePolicy, to_money
