@@ -6,7 +6,6 @@ from typing import Any
 
 import dagster as dg
 import duckdb
-import pandas as pd
 
 from spx_pipeline.resources import WarehouseResource
 from spx_pipeline.storage.reconcile import RunState
@@ -56,13 +55,6 @@ def run_state(instance: dg.DagsterInstance) -> Callable[[str], RunState]:
         return "finished" if run.is_finished else "in_progress"
 
     return state
-
-
-def preview_markdown(frame: pd.DataFrame, limit: int = 20) -> dg.MarkdownMetadataValue:
-    """A short markdown table for the UI (never includes anything secret: callers pass safe frames)."""
-    if frame.empty:
-        return dg.MetadataValue.md("_no rows_")
-    return dg.MetadataValue.md(frame.head(limit).to_markdown(index=False))
 
 
 def latest_materialization(

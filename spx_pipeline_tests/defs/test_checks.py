@@ -6,19 +6,18 @@ from datetime import timedelta
 
 import pytest
 
-from spx_pipeline_tests.fixtures.pipeline import PipelineEnv
+from spx_pipeline_tests.fixtures.pipeline import FullRun, PipelineEnv
 
 
 @pytest.fixture
-def ran(pipeline_env: PipelineEnv) -> PipelineEnv:
-    result = pipeline_env.run("full_pipeline_job")
-    assert result.success
-    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
-    graph = pipeline_env.defs.resolve_asset_graph()
+def ran(full_run: FullRun) -> PipelineEnv:
+    """Every check of the code location ran with the pipeline and passed."""
+    evaluations = {e.check_name: e for e in full_run.result.get_asset_check_evaluations()}
+    graph = full_run.env.defs.resolve_asset_graph()
     assert set(evaluations) == {key.name for key in graph.asset_check_keys}
     failed = {name: e.metadata for name, e in evaluations.items() if not e.passed}
     assert not failed
-    return pipeline_env
+    return full_run.env
 
 
 def _only_run(env: PipelineEnv, table: str) -> str:

@@ -9,7 +9,8 @@ from pydantic import Field
 
 from spx_pipeline.broker.secrets import Redactor
 from spx_pipeline.broker.tradier import AccountCredential
-from spx_pipeline.defs.common import OWNERS, preview_markdown, run_state, table_schema_metadata
+from spx_pipeline.defs.common import OWNERS, run_state, table_schema_metadata
+from spx_pipeline.defs.display import money_total, preview_markdown, row_counts, seconds
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.storage.reconcile import reconcile_snapshots
@@ -22,6 +23,7 @@ from spx_pipeline.transformations.portfolio import (
 )
 
 GROUP = "portfolio"
+SNAPSHOT_MONEY = ("total_equity", "cash", "option_buying_power", "day_trade_buying_power", "pending_cash")
 STAGE = "portfolio_sync"
 
 
@@ -46,13 +48,14 @@ def broker_credentials(
     store = app_db.credential_store()  # verifies the key against every active token
     infos = store.list()
     rows = credentials_rows(infos, run_id=context.run.run_id, captured_at=clock.run_time(context))
-    warehouse.warehouse().replace_table("broker_credentials", rows)
+    wh = warehouse.warehouse()
+    wh.replace_table("broker_credentials", rows)
     active = int(rows["is_active"].sum()) if len(rows) else 0
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": len(rows),
-            "active_accounts": active,
-            "inactive_accounts": len(rows) - active,
+            **row_counts(wh, "broker_credentials", len(rows)),
+            "active_accounts": dg.MetadataValue.int(active),
+            "inactive_accounts": dg.MetadataValue.int(len(rows) - active),
             "preview": preview_markdown(rows.drop(columns=["run_id"])),
         }
     )
@@ -135,7 +138,8 @@ def tradier_balances(
     balances = frames.balances.assign(raw_json=frames.balances["raw_json"].map(redact))
     failed = frames.failures.assign(message=frames.failures["message"].map(redact))
     all_failed = bool(credentials) and balances.empty
-    with warehouse.warehouse().transaction() as tx:
+    wh = warehouse.warehouse()
+    with wh.transaction() as tx:
         tx.replace_rows(
             "tradier_balances",
             balances,
@@ -154,21 +158,22 @@ def tradier_balances(
             tx.publish(context.run.run_id, STAGE)
     for row in failed.itertuples():
         context.log.warning(f"Account {row.account_id} not synced: {row.error_class}: {row.message}")
+    failures = preview_markdown(failed[["account_id", "error_class", "http_status", "message"]])
     metadata: dict[str, Any] = {
-        "dagster/row_count": len(balances),
-        "accounts_requested": len(credentials),
-        "accounts_synced": len(balances),
-        "accounts_failed": len(failed),
-        "failures": preview_markdown(failed[["account_id", "error_class", "http_status", "message"]]),
-        "fetch_seconds_max": max((r.elapsed_s for r in results), default=0.0),
+        **row_counts(wh, "tradier_balances", len(balances)),
+        "accounts_requested": dg.MetadataValue.int(len(credentials)),
+        "accounts_synced": dg.MetadataValue.int(len(balances)),
+        "accounts_failed": dg.MetadataValue.int(len(failed)),
+        "failures": failures,
+        "fetch_seconds_max": seconds(max((r.elapsed_s for r in results), default=0.0)),
     }
     # The failures are recorded (and shown) even when every account failed and the step fails.
     yield dg.MaterializeResult(
         asset_key=SYNC_FAILURES,
         metadata={
-            "dagster/row_count": len(failed),
-            "accounts_failed": len(failed),
-            "failures": metadata["failures"],
+            **row_counts(wh, "sync_failures", len(failed)),
+            "accounts_failed": dg.MetadataValue.int(len(failed)),
+            "failures": failures,
         },
     )
     if all_failed:
@@ -270,7 +275,7 @@ def portfolio_snapshots(
             tx.publish(context.run.run_id, STAGE)
         return dg.MaterializeResult(
             metadata={
-                "dagster/row_count": 0,
+                **row_counts(wh, "portfolio_snapshots", 0),
                 "note": "no balances to snapshot",
                 "repaired_runs": repair.repaired,
             }
@@ -300,11 +305,15 @@ def portfolio_snapshots(
     shown = frames.snapshots.drop(columns=["run_id"])
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": len(frames.snapshots),
-            "rows_rejected": len(frames.rejected),
+            **row_counts(wh, "portfolio_snapshots", len(frames.snapshots)),
+            "rows_rejected": dg.MetadataValue.int(len(frames.rejected)),
             "source_run_id": source_run,
             "repaired_runs": repair.repaired,
-            "total_option_buying_power": float(frames.snapshots["option_buying_power"].sum()),
-            "preview": preview_markdown(shown),
+            # Summed exactly, then a number so the Plots tab draws the portfolio's history.
+            "total_equity": dg.MetadataValue.float(float(money_total(frames.snapshots["total_equity"]))),
+            "total_option_buying_power": dg.MetadataValue.float(
+                float(money_total(frames.snapshots["option_buying_power"]))
+            ),
+            "preview": preview_markdown(shown, money=SNAPSHOT_MONEY),
         }
     )
