@@ -6,6 +6,7 @@ from typing import Any
 
 import dagster as dg
 import duckdb
+import pandas as pd
 
 from spx_pipeline.resources import WarehouseResource
 from spx_pipeline.storage.reconcile import RunState
@@ -73,7 +74,19 @@ def verdict_result(verdict: Verdict, **kwargs: Any) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=verdict.passed, metadata=dict(verdict.details), **kwargs)
 
 
-NOT_MATERIALIZED = "not materialized yet"
+def not_materialized() -> dg.AssetCheckResult:
+    """What a check says before its asset has ever been materialized: nothing to vouch for."""
+    return dg.AssetCheckResult(passed=False, metadata={"latest": "not materialized yet"})
+
+
+def latest_run_rows(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, key: dg.AssetKey, table: str
+) -> pd.DataFrame | None:
+    """The table's rows written by the asset's latest materialization (None before the first one)."""
+    latest = latest_materialization(context.instance, key)
+    if latest is None:
+        return None
+    return warehouse.warehouse().query(f"SELECT * FROM {table} WHERE run_id = ?", [latest[0]])
 
 
 def unique_key_check(

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from spx_pipeline.defs.common import NOT_MATERIALIZED, latest_materialization, verdict_result
+from spx_pipeline.defs.common import latest_run_rows, not_materialized, verdict_result
 from spx_pipeline.defs.market_data.assets import spx_option_chain
 from spx_pipeline.domain.market_calendar import trading_day
 from spx_pipeline.resources import ClockResource, WarehouseResource
@@ -19,8 +19,7 @@ from spx_pipeline.transformations.quality import chain_quality
 def spx_option_chain_session_greeks_quotes(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, clock: ClockResource
 ) -> dg.AssetCheckResult:
-    latest = latest_materialization(context.instance, spx_option_chain.key)
-    if latest is None:
-        return dg.AssetCheckResult(passed=False, metadata={"latest": NOT_MATERIALIZED})
-    chain = warehouse.warehouse().query("SELECT * FROM spx_option_chain WHERE run_id = ?", [latest[0]])
+    chain = latest_run_rows(context, warehouse, spx_option_chain.key, "spx_option_chain")
+    if chain is None:
+        return not_materialized()
     return verdict_result(chain_quality(chain, trading_day(clock.clock().now())))

@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from spx_pipeline.defs.common import NOT_MATERIALIZED, latest_materialization, verdict_result
+from spx_pipeline.defs.common import latest_run_rows, not_materialized, verdict_result
 from spx_pipeline.defs.orders.assets import order_tickets
 from spx_pipeline.domain.market_calendar import trading_day
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, WarehouseResource
@@ -14,10 +14,7 @@ from spx_pipeline.transformations.tickets import tradable_recommendations
 def _latest_tickets(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> pd.DataFrame | None:
-    latest = latest_materialization(context.instance, order_tickets.key)
-    if latest is None:
-        return None
-    return warehouse.warehouse().query("SELECT * FROM order_tickets WHERE run_id = ?", [latest[0]])
+    return latest_run_rows(context, warehouse, order_tickets.key, "order_tickets")
 
 
 @dg.asset_check(
@@ -31,9 +28,7 @@ def order_tickets_payloads_valid(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
     tickets = _latest_tickets(context, warehouse)
-    if tickets is None:
-        return dg.AssetCheckResult(passed=False, metadata={"latest": NOT_MATERIALIZED})
-    return verdict_result(tickets_valid(tickets))
+    return not_materialized() if tickets is None else verdict_result(tickets_valid(tickets))
 
 
 @dg.asset_check(
@@ -51,7 +46,7 @@ def order_tickets_cover_tradable_recommendations(
 ) -> dg.AssetCheckResult:
     tickets = _latest_tickets(context, warehouse)
     if tickets is None:
-        return dg.AssetCheckResult(passed=False, metadata={"latest": NOT_MATERIALIZED})
+        return not_materialized()
     active = [c.account_id for c in app_db.credential_listing().list() if c.is_active]
     tradable = tradable_recommendations(
         warehouse.warehouse(), trading_day=trading_day(clock.clock().now()), active_accounts=active

@@ -6,8 +6,9 @@ import dagster as dg
 import pandera.errors as pa_errors
 
 from spx_pipeline.defs.common import (
-    NOT_MATERIALIZED,
     latest_materialization,
+    latest_run_rows,
+    not_materialized,
     unique_key_check,
     verdict_result,
 )
@@ -143,7 +144,7 @@ def tradier_balances_accounts_accounted_for(
 ) -> dg.AssetCheckResult:
     latest = latest_materialization(context.instance, BALANCES)
     if latest is None:
-        return dg.AssetCheckResult(passed=False, metadata={"latest": NOT_MATERIALIZED})
+        return not_materialized()
     run_id, metadata = latest
     wh = warehouse.warehouse()
     synced = wh.query("SELECT account_id FROM tradier_balances WHERE run_id = ?", [run_id])
@@ -162,8 +163,7 @@ def tradier_balances_accounts_accounted_for(
 def sync_failures_have_reasons(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
-    latest = latest_materialization(context.instance, SYNC_FAILURES)
-    if latest is None:
-        return dg.AssetCheckResult(passed=False, metadata={"latest": NOT_MATERIALIZED})
-    failures = warehouse.warehouse().query("SELECT * FROM sync_failures WHERE run_id = ?", [latest[0]])
+    failures = latest_run_rows(context, warehouse, SYNC_FAILURES, "sync_failures")
+    if failures is None:
+        return not_materialized()
     return verdict_result(failures_have_reasons(failures, FAILURE_STAGES))
