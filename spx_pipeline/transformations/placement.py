@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from urllib.parse import urlsplit
 
@@ -32,6 +31,7 @@ from spx_pipeline.domain.execution import (
     BrokerOrderLeg,
     PlacementDecision,
     PlacementLimits,
+    PlacementRecord,
     PlacementRefused,
     TicketLeg,
     check_environment,
@@ -40,23 +40,7 @@ from spx_pipeline.domain.execution import (
 )
 from spx_pipeline.domain.market_calendar import NEW_YORK
 from spx_pipeline.domain.tradier.enums import OrderType, Side
-from spx_pipeline.transformations.execution import money, ticket_legs
-
-
-@dataclass(frozen=True, slots=True)
-class PlacementRecord:
-    """One ticket leg's fate in one placement run (``order_placements``)."""
-
-    ticket_id: str
-    account_id: str
-    leg: str
-    tag: str
-    action: str  # the plan's decision
-    status: str  # sending | placed | already_at_broker | waiting | ambiguous | rejected | error | refused
-    broker_order_id: int | None
-    message: str
-    at: datetime
-
+from spx_pipeline.transformations.execution import ticket_legs
 
 Record = Callable[[PlacementRecord], None]
 ClientFor = Callable[[str], TradierClient]  # account id -> a client holding that account's token
@@ -211,4 +195,4 @@ def _record(
     )
 
 
-__all__ = ["PlacementRecord", "PlacementRefused", "is_live_host", "money", "orders_by_tag", "place_tickets"]
+__all__ = ["PlacementRefused", "is_live_host", "orders_by_tag", "place_tickets"]

@@ -12,11 +12,11 @@ import pytest
 
 from spx_pipeline.broker.secrets import SecretToken
 from spx_pipeline.broker.tradier import LIVE_BASE_URL, TradierClient
-from spx_pipeline.domain.execution import PlacementLimits, PlacementRefused
+from spx_pipeline.domain.execution import PlacementLimits, PlacementRecord, PlacementRefused
 from spx_pipeline.domain.setups import Setup
 from spx_pipeline.emulator import FaultConfig, TradierEmulator
 from spx_pipeline.emulator.fills import step_ticks
-from spx_pipeline.transformations.placement import PlacementRecord, place_tickets
+from spx_pipeline.transformations.placement import place_tickets
 from spx_pipeline.transformations.tickets import build_tickets
 from spx_pipeline_tests.fixtures.simulation import PDT, quote_of, zero_dte
 from spx_pipeline_tests.fixtures.tradier import SimulatedTradier

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -55,6 +56,21 @@ class PlacementDecision:
     action: Action
     reason: str
     broker_order_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlacementRecord:
+    """One ticket leg's fate in one placement run (``order_placements``)."""
+
+    ticket_id: str
+    account_id: str
+    leg: str
+    tag: str
+    action: str  # the plan's decision
+    status: str  # sending | placed | already_at_broker | waiting | ambiguous | rejected | error | refused
+    broker_order_id: int | None
+    message: str
+    at: datetime
 
 
 def base_tag(tag: str) -> str:
