@@ -21,6 +21,7 @@ from spx_pipeline.domain.execution import (
     BrokerOrderLeg,
     FidelityRow,
     FilledQuantity,
+    Guardrail,
     GuardrailPolicy,
     ReconciliationRow,
     SlippageSample,
@@ -33,6 +34,7 @@ from spx_pipeline.domain.execution import (
 from spx_pipeline.domain.money import to_money
 from spx_pipeline.domain.occ import OptionSymbolError, parse_option_symbol
 from spx_pipeline.domain.tradier.enums import OrderType, Side
+from spx_pipeline.storage.execution_records import SetupFidelity
 
 
 def money(value: object, field: str, *, signed: bool = False) -> Decimal | None:
@@ -191,12 +193,16 @@ def reconciliation_frame(
 
 
 def slippage_samples(fidelity: pd.DataFrame) -> list[SlippageSample]:
-    """Entry fills with a measured slippage: what the guardrails learn from."""
+    """Every filled leg with a measured slippage: what the guardrails learn from.
+
+    Exits count as much as entries: a limit entry never fills worse than its limit, but a stop that
+    fills below its trigger is exactly the slippage that breaks a risk budget.
+    """
     samples = []
     for row in fidelity.to_dict("records"):
         ticks = money(row.get("slippage_ticks"), "slippage_ticks", signed=True)
         dollars = money(row.get("slippage_per_contract"), "slippage_per_contract", signed=True)
-        if row["leg"] != "entry" or ticks is None or dollars is None:
+        if ticks is None or dollars is None or not row["filled_quantity"]:
             continue
         samples.append(
             SlippageSample(row["setup_id"], row["account_id"], _day(row["session_date"]), ticks, dollars)
@@ -233,3 +239,72 @@ def guardrail_frame(
         "run_id", "captured_at",
     ]  # fmt: skip
     return pd.DataFrame(records, columns=columns)
+
+
+def setup_fidelity(fidelity: pd.DataFrame) -> list[SetupFidelity]:
+    """Each setup's latest session of filled entries, summed over accounts (contract-weighted prices)."""
+    if fidelity.empty:
+        return []
+    filled = fidelity[fidelity["filled_quantity"] > 0]
+    out = []
+    for setup_id, rows in filled.groupby("setup_id"):
+        session = rows["session_date"].max()
+        day = rows[rows["session_date"] == session]
+        entries = day[day["leg"] == "entry"]
+        if entries.empty:
+            continue
+        contracts = int(entries["filled_quantity"].sum())
+
+        def weighted(frame: pd.DataFrame, column: str) -> Decimal | None:
+            priced = [
+                (money(value, column, signed=True), int(qty))
+                for value, qty in zip(frame[column], frame["filled_quantity"], strict=True)
+            ]
+            priced = [(p, q) for p, q in priced if p is not None and q > 0]
+            total = sum(q for _, q in priced)
+            if not total:
+                return None
+            return (sum((p * q for p, q in priced), Decimal(0)) / total).quantize(Decimal("0.0001"))
+
+        latest = entries.sort_values(["filled_at", "order_id"]).iloc[-1]
+        fill, intended = weighted(entries, "fill_price"), weighted(entries, "intended_price")
+        if fill is None or intended is None:
+            continue
+        t1 = day[(day["leg"] == "t1") & (day["broker_leg"] == 0)]
+        runner = day[day["leg"] == "runner_stop"]
+        executed = _stamp(latest["filled_at"]) or _stamp(latest["captured_at"])
+        out.append(
+            SetupFidelity(
+                setup_id=str(setup_id),
+                broker_order_id=str(int(latest["order_id"])),
+                entry_order_tag=str(latest["tag"]),
+                intended_entry_price=intended,
+                entry_fill_price=fill,
+                entry_slippage=(weighted(entries, "slippage_per_contract") or Decimal(0)) / 100,
+                t1_fill_price=weighted(t1, "fill_price"),
+                runner_exit_price=weighted(runner, "fill_price"),
+                filled_contracts=contracts,
+                executed_at=executed if executed is not None else datetime.min,
+            )
+        )
+    return out
+
+
+def guardrails_from_rows(rows: pd.DataFrame) -> list[Guardrail]:
+    """``execution_guardrails`` rows back as the domain's guardrails (rows below min_fills left out)."""
+    rails = []
+    for row in rows.to_dict("records"):
+        expected = money(row.get("expected_slippage_per_contract"), "expected_slippage_per_contract")
+        if expected is None:
+            continue
+        reason = row.get("blocked_reason")
+        rails.append(
+            Guardrail(
+                setup_id=row["setup_id"],
+                account_id=row["account_id"] or "",
+                fills=int(row["fills"]),
+                expected_slippage_per_contract=expected,
+                blocked_reason=reason if isinstance(reason, str) and reason else None,
+            )
+        )
+    return rails

@@ -130,6 +130,8 @@ CREATE TABLE IF NOT EXISTS execution_fidelity (
     slippage_per_contract  DECIMAL(18,4),
     slippage_ticks         DECIMAL(18,4),
     seconds_to_fill        DOUBLE,
+    tag                    VARCHAR NOT NULL,
+    filled_at              TIMESTAMPTZ,
     PRIMARY KEY (run_id, ticket_id, order_id, broker_leg)
 );
 
@@ -154,6 +156,8 @@ COMMENT ON COLUMN execution_fidelity.remaining_quantity IS 'Contracts still work
 COMMENT ON COLUMN execution_fidelity.slippage_per_contract IS 'Dollars per contract, positive = adverse (paid more on a buy, received less on a sell).';
 COMMENT ON COLUMN execution_fidelity.slippage_ticks IS 'The same slippage in ticks of the grid at the intended price, positive = adverse.';
 COMMENT ON COLUMN execution_fidelity.seconds_to_fill IS 'Seconds from the ticket to the latest fill (analytics only).';
+COMMENT ON COLUMN execution_fidelity.tag IS 'The ticket leg''s tag (what matched it, unless the match is inferred).';
+COMMENT ON COLUMN execution_fidelity.filled_at IS 'When the broker last filled the leg (UTC); NULL when nothing filled.';
 
 CREATE TABLE IF NOT EXISTS position_reconciliation (
     run_id             VARCHAR NOT NULL,
@@ -197,12 +201,12 @@ CREATE TABLE IF NOT EXISTS execution_guardrails (
     PRIMARY KEY (run_id, setup_id, account_id)
 );
 
-COMMENT ON TABLE execution_guardrails IS 'Realized entry slippage per setup (and per account with enough fills) over a window, and what sizing does about it.';
+COMMENT ON TABLE execution_guardrails IS 'Realized slippage of filled legs (entries and exits) per setup (and per account with enough fills) over a window, and what sizing does about it.';
 COMMENT ON COLUMN execution_guardrails.run_id IS 'Dagster run that computed the statistics.';
 COMMENT ON COLUMN execution_guardrails.captured_at IS 'When they were computed (UTC).';
 COMMENT ON COLUMN execution_guardrails.setup_id IS 'Setup the fills came from.';
 COMMENT ON COLUMN execution_guardrails.account_id IS 'Account, or empty for the setup across all accounts.';
-COMMENT ON COLUMN execution_guardrails.fills IS 'Entry fills in the window.';
+COMMENT ON COLUMN execution_guardrails.fills IS 'Filled legs (entries and exits) in the window.';
 COMMENT ON COLUMN execution_guardrails.median_ticks IS 'Median adverse slippage in ticks (positive = adverse).';
 COMMENT ON COLUMN execution_guardrails.p90_ticks IS '90th percentile adverse slippage in ticks.';
 COMMENT ON COLUMN execution_guardrails.median_dollars IS 'Median adverse slippage in dollars per contract.';

@@ -85,6 +85,8 @@ class FidelityRow:
     slippage_ticks: Decimal | None
     seconds_to_fill: float | None  # analytics only
     session_date: date
+    tag: str
+    filled_at: datetime | None
 
 
 def intended_price(ticket: TicketLeg, order_type: OrderType) -> Decimal | None:
@@ -159,4 +161,6 @@ def _row(ticket: TicketLeg, order: BrokerOrderLeg, match: MatchKind) -> Fidelity
         slippage_ticks=ticks,
         seconds_to_fill=seconds,
         session_date=ticket.session,
+        tag=ticket.tag,
+        filled_at=order.transaction_at if fill is not None else None,
     )

@@ -1,10 +1,11 @@
 """Realized slippage fed back into sizing: what a setup has cost us, and when to stop trading it.
 
-Statistics are exact (Decimal, linear-interpolated quantiles as numpy's default), over the entry
-fills of a window of sessions. A setup with enough fills adds its expected adverse slippage to
-the per-contract cost and risk, so the risk budget still holds after slippage; a setup whose p90
-adverse slippage exceeds the configured limit is blocked with a reason naming the figure. With
-fewer fills than ``min_fills`` nothing changes: a handful of fills is noise, not evidence.
+Statistics are exact (Decimal, linear-interpolated quantiles as numpy's default), over the filled
+legs (entries and exits) of a window of sessions. A setup with enough fills adds its expected
+adverse slippage to the per-contract cost and risk, so the risk budget still holds after
+slippage; a setup whose p90 adverse slippage exceeds the configured limit is blocked with a
+reason naming the figure. With fewer fills than ``min_fills`` nothing changes: a handful of
+fills is noise, not evidence.
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ def guardrails(stats: Iterable[SlippageStats], policy: GuardrailPolicy) -> list[
         if stat.p90_ticks > policy.max_p90_ticks:
             scope = f"setup {stat.setup_id}" + (f" in account {stat.account_id}" if stat.account_id else "")
             blocked = (
-                f"{scope}: p90 adverse entry slippage {stat.p90_ticks.normalize():f} ticks "
+                f"{scope}: p90 adverse slippage {stat.p90_ticks.normalize():f} ticks "
                 f"over {stat.fills} fills exceeds the limit of {policy.max_p90_ticks.normalize():f} ticks"
             )
         rails.append(

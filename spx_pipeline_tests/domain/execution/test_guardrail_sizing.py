@@ -52,7 +52,7 @@ def test_expected_slippage_is_paid_for_inside_the_risk_budget(chain: pd.DataFram
 
 
 def test_a_setup_above_its_p90_limit_is_blocked_and_spends_no_budget(chain: pd.DataFrame) -> None:
-    reason = "setup first: p90 adverse entry slippage 6.5 ticks over 9 fills exceeds the limit of 4 ticks"
+    reason = "setup first: p90 adverse slippage 6.5 ticks over 9 fills exceeds the limit of 4 ticks"
     got = rows(chain, Guardrail("first", "VA1", 9, Decimal(0), reason))
     first, second = got.loc["first"], got.loc["second"]
     assert first["blocked"] and first["suggested_contracts"] == 0 and first["suggested_cost"] == 0
