@@ -309,8 +309,9 @@ class GuardrailConfig(dg.Config):
     pool=WAREHOUSE_POOL,
     description=(
         "Realized slippage of filled legs (entries and exits) per setup, and per account with enough "
-        "fills, over a window: count, median and p90 in ticks and dollars. The recommendations add the expected slippage to each "
-        "contract's cost and risk, and block a setup whose p90 is above the limit."
+        "fills, over a window: count, median and p90 in ticks and dollars. The recommendations add "
+        "the expected slippage to each contract's cost and risk, and block a setup whose p90 is above "
+        "the limit."
     ),
     metadata=table_schema_metadata("execution_guardrails"),
 )
