@@ -36,6 +36,7 @@ from spx_pipeline.domain.execution import (
     TicketLeg,
     check_environment,
     check_placement,
+    expected_confirmation,
     plan_placements,
 )
 from spx_pipeline.domain.market_calendar import NEW_YORK
@@ -90,11 +91,13 @@ def place_tickets(
     live_accounts: frozenset[str],
     now: Callable[[], datetime],
     record: Record,
+    dry_run: bool = False,
 ) -> list[PlacementRecord]:
     """Plan from the broker's tags, refuse or send, and return one record per ticket leg.
 
     Raises ``PlacementRefused`` (nothing sent) for a missing or wrong confirmation, a cap, or the
-    live host without both the flag and a live credential.
+    live host without both the flag and a live credential. ``dry_run`` plans and checks the caps
+    only: every leg it would send comes back as ``would_place`` and nothing is sent or recorded.
     """
     legs = ticket_legs(tickets)
     accounts = sorted({leg.account_id for leg in legs})
@@ -112,6 +115,9 @@ def place_tickets(
             unreadable[account] = f"orders could not be read, so no tag can be proven new ({exc.message})"
     readable = [leg for leg in legs if leg.account_id not in unreadable]
     decisions = plan_placements(readable, at_broker)
+    if dry_run:
+        check_placement(decisions, expected_confirmation(decisions), limits)
+        return [_planned(decision, now()) for decision in decisions]
     to_send = check_placement(decisions, confirm, limits)
     records: list[PlacementRecord] = []
 
@@ -146,6 +152,20 @@ def place_tickets(
         keep(_record(decision.ticket, decision.action, status, order_id=decision.broker_order_id,
                      message=decision.reason, at=now()))  # fmt: skip
     return records
+
+
+def _planned(decision: PlacementDecision, at: datetime) -> PlacementRecord:
+    status = {Action.PLACE: "would_place", Action.ALREADY_AT_BROKER: "already_at_broker"}.get(
+        decision.action, "waiting"
+    )
+    return _record(
+        decision.ticket,
+        decision.action,
+        status,
+        order_id=decision.broker_order_id,
+        message=decision.reason,
+        at=at,
+    )
 
 
 def _send(

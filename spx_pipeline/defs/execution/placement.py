@@ -35,6 +35,9 @@ class PlacementConfig(dg.Config):
     )
     max_orders: int = 10
     max_opening_notional: float = 25_000.0
+    dry_run: bool = Field(
+        default=False, description="Plan only: report what would be sent and the confirmation phrase."
+    )
 
 
 def _refuse(why: str) -> dg.Failure:
@@ -111,6 +114,7 @@ def order_placements(
             live_accounts=frozenset(a for a, c in credentials.items() if c.environment == "live"),
             now=clock.clock().now,
             record=record,
+            dry_run=config.dry_run,
         )
     except PlacementRefused as exc:
         raise _refuse(str(exc)) from None
@@ -122,7 +126,8 @@ def order_placements(
             key_columns=["run_id", "ticket_id", "status"],
             delete_where={"run_id": run_id},
         )
-    statuses = pd.Series([r.status for r in outcome]).value_counts().to_dict()
+    statuses = pd.Series([r.status for r in outcome], dtype=object).value_counts().to_dict()
+    would = sum(r.status == "would_place" for r in outcome)
     for item in outcome:
         if item.status in ("ambiguous", "rejected", "error"):
             context.log.warning(f"{item.ticket_id} ({item.leg}): {item.status}: {item.message}")
@@ -130,6 +135,7 @@ def order_placements(
         metadata={
             **row_counts(wh, "order_placements", len(frame)),
             **{f"legs_{status}": dg.MetadataValue.int(int(n)) for status, n in statuses.items()},
+            **({"confirm_phrase": f"PLACE {would}", "dry_run": True} if config.dry_run else {}),
             "outcome": preview_markdown(
                 pd.DataFrame(
                     [(r.ticket_id, r.leg, r.status, r.broker_order_id, r.message) for r in outcome],

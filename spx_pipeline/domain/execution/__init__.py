@@ -29,6 +29,7 @@ from spx_pipeline.domain.execution.placement import (
     PlacementRefused,
     check_environment,
     check_placement,
+    expected_confirmation,
     plan_placements,
 )
 from spx_pipeline.domain.execution.reconciliation import (
@@ -62,6 +63,7 @@ __all__ = [
     "TicketLeg",
     "check_environment",
     "check_placement",
+    "expected_confirmation",
     "guardrail_for",
     "guardrails",
     "implied_positions",
