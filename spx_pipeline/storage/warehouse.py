@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
 from pathlib import Path
 from typing import Any, Final
 
@@ -38,10 +37,8 @@ from spx_pipeline.storage.paths import (
     warehouse_setting,
 )
 from spx_pipeline.storage.publication import published_views_sql
+from spx_pipeline.storage.warehouse_schema import ddl_scripts, warehouse_schema
 
-_CREATE_TABLE = re.compile(
-    r"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE
-)
 _QUERY_NAME = re.compile(r"^[a-z0-9_]+$")
 DEFAULT_LOCK_TIMEOUT: Final = 30.0
 
@@ -71,19 +68,6 @@ class ColumnInfo:
     name: str
     type: str
     nullable: bool
-
-
-def ddl_files(directory: Path | None = None) -> list[Path]:
-    """The warehouse DDL files in the order they apply (file-name order: 001_, 002_, ...)."""
-    return sorted((directory or WAREHOUSE_DDL_DIR).glob("*.sql"))
-
-
-@cache
-def _tables_in(directory: Path) -> frozenset[str]:
-    names: set[str] = set()
-    for path in ddl_files(directory):
-        names.update(name.lower() for name in _CREATE_TABLE.findall(path.read_text(encoding="utf-8")))
-    return frozenset(names)
 
 
 class Warehouse:
@@ -125,7 +109,7 @@ class Warehouse:
     @property
     def tables(self) -> frozenset[str]:
         """The allow-list: every table the DDL files create."""
-        return _tables_in(self._ddl_dir)
+        return frozenset(warehouse_schema(self._ddl_dir).tables)
 
     # -- connections ----------------------------------------------------------------------
 
@@ -185,8 +169,8 @@ class Warehouse:
             before = _existing_tables(con)
             con.begin()
             try:
-                for path in ddl_files(self._ddl_dir):
-                    con.execute(path.read_text(encoding="utf-8"))
+                for script in ddl_scripts(self._ddl_dir):
+                    con.execute(script)
                 for statement in published_views_sql():
                     con.execute(statement)
                 con.commit()
@@ -201,7 +185,7 @@ class Warehouse:
         return sorted(after - before)
 
     def columns(self, table: str) -> list[ColumnInfo]:
-        name = self._check_table(table)
+        name = self.check_table(table)
         with self.connect(read_only=True) as con:
             return _columns(con, name, self.path)
 
@@ -261,12 +245,12 @@ class Warehouse:
         return self.query(read_named_query(name))
 
     def row_count(self, table: str) -> int:
-        name = self._check_table(table)
+        name = self.check_table(table)
         with self.connect(read_only=True) as con:
             row = con.execute(f"SELECT count(*) FROM {_q(name)}").fetchone()
         return int(row[0]) if row else 0
 
-    def _check_table(self, table: str) -> str:
+    def check_table(self, table: str) -> str:
         name = (table or "").lower()
         if name not in self.tables:
             raise WarehouseError(
@@ -377,7 +361,7 @@ class WarehouseTransaction:
 
     def delete_rows(self, table: str, where: Mapping[str, object]) -> int:
         """Delete the rows matching every ``column = value`` of ``where`` (never all rows)."""
-        name = self.warehouse._check_table(table)
+        name = self.warehouse.check_table(table)
         if not where:
             raise WarehouseWriteError(f"delete_rows({name}): give at least one condition")
         cols = {c.name for c in _columns(self.con, name, self.warehouse.path)}
@@ -415,7 +399,7 @@ class WarehouseTransaction:
         delete_all: bool,
     ) -> WriteResult:
         """Validate, then delete-and-insert inside the open transaction."""
-        name = self.warehouse._check_table(table)
+        name = self.warehouse.check_table(table)
         con = self.con
         cols = {c.name: c for c in _columns(con, name, self.warehouse.path)}
         _check_columns(name, frame, cols, keys, delete_where)

@@ -13,6 +13,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from spx_pipeline.domain.tradier.enums import ACCOUNT_TYPES, ENVIRONMENTS
+from spx_pipeline.storage.warehouse_schema import column_names
 
 
 def _finite(series: pd.Series) -> pd.Series:
@@ -50,9 +51,7 @@ class PortfolioSnapshotSchema(pa.DataFrameModel):
         description = "Validated portfolio history (warehouse table portfolio_snapshots)"
 
 
-SNAPSHOT_COLUMNS: tuple[str, ...] = tuple(PortfolioSnapshotSchema.to_schema().columns)
-
-
 def validate_snapshots(frame: pd.DataFrame) -> pd.DataFrame:
     """Validate (lazily, so every failing rule is reported at once) and return typed rows."""
-    return PortfolioSnapshotSchema.validate(frame[list(SNAPSHOT_COLUMNS)], lazy=True)
+    columns = list(column_names("portfolio_snapshots"))  # the DDL's; strict=True refuses any drift
+    return PortfolioSnapshotSchema.validate(frame[columns], lazy=True)

@@ -8,6 +8,7 @@ import pandera.errors as pa_errors
 from spx_pipeline.defs.portfolio.assets import portfolio_snapshots
 from spx_pipeline.domain.market_calendar import is_open_at
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, WarehouseResource
+from spx_pipeline.storage import reads
 from spx_pipeline.transformations.schemas import validate_snapshots
 
 # Twice the schedule's interval plus slack: one missed tick is tolerated, two are not.
@@ -20,10 +21,7 @@ FRESHNESS_LIMIT = timedelta(minutes=12)
     description="The latest published run's snapshot rows, read back from the warehouse, pass pandera.",
 )
 def portfolio_snapshots_schema(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    rows = warehouse.warehouse().query(
-        "SELECT * FROM published.portfolio_snapshots WHERE run_id = "
-        "(SELECT run_id FROM published.portfolio_snapshots ORDER BY captured_at DESC LIMIT 1)"
-    )
+    rows = reads.latest_published_snapshot_run(warehouse.warehouse())
     if len(rows):
         rows["captured_at"] = rows["captured_at"].dt.as_unit("ns")  # DuckDB returns microseconds
     try:
@@ -46,9 +44,7 @@ def portfolio_snapshots_schema(warehouse: WarehouseResource) -> dg.AssetCheckRes
 )
 def portfolio_snapshots_fresh(warehouse: WarehouseResource, clock: ClockResource) -> dg.AssetCheckResult:
     now = clock.clock().now()
-    latest = warehouse.warehouse().query(
-        "SELECT max(captured_at) AS latest FROM published.portfolio_snapshots"
-    )
+    latest = reads.newest_snapshot_time(warehouse.warehouse())
     newest = latest["latest"].iloc[0]
     if not is_open_at(now):
         return dg.AssetCheckResult(passed=True, metadata={"market": "closed", "latest": str(newest)})
@@ -73,9 +69,7 @@ def every_active_account_synced(
     app_db: AppDatabaseResource, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
     active = {c.account_id for c in app_db.credential_listing().list() if c.is_active}
-    latest = warehouse.warehouse().query(
-        "SELECT account_id, max(captured_at) AS latest FROM published.portfolio_snapshots GROUP BY account_id"
-    )
+    latest = reads.newest_snapshot_time_per_account(warehouse.warehouse())
     newest = latest["latest"].max() if len(latest) else None
     recent = (
         set(latest.loc[latest["latest"] >= newest - FRESHNESS_LIMIT, "account_id"])
@@ -102,9 +96,7 @@ def unique_key_check(
         description=f"No duplicate ({key_list}) in {table}.",
     )
     def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        dupes = warehouse.warehouse().query(
-            f"SELECT {key_list}, count(*) AS n FROM {table} GROUP BY {key_list} HAVING count(*) > 1 LIMIT 20"
-        )
+        dupes = reads.duplicate_keys(warehouse.warehouse(), table, keys)
         return dg.AssetCheckResult(passed=dupes.empty, metadata={"duplicate_keys": len(dupes)})
 
     return _check
