@@ -35,6 +35,8 @@ import pandas as pd
 
 from spx_pipeline.storage.paths import WAREHOUSE_DDL_DIR, warehouse_path
 from spx_pipeline.storage.warehouse_schema import TableSpec, ddl_scripts, warehouse_schema
+from spx_pipeline.storage.warehouse_types import quote_identifier as _q
+from spx_pipeline.storage.warehouse_types import sql_literal as _lit
 
 CATALOG_FORMAT: Final = 2  # 2: views carry the DDL's descriptions
 SEQ_DIGITS: Final = 12
@@ -81,14 +83,6 @@ def published_seqs(paths: AnalystPaths) -> dict[int, str]:
         if match and entry.is_dir() and int(match["seq"]) > 0:
             found[int(match["seq"])] = entry.name
     return found
-
-
-def _q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def ensure_catalog(paths: AnalystPaths, ddl_dir: Path = WAREHOUSE_DDL_DIR) -> bool:

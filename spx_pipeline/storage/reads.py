@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
+from spx_pipeline.storage.warehouse_types import quote_identifier as _q
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -123,7 +125,3 @@ def duplicate_keys(warehouse: Warehouse, table: str, keys: Sequence[str], *, lim
         f"SELECT {key_list}, count(*) AS n FROM {_q(name)} GROUP BY {key_list} "
         f"HAVING count(*) > 1 LIMIT {int(limit)}"
     )
-
-
-def _q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
