@@ -102,6 +102,7 @@ def ensure_catalog(paths: AnalystPaths, ddl_dir: Path = WAREHOUSE_DDL_DIR) -> bo
     tmp = paths.catalog.with_name(f".{paths.catalog.name}.{uuid.uuid4().hex}.tmp")
     con = duckdb.connect(str(tmp))
     try:
+        con.begin()  # one commit for the whole catalog, not one per statement
         for table, spec in schema.tables.items():
             if table == "run_publications":
                 continue
@@ -111,13 +112,13 @@ def ensure_catalog(paths: AnalystPaths, ddl_dir: Path = WAREHOUSE_DDL_DIR) -> bo
             "CREATE VIEW run_publications AS SELECT * EXCLUDE (filename) FROM "
             f"read_parquet({glob}, filename = true, union_by_name = true) ORDER BY seq"
         )
-        for spec in schema.tables.values():
-            _describe_view(con, spec)
+        con.execute(";\n".join(_describe_view_sql(spec) for spec in schema.tables.values()))
         con.execute("CREATE TABLE _spx_catalog (format INTEGER, ddl_hash VARCHAR, published_dir VARCHAR)")
         con.execute(
             "INSERT INTO _spx_catalog VALUES (?, ?, ?)",
             [CATALOG_FORMAT, ddl_hash, str(paths.published_dir.resolve())],
         )
+        con.commit()
         con.execute("CHECKPOINT")
     finally:
         con.close()
@@ -168,11 +169,14 @@ def _latest_rows_sql(paths: AnalystPaths, table: str, key: Sequence[str]) -> str
     )
 
 
-def _describe_view(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
+def _describe_view_sql(spec: TableSpec) -> str:
     """The table's descriptions on its view, so analysts read them with ``duckdb_columns()`` here too."""
-    con.execute(f"COMMENT ON VIEW {_q(spec.name)} IS {_lit(spec.description)}")
-    for column in spec.columns:
-        con.execute(f"COMMENT ON COLUMN {_q(spec.name)}.{_q(column.name)} IS {_lit(column.description)}")
+    statements = [f"COMMENT ON VIEW {_q(spec.name)} IS {_lit(spec.description)}"]
+    statements += [
+        f"COMMENT ON COLUMN {_q(spec.name)}.{_q(column.name)} IS {_lit(column.description)}"
+        for column in spec.columns
+    ]
+    return ";\n".join(statements)
 
 
 def _catalog_matches(paths: AnalystPaths, ddl_hash: str) -> bool:

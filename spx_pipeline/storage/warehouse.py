@@ -30,7 +30,7 @@ from spx_pipeline.storage.paths import (
     warehouse_setting,
 )
 from spx_pipeline.storage.publication import published_views_sql
-from spx_pipeline.storage.warehouse_schema import ddl_scripts, warehouse_schema
+from spx_pipeline.storage.warehouse_schema import WarehouseSchema, ddl_scripts, warehouse_schema
 from spx_pipeline.storage.warehouse_types import (
     ColumnInfo,
     WarehouseError,
@@ -158,12 +158,18 @@ class Warehouse:
     # -- schema ---------------------------------------------------------------------------
 
     def ensure_schema(self) -> list[str]:
-        """Apply every DDL file in order (CREATE ... IF NOT EXISTS); return the tables created."""
+        """Apply every DDL file in order (CREATE ... IF NOT EXISTS); return the tables created.
+
+        A warehouse that already has every table, column and description of the DDL is left as it
+        is (re-applying the descriptions costs more than the rest of a small step).
+        """
         with self.connect() as con:
-            before = _existing_tables(con)
+            tables = _table_comments(con)
+            before = set(tables)
+            current = _schema_is_current(con, tables, warehouse_schema(self._ddl_dir))
             con.begin()
             try:
-                for script in ddl_scripts(self._ddl_dir):
+                for script in [] if current else ddl_scripts(self._ddl_dir):
                     con.execute(script)
                 for statement in published_views_sql():
                     con.execute(statement)
@@ -171,7 +177,7 @@ class Warehouse:
             except duckdb.Error as exc:
                 con.rollback()
                 raise WarehouseError(f"applying warehouse DDL to {self.path} failed: {exc}") from exc
-            after = _existing_tables(con)
+            after = before if current else set(_table_comments(con))
             # The analysts' catalog exists from the start, so their queries answer "no rows" rather
             # than failing before the first publication; built while this process holds the file,
             # so two processes never build it at once.
@@ -286,8 +292,28 @@ def read_named_query(name: str) -> str:
     return (QUERIES_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
-def _existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+def _table_comments(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Every table of the warehouse's main schema, with its description ('' when none)."""
     rows = con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+        "SELECT table_name, coalesce(comment, '') FROM duckdb_tables() WHERE schema_name = 'main'"
     ).fetchall()
-    return {str(r[0]).lower() for r in rows}
+    return {str(name).lower(): str(comment) for name, comment in rows}
+
+
+def _schema_is_current(
+    con: duckdb.DuckDBPyConnection, tables: dict[str, str], schema: WarehouseSchema
+) -> bool:
+    """Every table, column, type and description of ``schema`` is already in the warehouse."""
+    if any(tables.get(spec.name) != spec.description for spec in schema.tables.values()):
+        return False
+    columns = set(
+        con.execute(
+            "SELECT table_name, column_name, data_type, coalesce(comment, '') FROM duckdb_columns() "
+            "WHERE schema_name = 'main'"
+        ).fetchall()
+    )
+    return all(
+        (spec.name, c.name, c.type, c.description) in columns
+        for spec in schema.tables.values()
+        for c in spec.columns
+    )
