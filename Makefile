@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-shifted lint bench dev clean
+.PHONY: setup demo test test-shifted lint check-defs bench dev clean
 
 setup: $(STAMP)
 
@@ -26,8 +26,12 @@ SHIFT_TO ?= 2026-11-26T23:30:00-05:00
 test-shifted: setup
 	SPX_TEST_TRAVEL_TO=$(SHIFT_TO) $(BIN)/pytest -q
 
-lint: setup
+lint: setup check-defs
 	$(BIN)/ruff check .
+
+# The code location loads as `dg dev` and the webserver would load it (every folder under defs/).
+check-defs: setup
+	$(BIN)/dg check defs
 
 bench: setup
 	$(BIN)/python bench/occ.py

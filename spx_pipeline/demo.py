@@ -34,7 +34,7 @@ from spx_pipeline.storage.warehouse import Warehouse
 LOCAL_INSTANCE_HEADER = "# Local Dagster instance for spx-pipeline (SQLite storage under this directory)."
 LOCAL_INSTANCE_YAML = f"""\
 {LOCAL_INSTANCE_HEADER}
-# Written by `spx-pipeline demo` / `spx-pipeline dev`; deployments use the repository's dagster.yaml.
+# Written by `spx-pipeline demo` / `spx-pipeline dev`; deployments use deploy/dagster.yaml.
 concurrency:
   pools:
     default_limit: 1

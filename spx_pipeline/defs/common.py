@@ -1,12 +1,16 @@
 """Small helpers shared by the asset modules: metadata, run identity, table schemas."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import dagster as dg
 import pandas as pd
 
+from spx_pipeline.resources import WarehouseResource
+from spx_pipeline.storage import reads
 from spx_pipeline.storage.reconcile import RunState
 from spx_pipeline.storage.warehouse_schema import table_spec
+from spx_pipeline.transformations.quality import Verdict
 
 OWNERS = ["team:spx-trading"]
 
@@ -34,8 +38,50 @@ def run_state(instance: dg.DagsterInstance) -> Callable[[str], RunState]:
     return state
 
 
-def preview_markdown(frame: pd.DataFrame, limit: int = 20) -> dg.MarkdownMetadataValue:
-    """A short markdown table for the UI (never includes anything secret: callers pass safe frames)."""
-    if frame.empty:
-        return dg.MetadataValue.md("_no rows_")
-    return dg.MetadataValue.md(frame.head(limit).to_markdown(index=False))
+def latest_materialization(
+    instance: dg.DagsterInstance, key: dg.AssetKey
+) -> tuple[str, Mapping[str, object]] | None:
+    """Run id and metadata values of the asset's latest materialization (what a check judges)."""
+    event = instance.get_latest_materialization_event(key)
+    if event is None or event.asset_materialization is None:
+        return None
+    metadata = {name: value.value for name, value in event.asset_materialization.metadata.items()}
+    return event.run_id, metadata
+
+
+def verdict_result(verdict: Verdict, **kwargs: Any) -> dg.AssetCheckResult:
+    """A check result from a ``transformations.quality`` verdict (its figures become metadata)."""
+    return dg.AssetCheckResult(passed=verdict.passed, metadata=dict(verdict.details), **kwargs)
+
+
+def not_materialized() -> dg.AssetCheckResult:
+    """What a check says before its asset has ever been materialized: nothing to vouch for."""
+    return dg.AssetCheckResult(passed=False, metadata={"latest": "not materialized yet"})
+
+
+def latest_run_rows(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, key: dg.AssetKey, table: str
+) -> pd.DataFrame | None:
+    """The table's rows written by the asset's latest materialization (None before the first one)."""
+    latest = latest_materialization(context.instance, key)
+    if latest is None:
+        return None
+    return reads.rows_of_run(warehouse.warehouse(), table, latest[0])
+
+
+def unique_key_check(
+    asset: dg.AssetsDefinition, table: str, keys: tuple[str, ...]
+) -> dg.AssetChecksDefinition:
+    """No two rows share a key (the warehouse's primary key is the first line of defence)."""
+    key_list = ", ".join(keys)
+
+    @dg.asset_check(
+        asset=asset,
+        name=f"{table}_unique_keys",
+        description=f"No duplicate ({key_list}) in {table}.",
+    )
+    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        dupes = reads.duplicate_keys(warehouse.warehouse(), table, keys)
+        return dg.AssetCheckResult(passed=dupes.empty, metadata={"duplicate_keys": len(dupes)})
+
+    return _check

@@ -19,13 +19,15 @@ class AppDatabaseResource(dg.ConfigurableResource):
     """
 
     url: str | None = None
+    # The variable ``url`` was declared from (``dg.EnvVar``), so a bad value's message names it.
+    setting: str | None = None
     _database: AppDatabase | None = PrivateAttr(default=None)
 
     def database(self) -> AppDatabase:
         """The app database, migrated to the latest version (missing tables are created)."""
         if self._database is None:
             try:
-                database = AppDatabase(self.url)
+                database = AppDatabase(self.url, setting=self.setting)
             except SettingError as exc:
                 # A wrong setting is the operator's to fix: say which, without a code traceback.
                 raise dg.Failure(description=str(exc)) from None

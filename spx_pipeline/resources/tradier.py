@@ -24,6 +24,8 @@ class TradierResource(dg.ConfigurableResource):
 
     base_url: str | None = None
     allow_live: bool | None = None
+    # Which stored credential pays for market data (``TRADIER_MARKET_DATA_ACCOUNT``); None = the first.
+    market_data_account: str | None = None
     # Concurrent balance requests; None sizes the pool from the broker's measured round trip.
     max_workers: int | None = None
     # How long one response may take and how many tries a read gets: a stuck broker costs at most

@@ -23,6 +23,8 @@ class WarehouseResource(dg.ConfigurableResource):
     """
 
     path: str | None = None
+    # The variable ``path`` was declared from (``dg.EnvVar``), so a bad value's message names it.
+    setting: str | None = None
     # How often a running run looks for dead runs holding the pool (the bound on how long a run
     # already waiting behind a killed one keeps waiting, plus Dagster's own re-check).
     guard_interval_seconds: float = WATCH_INTERVAL_SECONDS
@@ -46,7 +48,7 @@ class WarehouseResource(dg.ConfigurableResource):
         """The warehouse with every table present (created or migrated, never skipped)."""
         if self._warehouse is None:
             try:
-                warehouse = Warehouse(self.path)
+                warehouse = Warehouse(self.path, setting=self.setting)
                 warehouse.ensure_schema()
             except SettingError as exc:
                 raise dg.Failure(description=str(exc)) from None

@@ -117,6 +117,29 @@ def tradable_recommendations_of_latest_run(warehouse: Warehouse, trading_day: da
 # -- checks --------------------------------------------------------------------------------------
 
 
+def rows_of_run(warehouse: Warehouse, table: str, run_id: str) -> pd.DataFrame:
+    """Every row of ``table`` a run wrote, published or not (what a check of that run judges)."""
+    return warehouse.query(f"SELECT * FROM {_q(warehouse.check_table(table))} WHERE run_id = ?", [run_id])
+
+
+def credential_accounts(warehouse: Warehouse) -> pd.DataFrame:
+    """``account_id`` of every credential copied into the warehouse."""
+    return warehouse.query("SELECT account_id FROM broker_credentials")
+
+
+def balance_accounts_of_run(warehouse: Warehouse, run_id: str) -> pd.DataFrame:
+    """``account_id`` of every account whose balances a run fetched."""
+    return warehouse.query("SELECT account_id FROM tradier_balances WHERE run_id = ?", [run_id])
+
+
+def balance_failures_of_run(warehouse: Warehouse, run_id: str) -> pd.DataFrame:
+    """``account_id, error_class, message`` of every account whose balances a run failed to fetch."""
+    return warehouse.query(
+        "SELECT account_id, error_class, message FROM sync_failures WHERE run_id = ? AND stage = 'balances'",
+        [run_id],
+    )
+
+
 def duplicate_keys(warehouse: Warehouse, table: str, keys: Sequence[str], *, limit: int = 20) -> pd.DataFrame:
     """Up to ``limit`` key values that more than one row of ``table`` holds, with their count ``n``."""
     name = warehouse.check_table(table)

@@ -141,3 +141,26 @@ def test_sensor_requests_a_sync_for_new_and_rotated_credentials_only(sensor_setu
         only_deactivated = _tick(defs, instance, rotated.cursor)
         assert not only_deactivated.run_requests
         assert int(only_deactivated.cursor) > int(rotated.cursor)
+
+
+@pytest.mark.parametrize(
+    ("value", "status", "interval"),
+    [(None, dg.DefaultScheduleStatus.STOPPED, 900), ("true", dg.DefaultScheduleStatus.RUNNING, 60)],
+)
+def test_a_gate_off_at_load_stops_the_schedule_and_slows_the_sensor(
+    value: str | None, status: dg.DefaultScheduleStatus, interval: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if value is None:
+        monkeypatch.delenv(FLAG, raising=False)
+    else:
+        monkeypatch.setenv(FLAG, value)
+    with dg.instance_for_test():
+        defs = build_definitions()
+        schedule = defs.resolve_schedule_def("portfolio_sync_schedule")
+        sensor = defs.resolve_sensor_def("broker_credentials_sensor")
+    assert schedule.default_status == status
+    assert sensor.minimum_interval_seconds == interval
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING  # its skip reason stays in the history
+    state = "off" if value is None else "on"
+    for description in (schedule.description, sensor.description):
+        assert f"Gate when the code location loaded: {state} ({FLAG}" in (description or "")

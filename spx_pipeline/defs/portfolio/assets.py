@@ -1,5 +1,6 @@
 """Portfolio group: credentials → Tradier balances → validated portfolio snapshots."""
 
+from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
@@ -8,7 +9,8 @@ from pydantic import Field
 
 from spx_pipeline.broker.secrets import Redactor
 from spx_pipeline.broker.tradier import AccountCredential
-from spx_pipeline.defs.common import OWNERS, preview_markdown, run_state, table_schema_metadata
+from spx_pipeline.defs.common import OWNERS, run_state, table_schema_metadata
+from spx_pipeline.defs.display import money_total, preview_markdown, row_counts, seconds
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.storage import reads
@@ -22,6 +24,7 @@ from spx_pipeline.transformations.portfolio import (
 )
 
 GROUP = "portfolio"
+SNAPSHOT_MONEY = ("total_equity", "cash", "option_buying_power", "day_trade_buying_power", "pending_cash")
 STAGE = "portfolio_sync"
 
 
@@ -46,13 +49,14 @@ def broker_credentials(
     store = app_db.credential_store()  # verifies the key against every active token
     infos = store.list()
     rows = credentials_rows(infos, run_id=context.run.run_id, captured_at=clock.run_time(context))
-    warehouse.warehouse().replace_table("broker_credentials", rows)
+    wh = warehouse.warehouse()
+    wh.replace_table("broker_credentials", rows)
     active = int(rows["is_active"].sum()) if len(rows) else 0
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": len(rows),
-            "active_accounts": active,
-            "inactive_accounts": len(rows) - active,
+            **row_counts(wh, "broker_credentials", len(rows)),
+            "active_accounts": dg.MetadataValue.int(active),
+            "inactive_accounts": dg.MetadataValue.int(len(rows) - active),
             "preview": preview_markdown(rows.drop(columns=["run_id"])),
         }
     )
@@ -64,19 +68,45 @@ class BalancesConfig(dg.Config):
     account_ids: list[str] = Field(default_factory=list)
 
 
-@dg.asset(
-    group_name=GROUP,
-    owners=OWNERS,
-    kinds={"tradier", "duckdb"},
+BALANCES = dg.AssetKey("tradier_balances")
+SYNC_FAILURES = dg.AssetKey("sync_failures")
+FAILURE_STAGES = ("balances", "snapshot_validation")
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            BALANCES,
+            group_name=GROUP,
+            owners=OWNERS,
+            kinds={"tradier", "duckdb"},
+            deps=[broker_credentials],
+            description=(
+                "Balances of every active account fetched from Tradier concurrently (per-token rate "
+                "limits, one /user/balances call when a token holds several accounts), normalized "
+                "whatever the account type (margin, cash, pdt) with the raw JSON alongside. Per-account "
+                "failures go to sync_failures and never stop the other accounts."
+            ),
+            metadata=table_schema_metadata("tradier_balances"),
+        ),
+        dg.AssetSpec(
+            SYNC_FAILURES,
+            group_name=GROUP,
+            owners=OWNERS,
+            kinds={"duckdb"},
+            deps=[broker_credentials],
+            description=(
+                "Why an account was not synced: one row per run x account x stage (balances: the broker "
+                "call failed; snapshot_validation: the balances broke the snapshot contract, written by "
+                "portfolio_snapshots), with the error class, HTTP status and a message with every token "
+                "taken out. Written in the same transaction as the balances, so an account of a run is "
+                "either in tradier_balances or here."
+            ),
+            metadata=table_schema_metadata("sync_failures"),
+        ),
+    ],
+    name="tradier_balances",
     pool=WAREHOUSE_POOL,
-    deps=[broker_credentials],
-    description=(
-        "Balances of every active account fetched from Tradier concurrently (per-token rate limits, one "
-        "/user/balances call when a token holds several accounts), normalized whatever the account type "
-        "(margin, cash, pdt) with the raw JSON alongside. Per-account failures go to sync_failures and "
-        "never stop the other accounts."
-    ),
-    metadata=table_schema_metadata("tradier_balances"),
 )
 def tradier_balances(
     context: dg.AssetExecutionContext,
@@ -85,7 +115,7 @@ def tradier_balances(
     tradier: TradierResource,
     warehouse: WarehouseResource,
     clock: ClockResource,
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult]:
     store = app_db.credential_store()
     stored = store.active_credentials(verify=False)  # verified when the store was opened
     if config.account_ids:
@@ -109,7 +139,8 @@ def tradier_balances(
     balances = frames.balances.assign(raw_json=frames.balances["raw_json"].map(redact))
     failed = frames.failures.assign(message=frames.failures["message"].map(redact))
     all_failed = bool(credentials) and balances.empty
-    with warehouse.warehouse().transaction() as tx:
+    wh = warehouse.warehouse()
+    with wh.transaction() as tx:
         tx.replace_rows(
             "tradier_balances",
             balances,
@@ -128,20 +159,30 @@ def tradier_balances(
             tx.publish(context.run.run_id, STAGE)
     for row in failed.itertuples():
         context.log.warning(f"Account {row.account_id} not synced: {row.error_class}: {row.message}")
+    failures = preview_markdown(failed[["account_id", "error_class", "http_status", "message"]])
     metadata: dict[str, Any] = {
-        "dagster/row_count": len(balances),
-        "accounts_requested": len(credentials),
-        "accounts_synced": len(balances),
-        "accounts_failed": len(failed),
-        "failures": preview_markdown(failed[["account_id", "error_class", "http_status", "message"]]),
-        "fetch_seconds_max": max((r.elapsed_s for r in results), default=0.0),
+        **row_counts(wh, "tradier_balances", len(balances)),
+        "accounts_requested": dg.MetadataValue.int(len(credentials)),
+        "accounts_synced": dg.MetadataValue.int(len(balances)),
+        "accounts_failed": dg.MetadataValue.int(len(failed)),
+        "failures": failures,
+        "fetch_seconds_max": seconds(max((r.elapsed_s for r in results), default=0.0)),
     }
+    # The failures are recorded (and shown) even when every account failed and the step fails.
+    yield dg.MaterializeResult(
+        asset_key=SYNC_FAILURES,
+        metadata={
+            **row_counts(wh, "sync_failures", len(failed)),
+            "accounts_failed": dg.MetadataValue.int(len(failed)),
+            "failures": failures,
+        },
+    )
     if all_failed:
         raise dg.Failure(
             description=f"No account synced: all {len(credentials)} failed (see sync_failures).",
             metadata=metadata,
         )
-    return dg.MaterializeResult(metadata=metadata)
+    yield dg.MaterializeResult(asset_key=BALANCES, metadata=metadata)
 
 
 def _balances_for_run(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> pd.DataFrame:
@@ -156,7 +197,7 @@ def _balances_for_run(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     wh = warehouse.warehouse()
     run_id = context.run.run_id
     frame = reads.balances_of_run(wh, run_id)
-    latest = context.instance.get_latest_materialization_event(tradier_balances.key)
+    latest = context.instance.get_latest_materialization_event(BALANCES)
     fetched_here = latest is not None and latest.run_id == run_id
     if not frame.empty or fetched_here:
         return frame
@@ -176,7 +217,7 @@ def _fetched_whole(instance: dg.DagsterInstance, run_id: str) -> bool:
     ).records
     return any(
         r.event_log_entry.dagster_event is not None
-        and r.event_log_entry.dagster_event.asset_key == tradier_balances.key
+        and r.event_log_entry.dagster_event.asset_key == BALANCES
         for r in records
     )
 
@@ -186,7 +227,7 @@ def _fetched_whole(instance: dg.DagsterInstance, run_id: str) -> bool:
     owners=OWNERS,
     kinds={"pandas", "duckdb"},
     pool=WAREHOUSE_POOL,
-    deps=[tradier_balances],
+    deps=[BALANCES],
     description=(
         "Portfolio history validated with pandera (types, non-negative buying powers, known account "
         "types, UTC timestamps, unique account x capture time), written to the app database's "
@@ -221,7 +262,7 @@ def portfolio_snapshots(
             tx.publish(context.run.run_id, STAGE)
         return dg.MaterializeResult(
             metadata={
-                "dagster/row_count": 0,
+                **row_counts(wh, "portfolio_snapshots", 0),
                 "note": "no balances to snapshot",
                 "repaired_runs": repair.repaired,
             }
@@ -251,11 +292,15 @@ def portfolio_snapshots(
     shown = frames.snapshots.drop(columns=["run_id"])
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": len(frames.snapshots),
-            "rows_rejected": len(frames.rejected),
+            **row_counts(wh, "portfolio_snapshots", len(frames.snapshots)),
+            "rows_rejected": dg.MetadataValue.int(len(frames.rejected)),
             "source_run_id": source_run,
             "repaired_runs": repair.repaired,
-            "total_option_buying_power": float(frames.snapshots["option_buying_power"].sum()),
-            "preview": preview_markdown(shown),
+            # Summed exactly, then a number so the Plots tab draws the portfolio's history.
+            "total_equity": dg.MetadataValue.float(float(money_total(frames.snapshots["total_equity"]))),
+            "total_option_buying_power": dg.MetadataValue.float(
+                float(money_total(frames.snapshots["option_buying_power"]))
+            ),
+            "preview": preview_markdown(shown, money=SNAPSHOT_MONEY),
         }
     )

@@ -5,10 +5,24 @@ from datetime import timedelta
 import dagster as dg
 import pandera.errors as pa_errors
 
-from spx_pipeline.defs.portfolio.assets import portfolio_snapshots
+from spx_pipeline.defs.common import (
+    latest_materialization,
+    latest_run_rows,
+    not_materialized,
+    unique_key_check,
+    verdict_result,
+)
+from spx_pipeline.defs.portfolio.assets import (
+    BALANCES,
+    FAILURE_STAGES,
+    SYNC_FAILURES,
+    broker_credentials,
+    portfolio_snapshots,
+)
 from spx_pipeline.domain.market_calendar import is_open_at
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, WarehouseResource
 from spx_pipeline.storage import reads
+from spx_pipeline.transformations.quality import balances_accounted_for, failures_have_reasons
 from spx_pipeline.transformations.schemas import validate_snapshots
 
 # Twice the schedule's interval plus slack: one missed tick is tolerated, two are not.
@@ -84,24 +98,63 @@ def every_active_account_synced(
     )
 
 
-def unique_key_check(
-    asset: dg.AssetsDefinition, table: str, keys: tuple[str, ...]
-) -> dg.AssetChecksDefinition:
-    """No two rows share a key (the warehouse's primary key is the first line of defence)."""
-    key_list = ", ".join(keys)
-
-    @dg.asset_check(
-        asset=asset,
-        name=f"{table}_unique_keys",
-        description=f"No duplicate ({key_list}) in {table}.",
-    )
-    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        dupes = reads.duplicate_keys(warehouse.warehouse(), table, keys)
-        return dg.AssetCheckResult(passed=dupes.empty, metadata={"duplicate_keys": len(dupes)})
-
-    return _check
-
-
 portfolio_snapshots_unique_keys = unique_key_check(
     portfolio_snapshots, "portfolio_snapshots", ("account_id", "captured_at")
 )
+
+
+@dg.asset_check(
+    asset=broker_credentials,
+    description=(
+        "The warehouse's redacted copy lists exactly the credentials of the app database (no account "
+        "lost or left over), so analysts count the same accounts the sync does."
+    ),
+)
+def broker_credentials_match_app_database(
+    app_db: AppDatabaseResource, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    stored = {c.account_id for c in app_db.credential_listing().list()}
+    copied = set(reads.credential_accounts(warehouse.warehouse())["account_id"])
+    return dg.AssetCheckResult(
+        passed=stored == copied,
+        metadata={
+            "app_database": len(stored),
+            "warehouse": len(copied),
+            "missing": ", ".join(sorted(stored - copied)) or "none",
+            "left_over": ", ".join(sorted(copied - stored)) or "none",
+        },
+    )
+
+
+@dg.asset_check(
+    asset=BALANCES,
+    description=(
+        "Every account the latest sync requested either has balances or a sync_failures row with a "
+        "reason (never both, none lost)."
+    ),
+)
+def tradier_balances_accounts_accounted_for(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    latest = latest_materialization(context.instance, BALANCES)
+    if latest is None:
+        return not_materialized()
+    run_id, metadata = latest
+    wh = warehouse.warehouse()
+    synced = reads.balance_accounts_of_run(wh, run_id)
+    failed = reads.balance_failures_of_run(wh, run_id)
+    requested = int(metadata.get("accounts_requested", 0))  # type: ignore[call-overload]
+    return verdict_result(balances_accounted_for(requested, synced, failed))
+
+
+@dg.asset_check(
+    asset=SYNC_FAILURES,
+    description="Each failure of the latest sync names a known stage, its error class and a message.",
+)
+def sync_failures_have_reasons(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    failures = latest_run_rows(context, warehouse, SYNC_FAILURES, "sync_failures")
+    if failures is None:
+        return not_materialized()
+    return verdict_result(failures_have_reasons(failures, FAILURE_STAGES))

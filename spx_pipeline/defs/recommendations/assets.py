@@ -15,10 +15,10 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from spx_pipeline.defs.common import OWNERS, preview_markdown, table_schema_metadata
+from spx_pipeline.defs.common import OWNERS, table_schema_metadata, unique_key_check
+from spx_pipeline.defs.display import preview_markdown, row_counts
 from spx_pipeline.defs.market_data.assets import spx_option_chain
 from spx_pipeline.defs.portfolio.assets import portfolio_snapshots
-from spx_pipeline.defs.portfolio.checks import unique_key_check
 from spx_pipeline.domain.contract_selection import SelectionConfig
 from spx_pipeline.domain.market_calendar import trading_day
 from spx_pipeline.domain.money import to_money
@@ -40,6 +40,8 @@ from spx_pipeline.transformations.recommendations import (
     recommendation_rows,
     stale_risk_reasons,
 )
+
+PREVIEW_MONEY = ("limit_price",)
 
 
 class RecommendationRunConfig(dg.Config):
@@ -116,10 +118,10 @@ def _session_chain(wh: Warehouse, session: date, prefer_run_id: str | None = Non
     return chain
 
 
-def _counts(rows: pd.DataFrame) -> dict[str, int]:
-    """Every row is tradable xor blocked, so the two counts add up to the rows."""
+def _counts(rows: pd.DataFrame) -> dict[str, dg.IntMetadataValue]:
+    """Every row is tradable xor blocked, so the two counts add up to the rows (plotted per run)."""
     blocked = int(rows["blocked"].sum()) if len(rows) else 0
-    return {"tradable": len(rows) - blocked, "blocked": blocked}
+    return {"tradable": dg.MetadataValue.int(len(rows) - blocked), "blocked": dg.MetadataValue.int(blocked)}
 
 
 @dg.asset(
@@ -178,13 +180,13 @@ def contract_recommendations(
     shown = rows[["setup_id", "account_id", "symbol", "limit_price", "suggested_contracts", "blocked"]]
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": len(rows),
+            **row_counts(wh, "contract_recommendations", len(rows)),
             "as_of_date": chain.trading_day.isoformat(),
             "setups": len(setups),
             "invalid_setups": ", ".join(f"{b.setup_id}: {b.reason}" for b in invalid) or "none",
             "accounts": len(contexts),
             **_counts(rows),
-            "preview": preview_markdown(shown),
+            "preview": preview_markdown(shown, money=PREVIEW_MONEY),
         }
     )
 
@@ -277,7 +279,7 @@ def adhoc_recommendations(
             "rows": len(rows),
             **_counts(rows),
             "risk_fingerprint": ctx.fingerprint(),
-            "preview": preview_markdown(shown),
+            "preview": preview_markdown(shown, money=PREVIEW_MONEY),
         },
     )
 

@@ -1,8 +1,11 @@
 """Schedule and sensor behind ``TRADIER_PORTFOLIO_SYNC_ENABLED``.
 
-Both are RUNNING by default and read the flag at every evaluation, so flipping the variable is
-all an operator does; while it is off every tick is skipped with a
-reason that names the flag, visible in the tick history.
+Both read the flag at every evaluation; while it is off a tick is
+skipped with a reason that names the flag, shown in the tick history and the tick's log.
+A variable reaches the daemon and the code server only when they (re)load the code location, so
+the definitions also take the gate's state at load: while it is off the schedule starts STOPPED
+(it would only skip) and the sensor ticks every 15 minutes instead of every minute, so a quiet
+deployment's daemon log is not a wall of skips. Each description says what the gate was at load.
 """
 
 from datetime import datetime
@@ -10,14 +13,23 @@ from typing import Any
 
 import dagster as dg
 
+from spx_pipeline.defs.portfolio.jobs import portfolio_sync_job
 from spx_pipeline.domain.market_calendar import NEW_YORK, is_open_at
 from spx_pipeline.resources.app_db import AppDatabaseResource
-from spx_pipeline.settings import SYNC_FLAG, sync_flag
+from spx_pipeline.settings import SYNC_FLAG, FlagState, sync_flag
 
 SCHEDULE_TIMEZONE = "America/New_York"
 # Every 5 minutes from 09:30 to 15:55 ET on weekdays; the NYSE calendar then drops holidays and
 # the minutes after an early close (13:00 ET).
 SCHEDULE_CRONS = ["30-55/5 9 * * 1-5", "*/5 10-15 * * 1-5"]
+SENSOR_INTERVAL_SECONDS = 60
+# While the gate is off the sensor only says so: once per 15 minutes is enough (4 ticks an hour).
+GATED_OFF_SENSOR_INTERVAL_SECONDS = 900
+
+
+def _gate_at_load(gate: FlagState) -> str:
+    state = "on" if gate.enabled else "off"
+    return f" Gate when the code location loaded: {state} ({gate.reason})."
 
 
 def _disabled_reason() -> str | None:
@@ -44,16 +56,21 @@ def schedule_tick(scheduled_at: datetime) -> dg.RunRequest | dg.SkipReason:
     )
 
 
-def build_portfolio_sync_schedule(job: dg.JobDefinition | Any) -> dg.ScheduleDefinition:
+def build_portfolio_sync_schedule(
+    job: dg.JobDefinition | Any, gate: FlagState | None = None
+) -> dg.ScheduleDefinition:
+    gate = gate or sync_flag()
+
     @dg.schedule(
         name="portfolio_sync_schedule",
         job=job,
         cron_schedule=SCHEDULE_CRONS,
         execution_timezone=SCHEDULE_TIMEZONE,
-        default_status=dg.DefaultScheduleStatus.RUNNING,
+        default_status=dg.DefaultScheduleStatus.RUNNING if gate.enabled else dg.DefaultScheduleStatus.STOPPED,
         description=(
             "Portfolio snapshot sync every 5 minutes during NYSE regular hours (holidays and early "
-            f"closes from exchange-calendars). Skips unless {SYNC_FLAG} is on."
+            f"closes from exchange-calendars). Skips unless {SYNC_FLAG} is on; starts stopped when it "
+            "is off." + _gate_at_load(gate)
         ),
     )
     def portfolio_sync_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
@@ -62,17 +79,22 @@ def build_portfolio_sync_schedule(job: dg.JobDefinition | Any) -> dg.ScheduleDef
     return portfolio_sync_schedule
 
 
-def build_broker_credentials_sensor(job: dg.JobDefinition | Any) -> dg.SensorDefinition:
+def build_broker_credentials_sensor(
+    job: dg.JobDefinition | Any, gate: FlagState | None = None
+) -> dg.SensorDefinition:
     """Request a sync for credentials newly activated or rotated since the last evaluation."""
+    gate = gate or sync_flag()
+    interval = SENSOR_INTERVAL_SECONDS if gate.enabled else GATED_OFF_SENSOR_INTERVAL_SECONDS
 
     @dg.sensor(
         name="broker_credentials_sensor",
         job=job,
-        minimum_interval_seconds=60,
+        minimum_interval_seconds=interval,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=(
             "Syncs balances for broker credentials that were newly activated or rotated (tracked by "
-            f"the credential store's change sequence). Skips unless {SYNC_FLAG} is on."
+            f"the credential store's change sequence). Skips unless {SYNC_FLAG} is on, every minute "
+            "while it is on and every 15 minutes while it is off." + _gate_at_load(gate)
         ),
     )
     def broker_credentials_sensor(
@@ -81,6 +103,7 @@ def build_broker_credentials_sensor(job: dg.JobDefinition | Any) -> dg.SensorDef
         reason = _disabled_reason()
         if reason:
             # The cursor stays put: changes made while the flag is off are synced once it is on.
+            context.log.info(reason)
             return dg.SkipReason(reason)
         cursor = int(context.cursor) if context.cursor else 0
         changes = app_db.credential_listing().changes_since(cursor)
@@ -113,3 +136,13 @@ def build_broker_credentials_sensor(job: dg.JobDefinition | Any) -> dg.SensorDef
 def sync_run_config(account_ids: list[str]) -> dict[str, object]:
     """Run config limiting a portfolio sync to some accounts."""
     return {"ops": {"tradier_balances": {"config": {"account_ids": account_ids}}}}
+
+
+@dg.definitions
+def automation() -> dg.Definitions:
+    """Built whenever the code location loads, so both take the gate's state of that moment."""
+    gate = sync_flag()
+    return dg.Definitions(
+        schedules=[build_portfolio_sync_schedule(portfolio_sync_job, gate)],
+        sensors=[build_broker_credentials_sensor(portfolio_sync_job, gate)],
+    )

@@ -1,0 +1,96 @@
+"""How figures look on an asset's page: money as money, dates as dates, counts that add up.
+
+Previews are read by traders, not parsers: ``$52,480.60`` rather than ``52480.6``, an empty cell
+rather than ``nan``, ``2026-11-24`` rather than ``2026-11-24 00:00:00``. Numbers meant for Dagster's
+Plots tab stay numbers; money totals are summed exactly (Decimal) before they become one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+import dagster as dg
+import pandas as pd
+
+from spx_pipeline.storage.warehouse import Warehouse
+
+MISSING = ""
+
+
+def money_text(value: object) -> str:
+    """``$1,234.50``; ``-$12.00``; empty for a missing value."""
+    amount = to_decimal(value)
+    if amount is None:
+        return MISSING
+    sign = "-" if amount < 0 else ""
+    return f"{sign}${abs(amount):,.2f}"
+
+
+def _missing(value: object) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return (isinstance(value, float) and math.isnan(value)) or (isinstance(value, Decimal) and value.is_nan())
+
+
+def to_decimal(value: object) -> Decimal | None:
+    """The exact amount a cell holds (a float goes through its shortest text), None when missing."""
+    if _missing(value):
+        return None
+    try:
+        return value if isinstance(value, Decimal) else Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def money_total(values: Iterable[object]) -> Decimal:
+    """Exact sum of the amounts present (missing ones count as nothing)."""
+    return sum((amount for amount in map(to_decimal, values) if amount is not None), Decimal(0))
+
+
+def _cell(value: object) -> object:
+    if _missing(value):
+        return MISSING
+    if isinstance(value, datetime | pd.Timestamp):
+        stamp = pd.Timestamp(value)
+        if stamp.tzinfo is None and stamp == stamp.normalize():
+            return stamp.date().isoformat()
+        return stamp.strftime("%Y-%m-%d %H:%M:%S %Z").rstrip()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def display_frame(frame: pd.DataFrame, *, money: Sequence[str] = ()) -> pd.DataFrame:
+    """Text a person reads: money columns as dollars, dates without midnight, no NaN."""
+    shown = frame.astype(object)
+    for column in shown.columns:
+        convert = money_text if column in money else _cell
+        shown[column] = [convert(value) for value in shown[column]]
+    return shown
+
+
+def preview_markdown(
+    frame: pd.DataFrame, *, money: Sequence[str] = (), limit: int = 20
+) -> dg.MarkdownMetadataValue:
+    """A short markdown table for the UI (never includes anything secret: callers pass safe frames)."""
+    if frame.empty:
+        return dg.MetadataValue.md("_no rows_")
+    table = display_frame(frame.head(limit), money=money).to_markdown(index=False, disable_numparse=True)
+    more = f"\n\n_{len(frame) - limit} more rows_" if len(frame) > limit else ""
+    return dg.MetadataValue.md(table + more)
+
+
+def row_counts(warehouse: Warehouse, table: str, written: int) -> dict[str, dg.MetadataValue]:
+    """The rows this run wrote and the table's total (``dagster/row_count``, which the UI plots)."""
+    return {
+        "rows_written": dg.MetadataValue.int(written),
+        "dagster/row_count": dg.MetadataValue.int(warehouse.row_count(table)),
+    }
+
+
+def seconds(value: float) -> dg.FloatMetadataValue:
+    """A duration to the millisecond (no ``0.030835652999940066``)."""
+    return dg.MetadataValue.float(round(value, 3))

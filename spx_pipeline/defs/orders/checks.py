@@ -1,0 +1,54 @@
+"""Checks on the order tickets: valid Tradier forms, and none missing."""
+
+import dagster as dg
+import pandas as pd
+
+from spx_pipeline.defs.common import latest_run_rows, not_materialized, verdict_result
+from spx_pipeline.defs.orders.assets import order_tickets
+from spx_pipeline.domain.market_calendar import trading_day
+from spx_pipeline.resources import AppDatabaseResource, ClockResource, WarehouseResource
+from spx_pipeline.transformations.quality import tickets_valid, tradable_ticketed
+from spx_pipeline.transformations.tickets import tradable_recommendations
+
+
+def _latest_tickets(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> pd.DataFrame | None:
+    return latest_run_rows(context, warehouse, order_tickets.key, "order_tickets")
+
+
+@dg.asset_check(
+    asset=order_tickets,
+    description=(
+        "Every payload of the latest tickets reads back as a valid Tradier form by the same rules the "
+        "broker client applies: prices on the SPX tick grid, whole contracts, known sides and types."
+    ),
+)
+def order_tickets_payloads_valid(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    tickets = _latest_tickets(context, warehouse)
+    return not_materialized() if tickets is None else verdict_result(tickets_valid(tickets))
+
+
+@dg.asset_check(
+    asset=order_tickets,
+    description=(
+        "Every tradable recommendation of today's newest recommendations run (active accounts) has an "
+        "entry ticket; a recommendation skipped (setup deactivated, payload refused) is named."
+    ),
+)
+def order_tickets_cover_tradable_recommendations(
+    context: dg.AssetCheckExecutionContext,
+    app_db: AppDatabaseResource,
+    warehouse: WarehouseResource,
+    clock: ClockResource,
+) -> dg.AssetCheckResult:
+    tickets = _latest_tickets(context, warehouse)
+    if tickets is None:
+        return not_materialized()
+    active = [c.account_id for c in app_db.credential_listing().list() if c.is_active]
+    tradable = tradable_recommendations(
+        warehouse.warehouse(), trading_day=trading_day(clock.clock().now()), active_accounts=active
+    )
+    return verdict_result(tradable_ticketed(tradable, tickets))
