@@ -154,7 +154,7 @@ def test_a_gate_off_at_load_stops_the_schedule_and_slows_the_sensor(
         monkeypatch.delenv(FLAG, raising=False)
     else:
         monkeypatch.setenv(FLAG, value)
-    with dg.instance_for_test():
+    with dg.DagsterInstance.ephemeral():
         defs = build_definitions()
         schedule = defs.resolve_schedule_def("portfolio_sync_schedule")
         sensor = defs.resolve_sensor_def("broker_credentials_sensor")
