@@ -5,20 +5,12 @@ from __future__ import annotations
 import pytest
 
 from spx_pipeline.storage.analyst import AnalystCatalog
+from spx_pipeline.storage.publication import STAGES
 from spx_pipeline.storage.warehouse import Warehouse
 from spx_pipeline.storage.warehouse_schema import column_names, render_ddl, table_spec, warehouse_schema
 
-TABLES = {
-    "broker_credentials",
-    "tradier_balances",
-    "sync_failures",
-    "portfolio_snapshots",
-    "spx_option_chain",
-    "contract_recommendations",
-    "adhoc_contract_recommendations",
-    "order_tickets",
-    "run_publications",
-}
+# Every table a stage publishes, and the publication record itself.
+TABLES = {table for tables in STAGES.values() for table, _ in tables} | {"run_publications"}
 
 
 def test_the_ddl_defines_every_warehouse_table() -> None:
