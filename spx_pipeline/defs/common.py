@@ -1,46 +1,26 @@
 """Small helpers shared by the asset modules: metadata, run identity, table schemas."""
 
-import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import dagster as dg
-import duckdb
 import pandas as pd
 
 from spx_pipeline.resources import WarehouseResource
+from spx_pipeline.storage import reads
 from spx_pipeline.storage.reconcile import RunState
-from spx_pipeline.storage.warehouse import ddl_files
+from spx_pipeline.storage.warehouse_schema import table_spec
 from spx_pipeline.transformations.quality import Verdict
 
 OWNERS = ["team:spx-trading"]
 
 
-@functools.cache
-def _ddl_columns() -> dict[str, list[tuple[str, str]]]:
-    """Every warehouse table's columns, from the DDL applied to an in-memory database."""
-    con = duckdb.connect()
-    try:
-        for path in ddl_files():
-            con.execute(path.read_text(encoding="utf-8"))
-        rows = con.execute(
-            "SELECT table_name, column_name, data_type FROM information_schema.columns "
-            "ORDER BY table_name, ordinal_position"
-        ).fetchall()
-    finally:
-        con.close()
-    tables: dict[str, list[tuple[str, str]]] = {}
-    for table, column, type_ in rows:
-        tables.setdefault(table, []).append((column, type_))
-    return tables
-
-
 def table_schema_metadata(table: str) -> dict[str, object]:
-    """Column schema of a warehouse table, read from its DDL, for the asset's UI page."""
-    columns = _ddl_columns()[table]
+    """Column schema of a warehouse table, types and descriptions read from its DDL, for the UI."""
+    spec = table_spec(table)
     return {
         "dagster/column_schema": dg.TableSchema(
-            columns=[dg.TableColumn(name, type_) for name, type_ in columns]
+            columns=[dg.TableColumn(c.name, c.type, description=c.description) for c in spec.columns]
         ),
         "dagster/table_name": table,
     }
@@ -86,7 +66,7 @@ def latest_run_rows(
     latest = latest_materialization(context.instance, key)
     if latest is None:
         return None
-    return warehouse.warehouse().query(f"SELECT * FROM {table} WHERE run_id = ?", [latest[0]])
+    return reads.rows_of_run(warehouse.warehouse(), table, latest[0])
 
 
 def unique_key_check(
@@ -101,9 +81,7 @@ def unique_key_check(
         description=f"No duplicate ({key_list}) in {table}.",
     )
     def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        dupes = warehouse.warehouse().query(
-            f"SELECT {key_list}, count(*) AS n FROM {table} GROUP BY {key_list} HAVING count(*) > 1 LIMIT 20"
-        )
+        dupes = reads.duplicate_keys(warehouse.warehouse(), table, keys)
         return dg.AssetCheckResult(passed=dupes.empty, metadata={"duplicate_keys": len(dupes)})
 
     return _check

@@ -10,10 +10,13 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import exchange_calendars as xcals
 import pandas as pd
+
+if TYPE_CHECKING:
+    import exchange_calendars as xcals
 
 NEW_YORK = ZoneInfo("America/New_York")
 CALENDAR_NAME = "XNYS"
@@ -25,7 +28,12 @@ CALENDAR_END = date(2045, 12, 29)
 
 @functools.lru_cache(maxsize=1)
 def nyse() -> xcals.ExchangeCalendar:
-    """XNYS sessions from ``CALENDAR_START`` to ``CALENDAR_END`` (holidays and early closes)."""
+    """XNYS sessions from ``CALENDAR_START`` to ``CALENDAR_END`` (holidays and early closes).
+
+    exchange-calendars is imported here, on first use, not when the code location loads.
+    """
+    import exchange_calendars as xcals
+
     return xcals.get_calendar(CALENDAR_NAME, start=CALENDAR_START.isoformat(), end=CALENDAR_END.isoformat())
 
 

@@ -29,7 +29,7 @@ CONTRACT_COLUMNS = (
     "limit_price",
     "delta",
 )
-# contract_recommendations in sql/warehouse/001_core_tables.sql, minus run_id and generated_at.
+# contract_recommendations in sql/warehouse/003_recommendation_tables.sql, minus run_id and generated_at.
 RECOMMENDATION_COLUMNS: tuple[str, ...] = (
     "as_of_date",
     "setup_id",

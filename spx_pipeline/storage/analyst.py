@@ -27,7 +27,6 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Final
 
@@ -35,8 +34,11 @@ import duckdb
 import pandas as pd
 
 from spx_pipeline.storage.paths import WAREHOUSE_DDL_DIR, warehouse_path
+from spx_pipeline.storage.warehouse_schema import TableSpec, ddl_scripts, warehouse_schema
+from spx_pipeline.storage.warehouse_types import quote_identifier as _q
+from spx_pipeline.storage.warehouse_types import sql_literal as _lit
 
-CATALOG_FORMAT: Final = 1
+CATALOG_FORMAT: Final = 2  # 2: views carry the DDL's descriptions
 SEQ_DIGITS: Final = 12
 SCHEMA_DIR: Final = "0" * SEQ_DIGITS + "-schema-ddl"
 PUBLICATION_FILE: Final = "_publication"
@@ -83,40 +85,14 @@ def published_seqs(paths: AnalystPaths) -> dict[int, str]:
     return found
 
 
-@cache
-def _ddl_catalog(ddl_dir: Path) -> tuple[str, dict[str, list[str]]]:
-    """(hash of the DDL, {table: primary-key columns}) from the DDL applied in memory."""
-    digest = hashlib.sha256(f"format {CATALOG_FORMAT}".encode())
-    con = duckdb.connect()
-    try:
-        for path in sorted(ddl_dir.glob("*.sql")):
-            text = path.read_text(encoding="utf-8")
-            digest.update(text.encode("utf-8"))
-            con.execute(text)
-        rows = con.execute(
-            "SELECT table_name, constraint_column_names FROM duckdb_constraints() "
-            "WHERE constraint_type = 'PRIMARY KEY' AND schema_name = 'main' ORDER BY table_name"
-        ).fetchall()
-    finally:
-        con.close()
-    return digest.hexdigest(), {str(table): [str(c) for c in columns] for table, columns in rows}
-
-
-def _q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def ensure_catalog(paths: AnalystPaths, ddl_dir: Path = WAREHOUSE_DDL_DIR) -> bool:
     """Create or refresh the schema files and the catalog of views; True when (re)built.
 
     Readers are never blocked: the schema directory and the catalog are written beside their
     final place and renamed over it.
     """
-    ddl_hash, keys = _ddl_catalog(ddl_dir)
+    schema = warehouse_schema(ddl_dir)
+    ddl_hash = hashlib.sha256(f"format {CATALOG_FORMAT}\n{schema.digest}".encode()).hexdigest()
     if _seen_current(paths, ddl_hash) or _catalog_matches(paths, ddl_hash):
         _remember_current(paths, ddl_hash)
         return False
@@ -126,20 +102,23 @@ def ensure_catalog(paths: AnalystPaths, ddl_dir: Path = WAREHOUSE_DDL_DIR) -> bo
     tmp = paths.catalog.with_name(f".{paths.catalog.name}.{uuid.uuid4().hex}.tmp")
     con = duckdb.connect(str(tmp))
     try:
-        for table, key in keys.items():
+        con.begin()  # one commit for the whole catalog, not one per statement
+        for table, spec in schema.tables.items():
             if table == "run_publications":
                 continue
-            con.execute(f"CREATE VIEW {_q(table)} AS {_latest_rows_sql(paths, table, key)}")
+            con.execute(f"CREATE VIEW {_q(table)} AS {_latest_rows_sql(paths, table, spec.primary_key)}")
         glob = _lit((paths.published_dir / "*" / f"{PUBLICATION_FILE}.parquet").as_posix())
         con.execute(
             "CREATE VIEW run_publications AS SELECT * EXCLUDE (filename) FROM "
             f"read_parquet({glob}, filename = true, union_by_name = true) ORDER BY seq"
         )
+        con.execute(";\n".join(_describe_view_sql(spec) for spec in schema.tables.values()))
         con.execute("CREATE TABLE _spx_catalog (format INTEGER, ddl_hash VARCHAR, published_dir VARCHAR)")
         con.execute(
             "INSERT INTO _spx_catalog VALUES (?, ?, ?)",
             [CATALOG_FORMAT, ddl_hash, str(paths.published_dir.resolve())],
         )
+        con.commit()
         con.execute("CHECKPOINT")
     finally:
         con.close()
@@ -190,6 +169,16 @@ def _latest_rows_sql(paths: AnalystPaths, table: str, key: Sequence[str]) -> str
     )
 
 
+def _describe_view_sql(spec: TableSpec) -> str:
+    """The table's descriptions on its view, so analysts read them with ``duckdb_columns()`` here too."""
+    statements = [f"COMMENT ON VIEW {_q(spec.name)} IS {_lit(spec.description)}"]
+    statements += [
+        f"COMMENT ON COLUMN {_q(spec.name)}.{_q(column.name)} IS {_lit(column.description)}"
+        for column in spec.columns
+    ]
+    return ";\n".join(statements)
+
+
 def _catalog_matches(paths: AnalystPaths, ddl_hash: str) -> bool:
     if not paths.catalog.is_file() or not (paths.published_dir / SCHEMA_DIR).is_dir():
         return False
@@ -212,8 +201,8 @@ def _write_schema_files(paths: AnalystPaths, ddl_dir: Path) -> None:
     staged.mkdir(parents=True)
     con = duckdb.connect()
     try:
-        for path in sorted(ddl_dir.glob("*.sql")):
-            con.execute(path.read_text(encoding="utf-8"))
+        for script in ddl_scripts(ddl_dir):
+            con.execute(script)
         tables = [
             str(r[0])
             for r in con.execute(

@@ -18,29 +18,47 @@ from datetime import datetime
 from typing import Final, Literal
 
 import sqlalchemy as sa
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.fernet import InvalidToken, MultiFernet
 from sqlalchemy.engine import Connection
 
-from spx_pipeline.broker.secrets import SecretToken, check_token_text, token_fingerprint
-from spx_pipeline.domain.accounts import validate_account_id
+from spx_pipeline.broker.secrets import SecretToken, token_fingerprint
 from spx_pipeline.domain.tradier.enums import ENVIRONMENTS
-from spx_pipeline.settings import CREDENTIALS_KEY_FILE_VAR, credentials_key_from_env
 from spx_pipeline.storage.appdb import AppDatabase
+from spx_pipeline.storage.credential_input import (
+    CredentialError,
+    check_account_id,
+    check_environment,
+    check_token,
+    clean_label,
+)
+from spx_pipeline.storage.credential_keys import (
+    CredentialKeys,
+    CredentialsKeyError,
+    check_keys_open_stored_tokens,
+    generate_key,
+    load_cipher,
+    load_keys,
+)
 from spx_pipeline.storage.paths import ENV_CREDENTIALS_KEY
 from spx_pipeline.storage.tables import app_counters, broker_credentials
+
+# Re-exported: the key and input helpers are part of the credential store's public names.
+__all__ = [
+    "ENVIRONMENTS",
+    "CredentialError",
+    "CredentialInfo",
+    "CredentialStore",
+    "CredentialsKeyError",
+    "StoredCredential",
+    "UnknownAccountError",
+    "generate_key",
+    "load_cipher",
+]
 
 Environment = Literal["sandbox", "live"]
 ChangeKind = Literal["added", "rotated", "activated", "deactivated"]
 
 _CHANGE_COUNTER: Final = "broker_credentials.change_seq"
-
-
-class CredentialsKeyError(RuntimeError):
-    """The encryption key is missing, malformed, or does not decrypt the stored tokens."""
-
-
-class CredentialError(ValueError):
-    """An operator-level problem with a credential: bad input, unknown or duplicate account."""
 
 
 class UnknownAccountError(CredentialError):
@@ -75,36 +93,6 @@ class StoredCredential:
     token: SecretToken
 
 
-def generate_key() -> str:
-    """A new random Fernet key (urlsafe base64 text) for ``SPX_CREDENTIALS_KEY``."""
-    return Fernet.generate_key().decode("ascii")
-
-
-def load_cipher(key: str | None = None) -> MultiFernet:
-    """The cipher for ``key`` (else ``SPX_CREDENTIALS_KEY`` / ``SPX_CREDENTIALS_KEY_FILE``).
-
-    Missing or malformed keys fail closed with ``CredentialsKeyError``.
-    """
-    text = key if key is not None else credentials_key_from_env()
-    if text is None or not text.strip():
-        raise CredentialsKeyError(
-            f"{ENV_CREDENTIALS_KEY} is not set (nor {CREDENTIALS_KEY_FILE_VAR}): broker tokens cannot "
-            "be encrypted or decrypted, so nothing is synced. Create a key with `spx-pipeline keygen` "
-            "and export it."
-        )
-    ciphers: list[Fernet] = []
-    for position, part in enumerate((p.strip() for p in text.split(",")), start=1):
-        try:
-            ciphers.append(Fernet(part.encode("ascii")))
-        except (ValueError, UnicodeEncodeError):
-            # Deliberately no `from exc` detail: the message of a base64 error can quote the key.
-            raise CredentialsKeyError(
-                f"{ENV_CREDENTIALS_KEY} key #{position} is malformed: a Fernet key is 32 bytes of "
-                "urlsafe base64 (44 characters), as printed by `spx-pipeline keygen`"
-            ) from None
-    return MultiFernet(ciphers)
-
-
 class CredentialStore:
     """Encrypted broker credentials in the app database.
 
@@ -117,15 +105,19 @@ class CredentialStore:
     def __init__(self, appdb: AppDatabase, key: str | None = None, *, require_key: bool = True) -> None:
         self._db = appdb
         self._key = key
-        self._cipher: MultiFernet | None = None
+        self._keys: CredentialKeys | None = None
         if require_key:
-            self._cipher = load_cipher(key)  # missing or malformed keys fail here, before any work
+            self._keys = load_keys(key)  # missing or malformed keys fail here, before any work
+
+    @property
+    def keys(self) -> CredentialKeys:
+        if self._keys is None:
+            self._keys = load_keys(self._key)
+        return self._keys
 
     @property
     def cipher(self) -> MultiFernet:
-        if self._cipher is None:
-            self._cipher = load_cipher(self._key)
-        return self._cipher
+        return self.keys.cipher
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -138,9 +130,9 @@ class CredentialStore:
         environment: str = "sandbox",
     ) -> CredentialInfo:
         """Store a new account's token (encrypted); an existing account is an error: use rotate."""
-        account_id = _check_account_id(account_id)
-        env = _check_environment(environment)
-        clean = _check_token(token)
+        account_id = check_account_id(account_id)
+        env = check_environment(environment)
+        clean = check_token(token)
         self._check_key_opens_stored_tokens()
         ciphertext = self._encrypt(clean)
         now = self._db.clock.now()
@@ -154,10 +146,11 @@ class CredentialStore:
                 conn.execute(
                     broker_credentials.insert().values(
                         account_id=account_id,
-                        label=_clean_label(label),
+                        label=clean_label(label),
                         environment=env,
                         token_ciphertext=ciphertext,
                         token_fingerprint=token_fingerprint(clean),
+                        key_id=self.keys.encrypting_id,
                         is_active=True,
                         created_at=now,
                         updated_at=now,
@@ -172,7 +165,7 @@ class CredentialStore:
 
     def rotate(self, account_id: str, token: str) -> CredentialInfo:
         """Replace an account's token; its active flag stays as it is."""
-        clean = _check_token(token)
+        clean = check_token(token)
         self._check_key_opens_stored_tokens(replacing=account_id)
         ciphertext = self._encrypt(clean)
         now = self._db.clock.now()
@@ -184,6 +177,7 @@ class CredentialStore:
                 .values(
                     token_ciphertext=ciphertext,
                     token_fingerprint=token_fingerprint(clean),
+                    key_id=self.keys.encrypting_id,
                     updated_at=now,
                     rotated_at=now,
                     change_seq=_next_seq(conn),
@@ -277,26 +271,8 @@ class CredentialStore:
     # -- internals ------------------------------------------------------------------------
 
     def _check_key_opens_stored_tokens(self, *, replacing: str | None = None) -> None:
-        """Refuse to encrypt under a key that cannot decrypt the active tokens already stored.
-
-        A valid but wrong key would otherwise store the new token happily, and every later sync
-        would fail for every account (the stored tokens and the new one need different keys).
-        The token being replaced by a rotation is exempt, and so are inactive accounts: after a
-        lost key an operator deactivates the accounts, rotates each, and activates them again.
-        """
-        rows = [row for row in self._active_rows() if row.account_id != replacing]
-        unreadable = []
-        for row in rows:
-            try:
-                self.cipher.decrypt(row.token_ciphertext.encode("ascii"))
-            except InvalidToken:
-                unreadable.append(row.account_id)
-        if unreadable:
-            raise CredentialsKeyError(
-                f"{ENV_CREDENTIALS_KEY} does not decrypt {len(unreadable)} of {len(rows)} active stored "
-                f"token(s) (e.g. account {unreadable[0]!r}); nothing was stored: use the key the tokens were "
-                "stored with (several keys may be given, comma-separated, to roll to a new one)"
-            )
+        with self._db.engine.begin() as conn:
+            check_keys_open_stored_tokens(conn, self.keys, replacing=replacing)
 
     def _active_rows(self) -> list[sa.Row[tuple[object, ...]]]:
         with self._db.engine.connect() as conn:
@@ -390,43 +366,3 @@ def _info(row: sa.Row[tuple[object, ...]]) -> CredentialInfo:
         change_seq=int(m["change_seq"]),
         last_change=m["last_change"],
     )
-
-
-def _check_account_id(account_id: str) -> str:
-    """The broker client's own rule (``domain.accounts``), so a stored account can always be synced."""
-    text = account_id.strip() if isinstance(account_id, str) else account_id
-    try:
-        return validate_account_id(text)
-    except ValueError:
-        raise CredentialError(
-            f"account_id {account_id!r} is not valid: use 1-32 letters or digits (the broker's account "
-            "number, e.g. VA12345678)"
-        ) from None
-
-
-def _check_environment(environment: str) -> str:
-    if environment not in ENVIRONMENTS:
-        raise CredentialError(f"environment {environment!r} is not valid: use 'sandbox' or 'live'")
-    return environment
-
-
-def _check_token(token: str) -> str:
-    # Messages here never include the value: a mistyped token is still a secret.
-    if not isinstance(token, str) or not token.strip():
-        raise CredentialError("token is empty: pass the broker access token on standard input")
-    clean = token.strip()
-    if any(ch.isspace() for ch in clean):
-        raise CredentialError("token contains whitespace inside it; an access token is a single word")
-    try:
-        # Refuse at entry what the HTTP layer would refuse at the first sync (control, non-ASCII).
-        check_token_text(clean)
-    except ValueError as exc:
-        raise CredentialError(f"token is not usable: {exc}") from None
-    return clean
-
-
-def _clean_label(label: str | None) -> str | None:
-    if label is None:
-        return None
-    text = label.strip()
-    return text or None

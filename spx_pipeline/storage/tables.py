@@ -89,6 +89,8 @@ broker_credentials = sa.Table(
     sa.Column("deactivated_at", UtcDateTime),
     sa.Column("change_seq", sa.BigInteger, nullable=False),
     sa.Column("last_change", sa.Text, nullable=False),
+    # 0006: which key encrypted the token (credential_keys.key_id)
+    sa.Column("key_id", sa.Text),
 )
 
 app_counters = sa.Table(

@@ -9,23 +9,15 @@ table exactly as it was.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import math
 import random
 import re
 import time
-import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from decimal import Decimal
-from functools import cache
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final
 
 import duckdb
-import pandas as pd
 import psutil
 
 from spx_pipeline.clock import Clock, clock_from_env
@@ -38,52 +30,38 @@ from spx_pipeline.storage.paths import (
     warehouse_setting,
 )
 from spx_pipeline.storage.publication import published_views_sql
-
-_CREATE_TABLE = re.compile(
-    r"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE
+from spx_pipeline.storage.warehouse_schema import WarehouseSchema, ddl_scripts, warehouse_schema
+from spx_pipeline.storage.warehouse_types import (
+    ColumnInfo,
+    WarehouseError,
+    WarehouseLockedError,
+    WarehouseWriteError,
+    WriteResult,
+    first_line,
+    quote_identifier,
+    table_columns,
 )
+from spx_pipeline.storage.warehouse_writes import WarehouseTransaction
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# Re-exported: callers import the warehouse's public names from here.
+__all__ = [
+    "ColumnInfo",
+    "Warehouse",
+    "WarehouseError",
+    "WarehouseLockedError",
+    "WarehouseTransaction",
+    "WarehouseWriteError",
+    "WriteResult",
+    "lock_holder",
+    "query_names",
+    "read_named_query",
+]
+
 _QUERY_NAME = re.compile(r"^[a-z0-9_]+$")
 DEFAULT_LOCK_TIMEOUT: Final = 30.0
-
-
-class WarehouseError(RuntimeError):
-    """A warehouse operation failed; the message names the file or table involved."""
-
-
-class WarehouseLockedError(WarehouseError):
-    """Another process kept the DuckDB file locked for longer than the retry budget."""
-
-
-class WarehouseWriteError(WarehouseError):
-    """A write was refused or failed and was rolled back: nothing was changed."""
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    """Rows inserted and rows deleted (replaced or cleared) by one write."""
-
-    inserted: int
-    deleted: int
-
-
-@dataclass(frozen=True)
-class ColumnInfo:
-    name: str
-    type: str
-    nullable: bool
-
-
-def ddl_files(directory: Path | None = None) -> list[Path]:
-    """The warehouse DDL files in the order they apply (file-name order: 001_, 002_, ...)."""
-    return sorted((directory or WAREHOUSE_DDL_DIR).glob("*.sql"))
-
-
-@cache
-def _tables_in(directory: Path) -> frozenset[str]:
-    names: set[str] = set()
-    for path in ddl_files(directory):
-        names.update(name.lower() for name in _CREATE_TABLE.findall(path.read_text(encoding="utf-8")))
-    return frozenset(names)
 
 
 class Warehouse:
@@ -125,7 +103,7 @@ class Warehouse:
     @property
     def tables(self) -> frozenset[str]:
         """The allow-list: every table the DDL files create."""
-        return _tables_in(self._ddl_dir)
+        return frozenset(warehouse_schema(self._ddl_dir).tables)
 
     # -- connections ----------------------------------------------------------------------
 
@@ -180,20 +158,26 @@ class Warehouse:
     # -- schema ---------------------------------------------------------------------------
 
     def ensure_schema(self) -> list[str]:
-        """Apply every DDL file in order (CREATE ... IF NOT EXISTS); return the tables created."""
+        """Apply every DDL file in order (CREATE ... IF NOT EXISTS); return the tables created.
+
+        A warehouse that already has every table, column and description of the DDL is left as it
+        is (re-applying the descriptions costs more than the rest of a small step).
+        """
         with self.connect() as con:
-            before = _existing_tables(con)
+            tables = _table_comments(con)
+            before = set(tables)
+            current = _schema_is_current(con, tables, warehouse_schema(self._ddl_dir))
             con.begin()
             try:
-                for path in ddl_files(self._ddl_dir):
-                    con.execute(path.read_text(encoding="utf-8"))
+                for script in [] if current else ddl_scripts(self._ddl_dir):
+                    con.execute(script)
                 for statement in published_views_sql():
                     con.execute(statement)
                 con.commit()
             except duckdb.Error as exc:
                 con.rollback()
                 raise WarehouseError(f"applying warehouse DDL to {self.path} failed: {exc}") from exc
-            after = _existing_tables(con)
+            after = before if current else set(_table_comments(con))
             # The analysts' catalog exists from the start, so their queries answer "no rows" rather
             # than failing before the first publication; built while this process holds the file,
             # so two processes never build it at once.
@@ -201,9 +185,9 @@ class Warehouse:
         return sorted(after - before)
 
     def columns(self, table: str) -> list[ColumnInfo]:
-        name = self._check_table(table)
+        name = self.check_table(table)
         with self.connect(read_only=True) as con:
-            return _columns(con, name, self.path)
+            return table_columns(con, name, self.path)
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -261,12 +245,12 @@ class Warehouse:
         return self.query(read_named_query(name))
 
     def row_count(self, table: str) -> int:
-        name = self._check_table(table)
+        name = self.check_table(table)
         with self.connect(read_only=True) as con:
-            row = con.execute(f"SELECT count(*) FROM {_q(name)}").fetchone()
+            row = con.execute(f"SELECT count(*) FROM {quote_identifier(name)}").fetchone()
         return int(row[0]) if row else 0
 
-    def _check_table(self, table: str) -> str:
+    def check_table(self, table: str) -> str:
         name = (table or "").lower()
         if name not in self.tables:
             raise WarehouseError(
@@ -285,7 +269,7 @@ def lock_holder(message: str) -> str:
     """Who holds a DuckDB lock, from DuckDB's own error text: the process id and its command line."""
     match = _LOCK_PID.search(message)
     if match is None:
-        return f"another process ({_first_line(RuntimeError(message))})"
+        return f"another process ({first_line(RuntimeError(message))})"
     pid = int(match.group(1))
     try:
         process = psutil.Process(pid)
@@ -308,276 +292,28 @@ def read_named_query(name: str) -> str:
     return (QUERIES_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
-class WarehouseTransaction:
-    """Writes inside one open DuckDB transaction; ``Warehouse.transaction()`` commits or rolls back."""
-
-    def __init__(self, warehouse: Warehouse, con: duckdb.DuckDBPyConnection) -> None:
-        self.warehouse = warehouse
-        self.con = con
-        self._after_commit: list[Callable[[], None]] = []
-        self._finally: dict[str, Callable[[], None]] = {}
-        self._on_discard: list[Callable[[], None]] = []
-
-    def after_commit(
-        self,
-        action: Callable[[], None],
-        *,
-        on_discard: Callable[[], None] | None = None,
-        key: str | None = None,
-    ) -> None:
-        """Run ``action`` once the transaction committed (``on_discard`` if it rolled back).
-
-        Keyed actions run once per transaction, after the unkeyed ones (a clean-up after moves).
-        """
-        if key is None:
-            self._after_commit.append(action)
-        else:
-            self._finally.setdefault(key, action)
-        if on_discard is not None:
-            self._on_discard.append(on_discard)
-
-    def committed(self) -> None:
-        for action in [*self._after_commit, *self._finally.values()]:
-            action()
-
-    def discard(self) -> None:
-        for action in self._on_discard:
-            action()
-
-    def query(self, sql: str, params: Sequence[object] | Mapping[str, object] | None = None) -> pd.DataFrame:
-        """A read inside the transaction: it sees the transaction's own uncommitted writes."""
-        return self.con.execute(sql, params).df() if params is not None else self.con.execute(sql).df()
-
-    def replace_rows(
-        self,
-        table: str,
-        frame: pd.DataFrame,
-        *,
-        key_columns: Sequence[str],
-        delete_where: Mapping[str, object] | None = None,
-    ) -> WriteResult:
-        """Upsert by replacement:
-
-        1. delete rows matching ``delete_where`` (column = value, all must match; e.g. a run id),
-        2. delete rows whose ``key_columns`` match any row of ``frame``,
-        3. insert ``frame`` (columns matched by name; table columns the frame lacks become NULL).
-
-        Unknown columns, missing or NULL key values and duplicate keys within the frame are refused
-        before anything runs; any database error fails the write (and the transaction rolls back).
-        """
-        keys = list(key_columns)
-        if not keys:
-            raise WarehouseWriteError(
-                f"replace_rows({table}): key_columns is empty; name the row key columns"
-            )
-        return self._write(table, frame, keys=keys, delete_where=delete_where or {}, delete_all=False)
-
-    def replace_table(self, table: str, frame: pd.DataFrame) -> WriteResult:
-        return self._write(table, frame, keys=[], delete_where={}, delete_all=True)
-
-    def delete_rows(self, table: str, where: Mapping[str, object]) -> int:
-        """Delete the rows matching every ``column = value`` of ``where`` (never all rows)."""
-        name = self.warehouse._check_table(table)
-        if not where:
-            raise WarehouseWriteError(f"delete_rows({name}): give at least one condition")
-        cols = {c.name for c in _columns(self.con, name, self.warehouse.path)}
-        unknown = [k for k in where if k not in cols]
-        if unknown:
-            raise WarehouseWriteError(f"{name}: delete condition names unknown columns: {', '.join(unknown)}")
-        clause, params = _where(where)
-        return _count(self.con.execute(f"DELETE FROM {_q(name)} WHERE {clause}", params))
-
-    def publish(self, run_id: str, stage: str, *, published_by: str | None = None) -> int:
-        """Publish ``run_id``'s rows of ``stage`` in this transaction; returns the publication seq."""
-        from spx_pipeline.storage.publication import publish_stage
-
-        return publish_stage(self, run_id, stage, published_by=published_by or run_id)
-
-    def publish_self_contained(self, table: str, frame: pd.DataFrame) -> list[int]:
-        """Publish the runs of ``frame`` when ``table`` is a whole stage by itself."""
-        from spx_pipeline.storage.publication import self_contained_stage
-
-        found = self_contained_stage(table)
-        if found is None or frame.empty:
-            return []
-        stage, run_column = found
-        return [
-            self.publish(str(run), stage) for run in sorted(frame[run_column].dropna().astype(str).unique())
-        ]
-
-    def _write(
-        self,
-        table: str,
-        frame: pd.DataFrame,
-        *,
-        keys: list[str],
-        delete_where: Mapping[str, object],
-        delete_all: bool,
-    ) -> WriteResult:
-        """Validate, then delete-and-insert inside the open transaction."""
-        name = self.warehouse._check_table(table)
-        con = self.con
-        cols = {c.name: c for c in _columns(con, name, self.warehouse.path)}
-        _check_columns(name, frame, cols, keys, delete_where)
-        if keys:
-            _check_keys(name, frame, keys)
-        prepared = _prepare(frame, cols)
-        view = f"_spx_incoming_{uuid.uuid4().hex}"
-        con.register(view, prepared)
-        try:
-            deleted = 0
-            if delete_all:
-                deleted += _count(con.execute(f"DELETE FROM {_q(name)}"))
-            if delete_where:
-                where, params = _where(delete_where)
-                deleted += _count(con.execute(f"DELETE FROM {_q(name)} WHERE {where}", params))
-            if keys and len(prepared):
-                match = " AND ".join(
-                    f"{_q(name)}.{_q(k)} = CAST(src.{_q(k)} AS {cols[k].type})" for k in keys
-                )
-                deleted += _count(
-                    con.execute(
-                        f"DELETE FROM {_q(name)} WHERE EXISTS (SELECT 1 FROM {_q(view)} AS src WHERE {match})"
-                    )
-                )
-            if len(prepared):
-                _insert(con, name, view, prepared, cols)
-        except duckdb.Error as exc:
-            raise WarehouseWriteError(
-                f"writing {len(frame)} rows to {name} failed and was rolled back: {_first_line(exc)}"
-            ) from exc
-        finally:
-            # After a failed statement the transaction is aborted and refuses even this; the view
-            # belongs to the connection, which closes with the transaction anyway.
-            with contextlib.suppress(duckdb.Error):
-                con.unregister(view)
-        return WriteResult(inserted=len(prepared), deleted=deleted)
-
-
-# -- helpers --------------------------------------------------------------------------------
-
-
-def _q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def _existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+def _table_comments(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Every table of the warehouse's main schema, with its description ('' when none)."""
     rows = con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+        "SELECT table_name, coalesce(comment, '') FROM duckdb_tables() WHERE schema_name = 'main'"
     ).fetchall()
-    return {str(r[0]).lower() for r in rows}
+    return {str(name).lower(): str(comment) for name, comment in rows}
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> list[ColumnInfo]:
-    rows = con.execute(
-        "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
-        "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
-        [table],
-    ).fetchall()
-    if not rows:
-        raise WarehouseError(f"table {table} does not exist in warehouse {path}; run ensure_schema() first")
-    return [ColumnInfo(name=str(r[0]), type=str(r[1]), nullable=str(r[2]).upper() == "YES") for r in rows]
-
-
-def _check_columns(
-    table: str,
-    frame: pd.DataFrame,
-    cols: Mapping[str, ColumnInfo],
-    keys: Sequence[str],
-    delete_where: Mapping[str, object],
-) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise WarehouseWriteError(f"{table}: expected a pandas DataFrame, got {type(frame).__name__}")
-    names = [str(c) for c in frame.columns]
-    duplicated = sorted({n for n in names if names.count(n) > 1})
-    if duplicated:
-        raise WarehouseWriteError(f"{table}: frame has duplicate column names: {', '.join(duplicated)}")
-    unknown = [n for n in names if n not in cols]
-    if unknown:
-        raise WarehouseWriteError(f"{table}: frame has columns the table does not have: {', '.join(unknown)}")
-    bad_keys = [k for k in keys if k not in cols or k not in names]
-    if bad_keys:
-        raise WarehouseWriteError(
-            f"{table}: key_columns {', '.join(bad_keys)} must be columns of both the table and the frame"
-        )
-    bad_where = [k for k in delete_where if k not in cols]
-    if bad_where:
-        raise WarehouseWriteError(f"{table}: delete_where names unknown columns: {', '.join(bad_where)}")
-
-
-def _check_keys(table: str, frame: pd.DataFrame, keys: Sequence[str]) -> None:
-    if frame.empty:
-        return
-    for key in keys:
-        if frame[key].isna().any():
-            raise WarehouseWriteError(f"{table}: key column {key} has missing values")
-    dupes = frame.duplicated(subset=list(keys), keep=False)
-    if dupes.any():
-        first = frame.loc[dupes, list(keys)].iloc[0].to_dict()
-        raise WarehouseWriteError(
-            f"{table}: frame has {int(dupes.sum())} rows sharing a key, e.g. {first}; keys must be unique"
-        )
-
-
-def _prepare(frame: pd.DataFrame, cols: Mapping[str, ColumnInfo]) -> pd.DataFrame:
-    """Object columns DuckDB cannot infer reliably become text it can CAST exactly."""
-    out = frame.reset_index(drop=True).copy()
-    for name in out.columns:
-        series = out[name]
-        declared = cols[str(name)].type.upper()
-        if series.dtype != object:
-            continue
-        if declared.startswith("DECIMAL"):
-            out[name] = series.map(_decimal_text).astype(object)
-        elif declared == "JSON":
-            out[name] = series.map(_json_text).astype(object)
-    return out
-
-
-def _decimal_text(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return None
-    if isinstance(value, Decimal):
-        return format(value, "f") if value.is_finite() else str(value)
-    if isinstance(value, bool):
-        raise WarehouseWriteError(f"boolean {value!r} given for a DECIMAL column")
-    return format(Decimal(str(value)), "f")
-
-
-def _json_text(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, default=str, sort_keys=True)
-
-
-def _insert(
-    con: duckdb.DuckDBPyConnection, table: str, view: str, frame: pd.DataFrame, cols: Mapping[str, ColumnInfo]
-) -> None:
-    names = [str(c) for c in frame.columns]
-    target = ", ".join(_q(n) for n in names)
-    select = ", ".join(f"CAST({_q(n)} AS {cols[n].type}) AS {_q(n)}" for n in names)
-    con.execute(f"INSERT INTO {_q(table)} ({target}) SELECT {select} FROM {_q(view)}")
-
-
-def _where(conditions: Mapping[str, object]) -> tuple[str, list[object]]:
-    parts: list[str] = []
-    params: list[object] = []
-    for column, value in conditions.items():
-        if value is None:
-            parts.append(f"{_q(column)} IS NULL")
-        else:
-            parts.append(f"{_q(column)} = ?")
-            params.append(value)
-    return " AND ".join(parts), params
-
-
-def _count(result: duckdb.DuckDBPyConnection) -> int:
-    row = result.fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+def _schema_is_current(
+    con: duckdb.DuckDBPyConnection, tables: dict[str, str], schema: WarehouseSchema
+) -> bool:
+    """Every table, column, type and description of ``schema`` is already in the warehouse."""
+    if any(tables.get(spec.name) != spec.description for spec in schema.tables.values()):
+        return False
+    columns = set(
+        con.execute(
+            "SELECT table_name, column_name, data_type, coalesce(comment, '') FROM duckdb_columns() "
+            "WHERE schema_name = 'main'"
+        ).fetchall()
+    )
+    return all(
+        (spec.name, c.name, c.type, c.description) in columns
+        for spec in schema.tables.values()
+        for c in spec.columns
+    )

@@ -11,37 +11,10 @@ import pandas as pd
 from spx_pipeline.domain.market_calendar import sessions_from, trading_day
 from spx_pipeline.domain.occ import parse_option_symbols
 from spx_pipeline.domain.quotes import staler_side, to_utc
+from spx_pipeline.storage.warehouse_schema import column_names
 
 # The roots a trader of SPX 0DTE cares about: PM-settled dailies (SPXW) and AM monthlies (SPX).
 SPX_ROOTS = ("SPX", "SPXW")
-
-CHAIN_COLUMNS: tuple[str, ...] = (
-    "run_id",
-    "captured_at",
-    "trading_day",
-    "symbol",
-    "symbol_osi",
-    "symbol_massive",
-    "root_symbol",
-    "underlying",
-    "expiration_date",
-    "option_type",
-    "strike",
-    "bid",
-    "ask",
-    "last",
-    "volume",
-    "open_interest",
-    "delta",
-    "gamma",
-    "theta",
-    "vega",
-    "mid_iv",
-    "greeks_updated_at",
-    "quote_time",
-    "is_0dte",
-)
-
 
 def expirations_to_fetch(listed: Sequence[date], trading_day: date, *, next_sessions: int = 2) -> list[date]:
     """Today's 0DTE when the market lists one, then the next ``next_sessions`` expirations always.
@@ -91,7 +64,7 @@ def chain_rows(frame: pd.DataFrame, *, trading_day: date, run_id: str, captured_
     malformed symbol from the broker is a defect to see, not a row to drop quietly.
     """
     if frame.empty:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in CHAIN_COLUMNS})
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in column_names("spx_option_chain")})
     frame = frame[frame["root_symbol"].isin(SPX_ROOTS)].reset_index(drop=True)
     parsed = parse_option_symbols(frame["symbol"])
     out = pd.DataFrame(
@@ -116,7 +89,7 @@ def chain_rows(frame: pd.DataFrame, *, trading_day: date, run_id: str, captured_
     out["greeks_updated_at"] = _utc(_column(frame, "greeks_updated_at"))
     out["quote_time"] = _quote_time(frame)
     out["is_0dte"] = out["expiration_date"].dt.date == trading_day
-    return out[list(CHAIN_COLUMNS)]
+    return out[list(column_names("spx_option_chain"))]
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:

@@ -21,7 +21,8 @@ from spx_pipeline.broker.tradier import BalanceResult, Balances
 from spx_pipeline.domain.accounts import pdt_qualified
 from spx_pipeline.domain.risk_context import RiskContext
 from spx_pipeline.storage.credentials import CredentialInfo
-from spx_pipeline.transformations.schemas import SNAPSHOT_COLUMNS, validate_snapshots
+from spx_pipeline.storage.warehouse_schema import column_names
+from spx_pipeline.transformations.schemas import validate_snapshots
 
 BALANCE_MONEY_FIELDS: tuple[str, ...] = (
     "total_equity",
@@ -38,17 +39,6 @@ BALANCE_MONEY_FIELDS: tuple[str, ...] = (
     "pending_cash",
     "uncleared_funds",
 )
-
-FAILURE_COLUMNS: tuple[str, ...] = (
-    "run_id",
-    "account_id",
-    "stage",
-    "captured_at",
-    "error_class",
-    "http_status",
-    "message",
-)
-
 
 def _money(value: Decimal | None) -> float | None:
     return None if value is None else float(value.quantize(Decimal("0.0001")))
@@ -78,20 +68,7 @@ def credentials_rows(infos: Iterable[CredentialInfo], *, run_id: str, captured_a
         }
         for info in infos
     ]
-    return pd.DataFrame(rows, columns=list(_CREDENTIAL_COLUMNS))
-
-
-_CREDENTIAL_COLUMNS = (
-    "account_id",
-    "label",
-    "environment",
-    "is_active",
-    "token_fingerprint",
-    "created_at",
-    "updated_at",
-    "captured_at",
-    "run_id",
-)
+    return pd.DataFrame(rows, columns=list(column_names("broker_credentials")))
 
 
 def balance_row(
@@ -175,29 +152,9 @@ def balance_frames(
                 )
             )
     return BalanceFrames(
-        balances=pd.DataFrame(rows, columns=list(_BALANCE_COLUMNS)),
-        failures=pd.DataFrame(failures, columns=list(FAILURE_COLUMNS)),
+        balances=pd.DataFrame(rows, columns=list(column_names("tradier_balances"))),
+        failures=pd.DataFrame(failures, columns=list(column_names("sync_failures"))),
     )
-
-
-_BALANCE_COLUMNS = (
-    "run_id",
-    "account_id",
-    "captured_at",
-    "environment",
-    "account_type",
-    *BALANCE_MONEY_FIELDS[:-2],
-    "pending_orders_count",
-    *BALANCE_MONEY_FIELDS[-2:],
-    "option_buying_power",
-    "stock_buying_power",
-    "day_trade_buying_power",
-    "cash_available",
-    "unsettled_funds",
-    "fed_call",
-    "maintenance_call",
-    "raw_json",
-)
 
 
 @dataclass(frozen=True)
@@ -238,7 +195,7 @@ def snapshot_candidates(balances: pd.DataFrame) -> pd.DataFrame:
             "run_id": balances["run_id"],
         }
     )
-    return frame[list(SNAPSHOT_COLUMNS)].reset_index(drop=True)
+    return frame[list(column_names("portfolio_snapshots"))].reset_index(drop=True)
 
 
 def validated_snapshots(candidates: pd.DataFrame, *, stage: str = "snapshot_validation") -> SnapshotFrames:
@@ -246,7 +203,7 @@ def validated_snapshots(candidates: pd.DataFrame, *, stage: str = "snapshot_vali
 
     A bad row from one account must not stop the others, but it must never be written either.
     """
-    empty_failures = pd.DataFrame(columns=list(FAILURE_COLUMNS))
+    empty_failures = pd.DataFrame(columns=list(column_names("sync_failures")))
     if candidates.empty:
         return SnapshotFrames(validate_snapshots(candidates), empty_failures)
     try:
@@ -276,7 +233,7 @@ def validated_snapshots(candidates: pd.DataFrame, *, stage: str = "snapshot_vali
                 }
                 for idx, row in bad.iterrows()
             ],
-            columns=list(FAILURE_COLUMNS),
+            columns=list(column_names("sync_failures")),
         )
         good = candidates.loc[~candidates.index.isin(bad_index)]
         return SnapshotFrames(validate_snapshots(good), rejected)

@@ -23,6 +23,7 @@ from spx_pipeline.domain.recommendation import RECOMMENDATION_COLUMNS
 from spx_pipeline.domain.risk_context import RiskContext
 from spx_pipeline.domain.setups import Setup
 from spx_pipeline.domain.zero_dte import ZeroDtePolicy
+from spx_pipeline.storage import reads
 from spx_pipeline.storage.warehouse import Warehouse
 
 RECOMMENDATION_KEY = ("as_of_date", "setup_id", "account_id", "risk_fingerprint")
@@ -57,12 +58,9 @@ def latest_chain(warehouse: Warehouse, *, prefer_run_id: str | None = None) -> L
     """
     frame = pd.DataFrame()
     if prefer_run_id:
-        frame = warehouse.query("SELECT * FROM published.spx_option_chain WHERE run_id = ?", [prefer_run_id])
+        frame = reads.published_chain_of_run(warehouse, prefer_run_id)
     if frame.empty:
-        frame = warehouse.query(
-            "SELECT * FROM published.spx_option_chain WHERE run_id = "
-            "(SELECT run_id FROM published.spx_option_chain ORDER BY captured_at DESC, run_id DESC LIMIT 1)"
-        )
+        frame = reads.latest_published_chain(warehouse)
     if frame.empty:
         return None
     day = pd.Timestamp(frame["trading_day"].iloc[0]).date()
@@ -91,11 +89,7 @@ def chain_for_session(
 
 def latest_snapshots(warehouse: Warehouse, account_ids: Sequence[str] | None = None) -> pd.DataFrame:
     """Each account's newest validated snapshot (optionally only the given accounts)."""
-    frame = warehouse.query(
-        "SELECT * FROM published.portfolio_snapshots "
-        "QUALIFY row_number() OVER (PARTITION BY account_id ORDER BY captured_at DESC) = 1 "
-        "ORDER BY account_id"
-    )
+    frame = reads.latest_snapshot_per_account(warehouse)
     if account_ids is not None:
         frame = frame[frame["account_id"].isin(list(account_ids))]
     for column in ("total_equity", "cash", "option_buying_power", "day_trade_buying_power", "pending_cash"):
@@ -241,10 +235,7 @@ def stale_risk_reasons(
     """
     if snapshots.empty:
         return {}
-    failures = warehouse.query(
-        "SELECT account_id, max(captured_at) AS failed_at, arg_max(error_class, captured_at) AS error_class "
-        "FROM published.sync_failures GROUP BY account_id"
-    )
+    failures = reads.latest_sync_failure_per_account(warehouse)
     failed = {row.account_id: row for row in failures.itertuples()}
     reasons: dict[str, str] = {}
     for snap in snapshots.itertuples():

@@ -19,33 +19,9 @@ import pandas as pd
 from spx_pipeline.broker.tradier import OrderPreview, TradierError
 from spx_pipeline.domain.orders import OrderPayloadError, build_ticket_legs, payload_summary
 from spx_pipeline.domain.setups import Setup
+from spx_pipeline.storage import reads
 from spx_pipeline.storage.warehouse import Warehouse
-
-TICKET_COLUMNS: tuple[str, ...] = (
-    "ticket_id",
-    "as_of_date",
-    "setup_id",
-    "account_id",
-    "risk_fingerprint",
-    "leg",
-    "side",
-    "order_type",
-    "option_symbol",
-    "underlying_symbol",
-    "quantity",
-    "price",
-    "stop_price",
-    "duration",
-    "tag",
-    "payload_json",
-    "preview_status",
-    "preview_cost",
-    "preview_commission",
-    "preview_fees",
-    "preview_message",
-    "created_at",
-    "run_id",
-)
+from spx_pipeline.storage.warehouse_schema import column_names
 
 
 def tradable_recommendations(
@@ -57,13 +33,7 @@ def tradable_recommendations(
     run must not get tickets from that earlier run), and only the current trading day: yesterday's
     0DTE contracts have expired.
     """
-    frame = warehouse.query(
-        "SELECT * FROM published.contract_recommendations WHERE run_id = (SELECT run_id FROM "
-        "published.contract_recommendations ORDER BY generated_at DESC, run_id DESC LIMIT 1) "
-        "AND as_of_date = ? AND NOT blocked AND suggested_contracts >= 1 AND symbol IS NOT NULL "
-        "ORDER BY setup_id, account_id",
-        [trading_day],
-    )
+    frame = reads.tradable_recommendations_of_latest_run(warehouse, trading_day)
     return frame[frame["account_id"].isin(list(active_accounts))].reset_index(drop=True)
 
 
@@ -140,7 +110,7 @@ def build_tickets(
                     "run_id": run_id,
                 }
             )
-    return TicketBuild(pd.DataFrame(rows, columns=list(TICKET_COLUMNS)), skipped)
+    return TicketBuild(pd.DataFrame(rows, columns=list(column_names("order_tickets"))), skipped)
 
 
 Previewer = Callable[[str, Mapping[str, str]], OrderPreview]

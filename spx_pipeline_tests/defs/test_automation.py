@@ -17,11 +17,11 @@ OPEN = datetime(2026, 11, 24, 10, 30, tzinfo=NY)  # a Tuesday, regular hours
 
 
 def _schedule_result(when: datetime) -> dg.RunRequest | dg.SkipReason:
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         # Resolve inside the instance context: Definitions load state from the current instance.
         schedule = build_definitions().resolve_schedule_def("portfolio_sync_schedule")
-        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=when)
-        data = schedule.evaluate_tick(context)
+        with dg.build_schedule_context(instance=instance, scheduled_execution_time=when) as context:
+            data = schedule.evaluate_tick(context)
     if data.run_requests:
         assert len(data.run_requests) == 1
         return data.run_requests[0]
@@ -75,7 +75,7 @@ def test_schedule_runs_on_an_early_close_day_before_13_00(monkeypatch: pytest.Mo
 
 
 def test_schedule_is_every_five_minutes_in_new_york_time() -> None:
-    with dg.instance_for_test():
+    with dg.DagsterInstance.ephemeral():
         schedule = build_definitions().resolve_schedule_def("portfolio_sync_schedule")
     assert schedule.execution_timezone == "America/New_York"
     assert schedule.cron_schedule == ["30-55/5 9 * * 1-5", "*/5 10-15 * * 1-5"]
@@ -108,7 +108,7 @@ def test_sensor_skips_while_the_flag_is_off_and_keeps_its_cursor(sensor_setup, m
     defs, store = sensor_setup
     monkeypatch.delenv(FLAG, raising=False)
     store.add("ACC1", "tok-one-0000000000")
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         data = _tick(defs, instance, None)
     assert not data.run_requests
     assert FLAG in (data.skip_message or "")
@@ -120,7 +120,7 @@ def test_sensor_requests_a_sync_for_new_and_rotated_credentials_only(sensor_setu
     monkeypatch.setenv(FLAG, "yes")
     store.add("ACC1", "tok-one-0000000000")
     store.add("ACC2", "tok-two-0000000000")
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         first = _tick(defs, instance, None)
         assert len(first.run_requests) == 1
         request = first.run_requests[0]
@@ -154,7 +154,7 @@ def test_a_gate_off_at_load_stops_the_schedule_and_slows_the_sensor(
         monkeypatch.delenv(FLAG, raising=False)
     else:
         monkeypatch.setenv(FLAG, value)
-    with dg.instance_for_test():
+    with dg.DagsterInstance.ephemeral():
         defs = build_definitions()
         schedule = defs.resolve_schedule_def("portfolio_sync_schedule")
         sensor = defs.resolve_sensor_def("broker_credentials_sensor")

@@ -49,6 +49,14 @@ def test_assets_have_groups_owners_kinds_descriptions_and_column_schemas() -> No
         assert len(schema.columns) >= 7, name
 
 
+def test_portfolio_snapshots_column_schema_carries_the_ddl_descriptions() -> None:
+    node = defs.resolve_asset_graph().get(dg.AssetKey("portfolio_snapshots"))
+    columns = {c.name: c for c in node.metadata["dagster/column_schema"].columns}
+    assert set(columns) >= {"account_id", "captured_at", "option_buying_power", "pdt_qualified"}
+    assert all(c.description and c.description.strip() for c in columns.values()), columns
+    assert "cash accounts" in (columns["option_buying_power"].description or "")
+
+
 def test_asset_checks_are_attached() -> None:
     check_keys = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
     assert {

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-import spx_pipeline.storage.warehouse as warehouse_module
+import spx_pipeline.storage.warehouse_writes as warehouse_module
 from spx_pipeline.definitions import build_definitions
 from spx_pipeline.emulator import EmulatorConfig, FaultConfig, RequestRecord, demo_accounts
 from spx_pipeline.resources import TradierResource
@@ -268,7 +268,7 @@ def test_an_app_db_missing_migrations_is_migrated_by_the_run(pipeline_env: Pipel
     engine = sa.create_engine(pipeline_env.app_db_url)
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE spx_setup_instances")
-        conn.exec_driver_sql("DELETE FROM schema_migrations WHERE version >= 3")
+        conn.exec_driver_sql("DELETE FROM schema_migrations WHERE version IN (3, 4, 5)")
     assert pipeline_env.app_db().pending()[:2] == [
         "0003_spx_setup_instances.sql",
         "0004_setup_execution_fidelity.sql",

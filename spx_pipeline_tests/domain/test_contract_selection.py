@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -23,11 +22,11 @@ from spx_pipeline.domain.sizing import size_position
 from spx_pipeline.domain.ticks import is_on_tick, round_to_tick
 from spx_pipeline.domain.zero_dte import ZeroDtePolicy
 from spx_pipeline.emulator.sample_data import synthetic_spx_chain, tradier_chain_records
+from spx_pipeline.storage.warehouse_schema import column_names, ddl_scripts
 
 D = Decimal
 AS_OF = date(2026, 11, 24)
 NEXT = date(2026, 11, 25)
-DDL = Path(__file__).resolve().parents[2] / "sql" / "warehouse" / "001_core_tables.sql"
 
 OK = RiskContext(
     max_risk_dollars=5000,
@@ -318,20 +317,8 @@ def test_recommend_refuses_wrong_types(chain: pd.DataFrame) -> None:
         recommend(chain, [BULL], {"a": OK}, "2026-11-24")  # type: ignore[arg-type]
 
 
-def _ddl_columns(table: str) -> list[str]:
-    text = DDL.read_text()
-    body = re.search(rf"CREATE TABLE IF NOT EXISTS {table} \((.*?)\n\);", text, re.S)
-    assert body is not None
-    names = []
-    for raw in body.group(1).splitlines():
-        line = raw.strip()
-        if line and not line.startswith(("PRIMARY", "--")):
-            names.append(line.split()[0])
-    return names
-
-
 def test_columns_match_warehouse_table() -> None:
-    expected = [c for c in _ddl_columns("contract_recommendations") if c not in ("run_id", "generated_at")]
+    expected = [c for c in column_names("contract_recommendations") if c not in ("run_id", "generated_at")]
     assert sorted(RECOMMENDATION_COLUMNS) == sorted(expected)
 
 
@@ -339,7 +326,8 @@ def test_frame_loads_into_warehouse_table(chain: pd.DataFrame) -> None:
     frame = recommend(chain, [BULL], {"ok": OK, "none": NOT_PDT, "z": RiskContext()}, AS_OF)
     frame = frame.assign(run_id="r1", generated_at=pd.Timestamp("2026-11-24 15:30", tz="UTC"))
     con = duckdb.connect()
-    con.execute(DDL.read_text())
+    for script in ddl_scripts():
+        con.execute(script)
     con.register("recs", frame)
     con.execute("INSERT INTO contract_recommendations BY NAME SELECT * FROM recs")
     rows = con.execute(

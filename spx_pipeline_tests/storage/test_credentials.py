@@ -13,12 +13,12 @@ from spx_pipeline.broker.secrets import SecretToken, token_fingerprint
 from spx_pipeline.broker.tradier import TradierClient
 from spx_pipeline.domain.accounts import validate_account_id
 from spx_pipeline.storage.appdb import AppDatabase
+from spx_pipeline.storage.credential_input import check_account_id
 from spx_pipeline.storage.credentials import (
     CredentialError,
     CredentialsKeyError,
     CredentialStore,
     UnknownAccountError,
-    _check_account_id,
     generate_key,
     load_cipher,
 )
@@ -125,7 +125,7 @@ def test_account_ids_the_client_would_refuse_are_refused_at_entry(
 @given(account_id=st.text(alphabet=st.characters(codec="ascii"), min_size=0, max_size=40))
 def test_the_store_accepts_exactly_the_ids_the_client_accepts(account_id: str) -> None:
     try:
-        stored = _check_account_id(account_id)
+        stored = check_account_id(account_id)
     except CredentialError:
         stored = None
     try:
@@ -229,3 +229,52 @@ def test_tokens_the_http_layer_would_refuse_are_refused_at_entry_without_echoing
         store.add("ACCBAD", bad)
     assert bad not in str(info.value)
     assert store.list() == []
+
+
+def test_adding_accounts_decrypts_no_stored_token(
+    credential_store: CredentialStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key check compares stored key ids: adding the n-th account costs no decryption."""
+    from cryptography.fernet import Fernet
+
+    decrypted: list[bytes] = []
+    real = Fernet.decrypt
+
+    def counting(self: Fernet, token: bytes | str, ttl: int | None = None) -> bytes:
+        decrypted.append(token if isinstance(token, bytes) else token.encode())
+        return real(self, token, ttl)
+
+    monkeypatch.setattr(Fernet, "decrypt", counting)
+    for n in range(12):
+        credential_store.add(f"VA{n}", f"{PLANTED}-{n}")
+    credential_store.rotate("VA3", PLANTED)
+    assert decrypted == []
+    assert credential_store.verify_key() == 12  # the sync-time check still decrypts each, once
+
+
+def test_key_ids_name_the_encrypting_key_and_never_the_key_or_token(
+    credential_store: CredentialStore, app_db: AppDatabase, credentials_key: str
+) -> None:
+    credential_store.add("VA1", PLANTED)
+    with app_db.engine.connect() as conn:
+        (stored,) = conn.execute(sa.text("SELECT key_id FROM broker_credentials")).one()
+    assert stored == credential_store.keys.encrypting_id
+    assert len(stored) == 16 and stored not in credentials_key and stored not in PLANTED
+    other = generate_key()
+    with pytest.raises(CredentialsKeyError, match="does not decrypt 1 of 1 active stored token"):
+        CredentialStore(app_db, key=other).add("VA2", PLANTED)
+    CredentialStore(app_db, key=f"{other},{credentials_key}").add("VA2", PLANTED)  # a rolled key opens it
+
+
+def test_tokens_stored_before_key_ids_are_checked_once_and_stamped(
+    credential_store: CredentialStore, app_db: AppDatabase
+) -> None:
+    credential_store.add("VA1", PLANTED)
+    with app_db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE broker_credentials SET key_id = NULL"))
+    with pytest.raises(CredentialsKeyError, match="does not decrypt 1 of 1"):
+        CredentialStore(app_db, key=generate_key()).add("VA2", PLANTED)
+    credential_store.add("VA2", PLANTED)
+    with app_db.engine.connect() as conn:
+        ids = {row[0] for row in conn.execute(sa.text("SELECT key_id FROM broker_credentials"))}
+    assert ids == {credential_store.keys.encrypting_id}

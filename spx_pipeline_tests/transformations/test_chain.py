@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 from spx_pipeline.domain.occ import OptionSymbolError
-from spx_pipeline.transformations.chain import CHAIN_COLUMNS, chain_rows, expirations_to_fetch
+from spx_pipeline.storage.warehouse_schema import column_names
+from spx_pipeline.transformations.chain import chain_rows, expirations_to_fetch
 
 TUE, WED, THU, FRI = date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 26), date(2026, 11, 27)
 
@@ -36,7 +37,7 @@ def test_chain_rows_parse_symbols_flag_0dte_and_keep_missing_prices_null() -> No
         ["SPXW261124C06000000", "SPX261218P05950000", "SPY261124C00600000"], ["SPXW", "SPX", "SPY"]
     )
     rows = chain_rows(frame, trading_day=TUE, run_id="r1", captured_at=datetime(2026, 11, 24, 15, tzinfo=UTC))
-    assert list(rows.columns) == list(CHAIN_COLUMNS)
+    assert list(rows.columns) == list(column_names("spx_option_chain"))
     assert list(rows["symbol"]) == ["SPXW261124C06000000", "SPX261218P05950000"]  # SPY dropped
     assert list(rows["symbol_osi"]) == ["SPXW  261124C06000000", "SPX   261218P05950000"]
     assert list(rows["is_0dte"]) == [True, False]

@@ -13,6 +13,7 @@ from spx_pipeline.defs.common import OWNERS, run_state, table_schema_metadata
 from spx_pipeline.defs.display import money_total, preview_markdown, row_counts, seconds
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
+from spx_pipeline.storage import reads
 from spx_pipeline.storage.reconcile import reconcile_snapshots
 from spx_pipeline.storage.snapshots import replace_snapshots
 from spx_pipeline.transformations.portfolio import (
@@ -195,29 +196,15 @@ def _balances_for_run(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     """
     wh = warehouse.warehouse()
     run_id = context.run.run_id
-    frame = wh.query("SELECT * FROM tradier_balances WHERE run_id = ?", [run_id])
+    frame = reads.balances_of_run(wh, run_id)
     latest = context.instance.get_latest_materialization_event(BALANCES)
     fetched_here = latest is not None and latest.run_id == run_id
     if not frame.empty or fetched_here:
         return frame
-    newer = wh.query(_UNPUBLISHED_NEWER_BALANCES)
-    for candidate in newer["run_id"]:
-        if _fetched_whole(context.instance, str(candidate)):
-            return wh.query("SELECT * FROM tradier_balances WHERE run_id = ?", [candidate])
-    return wh.query(
-        "SELECT * FROM published.tradier_balances WHERE run_id = (SELECT run_id FROM "
-        "published.tradier_balances ORDER BY captured_at DESC, run_id DESC LIMIT 1)"
-    )
-
-
-_UNPUBLISHED_NEWER_BALANCES = """
-SELECT run_id FROM tradier_balances
-WHERE run_id NOT IN (SELECT run_id FROM published.tradier_balances)
-  AND captured_at > coalesce(
-      (SELECT max(captured_at) FROM published.tradier_balances), TIMESTAMPTZ '1970-01-01 00:00:00+00')
-GROUP BY run_id
-ORDER BY max(captured_at) DESC, run_id DESC
-"""
+    for candidate in reads.unpublished_newer_balance_runs(wh):
+        if _fetched_whole(context.instance, candidate):
+            return reads.balances_of_run(wh, candidate)
+    return reads.latest_published_balances(wh)
 
 
 def _fetched_whole(instance: dg.DagsterInstance, run_id: str) -> bool:

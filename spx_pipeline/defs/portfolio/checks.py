@@ -21,6 +21,7 @@ from spx_pipeline.defs.portfolio.assets import (
 )
 from spx_pipeline.domain.market_calendar import is_open_at
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, WarehouseResource
+from spx_pipeline.storage import reads
 from spx_pipeline.transformations.quality import balances_accounted_for, failures_have_reasons
 from spx_pipeline.transformations.schemas import validate_snapshots
 
@@ -34,10 +35,7 @@ FRESHNESS_LIMIT = timedelta(minutes=12)
     description="The latest published run's snapshot rows, read back from the warehouse, pass pandera.",
 )
 def portfolio_snapshots_schema(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    rows = warehouse.warehouse().query(
-        "SELECT * FROM published.portfolio_snapshots WHERE run_id = "
-        "(SELECT run_id FROM published.portfolio_snapshots ORDER BY captured_at DESC LIMIT 1)"
-    )
+    rows = reads.latest_published_snapshot_run(warehouse.warehouse())
     if len(rows):
         rows["captured_at"] = rows["captured_at"].dt.as_unit("ns")  # DuckDB returns microseconds
     try:
@@ -60,9 +58,7 @@ def portfolio_snapshots_schema(warehouse: WarehouseResource) -> dg.AssetCheckRes
 )
 def portfolio_snapshots_fresh(warehouse: WarehouseResource, clock: ClockResource) -> dg.AssetCheckResult:
     now = clock.clock().now()
-    latest = warehouse.warehouse().query(
-        "SELECT max(captured_at) AS latest FROM published.portfolio_snapshots"
-    )
+    latest = reads.newest_snapshot_time(warehouse.warehouse())
     newest = latest["latest"].iloc[0]
     if not is_open_at(now):
         return dg.AssetCheckResult(passed=True, metadata={"market": "closed", "latest": str(newest)})
@@ -87,9 +83,7 @@ def every_active_account_synced(
     app_db: AppDatabaseResource, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
     active = {c.account_id for c in app_db.credential_listing().list() if c.is_active}
-    latest = warehouse.warehouse().query(
-        "SELECT account_id, max(captured_at) AS latest FROM published.portfolio_snapshots GROUP BY account_id"
-    )
+    latest = reads.newest_snapshot_time_per_account(warehouse.warehouse())
     newest = latest["latest"].max() if len(latest) else None
     recent = (
         set(latest.loc[latest["latest"] >= newest - FRESHNESS_LIMIT, "account_id"])
@@ -120,7 +114,7 @@ def broker_credentials_match_app_database(
     app_db: AppDatabaseResource, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
     stored = {c.account_id for c in app_db.credential_listing().list()}
-    copied = set(warehouse.warehouse().query("SELECT account_id FROM broker_credentials")["account_id"])
+    copied = set(reads.credential_accounts(warehouse.warehouse())["account_id"])
     return dg.AssetCheckResult(
         passed=stored == copied,
         metadata={
@@ -147,11 +141,8 @@ def tradier_balances_accounts_accounted_for(
         return not_materialized()
     run_id, metadata = latest
     wh = warehouse.warehouse()
-    synced = wh.query("SELECT account_id FROM tradier_balances WHERE run_id = ?", [run_id])
-    failed = wh.query(
-        "SELECT account_id, error_class, message FROM sync_failures WHERE run_id = ? AND stage = 'balances'",
-        [run_id],
-    )
+    synced = reads.balance_accounts_of_run(wh, run_id)
+    failed = reads.balance_failures_of_run(wh, run_id)
     requested = int(metadata.get("accounts_requested", 0))  # type: ignore[call-overload]
     return verdict_result(balances_accounted_for(requested, synced, failed))
 
