@@ -19,6 +19,11 @@ from spx_pipeline.clock import NOW_VAR, FixedClock, clock_from_env
 from spx_pipeline.domain.execution import quantile
 from spx_pipeline.domain.market_calendar import NEW_YORK, is_session, session, sessions_between, trading_day
 from spx_pipeline.emulator import EmulatorConfig, SimulationConfig
+from spx_pipeline.storage.execution_reads import (
+    accounts_with_tickets,
+    latest_fills,
+    latest_reconciliation_counts,
+)
 from spx_pipeline.storage.warehouse import Warehouse
 
 DEMO_SEED = 7
@@ -107,33 +112,21 @@ def run_execution(clock: FixedClock, *, log_level: str = "INFO") -> ExecutionSum
     """After the plain demo's pipeline run (at ``clock``): place, fill, place exits, reconcile."""
     warehouse = Warehouse()
     day = trading_day(clock.now())
-    accounts = sorted(
-        warehouse.query(
-            "SELECT DISTINCT account_id FROM published.order_tickets WHERE as_of_date = ?", [day]
-        )["account_id"]
-    )
+    accounts = accounts_with_tickets(warehouse, day)
     entries, ok = _place_all(accounts, log_level)
     _advance(clock, FILL_WAIT)
     exits, exits_ok = _place_all(accounts, log_level)  # the exits of what filled
     _advance(clock, EXIT_WAIT)
     reconciled, _ = _run("reconciliation_job", {}, log_level)
-    fills = warehouse.query(
-        "SELECT slippage_ticks FROM published.execution_fidelity WHERE filled_quantity > 0 "
-        "AND run_id = (SELECT max_by(run_id, seq) FROM run_publications WHERE stage = 'execution_fidelity')"
-    )
+    fills = latest_fills(warehouse)
     ticks = [Decimal(str(v)) for v in fills["slippage_ticks"].dropna()]
-    statuses = warehouse.query(
-        "SELECT status, count(*) AS n FROM published.position_reconciliation WHERE run_id = "
-        "(SELECT max_by(run_id, seq) FROM run_publications WHERE stage = 'position_reconciliation') "
-        "GROUP BY status"
-    )
     return ExecutionSummary(
         session=day.isoformat(),
         orders_placed=entries + exits,
         legs_filled=len(fills),
         median_slippage_ticks=quantile(ticks, Decimal("0.5")) if ticks else None,
         p90_slippage_ticks=quantile(ticks, Decimal("0.9")) if ticks else None,
-        reconciliation={str(r.status): int(r.n) for r in statuses.itertuples()},
+        reconciliation=latest_reconciliation_counts(warehouse),
         success=ok and exits_ok and reconciled,
     )
 

@@ -78,3 +78,35 @@ def latest_guardrails(warehouse: Warehouse) -> pd.DataFrame:
             SELECT run_id FROM published.execution_guardrails ORDER BY captured_at DESC, run_id DESC LIMIT 1)
         """
     )
+
+
+def reconciliation_of_run(warehouse: Warehouse, run_id: str) -> pd.DataFrame:
+    return warehouse.query("SELECT * FROM position_reconciliation WHERE run_id = ?", [run_id])
+
+
+def accounts_with_tickets(warehouse: Warehouse, session: date) -> list[str]:
+    frame = warehouse.query(
+        "SELECT DISTINCT account_id FROM published.order_tickets WHERE as_of_date = ? ORDER BY 1", [session]
+    )
+    return [str(a) for a in frame["account_id"]]
+
+
+def _latest_published(stage: str) -> str:
+    return f"(SELECT max_by(run_id, seq) FROM run_publications WHERE stage = '{stage}')"
+
+
+def latest_fills(warehouse: Warehouse) -> pd.DataFrame:
+    """Filled legs of the newest published fidelity run."""
+    return warehouse.query(
+        "SELECT * FROM published.execution_fidelity WHERE filled_quantity > 0 "
+        f"AND run_id = {_latest_published('execution_fidelity')}"
+    )
+
+
+def latest_reconciliation_counts(warehouse: Warehouse) -> dict[str, int]:
+    """Rows per status of the newest published reconciliation."""
+    frame = warehouse.query(
+        "SELECT status, count(*) AS n FROM published.position_reconciliation "
+        f"WHERE run_id = {_latest_published('position_reconciliation')} GROUP BY status ORDER BY status"
+    )
+    return {str(r.status): int(r.n) for r in frame.itertuples()}

@@ -20,48 +20,11 @@ from spx_pipeline.broker.tradier import AccountResult, Order, Position
 from spx_pipeline.domain.market_calendar import NEW_YORK
 from spx_pipeline.domain.occ import OptionSymbolError, parse_option_symbol
 from spx_pipeline.domain.tradier.enums import WORKING_STATUSES
-from spx_pipeline.transformations.portfolio import FAILURE_COLUMNS, failure_row
+from spx_pipeline.storage.warehouse_schema import column_names
+from spx_pipeline.transformations.portfolio import failure_row
 
-POSITION_COLUMNS: tuple[str, ...] = (
-    "run_id",
-    "account_id",
-    "captured_at",
-    "position_id",
-    "symbol",
-    "root",
-    "expiration",
-    "option_right",
-    "strike",
-    "quantity",
-    "cost_basis",
-    "date_acquired",
-)
-
-ORDER_COLUMNS: tuple[str, ...] = (
-    "run_id",
-    "account_id",
-    "captured_at",
-    "session_date",
-    "order_id",
-    "leg_index",
-    "leg_order_id",
-    "order_class",
-    "tag",
-    "option_symbol",
-    "side",
-    "order_type",
-    "status",
-    "quantity",
-    "price",
-    "stop_price",
-    "avg_fill_price",
-    "exec_quantity",
-    "remaining_quantity",
-    "last_fill_price",
-    "create_date",
-    "transaction_date",
-    "reason_description",
-)
+POSITION_COLUMNS = column_names("tradier_positions")
+ORDER_COLUMNS = column_names("tradier_orders")
 
 
 @dataclass(frozen=True)
@@ -132,7 +95,7 @@ def position_frames(
             rows.append(row)
     return BrokerFrames(
         pd.DataFrame(rows, columns=list(POSITION_COLUMNS)),
-        pd.DataFrame(failures, columns=list(FAILURE_COLUMNS)),
+        pd.DataFrame(failures, columns=list(column_names("sync_failures"))),
         reported,
     )
 
@@ -170,7 +133,7 @@ def order_frames(
                 )
     return BrokerFrames(
         pd.DataFrame(rows, columns=list(ORDER_COLUMNS)),
-        pd.DataFrame(failures, columns=list(FAILURE_COLUMNS)),
+        pd.DataFrame(failures, columns=list(column_names("sync_failures"))),
         reported,
     )
 

@@ -130,3 +130,12 @@ def test_the_full_pipeline_never_places_or_reads_orders(env: PipelineEnv) -> Non
     keys = {key.to_user_string() for key in job.asset_layer.selected_asset_keys}  # type: ignore[union-attr]
     assert "order_placements" not in keys and "tradier_positions" not in keys
     assert "order_tickets" in keys
+
+
+def test_a_dry_run_says_the_phrase_and_sends_nothing(env: PipelineEnv) -> None:
+    result = place(env, dry_run=True)
+    assert result.success
+    [event] = [e for e in result.get_asset_materialization_events()]
+    metadata = event.event_specific_data.materialization.metadata  # type: ignore[union-attr]
+    assert metadata["confirm_phrase"].value == phrase(place(env))
+    assert orders(env) == [] and read_placements(env.app_db()) == []

@@ -1,23 +1,22 @@
 """Checks on what execution tells the trader: nothing unexplained, every account reconciled."""
 
 import dagster as dg
+import pandas as pd
 
 from spx_pipeline.defs.execution.assets import position_reconciliation
 from spx_pipeline.resources import AppDatabaseResource, WarehouseResource
+from spx_pipeline.storage.execution_reads import reconciliation_of_run
 
 UNEXPLAINED = ("missing_at_broker", "unexpected_at_broker", "quantity_mismatch")
 
 
 def _latest(
     warehouse: WarehouseResource, context: dg.AssetCheckExecutionContext
-) -> tuple[str, object] | None:
+) -> tuple[str, pd.DataFrame] | None:
     event = context.instance.get_latest_materialization_event(position_reconciliation.key)
     if event is None:
         return None
-    rows = warehouse.warehouse().query(
-        "SELECT * FROM position_reconciliation WHERE run_id = ?", [event.run_id]
-    )
-    return event.run_id, rows
+    return event.run_id, reconciliation_of_run(warehouse.warehouse(), event.run_id)
 
 
 @dg.asset_check(
@@ -31,7 +30,7 @@ def no_unexplained_difference(
     if latest is None:
         return dg.AssetCheckResult(passed=False, metadata={"latest": "not materialized yet"})
     run_id, rows = latest
-    bad = rows[rows["status"].isin(UNEXPLAINED)]  # type: ignore[attr-defined]
+    bad = rows[rows["status"].isin(UNEXPLAINED)]
     return dg.AssetCheckResult(
         passed=bad.empty,
         severity=dg.AssetCheckSeverity.ERROR,
@@ -56,7 +55,7 @@ def every_account_reconciled(
     if latest is None:
         return dg.AssetCheckResult(passed=False, metadata={"latest": "not materialized yet"})
     run_id, rows = latest
-    unknown = sorted(set(rows.loc[rows["status"] == "unknown", "account_id"]))  # type: ignore[attr-defined]
+    unknown = sorted(set(rows.loc[rows["status"] == "unknown", "account_id"]))
     active = [c.account_id for c in app_db.credential_listing().list() if c.is_active]
     return dg.AssetCheckResult(
         passed=not unknown,
