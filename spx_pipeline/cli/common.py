@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import click
@@ -84,3 +85,14 @@ def open_app_db(url: str | None) -> AppDatabase:
     if applied:
         click.echo(f"applied migrations to {db.display_url}: {', '.join(applied)}", err=True)
     return db
+
+
+def data_dir_option(func: F) -> F:
+    """``--data-dir``: where ``demo`` and ``dev`` keep the local stores, key and Dagster instance."""
+    return click.option(
+        "--data-dir",
+        type=click.Path(path_type=Path),
+        default=Path("data"),
+        show_default=True,
+        help="where local stores live",
+    )(func)

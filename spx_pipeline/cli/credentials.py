@@ -70,6 +70,9 @@ def keygen() -> int:
     return 0
 
 
+account_id_argument = click.argument("account_id", metavar="ACCOUNT_ID")
+
+
 @click.group()
 def credentials() -> None:
     """Encrypted broker access tokens (token on stdin).
@@ -106,7 +109,7 @@ def add(account_id: str, label: str | None, environment: str, db_url: str | None
 
 
 @credentials.command("rotate")
-@click.argument("account_id", metavar="ACCOUNT_ID")
+@account_id_argument
 @db_url_option
 def rotate(account_id: str, db_url: str | None) -> int:
     """Replace an account's token, read from standard input."""
@@ -118,28 +121,31 @@ def rotate(account_id: str, db_url: str | None) -> int:
     return 0
 
 
+def _switch(account_id: str, db_url: str | None, *, active: bool) -> int:
+    # Switching off needs no key (an operator can always stop an account); on, the token must decrypt.
+    store = _store(db_url, require_key=active)
+    with operator_errors():
+        changed = store.activate(account_id) if active else store.deactivate(account_id)
+    state = "active" if active else "inactive"
+    verb = "activated" if active else "deactivated"
+    click.echo(f"{verb} {account_id}" if changed else f"{account_id} was already {state}")
+    return 0
+
+
 @credentials.command("deactivate")
-@click.argument("account_id", metavar="ACCOUNT_ID")
+@account_id_argument
 @db_url_option
 def deactivate(account_id: str, db_url: str | None) -> int:
     """Stop syncing an account (needs no key)."""
-    store = _store(db_url, require_key=False)
-    with operator_errors():
-        changed = store.deactivate(account_id)
-    click.echo(f"deactivated {account_id}" if changed else f"{account_id} was already inactive")
-    return 0
+    return _switch(account_id, db_url, active=False)
 
 
 @credentials.command("activate")
-@click.argument("account_id", metavar="ACCOUNT_ID")
+@account_id_argument
 @db_url_option
 def activate(account_id: str, db_url: str | None) -> int:
     """Resume syncing an account (its token must decrypt)."""
-    store = _store(db_url, require_key=True)
-    with operator_errors():
-        changed = store.activate(account_id)
-    click.echo(f"activated {account_id}" if changed else f"{account_id} was already active")
-    return 0
+    return _switch(account_id, db_url, active=True)
 
 
 @credentials.command("verify")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from spx_pipeline.cli.common import CliError
+from spx_pipeline.cli.common import CliError, data_dir_option
 from spx_pipeline.clock import NOW_VAR, parse_instant
 from spx_pipeline.storage.analyst import AnalystPaths
 
@@ -51,13 +51,7 @@ def _shown(path: Path) -> str:
 
 
 @click.command()
-@click.option(
-    "--data-dir",
-    type=click.Path(path_type=Path),
-    default=Path("data"),
-    show_default=True,
-    help="where local stores live",
-)
+@data_dir_option
 @click.option("--no-preview", is_flag=True, help="build tickets without previewing them")
 @click.option("--quiet", is_flag=True, help="hide Dagster's step-by-step log")
 @click.option("--now", default=None, help=NOW_HELP)

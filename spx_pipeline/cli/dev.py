@@ -23,7 +23,7 @@ from typing import Final
 import click
 import psutil
 
-from spx_pipeline.cli.common import CliError
+from spx_pipeline.cli.common import CliError, data_dir_option
 from spx_pipeline.cli.demo import NOW_HELP, pin_clock
 from spx_pipeline.settings import Settings
 
@@ -104,13 +104,7 @@ def _stop_leftovers(pgid: int, known: list[psutil.Process], grace: float) -> Non
 
 
 @click.command()
-@click.option(
-    "--data-dir",
-    type=click.Path(path_type=Path),
-    default=Path("data"),
-    show_default=True,
-    help="where local stores live",
-)
+@data_dir_option
 @click.option("--no-emulator", is_flag=True, help="do not start the local Tradier server")
 @click.option("--emulator-port", type=int, default=8787, show_default=True, help="local Tradier server port")
 @click.option("--port", type=int, default=3000, show_default=True, help="Dagster UI port")
