@@ -77,3 +77,23 @@ def test_another_database_never_gets_the_demo_key_silently(demo_project: tuple[P
     key = (root / "data" / "credentials.key").resolve()
     assert f"export SPX_CREDENTIALS_KEY_FILE={key}" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_db_query_is_readable_in_100_columns_and_exact_for_scripts(demo_project: tuple[Path, str]) -> None:
+    import json
+
+    root, _ = demo_project
+    env = clean_cli_env(COLUMNS="100")
+    for name in ("latest_snapshot_per_account", "recommendations_of_the_day", "buying_power_history"):
+        done = run_cli("db", "query", name, env=env, cwd=root)
+        assert done.returncode == 0, done.stderr
+        assert max(len(line) for line in done.stdout.splitlines()) <= 100, name
+        assert "NaN" not in done.stdout and "00:00:00" not in done.stdout
+    latest = run_cli("db", "query", "latest_snapshot_per_account", env=env, cwd=root).stdout
+    assert "day_trade_buying_power | NULL" in latest and "total_equity           | 52,480.55" in latest
+    records = json.loads(
+        run_cli("db", "query", "latest_snapshot_per_account", "--format", "json", env=env, cwd=root).stdout
+    )
+    margin = next(r for r in records if r["account_id"] == "VA00000001")
+    assert (margin["total_equity"], margin["day_trade_buying_power"]) == ("52480.5500", None)
