@@ -22,7 +22,7 @@ test: setup
 
 # The Dagster UI in a real headless browser (Debian's chromium + chromium-driver; see the README).
 ui-test: setup
-	$(BIN)/pytest -q -m ui --run-ui spx_pipeline_tests/ui
+	$(BIN)/pytest -q -s -m ui spx_pipeline_tests/ui
 
 # The suite again with the test process's wall clock moved (time-machine) to a holiday late evening:
 # nothing may depend on the real date. Any instant works: SHIFT_TO=2027-03-14T02:30:00-05:00.
