@@ -85,7 +85,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 @pytest.fixture(scope="module")
 def dagster_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterUI]:
     missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
-    if missing:
+    if missing and not os.environ.get("SPX_REQUIRE_UI"):  # CI sets it: there a missing browser fails
         pytest.skip(f"needs Debian's chromium and chromium-driver ({', '.join(missing)} missing)")
     root = tmp_path_factory.mktemp("ui")
     screenshots = Path(os.environ.get("SPX_UI_SCREENSHOTS") or root / "screenshots")
