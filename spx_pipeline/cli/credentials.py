@@ -155,7 +155,7 @@ def verify(db_url: str | None) -> int:
     store = _store(db_url, require_key=True)
     with operator_errors():
         count = store.verify_key()
-    click.echo(f"{ENV_CREDENTIALS_KEY} decrypts all {count} active token(s)")
+    click.echo(f"the key decrypts all {count} active token(s)")
     return 0
 
 
