@@ -57,21 +57,35 @@ def supervise(command: Sequence[str], *, cwd: Path | None = None, grace: float =
     leaves behind (its group, or descendants that started a session of their own) is stopped
     before returning: SIGTERM, then SIGKILL after ``grace`` seconds.
     """
-    child = subprocess.Popen(list(command), cwd=cwd, start_new_session=True)
-    pgid = child.pid  # a new session makes the child the leader of a new process group
     stopping = threading.Event()
     known: dict[int, psutil.Process] = {}
+    started: list[subprocess.Popen[bytes]] = []
 
     def forward(signum: int, _frame: FrameType | None) -> None:
-        known.update((p.pid, p) for p in _descendants(child.pid))
+        stopping.set()
+        if not started:
+            return
+        pgid = started[0].pid  # a new session makes the child the leader of a new process group
+        known.update((p.pid, p) for p in _descendants(pgid))
         _signal_group(pgid, signum)
-        for process in known.values():  # descendants that moved to a group of their own
+        for process in list(known.values()):  # descendants that moved to a group of their own
             with contextlib.suppress(psutil.Error, ProcessLookupError):
                 if os.getpgid(process.pid) != pgid:
                     process.send_signal(signum)
-        stopping.set()
 
+    # Handlers first: a child forked while a signal is *ignored* here (inherited, for instance, from
+    # a parent that ignores SIGTERM) would ignore it too; a *handled* signal is reset by exec.
     previous = {signum: signal.signal(signum, forward) for signum in FORWARDED_SIGNALS}
+    try:
+        child = subprocess.Popen(list(command), cwd=cwd, start_new_session=True)
+    except BaseException:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        raise
+    started.append(child)
+    pgid = child.pid
+    if stopping.is_set():  # a signal came while the child was being started
+        _signal_group(pgid, signal.SIGTERM)
     try:
         while child.poll() is None:
             known.update((p.pid, p) for p in _descendants(child.pid))

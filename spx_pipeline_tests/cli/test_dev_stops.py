@@ -31,8 +31,11 @@ FAKE_SERVER = textwrap.dedent(
     time.sleep(300)
     """
 )
+# "ignoring-parent": the wrapper inherited SIGTERM as ignored (as from a parent that ignores it);
+# the server it starts must still stop on SIGTERM.
 WRAPPER = (
-    "import sys; from spx_pipeline.cli.dev import supervise; "
+    "import signal, sys; from spx_pipeline.cli.dev import supervise; "
+    "sys.argv[3] == 'ignoring-parent' and signal.signal(signal.SIGTERM, signal.SIG_IGN); "
     "sys.exit(supervise([sys.executable, '-c', sys.argv[1], sys.argv[2], sys.argv[3]], grace=3))"
 )
 
@@ -75,14 +78,14 @@ def _stop_and_check(wrapper: subprocess.Popen[bytes], port: int, timeout: float)
     assert port_is_free(port)
 
 
-@pytest.mark.parametrize("mode", ["polite", "stubborn"])
+@pytest.mark.parametrize("mode", ["polite", "ignoring-parent", "stubborn"])
 def test_sigterm_to_the_wrapper_stops_the_whole_tree(mode: str) -> None:
     port = free_port()
     wrapper = subprocess.Popen([sys.executable, "-c", WRAPPER, FAKE_SERVER, str(port), mode])
     try:
         _wait_for_listener(port, wrapper, 30)
         _stop_and_check(wrapper, port, timeout=30)
-        assert wrapper.returncode == (128 + signal.SIGTERM if mode == "polite" else 128 + signal.SIGKILL)
+        assert wrapper.returncode == 128 + (signal.SIGKILL if mode == "stubborn" else signal.SIGTERM)
     finally:
         if wrapper.poll() is None:
             wrapper.kill()
