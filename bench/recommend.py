@@ -23,10 +23,13 @@ from typing import Any
 
 import pandas as pd
 
-from spx_pipeline.domain.contracts import SelectionConfig, Setup, recommend, setup_order
+from spx_pipeline.domain.contract_selection import SelectionConfig, recommend
 from spx_pipeline.domain.occ import parse_option_symbol
-from spx_pipeline.domain.sizing import Committed, RiskContext, ZeroDtePolicy, evaluate_0dte, size_position
+from spx_pipeline.domain.risk_context import RiskContext
+from spx_pipeline.domain.setups import Setup, setup_order
+from spx_pipeline.domain.sizing import Committed, size_position
 from spx_pipeline.domain.ticks import round_to_tick
+from spx_pipeline.domain.zero_dte import ZeroDtePolicy, evaluate_0dte
 from spx_pipeline.emulator.sample_data import synthetic_spx_chain
 
 AS_OF = date(2026, 11, 24)
@@ -52,7 +55,7 @@ def make_contexts(n: int, seed: int = 11) -> dict[str, RiskContext]:
     contexts: dict[str, RiskContext] = {}
     for i in range(n):
         account_type = rng.choice(["margin", "cash", "pdt", None])
-        contexts[f"VA{i:06d}"] = RiskContext.build(
+        contexts[f"VA{i:06d}"] = RiskContext(
             account_type=account_type,
             pdt_qualified=rng.choice([True, False, None]),
             day_trade_buying_power=rng.choice([None, rng.randint(0, 80_000)]),
@@ -209,9 +212,9 @@ def check_identical(fast: pd.DataFrame, slow: list[dict[str, Any]]) -> int:
 
 
 def clear_caches() -> None:
-    from spx_pipeline.domain import sizing_batch, sizing_reasons
+    from spx_pipeline.domain import money, sizing_reasons
 
-    sizing_batch._units_to_decimal.cache_clear()
+    money._units_to_decimal.cache_clear()
     sizing_reasons.dollars.cache_clear()
 
 

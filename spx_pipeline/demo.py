@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from spx_pipeline.domain.sizing import DEFAULT_MAX_RISK_DOLLARS
+from spx_pipeline.domain.risk_context import DEFAULT_MAX_RISK_DOLLARS
 from spx_pipeline.emulator import EmulatedAccount, EmulatorConfig, TradierEmulator, demo_accounts
 from spx_pipeline.settings import (
     APP_DB_URL_VAR,
@@ -203,7 +203,7 @@ def running_emulator(config: EmulatorConfig, port: int = 0) -> Iterator[TradierE
             os.environ[TRADIER_BASE_URL_VAR] = previous
 
 
-# The demo sizes with the one default max risk (domain.sizing.DEFAULT_MAX_RISK_DOLLARS), the value
+# The demo sizes with the one default max risk (domain.risk_context.DEFAULT_MAX_RISK_DOLLARS), the value
 # the Dagster UI's run config shows, so "Materialize all" and `spx-pipeline demo` agree. Kept as a
 # name for scripts that pass it explicitly.
 DEMO_MAX_RISK_DOLLARS = float(DEFAULT_MAX_RISK_DOLLARS)

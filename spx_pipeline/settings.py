@@ -3,8 +3,8 @@
 ``Settings.from_env()`` reads them all in one pass; components take the object when they start
 work (a resource opening its store or client, a CLI command, a schedule tick, a sensor
 evaluation) and never read ``os.environ`` themselves. It is not cached between calls on purpose:
-a flag switched off must be seen at the next tick, as the seed's worker re-read
-``TRADIER_PORTFOLIO_SYNC_ENABLED``. The variable names are public (the README's table) and defined
+a flag switched off (``TRADIER_PORTFOLIO_SYNC_ENABLED``) must be seen at the next tick. The
+variable names are public (the README's table) and defined
 once here; ``VARIABLES`` maps each field to its variable, so resources can later declare them as
 ``dg.EnvVar`` fields one for one. A value that cannot work is one ``SettingError`` naming the
 variable and the value.
@@ -144,7 +144,7 @@ VARIABLES: Final[Mapping[str, str]] = {
 
 
 def sync_flag() -> FlagState:
-    """The gate for scheduled and sensor-driven portfolio syncs (default off, as in the seed)."""
+    """The gate for scheduled and sensor-driven portfolio syncs (default off)."""
     return Settings.from_env().portfolio_sync
 
 

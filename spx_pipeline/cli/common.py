@@ -77,7 +77,7 @@ def app_database(url: str | None) -> AppDatabase:
 def open_app_db(url: str | None) -> AppDatabase:
     """The app database with every migration applied; what got applied is reported on stderr.
 
-    Verbs migrate instead of skipping: the seed app silently ignored missing tables.
+    Verbs migrate first, so a missing table is created rather than a write silently skipped.
     """
     with operator_errors():
         db = app_database(url)

@@ -1,7 +1,7 @@
 """Schedule and sensor behind ``TRADIER_PORTFOLIO_SYNC_ENABLED``.
 
 Both are RUNNING by default and read the flag at every evaluation, so flipping the variable is
-all an operator does (as with the seed's worker); while it is off every tick is skipped with a
+all an operator does; while it is off every tick is skipped with a
 reason that names the flag, visible in the tick history.
 """
 

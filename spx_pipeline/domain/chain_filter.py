@@ -1,15 +1,12 @@
-"""A chain prepared once, then filtered per (option type, expiry) with a reason when nothing is left.
+"""Chain filtering: candidates per (option type, expiry), each filter naming itself when it empties the list.
 
-``prepare_chain`` normalises a Tradier-shaped chain in one vectorized pass (symbols through the OCC
-module, limit prices on the SPX tick grid, prices in integer 1/10,000 dollars, quote times through
-``domain.quotes``). ``ChainIndex`` caches the filtered candidates per (type, expiry) so every setup
-and account reuses them, and picks the contract nearest a setup's target delta. Money comparisons
-(the spread test) are exact; a quote is as fresh as its staler side.
+``ChainIndex`` caches the candidates per (type, expiry) so every setup and account reuses them,
+and picks the contract nearest a setup's target delta (ties: the cheaper ask, then the lower
+strike). Money comparisons (the spread test) are exact integers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -18,14 +15,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from spx_pipeline.domain.chain_prep import NO_TIME
 from spx_pipeline.domain.market_calendar import NEW_YORK, is_open_at, session, trading_day
-from spx_pipeline.domain.occ import parse_option_symbols
-from spx_pipeline.domain.quotes import staler_side, to_utc
-from spx_pipeline.domain.sizing import MAX_PREMIUM
-from spx_pipeline.domain.ticks import round_to_tick_array
 
 if TYPE_CHECKING:
-    from spx_pipeline.domain.contracts import SelectionConfig, Setup
+    from spx_pipeline.domain.contract_selection import SelectionConfig
+    from spx_pipeline.domain.setups import Setup
 
 
 def spread_basis_points(max_spread_pct: float) -> int:
@@ -41,78 +36,6 @@ def spread_basis_points(max_spread_pct: float) -> int:
     if points != points.to_integral_value():
         raise ValueError(f"max_spread_pct {max_spread_pct!r} is finer than a basis point (0.0001)")
     return int(points)
-
-
-def _delta_column(chain: pd.DataFrame) -> pd.Series:
-    if "delta" in chain.columns:
-        return pd.to_numeric(chain["delta"], errors="coerce")
-    if "greeks" in chain.columns:
-        return pd.to_numeric(
-            chain["greeks"].map(lambda g: g.get("delta") if isinstance(g, Mapping) else None), errors="coerce"
-        )
-    raise ValueError("chain needs a 'delta' column or a 'greeks' column of dicts; it has neither")
-
-
-_NO_TIME = np.iinfo(np.int64).min
-_UNITS = 10_000
-
-
-def _quote_ns(chain: pd.DataFrame) -> np.ndarray:
-    """Epoch nanoseconds of each row's staler quote side; ``_NO_TIME`` when undated."""
-    stamps = to_utc(chain["quote_time"]) if "quote_time" in chain.columns else staler_side(chain)
-    known = stamps.notna().to_numpy()
-    ns = stamps.to_numpy(dtype="datetime64[ns]").view(np.int64)
-    return np.where(known, ns, _NO_TIME)
-
-
-def _money_units(values: np.ndarray) -> np.ndarray:
-    """Prices as int64 1/10,000 dollars (quotes carry at most 4 decimals); -1 when not a price."""
-    usable = np.isfinite(values) & (values >= 0) & (values < float(MAX_PREMIUM))
-    return np.where(usable, np.rint(np.where(usable, values, 0.0) * _UNITS), -1).astype(np.int64)
-
-
-def prepare_chain(chain: pd.DataFrame, *, quote_times: bool = True) -> pd.DataFrame:
-    """Normalise a Tradier-shaped chain into the columns selection works on (one pass, vectorized).
-
-    ``quote_times=False`` skips the quote-time conversion when no freshness filter will read it.
-    """
-    if not isinstance(chain, pd.DataFrame):
-        raise TypeError(f"chain must be a pandas DataFrame, got {type(chain).__name__}")
-    missing = [c for c in ("symbol", "bid", "ask") if c not in chain.columns]
-    if missing:
-        raise ValueError(f"chain is missing required column(s) {missing}; it has {list(chain.columns)}")
-    symbols = parse_option_symbols(chain["symbol"].reset_index(drop=True))
-    bid = pd.to_numeric(chain["bid"], errors="coerce").to_numpy(dtype=np.float64)
-    ask = pd.to_numeric(chain["ask"], errors="coerce").to_numpy(dtype=np.float64)
-    mid = (bid + ask) / 2.0
-    limit = np.minimum(round_to_tick_array(mid, "buy"), round_to_tick_array(ask, "sell"))
-
-    def count(name: str) -> np.ndarray:
-        if name not in chain.columns:
-            return np.full(len(chain), np.nan)
-        return pd.to_numeric(chain[name], errors="coerce").to_numpy(dtype=np.float64)
-
-    return pd.DataFrame(
-        {
-            "symbol": symbols["tradier"].to_numpy(),
-            "symbol_osi": symbols["osi"].to_numpy(),
-            "symbol_massive": symbols["massive"].to_numpy(),
-            "root_symbol": symbols["root"].to_numpy(),
-            "expiration": symbols["expiration"].dt.date.to_numpy(),
-            "option_type": np.where(symbols["right"].to_numpy() == "C", "call", "put"),
-            "strike_milli": symbols["strike_milli"].to_numpy(dtype=np.int64),
-            "bid": bid,
-            "ask": ask,
-            "mid": mid,
-            "limit": limit,
-            "volume": count("volume"),
-            "open_interest": count("open_interest"),
-            "delta": _delta_column(chain).to_numpy(dtype=np.float64),
-            "quote_ns": _quote_ns(chain.reset_index(drop=True)) if quote_times else _NO_TIME,
-            "bid_u": _money_units(bid),
-            "ask_u": _money_units(ask),
-        }
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +86,7 @@ class ChainIndex:
         if cfg.max_quote_age is not None and self.now_ns is not None:
             quoted_ns = rows["quote_ns"].to_numpy()
             limit_ns = int(cfg.max_quote_age / timedelta(microseconds=1)) * 1000
-            dated = quoted_ns != _NO_TIME
+            dated = quoted_ns != NO_TIME
             fresh = dated & (self.now_ns - np.where(dated, quoted_ns, self.now_ns) <= limit_ns)
             before = len(rows)
             if not fresh.any():
@@ -196,7 +119,7 @@ class ChainIndex:
         """Why no quote is fresh: the limit, the newest quote's age, and a closed market when it is."""
         assert self.now is not None and self.config.max_quote_age is not None
         reason = f"quotes older than {self.config.max_quote_age} (or undated) on all {count} {cands}"
-        dated = quoted_ns[quoted_ns != _NO_TIME]
+        dated = quoted_ns[quoted_ns != NO_TIME]
         if len(dated):
             age = timedelta(microseconds=int(self.now_ns - dated.max()) // 1000)  # type: ignore[operator]
             reason += f"; the newest is {_age_text(age)} old"

@@ -1,33 +1,10 @@
-"""Tradier option order payloads (form parameters) for the legs of a ticket: single-leg and T1 OCO.
+"""Tradier option order forms for the legs of a ticket: entry, T1 (plain or OCO) and runner stop.
 
-A payload is a flat ``dict[str, str]`` ready for form encoding, in the order Tradier documents:
-``class, symbol, option_symbol, side, quantity, type, duration, price, stop, tag, preview``
-(an OCO indexes the per-order keys: ``symbol[0]``, ``price[0]``, ``stop[1]``...).
-Every payload passes the wire rules of ``domain.tradier.order_requests`` (prices on the SPX tick
-grid and written fixed-point, whole contracts, the tag pattern, prices matching the type), the
-same rules the broker client and the local server apply, because a rejected order in a fast 0DTE
-market costs more than a refused payload; ``preview`` appears, as "true", only when asked for.
-
-``symbol`` is the underlying (SPX for an SPXW contract) and ``option_symbol`` the unpadded
-Tradier form; any OSI/Tradier/Massive spelling is accepted and converted.
-
-Ticket legs (``build_ticket_legs``):
-
-* entry: ``buy_to_open`` limit at the recommendation's limit price, for the suggested quantity;
-* T1: with a ``stop_premium``, a ``class=oco`` order (``t1_oco_order``) whose leg 0 is the T1
-  ``sell_to_close`` limit and leg 1 a ``sell_to_close`` stop at the protective stop, so every
-  contract of the position is covered by a stop (sizing assumed exactly that); without one (sizing
-  then risks the whole premium) a plain ``sell_to_close`` limit. Either way it is for
-  ``floor(position × t1_fraction)`` contracts (at least 1 and at most position − 1, so a runner
-  remains) at ``entry × (1 + t1_gain_pct)`` rounded *down* to a tick, but never below the next tick
-  above the entry. A 1-contract position cannot scale, so it gets no T1 leg;
-* runner stop: ``sell_to_close`` for the rest, ``stop`` at ``setup.stop_premium`` rounded *up* to a
-  tick (``protective_stop``: an earlier trigger loses less than sizing assumed; it must stay below
-  the entry), or at breakeven (the entry price) when the setup has no stop. Breakeven only makes sense
-  once T1 has filled, so callers send that leg after the T1 fill, and a 1-contract position without
-  a stop gets no runner stop. With
-  ``runner_stop_limit_offset`` set it is a ``stop_limit`` whose limit is ``stop − offset``
-  rounded down, which keeps the sell limit at or below its stop.
+Every form passes the wire rules of ``domain.tradier.order_requests``, the ones the broker client
+and the local server apply too, because a rejected order in a fast 0DTE market costs more than a
+refused form. The policies here are ours, not Tradier's: with a stop premium T1 is an OCO, so every
+contract stays covered by the stop sizing assumed; stops round up to the tick (an earlier trigger
+loses less than sized) and targets round down; a breakeven stop waits for the T1 fill.
 """
 
 from __future__ import annotations
@@ -52,7 +29,7 @@ from spx_pipeline.domain.tradier.order_rules import (
 )
 
 if TYPE_CHECKING:
-    from spx_pipeline.domain.contracts import Setup
+    from spx_pipeline.domain.setups import Setup
 
 
 def option_order(

@@ -14,8 +14,7 @@ path and orders fill against it, lazily up to the clock's instant (rules in ``fi
 
 In tests use the ``tradier_emulator`` / ``tradier_emulator_factory`` / ``simulated_tradier`` fixtures
 (spx_pipeline_tests/fixtures/tradier.py); by hand run ``spx-pipeline tradier-emulator``.
-Choices where Tradier's behaviour is unverified (401 bodies, 429 body, /user/balances shape,
-SPX vs SPXW listing) are documented where they are made: dispatch.py, endpoints/ and market.py.
+Choices where Tradier's behaviour is unverified are listed under "emulator" in docs/architecture.md.
 """
 
 from spx_pipeline.emulator.config import (

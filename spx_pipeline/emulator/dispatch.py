@@ -1,20 +1,11 @@
-"""The request pipeline: what happens to one request, in an order the tests depend on.
+"""The request pipeline: what happens to one request, in the order the tests depend on.
 
-1. latency, then counted network faults: ``reset`` (socket closed with RST, no response,
-   before anything is processed) and ``timeout`` (sleep, then handle normally — so an order
-   POST that "timed out" at the client *was* placed, the ambiguous case clients must handle);
-2. auth: missing/unknown bearer token → 401, plain text ``Invalid Access Token`` (what Tradier
-   sends); a token naming an account it does not hold → 401 ``Unauthorized Account: <id>``
-   (Tradier's exact answer is unverified; 401 keeps it an auth failure, not a retryable one);
-3. ``failing_accounts`` → ``failing_status`` (401 uses the same Tradier 401 body);
-4. unknown path → 404 (not counted against rate limits);
-5. rate limits per token and bucket, ``X-Ratelimit-*`` headers on every counted response,
-   429 with body ``Rate limit exceeded`` (Tradier's body is unverified); injected ``burst_429``
-   looks the same with Available 0;
-6. injected 5xx (counted or ``error_rate``) → 503 with a plain-text body;
-7. with a simulation, the market catches up with the clock (fills, expiries) and holds still;
-   then the endpoint itself; ``malformed`` then replaces the answer with HTTP 200 and the first
-   half of the JSON text.
+Latency and network faults come first (a ``timeout`` sleeps and then *handles* the request, so an
+order POST that timed out at the client was placed: the ambiguous case clients must handle), then
+auth, per-account failures, routing, rate limits and injected 5xx; only then does a simulated
+market catch up with the clock and the endpoint answer, and ``malformed`` truncate that answer.
+The steps, and the bodies chosen where Tradier's are unverified, are under "emulator" in
+docs/architecture.md.
 """
 
 from __future__ import annotations

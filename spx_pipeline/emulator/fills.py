@@ -1,31 +1,10 @@
 """The execution engine: working orders meet the simulated quotes, lazily, up to the clock's instant.
 
-Nothing runs in the background. Whenever a request arrives the server first catches up: it walks
-the price path's steps between the last instant it looked and now, in time order, and at each
-step looks at every working order in id order. So fills depend on the seed, the orders and the
-clock's instants, never on thread timing: the same inputs give the same fills in every run.
-
-Rules (the pipeline side relies on them):
-
-- An order is looked at when placed (or modified) during the regular session and at every path
-  step after that; outside the session it waits (``pending`` when placed there).
-- Buys execute against the ask, sells against the bid: a limit when the touch reaches it (ask <=
-  limit, bid >= limit), a market order whenever there is a bid (sells) or ask (buys).
-- ``stop``/``stop_limit`` trigger when the touch reaches the stop (buy: ask >= stop, sell: bid <=
-  stop), then act as a market or limit order from that step on.
-- Price: the touch moved by a seeded number of ticks on the SPX grid (``slippage_ticks``; positive
-  is adverse), never better than one tick inside the spread and never through the limit.
-- Size: at most the displayed size on the touch per step (``partial_fills``), so large orders fill
-  in parts over consecutive steps.
-- An OCO's other leg is canceled by the first fill of either leg.
-- Day (and pre/post) orders expire at the close of their session; any order expires when its
-  contract stops trading (SPXW at its expiration's close, AM-settled SPX the session before).
-
-Unverified against Tradier, chosen to be plausible and stated here: ``pending`` for orders placed
-outside the regular session, cancelling the other OCO leg on a partial fill, triggering option
-stops on the bid/ask rather than on trades, and the rejection text of an oversized close.
-Extended hours are not simulated (pre/post orders behave as day orders), positions are not
-marked to market, and expired options are not settled out of the positions.
+Nothing runs in the background: when a request arrives the server walks the price path's steps
+since it last looked, in time order, and at each step every working order in id order. So fills
+depend on the seed, the orders and the clock's instants, never on thread timing, and the same
+inputs give the same fills in every run. The fill rules (and the choices made where Tradier's
+behaviour is unverified) are listed under "emulator" in docs/architecture.md.
 """
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 
 from spx_pipeline.clock import wall_epoch
 from spx_pipeline.emulator import dispatch, faults
+from spx_pipeline.emulator.response_format import to_json, to_xml
 from spx_pipeline.emulator.routing import Reply, bearer, token_fingerprint
-from spx_pipeline.emulator.wire import to_json, to_xml
 
 if TYPE_CHECKING:
     from spx_pipeline.emulator.server import TradierEmulator

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from spx_pipeline.emulator.config import EmulatedAccount
-from spx_pipeline.emulator.wire import long_money
+from spx_pipeline.emulator.response_format import long_money
 
 COMMISSION_PER_CONTRACT = Decimal("0.35")
 MULTIPLIER = 100

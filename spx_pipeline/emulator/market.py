@@ -1,29 +1,11 @@
 """Deterministic SPX market data for the emulator: expirations, chains, quotes, clock, calendar.
 
-Chain rows come from ``spx_pipeline.emulator.sample_data.tradier_chain_records`` (Black-Scholes
-around a fixed spot, time measured to the expiry's close from the quote time) so the emulator,
-the demo and the tests all see the same synthetic market; the emulator only adds the quote
-fields that generator leaves out (change, open/high/low, 52-week range, exchanges, trade_date).
-Time comes from the emulator's ``Clock`` (``spx_pipeline.clock``): the server chooses the quote
-time a day's chain is priced at (see ``TradierEmulator.market_for``); with a simulation the quotes
-then follow the day's ``PricePath`` to the clock's instant. Either way the epoch-ms quote stamps
-are moved to the clock's current instant at each response, so quotes are exactly as fresh as the
-clock says. Rows are generated once per day and cached; a moved series is recomputed once per
-path step, vectorised, and the chain, the quotes and the fill engine all read that one result.
-
-Listing rules, kept simple on purpose:
-
-- SPXW (PM-settled, ``expiration_type`` "weeklys") lists every NYSE session from ``today`` for
-  ``expirations`` sessions, including a 0DTE series when today is a session.
-- SPX (AM-settled monthlies, "standard") lists the next three third Fridays strictly after
-  ``today`` that are sessions. Their last trading day is the Thursday before; the emulator does
-  not model the AM settlement itself, and a holiday Friday (Juneteenth) is simply not listed.
-- ``symbol=SPX`` without ``includeAllRoots`` lists only SPX dates (the documented trap), with it
-  both roots; ``symbol=SPXW`` lists SPXW dates. Chains for ``symbol=SPX`` return every root
-  expiring that day; ``symbol=SPXW`` only SPXW rows. (Tradier's real behaviour here is
-  unverified; clients should filter on ``root_symbol`` either way.)
-- Quotes know every generated contract (including SPXW on the monthly Fridays); anything else
-  is an unmatched symbol.
+Chain rows come from ``sample_data.tradier_chain_records`` so the emulator, the demo and the tests
+all see the same synthetic market; this module adds the quote fields that generator leaves out,
+moves quotes along the day's ``PricePath`` when simulating, and stamps them with the clock's
+instant, so quotes are exactly as fresh as the clock says. Rows are generated once per day and a
+moved series once per path step (vectorised), and the chain, the quotes and the fill engine all
+read that one result. The listing rules are under "emulator" in docs/architecture.md.
 """
 
 from __future__ import annotations

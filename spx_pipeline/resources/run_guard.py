@@ -1,24 +1,13 @@
 """Dead runs must not wedge the instance: mark them failed and free the pool slots they hold.
 
-A run killed with ``kill -9`` keeps its Dagster status (STARTED) and its claim on the
-``duckdb_warehouse`` pool slot for ever: nothing in Dagster frees a slot of a run that is not
-finished, and Dagster's run monitoring can only tell a dead run worker for launchers that support
-health checks (the default launcher, and ``execute_in_process``, do not). So every run records
-which process executes it (``spx/worker`` = host, pid and that process's start time, so a reused
-pid is not mistaken for it), and a reaper checks:
-
-* a run in progress whose worker process on this host is gone is reported failed; so is a run
-  that never recorded a worker and has written nothing for ``UNTAGGED_GRACE_SECONDS`` (its
-  process died between Dagster's RUN_START and the first resource; it holds no slot);
-* a run that is finished (or unknown to the instance) and still holds or waits for a slot has
-  its slots freed, so the next step in line proceeds.
-
-Runs started in process (``demo``, benches) carry the tag from creation (``worker_tags()``);
-launched runs get it when their resources are set up. The reaper runs when a warehouse run
-starts (before it asks for a slot), every few seconds while a run executes (so a run already
-waiting behind a dead one proceeds), and from the ``dead_run_reaper`` sensor under the daemon.
-Runs of other hosts are left to Dagster's run monitoring (``max_runtime_seconds`` in
-``dagster.yaml``).
+A run killed with ``kill -9`` keeps its STARTED status and its ``duckdb_warehouse`` pool slot for
+ever: Dagster frees no slot of an unfinished run, and its run monitoring cannot tell a dead worker
+for the default launcher or ``execute_in_process``. So every run records its worker (``spx/worker``:
+host, pid and the process's start time, so a reused pid is not mistaken for it), and the reaper
+fails runs whose worker on this host is gone (or that never recorded one and stayed silent for
+``UNTAGGED_GRACE_SECONDS``) and frees the slots of finished runs. It runs when a warehouse run
+starts, every few seconds while one executes, and from the ``dead_run_reaper`` sensor; runs of
+other hosts are left to Dagster's run monitoring.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 SQLite (``sqlite:///data/app.sqlite`` relative to the working directory) is the embedded default so
 a fresh clone runs with nothing installed; deployments point ``SPX_APP_DB_URL`` at PostgreSQL
 (``postgresql+psycopg2://user@host/db``). The schema comes only from the ordered migrations in
-``sql/app``: the seed app silently skipped writes when a table was missing, this one migrates.
+``sql/app``, applied before use, so a missing table is created rather than a write skipped.
 """
 
 from __future__ import annotations
@@ -149,10 +149,6 @@ class AppDatabase:
         """Names of migrations not yet applied, in the order ``upgrade`` would apply them."""
         recorded = self._recorded()
         return [m.name for m in self.migrations() if m.version not in recorded]
-
-    def ensure_current(self) -> list[str]:
-        """``upgrade`` for callers that need the schema (CLI verbs, Dagster resources)."""
-        return self.upgrade()
 
     def dispose(self) -> None:
         """Close pooled connections (tests drop databases afterwards)."""

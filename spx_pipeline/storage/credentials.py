@@ -1,6 +1,6 @@
 """Broker access tokens encrypted at rest with Fernet, keyed by ``SPX_CREDENTIALS_KEY``.
 
-The seed app's "decryption" was a pass-through placeholder. Here the app database only ever holds
+The app database only ever holds
 the Fernet ciphertext and a sha256 fingerprint; the clear token exists in memory only inside a
 ``SecretToken`` that decrypts when the HTTP transport asks for it. Without a key, or with the
 wrong one, every path that needs a token fails closed with ``CredentialsKeyError`` before any sync

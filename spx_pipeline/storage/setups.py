@@ -21,7 +21,7 @@ from spx_pipeline.storage.appdb import AppDatabase
 from spx_pipeline.storage.tables import spx_setup_instances
 
 if TYPE_CHECKING:
-    from spx_pipeline.domain.contracts import Setup
+    from spx_pipeline.domain.setups import Setup
 
 DIRECTIONS: Final = ("bullish", "bearish")
 STATUSES: Final = ("active", "inactive", "triggered", "closed")
@@ -54,7 +54,7 @@ class SetupRecord:
 
     def to_domain(self) -> Setup:
         """The domain ``Setup`` the contract selector works with."""
-        from spx_pipeline.domain.contracts import Setup
+        from spx_pipeline.domain.setups import Setup
 
         return Setup(
             setup_id=self.id,
@@ -215,7 +215,7 @@ def _check_with_domain(  # noqa: PLR0917 - the fields of one setup
     priority: int,
 ) -> None:
     """The domain ``Setup`` validates every range (delta in (0, 1), stop below 100,000, ...)."""
-    from spx_pipeline.domain.contracts import Setup
+    from spx_pipeline.domain.setups import Setup
 
     try:
         Setup(

@@ -1,4 +1,4 @@
-"""The app database's copy of the portfolio history (the seed's ``portfolio_snapshots`` table).
+"""The app database's copy of the portfolio history (its ``portfolio_snapshots`` table).
 
 The TypeScript app reads balances from its own Postgres, not from the analysts' DuckDB file, so
 each sync also lands there. Writes are per source run and atomic: a re-run replaces its rows and

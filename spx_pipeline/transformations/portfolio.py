@@ -19,7 +19,7 @@ import pandera.errors as pa_errors
 
 from spx_pipeline.broker.tradier import BalanceResult, Balances
 from spx_pipeline.domain.accounts import pdt_qualified
-from spx_pipeline.domain.sizing import RiskContext
+from spx_pipeline.domain.risk_context import RiskContext
 from spx_pipeline.storage.credentials import CredentialInfo
 from spx_pipeline.transformations.schemas import SNAPSHOT_COLUMNS, validate_snapshots
 
@@ -293,7 +293,7 @@ def risk_contexts(
     ``pdt_qualified`` comes from the domain's rule on the snapshot's type and equity: cash accounts
     are outside it (None rather than False, which would block 0DTE for a reason that does not apply
     to them). ``max_daily_risk_dollars`` is the account's risk budget for the day, shared by its
-    setups (``domain.contracts.recommend`` allocates it).
+    setups (``domain.contract_selection.recommend`` allocates it).
     """
     if snapshots.empty:
         return {}
@@ -302,7 +302,7 @@ def risk_contexts(
     for row in latest.itertuples(index=False):
         is_cash = row.account_type == "cash"
         equity = getattr(row, "total_equity", None)
-        contexts[row.account_id] = RiskContext.build(
+        contexts[row.account_id] = RiskContext(
             day_trade_buying_power=None
             if pd.isna(row.day_trade_buying_power)
             else row.day_trade_buying_power,

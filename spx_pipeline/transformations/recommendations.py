@@ -16,9 +16,12 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from spx_pipeline.domain.contracts import RECOMMENDATION_COLUMNS, SelectionConfig, Setup, recommend
+from spx_pipeline.domain.contract_selection import SelectionConfig, recommend
 from spx_pipeline.domain.market_calendar import sessions_from
-from spx_pipeline.domain.sizing import RiskContext, ZeroDtePolicy
+from spx_pipeline.domain.recommendation import RECOMMENDATION_COLUMNS
+from spx_pipeline.domain.risk_context import RiskContext
+from spx_pipeline.domain.setups import Setup
+from spx_pipeline.domain.zero_dte import ZeroDtePolicy
 from spx_pipeline.storage.warehouse import Warehouse
 
 RECOMMENDATION_KEY = ("as_of_date", "setup_id", "account_id", "risk_fingerprint")

@@ -1,6 +1,6 @@
 """Order tickets: the domain's Tradier payloads for each tradable recommendation, plus previews.
 
-Placing orders stays out of scope (as in the seed); a preview asks the broker to price and
+Placing orders stays out of scope; a preview asks the broker to price and
 validate a payload (`preview=true`) and never sends it to market.
 """
 
@@ -17,8 +17,8 @@ from typing import Any
 import pandas as pd
 
 from spx_pipeline.broker.tradier import OrderPreview, TradierError
-from spx_pipeline.domain.contracts import Setup
 from spx_pipeline.domain.orders import OrderPayloadError, build_ticket_legs, payload_summary
+from spx_pipeline.domain.setups import Setup
 from spx_pipeline.storage.warehouse import Warehouse
 
 TICKET_COLUMNS: tuple[str, ...] = (

@@ -19,7 +19,7 @@ from spx_pipeline.broker.tradier import Balances
 from spx_pipeline.broker.tradier.errors import TradierMalformedResponseError
 from spx_pipeline.cli import main
 from spx_pipeline.domain.occ import OptionSymbolError
-from spx_pipeline.domain.sizing import RiskContext
+from spx_pipeline.domain.risk_context import RiskContext
 from spx_pipeline.emulator import EmulatedAccount, demo_accounts
 from spx_pipeline.storage.appdb import AppDatabase
 from spx_pipeline.storage.credentials import CredentialError, CredentialStore
@@ -120,7 +120,7 @@ def test_negative_buying_power_is_rejected_by_name_and_the_other_accounts_are_sn
 @pytest.mark.parametrize("value", [float("nan"), "NaN", Decimal("NaN"), float("inf"), -1])
 def test_risk_context_refuses_nan_infinite_and_negative_money_by_name(field: str, value: object) -> None:
     with pytest.raises(ValueError, match=field):
-        RiskContext.build(account_type="margin", **{field: value})  # type: ignore[arg-type]
+        RiskContext(account_type="margin", **{field: value})  # type: ignore[arg-type]
 
 
 def test_a_nan_snapshot_never_becomes_a_risk_context() -> None:

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from spx_pipeline.definitions import defs as code_location
-from spx_pipeline.defs.recommendations.assets import SelectionSettings
-from spx_pipeline.domain.sizing import DEFAULT_MAX_RISK_DOLLARS
+from spx_pipeline.defs.recommendations.assets import RecommendationRunConfig
+from spx_pipeline.domain.risk_context import DEFAULT_MAX_RISK_DOLLARS
 from spx_pipeline.emulator import EmulatedAccount
 from spx_pipeline.emulator.sample_data import synthetic_spx_chain
 from spx_pipeline.transformations.chain import chain_rows
@@ -47,7 +47,7 @@ def test_one_default_max_risk_shows_in_the_ui_run_config_the_demo_and_the_readme
     fields = ops.fields["contract_recommendations"].config_type.fields["config"].config_type.fields
     assert fields["max_risk_dollars"].default_value == float(DEFAULT_MAX_RISK_DOLLARS)
     assert fields["max_quote_age_seconds"].default_value == 300.0  # the quote-age filter is on
-    assert SelectionSettings().max_risk_dollars == float(DEFAULT_MAX_RISK_DOLLARS)
+    assert RecommendationRunConfig().max_risk_dollars == float(DEFAULT_MAX_RISK_DOLLARS)
     assert f"${DEFAULT_MAX_RISK_DOLLARS:,}" in README.read_text(encoding="utf-8")
 
 
@@ -167,10 +167,10 @@ def test_tickets_never_spend_more_than_an_accounts_buying_power_or_its_dtbp(
 
 def test_absurd_selection_settings_fail_with_one_line_naming_the_setting() -> None:
     for settings, field in [
-        (SelectionSettings(max_risk_dollars=1e308), "max_risk_dollars"),
-        (SelectionSettings(max_daily_risk_dollars=-5.0), "max_daily_risk_dollars"),
-        (SelectionSettings(max_quote_age_seconds=0.0), "max_quote_age_seconds"),
-        (SelectionSettings(max_spread_pct=0.123456), "max_spread_pct"),
+        (RecommendationRunConfig(max_risk_dollars=1e308), "max_risk_dollars"),
+        (RecommendationRunConfig(max_daily_risk_dollars=-5.0), "max_daily_risk_dollars"),
+        (RecommendationRunConfig(max_quote_age_seconds=0.0), "max_quote_age_seconds"),
+        (RecommendationRunConfig(max_spread_pct=0.123456), "max_spread_pct"),
     ]:
         with pytest.raises(dg.Failure, match=f"Invalid selection config: {field}") as info:
             settings.checked()

@@ -18,9 +18,12 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from spx_pipeline.domain.contracts import SelectionConfig, Setup, recommend, setup_order
-from spx_pipeline.domain.sizing import Committed, RiskContext, ZeroDtePolicy, size_position
+from spx_pipeline.domain.contract_selection import SelectionConfig, recommend
+from spx_pipeline.domain.risk_context import RiskContext
+from spx_pipeline.domain.setups import Setup, setup_order
+from spx_pipeline.domain.sizing import Committed, size_position
 from spx_pipeline.domain.ticks import round_to_tick
+from spx_pipeline.domain.zero_dte import ZeroDtePolicy
 
 D = Decimal
 AS_OF = date(2026, 11, 24)  # a Tuesday session
@@ -68,7 +71,7 @@ BEAR = Setup("bear", "bearish", target_delta=0.30)
 
 def test_a_cash_accounts_buying_power_is_spent_once_across_its_setups() -> None:
     """The issue's case: $250 of buying power, two setups, 1.15 limit ($115.65 a contract)."""
-    cash = RiskContext.build(max_risk_dollars=2500, cash_available=250, account_type="cash")
+    cash = RiskContext(max_risk_dollars=2500, cash_available=250, account_type="cash")
     frame = recommend(_two_setup_chain(), [BULL, BEAR], {"VA1": cash}, AS_OF)
     first, second = frame.to_dict(orient="records")
     assert (first["setup_id"], second["setup_id"]) == ("bear", "bull")  # priority 0 both: by id
@@ -86,7 +89,7 @@ def test_a_cash_accounts_buying_power_is_spent_once_across_its_setups() -> None:
 
 
 def test_setups_are_sized_in_priority_order_then_by_id() -> None:
-    cash = RiskContext.build(max_risk_dollars=2500, cash_available=250, account_type="cash")
+    cash = RiskContext(max_risk_dollars=2500, cash_available=250, account_type="cash")
     urgent_bull = Setup("zz-bull", "bullish", target_delta=0.40, priority=-1)
     frame = recommend(_two_setup_chain(), [BEAR, urgent_bull], {"VA1": cash}, AS_OF)
     assert list(frame["setup_id"]) == ["zz-bull", "bear"]
@@ -96,7 +99,7 @@ def test_setups_are_sized_in_priority_order_then_by_id() -> None:
 
 def test_day_trade_buying_power_caps_a_same_day_trade_and_is_named() -> None:
     """The issue's pdt account: DTBP $30,000, option BP $95,000, a 5.00 same-day contract."""
-    pdt = RiskContext.build(
+    pdt = RiskContext(
         max_risk_dollars=1_000_000,
         option_buying_power=95_000,
         day_trade_buying_power=30_000,
@@ -117,7 +120,7 @@ def test_day_trade_buying_power_caps_a_same_day_trade_and_is_named() -> None:
 
 
 def test_same_day_rows_share_what_is_left_of_dtbp_across_setups() -> None:
-    pdt = RiskContext.build(
+    pdt = RiskContext(
         max_risk_dollars=20_000, option_buying_power=95_000, day_trade_buying_power=30_000, account_type="pdt"
     )
     frame = recommend(_two_setup_chain(4.90, 5.10), [BULL, BEAR], {"P1": pdt}, AS_OF)
@@ -130,7 +133,7 @@ def test_same_day_rows_share_what_is_left_of_dtbp_across_setups() -> None:
 
 
 def test_a_daily_max_risk_is_shared_by_the_setups_of_an_account() -> None:
-    ctx = RiskContext.build(
+    ctx = RiskContext(
         max_risk_dollars=500, max_daily_risk_dollars=700, option_buying_power=50_000, account_type="margin"
     )
     frame = recommend(_two_setup_chain(), [BULL, BEAR], {"M1": ctx}, AS_OF)
@@ -140,14 +143,12 @@ def test_a_daily_max_risk_is_shared_by_the_setups_of_an_account() -> None:
     assert "capped by daily max risk $237.40 left of $700.00 after earlier setups" in bull["sizing_reason"]
     assert (
         ctx.fingerprint()
-        != RiskContext.build(
-            max_risk_dollars=500, option_buying_power=50_000, account_type="margin"
-        ).fingerprint()
+        != RiskContext(max_risk_dollars=500, option_buying_power=50_000, account_type="margin").fingerprint()
     )
 
 
 def test_zero_contracts_is_blocked_with_the_binding_limit_as_the_reason() -> None:
-    small = RiskContext.build(max_risk_dollars=100, option_buying_power=50_000, account_type="margin")
+    small = RiskContext(max_risk_dollars=100, option_buying_power=50_000, account_type="margin")
     frame = recommend(_two_setup_chain(), [BULL, BEAR], {"M1": small, "M2": RiskContext()}, AS_OF)
     assert len(frame) == 4
     assert frame["blocked"].all()
@@ -161,7 +162,7 @@ def test_zero_contracts_is_blocked_with_the_binding_limit_as_the_reason() -> Non
 
 
 def test_a_rolled_account_that_sizes_to_zero_says_both_why() -> None:
-    not_pdt = RiskContext.build(max_risk_dollars=50, pdt_qualified=False, account_type="margin")
+    not_pdt = RiskContext(max_risk_dollars=50, pdt_qualified=False, account_type="margin")
     chain = pd.concat([_two_setup_chain(), _two_setup_chain(expiry=NEXT)], ignore_index=True)
     [row] = recommend(chain, [BULL], {"M1": not_pdt}, AS_OF).to_dict(orient="records")
     assert row["blocked"] and row["expiration_date"] == NEXT
@@ -172,7 +173,7 @@ def test_a_rolled_account_that_sizes_to_zero_says_both_why() -> None:
 
 def test_expired_series_are_never_recommended() -> None:
     stale = _two_setup_chain(expiry=EXPIRED)
-    frame = recommend(stale, [BULL, BEAR], {"M1": RiskContext.build(max_risk_dollars=2500)}, AS_OF)
+    frame = recommend(stale, [BULL, BEAR], {"M1": RiskContext(max_risk_dollars=2500)}, AS_OF)
     assert frame["blocked"].all() and frame["symbol"].isna().all()
     assert frame["blocked_reason"].str.contains("expires on or after 2026-11-24").all()
 
@@ -186,7 +187,7 @@ def test_expired_series_are_never_recommended() -> None:
      (7.60, 8.40), (8.55, 9.45), (9.50, 10.50), (19.0, 21.0)],
 )  # fmt: skip
 def test_a_spread_of_exactly_ten_percent_of_mid_passes(bid: float, ask: float) -> None:
-    ctx = RiskContext.build(max_risk_dollars=100_000)
+    ctx = RiskContext(max_risk_dollars=100_000)
     [row] = recommend(_two_setup_chain(bid, ask), [BULL], {"A": ctx}, AS_OF).to_dict(orient="records")
     assert row["symbol"] is not None, row["blocked_reason"]
     wider = recommend(_two_setup_chain(bid - 0.05, ask), [BULL], {"A": ctx}, AS_OF)
@@ -214,7 +215,7 @@ def test_quote_age_is_judged_on_datetimes_as_the_broker_client_returns_them() ->
     chain = _aged_chain(timedelta(hours=3), timedelta(hours=3))
     for column in ("bid_date", "ask_date"):
         chain[column] = pd.to_datetime(chain[column], unit="ms", utc=True)
-    [row] = recommend(chain, [BULL], {"A": RiskContext.build(max_risk_dollars=2500)}, AS_OF, now=NOW).to_dict(
+    [row] = recommend(chain, [BULL], {"A": RiskContext(max_risk_dollars=2500)}, AS_OF, now=NOW).to_dict(
         orient="records"
     )
     assert row["blocked"] and row["symbol"] is None
@@ -224,7 +225,7 @@ def test_quote_age_is_judged_on_datetimes_as_the_broker_client_returns_them() ->
 
 
 def test_a_quote_is_as_fresh_as_its_staler_side() -> None:
-    ctx = {"A": RiskContext.build(max_risk_dollars=2500)}
+    ctx = {"A": RiskContext(max_risk_dollars=2500)}
     fresh = recommend(_aged_chain(timedelta(seconds=5), timedelta(seconds=9)), [BULL], ctx, AS_OF, now=NOW)
     assert not fresh["blocked"].iloc[0]
     one_stale_side = _aged_chain(timedelta(seconds=5), timedelta(hours=3))
@@ -239,9 +240,9 @@ def test_outside_market_hours_the_reason_says_the_market_is_closed() -> None:
     chain = _two_setup_chain()
     at_close = int(datetime(2026, 11, 24, 21, 0, tzinfo=UTC).timestamp() * 1000)  # 16:00 ET
     chain["bid_date"] = chain["ask_date"] = at_close
-    [row] = recommend(
-        chain, [BULL], {"A": RiskContext.build(max_risk_dollars=2500)}, AS_OF, now=evening
-    ).to_dict(orient="records")
+    [row] = recommend(chain, [BULL], {"A": RiskContext(max_risk_dollars=2500)}, AS_OF, now=evening).to_dict(
+        orient="records"
+    )
     assert row["blocked"]
     assert "the newest is 2.0 h old" in row["blocked_reason"]
     assert (
@@ -263,7 +264,7 @@ def _money(top: int) -> st.SearchStrategy[Decimal | None]:
 
 
 contexts = st.builds(
-    RiskContext.build,
+    RiskContext,
     day_trade_buying_power=_money(80_000),
     max_risk_dollars=_money(20_000),
     pdt_qualified=st.sampled_from([True, False, None]),

@@ -411,7 +411,8 @@ def _protected_exits(legs: dict[str, dict[str, str]], entry: Decimal, has_stop: 
 def test_worst_case_loss_of_the_legs_never_exceeds_the_sized_budget(
     fee: Decimal, stop_premium: str | None
 ) -> None:
-    from spx_pipeline.domain.sizing import RiskContext, size_position
+    from spx_pipeline.domain.risk_context import RiskContext
+    from spx_pipeline.domain.sizing import size_position
 
     checked = 0
     for budget in ("100", "500", "740", "2500"):
@@ -421,7 +422,7 @@ def test_worst_case_loss_of_the_legs_never_exceeds_the_sized_budget(
             if stop is not None and (stop >= entry or round_to_tick(stop, "buy") >= entry):
                 continue
             sized = size_position(
-                RiskContext.build(max_risk_dollars=budget), entry, stop_premium=stop, fee_per_contract=fee
+                RiskContext(max_risk_dollars=budget), entry, stop_premium=stop, fee_per_contract=fee
             )
             if sized.contracts == 0:
                 continue

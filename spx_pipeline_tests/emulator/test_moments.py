@@ -10,7 +10,7 @@ import pytest
 from spx_pipeline.broker.tradier import TradierClient
 from spx_pipeline.clock import FixedClock
 from spx_pipeline.defs.automation import schedule_tick
-from spx_pipeline.domain import market_calendar as mc
+from spx_pipeline.domain.market_calendar import is_open_at, trading_day
 from spx_pipeline.emulator import EmulatorConfig, TradierEmulator
 from spx_pipeline_tests.fixtures.moments import MOMENT_IDS, MOMENTS, Moment
 
@@ -25,8 +25,8 @@ def emulator() -> TradierEmulator:
 
 @pytest.mark.parametrize("moment", MOMENTS, ids=MOMENT_IDS)
 def test_the_domain_calendar_at(moment: Moment) -> None:
-    assert mc.trading_day(moment.at) == moment.session
-    assert mc.is_open_at(moment.at) is moment.open
+    assert trading_day(moment.at) == moment.session
+    assert is_open_at(moment.at) is moment.open
 
 
 @pytest.mark.parametrize("moment", MOMENTS, ids=MOMENT_IDS)

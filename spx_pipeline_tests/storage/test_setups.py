@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from decimal import Decimal
 
 import pytest
@@ -95,10 +94,6 @@ def test_duplicate_and_unknown_ids(sqlite_app_db: AppDatabase) -> None:
         store.deactivate("nope")
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("spx_pipeline.domain.contracts") is None,
-    reason="spx_pipeline.domain.contracts not present on this branch yet",
-)
 def test_to_domain_builds_the_domain_setup(sqlite_app_db: AppDatabase) -> None:
     record = SetupStore(sqlite_app_db).add(direction="bearish", setup_id="d1", stop_premium="2.5")
     setup = record.to_domain()

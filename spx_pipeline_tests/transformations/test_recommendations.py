@@ -9,8 +9,10 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from spx_pipeline.domain.contracts import SelectionConfig, Setup
-from spx_pipeline.domain.sizing import RiskContext, ZeroDtePolicy
+from spx_pipeline.domain.contract_selection import SelectionConfig
+from spx_pipeline.domain.risk_context import RiskContext
+from spx_pipeline.domain.setups import Setup
+from spx_pipeline.domain.zero_dte import ZeroDtePolicy
 from spx_pipeline.emulator.sample_data import synthetic_spx_chain
 from spx_pipeline.storage.warehouse import Warehouse
 from spx_pipeline.transformations.chain import chain_rows
@@ -83,8 +85,8 @@ def test_an_invalid_stored_setup_is_blocked_for_every_account_and_the_rest_are_s
         ("delta-one", "target_delta must be in (0, 1), got 1.0")
     ]
     contexts = {
-        "VA1": RiskContext.build(max_risk_dollars=2500, option_buying_power=50_000, account_type="margin"),
-        "VA2": RiskContext.build(max_risk_dollars=2500, cash_available=9000, account_type="cash"),
+        "VA1": RiskContext(max_risk_dollars=2500, option_buying_power=50_000, account_type="margin"),
+        "VA2": RiskContext(max_risk_dollars=2500, cash_available=9000, account_type="cash"),
     }
     rows = recommendation_rows(
         chain,
@@ -122,7 +124,7 @@ def _row(
 
 
 def test_the_last_guard_refuses_rows_that_overspend_or_are_neither_tradable_nor_blocked() -> None:
-    ctx = {"A": RiskContext.build(cash_available=250, day_trade_buying_power=200, account_type="cash")}
+    ctx = {"A": RiskContext(cash_available=250, day_trade_buying_power=200, account_type="cash")}
     check_budgets(
         pd.DataFrame([_row("A", "150"), _row("A", "900", blocked=True, contracts=0, reason="r")]), ctx
     )

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pandas as pd
 
-from spx_pipeline.domain.contracts import Setup
+from spx_pipeline.domain.setups import Setup
 from spx_pipeline.transformations.tickets import build_tickets, ticket_id, ticket_tag
 
 

@@ -4,7 +4,7 @@ Tradier collapses one-element collections into a bare object, spells "empty" as 
 ``"null"`` (sometimes nested: ``{"orders": {"order": "null"}}``, sometimes JSON ``null``), reports
 downstream failures inside HTTP 200 as an ``errors`` object whose ``error`` is a string or a list, and
 sends money with 20+ decimal digits. Every model parser goes through these helpers so that no
-endpoint grows its own half-fix (the bugs §6 of the reference lists in other Python clients).
+endpoint grows its own half-fix (the bugs other Python clients for Tradier have).
 """
 
 from __future__ import annotations

@@ -76,7 +76,7 @@ def spx_option_chain(
         for expiration in expirations:
             frame = client.option_chain_frame("SPX", expiration, greeks=True)
             if frame.empty or not frame["root_symbol"].eq("SPXW").any():
-                # Whether symbol=SPX returns the SPXW weeklies is unsettled (reference §4.2): ask both.
+                # Whether symbol=SPX returns the SPXW weeklies is unverified: ask both.
                 frame = pd.concat([frame, client.option_chain_frame("SPXW", expiration, greeks=True)])
                 frame = frame.drop_duplicates(subset="symbol")
             frames.append(frame)

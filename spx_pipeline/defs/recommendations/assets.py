@@ -1,10 +1,10 @@
 """Recommendations group: every active setup x every synced account's own risk context.
 
-The seed cached recommendations under a key without the risk context, so one account's sizing
-could be served to another. Here each row is keyed by (as-of, setup, account, risk fingerprint),
-and ad-hoc requests go to their own table, never to this one. Both refuse a chain from another
-session, judge quote age against the run's clock, and spend each account's budgets once across
-its setups (``domain.contracts.recommend``).
+A cache key without the risk context would serve one account's sizing to another, so each row is
+keyed by (as-of, setup, account, risk fingerprint), and ad-hoc requests go to their own table,
+never to this one. Both refuse a chain from another session, judge quote age against the run's
+clock, and spend each account's budgets once across its setups
+(``domain.contract_selection.recommend``).
 """
 
 import dataclasses
@@ -19,9 +19,11 @@ from spx_pipeline.defs.common import OWNERS, preview_markdown, table_schema_meta
 from spx_pipeline.defs.market_data.assets import spx_option_chain
 from spx_pipeline.defs.portfolio.assets import portfolio_snapshots
 from spx_pipeline.defs.portfolio.checks import unique_key_check
-from spx_pipeline.domain.contracts import SelectionConfig
+from spx_pipeline.domain.contract_selection import SelectionConfig
 from spx_pipeline.domain.market_calendar import trading_day
-from spx_pipeline.domain.sizing import DEFAULT_MAX_RISK_DOLLARS, RiskContext, ZeroDtePolicy, to_money
+from spx_pipeline.domain.money import to_money
+from spx_pipeline.domain.risk_context import DEFAULT_MAX_RISK_DOLLARS, RiskContext
+from spx_pipeline.domain.zero_dte import ZeroDtePolicy
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.storage.warehouse import Warehouse
@@ -40,8 +42,12 @@ from spx_pipeline.transformations.recommendations import (
 )
 
 
-class SelectionSettings(dg.Config):
-    """Sizing and liquidity knobs (defaults follow options-domain.md §3); money in dollars."""
+class RecommendationRunConfig(dg.Config):
+    """Run config of the recommendation asset and op: sizing and liquidity knobs, money in dollars.
+
+    Field names are what users type in run config YAML; ``selection_config`` turns them into the
+    domain's ``SelectionConfig``.
+    """
 
     max_risk_dollars: float = Field(
         default=float(DEFAULT_MAX_RISK_DOLLARS),
@@ -67,7 +73,7 @@ class SelectionSettings(dg.Config):
     def policy(self) -> ZeroDtePolicy:
         return ZeroDtePolicy(dtbp_floor=Decimal(str(self.dtbp_floor)), legacy_pdt_check=self.legacy_pdt_check)
 
-    def selection(self) -> SelectionConfig:
+    def selection_config(self) -> SelectionConfig:
         """Raises ValueError naming the setting when a value is out of range."""
         if not 0 < self.max_quote_age_seconds <= 7 * 24 * 3600:
             raise ValueError(
@@ -93,7 +99,7 @@ class SelectionSettings(dg.Config):
         """Policy and selection, or a ``dg.Failure`` naming the bad setting (never a traceback)."""
         try:
             self.max_daily_risk()
-            return self.policy(), self.selection()
+            return self.policy(), self.selection_config()
         except ValueError as exc:
             raise dg.Failure(description=f"Invalid selection config: {exc}") from None
 
@@ -131,7 +137,7 @@ def _counts(rows: pd.DataFrame) -> dict[str, int]:
 )
 def contract_recommendations(
     context: dg.AssetExecutionContext,
-    config: SelectionSettings,
+    config: RecommendationRunConfig,
     app_db: AppDatabaseResource,
     warehouse: WarehouseResource,
     clock: ClockResource,
@@ -189,7 +195,7 @@ contract_recommendations_unique_keys = unique_key_check(
 
 
 class AdhocRiskContext(dg.Config):
-    """The seed's optional request inputs plus broker-reported state, all optional.
+    """An ad-hoc request's risk inputs plus broker-reported state, all optional.
 
     Without ``max_risk_dollars`` the request is sized with ``selection.max_risk_dollars``.
     """
@@ -207,14 +213,14 @@ class AdhocRequest(dg.Config):
     risk_context: AdhocRiskContext
     label: str = "adhoc"
     setup_ids: list[str] | None = None
-    selection: SelectionSettings = SelectionSettings()
+    selection: RecommendationRunConfig = RecommendationRunConfig()
 
 
 @dg.op(
     pool=WAREHOUSE_POOL,
     description=(
         "Recommendations for a risk context given in run config, written to "
-        "adhoc_contract_recommendations; the scheduled table is never touched (the seed's cache bypass)."
+        "adhoc_contract_recommendations; the scheduled table is never touched."
     ),
 )
 def adhoc_recommendations(

@@ -1,24 +1,11 @@
 """Option, OCO and modify requests as typed values, with the one set of rules Tradier's wire obeys.
 
-The ticket builders (``domain.orders``), the broker client and the local Tradier server all go
-through here: a request is built from Python values (``OptionLeg.build``, ``OptionOrderRequest.build``,
-``ModifyOrderRequest.build``) or read from a form as Tradier receives it (``read_order_form``,
-``read_modify_form``), the same checks run either way, and ``to_form()`` writes the flat
-``dict[str, str]`` Tradier takes. A refusal is one ``OrderPayloadError`` naming the wire field
-(``price``, ``stop[1]``...) and the value.
-
-The rules: side, type, duration and class from the vocabulary (``class`` is ``option`` or ``oco``);
-whole, positive quantities; prices positive, below ``ticks.MAX_PRICE`` and on the SPX tick grid
-($0.05 below $3.00, $0.10 at or above; Cboe rejects anything else), written fixed-point; a price
-exactly when the type uses one (limit, stop_limit) and a stop exactly when it uses one (stop,
-stop_limit); ``tag`` 1-255 letters, digits or '-'; an OCO has two legs on one option symbol that
-differ in type, and one duration and tag. A modify changes at least one of type, duration, price
-and stop, never the quantity, and the order it leaves must still have the prices its type needs.
-
-Policies that are ours rather than Tradier's (a sell stop-limit's limit not above its stop, an OCO
-stop below its target, never replacing an order with a market order) belong to the builders.
-Frozen dataclasses rather than pydantic models: every rule is a cross-field check that must raise
-the domain's own error with the wire's field name, and the local server reads forms with them.
+The ticket builders (``domain.orders``), the broker client and the local Tradier server all build
+or read requests here, so a form one of them accepts the others accept too. A refusal is one
+``OrderPayloadError`` naming the wire field (``price``, ``stop[1]``...) and the value. Policies
+that are ours rather than Tradier's belong to the builders. Frozen dataclasses rather than
+pydantic models: every rule is a cross-field check that must raise the domain's own error with the
+wire's field name, and the local server reads forms with them.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from spx_pipeline.emulator.response_format import collection
 from spx_pipeline.emulator.routing import Call, Route, route, token_fingerprint
-from spx_pipeline.emulator.wire import collection
 
 if TYPE_CHECKING:
     from spx_pipeline.emulator.server import TradierEmulator

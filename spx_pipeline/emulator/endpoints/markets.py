@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from spx_pipeline.domain import market_calendar
 from spx_pipeline.domain.occ import parse_option_symbol
+from spx_pipeline.emulator.response_format import collection
 from spx_pipeline.emulator.routing import ApiError, Call, Route, required, route
-from spx_pipeline.emulator.wire import collection
 
 if TYPE_CHECKING:
     from spx_pipeline.emulator.server import TradierEmulator

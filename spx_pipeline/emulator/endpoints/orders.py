@@ -14,9 +14,9 @@ from spx_pipeline.domain.tradier.enums import WORKING_STATUSES
 from spx_pipeline.domain.tradier.order_requests import OcoOrderRequest, OptionLeg
 from spx_pipeline.emulator.ledger import COMMISSION_PER_CONTRACT, MULTIPLIER, short_requirement
 from spx_pipeline.emulator.order_forms import parse_modify, parse_order
+from spx_pipeline.emulator.response_format import collection
 from spx_pipeline.emulator.routing import ApiError, Call, Reply, Route, route
 from spx_pipeline.emulator.stored_order import StoredOrder
-from spx_pipeline.emulator.wire import collection
 
 if TYPE_CHECKING:
     from spx_pipeline.emulator.server import TradierEmulator

@@ -1,4 +1,4 @@
-"""Rendering response documents the way Tradier puts them on the wire.
+"""Response documents rendered the way Tradier puts them on the wire (JSON or XML).
 
 Tradier's JSON is a translation of XML, hence the quirks reproduced here: a one-element
 collection collapses to the bare element, an empty one becomes the *string* ``"null"``, and

@@ -1,4 +1,4 @@
-"""Wire rendering: collection collapse, Decimal-exact JSON numbers, XML of the same document."""
+"""Tradier response format: collection collapse, Decimal-exact JSON numbers, XML of the same document."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from spx_pipeline.emulator.wire import collection, long_money, to_json, to_xml
+from spx_pipeline.emulator.response_format import collection, long_money, to_json, to_xml
 
 
 def test_collection_collapse():

@@ -12,19 +12,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spx_pipeline.domain.contracts import (
-    RECOMMENDATION_COLUMNS,
-    Recommendation,
-    SelectionConfig,
-    Setup,
-    prepare_chain,
-    recommend,
-    select_contract,
-)
+from spx_pipeline.domain.chain_prep import prepare_chain
+from spx_pipeline.domain.contract_selection import SelectionConfig, recommend, select_contract
 from spx_pipeline.domain.market_calendar import NEW_YORK
 from spx_pipeline.domain.orders import build_ticket_legs, payload_summary
-from spx_pipeline.domain.sizing import RiskContext, ZeroDtePolicy, size_position
+from spx_pipeline.domain.recommendation import RECOMMENDATION_COLUMNS, Recommendation
+from spx_pipeline.domain.risk_context import RiskContext
+from spx_pipeline.domain.setups import Setup
+from spx_pipeline.domain.sizing import size_position
 from spx_pipeline.domain.ticks import is_on_tick, round_to_tick
+from spx_pipeline.domain.zero_dte import ZeroDtePolicy
 from spx_pipeline.emulator.sample_data import synthetic_spx_chain, tradier_chain_records
 
 D = Decimal
@@ -32,14 +29,14 @@ AS_OF = date(2026, 11, 24)
 NEXT = date(2026, 11, 25)
 DDL = Path(__file__).resolve().parents[2] / "sql" / "warehouse" / "001_core_tables.sql"
 
-OK = RiskContext.build(
+OK = RiskContext(
     max_risk_dollars=5000,
     pdt_qualified=True,
     day_trade_buying_power=40000,
     option_buying_power=20000,
     account_type="pdt",
 )
-NOT_PDT = RiskContext.build(
+NOT_PDT = RiskContext(
     max_risk_dollars=5000, pdt_qualified=False, option_buying_power=20000, account_type="margin"
 )
 BULL = Setup("bull", "bullish")
@@ -51,35 +48,7 @@ def chain() -> pd.DataFrame:
     return synthetic_spx_chain(AS_OF)
 
 
-# --- Setup / SelectionConfig validation ---------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "match"),
-    [
-        ({"direction": "sideways"}, "'sideways'"),
-        ({"target_delta": 0}, "target_delta"),
-        ({"target_delta": 1.0}, "target_delta"),
-        ({"target_delta": float("nan")}, "target_delta"),
-        ({"target_delta": "0.4"}, "target_delta"),
-        ({"setup_id": " "}, "setup_id"),
-        ({"stop_premium": D("-1")}, "stop_premium"),
-        ({"t1_gain_pct": D("0")}, "t1_gain_pct"),
-        ({"t1_fraction": D("1.5")}, "t1_fraction"),
-        ({"runner_stop_limit_offset": D("-0.05")}, "runner_stop_limit_offset"),
-    ],
-)
-def test_setup_validation(kwargs: dict[str, object], match: str) -> None:
-    args = {"setup_id": "s", "direction": "bullish"} | kwargs
-    with pytest.raises(ValueError, match=match):
-        Setup(**args)  # type: ignore[arg-type]
-
-
-def test_setup_normalises_money() -> None:
-    setup = Setup("s", "bearish", stop_premium="0.60", t1_fraction=1)  # type: ignore[arg-type]
-    assert setup.stop_premium == D("0.60")
-    assert setup.t1_fraction == D(1)
-    assert setup.option_type == "put"
+# --- SelectionConfig validation --------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -184,7 +153,7 @@ def test_policy_blocked_account_rolls_to_next_expiry(chain: pd.DataFrame) -> Non
 
 
 def test_dtbp_floor_and_policy_switches(chain: pd.DataFrame) -> None:
-    low = RiskContext.build(max_risk_dollars=5000, pdt_qualified=True, day_trade_buying_power=10000)
+    low = RiskContext(max_risk_dollars=5000, pdt_qualified=True, day_trade_buying_power=10000)
     rec = select_contract(chain, BULL, low, AS_OF)
     assert rec.expiration_date == NEXT
     assert rec.blocked_reason is not None and "$10,000.00" in rec.blocked_reason
@@ -317,7 +286,7 @@ def test_recommend_matches_each_account_recommended_alone(chain: pd.DataFrame) -
     contexts = {
         "ok": OK,
         "not-pdt": NOT_PDT,
-        "cash": RiskContext.build(max_risk_dollars=300, cash_available=250, account_type="cash"),
+        "cash": RiskContext(max_risk_dollars=300, cash_available=250, account_type="cash"),
         "unknown": RiskContext(),
     }
     frame = recommend(chain, [BULL, BEAR], contexts, AS_OF)
@@ -402,21 +371,6 @@ def test_recommendation_feeds_ticket_legs(chain: pd.DataFrame) -> None:
 # --- bad input at entry; one bad setup never sinks the batch --------------------------------
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        ({"stop_premium": "1.00005"}, "stop_premium '1.00005' has more than 4 decimal places"),
-        ({"stop_premium": "1e30"}, "stop_premium must be below 100000"),
-        ({"runner_stop_limit_offset": "0.123456"}, "runner_stop_limit_offset '0.123456' has more than 4"),
-        ({"t1_gain_pct": "1e30"}, r"t1_gain_pct must be in \(0, 10\]"),
-        ({"priority": True}, "priority must be a whole number"),
-    ],
-)
-def test_setup_ranges_are_checked_at_entry_naming_the_field(kwargs: dict[str, object], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        Setup("s", "bullish", **kwargs)  # type: ignore[arg-type]
-
-
 def test_scalar_and_vectorized_sizing_refuse_the_same_stops() -> None:
     """A stop the scalar path accepted used to make ``recommend`` raise for the whole batch."""
     with pytest.raises(ValueError, match=r"stop_premium '1\.00005' has more than 4 decimal places"):
@@ -437,4 +391,4 @@ def test_a_setup_that_cannot_be_sized_is_blocked_and_the_others_go_on(chain: pd.
 @pytest.mark.parametrize("value", [1e308, "1E+400", 10**13])
 def test_absurd_money_is_refused_by_name_instead_of_overflowing(field: str, value: object) -> None:
     with pytest.raises(ValueError, match=f"{field} must be at most 1,000,000,000,000"):
-        RiskContext.build(**{field: value})  # type: ignore[arg-type]
+        RiskContext(**{field: value})  # type: ignore[arg-type]

@@ -1,0 +1,311 @@
+"""Contract selection: one SPX option per setup, sized for every account, the chain work done once.
+
+Filtering and the nearest-delta pick run once per (direction, expiry) and once per setup; per
+account only the 0DTE choice, sizing (numpy over all accounts) and the sentences remain. An account
+the 0DTE policy blocks is rolled to the next expiry rather than blocked, with the policy sentence
+kept so the roll stays visible. Setups are walked in ``setup_order`` and each one's cost and risk
+are booked before the next is sized, so an account's budgets are spent once. Every row is tradable
+(at least one contract) xor blocked with a reason; a setup that cannot be sized blocks only itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from spx_pipeline.domain.chain_filter import ChainIndex, Pick, spread_basis_points
+from spx_pipeline.domain.chain_prep import prepare_chain
+from spx_pipeline.domain.money import floor_units, four_places, to_money, units_to_decimal
+from spx_pipeline.domain.recommendation import CONTRACT_COLUMNS, RECOMMENDATION_COLUMNS, Recommendation
+from spx_pipeline.domain.risk_context import RiskArrays, RiskContext
+from spx_pipeline.domain.setups import Setup, setup_order
+from spx_pipeline.domain.sizing import DEFAULT_FEE, MAX_PREMIUM
+from spx_pipeline.domain.sizing_batch import CommittedArrays, size_positions
+from spx_pipeline.domain.zero_dte import ZeroDtePolicy, evaluate_0dte, zero_dte_allowed
+
+
+@dataclass(frozen=True, slots=True)
+class SelectionConfig:
+    """Liquidity thresholds (spread at most 5-10% of mid, a bid, volume of 100-500 are usual).
+
+    Open interest defaults to 0 because intraday OI is yesterday's figure; for 0DTE, volume and
+    spread are the live signals. ``max_quote_age`` applies only when a ``now`` is passed.
+    """
+
+    max_spread_pct: float = 0.10
+    min_volume: int = 100
+    min_open_interest: int = 0
+    require_bid: bool = True
+    max_quote_age: timedelta | None = timedelta(minutes=5)
+    max_delta_distance: float | None = 0.15
+    roots: tuple[str, ...] = ("SPXW",)
+    fee_per_contract: Decimal = DEFAULT_FEE
+    default_max_risk: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        spread_basis_points(self.max_spread_pct)
+        for name in ("min_volume", "min_open_interest"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        if self.max_quote_age is not None and self.max_quote_age <= timedelta(0):
+            raise ValueError(f"max_quote_age must be positive or None, got {self.max_quote_age!r}")
+        if self.max_delta_distance is not None and not 0 < self.max_delta_distance <= 1:
+            raise ValueError(f"max_delta_distance must be in (0, 1] or None, got {self.max_delta_distance!r}")
+        if not self.roots or not all(isinstance(r, str) and r for r in self.roots):
+            raise ValueError(f"roots must be a non-empty tuple of root symbols, got {self.roots!r}")
+        object.__setattr__(self, "roots", tuple(self.roots))
+        fee = to_money(self.fee_per_contract, "fee_per_contract", maximum=MAX_PREMIUM)
+        fee = DEFAULT_FEE if fee is None else four_places(fee, "fee_per_contract", self.fee_per_contract)
+        object.__setattr__(self, "fee_per_contract", fee)
+        object.__setattr__(
+            self, "default_max_risk", floor_units(to_money(self.default_max_risk, "default_max_risk"))
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Accounts:
+    ids: list[str]
+    contexts: list[RiskContext]
+    fingerprints: np.ndarray
+    risk: RiskArrays
+    policy_notes: dict[int, str]  # 0DTE block sentences, built once per account and shared by setups
+
+
+def _accounts(contexts: Mapping[str, RiskContext]) -> _Accounts:
+    ids = list(contexts)
+    ctxs = []
+    for account_id in ids:
+        ctx = contexts[account_id]
+        if not isinstance(ctx, RiskContext):
+            raise TypeError(f"contexts[{account_id!r}] must be a RiskContext, got {type(ctx).__name__}")
+        ctxs.append(ctx)
+    return _Accounts(
+        ids=ids,
+        contexts=ctxs,
+        fingerprints=np.array([c.fingerprint() for c in ctxs], dtype=object),
+        risk=RiskArrays.from_contexts(ctxs),
+        policy_notes={},
+    )
+
+
+def recommend(
+    chain: pd.DataFrame,
+    setups: Sequence[Setup],
+    contexts: Mapping[str, RiskContext],
+    as_of: date,
+    *,
+    policy: ZeroDtePolicy | None = None,
+    config: SelectionConfig | None = None,
+    now: datetime | None = None,
+) -> pd.DataFrame:
+    """One row per (setup, account) with the columns of ``contract_recommendations``.
+
+    Rows come setup by setup in ``setup_order``, the order each account's budgets are spent in.
+    """
+    policy = policy or ZeroDtePolicy()
+    config = config or SelectionConfig()
+    if isinstance(as_of, datetime) or not isinstance(as_of, date):
+        raise TypeError(f"as_of must be a datetime.date, got {as_of!r}")
+    if now is not None and now.tzinfo is None:
+        raise ValueError(f"now must be timezone-aware, got naive {now!r}")
+    for setup in setups:
+        if not isinstance(setup, Setup):
+            raise TypeError(f"setups must hold Setup objects, got {type(setup).__name__}")
+    accounts = _accounts(contexts)
+    index = ChainIndex(prepare_chain(chain, quote_times=now is not None), config, now)
+    allowed = zero_dte_allowed(accounts.risk, policy)
+    committed = CommittedArrays.zeros(len(accounts.ids))
+    frames = []
+    for setup in setup_order(setups):
+        try:
+            frames.append(
+                _recommend_setup(
+                    index,
+                    setup,
+                    accounts=accounts,
+                    allowed=allowed,
+                    as_of=as_of,
+                    policy=policy,
+                    config=config,
+                    committed=committed,
+                )
+            )
+        except ValueError as exc:  # one setup that cannot be sized must not sink the others
+            frames.append(
+                _failed_setup(setup, accounts, as_of, f"Setup {setup.setup_id} could not be sized: {exc}")
+            )
+    if not frames:
+        return pd.DataFrame({name: pd.Series(dtype=object) for name in RECOMMENDATION_COLUMNS})
+    return pd.concat(frames, ignore_index=True)[list(RECOMMENDATION_COLUMNS)]
+
+
+def _empty_column(name: str, n: int) -> np.ndarray:
+    """No contract: NaN in the float columns, None elsewhere (the dtypes a sized frame has)."""
+    if name in ("bid", "ask", "mid", "delta"):
+        return np.full(n, np.nan)
+    column = np.empty(n, dtype=object)
+    column[:] = None
+    return column
+
+
+def _setup_rows(setup: Setup, accounts: _Accounts, as_of: date, columns: dict[str, Any]) -> pd.DataFrame:
+    """One row per account for ``setup``: the identifying columns, then ``columns``."""
+    return pd.DataFrame(
+        {
+            "as_of_date": [as_of] * len(accounts.ids),
+            "setup_id": setup.setup_id,
+            "account_id": accounts.ids,
+            "risk_fingerprint": accounts.fingerprints,
+            "direction": setup.direction,
+            "target_delta": setup.target_delta,
+            **columns,
+        }
+    )
+
+
+def _failed_setup(setup: Setup, accounts: _Accounts, as_of: date, reason: str) -> pd.DataFrame:
+    n = len(accounts.ids)
+    columns = {
+        **{name: _empty_column(name, n) for name in CONTRACT_COLUMNS},
+        "suggested_contracts": np.zeros(n, dtype=np.int64),
+        "suggested_cost": [Decimal("0.0000")] * n,
+        "binding_constraint": "invalid_setup",
+        "sizing_reason": reason,
+        "blocked": True,
+        "blocked_reason": reason,
+    }
+    return _setup_rows(setup, accounts, as_of, columns)
+
+
+def _recommend_setup(
+    index: ChainIndex,
+    setup: Setup,
+    *,
+    accounts: _Accounts,
+    allowed: np.ndarray,
+    as_of: date,
+    policy: ZeroDtePolicy,
+    config: SelectionConfig,
+    committed: CommittedArrays,
+) -> pd.DataFrame:
+    n = len(accounts.ids)
+    listed = index.expirations(setup.option_type, as_of)
+    same_day = as_of in listed
+    later = [e for e in listed if e > as_of]
+    next_pick = index.pick(setup, later[0]) if later else None
+    day_pick = index.pick(setup, as_of) if same_day else None
+    if not listed:
+        none = Pick(
+            None, f"no {setup.option_type} on roots {', '.join(config.roots)} expires on or after {as_of}"
+        )
+        picks, choice = [none], np.zeros(n, dtype=np.int64)
+    elif same_day:
+        picks = [day_pick, next_pick]  # type: ignore[list-item]
+        choice = np.where(allowed, 0, 1)
+    else:
+        picks, choice = [next_pick], np.zeros(n, dtype=np.int64)  # type: ignore[list-item]
+    # A row is a same-day trade when it holds today's series (closing it today is a day trade).
+    same_day_rows = (choice == 0) & same_day
+
+    # Contract columns: take from a tiny table of candidate rows (vectorized over accounts).
+    empty = dict.fromkeys(CONTRACT_COLUMNS)
+    table = [p.row if p is not None and p.row is not None else empty for p in picks]
+    has_contract = np.array([t is not empty for t in table])[choice]
+    columns: dict[str, Any] = {}
+    for name in CONTRACT_COLUMNS:
+        values = np.empty(len(table), dtype=object)
+        values[:] = [t[name] for t in table]
+        columns[name] = values[choice]
+    for name in ("bid", "ask", "mid", "delta"):
+        columns[name] = np.array([np.nan if v is None else v for v in columns[name]], dtype=np.float64)
+
+    premiums = np.array([np.nan if t["limit_price"] is None else float(t["limit_price"]) for t in table])[
+        choice
+    ]
+    batch = size_positions(
+        accounts.risk,
+        premiums,
+        stop_premium=setup.stop_premium,
+        fee_per_contract=config.fee_per_contract,
+        default_max_risk=config.default_max_risk,
+        same_day=same_day_rows,
+        committed=committed,
+    )
+    contracts = np.where(has_contract, batch.contracts, 0).astype(np.int64)
+
+    blocked = ~has_contract | (contracts == 0)
+    blocked_reason = np.full(n, None, dtype=object)
+    sized_rows = np.flatnonzero(has_contract).tolist()
+    sentences = dict(
+        zip(
+            sized_rows,
+            batch.reasons(columns["limit_price"], rows=sized_rows),
+            strict=True,
+        )
+    )
+    sizing_reason = np.empty(n, dtype=object)
+    binding = batch.binding_constraint.copy()
+    cost = np.empty(n, dtype=object)
+    for i in range(n):
+        pick = picks[choice[i]]
+        policy_note = None
+        if same_day and not allowed[i]:
+            policy_note = accounts.policy_notes.get(i)
+            if policy_note is None:
+                policy_note = accounts.policy_notes[i] = evaluate_0dte(accounts.contexts[i], policy).reason
+        if has_contract[i]:
+            sizing_reason[i] = sentences[i]
+            cost[i] = units_to_decimal(batch.cost_units[i])
+            notes = []
+            if policy_note is not None:
+                expiry = columns["expiration_date"][i]
+                notes.append(f"{policy_note} Recommending the {expiry.isoformat()} expiration instead.")
+            if contracts[i] == 0:
+                notes.append(sizing_reason[i])  # sized to nothing: the binding limit is the reason
+            blocked_reason[i] = " ".join(notes) or None
+        else:
+            binding[i] = "no_contract"
+            cost[i] = Decimal("0.0000")
+            sizing_reason[i] = "No trade: no contract qualified, nothing to size."
+            chain_reason = pick.reason if pick is not None else "no later expiration is listed"
+            if policy_note is None:
+                blocked_reason[i] = chain_reason[0].upper() + chain_reason[1:] + "."
+            elif not later:
+                blocked_reason[i] = f"{policy_note} No later expiration is listed."
+            else:
+                blocked_reason[i] = (
+                    f"{policy_note} The next expiration has no qualifying contract: {chain_reason}."
+                )
+    committed.add(batch, same_day_rows)
+    columns |= {
+        "suggested_contracts": contracts,
+        "suggested_cost": cost,
+        "binding_constraint": binding,
+        "sizing_reason": sizing_reason,
+        "blocked": blocked,
+        "blocked_reason": blocked_reason,
+    }
+    return _setup_rows(setup, accounts, as_of, columns)
+
+
+def select_contract(
+    chain: pd.DataFrame,
+    setup: Setup,
+    ctx: RiskContext,
+    as_of: date,
+    *,
+    policy: ZeroDtePolicy | None = None,
+    config: SelectionConfig | None = None,
+    now: datetime | None = None,
+    account_id: str = "",
+) -> Recommendation:
+    """The recommendation for one setup and one account (same code path as ``recommend``)."""
+    frame = recommend(chain, [setup], {account_id: ctx}, as_of, policy=policy, config=config, now=now)
+    return Recommendation.from_row(frame.iloc[0].to_dict())

@@ -1,0 +1,87 @@
+"""Money as the domain handles it: exact Decimal parsed once, or int64 units of 1/10,000 dollar.
+
+The warehouse stores money as DECIMAL(18,4), so both the scalar (Decimal) and the vectorized
+(int64 units) paths floor to that grid and agree to the last unit.
+"""
+
+from __future__ import annotations
+
+import functools
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+
+import numpy as np
+
+MoneyLike = Decimal | int | str | float
+# $1 trillion: far above any account, low enough that 1/10,000-dollar units never overflow int64.
+MAX_MONEY = Decimal("1000000000000")
+UNITS = 10_000  # int64 money columns count 1/10,000 dollars
+UNKNOWN = -1  # an unknown amount in an int64 money column
+
+
+def to_money(value: MoneyLike | None, field: str, *, maximum: Decimal | None = MAX_MONEY) -> Decimal | None:
+    """Parse money for ``field``: None passes through; negative, NaN, infinite and absurd are refused.
+
+    Floats go through ``str`` so 0.1 stays 0.1.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"{field} must be a number, got bool {value!r}")
+    if isinstance(value, Decimal):
+        amount = value
+    elif isinstance(value, int | float | str | np.integer | np.floating):
+        text = str(value).strip() if not isinstance(value, np.integer | np.floating) else str(value.item())
+        try:
+            amount = Decimal(text)
+        except InvalidOperation as exc:
+            raise ValueError(f"{field} is not a number: {value!r}") from exc
+    else:
+        raise ValueError(
+            f"{field} must be a Decimal, int, str or float, got {type(value).__name__} {value!r}"
+        )
+    if not amount.is_finite():
+        raise ValueError(f"{field} must be finite, got {value!r}")
+    if amount < 0:
+        raise ValueError(f"{field} must not be negative, got {value!r}")
+    if maximum is not None and amount > maximum:
+        raise ValueError(f"{field} must be at most {maximum:,}, got {value!r}")
+    return amount
+
+
+def floor_units(amount: Decimal | None) -> Decimal | None:
+    """Floor to 1/10,000 dollar; flooring a limit can only make sizing more conservative."""
+    if amount is None:
+        return None
+    return amount.quantize(Decimal("0.0001"), rounding=ROUND_FLOOR)
+
+
+def four_places(amount: Decimal, field: str, value: object) -> Decimal:
+    """``amount`` when it has at most 4 decimals (the money grid), else an error naming ``field``."""
+    if amount != amount.quantize(Decimal("0.0001")):
+        raise ValueError(f"{field} {value!r} has more than 4 decimal places")
+    return amount
+
+
+def to_units(amount: Decimal | None) -> int:
+    """Decimal money as floored 1/10,000-dollar units; ``UNKNOWN`` for None."""
+    if amount is None:
+        return UNKNOWN
+    return int((amount * UNITS).to_integral_value(ROUND_FLOOR))
+
+
+def exact_units(amount: Decimal, field: str) -> int:
+    """Decimal money as units, refusing an amount off the 1/10,000-dollar grid."""
+    scaled = amount * UNITS
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{field} {amount} has more than 4 decimal places")
+    return int(scaled)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _units_to_decimal(units: int) -> Decimal:
+    return Decimal(units).scaleb(-4)  # exact: 12345 -> 1.2345, 25000000 -> 2500.0000
+
+
+def units_to_decimal(units: int) -> Decimal:
+    """Back from 1/10,000 dollars to Decimal money (exact, four decimal places)."""
+    return _units_to_decimal(int(units))
