@@ -22,8 +22,8 @@ find_uv() {
   fi
   echo "==> installing uv $UV_VERSION into $TOOLS (pip, once)" >&2
   rm -rf "$TOOLS"
-  "$PYTHON" -m pip install --disable-pip-version-check --no-warn-script-location --target "$TOOLS" \
-    "uv==$UV_VERSION" >&2 || return 1
+  "$PYTHON" -m pip install --disable-pip-version-check --no-warn-script-location --root-user-action=ignore \
+    --target "$TOOLS" "uv==$UV_VERSION" >&2 || return 1
   echo "$TOOLS/bin/uv"
 }
 
