@@ -1,10 +1,11 @@
 """``spx-pipeline dev``: the Dagster UI on local storage, stopped cleanly by SIGTERM or Ctrl-C.
 
-``dagster dev`` starts a webserver, a daemon and a code server. The wrapper runs it in a process
+``dg dev`` (Dagster's project-aware dev server, run from the repository root where ``[tool.dg]``
+names the project) starts a webserver, a daemon and a code server. The wrapper runs it in a process
 group of its own, forwards SIGTERM/SIGINT/SIGHUP to the whole group, waits for it (then for any
 descendant that left the group), and kills what is still there after a grace period, so stopping
-the wrapper never orphans a process that keeps the UI's port. ``DEV_SERVER`` is the one place to
-change the dev server's command (for instance to ``dg dev``).
+the wrapper never orphans a process that keeps the UI's port. ``dev_server_command`` is the one
+place that names the dev server.
 """
 
 from __future__ import annotations
@@ -28,14 +29,29 @@ from spx_pipeline.cli.demo import NOW_HELP, pin_clock
 from spx_pipeline.settings import Settings
 
 PROJECT_ROOT: Final = Path(__file__).resolve().parents[2]
-# The dev server, run as `python -m ...` from this virtualenv, then its workspace and port flags.
-DEV_SERVER: Final[tuple[str, ...]] = ("-m", "dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"))
+# `dg dev` from this virtualenv (its console script sits beside the interpreter). It is aimed at a
+# one-project dg workspace written into DAGSTER_HOME, because dg runs Dagster from the directory
+# it is aimed at and Dagster warns when that directory holds a dagster.yaml other than
+# DAGSTER_HOME's (the repository root holds one, for a bare `dg dev`).
+DEV_SERVER: Final[tuple[str, ...]] = ("dev",)
 FORWARDED_SIGNALS: Final = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 GRACE_SECONDS: Final = 30.0
 
 
 def dev_server_command(port: int) -> list[str]:
-    return [sys.executable, *DEV_SERVER, "--port", str(port)]
+    dg = Path(sys.executable).parent / "dg"
+    if not dg.exists():  # installed without the dg CLI: the classic command, same code location
+        return [
+            sys.executable,
+            "-m",
+            "dagster",
+            "dev",
+            "-w",
+            str(PROJECT_ROOT / "workspace.yaml"),
+            "--port",
+            str(port),
+        ]
+    return [str(dg), *DEV_SERVER, "--target-path", str(_dg_workspace()), "--port", str(port)]
 
 
 def _descendants(pid: int) -> list[psutil.Process]:
@@ -117,6 +133,21 @@ def _stop_leftovers(pgid: int, known: list[psutil.Process], grace: float) -> Non
     _signal_group(pgid, signal.SIGKILL)
 
 
+def _dagster_home() -> Path:
+    return Path(os.environ["DAGSTER_HOME"])  # set by prepare_local_environment
+
+
+def _dg_workspace() -> Path:
+    """DAGSTER_HOME as a dg workspace whose one project is this repository."""
+    home = _dagster_home()
+    workspace = (
+        'directory_type = "workspace"\n\n[workspace]\n\n'
+        f'[[workspace.projects]]\npath = "{PROJECT_ROOT.as_posix()}"\n'
+    )
+    (home / "dg.toml").write_text(workspace, encoding="utf-8")
+    return home
+
+
 @click.command()
 @data_dir_option
 @click.option("--no-emulator", is_flag=True, help="do not start the local Tradier server")
@@ -124,7 +155,7 @@ def _stop_leftovers(pgid: int, known: list[psutil.Process], grace: float) -> Non
 @click.option("--port", type=int, default=3000, show_default=True, help="Dagster UI port")
 @click.option("--now", default=None, help=NOW_HELP)
 def dev(data_dir: Path, no_emulator: bool, emulator_port: int, port: int, now: str | None) -> int:
-    """Open the Dagster UI on local storage (dagster dev -w workspace.yaml).
+    """Open the Dagster UI on local storage (dg dev).
 
     Runs the dev server with DAGSTER_HOME under data/ (SQLite instance). By default it also starts
     the local Tradier-compatible server and seeds the demo credentials, so Materialize works
@@ -144,12 +175,12 @@ def dev(data_dir: Path, no_emulator: bool, emulator_port: int, port: int, now: s
     if no_emulator:
         if not Settings.from_env().tradier_base_url:
             click.echo("Using the Tradier sandbox (TRADIER_BASE_URL is not set).", err=True)
-        return supervise(command, cwd=PROJECT_ROOT)
+        return supervise(command, cwd=_dagster_home())
     config = demo_emulator_config()
     try:
         with running_emulator(config, port=emulator_port) as emulator:
             seed_demo_data(config)
             click.echo(f"Local Tradier server at {emulator.base_url}; Dagster UI on http://127.0.0.1:{port}")
-            return supervise(command, cwd=PROJECT_ROOT)
+            return supervise(command, cwd=_dagster_home())
     except OSError as exc:
         raise CliError(f"could not start the local Tradier server on port {emulator_port}: {exc}") from exc

@@ -48,7 +48,6 @@ def test_the_asset_page_shows_its_columns_and_a_passed_check(dagster_ui: Dagster
     save(browser, dagster_ui, "3-portfolio-snapshots-checks")
 
 
-@pytest.mark.skip(reason="column descriptions land with issue-13b-storage")
 def test_the_asset_page_shows_a_description_for_every_column(dagster_ui: DagsterUI, browser: Any) -> None:
     columns = _columns(dagster_ui)
     assert [c["name"] for c in columns if not (c["description"] or "").strip()] == []
