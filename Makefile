@@ -1,17 +1,17 @@
 # One entry point for people and CI. Every target sets up .venv first from constraints.txt,
-# so `make demo` and `make test` work on a fresh clone with nothing but Python 3.11.
+# so `make demo` and `make test` work on a fresh clone with nothing but Python 3.11
+# (scripts/setup-venv.sh: uv when it can be had, in seconds; pip otherwise).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-shifted lint check-defs bench dev clean
+.PHONY: setup demo test test-shifted ui-test lint check-defs bench dev clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
+$(STAMP): pyproject.toml constraints.txt scripts/setup-venv.sh
+	PYTHON=$(PYTHON) VENV=$(VENV) scripts/setup-venv.sh
 	touch $(STAMP)
 
 demo: setup
@@ -19,6 +19,10 @@ demo: setup
 
 test: setup
 	$(BIN)/pytest -q
+
+# The Dagster UI in a real headless browser (Debian's chromium + chromium-driver; see the README).
+ui-test: setup
+	$(BIN)/pytest -q -s -m ui spx_pipeline_tests/ui
 
 # The suite again with the test process's wall clock moved (time-machine) to a holiday late evening:
 # nothing may depend on the real date. Any instant works: SHIFT_TO=2027-03-14T02:30:00-05:00.
@@ -44,4 +48,4 @@ dev: setup
 	$(BIN)/spx-pipeline dev
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .ruff_cache
+	rm -rf $(VENV) .tools data .pytest_cache .ruff_cache

@@ -6,4 +6,5 @@ pytest_plugins = [
     "spx_pipeline_tests.fixtures.stores",
     "spx_pipeline_tests.fixtures.pipeline",
     "spx_pipeline_tests.fixtures.runs",
+    "spx_pipeline_tests.fixtures.processes",
 ]

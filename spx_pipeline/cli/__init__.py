@@ -1,54 +1,85 @@
-"""``spx-pipeline`` command line: one verb module per area, each exposing ``register(subparsers)``."""
+"""``spx-pipeline`` command line (click): one verb module per area, each exporting its command or group.
+
+The verbs and flags are public (operators' scripts call them), so they keep the names and defaults of
+the earlier argparse CLI; ``spx_pipeline_tests/cli/test_cli_surface.py`` lists every one of them.
+"""
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 
-# Each module defines ``register(subparsers: argparse._SubParsersAction) -> None`` and sets
-# ``func`` on its parsers. Adding a verb = adding a module name here.
-_VERB_MODULES: tuple[str, ...] = (
-    "spx_pipeline.cli.db",
-    "spx_pipeline.cli.credentials",
-    "spx_pipeline.cli.setups",
-    "spx_pipeline.cli.emulator",
-    "spx_pipeline.cli.demo",
-    "spx_pipeline.cli.symbols",
-)
+import click
+
+from spx_pipeline.cli.common import PROG, CliError
+from spx_pipeline.cli.credentials import credentials, keygen
+from spx_pipeline.cli.db import db
+from spx_pipeline.cli.demo import demo
+from spx_pipeline.cli.dev import dev
+from spx_pipeline.cli.emulator import tradier_emulator
+from spx_pipeline.cli.setups import setups
+from spx_pipeline.cli.symbols import symbols
+
+__all__ = ["CliError", "cli", "main", "parse_params"]
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-class CliError(Exception):
-    """An error whose message is meant for the operator as it stands (exit code 2)."""
+@click.group(context_settings=CONTEXT_SETTINGS)
+def cli() -> None:
+    """SPX options data pipeline: broker sync, recommendations and order tickets.
+
+    \b
+    First hour, from the project root:
+      .venv/bin/spx-pipeline demo                      # whole pipeline, local Tradier server
+      .venv/bin/spx-pipeline db query recommendations_of_the_day
+      .venv/bin/spx-pipeline credentials list          # uses data/credentials.key after the demo
+      .venv/bin/spx-pipeline dev                       # the Dagster UI on http://127.0.0.1:3000
+
+    Run `spx-pipeline COMMAND --help` for a command's options.
+    """
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="spx-pipeline",
-        description="SPX options data pipeline: broker sync, recommendations and order tickets.",
-    )
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in _VERB_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # verb module not written yet on this branch
-                continue
-            raise
-        module.register(subparsers)
-    return parser
+for _command in (db, credentials, keygen, setups, tradier_emulator, demo, dev, symbols):
+    cli.add_command(_command)
+
+
+def parse_params(argv: Sequence[str]) -> tuple[click.Command, dict[str, object]]:
+    """The command ``argv`` names and its parsed parameters, without running it (tests, tooling).
+
+    Raises ``click.UsageError`` for an unknown verb or flag, as ``main`` would report it.
+    """
+    command: click.Command = cli
+    words, path = list(argv), [PROG]
+    while isinstance(command, click.Group):
+        if not words:
+            raise click.UsageError(f"{' '.join(path)} needs a command")
+        name, *words = words
+        sub = command.get_command(click.Context(command), name)
+        if sub is None:
+            raise click.UsageError(f"no such command {name!r} under {' '.join(path)}")
+        command, path = sub, [*path, name]
+    context = command.make_context(" ".join(path), words)
+    return command, dict(context.params)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run the CLI and return its exit code (0 ok, 1 failed run, 2 operator error, 130 interrupted).
+
+    A usage error (unknown verb or flag, bad choice) prints the subcommand's usage and raises
+    ``SystemExit(2)``, as argparse did.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        result = args.func(args)
-    except CliError as exc:
-        print(f"spx-pipeline: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
+        result = cli.main(args=args, prog_name=PROG, standalone_mode=False)
+    except click.UsageError as exc:
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except (KeyboardInterrupt, click.Abort):
+        click.echo("interrupted", err=True)
         return 130
     return int(result or 0)
 

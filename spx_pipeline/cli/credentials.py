@@ -6,14 +6,21 @@ history), and no output ever contains a token or the ciphertext: listings show a
 
 from __future__ import annotations
 
-import argparse
 import getpass
 import sys
-from collections.abc import Callable
 
-from spx_pipeline.cli import CliError
-from spx_pipeline.cli.db import add_db_url_argument, open_app_db, operator_errors
-from spx_pipeline.storage.credentials import ENVIRONMENTS, CredentialInfo, CredentialStore, generate_key
+import click
+
+from spx_pipeline.cli.common import CliError, db_url_option, open_app_db, operator_errors
+from spx_pipeline.cli.keys import local_key, missing_key_hint
+from spx_pipeline.cli.render import align_columns
+from spx_pipeline.storage.credentials import (
+    ENVIRONMENTS,
+    CredentialInfo,
+    CredentialsKeyError,
+    CredentialStore,
+    generate_key,
+)
 from spx_pipeline.storage.paths import ENV_CREDENTIALS_KEY
 
 
@@ -31,10 +38,17 @@ def read_token_from_stdin() -> str:
     return text
 
 
-def _store(args: argparse.Namespace, *, require_key: bool) -> CredentialStore:
-    db = open_app_db(args.db_url)
-    with operator_errors():
-        return CredentialStore(db, require_key=require_key)
+def _store(db_url: str | None, *, require_key: bool) -> CredentialStore:
+    """The store, with the demo's key file when no key is configured (``cli.keys``)."""
+    key = local_key(db_url)
+    db = open_app_db(db_url)
+    try:
+        with operator_errors():
+            return CredentialStore(db, key=key, require_key=require_key)
+    except CliError as exc:
+        if isinstance(exc.__cause__, CredentialsKeyError):
+            raise CliError(exc.message + missing_key_hint()) from exc.__cause__
+        raise
 
 
 def _describe(info: CredentialInfo) -> str:
@@ -42,65 +56,120 @@ def _describe(info: CredentialInfo) -> str:
     return f"{info.account_id} ({info.environment}, {state}, fingerprint {info.token_fingerprint})"
 
 
-def _keygen(args: argparse.Namespace) -> int:
-    key = generate_key()
-    print(key)
-    print(
+@click.command(
+    short_help=f"Print a new Fernet key for {ENV_CREDENTIALS_KEY}.",
+    help=f"Print a new Fernet key for {ENV_CREDENTIALS_KEY} (the key on stdout, advice on stderr).",
+)
+def keygen() -> int:
+    click.echo(generate_key())
+    click.echo(
         f"# keep it secret and keep it safe: tokens stored under it are lost without it.\n"
         f"# export {ENV_CREDENTIALS_KEY}='<the key above>'",
-        file=sys.stderr,
+        err=True,
     )
     return 0
 
 
-def _add(args: argparse.Namespace) -> int:
-    store = _store(args, require_key=True)
+account_id_argument = click.argument("account_id", metavar="ACCOUNT_ID")
+
+
+@click.group()
+def credentials() -> None:
+    """Encrypted broker access tokens (token on stdin).
+
+    The token is read from standard input, never from argv (argv shows in `ps` and shell history).
+
+    The key comes from SPX_CREDENTIALS_KEY, else the file SPX_CREDENTIALS_KEY_FILE names, else
+    (for the local data/app.sqlite only) the demo's data/credentials.key.
+
+    \b
+    Examples:
+      spx-pipeline credentials add --account-id VA12345678 --label "main" < token.txt
+      spx-pipeline credentials list
+      spx-pipeline credentials rotate VA12345678 < new-token.txt
+      spx-pipeline credentials verify
+    """
+
+
+@credentials.command("add")
+@click.option("--account-id", required=True, help="Tradier account number")
+@click.option("--label", default=None, help="free text shown in listings")
+@click.option(
+    "--environment", type=click.Choice(ENVIRONMENTS), default="sandbox", show_default=True, help="broker"
+)
+@db_url_option
+def add(account_id: str, label: str | None, environment: str, db_url: str | None) -> int:
+    """Store a new account's token, read from standard input."""
+    store = _store(db_url, require_key=True)
     token = read_token_from_stdin()
     with operator_errors():
-        info = store.add(args.account_id, token, label=args.label, environment=args.environment)
-    print(f"added {_describe(info)}")
+        info = store.add(account_id, token, label=label, environment=environment)
+    click.echo(f"added {_describe(info)}")
     return 0
 
 
-def _rotate(args: argparse.Namespace) -> int:
-    store = _store(args, require_key=True)
+@credentials.command("rotate")
+@account_id_argument
+@db_url_option
+def rotate(account_id: str, db_url: str | None) -> int:
+    """Replace an account's token, read from standard input."""
+    store = _store(db_url, require_key=True)
     token = read_token_from_stdin()
     with operator_errors():
-        info = store.rotate(args.account_id, token)
-    print(f"rotated {_describe(info)}")
+        info = store.rotate(account_id, token)
+    click.echo(f"rotated {_describe(info)}")
     return 0
 
 
-def _deactivate(args: argparse.Namespace) -> int:
-    store = _store(args, require_key=False)
+def _switch(account_id: str, db_url: str | None, *, active: bool) -> int:
+    # Switching off needs no key (an operator can always stop an account); on, the token must decrypt.
+    store = _store(db_url, require_key=active)
     with operator_errors():
-        changed = store.deactivate(args.account_id)
-    print(f"deactivated {args.account_id}" if changed else f"{args.account_id} was already inactive")
+        changed = store.activate(account_id) if active else store.deactivate(account_id)
+    state = "active" if active else "inactive"
+    verb = "activated" if active else "deactivated"
+    click.echo(f"{verb} {account_id}" if changed else f"{account_id} was already {state}")
     return 0
 
 
-def _activate(args: argparse.Namespace) -> int:
-    store = _store(args, require_key=True)
-    with operator_errors():
-        changed = store.activate(args.account_id)
-    print(f"activated {args.account_id}" if changed else f"{args.account_id} was already active")
-    return 0
+@credentials.command("deactivate")
+@account_id_argument
+@db_url_option
+def deactivate(account_id: str, db_url: str | None) -> int:
+    """Stop syncing an account (needs no key)."""
+    return _switch(account_id, db_url, active=False)
 
 
-def _verify(args: argparse.Namespace) -> int:
-    store = _store(args, require_key=True)
+@credentials.command("activate")
+@account_id_argument
+@db_url_option
+def activate(account_id: str, db_url: str | None) -> int:
+    """Resume syncing an account (its token must decrypt)."""
+    return _switch(account_id, db_url, active=True)
+
+
+@credentials.command("verify")
+@db_url_option
+def verify(db_url: str | None) -> int:
+    """Check that the key decrypts every active token."""
+    store = _store(db_url, require_key=True)
     with operator_errors():
         count = store.verify_key()
-    print(f"{ENV_CREDENTIALS_KEY} decrypts all {count} active token(s)")
+    click.echo(f"the key decrypts all {count} active token(s)")
     return 0
 
 
-def _list(args: argparse.Namespace) -> int:
-    store = _store(args, require_key=False)
+@credentials.command("list")
+@db_url_option
+def list_(db_url: str | None) -> int:
+    """List stored credentials (redacted: fingerprints only)."""
+    store = _store(db_url, require_key=False)
     with operator_errors():
         infos = store.list()
     if not infos:
-        print("no credentials stored; add one with `spx-pipeline credentials add --account-id ID < token`")
+        click.echo(
+            "no credentials stored; add one with `spx-pipeline credentials add --account-id ID < token`"
+        )
         return 0
     header = ("account", "label", "environment", "active", "fingerprint", "created", "updated")
     rows = [
@@ -115,40 +184,5 @@ def _list(args: argparse.Namespace) -> int:
         )
         for i in infos
     ]
-    widths = [max(len(r[n]) for r in [header, *rows]) for n in range(len(header))]
-    for row in [header, *rows]:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    click.echo(align_columns(header, rows))
     return 0
-
-
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    keygen_help = f"print a new Fernet key for {ENV_CREDENTIALS_KEY} (the key on stdout, advice on stderr)"
-    keygen = subparsers.add_parser("keygen", help=keygen_help, description=keygen_help)
-    keygen.set_defaults(func=_keygen)
-
-    parser = subparsers.add_parser("credentials", help="encrypted broker access tokens (token on stdin)")
-    verbs = parser.add_subparsers(dest="credentials_command", metavar="ACTION", required=True)
-
-    def verb(name: str, func: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
-        sub = verbs.add_parser(name, help=help_text, description=help_text)
-        sub.set_defaults(func=func)
-        add_db_url_argument(sub)
-        return sub
-
-    add = verb("add", _add, "store a new account's token, read from standard input")
-    add.add_argument("--account-id", required=True, help="Tradier account number")
-    add.add_argument("--label", default=None, help="free text shown in listings")
-    add.add_argument("--environment", choices=ENVIRONMENTS, default="sandbox", help="default: sandbox")
-
-    verb("list", _list, "list stored credentials (redacted: fingerprints only)")
-
-    rotate = verb("rotate", _rotate, "replace an account's token, read from standard input")
-    rotate.add_argument("account_id", metavar="ACCOUNT_ID")
-
-    deactivate = verb("deactivate", _deactivate, "stop syncing an account (needs no key)")
-    deactivate.add_argument("account_id", metavar="ACCOUNT_ID")
-
-    activate = verb("activate", _activate, "resume syncing an account (its token must decrypt)")
-    activate.add_argument("account_id", metavar="ACCOUNT_ID")
-
-    verb("verify", _verify, f"check that {ENV_CREDENTIALS_KEY} decrypts every active token")

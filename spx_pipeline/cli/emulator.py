@@ -8,13 +8,15 @@ strings that open nothing but this loopback server, so printing them is the poin
 
 from __future__ import annotations
 
-import argparse
 import sys
 import threading
 from datetime import date
+from types import SimpleNamespace
 from typing import TextIO
 
-from spx_pipeline.cli import CliError
+import click
+
+from spx_pipeline.cli.common import CliError
 from spx_pipeline.clock import NOW_VAR, Clock, FixedClock, TickingClock, clock_from_env, parse_instant
 from spx_pipeline.emulator import (
     EmulatorConfig,
@@ -28,43 +30,46 @@ DEFAULT_PORT = 8787
 _LISTED_SYNTHETIC = 5
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = subparsers.add_parser(
-        "tradier-emulator",
-        help="run a local Tradier-compatible API server (loopback only) with demo accounts",
-        description=(
-            "Serve Tradier's REST API on 127.0.0.1 with deterministic demo accounts and SPX chains, "
-            "until Ctrl-C. Point the pipeline at it with TRADIER_BASE_URL."
-        ),
-    )
-    parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"TCP port (0 = any free; default {DEFAULT_PORT})"
-    )
-    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
-    parser.add_argument(
-        "--now",
-        help=(
-            "pin the server's clock to this instant, e.g. 2026-11-26T15:00:00-05:00, to reproduce a day "
-            f"by hand (default: {NOW_VAR}, else real time); sessions, expirations and quotes follow it"
-        ),
-    )
-    parser.add_argument(
-        "--tick", action="store_true", help="with --now: let the pinned clock run forward in real time"
-    )
-    parser.add_argument(
-        "--today", help="trading day YYYY-MM-DD for expirations (default: the clock's NYSE day)"
-    )
-    parser.add_argument("--spot", type=float, default=6000.0, help="SPX level the chains are built around")
-    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay added to every answer")
-    parser.add_argument("--accounts", type=int, default=0, help="extra synthetic accounts, one token each")
-    parser.add_argument(
-        "--production-limits", action="store_true", help="120/120/60 per minute instead of sandbox 60"
-    )
-    parser.add_argument("--no-rate-limits", action="store_true", help="never answer 429")
-    parser.set_defaults(func=run)
+_NOW_HELP = (
+    "pin the server's clock to this instant, e.g. 2026-11-26T15:00:00-05:00, to reproduce a day "
+    f"by hand (default: {NOW_VAR}, else real time); sessions, expirations and quotes follow it"
+)
 
 
-def build_config(args: argparse.Namespace) -> EmulatorConfig:
+@click.command("tradier-emulator")
+@click.option(
+    "--port", type=int, default=DEFAULT_PORT, help=f"TCP port (0 = any free; default {DEFAULT_PORT})"
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="loopback address to bind")
+@click.option("--now", default=None, help=_NOW_HELP)
+@click.option("--tick", is_flag=True, help="with --now: let the pinned clock run forward in real time")
+@click.option(
+    "--today", default=None, help="trading day YYYY-MM-DD for expirations (default: the clock's NYSE day)"
+)
+@click.option(
+    "--spot", type=float, default=6000.0, show_default=True, help="SPX level the chains are built around"
+)
+@click.option("--latency-ms", type=float, default=0.0, show_default=True, help="delay added to every answer")
+@click.option(
+    "--accounts", type=int, default=0, show_default=True, help="extra synthetic accounts, one token each"
+)
+@click.option("--production-limits", is_flag=True, help="120/120/60 per minute instead of sandbox 60")
+@click.option("--no-rate-limits", is_flag=True, help="never answer 429")
+def tradier_emulator(**params: object) -> int:
+    """Run a local Tradier-compatible API server (loopback only).
+
+    Serves Tradier's REST API on 127.0.0.1 with deterministic demo accounts and SPX chains, until
+    Ctrl-C. Point the pipeline at it with TRADIER_BASE_URL.
+
+    \b
+    Examples:
+      spx-pipeline tradier-emulator --port 8787
+      spx-pipeline tradier-emulator --port 0 --now 2026-11-26T15:00:00-05:00 --tick
+    """
+    return run(SimpleNamespace(**params))
+
+
+def build_config(args: SimpleNamespace) -> EmulatorConfig:
     """Turn the flags into a config; CliError names the flag and the bad value."""
     today: date | None = None
     if args.today:
@@ -117,7 +122,7 @@ def banner(emulator: TradierEmulator) -> str:
     return "\n".join(lines)
 
 
-def build_clock(args: argparse.Namespace) -> Clock | None:
+def build_clock(args: SimpleNamespace) -> Clock | None:
     """The server's clock from ``--now``/``--tick``; None leaves it to the config (or ``SPX_NOW``)."""
     now = getattr(args, "now", None)
     if not now:
@@ -135,7 +140,7 @@ def build_clock(args: argparse.Namespace) -> Clock | None:
     return TickingClock(start) if args.tick else FixedClock(start)
 
 
-def run(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
+def run(args: SimpleNamespace, *, out: TextIO | None = None) -> int:
     """Serve until Ctrl-C (or until ``args.stop_event`` is set, which is how tests stop it)."""
     config = build_config(args)
     clock = build_clock(args)

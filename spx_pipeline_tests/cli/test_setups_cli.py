@@ -51,7 +51,7 @@ def test_bad_values_exit_2_naming_the_field(sqlite_app_db_url: str, capsys: pyte
     assert "no setup with id 'ghost'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["setups", "add", "--direction", "sideways", "--db-url", sqlite_app_db_url])
-    assert "invalid choice: 'sideways'" in capsys.readouterr().err
+    assert "'--direction': 'sideways' is not one of" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -198,7 +198,7 @@ def test_a_setup_with_a_bad_direction_is_refused_by_name_and_nothing_is_lost(
     with pytest.raises(SystemExit) as exited:
         main(["setups", "add", "--direction", "sideways", "--id", "bad-two", "--db-url", url])
     assert exited.value.code == 2
-    assert "--direction: invalid choice: 'sideways'" in capsys.readouterr().err
+    assert "Invalid value for '--direction': 'sideways' is not one of" in capsys.readouterr().err
     assert [s.id for s in store.list()] == ["keep-me"]
 
 

@@ -6,17 +6,18 @@ import io
 import socket
 import threading
 from datetime import date
+from types import SimpleNamespace
 
 import pytest
 import requests
 
-from spx_pipeline.cli import CliError, build_parser, main
-from spx_pipeline.cli.emulator import DEFAULT_PORT, build_config
+from spx_pipeline.cli import CliError, main, parse_params
+from spx_pipeline.cli.emulator import DEFAULT_PORT, build_config, run
 from spx_pipeline.emulator import TradierEmulator
 
 
-def parse(*argv: str):
-    return build_parser().parse_args(["tradier-emulator", *argv])
+def parse(*argv: str) -> SimpleNamespace:
+    return SimpleNamespace(**parse_params(["tradier-emulator", *argv])[1])
 
 
 def test_defaults():
@@ -82,10 +83,10 @@ def test_serves_until_stopped_and_prints_a_usable_banner():
     stop = threading.Event()
     ready: list[TradierEmulator] = []
     args.stop_event = stop
-    args.started = ready.append
+    args.started = ready.append  # type: ignore[attr-defined]
     out = io.StringIO()
     result: list[int] = []
-    thread = threading.Thread(target=lambda: result.append(args.func(args, out=out)))
+    thread = threading.Thread(target=lambda: result.append(run(args, out=out)))
     thread.start()
     try:
         for _ in range(100):

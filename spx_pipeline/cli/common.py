@@ -1,0 +1,98 @@
+"""What every verb module shares: the operator error, the app-database option and plain tables.
+
+``CliError`` is a ``click.ClickException`` so a message meant for the operator ends the command
+with exit code 2 and one ``spx-pipeline: error: ...`` line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import click
+import sqlalchemy as sa
+
+from spx_pipeline.settings import SettingError
+from spx_pipeline.storage.analyst import AnalystCopyError
+from spx_pipeline.storage.appdb import AppDatabase, MigrationError
+from spx_pipeline.storage.credentials import CredentialError, CredentialsKeyError
+from spx_pipeline.storage.setups import SetupError
+from spx_pipeline.storage.warehouse import WarehouseError
+
+PROG = "spx-pipeline"
+
+OPERATOR_ERRORS: tuple[type[Exception], ...] = (
+    MigrationError,
+    CredentialsKeyError,
+    CredentialError,
+    SetupError,
+    WarehouseError,
+    SettingError,
+    AnalystCopyError,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CliError(click.ClickException):
+    """An error whose message is meant for the operator as it stands (exit code 2)."""
+
+    exit_code = 2
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"{PROG}: error: {self.format_message()}", file=file or sys.stderr)
+
+
+@contextmanager
+def operator_errors() -> Iterator[None]:
+    """Turn store errors (already worded for people) into ``CliError``: exit 2, no traceback."""
+    try:
+        yield
+    except OPERATOR_ERRORS as exc:
+        raise CliError(str(exc)) from exc
+    except sa.exc.DBAPIError as exc:
+        raise CliError(f"cannot use the app database: {str(exc.orig).strip().splitlines()[0]}") from exc
+
+
+def db_url_option(func: F) -> F:
+    """``--db-url`` (alias ``--url``): the app database a verb works on."""
+    return click.option(
+        "--db-url",
+        "--url",
+        "db_url",
+        default=None,
+        metavar="URL",
+        help="SQLAlchemy URL of the app database (default: $SPX_APP_DB_URL or sqlite:///data/app.sqlite)",
+    )(func)
+
+
+def app_database(url: str | None) -> AppDatabase:
+    """The app database of ``--db-url`` (named in errors as such), else of ``SPX_APP_DB_URL``."""
+    return AppDatabase(url, setting="--db-url" if url else None)
+
+
+def open_app_db(url: str | None) -> AppDatabase:
+    """The app database with every migration applied; what got applied is reported on stderr.
+
+    Verbs migrate first, so a missing table is created rather than a write silently skipped.
+    """
+    with operator_errors():
+        db = app_database(url)
+        applied = db.upgrade()
+    if applied:
+        click.echo(f"applied migrations to {db.display_url}: {', '.join(applied)}", err=True)
+    return db
+
+
+def data_dir_option(func: F) -> F:
+    """``--data-dir``: where ``demo`` and ``dev`` keep the local stores, key and Dagster instance."""
+    return click.option(
+        "--data-dir",
+        type=click.Path(path_type=Path),
+        default=Path("data"),
+        show_default=True,
+        help="where local stores live",
+    )(func)

@@ -1,0 +1,102 @@
+"""Bad settings through the real entry point (a separate process): a non-zero exit and one
+``spx-pipeline: error:`` line on stderr naming the setting and its value, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from spx_pipeline.storage.credentials import generate_key
+from spx_pipeline_tests.fixtures.processes import clean_cli_env, run_cli
+
+DB = ("--db-url", "sqlite:///{tmp}/app.sqlite")
+
+
+def _argv(argv: tuple[str, ...], tmp: Path) -> list[str]:
+    return [a.format(tmp=tmp) for a in argv]
+
+
+CASES: list[tuple[str, tuple[str, ...], dict[str, str], tuple[str, ...]]] = [
+    (
+        "db-url-not-a-url",
+        ("db", "upgrade", "--db-url", "notaurl"),
+        {},
+        ("--db-url='notaurl'", "not a database URL"),
+    ),
+    (
+        "db-url-mysql",
+        ("db", "status", "--db-url", "mysql://spx:pw@127.0.0.1/spx"),
+        {},
+        ("--db-url='mysql://spx:***@127.0.0.1/spx'", "mysql is not supported"),
+    ),
+    (
+        "db-url-postgres-no-driver",
+        ("credentials", "list", "--db-url", "postgresql://spx@127.0.0.1/spx"),
+        {},
+        ("--db-url='postgresql://spx@127.0.0.1/spx'", "driver 'postgresql' is not installed"),
+    ),
+    ("env-db-url", ("db", "upgrade"), {"SPX_APP_DB_URL": "notaurl"}, ("SPX_APP_DB_URL='notaurl'",)),
+    (
+        "bad-key",
+        ("credentials", "add", "--account-id", "VA1", *DB),
+        {"SPX_CREDENTIALS_KEY": "not-a-key"},
+        ("SPX_CREDENTIALS_KEY key #1 is malformed",),
+    ),
+    (
+        "missing-key",
+        ("credentials", "verify", *DB),
+        {},
+        ("SPX_CREDENTIALS_KEY is not set (nor SPX_CREDENTIALS_KEY_FILE)",),
+    ),
+    (
+        "key-file-missing",
+        ("credentials", "verify", *DB),
+        {"SPX_CREDENTIALS_KEY_FILE": "/nonexistent/spx.key"},
+        ("SPX_CREDENTIALS_KEY_FILE='/nonexistent/spx.key' does not exist",),
+    ),
+    (
+        "bad-account-id",
+        ("credentials", "add", "--account-id", "VA 1; drop", *DB),
+        {"SPX_CREDENTIALS_KEY": "GOOD"},
+        ("account_id 'VA 1; drop' is not valid",),
+    ),
+    (
+        "bad-now",
+        ("demo", "--now", "thanksgiving", "--data-dir", "{tmp}/data"),
+        {},
+        ("--now='thanksgiving' is not an ISO 8601 instant",),
+    ),
+    (
+        "no-published-data",
+        ("db", "query", "latest_snapshot_per_account", "--path", "{tmp}/w.duckdb"),
+        {},
+        ("no published data yet", "w_analyst.duckdb does not exist"),
+    ),
+    (
+        "bad-symbol",
+        ("symbols", "convert", "--to", "osi", "SPXW 251219C06000000"),
+        {},
+        ("1 invalid option symbol(s)",),
+    ),
+]
+
+
+@pytest.mark.parametrize(("argv", "env", "needles"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_one_line_naming_the_setting_and_value(
+    argv: tuple[str, ...], env: dict[str, str], needles: tuple[str, ...], tmp_path: Path
+) -> None:
+    extra = {k: generate_key() if v == "GOOD" else v for k, v in env.items()}
+    done = run_cli(*_argv(argv, tmp_path), env=clean_cli_env(**extra), stdin="a-token\n", cwd=tmp_path)
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("spx-pipeline: error: ")]
+    assert len(lines) == 1, done.stderr
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    other = [
+        line
+        for line in done.stderr.splitlines()
+        if line.strip() and not line.startswith(("spx-pipeline: error: ", "  ", "applied migrations"))
+    ]
+    assert other == [], done.stderr

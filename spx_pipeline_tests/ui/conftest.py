@@ -1,0 +1,137 @@
+"""A running ``spx-pipeline dev`` (free loopback ports, pinned clock, demo data) and a headless
+Chromium driven by Selenium through Debian's ``/usr/bin/chromedriver`` (never a downloaded driver).
+
+The server, one materialization of every asset through the UI's GraphQL endpoint, and the browser
+are shared by the module's tests; screenshots go to ``SPX_UI_SCREENSHOTS`` (default: a temporary
+folder), printed at the start of the run.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from spx_pipeline_tests.fixtures.browser import CHROMEDRIVER, CHROMIUM, DagsterUI
+from spx_pipeline_tests.fixtures.processes import clean_cli_env, free_port, port_is_free
+
+LOCATION = "spx_pipeline"
+# A Tuesday of a regular session: the daemon's schedule and sensor ticks and the checks see that day.
+UI_NOW = "2026-11-24T10:30:00-05:00"
+
+
+def _wait_for_graphql(base_url: str, proc: subprocess.Popen[bytes], seconds: float) -> None:
+    query = "{ repositoriesOrError { __typename ... on RepositoryConnection { nodes { name } } } }"
+    for _ in range(int(seconds)):
+        assert proc.poll() is None, "spx-pipeline dev exited during start-up"
+        try:
+            data = requests.post(f"{base_url}/graphql", json={"query": query}, timeout=5).json()["data"]
+            if data["repositoriesOrError"].get("nodes"):
+                return
+        except (requests.RequestException, KeyError, TypeError, ValueError):
+            pass
+        time.sleep(1)
+    raise AssertionError(f"the Dagster UI at {base_url} did not load the code location in {seconds} s")
+
+
+LAUNCH = """
+mutation($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+  }
+}"""
+STATUS = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
+
+
+def _materialize_everything(ui: DagsterUI, seconds: float) -> str:
+    """Launch ``full_pipeline_job`` as the UI's Materialize button does, and wait for it to finish."""
+    selector = {
+        "repositoryLocationName": LOCATION,
+        "repositoryName": "__repository__",
+        "jobName": "full_pipeline_job",
+    }
+    launched = ui.graphql(LAUNCH, {"params": {"selector": selector, "runConfigData": {}}})["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+    for _ in range(int(seconds)):
+        status = ui.graphql(STATUS, {"id": run_id})["runOrError"]["status"]
+        if status in {"SUCCESS", "FAILURE", "CANCELED"}:
+            assert status == "SUCCESS", f"run {run_id} ended {status}"
+            return run_id
+        time.sleep(1)
+    raise AssertionError(f"run {run_id} did not finish in {seconds} s")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def dagster_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterUI]:
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+    if missing and not os.environ.get("SPX_REQUIRE_UI"):  # CI sets it: there a missing browser fails
+        pytest.skip(f"needs Debian's chromium and chromium-driver ({', '.join(missing)} missing)")
+    root = tmp_path_factory.mktemp("ui")
+    screenshots = Path(os.environ.get("SPX_UI_SCREENSHOTS") or root / "screenshots")
+    screenshots.mkdir(parents=True, exist_ok=True)
+    print(f"\nDagster UI screenshots: {screenshots}", file=sys.stderr)
+    port, emulator_port = free_port(), free_port()
+    log = (root / "dev.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "spx_pipeline.cli", "dev", "--port", str(port), "--now", UI_NOW),
+            *("--emulator-port", str(emulator_port), "--data-dir", str(root / "data")),
+        ],
+        env=clean_cli_env(),
+        cwd=root,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        _wait_for_graphql(base_url, proc, 240)
+        ui = DagsterUI(base_url, screenshots, run_id="")
+        run_id = _materialize_everything(ui, 300)
+        yield DagsterUI(base_url, screenshots, run_id)
+    except AssertionError:
+        log.flush()
+        print((root / "dev.log").read_text(errors="replace")[-4000:], file=sys.stderr)
+        raise
+    finally:
+        _stop(proc)
+        log.close()
+        assert port_is_free(port), f"port {port} still taken after spx-pipeline dev stopped"
+
+
+@pytest.fixture(scope="module")
+def browser(dagster_ui: DagsterUI) -> Iterator[Any]:
+    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must never download anything
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1600,1600"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
