@@ -118,6 +118,7 @@ def _compare(
             status.UNKNOWN,
             f"the broker reports {held} contracts, not a whole number",
         )
+    have = have.to_integral_value()  # whole contracts from here on: "-2", not "-2.0000"
     if want == 0 and have == 0:
         return None  # flat on both sides: nothing to say
     if want == 0:
