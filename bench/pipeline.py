@@ -64,6 +64,10 @@ class Measured:
     workers: int | None
     client_cpu_s: float
     server_cpu_s: float | None
+    reconcile: dict[str, float] | None = None  # reconciliation_job's stage seconds and "whole run"
+
+
+RECONCILE_STEPS = ("broker_state", "execution_fidelity", "position_reconciliation", "execution_guardrails")
 
 
 def step_spans(instance: dg.DagsterInstance, run_id: str) -> dict[str, tuple[float, float]]:
@@ -108,7 +112,7 @@ class _PoolSize(logging.Handler):
         self.workers: int | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
-        found = re.match(r"balance sync: (\d+) workers", record.getMessage())
+        found = re.match(r"account sync: (\d+) workers", record.getMessage())
         if found:
             self.workers = int(found.group(1))
 
@@ -131,7 +135,13 @@ def _cpu_seconds() -> float:
 
 
 def measure(
-    n: int, *, latency_ms: float, max_workers: int | None, preview: bool, server_mode: str
+    n: int,
+    *,
+    latency_ms: float,
+    max_workers: int | None,
+    preview: bool,
+    server_mode: str,
+    with_reconcile: bool = False,
 ) -> Measured:
     import os
 
@@ -173,6 +183,16 @@ def measure(
             )
             wall, client_cpu = time.perf_counter() - started, _cpu_seconds() - cpu_before
             spans = step_spans(instance, result.run_id)
+            reconcile = None
+            if with_reconcile:
+                began = time.perf_counter()
+                run = defs.resolve_job_def("reconciliation_job").execute_in_process(
+                    instance=instance, run_config={"loggers": run_config["loggers"]}, raise_on_error=False
+                )
+                steps = step_spans(instance, run.run_id)
+                reconcile = {name: stage_seconds(steps, name) for name in RECONCILE_STEPS}
+                reconcile["whole run"] = time.perf_counter() - began
+                reconcile["success"] = float(run.success)
             if isinstance(server, ServerProcess):
                 stats = server.stats()
                 requests, server_cpu = stats.requests, stats.cpu_s - (server_cpu_before or 0.0)
@@ -192,7 +212,9 @@ def measure(
     check_spans = [v for k, v in spans.items() if "_unique_keys" in k or k.startswith("portfolio_snapshots_")]
     checks = sum(b - a for a, b in check_spans)
     workers = max_workers if max_workers is not None else pool_size.workers
-    return Measured(n, result.success, wall, seconds, rows, checks, requests, workers, client_cpu, server_cpu)
+    return Measured(
+        n, result.success, wall, seconds, rows, checks, requests, workers, client_cpu, server_cpu, reconcile
+    )
 
 
 def print_table(results: list[Measured], latency_ms: float) -> None:
@@ -216,6 +238,17 @@ def print_table(results: list[Measured], latency_ms: float) -> None:
             f"{m.client_cpu_s / m.requests * 1000:.2f} ms" if m.requests else "n/a",
         ]
         print(f"| {m.accounts:,} | " + " | ".join(cells) + " |")
+    reconciled = [m for m in results if m.reconcile]
+    if reconciled:
+        print("\nreconciliation_job after it (positions + orders of every account, fidelity, reconciliation, "
+              "guardrails):\n")  # fmt: skip
+        print("| accounts | " + " | ".join([*RECONCILE_STEPS, "whole run"]) + " |")
+        print("|---:|" + "---:|" * (len(RECONCILE_STEPS) + 1))
+        for m in reconciled:
+            r = m.reconcile or {}
+            ok = "" if r.get("success") else " FAILED"
+            cells = [f"{r[name]:.2f} s" for name in RECONCILE_STEPS] + [f"**{r['whole run']:.2f} s**{ok}"]
+            print(f"| {m.accounts:,} | " + " | ".join(cells) + " |")
     print()
     for m in results:
         server = f", server {m.server_cpu_s / m.requests * 1000:.2f} ms CPU/request" if m.server_cpu_s else ""
@@ -237,6 +270,7 @@ def main() -> None:
     )
     parser.add_argument("--server", choices=("process", "thread"), default="process")
     parser.add_argument("--preview", action="store_true", help="preview every entry ticket (one call each)")
+    parser.add_argument("--reconcile", action="store_true", help="then run reconciliation_job and time it")
     args = parser.parse_args()
     sizes = [int(s) for s in args.accounts.split(",") if s.strip()]
     print(
@@ -251,6 +285,7 @@ def main() -> None:
             max_workers=args.max_workers,
             preview=args.preview,
             server_mode=args.server,
+            with_reconcile=args.reconcile,
         )
         for n in sizes
     ]

@@ -58,7 +58,7 @@ class _PoolSize(logging.Handler):
         self.workers: int | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
-        found = re.match(r"balance sync: (\d+) workers", record.getMessage())
+        found = re.match(r"account sync: (\d+) workers", record.getMessage())
         if found:
             self.workers = int(found.group(1))
 

@@ -8,6 +8,7 @@ show up later in ``spx-pipeline dev``), and summarizes what landed.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
 from collections.abc import Iterator, Mapping, Sequence
@@ -15,7 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from spx_pipeline.clock import Clock
 from spx_pipeline.domain.risk_context import DEFAULT_MAX_RISK_DOLLARS
 from spx_pipeline.emulator import EmulatedAccount, EmulatorConfig, TradierEmulator, demo_accounts
 from spx_pipeline.settings import (
@@ -30,6 +33,9 @@ from spx_pipeline.storage.appdb import AppDatabase
 from spx_pipeline.storage.credentials import CredentialStore, UnknownAccountError, generate_key
 from spx_pipeline.storage.setups import SetupError, SetupStore
 from spx_pipeline.storage.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from spx_pipeline.demo_execution import ExecutionSummary
 
 LOCAL_INSTANCE_HEADER = "# Local Dagster instance for spx-pipeline (SQLite storage under this directory)."
 LOCAL_INSTANCE_YAML = f"""\
@@ -86,6 +92,7 @@ class DemoSummary:
     tradable_recommendations: int
     tickets: int
     tickets_previewed: int
+    execution: ExecutionSummary | None = None
 
 
 def prepare_local_environment(data_dir: Path) -> None:
@@ -189,8 +196,10 @@ def seed_demo_data(emulator_config: EmulatorConfig) -> None:
 
 
 @contextmanager
-def running_emulator(config: EmulatorConfig, port: int = 0) -> Iterator[TradierEmulator]:
-    emulator = TradierEmulator(config, port=port).start()
+def running_emulator(
+    config: EmulatorConfig, port: int = 0, clock: Clock | None = None
+) -> Iterator[TradierEmulator]:
+    emulator = TradierEmulator(config, port=port, clock=clock).start()
     previous = os.environ.get(TRADIER_BASE_URL_VAR)
     os.environ[TRADIER_BASE_URL_VAR] = emulator.base_url
     try:
@@ -267,11 +276,27 @@ def summarize(run_id: str, success: bool) -> DemoSummary:
 
 
 def run_demo(
-    data_dir: Path = Path("data"), *, port: int = 0, preview: bool = True, log_level: str = "INFO"
+    data_dir: Path = Path("data"),
+    *,
+    port: int = 0,
+    preview: bool = True,
+    log_level: str = "INFO",
+    execute: bool = False,
 ) -> DemoSummary:
+    """The whole pipeline on the embedded default; with ``execute`` also place, fill and reconcile."""
     prepare_local_environment(data_dir)
     config = demo_emulator_config()
-    with running_emulator(config, port=port):
+    if not execute:
+        with running_emulator(config, port=port):
+            seed_demo_data(config)
+            run_id, success = run_full_pipeline(preview=preview, log_level=log_level)
+        return summarize(run_id, success)
+    from spx_pipeline.demo_execution import execution_clock, execution_emulator_config, run_execution
+
+    clock = execution_clock()
+    config = execution_emulator_config(config)
+    with running_emulator(config, port=port, clock=clock):
         seed_demo_data(config)
         run_id, success = run_full_pipeline(preview=preview, log_level=log_level)
-    return summarize(run_id, success)
+        execution = run_execution(clock, log_level=log_level) if success else None
+    return dataclasses.replace(summarize(run_id, success), execution=execution)

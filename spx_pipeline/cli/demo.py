@@ -6,12 +6,16 @@ import os
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from spx_pipeline.cli.common import CliError, data_dir_option
 from spx_pipeline.clock import NOW_VAR, parse_instant
 from spx_pipeline.storage.analyst import AnalystPaths
+
+if TYPE_CHECKING:
+    from spx_pipeline.demo_execution import ExecutionSummary
 
 NOW_HELP = (
     "pin the clock of the pipeline and the local Tradier server to this instant "
@@ -50,12 +54,41 @@ def _shown(path: Path) -> str:
         return str(path.resolve())
 
 
+def _execution_lines(execution: ExecutionSummary | None) -> list[str]:
+    if execution is None:
+        return []
+
+    def ticks(value: object) -> str:
+        return "n/a" if value is None else f"{value:+.2f}"
+
+    counts = ", ".join(f"{status} {n}" for status, n in sorted(execution.reconciliation.items())) or "none"
+    return [
+        "",
+        f"execution (session {execution.session})"
+        + ("" if execution.success else " FAILED (see the log above)")
+        + ":",
+        f"  orders placed         {execution.orders_placed}",
+        f"  legs filled           {execution.legs_filled}",
+        f"  slippage, ticks       median {ticks(execution.median_slippage_ticks)}, "
+        f"p90 {ticks(execution.p90_slippage_ticks)} (positive = adverse, against each ticket's price)",
+        f"  reconciliation        {counts}",
+    ]
+
+
 @click.command()
 @data_dir_option
 @click.option("--no-preview", is_flag=True, help="build tickets without previewing them")
 @click.option("--quiet", is_flag=True, help="hide Dagster's step-by-step log")
 @click.option("--now", default=None, help=NOW_HELP)
-def demo(data_dir: Path, no_preview: bool, quiet: bool, now: str | None) -> int:
+@click.option(
+    "--execute",
+    is_flag=True,
+    help=(
+        "also place the tickets on the local server's simulated market (guarded job, confirmed), "
+        "let them fill, place the exits, reconcile, and print fills, slippage and reconciliation"
+    ),
+)
+def demo(data_dir: Path, no_preview: bool, quiet: bool, now: str | None, execute: bool) -> int:
     """Run the whole pipeline against the local Tradier server.
 
     Runs on the embedded default: no network, no broker account.
@@ -68,7 +101,9 @@ def demo(data_dir: Path, no_preview: bool, quiet: bool, now: str | None) -> int:
     from spx_pipeline.demo import run_demo
 
     pin_clock(now)
-    summary = run_demo(data_dir, preview=not no_preview, log_level="WARNING" if quiet else "INFO")
+    summary = run_demo(
+        data_dir, preview=not no_preview, log_level="WARNING" if quiet else "INFO", execute=execute
+    )
     status = "succeeded" if summary.success else "FAILED (see the log above)"
     cli, python = venv_program("spx-pipeline"), venv_program("python")
     catalog = _shown(AnalystPaths.for_warehouse(summary.warehouse_path).catalog)
@@ -91,14 +126,18 @@ def demo(data_dir: Path, no_preview: bool, quiet: bool, now: str | None) -> int:
         f"  snapshot rows         {summary.snapshot_rows}",
         f"  option chain rows     {summary.chain_rows}",
         f"  recommendations       {summary.recommendations} ({summary.tradable_recommendations} tradable)",
-        f"  order tickets         {summary.tickets} ({summary.tickets_previewed} previewed ok, none placed)",
+        f"  order tickets         {summary.tickets} ({summary.tickets_previewed} previewed ok, "
+        f"{'placed below' if execute else 'none placed'})",
         f"  warehouse             {summary.warehouse_path}",
+        *_execution_lines(summary.execution),
         "",
         f"Try:  {cli} db query recommendations_of_the_day{db_args}",
+        *([f"      {cli} db query fills_and_slippage_by_setup{db_args}"] if execute else []),
         f"      {store_env}{cli} credentials list",
         f"      {python} -c \"import duckdb; print(duckdb.connect('{catalog}', read_only=True)"
         ".sql('select * from portfolio_snapshots'))\"   # the analysts' copy: never blocks a run",
         f"      {cli} dev{dev_args}      # the same assets in the Dagster UI",
     ]
     click.echo("\n".join(lines))
-    return 0 if summary.success else 1
+    ok = summary.success and (summary.execution is None or summary.execution.success)
+    return 0 if ok else 1

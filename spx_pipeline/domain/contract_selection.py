@@ -10,6 +10,7 @@ are booked before the next is sized, so an account's budgets are spent once. Eve
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -21,12 +22,13 @@ import pandas as pd
 
 from spx_pipeline.domain.chain_filter import ChainIndex, Pick, spread_basis_points
 from spx_pipeline.domain.chain_prep import prepare_chain
-from spx_pipeline.domain.money import floor_units, four_places, to_money, units_to_decimal
+from spx_pipeline.domain.execution.guardrails import Guardrail, guardrail_for
+from spx_pipeline.domain.money import exact_units, floor_units, four_places, to_money, units_to_decimal
 from spx_pipeline.domain.recommendation import CONTRACT_COLUMNS, RECOMMENDATION_COLUMNS, Recommendation
 from spx_pipeline.domain.risk_context import RiskArrays, RiskContext
 from spx_pipeline.domain.setups import Setup, setup_order
 from spx_pipeline.domain.sizing import DEFAULT_FEE, MAX_PREMIUM
-from spx_pipeline.domain.sizing_batch import CommittedArrays, size_positions
+from spx_pipeline.domain.sizing_batch import CommittedArrays, SizingBatch, size_positions
 from spx_pipeline.domain.zero_dte import ZeroDtePolicy, evaluate_0dte, zero_dte_allowed
 
 
@@ -104,10 +106,13 @@ def recommend(
     policy: ZeroDtePolicy | None = None,
     config: SelectionConfig | None = None,
     now: datetime | None = None,
+    guardrails: Sequence[Guardrail] = (),
 ) -> pd.DataFrame:
     """One row per (setup, account) with the columns of ``contract_recommendations``.
 
     Rows come setup by setup in ``setup_order``, the order each account's budgets are spent in.
+    ``guardrails`` (from realized slippage) add expected slippage to each contract's cost and risk
+    and block a setup whose p90 slippage is above its limit; without them nothing changes.
     """
     policy = policy or ZeroDtePolicy()
     config = config or SelectionConfig()
@@ -135,6 +140,7 @@ def recommend(
                     policy=policy,
                     config=config,
                     committed=committed,
+                    guardrails=guardrails,
                 )
             )
         except ValueError as exc:  # one setup that cannot be sized must not sink the others
@@ -194,8 +200,12 @@ def _recommend_setup(
     policy: ZeroDtePolicy,
     config: SelectionConfig,
     committed: CommittedArrays,
+    guardrails: Sequence[Guardrail] = (),
 ) -> pd.DataFrame:
     n = len(accounts.ids)
+    rails = [guardrail_for(guardrails, setup.setup_id, account) for account in accounts.ids]
+    slippage = [Decimal(0) if r is None else r.expected_slippage_per_contract for r in rails]
+    rail_blocked = np.array([r is not None and r.blocked_reason is not None for r in rails], dtype=bool)
     listed = index.expirations(setup.option_type, as_of)
     same_day = as_of in listed
     later = [e for e in listed if e > as_of]
@@ -237,8 +247,9 @@ def _recommend_setup(
         default_max_risk=config.default_max_risk,
         same_day=same_day_rows,
         committed=committed,
+        slippage_units=[exact_units(value, "expected_slippage_per_contract") for value in slippage],
     )
-    contracts = np.where(has_contract, batch.contracts, 0).astype(np.int64)
+    contracts = np.where(has_contract & ~rail_blocked, batch.contracts, 0).astype(np.int64)
 
     blocked = ~has_contract | (contracts == 0)
     blocked_reason = np.full(n, None, dtype=object)
@@ -262,12 +273,20 @@ def _recommend_setup(
                 policy_note = accounts.policy_notes[i] = evaluate_0dte(accounts.contexts[i], policy).reason
         if has_contract[i]:
             sizing_reason[i] = sentences[i]
-            cost[i] = units_to_decimal(batch.cost_units[i])
+            if slippage[i] > 0:
+                sizing_reason[i] += (
+                    f" Cost and risk include ${slippage[i]:,.2f} per contract of expected slippage"
+                    f" (median of {rails[i].fills} fills)."  # type: ignore[union-attr]
+                )
+            cost[i] = units_to_decimal(batch.cost_units[i]) if not rail_blocked[i] else Decimal("0.0000")
             notes = []
+            if rail_blocked[i]:
+                binding[i] = "slippage_guardrail"
+                notes.append(f"Blocked by the slippage guardrail: {rails[i].blocked_reason}.")  # type: ignore[union-attr]
             if policy_note is not None:
                 expiry = columns["expiration_date"][i]
                 notes.append(f"{policy_note} Recommending the {expiry.isoformat()} expiration instead.")
-            if contracts[i] == 0:
+            if contracts[i] == 0 and not rail_blocked[i]:
                 notes.append(sizing_reason[i])  # sized to nothing: the binding limit is the reason
             blocked_reason[i] = " ".join(notes) or None
         else:
@@ -283,7 +302,7 @@ def _recommend_setup(
                 blocked_reason[i] = (
                     f"{policy_note} The next expiration has no qualifying contract: {chain_reason}."
                 )
-    committed.add(batch, same_day_rows)
+    committed.add(_without(batch, rail_blocked), same_day_rows)
     columns |= {
         "suggested_contracts": contracts,
         "suggested_cost": cost,
@@ -293,6 +312,17 @@ def _recommend_setup(
         "blocked_reason": blocked_reason,
     }
     return _setup_rows(setup, accounts, as_of, columns)
+
+
+def _without(batch: SizingBatch, rows: np.ndarray) -> SizingBatch:
+    """The batch with ``rows`` sized to nothing, so a blocked row books no budget."""
+    if not rows.any():
+        return batch
+    return dataclasses.replace(
+        batch,
+        contracts=np.where(rows, 0, batch.contracts),
+        cost_units=np.where(rows, 0, batch.cost_units),
+    )
 
 
 def select_contract(

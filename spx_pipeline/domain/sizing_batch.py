@@ -153,12 +153,15 @@ def size_positions(
     default_max_risk: MoneyLike | None = None,
     same_day: npt.ArrayLike = False,
     committed: CommittedArrays | None = None,
+    slippage_units: npt.ArrayLike = 0,
 ) -> SizingBatch:
     """Vectorized ``size_position``: one premium per context (or one for all), same floors and caps.
 
     Premiums are floats on the cent grid (limit prices); a premium <= 0 or a stop not below it
     yields 0 contracts with binding constraint ``invalid_premium`` / ``stop_not_below_entry``
-    instead of raising, because one bad row must not sink a batch.
+    instead of raising, because one bad row must not sink a batch. ``slippage_units`` (per row,
+    1/10,000 dollars, never negative) is the expected adverse slippage per contract that realized
+    fills taught: it is added to each contract's cost and risk, so the budgets hold after slippage.
     """
     fee = to_money(fee_per_contract, "fee_per_contract")
     assert fee is not None
@@ -170,13 +173,16 @@ def size_positions(
     prem = np.broadcast_to(np.asarray(premiums, dtype=np.float64), (n,))
     usable = np.isfinite(prem) & (prem > 0) & (prem < float(MAX_PREMIUM))
     prem_u = np.rint(np.where(usable, prem, 0.0) * UNITS).astype(np.int64)
-    cost_each = prem_u * MULTIPLIER + fee_u
+    slip_u = np.broadcast_to(np.asarray(slippage_units, dtype=np.int64), (n,))
+    if (slip_u < 0).any():
+        raise ValueError("slippage_units must not be negative: favourable slippage never buys extra size")
+    cost_each = prem_u * MULTIPLIER + fee_u + slip_u
     if stop is None:
         risk_each = cost_each
         bad_stop = np.zeros(n, dtype=bool)
     else:
         stop_u = exact_units(stop, "stop_premium")
-        risk_each = (prem_u - stop_u) * MULTIPLIER + fee_u
+        risk_each = (prem_u - stop_u) * MULTIPLIER + fee_u + slip_u
         bad_stop = prem_u <= stop_u
     budget = np.where(risk.max_risk != UNKNOWN, risk.max_risk, default_budget)
     no_budget = (budget == UNKNOWN) | (budget == 0)

@@ -6,17 +6,27 @@ store per call, so one run can sync many accounts, each with its own token and r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import dagster as dg
 from pydantic import PrivateAttr
 
 from spx_pipeline.broker.secrets import SecretToken
-from spx_pipeline.broker.tradier import AccountCredential, BalanceResult, TradierClient, fetch_balances_many
+from spx_pipeline.broker.tradier import (
+    AccountCredential,
+    AccountResult,
+    BalanceResult,
+    TradierClient,
+    fetch_balances_many,
+    fetch_each_account,
+)
 from spx_pipeline.broker.tradier.balance_sync import DEFAULT_RATE_LIMIT_BUDGET
 from spx_pipeline.broker.tradier.hosts import base_url_for
 from spx_pipeline.broker.tradier.ratelimit import RateLimiterRegistry
 from spx_pipeline.broker.tradier.transport import DEFAULT_TIMEOUT, RetryPolicy
+
+T = TypeVar("T")
 
 
 class TradierResource(dg.ConfigurableResource):
@@ -67,6 +77,20 @@ class TradierResource(dg.ConfigurableResource):
         """Balances for every credential, concurrently; one result per account, failures included."""
         return fetch_balances_many(
             credentials,
+            max_workers=self.max_workers,
+            base_url=self.base_url,
+            allow_live=self.allow_live,
+            rate_limit_budget=self.rate_limit_budget_seconds,
+            **self._client_kwargs(),
+        )
+
+    def fetch_each(
+        self, credentials: Sequence[AccountCredential], fetch: Callable[[TradierClient, str], T]
+    ) -> list[AccountResult[T]]:
+        """``fetch(client, account_id)`` for every credential, concurrently, failures included."""
+        return fetch_each_account(
+            credentials,
+            fetch,
             max_workers=self.max_workers,
             base_url=self.base_url,
             allow_live=self.allow_live,

@@ -46,6 +46,16 @@ STAGES: Final[Mapping[str, tuple[tuple[str, str], ...]]] = {
     "recommendations": (("contract_recommendations", "run_id"),),
     "orders": (("order_tickets", "run_id"),),
     "adhoc_recommendations": (("adhoc_contract_recommendations", "request_run_id"),),
+    # Reconciliation's reads of the broker: a failed fetch is a sync_failures row of the same run.
+    "broker_state": (
+        ("tradier_positions", "run_id"),
+        ("tradier_orders", "run_id"),
+        ("sync_failures", "run_id"),
+    ),
+    "execution_fidelity": (("execution_fidelity", "run_id"),),
+    "position_reconciliation": (("position_reconciliation", "run_id"),),
+    "execution_guardrails": (("execution_guardrails", "run_id"),),
+    "placements": (("order_placements", "run_id"),),
 }
 PUBLISHED_SCHEMA: Final = "published"
 
@@ -74,12 +84,17 @@ def self_contained_stage(table: str) -> tuple[str, str] | None:
 def published_views_sql() -> list[str]:
     """``published.<table>``: the rows of published runs only, for downstream assets."""
     statements = [f"CREATE SCHEMA IF NOT EXISTS {PUBLISHED_SCHEMA}"]
+    # A table may complete several stages (sync_failures: the balance sync and the broker reads).
+    stages_of: dict[tuple[str, str], list[str]] = {}
     for stage, tables in STAGES.items():
         for table, column in tables:
-            statements.append(
-                f'CREATE OR REPLACE VIEW {PUBLISHED_SCHEMA}."{table}" AS SELECT * FROM main."{table}" '
-                f"WHERE \"{column}\" IN (SELECT run_id FROM main.run_publications WHERE stage = '{stage}')"
-            )
+            stages_of.setdefault((table, column), []).append(f"'{stage}'")
+    for (table, column), stages in stages_of.items():
+        published = f"SELECT run_id FROM main.run_publications WHERE stage IN ({', '.join(stages)})"
+        statements.append(
+            f'CREATE OR REPLACE VIEW {PUBLISHED_SCHEMA}."{table}" AS SELECT * FROM main."{table}" '
+            f'WHERE "{column}" IN ({published})'
+        )
     return statements
 
 

@@ -146,6 +146,21 @@ spx_setup_instances = sa.Table(
     sa.Column("priority", sa.Integer, nullable=False, server_default="0"),
 )
 
+order_placements = sa.Table(
+    "order_placements",
+    metadata,
+    sa.Column("run_id", sa.Text, primary_key=True),
+    sa.Column("ticket_id", sa.Text, primary_key=True),
+    sa.Column("status", sa.Text, primary_key=True),
+    sa.Column("account_id", sa.Text, nullable=False),
+    sa.Column("leg", sa.Text, nullable=False),
+    sa.Column("tag", sa.Text, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("broker_order_id", sa.Text),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("recorded_at", UtcDateTime, nullable=False),
+)
+
 schema_migrations = sa.Table(
     "schema_migrations",
     metadata,

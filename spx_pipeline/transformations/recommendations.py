@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from spx_pipeline.domain.contract_selection import SelectionConfig, recommend
+from spx_pipeline.domain.execution import Guardrail
 from spx_pipeline.domain.market_calendar import sessions_from
 from spx_pipeline.domain.recommendation import RECOMMENDATION_COLUMNS
 from spx_pipeline.domain.risk_context import RiskContext
@@ -137,6 +138,7 @@ def recommendation_rows(
     config: SelectionConfig,
     now: datetime | None = None,
     invalid_setups: Sequence[InvalidSetup] = (),
+    guardrails: Sequence[Guardrail] = (),
 ) -> pd.DataFrame:
     """Every setup x every context, as warehouse rows (blocked rows kept with their reason).
 
@@ -144,7 +146,14 @@ def recommendation_rows(
     rows for every account. Raises ``BudgetBreachError`` rather than return rows that overspend.
     """
     frame = recommend(
-        chain.frame, list(setups), dict(contexts), chain.trading_day, policy=policy, config=config, now=now
+        chain.frame,
+        list(setups),
+        dict(contexts),
+        chain.trading_day,
+        policy=policy,
+        config=config,
+        now=now,
+        guardrails=guardrails,
     )
     if invalid_setups and contexts:
         extra = pd.DataFrame(_invalid_rows(invalid_setups, contexts, chain.trading_day))

@@ -6,10 +6,12 @@ alpaca-py: the vocabulary (``Side``, ``OrderType``, ``Duration``, ``OrderClass``
 ``ModifyOrderRequest``) live in ``spx_pipeline.domain.tradier``, because the local Tradier server
 reads orders by the same rules and may import only the domain; the response records are
 ``models``, read through the field types of ``fields``. ``hosts`` decides where a token may go,
-``transport`` sends (retries, pacing, redaction), ``balance_sync`` syncs many accounts at once.
+``transport`` sends (retries, pacing, redaction), ``account_sync`` asks many accounts at once
+(``balance_sync`` for balances).
 """
 
-from spx_pipeline.broker.tradier.balance_sync import AccountCredential, BalanceResult, fetch_balances_many
+from spx_pipeline.broker.tradier.account_sync import AccountCredential, AccountResult, fetch_each_account
+from spx_pipeline.broker.tradier.balance_sync import BalanceResult, fetch_balances_many
 from spx_pipeline.broker.tradier.client import TradierClient
 from spx_pipeline.broker.tradier.errors import (
     AmbiguousOrderError,
@@ -67,6 +69,7 @@ __all__ = [
     "SANDBOX_BASE_URL",
     "Account",
     "AccountCredential",
+    "AccountResult",
     "AccountType",
     "AmbiguousOrderError",
     "BalanceResult",
@@ -111,5 +114,6 @@ __all__ = [
     "bucket_for",
     "chain_frame",
     "fetch_balances_many",
+    "fetch_each_account",
     "resolve_base_url",
 ]

@@ -216,8 +216,7 @@ def _fetched_whole(instance: dg.DagsterInstance, run_id: str) -> bool:
         run_id=run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
     ).records
     return any(
-        r.event_log_entry.dagster_event is not None
-        and r.event_log_entry.dagster_event.asset_key == BALANCES
+        r.event_log_entry.dagster_event is not None and r.event_log_entry.dagster_event.asset_key == BALANCES
         for r in records
     )
 

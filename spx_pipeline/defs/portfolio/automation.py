@@ -39,8 +39,14 @@ def _disabled_reason() -> str | None:
     return f"Portfolio sync is disabled: {flag.reason}. Set {SYNC_FLAG}=true to enable it."
 
 
-def schedule_tick(scheduled_at: datetime) -> dg.RunRequest | dg.SkipReason:
-    """What the schedule does at ``scheduled_at`` (pure, so tests can drive any date)."""
+def schedule_tick(
+    scheduled_at: datetime, *, run_key_prefix: str = "portfolio-sync"
+) -> dg.RunRequest | dg.SkipReason:
+    """What a gated market-hours schedule does at ``scheduled_at`` (pure, so tests can drive any date).
+
+    The portfolio sync and the reconciliation share it: both run only while the gate is on and NYSE
+    is in regular hours.
+    """
     reason = _disabled_reason()
     if reason:
         return dg.SkipReason(reason)
@@ -51,7 +57,7 @@ def schedule_tick(scheduled_at: datetime) -> dg.RunRequest | dg.SkipReason:
         )
     stamp = scheduled_at.astimezone(NEW_YORK).strftime("%Y-%m-%dT%H:%M")
     return dg.RunRequest(
-        run_key=f"portfolio-sync-{stamp}",
+        run_key=f"{run_key_prefix}-{stamp}",
         tags={"spx/trigger": "schedule", "spx/scheduled_at": stamp},
     )
 

@@ -26,7 +26,9 @@ from spx_pipeline.domain.risk_context import DEFAULT_MAX_RISK_DOLLARS, RiskConte
 from spx_pipeline.domain.zero_dte import ZeroDtePolicy
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
+from spx_pipeline.storage.execution_reads import latest_guardrails
 from spx_pipeline.storage.warehouse import Warehouse
+from spx_pipeline.transformations.execution import guardrails_from_rows
 from spx_pipeline.transformations.portfolio import risk_contexts
 from spx_pipeline.transformations.recommendations import (
     RECOMMENDATION_KEY,
@@ -156,6 +158,8 @@ def contract_recommendations(
     contexts = risk_contexts(
         snapshots, max_risk_dollars=config.max_risk(), max_daily_risk_dollars=config.max_daily_risk()
     )
+    # What realized slippage taught (execution_guardrails); before the first fills, nothing.
+    rails = guardrails_from_rows(latest_guardrails(wh))
     try:
         rows = recommendation_rows(
             chain,
@@ -166,6 +170,7 @@ def contract_recommendations(
             config=selection,
             now=started,
             invalid_setups=invalid,
+            guardrails=rails,
         )
     except BudgetBreachError as exc:
         raise dg.Failure(description=str(exc)) from None
@@ -186,6 +191,7 @@ def contract_recommendations(
             "invalid_setups": ", ".join(f"{b.setup_id}: {b.reason}" for b in invalid) or "none",
             "accounts": len(contexts),
             **_counts(rows),
+            "slippage_guardrails": dg.MetadataValue.int(len(rails)),
             "preview": preview_markdown(shown, money=PREVIEW_MONEY),
         }
     )

@@ -19,7 +19,7 @@ from spx_pipeline.broker.tradier import (
     TradierClient,
     TradierRateLimitError,
     TradierServerError,
-    balance_sync,
+    account_sync,
     fetch_balances_many,
 )
 from spx_pipeline.broker.tradier.balance_sync import workers_for_latency
@@ -227,7 +227,7 @@ def test_every_client_of_a_sync_shares_one_pool_of_connections(
         sessions.append(session)
         return session
 
-    monkeypatch.setattr(balance_sync, "pooled_session", spied)
+    monkeypatch.setattr(account_sync, "pooled_session", spied)
     results = fetch(emu, creds(accounts), max_workers=4)
     assert all(r.ok for r in results)
     assert len(sessions) == 1 and opened == [opened[0]]  # one session, closed once, by the sync
@@ -260,6 +260,6 @@ def test_without_max_workers_the_pool_is_sized_from_the_first_round_trips(
     with caplog.at_level(logging.INFO, logger="spx_pipeline.broker.tradier"):
         results = fetch(emu, creds(accounts))
     assert all(r.ok for r in results) and emu.request_count("/accounts") == 20
-    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("balance sync:")]
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("account sync:")]
     workers = int(line.split()[2])
     assert 25 <= workers <= 64  # at least 20 ms per round trip / 0.8 ms of CPU per request

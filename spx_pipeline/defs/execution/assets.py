@@ -1,0 +1,349 @@
+"""Execution group: the broker's positions and orders, fill fidelity, reconciliation, guardrails.
+
+All read-only at the broker. Each asset publishes its rows whole (one transaction per stage), and
+reads its inputs from published rows, so a run that died is never reconciled against.
+"""
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from spx_pipeline.broker.secrets import Redactor
+from spx_pipeline.broker.tradier import AccountCredential
+from spx_pipeline.defs.common import OWNERS, table_schema_metadata
+from spx_pipeline.defs.display import preview_markdown, row_counts
+from spx_pipeline.domain.execution import GuardrailPolicy, ReconciliationStatus, match_fidelity
+from spx_pipeline.domain.execution.guardrails import in_window
+from spx_pipeline.domain.market_calendar import sessions_between, trading_day
+from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
+from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
+from spx_pipeline.storage import execution_reads as reads
+from spx_pipeline.storage.execution_records import write_setup_fidelity
+from spx_pipeline.transformations.broker_state import order_frames, position_frames
+from spx_pipeline.transformations.execution import (
+    broker_legs,
+    fidelity_frame,
+    filled_quantities,
+    guardrail_frame,
+    reconciliation_frame,
+    reconciliation_rows,
+    setup_fidelity,
+    slippage_samples,
+    ticket_legs,
+)
+
+GROUP = "execution"
+POSITIONS = dg.AssetKey("tradier_positions")
+ORDERS = dg.AssetKey("tradier_orders")
+
+
+def sessions_back(day: date, count: int) -> list[date]:
+    """The last ``count`` NYSE sessions up to ``day`` (included when it is one), oldest first."""
+    return sessions_between(day - timedelta(days=2 * count + 10), day)[-count:]
+
+
+class BrokerStateConfig(dg.Config):
+    """Limit the read to some accounts; empty = every active one."""
+
+    account_ids: list[str] = Field(default_factory=list)
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            POSITIONS,
+            group_name=GROUP,
+            owners=OWNERS,
+            kinds={"tradier", "duckdb"},
+            description=(
+                "Every active account's positions as Tradier reports them, option symbols parsed by the "
+                "domain OCC module (root, expiration, right, strike). An account whose fetch failed has a "
+                "sync_failures row (stage positions) and is never read as flat."
+            ),
+            metadata=table_schema_metadata("tradier_positions"),
+        ),
+        dg.AssetSpec(
+            ORDERS,
+            group_name=GROUP,
+            owners=OWNERS,
+            kinds={"tradier", "duckdb"},
+            description=(
+                "The session's orders of every active account with their tags (includeTags=true), an OCO "
+                "or multileg order flattened to one row per leg, with status, fills and times."
+            ),
+            metadata=table_schema_metadata("tradier_orders"),
+        ),
+    ],
+    name="broker_state",
+    pool=WAREHOUSE_POOL,
+)
+def broker_state(
+    context: dg.AssetExecutionContext,
+    config: BrokerStateConfig,
+    app_db: AppDatabaseResource,
+    tradier: TradierResource,
+    warehouse: WarehouseResource,
+    clock: ClockResource,
+) -> Iterator[dg.MaterializeResult]:
+    stored = app_db.credential_store().active_credentials(verify=False)
+    if config.account_ids:
+        stored = [c for c in stored if c.account_id in set(config.account_ids)]
+    credentials = [AccountCredential(c.account_id, c.token, c.environment) for c in stored]
+    run_id, captured_at = context.run.run_id, clock.run_time(context)
+    session = trading_day(captured_at)
+    positions = position_frames(
+        tradier.fetch_each(credentials, lambda client, account: client.get_positions(account)),
+        run_id=run_id,
+        captured_at=captured_at,
+    )
+    orders = order_frames(
+        tradier.fetch_each(
+            credentials, lambda client, account: client.list_orders(account, include_tags=True)
+        ),
+        session=session,
+        run_id=run_id,
+        captured_at=captured_at,
+    )
+    redact = Redactor(c.token for c in stored)
+    failures = pd.concat([positions.failures, orders.failures], ignore_index=True)
+    failures = failures.assign(message=failures["message"].map(redact))
+    wh = warehouse.warehouse()
+    with wh.transaction() as tx:
+        tx.replace_rows(
+            "tradier_positions", positions.rows, key_columns=["run_id", "account_id", "symbol"],
+            delete_where={"run_id": run_id},
+        )  # fmt: skip
+        tx.replace_rows(
+            "tradier_orders", orders.rows, key_columns=["run_id", "account_id", "order_id", "leg_index"],
+            delete_where={"run_id": run_id},
+        )  # fmt: skip
+        tx.replace_rows(
+            "sync_failures",
+            failures,
+            key_columns=["run_id", "account_id", "stage"],
+            delete_where={"run_id": run_id},
+        )
+        tx.publish(run_id, "broker_state")
+    for row in failures.itertuples():
+        context.log.warning(f"Account {row.account_id}: {row.stage} not read: {row.message}")
+    requested = sorted(c.account_id for c in credentials)
+    yield dg.MaterializeResult(
+        asset_key=POSITIONS,
+        metadata={
+            **row_counts(wh, "tradier_positions", len(positions.rows)),
+            "accounts_requested": dg.MetadataValue.int(len(requested)),
+            "accounts_reported": dg.MetadataValue.int(len(positions.reported)),
+            "accounts_failed": dg.MetadataValue.int(len(positions.failures)),
+            # What position_reconciliation may read as "the broker answered" (never the failures).
+            "reported_accounts": dg.MetadataValue.json(sorted(positions.reported)),
+            "requested_accounts": dg.MetadataValue.json(requested),
+            "preview": preview_markdown(positions.rows.drop(columns=["run_id", "captured_at"]).head(20)),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=ORDERS,
+        metadata={
+            **row_counts(wh, "tradier_orders", len(orders.rows)),
+            "session": session.isoformat(),
+            "accounts_failed": dg.MetadataValue.int(len(orders.failures)),
+            "tagged_legs": dg.MetadataValue.int(
+                int(orders.rows["tag"].notna().sum()) if len(orders.rows) else 0
+            ),
+        },
+    )
+
+
+class FidelityConfig(dg.Config):
+    """How many sessions of tickets to match the broker's orders against."""
+
+    lookback_sessions: int = 5
+
+
+@dg.asset(
+    group_name=GROUP,
+    owners=OWNERS,
+    kinds={"duckdb", "sqlite"},
+    deps=[ORDERS, dg.AssetKey("order_tickets")],
+    pool=WAREHOUSE_POOL,
+    description=(
+        "One row per ticket leg that reached the broker, matched by tag (or, for an order placed by hand, "
+        "by account + symbol + side + session, flagged inferred): intended against filled, slippage in "
+        "dollars per contract and in ticks (positive = adverse), time to fill. Fills the execution-fidelity "
+        "columns of the app's spx_setup_instances."
+    ),
+    metadata=table_schema_metadata("execution_fidelity"),
+)
+def execution_fidelity(
+    context: dg.AssetExecutionContext,
+    config: FidelityConfig,
+    app_db: AppDatabaseResource,
+    warehouse: WarehouseResource,
+    clock: ClockResource,
+) -> dg.MaterializeResult:
+    wh = warehouse.warehouse()
+    run_id, captured_at = context.run.run_id, clock.run_time(context)
+    read = _broker_read(context)
+    first = sessions_back(trading_day(captured_at), config.lookback_sessions)[0]
+    rows = match_fidelity(
+        ticket_legs(reads.tickets_since(wh, first)), broker_legs(reads.orders_of_run(wh, read))
+    )
+    frame = fidelity_frame(rows, run_id=run_id, captured_at=captured_at)
+    wh.replace_rows(
+        "execution_fidelity", frame, key_columns=["run_id", "ticket_id", "order_id", "broker_leg"],
+        delete_where={"run_id": run_id},
+    )  # fmt: skip
+    updated = write_setup_fidelity(app_db.database(), setup_fidelity(frame))
+    filled = frame[frame["filled_quantity"] > 0] if len(frame) else frame
+    entry_ticks = [Decimal(str(v)) for v in filled.loc[filled["leg"] == "entry", "slippage_ticks"].dropna()]
+    metadata: dict[str, Any] = {
+        **row_counts(wh, "execution_fidelity", len(frame)),
+        "broker_read_run": read,
+        "legs_filled": dg.MetadataValue.int(len(filled)),
+        "inferred_matches": dg.MetadataValue.int(
+            int((frame["match"] == "inferred").sum()) if len(frame) else 0
+        ),
+        "setups_updated_in_app_db": dg.MetadataValue.int(updated),
+    }
+    if entry_ticks:
+        entry_ticks.sort()
+        metadata["median_entry_slippage_ticks"] = dg.MetadataValue.float(
+            float(entry_ticks[len(entry_ticks) // 2])
+        )
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def _broker_read(context: dg.AssetExecutionContext) -> str:
+    """The run whose broker_state the step reads: this run's when it read the broker, else the latest."""
+    event = context.instance.get_latest_materialization_event(POSITIONS)
+    if event is None:
+        raise dg.Failure(
+            description="tradier_positions/tradier_orders were never materialized: run reconciliation_job."
+        )
+    return event.run_id
+
+
+class ReconciliationConfig(dg.Config):
+    """Whole contracts a position may differ by and still match; how far back our fills count."""
+
+    tolerance_contracts: int = 0
+    history_sessions: int = 30
+
+
+@dg.asset(
+    group_name=GROUP,
+    owners=OWNERS,
+    kinds={"duckdb"},
+    deps=[POSITIONS, execution_fidelity],
+    pool=WAREHOUSE_POOL,
+    description=(
+        "Per account x option symbol, the position our filled tickets imply against the broker's report: "
+        "matched, missing_at_broker, unexpected_at_broker (external or manual), quantity_mismatch, or "
+        "unknown (the report failed or is missing; never counted as flat)."
+    ),
+    metadata=table_schema_metadata("position_reconciliation"),
+)
+def position_reconciliation(
+    context: dg.AssetExecutionContext,
+    config: ReconciliationConfig,
+    app_db: AppDatabaseResource,
+    warehouse: WarehouseResource,
+    clock: ClockResource,
+) -> dg.MaterializeResult:
+    wh = warehouse.warehouse()
+    run_id, captured_at = context.run.run_id, clock.run_time(context)
+    session = trading_day(captured_at)
+    event = context.instance.get_latest_materialization_event(POSITIONS)
+    if event is None or event.asset_materialization is None:
+        raise dg.Failure(description="tradier_positions was never materialized: run reconciliation_job.")
+    read = event.run_id
+    reported = frozenset(event.asset_materialization.metadata["reported_accounts"].value)  # type: ignore[arg-type]
+    active = [c.account_id for c in app_db.credential_listing().list() if c.is_active]
+    failures = reads.broker_state_failures(wh, read, "positions")
+    errors = dict(zip(failures["account_id"], failures["message"], strict=True))
+    first = sessions_back(session, config.history_sessions)[0]
+    fills = filled_quantities(reads.fidelity_history(wh, first), session=session)
+    rows = reconciliation_rows(
+        active,
+        fills,
+        reads.positions_of_run(wh, read),
+        reported,
+        errors,
+        tolerance=config.tolerance_contracts,
+    )
+    frame = reconciliation_frame(rows, session=session, run_id=run_id, captured_at=captured_at)
+    wh.replace_rows(
+        "position_reconciliation", frame, key_columns=["run_id", "account_id", "option_symbol"],
+        delete_where={"run_id": run_id},
+    )  # fmt: skip
+    counts = {status.value: int((frame["status"] == status.value).sum()) for status in ReconciliationStatus}
+    return dg.MaterializeResult(
+        metadata={
+            **row_counts(wh, "position_reconciliation", len(frame)),
+            **{f"status_{name}": dg.MetadataValue.int(n) for name, n in counts.items()},
+            "broker_read_run": read,
+            "differences": preview_markdown(
+                frame.loc[frame["status"] != "matched", ["account_id", "option_symbol", "status", "reason"]]
+            ),
+        }
+    )
+
+
+class GuardrailConfig(dg.Config):
+    """The window of entry fills the statistics cover, and when they change sizing."""
+
+    window_sessions: int = 20
+    min_fills: int = 5
+    max_p90_ticks: float = 4.0
+
+
+@dg.asset(
+    group_name=GROUP,
+    owners=OWNERS,
+    kinds={"duckdb"},
+    deps=[execution_fidelity],
+    pool=WAREHOUSE_POOL,
+    description=(
+        "Realized slippage of filled legs (entries and exits) per setup, and per account with enough "
+        "fills, over a window: count, median and p90 in ticks and dollars. The recommendations add "
+        "the expected slippage to each contract's cost and risk, and block a setup whose p90 is above "
+        "the limit."
+    ),
+    metadata=table_schema_metadata("execution_guardrails"),
+)
+def execution_guardrails(
+    context: dg.AssetExecutionContext,
+    config: GuardrailConfig,
+    warehouse: WarehouseResource,
+    clock: ClockResource,
+) -> dg.MaterializeResult:
+    try:
+        policy = GuardrailPolicy(
+            window_sessions=config.window_sessions,
+            min_fills=config.min_fills,
+            max_p90_ticks=Decimal(str(config.max_p90_ticks)),
+        )
+    except ValueError as exc:
+        raise dg.Failure(description=f"Guardrail config refused: {exc}") from None
+    wh = warehouse.warehouse()
+    run_id, captured_at = context.run.run_id, clock.run_time(context)
+    sessions = sessions_back(trading_day(captured_at), policy.window_sessions)
+    samples = in_window(slippage_samples(reads.fidelity_history(wh, sessions[0])), sessions, policy)
+    frame = guardrail_frame(samples, policy, run_id=run_id, captured_at=captured_at)
+    wh.replace_rows(
+        "execution_guardrails", frame, key_columns=["run_id", "setup_id", "account_id"],
+        delete_where={"run_id": run_id},
+    )  # fmt: skip
+    blocked = int(frame["blocked_reason"].notna().sum()) if len(frame) else 0
+    return dg.MaterializeResult(
+        metadata={
+            **row_counts(wh, "execution_guardrails", len(frame)),
+            "filled_legs": dg.MetadataValue.int(len(samples)),
+            "setups_blocked": dg.MetadataValue.int(blocked),
+            "preview": preview_markdown(frame.drop(columns=["run_id", "captured_at"])),
+        }
+    )

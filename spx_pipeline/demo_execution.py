@@ -1,0 +1,140 @@
+"""``spx-pipeline demo --execute``: place the demo's tickets on the local server, let them fill, reconcile.
+
+The local server runs its simulated market on a clock the demo moves forward (a session's
+morning, pinned to the latest NYSE session so the demo behaves the same on any day); every
+Dagster run is pinned to the same instant through ``SPX_NOW``. Placement goes through the guarded
+job exactly as an operator would run it: a dry run says the confirmation phrase, the real run
+carries it. Everything lands in the same ``data/`` stores as the plain demo.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from spx_pipeline.clock import NOW_VAR, FixedClock, clock_from_env
+from spx_pipeline.domain.execution import quantile
+from spx_pipeline.domain.market_calendar import NEW_YORK, is_session, session, sessions_between, trading_day
+from spx_pipeline.emulator import EmulatorConfig, SimulationConfig
+from spx_pipeline.storage.execution_reads import (
+    accounts_with_tickets,
+    latest_fills,
+    latest_reconciliation_counts,
+)
+from spx_pipeline.storage.warehouse import Warehouse
+
+DEMO_SEED = 7
+# The demo is a sandbox: generous caps so every demo ticket can go out; real runs keep the defaults.
+DEMO_LIMITS = {"max_orders": 50, "max_opening_notional": 500_000.0}
+FILL_WAIT = timedelta(minutes=20)
+EXIT_WAIT = timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class ExecutionSummary:
+    session: str
+    orders_placed: int
+    legs_filled: int
+    median_slippage_ticks: Decimal | None
+    p90_slippage_ticks: Decimal | None
+    reconciliation: dict[str, int]
+    success: bool
+
+
+def demo_morning(now: datetime) -> datetime:
+    """10:00 New York time of ``now``'s session, or of the latest session before it."""
+    day = trading_day(now)
+    if not is_session(day) or now < session(day).open_utc:
+        day = sessions_between(day - timedelta(days=10), day - timedelta(days=1))[-1]
+    return datetime.combine(day, time(10, 0), tzinfo=NEW_YORK)
+
+
+def execution_emulator_config(base: EmulatorConfig) -> EmulatorConfig:
+    """The plain demo's accounts on a moving, filling market (seeded: the same fills every time)."""
+    return EmulatorConfig(accounts=base.accounts, simulation=SimulationConfig(seed=DEMO_SEED))
+
+
+def _run(job: str, run_config: dict[str, Any], log_level: str) -> tuple[bool, dict[str, Any]]:
+    import dagster as dg
+
+    from spx_pipeline.definitions import defs
+    from spx_pipeline.resources.run_guard import worker_tags
+
+    with dg.DagsterInstance.get() as instance:
+        result = defs.resolve_job_def(job).execute_in_process(
+            instance=instance,
+            run_config={**run_config, "loggers": {"console": {"config": {"log_level": log_level}}}},
+            raise_on_error=False,
+            tags={"spx/trigger": "demo --execute", **worker_tags()},
+        )
+        metadata: dict[str, Any] = {}
+        for event in result.get_asset_materialization_events():
+            materialization = event.event_specific_data.materialization  # type: ignore[union-attr]
+            metadata.update({k: v.value for k, v in materialization.metadata.items()})
+        return result.success, metadata
+
+
+def _place_all(accounts: list[str], log_level: str) -> tuple[int, bool]:
+    """For each account with tickets: a dry run for the phrase, then the confirmed run."""
+    placed, ok = 0, True
+    for account in accounts:
+        config = {"account_id": account, **DEMO_LIMITS}
+        dry_ok, plan = _run(
+            "place_order_tickets_job",
+            {"ops": {"order_placements": {"config": {**config, "dry_run": True}}}},
+            log_level,
+        )
+        phrase = plan.get("confirm_phrase")
+        if not dry_ok or phrase is None:
+            ok = ok and dry_ok
+            continue
+        if phrase == "PLACE 0":
+            continue
+        sent_ok, sent = _run(
+            "place_order_tickets_job",
+            {"ops": {"order_placements": {"config": {**config, "confirm": phrase}}}},
+            log_level,
+        )
+        ok = ok and sent_ok
+        placed += int(sent.get("legs_placed", 0))
+    return placed, ok
+
+
+def _advance(clock: FixedClock, by: timedelta) -> None:
+    clock.advance(by)
+    os.environ[NOW_VAR] = clock.now().isoformat()
+
+
+def run_execution(clock: FixedClock, *, log_level: str = "INFO") -> ExecutionSummary:
+    """After the plain demo's pipeline run (at ``clock``): place, fill, place exits, reconcile."""
+    warehouse = Warehouse()
+    day = trading_day(clock.now())
+    accounts = accounts_with_tickets(warehouse, day)
+    entries, ok = _place_all(accounts, log_level)
+    _advance(clock, FILL_WAIT)
+    exits, exits_ok = _place_all(accounts, log_level)  # the exits of what filled
+    _advance(clock, EXIT_WAIT)
+    reconciled, _ = _run("reconciliation_job", {}, log_level)
+    fills = latest_fills(warehouse)
+    ticks = [Decimal(str(v)) for v in fills["slippage_ticks"].dropna()]
+    return ExecutionSummary(
+        session=day.isoformat(),
+        orders_placed=entries + exits,
+        legs_filled=len(fills),
+        median_slippage_ticks=quantile(ticks, Decimal("0.5")) if ticks else None,
+        p90_slippage_ticks=quantile(ticks, Decimal("0.9")) if ticks else None,
+        reconciliation=latest_reconciliation_counts(warehouse),
+        success=ok and exits_ok and reconciled,
+    )
+
+
+def execution_clock() -> FixedClock:
+    """The demo's clock: ``SPX_NOW`` when set (it must fall in a session), else the latest morning."""
+    pinned = os.environ.get(NOW_VAR)
+    start = clock_from_env().now() if pinned else demo_morning(clock_from_env().now())
+    clock = FixedClock(start)
+    os.environ[NOW_VAR] = clock.now().isoformat()
+    return clock
