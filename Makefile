@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-shifted ui-test lint check-defs bench dev clean
+.PHONY: setup demo demo-execute test test-shifted ui-test lint check-defs bench dev clean
 
 setup: $(STAMP)
 
@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml constraints.txt scripts/setup-venv.sh
 
 demo: setup
 	$(BIN)/spx-pipeline demo
+
+demo-execute: setup
+	$(BIN)/spx-pipeline demo --execute
 
 test: setup
 	$(BIN)/pytest -q
@@ -41,7 +44,8 @@ bench: setup
 	$(BIN)/python bench/occ.py
 	$(BIN)/python bench/recommend.py
 	$(BIN)/python bench/sync.py
-	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/pipeline.py --reconcile
+	$(BIN)/python bench/reconcile.py
 	$(BIN)/python bench/soak.py --runs 50 --kills 6
 
 dev: setup
