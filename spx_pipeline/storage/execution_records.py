@@ -94,3 +94,25 @@ def write_setup_fidelity(appdb: AppDatabase, rows: Iterable[SetupFidelity]) -> i
             )
             updated += result.rowcount or 0
     return updated
+
+
+FIDELITY_COLUMNS = (
+    "broker",
+    "broker_order_id",
+    "entry_order_tag",
+    "intended_entry_price",
+    "entry_fill_price",
+    "entry_slippage",
+    "t1_fill_price",
+    "runner_exit_price",
+    "filled_contracts",
+    "executed_at",
+)
+
+
+def read_setup_fidelity(appdb: AppDatabase) -> dict[str, dict[str, object]]:
+    """The execution-fidelity columns of every setup, by setup id (None where nothing filled yet)."""
+    table = spx_setup_instances
+    with appdb.engine.connect() as conn:
+        rows = conn.execute(sa.select(table.c.id, *(table.c[name] for name in FIDELITY_COLUMNS))).mappings()
+        return {row["id"]: {name: row[name] for name in FIDELITY_COLUMNS} for row in rows}

@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 
 from spx_pipeline.emulator import EmulatorConfig, SimulationConfig, demo_accounts
-from spx_pipeline.storage.execution_records import read_placements
+from spx_pipeline.storage.execution_records import read_placements, read_setup_fidelity
 from spx_pipeline_tests.fixtures.pipeline import PipelineEnv, PipelineEnvFactory
 from spx_pipeline_tests.fixtures.simulation import PDT
 
@@ -82,6 +82,13 @@ def test_placement_needs_the_confirmation_then_places_once_and_reconciles(env: P
     assert (fidelity["fill_price"] <= fidelity["intended_price"]).all()  # a buy limit never fills above it
     assert (fidelity["slippage_ticks"] <= 0).all()
     assert env.count("published.tradier_orders", "tag IS NOT NULL") >= len(placed)
+    # The app's setups learn how their trades filled (execution-fidelity columns).
+    columns = read_setup_fidelity(env.app_db())
+    for setup_id in set(fidelity["setup_id"]):
+        record = columns[setup_id]
+        assert record["broker"] == "tradier" and record["filled_contracts"]
+        assert record["entry_fill_price"] is not None and record["entry_slippage"] is not None
+        assert str(record["entry_order_tag"]).endswith("-entry")
 
 
 def test_placement_is_refused_from_a_schedule_above_its_caps_and_for_unknown_tickets(

@@ -1,0 +1,45 @@
+"""Reconciliation runs on a gated market-hours schedule; placement has no automation at all."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pytest
+
+from spx_pipeline.definitions import build_definitions
+
+NY = ZoneInfo("America/New_York")
+FLAG = "TRADIER_PORTFOLIO_SYNC_ENABLED"
+
+
+def _tick(when: datetime) -> dg.RunRequest | dg.SkipReason:
+    with dg.DagsterInstance.ephemeral() as instance:
+        schedule = build_definitions().resolve_schedule_def("reconciliation_schedule")
+        with dg.build_schedule_context(instance=instance, scheduled_execution_time=when) as context:
+            data = schedule.evaluate_tick(context)
+    return data.run_requests[0] if data.run_requests else dg.SkipReason(data.skip_message)
+
+
+def test_reconciliation_is_gated_like_the_sync(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(FLAG, raising=False)
+    skipped = _tick(datetime(2026, 11, 24, 10, 30, tzinfo=NY))
+    assert isinstance(skipped, dg.SkipReason) and FLAG in (skipped.skip_message or "")
+    monkeypatch.setenv(FLAG, "true")
+    requested = _tick(datetime(2026, 11, 24, 10, 30, tzinfo=NY))
+    assert isinstance(requested, dg.RunRequest) and requested.run_key == "reconciliation-2026-11-24T10:30"
+    closed = _tick(datetime(2026, 11, 26, 11, 0, tzinfo=NY))  # Thanksgiving
+    assert isinstance(closed, dg.SkipReason) and "not in regular hours" in (closed.skip_message or "")
+
+
+def test_the_reconciliation_schedule_targets_reconciliation_and_nothing_targets_placement(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(FLAG, raising=False)
+    defs = build_definitions()
+    schedule = defs.resolve_schedule_def("reconciliation_schedule")
+    assert schedule.job_name == "reconciliation_job"
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED  # gate off at load
+    targets = {s.job_name for s in defs.schedules} | {
+        job.name for sensor in defs.sensors if sensor.has_jobs for job in sensor.jobs
+    }
+    assert "place_order_tickets_job" not in targets
