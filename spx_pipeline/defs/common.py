@@ -70,7 +70,7 @@ def latest_run_rows(
 
 
 def unique_key_check(
-    asset: dg.AssetsDefinition, table: str, keys: tuple[str, ...]
+    asset: dg.AssetsDefinition | dg.AssetKey, table: str, keys: tuple[str, ...]
 ) -> dg.AssetChecksDefinition:
     """No two rows share a key (the warehouse's primary key is the first line of defence)."""
     key_list = ", ".join(keys)

@@ -110,3 +110,26 @@ def latest_reconciliation_counts(warehouse: Warehouse) -> dict[str, int]:
         f"WHERE run_id = {_latest_published('position_reconciliation')} GROUP BY status ORDER BY status"
     )
     return {str(r.status): int(r.n) for r in frame.itertuples()}
+
+
+def placements_left_sending(warehouse: Warehouse) -> pd.DataFrame:
+    """Legs a placement run recorded as ``sending`` with no outcome: a crash between POST and record."""
+    return warehouse.query(
+        """
+        SELECT s.run_id, s.ticket_id, s.tag FROM order_placements AS s
+        WHERE s.status = 'sending' AND NOT EXISTS (
+            SELECT 1 FROM order_placements AS o
+            WHERE o.run_id = s.run_id AND o.ticket_id = s.ticket_id AND o.status <> 'sending')
+        ORDER BY s.run_id, s.ticket_id
+        """
+    )
+
+
+def filled_legs_without_price(warehouse: Warehouse, run_id: str) -> pd.DataFrame:
+    """Fidelity rows of a run that filled contracts but carry no fill price or slippage."""
+    return warehouse.query(
+        "SELECT ticket_id, order_id, broker_leg FROM execution_fidelity WHERE run_id = ? "
+        "AND filled_quantity > 0 "
+        "AND (fill_price IS NULL OR (intended_price IS NOT NULL AND slippage_ticks IS NULL))",
+        [run_id],
+    )

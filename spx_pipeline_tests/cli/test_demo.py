@@ -43,9 +43,10 @@ def test_demo_runs_end_to_end_and_analyst_queries_run_on_its_warehouse(
         "SELECT blocked_reason FROM contract_recommendations WHERE account_id = 'VA00000004'"
     )
     assert small["blocked_reason"].str.contains("not PDT-qualified").all()
+    executed = {"fills_and_slippage_by_setup", "execution_quality_by_hour", "open_reconciliation_differences"}
     for name in query_names():
-        frame = warehouse.named_query(name)
-        assert len(frame) > 0, name
+        frame = warehouse.named_query(name)  # every query runs on the plain demo's warehouse
+        assert len(frame) > 0 or name in executed, name  # execution queries fill with demo --execute
     latest = warehouse.named_query("latest_snapshot_per_account")
     assert sorted(latest["account_id"]) == ["VA00000001", "VA00000002", "VA00000003", "VA00000004"]
     # The Dagster run is recorded in the persistent local instance under data/.

@@ -67,7 +67,17 @@ def test_placement_needs_the_confirmation_then_places_once_and_reconciles(env: P
         == len([p for p in read_placements(env.app_db()) if p["status"] == "placed"])
     )
 
-    assert env.run("reconciliation_job").success
+    reconciled = env.run("reconciliation_job")
+    assert reconciled.success
+    verdicts = {e.check_name: e.passed for e in reconciled.get_asset_check_evaluations()}
+    assert verdicts == {
+        "positions_accounted_for": True,
+        "tradier_orders_unique_keys": True,
+        "fills_are_priced": True,
+        "execution_guardrails_unique_keys": True,
+        "every_account_reconciled": True,
+        "no_unexplained_difference": False,  # the position opened by hand is a real, unexplained one
+    }
     statuses = env.warehouse().query(
         "SELECT account_id, option_symbol, status FROM published.position_reconciliation"
     )

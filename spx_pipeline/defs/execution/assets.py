@@ -294,7 +294,7 @@ def position_reconciliation(
 
 
 class GuardrailConfig(dg.Config):
-    """The window of entry fills the statistics cover, and when they change sizing."""
+    """The window of filled legs the statistics cover, and when they change sizing."""
 
     window_sessions: int = 20
     min_fills: int = 5
