@@ -20,8 +20,11 @@ demo: setup
 demo-execute: setup
 	$(BIN)/spx-pipeline demo --execute
 
+# Both cores (pytest-xdist): every test builds its own stores, ports and Dagster instance.
+PYTEST_WORKERS ?= 2
+
 test: setup
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS)
 
 # The Dagster UI in a real headless browser (Debian's chromium + chromium-driver; see the README).
 ui-test: setup
@@ -31,7 +34,7 @@ ui-test: setup
 # nothing may depend on the real date. Any instant works: SHIFT_TO=2027-03-14T02:30:00-05:00.
 SHIFT_TO ?= 2026-11-26T23:30:00-05:00
 test-shifted: setup
-	SPX_TEST_TRAVEL_TO=$(SHIFT_TO) $(BIN)/pytest -q
+	SPX_TEST_TRAVEL_TO=$(SHIFT_TO) $(BIN)/pytest -q -n $(PYTEST_WORKERS)
 
 lint: setup check-defs
 	$(BIN)/ruff check .
