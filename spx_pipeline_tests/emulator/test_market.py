@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 import requests
 
+from spx_pipeline.broker.tradier.option_chain import GREEK_COLUMNS
 from spx_pipeline.domain import market_calendar
 from spx_pipeline.emulator import EmulatorConfig, TradierEmulator
 from spx_pipeline.emulator.market import third_friday
@@ -24,19 +25,7 @@ CHAIN_FIELDS = {
     "expiration_type", "option_type", "root_symbol",
 }
 # fmt: on
-GREEK_FIELDS = {
-    "delta",
-    "gamma",
-    "theta",
-    "vega",
-    "rho",
-    "phi",
-    "bid_iv",
-    "mid_iv",
-    "ask_iv",
-    "smv_vol",
-    "updated_at",
-}
+GREEK_FIELDS = {*GREEK_COLUMNS, "updated_at"}  # the fields the client reads, and when
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ wire's field name, and the local server reads forms with them.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -110,7 +111,7 @@ class OptionLeg:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _PlacementRequest:
+class _PlacementRequest(ABC):
     """What every placement has besides its legs: a duration, an optional tag, a preview flag."""
 
     legs: tuple[OptionLeg, ...]
@@ -150,8 +151,9 @@ class _PlacementRequest:
             form["preview"] = "true"
         return form
 
+    @abstractmethod
     def _body(self) -> dict[str, str]:
-        raise NotImplementedError
+        """The class's own keys (legs, prices), laid out as Tradier reads them."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
