@@ -1,7 +1,7 @@
 """``spx-pipeline demo --execute``: place the demo's tickets on the local server, let them fill, reconcile.
 
-The local server runs its simulated market on a clock the demo moves forward (a session's
-morning, pinned to the latest NYSE session so the demo behaves the same on any day); every
+The local server runs its simulated market on a clock the demo moves forward (from now in regular
+hours, else from the next session's morning, so the demo behaves the same on any day); every
 Dagster run is pinned to the same instant through ``SPX_NOW``. Placement goes through the guarded
 job exactly as an operator would run it: a dry run says the confirmation phrase, the real run
 carries it. Everything lands in the same ``data/`` stores as the plain demo.
@@ -17,7 +17,7 @@ from typing import Any
 
 from spx_pipeline.clock import NOW_VAR, FixedClock, clock_from_env
 from spx_pipeline.domain.execution import quantile
-from spx_pipeline.domain.market_calendar import NEW_YORK, is_session, session, sessions_between, trading_day
+from spx_pipeline.domain.market_calendar import NEW_YORK, trading_day
 from spx_pipeline.emulator import EmulatorConfig, SimulationConfig
 from spx_pipeline.storage.execution_reads import (
     accounts_with_tickets,
@@ -45,11 +45,14 @@ class ExecutionSummary:
 
 
 def demo_morning(now: datetime) -> datetime:
-    """10:00 New York time of ``now``'s session, or of the latest session before it."""
+    """``now`` during regular hours, else 10:00 New York time of the next session's morning.
+
+    Never earlier than ``now``: the demo shares ``data/`` with the plain demo, whose runs happened at
+    real time, and a pinned run must not land before what the warehouse already holds.
+    """
     day = trading_day(now)
-    if not is_session(day) or now < session(day).open_utc:
-        day = sessions_between(day - timedelta(days=10), day - timedelta(days=1))[-1]
-    return datetime.combine(day, time(10, 0), tzinfo=NEW_YORK)
+    morning = datetime.combine(day, time(10, 0), tzinfo=NEW_YORK)
+    return max(now, morning)
 
 
 def execution_emulator_config(base: EmulatorConfig) -> EmulatorConfig:
@@ -132,7 +135,7 @@ def run_execution(clock: FixedClock, *, log_level: str = "INFO") -> ExecutionSum
 
 
 def execution_clock() -> FixedClock:
-    """The demo's clock: ``SPX_NOW`` when set (it must fall in a session), else the latest morning."""
+    """The demo's clock: ``SPX_NOW`` when set (it must fall in a session), else ``demo_morning``."""
     pinned = os.environ.get(NOW_VAR)
     start = clock_from_env().now() if pinned else demo_morning(clock_from_env().now())
     clock = FixedClock(start)
