@@ -1,6 +1,7 @@
 """The README's first command: the whole pipeline on the embedded default, then analysts' queries."""
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,27 @@ def test_demo_never_writes_to_the_stores_the_environment_points_at(
     assert not production_db.exists()
     assert not (tmp_path / "production.duckdb").exists()
     assert Warehouse(tmp_path / "data" / "warehouse.duckdb").row_count("portfolio_snapshots") == 4
+
+
+@pytest.mark.slow
+def test_demo_execute_places_fills_and_reconciles_offline(
+    tmp_path: Path, clean_env: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("SPX_NOW", raising=False)
+    data = tmp_path / "data"
+    assert (
+        main(["demo", "--data-dir", str(data), "--quiet", "--execute", "--now", "2026-11-24T10:30:00-05:00"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "execution (session 2026-11-24):" in out
+    placed = re.search(r"orders placed\s+(\d+)", out)
+    assert placed and int(placed.group(1)) > 0
+    warehouse = Warehouse(data / "warehouse.duckdb")
+    assert warehouse.row_count("order_placements") > 0 and warehouse.row_count("execution_fidelity") > 0
+    statuses = set(warehouse.query("SELECT DISTINCT status FROM position_reconciliation")["status"])
+    assert (
+        "matched" in statuses and "unexpected_at_broker" in statuses
+    )  # ours, and the position opened by hand
+    for name in ("fills_and_slippage_by_setup", "execution_quality_by_hour"):
+        assert len(warehouse.named_query(name)) > 0, name
