@@ -102,56 +102,62 @@ def place_tickets(
     legs = ticket_legs(tickets)
     accounts = sorted({leg.account_id for leg in legs})
     clients = {account: client_for(account) for account in accounts}
-    for account, client in clients.items():
-        check_environment(
-            live_host=is_live_host(client), allow_live=allow_live, live_credential=account in live_accounts
-        )
-    at_broker: dict[str, list[BrokerOrderLeg]] = {}
-    unreadable: dict[str, str] = {}
-    for account, client in clients.items():
-        try:
-            at_broker.update(orders_by_tag(client.list_orders(account, include_tags=True), account))
-        except TradierError as exc:
-            unreadable[account] = f"orders could not be read, so no tag can be proven new ({exc.message})"
-    readable = [leg for leg in legs if leg.account_id not in unreadable]
-    decisions = plan_placements(readable, at_broker)
-    if dry_run:
-        check_placement(decisions, expected_confirmation(decisions), limits)
-        return [_planned(decision, now()) for decision in decisions]
-    to_send = check_placement(decisions, confirm, limits)
-    records: list[PlacementRecord] = []
-
-    def keep(item: PlacementRecord) -> None:
-        record(item)
-        records.append(item)
-
-    for decision in plan_placements([leg for leg in legs if leg.account_id in unreadable], {}):
-        keep(
-            _record(
-                decision.ticket,
-                decision.action,
-                "error",
-                message=unreadable[decision.ticket.account_id],
-                at=now(),
+    try:
+        for account, client in clients.items():
+            check_environment(
+                live_host=is_live_host(client),
+                allow_live=allow_live,
+                live_credential=account in live_accounts,
             )
-        )
-    payloads = dict(zip(tickets["ticket_id"], tickets["payload_json"], strict=True))
-    for decision in decisions:
-        if decision in to_send:
+        at_broker: dict[str, list[BrokerOrderLeg]] = {}
+        unreadable: dict[str, str] = {}
+        for account, client in clients.items():
+            try:
+                at_broker.update(orders_by_tag(client.list_orders(account, include_tags=True), account))
+            except TradierError as exc:
+                unreadable[account] = f"orders could not be read, so no tag can be proven new ({exc.message})"
+        readable = [leg for leg in legs if leg.account_id not in unreadable]
+        decisions = plan_placements(readable, at_broker)
+        if dry_run:
+            check_placement(decisions, expected_confirmation(decisions), limits)
+            return [_planned(decision, now()) for decision in decisions]
+        to_send = check_placement(decisions, confirm, limits)
+        records: list[PlacementRecord] = []
+
+        def keep(item: PlacementRecord) -> None:
+            record(item)
+            records.append(item)
+
+        for decision in plan_placements([leg for leg in legs if leg.account_id in unreadable], {}):
             keep(
-                _send(
-                    decision,
-                    clients[decision.ticket.account_id],
-                    payloads[decision.ticket.ticket_id],
-                    now,
-                    record,
+                _record(
+                    decision.ticket,
+                    decision.action,
+                    "error",
+                    message=unreadable[decision.ticket.account_id],
+                    at=now(),
                 )
             )
-            continue
-        status = "already_at_broker" if decision.action == Action.ALREADY_AT_BROKER else "waiting"
-        keep(_record(decision.ticket, decision.action, status, order_id=decision.broker_order_id,
-                     message=decision.reason, at=now()))  # fmt: skip
-    return records
+        payloads = dict(zip(tickets["ticket_id"], tickets["payload_json"], strict=True))
+        for decision in decisions:
+            if decision in to_send:
+                keep(
+                    _send(
+                        decision,
+                        clients[decision.ticket.account_id],
+                        payloads[decision.ticket.ticket_id],
+                        now,
+                        record,
+                    )
+                )
+                continue
+            status = "already_at_broker" if decision.action == Action.ALREADY_AT_BROKER else "waiting"
+            keep(_record(decision.ticket, decision.action, status, order_id=decision.broker_order_id,
+                         message=decision.reason, at=now()))  # fmt: skip
+        return records
+    finally:
+        for client in clients.values():
+            client.close()
 
 
 def _planned(decision: PlacementDecision, at: datetime) -> PlacementRecord:
