@@ -131,6 +131,19 @@ def _stop_leftovers(pgid: int, known: list[psutil.Process], grace: float) -> Non
         with contextlib.suppress(psutil.Error):
             process.kill()
     _signal_group(pgid, signal.SIGKILL)
+    # Members started after the last look (dg dev spawns servers late) die by the group SIGKILL;
+    # return only once none is still running, so the port and the files are really free.
+    psutil.wait_procs(live_group_members(pgid), timeout=grace)
+
+
+def live_group_members(pgid: int) -> list[psutil.Process]:
+    """Processes of group ``pgid`` still running (a zombie, dead and waiting to be reaped, is not)."""
+    members = []
+    for process in psutil.process_iter(["status"]):
+        with contextlib.suppress(psutil.Error, ProcessLookupError):
+            if os.getpgid(process.pid) == pgid and process.info["status"] != psutil.STATUS_ZOMBIE:
+                members.append(process)
+    return members
 
 
 def _dagster_home() -> Path:

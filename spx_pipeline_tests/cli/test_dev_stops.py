@@ -14,6 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from spx_pipeline.cli.dev import live_group_members
 from spx_pipeline_tests.fixtures.processes import clean_cli_env, free_port, port_is_free
 
 # A stand-in dev server: listens on a port, has a child in its group and one that left the group
@@ -34,7 +35,7 @@ FAKE_SERVER = textwrap.dedent(
 # "ignoring-parent": the wrapper inherited SIGTERM as ignored (as from a parent that ignores it);
 # the server it starts must still stop on SIGTERM.
 WRAPPER = (
-    "import signal, sys; from spx_pipeline.cli.dev import supervise; "
+    "import signal, sys; from spx_pipeline.cli.dev import live_group_members, supervise; "
     "sys.argv[3] == 'ignoring-parent' and signal.signal(signal.SIGTERM, signal.SIG_IGN); "
     "sys.exit(supervise([sys.executable, '-c', sys.argv[1], sys.argv[2], sys.argv[3]], grace=3))"
 )
@@ -54,14 +55,8 @@ def _tree(pid: int) -> list[psutil.Process]:
 
 
 def _group_members(pgid: int) -> list[int]:
-    members = []
-    for process in psutil.process_iter(["pid"]):
-        try:
-            if os.getpgid(process.pid) == pgid:
-                members.append(process.pid)
-        except (ProcessLookupError, psutil.Error):
-            continue
-    return members
+    """Running members of the group (a zombie has exited; only its parent's reaping is pending)."""
+    return [p.pid for p in live_group_members(pgid)]
 
 
 def _stop_and_check(wrapper: subprocess.Popen[bytes], port: int, timeout: float) -> None:
