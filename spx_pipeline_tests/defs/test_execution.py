@@ -91,6 +91,14 @@ def test_placement_needs_the_confirmation_then_places_once_and_reconciles(env: P
     assert len(fidelity) >= 1 and (fidelity["match"] == "tag").all()
     assert (fidelity["fill_price"] <= fidelity["intended_price"]).all()  # a buy limit never fills above it
     assert (fidelity["slippage_ticks"] <= 0).all()
+    [shown] = [
+        e.event_specific_data.materialization.metadata  # type: ignore[union-attr]
+        for e in reconciled.get_asset_materialization_events()
+        if e.asset_key == dg.AssetKey("execution_fidelity")
+    ]
+    assert shown["median_entry_slippage_ticks"].value == pytest.approx(
+        float(fidelity["slippage_ticks"].median())
+    )
     assert env.count("published.tradier_orders", "tag IS NOT NULL") >= len(placed)
     # The app's setups learn how their trades filled (execution-fidelity columns).
     columns = read_setup_fidelity(env.app_db())

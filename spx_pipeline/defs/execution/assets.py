@@ -17,7 +17,7 @@ from spx_pipeline.broker.secrets import Redactor
 from spx_pipeline.broker.tradier import AccountCredential
 from spx_pipeline.defs.common import OWNERS, table_schema_metadata
 from spx_pipeline.defs.display import preview_markdown, row_counts
-from spx_pipeline.domain.execution import GuardrailPolicy, ReconciliationStatus, match_fidelity
+from spx_pipeline.domain.execution import GuardrailPolicy, ReconciliationStatus, match_fidelity, quantile
 from spx_pipeline.domain.execution.guardrails import in_window
 from spx_pipeline.domain.market_calendar import sessions_between, trading_day
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
@@ -210,9 +210,8 @@ def execution_fidelity(
         "setups_updated_in_app_db": dg.MetadataValue.int(updated),
     }
     if entry_ticks:
-        entry_ticks.sort()
         metadata["median_entry_slippage_ticks"] = dg.MetadataValue.float(
-            float(entry_ticks[len(entry_ticks) // 2])
+            float(quantile(entry_ticks, Decimal("0.5")))
         )
     return dg.MaterializeResult(metadata=metadata)
 
