@@ -2,6 +2,9 @@
 # so `make demo` and `make test` work on a fresh clone with nothing but Python 3.11
 # (scripts/setup-venv.sh: uv when it can be had, in seconds; pip otherwise).
 PYTHON ?= python3
+# Our own modules' bytecode is cached like the installed packages' (scripts/setup-venv.sh compiles
+# those): with PYTHONDONTWRITEBYTECODE set, each of the suite's processes recompiled everything.
+unexport PYTHONDONTWRITEBYTECODE
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
