@@ -7,7 +7,8 @@ connection instead; the connection is closed once nobody in the process has used
 another process waiting for it (``Warehouse`` retries with backoff) gets it a moment later.
 
 A file replaced or removed while the connection lingers is noticed (its inode changed) and
-reopened; a forked child never uses its parent's connection.
+reopened. Idle connections are closed before a fork (DuckDB's per-process database cache must not
+reach the child), and a child never touches one its parent was using.
 """
 
 from __future__ import annotations
@@ -110,7 +111,6 @@ class _Registry:
 
 
 _REGISTRY = _Registry()
-os.register_at_fork(after_in_child=_REGISTRY.forget_after_fork)
 
 
 def shared_connection(path: Path) -> SharedConnection:
@@ -128,3 +128,6 @@ def close_idle_connections() -> None:
         shared = list(_REGISTRY.connections.values())
     for each in shared:
         each.close_now()
+
+
+os.register_at_fork(before=close_idle_connections, after_in_child=_REGISTRY.forget_after_fork)

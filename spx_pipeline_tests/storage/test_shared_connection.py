@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import subprocess
 import sys
 import threading
@@ -77,3 +78,17 @@ def test_threads_borrow_at_once_and_none_sees_a_closed_connection(warehouse: War
     for each in threads:
         each.join(60)
     assert errors == []
+
+
+def _write_in_child(path: str) -> None:
+    with Warehouse(path).connect() as con:
+        con.execute("CREATE TABLE written_by_child AS SELECT 42 AS answer")
+
+
+def test_a_forked_child_writes_the_file_not_a_copy_of_the_parents_database(warehouse: Warehouse) -> None:
+    warehouse.row_count("portfolio_snapshots")  # the parent's connection is open (lingering)
+    child = multiprocessing.get_context("fork").Process(target=_write_in_child, args=(str(warehouse.path),))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    assert warehouse.query("SELECT answer FROM written_by_child")["answer"].tolist() == [42]
