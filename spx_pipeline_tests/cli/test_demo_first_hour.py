@@ -16,6 +16,9 @@ import pytest
 from spx_pipeline.cli import parse_params
 from spx_pipeline_tests.fixtures.processes import InvokeCli, clean_cli_env, run_cli
 
+# One worker runs them all (make test: --dist loadgroup), so the module's demo runs once.
+pytestmark = pytest.mark.xdist_group("demo_first_hour")
+
 
 @pytest.fixture(scope="module")
 def demo_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
