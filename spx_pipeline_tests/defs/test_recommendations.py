@@ -149,7 +149,6 @@ def test_adhoc_job_never_touches_the_scheduled_table(pipeline_env: PipelineEnv) 
     assert not set(adhoc["risk_fingerprint"]) & set(before["risk_fingerprint"])
 
 
-@both_backends
 def test_order_tickets_build_entry_t1_and_runner_stop_and_preview_entries_only(
     pipeline_env: PipelineEnv,
 ) -> None:
