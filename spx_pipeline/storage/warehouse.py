@@ -232,7 +232,8 @@ class Warehouse:
         Actions registered with ``after_commit`` (moving an exported analyst copy into place) run
         once the commit succeeded, while this process still holds the file.
         """
-        with self.connect() as con:
+        # No views up front on the Parquet backend: ``tx.query`` creates those its SQL names.
+        with self._connect(False, "") as con:
             tx = WarehouseTransaction(self, con)
             con.begin()
             try:
