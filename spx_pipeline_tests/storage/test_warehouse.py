@@ -112,7 +112,6 @@ def test_failure_mid_write_leaves_the_table_exactly_as_before(warehouse: Warehou
     pd.testing.assert_frame_equal(table(warehouse, "portfolio_snapshots"), before)
 
 
-@both_backends
 def test_duplicate_keys_inside_the_frame_are_refused_before_writing(warehouse: Warehouse) -> None:
     keys = ["account_id", "captured_at"]
     warehouse.replace_rows("portfolio_snapshots", snapshots("r1", ["A"]), key_columns=keys)
@@ -122,7 +121,6 @@ def test_duplicate_keys_inside_the_frame_are_refused_before_writing(warehouse: W
     pd.testing.assert_frame_equal(table(warehouse, "portfolio_snapshots"), before)
 
 
-@both_backends
 def test_unknown_columns_tables_and_keys_are_named(warehouse: Warehouse) -> None:
     frame = snapshots("r1", ["A"]).assign(bogus=1, other=2)
     with pytest.raises(WarehouseWriteError, match="columns the table does not have: bogus, other"):
