@@ -22,24 +22,13 @@ from spx_pipeline.storage.warehouse import Warehouse
 
 
 def chain(run_id: str, rows: int) -> pd.DataFrame:
+    """``rows`` calls of one 0DTE chain fetch (the primary key is run id and symbol)."""
     symbols = [f"SPXW261124C{6000000 + 5000 * i:08d}" for i in range(rows)]
-    return pd.DataFrame(
-        {
-            "run_id": run_id,
-            "captured_at": pd.Timestamp("2026-11-24T15:30:00Z"),
-            "trading_day": pd.Timestamp("2026-11-24").date(),
-            "symbol": symbols,
-            "symbol_osi": symbols,
-            "symbol_massive": symbols,
-            "root_symbol": "SPXW",
-            "underlying": "SPX",
-            "expiration_date": pd.Timestamp("2026-11-24").date(),
-            "option_type": "call",
-            "strike": 6000.0,
-            "bid": 1.25,
-            "is_0dte": True,
-        }
-    )
+    day = pd.Timestamp("2026-11-24").date()
+    fixed = dict(run_id=run_id, captured_at=pd.Timestamp("2026-11-24T15:30:00Z"), trading_day=day)
+    fixed |= dict(root_symbol="SPXW", underlying="SPX", expiration_date=day, option_type="call")
+    frame = pd.DataFrame({"symbol": symbols, "symbol_osi": symbols, "symbol_massive": symbols})
+    return frame.assign(strike=6000.0, bid=1.25, is_0dte=True, **fixed)
 
 
 def write(path: str, backend: str, writer: int, publications: int, rows: int) -> None:
