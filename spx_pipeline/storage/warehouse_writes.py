@@ -167,7 +167,7 @@ class WarehouseTransaction:
                     )
                 )
             if len(prepared):
-                _insert(con, target, view, prepared, cols)
+                _insert(con, name, view, prepared, cols, target)
         except duckdb.Error as exc:
             raise WarehouseWriteError(
                 f"writing {len(frame)} rows to {name} failed and was rolled back: {first_line(exc)}"
@@ -254,13 +254,18 @@ def _json_text(value: Any) -> str | None:
 
 
 def _insert(
-    con: duckdb.DuckDBPyConnection, table: str, view: str, frame: pd.DataFrame, cols: Mapping[str, ColumnInfo]
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    view: str,
+    frame: pd.DataFrame,
+    cols: Mapping[str, ColumnInfo],
+    target: str,
 ) -> None:
-    """INSERT into ``table`` (an SQL reference, already quoted) from the registered ``view``."""
+    """INSERT the rows of the registered ``view`` into ``table`` (``target``: its SQL reference)."""
     names = [str(c) for c in frame.columns]
-    target = ", ".join(_q(n) for n in names)
+    columns = ", ".join(_q(n) for n in names)
     select = ", ".join(f"CAST({_q(n)} AS {cols[n].type}) AS {_q(n)}" for n in names)
-    con.execute(f"INSERT INTO {table} ({target}) SELECT {select} FROM {_q(view)}")
+    con.execute(f"INSERT INTO {target} ({columns}) SELECT {select} FROM {_q(view)}")
 
 
 def _where(conditions: Mapping[str, object]) -> tuple[str, list[object]]:
