@@ -167,7 +167,7 @@ class WarehouseTransaction:
                     )
                 )
             if len(prepared):
-                _insert(con, name, view, prepared, cols, target)
+                _insert(con, name, view, prepared, cols, target=target)
         except duckdb.Error as exc:
             raise WarehouseWriteError(
                 f"writing {len(frame)} rows to {name} failed and was rolled back: {first_line(exc)}"
@@ -259,6 +259,7 @@ def _insert(
     view: str,
     frame: pd.DataFrame,
     cols: Mapping[str, ColumnInfo],
+    *,
     target: str,
 ) -> None:
     """INSERT the rows of the registered ``view`` into ``table`` (``target``: its SQL reference)."""
