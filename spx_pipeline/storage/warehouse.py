@@ -9,6 +9,7 @@ table exactly as it was.
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -30,6 +31,7 @@ from spx_pipeline.storage.paths import (
     warehouse_setting,
 )
 from spx_pipeline.storage.publication import published_views_sql
+from spx_pipeline.storage.shared_connection import shared_connection
 from spx_pipeline.storage.warehouse_parquet import CLAIMS_DIR, ParquetStore
 from spx_pipeline.storage.warehouse_schema import WarehouseSchema, ddl_scripts, warehouse_schema
 from spx_pipeline.storage.warehouse_types import (
@@ -130,11 +132,13 @@ class Warehouse:
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A short-lived connection (session time zone UTC), closed on exit.
+        """A connection (session time zone UTC) for the ``with`` block.
 
-        Opening retries with exponential backoff while another process holds the file lock and
-        gives up after ``lock_timeout`` seconds with ``WarehouseLockedError``. On the Parquet
-        backend every table is a view (published rows overlaid with this run's own).
+        It is a cursor of the process's shared connection to the file (``shared_connection``:
+        opening the file costs far more than a query). Opening retries with exponential backoff
+        while another process holds the file lock and gives up after ``lock_timeout`` seconds
+        with ``WarehouseLockedError``. A file this process may only read is opened read-only.
+        On the Parquet backend every table is a view (published rows overlaid with this run's own).
         """
         with self._connect(read_only, None) as con:
             yield con
@@ -142,12 +146,30 @@ class Warehouse:
     @contextmanager
     def _connect(self, read_only: bool, sql: str | None) -> Iterator[duckdb.DuckDBPyConnection]:
         """``connect``; on the Parquet backend with views over just the tables ``sql`` names."""
-        con = self._open(read_only) if self.parquet is None else self.parquet.open(read_only, sql)
+        if self.parquet is not None:
+            con = self.parquet.open(read_only, sql)
+            try:
+                yield con
+            finally:
+                con.close()
+            return
+        if read_only and not os.access(self.path, os.W_OK):
+            con = self._open(read_only=True)
+            try:
+                con.execute("SET TimeZone = 'UTC'")
+                yield con
+            finally:
+                con.close()
+            return
+        if read_only and not self.path.exists():
+            self._open(read_only=True)  # raises: the warehouse does not exist yet
+        shared = shared_connection(self.path)
+        con = shared.borrow(lambda: self._open(read_only=False))
         try:
             con.execute("SET TimeZone = 'UTC'")
             yield con
         finally:
-            con.close()
+            shared.give_back(con)
 
     def table_ref(self, table: str) -> str:
         """The SQL name a write targets: the table, or on the Parquet backend the run's scratch table."""
