@@ -27,9 +27,12 @@ demo-execute: setup
 # whose tests share one expensive fixture marks them xdist_group so a single worker builds it.
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS = -q -n $(PYTEST_WORKERS) --dist loadgroup
+# The tests' files (SQLite and DuckDB stores, Dagster instances) live in RAM where there is a tmpfs:
+# on disk every commit waits ~1 ms for fsync, and the suite commits tens of thousands of times.
+TEST_TMPDIR ?= $(if $(wildcard /dev/shm/.),/dev/shm,$(or $(TMPDIR),/tmp))
 
 test: setup
-	$(BIN)/pytest $(PYTEST_ARGS)
+	TMPDIR=$(TEST_TMPDIR) $(BIN)/pytest $(PYTEST_ARGS)
 
 # The Dagster UI in a real headless browser (Debian's chromium + chromium-driver; see the README).
 ui-test: setup
@@ -39,7 +42,7 @@ ui-test: setup
 # nothing may depend on the real date. Any instant works: SHIFT_TO=2027-03-14T02:30:00-05:00.
 SHIFT_TO ?= 2026-11-26T23:30:00-05:00
 test-shifted: setup
-	SPX_TEST_TRAVEL_TO=$(SHIFT_TO) $(BIN)/pytest $(PYTEST_ARGS)
+	TMPDIR=$(TEST_TMPDIR) SPX_TEST_TRAVEL_TO=$(SHIFT_TO) $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: setup check-defs
 	$(BIN)/ruff check .
