@@ -18,12 +18,21 @@ from typing import TypeVar
 
 import dagster as dg
 
+from spx_pipeline.resources.executor import executor_from_settings
+
 _PACKAGE_DIR = Path(__file__).parent
 T = TypeVar("T")
 
 
-def build_definitions(resources: Mapping[str, dg.ConfigurableResource] | None = None) -> dg.Definitions:
-    """The code location; tests and scripts pass their own resources (a temp warehouse, a local server)."""
+def build_definitions(
+    resources: Mapping[str, dg.ConfigurableResource] | None = None,
+    executor: dg.ExecutorDefinition | None = None,
+) -> dg.Definitions:
+    """The code location; tests and scripts pass their own resources (a temp warehouse, a local server).
+
+    The executor is ``SPX_EXECUTOR``'s (in-process unless set) unless ``executor`` is given.
+    """
+
     loaded = dg.load_from_defs_folder(path_within_project=_PACKAGE_DIR)
     with warnings.catch_warnings():
         # Code references are a beta API: its warning is ours to take, not the operator's to read.
@@ -37,9 +46,10 @@ def build_definitions(resources: Mapping[str, dg.ConfigurableResource] | None = 
         schedules=_unique(loaded.schedules),
         sensors=_unique(loaded.sensors),
         resources={**(loaded.resources or {}), **(resources or {})},
-        # One process per run: every step shares the warehouse file, and the per-account
-        # concurrency lives inside tradier_balances' thread pool.
-        executor=dg.in_process_executor,
+        # By default one process per run: every step shares the warehouse file, and the
+        # per-account concurrency lives inside tradier_balances' thread pool. SPX_EXECUTOR
+        # spreads steps over processes or Celery workers (the warehouse pool still serializes writers).
+        executor=executor or executor_from_settings(),
     )
 
 
