@@ -115,3 +115,15 @@ def io_manager_from_settings(settings: Settings | None = None) -> dict[str, dg.C
     if not settings.io_dir:
         return {}
     return {"io_manager": dg.FilesystemIOManager(base_dir=dg.EnvVar(IO_DIR_VAR))}
+
+
+def reconstructable_job(name: str) -> Any:
+    """Job ``name`` of the code location as a reconstructable job (``dg.execute_job``).
+
+    Executors with steps in other processes (multiprocess, Celery workers) load the job again
+    there, from this module path, with their own environment's resources.
+    """
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+    repository = ReconstructableRepository.for_module("spx_pipeline.definitions", "code_location")
+    return repository.get_reconstructable_job(name)

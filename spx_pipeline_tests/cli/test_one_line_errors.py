@@ -74,6 +74,13 @@ CASES: list[tuple[str, tuple[str, ...], dict[str, str], tuple[str, ...]]] = [
         ("no published data yet", "w_analyst.duckdb does not exist"),
     ),
     (
+        "bad-executor",
+        ("celery-worker",),
+        {"SPX_EXECUTOR": "threads", "DAGSTER_HOME": "{tmp}"},
+        ("SPX_EXECUTOR='threads' is not one of in_process, multiprocess, celery",),
+    ),
+    ("worker-without-home", ("celery-worker",), {}, ("DAGSTER_HOME is not set",)),
+    (
         "bad-symbol",
         ("symbols", "convert", "--to", "osi", "SPXW 251219C06000000"),
         {},
@@ -86,7 +93,7 @@ CASES: list[tuple[str, tuple[str, ...], dict[str, str], tuple[str, ...]]] = [
 def test_one_line_naming_the_setting_and_value(
     argv: tuple[str, ...], env: dict[str, str], needles: tuple[str, ...], tmp_path: Path
 ) -> None:
-    extra = {k: generate_key() if v == "GOOD" else v for k, v in env.items()}
+    extra = {k: generate_key() if v == "GOOD" else v.format(tmp=tmp_path) for k, v in env.items()}
     done = run_cli(*_argv(argv, tmp_path), env=clean_cli_env(**extra), stdin="a-token\n", cwd=tmp_path)
     assert done.returncode != 0
     assert "Traceback" not in done.stderr
