@@ -56,21 +56,32 @@ class GroupProcess:
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
 
-    def stop(self, grace: float = 15.0) -> None:
-        """SIGTERM to the group, SIGKILL to whatever is left after ``grace`` seconds."""
+    def signal(self, signum: int) -> None:
         self.tree()
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, signal.SIGTERM)
+            os.killpg(self.pid, signum)
+
+    def stop(self, grace: float = 15.0) -> None:
+        """SIGTERM to the group, SIGKILL to whatever is left after ``grace`` seconds."""
+        stop_all([self], grace)
+
+
+def stop_all(processes: list[GroupProcess], grace: float = 15.0) -> None:
+    """Stop every group at once: SIGTERM to all, then SIGKILL to what is left after ``grace`` seconds."""
+    for process in processes:
+        process.signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for process in processes:
         with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=grace)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, signal.SIGKILL)
-        self.process.wait()
-        left = [p for p in self._known.values() if p.is_running()]
-        for process in left:
-            with contextlib.suppress(psutil.Error):
-                process.kill()
-        psutil.wait_procs(left, timeout=grace)
+            process.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+    for process in processes:
+        process.signal(signal.SIGKILL)
+        process.process.wait()
+    left = [p for process in processes for p in process._known.values() if p.is_running()]
+    for member in left:
+        with contextlib.suppress(psutil.Error):
+            member.kill()
+    psutil.wait_procs(left, timeout=grace)
 
 
 def start_group(command: list[str], log: Path, env: Mapping[str, str] | None = None) -> GroupProcess:
@@ -138,5 +149,4 @@ def celery_workers(
             worker.tree()
         yield workers
     finally:
-        for worker in workers:
-            worker.stop()
+        stop_all(workers)

@@ -10,6 +10,7 @@ from dagster_celery.executor import CeleryExecutor
 from dagster_celery.make_app import make_app
 from dagster_celery.tasks import create_task
 
+import spx_pipeline.definitions  # noqa: F401  (pool processes fork with the code location imported)
 from spx_pipeline.settings import Settings
 
 _broker, _backend = Settings.from_env().celery_urls()

@@ -14,12 +14,13 @@ group, also when an assertion fails. The warehouse backend and its pool are para
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -31,6 +32,7 @@ from dagster._core.execution.api import create_execution_plan
 
 from spx_pipeline.definitions import defs
 from spx_pipeline.local_cluster import GroupProcess, celery_workers, redis_server
+from spx_pipeline.resources.run_guard import WORKER_TAG
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.storage.analyst import AnalystCatalog
 from spx_pipeline.storage.publication import STAGES
@@ -177,19 +179,33 @@ def test_two_runs_on_two_celery_workers_publish_every_row_once(
     environ = {**environ, **case.env}
     with dg.DagsterInstance.from_config(environ["DAGSTER_HOME"]) as instance:
         instance.event_log_storage.set_concurrency_slots(case.pool, case.pool_limit)
-    t0 = time.monotonic()
     with redis_server(tmp_path) as broker:
         environ |= {"SPX_CELERY_BROKER_URL": broker}
-        with celery_workers(WORKERS, environ, tmp_path / "logs") as workers:
+        # The runs' processes import while the workers start; both runs begin once the workers are up.
+        with (
+            two_runs(env, environ, tmp_path) as start,
+            celery_workers(WORKERS, environ, tmp_path / "logs") as workers,
+        ):
             try:
-                run_ids = run_two_at_once(env, environ, tmp_path)
+                run_ids = start()
                 trees = [worker.tree() for worker in workers]
             except BaseException:
                 print_worker_logs(workers)
                 raise
-    print("TIMING stopped", time.monotonic() - t0)
     with dg.DagsterInstance.from_config(environ["DAGSTER_HOME"]) as instance:
         steps = [s for run_id in run_ids for s in step_runs(instance, run_id)]
+        recorded = [instance.get_run_by_id(run_id).tags[WORKER_TAG] for run_id in run_ids]  # type: ignore[union-attr]
+
+    # The runs overlapped, and each still names its own orchestrating process as its worker (the
+    # process holding its pool slots), never a Celery worker that merely executed a step.
+    (a_from, a_to), (b_from, b_to) = (
+        (min(s.start for s in mine), max(s.end for s in mine))
+        for mine in ([s for s in steps if s.run_id == r] for r in run_ids)
+    )
+    assert a_from < b_to and b_from < a_to, "the two runs did not overlap"
+    for identity in recorded:
+        pid = int(identity.rsplit(":", 2)[1])
+        assert all(pid not in tree for tree in trees), identity
 
     # Every step of both runs executed on a worker, and both workers executed some.
     plan = create_execution_plan(defs.resolve_job_def(JOB))
@@ -224,8 +240,10 @@ def test_two_runs_on_two_celery_workers_publish_every_row_once(
                 assert rows, f"{table}: nothing published"
 
 
-def run_two_at_once(env: PipelineEnv, environ: dict[str, str], tmp_path: Path) -> list[str]:
-    """Start both runs together (each at its own instant); their run ids once both finished."""
+@contextlib.contextmanager
+def two_runs(env: PipelineEnv, environ: dict[str, str], tmp_path: Path) -> Iterator[Callable[[], list[str]]]:
+    """Two run processes (each at its own instant), waiting; calling the yielded function starts
+    both together and returns their run ids once both finished. Stopped by process group at exit."""
     go = tmp_path / "go"
     procs = []
     for i in range(2):
@@ -241,24 +259,27 @@ def run_two_at_once(env: PipelineEnv, environ: dict[str, str], tmp_path: Path) -
                 start_new_session=True,
             )
         )
-    try:
-        time.sleep(0.5)
+
+    def start() -> list[str]:
         go.touch()
         outputs = [p.communicate(timeout=240) for p in procs]
+        run_ids = []
+        for (out, err), proc in zip(outputs, procs, strict=True):
+            assert proc.returncode == 0, err[-3000:]
+            [line] = [line for line in out.splitlines() if line.startswith("RESULT")]
+            _, run_id, success = line.split()
+            assert success == "True", err[-5000:]
+            run_ids.append(run_id)
+        assert run_ids[0] != run_ids[1]
+        return run_ids
+
+    try:
+        yield start
     finally:
         for proc in procs:
             if proc.poll() is None:
-                os.killpg(proc.pid, 9)
+                os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-    run_ids = []
-    for (out, err), proc in zip(outputs, procs, strict=True):
-        assert proc.returncode == 0, err[-3000:]
-        [line] = [line for line in out.splitlines() if line.startswith("RESULT")]
-        _, run_id, success = line.split()
-        assert success == "True", err[-5000:]
-        run_ids.append(run_id)
-    assert run_ids[0] != run_ids[1]
-    return run_ids
 
 
 def print_worker_logs(workers: list[GroupProcess]) -> None:
