@@ -220,6 +220,11 @@ def test_two_runs_on_two_celery_workers_publish_every_row_once(
     assert len(writers) == 2 * len(pool_steps(case.pool))
     assert most_at_once(writers) <= case.pool_limit
 
+    # Values one step hands the next went through the shared SPX_IO_DIR.
+    for run_id in run_ids:
+        handed = {p.parent.name for p in (Path(environ["SPX_IO_DIR"]) / run_id).glob("*/result")}
+        assert "order_tickets.build_order_payloads" in handed, handed
+
     # Every stage of each run published once; every published row shown once, in the warehouse's
     # published views and in the analyst copy alike (a later run's row replaces an earlier run's
     # row of the same key, as the pipeline intends: one row per key, never two).
