@@ -48,6 +48,8 @@ class OrchestratorGuardedExecutor(dg.Executor):
         return self._inner.step_dependency_config
 
     def __getattr__(self, name: str) -> Any:
+        if name == "_inner":  # not set yet (copying): no recursion
+            raise AttributeError(name)
         return getattr(self._inner, name)
 
     def execute(self, plan_context: Any, execution_plan: Any) -> Iterator[dg.DagsterEvent]:
