@@ -2,6 +2,9 @@
 # so `make demo` and `make test` work on a fresh clone with nothing but Python 3.11
 # (scripts/setup-venv.sh: uv when it can be had, in seconds; pip otherwise).
 PYTHON ?= python3
+# Our own modules' bytecode is cached like the installed packages' (scripts/setup-venv.sh compiles
+# those): with PYTHONDONTWRITEBYTECODE set, each of the suite's processes recompiled everything.
+unexport PYTHONDONTWRITEBYTECODE
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -20,11 +23,13 @@ demo: setup
 demo-execute: setup
 	$(BIN)/spx-pipeline demo --execute
 
-# Both cores (pytest-xdist): every test builds its own stores, ports and Dagster instance.
+# Both cores (pytest-xdist): every test builds its own stores, ports and Dagster instance; a module
+# whose tests share one expensive fixture marks them xdist_group so a single worker builds it.
 PYTEST_WORKERS ?= 2
+PYTEST_ARGS = -q -n $(PYTEST_WORKERS) --dist loadgroup
 
 test: setup
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS)
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Runs on Celery workers: redis-server, two `spx-pipeline celery-worker`s and a PostgreSQL instance
 # (SPX_TEST_PG_URL), all on loopback and stopped afterwards (see the README).
@@ -39,7 +44,7 @@ ui-test: setup
 # nothing may depend on the real date. Any instant works: SHIFT_TO=2027-03-14T02:30:00-05:00.
 SHIFT_TO ?= 2026-11-26T23:30:00-05:00
 test-shifted: setup
-	SPX_TEST_TRAVEL_TO=$(SHIFT_TO) $(BIN)/pytest -q -n $(PYTEST_WORKERS)
+	SPX_TEST_TRAVEL_TO=$(SHIFT_TO) $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: setup check-defs
 	$(BIN)/ruff check .
@@ -55,6 +60,7 @@ bench: setup
 	$(BIN)/python bench/pipeline.py --reconcile
 	$(BIN)/python bench/reconcile.py
 	$(BIN)/python bench/soak.py --runs 50 --kills 6
+	$(BIN)/python bench/warehouse_backends.py
 
 dev: setup
 	$(BIN)/spx-pipeline dev

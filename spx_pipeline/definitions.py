@@ -11,6 +11,7 @@ first use so that importing this module loads nothing twice.
 from __future__ import annotations
 
 import functools
+import os
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import TypeVar
 import dagster as dg
 
 from spx_pipeline.resources.executor import executor_from_settings
+from spx_pipeline.settings import VARIABLES
 
 _PACKAGE_DIR = Path(__file__).parent
 T = TypeVar("T")
@@ -31,8 +33,15 @@ def build_definitions(
     """The code location; tests and scripts pass their own resources (a temp warehouse, a local server).
 
     The executor is ``SPX_EXECUTOR``'s (in-process unless set) unless ``executor`` is given.
-    """
 
+    The defs folder is read once per process and environment for these (a quarter of a second
+    each time; what a folder builds may depend on settings, such as the sync gate's state at load).
+    The code location itself (``code_location``, what ``dg``/the webserver load) always reads it.
+    """
+    return _assemble(_load_folder_once(_settings_now()), resources, executor)
+
+
+def _load_folder() -> dg.Definitions:
     loaded = dg.load_from_defs_folder(path_within_project=_PACKAGE_DIR)
     with warnings.catch_warnings():
         # Code references are a beta API: its warning is ours to take, not the operator's to read.
@@ -45,6 +54,30 @@ def build_definitions(
         jobs=_unique(loaded.jobs),
         schedules=_unique(loaded.schedules),
         sensors=_unique(loaded.sensors),
+        resources=loaded.resources,
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _load_folder_once(settings: tuple[str | None, ...]) -> dg.Definitions:
+    return _load_folder()
+
+
+def _settings_now() -> tuple[str | None, ...]:
+    return tuple(os.environ.get(name) for name in sorted(VARIABLES.values()))
+
+
+def _assemble(
+    loaded: dg.Definitions,
+    resources: Mapping[str, dg.ConfigurableResource] | None,
+    executor: dg.ExecutorDefinition | None = None,
+) -> dg.Definitions:
+    return dg.Definitions(
+        assets=loaded.assets,
+        asset_checks=loaded.asset_checks,
+        jobs=loaded.jobs,
+        schedules=loaded.schedules,
+        sensors=loaded.sensors,
         resources={**(loaded.resources or {}), **(resources or {})},
         # By default one process per run: every step shares the warehouse file, and the
         # per-account concurrency lives inside tradier_balances' thread pool. SPX_EXECUTOR
@@ -60,7 +93,7 @@ def _unique(items: Iterable[T] | None) -> list[T]:
 
 @dg.definitions
 def code_location() -> dg.Definitions:
-    return build_definitions()
+    return _assemble(_load_folder(), None)
 
 
 @functools.cache

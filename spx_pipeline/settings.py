@@ -22,6 +22,8 @@ from spx_pipeline.clock import NOW_VAR, Clock, clock_from_env
 
 APP_DB_URL_VAR: Final = "SPX_APP_DB_URL"
 WAREHOUSE_PATH_VAR: Final = "SPX_WAREHOUSE_PATH"
+WAREHOUSE_BACKEND_VAR: Final = "SPX_WAREHOUSE_BACKEND"
+WAREHOUSE_BACKENDS: Final = ("duckdb", "parquet")
 CREATE_DIRS_VAR: Final = "SPX_CREATE_DIRS"
 CREDENTIALS_KEY_VAR: Final = "SPX_CREDENTIALS_KEY"
 CREDENTIALS_KEY_FILE_VAR: Final = "SPX_CREDENTIALS_KEY_FILE"
@@ -82,6 +84,7 @@ class Settings:
 
     app_db_url: str | None = None
     warehouse_path: str | None = None
+    warehouse_backend: str | None = None
     create_dirs: FlagState = field(default_factory=lambda: parse_flag(CREATE_DIRS_VAR, None))
     credentials_key: str | None = field(default=None, repr=False)
     credentials_key_file: str | None = None
@@ -102,6 +105,7 @@ class Settings:
         return cls(
             app_db_url=_text(env, APP_DB_URL_VAR),
             warehouse_path=_text(env, WAREHOUSE_PATH_VAR),
+            warehouse_backend=_text(env, WAREHOUSE_BACKEND_VAR),
             create_dirs=parse_flag(CREATE_DIRS_VAR, env.get(CREATE_DIRS_VAR)),
             credentials_key=(env.get(CREDENTIALS_KEY_VAR) or "").strip() or None,
             credentials_key_file=_text(env, CREDENTIALS_KEY_FILE_VAR),
@@ -158,6 +162,19 @@ class Settings:
             raise SettingError(f"{CREDENTIALS_KEY_FILE_VAR}={key_file!r} cannot be read: {reason}") from None
         return text.strip() or None
 
+    def warehouse_backend_name(self) -> str:
+        """``duckdb`` (the default: one file, one writer at a time) or ``parquet`` (many writers)."""
+        raw = self.warehouse_backend
+        if raw is None or not raw.strip():
+            return WAREHOUSE_BACKENDS[0]
+        name = raw.strip().lower()
+        if name not in WAREHOUSE_BACKENDS:
+            raise SettingError(
+                f"{WAREHOUSE_BACKEND_VAR}={raw!r} is not a warehouse backend; "
+                f"use {' or '.join(WAREHOUSE_BACKENDS)}"
+            )
+        return name
+
     def clock(self, *, default: Clock | None = None) -> Clock:
         """``SPX_NOW`` pins the clock; unset means ``default`` or real time (``clock.clock_from_env``)."""
         return clock_from_env({} if self.now is None else {NOW_VAR: self.now}, default=default)
@@ -167,6 +184,7 @@ class Settings:
 VARIABLES: Final[Mapping[str, str]] = {
     "app_db_url": APP_DB_URL_VAR,
     "warehouse_path": WAREHOUSE_PATH_VAR,
+    "warehouse_backend": WAREHOUSE_BACKEND_VAR,
     "create_dirs": CREATE_DIRS_VAR,
     "credentials_key": CREDENTIALS_KEY_VAR,
     "credentials_key_file": CREDENTIALS_KEY_FILE_VAR,

@@ -1,6 +1,7 @@
 """Shared fixtures live in ``spx_pipeline_tests/fixtures/`` modules, one per area, loaded here."""
 
 pytest_plugins = [
+    "pytester",
     "spx_pipeline_tests.fixtures.clock",
     "spx_pipeline_tests.fixtures.tradier",
     "spx_pipeline_tests.fixtures.stores",

@@ -10,7 +10,8 @@ from spx_pipeline.settings import SettingError
 from spx_pipeline.storage.warehouse import Warehouse
 
 # Every step that writes the warehouse runs in this pool. DuckDB allows one read-write process
-# per file, so the instance limits the pool to one step at a time (dagster.yaml `pools`).
+# per file, so the instance limits the pool to one step at a time (dagster.yaml `pools`); the
+# Parquet backend (SPX_WAREHOUSE_BACKEND=parquet) has no shared writable file, so it may be raised.
 WAREHOUSE_POOL = "duckdb_warehouse"
 
 
@@ -30,9 +31,12 @@ class WarehouseResource(dg.ConfigurableResource):
     guard_interval_seconds: float = WATCH_INTERVAL_SECONDS
     _warehouse: Warehouse | None = PrivateAttr(default=None)
     _guard: RunGuard | None = PrivateAttr(default=None)
+    _run_id: str | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         run = context.run
+        # The Parquet backend stages a run's writes in a scratch file of that run.
+        self._run_id = run.run_id if run is not None else None
         if context.instance is not None and run is not None:
             self._guard = RunGuard(context.instance, run.run_id, interval=self.guard_interval_seconds)
             report = self._guard.start()
@@ -48,7 +52,7 @@ class WarehouseResource(dg.ConfigurableResource):
         """The warehouse with every table present (created or migrated, never skipped)."""
         if self._warehouse is None:
             try:
-                warehouse = Warehouse(self.path, setting=self.setting)
+                warehouse = Warehouse(self.path, setting=self.setting, run_id=self._run_id)
                 warehouse.ensure_schema()
             except SettingError as exc:
                 raise dg.Failure(description=str(exc)) from None

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -30,6 +30,7 @@ from spx_pipeline.storage.analyst import (
     published_seqs,
 )
 from spx_pipeline.storage.paths import WAREHOUSE_DDL_DIR
+from spx_pipeline.storage.warehouse_types import quote_identifier
 
 if TYPE_CHECKING:
     from spx_pipeline.storage.warehouse import WarehouseTransaction
@@ -106,6 +107,8 @@ def publish_stage(tx: WarehouseTransaction, run_id: str, stage: str, *, publishe
     """
     if stage not in STAGES:
         raise PublicationError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
+    if tx.warehouse.parquet is not None:  # many writers: claim a number, rename into place
+        return tx.warehouse.parquet.publish(tx, run_id, stage, published_by=published_by)
     con = tx.con
     row = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM run_publications").fetchone()
     seq = int(row[0]) if row else 1
@@ -117,9 +120,9 @@ def publish_stage(tx: WarehouseTransaction, run_id: str, stage: str, *, publishe
         [seq, run_id, stage, tx.warehouse.clock.now(), published_by, json.dumps(counts, sort_keys=True)],
     )
     name = publication_dir_name(seq, stage, run_id)
-    staged = _export(con, paths, seq=seq, stage=stage, run_id=run_id, name=name)
+    staged = export_publication(con, paths, seq=seq, stage=stage, run_id=run_id, name=name)
     tx.after_commit(
-        lambda: _move_into_place(paths, staged, name),
+        lambda: move_into_place(paths, staged, name),
         on_discard=lambda: shutil.rmtree(staged, ignore_errors=True),
     )
     ddl_dir = tx.warehouse.ddl_dir
@@ -151,7 +154,7 @@ def repair_analyst_copy(
     for seq in sorted(set(recorded) - set(present)):
         run_id, stage = recorded[seq]
         name = publication_dir_name(seq, stage, run_id)
-        staged = _export(con, paths, seq=seq, stage=stage, run_id=run_id, name=name)
+        staged = export_publication(con, paths, seq=seq, stage=stage, run_id=run_id, name=name)
         os.replace(staged, paths.published_dir / name)
         fixed["reexported"] += 1
     for seq in sorted(set(present) - set(recorded)):
@@ -165,10 +168,20 @@ def _count_rows(con: duckdb.DuckDBPyConnection, table: str, column: str, run_id:
     return int(row[0]) if row else 0
 
 
-def _export(
-    con: duckdb.DuckDBPyConnection, paths: AnalystPaths, *, seq: int, stage: str, run_id: str, name: str
+def export_publication(
+    con: duckdb.DuckDBPyConnection,
+    paths: AnalystPaths,
+    *,
+    seq: int,
+    stage: str,
+    run_id: str,
+    name: str,
+    source: Callable[[str], str] = quote_identifier,
 ) -> str:
-    """Write the stage's rows of ``run_id`` and the publication record as Parquet into staging."""
+    """Write the stage's rows of ``run_id`` and the publication record as Parquet into staging.
+
+    ``source`` names the table to read (the Parquet backend reads the run's scratch tables).
+    """
     staged = paths.staging_dir / name
     shutil.rmtree(staged, ignore_errors=True)
     staged.mkdir(parents=True)
@@ -176,11 +189,12 @@ def _export(
     try:
         for table, column in STAGES[stage]:
             target = (staged / f"{table}.parquet").as_posix()
-            rows = f'SELECT * FROM "{table}" WHERE "{column}" = {literal}'
+            rows = f'SELECT * FROM {source(table)} WHERE "{column}" = {literal}'
             con.execute(f"COPY ({rows}) TO '{target}' (FORMAT parquet)")
         target = (staged / f"{PUBLICATION_FILE}.parquet").as_posix()
         con.execute(
-            f"COPY (SELECT * FROM run_publications WHERE seq = {int(seq)}) TO '{target}' (FORMAT parquet)"
+            f"COPY (SELECT * FROM {source('run_publications')} WHERE seq = {int(seq)}) "
+            f"TO '{target}' (FORMAT parquet)"
         )
     except duckdb.Error as exc:
         shutil.rmtree(staged, ignore_errors=True)
@@ -188,6 +202,7 @@ def _export(
     return str(staged)
 
 
-def _move_into_place(paths: AnalystPaths, staged: str, name: str) -> None:
+def move_into_place(paths: AnalystPaths, staged: str, name: str) -> None:
+    """Publish an exported directory: one rename (its name is unique, so it never replaces one)."""
     paths.published_dir.mkdir(parents=True, exist_ok=True)
     os.replace(staged, paths.published_dir / name)

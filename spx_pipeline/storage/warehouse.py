@@ -9,19 +9,20 @@ table exactly as it was.
 
 from __future__ import annotations
 
-import random
+import os
 import re
-import time
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 import duckdb
-import psutil
 
 from spx_pipeline.clock import Clock, clock_from_env
+from spx_pipeline.settings import WAREHOUSE_BACKEND_VAR, WAREHOUSE_BACKENDS, SettingError, Settings
 from spx_pipeline.storage.analyst import AnalystPaths, ensure_catalog
+from spx_pipeline.storage.duckdb_open import lock_holder, open_duckdb
 from spx_pipeline.storage.paths import (
     QUERIES_DIR,
     WAREHOUSE_DDL_DIR,
@@ -30,6 +31,8 @@ from spx_pipeline.storage.paths import (
     warehouse_setting,
 )
 from spx_pipeline.storage.publication import published_views_sql
+from spx_pipeline.storage.shared_connection import shared_connection
+from spx_pipeline.storage.warehouse_parquet import CLAIMS_DIR, ParquetStore
 from spx_pipeline.storage.warehouse_schema import WarehouseSchema, ddl_scripts, warehouse_schema
 from spx_pipeline.storage.warehouse_types import (
     ColumnInfo,
@@ -37,7 +40,6 @@ from spx_pipeline.storage.warehouse_types import (
     WarehouseLockedError,
     WarehouseWriteError,
     WriteResult,
-    first_line,
     quote_identifier,
     table_columns,
 )
@@ -65,7 +67,13 @@ DEFAULT_LOCK_TIMEOUT: Final = 30.0
 
 
 class Warehouse:
-    """One DuckDB warehouse file (``SPX_WAREHOUSE_PATH``, default ``data/warehouse.duckdb``)."""
+    """The warehouse at ``SPX_WAREHOUSE_PATH`` (default ``data/warehouse.duckdb``).
+
+    ``SPX_WAREHOUSE_BACKEND`` (or ``backend``) picks how it is stored, here and nowhere else:
+    ``duckdb``, that one file, or ``parquet``, where ``run_id``'s writes go to a scratch file of
+    its own and publications to shared Parquet files beside the path (``warehouse_parquet``).
+    Callers use the same methods either way.
+    """
 
     def __init__(
         self,
@@ -75,6 +83,8 @@ class Warehouse:
         ddl_dir: Path | None = None,
         setting: str | None = None,
         clock: Clock | None = None,
+        backend: str | None = None,
+        run_id: str | None = None,
     ) -> None:
         self.path = warehouse_path(path)
         self.setting = setting or warehouse_setting(path)
@@ -83,6 +93,19 @@ class Warehouse:
             raise ValueError(f"lock_timeout {lock_timeout!r} must not be negative")
         self.lock_timeout = lock_timeout
         self._ddl_dir = ddl_dir or WAREHOUSE_DDL_DIR
+        self.backend = _backend_name(backend)
+        # Outside a run (a script, the CLI, a test) the writes of this object are a run of their own.
+        self.parquet: ParquetStore | None = (
+            ParquetStore(
+                self.path,
+                run_id=run_id or f"local-{uuid.uuid4().hex[:12]}",
+                ddl_dir=self._ddl_dir,
+                lock_timeout=lock_timeout,
+                setting=self.setting,
+            )
+            if self.backend == "parquet"
+            else None
+        )
 
     @property
     def clock(self) -> Clock:
@@ -109,17 +132,53 @@ class Warehouse:
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A short-lived connection (session time zone UTC), closed on exit.
+        """A connection (session time zone UTC) for the ``with`` block.
 
-        Opening retries with exponential backoff while another process holds the file lock and
-        gives up after ``lock_timeout`` seconds with ``WarehouseLockedError``.
+        It is a cursor of the process's shared connection to the file (``shared_connection``:
+        opening the file costs far more than a query). Opening retries with exponential backoff
+        while another process holds the file lock and gives up after ``lock_timeout`` seconds
+        with ``WarehouseLockedError``. A file this process may only read is opened read-only.
+        On the Parquet backend every table is a view (published rows overlaid with this run's own).
         """
-        con = self._open(read_only)
+        with self._connect(read_only, None) as con:
+            yield con
+
+    @contextmanager
+    def _connect(self, read_only: bool, sql: str | None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """``connect``; on the Parquet backend with views over just the tables ``sql`` names."""
+        if self.parquet is not None:
+            con = self.parquet.open(read_only, sql)
+            try:
+                yield con
+            finally:
+                con.close()
+            return
+        if read_only and not os.access(self.path, os.W_OK):
+            con = self._open(read_only=True)
+            try:
+                con.execute("SET TimeZone = 'UTC'")
+                yield con
+            finally:
+                con.close()
+            return
+        if read_only and not self.path.exists():
+            self._open(read_only=True)  # raises: the warehouse does not exist yet
+        shared = shared_connection(self.path)
+        con = shared.borrow(lambda: self._open(read_only=False))
         try:
             con.execute("SET TimeZone = 'UTC'")
             yield con
         finally:
-            con.close()
+            shared.give_back(con)
+
+    def table_ref(self, table: str) -> str:
+        """The SQL name a write targets: the table, or on the Parquet backend the run's scratch table."""
+        return quote_identifier(table) if self.parquet is None else self.parquet.table_ref(table)
+
+    def prepare_reads(self, con: duckdb.DuckDBPyConnection, sql: str) -> None:
+        """Before a read inside a transaction: the Parquet backend's views of the tables it names."""
+        if self.parquet is not None:
+            self.parquet.create_views(con, sql)
 
     def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         if read_only and not self.path.exists():
@@ -130,30 +189,16 @@ class Warehouse:
             if self.path.is_dir():
                 raise WarehouseError(f"{self.setting}={str(self.path)!r} is a directory, not a DuckDB file")
             prepare_parent_dir(self.path, setting=self.setting, value=self.path)
-        deadline = time.monotonic() + self.lock_timeout
-        delay = 0.02
-        while True:
-            try:
-                return duckdb.connect(str(self.path), read_only=read_only)
-            except duckdb.ConnectionException as exc:
-                # This process already has the file open read-write (DuckDB shares one instance
-                # per process); a reader can use that configuration safely.
-                if read_only and "different configuration" in str(exc):
-                    read_only = False
-                    continue
-                raise WarehouseError(f"cannot open warehouse {self.path}: {exc}") from exc
-            except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower():
-                    raise WarehouseError(f"cannot open warehouse {self.path}: {exc}") from exc
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise WarehouseLockedError(
-                        f"warehouse {self.path} stayed locked for {self.lock_timeout:.1f}s by "
-                        f"{lock_holder(str(exc))}; analysts read the published copy "
-                        f"{self.analyst_paths.catalog} (or `spx-pipeline db query`), which never blocks a run"
-                    ) from exc
-                time.sleep(min(delay * (0.5 + random.random()), remaining))
-                delay = min(delay * 2, 1.0)
+        return open_duckdb(
+            self.path,
+            read_only=read_only,
+            lock_timeout=self.lock_timeout,
+            locked=lambda holder: (
+                f"warehouse {self.path} stayed locked for {self.lock_timeout:.1f}s by "
+                f"{holder}; analysts read the published copy "
+                f"{self.analyst_paths.catalog} (or `spx-pipeline db query`), which never blocks a run"
+            ),
+        )
 
     # -- schema ---------------------------------------------------------------------------
 
@@ -163,6 +208,14 @@ class Warehouse:
         A warehouse that already has every table, column and description of the DDL is left as it
         is (re-applying the descriptions costs more than the rest of a small step).
         """
+        if self.parquet is not None:
+            return self.parquet.ensure_schema()
+        if not self.path.exists() and (self.analyst_paths.published_dir / CLAIMS_DIR).is_dir():
+            # Its repair would delete every publication the new file has no record of.
+            raise WarehouseError(
+                f"{self.analyst_paths.published_dir} holds a parquet-backend warehouse; set "
+                f"{WAREHOUSE_BACKEND_VAR}=parquet (or give {self.setting} another path)"
+            )
         with self.connect() as con:
             tables = _table_comments(con)
             before = set(tables)
@@ -186,6 +239,9 @@ class Warehouse:
 
     def columns(self, table: str) -> list[ColumnInfo]:
         name = self.check_table(table)
+        if self.parquet is not None:
+            spec = warehouse_schema(self._ddl_dir).tables[name]
+            return [ColumnInfo(name=c.name, type=c.type, nullable=c.nullable) for c in spec.columns]
         with self.connect(read_only=True) as con:
             return table_columns(con, name, self.path)
 
@@ -198,7 +254,8 @@ class Warehouse:
         Actions registered with ``after_commit`` (moving an exported analyst copy into place) run
         once the commit succeeded, while this process still holds the file.
         """
-        with self.connect() as con:
+        # No views up front on the Parquet backend: ``tx.query`` creates those its SQL names.
+        with self._connect(False, "") as con:
             tx = WarehouseTransaction(self, con)
             con.begin()
             try:
@@ -237,7 +294,7 @@ class Warehouse:
 
     def query(self, sql: str, params: Sequence[object] | Mapping[str, object] | None = None) -> pd.DataFrame:
         """Run a read query on a read-only connection and return a DataFrame."""
-        with self.connect(read_only=True) as con:
+        with self._connect(True, sql) as con:
             return con.execute(sql, params).df() if params is not None else con.execute(sql).df()
 
     def named_query(self, name: str) -> pd.DataFrame:
@@ -246,8 +303,9 @@ class Warehouse:
 
     def row_count(self, table: str) -> int:
         name = self.check_table(table)
-        with self.connect(read_only=True) as con:
-            row = con.execute(f"SELECT count(*) FROM {quote_identifier(name)}").fetchone()
+        sql = f"SELECT count(*) FROM {quote_identifier(name)}"
+        with self._connect(True, sql) as con:
+            row = con.execute(sql).fetchone()
         return int(row[0]) if row else 0
 
     def check_table(self, table: str) -> str:
@@ -262,25 +320,6 @@ class Warehouse:
         return f"Warehouse({str(self.path)!r})"
 
 
-_LOCK_PID = re.compile(r"PID (\d+)")
-
-
-def lock_holder(message: str) -> str:
-    """Who holds a DuckDB lock, from DuckDB's own error text: the process id and its command line."""
-    match = _LOCK_PID.search(message)
-    if match is None:
-        return f"another process ({first_line(RuntimeError(message))})"
-    pid = int(match.group(1))
-    try:
-        process = psutil.Process(pid)
-        command = " ".join(process.cmdline()) or process.name()
-    except (psutil.Error, OSError):
-        return f"process {pid} (no longer running)"
-    if len(command) > 160:
-        command = command[:157] + "..."
-    return f"process {pid} ({command})"
-
-
 def query_names() -> list[str]:
     """Names of the analyst queries shipped in ``sql/queries``."""
     return sorted(p.stem for p in QUERIES_DIR.glob("*.sql"))
@@ -290,6 +329,16 @@ def read_named_query(name: str) -> str:
     if not _QUERY_NAME.match(name or "") or not (QUERIES_DIR / f"{name}.sql").is_file():
         raise WarehouseError(f"no analyst query named {name!r}; available: {', '.join(query_names())}")
     return (QUERIES_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def _backend_name(explicit: str | None) -> str:
+    if explicit is None:
+        return Settings.from_env().warehouse_backend_name()
+    if explicit not in WAREHOUSE_BACKENDS:
+        raise SettingError(
+            f"warehouse backend {explicit!r} is unknown; use {' or '.join(WAREHOUSE_BACKENDS)}"
+        )
+    return explicit
 
 
 def _table_comments(con: duckdb.DuckDBPyConnection) -> dict[str, str]:

@@ -52,7 +52,8 @@ def sql_literal(text: str) -> str:
 def table_columns(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> list[ColumnInfo]:
     rows = con.execute(
         "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
-        "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+        "WHERE table_catalog = current_database() AND table_schema = 'main' AND table_name = ? "
+        "ORDER BY ordinal_position",
         [table],
     ).fetchall()
     if not rows:

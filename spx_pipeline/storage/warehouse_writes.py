@@ -69,6 +69,7 @@ class WarehouseTransaction:
 
     def query(self, sql: str, params: Sequence[object] | Mapping[str, object] | None = None) -> pd.DataFrame:
         """A read inside the transaction: it sees the transaction's own uncommitted writes."""
+        self.warehouse.prepare_reads(self.con, sql)
         return self.con.execute(sql, params).df() if params is not None else self.con.execute(sql).df()
 
     def replace_rows(
@@ -108,7 +109,9 @@ class WarehouseTransaction:
         if unknown:
             raise WarehouseWriteError(f"{name}: delete condition names unknown columns: {', '.join(unknown)}")
         clause, params = _where(where)
-        return _count(self.con.execute(f"DELETE FROM {_q(name)} WHERE {clause}", params))
+        return _count(
+            self.con.execute(f"DELETE FROM {self.warehouse.table_ref(name)} WHERE {clause}", params)
+        )
 
     def publish(self, run_id: str, stage: str, *, published_by: str | None = None) -> int:
         """Publish ``run_id``'s rows of ``stage`` in this transaction; returns the publication seq."""
@@ -146,25 +149,25 @@ class WarehouseTransaction:
             _check_keys(name, frame, keys)
         prepared = _prepare(frame, cols)
         view = f"_spx_incoming_{uuid.uuid4().hex}"
+        target = self.warehouse.table_ref(name)
         con.register(view, prepared)
         try:
             deleted = 0
             if delete_all:
-                deleted += _count(con.execute(f"DELETE FROM {_q(name)}"))
+                deleted += _count(con.execute(f"DELETE FROM {target}"))
             if delete_where:
                 where, params = _where(delete_where)
-                deleted += _count(con.execute(f"DELETE FROM {_q(name)} WHERE {where}", params))
+                deleted += _count(con.execute(f"DELETE FROM {target} WHERE {where}", params))
             if keys and len(prepared):
-                match = " AND ".join(
-                    f"{_q(name)}.{_q(k)} = CAST(src.{_q(k)} AS {cols[k].type})" for k in keys
-                )
+                match = " AND ".join(f"dst.{_q(k)} = CAST(src.{_q(k)} AS {cols[k].type})" for k in keys)
                 deleted += _count(
                     con.execute(
-                        f"DELETE FROM {_q(name)} WHERE EXISTS (SELECT 1 FROM {_q(view)} AS src WHERE {match})"
+                        f"DELETE FROM {target} AS dst "
+                        f"WHERE EXISTS (SELECT 1 FROM {_q(view)} AS src WHERE {match})"
                     )
                 )
             if len(prepared):
-                _insert(con, name, view, prepared, cols)
+                _insert(con, name, view, prepared, cols, target=target)
         except duckdb.Error as exc:
             raise WarehouseWriteError(
                 f"writing {len(frame)} rows to {name} failed and was rolled back: {first_line(exc)}"
@@ -251,12 +254,19 @@ def _json_text(value: Any) -> str | None:
 
 
 def _insert(
-    con: duckdb.DuckDBPyConnection, table: str, view: str, frame: pd.DataFrame, cols: Mapping[str, ColumnInfo]
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    view: str,
+    frame: pd.DataFrame,
+    cols: Mapping[str, ColumnInfo],
+    *,
+    target: str,
 ) -> None:
+    """INSERT the rows of the registered ``view`` into ``table`` (``target``: its SQL reference)."""
     names = [str(c) for c in frame.columns]
-    target = ", ".join(_q(n) for n in names)
+    columns = ", ".join(_q(n) for n in names)
     select = ", ".join(f"CAST({_q(n)} AS {cols[n].type}) AS {_q(n)}" for n in names)
-    con.execute(f"INSERT INTO {_q(table)} ({target}) SELECT {select} FROM {_q(view)}")
+    con.execute(f"INSERT INTO {target} ({columns}) SELECT {select} FROM {_q(view)}")
 
 
 def _where(conditions: Mapping[str, object]) -> tuple[str, list[object]]:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from spx_pipeline.cli import main
+from spx_pipeline.storage.credentials import generate_key
 from spx_pipeline.storage.warehouse import Warehouse, query_names
 
 ENV = (
@@ -28,10 +29,17 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.slow
 def test_demo_runs_end_to_end_and_analyst_queries_run_on_its_warehouse(
-    tmp_path: Path, clean_env: None, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, clean_env: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The stores the environment points at are an operator's real ones: the demo never writes them.
+    production_db = tmp_path / "production.sqlite"
+    monkeypatch.setenv("SPX_APP_DB_URL", f"sqlite:///{production_db}")
+    monkeypatch.setenv("SPX_WAREHOUSE_PATH", str(tmp_path / "production.duckdb"))
+    monkeypatch.setenv("SPX_CREDENTIALS_KEY", generate_key())
     data = tmp_path / "data"
     assert main(["demo", "--data-dir", str(data), "--quiet"]) == 0
+    assert not production_db.exists()
+    assert not (tmp_path / "production.duckdb").exists()
     out = capsys.readouterr().out
     assert "demo succeeded" in out
     assert "accounts synced       4 (failed: 0)" in out
@@ -60,22 +68,6 @@ def test_demo_runs_end_to_end_and_analyst_queries_run_on_its_warehouse(
     assert warehouse.row_count("broker_credentials") == 4
     assert len(warehouse.named_query("latest_snapshot_per_account")) == 4
     assert "TRADIER_BASE_URL" not in os.environ  # the local server's URL does not leak out
-
-
-@pytest.mark.slow
-def test_demo_never_writes_to_the_stores_the_environment_points_at(
-    tmp_path: Path, clean_env: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from spx_pipeline.storage.credentials import generate_key
-
-    production_db = tmp_path / "production.sqlite"
-    monkeypatch.setenv("SPX_APP_DB_URL", f"sqlite:///{production_db}")
-    monkeypatch.setenv("SPX_WAREHOUSE_PATH", str(tmp_path / "production.duckdb"))
-    monkeypatch.setenv("SPX_CREDENTIALS_KEY", generate_key())
-    assert main(["demo", "--data-dir", str(tmp_path / "data"), "--quiet"]) == 0
-    assert not production_db.exists()
-    assert not (tmp_path / "production.duckdb").exists()
-    assert Warehouse(tmp_path / "data" / "warehouse.duckdb").row_count("portfolio_snapshots") == 4
 
 
 @pytest.mark.slow

@@ -1,5 +1,9 @@
 """After the demo, the operator's next commands work as printed: every "Try:" line runs, and the
-credential verbs find the demo's key (``data/credentials.key``) without any variable set."""
+credential verbs find the demo's key (``data/credentials.key``) without any variable set.
+
+The demo and the "Try:" lines run as separate processes, exactly as printed; the other commands
+run through the CLI's entry point in this process (``invoke_cli``), with the same environment.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,10 @@ from pathlib import Path
 import pytest
 
 from spx_pipeline.cli import parse_params
-from spx_pipeline_tests.fixtures.processes import clean_cli_env, run_cli
+from spx_pipeline_tests.fixtures.processes import InvokeCli, clean_cli_env, run_cli
+
+# One worker runs them all (make test: --dist loadgroup), so the module's demo runs once.
+pytestmark = pytest.mark.xdist_group("demo_first_hour")
 
 
 @pytest.fixture(scope="module")
@@ -53,26 +60,32 @@ def test_every_try_line_works_as_printed(demo_project: tuple[Path, str]) -> None
 
 
 @pytest.mark.slow
-def test_credential_verbs_use_the_demo_key_by_default(demo_project: tuple[Path, str]) -> None:
+def test_credential_verbs_use_the_demo_key_by_default(
+    demo_project: tuple[Path, str], invoke_cli: InvokeCli
+) -> None:
     root, _ = demo_project
     env = clean_cli_env()
-    listed = run_cli("credentials", "list", env=env, cwd=root)
+    listed = invoke_cli("credentials", "list", env=env, cwd=root)
     assert listed.returncode == 0, listed.stderr
     assert "VA00000003" in listed.stdout
     assert "using the local key data/credentials.key" in listed.stderr
-    verified = run_cli("credentials", "verify", env=env, cwd=root)
+    verified = invoke_cli("credentials", "verify", env=env, cwd=root)
     assert (verified.returncode, "decrypts all 4 active token(s)" in verified.stdout) == (0, True)
-    added = run_cli("credentials", "add", "--account-id", "VA00000099", env=env, cwd=root, stdin="tok-99\n")
+    added = invoke_cli(
+        "credentials", "add", "--account-id", "VA00000099", env=env, cwd=root, stdin="tok-99\n"
+    )
     assert added.returncode == 0, added.stderr
     assert "added VA00000099 (sandbox, active" in added.stdout
 
 
 @pytest.mark.slow
-def test_another_database_never_gets_the_demo_key_silently(demo_project: tuple[Path, str]) -> None:
+def test_another_database_never_gets_the_demo_key_silently(
+    demo_project: tuple[Path, str], invoke_cli: InvokeCli
+) -> None:
     """The message says which variable to set, with the path, instead of guessing."""
     root, _ = demo_project
     other = f"sqlite:///{root / 'other.sqlite'}"
-    done = run_cli("credentials", "verify", "--db-url", other, env=clean_cli_env(), cwd=root)
+    done = invoke_cli("credentials", "verify", "--db-url", other, env=clean_cli_env(), cwd=root)
     assert done.returncode == 2
     key = (root / "data" / "credentials.key").resolve()
     assert f"export SPX_CREDENTIALS_KEY_FILE={key}" in done.stderr
@@ -80,20 +93,22 @@ def test_another_database_never_gets_the_demo_key_silently(demo_project: tuple[P
 
 
 @pytest.mark.slow
-def test_db_query_is_readable_in_100_columns_and_exact_for_scripts(demo_project: tuple[Path, str]) -> None:
+def test_db_query_is_readable_in_100_columns_and_exact_for_scripts(
+    demo_project: tuple[Path, str], invoke_cli: InvokeCli
+) -> None:
     import json
 
     root, _ = demo_project
     env = clean_cli_env(COLUMNS="100")
     for name in ("latest_snapshot_per_account", "recommendations_of_the_day", "buying_power_history"):
-        done = run_cli("db", "query", name, env=env, cwd=root)
+        done = invoke_cli("db", "query", name, env=env, cwd=root)
         assert done.returncode == 0, done.stderr
         assert max(len(line) for line in done.stdout.splitlines()) <= 100, name
         assert "NaN" not in done.stdout and "00:00:00" not in done.stdout
-    latest = run_cli("db", "query", "latest_snapshot_per_account", env=env, cwd=root).stdout
+    latest = invoke_cli("db", "query", "latest_snapshot_per_account", env=env, cwd=root).stdout
     assert "day_trade_buying_power | NULL" in latest and "total_equity           | 52,480.55" in latest
     records = json.loads(
-        run_cli("db", "query", "latest_snapshot_per_account", "--format", "json", env=env, cwd=root).stdout
+        invoke_cli("db", "query", "latest_snapshot_per_account", "--format", "json", env=env, cwd=root).stdout
     )
     margin = next(r for r in records if r["account_id"] == "VA00000001")
     assert (margin["total_equity"], margin["day_trade_buying_power"]) == ("52480.5500", None)

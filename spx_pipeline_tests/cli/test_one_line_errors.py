@@ -1,14 +1,19 @@
-"""Bad settings through the real entry point (a separate process): a non-zero exit and one
-``spx-pipeline: error:`` line on stderr naming the setting and its value, never a traceback."""
+"""Bad settings through the real entry point: a non-zero exit and one ``spx-pipeline: error:``
+line on stderr naming the setting and its value, never a traceback.
+
+Every case runs through ``main`` in this process; one also runs as a separate process, so what
+the interpreter itself would print (an uncaught exception, a warning) is checked too.
+"""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from spx_pipeline.storage.credentials import generate_key
-from spx_pipeline_tests.fixtures.processes import clean_cli_env, run_cli
+from spx_pipeline_tests.fixtures.processes import InvokeCli, clean_cli_env, run_cli
 
 DB = ("--db-url", "sqlite:///{tmp}/app.sqlite")
 
@@ -89,12 +94,7 @@ CASES: list[tuple[str, tuple[str, ...], dict[str, str], tuple[str, ...]]] = [
 ]
 
 
-@pytest.mark.parametrize(("argv", "env", "needles"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_one_line_naming_the_setting_and_value(
-    argv: tuple[str, ...], env: dict[str, str], needles: tuple[str, ...], tmp_path: Path
-) -> None:
-    extra = {k: generate_key() if v == "GOOD" else v.format(tmp=tmp_path) for k, v in env.items()}
-    done = run_cli(*_argv(argv, tmp_path), env=clean_cli_env(**extra), stdin="a-token\n", cwd=tmp_path)
+def _assert_one_line(done: subprocess.CompletedProcess[str], needles: tuple[str, ...]) -> None:
     assert done.returncode != 0
     assert "Traceback" not in done.stderr
     lines = [line for line in done.stderr.splitlines() if line.startswith("spx-pipeline: error: ")]
@@ -107,3 +107,26 @@ def test_one_line_naming_the_setting_and_value(
         if line.strip() and not line.startswith(("spx-pipeline: error: ", "  ", "applied migrations"))
     ]
     assert other == [], done.stderr
+
+
+def _env(env: dict[str, str], tmp: Path) -> dict[str, str]:
+    return clean_cli_env(**{k: generate_key() if v == "GOOD" else v.format(tmp=tmp) for k, v in env.items()})
+
+
+@pytest.mark.parametrize(("argv", "env", "needles"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_one_line_naming_the_setting_and_value(
+    argv: tuple[str, ...],
+    env: dict[str, str],
+    needles: tuple[str, ...],
+    tmp_path: Path,
+    invoke_cli: InvokeCli,
+) -> None:
+    done = invoke_cli(*_argv(argv, tmp_path), env=_env(env, tmp_path), stdin="a-token\n", cwd=tmp_path)
+    _assert_one_line(done, needles)
+
+
+@pytest.mark.parametrize("case", ["bad-key"])
+def test_one_line_from_a_separate_process(case: str, tmp_path: Path) -> None:
+    _, argv, env, needles = next(c for c in CASES if c[0] == case)
+    done = run_cli(*_argv(argv, tmp_path), env=_env(env, tmp_path), stdin="a-token\n", cwd=tmp_path)
+    _assert_one_line(done, needles)

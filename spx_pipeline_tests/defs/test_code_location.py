@@ -13,7 +13,7 @@ import yaml
 
 from spx_pipeline.defs.resources import default_resources
 from spx_pipeline.demo import LOCAL_INSTANCE_YAML
-from spx_pipeline.settings import Settings
+from spx_pipeline.settings import SYNC_FLAG, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DG = Path(sys.executable).parent / "dg"
@@ -21,7 +21,9 @@ DG = Path(sys.executable).parent / "dg"
 
 def test_resources_name_the_variables_that_are_set_and_leave_the_rest_to_defaults() -> None:
     resources = default_resources(
-        Settings.from_env({"SPX_WAREHOUSE_PATH": "/srv/wh.duckdb", "TRADIER_BASE_URL": "http://127.0.0.1:1/v1"})
+        Settings.from_env(
+            {"SPX_WAREHOUSE_PATH": "/srv/wh.duckdb", "TRADIER_BASE_URL": "http://127.0.0.1:1/v1"}
+        )
     )
     warehouse, tradier, app_db = resources["warehouse"], resources["tradier"], resources["app_db"]
     assert isinstance(warehouse.path, dg.EnvVar) and warehouse.path.env_var_name == "SPX_WAREHOUSE_PATH"
@@ -57,3 +59,19 @@ def test_dg_check_defs_passes_from_the_root_without_dagster_home_and_without_war
     assert "All definitions loaded successfully." in output
     for noise in ("Warning", "warning", "postgres", "Traceback"):
         assert noise not in output, output
+
+
+def test_building_again_reuses_the_loaded_folder_unless_a_setting_changed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from spx_pipeline.definitions import build_definitions
+    from spx_pipeline.resources import WarehouseResource
+
+    monkeypatch.delenv(SYNC_FLAG, raising=False)
+    first = build_definitions({"warehouse": WarehouseResource(path="/tmp/a.duckdb")})
+    again = build_definitions({"warehouse": WarehouseResource(path="/tmp/b.duckdb")})
+    assert [id(a) for a in first.assets or []] == [id(a) for a in again.assets or []]
+    assert again.resources is not None and again.resources["warehouse"].path == "/tmp/b.duckdb"
+    monkeypatch.setenv(SYNC_FLAG, "true")
+    reloaded = build_definitions()
+    assert {id(a) for a in reloaded.assets or []}.isdisjoint(id(a) for a in first.assets or [])

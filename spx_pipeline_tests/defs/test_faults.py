@@ -196,12 +196,12 @@ def test_every_account_failing_fails_the_run_and_says_why(pipeline_env_factory: 
 def _failing_insert(table: str, *, after_insert: bool) -> Callable[..., None]:
     original = warehouse_module._insert
 
-    def insert(con: duckdb.DuckDBPyConnection, name: str, *args: Any) -> None:
+    def insert(con: duckdb.DuckDBPyConnection, name: str, *args: Any, **kwargs: Any) -> None:
         if name == table:
             if after_insert:
-                original(con, name, *args)
+                original(con, name, *args, **kwargs)
             raise duckdb.IOException(f"injected failure writing {name}")
-        original(con, name, *args)
+        original(con, name, *args, **kwargs)
 
     return insert
 

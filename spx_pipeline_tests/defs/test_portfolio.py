@@ -8,6 +8,7 @@ import pytest
 
 from spx_pipeline.emulator import FaultConfig, demo_accounts
 from spx_pipeline_tests.fixtures.pipeline import PipelineEnv, PipelineEnvFactory
+from spx_pipeline_tests.fixtures.stores import both_backends
 
 
 def _materialization(result: dg.ExecuteInProcessResult, asset: str) -> dg.AssetMaterialization:
@@ -20,6 +21,7 @@ def _materialization(result: dg.ExecuteInProcessResult, asset: str) -> dg.AssetM
     return events[0]
 
 
+@both_backends
 def test_sync_writes_balances_and_validated_snapshots_for_every_account(pipeline_env: PipelineEnv) -> None:
     result = pipeline_env.run("portfolio_sync_job")
     assert result.success
@@ -50,6 +52,7 @@ def test_sync_writes_balances_and_validated_snapshots_for_every_account(pipeline
     assert checks["portfolio_snapshots_unique_keys"] is True
 
 
+@both_backends
 def test_rerunning_the_same_run_never_duplicates_rows(pipeline_env: PipelineEnv) -> None:
     first = pipeline_env.run("portfolio_sync_job")
     assert first.success

@@ -8,6 +8,7 @@ from spx_pipeline.clock import FixedClock
 from spx_pipeline.domain.market_calendar import next_session
 from spx_pipeline.emulator import FaultConfig
 from spx_pipeline_tests.fixtures.pipeline import PipelineEnv, PipelineEnvFactory
+from spx_pipeline_tests.fixtures.stores import both_backends
 
 
 def _sync_and_recommend(env: PipelineEnv, max_risk: float = 2500.0) -> None:
@@ -83,6 +84,7 @@ def test_a_pinned_pipeline_clock_and_a_broker_on_another_day_never_mix(
     assert "SPX_NOW" in message
 
 
+@both_backends
 def test_recommendations_are_sized_per_account_and_keyed_by_risk_fingerprint(
     pipeline_env_factory: PipelineEnvFactory,
 ) -> None:

@@ -7,6 +7,9 @@ pool), the warehouse's bounded retry on DuckDB's lock does. Either way both runs
 each row exactly once per run, never show the user a lock error, and leave a file that still
 answers queries. (Forcing the lock retry off makes the separate-instance case fail with
 ``WarehouseLockedError``: the contention is real.)
+
+The Parquet backend has no shared writable file, so its instance raises the pool limit to 2: the
+writing steps of the two runs do overlap, and still every row lands exactly once.
 """
 
 from __future__ import annotations
@@ -66,16 +69,29 @@ def writer_spans(home: Path, run_id: str) -> list[tuple[float, float]]:
     return [(min(v), max(v)) for v in spans.values()]
 
 
+def overlapped(spans_a: list[tuple[float, float]], spans_b: list[tuple[float, float]]) -> bool:
+    """Some warehouse-writing step of one run ran while one of the other run did."""
+    return any(a_from < b_to and b_from < a_to for a_from, a_to in spans_a for b_from, b_to in spans_b)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("shared_instance", [True, False], ids=["shared-instance-pool", "separate-instances"])
+@pytest.mark.parametrize(
+    ("shared_instance", "warehouse_backend"),
+    [(True, "duckdb"), (False, "duckdb"), (True, "parquet")],
+    ids=["shared-instance-pool", "separate-instances", "parquet-pool-of-two"],
+    indirect=["warehouse_backend"],
+)
 def test_two_processes_sync_into_one_warehouse_without_lock_errors_or_duplicates(
-    pipeline_env_factory: PipelineEnvFactory, tmp_path: Path, shared_instance: bool
+    pipeline_env_factory: PipelineEnvFactory, tmp_path: Path, shared_instance: bool, warehouse_backend: str
 ) -> None:
     env = pipeline_env_factory(accounts=make_accounts(ACCOUNTS), faults=FaultConfig(latency_ms=20))
     homes = [tmp_path / "dagster_home"] if shared_instance else [tmp_path / "home_a", tmp_path / "home_b"]
+    pool_limit = 2 if warehouse_backend == "parquet" else 1
+    instance_yaml = LOCAL_INSTANCE_YAML.replace("default_limit: 1", f"default_limit: {pool_limit}")
+    assert f"default_limit: {pool_limit}" in instance_yaml
     for home in homes:
         home.mkdir()
-        (home / "dagster.yaml").write_text(LOCAL_INSTANCE_YAML, encoding="utf-8")
+        (home / "dagster.yaml").write_text(instance_yaml, encoding="utf-8")
         # Create the instance's tables now: two processes creating a SQLite instance at once race
         # on Dagster's own schema (alembic_version), which is not what this test is about.
         dg.DagsterInstance.from_config(str(home)).dispose()
@@ -85,6 +101,7 @@ def test_two_processes_sync_into_one_warehouse_without_lock_errors_or_duplicates
         "SPX_WAREHOUSE_PATH": str(env.warehouse_path),
         "SPX_CREDENTIALS_KEY": env.key,
         "TRADIER_BASE_URL": env.emulator.base_url,
+        "SPX_WAREHOUSE_BACKEND": warehouse_backend,
     }
     go = tmp_path / "go"
     procs = [
@@ -117,11 +134,12 @@ def test_two_processes_sync_into_one_warehouse_without_lock_errors_or_duplicates
     (a, a_start, a_end), (b, b_start, b_end) = results
     assert a != b
     assert a_start < b_end and b_start < a_end, "the two runs overlapped in time"
-    if shared_instance:
+    if warehouse_backend == "parquet":
+        # A pool of two: the runs' warehouse writers ran at the same time.
+        assert overlapped(writer_spans(homes[0], a), writer_spans(homes[0], b)), "writers never overlapped"
+    elif shared_instance:
         # The pool at work: no warehouse-writing step of one run overlapped one of the other.
-        for a_from, a_to in writer_spans(homes[0], a):
-            for b_from, b_to in writer_spans(homes[0], b):
-                assert a_to <= b_from or b_to <= a_from, "duckdb_warehouse steps overlapped"
+        assert not overlapped(writer_spans(homes[0], a), writer_spans(homes[0], b)), "steps overlapped"
 
     for run_id in (a, b):
         for table in ("tradier_balances", "portfolio_snapshots"):
@@ -135,6 +153,9 @@ def test_two_processes_sync_into_one_warehouse_without_lock_errors_or_duplicates
         assert total == 2 * ACCOUNTS
         distinct = env.warehouse().query(f"SELECT count(DISTINCT ({key})) AS n FROM {table}")["n"].iloc[0]
         assert distinct == total
+    if warehouse_backend == "parquet":
+        assert not env.warehouse_path.exists()  # nobody wrote a shared DuckDB file
+        return
 
     # The file is intact: a fresh read-write open, a checkpoint and a full scan of every table work.
     con = duckdb.connect(str(env.warehouse_path))

@@ -16,6 +16,7 @@ import pytest
 from spx_pipeline.storage.analyst import AnalystCatalog, published_seqs
 from spx_pipeline.storage.warehouse import Warehouse, WarehouseLockedError
 from spx_pipeline_tests.fixtures.pipeline import PipelineEnv
+from spx_pipeline_tests.fixtures.stores import both_backends
 
 
 def chain_rows(run_id: str, symbols: list[str], bid: float = 1.0) -> pd.DataFrame:
@@ -63,6 +64,7 @@ def analyst(wh: Warehouse, sql: str) -> pd.DataFrame:
     return AnalystCatalog(wh.path).query(sql)
 
 
+@both_backends
 def test_rows_are_read_only_once_their_stage_is_published(warehouse: Warehouse) -> None:
     with warehouse.transaction() as tx:
         tx.replace_rows(
@@ -93,6 +95,7 @@ def test_rows_are_read_only_once_their_stage_is_published(warehouse: Warehouse) 
     ) == [("r1", "portfolio_sync")]
 
 
+@both_backends
 def test_a_self_contained_stage_publishes_with_its_write_and_the_newest_key_wins(
     warehouse: Warehouse,
 ) -> None:
@@ -107,6 +110,7 @@ def test_a_self_contained_stage_publishes_with_its_write_and_the_newest_key_wins
     assert list(warehouse.query("SELECT run_id FROM published.contract_recommendations")["run_id"]) == ["r2"]
 
 
+@both_backends
 def test_a_failed_write_publishes_nothing_and_leaves_no_staging(warehouse: Warehouse) -> None:
     bad = chain_rows("r1", ["A", "A"])  # duplicate key: refused before anything runs
     with pytest.raises(Exception, match="sharing a key"):

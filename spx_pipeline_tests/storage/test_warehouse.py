@@ -20,6 +20,7 @@ from spx_pipeline.storage.warehouse import (
     WarehouseWriteError,
     WriteResult,
 )
+from spx_pipeline_tests.fixtures.stores import both_backends
 
 T0 = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
@@ -66,6 +67,7 @@ def test_default_path_comes_from_env_or_data_dir(monkeypatch: pytest.MonkeyPatch
     assert Warehouse().path == tmp_path / "env.duckdb"
 
 
+@both_backends
 def test_replace_rows_is_idempotent_and_keeps_exact_decimals(warehouse: Warehouse) -> None:
     frame = snapshots("r1", ["A", "B"])
     keys = ["account_id", "captured_at"]
@@ -82,6 +84,7 @@ def test_replace_rows_is_idempotent_and_keeps_exact_decimals(warehouse: Warehous
     assert str(first["captured_at"].dt.tz) == "UTC"
 
 
+@both_backends
 def test_delete_where_clears_a_previous_attempt_of_the_same_run(warehouse: Warehouse) -> None:
     keys = ["account_id", "captured_at"]
     warehouse.replace_rows("portfolio_snapshots", snapshots("r1", ["A", "B", "C"]), key_columns=keys)
@@ -96,6 +99,7 @@ def test_delete_where_clears_a_previous_attempt_of_the_same_run(warehouse: Wareh
     assert sorted(zip(rows["run_id"], rows["account_id"], strict=True)) == [("r0", "Z"), ("r1", "A")]
 
 
+@both_backends
 def test_failure_mid_write_leaves_the_table_exactly_as_before(warehouse: Warehouse) -> None:
     keys = ["account_id", "captured_at"]
     warehouse.replace_rows("portfolio_snapshots", snapshots("r1", ["A", "B"]), key_columns=keys)
@@ -133,6 +137,7 @@ def test_unknown_columns_tables_and_keys_are_named(warehouse: Warehouse) -> None
         warehouse.replace_rows("portfolio_snapshots", snapshots("r1", [None]), key_columns=["account_id"])  # type: ignore[list-item]
 
 
+@both_backends
 def test_json_columns_accept_text_and_objects(warehouse: Warehouse) -> None:
     base = {
         "run_id": ["r1", "r1"],
@@ -150,6 +155,7 @@ def test_json_columns_accept_text_and_objects(warehouse: Warehouse) -> None:
     assert rows["total_equity"][0] == 10.5 and pd.isna(rows["total_equity"][1])
 
 
+@both_backends
 def test_replace_table_swaps_current_state_atomically(warehouse: Warehouse) -> None:
     def creds(ids: list[str]) -> pd.DataFrame:
         return pd.DataFrame(
@@ -173,6 +179,7 @@ def test_replace_table_swaps_current_state_atomically(warehouse: Warehouse) -> N
     assert table(warehouse, "broker_credentials")["account_id"].tolist() == ["C"]
 
 
+@both_backends
 def test_dates_and_delete_where_on_recommendation_day(warehouse: Warehouse) -> None:
     row = {
         "as_of_date": date(2026, 11, 23),

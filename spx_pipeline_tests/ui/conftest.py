@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -82,15 +83,20 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.kill()
 
 
+@dataclass(frozen=True)
+class DevServer:
+    """The running ``spx-pipeline dev`` wrapper and the ports it serves (the UI, the local Tradier server)."""
+
+    proc: subprocess.Popen[bytes]
+    port: int
+    emulator_port: int
+    root: Path
+
+
 @pytest.fixture(scope="module")
-def dagster_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterUI]:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
-    if missing and not os.environ.get("SPX_REQUIRE_UI"):  # CI sets it: there a missing browser fails
-        pytest.skip(f"needs Debian's chromium and chromium-driver ({', '.join(missing)} missing)")
+def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    """``spx-pipeline dev`` on free ports; the module's last test stops it and checks nothing is left."""
     root = tmp_path_factory.mktemp("ui")
-    screenshots = Path(os.environ.get("SPX_UI_SCREENSHOTS") or root / "screenshots")
-    screenshots.mkdir(parents=True, exist_ok=True)
-    print(f"\nDagster UI screenshots: {screenshots}", file=sys.stderr)
     port, emulator_port = free_port(), free_port()
     log = (root / "dev.log").open("wb")
     proc = subprocess.Popen(
@@ -104,15 +110,7 @@ def dagster_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterUI]:
         stderr=subprocess.STDOUT,
     )
     try:
-        base_url = f"http://127.0.0.1:{port}"
-        _wait_for_graphql(base_url, proc, 240)
-        ui = DagsterUI(base_url, screenshots, run_id="")
-        run_id = _materialize_everything(ui, 300)
-        yield DagsterUI(base_url, screenshots, run_id)
-    except AssertionError:
-        log.flush()
-        print((root / "dev.log").read_text(errors="replace")[-4000:], file=sys.stderr)
-        raise
+        yield DevServer(proc, port, emulator_port, root)
     finally:
         _stop(proc)
         log.close()
@@ -120,7 +118,25 @@ def dagster_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterUI]:
 
 
 @pytest.fixture(scope="module")
+def dagster_ui(dev_server: DevServer) -> DagsterUI:
+    screenshots = Path(os.environ.get("SPX_UI_SCREENSHOTS") or dev_server.root / "screenshots")
+    screenshots.mkdir(parents=True, exist_ok=True)
+    print(f"\nDagster UI screenshots: {screenshots}", file=sys.stderr)
+    base_url = f"http://127.0.0.1:{dev_server.port}"
+    try:
+        _wait_for_graphql(base_url, dev_server.proc, 240)
+        run_id = _materialize_everything(DagsterUI(base_url, screenshots, run_id=""), 300)
+    except AssertionError:
+        print((dev_server.root / "dev.log").read_text(errors="replace")[-4000:], file=sys.stderr)
+        raise
+    return DagsterUI(base_url, screenshots, run_id)
+
+
+@pytest.fixture(scope="module")
 def browser(dagster_ui: DagsterUI) -> Iterator[Any]:
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+    if missing and not os.environ.get("SPX_REQUIRE_UI"):  # CI sets it: there a missing browser fails
+        pytest.skip(f"needs Debian's chromium and chromium-driver ({', '.join(missing)} missing)")
     os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must never download anything
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service

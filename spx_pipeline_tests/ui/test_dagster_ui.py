@@ -1,6 +1,7 @@
 """The Dagster UI in a real headless browser, after one materialization of every asset.
 
-Run by ``make ui-test`` (and CI), not by the default ``make test``: it starts the whole dev server.
+Run by ``make ui-test`` (and CI), not by the default ``make test``: it starts the whole dev server,
+and its last test stops that server the way an operator does (SIGTERM) and checks nothing is left.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import pytest
 
 from spx_pipeline.settings import SYNC_FLAG
 from spx_pipeline_tests.fixtures.browser import DagsterUI, save, wait_for_text
+from spx_pipeline_tests.fixtures.processes import stop_and_check_tree
+from spx_pipeline_tests.ui.conftest import DevServer
 
 pytestmark = pytest.mark.ui
 
@@ -67,3 +70,9 @@ def test_the_automation_page_shows_the_schedule_and_sensor_with_the_gate(
     page = wait_for_text(browser, "broker_credentials_sensor", f"Skips unless {SYNC_FLAG} is on", "Running")
     assert "Latest tick" in page
     save(browser, dagster_ui, "6-sensor")
+
+
+def test_spx_pipeline_dev_stops_cleanly_on_sigterm(dev_server: DevServer, dagster_ui: DagsterUI) -> None:
+    """Last in the module: SIGTERM to `spx-pipeline dev` stops the webserver, daemon, code server and
+    local Tradier server, and frees both ports."""
+    stop_and_check_tree(dev_server.proc, (dev_server.port, dev_server.emulator_port), timeout=90)
