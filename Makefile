@@ -9,7 +9,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo demo-execute test test-shifted ui-test lint check-defs bench dev clean
+.PHONY: setup demo demo-execute test test-shifted test-distributed ui-test lint check-defs bench dev clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,11 @@ TEST_TMPDIR ?= $(if $(wildcard /dev/shm/.),/dev/shm,$(or $(TMPDIR),/tmp))
 
 test: setup
 	TMPDIR=$(TEST_TMPDIR) $(BIN)/pytest $(PYTEST_ARGS)
+
+# Runs on Celery workers: redis-server, two `spx-pipeline celery-worker`s and a PostgreSQL instance
+# (SPX_TEST_PG_URL), all on loopback and stopped afterwards (see the README).
+test-distributed: setup
+	$(BIN)/pytest -q -m distributed spx_pipeline_tests/deploy
 
 # The Dagster UI in a real headless browser (Debian's chromium + chromium-driver; see the README).
 ui-test: setup

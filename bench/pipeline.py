@@ -1,7 +1,7 @@
 """The full Dagster graph for 1,000 and 10,000 accounts on the embedded default.
 
 Run: ``.venv/bin/python bench/pipeline.py [--accounts 1000,10000] [--latency-ms 50] [--max-workers N]
-[--server process|thread] [--preview]``.
+[--server process|thread] [--preview] [--executor celery --workers 2]``.
 
 Each size gets its own temporary SQLite app database (one encrypted credential per account, each
 its own token), DuckDB warehouse, local Dagster instance and local Tradier server whose every
@@ -15,6 +15,11 @@ shows the workers, the thread-pool bound (workers / latency, in accounts per sec
 the stage ran to it, and the client's CPU per broker request over the whole run (this process,
 all stages). Order previews are off by default (``--preview``: one broker call per unblocked
 recommendation). Nothing is asserted; the table is the result, sizes side by side from one run.
+
+``--executor celery`` runs each size a second time with ``SPX_EXECUTOR=celery``: the bench starts a
+throwaway Redis and ``--workers`` ``spx-pipeline celery-worker`` processes (one step at a time
+each) on the same temporary instance and stores, runs the job from this process as the
+orchestrator, and prints both rows side by side; the CPU column then adds the workers' processes.
 """
 
 from __future__ import annotations
@@ -32,12 +37,16 @@ from pathlib import Path
 from unittest import mock
 
 import dagster as dg
+import psutil
 from local_server import ServerProcess
 
 from spx_pipeline.definitions import build_definitions
 from spx_pipeline.demo import DEMO_MAX_RISK_DOLLARS, LOCAL_INSTANCE_YAML, seed_accounts_and_setups
 from spx_pipeline.emulator import EmulatorConfig, FaultConfig, TradierEmulator, make_accounts
+from spx_pipeline.local_cluster import GroupProcess, celery_workers, redis_server
 from spx_pipeline.resources import AppDatabaseResource, TradierResource, WarehouseResource
+from spx_pipeline.resources.executor import reconstructable_job
+from spx_pipeline.resources.instance import prepare_instance
 from spx_pipeline.storage.credentials import CredentialStore, generate_key
 from spx_pipeline.storage.warehouse import Warehouse
 
@@ -65,6 +74,7 @@ class Measured:
     client_cpu_s: float
     server_cpu_s: float | None
     reconcile: dict[str, float] | None = None  # reconciliation_job's stage seconds and "whole run"
+    executor: str = "in_process"
 
 
 RECONCILE_STEPS = ("broker_state", "execution_fidelity", "position_reconciliation", "execution_guardrails")
@@ -129,9 +139,56 @@ def tradier_server(
             yield server.base_url, server
 
 
-def _cpu_seconds() -> float:
+def store_variables(url: str, warehouse: Path, home: Path, base_url: str) -> dict[str, str]:
+    """What the Celery workers need to build the same resources as the in-process run."""
+    return {
+        "SPX_APP_DB_URL": url,
+        "SPX_WAREHOUSE_PATH": str(warehouse),
+        "DAGSTER_HOME": str(home),
+        "TRADIER_BASE_URL": base_url,
+    }
+
+
+def _cpu_seconds(cluster: list[GroupProcess] | None = None) -> float:
+    """CPU seconds of this process, plus those of the Celery workers' processes when there are any."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    total = usage.ru_utime + usage.ru_stime
+    for worker in cluster or []:
+        for pid in worker.tree():
+            with contextlib.suppress(psutil.Error):
+                times = psutil.Process(pid).cpu_times()
+                total += times.user + times.system
+    return total
+
+
+@contextlib.contextmanager
+def step_workers(
+    executor: str, count: int, root: Path, variables: dict[str, str]
+) -> Iterator[list[GroupProcess] | None]:
+    """Redis and ``count`` Celery workers on this run's stores when ``executor`` is celery, else None.
+
+    The workers build their resources from the environment, as deployed workers do; this process
+    (the orchestrator) gets the same variables.
+    """
+    if executor != "celery":
+        yield None
+        return
+    import os
+
+    variables = {**variables, "SPX_EXECUTOR": "celery", "SPX_IO_DIR": str(root / "io")}
+    previous = {name: os.environ.get(name) for name in [*variables, "SPX_CELERY_BROKER_URL"]}
+    try:
+        with redis_server(root) as broker:
+            variables["SPX_CELERY_BROKER_URL"] = broker
+            os.environ.update(variables)
+            with celery_workers(count, dict(os.environ), root / "logs") as workers:
+                yield workers
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def measure(
@@ -142,6 +199,8 @@ def measure(
     preview: bool,
     server_mode: str,
     with_reconcile: bool = False,
+    executor: str = "in_process",
+    workers: int = 2,
 ) -> Measured:
     import os
 
@@ -157,42 +216,55 @@ def measure(
         home = root / "dagster_home"
         home.mkdir()
         (home / "dagster.yaml").write_text(LOCAL_INSTANCE_YAML, encoding="utf-8")
+        prepare_instance(home)
         warehouse_path = root / "warehouse.duckdb"
         with (
             tradier_server(n, config, latency_ms, server_mode) as (base_url, server),
             dg.DagsterInstance.from_config(str(home)) as instance,
+            step_workers(
+                executor, workers, root, store_variables(url, warehouse_path, home, base_url)
+            ) as cluster,
         ):
-            defs = build_definitions(
-                {
-                    "app_db": AppDatabaseResource(url=url),
-                    "warehouse": WarehouseResource(path=str(warehouse_path)),
-                    "tradier": TradierResource(base_url=base_url, max_workers=max_workers),
-                }
-            )
-            run_config = {
+            resources = {
+                "app_db": AppDatabaseResource(url=url),
+                "warehouse": WarehouseResource(path=str(warehouse_path)),
+                "tradier": TradierResource(base_url=base_url, max_workers=max_workers),
+            }
+            defs = build_definitions(resources)
+            run_config: dict = {
                 "ops": {
                     "contract_recommendations": {"config": {"max_risk_dollars": DEMO_MAX_RISK_DOLLARS}},
                     "order_tickets": {"ops": {"preview_order_payloads": {"config": {"preview": preview}}}},
                 },
                 "loggers": {"console": {"config": {"log_level": "WARNING"}}},
             }
+            if cluster is not None and max_workers is not None:  # workers build their resources from env
+                run_config["resources"] = {"tradier": {"config": {"max_workers": max_workers}}}
+
+            def run(job: str, config: dict) -> dg.ExecuteInProcessResult | dg.ExecutionResult:
+                if cluster is None:
+                    return defs.resolve_job_def(job).execute_in_process(
+                        instance=instance, run_config=config, raise_on_error=False
+                    )
+                recon = reconstructable_job(job)
+                return dg.execute_job(recon, instance, run_config=config, raise_on_error=False)
+
             server_cpu_before = server.stats().cpu_s if isinstance(server, ServerProcess) else None
-            cpu_before, started = _cpu_seconds(), time.perf_counter()
-            result = defs.resolve_job_def("full_pipeline_job").execute_in_process(
-                instance=instance, run_config=run_config, raise_on_error=False
-            )
-            wall, client_cpu = time.perf_counter() - started, _cpu_seconds() - cpu_before
+            cpu_before, started = _cpu_seconds(cluster), time.perf_counter()
+            result = run("full_pipeline_job", run_config)
+            wall, client_cpu = time.perf_counter() - started, _cpu_seconds(cluster) - cpu_before
             spans = step_spans(instance, result.run_id)
             reconcile = None
             if with_reconcile:
                 began = time.perf_counter()
-                run = defs.resolve_job_def("reconciliation_job").execute_in_process(
-                    instance=instance, run_config={"loggers": run_config["loggers"]}, raise_on_error=False
-                )
-                steps = step_spans(instance, run.run_id)
+                recon = run("reconciliation_job", {"loggers": run_config["loggers"]})
+                steps = step_spans(instance, recon.run_id)
                 reconcile = {name: stage_seconds(steps, name) for name in RECONCILE_STEPS}
                 reconcile["whole run"] = time.perf_counter() - began
-                reconcile["success"] = float(run.success)
+                reconcile["success"] = float(recon.success)
+            for worker in cluster or []:  # the balance sync logged its pool size on a worker
+                found = re.search(r"account sync: (\d+) workers", worker.output())
+                pool_size.workers = int(found.group(1)) if found else pool_size.workers
             if isinstance(server, ServerProcess):
                 stats = server.stats()
                 requests, server_cpu = stats.requests, stats.cpu_s - (server_cpu_before or 0.0)
@@ -211,16 +283,19 @@ def measure(
     seconds = {stage: stage_seconds(spans, prefix) for stage, (prefix, _) in STAGES.items()}
     check_spans = [v for k, v in spans.items() if "_unique_keys" in k or k.startswith("portfolio_snapshots_")]
     checks = sum(b - a for a, b in check_spans)
-    workers = max_workers if max_workers is not None else pool_size.workers
+    pool = max_workers if max_workers is not None else pool_size.workers
     return Measured(
-        n, result.success, wall, seconds, rows, checks, requests, workers, client_cpu, server_cpu, reconcile
-    )
+        n, result.success, wall, seconds, rows, checks, requests, pool, client_cpu, server_cpu, reconcile,
+        executor,
+    )  # fmt: skip
 
 
 def print_table(results: list[Measured], latency_ms: float) -> None:
     columns = [*STAGES, "whole run", "requests", "workers", "acct/s", "bound", "ratio", "CPU/req"]
-    print("| accounts | " + " | ".join(columns) + " |")
-    print("|---:|" + "---:|" * len(columns))
+    by_executor = any(m.executor != "in_process" for m in results)
+    head = "| accounts | executor | " if by_executor else "| accounts | "
+    print(head + " | ".join(columns) + " |")
+    print("|---:|" + ("---|" if by_executor else "") + "---:|" * len(columns))
     for m in results:
         stages = [f"{m.seconds[stage]:.2f} s" for stage in STAGES]
         rate = m.rows["balances"] / m.seconds["balances"] if m.seconds["balances"] > 0 else float("nan")
@@ -237,7 +312,8 @@ def print_table(results: list[Measured], latency_ms: float) -> None:
             ratio,
             f"{m.client_cpu_s / m.requests * 1000:.2f} ms" if m.requests else "n/a",
         ]
-        print(f"| {m.accounts:,} | " + " | ".join(cells) + " |")
+        label = f"| {m.accounts:,} | {m.executor} | " if by_executor else f"| {m.accounts:,} | "
+        print(label + " | ".join(cells) + " |")
     reconciled = [m for m in results if m.reconcile]
     if reconciled:
         print("\nreconciliation_job after it (positions + orders of every account, fidelity, reconciliation, "
@@ -253,7 +329,8 @@ def print_table(results: list[Measured], latency_ms: float) -> None:
     for m in results:
         server = f", server {m.server_cpu_s / m.requests * 1000:.2f} ms CPU/request" if m.server_cpu_s else ""
         print(
-            f"{m.accounts:,} accounts: rows written {m.rows}; asset checks {m.checks_s:.2f} s; "
+            f"{m.accounts:,} accounts ({m.executor}): rows written {m.rows}; "
+            f"asset checks {m.checks_s:.2f} s; "
             f"client {m.client_cpu_s:.1f} s CPU over the run{server}"
         )
 
@@ -271,6 +348,13 @@ def main() -> None:
     parser.add_argument("--server", choices=("process", "thread"), default="process")
     parser.add_argument("--preview", action="store_true", help="preview every entry ticket (one call each)")
     parser.add_argument("--reconcile", action="store_true", help="then run reconciliation_job and time it")
+    parser.add_argument(
+        "--executor",
+        choices=("in_process", "celery"),
+        default="in_process",
+        help="celery: also run each size on Celery workers (Redis and workers started here), side by side",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="Celery workers with --executor celery")
     args = parser.parse_args()
     sizes = [int(s) for s in args.accounts.split(",") if s.strip()]
     print(
@@ -278,6 +362,7 @@ def main() -> None:
         f"{args.latency_ms:g} ms per request, server in a {args.server}, "
         f"max_workers={args.max_workers or 'from latency'}, preview={args.preview}\n"
     )
+    executors = ["in_process"] if args.executor == "in_process" else ["in_process", args.executor]
     results = [
         measure(
             n,
@@ -286,8 +371,11 @@ def main() -> None:
             preview=args.preview,
             server_mode=args.server,
             with_reconcile=args.reconcile,
+            executor=executor,
+            workers=args.workers,
         )
         for n in sizes
+        for executor in executors
     ]
     print_table(results, args.latency_ms)
 

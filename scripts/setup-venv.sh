@@ -4,13 +4,13 @@
 # With uv it takes seconds: a uv already on PATH, else the version pinned in constraints.txt
 # installed once by pip into .tools/uv (no venv needed for that). When uv cannot be had (no wheel
 # for the platform, registry unreachable for it) it falls back to pip, which is slower but the same
-# install. Variables: PYTHON (python3), VENV (.venv), EXTRAS (dev,bench), SPX_SETUP_NO_UV=1 forces pip.
+# install. Variables: PYTHON (python3), VENV (.venv), EXTRAS (dev,bench,celery), SPX_SETUP_NO_UV=1 forces pip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
-EXTRAS=${EXTRAS:-dev,bench}
+EXTRAS=${EXTRAS:-dev,bench,celery}
 TOOLS=.tools/uv
 UV_VERSION=$(sed -n 's/^uv==//p' constraints.txt)
 

@@ -19,20 +19,26 @@ from typing import TypeVar
 
 import dagster as dg
 
+from spx_pipeline.resources.executor import executor_from_settings
 from spx_pipeline.settings import VARIABLES
 
 _PACKAGE_DIR = Path(__file__).parent
 T = TypeVar("T")
 
 
-def build_definitions(resources: Mapping[str, dg.ConfigurableResource] | None = None) -> dg.Definitions:
+def build_definitions(
+    resources: Mapping[str, dg.ConfigurableResource] | None = None,
+    executor: dg.ExecutorDefinition | None = None,
+) -> dg.Definitions:
     """The code location; tests and scripts pass their own resources (a temp warehouse, a local server).
+
+    The executor is ``SPX_EXECUTOR``'s (in-process unless set) unless ``executor`` is given.
 
     The defs folder is read once per process and environment for these (a quarter of a second
     each time; what a folder builds may depend on settings, such as the sync gate's state at load).
     The code location itself (``code_location``, what ``dg``/the webserver load) always reads it.
     """
-    return _assemble(_load_folder_once(_settings_now()), resources)
+    return _assemble(_load_folder_once(_settings_now()), resources, executor)
 
 
 def _load_folder() -> dg.Definitions:
@@ -62,7 +68,9 @@ def _settings_now() -> tuple[str | None, ...]:
 
 
 def _assemble(
-    loaded: dg.Definitions, resources: Mapping[str, dg.ConfigurableResource] | None
+    loaded: dg.Definitions,
+    resources: Mapping[str, dg.ConfigurableResource] | None,
+    executor: dg.ExecutorDefinition | None = None,
 ) -> dg.Definitions:
     return dg.Definitions(
         assets=loaded.assets,
@@ -71,9 +79,10 @@ def _assemble(
         schedules=loaded.schedules,
         sensors=loaded.sensors,
         resources={**(loaded.resources or {}), **(resources or {})},
-        # One process per run: every step shares the warehouse file, and the per-account
-        # concurrency lives inside tradier_balances' thread pool.
-        executor=dg.in_process_executor,
+        # By default one process per run: every step shares the warehouse file, and the
+        # per-account concurrency lives inside tradier_balances' thread pool. SPX_EXECUTOR
+        # spreads steps over processes or Celery workers (the warehouse pool still serializes writers).
+        executor=executor or executor_from_settings(),
     )
 
 

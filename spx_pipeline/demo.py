@@ -109,6 +109,10 @@ def prepare_local_environment(data_dir: Path) -> None:
     dagster_home.mkdir(parents=True, exist_ok=True)
     write_local_instance_yaml(dagster_home)
     os.environ["DAGSTER_HOME"] = str(dagster_home.resolve())
+    # Created and migrated once, before any run, daemon or worker opens it (no schema race).
+    from spx_pipeline.resources.instance import prepare_instance
+
+    prepare_instance(dagster_home)
     ensure_local_key(data_dir)
 
 

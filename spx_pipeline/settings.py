@@ -31,6 +31,15 @@ TRADIER_BASE_URL_VAR: Final = "TRADIER_BASE_URL"
 ALLOW_LIVE_VAR: Final = "TRADIER_ALLOW_LIVE"
 MARKET_DATA_ACCOUNT_VAR: Final = "TRADIER_MARKET_DATA_ACCOUNT"
 SYNC_FLAG: Final = "TRADIER_PORTFOLIO_SYNC_ENABLED"
+EXECUTOR_VAR: Final = "SPX_EXECUTOR"
+CELERY_BROKER_URL_VAR: Final = "SPX_CELERY_BROKER_URL"
+CELERY_BACKEND_URL_VAR: Final = "SPX_CELERY_BACKEND_URL"
+IO_DIR_VAR: Final = "SPX_IO_DIR"
+
+# How a run executes its steps: all in the run's process (the default), one process per step, or
+# on Celery workers (other hosts), which need the ``celery`` extra and a broker.
+EXECUTORS: Final = ("in_process", "multiprocess", "celery")
+DEFAULT_CELERY_URL: Final = "redis://127.0.0.1:6379/0"
 
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 _FALSE: Final = frozenset({"", "0", "false", "no", "off"})
@@ -84,6 +93,10 @@ class Settings:
     market_data_account: str | None = None
     portfolio_sync: FlagState = field(default_factory=lambda: parse_flag(SYNC_FLAG, None))
     now: str | None = None
+    executor: str | None = None
+    celery_broker_url: str | None = field(default=None, repr=False)
+    celery_backend_url: str | None = field(default=None, repr=False)
+    io_dir: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -101,6 +114,28 @@ class Settings:
             market_data_account=_text(env, MARKET_DATA_ACCOUNT_VAR),
             portfolio_sync=parse_flag(SYNC_FLAG, env.get(SYNC_FLAG)),
             now=_text(env, NOW_VAR),
+            executor=_text(env, EXECUTOR_VAR),
+            celery_broker_url=_text(env, CELERY_BROKER_URL_VAR),
+            celery_backend_url=_text(env, CELERY_BACKEND_URL_VAR),
+            io_dir=_text(env, IO_DIR_VAR),
+        )
+
+    def executor_kind(self) -> str:
+        """``SPX_EXECUTOR`` checked against ``EXECUTORS`` (blank or unset: ``in_process``)."""
+        raw = self.executor
+        value = (raw or "").strip().lower().replace("-", "_") or "in_process"
+        if value not in EXECUTORS:
+            raise SettingError(f"{EXECUTOR_VAR}={raw!r} is not one of {', '.join(EXECUTORS)}")
+        return value
+
+    def celery_urls(self) -> tuple[str, str]:
+        """Broker and result backend of the Celery executor and its workers (Redis on loopback by default).
+
+        Not in ``repr``: a broker URL may carry a password.
+        """
+        return (
+            self.celery_broker_url or DEFAULT_CELERY_URL,
+            self.celery_backend_url or self.celery_broker_url or DEFAULT_CELERY_URL,
         )
 
     def read_credentials_key(self) -> str | None:
@@ -158,6 +193,10 @@ VARIABLES: Final[Mapping[str, str]] = {
     "market_data_account": MARKET_DATA_ACCOUNT_VAR,
     "portfolio_sync": SYNC_FLAG,
     "now": NOW_VAR,
+    "executor": EXECUTOR_VAR,
+    "celery_broker_url": CELERY_BROKER_URL_VAR,
+    "celery_backend_url": CELERY_BACKEND_URL_VAR,
+    "io_dir": IO_DIR_VAR,
 }
 
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import click
 
+from spx_pipeline.cli.celery_worker import celery_worker
 from spx_pipeline.cli.common import PROG, CliError
 from spx_pipeline.cli.credentials import credentials, keygen
 from spx_pipeline.cli.db import db
@@ -40,7 +41,7 @@ def cli() -> None:
     """
 
 
-for _command in (db, credentials, keygen, setups, tradier_emulator, demo, dev, symbols):
+for _command in (db, credentials, keygen, setups, tradier_emulator, demo, dev, symbols, celery_worker):
     cli.add_command(_command)
 
 

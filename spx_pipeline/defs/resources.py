@@ -12,6 +12,7 @@ import dagster as dg
 
 from spx_pipeline.clock import NOW_VAR
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
+from spx_pipeline.resources.executor import io_manager_from_settings
 from spx_pipeline.settings import (
     APP_DB_URL_VAR,
     MARKET_DATA_ACCOUNT_VAR,
@@ -42,6 +43,8 @@ def default_resources(settings: Settings | None = None) -> dict[str, dg.Configur
             market_data_account=env(MARKET_DATA_ACCOUNT_VAR, settings.market_data_account),
         ),
         "clock": ClockResource(now=env(NOW_VAR, settings.now)),
+        # SPX_IO_DIR: step outputs on a mount every (Celery) worker shares; unset, Dagster's default.
+        **io_manager_from_settings(settings),
     }
 
 

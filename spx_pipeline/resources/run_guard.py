@@ -140,7 +140,16 @@ class RunGuard:
         self._thread: threading.Thread | None = None
 
     def start(self) -> ReapReport:
-        self._instance.add_run_tags(self._run_id, {WORKER_TAG: worker_identity()})
+        """Record this process as the run's worker, unless another live one already is.
+
+        With steps in processes of their own (multiprocess, Celery), the orchestrating process
+        records itself first and outlives every step; a step process must not replace it.
+        """
+        run = self._instance.get_run_by_id(self._run_id)
+        recorded = run.tags.get(WORKER_TAG) if run is not None else None
+        me = worker_identity()
+        if recorded is None or recorded == me or worker_alive(recorded) is False:
+            self._instance.add_run_tags(self._run_id, {WORKER_TAG: me})
         report = self._reap()
         self._thread = threading.Thread(target=self._watch, name="spx-run-guard", daemon=True)
         self._thread.start()

@@ -79,6 +79,13 @@ CASES: list[tuple[str, tuple[str, ...], dict[str, str], tuple[str, ...]]] = [
         ("no published data yet", "w_analyst.duckdb does not exist"),
     ),
     (
+        "bad-executor",
+        ("celery-worker",),
+        {"SPX_EXECUTOR": "threads", "DAGSTER_HOME": "{tmp}"},
+        ("SPX_EXECUTOR='threads' is not one of in_process, multiprocess, celery",),
+    ),
+    ("worker-without-home", ("celery-worker",), {}, ("DAGSTER_HOME is not set",)),
+    (
         "bad-symbol",
         ("symbols", "convert", "--to", "osi", "SPXW 251219C06000000"),
         {},
@@ -102,8 +109,8 @@ def _assert_one_line(done: subprocess.CompletedProcess[str], needles: tuple[str,
     assert other == [], done.stderr
 
 
-def _env(env: dict[str, str]) -> dict[str, str]:
-    return clean_cli_env(**{k: generate_key() if v == "GOOD" else v for k, v in env.items()})
+def _env(env: dict[str, str], tmp: Path) -> dict[str, str]:
+    return clean_cli_env(**{k: generate_key() if v == "GOOD" else v.format(tmp=tmp) for k, v in env.items()})
 
 
 @pytest.mark.parametrize(("argv", "env", "needles"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
@@ -114,12 +121,12 @@ def test_one_line_naming_the_setting_and_value(
     tmp_path: Path,
     invoke_cli: InvokeCli,
 ) -> None:
-    done = invoke_cli(*_argv(argv, tmp_path), env=_env(env), stdin="a-token\n", cwd=tmp_path)
+    done = invoke_cli(*_argv(argv, tmp_path), env=_env(env, tmp_path), stdin="a-token\n", cwd=tmp_path)
     _assert_one_line(done, needles)
 
 
 @pytest.mark.parametrize("case", ["bad-key"])
 def test_one_line_from_a_separate_process(case: str, tmp_path: Path) -> None:
     _, argv, env, needles = next(c for c in CASES if c[0] == case)
-    done = run_cli(*_argv(argv, tmp_path), env=_env(env), stdin="a-token\n", cwd=tmp_path)
+    done = run_cli(*_argv(argv, tmp_path), env=_env(env, tmp_path), stdin="a-token\n", cwd=tmp_path)
     _assert_one_line(done, needles)

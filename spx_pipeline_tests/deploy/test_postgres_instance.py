@@ -9,7 +9,6 @@ by plain SQL), the way the webserver and daemon of a deployment would see them.
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,25 +23,7 @@ from spx_pipeline_tests.fixtures.pipeline import PipelineEnvFactory
 
 pytestmark = pytest.mark.postgres
 
-REPO_DAGSTER_YAML = Path(__file__).resolve().parents[2] / "deploy" / "dagster.yaml"
 SYNC_ASSETS = ("broker_credentials", "tradier_balances", "sync_failures", "portfolio_snapshots")
-
-
-@pytest.fixture
-def pg_dagster_home(tmp_path: Path, pg_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """DAGSTER_HOME holding the repository's dagster.yaml, DAGSTER_PG_* naming the test database."""
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(REPO_DAGSTER_YAML, home / "dagster.yaml")
-    url = sa.engine.make_url(pg_database_url)
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    monkeypatch.setenv("DAGSTER_PG_USERNAME", url.username or "postgres")
-    # Trust auth: the variable must be SET (dagster refuses an unset {env: ...}) but may be empty.
-    monkeypatch.setenv("DAGSTER_PG_PASSWORD", url.password or "")
-    monkeypatch.setenv("DAGSTER_PG_HOST", url.host or "127.0.0.1")
-    monkeypatch.setenv("DAGSTER_PG_DB", url.database or "")
-    monkeypatch.setenv("DAGSTER_PG_PORT", str(url.port or 5432))
-    return home
 
 
 @pytest.fixture
