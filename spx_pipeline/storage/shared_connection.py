@@ -8,11 +8,14 @@ another process waiting for it (``Warehouse`` retries with backoff) gets it a mo
 
 A file replaced or removed while the connection lingers is noticed (its inode changed) and
 reopened. Idle connections are closed before a fork (DuckDB's per-process database cache must not
-reach the child), and a child never touches one its parent was using.
+reach the child), and a child never touches one its parent was using. They are also closed at
+exit, before the interpreter stops its daemon threads: a linger timer stopped inside DuckDB's
+``close`` would abort the process.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 from collections.abc import Callable
@@ -131,3 +134,4 @@ def close_idle_connections() -> None:
 
 
 os.register_at_fork(before=close_idle_connections, after_in_child=_REGISTRY.forget_after_fork)
+atexit.register(close_idle_connections)

@@ -16,11 +16,12 @@ import pytest
 from spx_pipeline.cli import parse_params
 from spx_pipeline_tests.fixtures.processes import InvokeCli, clean_cli_env, run_cli
 
-# One worker runs them all (make test: --dist loadgroup), so the module's demo runs once.
+# One worker runs them all (make test: --dist loadgroup) and keeps the demo for its whole session
+# (a module-scoped one would be rebuilt when the worker runs another module's tests in between).
 pytestmark = pytest.mark.xdist_group("demo_first_hour")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A directory where ``spx-pipeline demo`` ran with its defaults (data/ under it), and its output."""
     root = tmp_path_factory.mktemp("project")
