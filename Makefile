@@ -37,7 +37,7 @@ test: setup
 # Runs on Celery workers: redis-server, two `spx-pipeline celery-worker`s and a PostgreSQL instance
 # (SPX_TEST_PG_URL), all on loopback and stopped afterwards (see the README).
 test-distributed: setup
-	$(BIN)/pytest -q -m distributed spx_pipeline_tests/deploy
+	TMPDIR=$(TEST_TMPDIR) $(BIN)/pytest -q -m distributed spx_pipeline_tests
 
 # The Dagster UI in a real headless browser (Debian's chromium + chromium-driver; see the README).
 ui-test: setup

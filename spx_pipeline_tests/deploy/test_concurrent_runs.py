@@ -77,8 +77,13 @@ def overlapped(spans_a: list[tuple[float, float]], spans_b: list[tuple[float, fl
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("shared_instance", "warehouse_backend"),
-    [(True, "duckdb"), (False, "duckdb"), (True, "parquet")],
-    ids=["shared-instance-pool", "separate-instances", "parquet-pool-of-two"],
+    [
+        pytest.param(True, "duckdb", id="shared-instance-pool"),
+        pytest.param(False, "duckdb", id="separate-instances"),
+        # Also one of the distributed suite's cases (on Celery workers); here with the plain
+        # in-process executor, run with that suite (make test-distributed).
+        pytest.param(True, "parquet", id="parquet-pool-of-two", marks=pytest.mark.distributed),
+    ],
     indirect=["warehouse_backend"],
 )
 def test_two_processes_sync_into_one_warehouse_without_lock_errors_or_duplicates(

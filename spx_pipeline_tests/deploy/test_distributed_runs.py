@@ -9,7 +9,8 @@ warehouse's writer pool must never have run more writers at once than its limit 
 step spans), and every stage of each run must be published exactly once, each row once, in the
 warehouse's published views and in the analyst copy. Everything started is stopped by process
 group, also when an assertion fails. The warehouse backend and its pool are parameters
-(``WarehouseCase``), so another backend is one more case.
+(``WarehouseCase``): the single DuckDB file with a pool of one writer, and the Parquet backend
+with a pool of two, whose writers must then have run at the same time.
 """
 
 from __future__ import annotations
@@ -105,7 +106,11 @@ class WarehouseCase:
     env: dict[str, str] = field(default_factory=dict)
 
 
-CASES = [WarehouseCase("duckdb", WAREHOUSE_POOL, 1, duckdb_published, duckdb_publications)]
+# Both backends answer the same reads (``published.*`` and ``run_publications``).
+CASES = [
+    WarehouseCase("duckdb", WAREHOUSE_POOL, 1, duckdb_published, duckdb_publications),
+    WarehouseCase("parquet", WAREHOUSE_POOL, 2, duckdb_published, duckdb_publications),
+]
 
 
 def pool_steps(pool: str) -> set[str]:
@@ -171,12 +176,17 @@ def stack(
     yield env, environ
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize(
+    ("case", "warehouse_backend"),
+    [(c, c.name) for c in CASES],
+    ids=[c.name for c in CASES],
+    indirect=["warehouse_backend"],
+)
 def test_two_runs_on_two_celery_workers_publish_every_row_once(
-    case: WarehouseCase, stack: tuple[PipelineEnv, dict[str, str]], tmp_path: Path
+    case: WarehouseCase, warehouse_backend: str, stack: tuple[PipelineEnv, dict[str, str]], tmp_path: Path
 ) -> None:
     env, environ = stack
-    environ = {**environ, **case.env}
+    environ = {**environ, **case.env, "SPX_WAREHOUSE_BACKEND": warehouse_backend}
     with dg.DagsterInstance.from_config(environ["DAGSTER_HOME"]) as instance:
         instance.event_log_storage.set_concurrency_slots(case.pool, case.pool_limit)
     with redis_server(tmp_path) as broker:
@@ -219,6 +229,8 @@ def test_two_runs_on_two_celery_workers_publish_every_row_once(
     writers = [(s.start, s.end) for s in steps if s.step in pool_steps(case.pool)]
     assert len(writers) == 2 * len(pool_steps(case.pool))
     assert most_at_once(writers) <= case.pool_limit
+    if case.pool_limit > 1:  # a pool of several writers is used: theirs overlapped
+        assert most_at_once(writers) > 1, "the warehouse writers never ran at the same time"
 
     # Values one step hands the next went through the shared SPX_IO_DIR.
     for run_id in run_ids:

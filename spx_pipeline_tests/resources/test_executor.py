@@ -70,7 +70,9 @@ def test_io_dir_moves_the_io_manager_and_unset_keeps_dagsters_default(tmp_path: 
     assert name == "io_manager" and isinstance(manager, dg.FilesystemIOManager)
 
 
+# A process per step: with the distributed suite (make test-distributed), not the default run.
 @pytest.mark.slow
+@pytest.mark.distributed
 def test_multiprocess_run_hands_outputs_over_in_io_dir_and_keeps_its_orchestrator_as_worker(
     pipeline_env: PipelineEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
