@@ -23,10 +23,9 @@ demo: setup
 demo-execute: setup
 	$(BIN)/spx-pipeline demo --execute
 
-# Both cores (pytest-xdist): every test builds its own stores, ports and Dagster instance; a module
-# whose tests share one expensive fixture marks them xdist_group so a single worker builds it.
+# Both cores (pytest-xdist): every test builds its own stores, ports and Dagster instance.
 PYTEST_WORKERS ?= 2
-PYTEST_ARGS = -q -n $(PYTEST_WORKERS) --dist loadgroup
+PYTEST_ARGS = -q -n $(PYTEST_WORKERS)
 # The tests' files (SQLite and DuckDB stores, Dagster instances) live in RAM where there is a tmpfs:
 # on disk every commit waits ~1 ms for fsync, and the suite commits tens of thousands of times.
 TEST_TMPDIR ?= $(if $(wildcard /dev/shm/.),/dev/shm,$(or $(TMPDIR),/tmp))

@@ -16,14 +16,14 @@ import pytest
 from spx_pipeline.cli import parse_params
 from spx_pipeline_tests.fixtures.processes import InvokeCli, clean_cli_env, run_cli
 
-# One worker runs them all (make test: --dist loadgroup) and keeps the demo for its whole session
-# (a module-scoped one would be rebuilt when the worker runs another module's tests in between).
-pytestmark = pytest.mark.xdist_group("demo_first_hour")
-
 
 @pytest.fixture(scope="session")
 def demo_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """A directory where ``spx-pipeline demo`` ran with its defaults (data/ under it), and its output."""
+    """A directory where ``spx-pipeline demo`` ran with its defaults (data/ under it), and its output.
+
+    Session-scoped: a module-scoped one would be built again each time a pytest-xdist worker came
+    back to this module after running other modules' tests.
+    """
     root = tmp_path_factory.mktemp("project")
     done = run_cli("demo", "--quiet", env=clean_cli_env(), cwd=root, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
