@@ -25,7 +25,7 @@ demo-execute: setup
 
 # Both cores (pytest-xdist): every test builds its own stores, ports and Dagster instance.
 PYTEST_WORKERS ?= 2
-PYTEST_ARGS = -q -n $(PYTEST_WORKERS)
+PYTEST_ARGS = -q -n $(PYTEST_WORKERS) --dist worksteal
 # The tests' files (SQLite and DuckDB stores, Dagster instances) live in RAM where there is a tmpfs:
 # on disk every commit waits ~1 ms for fsync, and the suite commits tens of thousands of times.
 TEST_TMPDIR ?= $(if $(wildcard /dev/shm/.),/dev/shm,$(or $(TMPDIR),/tmp))

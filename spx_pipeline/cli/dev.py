@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
@@ -122,18 +123,38 @@ def supervise(command: Sequence[str], *, cwd: Path | None = None, grace: float =
 def _stop_leftovers(pgid: int, known: list[psutil.Process], grace: float) -> None:
     """Stop what outlived the child: its process group and every descendant it was seen with."""
     _signal_group(pgid, signal.SIGTERM)
-    alive = [p for p in known if p.is_running()]
+    alive = [p for p in known if _running(p)]
     for process in alive:
         with contextlib.suppress(psutil.Error):
             process.terminate()
-    _, still = psutil.wait_procs(alive, timeout=grace)
+    still = wait_until_exited(alive, grace)
     for process in still:
         with contextlib.suppress(psutil.Error):
-            process.kill()
+            if _running(process):
+                process.kill()
     _signal_group(pgid, signal.SIGKILL)
     # Members started after the last look (dg dev spawns servers late) die by the group SIGKILL;
     # return only once none is still running, so the port and the files are really free.
     psutil.wait_procs(live_group_members(pgid), timeout=grace)
+
+
+def wait_until_exited(processes: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Those still running after ``timeout``. A process that exited counts as gone even while its
+    reaping is pending (a descendant whose parent died waits for init to reap it), which
+    ``psutil.wait_procs`` would wait out to the end of the timeout."""
+    deadline = time.monotonic() + timeout
+    still = [p for p in processes if _running(p)]
+    while still and time.monotonic() < deadline:
+        time.sleep(0.02)
+        still = [p for p in still if _running(p)]
+    return still
+
+
+def _running(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def live_group_members(pgid: int) -> list[psutil.Process]:

@@ -39,7 +39,7 @@ FAKE_SERVER = textwrap.dedent(
 WRAPPER = (
     "import signal, sys; from spx_pipeline.cli.dev import live_group_members, supervise; "
     "sys.argv[3] == 'ignoring-parent' and signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-    "sys.exit(supervise([sys.executable, '-c', sys.argv[1], sys.argv[2], sys.argv[3]], grace=3))"
+    "sys.exit(supervise([sys.executable, '-c', sys.argv[1], sys.argv[2], sys.argv[3]], grace=1))"
 )
 
 
