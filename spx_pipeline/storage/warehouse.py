@@ -154,6 +154,7 @@ class Warehouse:
                 con.close()
             return
         if read_only and not os.access(self.path, os.W_OK):
+            # Only readable, or missing (``_open`` then says the warehouse does not exist yet).
             con = self._open(read_only=True)
             try:
                 con.execute("SET TimeZone = 'UTC'")
@@ -161,8 +162,6 @@ class Warehouse:
             finally:
                 con.close()
             return
-        if read_only and not self.path.exists():
-            self._open(read_only=True)  # raises: the warehouse does not exist yet
         shared = shared_connection(self.path)
         con = shared.borrow(lambda: self._open(read_only=False))
         try:
