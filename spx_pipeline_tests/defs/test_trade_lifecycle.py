@@ -11,7 +11,6 @@ from decimal import Decimal
 
 import dagster as dg
 import pandas as pd
-import pytest
 
 from spx_pipeline.demo import SMALL_MARGIN_ACCOUNT
 from spx_pipeline.domain.market_calendar import next_session, trading_day
@@ -254,7 +253,8 @@ def test_9_the_newest_guardrail_run_wins_even_when_it_blocks_nothing(desk: Desk)
     assert latest_guardrails(wh).empty
     desk.pipeline()
     reasons = wh.query(
-        "SELECT blocked_reason FROM published.contract_recommendations WHERE setup_id = 'bull-stop' AND run_id = "
+        "SELECT blocked_reason FROM published.contract_recommendations "
+        "WHERE setup_id = 'bull-stop' AND run_id = "
         "(SELECT max_by(run_id, generated_at) FROM published.contract_recommendations)"
     )["blocked_reason"].fillna("")
     assert not reasons.str.contains("slippage guardrail").any()
