@@ -25,10 +25,12 @@ def progress(orders: Sequence[TradeOrder]) -> Progress:
     t1_done = t1_target = 0
     entry_value = exit_value = Decimal(0)
     entry_sent = False
+    entry_claimed = False
     entry_live = False
     for order in orders:
         facts = order.expected()
         if order.leg == Leg.ENTRY:
+            entry_claimed = True
             entry_sent = entry_sent or order.local_status != LocalStatus.VOID
             if not order.dead and (facts.working_open > 0 or order.broker is None):
                 entry_live = True
@@ -56,7 +58,8 @@ def progress(orders: Sequence[TradeOrder]) -> Progress:
         t1_done=t1_done,
         t1_target_filled=t1_target,
         entry_sent=entry_sent,
-        entry_dead=entry_sent and not entry_live,
+        # A voided claim never reached the broker: the entry is as dead as a canceled one.
+        entry_dead=entry_claimed and not entry_live,
     )
 
 
