@@ -13,28 +13,8 @@ from spx_pipeline.domain.trades.reports import (
     order_status,
     positions_by_symbol,
 )
-from spx_pipeline_tests.fixtures.trades import SESSION, SYMBOL, T0
-
-
-def _leg(
-    side: str,
-    kind: str,
-    status: str,
-    quantity: int,
-    filled: int = 0,
-    *,
-    price: str | None = None,
-    order_id: int = 100,
-    tag: str | None = "spx-1-a-entry",
-    index: int = 0,
-) -> BrokerOrderLeg:
-    working = quantity - filled if status in ("open", "pending", "partially_filled") else 0
-    return BrokerOrderLeg(
-        account_id="VA1", order_id=order_id, leg_index=index, tag=tag, option_symbol=SYMBOL, side=side,
-        order_type=kind, status=status, quantity=quantity, exec_quantity=filled, remaining_quantity=working,
-        avg_fill_price=None if price is None else Decimal(price), session=SESSION, created_at=T0,
-        transaction_at=T0,
-    )  # fmt: skip
+from spx_pipeline_tests.fixtures.trades import SYMBOL, T0
+from spx_pipeline_tests.fixtures.trades import broker_leg as _leg
 
 
 def test_an_oto_with_its_entry_filled_shows_the_fill_and_its_working_stop() -> None:
