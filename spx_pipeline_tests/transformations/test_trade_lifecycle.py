@@ -126,3 +126,21 @@ def test_an_account_whose_orders_read_failed_is_left_exactly_as_it_was(sqlite_ap
     assert view.note == "orders unknown: HTTP 502" and not view.moved
     assert store.trade(born.trade.trade_id) == before
     assert store.orders([born.trade.trade_id])[born.trade.trade_id][0].local_status == LocalStatus.CLAIMED
+
+
+def test_a_fill_reported_for_an_entry_given_up_on_reopens_its_trade(sqlite_app_db: AppDatabase) -> None:
+    """A POST that reached the broker after its claim was voided: the fill is a fact and wins, so
+    the position gets its exits instead of staying unprotected behind an abandoned trade."""
+    store = TradeStore(sqlite_app_db)
+    [born] = store.plan([(make_plan(quantity=2), None)], run_id="rec-1", now=T0)
+    claim = claim_entry(
+        sqlite_app_db, born.trade, entry_intent(born.trade.plan), session=SESSION, run_id="p", now=T0
+    )
+    assert _sync(store, Broker(), 6).trade.state == TradeState.ABANDONED
+    broker = Broker()
+    broker.set(claim.orders[0].tag, ("buy_to_open", "limit", "filled", 2, 2, "4.40"))
+    broker.held = 2
+    view = _sync(store, broker, 8)
+    assert (view.trade.state, view.trade.filled_quantity, view.trade.closed_at) == (TradeState.OPEN, 2, None)
+    assert view.orders[0].local_status == LocalStatus.SENT
+    assert len(exits_needed(view.trade.plan, view.orders, session=SESSION, expired=False).intents) == 2
