@@ -193,7 +193,7 @@ def test_the_day_trade_guard_refuses_same_day_exits_past_the_allowance_for_a_non
     assert len(within.intents) == 2 and within.day_trades == 2  # day trades 2 and 3 of 3
     past = exits_needed(plan, [entry], session=SESSION, expired=False, guard=DayTradeGuard(used=2))
     assert past.intents == [] and past.refused and past.day_trades == 0
-    assert "would be day trade 3 in 5 sessions" in (past.waiting or "")
+    assert "would be day trades 3-4 in 5 sessions" in (past.waiting or "")
     assert "not PDT-qualified" in (past.waiting or "") and "next session" in (past.waiting or "")
 
 
@@ -226,3 +226,16 @@ def test_day_trades_used_counts_same_session_exits_that_filled_or_still_work() -
     overnight = _working([t1, stop], session=NEXT_SESSION)
     assert day_trades_used([entry, *overnight], sessions, [SESSION, NEXT_SESSION]) == 0
     assert day_trades_used([entry, *working], sessions, [NEXT_SESSION]) == 0  # outside the window
+
+
+def test_day_trades_used_counts_a_bracket_whose_stop_works_or_filled_on_the_entry_session() -> None:
+    plan = make_plan(quantity=1, pdt_qualified=False)
+    oto = claimed(entry_intent(plan))
+    sessions, window = {plan.trade_id: plan.session}, [SESSION]
+    assert day_trades_used([oto], sessions, window) == 1  # in flight: its stop may work today
+    working = reported(oto, "open", open_filled=1, open_avg=PRICE, working_stop=1)
+    stopped = reported(oto, "filled", open_filled=1, open_avg=PRICE, stop_filled=1, stop_avg=Decimal("2.20"))
+    canceled = reported(oto, "canceled")
+    assert [day_trades_used([o], sessions, window) for o in (working, stopped, canceled)] == [1, 1, 0]
+    plain = _entry(make_plan(quantity=2, pdt_qualified=False), "filled", 2)
+    assert day_trades_used([plain], {plain.trade_id: SESSION}, window) == 0  # an entry alone closes nothing

@@ -167,3 +167,19 @@ def test_nothing_to_place_is_place_zero() -> None:
 def test_bad_caps_are_refused_naming_the_setting(fields: dict, words: str) -> None:
     with pytest.raises(ValueError, match=words):
         PlacementCaps(**fields)
+
+
+def test_a_non_pdt_one_lot_bracket_counts_as_a_day_trade_and_past_the_allowance_waits_for_its_stop() -> None:
+    """An OTO's stop can fill on the entry's session: for an account that is not PDT-qualified that
+    is a day trade, so it counts against the allowance, and past it the entry goes without it."""
+    plan = make_plan(setup_id="one", quantity=1, pdt_qualified=False)
+    trade = make_trade(plan, TradeState.PLANNED)
+    rows, added = plan_trade(trade, [], session=SESSION, expired=False, guard=DayTradeGuard(used=2))
+    assert [(r.order_type, r.action) for r in rows] == [("oto", Action.PLACE)] and added == 1
+    rows, added = plan_trade(trade, [], session=SESSION, expired=False, guard=DayTradeGuard(used=3))
+    [row] = rows
+    assert (row.order_type, row.action, row.stop_price, added) == ("limit", Action.PLACE, None, 0)
+    assert "not PDT-qualified" in row.reason and "next session" in row.reason
+    pdt = make_trade(make_plan(setup_id="one", quantity=1, pdt_qualified=True), TradeState.PLANNED)
+    rows, added = plan_trade(pdt, [], session=SESSION, expired=False, guard=DayTradeGuard(used=3))
+    assert rows[0].order_type == "oto" and added == 0
