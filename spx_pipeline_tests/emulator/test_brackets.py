@@ -176,3 +176,20 @@ def test_the_closing_leg_of_an_oto_is_not_refused_for_lack_of_a_position(
     alone = place(emu, PDT, option_symbol=symbol, side="sell_to_close", type="stop", stop="0.05")
     refused = order_of(emu, PDT, alone)
     assert refused["status"] == "rejected" and "holds 0 long" in refused["reason_description"]
+
+
+def test_a_waiting_oto_stop_does_not_count_as_covering_a_position_already_held(
+    simulated_tradier: SimulatedTradier,
+) -> None:
+    """Two trades on one contract: the second's bracket stop waits for its own entry, so it must not
+    make the first trade's protective stop look like more than the account holds."""
+    emu = simulated_tradier(seed=11)
+    symbol = zero_dte(emu, 6000, "P")
+    ask = quote_of(emu, symbol)["ask"]
+    bought = place(emu, PDT, option_symbol=symbol, price=str(step_ticks(ask, 3)))
+    assert order_of(emu, PDT, bought)["status"] == "filled" and _held(emu, symbol) == 1
+    waiting = _post(emu, _oto(symbol, 1, Decimal("0.05"), Decimal("0.05")))
+    assert _legs(emu, waiting) == [("open", 0), ("pending", 0)]
+    stop = place(emu, PDT, option_symbol=symbol, side="sell_to_close", type="stop", stop="0.05")
+    order = order_of(emu, PDT, stop)
+    assert order["status"] == "open", order.get("reason_description")
