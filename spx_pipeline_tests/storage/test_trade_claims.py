@@ -79,16 +79,16 @@ def test_two_runs_racing_for_one_entry_one_wins(app_db: AppDatabase) -> None:
 
 
 @pytest.fixture
-def two_engines(sqlite_app_db_url: str) -> Iterator[tuple[AppDatabase, AppDatabase]]:
-    """Two AppDatabase instances (two engines, two pools) on one SQLite file: two processes' view."""
-    first, second = AppDatabase(sqlite_app_db_url), AppDatabase(sqlite_app_db_url)
+def two_engines(app_db_url: str) -> Iterator[tuple[AppDatabase, AppDatabase]]:
+    """Two AppDatabase instances (two engines, two pools) on one database: two processes' view."""
+    first, second = AppDatabase(app_db_url), AppDatabase(app_db_url)
     first.upgrade()
     yield first, second
     first.dispose()
     second.dispose()
 
 
-def test_two_engines_on_one_sqlite_file_racing_for_one_entry_one_wins(two_engines) -> None:
+def test_two_engines_on_one_database_racing_for_one_entry_one_wins(two_engines) -> None:
     first, second = two_engines
     store = TradeStore(first)
     for i in range(4):
