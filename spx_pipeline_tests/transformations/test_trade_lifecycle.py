@@ -144,3 +144,30 @@ def test_a_fill_reported_for_an_entry_given_up_on_reopens_its_trade(sqlite_app_d
     assert (view.trade.state, view.trade.filled_quantity, view.trade.closed_at) == (TradeState.OPEN, 2, None)
     assert view.orders[0].local_status == LocalStatus.SENT
     assert len(exits_needed(view.trade.plan, view.orders, session=SESSION, expired=False).intents) == 2
+
+
+def test_a_stop_that_fills_between_the_orders_and_positions_reads_closes_the_trade_by_stop(
+    sqlite_app_db: AppDatabase,
+) -> None:
+    store = TradeStore(sqlite_app_db)
+    [born] = store.plan([(make_plan(quantity=1), None)], run_id="rec-1", now=T0)
+    trade = born.trade
+    claim = claim_entry(sqlite_app_db, trade, entry_intent(trade.plan), session=SESSION, run_id="p", now=T0)
+    tag = claim.orders[0].tag
+    broker = Broker()
+    broker.set(tag, ("buy_to_open", "limit", "filled", 1, 1, "4.40"), ("sell_to_close", "stop", "open", 1))
+    broker.held = 0  # the OTO's stop filled after the orders were read, before the positions were
+    view = _sync(store, broker, 30)
+    assert view.trade.state == TradeState.EXITS_WORKING and view.trade.close_reason is None
+    broker.set(
+        tag,
+        ("buy_to_open", "limit", "filled", 1, 1, "4.40"),
+        ("sell_to_close", "stop", "filled", 1, 1, "2.15"),
+    )
+    view = _sync(store, broker, 45)
+    assert (view.trade.state, view.trade.close_reason, view.trade.exited_quantity) == (
+        TradeState.CLOSED,
+        CloseReason.STOP,
+        1,
+    )
+    assert view.trade.realized_pnl is not None and view.trade.realized_pnl < 0

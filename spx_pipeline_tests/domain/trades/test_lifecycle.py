@@ -221,3 +221,17 @@ def test_a_closed_trade_stays_closed_whatever_is_reported() -> None:
     closed = make_trade(plan, S.CLOSED, close_reason=CloseReason.MANUAL)
     verdict = _judge(closed, orders, position=2)
     assert (verdict.state, verdict.close_reason) == (S.CLOSED, CloseReason.MANUAL)
+
+
+def test_no_position_while_our_exits_still_work_is_not_a_manual_close_yet() -> None:
+    """Orders are read before positions: a stop that fills between the two reads shows working in
+    one and flat in the other. Closing the trade by hand then would be final (closed trades are not
+    read again) and lose the stop's fill; the next read shows what closed it."""
+    plan, trade, orders = _partly_filled(5, 2)
+    orders = _with_exits(plan, orders)
+    verdict = _judge(trade, orders, position=0)
+    assert verdict.state == S.EXITS_WORKING and verdict.close_reason is None
+    assert "no position at the broker while our exits still work" in verdict.reason
+    assert _judge(trade, orders, position=0, expired=True).close_reason == CloseReason.EXPIRED
+    ended = [orders[0], *(reported(o, "expired") for o in orders[1:])]  # the exits are over: by hand
+    assert _judge(trade, ended, position=0).close_reason == CloseReason.MANUAL
