@@ -44,6 +44,16 @@ class DayTradeGuard:
     def applies(self, plan: TradePlan, session: date) -> bool:
         return self.enabled and plan.pdt_qualified is False and session == plan.session
 
+    def refusal(self, plan: TradePlan, session: date, orders: int, what: str) -> str:
+        """Why ``orders`` same-day exits of ``plan`` are not sent: ``what`` waits for the next session."""
+        last = self.used + orders
+        trades = f"day trade {last}" if orders == 1 else f"day trades {self.used + 1}-{last}"
+        return (
+            f"closing {plan.option_symbol} on {session} (its entry's session) would be {trades} in "
+            f"{DAY_TRADE_WINDOW} sessions for an account that is not PDT-qualified (allowance "
+            f"{self.allowance}, legacy PDT guard on): {what} for the next session"
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ExitDecision:
@@ -114,13 +124,7 @@ def exits_needed(
             refused=True,
         )
     if guard.applies(plan, session) and guard.used + len(plans) > guard.allowance:
-        return ExitDecision(
-            [],
-            f"closing {plan.option_symbol} on {session} (its entry's session) would be day trade "
-            f"{guard.used + 1} in {DAY_TRADE_WINDOW} sessions for an account that is not PDT-qualified "
-            f"(allowance {guard.allowance}, legacy PDT guard on): exits wait for the next session",
-            refused=True,
-        )
+        return ExitDecision([], guard.refusal(plan, session, len(plans), "exits wait"), refused=True)
     intents: list[OrderIntent] = []
     try:
         for leg, quantity in plans:
@@ -169,12 +173,15 @@ def day_trades_used(
     """Day trades (or exits that could still become one) of an account over ``window`` sessions.
 
     An exit counts when it was sent on its entry's session and it filled or still works: a trade
-    that closes contracts it opened the same day. ``entry_sessions`` maps trade id to its session.
+    that closes contracts it opened the same day. An OTO entry carries such an exit, its stop.
+    ``entry_sessions`` maps trade id to its session.
     """
     days = set(window)
     count = 0
     for order in orders:
-        if order.leg == Leg.ENTRY or order.local_status in (LocalStatus.VOID, LocalStatus.REJECTED):
+        if order.local_status in (LocalStatus.VOID, LocalStatus.REJECTED):
+            continue
+        if order.leg == Leg.ENTRY and order.order_class != "oto":
             continue
         if order.session not in days or entry_sessions.get(order.trade_id) != order.session:
             continue
