@@ -116,7 +116,10 @@ SURFACE: list[tuple[list[str], dict[str, object]]] = [
     ),
     (["trades", "list"], {"account_id": None, "session_text": None, "fmt": "table"}),
     (
-        ["positions", "acknowledge", "--account-id", "VA1", "--symbol", "SPXW261218P05800000", "--quantity", "1"],
+        [
+            *("positions", "acknowledge", "--account-id", "VA1"),
+            *("--symbol", "SPXW261218P05800000", "--quantity", "1"),
+        ],
         {"account_id": "VA1", "symbol": "SPXW261218P05800000", "quantity": 1, "note": ""},
     ),
     (["positions", "list", "--format", "csv"], {"fmt": "csv"}),
