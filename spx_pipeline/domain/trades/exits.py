@@ -8,7 +8,7 @@ filled. An unfilled remainder that was canceled or expired is not waited for.
 
 Exits never cancel or resize a working order (a canceled protective stop is a position without
 one): a new fill, or a stop that expired at the close, only adds orders for what is uncovered, each
-with a new tag (``-stop2``...). Exits are day orders; a position held overnight gets them again from
+with a new tag (``-stop-2``...). Exits are day orders; a position held overnight gets them again from
 the next session's first run, which the schedule places before the open.
 """
 

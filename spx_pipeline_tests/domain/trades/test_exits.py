@@ -71,8 +71,8 @@ def test_a_partly_filled_five_lot_gets_t1_and_stop_for_the_two_held_then_only_th
     rest = exits_needed(plan, orders, session=SESSION, expired=False)
     # 5 filled: T1 takes 2 (1 working, 1 more), the runner 3 (1 working, 2 more); new tags.
     assert _shape(rest.intents) == [
-        (Leg.T1, "oco", 1, f"{plan.tag}-t12"),
-        (Leg.RUNNER_STOP, "option", 2, f"{plan.tag}-stop2"),
+        (Leg.T1, "oco", 1, f"{plan.tag}-t1-2"),
+        (Leg.RUNNER_STOP, "option", 2, f"{plan.tag}-stop-2"),
     ]
     assert {i.tag for i in rest.intents}.isdisjoint(o.tag for o in orders)
     done = [*orders, *_working(rest.intents)]
@@ -122,8 +122,8 @@ def test_day_exits_that_expired_overnight_are_placed_again_with_new_tags() -> No
     expired = [entry, *(reported(o, "expired") for o in orders[1:])]
     again = exits_needed(plan, expired, session=NEXT_SESSION, expired=False)
     assert _shape(again.intents) == [
-        (Leg.T1, "oco", 2, f"{plan.tag}-t12"),
-        (Leg.RUNNER_STOP, "option", 2, f"{plan.tag}-stop2"),
+        (Leg.T1, "oco", 2, f"{plan.tag}-t1-2"),
+        (Leg.RUNNER_STOP, "option", 2, f"{plan.tag}-stop-2"),
     ]
 
 
@@ -179,7 +179,7 @@ def test_a_rejected_exit_is_not_retried_until_the_next_session() -> None:
     assert today.intents == [] and today.refused
     assert f"rejected exit {refused.tag} this session (the account holds 0 long)" in (today.waiting or "")
     tomorrow = exits_needed(plan, orders, session=NEXT_SESSION, expired=False)
-    assert _shape(tomorrow.intents) == [(Leg.RUNNER_STOP, "option", 1, f"{plan.tag}-stop2")]
+    assert _shape(tomorrow.intents) == [(Leg.RUNNER_STOP, "option", 1, f"{plan.tag}-stop-2")]
 
 
 def _non_pdt(**fields):

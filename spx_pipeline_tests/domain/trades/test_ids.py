@@ -56,8 +56,8 @@ def test_order_tags_per_leg_and_sequence_never_collide() -> None:
     tags = [order_tag(base, leg, seq) for leg in Leg for seq in range(1, 200)]
     assert len(set(tags)) == len(tags)
     assert order_tag(base, Leg.ENTRY, 1) == f"{base}-entry"
-    assert order_tag(base, Leg.T1, 2) == f"{base}-t12"
-    assert order_tag(base, Leg.RUNNER_STOP, 3) == f"{base}-stop3"
+    assert order_tag(base, Leg.T1, 2) == f"{base}-t1-2"
+    assert order_tag(base, Leg.RUNNER_STOP, 3) == f"{base}-stop-3"
     with pytest.raises(ValueError, match="seq must be >= 1, got 0"):
         order_tag(base, Leg.T1, 0)
 

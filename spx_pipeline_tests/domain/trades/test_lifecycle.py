@@ -163,7 +163,7 @@ def test_all_exits_filled_with_a_target_last_closes_by_target() -> None:
     orders = replace_order(orders, reported(entry, "filled", open_filled=4, open_avg=Decimal("4.40")))
     orders = _with_exits(plan, orders, at=later(T0, 5))  # T1 target for 1 more (goal 2 of 4)
     first_t1, second_t1 = orders[1], orders[2]
-    assert (first_t1.tag, second_t1.tag) == (f"{plan.tag}-t1", f"{plan.tag}-t12")
+    assert (first_t1.tag, second_t1.tag) == (f"{plan.tag}-t1", f"{plan.tag}-t1-2")
     orders = replace_order(orders, reported(first_t1, "filled", at=later(T0, 10), target_filled=1,
                                             target_avg=Decimal("6.60")))  # fmt: skip
     orders = _with_exits(plan, orders, at=later(T0, 11))  # now the runner's breakeven stop
