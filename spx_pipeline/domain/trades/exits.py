@@ -69,11 +69,18 @@ def _next_seq(orders: Iterable[TradeOrder], leg: Leg) -> int:
     return 1 + max((o.seq for o in orders if o.leg == leg), default=0)
 
 
-def rejected_this_session(orders: Sequence[TradeOrder], session: date) -> TradeOrder | None:
-    for order in orders:
-        if order.leg != Leg.ENTRY and order.session == session and order.local_status == LocalStatus.REJECTED:
-            return order
-    return None
+# Exits the broker may reject in one session before the trade stops asking until the next one: a
+# second attempt survives a passing refusal (a fill racing the exit), a third would be spam.
+MAX_REJECTED_EXITS = 2
+
+
+def rejected_this_session(orders: Sequence[TradeOrder], session: date) -> list[TradeOrder]:
+    """The trade's exits the broker rejected in ``session``, oldest first."""
+    return [
+        o
+        for o in orders
+        if o.leg != Leg.ENTRY and o.session == session and o.local_status == LocalStatus.REJECTED
+    ]
 
 
 def exits_needed(
@@ -115,12 +122,13 @@ def exits_needed(
             why = "the runner's breakeven stop goes after the T1 fill" if runner > 0 else None
             return ExitDecision([], why)
     plans = [(leg, q) for leg, q in plans if q > 0]
-    refused = rejected_this_session(orders, session)
-    if refused is not None:
+    rejected = rejected_this_session(orders, session)
+    if len(rejected) >= MAX_REJECTED_EXITS:
+        last = rejected[-1]
         return ExitDecision(
             [],
-            f"the broker rejected exit {refused.tag} this session ({refused.message or 'no reason given'}); "
-            "the next attempt comes at the next session",
+            f"the broker rejected {len(rejected)} exits this session, last {last.tag} "
+            f"({last.message or 'no reason given'}); the next attempt comes at the next session",
             refused=True,
         )
     if guard.applies(plan, session) and guard.used + len(plans) > guard.allowance:

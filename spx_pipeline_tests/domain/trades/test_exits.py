@@ -166,7 +166,7 @@ def test_a_breakeven_plan_sends_t1_first_and_the_runner_stop_only_after_the_t1_f
     assert runner.intents[0].stop_price == plan.limit_price  # breakeven
 
 
-def test_a_rejected_exit_is_not_retried_until_the_next_session() -> None:
+def test_a_rejected_exit_is_tried_once_more_then_not_until_the_next_session() -> None:
     plan = make_plan(quantity=2, symbol=LATER_SYMBOL, expiration=NEXT_SESSION.replace(day=27))
     entry = _entry(plan, "filled", 2)
     intents = exits_needed(plan, [entry], session=SESSION, expired=False).intents
@@ -175,11 +175,15 @@ def test_a_rejected_exit_is_not_retried_until_the_next_session() -> None:
     )
     assert refused.local_status == LocalStatus.REJECTED
     orders = [entry, *_working(intents[:1]), refused]
+    again = exits_needed(plan, orders, session=SESSION, expired=False)  # a passing refusal: once more
+    assert _shape(again.intents) == [(Leg.RUNNER_STOP, "option", 1, f"{plan.tag}-stop-2")]
+    second = dataclasses.replace(reported(claimed(again.intents[0]), "rejected"), message="still holds 0 long")
+    orders = [*orders, second]
     today = exits_needed(plan, orders, session=SESSION, expired=False)
     assert today.intents == [] and today.refused
-    assert f"rejected exit {refused.tag} this session (the account holds 0 long)" in (today.waiting or "")
+    assert f"rejected 2 exits this session, last {second.tag} (still holds 0 long)" in (today.waiting or "")
     tomorrow = exits_needed(plan, orders, session=NEXT_SESSION, expired=False)
-    assert _shape(tomorrow.intents) == [(Leg.RUNNER_STOP, "option", 1, f"{plan.tag}-stop-2")]
+    assert _shape(tomorrow.intents) == [(Leg.RUNNER_STOP, "option", 1, f"{plan.tag}-stop-3")]
 
 
 def _non_pdt(**fields):
