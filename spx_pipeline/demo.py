@@ -319,10 +319,10 @@ def run_demo(
         return summarize(run_id, success)
     from spx_pipeline.demo_execution import execution_clock, execution_emulator_config, run_execution
 
-    clock = execution_clock()
     config = execution_emulator_config(config)
+    seed_demo_data(config)  # on the real clock: the credentials are stored now, whatever session replays
+    clock = execution_clock()
     with running_emulator(config, port=port, clock=clock):
-        seed_demo_data(config)
         run_id, success = run_full_pipeline(preview=preview, log_level=log_level)
         execution = run_execution(clock, log_level=log_level) if success else None
     return dataclasses.replace(summarize(run_id, success), execution=execution)

@@ -8,7 +8,7 @@ clock, and spend each account's budgets once across its setups
 """
 
 import dataclasses
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import dagster as dg
@@ -110,9 +110,11 @@ class RecommendationRunConfig(dg.Config):
             raise dg.Failure(description=f"Invalid selection config: {exc}") from None
 
 
-def _session_chain(wh: Warehouse, session: date, prefer_run_id: str | None = None) -> LatestChain:
+def _session_chain(
+    wh: Warehouse, session: date, *, as_of: datetime, prefer_run_id: str | None = None
+) -> LatestChain:
     try:
-        chain = chain_for_session(wh, session, prefer_run_id=prefer_run_id)
+        chain = chain_for_session(wh, session, prefer_run_id=prefer_run_id, as_of=as_of)
     except StaleChainError as exc:
         raise dg.Failure(description=str(exc)) from None
     if chain is None:
@@ -151,12 +153,12 @@ def contract_recommendations(
     policy, selection = config.checked()
     wh = warehouse.warehouse()
     started = clock.run_time(context)
-    chain = _session_chain(wh, trading_day(started), prefer_run_id=context.run.run_id)
+    chain = _session_chain(wh, trading_day(started), as_of=started, prefer_run_id=context.run.run_id)
     setups, invalid = domain_setups(app_db.setup_store().active())
     for bad in invalid:
         context.log.warning(f"Setup {bad.setup_id} is invalid and is blocked for every account: {bad.reason}")
     active = [c.account_id for c in app_db.credential_listing().list() if c.is_active]
-    snapshots = latest_snapshots(wh, active)
+    snapshots = latest_snapshots(wh, active, as_of=started)
     contexts = with_account_limits(
         risk_contexts(
             snapshots, max_risk_dollars=config.max_risk(), max_daily_risk_dollars=config.max_daily_risk()
@@ -260,7 +262,7 @@ def adhoc_recommendations(
         raise dg.Failure(description=f"Ad-hoc request refused: risk_context: {exc}") from None
     wh = warehouse.warehouse()
     started = clock.run_time(context)
-    chain = _session_chain(wh, trading_day(started))
+    chain = _session_chain(wh, trading_day(started), as_of=started)
     setups, invalid = domain_setups(app_db.setup_store().active())
     if config.setup_ids is not None:
         known = {s.setup_id for s in setups} | {b.setup_id for b in invalid}

@@ -177,7 +177,9 @@ def test_a_rejected_exit_is_tried_once_more_then_not_until_the_next_session() ->
     orders = [entry, *_working(intents[:1]), refused]
     again = exits_needed(plan, orders, session=SESSION, expired=False)  # a passing refusal: once more
     assert _shape(again.intents) == [(Leg.RUNNER_STOP, "option", 1, f"{plan.tag}-stop-2")]
-    second = dataclasses.replace(reported(claimed(again.intents[0]), "rejected"), message="still holds 0 long")
+    second = dataclasses.replace(
+        reported(claimed(again.intents[0]), "rejected"), message="still holds 0 long"
+    )
     orders = [*orders, second]
     today = exits_needed(plan, orders, session=SESSION, expired=False)
     assert today.intents == [] and today.refused
