@@ -62,7 +62,9 @@ telemetry:
 DEMO_SETUPS: tuple[dict[str, object], ...] = (
     {
         "setup_id": "demo-bull-040",
-        "label": "Bullish 0.40 delta, stop at 60% of entry",
+        # No stop premium: the premium paid is the risk; the runner's stop sits at the entry
+        # price once T1 filled (domain.orders), a stop-limit $0.10 below it.
+        "label": "Bullish 0.40 delta, no stop premium (premium at risk), runner stop at entry after T1",
         "direction": "bullish",
         "target_delta": 0.40,
         "stop_premium": None,

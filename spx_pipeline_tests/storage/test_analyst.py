@@ -95,19 +95,54 @@ def test_rows_are_read_only_once_their_stage_is_published(warehouse: Warehouse) 
     ) == [("r1", "portfolio_sync")]
 
 
+def ticket(run_id: str, quantity: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "ticket_id": "t1",
+                "as_of_date": pd.Timestamp("2026-11-24").date(),
+                "setup_id": "s1",
+                "account_id": "VA1",
+                "risk_fingerprint": "fp",
+                "leg": "entry",
+                "side": "buy_to_open",
+                "order_type": "limit",
+                "option_symbol": "SPXW261124C06000000",
+                "underlying_symbol": "SPX",
+                "quantity": quantity,
+                "duration": "day",
+                "tag": "spx-t1",
+                "payload_json": "{}",
+                "preview_status": "not_requested",
+                "created_at": pd.Timestamp("2026-11-24T15:30:00Z"),
+                "run_id": run_id,
+            }
+        ]
+    )
+
+
 @both_backends
 def test_a_self_contained_stage_publishes_with_its_write_and_the_newest_key_wins(
     warehouse: Warehouse,
 ) -> None:
-    warehouse.replace_rows("contract_recommendations", recommendation("r1", 2), key_columns=["setup_id"])
-    warehouse.replace_rows(
-        "contract_recommendations",
-        recommendation("r2", 5),
-        key_columns=["as_of_date", "setup_id", "account_id", "risk_fingerprint"],
-    )
-    rows = analyst(warehouse, "SELECT run_id, suggested_contracts FROM contract_recommendations")
+    warehouse.replace_rows("order_tickets", ticket("r1", 2), key_columns=["ticket_id"])
+    warehouse.replace_rows("order_tickets", ticket("r2", 5), key_columns=["ticket_id"])
+    rows = analyst(warehouse, "SELECT run_id, quantity FROM order_tickets")
     assert list(rows.itertuples(index=False, name=None)) == [("r2", 5)]  # as in the writer's table
-    assert list(warehouse.query("SELECT run_id FROM published.contract_recommendations")["run_id"]) == ["r2"]
+    assert list(warehouse.query("SELECT run_id FROM published.order_tickets")["run_id"]) == ["r2"]
+
+
+@both_backends
+def test_recommendations_keep_every_runs_rows_for_the_same_key(warehouse: Warehouse) -> None:
+    """The key includes the run: what a trader saw at 10:00 survives the 10:15 run."""
+    keys = ["run_id", "as_of_date", "setup_id", "account_id", "risk_fingerprint"]
+    warehouse.replace_rows("contract_recommendations", recommendation("r1", 2), key_columns=keys)
+    warehouse.replace_rows("contract_recommendations", recommendation("r2", 5), key_columns=keys)
+    sql = "SELECT run_id, suggested_contracts FROM contract_recommendations ORDER BY run_id"
+    rows = analyst(warehouse, sql)
+    assert list(rows.itertuples(index=False, name=None)) == [("r1", 2), ("r2", 5)]
+    published = warehouse.query(sql.replace("FROM ", "FROM published."))
+    assert list(published.itertuples(index=False, name=None)) == [("r1", 2), ("r2", 5)]
 
 
 @both_backends
