@@ -64,7 +64,9 @@ DEMO_SETUPS: tuple[dict[str, object], ...] = (
         "setup_id": "demo-bull-040",
         # No stop premium: the premium paid is the risk; the runner's stop sits at the entry
         # price once T1 filled (domain.orders), a stop-limit $0.10 below it.
-        "label": "Bullish 0.40 delta, no stop premium (premium at risk), runner stop-limit from entry after T1",
+        "label": (
+            "Bullish 0.40 delta, no stop premium (premium at risk), runner stop-limit from entry after T1"
+        ),
         "direction": "bullish",
         "target_delta": 0.40,
         "stop_premium": None,

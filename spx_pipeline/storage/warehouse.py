@@ -31,8 +31,8 @@ from spx_pipeline.storage.paths import (
     warehouse_setting,
 )
 from spx_pipeline.storage.publication import published_views_sql
-from spx_pipeline.storage.warehouse_keys import refill, set_aside, tables_with_changed_keys
 from spx_pipeline.storage.shared_connection import shared_connection
+from spx_pipeline.storage.warehouse_keys import refill, set_aside, tables_with_changed_keys
 from spx_pipeline.storage.warehouse_parquet import CLAIMS_DIR, ParquetStore
 from spx_pipeline.storage.warehouse_schema import WarehouseSchema, ddl_scripts, warehouse_schema
 from spx_pipeline.storage.warehouse_types import (

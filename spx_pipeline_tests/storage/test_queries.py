@@ -133,8 +133,13 @@ def _recommendation(run_id: str, at: datetime, **changes: object) -> dict[str, o
 def history(warehouse: Warehouse) -> Warehouse:
     """Three runs of one session for the same key: blocked at 10:00 and 10:15 ET, tradable at 10:30."""
     ten = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # 10:00 in New York
-    stale = {"blocked": True, "suggested_contracts": 0, "suggested_cost": Decimal(0),
-             "binding_constraint": "stale_risk_context", "blocked_reason": "The latest sync failed."}  # fmt: skip
+    stale = {
+        "blocked": True,
+        "suggested_contracts": 0,
+        "suggested_cost": Decimal(0),
+        "binding_constraint": "stale_risk_context",
+        "blocked_reason": "The latest sync failed.",
+    }
     rows = [
         _recommendation("r1000", ten, **stale),
         _recommendation("r1015", ten + timedelta(minutes=15), **stale),
@@ -158,7 +163,11 @@ def test_blocked_reasons_and_outcomes_summarize_each_day(history: Warehouse) -> 
     reasons = analyst(history, "blocked_reasons_by_day")
     assert len(reasons) == 1
     reason = reasons.iloc[0]
-    assert (reason["binding_constraint"], reason["blocked_rows"], reason["runs"]) == ("stale_risk_context", 2, 2)
+    assert (reason["binding_constraint"], reason["blocked_rows"], reason["runs"]) == (
+        "stale_risk_context",
+        2,
+        2,
+    )
     assert reason["latest_reason"] == "The latest sync failed."
     day = AnalystCatalog(history.path).query("SELECT * FROM recommendations_by_day").iloc[0]
     assert (day["runs"], day["tradable_rows"], day["blocked_rows"]) == (3, 1, 2)

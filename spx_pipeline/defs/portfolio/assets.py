@@ -297,7 +297,9 @@ def portfolio_snapshots(
             "repaired_runs": repair.repaired,
             # Summed exactly; shown as money, and as a number the Plots tab draws over time.
             **money_metadata("total_equity", money_total(frames.snapshots["total_equity"])),
-            **money_metadata("total_option_buying_power", money_total(frames.snapshots["option_buying_power"])),
+            **money_metadata(
+                "total_option_buying_power", money_total(frames.snapshots["option_buying_power"])
+            ),
             "preview": preview_markdown(shown, money=SNAPSHOT_MONEY),
         }
     )

@@ -39,7 +39,9 @@ def spx_setups(
     rows = setup_rows(records, run_id=context.run.run_id, captured_at=clock.run_time(context))
     wh = warehouse.warehouse()
     wh.replace_rows("spx_setups", rows, key_columns=["run_id", "setup_id"])
-    shown = rows[["setup_id", "direction", "target_delta", "stop_premium", "t1_gain_pct", "priority", "status"]]
+    shown = rows[
+        ["setup_id", "direction", "target_delta", "stop_premium", "t1_gain_pct", "priority", "status"]
+    ]
     active = int((rows["status"] == "active").sum()) if len(rows) else 0
     return dg.MaterializeResult(
         metadata={
