@@ -11,6 +11,7 @@ place that names the dev server.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import signal
 import subprocess
@@ -30,18 +31,23 @@ from spx_pipeline.cli.demo import NOW_HELP, pin_clock
 from spx_pipeline.settings import Settings
 
 PROJECT_ROOT: Final = Path(__file__).resolve().parents[2]
-# `dg dev` from this virtualenv (its console script sits beside the interpreter). It is aimed at a
-# one-project dg workspace written into DAGSTER_HOME, because dg runs Dagster from the directory
-# it is aimed at and Dagster warns when that directory holds a dagster.yaml other than
-# DAGSTER_HOME's (the repository root holds one, for a bare `dg dev`).
-DEV_SERVER: Final[tuple[str, ...]] = ("dev",)
+# `dg dev`, run by the interpreter that runs `spx-pipeline` (whichever virtualenv that is, the
+# project's .venv or one's own with `pip install -e .`). It is aimed at a one-project dg workspace
+# written into DAGSTER_HOME, because dg runs Dagster from the directory it is aimed at and Dagster
+# warns when that directory holds a dagster.yaml other than DAGSTER_HOME's (the repository root
+# holds one, for a bare `dg dev`). `--use-active-venv` keeps dg from starting the code server with
+# `<project>/.venv/bin/python` (its default for a project, missing in any other virtualenv): the
+# code server then runs on this same interpreter.
+DEV_SERVER: Final[tuple[str, ...]] = ("dev", "--use-active-venv")
+_DG_MAIN: Final = "import sys; from dagster_dg_cli.cli import main; sys.argv[0] = 'dg'; main()"
 FORWARDED_SIGNALS: Final = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 GRACE_SECONDS: Final = 30.0
 
 
 def dev_server_command(port: int) -> list[str]:
-    dg = Path(sys.executable).parent / "dg"
-    if not dg.exists():  # installed without the dg CLI: the classic command, same code location
+    """The dev server, always on ``sys.executable`` (never a console script's own interpreter)."""
+    if importlib.util.find_spec("dagster_dg_cli") is None:
+        # Installed without the dg CLI: the classic command, same code location, same interpreter.
         return [
             sys.executable,
             "-m",
@@ -52,7 +58,8 @@ def dev_server_command(port: int) -> list[str]:
             "--port",
             str(port),
         ]
-    return [str(dg), *DEV_SERVER, "--target-path", str(_dg_workspace()), "--port", str(port)]
+    target = str(_dg_workspace())
+    return [sys.executable, "-c", _DG_MAIN, *DEV_SERVER, "--target-path", target, "--port", str(port)]
 
 
 def _descendants(pid: int) -> list[psutil.Process]:
