@@ -2,9 +2,10 @@
 
 ``dg dev`` (Dagster's project-aware dev server, run from the repository root where ``[tool.dg]``
 names the project) starts a webserver, a daemon and a code server. The wrapper runs it in a process
-group of its own, forwards SIGTERM/SIGINT/SIGHUP to the whole group, waits for it (then for any
-descendant that left the group), and kills what is still there after a grace period, so stopping
-the wrapper never orphans a process that keeps the UI's port. ``dev_server_command`` is the one
+group of its own and forwards SIGTERM/SIGINT/SIGHUP to the dev server, which stops its children in
+order; once it exited, whatever is left of its group (and any descendant that left the group) gets
+SIGTERM, then SIGKILL after a grace period, so stopping the wrapper never orphans a process that
+keeps the UI's port. ``dev_server_command`` is the one
 place that names the dev server.
 """
 
@@ -75,7 +76,7 @@ def _signal_group(pgid: int, signum: int) -> None:
 
 
 def supervise(command: Sequence[str], *, cwd: Path | None = None, grace: float = GRACE_SECONDS) -> int:
-    """Run ``command`` in its own process group until it exits; signals to us go to the whole group.
+    """Run ``command`` in its own process group until it exits; signals to us go to its leader.
 
     Returns the child's exit code (128 + signal number when a signal ended it). Whatever the child
     leaves behind (its group, or descendants that started a session of their own) is stopped
@@ -89,13 +90,14 @@ def supervise(command: Sequence[str], *, cwd: Path | None = None, grace: float =
         stopping.set()
         if not started:
             return
-        pgid = started[0].pid  # a new session makes the child the leader of a new process group
-        known.update((p.pid, p) for p in _descendants(pgid))
-        _signal_group(pgid, signum)
-        for process in list(known.values()):  # descendants that moved to a group of their own
-            with contextlib.suppress(psutil.Error, ProcessLookupError):
-                if os.getpgid(process.pid) != pgid:
-                    process.send_signal(signum)
+        leader = started[0].pid  # a new session makes the child the leader of a new process group
+        known.update((p.pid, p) for p in _descendants(leader))
+        # The dev server alone: it stops its webserver, daemon and code server in order. Signalled
+        # together, the code server died first and the dev server's monitor restarted it during the
+        # shutdown, then waited for the new one (measured: 12-15 s to exit instead of about 5).
+        # Whatever outlives it is stopped below (_stop_leftovers), descendants that left included.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(leader, signum)
 
     # Handlers first: a child forked while a signal is *ignored* here (inherited, for instance, from
     # a parent that ignores SIGTERM) would ignore it too; a *handled* signal is reset by exec.
@@ -109,7 +111,8 @@ def supervise(command: Sequence[str], *, cwd: Path | None = None, grace: float =
     started.append(child)
     pgid = child.pid
     if stopping.is_set():  # a signal came while the child was being started
-        _signal_group(pgid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pgid, signal.SIGTERM)
     try:
         while child.poll() is None:
             known.update((p.pid, p) for p in _descendants(child.pid))
