@@ -8,4 +8,5 @@ pytest_plugins = [
     "spx_pipeline_tests.fixtures.pipeline",
     "spx_pipeline_tests.fixtures.runs",
     "spx_pipeline_tests.fixtures.processes",
+    "spx_pipeline_tests.fixtures.charts",
 ]

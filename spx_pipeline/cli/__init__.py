@@ -18,6 +18,7 @@ from spx_pipeline.cli.db import db
 from spx_pipeline.cli.demo import demo
 from spx_pipeline.cli.dev import dev
 from spx_pipeline.cli.emulator import tradier_emulator
+from spx_pipeline.cli.report import report
 from spx_pipeline.cli.setups import setups
 from spx_pipeline.cli.symbols import symbols
 
@@ -34,6 +35,7 @@ def cli() -> None:
     First hour, from the project root:
       .venv/bin/spx-pipeline demo                      # whole pipeline, local Tradier server
       .venv/bin/spx-pipeline db query recommendations_of_the_day
+      .venv/bin/spx-pipeline report                    # charts in data/warehouse_report.html
       .venv/bin/spx-pipeline credentials list          # uses data/credentials.key after the demo
       .venv/bin/spx-pipeline dev                       # the Dagster UI on http://127.0.0.1:3000
 
@@ -41,7 +43,8 @@ def cli() -> None:
     """
 
 
-for _command in (db, credentials, keygen, setups, tradier_emulator, demo, dev, symbols, celery_worker):
+_COMMANDS = (db, credentials, keygen, setups, tradier_emulator, demo, dev, symbols, celery_worker, report)
+for _command in _COMMANDS:
     cli.add_command(_command)
 
 

@@ -7,6 +7,7 @@ Plots tab stay numbers; money totals are summed exactly (Decimal) before they be
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -116,6 +117,18 @@ def money_metadata(name: str, amount: Decimal) -> dict[str, dg.MetadataValue]:
         name: dg.MetadataValue.text(money_text(amount)),
         f"{name}_usd": dg.MetadataValue.float(float(amount)),
     }
+
+
+def chart_markdown(png: bytes | None, *, title: str, empty: str) -> dg.MarkdownMetadataValue:
+    """A chart on the asset page: the PNG embedded as a data URI (Dagster's markdown allows them,
+    so the picture needs no file server and survives a restart), or ``empty`` in words.
+
+    Callers draw only published figures (amounts, counts, account and setup ids): never a secret.
+    """
+    if png is None:
+        return dg.MetadataValue.md(f"_{empty}_")
+    encoded = base64.b64encode(png).decode("ascii")
+    return dg.MetadataValue.md(f"![{title}](data:image/png;base64,{encoded})")
 
 
 def row_counts(warehouse: Warehouse, table: str, written: int) -> dict[str, dg.MetadataValue]:

@@ -99,6 +99,8 @@ SURFACE: list[tuple[list[str], dict[str, object]]] = [
     (["dev"], {"data_dir": Path("data"), "no_emulator": False, "emulator_port": 8787, "port": 3000}),
     (["symbols", "convert", "--to", "osi", "SPXW251219C06000000"], {"style": "osi"}),
     (["symbols", "convert", "--to", "massive"], {"style": "massive", "values": ()}),
+    (["report"], {"path": None, "output": None}),
+    (["report", "--path", "w.duckdb", "--output", "r.html"], {"path": "w.duckdb", "output": Path("r.html")}),
     (["celery-worker"], {"name": None, "concurrency": 1, "loglevel": "INFO"}),
     (
         ["celery-worker", "--name", "w1", "--concurrency", "2", "--loglevel", "WARNING"],

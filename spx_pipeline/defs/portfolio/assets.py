@@ -9,6 +9,7 @@ from pydantic import Field
 
 from spx_pipeline.broker.secrets import Redactor
 from spx_pipeline.broker.tradier import AccountCredential
+from spx_pipeline.defs.charts import equity_chart
 from spx_pipeline.defs.common import OWNERS, run_state, table_schema_metadata
 from spx_pipeline.defs.display import money_metadata, money_total, preview_markdown, row_counts, seconds
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
@@ -301,5 +302,6 @@ def portfolio_snapshots(
                 "total_option_buying_power", money_total(frames.snapshots["option_buying_power"])
             ),
             "preview": preview_markdown(shown, money=SNAPSHOT_MONEY),
+            **equity_chart(wh),
         }
     )

@@ -16,6 +16,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from spx_pipeline.defs.charts import outcomes_chart
 from spx_pipeline.defs.common import OWNERS, table_schema_metadata, unique_key_check
 from spx_pipeline.defs.display import preview_markdown, row_counts
 from spx_pipeline.defs.market_data.assets import spx_option_chain
@@ -195,6 +196,7 @@ def contract_recommendations(
             **_counts(rows),
             "slippage_guardrails": dg.MetadataValue.int(len(rails)),
             "preview": preview_markdown(shown, money=PREVIEW_MONEY),
+            **outcomes_chart(wh),
         }
     )
 
