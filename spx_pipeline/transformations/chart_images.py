@@ -64,9 +64,10 @@ def equity_png(history: pd.DataFrame) -> bytes | None:
     axes.set_title("Total equity per account")
     axes.set_xlabel("captured (UTC)")
     axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    locator = AutoDateLocator(maxticks=6)
-    axes.xaxis.set_major_locator(locator)
-    axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    if history["captured_at"].nunique() > 1:  # one instant has no range for a date locator
+        locator = AutoDateLocator(maxticks=6)
+        axes.xaxis.set_major_locator(locator)
+        axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     return _png(figure)
 
 
