@@ -64,10 +64,12 @@ def equity_png(history: pd.DataFrame) -> bytes | None:
     axes.set_title("Total equity per account")
     axes.set_xlabel("captured (UTC)")
     axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    if history["captured_at"].nunique() > 1:  # one instant has no range for a date locator
-        locator = AutoDateLocator(maxticks=6)
-        axes.xaxis.set_major_locator(locator)
-        axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    times = pd.to_datetime(history["captured_at"], utc=True)
+    if times.nunique() == 1:  # one sync so far: an hour either side, not years of empty axis
+        axes.set_xlim(times.min() - pd.Timedelta(hours=1), times.max() + pd.Timedelta(hours=1))
+    locator = AutoDateLocator(maxticks=6)
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     return _png(figure)
 
 

@@ -99,6 +99,9 @@ def equity_section(catalog: AnalystCatalog) -> Section:
                 hovertemplate="%{x|%Y-%m-%d %H:%M} UTC<br>$%{y:,.2f}<extra>%{fullData.name}</extra>",
             )
         )
+    times = pd.to_datetime(history["captured_at"], utc=True)
+    if times.nunique() == 1:  # one sync so far: an hour either side, not milliseconds
+        figure.update_xaxes(range=[times.min() - pd.Timedelta(hours=1), times.max() + pd.Timedelta(hours=1)])
     return Section(
         "equity", "Equity per account", description, _layout(figure, y_title="total equity", money=True)
     )
