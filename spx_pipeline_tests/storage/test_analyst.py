@@ -16,6 +16,7 @@ import pytest
 from spx_pipeline.storage.analyst import AnalystCatalog, published_seqs
 from spx_pipeline.storage.warehouse import Warehouse, WarehouseLockedError
 from spx_pipeline_tests.fixtures.pipeline import PipelineEnv
+from spx_pipeline_tests.fixtures.rows import recommendation, ticket
 from spx_pipeline_tests.fixtures.stores import both_backends
 
 
@@ -36,27 +37,6 @@ def chain_rows(run_id: str, symbols: list[str], bid: float = 1.0) -> pd.DataFram
             "bid": bid,
             "is_0dte": True,
         }
-    )
-
-
-def recommendation(run_id: str, contracts: int) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "as_of_date": pd.Timestamp("2026-11-24").date(),
-                "setup_id": "s1",
-                "account_id": "VA1",
-                "risk_fingerprint": "fp",
-                "generated_at": pd.Timestamp("2026-11-24T15:30:00Z"),
-                "run_id": run_id,
-                "direction": "bullish",
-                "target_delta": 0.4,
-                "suggested_contracts": contracts,
-                "suggested_cost": 100,
-                "sizing_reason": "ok",
-                "blocked": False,
-            }
-        ]
     )
 
 
@@ -93,32 +73,6 @@ def test_rows_are_read_only_once_their_stage_is_published(warehouse: Warehouse) 
     assert list(
         analyst(warehouse, "SELECT run_id, stage FROM run_publications").itertuples(index=False, name=None)
     ) == [("r1", "portfolio_sync")]
-
-
-def ticket(run_id: str, quantity: int) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "ticket_id": "t1",
-                "as_of_date": pd.Timestamp("2026-11-24").date(),
-                "setup_id": "s1",
-                "account_id": "VA1",
-                "risk_fingerprint": "fp",
-                "leg": "entry",
-                "side": "buy_to_open",
-                "order_type": "limit",
-                "option_symbol": "SPXW261124C06000000",
-                "underlying_symbol": "SPX",
-                "quantity": quantity,
-                "duration": "day",
-                "tag": "spx-t1",
-                "payload_json": "{}",
-                "preview_status": "not_requested",
-                "created_at": pd.Timestamp("2026-11-24T15:30:00Z"),
-                "run_id": run_id,
-            }
-        ]
-    )
 
 
 @both_backends
