@@ -110,6 +110,7 @@ def test_the_asset_page_shows_its_chart(
     assert images, f"no chart image rendered for {asset}.{entry}"
     [[width, height, alt]] = images
     assert alt == title and int(width) > 300 and int(height) > 150  # type: ignore[call-overload]
+    time.sleep(1)  # let the dialog finish fading in before the screenshot
     save(browser, dagster_ui, f"7-{asset}-chart")
 
 
