@@ -9,6 +9,7 @@ stop it costs the suite tens of seconds of CPU.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from spx_pipeline_tests.fixtures.processes import free_port, port_is_free, stop_and_check_tree
@@ -81,7 +83,7 @@ ORDERLY_SERVER = textwrap.dedent(
         "signal.signal(signal.SIGTERM, note)\\n"
         "signal.signal(signal.SIGUSR1, note)\\n"
         "open(sys.argv[1] + '.ready', 'w').close()\\n"
-        "while True:\\n"
+        "for _ in range(300):\\n"
         "    time.sleep(1)\\n"
     )
     child = subprocess.Popen([sys.executable, "-c", child_code, sys.argv[2]])
@@ -119,4 +121,7 @@ def test_sigterm_reaches_the_dev_server_which_stops_its_children_itself(tmp_path
         assert notes.read_text().split() == ["SIGUSR1"]  # stopped by its parent, never by our SIGTERM
     finally:
         if wrapper.poll() is None:
+            for process in psutil.Process(wrapper.pid).children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    process.kill()
             wrapper.kill()

@@ -9,6 +9,7 @@ interpreter's), starts ``dev`` with it, and reads the command line of the code s
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import sysconfig
@@ -83,7 +84,15 @@ def test_dev_starts_the_code_server_with_the_interpreter_that_runs_it(tmp_path: 
         wrapper.wait(timeout=90)
         assert wait_until_exited(tree, timeout=10) == []
         assert port_is_free(port) and port_is_free(emulator_port)
-    finally:
+    finally:  # on a failure too: nothing of the dev server may outlive the test
         if wrapper.poll() is None:
-            wrapper.kill()
+            started = psutil.Process(wrapper.pid).children(recursive=True)
+            wrapper.send_signal(signal.SIGTERM)
+            try:
+                wrapper.wait(timeout=90)
+            except subprocess.TimeoutExpired:
+                wrapper.kill()
+            for process in started:
+                with contextlib.suppress(psutil.Error):
+                    process.kill()
         log.close()
