@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
+import duckdb
 import pandas as pd
+
+from spx_pipeline.storage.analyst import AnalystCopyError
 
 Run = Callable[[str], pd.DataFrame]
 
@@ -58,17 +61,24 @@ GROUP BY r.as_of_date
 ORDER BY r.as_of_date
 """
 
-# The lead's `trades` relation (one row per round trip): realized P&L per setup and session.
+# The `trades` relation: at least these columns. Where it keeps versions of a trade (`trade_id`,
+# `version`: the warehouse copies every version from the app database), each trade's highest
+# version is its current state and the only one counted.
 TRADES_RELATION: Final = "trades"
 TRADES_COLUMNS: Final = ("setup_id", "account_id", "session_date", "realized_pnl")
+VERSION_COLUMNS: Final = ("trade_id", "version")
 _PNL = """
+WITH current AS (
+    SELECT * FROM {p}trades {latest}
+)
 SELECT setup_id, session_date, count(*) AS trades,
        CAST(sum(realized_pnl) AS DOUBLE) AS realized_pnl
-FROM {p}trades
+FROM current
 WHERE realized_pnl IS NOT NULL
 GROUP BY setup_id, session_date
 ORDER BY session_date, setup_id
 """
+_LATEST_VERSION = "QUALIFY row_number() OVER (PARTITION BY trade_id ORDER BY version DESC) = 1"
 
 
 def equity_history(run: Run, prefix: str, *, max_accounts: int = MAX_ACCOUNTS) -> pd.DataFrame:
@@ -93,6 +103,16 @@ def outcomes_per_day(run: Run, prefix: str) -> pd.DataFrame:
     return run(_OUTCOMES.format(p=prefix))
 
 
+def trade_columns(run: Run, prefix: str) -> set[str]:
+    """The columns of the ``trades`` relation (empty when there is none)."""
+    try:
+        return {str(c) for c in run(f"SELECT * FROM {prefix}{TRADES_RELATION} LIMIT 0").columns}
+    except (duckdb.Error, AnalystCopyError):  # no trades relation there (yet)
+        return set()
+
+
 def realized_pnl_per_setup(run: Run, prefix: str) -> pd.DataFrame:
-    """``setup_id, session_date, trades, realized_pnl`` from the ``trades`` relation (closed trades)."""
-    return run(_PNL.format(p=prefix))
+    """``setup_id, session_date, trades, realized_pnl``: realized P&L of each trade's current state
+    (trades with no exit fill yet count nothing), per setup and session."""
+    versioned = set(VERSION_COLUMNS) <= trade_columns(run, prefix)
+    return run(_PNL.format(p=prefix, latest=_LATEST_VERSION if versioned else ""))

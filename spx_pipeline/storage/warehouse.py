@@ -9,8 +9,10 @@ table exactly as it was.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -259,15 +261,18 @@ class Warehouse:
         Actions registered with ``after_commit`` (moving an exported analyst copy into place) run
         once the commit succeeded, while this process still holds the file.
         """
+        # One writer at a time per file in this process (DuckDB's cursors would otherwise race to a
+        # write-write conflict at commit); other processes queue on the file lock as before.
         # No views up front on the Parquet backend: ``tx.query`` creates those its SQL names.
-        with self._connect(False, "") as con:
+        with _writer_lock(self.path), self._connect(False, "") as con:
             tx = WarehouseTransaction(self, con)
             con.begin()
             try:
                 yield tx
                 con.commit()
             except BaseException:
-                con.rollback()
+                with contextlib.suppress(duckdb.Error):  # a failed commit has rolled back already
+                    con.rollback()
                 tx.discard()
                 raise
             tx.committed()
@@ -323,6 +328,17 @@ class Warehouse:
 
     def __repr__(self) -> str:
         return f"Warehouse({str(self.path)!r})"
+
+
+_WRITER_LOCKS: dict[Path, threading.RLock] = {}
+_WRITER_LOCKS_GUARD = threading.Lock()
+
+
+def _writer_lock(path: Path) -> threading.RLock:
+    """The process's lock for writing ``path`` (re-entrant: a transaction may open another read)."""
+    key = path.resolve()
+    with _WRITER_LOCKS_GUARD:
+        return _WRITER_LOCKS.setdefault(key, threading.RLock())
 
 
 def query_names() -> list[str]:

@@ -7,8 +7,8 @@ published analyst copy (``storage.chart_reads``, the same queries as the asset p
 so writing a report never blocks a run. A section whose data does not exist yet says so in words
 instead of drawing an empty frame.
 
-P&L per setup reads a ``trades`` relation with the columns ``TRADES_COLUMNS`` (one row per round
-trip) when the analyst copy has one; until then the section says there are no closed trades.
+P&L per setup reads the ``trades`` relation (``chart_reads.TRADES_COLUMNS``; each trade's current
+version) when the analyst copy has one; without realized P&L the section says so.
 """
 
 from __future__ import annotations
@@ -167,12 +167,8 @@ def outcomes_section(catalog: AnalystCatalog) -> Section:
 
 
 def trades_available(catalog: AnalystCatalog) -> bool:
-    """The analyst copy has a ``trades`` table or view with the columns the P&L chart reads."""
-    found = catalog.query(
-        "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = ?",
-        [chart_reads.TRADES_RELATION],
-    )
-    return set(chart_reads.TRADES_COLUMNS) <= set(found["column_name"])
+    """The analyst copy has a ``trades`` relation with the columns the P&L chart reads."""
+    return set(chart_reads.TRADES_COLUMNS) <= chart_reads.trade_columns(catalog.query, PREFIX)
 
 
 def pnl_section(catalog: AnalystCatalog) -> Section:

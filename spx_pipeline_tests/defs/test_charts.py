@@ -53,10 +53,10 @@ def test_each_chart_draws_published_rows(chart_warehouse: Warehouse) -> None:
 
 
 def test_pnl_chart_waits_for_published_trades(chart_warehouse: Warehouse) -> None:
-    """The trade lifecycle publishes ``trades``; until then the asset page would say so."""
+    """``published.trades`` without realized P&L says so; with some, the chart is drawn."""
     with chart_warehouse.transaction() as tx:
         tx.con.execute(
-            "CREATE VIEW published.trades AS SELECT 's1' AS setup_id, 'VA1' AS account_id, "
+            "CREATE OR REPLACE VIEW published.trades AS SELECT 's1' AS setup_id, 'VA1' AS account_id, "
             "DATE '2026-11-24' AS session_date, CAST(NULL AS DECIMAL(18,4)) AS realized_pnl WHERE false"
         )
     assert pnl_chart(chart_warehouse)["realized_pnl_per_setup"].value == "_no closed trades yet_"

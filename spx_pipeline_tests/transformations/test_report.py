@@ -40,30 +40,36 @@ def test_the_report_embeds_every_chart_and_fetches_nothing(chart_warehouse: Ware
 def _catalog_with_trades(
     warehouse: Warehouse, tmp_path: Path, rows: list[tuple[object, ...]]
 ) -> AnalystCatalog:
-    """A copy of the analyst catalog with a ``trades`` table, as the trade lifecycle will publish."""
+    """A copy of the analyst catalog whose ``trades`` holds ``rows``: versions of trades, as the
+    warehouse copies them from the app database (the highest version is a trade's state)."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     other = tmp_path / "with_trades.duckdb"
     shutil.copy(AnalystCatalog(warehouse.path).catalog_path, tmp_path / "with_trades_analyst.duckdb")
     con = duckdb.connect(str(tmp_path / "with_trades_analyst.duckdb"))
     try:
+        con.execute("DROP VIEW IF EXISTS trades")
         con.execute(
-            "CREATE TABLE trades (trade_id VARCHAR, setup_id VARCHAR, account_id VARCHAR, "
+            "CREATE TABLE trades (trade_id VARCHAR, version INTEGER, setup_id VARCHAR, account_id VARCHAR, "
             "session_date DATE, realized_pnl DECIMAL(18,4))"
         )
         for row in rows:
-            con.execute("INSERT INTO trades VALUES (?, ?, ?, ?, ?)", row)
+            con.execute("INSERT INTO trades VALUES (?, ?, ?, ?, ?, ?)", row)
     finally:
         con.close()
     return AnalystCatalog(other)
 
 
-def test_pnl_per_setup_is_drawn_from_a_trades_relation(chart_warehouse: Warehouse, tmp_path: Path) -> None:
+def test_pnl_per_setup_is_drawn_from_each_trades_current_version(
+    chart_warehouse: Warehouse, tmp_path: Path
+) -> None:
     day = date(2026, 11, 24)
     rows = [
-        ("a", "s1", "VA1", day, "120.50"),
-        ("b", "s1", "VA2", day, "-20.50"),
-        ("c", "s2", "VA1", day, "-35"),
-        ("d", "s2", "VA1", day, None),  # still open: no realized P&L yet
+        ("a", 1, "s1", "VA1", day, None),  # planned, entered...
+        ("a", 2, "s1", "VA1", day, "40.00"),  # T1 filled
+        ("a", 3, "s1", "VA1", day, "120.50"),  # closed: this version counts, not the earlier ones
+        ("b", 1, "s1", "VA2", day, "-20.50"),
+        ("c", 1, "s2", "VA1", day, "-35"),
+        ("d", 1, "s2", "VA1", day, None),  # still open: no realized P&L yet
     ]
     section = pnl_section(_catalog_with_trades(chart_warehouse, tmp_path, rows))
     assert section.figure is not None and section.note is None
