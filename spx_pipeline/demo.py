@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from spx_pipeline.clock import Clock
 from spx_pipeline.domain.risk_context import DEFAULT_MAX_RISK_DOLLARS
 from spx_pipeline.emulator import EmulatedAccount, EmulatorConfig, TradierEmulator, demo_accounts
+from spx_pipeline.emulator.ledger import is_option
 from spx_pipeline.settings import (
     APP_DB_URL_VAR,
     CREDENTIALS_KEY_FILE_VAR,
@@ -29,6 +30,7 @@ from spx_pipeline.settings import (
     WAREHOUSE_PATH_VAR,
     Settings,
 )
+from spx_pipeline.storage.acknowledgements import AcknowledgementStore
 from spx_pipeline.storage.appdb import AppDatabase
 from spx_pipeline.storage.credentials import CredentialStore, UnknownAccountError, generate_key
 from spx_pipeline.storage.setups import SetupError, SetupStore
@@ -199,8 +201,28 @@ def seed_accounts_and_setups(
 
 
 def seed_demo_data(emulator_config: EmulatorConfig) -> None:
-    """Demo credentials for the emulator's accounts and the demo setups, in the environment's stores."""
+    """Demo credentials for the emulator's accounts and the demo setups, in the environment's stores.
+
+    The demo accounts hold a few option positions opened by hand before the pipeline: the demo
+    acknowledges them (what an operator does once), so its reconciliation ends green.
+    """
     seed_accounts_and_setups(emulator_config.accounts)
+    acknowledge_held_positions(emulator_config.accounts)
+
+
+def acknowledge_held_positions(accounts: Sequence[EmulatedAccount], app_db_url: str | None = None) -> None:
+    appdb = AppDatabase(app_db_url)
+    try:
+        store = AcknowledgementStore(appdb)
+        for account in accounts:
+            for position in account.positions:
+                if is_option(position.symbol):
+                    store.acknowledge(
+                        account.account_id, position.symbol, int(position.quantity),
+                        note="held in the demo account from before the pipeline (opened by hand)",
+                    )  # fmt: skip
+    finally:
+        appdb.dispose()
 
 
 @contextmanager

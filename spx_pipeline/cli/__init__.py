@@ -20,6 +20,7 @@ from spx_pipeline.cli.dev import dev
 from spx_pipeline.cli.emulator import tradier_emulator
 from spx_pipeline.cli.limits import limits
 from spx_pipeline.cli.place import place
+from spx_pipeline.cli.positions import positions
 from spx_pipeline.cli.report import report
 from spx_pipeline.cli.setups import setups
 from spx_pipeline.cli.symbols import symbols
@@ -54,6 +55,7 @@ for _command in (
     limits,
     trades,
     place,
+    positions,
     tradier_emulator,
     demo,
     dev,

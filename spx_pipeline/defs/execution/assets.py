@@ -245,9 +245,10 @@ class ReconciliationConfig(dg.Config):
     deps=[POSITIONS, execution_fidelity],
     pool=WAREHOUSE_POOL,
     description=(
-        "Per account x option symbol, the position our filled tickets imply against the broker's report: "
-        "matched, missing_at_broker, unexpected_at_broker (external or manual), quantity_mismatch, or "
-        "unknown (the report failed or is missing; never counted as flat)."
+        "Per account x option symbol, the position our filled orders imply against the broker's report: "
+        "matched, missing_at_broker, unexpected_at_broker (external or manual), quantity_mismatch, "
+        "acknowledged (an operator accepted it as it is), or unknown (a report failed or is missing; "
+        "never counted as flat)."
     ),
     metadata=table_schema_metadata("position_reconciliation"),
 )
@@ -281,6 +282,7 @@ def position_reconciliation(
         reported,
         errors,
         tolerance=config.tolerance_contracts,
+        acknowledged=app_db.acknowledgement_store().by_account(),
     )
     frame = reconciliation_frame(rows, session=session, run_id=run_id, captured_at=captured_at)
     wh.replace_rows(
