@@ -64,7 +64,11 @@ telemetry:
 DEMO_SETUPS: tuple[dict[str, object], ...] = (
     {
         "setup_id": "demo-bull-040",
-        "label": "Bullish 0.40 delta, stop at 60% of entry",
+        # No stop premium: the premium paid is the risk; the runner's stop sits at the entry
+        # price once T1 filled (domain.orders), a stop-limit $0.10 below it.
+        "label": (
+            "Bullish 0.40 delta, no stop premium (premium at risk), runner stop-limit from entry after T1"
+        ),
         "direction": "bullish",
         "target_delta": 0.40,
         "stop_premium": None,
@@ -72,7 +76,7 @@ DEMO_SETUPS: tuple[dict[str, object], ...] = (
     },
     {
         "setup_id": "demo-bear-030",
-        "label": "Bearish 0.30 delta",
+        "label": "Bearish 0.30 delta, no stop premium (premium at risk)",
         "direction": "bearish",
         "target_delta": 0.30,
         "stop_premium": None,

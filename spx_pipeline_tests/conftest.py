@@ -9,4 +9,5 @@ pytest_plugins = [
     "spx_pipeline_tests.fixtures.trading",
     "spx_pipeline_tests.fixtures.runs",
     "spx_pipeline_tests.fixtures.processes",
+    "spx_pipeline_tests.fixtures.charts",
 ]

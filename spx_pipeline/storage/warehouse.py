@@ -34,6 +34,7 @@ from spx_pipeline.storage.paths import (
 )
 from spx_pipeline.storage.publication import published_views_sql
 from spx_pipeline.storage.shared_connection import shared_connection
+from spx_pipeline.storage.warehouse_keys import refill, set_aside, tables_with_changed_keys
 from spx_pipeline.storage.warehouse_parquet import CLAIMS_DIR, ParquetStore
 from spx_pipeline.storage.warehouse_schema import WarehouseSchema, ddl_scripts, warehouse_schema
 from spx_pipeline.storage.warehouse_types import (
@@ -207,7 +208,8 @@ class Warehouse:
         """Apply every DDL file in order (CREATE ... IF NOT EXISTS); return the tables created.
 
         A warehouse that already has every table, column and description of the DDL is left as it
-        is (re-applying the descriptions costs more than the rest of a small step).
+        is (re-applying the descriptions costs more than the rest of a small step). A table whose
+        primary key the DDL changed is rebuilt with its rows (``warehouse_keys``).
         """
         if self.parquet is not None:
             return self.parquet.ensure_schema()
@@ -220,11 +222,15 @@ class Warehouse:
         with self.connect() as con:
             tables = _table_comments(con)
             before = set(tables)
-            current = _schema_is_current(con, tables, warehouse_schema(self._ddl_dir))
+            schema = warehouse_schema(self._ddl_dir)
+            rekeyed = tables_with_changed_keys(con, schema)
+            current = not rekeyed and _schema_is_current(con, tables, schema)
             con.begin()
             try:
+                set_aside(con, rekeyed)
                 for script in [] if current else ddl_scripts(self._ddl_dir):
                     con.execute(script)
+                refill(con, rekeyed)
                 for statement in published_views_sql():
                     con.execute(statement)
                 con.commit()

@@ -31,7 +31,10 @@ from spx_pipeline.storage.account_limits import AccountLimits, effective
 from spx_pipeline.storage.trade_store import TradeStore
 from spx_pipeline.storage.warehouse import Warehouse
 
+# What a recommendation is for (tickets carry it too), and the table's row key: every run's rows
+# are kept, so the same recommendation key appears once per run.
 RECOMMENDATION_KEY = ("as_of_date", "setup_id", "account_id", "risk_fingerprint")
+RECOMMENDATION_ROW_KEY = ("run_id", *RECOMMENDATION_KEY)
 INVALID_SETUP = "invalid_setup"
 
 

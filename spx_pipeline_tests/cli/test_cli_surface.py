@@ -124,6 +124,8 @@ SURFACE: list[tuple[list[str], dict[str, object]]] = [
     ),
     (["positions", "list", "--format", "csv"], {"fmt": "csv"}),
     (["symbols", "convert", "--to", "massive"], {"style": "massive", "values": ()}),
+    (["report"], {"path": None, "output": None}),
+    (["report", "--path", "w.duckdb", "--output", "r.html"], {"path": "w.duckdb", "output": Path("r.html")}),
     (["celery-worker"], {"name": None, "concurrency": 1, "loglevel": "INFO"}),
     (
         ["celery-worker", "--name", "w1", "--concurrency", "2", "--loglevel", "WARNING"],

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from spx_pipeline.cli import main
+from spx_pipeline.storage.analyst import AnalystCatalog
 from spx_pipeline.storage.credentials import generate_key
 from spx_pipeline.storage.warehouse import Warehouse, query_names
 
@@ -49,14 +50,18 @@ def test_demo_runs_end_to_end_and_analyst_queries_run_on_its_warehouse(
     assert warehouse.row_count("order_tickets") > 0
     # The small margin account (under $25k) shows the 0DTE policy at work.
     small = warehouse.query(
-        "SELECT blocked_reason FROM contract_recommendations WHERE account_id = 'VA00000004'"
+        "SELECT blocked, blocked_reason, sizing_reason FROM contract_recommendations "
+        "WHERE account_id = 'VA00000004'"
     )
-    assert small["blocked_reason"].str.contains("not PDT-qualified").all()
+    assert not small["blocked"].any() and small["blocked_reason"].isna().all()  # NULL when tradable
+    assert small["sizing_reason"].str.contains("not PDT-qualified").all()
     executed = {"fills_and_slippage_by_setup", "execution_quality_by_hour", "open_reconciliation_differences"}
+    executed |= {"blocked_reasons_by_day"}  # empty when the demo's session blocks nothing
+    catalog = AnalystCatalog(data / "warehouse.duckdb")  # where `db query` runs them
     for name in query_names():
-        frame = warehouse.named_query(name)  # every query runs on the plain demo's warehouse
+        frame = catalog.named_query(name)  # every query runs on the plain demo's analyst copy
         assert len(frame) > 0 or name in executed, name  # execution queries fill with demo --execute
-    latest = warehouse.named_query("latest_snapshot_per_account")
+    latest = catalog.named_query("latest_snapshot_per_account")
     assert sorted(latest["account_id"]) == ["VA00000001", "VA00000002", "VA00000003", "VA00000004"]
     # The Dagster run is recorded in the persistent local instance under data/.
     assert (data / "dagster_home" / "dagster.yaml").exists()
@@ -66,7 +71,7 @@ def test_demo_runs_end_to_end_and_analyst_queries_run_on_its_warehouse(
     assert main(["demo", "--data-dir", str(data), "--quiet"]) == 0
     assert warehouse.row_count("portfolio_snapshots") == 8
     assert warehouse.row_count("broker_credentials") == 4
-    assert len(warehouse.named_query("latest_snapshot_per_account")) == 4
+    assert len(catalog.named_query("latest_snapshot_per_account")) == 4
     assert "TRADIER_BASE_URL" not in os.environ  # the local server's URL does not leak out
 
 
@@ -90,7 +95,7 @@ def test_demo_execute_places_fills_and_reconciles_offline(
     # Ours match; the positions the demo accounts hold from before are acknowledged, not unexplained.
     assert "matched" in statuses and "acknowledged" in statuses and "unexpected_at_broker" not in statuses
     for name in ("fills_and_slippage_by_setup", "execution_quality_by_hour"):
-        assert len(warehouse.named_query(name)) > 0, name
+        assert len(AnalystCatalog(data / "warehouse.duckdb").named_query(name)) > 0, name
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from pydantic import Field
 
 from spx_pipeline.broker.secrets import Redactor
 from spx_pipeline.broker.tradier import AccountCredential
+from spx_pipeline.defs.charts import slippage_chart
 from spx_pipeline.defs.common import OWNERS, table_schema_metadata
 from spx_pipeline.defs.display import preview_markdown, row_counts
 from spx_pipeline.domain.execution import GuardrailPolicy, ReconciliationStatus, match_fidelity, quantile
@@ -211,6 +212,7 @@ def execution_fidelity(
             int((frame["match"] == "inferred").sum()) if len(frame) else 0
         ),
         "setups_updated_in_app_db": dg.MetadataValue.int(updated),
+        **slippage_chart(wh),
     }
     if entry_ticks:
         metadata["median_entry_slippage_ticks"] = dg.MetadataValue.float(

@@ -1,8 +1,9 @@
 """Recommendations group: every active setup x every synced account's own risk context.
 
 A cache key without the risk context would serve one account's sizing to another, so each row is
-keyed by (as-of, setup, account, risk fingerprint), and ad-hoc requests go to their own table,
-never to this one. Both refuse a chain from another session, judge quote age against the run's
+keyed by (as-of, setup, account, risk fingerprint) within its run (every run's rows are kept, so
+"why was it blocked at 10:00?" has an answer), and ad-hoc requests go to their own table, never
+to this one. Both refuse a chain from another session, judge quote age against the run's
 clock, and spend each account's budgets once across its setups
 (``domain.contract_selection.recommend``).
 """
@@ -15,10 +16,12 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from spx_pipeline.defs.charts import outcomes_chart
 from spx_pipeline.defs.common import OWNERS, table_schema_metadata, unique_key_check
 from spx_pipeline.defs.display import preview_markdown, row_counts
 from spx_pipeline.defs.market_data.assets import spx_option_chain
 from spx_pipeline.defs.portfolio.assets import portfolio_snapshots
+from spx_pipeline.defs.recommendations.setups import spx_setups
 from spx_pipeline.domain.contract_selection import SelectionConfig
 from spx_pipeline.domain.market_calendar import trading_day
 from spx_pipeline.domain.money import to_money
@@ -31,7 +34,7 @@ from spx_pipeline.storage.warehouse import Warehouse
 from spx_pipeline.transformations.execution import guardrails_from_rows
 from spx_pipeline.transformations.portfolio import risk_contexts
 from spx_pipeline.transformations.recommendations import (
-    RECOMMENDATION_KEY,
+    RECOMMENDATION_ROW_KEY,
     BudgetBreachError,
     LatestChain,
     StaleChainError,
@@ -135,11 +138,11 @@ def _counts(rows: pd.DataFrame) -> dict[str, dg.IntMetadataValue]:
     owners=OWNERS,
     kinds={"pandas", "duckdb"},
     pool=WAREHOUSE_POOL,
-    deps=[portfolio_snapshots, spx_option_chain],
+    deps=[portfolio_snapshots, spx_option_chain, spx_setups],
     description=(
         "Every active setup x every synced account's latest risk context (buying power by account type, "
-        "PDT/DTBP for the 0DTE policy, max risk) through the domain selector; keyed by (as-of, setup, "
-        "account, risk fingerprint). Blocked rows are kept with their reason."
+        "PDT/DTBP for the 0DTE policy, max risk) through the domain selector; keyed by (run, as-of, setup, "
+        "account, risk fingerprint): every run's rows are kept. Blocked rows are kept with their reason."
     ),
     metadata=table_schema_metadata("contract_recommendations"),
 )
@@ -193,7 +196,7 @@ def contract_recommendations(
     for account, reason in stale.items():
         context.log.warning(f"Account {account}: {reason}")
     rows.insert(0, "run_id", context.run.run_id)
-    wh.replace_rows("contract_recommendations", rows, key_columns=list(RECOMMENDATION_KEY))
+    wh.replace_rows("contract_recommendations", rows, key_columns=list(RECOMMENDATION_ROW_KEY))
     shown = rows[["setup_id", "account_id", "symbol", "limit_price", "suggested_contracts", "blocked"]]
     return dg.MaterializeResult(
         metadata={
@@ -206,12 +209,14 @@ def contract_recommendations(
             "slippage_guardrails": dg.MetadataValue.int(len(rails)),
             "already_traded": dg.MetadataValue.int(len(traded.already)),
             "preview": preview_markdown(shown, money=PREVIEW_MONEY),
+            **outcomes_chart(wh),
         }
     )
 
 
+# Per run: the same recommendation key recurs once per run by design (the history).
 contract_recommendations_unique_keys = unique_key_check(
-    contract_recommendations, "contract_recommendations", RECOMMENDATION_KEY
+    contract_recommendations, "contract_recommendations", RECOMMENDATION_ROW_KEY
 )
 
 
