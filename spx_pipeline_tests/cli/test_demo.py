@@ -57,6 +57,7 @@ def test_demo_runs_end_to_end_and_analyst_queries_run_on_its_warehouse(
     assert small["sizing_reason"].str.contains("not PDT-qualified").all()
     executed = {"fills_and_slippage_by_setup", "execution_quality_by_hour", "open_reconciliation_differences"}
     executed |= {"blocked_reasons_by_day"}  # empty when the demo's session blocks nothing
+    executed |= {"pnl_by_setup", "pnl_by_account"}  # no trade closes without demo --execute
     catalog = AnalystCatalog(data / "warehouse.duckdb")  # where `db query` runs them
     for name in query_names():
         frame = catalog.named_query(name)  # every query runs on the plain demo's analyst copy
@@ -94,7 +95,7 @@ def test_demo_execute_places_fills_and_reconciles_offline(
     statuses = set(warehouse.query("SELECT DISTINCT status FROM position_reconciliation")["status"])
     # Ours match; the positions the demo accounts hold from before are acknowledged, not unexplained.
     assert "matched" in statuses and "acknowledged" in statuses and "unexpected_at_broker" not in statuses
-    for name in ("fills_and_slippage_by_setup", "execution_quality_by_hour"):
+    for name in ("fills_and_slippage_by_setup", "execution_quality_by_hour", "trades", "trade_events"):
         assert len(AnalystCatalog(data / "warehouse.duckdb").named_query(name)) > 0, name
 
 
