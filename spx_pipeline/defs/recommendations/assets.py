@@ -54,7 +54,7 @@ PREVIEW_MONEY = ("limit_price",)
 class RecommendationRunConfig(dg.Config):
     """Run config of the recommendation asset and op: sizing and liquidity knobs, money in dollars.
 
-    Field names are what users type in run config YAML; ``selection_config`` turns them into the
+    Field names are what users type in run config YAML; selection_config() turns them into the
     domain's ``SelectionConfig``.
     """
 
@@ -223,7 +223,7 @@ contract_recommendations_unique_keys = unique_key_check(
 class AdhocRiskContext(dg.Config):
     """An ad-hoc request's risk inputs plus broker-reported state, all optional.
 
-    Without ``max_risk_dollars`` the request is sized with ``selection.max_risk_dollars``.
+    Without max_risk_dollars the request is sized with selection.max_risk_dollars.
     """
 
     day_trade_buying_power: float | None = None
