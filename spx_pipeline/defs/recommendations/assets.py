@@ -55,7 +55,7 @@ class RecommendationRunConfig(dg.Config):
     """Run config of the recommendation asset and op: sizing and liquidity knobs, money in dollars.
 
     Field names are what users type in run config YAML; selection_config() turns them into the
-    domain's ``SelectionConfig``.
+    domain's SelectionConfig.
     """
 
     max_risk_dollars: float = Field(
