@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -60,3 +61,26 @@ def plan_summary(
     for status in sorted({r.status for r in records}):
         out[f"legs_{status}"] = sum(r.status == status for r in records)
     return out
+
+
+def plan_text(rows: Sequence[PlanRow], records: Sequence[PlacementRecord] | None = None) -> str:
+    """The plan as an aligned text table for a run's log: money as money, blanks for what is absent."""
+    items = plan_rows(rows, records)
+    columns = ["account_id", *PLAN_COLUMNS, *(["status"] if records is not None else [])]
+    by_trade = {r.trade_id: r.account_id for r in rows}
+    table = [[_cell(name, item, by_trade) for name in columns] for item in items]
+    widths = [max([len(name), *(len(row[i]) for row in table)]) for i, name in enumerate(columns)]
+    lines = ["  ".join(name.ljust(w) for name, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in table]
+    total = sum((r.opening_notional for r in rows if r.action == Action.PLACE), Decimal(0))
+    lines.append(f"opening notional of the orders to place: ${total:,.2f}")
+    return "\n".join(lines)
+
+
+def _cell(name: str, item: dict[str, Any], accounts: dict[str, str]) -> str:
+    value = accounts.get(item["trade_id"], "") if name == "account_id" else item.get(name)
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if name in ("price", "stop_price", "opening_notional"):
+        return f"${Decimal(value):,.2f}"
+    return str(value)

@@ -1,9 +1,9 @@
 """A running ``spx-pipeline dev`` (free loopback ports, pinned clock, demo data) and a headless
 Chromium driven by Selenium through Debian's ``/usr/bin/chromedriver`` (never a downloaded driver).
 
-The server, one materialization of every asset through the UI's GraphQL endpoint, and the browser
-are shared by the module's tests; screenshots go to ``SPX_UI_SCREENSHOTS`` (default: a temporary
-folder), printed at the start of the run.
+The server, one materialization of every asset started by clicking the asset graph's real
+"Materialize all" button, and the browser are shared by the module's tests; screenshots go to
+``SPX_UI_SCREENSHOTS`` (default: a temporary folder), printed at the start of the run.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import requests
 
-from spx_pipeline_tests.fixtures.browser import DagsterUI, headless_chromium
+from spx_pipeline_tests.fixtures.browser import DagsterUI, dismiss_popups, headless_chromium, wait_for_text
 from spx_pipeline_tests.fixtures.processes import clean_cli_env, free_port, port_is_free
 
 LOCATION = "spx_pipeline"
@@ -43,35 +43,43 @@ def _wait_for_graphql(base_url: str, proc: subprocess.Popen[bytes], seconds: flo
     raise AssertionError(f"the Dagster UI at {base_url} did not load the code location in {seconds} s")
 
 
-LAUNCH = """
-mutation($params: ExecutionParams!) {
-  launchRun(executionParams: $params) {
-    __typename
-    ... on LaunchRunSuccess { run { runId } }
-    ... on PythonError { message }
-    ... on RunConfigValidationInvalid { errors { message } }
-  }
-}"""
+RUNS = "query { runsOrError(limit: 20) { ... on Runs { results { runId status jobName } } } }"
 STATUS = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
 
 
-def _materialize_everything(ui: DagsterUI, seconds: float) -> str:
-    """Launch ``full_pipeline_job`` as the UI's Materialize button does, and wait for it to finish."""
-    selector = {
-        "repositoryLocationName": LOCATION,
-        "repositoryName": "__repository__",
-        "jobName": "full_pipeline_job",
-    }
-    launched = ui.graphql(LAUNCH, {"params": {"selector": selector, "runConfigData": {}}})["launchRun"]
-    assert launched["__typename"] == "LaunchRunSuccess", launched
-    run_id = launched["run"]["runId"]
+def run_ids(ui: DagsterUI) -> set[str]:
+    return {r["runId"] for r in ui.graphql(RUNS)["runsOrError"]["results"]}
+
+
+def wait_for_new_run(ui: DagsterUI, before: set[str], seconds: float) -> dict[str, Any]:
+    """The run a click launched (not in ``before``), once it finished; it must have succeeded."""
     for _ in range(int(seconds)):
-        status = ui.graphql(STATUS, {"id": run_id})["runOrError"]["status"]
-        if status in {"SUCCESS", "FAILURE", "CANCELED"}:
-            assert status == "SUCCESS", f"run {run_id} ended {status}"
-            return run_id
+        new = [r for r in ui.graphql(RUNS)["runsOrError"]["results"] if r["runId"] not in before]
+        if new and new[0]["status"] in {"SUCCESS", "FAILURE", "CANCELED"}:
+            assert new[0]["status"] == "SUCCESS", (
+                f"run {new[0]['runId']} ({new[0]['jobName']}) ended {new[0]['status']}"
+            )
+            return new[0]
         time.sleep(1)
-    raise AssertionError(f"run {run_id} did not finish in {seconds} s")
+    raise AssertionError(f"no run launched by the click finished in {seconds} s")
+
+
+def materialize_all(ui: DagsterUI, browser: Any, seconds: float) -> str:
+    """Click the asset graph's "Materialize all" as an operator does, and wait for the run to succeed."""
+    from selenium.webdriver.common.by import By
+
+    before = run_ids(ui)
+    browser.get(f"{ui.base_url}/asset-groups")
+    wait_for_text(browser, "Materialize all", seconds=120)
+    dismiss_popups(browser)
+    [button] = [
+        b
+        for b in browser.find_elements(By.XPATH, "//button[contains(., 'Materialize all')]")
+        if b.is_displayed()
+    ]
+    button.click()
+    wait_for_text(browser, "Launched run")
+    return str(wait_for_new_run(ui, before, seconds)["runId"])
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -118,21 +126,21 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
 
 
 @pytest.fixture(scope="module")
-def dagster_ui(dev_server: DevServer) -> DagsterUI:
+def browser(dev_server: DevServer) -> Iterator[Any]:
+    with headless_chromium() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def dagster_ui(dev_server: DevServer, browser: Any) -> DagsterUI:
     screenshots = Path(os.environ.get("SPX_UI_SCREENSHOTS") or dev_server.root / "screenshots")
     screenshots.mkdir(parents=True, exist_ok=True)
     print(f"\nDagster UI screenshots: {screenshots}", file=sys.stderr)
     base_url = f"http://127.0.0.1:{dev_server.port}"
     try:
         _wait_for_graphql(base_url, dev_server.proc, 240)
-        run_id = _materialize_everything(DagsterUI(base_url, screenshots, run_id=""), 300)
+        run_id = materialize_all(DagsterUI(base_url, screenshots, run_id=""), browser, 300)
     except AssertionError:
         print((dev_server.root / "dev.log").read_text(errors="replace")[-4000:], file=sys.stderr)
         raise
     return DagsterUI(base_url, screenshots, run_id)
-
-
-@pytest.fixture(scope="module")
-def browser(dagster_ui: DagsterUI) -> Iterator[Any]:
-    with headless_chromium() as driver:
-        yield driver

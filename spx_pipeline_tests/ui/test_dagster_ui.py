@@ -14,7 +14,7 @@ import pytest
 from spx_pipeline.settings import SYNC_FLAG
 from spx_pipeline_tests.fixtures.browser import DagsterUI, dismiss_popups, save, wait_for_text
 from spx_pipeline_tests.fixtures.processes import stop_and_check_tree
-from spx_pipeline_tests.ui.conftest import DevServer
+from spx_pipeline_tests.ui.conftest import DevServer, run_ids, wait_for_new_run
 
 pytestmark = pytest.mark.ui
 
@@ -112,6 +112,51 @@ def test_the_asset_page_shows_its_chart(
     assert alt == title and int(width) > 300 and int(height) > 150  # type: ignore[call-overload]
     time.sleep(1)  # let the dialog finish fading in before the screenshot
     save(browser, dagster_ui, f"7-{asset}-chart")
+
+
+def test_materialize_all_succeeded_from_the_real_button(dagster_ui: DagsterUI, browser: Any) -> None:
+    """The fixture clicked "Materialize all" (no side effect in the default asset selection)."""
+    run = dagster_ui.graphql(
+        "query($id: ID!) { runOrError(runId: $id) { ... on Run { status jobName } } }",
+        {"id": dagster_ui.run_id},
+    )["runOrError"]
+    assert run == {"status": "SUCCESS", "jobName": "__ASSET_JOB"}
+    browser.get(f"{dagster_ui.base_url}/runs/{dagster_ui.run_id}")
+    wait_for_text(browser, "Success")
+    save(browser, dagster_ui, "8-materialize-all-run")
+
+
+def test_a_placement_dry_run_from_the_launchpad_shows_its_plan(dagster_ui: DagsterUI, browser: Any) -> None:
+    """The Launchpad's default config is a dry run: launched as it stands, it plans and sends nothing."""
+    from selenium.webdriver.common.by import By
+
+    before = run_ids(dagster_ui)
+    browser.get(f"{dagster_ui.base_url}/locations/spx_pipeline/jobs/place_order_tickets_job/playground")
+    wait_for_text(browser, "Launch Run", "No errors", seconds=120)
+    dismiss_popups(browser)
+    launch_button = "//button[contains(., 'Launch Run')]"
+    for _ in range(60):  # the editor validates the config before the button takes a click
+        [launch] = [b for b in browser.find_elements(By.XPATH, launch_button) if b.is_displayed()]
+        if launch.is_enabled():
+            launch.click()
+            time.sleep(2)
+        if "/runs/" in browser.current_url:
+            break
+        time.sleep(1)
+    assert "/runs/" in browser.current_url, "the Launchpad did not launch the run"
+    page = wait_for_text(browser, "Plan (PLACE", "opening notional of the orders to place", seconds=180)
+    assert "would_place" in page and "buy_to_open" in page
+    run = wait_for_new_run(dagster_ui, before, 180)
+    assert run["jobName"] == "place_order_tickets_job"
+    save(browser, dagster_ui, "9-placement-dry-run")
+    orders = dagster_ui.graphql(
+        """query { assetOrError(assetKey: {path: ["order_placements"]}) { ... on Asset {
+             assetObservations(limit: 1) { runId metadataEntries { label } } } } }"""
+    )["assetOrError"]["assetObservations"]
+    assert orders and orders[0]["runId"] == run["runId"]  # a dry run is recorded as an observation
+    assert {"confirm_phrase", "plan", "opening_notional"} <= {
+        e["label"] for e in orders[0]["metadataEntries"]
+    }
 
 
 def test_spx_pipeline_dev_stops_cleanly_on_sigterm(dev_server: DevServer, dagster_ui: DagsterUI) -> None:

@@ -22,7 +22,7 @@ from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierRe
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.settings import Settings
 from spx_pipeline.transformations.placement import Choice, execute_placement
-from spx_pipeline.transformations.placement_view import plan_frame, plan_summary
+from spx_pipeline.transformations.placement_view import plan_frame, plan_summary, plan_text
 
 AUTOMATION_TAGS = ("dagster/schedule_name", "dagster/sensor_name")
 ORDER_PLACEMENTS = dg.AssetKey("order_placements")
@@ -159,7 +159,9 @@ def place_orders(
     except PlacementRefused as exc:
         raise _refuse(str(exc)) from None
     frame = plan_frame(run.rows, run.records)
-    context.log.info(f"Plan ({run.phrase}):\n{frame.to_string(index=False) if len(frame) else '(nothing)'}")
+    context.log.info(
+        f"Plan ({run.phrase}):\n{plan_text(run.rows, run.records) if len(frame) else '(nothing)'}"
+    )
     for record in run.records:
         if record.status in ("ambiguous", "rejected", "void", "lost"):
             context.log.warning(f"{record.tag} ({record.leg}): {record.status}: {record.message}")
