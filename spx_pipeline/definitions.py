@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import dagster as dg
 
@@ -94,6 +95,60 @@ def _unique(items: Iterable[T] | None) -> list[T]:
 @dg.definitions
 def code_location() -> dg.Definitions:
     return _assemble(_load_folder(), None)
+
+
+CODE_LOCATION_NAME = "spx_pipeline"  # workspace.yaml's and the dg project's location name
+
+
+def execute_in_code_location(
+    job_name: str,
+    *,
+    instance: dg.DagsterInstance,
+    run_config: Mapping[str, object] | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> Any:
+    """Run a job in this process as a run *of the code location* (what the UI launches).
+
+    ``execute_in_process`` makes runs without an origin: the UI lists them under Runs but not on
+    their job's page, and marks their re-execution as from a different snapshot. Here the run is
+    created from the code location's own job (repository label, snapshots, origins), then executed
+    in this process. Returns Dagster's execution result (``success``, ``all_events``, ``run_id``).
+    """
+    # Dagster has no public API for "create a run as the webserver would, then run it here".
+    from dagster._core.definitions.selector import JobSubsetSelector
+    from dagster._core.execution.api import execute_run
+    from dagster._core.remote_origin import InProcessCodeLocationOrigin
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+    from dagster._utils.hosted_user_process import recon_job_from_origin
+
+    config = dict(run_config or {})
+    target = LoadableTargetOrigin(
+        executable_path=sys.executable, module_name=__name__, working_directory=str(Path.cwd())
+    )
+    origin = InProcessCodeLocationOrigin(target, location_name=CODE_LOCATION_NAME)
+    with warnings.catch_warnings():
+        # Snapshotting the location reads deprecated properties of Dagster's own objects.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        location = origin.create_location(instance)
+    with location:
+        repo = next(iter(location.get_repositories().values()))
+        selector = JobSubsetSelector(
+            location_name=location.name, repository_name=repo.name, job_name=job_name, op_selection=None
+        )
+        job = location.get_job(selector)
+        plan = location.get_execution_plan(
+            job, config, step_keys_to_execute=None, known_state=None, instance=instance
+        )
+        run = instance.create_run(
+            job_name=job.name, run_id=None, run_config=config, resolved_op_selection=None,
+            step_keys_to_execute=plan.execution_plan_snapshot.step_keys_to_execute, op_selection=None,
+            status=None, root_run_id=None, parent_run_id=None, tags={**job.tags, **(tags or {})},
+            job_snapshot=job.job_snapshot, execution_plan_snapshot=plan.execution_plan_snapshot,
+            parent_job_snapshot=job.parent_job_snapshot, remote_job_origin=job.get_remote_origin(),
+            job_code_origin=job.get_python_origin(), asset_selection=None, asset_check_selection=None,
+            asset_graph=repo.asset_graph,
+        )  # fmt: skip
+        return execute_run(recon_job_from_origin(job.get_python_origin()), run, instance)
 
 
 @functools.cache

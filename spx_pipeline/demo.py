@@ -252,11 +252,12 @@ def run_full_pipeline(*, preview: bool = True, log_level: str = "INFO") -> tuple
     """Materialize every asset (sync, chains, recommendations, tickets) in the local instance."""
     import dagster as dg
 
-    from spx_pipeline.definitions import defs
+    from spx_pipeline.definitions import execute_in_code_location
     from spx_pipeline.resources.run_guard import worker_tags
 
     with dg.DagsterInstance.get() as instance:
-        result = defs.resolve_job_def("full_pipeline_job").execute_in_process(
+        result = execute_in_code_location(
+            "full_pipeline_job",
             instance=instance,
             run_config={
                 "ops": {
@@ -264,10 +265,9 @@ def run_full_pipeline(*, preview: bool = True, log_level: str = "INFO") -> tuple
                 },
                 "loggers": {"console": {"config": {"log_level": log_level}}},
             },
-            raise_on_error=False,
             tags={"spx/trigger": "demo", **worker_tags()},
         )
-        return result.run_id, result.success
+        return result.dagster_run.run_id, result.success
 
 
 def summarize(run_id: str, success: bool) -> DemoSummary:

@@ -69,14 +69,14 @@ def execution_emulator_config(base: EmulatorConfig) -> EmulatorConfig:
 def _run(job: str, run_config: dict[str, Any], log_level: str) -> tuple[bool, dict[str, Any]]:
     import dagster as dg
 
-    from spx_pipeline.definitions import defs
+    from spx_pipeline.definitions import execute_in_code_location
     from spx_pipeline.resources.run_guard import worker_tags
 
     with dg.DagsterInstance.get() as instance:
-        result = defs.resolve_job_def(job).execute_in_process(
+        result = execute_in_code_location(
+            job,
             instance=instance,
             run_config={**run_config, "loggers": {"console": {"config": {"log_level": log_level}}}},
-            raise_on_error=False,
             tags={"spx/trigger": "demo --execute", **worker_tags()},
         )
         metadata: dict[str, Any] = {}

@@ -67,6 +67,13 @@ def test_demo_runs_end_to_end_and_analyst_queries_run_on_its_warehouse(
     # The Dagster run is recorded in the persistent local instance under data/.
     assert (data / "dagster_home" / "dagster.yaml").exists()
     assert any((data / "dagster_home").rglob("*.db"))
+    # ... as a run of the code location (its job's page lists it; re-execution is from its snapshot).
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(data / "dagster_home")) as instance:
+        [run] = instance.get_runs(limit=1)
+        assert run.job_name == "full_pipeline_job" and run.remote_job_origin is not None
+        assert run.remote_job_origin.repository_origin.get_label() == "__repository__@spx_pipeline"
 
     # Running it again adds a new snapshot per account and duplicates nothing else.
     assert main(["demo", "--data-dir", str(data), "--quiet"]) == 0
