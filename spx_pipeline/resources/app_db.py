@@ -15,10 +15,10 @@ from spx_pipeline.storage.trade_store import TradeStore
 
 
 class AppDatabaseResource(dg.ConfigurableResource):
-    """SQLAlchemy URL; ``None`` means ``SPX_APP_DB_URL`` or the SQLite file under ``data/``.
+    """SQLAlchemy URL; None means SPX_APP_DB_URL or the SQLite file under data/.
 
-    The Fernet key is deliberately not a config field: it is read from ``SPX_CREDENTIALS_KEY``
-    (or ``SPX_CREDENTIALS_KEY_FILE``) when the store is opened, so it never lands in run config.
+    The Fernet key is deliberately not a config field: it is read from SPX_CREDENTIALS_KEY
+    (or SPX_CREDENTIALS_KEY_FILE) when the store is opened, so it never lands in run config.
     """
 
     url: str | None = None

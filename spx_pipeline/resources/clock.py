@@ -11,10 +11,10 @@ from spx_pipeline.settings import Settings
 
 
 class ClockResource(dg.ConfigurableResource):
-    """``now`` (an ISO 8601 instant with offset) pins the time; empty means ``SPX_NOW`` or real time.
+    """now (an ISO 8601 instant with offset) pins the time; empty means SPX_NOW or real time.
 
     Pinning replays a moment by hand (a holiday, an early close, a DST switch); the local Tradier
-    server takes the same instant (``spx-pipeline tradier-emulator --now``) so both sides agree.
+    server takes the same instant (spx-pipeline tradier-emulator --now) so both sides agree.
     """
 
     now: str | None = None

@@ -30,7 +30,7 @@ T = TypeVar("T")
 
 
 class TradierResource(dg.ConfigurableResource):
-    """``base_url=None`` means ``TRADIER_BASE_URL`` or the sandbox; live needs ``allow_live``."""
+    """base_url=None means TRADIER_BASE_URL or the sandbox; live needs allow_live."""
 
     base_url: str | None = None
     allow_live: bool | None = None

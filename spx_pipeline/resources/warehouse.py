@@ -16,11 +16,11 @@ WAREHOUSE_POOL = "duckdb_warehouse"
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """DuckDB file; ``None`` means ``SPX_WAREHOUSE_PATH`` or ``data/warehouse.duckdb``.
+    """DuckDB file; None means SPX_WAREHOUSE_PATH or data/warehouse.duckdb.
 
-    Setting it up for a run also starts the run's ``RunGuard``: before any step asks for a
-    ``duckdb_warehouse`` slot, runs whose worker died are marked failed and their slots freed, and
-    the guard keeps doing so while the run executes (see ``resources.run_guard``).
+    Setting it up for a run also starts the run's RunGuard: before any step asks for a
+    duckdb_warehouse slot, runs whose worker died are marked failed and their slots freed, and
+    the guard keeps doing so while the run executes (see resources.run_guard).
     """
 
     path: str | None = None

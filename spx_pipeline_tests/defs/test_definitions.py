@@ -111,3 +111,29 @@ def test_every_asset_links_to_the_source_that_defines_it() -> None:
         # The line starts the definition: the decorator or the function named after the asset.
         line = path.read_text(encoding="utf-8").splitlines()[local.line_number - 1]
         assert line.startswith(("@dg.", "def ")), (key, line)
+
+
+def test_what_the_launchpad_shows_is_plain_text() -> None:
+    """Config and resource descriptions appear as they stand in the Launchpad: no reST markup, and
+    every field of a run config says what it does."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import spx_pipeline.defs
+    import spx_pipeline.resources
+
+    classes = []
+    for package in (spx_pipeline.defs, spx_pipeline.resources):
+        for module in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+            for _, cls in inspect.getmembers(importlib.import_module(module.name), inspect.isclass):
+                if issubclass(cls, dg.Config | dg.ConfigurableResource) and cls.__module__ == module.name:
+                    classes.append(cls)
+    assert len(classes) > 10
+    for cls in classes:
+        assert "``" not in (cls.__doc__ or ""), cls
+        for name, field in cls.model_fields.items():
+            assert "``" not in (field.description or ""), (cls, name)
+    placement = next(c for c in classes if c.__name__ == "PlacementConfig")
+    assert all(field.description for field in placement.model_fields.values())
+    assert placement.model_fields["dry_run"].default is True
