@@ -160,11 +160,14 @@ def sharded_read(read: ShardedRead[T], *, shards: int) -> dg.AssetsDefinition:
     def mapping(value: Mapping[str, Any]) -> dict[str, Any]:
         return {plan.name: {"config": dict(value)}}
 
+    [group] = {spec.group_name for spec in read.specs}  # one group: the graph carries it
+
     @dg.graph_multi_asset(
         name=read.name,
+        group_name=group,
         ins={k.to_python_identifier(): dg.AssetIn(key=k, dagster_type=dg.Nothing) for k in read.upstream},
         outs={
-            name: dg.AssetOut.from_spec(spec, dagster_type=dg.Nothing)
+            name: dg.AssetOut.from_spec(spec.replace_attributes(group_name=None), dagster_type=dg.Nothing)
             for name, spec in zip(names, read.specs, strict=True)
         },
         config=dg.ConfigMapping(

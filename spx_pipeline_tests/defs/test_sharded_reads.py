@@ -226,3 +226,23 @@ def test_a_failed_broker_state_shard_is_unknown_for_its_account_only(
         "SELECT status FROM published.position_reconciliation WHERE account_id = ?", [victim.account_id]
     )
     assert list(statuses["status"]) == ["unknown"]
+
+
+def test_sharded_assets_are_the_same_assets_to_the_ui_jobs_and_checks(
+    env: PipelineEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one_step, sharded = env.defs, sharded_defs(env, monkeypatch)
+    a, b = one_step.resolve_asset_graph(), sharded.resolve_asset_graph()
+    assert a.get_all_asset_keys() == b.get_all_asset_keys()
+    assert a.asset_check_keys == b.asset_check_keys
+    for name in ("tradier_balances", "sync_failures", "tradier_positions", "tradier_orders"):
+        ours, theirs = b.get(dg.AssetKey(name)), a.get(dg.AssetKey(name))
+        assert (ours.group_name, ours.owners, ours.kinds, ours.description) == (
+            theirs.group_name, theirs.owners, theirs.kinds, theirs.description,
+        ), name  # fmt: skip
+        assert ours.parent_keys == theirs.parent_keys, name
+        for key in ("dagster/column_schema", "dagster/table_name"):
+            assert ours.metadata[key] == theirs.metadata[key], (name, key)
+    for job in one_step.jobs or []:
+        keys = one_step.resolve_job_def(job.name).asset_layer.selected_asset_keys  # type: ignore[union-attr]
+        assert sharded.resolve_job_def(job.name).asset_layer.selected_asset_keys == keys, job.name  # type: ignore[union-attr]
