@@ -8,4 +8,6 @@ pytest_plugins = [
     "spx_pipeline_tests.fixtures.pipeline",
     "spx_pipeline_tests.fixtures.runs",
     "spx_pipeline_tests.fixtures.processes",
+    "spx_pipeline_tests.fixtures.netns",
+    "spx_pipeline_tests.fixtures.multihost",
 ]
