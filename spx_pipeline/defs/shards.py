@@ -17,6 +17,7 @@ the one step becomes:
 """
 
 
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -125,9 +126,9 @@ def sharded_read(read: ShardedRead[T], *, shards: int) -> dg.AssetsDefinition:
         required_resource_keys={"app_db", "tradier", "clock"},
         description="Asks the broker for one shard's accounts; an error becomes its accounts' failure rows.",
     )
-    def fetch(context: dg.OpExecutionContext, shard: Shard) -> Any:
+    def fetch(context: dg.OpExecutionContext, shard: Shard) -> Iterator[dg.Output[Any]]:
         run_id, captured_at = context.run.run_id, context.resources.clock.run_time(context)
-        mine: list[StoredCredential] = []
+        started, mine = time.perf_counter(), []
         try:
             store = context.resources.app_db.credential_store(verify=False)  # the plan verified it
             wanted = set(shard.account_ids)
@@ -135,14 +136,24 @@ def sharded_read(read: ShardedRead[T], *, shards: int) -> dg.AssetsDefinition:
             gone = wanted - {c.account_id for c in mine}
             if gone:  # deactivated since the plan: not asked, as a later run would not ask either
                 context.log.warning(f"No longer active, skipped: {sorted(gone)}")
-            return read.fetch(ShardInputs(mine, context.resources.tradier, run_id, captured_at, context.log))
+            part = read.fetch(ShardInputs(mine, context.resources.tradier, run_id, captured_at, context.log))
+            failed = False
         except Exception as exc:  # the shard's accounts fail, never the run's other shards
             message = Redactor(c.token for c in mine)(str(exc)) or type(exc).__name__
             context.log.warning(
                 f"Shard {shard.key} failed ({type(exc).__name__}: {message}); its "
                 f"{len(shard.account_ids)} accounts are recorded as failures"
             )
-            return read.failed(ShardFailure(shard, exc, message, run_id, captured_at))
+            part, failed = read.failed(ShardFailure(shard, exc, message, run_id, captured_at)), True
+        # What the shard cost (the bench reads it, the UI shows it per mapped step).
+        yield dg.Output(
+            part,
+            metadata={
+                "accounts": dg.MetadataValue.int(len(shard.account_ids)),
+                "fetch_seconds": dg.MetadataValue.float(round(time.perf_counter() - started, 4)),
+                "failed_whole": dg.MetadataValue.bool(failed),
+            },
+        )
 
     names = [spec.key.to_python_identifier() for spec in read.specs]
 
