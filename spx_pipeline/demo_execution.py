@@ -74,9 +74,12 @@ def _run(job: str, run_config: dict[str, Any], log_level: str) -> tuple[bool, di
             tags={"spx/trigger": "demo --execute", **worker_tags()},
         )
         metadata: dict[str, Any] = {}
-        for event in result.get_asset_materialization_events():
-            materialization = event.event_specific_data.materialization  # type: ignore[union-attr]
-            metadata.update({k: v.value for k, v in materialization.metadata.items()})
+        for event in result.all_events:
+            if event.is_step_materialization or event.event_type_value == "ASSET_OBSERVATION":
+                data = event.event_specific_data
+                record = getattr(data, "materialization", None) or getattr(data, "asset_observation", None)
+                if record is not None:
+                    metadata.update({k: v.value for k, v in record.metadata.items()})
         return result.success, metadata
 
 
@@ -87,7 +90,7 @@ def _place_all(accounts: list[str], log_level: str) -> tuple[int, bool]:
         config = {"account_id": account, **DEMO_LIMITS}
         dry_ok, plan = _run(
             "place_order_tickets_job",
-            {"ops": {"order_placements": {"config": {**config, "dry_run": True}}}},
+            {"ops": {"place_orders": {"config": {**config, "dry_run": True}}}},
             log_level,
         )
         phrase = plan.get("confirm_phrase")
@@ -98,7 +101,7 @@ def _place_all(accounts: list[str], log_level: str) -> tuple[int, bool]:
             continue
         sent_ok, sent = _run(
             "place_order_tickets_job",
-            {"ops": {"order_placements": {"config": {**config, "confirm": phrase}}}},
+            {"ops": {"place_orders": {"config": {**config, "dry_run": False, "confirm": phrase}}}},
             log_level,
         )
         ok = ok and sent_ok

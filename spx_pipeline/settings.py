@@ -37,6 +37,9 @@ CELERY_BROKER_URL_VAR: Final = "SPX_CELERY_BROKER_URL"
 CELERY_BACKEND_URL_VAR: Final = "SPX_CELERY_BACKEND_URL"
 IO_DIR_VAR: Final = "SPX_IO_DIR"
 SYNC_SHARDS_VAR: Final = "SPX_SYNC_SHARDS"
+# The legacy PDT rule's day-trade allowance for accounts that are not PDT-qualified (on by default;
+# brokers may keep the legacy rule until 2027-10-20, and a broker's rejection wins either way).
+DAY_TRADE_GUARD_VAR: Final = "SPX_DAY_TRADE_GUARD"
 
 # How a run executes its steps: all in the run's process (the default), one process per step, or
 # on Celery workers (other hosts), which need the ``celery`` extra and a broker.
@@ -107,6 +110,9 @@ class Settings:
     celery_backend_url: str | None = field(default=None, repr=False)
     io_dir: str | None = None
     sync_shards: str | None = None
+    day_trade_guard_flag: FlagState = field(
+        default_factory=lambda: parse_flag(DAY_TRADE_GUARD_VAR, None, default=True)
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -130,7 +136,13 @@ class Settings:
             celery_backend_url=_text(env, CELERY_BACKEND_URL_VAR),
             io_dir=_text(env, IO_DIR_VAR),
             sync_shards=_text(env, SYNC_SHARDS_VAR),
+            day_trade_guard_flag=_guard_flag(env.get(DAY_TRADE_GUARD_VAR)),
         )
+
+    @property
+    def day_trade_guard(self) -> bool:
+        """Whether exits that would be day trades count against the five-session allowance."""
+        return self.day_trade_guard_flag.enabled
 
     def executor_kind(self) -> str:
         """``SPX_EXECUTOR`` checked against ``EXECUTORS`` (blank or unset: ``in_process``)."""
@@ -230,7 +242,16 @@ VARIABLES: Final[Mapping[str, str]] = {
     "celery_backend_url": CELERY_BACKEND_URL_VAR,
     "io_dir": IO_DIR_VAR,
     "sync_shards": SYNC_SHARDS_VAR,
+    "day_trade_guard_flag": DAY_TRADE_GUARD_VAR,
 }
+
+
+def _guard_flag(raw: str | None) -> FlagState:
+    """On unless explicitly off: a mistyped value must not switch a safety guard off."""
+    state = parse_flag(DAY_TRADE_GUARD_VAR, raw, default=True)
+    if raw is not None and raw.strip().lower() not in _FALSE and not state.enabled:
+        return FlagState(True, f"{DAY_TRADE_GUARD_VAR}={raw!r} is not a recognized value; the guard stays on")
+    return state
 
 
 def sync_flag() -> FlagState:

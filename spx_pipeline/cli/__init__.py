@@ -18,8 +18,11 @@ from spx_pipeline.cli.db import db
 from spx_pipeline.cli.demo import demo
 from spx_pipeline.cli.dev import dev
 from spx_pipeline.cli.emulator import tradier_emulator
+from spx_pipeline.cli.limits import limits
+from spx_pipeline.cli.place import place
 from spx_pipeline.cli.setups import setups
 from spx_pipeline.cli.symbols import symbols
+from spx_pipeline.cli.trades import trades
 
 __all__ = ["CliError", "cli", "main", "parse_params"]
 
@@ -41,7 +44,20 @@ def cli() -> None:
     """
 
 
-for _command in (db, credentials, keygen, setups, tradier_emulator, demo, dev, symbols, celery_worker):
+for _command in (
+    db,
+    credentials,
+    keygen,
+    setups,
+    limits,
+    trades,
+    place,
+    tradier_emulator,
+    demo,
+    dev,
+    symbols,
+    celery_worker,
+):
     cli.add_command(_command)
 
 

@@ -36,9 +36,7 @@ def celery_worker_command(*, name: str | None, concurrency: int, loglevel: str) 
 
 @click.command("celery-worker")
 @click.option("--name", default=None, help="worker name (default: dagster-<uuid>@<host>)")
-@click.option(
-    "--concurrency", type=click.IntRange(min=1), default=1, show_default=True, help="steps at once"
-)
+@click.option("--concurrency", type=click.IntRange(min=1), default=1, show_default=True, help="steps at once")
 @click.option("--loglevel", default="INFO", show_default=True, help="Celery's log level")
 def celery_worker(name: str | None, concurrency: int, loglevel: str) -> int:
     """Run a Celery worker for runs with SPX_EXECUTOR=celery.

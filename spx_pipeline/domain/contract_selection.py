@@ -27,7 +27,7 @@ from spx_pipeline.domain.money import exact_units, floor_units, four_places, to_
 from spx_pipeline.domain.recommendation import CONTRACT_COLUMNS, RECOMMENDATION_COLUMNS, Recommendation
 from spx_pipeline.domain.risk_context import RiskArrays, RiskContext
 from spx_pipeline.domain.setups import Setup, setup_order
-from spx_pipeline.domain.sizing import DEFAULT_FEE, MAX_PREMIUM
+from spx_pipeline.domain.sizing import DEFAULT_FEE, MAX_PREMIUM, Committed
 from spx_pipeline.domain.sizing_batch import CommittedArrays, SizingBatch, size_positions
 from spx_pipeline.domain.zero_dte import ZeroDtePolicy, evaluate_0dte, zero_dte_allowed
 
@@ -107,12 +107,17 @@ def recommend(
     config: SelectionConfig | None = None,
     now: datetime | None = None,
     guardrails: Sequence[Guardrail] = (),
+    committed: Mapping[str, Committed] | None = None,
+    already_traded: Mapping[tuple[str, str], str] | None = None,
 ) -> pd.DataFrame:
     """One row per (setup, account) with the columns of ``contract_recommendations``.
 
     Rows come setup by setup in ``setup_order``, the order each account's budgets are spent in.
     ``guardrails`` (from realized slippage) add expected slippage to each contract's cost and risk
     and block a setup whose p90 slippage is above its limit; without them nothing changes.
+    ``committed`` is what each account's earlier trades of the session already took (sizing starts
+    from what is left), and ``already_traded`` maps (account, setup) to why that pair gets no new
+    trade this session: its row is blocked with that reason and spends nothing.
     """
     policy = policy or ZeroDtePolicy()
     config = config or SelectionConfig()
@@ -126,7 +131,7 @@ def recommend(
     accounts = _accounts(contexts)
     index = ChainIndex(prepare_chain(chain, quote_times=now is not None), config, now)
     allowed = zero_dte_allowed(accounts.risk, policy)
-    committed = CommittedArrays.zeros(len(accounts.ids))
+    booked = CommittedArrays.from_committed([(committed or {}).get(a, Committed()) for a in accounts.ids])
     frames = []
     for setup in setup_order(setups):
         try:
@@ -139,8 +144,13 @@ def recommend(
                     as_of=as_of,
                     policy=policy,
                     config=config,
-                    committed=committed,
+                    committed=booked,
                     guardrails=guardrails,
+                    held={
+                        i: why
+                        for i, account in enumerate(accounts.ids)
+                        if (why := (already_traded or {}).get((account, setup.setup_id))) is not None
+                    },
                 )
             )
         except ValueError as exc:  # one setup that cannot be sized must not sink the others
@@ -201,11 +211,16 @@ def _recommend_setup(
     config: SelectionConfig,
     committed: CommittedArrays,
     guardrails: Sequence[Guardrail] = (),
+    held: Mapping[int, str] | None = None,
 ) -> pd.DataFrame:
+    """``held``: rows (by account index) that get no new trade (already traded), with the reason."""
     n = len(accounts.ids)
+    held = held or {}
     rails = [guardrail_for(guardrails, setup.setup_id, account) for account in accounts.ids]
     slippage = [Decimal(0) if r is None else r.expected_slippage_per_contract for r in rails]
     rail_blocked = np.array([r is not None and r.blocked_reason is not None for r in rails], dtype=bool)
+    traded = np.zeros(n, dtype=bool)
+    traded[list(held)] = True
     listed = index.expirations(setup.option_type, as_of)
     same_day = as_of in listed
     later = [e for e in listed if e > as_of]
@@ -249,7 +264,7 @@ def _recommend_setup(
         committed=committed,
         slippage_units=[exact_units(value, "expected_slippage_per_contract") for value in slippage],
     )
-    contracts = np.where(has_contract & ~rail_blocked, batch.contracts, 0).astype(np.int64)
+    contracts = np.where(has_contract & ~rail_blocked & ~traded, batch.contracts, 0).astype(np.int64)
 
     blocked = ~has_contract | (contracts == 0)
     blocked_reason = np.full(n, None, dtype=object)
@@ -278,15 +293,18 @@ def _recommend_setup(
                     f" Cost and risk include ${slippage[i]:,.2f} per contract of expected slippage"
                     f" (median of {rails[i].fills} fills)."  # type: ignore[union-attr]
                 )
-            cost[i] = units_to_decimal(batch.cost_units[i]) if not rail_blocked[i] else Decimal("0.0000")
+            cost[i] = units_to_decimal(batch.cost_units[i]) if contracts[i] else Decimal("0.0000")
             notes = []
-            if rail_blocked[i]:
+            if traded[i]:
+                binding[i] = "already_traded"
+                notes.append(held[i])
+            elif rail_blocked[i]:
                 binding[i] = "slippage_guardrail"
                 notes.append(f"Blocked by the slippage guardrail: {rails[i].blocked_reason}.")  # type: ignore[union-attr]
             if policy_note is not None:
                 expiry = columns["expiration_date"][i]
                 notes.append(f"{policy_note} Recommending the {expiry.isoformat()} expiration instead.")
-            if contracts[i] == 0 and not rail_blocked[i]:
+            if contracts[i] == 0 and not rail_blocked[i] and not traded[i]:
                 notes.append(sizing_reason[i])  # sized to nothing: the binding limit is the reason
             blocked_reason[i] = " ".join(notes) or None
         else:
@@ -302,7 +320,7 @@ def _recommend_setup(
                 blocked_reason[i] = (
                     f"{policy_note} The next expiration has no qualifying contract: {chain_reason}."
                 )
-    committed.add(_without(batch, rail_blocked), same_day_rows)
+    committed.add(_without(batch, rail_blocked | traded), same_day_rows)
     columns |= {
         "suggested_contracts": contracts,
         "suggested_cost": cost,

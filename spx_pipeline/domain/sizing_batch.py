@@ -27,7 +27,7 @@ from spx_pipeline.domain.money import (
     units_to_decimal,
 )
 from spx_pipeline.domain.risk_context import RiskArrays
-from spx_pipeline.domain.sizing import DEFAULT_FEE, MAX_PREMIUM, MULTIPLIER, stop_premium_value
+from spx_pipeline.domain.sizing import DEFAULT_FEE, MAX_PREMIUM, MULTIPLIER, Committed, stop_premium_value
 from spx_pipeline.domain.sizing_reasons import SizingFacts, no_budget_reason, sizing_reason
 
 
@@ -42,6 +42,19 @@ class CommittedArrays:
     @classmethod
     def zeros(cls, n: int) -> CommittedArrays:
         return cls(np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64))
+
+    @classmethod
+    def from_committed(cls, rows: Sequence[Committed]) -> CommittedArrays:
+        """What earlier trades already took, per account (rounded up: never under-counted)."""
+
+        def units(values: list[Decimal]) -> npt.NDArray[np.int64]:
+            return np.array([-to_units(-v) for v in values], dtype=np.int64)
+
+        return cls(
+            units([r.cost for r in rows]),
+            units([r.same_day_cost for r in rows]),
+            units([r.risk for r in rows]),
+        )
 
     def add(self, batch: SizingBatch, same_day: npt.NDArray[np.bool_]) -> None:
         self.cost = self.cost + batch.cost_units

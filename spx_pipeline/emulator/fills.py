@@ -165,6 +165,10 @@ class FillEngine:
                 premium=price,
             )
         self._book.fill(order, quantity, price, at=moment, requirement_per_contract=requirement)
+        if order.remaining == 0:  # an OTO/OTOCO's waiting legs start working now
+            for released in self._book.release(order, moment, in_session=True):
+                released.expires_at = self._expiry(released, moment)
+                released.checked_to = moment
         record = FillRecord(
             order.id,
             order.account_id,

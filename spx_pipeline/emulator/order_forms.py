@@ -11,8 +11,7 @@ from decimal import Decimal
 
 from spx_pipeline.domain.tradier.order_requests import (
     ModifyOrderRequest,
-    OcoOrderRequest,
-    OptionOrderRequest,
+    OrderRequest,
     read_modify_form,
     read_order_form,
 )
@@ -20,14 +19,15 @@ from spx_pipeline.domain.tradier.order_rules import OrderPayloadError
 from spx_pipeline.emulator.routing import ApiError, Call
 
 
-def parse_order(call: Call) -> OptionOrderRequest | OcoOrderRequest:
-    """A placement form, ``class=option`` or ``class=oco``; anything else is a 400."""
+def parse_order(call: Call) -> OrderRequest:
+    """A placement form, ``class`` option, oco, oto or otoco; anything else is a 400."""
     fields = call.fields()
     try:
         return read_order_form(fields)
     except OrderPayloadError as exc:
         klass = fields.get("class", "").strip()
-        raise ApiError(400, refusal(exc, klass if klass in ("option", "oco") else None)) from None
+        known = klass if klass in ("option", "oco", "oto", "otoco") else None
+        raise ApiError(400, refusal(exc, known)) from None
 
 
 def parse_modify(

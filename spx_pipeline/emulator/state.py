@@ -66,12 +66,18 @@ class AccountBook:
         return None
 
     def working_leaves(self) -> list[StoredOrder]:
-        """Every working single order and OCO leg of every account, by id (the fill engine's order)."""
+        """Every working single order and leg of every account, by id (the fill engine's order).
+
+        An OTO/OTOCO leg still waiting for its trigger is not working yet.
+        """
         with self._lock:
             for order_id in [i for i, order in self._working.items() if not order.working]:
                 del self._working[order_id]
             leaves = [
-                leaf for order in self._working.values() for leaf in (order.legs or [order]) if leaf.working
+                leaf
+                for order in self._working.values()
+                for leaf in (order.legs or [order])
+                if leaf.working and not leaf.held
             ]
         return sorted(leaves, key=lambda o: o.id)
 
@@ -98,8 +104,12 @@ class AccountBook:
         now: datetime,
         status: str = "open",
         check_positions: bool = False,
+        order_class: str = "oco",
     ) -> StoredOrder | None:
-        """Store one order (one leg) or an OCO (two), or None when a buy exceeds buying power.
+        """Store one order (one leg), or an OCO/OTO/OTOCO (its legs), or None when a buy exceeds buying power.
+
+        In an OTO the second leg waits for the first to fill completely; in an OTOCO the second and
+        third wait for it and then cancel each other like an OCO's two legs.
 
         The check and the reservation happen under one lock, so concurrent buys cannot both
         squeeze into the same buying power. With ``check_positions`` a closing order larger than
@@ -125,7 +135,7 @@ class AccountBook:
                     option_symbol=first.option_symbol,
                     side=first.side,
                     quantity=max(leg.quantity for leg in legs),
-                    type="oco",
+                    type=order_class,
                     duration=duration,
                     price=None,
                     stop=None,
@@ -133,7 +143,7 @@ class AccountBook:
                     reserved=ZERO,
                     partner_id=str(uuid.UUID(int=parent_id)),
                     create_date=created,
-                    order_class="oco",
+                    order_class=order_class,
                 )
                 top.legs = [
                     self._new_order(
@@ -143,9 +153,14 @@ class AccountBook:
                 ]
                 for leg_order in top.legs:
                     leg_order.parent = top
-            rejection = self._excess_close(account_id, legs) if check_positions else None
+                _link(top.legs, order_class)
+            # Legs an OTO/OTOCO holds back close what their trigger opens: checked when released.
+            now_working = [
+                leg for leg, stored in zip(legs, top.legs or [top], strict=True) if not stored.held
+            ]
+            rejection = self._excess_close(account_id, now_working) if check_positions else None
             for order in top.legs or [top]:
-                order.status = "rejected" if rejection else status
+                order.status = "rejected" if rejection else ("pending" if order.held else status)
                 order.reason = rejection
             if top.legs:
                 top.sync_from_legs()
@@ -154,6 +169,21 @@ class AccountBook:
             if top.working:
                 self._working[top.id] = top
             return top
+
+    def release(self, trigger: StoredOrder, now: datetime, *, in_session: bool) -> list[StoredOrder]:
+        """The legs that waited on ``trigger`` (now filled) start working; returns them."""
+        with self._lock:
+            parent = trigger.parent
+            released = (
+                [] if parent is None else [o for o in parent.legs if o.trigger is trigger and o.working]
+            )
+            for order in released:
+                order.trigger = None
+                order.status = "open" if in_session else "pending"
+                order.transaction_date = iso_ms(now)
+            if parent is not None and released:
+                parent.sync_from_legs()
+            return released
 
     def _take_id(self) -> int:
         taken = self._next_id
@@ -227,6 +257,7 @@ class AccountBook:
             return stored
 
     def expire(self, order: StoredOrder, *, now: datetime) -> None:
+        """A day order's session ended (or its contract): its whole order is over, legs included."""
         with self._lock:
             self._close(order.parent or order, "expired", now)
 
@@ -243,7 +274,7 @@ class AccountBook:
         """The fill engine looked at ``order`` at ``moment``; a pending order opens with the session."""
         with self._lock:
             order.checked_to = moment
-            if in_session and order.status == "pending":
+            if in_session and order.status == "pending" and not order.held:
                 order.status = "open"
                 if order.parent is not None:
                     order.parent.sync_from_legs()
@@ -277,8 +308,21 @@ class AccountBook:
             )
             parent = order.parent
             if parent is not None:
-                for sibling in parent.legs:
+                for sibling in order.oco_group:
                     if sibling is not order and sibling.working:
                         sibling.status = "canceled"
                         sibling.transaction_date = stamp
                 parent.sync_from_legs()
+
+
+def _link(legs: list[StoredOrder], order_class: str) -> None:
+    """Who waits for whom and who cancels whom, by class (``oco``, ``oto``, ``otoco``)."""
+    if order_class == "oco":
+        for leg in legs:
+            leg.oco_group = legs
+        return
+    first, rest = legs[0], legs[1:]
+    for leg in rest:
+        leg.trigger = first
+        if order_class == "otoco":
+            leg.oco_group = rest

@@ -57,6 +57,10 @@ class StoredOrder:
     checked_to: datetime | None = None  # the last instant the fill engine looked at it
     expires_at: datetime | None = None
     reason: str | None = None  # reason_description of a rejection
+    # OTO/OTOCO: the leg that must fill completely before this one works (None: works now).
+    trigger: StoredOrder | None = field(default=None, repr=False)
+    # The legs one fill of this leg cancels (an OCO pair: each other; an OTO's entry: none).
+    oco_group: list[StoredOrder] = field(default_factory=list, repr=False)
 
     @property
     def buying(self) -> bool:
@@ -65,6 +69,11 @@ class StoredOrder:
     @property
     def working(self) -> bool:
         return self.status in WORKING_STATUSES
+
+    @property
+    def held(self) -> bool:
+        """An OTO/OTOCO leg waiting for its trigger to fill: listed as pending, never filled."""
+        return self.trigger is not None
 
     @property
     def remaining(self) -> int:
@@ -116,7 +125,7 @@ class StoredOrder:
         return row
 
     def _oco_to_wire(self, *, include_tags: bool) -> dict[str, Any]:
-        """The parent row (constructed: Tradier's exact OCO document is unverified) and its legs."""
+        """The parent row of an OCO/OTO/OTOCO (constructed: Tradier's exact document is unverified)."""
         executed = [leg for leg in self.legs if leg.exec_quantity]
         exec_qty = sum(leg.exec_quantity for leg in executed)
         value = sum((leg.fill_value for leg in executed), ZERO)
@@ -124,7 +133,7 @@ class StoredOrder:
         remaining = max((leg.remaining for leg in self.legs if leg.working), default=0)
         row: dict[str, Any] = {
             "id": self.id,
-            "type": "oco",
+            "type": self.order_class,
             "symbol": self.symbol,
             "side": self.side,
             "quantity": _eight(self.quantity),
@@ -137,9 +146,9 @@ class StoredOrder:
             "remaining_quantity": _eight(remaining),
             "create_date": self.create_date,
             "transaction_date": self.transaction_date or self.create_date,
-            "class": "oco",
+            "class": self.order_class,
             "num_legs": len(self.legs),
-            "strategy": "oco",
+            "strategy": self.order_class,
             "leg": [leg.to_wire(include_tags=False) for leg in self.legs],
         }
         if include_tags and self.tag:
@@ -147,9 +156,10 @@ class StoredOrder:
         return row
 
     def sync_from_legs(self) -> None:
-        """An OCO parent's status: filled/partially filled by its executing leg, else its legs' state."""
+        """A parent's status: working while a leg works (an OTO's stop after its entry filled), else
+        filled by its executing leg, else its legs' state."""
         statuses = {leg.status for leg in self.legs}
-        for status in ("filled", "partially_filled", "open", "pending", "expired", "rejected"):
+        for status in ("partially_filled", "open", "pending", "filled", "expired", "rejected"):
             if status in statuses:
                 self.status = status
                 break

@@ -1,4 +1,4 @@
-"""The app database (credentials, setups) as a Dagster resource."""
+"""The app database (credentials, setups, trades, account limits) as a Dagster resource."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from spx_pipeline.settings import SettingError, Settings
+from spx_pipeline.storage.account_limits import LimitStore
 from spx_pipeline.storage.appdb import AppDatabase
 from spx_pipeline.storage.credentials import CredentialStore
 from spx_pipeline.storage.setups import SetupStore
+from spx_pipeline.storage.trade_store import TradeStore
 
 
 class AppDatabaseResource(dg.ConfigurableResource):
@@ -56,3 +58,11 @@ class AppDatabaseResource(dg.ConfigurableResource):
     def credential_listing(self) -> CredentialStore:
         """Store for redacted listings and change tracking only: needs no key, decrypts nothing."""
         return CredentialStore(self.database(), key=None, require_key=False)
+
+    def trade_store(self) -> TradeStore:
+        """Trades, their orders and events: the system of record for what is sent to the broker."""
+        return TradeStore(self.database())
+
+    def limit_store(self) -> LimitStore:
+        """Per-account risk limits set with ``spx-pipeline limits set``."""
+        return LimitStore(self.database())

@@ -70,13 +70,13 @@ def fidelity_history(warehouse: Warehouse, first_session: date) -> pd.DataFrame:
 
 
 def latest_guardrails(warehouse: Warehouse) -> pd.DataFrame:
-    """The guardrails of the newest published guardrail run (empty before the first)."""
+    """The guardrails of the newest published guardrail run, even one with no rows (empty then).
+
+    Judged by publication, not by rows: a run that found nothing to block must end an older block.
+    """
     return warehouse.query(
-        """
-        SELECT * FROM published.execution_guardrails
-        WHERE run_id = (
-            SELECT run_id FROM published.execution_guardrails ORDER BY captured_at DESC, run_id DESC LIMIT 1)
-        """
+        "SELECT * FROM published.execution_guardrails "
+        f"WHERE run_id = {_latest_published('execution_guardrails')}"
     )
 
 
@@ -110,19 +110,6 @@ def latest_reconciliation_counts(warehouse: Warehouse) -> dict[str, int]:
         f"WHERE run_id = {_latest_published('position_reconciliation')} GROUP BY status ORDER BY status"
     )
     return {str(r.status): int(r.n) for r in frame.itertuples()}
-
-
-def placements_left_sending(warehouse: Warehouse) -> pd.DataFrame:
-    """Legs a placement run recorded as ``sending`` with no outcome: a crash between POST and record."""
-    return warehouse.query(
-        """
-        SELECT s.run_id, s.ticket_id, s.tag FROM order_placements AS s
-        WHERE s.status = 'sending' AND NOT EXISTS (
-            SELECT 1 FROM order_placements AS o
-            WHERE o.run_id = s.run_id AND o.ticket_id = s.ticket_id AND o.status <> 'sending')
-        ORDER BY s.run_id, s.ticket_id
-        """
-    )
 
 
 def filled_legs_without_price(warehouse: Warehouse, run_id: str) -> pd.DataFrame:

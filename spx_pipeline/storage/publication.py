@@ -57,6 +57,8 @@ STAGES: Final[Mapping[str, tuple[tuple[str, str], ...]]] = {
     "position_reconciliation": (("position_reconciliation", "run_id"),),
     "execution_guardrails": (("execution_guardrails", "run_id"),),
     "placements": (("order_placements", "run_id"),),
+    # The app database's trades, copied: versions of trades and orders, and their events.
+    "trades": (("trades", "run_id"), ("trade_orders", "run_id"), ("trade_events", "run_id")),
 }
 PUBLISHED_SCHEMA: Final = "published"
 

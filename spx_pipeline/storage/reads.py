@@ -114,6 +114,16 @@ def tradable_recommendations_of_latest_run(warehouse: Warehouse, trading_day: da
     )
 
 
+def recommendations_of_latest_run(warehouse: Warehouse, trading_day: date) -> pd.DataFrame:
+    """Every row (tradable and blocked) for ``trading_day`` of the newest published recommendations run."""
+    return warehouse.query(
+        "SELECT * FROM published.contract_recommendations WHERE run_id = (SELECT run_id FROM "
+        "published.contract_recommendations ORDER BY generated_at DESC, run_id DESC LIMIT 1) "
+        "AND as_of_date = ? ORDER BY setup_id, account_id",
+        [trading_day],
+    )
+
+
 # -- checks --------------------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from spx_pipeline.storage.warehouse_schema import column_names
 # The roots a trader of SPX 0DTE cares about: PM-settled dailies (SPXW) and AM monthlies (SPX).
 SPX_ROOTS = ("SPX", "SPXW")
 
+
 def expirations_to_fetch(listed: Sequence[date], trading_day: date, *, next_sessions: int = 2) -> list[date]:
     """Today's 0DTE when the market lists one, then the next ``next_sessions`` expirations always.
 

@@ -7,9 +7,10 @@ back from the warehouse as floats are rebuilt as Decimal at four places before a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import date, datetime
 from decimal import Decimal
@@ -33,6 +34,8 @@ from spx_pipeline.domain.execution import (
 )
 from spx_pipeline.domain.money import to_money
 from spx_pipeline.domain.occ import OptionSymbolError, parse_option_symbol
+from spx_pipeline.domain.trades import TradeOrder, ticket_id
+from spx_pipeline.domain.trades.reports import normalized_symbol
 from spx_pipeline.domain.tradier.enums import OrderType, Side
 from spx_pipeline.storage.execution_records import SetupFidelity
 
@@ -91,6 +94,48 @@ def ticket_legs(tickets: pd.DataFrame) -> list[TicketLeg]:
     return legs
 
 
+def trade_order_legs(orders: Sequence[TradeOrder], setups: Mapping[str, str]) -> list[TicketLeg]:
+    """The orders our trades sent, as the ticket legs fidelity measures fills against.
+
+    ``setups`` maps trade id to setup id. Each order is priced by its own prices (an exit placed
+    for a later fill carries the same stop as the plan), so a re-sized ticket can never be the
+    yardstick of an order sent before it.
+    """
+    legs = []
+    for order in orders:
+        legs.append(
+            TicketLeg(
+                ticket_id=ticket_id(order.tag, str(order.leg)),
+                account_id=order.account_id,
+                setup_id=setups.get(order.trade_id, ""),
+                leg=str(order.leg),
+                option_symbol=_contract_of(order),
+                side=order.side,
+                order_type=order.order_type,
+                quantity=order.quantity,
+                price=order.price,
+                stop_price=order.stop_price,
+                tag=order.tag,
+                session=order.session,
+                created_at=order.claimed_at,
+                order_class=order.order_class,
+            )
+        )
+    return legs
+
+
+def _contract_of(order: TradeOrder) -> str:
+    form = json.loads(order.payload_json) if order.payload_json else {}
+    return str(form.get("option_symbol") or form.get("option_symbol[0]") or "")
+
+
+def fidelity_tickets(trade_orders: list[TicketLeg], tickets: pd.DataFrame) -> list[TicketLeg]:
+    """Trade orders, plus planned tickets no order was sent for (a hand-placed order may match them)."""
+    sent = {leg.tag for leg in trade_orders}
+    planned = tickets[~tickets["tag"].isin(sent)] if len(tickets) else tickets
+    return [*trade_orders, *ticket_legs(planned)]
+
+
 def broker_legs(orders: pd.DataFrame) -> list[BrokerOrderLeg]:
     """``tradier_orders`` rows as domain broker legs; legs outside our vocabulary are left out."""
     legs = []
@@ -116,9 +161,14 @@ def broker_legs(orders: pd.DataFrame) -> list[BrokerOrderLeg]:
                 session=_day(row["session_date"]),
                 created_at=_stamp(row.get("create_date")),
                 transaction_at=_stamp(row.get("transaction_date")),
+                reason=_text(row.get("reason_description")),
             )
         )
     return legs
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def fidelity_frame(rows: Iterable[FidelityRow], *, run_id: str, captured_at: datetime) -> pd.DataFrame:
@@ -154,17 +204,23 @@ def reconciliation_rows(
 ) -> list[ReconciliationRow]:
     """Every active account's option positions reconciled; one that did not report is ``unknown``.
 
-    Equity positions (no OCC root) are outside what the pipeline trades and are not reconciled.
+    ``errors`` names accounts whose positions *or orders* could not be read: without the orders our
+    own fills are not known either, so their positions are unknown, never "unexpected". Equity
+    positions (no OCC root) are outside what the pipeline trades and are not reconciled.
     """
-    expected = implied_positions(fills)
+    # One spelling for both sides: a padded OSI report equals the Tradier symbol we sent.
+    expected = implied_positions(
+        dataclasses.replace(fill, option_symbol=normalized_symbol(fill.option_symbol)) for fill in fills
+    )
     held: dict[str, dict[str, Decimal]] = {}
     for row in positions[positions["root"].notna()].to_dict("records"):
         quantity = Decimal(str(row["quantity"]))
         account = held.setdefault(row["account_id"], {})
-        account[row["symbol"]] = account.get(row["symbol"], Decimal(0)) + quantity
+        symbol = normalized_symbol(row["symbol"])
+        account[symbol] = account.get(symbol, Decimal(0)) + quantity
     rows: list[ReconciliationRow] = []
     for account_id in sorted(set(accounts) | set(expected)):
-        broker = held.get(account_id, {}) if account_id in reported else None
+        broker = held.get(account_id, {}) if account_id in reported and account_id not in errors else None
         rows += reconcile_account(
             account_id,
             expected.get(account_id, {}),

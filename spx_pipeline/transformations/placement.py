@@ -1,107 +1,166 @@
-"""Send chosen order tickets to the broker, once each, and say what became of every leg.
+"""A placement, from a choice of trades to the records it leaves: the code the job and the CLI share.
 
-The broker's own record is the idempotency key: before deciding anything, every account's orders
-are read with their tags, and a leg whose tag is already there is never sent again. An account
-whose orders cannot be read sends nothing (nothing would prove the tag is new). A POST that gets
-no answer is resolved by looking the tag up, never by resending; if the lookup cannot tell, the
-leg is recorded ``ambiguous`` and the next run's lookup settles it. ``record`` is called before a
-leg is sent (``sending``) and after (its outcome), so a crash in between leaves a trace that the
-next run resolves through the tag.
+The operator names an account (every live trade of it), trades, or order tickets (their trades).
+The run refuses before any request on the live host without both the flag and a live credential,
+for tickets of another session or of a blocked trade, and for a confirmation that does not name
+what the plan sends; otherwise each account is read, its trades brought up to the broker's
+reports, and the plan's orders claimed and sent (``trade_placement``). Every planned order's fate
+is recorded in the app database's ``order_placements`` (the audit of runs) and, for a real run,
+published to the warehouse with the trades.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from urllib.parse import urlsplit
 
-import pandas as pd
-
-from spx_pipeline.broker.tradier import (
-    AmbiguousOrderError,
-    Order,
-    TradierClient,
-    TradierError,
-    TradierOrderRejectedError,
-)
+from spx_pipeline.broker.tradier import TradierClient
 from spx_pipeline.broker.tradier.hosts import LIVE_HOSTS, normalize_host
-from spx_pipeline.domain.execution import (
-    Action,
-    BrokerOrderLeg,
-    PlacementDecision,
-    PlacementLimits,
-    PlacementRecord,
-    PlacementRefused,
-    TicketLeg,
-    check_environment,
-    check_placement,
-    expected_confirmation,
-    plan_placements,
-)
-from spx_pipeline.domain.market_calendar import NEW_YORK
-from spx_pipeline.domain.tradier.enums import OrderType, Side
-from spx_pipeline.transformations.execution import ticket_legs
+from spx_pipeline.domain.execution import PlacementRecord, PlacementRefused, check_environment
+from spx_pipeline.domain.trades import TERMINAL, TradeState, ticket_id
+from spx_pipeline.domain.trades.planning import Action, PlacementCaps, PlanRow, opening_total
+from spx_pipeline.storage.appdb import AppDatabase
+from spx_pipeline.storage.execution_reads import tickets_by_id
+from spx_pipeline.storage.execution_records import record_placement
+from spx_pipeline.storage.trade_mirror import mirror_trades
+from spx_pipeline.storage.trade_store import TradeStore
+from spx_pipeline.storage.warehouse import Warehouse
+from spx_pipeline.transformations.placement_records import placement_frame
+from spx_pipeline.transformations.trade_placement import PlacementOutcome, PlacementRequest, run_placement
+from spx_pipeline.transformations.trade_sending import Checkpoint, Sent, _no_checkpoint
 
-Record = Callable[[PlacementRecord], None]
 ClientFor = Callable[[str], TradierClient]  # account id -> a client holding that account's token
 
 
 def is_live_host(client: TradierClient) -> bool:
-    return normalize_host(urlsplit(client.base_url).hostname or "") in LIVE_HOSTS
+    return is_live_url(client.base_url)
 
 
-def orders_by_tag(orders: Sequence[Order], account_id: str) -> dict[str, list[BrokerOrderLeg]]:
-    """The broker's orders that carry a tag, as legs (a parent OCO counts under its tag)."""
-    found: dict[str, list[BrokerOrderLeg]] = {}
-    for order in orders:
-        if not order.tag:
-            continue
-        side, kind = Side.parse(order.side), OrderType.parse(order.type)
-        created = order.create_date
-        found.setdefault(order.tag, []).append(
-            BrokerOrderLeg(
-                account_id=account_id,
-                order_id=int(order.id or 0),
-                leg_index=0,
-                tag=order.tag,
-                option_symbol=order.option_symbol or order.symbol or "",
-                side=side or Side.BUY_TO_OPEN,
-                order_type=kind or OrderType.LIMIT,
-                status=str(order.status or ""),
-                quantity=int(order.quantity or 0),
-                exec_quantity=int(order.exec_quantity or 0),
-                remaining_quantity=int(order.remaining_quantity or 0),
-                avg_fill_price=order.avg_fill_price,
-                session=created.astimezone(NEW_YORK).date() if created else date.min,
-                created_at=created,
-                transaction_at=order.transaction_date,
-            )
+def is_live_url(base_url: str) -> bool:
+    return normalize_host(urlsplit(base_url).hostname or "") in LIVE_HOSTS
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """What the operator named: an account, trades, or tickets (exactly one)."""
+
+    account_id: str | None = None
+    trade_ids: Sequence[str] = ()
+    ticket_ids: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Chosen:
+    accounts: list[str]
+    trade_ids: frozenset[str] | None
+
+
+def choose(store: TradeStore, warehouse: Warehouse | None, choice: Choice, *, session: date) -> Chosen:
+    """The accounts and trades a placement covers, or ``PlacementRefused`` naming what is wrong."""
+    named = [bool(choice.account_id), bool(choice.trade_ids), bool(choice.ticket_ids)]
+    if sum(named) != 1:
+        raise PlacementRefused("name the trades: exactly one of account_id, trade_ids or ticket_ids")
+    if choice.account_id:
+        return Chosen([choice.account_id], None)
+    if choice.ticket_ids:
+        if warehouse is None:
+            raise PlacementRefused("ticket_ids need the warehouse's published order_tickets")
+        tickets = tickets_by_id(warehouse, list(choice.ticket_ids))
+        missing = sorted(set(choice.ticket_ids) - set(tickets["ticket_id"]))
+        if missing:
+            raise PlacementRefused(f"ticket_ids not found among published tickets: {missing}")
+        other = sorted(
+            t for t, d in zip(tickets["ticket_id"], tickets["as_of_date"], strict=True) if _day(d) != session
         )
-    return found
+        if other:
+            raise PlacementRefused(
+                f"ticket_ids {other} belong to another session than {session}: never placed"
+            )
+        ids = sorted(set(tickets["trade_id"].dropna().astype(str)))
+        if len(ids) < len(set(tickets["tag"].map(_base))):
+            raise PlacementRefused("some ticket_ids predate trades (no trade_id): run the pipeline again")
+    else:
+        ids = sorted(set(choice.trade_ids))
+    trades = {t.trade_id: t for t in store.trades(trade_ids=ids)}
+    missing = sorted(set(ids) - set(trades))
+    if missing:
+        raise PlacementRefused(f"no such trade(s): {missing}")
+    blocked = sorted(
+        t.trade_id for t in trades.values() if t.state == TradeState.PLANNED and t.blocked_reason
+    )
+    if blocked:
+        why = "; ".join(f"{i}: {trades[i].blocked_reason}" for i in blocked)
+        raise PlacementRefused(f"blocked trade(s) are never placed: {why}")
+    stale = sorted(
+        t.trade_id for t in trades.values() if t.state == TradeState.PLANNED and t.plan.session != session
+    )
+    if stale:
+        raise PlacementRefused(
+            f"trade(s) {stale} were planned for another session than {session}: never placed"
+        )
+    ended = sorted(t.trade_id for t in trades.values() if t.state in TERMINAL)
+    if ended and len(ended) == len(trades):
+        raise PlacementRefused(
+            f"trade(s) {ended} are {', '.join(sorted({str(trades[i].state) for i in ended}))}"
+        )
+    return Chosen(sorted({t.account_id for t in trades.values()}), frozenset(ids))
 
 
-def place_tickets(
-    tickets: pd.DataFrame,
-    client_for: ClientFor,
+def _day(value: object) -> date:
+    import pandas as pd
+
+    return pd.Timestamp(value).date()
+
+
+def _base(tag: str) -> str:
+    return tag.rsplit("-", 1)[0]
+
+
+@dataclass(frozen=True)
+class PlacementRun:
+    outcome: PlacementOutcome
+    records: list[PlacementRecord]
+
+    @property
+    def phrase(self) -> str:
+        return self.outcome.phrase
+
+    @property
+    def rows(self) -> list[PlanRow]:
+        return self.outcome.rows
+
+    def total_opening(self) -> object:
+        return opening_total(self.outcome.rows)
+
+
+def execute_placement(
+    appdb: AppDatabase,
+    warehouse: Warehouse | None,
     *,
-    confirm: str | None,
-    limits: PlacementLimits,
-    allow_live: bool,
+    choice: Choice,
+    client_for: ClientFor,
     live_accounts: frozenset[str],
+    active_accounts: frozenset[str],
+    allow_live: bool,
+    confirm: str | None,
+    caps: PlacementCaps,
+    dry_run: bool,
+    run_id: str,
     now: Callable[[], datetime],
-    record: Record,
-    dry_run: bool = False,
-) -> list[PlacementRecord]:
-    """Plan from the broker's tags, refuse or send, and return one record per ticket leg.
+    day_trade_guard: bool = True,
+    checkpoint: Checkpoint = _no_checkpoint,
+) -> PlacementRun:
+    """Choose, check, plan, send (unless ``dry_run``) and record; ``PlacementRefused`` sends nothing."""
+    from spx_pipeline.domain.market_calendar import trading_day
 
-    Raises ``PlacementRefused`` (nothing sent) for a missing or wrong confirmation, a cap, or the
-    live host without both the flag and a live credential. ``dry_run`` plans and checks the caps
-    only: every leg it would send comes back as ``would_place`` and nothing is sent or recorded.
-    """
-    legs = ticket_legs(tickets)
-    accounts = sorted({leg.account_id for leg in legs})
-    clients = {account: client_for(account) for account in accounts}
+    store = TradeStore(appdb)
+    chosen = choose(store, warehouse, choice, session=trading_day(now()))
+    inactive = sorted(set(chosen.accounts) - active_accounts)
+    if inactive:
+        raise PlacementRefused(f"no active credential for account(s) {inactive}")
+    clients = {account: client_for(account) for account in chosen.accounts}
     try:
         for account, client in clients.items():
             check_environment(
@@ -109,116 +168,80 @@ def place_tickets(
                 allow_live=allow_live,
                 live_credential=account in live_accounts,
             )
-        at_broker: dict[str, list[BrokerOrderLeg]] = {}
-        unreadable: dict[str, str] = {}
-        for account, client in clients.items():
-            try:
-                at_broker.update(orders_by_tag(client.list_orders(account, include_tags=True), account))
-            except TradierError as exc:
-                unreadable[account] = f"orders could not be read, so no tag can be proven new ({exc.message})"
-        readable = [leg for leg in legs if leg.account_id not in unreadable]
-        decisions = plan_placements(readable, at_broker)
-        if dry_run:
-            check_placement(decisions, expected_confirmation(decisions), limits)
-            return [_planned(decision, now()) for decision in decisions]
-        to_send = check_placement(decisions, confirm, limits)
-        records: list[PlacementRecord] = []
-
-        def keep(item: PlacementRecord) -> None:
-            record(item)
-            records.append(item)
-
-        for decision in plan_placements([leg for leg in legs if leg.account_id in unreadable], {}):
-            keep(
-                _record(
-                    decision.ticket,
-                    decision.action,
-                    "error",
-                    message=unreadable[decision.ticket.account_id],
-                    at=now(),
-                )
-            )
-        payloads = dict(zip(tickets["ticket_id"], tickets["payload_json"], strict=True))
-        for decision in decisions:
-            if decision in to_send:
-                keep(
-                    _send(
-                        decision,
-                        clients[decision.ticket.account_id],
-                        payloads[decision.ticket.ticket_id],
-                        now,
-                        record,
-                    )
-                )
-                continue
-            status = "already_at_broker" if decision.action == Action.ALREADY_AT_BROKER else "waiting"
-            keep(_record(decision.ticket, decision.action, status, order_id=decision.broker_order_id,
-                         message=decision.reason, at=now()))  # fmt: skip
-        return records
+        request = PlacementRequest(
+            account_ids=chosen.accounts, trade_ids=chosen.trade_ids, confirm=confirm, caps=caps,
+            dry_run=dry_run, day_trade_guard=day_trade_guard,
+        )  # fmt: skip
+        outcome = run_placement(store, clients, request, now=now, run_id=run_id, checkpoint=checkpoint)
     finally:
         for client in clients.values():
             client.close()
+    records = placement_records(outcome, dry_run=dry_run, at=now())
+    if not dry_run:
+        for record in records:
+            record_placement(appdb, run_id, record)
+        if warehouse is not None:
+            publish_placement(appdb, warehouse, records, run_id=run_id, now=now())
+    return PlacementRun(outcome, records)
 
 
-def _planned(decision: PlacementDecision, at: datetime) -> PlacementRecord:
-    status = {Action.PLACE: "would_place", Action.ALREADY_AT_BROKER: "already_at_broker"}.get(
-        decision.action, "waiting"
+def publish_placement(
+    appdb: AppDatabase,
+    warehouse: Warehouse,
+    records: Sequence[PlacementRecord],
+    *,
+    run_id: str,
+    now: datetime,
+) -> None:
+    """The run's records and the trades it moved, in the warehouse (the analysts' copy)."""
+    frame = placement_frame(records, run_id)
+    warehouse.replace_rows(
+        "order_placements",
+        frame,
+        key_columns=["run_id", "ticket_id", "status"],
+        delete_where={"run_id": run_id},
     )
-    return _record(
-        decision.ticket,
-        decision.action,
-        status,
-        order_id=decision.broker_order_id,
-        message=decision.reason,
-        at=at,
-    )
+    mirror_trades(appdb, warehouse, run_id=run_id, now=now)
 
 
-def _send(
-    decision: PlacementDecision,
-    client: TradierClient,
-    payload: str,
-    now: Callable[[], datetime],
-    record: Record,
-) -> PlacementRecord:
-    """POST one leg (recorded as ``sending`` first); an unanswered POST is settled by its tag only."""
-    ticket, action = decision.ticket, decision.action
-    form = {key: str(value) for key, value in json.loads(payload).items() if key != "preview"}
-    if form.get("tag") != ticket.tag:
-        return _record(
-            ticket,
-            action,
-            "error",
-            message=f"payload tag {form.get('tag')!r} is not {ticket.tag!r}",
-            at=now(),
+_STATUS = {Action.WAIT: "waiting", Action.SKIP: "skipped", Action.ALREADY_AT_BROKER: "already_at_broker"}
+
+
+def placement_records(outcome: PlacementOutcome, *, dry_run: bool, at: datetime) -> list[PlacementRecord]:
+    """One record per planned order: what was sent and how it ended, or why it was not sent."""
+    sent: Mapping[str, Sent] = {s.intent.tag: s for s in outcome.sent}
+    records = []
+    for row in outcome.rows:
+        tag = row.tag or f"{row.trade_id}-{row.leg}"
+        if row.action == Action.PLACE:
+            done = sent.get(tag)
+            status = "would_place" if dry_run or done is None else done.status
+            message = row.reason if done is None else done.message
+            order_id = None if done is None else done.broker_order_id
+        else:
+            status, message, order_id = _STATUS[row.action], row.reason, row.broker_order_id
+        records.append(
+            PlacementRecord(
+                ticket_id=ticket_id(tag, row.leg),
+                account_id=row.account_id,
+                leg=row.leg,
+                tag=tag,
+                action=str(row.action),
+                status=status,
+                broker_order_id=order_id,
+                message=message[:500],
+                at=at,
+                trade_id=row.trade_id,
+            )
         )
-    record(_record(ticket, action, "sending", message="sent to the broker", at=now()))
-    try:
-        result = client.place_order(ticket.account_id, form, reconcile_by_tag=True)
-    except AmbiguousOrderError as exc:
-        return _record(ticket, action, "ambiguous", message=exc.message, at=now())
-    except TradierOrderRejectedError as exc:
-        return _record(ticket, action, "rejected", message=exc.message, at=now())
-    except (TradierError, ValueError) as exc:
-        return _record(ticket, action, "error", message=str(exc), at=now())
-    note = "found by tag after an unanswered POST" if getattr(result, "reconciled", False) else "accepted"
-    return _record(ticket, action, "placed", order_id=getattr(result, "id", None), message=note, at=now())
+    return records
 
 
-def _record(
-    ticket: TicketLeg, action: str, status: str, *, order_id: int | None = None, message: str, at: datetime
-) -> PlacementRecord:
-    return PlacementRecord(
-        ticket_id=ticket.ticket_id,
-        account_id=ticket.account_id,
-        leg=ticket.leg,
-        tag=ticket.tag,
-        action=str(action),
-        status=status,
-        broker_order_id=order_id,
-        message=message[:500],
-        at=at,
-    )
-
-
-__all__ = ["PlacementRefused", "is_live_host", "orders_by_tag", "place_tickets"]
+__all__ = [
+    "Choice",
+    "PlacementRefused",
+    "PlacementRun",
+    "execute_placement",
+    "is_live_host",
+    "placement_records",
+]

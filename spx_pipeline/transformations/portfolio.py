@@ -40,6 +40,7 @@ BALANCE_MONEY_FIELDS: tuple[str, ...] = (
     "uncleared_funds",
 )
 
+
 def _money(value: Decimal | None) -> float | None:
     return None if value is None else float(value.quantize(Decimal("0.0001")))
 

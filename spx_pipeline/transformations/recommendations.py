@@ -8,6 +8,7 @@ account's tradable rows are checked against its buying power once more.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -22,8 +23,12 @@ from spx_pipeline.domain.market_calendar import sessions_from
 from spx_pipeline.domain.recommendation import RECOMMENDATION_COLUMNS
 from spx_pipeline.domain.risk_context import RiskContext
 from spx_pipeline.domain.setups import Setup
+from spx_pipeline.domain.sizing import Committed
+from spx_pipeline.domain.trades import TradeState, commitments
 from spx_pipeline.domain.zero_dte import ZeroDtePolicy
 from spx_pipeline.storage import reads
+from spx_pipeline.storage.account_limits import AccountLimits, effective
+from spx_pipeline.storage.trade_store import TradeStore
 from spx_pipeline.storage.warehouse import Warehouse
 
 RECOMMENDATION_KEY = ("as_of_date", "setup_id", "account_id", "risk_fingerprint")
@@ -139,11 +144,13 @@ def recommendation_rows(
     now: datetime | None = None,
     invalid_setups: Sequence[InvalidSetup] = (),
     guardrails: Sequence[Guardrail] = (),
+    traded: SessionTrades | None = None,
 ) -> pd.DataFrame:
     """Every setup x every context, as warehouse rows (blocked rows kept with their reason).
 
     ``now`` turns the quote-age filter on (``config.max_quote_age``); invalid setups become blocked
-    rows for every account. Raises ``BudgetBreachError`` rather than return rows that overspend.
+    rows for every account. ``traded``: what the session's trades already took and which account x
+    setup pairs already have one. Raises ``BudgetBreachError`` rather than return rows that overspend.
     """
     frame = recommend(
         chain.frame,
@@ -154,6 +161,8 @@ def recommendation_rows(
         config=config,
         now=now,
         guardrails=guardrails,
+        committed=None if traded is None else traded.committed,
+        already_traded=None if traded is None else traded.already,
     )
     if invalid_setups and contexts:
         extra = pd.DataFrame(_invalid_rows(invalid_setups, contexts, chain.trading_day))
@@ -219,6 +228,63 @@ def check_budgets(rows: pd.DataFrame, contexts: Mapping[str, RiskContext]) -> No
             problems.append(f"account {account_id} would spend {day_spent} of day-trade buying power {dtbp}")
     if problems:
         raise BudgetBreachError("Recommendations refused, nothing written: " + "; ".join(problems))
+
+
+@dataclass(frozen=True)
+class SessionTrades:
+    """The session's trades as sizing sees them: budgets already taken, pairs already traded."""
+
+    committed: dict[str, Committed]
+    already: dict[tuple[str, str], str]
+
+
+def session_trades(store: TradeStore, session: date, snapshots: pd.DataFrame) -> SessionTrades:
+    """What every trade of ``session`` that was sent (frozen) commits, and the pairs it blocks.
+
+    A pair (account, setup) gets one trade per session, whatever became of it; planned trades
+    commit nothing (this run re-plans them).
+    """
+    frozen = [t for t in store.trades(session=session) if t.state != TradeState.PLANNED]
+    orders = store.orders([t.trade_id for t in frozen])
+    seen_at: dict[str, datetime] = {}
+    if len(snapshots):
+        for account, stamp in zip(snapshots["account_id"], snapshots["captured_at"], strict=True):
+            seen_at[str(account)] = pd.Timestamp(stamp).to_pydatetime()
+    taken = commitments(frozen, orders, seen_at)
+    return SessionTrades(
+        committed={
+            a: Committed(cost=c.cost, same_day_cost=c.same_day_cost, risk=c.risk) for a, c in taken.items()
+        },
+        already={
+            (
+                t.account_id,
+                t.plan.setup_id,
+            ): f"Already traded this session (trade {t.trade_id}, state {t.state})."
+            for t in frozen
+        },
+    )
+
+
+def with_account_limits(
+    contexts: Mapping[str, RiskContext],
+    limits: Mapping[str, AccountLimits],
+    *,
+    max_risk: Decimal | None,
+    max_daily_risk: Decimal | None,
+) -> dict[str, RiskContext]:
+    """Each context with the account's stored limits; run config may lower them, never raise them."""
+    out = {}
+    for account, ctx in contexts.items():
+        stored = limits.get(account)
+        if stored is None:
+            out[account] = ctx
+            continue
+        out[account] = dataclasses.replace(
+            ctx,
+            max_risk_dollars=effective(stored.max_trade_risk, max_risk),
+            max_daily_risk_dollars=effective(stored.max_daily_risk, max_daily_risk),
+        )
+    return out
 
 
 STALE_CONSTRAINT = "stale_risk_context"

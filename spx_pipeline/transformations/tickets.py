@@ -1,15 +1,17 @@
-"""Order tickets: the domain's Tradier payloads for each tradable recommendation, plus previews.
+"""Trades planned from the newest recommendations, and the order tickets their plans show.
 
-Placing orders stays out of scope; a preview asks the broker to price and
-validate a payload (`preview=true`) and never sends it to market.
+A tradable recommendation plans its account x setup x session trade in the app database (or
+re-plans it while nothing was sent); a trade whose entry was claimed is frozen and no later run
+touches it or its tickets. A blocked recommendation blocks its planned trade with the reason. The
+tickets are the orders a plan sends if its entry fills completely, each a checked Tradier form
+(entry, T1, runner stop), optionally previewed; placement reads the trades, never these rows.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -17,90 +19,127 @@ from typing import Any
 import pandas as pd
 
 from spx_pipeline.broker.tradier import OrderPreview, TradierError
-from spx_pipeline.domain.orders import OrderPayloadError, build_ticket_legs, payload_summary
+from spx_pipeline.domain.orders import OrderPayloadError
 from spx_pipeline.domain.setups import Setup
+from spx_pipeline.domain.trades import Trade, TradePlan, TradeState, ticket_id
+from spx_pipeline.domain.trades.birth import plan_from_recommendation, planned_tickets
+from spx_pipeline.domain.trades.ids import trade_id as make_trade_id
 from spx_pipeline.storage import reads
+from spx_pipeline.storage.trade_store import PlanOutcome, TradeStore
 from spx_pipeline.storage.warehouse import Warehouse
 from spx_pipeline.storage.warehouse_schema import column_names
 
 
-def tradable_recommendations(
+def recommendations_for_tickets(
     warehouse: Warehouse, *, trading_day: date, active_accounts: Sequence[str]
 ) -> pd.DataFrame:
-    """Unblocked, sized rows of the newest recommendations run, for today and live accounts only.
+    """The newest recommendations run's rows for today and active accounts, with ``pdt_qualified``.
 
-    Only the latest run counts (an account that was deactivated or failed its sync since an earlier
-    run must not get tickets from that earlier run), and only the current trading day: yesterday's
-    0DTE contracts have expired.
+    Only the latest run counts (an account deactivated or failing its sync since an earlier run
+    must not trade from that run), and only the current trading day. Blocked rows come along:
+    they block the trade they would have planned.
     """
-    frame = reads.tradable_recommendations_of_latest_run(warehouse, trading_day)
-    return frame[frame["account_id"].isin(list(active_accounts))].reset_index(drop=True)
-
-
-def ticket_key(as_of: object, setup_id: str, account_id: str, fingerprint: str) -> str:
-    """Digest of the recommendation key; ids may hold '_', '.' or '-', so no text joining is unambiguous."""
-    day = pd.Timestamp(as_of).date().isoformat()
-    return hashlib.sha256(json.dumps([day, setup_id, account_id, fingerprint]).encode()).hexdigest()
-
-
-def ticket_tag(as_of: object, setup_id: str, account_id: str, fingerprint: str) -> str:
-    """A Tradier-safe tag (letters, digits, '-') unique to the recommendation: the idempotency key."""
-    day = pd.Timestamp(as_of).strftime("%Y%m%d")
-    return f"spx-{day}-{ticket_key(as_of, setup_id, account_id, fingerprint)[:20]}"
-
-
-def ticket_id(tag: str, leg: str) -> str:
-    return hashlib.sha256(f"{tag}|{leg}".encode()).hexdigest()[:20]
+    frame = reads.recommendations_of_latest_run(warehouse, trading_day)
+    frame = frame[frame["account_id"].isin(list(active_accounts))].reset_index(drop=True)
+    snapshots = reads.latest_snapshot_per_account(warehouse)[["account_id", "pdt_qualified"]]
+    return frame.merge(snapshots, on="account_id", how="left")
 
 
 @dataclass(frozen=True)
-class TicketBuild:
+class TradePlanning:
+    """What planning did: every outcome, the tickets of placeable planned trades, what was skipped."""
+
+    outcomes: list[PlanOutcome]
     tickets: pd.DataFrame
-    skipped: list[tuple[str, str, str]]  # (setup_id, account_id, reason)
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)  # (setup_id, account_id, reason)
+
+    def count(self, outcome: str) -> int:
+        return sum(o.outcome == outcome for o in self.outcomes)
 
 
-def build_tickets(
+def _tradable(row: Mapping[str, Any]) -> bool:
+    return (
+        not bool(row["blocked"])
+        and int(row["suggested_contracts"] or 0) >= 1
+        and isinstance(row["symbol"], str)
+    )
+
+
+def plan_trades(
+    store: TradeStore,
     recommendations: pd.DataFrame,
     setups: Mapping[str, Setup],
     *,
+    trading_day: date,
     run_id: str,
     created_at: datetime,
-) -> TicketBuild:
-    """Entry, T1 and runner-stop payloads per recommendation; a bad one is skipped, not fatal."""
-    rows: list[dict[str, Any]] = []
+) -> TradePlanning:
+    """Plan (or block) today's trades from the rows, then build the tickets of the placeable ones."""
+    accounts = sorted(set(recommendations["account_id"])) if len(recommendations) else []
+    existing = {t.trade_id: t for t in store.trades(session=trading_day, account_ids=accounts)}
+    plans: list[tuple[TradePlan, str | None]] = []
     skipped: list[tuple[str, str, str]] = []
+    mentioned: set[str] = set()
     for rec in recommendations.to_dict("records"):
-        setup = setups.get(rec["setup_id"])
-        if setup is None:
-            skipped.append((rec["setup_id"], rec["account_id"], "setup is no longer active"))
+        setup_id, account_id = str(rec["setup_id"]), str(rec["account_id"])
+        key = make_trade_id(trading_day, account_id, setup_id)
+        mentioned.add(key)
+        current = existing.get(key)
+        if current is not None and current.state != TradeState.PLANNED:
+            continue  # frozen: this run neither re-sizes it nor writes its tickets
+        setup = setups.get(setup_id)
+        if not _tradable(rec) or setup is None:
+            why = "its setup is no longer active" if setup is None else str(rec["blocked_reason"])
+            if current is not None:
+                plans.append((current.plan, f"newest recommendation (run {run_id}) is blocked: {why}"))
             continue
-        tag = ticket_tag(rec["as_of_date"], rec["setup_id"], rec["account_id"], rec["risk_fingerprint"])
-        priced = {**rec, "limit_price": Decimal(str(rec["limit_price"]))}
         try:
-            legs = build_ticket_legs(priced, setup, tag=tag)
-        except OrderPayloadError as exc:
-            skipped.append((rec["setup_id"], rec["account_id"], str(exc)))
+            plan = plan_from_recommendation(rec, setup, run_id=run_id)
+        except (OrderPayloadError, ValueError) as exc:
+            skipped.append((setup_id, account_id, str(exc)))
             continue
-        for leg, payload in legs.items():
-            summary = payload_summary(payload)  # single-leg or OCO (T1 target + protective stop)
+        try:
+            planned_tickets(plan)
+            blocked = None
+        except OrderPayloadError as exc:
+            blocked = f"its orders cannot be built: {exc}"
+            skipped.append((setup_id, account_id, blocked))
+        plans.append((plan, blocked))
+    for key, trade in existing.items():
+        if key not in mentioned and trade.state == TradeState.PLANNED:
+            plans.append(
+                (trade.plan, f"not recommended by the newest run {run_id} (account or setup inactive)")
+            )
+    outcomes = store.plan(plans, run_id=run_id, now=created_at)
+    placeable = [o.trade for o in outcomes if o.outcome != "frozen" and o.trade.blocked_reason is None]
+    return TradePlanning(outcomes, ticket_rows(placeable, run_id=run_id, created_at=created_at), skipped)
+
+
+def ticket_rows(trades: Sequence[Trade], *, run_id: str, created_at: datetime) -> pd.DataFrame:
+    """``order_tickets`` rows: each placeable plan's entry, T1 and runner stop."""
+    rows: list[dict[str, Any]] = []
+    for trade in trades:
+        plan = trade.plan
+        for leg, intent in planned_tickets(plan).legs().items():
             rows.append(
                 {
-                    "ticket_id": ticket_id(tag, leg),
-                    "as_of_date": rec["as_of_date"],
-                    "setup_id": rec["setup_id"],
-                    "account_id": rec["account_id"],
-                    "risk_fingerprint": rec["risk_fingerprint"],
+                    "ticket_id": ticket_id(intent.tag, leg),
+                    "trade_id": plan.trade_id,
+                    "as_of_date": plan.session,
+                    "setup_id": plan.setup_id,
+                    "account_id": plan.account_id,
+                    "risk_fingerprint": plan.risk_fingerprint,
                     "leg": leg,
-                    "side": summary["side"],
-                    "order_type": summary["order_type"],
-                    "option_symbol": summary["option_symbol"],
-                    "underlying_symbol": summary["symbol"],
-                    "quantity": int(summary["quantity"] or 0),
-                    "price": None if summary["price"] is None else float(summary["price"]),
-                    "stop_price": None if summary["stop"] is None else float(summary["stop"]),
-                    "duration": summary["duration"],
-                    "tag": summary["tag"] or tag,
-                    "payload_json": json.dumps(payload, sort_keys=True),
+                    "side": str(intent.side),
+                    "order_type": intent.display_type,
+                    "option_symbol": plan.option_symbol,
+                    "underlying_symbol": intent.form.get("symbol") or intent.form.get("symbol[0]"),
+                    "quantity": intent.quantity,
+                    "price": _float(intent.price),
+                    "stop_price": _float(intent.stop_price),
+                    "duration": intent.duration,
+                    "tag": intent.tag,
+                    "payload_json": intent.payload_json(),
                     "preview_status": "not_requested",
                     "preview_cost": None,
                     "preview_commission": None,
@@ -110,7 +149,7 @@ def build_tickets(
                     "run_id": run_id,
                 }
             )
-    return TicketBuild(pd.DataFrame(rows, columns=list(column_names("order_tickets"))), skipped)
+    return pd.DataFrame(rows, columns=list(column_names("order_tickets")))
 
 
 Previewer = Callable[[str, Mapping[str, str]], OrderPreview]

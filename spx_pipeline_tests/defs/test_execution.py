@@ -30,14 +30,18 @@ def orders(env: PipelineEnv) -> list[dict[str, object]]:
 
 
 def place(env: PipelineEnv, confirm: str | None = None, **config: object) -> dg.ExecuteInProcessResult:
-    run_config = {"account_id": PDT, **config, **({"confirm": confirm} if confirm else {})}
-    return env.run("place_order_tickets_job", {"ops": {"order_placements": {"config": run_config}}})
+    """A placement run of the PDT account: a real one (dry_run false) unless told otherwise."""
+    run_config = {"account_id": PDT, "dry_run": False, **config, **({"confirm": confirm} if confirm else {})}
+    return env.run("place_order_tickets_job", {"ops": {"place_orders": {"config": run_config}}})
 
 
 def refusal(result: dg.ExecuteInProcessResult) -> str:
+    """The one-line description of a refused run (a dg.Failure: no stack trace for a person's refusal)."""
     assert not result.success
     [failure] = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
-    return failure.step_failure_data.error.message  # type: ignore[union-attr]
+    data = failure.step_failure_data
+    assert data.user_failure_data is not None, data.error  # type: ignore[union-attr]
+    return data.user_failure_data.description or ""  # type: ignore[union-attr]
 
 
 def phrase(result: dg.ExecuteInProcessResult) -> str:
@@ -55,17 +59,19 @@ def test_placement_needs_the_confirmation_then_places_once_and_reconciles(env: P
     assert placed and {p["leg"] for p in placed} == {"entry"}
     assert env.count("published.order_placements", "status = 'placed'") == len(placed)
     env.set_now(env.clock.now() + timedelta(minutes=20))
-    exits = place(env)
-    if not exits.success:  # the entries filled: their exits wait for a confirmation of their own
-        assert place(env, phrase(exits)).success
+    # The scheduled reconciliation sends the exits of what filled (closing orders need no phrase).
+    assert env.run("reconciliation_job").success
     again = place(env)  # everything is at the broker now: nothing to send, no phrase needed
     assert again.success
     tags = [o["tag"] for o in orders(env)]
-    assert (
-        len(tags)
-        == len(set(tags))
-        == len([p for p in read_placements(env.app_db()) if p["status"] == "placed"])
+    assert len(tags) == len(set(tags))
+    claimed = (
+        env.app_db()
+        .engine.connect()
+        .exec_driver_sql("SELECT count(*) FROM trade_orders WHERE local_status = 'sent'")
+        .scalar()
     )
+    assert claimed == len(tags)
 
     reconciled = env.run("reconciliation_job")
     assert reconciled.success
@@ -76,6 +82,8 @@ def test_placement_needs_the_confirmation_then_places_once_and_reconciles(env: P
         "fills_are_priced": True,
         "execution_guardrails_unique_keys": True,
         "every_account_reconciled": True,
+        "no_claim_left_unsettled": True,
+        "filled_contracts_covered": True,
         "no_unexplained_difference": False,  # the position opened by hand is a real, unexplained one
     }
     statuses = env.warehouse().query(
@@ -113,19 +121,26 @@ def test_placement_is_refused_from_a_schedule_above_its_caps_and_for_unknown_tic
     env: PipelineEnv,
 ) -> None:
     job = env.defs.resolve_job_def("place_order_tickets_job")
-    config = {"ops": {"order_placements": {"config": {"account_id": PDT, "confirm": "PLACE 99"}}}}
+    config = {
+        "ops": {"place_orders": {"config": {"account_id": PDT, "dry_run": False, "confirm": "PLACE 99"}}}
+    }
     scheduled = job.execute_in_process(
         instance=env.instance, run_config=config, tags={"dagster/schedule_name": "x"}, raise_on_error=False
     )
     assert "never runs from a schedule or sensor" in refusal(scheduled)
     many = phrase(place(env))
-    if many != "PLACE 1":
-        assert "exceed max_orders=1" in refusal(place(env, many, max_orders=1))
-    capped = place(env, phrase(place(env)), max_opening_notional=1.0)
-    assert "exceeds max_opening_notional" in refusal(capped)
+    capped = place(env, dry_run=True, max_opening_notional=1.0)
+    [plan] = [e for e in capped.all_events if e.event_type_value == "ASSET_OBSERVATION"]
+    metadata = plan.event_specific_data.asset_observation.metadata  # type: ignore[union-attr]
+    assert metadata["confirm_phrase"].value == "PLACE 0" != many  # caps skip the entries, nothing else
+    assert "exceeds max_opening_notional" in str(metadata["plan"].value)
     unknown = env.run(
         "place_order_tickets_job",
-        {"ops": {"order_placements": {"config": {"ticket_ids": ["nope"], "confirm": "PLACE 1"}}}},
+        {
+            "ops": {
+                "place_orders": {"config": {"ticket_ids": ["nope"], "dry_run": False, "confirm": "PLACE 1"}}
+            }
+        },
     )
     assert "not found" in refusal(unknown)
     assert orders(env) == []
@@ -153,14 +168,20 @@ def test_a_failed_positions_fetch_is_unknown_never_flat(env: PipelineEnv) -> Non
 def test_the_full_pipeline_never_places_or_reads_orders(env: PipelineEnv) -> None:
     job = env.defs.resolve_job_def("full_pipeline_job")
     keys = {key.to_user_string() for key in job.asset_layer.selected_asset_keys}  # type: ignore[union-attr]
-    assert "order_placements" not in keys and "tradier_positions" not in keys
+    assert "order_placements" not in keys and "tradier_positions" not in keys and "trades" not in keys
     assert "order_tickets" in keys
 
 
 def test_a_dry_run_says_the_phrase_and_sends_nothing(env: PipelineEnv) -> None:
     result = place(env, dry_run=True)
     assert result.success
-    [event] = [e for e in result.get_asset_materialization_events()]
-    metadata = event.event_specific_data.materialization.metadata  # type: ignore[union-attr]
+    assert result.get_asset_materialization_events() == []  # a dry run changes nothing: an observation
+    [event] = [e for e in result.all_events if e.event_type_value == "ASSET_OBSERVATION"]
+    metadata = event.event_specific_data.asset_observation.metadata  # type: ignore[union-attr]
     assert metadata["confirm_phrase"].value == phrase(place(env))
     assert orders(env) == [] and read_placements(env.app_db()) == []
+
+
+def test_the_default_config_is_a_dry_run(env: PipelineEnv) -> None:
+    result = env.run("place_order_tickets_job", {"ops": {"place_orders": {"config": {"account_id": PDT}}}})
+    assert result.success and orders(env) == []

@@ -162,6 +162,26 @@ class TradierClient:
         body = self.transport.request("GET", f"/accounts/{account_id}/orders", params=params)
         return [Order.from_json(item) for item in normalize.collection(body, "orders", "order")]
 
+    def list_all_orders(
+        self, account_id: str, include_tags: bool = True, *, max_pages: int = 50
+    ) -> list[Order]:
+        """Every page of the account's orders: ``page=1, 2, ...`` until a page brings nothing new.
+
+        Tradier answers a page past the end with ``"null"``; a server that ignores ``page`` repeats
+        the first page, which also ends the walk. Reconciliation and placement must see every order
+        (a tag on page 2 is still a tag that must never be sent again).
+        """
+        seen: set[object] = set()
+        found: list[Order] = []
+        for page in range(1, max_pages + 1):
+            batch = self.list_orders(account_id, include_tags, page=page)
+            fresh = [order for order in batch if (order.id, order.tag) not in seen]
+            if not fresh:
+                break
+            seen.update((order.id, order.tag) for order in fresh)
+            found.extend(fresh)
+        return found
+
     def get_order(self, account_id: str, order_id: int | str) -> Order:
         account_id = validate_account_id(account_id)
         body = self.transport.request(
@@ -172,7 +192,7 @@ class TradierClient:
     def find_orders_by_tag(self, account_id: str, tag: str) -> list[Order]:
         """Orders carrying ``tag`` (newest id last): the reconciliation step after an ambiguous POST."""
         check_tag(tag)
-        found = [order for order in self.list_orders(account_id, include_tags=True) if order.tag == tag]
+        found = [order for order in self.list_all_orders(account_id, include_tags=True) if order.tag == tag]
         return sorted(found, key=lambda order: order.id or 0)
 
     # -- orders ---------------------------------------------------------------------------------

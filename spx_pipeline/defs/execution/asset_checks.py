@@ -1,4 +1,4 @@
-"""Checks on the broker reads, the fills, the guardrails and the placements (one or more per asset)."""
+"""Checks on the broker reads, the trades, the fills and the guardrails (one or more per asset)."""
 
 import dagster as dg
 
@@ -9,9 +9,15 @@ from spx_pipeline.defs.execution.assets import (
     execution_fidelity,
     execution_guardrails,
 )
-from spx_pipeline.defs.execution.placement import order_placements
-from spx_pipeline.resources import WarehouseResource
+from spx_pipeline.defs.execution.placement import ORDER_PLACEMENTS
+from spx_pipeline.defs.execution.trades import trades
+from spx_pipeline.domain.trades import HOLDING, progress
+from spx_pipeline.domain.trades.lifecycle import covered
+from spx_pipeline.domain.trades.records import IN_FLIGHT
+from spx_pipeline.resources import AppDatabaseResource, ClockResource, WarehouseResource
 from spx_pipeline.storage import execution_reads as reads
+from spx_pipeline.storage.trade_mirror import unpublished_placement_runs
+from spx_pipeline.transformations.trade_lifecycle import CLAIM_LEASE
 
 
 @dg.asset_check(
@@ -66,16 +72,65 @@ execution_guardrails_unique_keys = unique_key_check(
 
 
 @dg.asset_check(
-    asset=order_placements,
+    asset=trades,
     description=(
-        "No leg left 'sending' without an outcome (a crash between the POST and its record): the next "
-        "placement run settles it through its tag; this says which."
+        "No order claim left unsettled past the lease (a run died between the claim and the POST and "
+        "no later run could look its tag up): such a trade cannot move until its account's orders are read."
     ),
 )
-def no_placement_left_sending(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    left = reads.placements_left_sending(warehouse.warehouse())
+def no_claim_left_unsettled(app_db: AppDatabaseResource, clock: ClockResource) -> dg.AssetCheckResult:
+    store = app_db.trade_store()
+    live = store.trades(live_only=True)
+    now = clock.clock().now()
+    stale = [
+        order
+        for orders in store.orders([t.trade_id for t in live]).values()
+        for order in orders
+        if order.local_status in IN_FLIGHT and now - order.claimed_at > CLAIM_LEASE
+    ]
     return dg.AssetCheckResult(
-        passed=left.empty,
+        passed=not stale,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"legs": len(left), "tags": ", ".join(left["tag"].head(10)) or "none"},
+        metadata={"claims": len(stale), "tags": ", ".join(o.tag for o in stale[:10]) or "none"},
+    )
+
+
+@dg.asset_check(
+    asset=trades,
+    description=(
+        "Every contract a trade holds is covered by its exits (with a stop plan: by working stops), "
+        "or the reason it is not (day-trade allowance, a rejection) is on record."
+    ),
+)
+def filled_contracts_covered(app_db: AppDatabaseResource) -> dg.AssetCheckResult:
+    store = app_db.trade_store()
+    holding = [t for t in store.trades(live_only=True) if t.state in HOLDING]
+    orders = store.orders([t.trade_id for t in holding])
+    bare = []
+    for trade in holding:
+        p = progress(orders.get(trade.trade_id, []))
+        if not covered(trade.plan, p):
+            bare.append(f"{trade.trade_id} ({trade.account_id}): {p.position} held, {p.working_stop} stopped")
+    return dg.AssetCheckResult(
+        passed=not bare,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"uncovered_trades": len(bare), "examples": "; ".join(bare[:5]) or "none"},
+    )
+
+
+@dg.asset_check(
+    asset=ORDER_PLACEMENTS,
+    description=(
+        "Every placement run the app database recorded (older than a run can take) reached the "
+        "warehouse: a run that died before publishing is copied by the next trades copy."
+    ),
+)
+def placements_reached_the_warehouse(
+    app_db: AppDatabaseResource, warehouse: WarehouseResource, clock: ClockResource
+) -> dg.AssetCheckResult:
+    lost = unpublished_placement_runs(app_db.database(), warehouse.warehouse(), now=clock.clock().now())
+    return dg.AssetCheckResult(
+        passed=not lost,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"runs": len(lost), "run_ids": ", ".join(lost[:10]) or "none"},
     )

@@ -33,13 +33,14 @@ from spx_pipeline.storage.execution_records import write_setup_fidelity
 from spx_pipeline.transformations.execution import (
     broker_legs,
     fidelity_frame,
+    fidelity_tickets,
     filled_quantities,
     guardrail_frame,
     reconciliation_frame,
     reconciliation_rows,
     setup_fidelity,
     slippage_samples,
-    ticket_legs,
+    trade_order_legs,
 )
 
 
@@ -102,11 +103,13 @@ def execution_fidelity(
 ) -> dg.MaterializeResult:
     wh = warehouse.warehouse()
     run_id, captured_at = context.run.run_id, clock.run_time(context)
-    read = _broker_read(context)
+    read = broker_read_run(context)
     first = sessions_back(trading_day(captured_at), config.lookback_sessions)[0]
-    rows = match_fidelity(
-        ticket_legs(reads.tickets_since(wh, first)), broker_legs(reads.orders_of_run(wh, read))
-    )
+    store = app_db.trade_store()
+    sent = store.orders_since(first)
+    setups = {t.trade_id: t.plan.setup_id for t in store.trades(trade_ids={o.trade_id for o in sent})}
+    tickets = fidelity_tickets(trade_order_legs(sent, setups), reads.tickets_since(wh, first))
+    rows = match_fidelity(tickets, broker_legs(reads.orders_of_run(wh, read)))
     frame = fidelity_frame(rows, run_id=run_id, captured_at=captured_at)
     wh.replace_rows(
         "execution_fidelity", frame, key_columns=["run_id", "ticket_id", "order_id", "broker_leg"],
@@ -131,7 +134,7 @@ def execution_fidelity(
     return dg.MaterializeResult(metadata=metadata)
 
 
-def _broker_read(context: dg.AssetExecutionContext) -> str:
+def broker_read_run(context: dg.AssetExecutionContext) -> str:
     """The run whose broker_state the step reads: this run's when it read the broker, else the latest."""
     event = context.instance.get_latest_materialization_event(POSITIONS)
     if event is None:
@@ -177,8 +180,11 @@ def position_reconciliation(
     read = event.run_id
     reported = frozenset(event.asset_materialization.metadata["reported_accounts"].value)  # type: ignore[arg-type]
     active = [c.account_id for c in app_db.credential_listing().list() if c.is_active]
-    failures = reads.broker_state_failures(wh, read, "positions")
-    errors = dict(zip(failures["account_id"], failures["message"], strict=True))
+    errors: dict[str, str] = {}
+    for stage in ("orders", "positions"):  # without the orders, our own fills are unknown too
+        failures = reads.broker_state_failures(wh, read, stage)
+        for account, message in zip(failures["account_id"], failures["message"], strict=True):
+            errors.setdefault(account, f"{stage} not read: {message}")
     first = sessions_back(session, config.history_sessions)[0]
     fills = filled_quantities(reads.fidelity_history(wh, first), session=session)
     rows = reconciliation_rows(
@@ -248,10 +254,13 @@ def execution_guardrails(
     sessions = sessions_back(trading_day(captured_at), policy.window_sessions)
     samples = in_window(slippage_samples(reads.fidelity_history(wh, sessions[0])), sessions, policy)
     frame = guardrail_frame(samples, policy, run_id=run_id, captured_at=captured_at)
-    wh.replace_rows(
-        "execution_guardrails", frame, key_columns=["run_id", "setup_id", "account_id"],
-        delete_where={"run_id": run_id},
-    )  # fmt: skip
+    with wh.transaction() as tx:
+        tx.replace_rows(
+            "execution_guardrails", frame, key_columns=["run_id", "setup_id", "account_id"],
+            delete_where={"run_id": run_id},
+        )  # fmt: skip
+        # Published even with no rows: the newest guardrail run wins, also when it blocks nothing.
+        tx.publish(run_id, "execution_guardrails")
     blocked = int(frame["blocked_reason"].notna().sum()) if len(frame) else 0
     return dg.MaterializeResult(
         metadata={

@@ -1,4 +1,5 @@
-"""The execution group's jobs: reconciliation (scheduled when the gate is on) and placement (never)."""
+"""The execution group's jobs: reconciliation (scheduled when the gate is on); placement is an op job
+of its own (``placement.place_order_tickets_job``), never scheduled."""
 
 import dagster as dg
 
@@ -8,23 +9,16 @@ from spx_pipeline.defs.execution.assets import (
     execution_guardrails,
     position_reconciliation,
 )
-from spx_pipeline.defs.execution.placement import order_placements
+from spx_pipeline.defs.execution.trades import trades
 
 reconciliation_job = dg.define_asset_job(
     "reconciliation_job",
     selection=dg.AssetSelection.assets(
-        broker_state, execution_fidelity, position_reconciliation, execution_guardrails
+        broker_state, trades, execution_fidelity, position_reconciliation, execution_guardrails
     ),
-    description="Broker positions and orders → fill fidelity → reconciliation → slippage guardrails.",
-    tags={"spx/job": "reconciliation"},
-)
-
-place_order_tickets_job = dg.define_asset_job(
-    "place_order_tickets_job",
-    selection=dg.AssetSelection.assets(order_placements),
     description=(
-        "Places chosen order tickets (run config: ticket_ids or account_id, and confirm: 'PLACE <n>'). "
-        "Never scheduled."
+        "Broker positions and orders → trades (brought up to the reports; protective exits for what "
+        "filled) → fill fidelity → reconciliation → slippage guardrails."
     ),
-    tags={"spx/job": "placement"},
+    tags={"spx/job": "reconciliation"},
 )

@@ -1,167 +1,185 @@
-"""Guarded placement: the one asset that sends orders, only from an explicit, confirmed run config.
+"""Guarded placement: an op job (never an asset, never scheduled) that places trades' orders.
 
-Never scheduled: a run started by a schedule or a sensor is refused before anything is read. The
-confirmation names the number of orders the run will send (a run without it fails and says the
-phrase), and the caps on orders and opening notional are checked before the first POST.
+A side effect does not belong in "Materialize all": placement runs only from a run config that
+names an account, trades or tickets. It is a dry run unless told otherwise, and a real run must
+carry the phrase the dry run printed (``PLACE <n>``). Each run records what it did under the
+``order_placements`` asset: a materialization for a real run, an observation for a dry run (which
+changes nothing). A refusal a person causes is a ``dg.Failure`` with a one-line description and
+metadata, never a stack trace.
 """
 
 from decimal import Decimal
+from pathlib import Path
 
 import dagster as dg
-import pandas as pd
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from spx_pipeline.defs.common import OWNERS, table_schema_metadata
-from spx_pipeline.defs.display import preview_markdown, row_counts
-from spx_pipeline.domain.execution import PlacementLimits, PlacementRecord, PlacementRefused
-from spx_pipeline.domain.market_calendar import trading_day
+from spx_pipeline.defs.display import preview_markdown
+from spx_pipeline.domain.execution import PlacementRefused
+from spx_pipeline.domain.trades.planning import PlacementCaps
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.settings import Settings
-from spx_pipeline.storage import execution_reads as reads
-from spx_pipeline.storage.execution_records import record_placement
-from spx_pipeline.transformations.placement import place_tickets
+from spx_pipeline.transformations.placement import Choice, execute_placement
+from spx_pipeline.transformations.placement_view import plan_frame, plan_summary
 
 AUTOMATION_TAGS = ("dagster/schedule_name", "dagster/sensor_name")
+ORDER_PLACEMENTS = dg.AssetKey("order_placements")
+
+
+def order_placements_spec() -> dg.AssetSpec:
+    """``order_placements`` as the UI shows it: an asset only ``place_orders`` records, never materializable.
+
+    Built per load of the code location (like the assets the loader decorates), with a code
+    reference to the op that writes it.
+    """
+    source = Path(__file__)
+    lines = source.read_text(encoding="utf-8").splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if text.startswith("@dg.op("))
+    return dg.AssetSpec(
+        ORDER_PLACEMENTS,
+        group_name="execution",
+        owners=OWNERS,
+        kinds={"tradier", "duckdb"},
+        description=(
+            "What each placement run did with each order of the trades it was given: placed, rejected, "
+            "left at the broker, waiting or skipped, with the reason. Written by place_order_tickets_job "
+            "(never by Materialize all): a real run materializes it, a dry run observes it."
+        ),
+        metadata={
+            **table_schema_metadata("order_placements"),
+            "dagster/code_references": dg.CodeReferencesMetadataValue(
+                code_references=[dg.LocalFileCodeReference(file_path=str(source), line_number=line)]
+            ),
+        },
+    )
 
 
 class PlacementConfig(dg.Config):
-    """Which tickets to place (by id, or all of today's unblocked tickets of one account) and the guard."""
+    """Which trades to place and the guard: a dry run unless ``dry_run`` is false and ``confirm`` matches."""
 
-    ticket_ids: list[str] = Field(default_factory=list)
-    account_id: str | None = None
+    account_id: str | None = Field(
+        default=None,
+        description="Place every live trade of this account: today's planned entries, exits for what filled.",
+    )
+    trade_ids: list[str] = Field(
+        default_factory=list, description="Instead: these trades (spx-pipeline trades list shows their ids)."
+    )
+    ticket_ids: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Instead: the trades of these order tickets (order_tickets.ticket_id); tickets of another "
+            "session or of a blocked trade are refused."
+        ),
+    )
     confirm: str | None = Field(
-        default=None, description="'PLACE <n>' where n is the number of orders this run sends."
+        default=None,
+        description="PLACE <n>, where n is the number of orders the plan sends (a dry run shows the phrase).",
     )
-    max_orders: int = 10
-    max_opening_notional: float = 25_000.0
     dry_run: bool = Field(
-        default=False, description="Plan only: report what would be sent and the confirmation phrase."
+        default=True,
+        description="Plan only (the default): show what would be sent and the phrase; send nothing.",
+    )
+    max_orders: int = Field(
+        default=10, ge=1, le=1000, description="Cap on opening orders per run; exits never count."
+    )
+    max_opening_notional: float = Field(
+        default=25_000.0,
+        gt=0,
+        le=100_000_000,
+        allow_inf_nan=False,
+        description="Cap on opening orders' limit x contracts x 100, in dollars; exits never count.",
     )
 
+    @field_validator("account_id", "confirm")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if isinstance(value, str) else value
 
-def _refuse(why: str) -> dg.Failure:
-    return dg.Failure(description=f"Nothing placed: {why}")
+
+def _refuse(why: str, **metadata: object) -> dg.Failure:
+    return dg.Failure(description=f"Nothing placed: {why}", metadata=metadata, allow_retries=False)
 
 
-@dg.asset(
-    group_name="execution",
-    owners=OWNERS,
-    kinds={"tradier", "duckdb", "sqlite"},
-    deps=[dg.AssetKey("order_tickets")],
+@dg.op(
     pool=WAREHOUSE_POOL,
+    out=dg.Out(dg.Nothing),
+    tags={"kind": "tradier"},
     description=(
-        "Places the entry orders of chosen tickets, and their T1/runner exits once the entry has filled. "
-        "Idempotent by tag: a leg whose tag the broker already holds is never sent again. Runs only from "
-        "an explicit run config with a confirmation, never from a schedule or sensor; sandbox unless "
-        "TRADIER_ALLOW_LIVE=true and the credential is live. Each step is recorded in the app database."
+        "Plans and (with a confirmation) places the orders of chosen trades: entries of today's planned "
+        "trades, exits for what filled. Idempotent: every order's tag is claimed in the app database "
+        "before it is sent, so no run, instance or host sends it twice."
     ),
-    metadata=table_schema_metadata("order_placements"),
 )
-def order_placements(
-    context: dg.AssetExecutionContext,
+def place_orders(
+    context: dg.OpExecutionContext,
     config: PlacementConfig,
     app_db: AppDatabaseResource,
     tradier: TradierResource,
     warehouse: WarehouseResource,
     clock: ClockResource,
-) -> dg.MaterializeResult:
+):  # type: ignore[no-untyped-def]
     automation = [tag for tag in AUTOMATION_TAGS if tag in context.run.tags]
     if automation:
         raise _refuse(f"placement never runs from a schedule or sensor (run tagged {automation[0]}).")
-    if bool(config.ticket_ids) == bool(config.account_id):
-        raise _refuse("name the tickets: either ticket_ids or account_id (all of today's unblocked tickets).")
     try:
-        limits = PlacementLimits(
+        caps = PlacementCaps(
             max_orders=config.max_orders, max_opening_notional=Decimal(str(config.max_opening_notional))
         )
     except ValueError as exc:
         raise _refuse(str(exc)) from None
-    wh = warehouse.warehouse()
-    now = clock.run_time(context)
-    if config.ticket_ids:
-        tickets = reads.tickets_by_id(wh, config.ticket_ids)
-        missing = sorted(set(config.ticket_ids) - set(tickets["ticket_id"]))
-        if missing:
-            raise _refuse(f"ticket_ids not found among published tickets: {missing}")
-    else:
-        tickets = reads.tickets_of_account(wh, str(config.account_id), trading_day(now))
-        if tickets.empty:
-            raise _refuse(f"account {config.account_id} has no unblocked ticket for {trading_day(now)}.")
     credentials = {c.account_id: c for c in app_db.credential_store().active_credentials(verify=False)}
-    inactive = sorted(set(tickets["account_id"]) - set(credentials))
-    if inactive:
-        raise _refuse(f"no active credential for account(s) {inactive}.")
-    database = app_db.database()
-    run_id = context.run.run_id
-    recorded: list[PlacementRecord] = []
-
-    def record(item: PlacementRecord) -> None:
-        record_placement(database, run_id, item)  # the system of record, committed step by step
-        recorded.append(item)
-
-    def client_for(account: str):
-        cred = credentials[account]
-        return tradier.client(cred.token, cred.environment)
-
+    settings = Settings.from_env()
+    wh = warehouse.warehouse()
     try:
-        outcome = place_tickets(
-            tickets,
-            client_for,
-            confirm=config.confirm,
-            limits=limits,
-            allow_live=Settings.from_env().allow_live.enabled,
+        run = execute_placement(
+            app_db.database(),
+            wh,
+            choice=Choice(config.account_id, config.trade_ids, config.ticket_ids),
+            client_for=lambda account: tradier.client(
+                credentials[account].token, credentials[account].environment
+            ),
             live_accounts=frozenset(a for a, c in credentials.items() if c.environment == "live"),
-            now=clock.clock().now,
-            record=record,
+            active_accounts=frozenset(credentials),
+            allow_live=settings.allow_live.enabled,
+            confirm=config.confirm,
+            caps=caps,
             dry_run=config.dry_run,
+            run_id=context.run.run_id,
+            now=clock.clock().now,
+            day_trade_guard=settings.day_trade_guard,
         )
     except PlacementRefused as exc:
         raise _refuse(str(exc)) from None
-    finally:
-        frame = placement_frame(recorded, run_id)
-        wh.replace_rows(
-            "order_placements",
-            frame,
-            key_columns=["run_id", "ticket_id", "status"],
-            delete_where={"run_id": run_id},
-        )
-    statuses = pd.Series([r.status for r in outcome], dtype=object).value_counts().to_dict()
-    would = sum(r.status == "would_place" for r in outcome)
-    for item in outcome:
-        if item.status in ("ambiguous", "rejected", "error"):
-            context.log.warning(f"{item.ticket_id} ({item.leg}): {item.status}: {item.message}")
-    return dg.MaterializeResult(
-        metadata={
-            **row_counts(wh, "order_placements", len(frame)),
-            **{f"legs_{status}": dg.MetadataValue.int(int(n)) for status, n in statuses.items()},
-            **({"confirm_phrase": f"PLACE {would}", "dry_run": True} if config.dry_run else {}),
-            "outcome": preview_markdown(
-                pd.DataFrame(
-                    [(r.ticket_id, r.leg, r.status, r.broker_order_id, r.message) for r in outcome],
-                    columns=["ticket_id", "leg", "status", "order_id", "message"],
-                )
-            ),
-        }
-    )
+    frame = plan_frame(run.rows, run.records)
+    context.log.info(f"Plan ({run.phrase}):\n{frame.to_string(index=False) if len(frame) else '(nothing)'}")
+    for record in run.records:
+        if record.status in ("ambiguous", "rejected", "void", "lost"):
+            context.log.warning(f"{record.tag} ({record.leg}): {record.status}: {record.message}")
+    metadata = {
+        **plan_summary(run.rows, run.records, dry_run=config.dry_run),
+        "confirm_phrase": run.phrase,
+        "plan": preview_markdown(frame, money=("price", "stop_price", "opening_notional")),
+    }
+    if config.dry_run:
+        context.log_event(dg.AssetObservation(asset_key=ORDER_PLACEMENTS, metadata=metadata))
+    else:
+        context.log_event(dg.AssetMaterialization(asset_key=ORDER_PLACEMENTS, metadata=metadata))
 
 
-def placement_frame(records: list[PlacementRecord], run_id: str) -> pd.DataFrame:
-    rows = [
-        {
-            "run_id": run_id,
-            "ticket_id": r.ticket_id,
-            "status": r.status,
-            "account_id": r.account_id,
-            "leg": r.leg,
-            "tag": r.tag,
-            "action": r.action,
-            "broker_order_id": r.broker_order_id,
-            "message": r.message,
-            "recorded_at": r.at,
-        }
-        for r in records
-    ]
-    columns = ["run_id", "ticket_id", "status", "account_id", "leg", "tag", "action", "broker_order_id",
-               "message", "recorded_at"]  # fmt: skip
-    return pd.DataFrame(rows, columns=columns)
+@dg.job(
+    description=(
+        "Places the orders of chosen trades (run config: account_id, trade_ids or ticket_ids; a dry run "
+        "by default; confirm: 'PLACE <n>' to send). Never scheduled."
+    ),
+    tags={"spx/job": "placement"},
+)
+def place_order_tickets_job() -> None:
+    place_orders()
+
+
+@dg.definitions
+def placement() -> dg.Definitions:
+    """What this module adds (with a ``@dg.definitions`` function, a module contributes only this)."""
+    return dg.Definitions(assets=[order_placements_spec()], jobs=[place_order_tickets_job])

@@ -8,14 +8,15 @@ from spx_pipeline.defs.display import preview_markdown, row_counts
 from spx_pipeline.domain.market_calendar import trading_day
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
-from spx_pipeline.transformations.tickets import build_tickets, preview_tickets, tradable_recommendations
+from spx_pipeline.storage.trade_mirror import mirror_trades
+from spx_pipeline.transformations.tickets import plan_trades, preview_tickets, recommendations_for_tickets
 
 LEGS = ("entry", "t1", "runner_stop")
 
 
 @dg.op(
     ins={"after": dg.In(dg.Nothing)},
-    description="Unblocked, sized rows of the newest recommendations run, for today and active accounts.",
+    description="Rows of the newest recommendations run for today and active accounts (blocked ones too).",
 )
 def load_tradable_recommendations(
     context: dg.OpExecutionContext,
@@ -25,12 +26,18 @@ def load_tradable_recommendations(
 ) -> pd.DataFrame:
     active = [c.account_id for c in app_db.credential_listing().list() if c.is_active]
     day = trading_day(clock.run_time(context))
-    frame = tradable_recommendations(warehouse.warehouse(), trading_day=day, active_accounts=active)
-    context.log.info(f"{len(frame)} tradable recommendation(s) for {day.isoformat()}")
+    frame = recommendations_for_tickets(warehouse.warehouse(), trading_day=day, active_accounts=active)
+    tradable = int((~frame["blocked"].astype(bool)).sum()) if len(frame) else 0
+    context.log.info(f"{len(frame)} recommendation(s) for {day.isoformat()}, {tradable} tradable")
     return frame
 
 
-@dg.op(description="Entry (buy_to_open limit), T1 (sell_to_close limit) and runner stop payloads.")
+@dg.op(
+    description=(
+        "Plans each tradable recommendation's trade in the app database (one per account x setup x "
+        "session; frozen once its entry is claimed) and builds the tickets of the placeable ones."
+    )
+)
 def build_order_payloads(
     context: dg.OpExecutionContext,
     recommendations: pd.DataFrame,
@@ -38,12 +45,22 @@ def build_order_payloads(
     clock: ClockResource,
 ) -> pd.DataFrame:
     setups = {record.id: record.to_domain() for record in app_db.setup_store().active()}
-    built = build_tickets(
-        recommendations, setups, run_id=context.run.run_id, created_at=clock.run_time(context)
+    now = clock.run_time(context)
+    planning = plan_trades(
+        app_db.trade_store(),
+        recommendations,
+        setups,
+        trading_day=trading_day(now),
+        run_id=context.run.run_id,
+        created_at=now,
     )
-    for setup_id, account_id, reason in built.skipped:
+    for setup_id, account_id, reason in planning.skipped:
         context.log.warning(f"No ticket for setup {setup_id} / account {account_id}: {reason}")
-    return built.tickets
+    context.log.info(
+        f"Trades: {planning.count('born')} born, {planning.count('replanned')} re-planned, "
+        f"{planning.count('unchanged')} unchanged, {planning.count('frozen')} frozen (sent: untouched)"
+    )
+    return planning.tickets
 
 
 class PreviewConfig(dg.Config):
@@ -92,22 +109,29 @@ def preview_order_payloads(
     # Nothing to hand on: the tickets live in the warehouse, so no IO manager pickles a copy (and
     # the asset's page shows no pickle path next to the table).
     out=dg.Out(dg.Nothing),
-    description="Store tickets in order_tickets (idempotent by ticket id).",
+    description="Store tickets in order_tickets (idempotent by ticket id); copy the trades to the warehouse.",
 )
 def store_order_tickets(
-    context: dg.OpExecutionContext, tickets: pd.DataFrame, warehouse: WarehouseResource
+    context: dg.OpExecutionContext,
+    tickets: pd.DataFrame,
+    warehouse: WarehouseResource,
+    app_db: AppDatabaseResource,
+    clock: ClockResource,
 ) -> None:
     wh = warehouse.warehouse()
     wh.replace_rows("order_tickets", tickets, key_columns=["ticket_id"])
+    copied = mirror_trades(app_db.database(), wh, run_id=context.run.run_id, now=clock.run_time(context))
     shown = tickets[
-        ["account_id", "leg", "side", "order_type", "quantity", "price", "stop_price", "preview_status"]
-    ]
+        ["ticket_id", "trade_id", "setup_id", "account_id", "leg", "option_symbol", "side", "order_type",
+         "quantity", "price", "stop_price", "preview_status"]
+    ]  # fmt: skip
     context.add_output_metadata(
         {
             **row_counts(wh, "order_tickets", len(tickets)),
             "previewed_ok": dg.MetadataValue.int(
                 int(tickets["preview_status"].eq("ok").sum()) if len(tickets) else 0
             ),
+            "trade_versions_copied": dg.MetadataValue.int(copied.trade_versions),
             "preview": preview_markdown(shown, money=("price", "stop_price")),
         }
     )

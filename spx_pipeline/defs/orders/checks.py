@@ -8,7 +8,7 @@ from spx_pipeline.defs.orders.assets import order_tickets
 from spx_pipeline.domain.market_calendar import trading_day
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, WarehouseResource
 from spx_pipeline.transformations.quality import tickets_valid, tradable_ticketed
-from spx_pipeline.transformations.tickets import tradable_recommendations
+from spx_pipeline.transformations.tickets import recommendations_for_tickets
 
 
 def _latest_tickets(
@@ -48,7 +48,8 @@ def order_tickets_cover_tradable_recommendations(
     if tickets is None:
         return not_materialized()
     active = [c.account_id for c in app_db.credential_listing().list() if c.is_active]
-    tradable = tradable_recommendations(
+    rows = recommendations_for_tickets(
         warehouse.warehouse(), trading_day=trading_day(clock.clock().now()), active_accounts=active
     )
+    tradable = rows[~rows["blocked"].astype(bool) & (rows["suggested_contracts"] >= 1)] if len(rows) else rows
     return verdict_result(tradable_ticketed(tradable, tickets))

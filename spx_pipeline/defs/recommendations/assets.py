@@ -40,7 +40,9 @@ from spx_pipeline.transformations.recommendations import (
     domain_setups,
     latest_snapshots,
     recommendation_rows,
+    session_trades,
     stale_risk_reasons,
+    with_account_limits,
 )
 
 PREVIEW_MONEY = ("limit_price",)
@@ -155,11 +157,18 @@ def contract_recommendations(
         context.log.warning(f"Setup {bad.setup_id} is invalid and is blocked for every account: {bad.reason}")
     active = [c.account_id for c in app_db.credential_listing().list() if c.is_active]
     snapshots = latest_snapshots(wh, active)
-    contexts = risk_contexts(
-        snapshots, max_risk_dollars=config.max_risk(), max_daily_risk_dollars=config.max_daily_risk()
+    contexts = with_account_limits(
+        risk_contexts(
+            snapshots, max_risk_dollars=config.max_risk(), max_daily_risk_dollars=config.max_daily_risk()
+        ),
+        app_db.limit_store().all(),
+        max_risk=config.max_risk(),
+        max_daily_risk=config.max_daily_risk(),
     )
     # What realized slippage taught (execution_guardrails); before the first fills, nothing.
     rails = guardrails_from_rows(latest_guardrails(wh))
+    # What the session's trades already took: a later run sizes only what is left.
+    traded = session_trades(app_db.trade_store(), chain.trading_day, snapshots)
     try:
         rows = recommendation_rows(
             chain,
@@ -171,6 +180,7 @@ def contract_recommendations(
             now=started,
             invalid_setups=invalid,
             guardrails=rails,
+            traded=traded,
         )
     except BudgetBreachError as exc:
         raise dg.Failure(description=str(exc)) from None
@@ -192,6 +202,7 @@ def contract_recommendations(
             "accounts": len(contexts),
             **_counts(rows),
             "slippage_guardrails": dg.MetadataValue.int(len(rails)),
+            "already_traded": dg.MetadataValue.int(len(traded.already)),
             "preview": preview_markdown(shown, money=PREVIEW_MONEY),
         }
     )

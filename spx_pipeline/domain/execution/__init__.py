@@ -21,17 +21,7 @@ from spx_pipeline.domain.execution.guardrails import (
     quantile,
     slippage_stats,
 )
-from spx_pipeline.domain.execution.placement import (
-    Action,
-    PlacementDecision,
-    PlacementLimits,
-    PlacementRecord,
-    PlacementRefused,
-    check_environment,
-    check_placement,
-    expected_confirmation,
-    plan_placements,
-)
+from spx_pipeline.domain.execution.placement import PlacementRecord, PlacementRefused, check_environment
 from spx_pipeline.domain.execution.reconciliation import (
     DIFFERENCES,
     FilledQuantity,
@@ -44,15 +34,12 @@ from spx_pipeline.domain.execution.slippage import Slippage, realized_slippage
 
 __all__ = [
     "DIFFERENCES",
-    "Action",
     "BrokerOrderLeg",
     "FidelityRow",
     "FilledQuantity",
     "Guardrail",
     "GuardrailPolicy",
     "MatchKind",
-    "PlacementDecision",
-    "PlacementLimits",
     "PlacementRecord",
     "PlacementRefused",
     "ReconciliationRow",
@@ -62,13 +49,10 @@ __all__ = [
     "SlippageStats",
     "TicketLeg",
     "check_environment",
-    "check_placement",
-    "expected_confirmation",
     "guardrail_for",
     "guardrails",
     "implied_positions",
     "match_fidelity",
-    "plan_placements",
     "quantile",
     "realized_slippage",
     "reconcile_account",

@@ -63,6 +63,7 @@ class BrokerOrderLeg:
     session: date
     created_at: datetime | None
     transaction_at: datetime | None
+    reason: str | None = None  # the broker's reason_description (a rejection's text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,7 +76,7 @@ class Duration(_WireEnum):
 
 
 class OrderClass(_WireEnum):
-    """Every class Tradier reports; requests are built for ``option`` and ``oco`` only."""
+    """Every class Tradier reports; requests are built for ``option``, ``oco``, ``oto`` and ``otoco``."""
 
     EQUITY = "equity"
     OPTION = "option"

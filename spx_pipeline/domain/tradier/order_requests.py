@@ -1,4 +1,4 @@
-"""Option, OCO and modify requests as typed values, with the one set of rules Tradier's wire obeys.
+"""Option, OCO, OTO/OTOCO and modify requests as typed values, with the one set of rules Tradier's wire obeys.
 
 The ticket builders (``domain.orders``), the broker client and the local Tradier server all build
 or read requests here, so a form one of them accepts the others accept too. A refusal is one
@@ -185,28 +185,84 @@ class OcoOrderRequest(_PlacementRequest):
 
     def __post_init__(self) -> None:
         super(OcoOrderRequest, self).__post_init__()  # slots: the zero-argument form cannot find the class
-        first, second = self.legs
-        if first.type == second.type:
-            raise OrderPayloadError(
-                "type[1]", second.type.value, f"OCO legs must differ in type, both are {first.type}"
-            )
-        if first.option_symbol != second.option_symbol:
-            raise OrderPayloadError(
-                "option_symbol[1]",
-                second.option_symbol,
-                f"OCO legs must share option_symbol, leg 0 has {first.option_symbol!r}",
-            )
+        _one_cancels_other(*self.legs, 1)
 
     def _body(self) -> dict[str, str]:
         """``duration``, then each leg's keys indexed from 0 (``side[0]``, ``stop[1]``)."""
-        body = {"duration": self.duration.value}
-        for index, leg in enumerate(self.legs):
-            fields = leg.form_fields()
-            body.update({f"{key}[{index}]": fields[key] for key in OCO_LEG_KEYS if key in fields})
-        return body
+        return _indexed_body(self)
 
 
-OrderRequest = OptionOrderRequest | OcoOrderRequest
+def _indexed_body(request: _PlacementRequest) -> dict[str, str]:
+    """``duration``, then each leg's keys indexed from 0, the layout of every multi-order class."""
+    body = {"duration": request.duration.value}
+    for index, leg in enumerate(request.legs):
+        fields = leg.form_fields()
+        body.update({f"{key}[{index}]": fields[key] for key in OCO_LEG_KEYS if key in fields})
+    return body
+
+
+def _one_cancels_other(first: OptionLeg, second: OptionLeg, index: int) -> None:
+    """The two orders of a one-cancels-other pair: the same contract, different types."""
+    if first.type == second.type:
+        raise OrderPayloadError(
+            f"type[{index}]", second.type.value, f"OCO legs must differ in type, both are {first.type}"
+        )
+    if first.option_symbol != second.option_symbol:
+        raise OrderPayloadError(
+            f"option_symbol[{index}]",
+            second.option_symbol,
+            f"OCO legs must share option_symbol, the other leg has {first.option_symbol!r}",
+        )
+
+
+def _not_market_first(first: OptionLeg) -> None:
+    if first.type == OrderType.MARKET:
+        raise OrderPayloadError(
+            "type[0]", first.type.value, "the first order of an OTO/OTOCO cannot be market"
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OtoOrderRequest(_PlacementRequest):
+    """``class=oto``: one-triggers-other. The second order goes to market when the first fills.
+
+    An entry with its protective stop: the stop works from the moment the entry fills, without
+    waiting for anyone to notice the fill.
+    """
+
+    order_class: ClassVar[OrderClass] = OrderClass.OTO
+    leg_count: ClassVar[int] = 2
+
+    def __post_init__(self) -> None:
+        super(OtoOrderRequest, self).__post_init__()
+        _not_market_first(self.legs[0])
+
+    def _body(self) -> dict[str, str]:
+        return _indexed_body(self)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OtocoOrderRequest(_PlacementRequest):
+    """``class=otoco``: the first order triggers a one-cancels-other pair (a bracket)."""
+
+    order_class: ClassVar[OrderClass] = OrderClass.OTOCO
+    leg_count: ClassVar[int] = 3
+
+    def __post_init__(self) -> None:
+        super(OtocoOrderRequest, self).__post_init__()
+        _not_market_first(self.legs[0])
+        _one_cancels_other(self.legs[1], self.legs[2], 2)
+
+    def _body(self) -> dict[str, str]:
+        return _indexed_body(self)
+
+
+OrderRequest = OptionOrderRequest | OcoOrderRequest | OtoOrderRequest | OtocoOrderRequest
+_MULTI_CLASSES: Final = {
+    OrderClass.OCO: (OcoOrderRequest, 2),
+    OrderClass.OTO: (OtoOrderRequest, 2),
+    OrderClass.OTOCO: (OtocoOrderRequest, 3),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,8 +333,8 @@ class ModifyOrderRequest:
 # -- reading forms as Tradier receives them -----------------------------------------------------
 
 
-def read_order_form(form: Mapping[str, str]) -> OptionOrderRequest | OcoOrderRequest:
-    """A placement form (``class=option`` or ``class=oco``), checked by the rules above.
+def read_order_form(form: Mapping[str, str]) -> OrderRequest:
+    """A placement form (``class`` option, oco, oto or otoco), checked by the rules above.
 
     Values are text as sent; surrounding blanks are ignored and an empty value counts as absent.
     ``preview`` is ``true`` or ``false`` (any case).
@@ -286,20 +342,22 @@ def read_order_form(form: Mapping[str, str]) -> OptionOrderRequest | OcoOrderReq
     values = {key: value.strip() for key, value in form.items() if isinstance(value, str) and value.strip()}
     klass = _required(values, "class")
     order_class = OrderClass.parse(klass)
-    if order_class not in (OrderClass.OPTION, OrderClass.OCO):
-        raise OrderPayloadError("class", klass, "must be option or oco")
+    if order_class is not OrderClass.OPTION and order_class not in _MULTI_CLASSES:
+        raise OrderPayloadError("class", klass, "must be option, oco, oto or otoco")
     preview = values.get("preview", "false").lower()
     if preview not in ("true", "false"):
         raise OrderPayloadError("preview", values["preview"], "must be true or false")
     duration = _required(values, "duration")
     if order_class is OrderClass.OPTION:
-        legs = (_read_leg(values, "", duration=duration),)
-    else:
-        choice(Duration, "duration", duration)
-        if "tag" in values:
-            check_tag(values["tag"])
-        legs = (_read_leg(values, "[0]"), _read_leg(values, "[1]"))
-    request_class = OptionOrderRequest if order_class is OrderClass.OPTION else OcoOrderRequest
+        option = _read_leg(values, "", duration=duration)
+        return OptionOrderRequest.build(
+            option, duration=duration, tag=values.get("tag"), preview=preview == "true"
+        )
+    choice(Duration, "duration", duration)
+    if "tag" in values:
+        check_tag(values["tag"])
+    request_class, count = _MULTI_CLASSES[order_class]
+    legs = tuple(_read_leg(values, f"[{index}]") for index in range(count))
     return request_class.build(*legs, duration=duration, tag=values.get("tag"), preview=preview == "true")
 
 

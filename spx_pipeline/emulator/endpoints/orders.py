@@ -1,6 +1,6 @@
 """``/accounts/{id}/orders``: list, read, place (and preview), modify, cancel.
 
-``class=option`` and ``class=oco`` are placed; with a simulation the fill engine looks at a new or
+``class`` option, oco, oto and otoco are placed; with a simulation the fill engine looks at a new or
 modified order at once (a marketable order can be filled before the answer goes out), and a
 closing order larger than the position is accepted and then shows ``rejected``.
 """
@@ -11,7 +11,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from spx_pipeline.domain.tradier.enums import WORKING_STATUSES
-from spx_pipeline.domain.tradier.order_requests import OcoOrderRequest, OptionLeg
+from spx_pipeline.domain.tradier.order_requests import (
+    OcoOrderRequest,
+    OptionLeg,
+    OtocoOrderRequest,
+    OtoOrderRequest,
+)
 from spx_pipeline.emulator.ledger import COMMISSION_PER_CONTRACT, MULTIPLIER, short_requirement
 from spx_pipeline.emulator.order_forms import parse_modify, parse_order
 from spx_pipeline.emulator.response_format import collection
@@ -50,15 +55,16 @@ def _stored(emu: TradierEmulator, call: Call) -> StoredOrder:
 def place_order(emu: TradierEmulator, call: Call) -> Any:
     account_id = call.match.group(1)
     request = parse_order(call)
-    if isinstance(request, OcoOrderRequest):
+    if isinstance(request, OcoOrderRequest | OtoOrderRequest | OtocoOrderRequest):
         if request.preview:
-            return _preview_oco(emu, request)
+            return _preview_multi(emu, request)
         legs = list(request.legs)
     else:
         legs = [request.leg]
         preview = _preview_single(emu, account_id, request.leg, request.duration, preview=request.preview)
         if preview is not None:
             return preview
+    # Only what can work at once reserves: an OCO's larger leg, an OTO/OTOCO's opening order.
     reservations = [_reservation(emu, leg) for leg in legs]
     available = emu.book.available_buying_power(account_id)
     if max(reservations) > 0 and max(reservations) > available:
@@ -76,6 +82,7 @@ def place_order(emu: TradierEmulator, call: Call) -> Any:
         now=now,
         status="pending" if closed else "open",
         check_positions=emu.engine is not None,
+        order_class=request.order_class.value,
     )
     if stored is None:  # lost a race for the same buying power
         return Reply(200, document={"errors": {"error": NOT_ENOUGH_BP}})
@@ -142,11 +149,25 @@ def _request_date(emu: TradierEmulator) -> str:
     return emu.now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
 
 
-def _preview_oco(emu: TradierEmulator, request: OcoOrderRequest) -> Any:
-    """Price an OCO: at most one leg executes, so the commission is the larger leg's."""
+def _preview_multi(
+    emu: TradierEmulator, request: OcoOrderRequest | OtoOrderRequest | OtocoOrderRequest
+) -> Any:
+    """Price an OCO (at most one leg executes) or an OTO/OTOCO (its first order, then one exit)."""
     first = request.legs[0]
     qty = max(leg.quantity for leg in request.legs)
     commission = COMMISSION_PER_CONTRACT * qty
+    if not isinstance(request, OcoOrderRequest):
+        premium = (_unit_price(emu, first) * first.quantity * MULTIPLIER).quantize(Decimal("0.01"))
+        return {
+            "order": {
+                "status": "ok", "result": True, "commission": commission * 2,
+                "cost": premium + commission * 2,
+                "fees": Decimal("0.00"), "symbol": first.symbol, "quantity": qty, "side": first.side,
+                "type": request.order_class.value, "duration": request.duration, "order_cost": premium,
+                "margin_change": Decimal("0.00"), "request_date": _request_date(emu), "extended_hours": False,
+                "class": request.order_class.value, "strategy": request.order_class.value, "day_trades": 0,
+            }
+        }  # fmt: skip
     return {
         "order": {
             "status": "ok",
@@ -157,14 +178,14 @@ def _preview_oco(emu: TradierEmulator, request: OcoOrderRequest) -> Any:
             "symbol": first.symbol,
             "quantity": qty,
             "side": first.side,
-            "type": "oco",
+            "type": request.order_class.value,
             "duration": request.duration,
             "order_cost": Decimal("0.00"),
             "margin_change": Decimal("0.00"),
             "request_date": _request_date(emu),
             "extended_hours": False,
-            "class": "oco",
-            "strategy": "oco",
+            "class": request.order_class.value,
+            "strategy": request.order_class.value,
             "day_trades": 0,
         }
     }
@@ -200,7 +221,10 @@ def modify_order(emu: TradierEmulator, call: Call) -> Any:
     account_id = call.match.group(1)
     stored = _stored(emu, call)
     if stored.legs:
-        raise ApiError(400, f"Order {stored.id} is an OCO: cancel it and place a new one to change it")
+        raise ApiError(
+            400,
+            f"Order {stored.id} is a {stored.order_class} order: cancel it and place a new one to change it",
+        )
     request = parse_modify(
         call,
         current_type=stored.type,

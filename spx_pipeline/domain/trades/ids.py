@@ -1,0 +1,57 @@
+"""Deterministic names: a trade's id and tag from (session, account, setup), an order's tag from its leg.
+
+No fingerprint and no price goes into them: a later sync or re-sizing of the same account and setup
+in the same session names the same trade, which is what makes a second entry impossible. Tags use
+only letters, digits and '-' (Tradier rejects anything else) and stay far below its 255 characters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+
+from spx_pipeline.domain.trades.records import Leg
+
+_SUFFIX = {Leg.ENTRY: "entry", Leg.T1: "t1", Leg.RUNNER_STOP: "stop"}
+
+
+def _digest(session: date, account_id: str, setup_id: str) -> str:
+    # JSON, not text joining: ids may hold '-', '_' or '.', and no separator is unambiguous.
+    key = json.dumps([session.isoformat(), account_id, setup_id])
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def trade_id(session: date, account_id: str, setup_id: str) -> str:
+    """``T20261124-<12 hex>``: one per account x setup x session."""
+    return f"T{session:%Y%m%d}-{_digest(session, account_id, setup_id)[:12]}"
+
+
+def trade_tag(session: date, account_id: str, setup_id: str) -> str:
+    """The base every order tag of the trade starts with (``spx-20261124-<16 hex>``)."""
+    return f"spx-{session:%Y%m%d}-{_digest(session, account_id, setup_id)[:16]}"
+
+
+def order_tag(base: str, leg: Leg, seq: int) -> str:
+    """``{base}-entry``, ``{base}-t1``, ``{base}-stop`` for the first order of a leg, then ``-stop2``..."""
+    if seq < 1:
+        raise ValueError(f"seq must be >= 1, got {seq}")
+    suffix = _SUFFIX[Leg(leg)]
+    return f"{base}-{suffix}" if seq == 1 else f"{base}-{suffix}{seq}"
+
+
+def ticket_id(tag: str, leg: str) -> str:
+    """The ``order_tickets`` id of a leg (stable for the trade's first order of each leg)."""
+    return hashlib.sha256(f"{tag}|{leg}".encode()).hexdigest()[:20]
+
+
+def base_of(tag: str) -> str | None:
+    """The trade tag an order tag was made from, or None for a tag that is not one of ours."""
+    head, _, last = tag.rpartition("-")
+    if not head.startswith("spx-") or not last:
+        return None
+    for suffix in _SUFFIX.values():
+        rest = last[len(suffix) :]
+        if last.startswith(suffix) and (rest == "" or rest.isdigit()):
+            return head
+    return None

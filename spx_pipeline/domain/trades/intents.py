@@ -1,0 +1,157 @@
+"""Orders a trade wants sent, as checked Tradier forms: the entry (or entry + stop bracket) and exits.
+
+Every form goes through the wire rules of ``domain.tradier.order_requests``, the ones the broker
+client and the local server apply, so a form built here is one the broker can accept. Exit prices
+follow the setup's policy from ``domain.orders``: a stop rounds up to the tick (an earlier trigger
+loses less than sized), a target down.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+
+from spx_pipeline.domain.orders import OrderPayloadError
+from spx_pipeline.domain.sizing import MULTIPLIER
+from spx_pipeline.domain.ticks import round_to_tick
+from spx_pipeline.domain.trades.ids import order_tag
+from spx_pipeline.domain.trades.records import Leg, TradePlan
+from spx_pipeline.domain.tradier.enums import OrderType, Side
+from spx_pipeline.domain.tradier.order_requests import (
+    OcoOrderRequest,
+    OptionLeg,
+    OptionOrderRequest,
+    OrderRequest,
+    OtoOrderRequest,
+)
+
+DURATION = "day"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderIntent:
+    """One order a run may send for a trade, with the checked form it would POST."""
+
+    trade_id: str
+    account_id: str
+    leg: Leg
+    seq: int
+    tag: str
+    order_class: str  # option | oco | oto
+    side: Side
+    order_type: OrderType
+    quantity: int
+    price: Decimal | None  # the limit (entry limit, T1 target)
+    stop_price: Decimal | None  # the protective trigger
+    duration: str
+    form: dict[str, str]
+    reason: str
+
+    @property
+    def opening(self) -> bool:
+        return not self.side.closing
+
+    @property
+    def display_type(self) -> str:
+        """``limit``/``stop``/``stop_limit``, or the class of a multi-order (``oco``, ``oto``)."""
+        return self.order_class if self.order_class != "option" else self.order_type.value
+
+    def opening_notional(self) -> Decimal:
+        """Dollars an opening order commits: limit x contracts x multiplier (exits commit none)."""
+        if not self.opening or self.price is None:
+            return Decimal(0)
+        return self.price * self.quantity * MULTIPLIER
+
+    def payload_json(self) -> str:
+        return json.dumps(self.form, sort_keys=True)
+
+
+def _intent(plan: TradePlan, leg: Leg, seq: int, request: OrderRequest, *, reason: str) -> OrderIntent:
+    first = request.legs[0]
+    price = first.price
+    stops = [x.stop for x in request.legs if x.stop is not None]
+    return OrderIntent(
+        trade_id=plan.trade_id,
+        account_id=plan.account_id,
+        leg=leg,
+        seq=seq,
+        tag=request.tag or "",
+        order_class=request.order_class.value,
+        side=first.side,
+        order_type=first.type,
+        quantity=first.quantity,
+        price=price,
+        stop_price=stops[0] if stops else None,
+        duration=request.duration.value,
+        form=request.to_form(),
+        reason=reason,
+    )
+
+
+def runner_limit(plan: TradePlan, trigger: Decimal) -> Decimal | None:
+    """A stop-limit's limit below the trigger, or None for a plain stop (no offset)."""
+    if plan.runner_stop_limit_offset is None:
+        return None
+    try:
+        return round_to_tick(trigger - plan.runner_stop_limit_offset, "sell")
+    except ValueError as exc:
+        raise OrderPayloadError(
+            "runner_stop_limit_offset",
+            plan.runner_stop_limit_offset,
+            f"leaves no positive limit below the stop {trigger}",
+        ) from exc
+
+
+def _stop_leg(plan: TradePlan, quantity: int, trigger: Decimal) -> OptionLeg:
+    limit = runner_limit(plan, trigger)
+    kind = OrderType.STOP if limit is None else OrderType.STOP_LIMIT
+    return OptionLeg.build(plan.option_symbol, Side.SELL_TO_CLOSE, quantity, kind, price=limit, stop=trigger)
+
+
+def entry_intent(plan: TradePlan, seq: int = 1) -> OrderIntent:
+    """The entry: a ``buy_to_open`` limit, or for a 1-lot with a stop an OTO that carries its stop.
+
+    A bracket protects the fill the moment it happens. It is used only where it can: an OTO's stop
+    is sized for the whole entry, so a partial fill would leave it over-covering; with one contract
+    there is no partial fill. Larger entries get their exits from what filled (``exits``).
+    """
+    tag = order_tag(plan.tag, Leg.ENTRY, seq)
+    buy = OptionLeg.build(
+        plan.option_symbol, Side.BUY_TO_OPEN, plan.planned_quantity, OrderType.LIMIT, price=plan.limit_price
+    )
+    if plan.planned_quantity == 1 and plan.stop_price is not None:
+        request: OrderRequest = OtoOrderRequest.build(buy, _stop_leg(plan, 1, plan.stop_price), tag=tag)
+        return _intent(plan, Leg.ENTRY, seq, request, reason="entry with its protective stop (OTO)")
+    request = OptionOrderRequest.build(buy, duration=DURATION, tag=tag)
+    return _intent(plan, Leg.ENTRY, seq, request, reason="entry")
+
+
+def t1_intent(plan: TradePlan, seq: int, quantity: int, *, reason: str) -> OrderIntent:
+    """The T1 slice: an OCO of target and protective stop, or a plain target without a stop plan."""
+    if plan.t1_price is None:
+        raise OrderPayloadError("t1_price", None, "the plan has no T1 target")
+    tag = order_tag(plan.tag, Leg.T1, seq)
+    target = OptionLeg.build(
+        plan.option_symbol, Side.SELL_TO_CLOSE, quantity, OrderType.LIMIT, price=plan.t1_price
+    )
+    if plan.stop_price is None:
+        request: OrderRequest = OptionOrderRequest.build(target, duration=DURATION, tag=tag)
+    else:
+        guard = OptionLeg.build(
+            plan.option_symbol, Side.SELL_TO_CLOSE, quantity, OrderType.STOP, stop=plan.stop_price
+        )
+        if plan.stop_price >= plan.t1_price:
+            raise OrderPayloadError(
+                "stop", plan.stop_price, f"the OCO stop must be below its target {plan.t1_price}"
+            )
+        request = OcoOrderRequest.build(target, guard, duration=DURATION, tag=tag)
+    return _intent(plan, Leg.T1, seq, request, reason=reason)
+
+
+def runner_stop_intent(
+    plan: TradePlan, seq: int, quantity: int, trigger: Decimal, *, reason: str
+) -> OrderIntent:
+    tag = order_tag(plan.tag, Leg.RUNNER_STOP, seq)
+    request = OptionOrderRequest.build(_stop_leg(plan, quantity, trigger), duration=DURATION, tag=tag)
+    return _intent(plan, Leg.RUNNER_STOP, seq, request, reason=reason)
