@@ -113,3 +113,15 @@ def test_without_namespaces_it_skips_with_the_reason_or_fails_where_required(
     monkeypatch.setenv(REQUIRE_VAR, "1")
     with pytest.raises(pytest.fail.Exception, match="SPX_REQUIRE_MULTIHOST=1 makes this a failure"):
         require_network()
+
+
+@pytest.mark.multihost
+def test_commands_released_together_each_run_in_its_own_host(
+    simulated_hosts: Callable[[int], HostNetwork], tmp_path: Path
+) -> None:
+    network = simulated_hosts(2)
+    show = ["ip", "-4", "-o", "addr", "show", "eth0"]
+    results = network.run_together([(host, show, None) for host in network.hosts], tmp_path)
+    for host, (status, output) in zip(network.hosts, results, strict=True):
+        assert status == 0, output
+        assert f"inet {host.address}/" in output
