@@ -90,7 +90,7 @@ def _place_all(accounts: list[str], log_level: str) -> tuple[int, bool]:
         config = {"account_id": account, **DEMO_LIMITS}
         dry_ok, plan = _run(
             "place_order_tickets_job",
-            {"ops": {"place_orders": {"config": {**config, "dry_run": True}}}},
+            {"ops": {"order_placements": {"config": {**config, "dry_run": True}}}},
             log_level,
         )
         phrase = plan.get("confirm_phrase")
@@ -101,7 +101,7 @@ def _place_all(accounts: list[str], log_level: str) -> tuple[int, bool]:
             continue
         sent_ok, sent = _run(
             "place_order_tickets_job",
-            {"ops": {"place_orders": {"config": {**config, "dry_run": False, "confirm": phrase}}}},
+            {"ops": {"order_placements": {"config": {**config, "dry_run": False, "confirm": phrase}}}},
             log_level,
         )
         ok = ok and sent_ok

@@ -6,6 +6,7 @@ pytest_plugins = [
     "spx_pipeline_tests.fixtures.tradier",
     "spx_pipeline_tests.fixtures.stores",
     "spx_pipeline_tests.fixtures.pipeline",
+    "spx_pipeline_tests.fixtures.trading",
     "spx_pipeline_tests.fixtures.runs",
     "spx_pipeline_tests.fixtures.processes",
     "spx_pipeline_tests.fixtures.netns",

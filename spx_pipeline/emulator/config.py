@@ -254,12 +254,16 @@ class EmulatorConfig:
     faults: FaultConfig = field(default_factory=FaultConfig)
     seed: int = 7
     simulation: SimulationConfig | None = None
+    # Orders per page of ``GET .../orders`` (None: all on page 1); Tradier's own page size is unverified.
+    orders_page_size: int | None = None
 
     def __post_init__(self) -> None:
         if self.now is not None and self.now.tzinfo is None:
             raise ValueError(f"EmulatorConfig.now must be timezone-aware, got {self.now!r}")
         if not self.spot > 0:
             raise ValueError(f"EmulatorConfig.spot must be > 0, got {self.spot}")
+        if self.orders_page_size is not None and self.orders_page_size < 1:
+            raise ValueError(f"EmulatorConfig.orders_page_size must be >= 1, got {self.orders_page_size}")
         if self.expirations < 1:
             raise ValueError(f"EmulatorConfig.expirations must be >= 1, got {self.expirations}")
         if self.strikes_each_side < 0:

@@ -172,7 +172,15 @@ def execute_placement(
             account_ids=chosen.accounts, trade_ids=chosen.trade_ids, confirm=confirm, caps=caps,
             dry_run=dry_run, day_trade_guard=day_trade_guard,
         )  # fmt: skip
-        outcome = run_placement(store, clients, request, now=now, run_id=run_id, checkpoint=checkpoint)
+        outcome = run_placement(
+            store,
+            clients,
+            request,
+            now=now,
+            run_id=run_id,
+            checkpoint=checkpoint,
+            record=None if dry_run else lambda sent: record_placement(appdb, run_id, sent_record(sent)),
+        )
     finally:
         for client in clients.values():
             client.close()
@@ -205,6 +213,23 @@ def publish_placement(
 
 
 _STATUS = {Action.WAIT: "waiting", Action.SKIP: "skipped", Action.ALREADY_AT_BROKER: "already_at_broker"}
+
+
+def sent_record(sent: Sent) -> PlacementRecord:
+    """One step of one order as the run's record (``sending``, then its outcome)."""
+    intent = sent.intent
+    return PlacementRecord(
+        ticket_id=ticket_id(intent.tag, str(intent.leg)),
+        account_id=intent.account_id,
+        leg=str(intent.leg),
+        tag=intent.tag,
+        action=str(Action.PLACE),
+        status=sent.status,
+        broker_order_id=sent.broker_order_id,
+        message=sent.message[:500],
+        at=sent.at or datetime.min,
+        trade_id=intent.trade_id,
+    )
 
 
 def placement_records(outcome: PlacementOutcome, *, dry_run: bool, at: datetime) -> list[PlacementRecord]:

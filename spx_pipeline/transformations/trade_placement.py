@@ -32,6 +32,7 @@ from spx_pipeline.transformations.broker_legs import order_legs
 from spx_pipeline.transformations.trade_lifecycle import (
     AccountView,
     TradeView,
+    advance,
     contract_expired,
     sync_account,
 )
@@ -106,6 +107,7 @@ def run_placement(
     run_id: str,
     views: Mapping[str, AccountView] | None = None,
     checkpoint: Checkpoint = _no_checkpoint,
+    record: Callable[[Sent], None] | None = None,
 ) -> PlacementOutcome:
     """Read (or take ``views``), sync, plan, check the phrase, claim and send; returns the whole story.
 
@@ -157,8 +159,23 @@ def run_placement(
     for trade_id in sorted({r.trade_id for r in rows if r.action == Action.PLACE}):
         trade = by_trade[trade_id]
         intents = [r.intent for r in rows if r.trade_id == trade_id and r.action == Action.PLACE and r.intent]
-        sent += send_trade_orders(
+        sent_now = send_trade_orders(
             store, clients[trade.account_id], trade, intents, session=session, run_id=run_id, now=now,
             checkpoint=checkpoint,
+            **({"record": record} if record is not None else {}),
         )  # fmt: skip
+        sent += sent_now
+        if any(s.status != "lost" for s in sent_now):  # what it sent moves the trade (covered now)
+            synced = [
+                _rejudge(store, v, now=at, run_id=run_id) if v.trade.trade_id == trade_id else v
+                for v in synced
+            ]
     return PlacementOutcome(rows, phrase, sent, unreadable, synced)
+
+
+def _rejudge(store: TradeStore, view: TradeView, *, now: datetime, run_id: str) -> TradeView:
+    fresh = store.trade(view.trade.trade_id)
+    if fresh is None:
+        return view
+    orders = store.orders([fresh.trade_id]).get(fresh.trade_id, [])
+    return advance(store, fresh, orders, view=None, now=now, run_id=run_id)

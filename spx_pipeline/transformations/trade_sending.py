@@ -29,7 +29,19 @@ from spx_pipeline.storage.trade_store import TradeStore
 Checkpoint = Callable[[str, str], None]  # (step, tag): raise to stop the run there
 
 
+def step_hook(step: str, tag: str) -> None:
+    """Called between the steps of every send (``claimed``, ``sending``, ``posted``); a no-op.
+
+    Tests replace it to stop a run at one of those points, as a kill would.
+    """
+    return None
+
+
 def _no_checkpoint(step: str, tag: str) -> None:
+    step_hook(step, tag)  # looked up at call time, so a test's replacement takes effect
+
+
+def _no_record(sent: Sent) -> None:
     return None
 
 
@@ -54,8 +66,13 @@ def send_trade_orders(
     run_id: str,
     now: Callable[[], datetime],
     checkpoint: Checkpoint = _no_checkpoint,
+    record: Callable[[Sent], None] = _no_record,
 ) -> list[Sent]:
-    """Claim and send one trade's intents (an entry alone, or its new exits together)."""
+    """Claim and send one trade's intents (an entry alone, or its new exits together).
+
+    ``record`` sees each order twice, committed as it happens: ``sending`` before the POST and its
+    outcome after, so a run killed in between leaves its trace in the run's own records too.
+    """
     if not intents:
         return []
     entry = [i for i in intents if i.leg == Leg.ENTRY]
@@ -69,7 +86,10 @@ def send_trade_orders(
     results = []
     for intent, order in zip(intents, claim.orders, strict=True):
         checkpoint("claimed", order.tag)
-        results.append(_send_one(store, client, intent, order, now=now, checkpoint=checkpoint))
+        record(Sent(intent, "sending", "claimed; about to be sent", at=now()))
+        outcome = _send_one(store, client, intent, order, now=now, checkpoint=checkpoint)
+        record(outcome)
+        results.append(outcome)
     return results
 
 

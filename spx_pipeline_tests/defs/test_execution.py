@@ -32,7 +32,7 @@ def orders(env: PipelineEnv) -> list[dict[str, object]]:
 def place(env: PipelineEnv, confirm: str | None = None, **config: object) -> dg.ExecuteInProcessResult:
     """A placement run of the PDT account: a real one (dry_run false) unless told otherwise."""
     run_config = {"account_id": PDT, "dry_run": False, **config, **({"confirm": confirm} if confirm else {})}
-    return env.run("place_order_tickets_job", {"ops": {"place_orders": {"config": run_config}}})
+    return env.run("place_order_tickets_job", {"ops": {"order_placements": {"config": run_config}}})
 
 
 def refusal(result: dg.ExecuteInProcessResult) -> str:
@@ -65,12 +65,10 @@ def test_placement_needs_the_confirmation_then_places_once_and_reconciles(env: P
     assert again.success
     tags = [o["tag"] for o in orders(env)]
     assert len(tags) == len(set(tags))
-    claimed = (
-        env.app_db()
-        .engine.connect()
-        .exec_driver_sql("SELECT count(*) FROM trade_orders WHERE local_status = 'sent'")
-        .scalar()
-    )
+    with env.app_db().engine.connect() as conn:
+        claimed = conn.exec_driver_sql(
+            "SELECT count(*) FROM trade_orders WHERE local_status = 'sent'"
+        ).scalar()
     assert claimed == len(tags)
 
     reconciled = env.run("reconciliation_job")
@@ -122,7 +120,7 @@ def test_placement_is_refused_from_a_schedule_above_its_caps_and_for_unknown_tic
 ) -> None:
     job = env.defs.resolve_job_def("place_order_tickets_job")
     config = {
-        "ops": {"place_orders": {"config": {"account_id": PDT, "dry_run": False, "confirm": "PLACE 99"}}}
+        "ops": {"order_placements": {"config": {"account_id": PDT, "dry_run": False, "confirm": "PLACE 99"}}}
     }
     scheduled = job.execute_in_process(
         instance=env.instance, run_config=config, tags={"dagster/schedule_name": "x"}, raise_on_error=False
@@ -138,7 +136,9 @@ def test_placement_is_refused_from_a_schedule_above_its_caps_and_for_unknown_tic
         "place_order_tickets_job",
         {
             "ops": {
-                "place_orders": {"config": {"ticket_ids": ["nope"], "dry_run": False, "confirm": "PLACE 1"}}
+                "order_placements": {
+                    "config": {"ticket_ids": ["nope"], "dry_run": False, "confirm": "PLACE 1"}
+                }
             }
         },
     )
@@ -183,5 +183,7 @@ def test_a_dry_run_says_the_phrase_and_sends_nothing(env: PipelineEnv) -> None:
 
 
 def test_the_default_config_is_a_dry_run(env: PipelineEnv) -> None:
-    result = env.run("place_order_tickets_job", {"ops": {"place_orders": {"config": {"account_id": PDT}}}})
+    result = env.run(
+        "place_order_tickets_job", {"ops": {"order_placements": {"config": {"account_id": PDT}}}}
+    )
     assert result.success and orders(env) == []

@@ -47,7 +47,8 @@ def run_sync(
 def balances_metadata(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
     # The step materializes sync_failures too; these are the balances' own figures.
     events = [
-        e for e in result.asset_materializations_for_node("tradier_balances")
+        e
+        for e in result.asset_materializations_for_node("tradier_balances")
         if e.asset_key == dg.AssetKey("tradier_balances")
     ]
     assert len(events) == 1

@@ -47,13 +47,7 @@ def test_scheduled_and_adhoc_recommendations_share_one_definition() -> None:
 
 
 def test_a_template_keeps_the_lines_of_each_table_only() -> None:
-    template = (
-        "-- tables: a, b\n"
-        "CREATE TABLE {table} (x INT,\n"
-        "  y INT  -- only: a\n"
-        "  z INT  -- only: b\n"
-        ");"
-    )
+    template = "-- tables: a, b\nCREATE TABLE {table} (x INT,\n  y INT  -- only: a\n  z INT  -- only: b\n);"
     rendered = render_ddl(template)
     assert "CREATE TABLE a (x INT,\n  y INT  -- only: a\n);" in rendered
     assert "CREATE TABLE b (x INT,\n  z INT  -- only: b\n);" in rendered

@@ -86,7 +86,7 @@ def fetch_broker_state(inputs: ShardInputs) -> BrokerStatePart:
     )
     orders = order_frames(
         tradier.fetch_each(
-            credentials, lambda client, account: client.list_orders(account, include_tags=True)
+            credentials, lambda client, account: client.list_all_orders(account, include_tags=True)
         ),
         session=session,
         run_id=run_id,

@@ -103,6 +103,9 @@ def _refuse(why: str, **metadata: object) -> dg.Failure:
 
 
 @dg.op(
+    # Named like the asset it records, as the placement asset was: saved run configs keep working
+    # (``ops: order_placements: config: ...``).
+    name="order_placements",
     pool=WAREHOUSE_POOL,
     out=dg.Out(dg.Nothing),
     tags={"kind": "tradier"},

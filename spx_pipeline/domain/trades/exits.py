@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from spx_pipeline.domain.orders import OrderPayloadError, t1_quantity_for
+from spx_pipeline.domain.ticks import round_to_tick
 from spx_pipeline.domain.trades.intents import OrderIntent, runner_stop_intent, t1_intent
 from spx_pipeline.domain.trades.lifecycle import progress
 from spx_pipeline.domain.trades.records import Leg, LocalStatus, TradeOrder, TradePlan
@@ -98,7 +99,8 @@ def exits_needed(
         runner = free - t1_add
         if runner > 0 and p.t1_target_filled > 0:
             plans.append((Leg.RUNNER_STOP, runner))
-        trigger = plan.limit_price  # breakeven
+        # Breakeven: the average entry fill, rounded up to the tick (a sell stop never below it).
+        trigger = round_to_tick(p.entry_avg, "buy") if p.entry_avg is not None else plan.limit_price
         if not any(q > 0 for _, q in plans):
             why = "the runner's breakeven stop goes after the T1 fill" if runner > 0 else None
             return ExitDecision([], why)

@@ -30,12 +30,14 @@ NOT_ENOUGH_BP = "You do not have enough buying power for this trade."
 
 
 def list_orders(emu: TradierEmulator, call: Call) -> Any:
-    """All orders fit on page 1; later pages are "null", as Tradier pages past the end."""
+    """The account's orders, ``orders_page_size`` a page (all on page 1 by default); past the end "null"."""
     page = call.param("page") or "1"
     if not page.isdigit() or int(page) < 1:
         raise ApiError(400, f"page must be a positive integer, got {page!r}")
     rows = [o.to_wire(include_tags=call.flag("includeTags")) for o in emu.book.orders(call.match.group(1))]
-    if not rows or int(page) > 1:
+    size = emu.config.orders_page_size or max(len(rows), 1)
+    rows = rows[(int(page) - 1) * size : int(page) * size]
+    if not rows:
         return {"orders": "null"}
     return {"orders": {"order": collection(rows)}}
 
