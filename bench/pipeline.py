@@ -127,13 +127,18 @@ def shard_stage(
     workers: int,
 ) -> ShardStage | None:
     """The sharded balance stage's steps, and each shard's accounts and fetch time (its output metadata)."""
-    fetched: dict[str, tuple[int, float]] = {}
+    fetched: dict[str, tuple[int, float, float | None]] = {}
     for record in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_OUTPUT).records:
         event = record.event_log_entry.dagster_event
         if event is None or not (event.step_key or "").startswith(SHARD_PREFIX + "fetch_balance_shard["):
             continue
         metadata = event.step_output_data.metadata
-        fetched[event.step_key] = (int(metadata["accounts"].value), float(metadata["fetch_seconds"].value))
+        cpu = metadata.get("fetch_cpu_seconds")
+        fetched[event.step_key] = (
+            int(metadata["accounts"].value),
+            float(metadata["fetch_seconds"].value),
+            float(cpu.value) if cpu is not None else None,
+        )
     if not fetched:
         return None
     keys = sorted(fetched)
@@ -151,6 +156,7 @@ def shard_stage(
         shard_steps_s=[spans[k][1] - spans[k][0] for k in keys],
         shard_fetch_s=[fetched[k][1] for k in keys],
         shard_accounts=[fetched[k][0] for k in keys],
+        shard_cpu_s=[c for k in keys if (c := fetched[k][2]) is not None],
     )
 
 
@@ -427,7 +433,7 @@ def print_shard_table(results: list[Measured]) -> None:
                 f"\nModel fitted on {size:,} accounts, one worker: a = {model.a * 1000:.3f} ms per account "
                 f"in a shard, o = {model.o:.2f} s per shard step, h = {model.h:.2f} s of hand-offs, "
                 f"plan {model.plan_per_account * 1e6:.1f} µs "
-                f"and write {model.write_per_account * 1e6:.1f} µs per account, c = {model.c * 1000:.2f} ms, "
+                f"and write {model.write_per_account * 1e6:.1f} µs per account, u = {model.u:.2f} of a core, "
                 f"s = {model.s * 1000:.2f} ms CPU per request; {os.cpu_count()} cores here.\n"
             )
             print("Predicted stage for 100,000 accounts, 16 shards, 2 workers per host of 2 cores, the "

@@ -6,17 +6,19 @@ n accounts at ``a`` seconds each: one process fetches at most one account per
 ``max(c, L / pool)`` seconds (its interpreter lock runs the client's ``c`` seconds of CPU per
 request one at a time; its thread pool keeps ``pool`` requests of latency ``L`` in flight), which
 ``a`` measures. Shards run ``w`` at a time per host (one worker process per core), so
-``ceil(S / (K w))`` waves. While their CPU (client ``c`` per account, plus the Tradier server's ``s``
-when it shares the machine) exceeds the cores ``C``, the waves stretch by that excess. Planning and
+``ceil(S / (K w))`` waves. A fetching shard keeps ``u`` of a core busy (its CPU over its wall time),
+and the Tradier server, when it shares the machine, ``s / a`` more (``s``: its CPU per request); while
+``w (u + s / a)`` exceeds the cores ``C``, the waves stretch by that excess. Planning and
 the single write grow with the accounts and do not spread; handing the plan's shards to the
 workers and the shards to the write (``h``: two Celery round trips, and the write's wait for a
 warehouse slot another branch of the run may hold) does not depend on either:
 
-    T(N) = plan(N) + h + ceil(S / (K w)) * (o + (N / S) * a * max(1, w (c + s) / (a C))) + write(N)
+    T(N) = plan(N) + h + ceil(S / (K w)) * (o + (N / S) * a * max(1, w (u + s / a) / C)) + write(N)
 
-``fit`` takes ``a``, ``o``, plan and write per account from the one-worker run (there it reproduces
-the stage by construction), ``c`` from the client's calibrated CPU per request and ``s`` from the
-server's CPU the bench measured; ``predict`` then gives the other worker counts and other sizes.
+``fit`` takes ``a``, ``o``, ``u``, plan and write per account from the one-worker run (there it
+reproduces the stage by construction; ``u`` from the shard steps' CPU, or the client's calibrated
+CPU per request over ``a`` when a run did not report it) and ``s`` from the server's CPU the bench
+measured; ``predict`` then gives the other worker counts and other sizes.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class ShardStage:
     shard_steps_s: list[float]  # each shard step's span
     shard_fetch_s: list[float]  # the time each shard spent fetching (its output metadata)
     shard_accounts: list[int]
+    shard_cpu_s: list[float]  # each shard step's process CPU while fetching (empty: not reported)
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ class Model:
     h: float  # seconds handing over: to the shards and from them to the write
     plan_per_account: float
     write_per_account: float
-    c: float  # client CPU seconds per request
+    u: float  # share of a core a fetching shard keeps busy
     s: float  # Tradier server CPU seconds per request (0 when the server is elsewhere)
 
     def phase(self, accounts: int, shards: int, workers: int, *, hosts: int = 1, cores: int = 2) -> float:
@@ -57,7 +60,7 @@ class Model:
         shards = max(1, min(shards, accounts))
         per_host = min(workers, math.ceil(shards / hosts))
         waves = math.ceil(shards / (hosts * per_host))
-        stretch = max(1.0, per_host * (self.c + self.s) / (self.a * cores))
+        stretch = max(1.0, per_host * (self.u + self.s / self.a) / cores)
         return waves * (self.o + accounts / shards * self.a * stretch)
 
     def predict(self, accounts: int, shards: int, workers: int, *, hosts: int = 1, cores: int = 2) -> float:
@@ -69,7 +72,9 @@ class Model:
 def fit(one_worker: ShardStage, *, client_cpu: float, server_cpu: float) -> Model:
     """The model's constants from a run on one worker (no two shards at once: no contention)."""
     fetched = sum(one_worker.shard_accounts)
-    a = sum(one_worker.shard_fetch_s) / max(1, fetched)
+    fetching = sum(one_worker.shard_fetch_s)
+    a = fetching / max(1, fetched)
+    u = sum(one_worker.shard_cpu_s) / fetching if one_worker.shard_cpu_s and fetching else client_cpu / a
     # Everything of the shard phase that is not fetching (each step's set-up and events, the worker
     # picking up the next task), per shard: on one worker the shards ran one by one.
     between = one_worker.phase_s - sum(one_worker.shard_fetch_s)
@@ -79,6 +84,6 @@ def fit(one_worker: ShardStage, *, client_cpu: float, server_cpu: float) -> Mode
         h=one_worker.handoff_s,
         plan_per_account=one_worker.plan_s / one_worker.accounts,
         write_per_account=one_worker.write_s / one_worker.accounts,
-        c=client_cpu,
+        u=min(1.0, u),
         s=server_cpu,
     )

@@ -128,7 +128,7 @@ def sharded_read(read: ShardedRead[T], *, shards: int) -> dg.AssetsDefinition:
     )
     def fetch(context: dg.OpExecutionContext, shard: Shard) -> Iterator[dg.Output[Any]]:
         run_id, captured_at = context.run.run_id, context.resources.clock.run_time(context)
-        started, mine = time.perf_counter(), []
+        started, cpu, mine = time.perf_counter(), time.process_time(), []
         try:
             store = context.resources.app_db.credential_store(verify=False)  # the plan verified it
             wanted = set(shard.account_ids)
@@ -151,6 +151,9 @@ def sharded_read(read: ShardedRead[T], *, shards: int) -> dg.AssetsDefinition:
             metadata={
                 "accounts": dg.MetadataValue.int(len(shard.account_ids)),
                 "fetch_seconds": dg.MetadataValue.float(round(time.perf_counter() - started, 4)),
+                # The step's process CPU meanwhile (a worker runs one step at a time): how busy a
+                # shard keeps its core, which decides how many shards a host's cores carry at once.
+                "fetch_cpu_seconds": dg.MetadataValue.float(round(time.process_time() - cpu, 4)),
                 "failed_whole": dg.MetadataValue.bool(failed),
             },
         )
