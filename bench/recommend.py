@@ -206,8 +206,8 @@ def check_identical(fast: pd.DataFrame, slow: list[dict[str, Any]]) -> int:
             continue
         for name in COMPARED:
             assert got[name] == row[name], (name, row, got.to_dict())
-        if row["sizing_reason"] is not None:
-            assert got["sizing_reason"] == row["sizing_reason"], (row, got.to_dict())
+        if row["sizing_reason"] is not None:  # a 0DTE roll adds its note after the sizing sentence
+            assert got["sizing_reason"].startswith(row["sizing_reason"]), (row, got.to_dict())
     return len(slow)
 
 

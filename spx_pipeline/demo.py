@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from spx_pipeline.clock import Clock
 from spx_pipeline.domain.risk_context import DEFAULT_MAX_RISK_DOLLARS
 from spx_pipeline.emulator import EmulatedAccount, EmulatorConfig, TradierEmulator, demo_accounts
+from spx_pipeline.emulator.ledger import is_option
 from spx_pipeline.settings import (
     APP_DB_URL_VAR,
     CREDENTIALS_KEY_FILE_VAR,
@@ -29,6 +30,7 @@ from spx_pipeline.settings import (
     WAREHOUSE_PATH_VAR,
     Settings,
 )
+from spx_pipeline.storage.acknowledgements import AcknowledgementStore
 from spx_pipeline.storage.appdb import AppDatabase
 from spx_pipeline.storage.credentials import CredentialStore, UnknownAccountError, generate_key
 from spx_pipeline.storage.setups import SetupError, SetupStore
@@ -62,7 +64,11 @@ telemetry:
 DEMO_SETUPS: tuple[dict[str, object], ...] = (
     {
         "setup_id": "demo-bull-040",
-        "label": "Bullish 0.40 delta, stop at 60% of entry",
+        # No stop premium: the premium paid is the risk; the runner's stop sits at the entry
+        # price once T1 filled (domain.orders), a stop-limit $0.10 below it.
+        "label": (
+            "Bullish 0.40 delta, no stop premium (premium at risk), runner stop-limit from entry after T1"
+        ),
         "direction": "bullish",
         "target_delta": 0.40,
         "stop_premium": None,
@@ -70,7 +76,7 @@ DEMO_SETUPS: tuple[dict[str, object], ...] = (
     },
     {
         "setup_id": "demo-bear-030",
-        "label": "Bearish 0.30 delta",
+        "label": "Bearish 0.30 delta, no stop premium (premium at risk)",
         "direction": "bearish",
         "target_delta": 0.30,
         "stop_premium": None,
@@ -195,8 +201,28 @@ def seed_accounts_and_setups(
 
 
 def seed_demo_data(emulator_config: EmulatorConfig) -> None:
-    """Demo credentials for the emulator's accounts and the demo setups, in the environment's stores."""
+    """Demo credentials for the emulator's accounts and the demo setups, in the environment's stores.
+
+    The demo accounts hold a few option positions opened by hand before the pipeline: the demo
+    acknowledges them (what an operator does once), so its reconciliation ends green.
+    """
     seed_accounts_and_setups(emulator_config.accounts)
+    acknowledge_held_positions(emulator_config.accounts)
+
+
+def acknowledge_held_positions(accounts: Sequence[EmulatedAccount], app_db_url: str | None = None) -> None:
+    appdb = AppDatabase(app_db_url)
+    try:
+        store = AcknowledgementStore(appdb)
+        for account in accounts:
+            for position in account.positions:
+                if is_option(position.symbol):
+                    store.acknowledge(
+                        account.account_id, position.symbol, int(position.quantity),
+                        note="held in the demo account from before the pipeline (opened by hand)",
+                    )  # fmt: skip
+    finally:
+        appdb.dispose()
 
 
 @contextmanager
@@ -297,10 +323,10 @@ def run_demo(
         return summarize(run_id, success)
     from spx_pipeline.demo_execution import execution_clock, execution_emulator_config, run_execution
 
-    clock = execution_clock()
     config = execution_emulator_config(config)
+    seed_demo_data(config)  # on the real clock: the credentials are stored now, whatever session replays
+    clock = execution_clock()
     with running_emulator(config, port=port, clock=clock):
-        seed_demo_data(config)
         run_id, success = run_full_pipeline(preview=preview, log_level=log_level)
         execution = run_execution(clock, log_level=log_level) if success else None
     return dataclasses.replace(summarize(run_id, success), execution=execution)

@@ -17,7 +17,7 @@ from typing import Any
 
 from spx_pipeline.clock import NOW_VAR, FixedClock, clock_from_env
 from spx_pipeline.domain.execution import quantile
-from spx_pipeline.domain.market_calendar import NEW_YORK, trading_day
+from spx_pipeline.domain.market_calendar import NEW_YORK, is_open_at, sessions_between, trading_day
 from spx_pipeline.emulator import EmulatorConfig, SimulationConfig
 from spx_pipeline.storage.execution_reads import (
     accounts_with_tickets,
@@ -45,14 +45,20 @@ class ExecutionSummary:
 
 
 def demo_morning(now: datetime) -> datetime:
-    """``now`` during regular hours, else 10:00 New York time of the next session's morning.
+    """``now`` during regular hours, else 10:00 New York time of the latest session begun by ``now``.
 
-    Never earlier than ``now``: the demo shares ``data/`` with the plain demo, whose runs happened at
-    real time, and a pinned run must not land before what the warehouse already holds.
+    Never later than ``now``: one clock means no store holds a time later than the moment it was
+    written, so outside the session the demo replays the latest session's morning (its runs read
+    the stores as of that instant) instead of writing the next session's times ahead of the clock.
     """
-    day = trading_day(now)
-    morning = datetime.combine(day, time(10, 0), tzinfo=NEW_YORK)
-    return max(now, morning)
+    if is_open_at(now):
+        return now
+    local = now.astimezone(NEW_YORK).date()
+    for day in reversed(sessions_between(local - timedelta(days=14), local)):
+        morning = datetime.combine(day, time(10, 0), tzinfo=NEW_YORK)
+        if morning <= now:
+            return morning
+    raise ValueError(f"no NYSE session began in the two weeks before {now.isoformat()}")
 
 
 def execution_emulator_config(base: EmulatorConfig) -> EmulatorConfig:

@@ -11,4 +11,5 @@ pytest_plugins = [
     "spx_pipeline_tests.fixtures.processes",
     "spx_pipeline_tests.fixtures.netns",
     "spx_pipeline_tests.fixtures.multihost",
+    "spx_pipeline_tests.fixtures.charts",
 ]

@@ -20,6 +20,8 @@ from spx_pipeline.cli.dev import dev
 from spx_pipeline.cli.emulator import tradier_emulator
 from spx_pipeline.cli.limits import limits
 from spx_pipeline.cli.place import place
+from spx_pipeline.cli.positions import positions
+from spx_pipeline.cli.report import report
 from spx_pipeline.cli.setups import setups
 from spx_pipeline.cli.symbols import symbols
 from spx_pipeline.cli.trades import trades
@@ -37,6 +39,7 @@ def cli() -> None:
     First hour, from the project root:
       .venv/bin/spx-pipeline demo                      # whole pipeline, local Tradier server
       .venv/bin/spx-pipeline db query recommendations_of_the_day
+      .venv/bin/spx-pipeline report                    # charts in data/warehouse_report.html
       .venv/bin/spx-pipeline credentials list          # uses data/credentials.key after the demo
       .venv/bin/spx-pipeline dev                       # the Dagster UI on http://127.0.0.1:3000
 
@@ -52,11 +55,13 @@ for _command in (
     limits,
     trades,
     place,
+    positions,
     tradier_emulator,
     demo,
     dev,
     symbols,
     celery_worker,
+    report,
 ):
     cli.add_command(_command)
 

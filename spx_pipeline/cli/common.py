@@ -17,8 +17,9 @@ import sqlalchemy as sa
 
 from spx_pipeline.settings import SettingError
 from spx_pipeline.storage.analyst import AnalystCopyError
-from spx_pipeline.storage.appdb import AppDatabase, MigrationError
+from spx_pipeline.storage.appdb import AppDatabase, MigrationError, missing_sqlite_file
 from spx_pipeline.storage.credentials import CredentialError, CredentialsKeyError
+from spx_pipeline.storage.paths import app_db_url
 from spx_pipeline.storage.setups import SetupError
 from spx_pipeline.storage.warehouse import WarehouseError
 
@@ -84,6 +85,31 @@ def open_app_db(url: str | None) -> AppDatabase:
         applied = db.upgrade()
     if applied:
         click.echo(f"applied migrations to {db.display_url}: {', '.join(applied)}", err=True)
+    return db
+
+
+def open_existing_app_db(url: str | None) -> AppDatabase:
+    """The app database for a verb that only reads: never created, never migrated.
+
+    Connecting to a SQLite file that is not there creates it, and migrating is a write: a listing
+    pointed at a mistyped path must say so in one line instead of leaving a new database behind.
+    """
+    setting = "--db-url" if url else "SPX_APP_DB_URL"
+    resolved = app_db_url(url)
+    missing = missing_sqlite_file(resolved)
+    if missing is not None:
+        raise CliError(
+            f"{setting}={resolved!r}: {missing} does not exist; this command only reads and creates "
+            "nothing (`spx-pipeline db upgrade` creates a database)"
+        )
+    with operator_errors():
+        db = app_database(url)
+        pending = db.pending()
+    if pending:
+        raise CliError(
+            f"{setting}={db.display_url!r}: {len(pending)} migration(s) pending ({', '.join(pending)}); "
+            "this command only reads: run `spx-pipeline db upgrade` first"
+        )
     return db
 
 

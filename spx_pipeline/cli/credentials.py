@@ -11,7 +11,13 @@ import sys
 
 import click
 
-from spx_pipeline.cli.common import CliError, db_url_option, open_app_db, operator_errors
+from spx_pipeline.cli.common import (
+    CliError,
+    db_url_option,
+    open_app_db,
+    open_existing_app_db,
+    operator_errors,
+)
 from spx_pipeline.cli.keys import local_key, missing_key_hint
 from spx_pipeline.cli.render import align_columns
 from spx_pipeline.storage.credentials import (
@@ -38,10 +44,14 @@ def read_token_from_stdin() -> str:
     return text
 
 
-def _store(db_url: str | None, *, require_key: bool) -> CredentialStore:
-    """The store, with the demo's key file when no key is configured (``cli.keys``)."""
+def _store(db_url: str | None, *, require_key: bool, read_only: bool = False) -> CredentialStore:
+    """The store, with the demo's key file when no key is configured (``cli.keys``).
+
+    ``read_only`` verbs (list) open an existing, migrated database only.
+    """
+    existing = open_existing_app_db(db_url) if read_only else None  # a missing one: no key talk
     key = local_key(db_url)
-    db = open_app_db(db_url)
+    db = existing or open_app_db(db_url)
     try:
         with operator_errors():
             return CredentialStore(db, key=key, require_key=require_key)
@@ -163,7 +173,7 @@ def verify(db_url: str | None) -> int:
 @db_url_option
 def list_(db_url: str | None) -> int:
     """List stored credentials (redacted: fingerprints only)."""
-    store = _store(db_url, require_key=False)
+    store = _store(db_url, require_key=False, read_only=True)
     with operator_errors():
         infos = store.list()
     if not infos:

@@ -136,6 +136,7 @@ def demo(data_dir: Path, no_preview: bool, quiet: bool, now: str | None, execute
         f"      {store_env}{cli} credentials list",
         f"      {python} -c \"import duckdb; print(duckdb.connect('{catalog}', read_only=True)"
         ".sql('select * from portfolio_snapshots'))\"   # the analysts' copy: never blocks a run",
+        f"      {cli} report{db_args}   # charts in one HTML file beside the warehouse, opens offline",
         f"      {cli} dev{dev_args}      # the same assets in the Dagster UI",
     ]
     click.echo("\n".join(lines))

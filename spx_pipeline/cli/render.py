@@ -2,7 +2,9 @@
 
 Values come straight from DuckDB (``Decimal``, ``date``, aware ``datetime``, ``None``), never
 through pandas, so money stays exact and NULL never turns into NaN. For people: NULL is ``NULL``,
-money (DECIMAL) has two decimals (more only when they are not zero) and thousands separators, dates
+money (DECIMAL) has two decimals (more only when they are not zero) and thousands separators, a
+strike (index points, not money: a column named ``strike`` or ``*_strike``) is a plain number such
+as ``5990`` or ``5992.5``, dates
 have no ``00:00:00``, times are UTC to the second, and long text is cut with ``…``; a result wider
 than the terminal is shown one record at a time (like psql's expanded display), its text wrapped.
 For scripts: CSV has the exact values (empty for NULL); JSON is an array of objects with Decimal as
@@ -46,8 +48,20 @@ def _float_text(value: float) -> str:
     return f"{whole}.{frac.ljust(2, '0')}"
 
 
-def cell_text(value: object) -> str:
-    """One value as people read it (before any cutting to width)."""
+def is_strike(column: str) -> bool:
+    """Strikes are index points: never shown as money."""
+    return column == "strike" or column.endswith("_strike")
+
+
+def _points_text(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return text if "." not in text else text.rstrip("0").rstrip(".")
+
+
+def cell_text(value: object, column: str = "") -> str:
+    """One value as people read it (before any cutting to width); ``column`` names its column."""
+    if isinstance(value, Decimal) and is_strike(column) and value.is_finite():
+        return _points_text(value)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "NULL"
     if isinstance(value, bool):
@@ -91,7 +105,10 @@ def render_table(result: QueryResult, width: int | None = None) -> str:
     if not result.rows:
         return "(no rows)"
     width = width or shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
-    cells = [[_cut(cell_text(v), MAX_CELL) for v in row] for row in result.rows]
+    cells = [
+        [_cut(cell_text(v, c), MAX_CELL) for v, c in zip(row, result.columns, strict=True)]
+        for row in result.rows
+    ]
     right = [any(_is_number(row[n]) for row in result.rows) for n in range(len(result.columns))]
     table = align_columns(list(result.columns), cells, right)
     if max(len(line) for line in table.splitlines()) <= width:
@@ -108,7 +125,7 @@ def _render_records(result: QueryResult, width: int) -> str:
     for number, row in enumerate(result.rows, start=1):
         lines = [f"-[ record {number} ]".ljust(min(width, label + 3 + 20), "-")]
         for column, value in zip(result.columns, row, strict=True):
-            wrapped = textwrap.wrap(cell_text(value), room) or [""]
+            wrapped = textwrap.wrap(cell_text(value, column), room) or [""]
             lines.append(f"{column.ljust(label)} | {wrapped[0]}")
             lines.extend(f"{'':<{label}} | {more}" for more in wrapped[1:])
         blocks.append("\n".join(lines))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from spx_pipeline.cli.common import db_url_option, open_app_db, operator_errors
+from spx_pipeline.cli.common import db_url_option, open_app_db, open_existing_app_db, operator_errors
 from spx_pipeline.cli.render import align_columns
+from spx_pipeline.domain.money import percent_text
 from spx_pipeline.storage.setups import DIRECTIONS, STATUSES, SetupStore
 
 
@@ -62,7 +63,7 @@ def _text(value: object) -> str:
 @db_url_option
 def list_(status: str | None, db_url: str | None) -> int:
     """List setups."""
-    store = SetupStore(open_app_db(db_url))
+    store = SetupStore(open_existing_app_db(db_url))
     with operator_errors():
         records = store.list(status=status)
     if not records:
@@ -78,8 +79,8 @@ def list_(status: str | None, db_url: str | None) -> int:
             r.direction,
             f"{r.target_delta:g}",
             _text(r.stop_premium),
-            _text(r.t1_gain_pct),
-            _text(r.t1_fraction),
+            percent_text(r.t1_gain_pct),
+            percent_text(r.t1_fraction),
             _text(r.runner_stop_limit_offset),
             str(r.priority),
             r.status,

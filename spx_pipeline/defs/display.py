@@ -7,6 +7,7 @@ Plots tab stay numbers; money totals are summed exactly (Decimal) before they be
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -15,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 import dagster as dg
 import pandas as pd
 
+from spx_pipeline.domain.money import percent_text
 from spx_pipeline.storage.warehouse import Warehouse
 
 MISSING = ""
@@ -63,24 +65,70 @@ def _cell(value: object) -> object:
     return value
 
 
-def display_frame(frame: pd.DataFrame, *, money: Sequence[str] = ()) -> pd.DataFrame:
-    """Text a person reads: money columns as dollars, dates without midnight, no NaN."""
+def points_text(value: object) -> str:
+    """A strike in index points (not money): ``5990``, ``5992.5``; empty when missing."""
+    amount = to_decimal(value)
+    if amount is None or not amount.is_finite():
+        return MISSING
+    text = format(amount.normalize(), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _percent(value: object) -> str:
+    return MISSING if _missing(value) else percent_text(to_decimal(value))
+
+
+def display_frame(
+    frame: pd.DataFrame, *, money: Sequence[str] = (), percent: Sequence[str] = ()
+) -> pd.DataFrame:
+    """Text a person reads: money columns as dollars, fractions listed in ``percent`` as
+    percentages, strikes as index points, dates without midnight, no NaN."""
     shown = frame.astype(object)
     for column in shown.columns:
-        convert = money_text if column in money else _cell
+        if column in money:
+            convert = money_text
+        elif column in percent:
+            convert = _percent
+        elif column == "strike" or str(column).endswith("_strike"):
+            convert = points_text
+        else:
+            convert = _cell
         shown[column] = [convert(value) for value in shown[column]]
     return shown
 
 
 def preview_markdown(
-    frame: pd.DataFrame, *, money: Sequence[str] = (), limit: int = 20
+    frame: pd.DataFrame, *, money: Sequence[str] = (), percent: Sequence[str] = (), limit: int = 20
 ) -> dg.MarkdownMetadataValue:
     """A short markdown table for the UI (never includes anything secret: callers pass safe frames)."""
     if frame.empty:
         return dg.MetadataValue.md("_no rows_")
-    table = display_frame(frame.head(limit), money=money).to_markdown(index=False, disable_numparse=True)
+    shown = display_frame(frame.head(limit), money=money, percent=percent)
+    table = shown.to_markdown(index=False, disable_numparse=True)
     more = f"\n\n_{len(frame) - limit} more rows_" if len(frame) > limit else ""
     return dg.MetadataValue.md(table + more)
+
+
+def money_metadata(name: str, amount: Decimal) -> dict[str, dg.MetadataValue]:
+    """A money figure as people read it under ``name`` (``$174,306.70``, as in the previews), and
+    the same exact amount as a number under ``<name>_usd`` for the Plots tab, which draws numbers
+    only (a float shows unformatted, ``174306.7``, so it is not the one people read)."""
+    return {
+        name: dg.MetadataValue.text(money_text(amount)),
+        f"{name}_usd": dg.MetadataValue.float(float(amount)),
+    }
+
+
+def chart_markdown(png: bytes | None, *, title: str, empty: str) -> dg.MarkdownMetadataValue:
+    """A chart on the asset page: the PNG embedded as a data URI (Dagster's markdown allows them,
+    so the picture needs no file server and survives a restart), or ``empty`` in words.
+
+    Callers draw only published figures (amounts, counts, account and setup ids): never a secret.
+    """
+    if png is None:
+        return dg.MetadataValue.md(f"_{empty}_")
+    encoded = base64.b64encode(png).decode("ascii")
+    return dg.MetadataValue.md(f"![{title}](data:image/png;base64,{encoded})")
 
 
 def row_counts(warehouse: Warehouse, table: str, written: int) -> dict[str, dg.MetadataValue]:

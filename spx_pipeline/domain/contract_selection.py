@@ -303,7 +303,11 @@ def _recommend_setup(
                 notes.append(f"Blocked by the slippage guardrail: {rails[i].blocked_reason}.")  # type: ignore[union-attr]
             if policy_note is not None:
                 expiry = columns["expiration_date"][i]
-                notes.append(f"{policy_note} Recommending the {expiry.isoformat()} expiration instead.")
+                roll = f"{policy_note} Recommending the {expiry.isoformat()} expiration instead."
+                if contracts[i] > 0:  # tradable: the roll explains the contract, it blocks nothing
+                    sizing_reason[i] += f" {roll}"
+                else:
+                    notes.append(roll)
             if contracts[i] == 0 and not rail_blocked[i] and not traded[i]:
                 notes.append(sizing_reason[i])  # sized to nothing: the binding limit is the reason
             blocked_reason[i] = " ".join(notes) or None

@@ -85,3 +85,21 @@ def _units_to_decimal(units: int) -> Decimal:
 def units_to_decimal(units: int) -> Decimal:
     """Back from 1/10,000 dollars to Decimal money (exact, four decimal places)."""
     return _units_to_decimal(int(units))
+
+
+def percent_text(fraction: Decimal | float | int | None) -> str:
+    """A fraction as people read a percentage: ``0.5`` -> ``50%``, ``0.125`` -> ``12.5%``; "" when missing.
+
+    Setups store their T1 gain and share as fractions (exact Decimal); previews and listings show
+    them as percentages, never ``0.5000``.
+    """
+    if fraction is None:
+        return ""
+    try:
+        value = Decimal(str(fraction)) * 100
+    except InvalidOperation:
+        return ""
+    if not value.is_finite():
+        return ""
+    text = format(value.quantize(Decimal("0.01")).normalize(), "f")
+    return f"{text}%"

@@ -84,7 +84,7 @@ class FillEngine:
         fills: list[FillRecord] = []
         with self.lock:
             for leaf in order.legs or [order]:
-                if not leaf.working:
+                if not leaf.working or leaf.held:  # a held leg gets its expiry when released
                     continue
                 leaf.expires_at = self._expiry(leaf, now)
                 self._book.checked(leaf, now, in_session=False)
@@ -92,7 +92,7 @@ class FillEngine:
             if sess is not None:
                 market = self._market_for(sess.day)
                 for leaf in order.legs or [order]:
-                    if leaf.working:
+                    if leaf.working and not leaf.held:
                         fills.extend(self._look(leaf, now, market))
             self._expire_due(now)
         return fills
@@ -127,7 +127,9 @@ class FillEngine:
     # ----- one look at one order -------------------------------------------------------------
 
     def _look(self, order: StoredOrder, moment: datetime, market: Market) -> list[FillRecord]:
-        if not order.working:  # an OCO leg its sibling's fill canceled earlier in this step
+        # An OCO leg its sibling's fill canceled earlier in this step, or an OTO/OTOCO leg whose
+        # trigger has not filled yet (it is listed as pending but may never execute).
+        if not order.working or order.held:
             return []
         self._book.checked(order, moment, in_session=True)
         if order.expires_at is not None and order.expires_at <= moment:

@@ -226,8 +226,12 @@ class AccountBook:
         leg = max(closing, key=lambda item: item.quantity)
         held = self.ledgers[account_id].held(leg.option_symbol)
         holding = held if leg.side == "sell_to_close" else -held
+        # A leg still waiting for its trigger covers what that trigger will open, not what is held.
         covered = sum(
-            max((o.remaining for o in (top.legs or [top]) if o.working and o.side == leg.side), default=0)
+            max(
+                (o.remaining for o in (top.legs or [top]) if o.working and not o.held and o.side == leg.side),
+                default=0,
+            )
             for top in self._orders[account_id]
             if top.working and top.option_symbol == leg.option_symbol
         )

@@ -7,6 +7,7 @@ from pydantic import PrivateAttr
 
 from spx_pipeline.settings import SettingError, Settings
 from spx_pipeline.storage.account_limits import LimitStore
+from spx_pipeline.storage.acknowledgements import AcknowledgementStore
 from spx_pipeline.storage.appdb import AppDatabase
 from spx_pipeline.storage.credentials import CredentialStore
 from spx_pipeline.storage.setups import SetupStore
@@ -62,6 +63,10 @@ class AppDatabaseResource(dg.ConfigurableResource):
     def trade_store(self) -> TradeStore:
         """Trades, their orders and events: the system of record for what is sent to the broker."""
         return TradeStore(self.database())
+
+    def acknowledgement_store(self) -> AcknowledgementStore:
+        """Positions an operator acknowledged (``spx-pipeline positions acknowledge``)."""
+        return AcknowledgementStore(self.database())
 
     def limit_store(self) -> LimitStore:
         """Per-account risk limits set with ``spx-pipeline limits set``."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import io
+import sys
 from pathlib import Path
 from typing import Final
 
@@ -28,11 +29,27 @@ def prepare_instance(dagster_home: Path) -> None:
     with (home / LOCK_NAME).open("a+b") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            # Dagster's storages report their reindexing on stdout; a command's output is its own.
-            with (
-                contextlib.redirect_stdout(io.StringIO()),
-                dg.DagsterInstance.from_config(str(home)) as instance,
-            ):
-                instance.upgrade(print_fn=lambda _message: None)
+            _upgrade_quietly(home)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _upgrade_quietly(home: Path) -> None:
+    """``instance.upgrade()`` without its progress output, which is not the command's to print.
+
+    Dagster's storages report their reindexing on stdout, and draw tqdm bars on stderr (the SQLite
+    event log upgrades every run's database behind an unconditional bar; the data migrations draw
+    one whenever a print function is given): a dozen bars on every start of ``demo`` and ``dev``
+    once runs exist. What they wrote is shown only when the upgrade fails.
+    """
+    stdout, stderr = io.StringIO(), io.StringIO()
+    try:
+        with (
+            contextlib.redirect_stdout(stdout),
+            contextlib.redirect_stderr(stderr),
+            dg.DagsterInstance.from_config(str(home)) as instance,
+        ):
+            instance.upgrade(print_fn=None)
+    except BaseException:
+        sys.stderr.write(stdout.getvalue() + stderr.getvalue())
+        raise

@@ -8,6 +8,9 @@ moved into ``<warehouse>_published/`` in one atomic rename; a small DuckDB file 
 views must change it is rebuilt beside itself and swapped in with ``os.replace``, so a reader keeps
 the version it opened. New publications show up in the views without touching the catalog.
 
+Views defined in ``sql/analyst/`` (summaries such as blocked reasons per day) are created on top
+of the table views, with their descriptions, whenever the catalog is built.
+
 Each view shows, for every primary key, the row of the newest publication that holds it (a later
 run's recommendation for the same key replaces an earlier one, as in the writer's tables). Only
 published directories are read, so rows of a run that died are never in view.
@@ -33,12 +36,12 @@ from typing import Final
 import duckdb
 import pandas as pd
 
-from spx_pipeline.storage.paths import WAREHOUSE_DDL_DIR, warehouse_path
+from spx_pipeline.storage.paths import ANALYST_VIEWS_DIR, WAREHOUSE_DDL_DIR, warehouse_path
 from spx_pipeline.storage.warehouse_schema import TableSpec, ddl_scripts, warehouse_schema
 from spx_pipeline.storage.warehouse_types import quote_identifier as _q
 from spx_pipeline.storage.warehouse_types import sql_literal as _lit
 
-CATALOG_FORMAT: Final = 2  # 2: views carry the DDL's descriptions
+CATALOG_FORMAT: Final = 3  # 2: views carry the DDL's descriptions; 3: views of sql/analyst
 SEQ_DIGITS: Final = 12
 SCHEMA_DIR: Final = "0" * SEQ_DIGITS + "-schema-ddl"
 PUBLICATION_FILE: Final = "_publication"
@@ -85,6 +88,11 @@ def published_seqs(paths: AnalystPaths) -> dict[int, str]:
     return found
 
 
+def analyst_view_scripts(directory: Path = ANALYST_VIEWS_DIR) -> list[str]:
+    """The SQL of ``sql/analyst/*.sql`` in file-name order: views over the table views, described."""
+    return [path.read_text(encoding="utf-8") for path in sorted(directory.glob("*.sql"))]
+
+
 def ensure_catalog(paths: AnalystPaths, ddl_dir: Path = WAREHOUSE_DDL_DIR) -> bool:
     """Create or refresh the schema files and the catalog of views; True when (re)built.
 
@@ -92,7 +100,9 @@ def ensure_catalog(paths: AnalystPaths, ddl_dir: Path = WAREHOUSE_DDL_DIR) -> bo
     final place and renamed over it.
     """
     schema = warehouse_schema(ddl_dir)
-    ddl_hash = hashlib.sha256(f"format {CATALOG_FORMAT}\n{schema.digest}".encode()).hexdigest()
+    views = analyst_view_scripts()
+    digest = "\n".join([schema.digest, *views])
+    ddl_hash = hashlib.sha256(f"format {CATALOG_FORMAT}\n{digest}".encode()).hexdigest()
     if _seen_current(paths, ddl_hash) or _catalog_matches(paths, ddl_hash):
         _remember_current(paths, ddl_hash)
         return False
@@ -113,6 +123,8 @@ def ensure_catalog(paths: AnalystPaths, ddl_dir: Path = WAREHOUSE_DDL_DIR) -> bo
             f"read_parquet({glob}, filename = true, union_by_name = true) ORDER BY seq"
         )
         con.execute(";\n".join(_describe_view_sql(spec) for spec in schema.tables.values()))
+        for script in views:
+            con.execute(script)
         con.execute("CREATE TABLE _spx_catalog (format INTEGER, ddl_hash VARCHAR, published_dir VARCHAR)")
         con.execute(
             "INSERT INTO _spx_catalog VALUES (?, ?, ?)",

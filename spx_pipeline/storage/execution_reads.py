@@ -28,17 +28,28 @@ def tickets_by_id(warehouse: Warehouse, ticket_ids: list[str]) -> pd.DataFrame:
 
 
 def tickets_of_account(warehouse: Warehouse, account_id: str, session: date) -> pd.DataFrame:
-    """The session's tickets of one account whose recommendation is still tradable and unblocked."""
+    """The session's tickets of one account whose recommendation is still tradable and unblocked.
+
+    The recommendations table keeps every run's rows; a ticket is judged by the newest run's row
+    of its recommendation key (what the table held alone before it kept history).
+    """
     return warehouse.query(
         """
+        WITH newest AS (
+            SELECT * FROM published.contract_recommendations
+            WHERE account_id = ? AND as_of_date = ?
+            QUALIFY row_number() OVER (
+                PARTITION BY as_of_date, setup_id, account_id, risk_fingerprint
+                ORDER BY generated_at DESC, run_id DESC) = 1
+        )
         SELECT t.* FROM published.order_tickets AS t
-        JOIN published.contract_recommendations AS r
+        JOIN newest AS r
           ON r.as_of_date = t.as_of_date AND r.setup_id = t.setup_id AND r.account_id = t.account_id
          AND r.risk_fingerprint = t.risk_fingerprint
         WHERE t.account_id = ? AND t.as_of_date = ? AND NOT r.blocked AND r.suggested_contracts > 0
         ORDER BY t.ticket_id
         """,
-        [account_id, session],
+        [account_id, session, account_id, session],
     )
 
 

@@ -34,6 +34,7 @@ SQL_ROOT: Final = Path(__file__).resolve().parents[2] / "sql"
 APP_MIGRATIONS_DIR: Final = SQL_ROOT / "app"
 WAREHOUSE_DDL_DIR: Final = SQL_ROOT / "warehouse"
 QUERIES_DIR: Final = SQL_ROOT / "queries"
+ANALYST_VIEWS_DIR: Final = SQL_ROOT / "analyst"
 
 
 def app_db_url(explicit: str | None = None) -> str:

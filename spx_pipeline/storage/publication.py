@@ -45,6 +45,7 @@ STAGES: Final[Mapping[str, tuple[tuple[str, str], ...]]] = {
     ),
     "market_data": (("spx_option_chain", "run_id"),),
     "recommendations": (("contract_recommendations", "run_id"),),
+    "setups": (("spx_setups", "run_id"),),
     "orders": (("order_tickets", "run_id"),),
     "adhoc_recommendations": (("adhoc_contract_recommendations", "request_run_id"),),
     # Reconciliation's reads of the broker: a failed fetch is a sync_failures row of the same run.

@@ -259,6 +259,16 @@ account_limits = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
 )
 
+acknowledged_positions = sa.Table(
+    "acknowledged_positions",
+    metadata,
+    sa.Column("account_id", sa.Text, primary_key=True),
+    sa.Column("option_symbol", sa.Text, primary_key=True),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("acknowledged_at", UtcDateTime, nullable=False),
+)
+
 schema_migrations = sa.Table(
     "schema_migrations",
     metadata,

@@ -145,7 +145,13 @@ def record_outcome(
 def record_facts(
     db: AppDatabase, order: TradeOrder, facts: BrokerFacts, order_id: int | None, *, now: datetime
 ) -> TradeOrder:
-    """Store what the broker reports for one of our orders (it wins over what we believed)."""
+    """Store what the broker reports for one of our orders (it wins over what we believed).
+
+    A report that says nothing new is not written: the order keeps the time its facts were first
+    reported (the lifecycle orders exits by it) and its version (the warehouse copies each one).
+    """
+    if order.broker is not None and _same(order.broker, facts):
+        facts = dataclasses.replace(facts, reported_at=order.broker.reported_at)
     updated = order.with_broker(facts, order_id)
     if updated == order:
         return order
@@ -175,3 +181,8 @@ def settle_void(db: AppDatabase, order: TradeOrder, *, reason: str, now: datetim
             )
         )
     return result.rowcount == 1
+
+
+def _same(before: BrokerFacts, after: BrokerFacts) -> bool:
+    """The same report but for when it was read."""
+    return dataclasses.replace(after, reported_at=before.reported_at) == before

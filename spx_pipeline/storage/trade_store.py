@@ -31,6 +31,7 @@ from spx_pipeline.storage.trade_rows import (
 )
 
 _CHUNK = 500  # bound on IN (...) lists (SQLite allows 32,766 parameters; PostgreSQL more)
+_PLAN_ATTEMPTS = 3  # each lost race means another run committed a trade this one then reads
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,22 @@ class TradeStore:
 
         ``plans`` pairs each plan with the reason it cannot be placed now (None: placeable). A
         trade that is no longer planned (anything was claimed) is never changed by a later run.
+        Two runs planning at once can both find a trade missing and both insert it (PostgreSQL
+        reads committed rows only); the loser's unique-key violation rolls its transaction back
+        and it plans again against the winner's rows.
         """
+        attempt = 1
+        while True:
+            try:
+                return self._plan_once(plans, run_id=run_id, now=now)
+            except sa.exc.IntegrityError:
+                if attempt == _PLAN_ATTEMPTS:
+                    raise
+                attempt += 1
+
+    def _plan_once(
+        self, plans: Sequence[tuple[TradePlan, str | None]], *, run_id: str, now: datetime
+    ) -> list[PlanOutcome]:
         out: list[PlanOutcome] = []
         with self.db.engine.begin() as conn:
             existing = _trades_by_id(conn, [plan.trade_id for plan, _ in plans])

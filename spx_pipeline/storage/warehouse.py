@@ -9,8 +9,10 @@ table exactly as it was.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -32,6 +34,7 @@ from spx_pipeline.storage.paths import (
 )
 from spx_pipeline.storage.publication import published_views_sql
 from spx_pipeline.storage.shared_connection import shared_connection
+from spx_pipeline.storage.warehouse_keys import refill, set_aside, tables_with_changed_keys
 from spx_pipeline.storage.warehouse_parquet import CLAIMS_DIR, ParquetStore
 from spx_pipeline.storage.warehouse_schema import WarehouseSchema, ddl_scripts, warehouse_schema
 from spx_pipeline.storage.warehouse_types import (
@@ -205,7 +208,8 @@ class Warehouse:
         """Apply every DDL file in order (CREATE ... IF NOT EXISTS); return the tables created.
 
         A warehouse that already has every table, column and description of the DDL is left as it
-        is (re-applying the descriptions costs more than the rest of a small step).
+        is (re-applying the descriptions costs more than the rest of a small step). A table whose
+        primary key the DDL changed is rebuilt with its rows (``warehouse_keys``).
         """
         if self.parquet is not None:
             return self.parquet.ensure_schema()
@@ -218,11 +222,15 @@ class Warehouse:
         with self.connect() as con:
             tables = _table_comments(con)
             before = set(tables)
-            current = _schema_is_current(con, tables, warehouse_schema(self._ddl_dir))
+            schema = warehouse_schema(self._ddl_dir)
+            rekeyed = tables_with_changed_keys(con, schema)
+            current = not rekeyed and _schema_is_current(con, tables, schema)
             con.begin()
             try:
+                set_aside(con, rekeyed)
                 for script in [] if current else ddl_scripts(self._ddl_dir):
                     con.execute(script)
+                refill(con, rekeyed)
                 for statement in published_views_sql():
                     con.execute(statement)
                 con.commit()
@@ -253,15 +261,18 @@ class Warehouse:
         Actions registered with ``after_commit`` (moving an exported analyst copy into place) run
         once the commit succeeded, while this process still holds the file.
         """
+        # One writer at a time per file in this process (DuckDB's cursors would otherwise race to a
+        # write-write conflict at commit); other processes queue on the file lock as before.
         # No views up front on the Parquet backend: ``tx.query`` creates those its SQL names.
-        with self._connect(False, "") as con:
+        with _writer_lock(self.path), self._connect(False, "") as con:
             tx = WarehouseTransaction(self, con)
             con.begin()
             try:
                 yield tx
                 con.commit()
             except BaseException:
-                con.rollback()
+                with contextlib.suppress(duckdb.Error):  # a failed commit has rolled back already
+                    con.rollback()
                 tx.discard()
                 raise
             tx.committed()
@@ -317,6 +328,17 @@ class Warehouse:
 
     def __repr__(self) -> str:
         return f"Warehouse({str(self.path)!r})"
+
+
+_WRITER_LOCKS: dict[Path, threading.RLock] = {}
+_WRITER_LOCKS_GUARD = threading.Lock()
+
+
+def _writer_lock(path: Path) -> threading.RLock:
+    """The process's lock for writing ``path`` (re-entrant: a transaction may open another read)."""
+    key = path.resolve()
+    with _WRITER_LOCKS_GUARD:
+        return _WRITER_LOCKS.setdefault(key, threading.RLock())
 
 
 def query_names() -> list[str]:

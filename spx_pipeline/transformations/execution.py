@@ -201,6 +201,7 @@ def reconciliation_rows(
     errors: dict[str, str],
     *,
     tolerance: int = 0,
+    acknowledged: Mapping[str, Mapping[str, int]] | None = None,
 ) -> list[ReconciliationRow]:
     """Every active account's option positions reconciled; one that did not report is ``unknown``.
 
@@ -227,6 +228,7 @@ def reconciliation_rows(
             broker,
             tolerance=tolerance,
             broker_error=errors.get(account_id),
+            acknowledged=(acknowledged or {}).get(account_id),
         )
     return rows
 

@@ -57,9 +57,23 @@ class Chosen:
     trade_ids: frozenset[str] | None
 
 
-def choose(store: TradeStore, warehouse: Warehouse | None, choice: Choice, *, session: date) -> Chosen:
-    """The accounts and trades a placement covers, or ``PlacementRefused`` naming what is wrong."""
+def choose(
+    store: TradeStore,
+    warehouse: Warehouse | None,
+    choice: Choice,
+    *,
+    session: date,
+    dry_run: bool = False,
+    every_account: Sequence[str] = (),
+) -> Chosen:
+    """The accounts and trades a placement covers, or ``PlacementRefused`` naming what is wrong.
+
+    A dry run that names nothing plans every account's live trades (it sends nothing); a real run
+    must name exactly one of an account, trades or tickets.
+    """
     named = [bool(choice.account_id), bool(choice.trade_ids), bool(choice.ticket_ids)]
+    if sum(named) == 0 and dry_run:
+        return Chosen(sorted(every_account), None)
     if sum(named) != 1:
         raise PlacementRefused("name the trades: exactly one of account_id, trade_ids or ticket_ids")
     if choice.account_id:
@@ -156,7 +170,14 @@ def execute_placement(
     from spx_pipeline.domain.market_calendar import trading_day
 
     store = TradeStore(appdb)
-    chosen = choose(store, warehouse, choice, session=trading_day(now()))
+    chosen = choose(
+        store,
+        warehouse,
+        choice,
+        session=trading_day(now()),
+        dry_run=dry_run,
+        every_account=sorted(active_accounts),
+    )
     inactive = sorted(set(chosen.accounts) - active_accounts)
     if inactive:
         raise PlacementRefused(f"no active credential for account(s) {inactive}")

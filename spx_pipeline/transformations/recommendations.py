@@ -31,7 +31,10 @@ from spx_pipeline.storage.account_limits import AccountLimits, effective
 from spx_pipeline.storage.trade_store import TradeStore
 from spx_pipeline.storage.warehouse import Warehouse
 
+# What a recommendation is for (tickets carry it too), and the table's row key: every run's rows
+# are kept, so the same recommendation key appears once per run.
 RECOMMENDATION_KEY = ("as_of_date", "setup_id", "account_id", "risk_fingerprint")
+RECOMMENDATION_ROW_KEY = ("run_id", *RECOMMENDATION_KEY)
 INVALID_SETUP = "invalid_setup"
 
 
@@ -56,8 +59,10 @@ class LatestChain:
         return sessions_from(self.trading_day, 1)[0]
 
 
-def latest_chain(warehouse: Warehouse, *, prefer_run_id: str | None = None) -> LatestChain | None:
-    """The chain fetched by ``prefer_run_id`` when it fetched one, else the newest fetch.
+def latest_chain(
+    warehouse: Warehouse, *, prefer_run_id: str | None = None, as_of: datetime | None = None
+) -> LatestChain | None:
+    """The chain fetched by ``prefer_run_id`` when it fetched one, else the newest fetch by ``as_of``.
 
     Only published chains count (``published.*`` views): rows of a run that died are never read.
     """
@@ -65,7 +70,7 @@ def latest_chain(warehouse: Warehouse, *, prefer_run_id: str | None = None) -> L
     if prefer_run_id:
         frame = reads.published_chain_of_run(warehouse, prefer_run_id)
     if frame.empty:
-        frame = reads.latest_published_chain(warehouse)
+        frame = reads.latest_published_chain(warehouse, as_of)
     if frame.empty:
         return None
     day = pd.Timestamp(frame["trading_day"].iloc[0]).date()
@@ -76,12 +81,12 @@ def latest_chain(warehouse: Warehouse, *, prefer_run_id: str | None = None) -> L
 
 
 def chain_for_session(
-    warehouse: Warehouse, session: date, *, prefer_run_id: str | None = None
+    warehouse: Warehouse, session: date, *, prefer_run_id: str | None = None, as_of: datetime | None = None
 ) -> LatestChain | None:
     """``latest_chain``, refused unless it serves ``session``: recommendations come only from a chain
     of the session they are for, so a stale chain can never recommend an expired contract.
     """
-    chain = latest_chain(warehouse, prefer_run_id=prefer_run_id)
+    chain = latest_chain(warehouse, prefer_run_id=prefer_run_id, as_of=as_of)
     if chain is None or chain.session == session:
         return chain
     captured = f", captured {chain.captured_at:%Y-%m-%d %H:%M} UTC" if chain.captured_at else ""
@@ -92,9 +97,14 @@ def chain_for_session(
     )
 
 
-def latest_snapshots(warehouse: Warehouse, account_ids: Sequence[str] | None = None) -> pd.DataFrame:
-    """Each account's newest validated snapshot (optionally only the given accounts)."""
-    frame = reads.latest_snapshot_per_account(warehouse)
+def latest_snapshots(
+    warehouse: Warehouse, account_ids: Sequence[str] | None = None, *, as_of: datetime | None = None
+) -> pd.DataFrame:
+    """Each account's newest validated snapshot taken by ``as_of`` (optionally only the given accounts).
+
+    A clock pinned to an instant reads as of that instant: a snapshot taken after it does not exist yet.
+    """
+    frame = reads.latest_snapshot_per_account(warehouse, as_of)
     if account_ids is not None:
         frame = frame[frame["account_id"].isin(list(account_ids))]
     for column in ("total_equity", "cash", "option_buying_power", "day_trade_buying_power", "pending_cash"):
@@ -301,7 +311,7 @@ def stale_risk_reasons(
     """
     if snapshots.empty:
         return {}
-    failures = reads.latest_sync_failure_per_account(warehouse)
+    failures = reads.latest_sync_failure_per_account(warehouse, now)
     failed = {row.account_id: row for row in failures.itertuples()}
     reasons: dict[str, str] = {}
     for snap in snapshots.itertuples():

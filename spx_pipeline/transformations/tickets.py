@@ -31,7 +31,12 @@ from spx_pipeline.storage.warehouse_schema import column_names
 
 
 def recommendations_for_tickets(
-    warehouse: Warehouse, *, trading_day: date, active_accounts: Sequence[str]
+    warehouse: Warehouse,
+    *,
+    trading_day: date,
+    active_accounts: Sequence[str],
+    as_of: datetime | None = None,
+    prefer_run_id: str | None = None,
 ) -> pd.DataFrame:
     """The newest recommendations run's rows for today and active accounts, with ``pdt_qualified``.
 
@@ -39,9 +44,9 @@ def recommendations_for_tickets(
     must not trade from that run), and only the current trading day. Blocked rows come along:
     they block the trade they would have planned.
     """
-    frame = reads.recommendations_of_latest_run(warehouse, trading_day)
+    frame = reads.recommendations_of_latest_run(warehouse, trading_day, as_of, prefer_run_id)
     frame = frame[frame["account_id"].isin(list(active_accounts))].reset_index(drop=True)
-    snapshots = reads.latest_snapshot_per_account(warehouse)[["account_id", "pdt_qualified"]]
+    snapshots = reads.latest_snapshot_per_account(warehouse, as_of)[["account_id", "pdt_qualified"]]
     return frame.merge(snapshots, on="account_id", how="left")
 
 

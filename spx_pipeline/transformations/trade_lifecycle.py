@@ -80,8 +80,15 @@ def sync_account(
     run_id: str,
     lease: timedelta = CLAIM_LEASE,
 ) -> list[TradeView]:
-    """Every live trade of the account after storing the broker's facts and judging it."""
+    """Every live trade of the account after storing the broker's facts and judging it.
+
+    Trades of this session abandoned after sending something are judged again too: an entry
+    whose claim was voided may still reach the broker and fill, and that fill reopens its trade.
+    """
     live = store.trades(account_ids=[view.account_id], live_only=True)
+    today = store.trades(account_ids=[view.account_id], session=trading_day(now))
+    given_up = [t for t in today if t.state == TradeState.ABANDONED and t.entry_sent_at is not None]
+    live = sorted([*live, *given_up], key=lambda t: t.trade_id)
     orders = store.orders([t.trade_id for t in live])
     tagged = by_tag(view.orders) if view.orders is not None else {}
     out: list[TradeView] = []

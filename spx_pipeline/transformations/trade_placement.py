@@ -9,6 +9,7 @@ cannot be read sends nothing and is reported; the others go on.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -37,6 +38,8 @@ from spx_pipeline.transformations.trade_lifecycle import (
     sync_account,
 )
 from spx_pipeline.transformations.trade_sending import Checkpoint, Sent, _no_checkpoint, send_trade_orders
+
+SEND_WORKERS = 16  # accounts sending at once (each account's own orders go one after the other)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,22 +157,33 @@ def run_placement(
         raise PlacementRefused(
             f"confirm must be {phrase!r} to send what the plan shows; got {request.confirm!r}"
         )
-    sent: list[Sent] = []
     by_trade = {v.trade.trade_id: v.trade for v in chosen}
-    for trade_id in sorted({r.trade_id for r in rows if r.action == Action.PLACE}):
-        trade = by_trade[trade_id]
-        intents = [r.intent for r in rows if r.trade_id == trade_id and r.action == Action.PLACE and r.intent]
-        sent_now = send_trade_orders(
-            store, clients[trade.account_id], trade, intents, session=session, run_id=run_id, now=now,
-            checkpoint=checkpoint,
-            **({"record": record} if record is not None else {}),
-        )  # fmt: skip
-        sent += sent_now
-        if any(s.status != "lost" for s in sent_now):  # what it sent moves the trade (covered now)
-            synced = [
-                _rejudge(store, v, now=at, run_id=run_id) if v.trade.trade_id == trade_id else v
-                for v in synced
+    accounts = sorted({by_trade[r.trade_id].account_id for r in rows if r.action == Action.PLACE})
+
+    def send_account(account: str) -> list[tuple[str, list[Sent]]]:
+        """One account's trades in order (its orders share its rate limit and its positions)."""
+        done = []
+        for trade_id in sorted({r.trade_id for r in rows if r.action == Action.PLACE}):
+            trade = by_trade[trade_id]
+            if trade.account_id != account:
+                continue
+            intents = [
+                r.intent for r in rows if r.trade_id == trade_id and r.action == Action.PLACE and r.intent
             ]
+            sent_now = send_trade_orders(
+                store, clients[account], trade, intents, session=session, run_id=run_id, now=now,
+                checkpoint=checkpoint, **({"record": record} if record is not None else {}),
+            )  # fmt: skip
+            done.append((trade_id, sent_now))
+        return done
+
+    # Accounts are independent: their sends overlap (many protective exits after a market-wide move).
+    with ThreadPoolExecutor(max_workers=max(1, min(SEND_WORKERS, len(accounts)))) as pool:
+        results = [item for batch in pool.map(send_account, accounts) for item in batch]
+    sent: list[Sent] = [s for _, batch in results for s in batch]
+    moved = {trade_id for trade_id, batch in results if any(s.status != "lost" for s in batch)}
+    # What a run sent moves its trade (its exits cover it now): judged again with the claims.
+    synced = [_rejudge(store, v, now=at, run_id=run_id) if v.trade.trade_id in moved else v for v in synced]
     return PlacementOutcome(rows, phrase, sent, unreadable, synced)
 
 

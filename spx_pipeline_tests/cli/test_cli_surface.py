@@ -98,7 +98,34 @@ SURFACE: list[tuple[list[str], dict[str, object]]] = [
     ),
     (["dev"], {"data_dir": Path("data"), "no_emulator": False, "emulator_port": 8787, "port": 3000}),
     (["symbols", "convert", "--to", "osi", "SPXW251219C06000000"], {"style": "osi"}),
+    # The trade lifecycle's verbs (issue: a trade outlives the run), spelled as operators' scripts use them.
+    (
+        ["limits", "set", "--account-id", "VA1", "--max-daily-risk", "3000", "--max-trade-risk", "900"],
+        {"account_id": "VA1", "max_daily_risk": "3000", "max_trade_risk": "900", "db_url": None},
+    ),
+    (["limits", "set", "--account-id", "VA1", "--max-daily-risk", "3000"], {"max_trade_risk": None}),
+    (["limits", "list", "--format", "json"], {"fmt": "json"}),
+    (
+        ["place", "--account-id", "VA1", "--dry-run", "--format", "json"],
+        {"account_id": "VA1", "dry_run": True, "confirm": None, "fmt": "json", "max_orders": 10},
+    ),
+    (["place", "--account-id", "VA1", "--confirm", "PLACE 2"], {"confirm": "PLACE 2", "fmt": "table"}),
+    (
+        ["trades", "list", "--account-id", "VA1", "--session", "2026-11-24", "--format", "json"],
+        {"account_id": "VA1", "session_text": "2026-11-24", "fmt": "json"},
+    ),
+    (["trades", "list"], {"account_id": None, "session_text": None, "fmt": "table"}),
+    (
+        [
+            *("positions", "acknowledge", "--account-id", "VA1"),
+            *("--symbol", "SPXW261218P05800000", "--quantity", "1"),
+        ],
+        {"account_id": "VA1", "symbol": "SPXW261218P05800000", "quantity": 1, "note": ""},
+    ),
+    (["positions", "list", "--format", "csv"], {"fmt": "csv"}),
     (["symbols", "convert", "--to", "massive"], {"style": "massive", "values": ()}),
+    (["report"], {"path": None, "output": None}),
+    (["report", "--path", "w.duckdb", "--output", "r.html"], {"path": "w.duckdb", "output": Path("r.html")}),
     (["celery-worker"], {"name": None, "concurrency": 1, "loglevel": "INFO"}),
     (
         ["celery-worker", "--name", "w1", "--concurrency", "2", "--loglevel", "WARNING"],

@@ -134,3 +134,27 @@ def test_planted_token_absent_from_sqlite_file_after_cli_add(
     path = Path(sa.engine.make_url(sqlite_app_db_url).database or "")
     assert PLANTED.encode() not in path.read_bytes()
     assert b"VA1" in path.read_bytes()
+
+
+def test_list_is_read_only_and_never_creates_or_migrates_a_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], sqlite_app_db_url: str
+) -> None:
+    """`credentials list` and `setups list` only read: a mistyped path is one line, no new file."""
+    missing = tmp_path / "new.sqlite"
+    for verb in (["credentials", "list"], ["setups", "list"]):
+        assert main([*verb, "--db-url", f"sqlite:///{missing}"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "does not exist" in err[0] and str(missing) in err[0], err
+        assert not missing.exists()
+    # A database behind the code's migrations is not migrated by a listing either.
+    behind = tmp_path / "behind.sqlite"
+    with sa.create_engine(f"sqlite:///{behind}").begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE unrelated (x INTEGER)")
+    assert main(["credentials", "list", "--db-url", f"sqlite:///{behind}"]) == 2
+    assert "db upgrade" in capsys.readouterr().err
+    with sa.create_engine(f"sqlite:///{behind}").connect() as conn:
+        assert sa.inspect(conn).get_table_names() == ["unrelated"]
+    # An up-to-date database lists as before.
+    AppDatabase(sqlite_app_db_url).upgrade()
+    assert main(["credentials", "list", "--db-url", sqlite_app_db_url]) == 0
+    assert "no credentials stored" in capsys.readouterr().out

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from spx_pipeline.cli import main
+from spx_pipeline.storage.analyst import AnalystCatalog
 from spx_pipeline.storage.credentials import generate_key
 from spx_pipeline.storage.warehouse import Warehouse, query_names
 
@@ -49,14 +50,19 @@ def test_demo_runs_end_to_end_and_analyst_queries_run_on_its_warehouse(
     assert warehouse.row_count("order_tickets") > 0
     # The small margin account (under $25k) shows the 0DTE policy at work.
     small = warehouse.query(
-        "SELECT blocked_reason FROM contract_recommendations WHERE account_id = 'VA00000004'"
+        "SELECT blocked, blocked_reason, sizing_reason FROM contract_recommendations "
+        "WHERE account_id = 'VA00000004'"
     )
-    assert small["blocked_reason"].str.contains("not PDT-qualified").all()
+    assert not small["blocked"].any() and small["blocked_reason"].isna().all()  # NULL when tradable
+    assert small["sizing_reason"].str.contains("not PDT-qualified").all()
     executed = {"fills_and_slippage_by_setup", "execution_quality_by_hour", "open_reconciliation_differences"}
+    executed |= {"blocked_reasons_by_day"}  # empty when the demo's session blocks nothing
+    executed |= {"pnl_by_setup", "pnl_by_account"}  # no trade closes without demo --execute
+    catalog = AnalystCatalog(data / "warehouse.duckdb")  # where `db query` runs them
     for name in query_names():
-        frame = warehouse.named_query(name)  # every query runs on the plain demo's warehouse
+        frame = catalog.named_query(name)  # every query runs on the plain demo's analyst copy
         assert len(frame) > 0 or name in executed, name  # execution queries fill with demo --execute
-    latest = warehouse.named_query("latest_snapshot_per_account")
+    latest = catalog.named_query("latest_snapshot_per_account")
     assert sorted(latest["account_id"]) == ["VA00000001", "VA00000002", "VA00000003", "VA00000004"]
     # The Dagster run is recorded in the persistent local instance under data/.
     assert (data / "dagster_home" / "dagster.yaml").exists()
@@ -66,7 +72,7 @@ def test_demo_runs_end_to_end_and_analyst_queries_run_on_its_warehouse(
     assert main(["demo", "--data-dir", str(data), "--quiet"]) == 0
     assert warehouse.row_count("portfolio_snapshots") == 8
     assert warehouse.row_count("broker_credentials") == 4
-    assert len(warehouse.named_query("latest_snapshot_per_account")) == 4
+    assert len(catalog.named_query("latest_snapshot_per_account")) == 4
     assert "TRADIER_BASE_URL" not in os.environ  # the local server's URL does not leak out
 
 
@@ -87,8 +93,26 @@ def test_demo_execute_places_fills_and_reconciles_offline(
     warehouse = Warehouse(data / "warehouse.duckdb")
     assert warehouse.row_count("order_placements") > 0 and warehouse.row_count("execution_fidelity") > 0
     statuses = set(warehouse.query("SELECT DISTINCT status FROM position_reconciliation")["status"])
-    assert (
-        "matched" in statuses and "unexpected_at_broker" in statuses
-    )  # ours, and the position opened by hand
-    for name in ("fills_and_slippage_by_setup", "execution_quality_by_hour"):
-        assert len(warehouse.named_query(name)) > 0, name
+    # Ours match; the positions the demo accounts hold from before are acknowledged, not unexplained.
+    assert "matched" in statuses and "acknowledged" in statuses and "unexpected_at_broker" not in statuses
+    for name in ("fills_and_slippage_by_setup", "execution_quality_by_hour", "trades", "trade_events"):
+        assert len(AnalystCatalog(data / "warehouse.duckdb").named_query(name)) > 0, name
+
+
+@pytest.mark.parametrize(
+    ("now", "replayed"),
+    [
+        ("2026-12-06T04:24:00-05:00", "2026-12-04T10:00:00-05:00"),  # Sunday night: Friday's morning
+        ("2026-12-07T08:00:00-05:00", "2026-12-04T10:00:00-05:00"),  # Monday before the open
+        ("2026-12-07T16:30:00-05:00", "2026-12-07T10:00:00-05:00"),  # Monday after the close
+        ("2026-12-07T11:15:00-05:00", "2026-12-07T11:15:00-05:00"),  # in the session: now
+        ("2026-11-27T15:00:00-05:00", "2026-11-27T10:00:00-05:00"),  # after the early close
+    ],
+)
+def test_demo_execute_never_writes_ahead_of_the_clock(now: str, replayed: str) -> None:
+    from spx_pipeline.clock import parse_instant
+    from spx_pipeline.demo_execution import demo_morning
+
+    moment = demo_morning(parse_instant(now))
+    assert moment == parse_instant(replayed)
+    assert moment <= parse_instant(now)

@@ -67,3 +67,14 @@ def test_no_rows() -> None:
     assert render(empty, "table") == "(no rows)"
     assert render(empty, "csv") == "a"
     assert render(empty, "json") == "[]"
+
+
+def test_strikes_are_index_points_not_money() -> None:
+    result = QueryResult(
+        ["strike", "limit_price", "short_strike"],
+        [(Decimal("5990.000"), Decimal("4.40"), Decimal("5992.500"))],
+    )
+    table = render(result, "table", width=200)
+    assert "5990 " in table and "4.40" in table and "5992.5" in table
+    assert "5,990.00" not in table
+    assert render(result, "csv").splitlines()[1] == "5990.000,4.40,5992.500"  # exact for scripts

@@ -23,6 +23,8 @@ def test_add_list_deactivate(app_db_url: str, capsys: pytest.CaptureFixture[str]
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].split()[:4] == ["id", "label", "symbol", "direction"]
     assert [line.split()[0] for line in lines[1:]] == ["fade", "pop"]
+    # T1 gain and share are fractions stored exactly, listed as percentages (not 0.6000 / 0.5000).
+    assert lines[1].split()[6:8] == ["60%", "50%"], lines[1]
     assert main(["setups", "deactivate", "fade", "--db-url", app_db_url]) == 0
     assert capsys.readouterr().out.strip() == "setup fade is now inactive"
     db = AppDatabase(app_db_url)

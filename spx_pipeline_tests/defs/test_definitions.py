@@ -15,6 +15,7 @@ ASSETS = {
     "portfolio_snapshots": "portfolio",
     "spx_option_chain": "market_data",
     "contract_recommendations": "recommendations",
+    "spx_setups": "recommendations",
     "order_tickets": "orders",
 }
 JOBS = [
@@ -65,6 +66,7 @@ def test_asset_checks_are_attached() -> None:
         "every_active_account_synced",
         "portfolio_snapshots_unique_keys",
         "contract_recommendations_unique_keys",
+        "spx_setups_unique_keys",
         "broker_credentials_match_app_database",
         "tradier_balances_accounts_accounted_for",
         "sync_failures_have_reasons",

@@ -43,3 +43,17 @@ def test_the_reconciliation_schedule_targets_reconciliation_and_nothing_targets_
         job.name for sensor in defs.sensors if sensor.has_jobs for job in sensor.jobs
     }
     assert "place_order_tickets_job" not in targets
+
+
+def test_reconciliation_runs_before_the_open_to_protect_positions_held_overnight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(FLAG, "true")
+    preopen = _tick(datetime(2026, 11, 25, 9, 25, tzinfo=NY))
+    assert isinstance(preopen, dg.RunRequest) and preopen.run_key == "reconciliation-2026-11-25T09:25"
+    early = _tick(datetime(2026, 11, 25, 9, 20, tzinfo=NY))  # more than 5 minutes before the open
+    assert isinstance(early, dg.SkipReason)
+    holiday = _tick(datetime(2026, 11, 26, 9, 25, tzinfo=NY))  # Thanksgiving: no open to protect for
+    assert isinstance(holiday, dg.SkipReason)
+    schedule = build_definitions().resolve_schedule_def("reconciliation_schedule")
+    assert "25,45 9 * * 1-5" in schedule.cron_schedule

@@ -61,9 +61,14 @@ def test_plots_get_numbers_and_money_totals_are_exact(full_run: FullRun) -> None
         "SELECT CAST(sum(total_equity) AS VARCHAR) AS equity, "
         "CAST(sum(option_buying_power) AS VARCHAR) AS obp FROM portfolio_snapshots"
     )
-    assert isinstance(snapshots["total_equity"], dg.FloatMetadataValue)
-    assert snapshots["total_equity"].value == float(Decimal(rows["equity"].iloc[0]))
-    assert snapshots["total_option_buying_power"].value == float(Decimal(rows["obp"].iloc[0]))
+    # The Plots tab draws the numbers; people read the same totals as money, as in the previews.
+    assert isinstance(snapshots["total_equity_usd"], dg.FloatMetadataValue)
+    assert snapshots["total_equity_usd"].value == float(Decimal(rows["equity"].iloc[0]))
+    assert snapshots["total_option_buying_power_usd"].value == float(Decimal(rows["obp"].iloc[0]))
+    for name in ("total_equity", "total_option_buying_power"):
+        assert isinstance(snapshots[name], dg.TextMetadataValue), name
+        assert re.fullmatch(r"\$\d{1,3}(,\d{3})*\.\d\d", snapshots[name].value), snapshots[name].value
+    assert snapshots["total_equity"].value == f"${Decimal(rows['equity'].iloc[0]):,.2f}"
     balances = full_run.materialization("tradier_balances").metadata
     assert (balances["accounts_synced"].value, balances["accounts_failed"].value) == (3, 0)
     recommendations = full_run.materialization("contract_recommendations").metadata

@@ -6,12 +6,12 @@ filling market and looks at what the broker holds (its order book) and what the 
 
 from __future__ import annotations
 
+import re
 import threading
 from decimal import Decimal
 
 import dagster as dg
 import pandas as pd
-import pytest
 
 from spx_pipeline.demo import SMALL_MARGIN_ACCOUNT
 from spx_pipeline.domain.market_calendar import next_session, trading_day
@@ -225,7 +225,7 @@ def test_8_exits_past_the_day_trade_allowance_wait_for_the_next_session(pipeline
     for trade in filled:
         assert trade.plan.pdt_qualified is False
         assert [o for o in desk.orders(trade) if o.leg != Leg.ENTRY] == []  # a 4th day trade: refused
-    assert "would be day trade 4" in str(desk.plan(small)["plan"])
+    assert re.search(r"would be day trades? 4", str(desk.plan(small)["plan"]))  # 4, or 4-5 for two exits
     desk.env.set_now(f"{next_session(today)}T09:25:00-05:00")  # closing tomorrow is no day trade
     desk.reconcile()
     for trade in filled:
@@ -254,7 +254,8 @@ def test_9_the_newest_guardrail_run_wins_even_when_it_blocks_nothing(desk: Desk)
     assert latest_guardrails(wh).empty
     desk.pipeline()
     reasons = wh.query(
-        "SELECT blocked_reason FROM published.contract_recommendations WHERE setup_id = 'bull-stop' AND run_id = "
+        "SELECT blocked_reason FROM published.contract_recommendations "
+        "WHERE setup_id = 'bull-stop' AND run_id = "
         "(SELECT max_by(run_id, generated_at) FROM published.contract_recommendations)"
     )["blocked_reason"].fillna("")
     assert not reasons.str.contains("slippage guardrail").any()

@@ -146,16 +146,17 @@ def test_policy_blocked_account_rolls_to_next_expiry(chain: pd.DataFrame) -> Non
     rec = select_contract(chain, BULL, NOT_PDT, AS_OF)
     assert rec.expiration_date == NEXT
     assert not rec.blocked
-    assert rec.blocked_reason is not None
-    assert "not PDT-qualified" in rec.blocked_reason
-    assert "2026-11-25" in rec.blocked_reason
+    # Tradable: the roll is why this contract, not a block (blocked_reason is NULL when tradable).
+    assert rec.blocked_reason is None
+    assert "not PDT-qualified" in rec.sizing_reason
+    assert "Recommending the 2026-11-25 expiration instead." in rec.sizing_reason
 
 
 def test_dtbp_floor_and_policy_switches(chain: pd.DataFrame) -> None:
     low = RiskContext(max_risk_dollars=5000, pdt_qualified=True, day_trade_buying_power=10000)
     rec = select_contract(chain, BULL, low, AS_OF)
     assert rec.expiration_date == NEXT
-    assert rec.blocked_reason is not None and "$10,000.00" in rec.blocked_reason
+    assert not rec.blocked and rec.blocked_reason is None and "$10,000.00" in rec.sizing_reason
     assert (
         select_contract(chain, BULL, low, AS_OF, policy=ZeroDtePolicy(dtbp_floor=D(0))).expiration_date
         == AS_OF

@@ -63,7 +63,7 @@ def test_a_form_is_read_into_typed_values() -> None:
         ({"type": "stop_limit"}, "stop", "is required for a stop_limit order"),
         ({"tag": "has_underscore"}, "tag", "letters, digits or '-'"),
         ({"symbol": "SPY"}, "symbol", "does not match"),
-        ({"class": "equity"}, "class", "must be option or oco"),
+        ({"class": "equity"}, "class", "must be option, oco, oto or otoco"),
         ({"duration": ""}, "duration", "is required"),
         ({"preview": "yes"}, "preview", "true or false"),
     ],

@@ -64,3 +64,28 @@ def test_preparing_again_changes_nothing(tmp_path: Path) -> None:
     prepare_instance(tmp_path)
     assert _heads(tmp_path) and set(_heads(tmp_path).values()) == {1}
     assert {p: p.stat().st_size for p in tmp_path.rglob("*.db")} == first
+
+
+def test_preparing_an_instance_with_runs_prints_no_progress_bars(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """`demo` and `dev` prepare their instance on every start: Dagster's data migrations draw tqdm
+    bars on stderr when given a print function, so none is given (the migrations still run)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(LOCAL_INSTANCE_YAML, encoding="utf-8")
+    prepare_instance(home)
+
+    @dg.asset
+    def one() -> int:
+        return 1
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        for _ in range(3):
+            assert dg.materialize([one], instance=instance).success
+    capfd.readouterr()
+    prepare_instance(home)
+    out, err = capfd.readouterr()
+    assert (out, err) == ("", "")
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert len(instance.get_run_records()) == 3

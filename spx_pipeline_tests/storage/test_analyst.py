@@ -16,6 +16,7 @@ import pytest
 from spx_pipeline.storage.analyst import AnalystCatalog, published_seqs
 from spx_pipeline.storage.warehouse import Warehouse, WarehouseLockedError
 from spx_pipeline_tests.fixtures.pipeline import PipelineEnv
+from spx_pipeline_tests.fixtures.rows import recommendation, ticket
 from spx_pipeline_tests.fixtures.stores import both_backends
 
 
@@ -36,27 +37,6 @@ def chain_rows(run_id: str, symbols: list[str], bid: float = 1.0) -> pd.DataFram
             "bid": bid,
             "is_0dte": True,
         }
-    )
-
-
-def recommendation(run_id: str, contracts: int) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "as_of_date": pd.Timestamp("2026-11-24").date(),
-                "setup_id": "s1",
-                "account_id": "VA1",
-                "risk_fingerprint": "fp",
-                "generated_at": pd.Timestamp("2026-11-24T15:30:00Z"),
-                "run_id": run_id,
-                "direction": "bullish",
-                "target_delta": 0.4,
-                "suggested_contracts": contracts,
-                "suggested_cost": 100,
-                "sizing_reason": "ok",
-                "blocked": False,
-            }
-        ]
     )
 
 
@@ -99,15 +79,24 @@ def test_rows_are_read_only_once_their_stage_is_published(warehouse: Warehouse) 
 def test_a_self_contained_stage_publishes_with_its_write_and_the_newest_key_wins(
     warehouse: Warehouse,
 ) -> None:
-    warehouse.replace_rows("contract_recommendations", recommendation("r1", 2), key_columns=["setup_id"])
-    warehouse.replace_rows(
-        "contract_recommendations",
-        recommendation("r2", 5),
-        key_columns=["as_of_date", "setup_id", "account_id", "risk_fingerprint"],
-    )
-    rows = analyst(warehouse, "SELECT run_id, suggested_contracts FROM contract_recommendations")
+    warehouse.replace_rows("order_tickets", ticket("r1", 2), key_columns=["ticket_id"])
+    warehouse.replace_rows("order_tickets", ticket("r2", 5), key_columns=["ticket_id"])
+    rows = analyst(warehouse, "SELECT run_id, quantity FROM order_tickets")
     assert list(rows.itertuples(index=False, name=None)) == [("r2", 5)]  # as in the writer's table
-    assert list(warehouse.query("SELECT run_id FROM published.contract_recommendations")["run_id"]) == ["r2"]
+    assert list(warehouse.query("SELECT run_id FROM published.order_tickets")["run_id"]) == ["r2"]
+
+
+@both_backends
+def test_recommendations_keep_every_runs_rows_for_the_same_key(warehouse: Warehouse) -> None:
+    """The key includes the run: what a trader saw at 10:00 survives the 10:15 run."""
+    keys = ["run_id", "as_of_date", "setup_id", "account_id", "risk_fingerprint"]
+    warehouse.replace_rows("contract_recommendations", recommendation("r1", 2), key_columns=keys)
+    warehouse.replace_rows("contract_recommendations", recommendation("r2", 5), key_columns=keys)
+    sql = "SELECT run_id, suggested_contracts FROM contract_recommendations ORDER BY run_id"
+    rows = analyst(warehouse, sql)
+    assert list(rows.itertuples(index=False, name=None)) == [("r1", 2), ("r2", 5)]
+    published = warehouse.query(sql.replace("FROM ", "FROM published."))
+    assert list(published.itertuples(index=False, name=None)) == [("r1", 2), ("r2", 5)]
 
 
 @both_backends

@@ -77,8 +77,7 @@ def test_every_shipped_query_runs_on_an_empty_warehouse(warehouse: Warehouse) ->
         "buying_power_history",
         "recommendations_of_the_day",
     }
-    for name in query_names():
-        assert warehouse.named_query(name).empty
+    for name in query_names():  # `db query` runs them on the analyst copy, with its views
         assert analyst(warehouse, name).empty
 
 
@@ -104,10 +103,75 @@ def test_buying_power_history_with_change(filled: Warehouse) -> None:
     assert changes[1:3] == [500.25, -300.25]
 
 
-def test_recommendations_of_the_latest_day_keep_the_newest_generation(filled: Warehouse) -> None:
+def test_recommendations_of_the_day_are_the_newest_runs_rows(filled: Warehouse) -> None:
     rows = analyst(filled, "recommendations_of_the_day")
     assert rows["as_of_date"].dt.date.unique().tolist() == [date(2026, 11, 20)]
-    assert list(zip(rows["setup_id"], rows["risk_fingerprint"], strict=True)) == [("s1", "f2"), ("s2", "f1")]
+    assert rows["run_id"].unique().tolist() == ["d2b"]
+    assert list(zip(rows["setup_id"], rows["risk_fingerprint"], strict=True)) == [("s1", "f2")]
+
+
+def _recommendation(run_id: str, at: datetime, **changes: object) -> dict[str, object]:
+    return {
+        "as_of_date": date(2026, 11, 20),
+        "setup_id": "s1",
+        "account_id": "A",
+        "risk_fingerprint": "f1",
+        "generated_at": at,
+        "run_id": run_id,
+        "direction": "bullish",
+        "target_delta": 0.4,
+        "suggested_contracts": 2,
+        "suggested_cost": Decimal("500"),
+        "binding_constraint": "max_risk",
+        "sizing_reason": "2 contract(s)",
+        "blocked": False,
+        **changes,
+    }
+
+
+@pytest.fixture
+def history(warehouse: Warehouse) -> Warehouse:
+    """Three runs of one session for the same key: blocked at 10:00 and 10:15 ET, tradable at 10:30."""
+    ten = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # 10:00 in New York
+    stale = {
+        "blocked": True,
+        "suggested_contracts": 0,
+        "suggested_cost": Decimal(0),
+        "binding_constraint": "stale_risk_context",
+        "blocked_reason": "The latest sync failed.",
+    }
+    rows = [
+        _recommendation("r1000", ten, **stale),
+        _recommendation("r1015", ten + timedelta(minutes=15), **stale),
+        _recommendation("r1030", ten + timedelta(minutes=30)),
+    ]
+    keys = ["run_id", "as_of_date", "setup_id", "account_id", "risk_fingerprint"]
+    for row in rows:  # one publication per run, as the pipeline writes them
+        warehouse.replace_rows("contract_recommendations", pd.DataFrame([row]), key_columns=keys)
+    return warehouse
+
+
+def test_recommendation_history_answers_why_it_was_blocked_at_ten(history: Warehouse) -> None:
+    rows = analyst(history, "recommendation_history")
+    assert rows["ny_time"].tolist() == ["10:30:00", "10:15:00", "10:00:00"]
+    at_ten = rows[rows["ny_time"] == "10:00:00"].iloc[0]
+    assert bool(at_ten["blocked"]) and at_ten["blocked_reason"] == "The latest sync failed."
+    assert analyst(history, "recommendations_of_the_day")["run_id"].tolist() == ["r1030"]
+
+
+def test_blocked_reasons_and_outcomes_summarize_each_day(history: Warehouse) -> None:
+    reasons = analyst(history, "blocked_reasons_by_day")
+    assert len(reasons) == 1
+    reason = reasons.iloc[0]
+    assert (reason["binding_constraint"], reason["blocked_rows"], reason["runs"]) == (
+        "stale_risk_context",
+        2,
+        2,
+    )
+    assert reason["latest_reason"] == "The latest sync failed."
+    day = AnalystCatalog(history.path).query("SELECT * FROM recommendations_by_day").iloc[0]
+    assert (day["runs"], day["tradable_rows"], day["blocked_rows"]) == (3, 1, 2)
+    assert (day["last_run_id"], day["last_run_tradable"], day["last_run_blocked"]) == ("r1030", 1, 0)
 
 
 def test_unknown_query_name_lists_the_available_ones() -> None:

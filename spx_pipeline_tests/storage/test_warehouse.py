@@ -197,9 +197,9 @@ def test_dates_and_delete_where_on_recommendation_day(warehouse: Warehouse) -> N
     }
     keys = ["as_of_date", "setup_id", "account_id", "risk_fingerprint"]
     warehouse.replace_rows("contract_recommendations", pd.DataFrame([row]), key_columns=keys)
-    result = warehouse.replace_rows(
+    result = warehouse.replace_rows(  # the same run's step again: its row is replaced
         "contract_recommendations",
-        pd.DataFrame([{**row, "run_id": "r2"}]),
+        pd.DataFrame([{**row, "sizing_reason": "still blocked"}]),
         key_columns=keys,
         delete_where={"as_of_date": date(2026, 11, 23)},
     )

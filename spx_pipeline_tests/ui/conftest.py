@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import requests
 
-from spx_pipeline_tests.fixtures.browser import CHROMEDRIVER, CHROMIUM, DagsterUI
+from spx_pipeline_tests.fixtures.browser import DagsterUI, headless_chromium
 from spx_pipeline_tests.fixtures.processes import clean_cli_env, free_port, port_is_free
 
 LOCATION = "spx_pipeline"
@@ -134,20 +134,5 @@ def dagster_ui(dev_server: DevServer) -> DagsterUI:
 
 @pytest.fixture(scope="module")
 def browser(dagster_ui: DagsterUI) -> Iterator[Any]:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
-    if missing and not os.environ.get("SPX_REQUIRE_UI"):  # CI sets it: there a missing browser fails
-        pytest.skip(f"needs Debian's chromium and chromium-driver ({', '.join(missing)} missing)")
-    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must never download anything
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1600,1600"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(60)
-    try:
+    with headless_chromium() as driver:
         yield driver
-    finally:
-        driver.quit()

@@ -6,12 +6,13 @@ and its last test stops that server the way an operator does (SIGTERM) and check
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 
 from spx_pipeline.settings import SYNC_FLAG
-from spx_pipeline_tests.fixtures.browser import DagsterUI, save, wait_for_text
+from spx_pipeline_tests.fixtures.browser import DagsterUI, dismiss_popups, save, wait_for_text
 from spx_pipeline_tests.fixtures.processes import stop_and_check_tree
 from spx_pipeline_tests.ui.conftest import DevServer
 
@@ -72,7 +73,52 @@ def test_the_automation_page_shows_the_schedule_and_sensor_with_the_gate(
     save(browser, dagster_ui, "6-sensor")
 
 
+# Every chart image on the page that the browser decoded, with its pixel size and title.
+DRAWN_IMAGES = (
+    "return Array.from(document.querySelectorAll('img')).filter(i => "
+    "(i.getAttribute('src') || '').startsWith('data:image/png') && i.complete && i.naturalWidth > 0)"
+    ".map(i => [i.naturalWidth, i.naturalHeight, i.alt]);"
+)
+
+
+@pytest.mark.parametrize(
+    ("asset", "entry", "title"),
+    [
+        ("portfolio_snapshots", "equity_per_account", "Total equity per account"),
+        ("contract_recommendations", "tradable_vs_blocked_per_day", "Tradable vs blocked per day"),
+    ],
+)
+def test_the_asset_page_shows_its_chart(
+    dagster_ui: DagsterUI, browser: Any, asset: str, entry: str, title: str
+) -> None:
+    """The chart in the metadata really renders in the UI (Dagster's markdown allows data URIs)."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{dagster_ui.base_url}/assets/{asset}")
+    wait_for_text(browser, "Metadata", entry)
+    dismiss_popups(browser)
+    [row] = browser.find_elements(By.XPATH, f"//tr[td[normalize-space()='{entry}']]")
+    link = row.find_element(By.XPATH, ".//a[normalize-space()='[Show Markdown]']")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", link)
+    link.click()
+    images: list[list[object]] = []
+    for _ in range(60):
+        images = browser.execute_script(DRAWN_IMAGES)
+        if images:
+            break
+        time.sleep(0.5)
+    assert images, f"no chart image rendered for {asset}.{entry}"
+    [[width, height, alt]] = images
+    assert alt == title and int(width) > 300 and int(height) > 150  # type: ignore[call-overload]
+    time.sleep(1)  # let the dialog finish fading in before the screenshot
+    save(browser, dagster_ui, f"7-{asset}-chart")
+
+
 def test_spx_pipeline_dev_stops_cleanly_on_sigterm(dev_server: DevServer, dagster_ui: DagsterUI) -> None:
     """Last in the module: SIGTERM to `spx-pipeline dev` stops the webserver, daemon, code server and
     local Tradier server, and frees both ports."""
     stop_and_check_tree(dev_server.proc, (dev_server.port, dev_server.emulator_port), timeout=90)
+    # The dev server stopped its code server itself (signalled as a group, the code server died
+    # first and dagster dev's monitor restarted it in the middle of the shutdown).
+    log = (dev_server.root / "dev.log").read_text(errors="replace")
+    assert "Restarting the code server process" not in log

@@ -1,5 +1,5 @@
--- Entry fills and their slippage per setup: count, average and worst, in ticks and dollars per
--- contract (positive = adverse). The latest reading of each leg counts once.
+-- Fills and their slippage per setup and leg (entry, t1, runner_stop): count, average and worst,
+-- in ticks and dollars per contract (positive = adverse). The latest reading of each leg counts once.
 -- No parameters; add `WHERE session_date >= ...` for a window. Runs on the analyst copy (published runs only).
 WITH latest AS (
     SELECT *

@@ -1,7 +1,10 @@
 -- Scheduled contract recommendations of the latest day present (not CURRENT_DATE, so it also works
--- on demo data any day), keeping only the latest generation per setup and account.
-WITH latest_day AS (
-    SELECT max(as_of_date) AS as_of_date FROM contract_recommendations
+-- on demo data any day): the rows of that day's newest recommendation run. Earlier runs' rows are
+-- kept: see recommendation_history.
+WITH latest_run AS (
+    SELECT max_by(run_id, generated_at) AS run_id
+    FROM contract_recommendations
+    WHERE as_of_date = (SELECT max(as_of_date) FROM contract_recommendations)
 )
 SELECT
     r.as_of_date,
@@ -26,6 +29,5 @@ SELECT
     r.generated_at,
     r.run_id
 FROM contract_recommendations AS r
-JOIN latest_day AS d ON r.as_of_date = d.as_of_date
-QUALIFY row_number() OVER (PARTITION BY r.setup_id, r.account_id ORDER BY r.generated_at DESC) = 1
+JOIN latest_run USING (run_id)
 ORDER BY r.account_id, r.setup_id;

@@ -2,6 +2,9 @@
 -- setup x every synced account's latest risk context) and ad-hoc requests
 -- (adhoc_contract_recommendations: the run config carries the risk context; never touches the
 -- scheduled table) share every column below.
+-- The scheduled table keeps every run's rows (its key includes run_id), so what a trader saw at
+-- 10:00 and why it was blocked can be read later; "the newest" means the newest run's rows. A
+-- warehouse made with the earlier key (without run_id) is rebuilt, rows kept, by ensure_schema.
 -- This file is a template: it is applied once per table named on the `-- tables:` line, with
 -- {table} replaced by the name; a line ending in `-- only: <table>` is kept for that table alone.
 -- tables: contract_recommendations, adhoc_contract_recommendations
@@ -34,11 +37,11 @@ CREATE TABLE IF NOT EXISTS {table} (
     sizing_reason       VARCHAR NOT NULL,
     blocked             BOOLEAN NOT NULL,
     blocked_reason      VARCHAR,
-    PRIMARY KEY (as_of_date, setup_id, account_id, risk_fingerprint)  -- only: contract_recommendations
+    PRIMARY KEY (run_id, as_of_date, setup_id, account_id, risk_fingerprint)  -- only: contract_recommendations
     PRIMARY KEY (request_run_id, setup_id, account_id)                -- only: adhoc_contract_recommendations
 );
 
-COMMENT ON TABLE {table} IS 'Recommended SPX contract and size per setup and account: tradable (at least one contract) or blocked with a reason.'; -- only: contract_recommendations
+COMMENT ON TABLE {table} IS 'Recommended SPX contract and size per setup and account, every run''s rows kept (keyed by run): tradable (at least one contract) or blocked with a reason.'; -- only: contract_recommendations
 COMMENT ON TABLE {table} IS 'Ad-hoc recommendation requests (the run config carries the risk context); never touches contract_recommendations.'; -- only: adhoc_contract_recommendations
 COMMENT ON COLUMN {table}.request_run_id IS 'Dagster run that made the ad-hoc request.'; -- only: adhoc_contract_recommendations
 COMMENT ON COLUMN {table}.run_id IS 'Dagster run that generated the recommendation.'; -- only: contract_recommendations

@@ -180,7 +180,7 @@ COMMENT ON COLUMN position_reconciliation.account_id IS 'Broker account number.'
 COMMENT ON COLUMN position_reconciliation.option_symbol IS 'OCC option symbol; empty for the account-level row of an account whose positions are unknown.';
 COMMENT ON COLUMN position_reconciliation.expected_quantity IS 'Contracts our fills imply (opening minus closing).';
 COMMENT ON COLUMN position_reconciliation.broker_quantity IS 'Contracts the broker reports; NULL when its report is missing (never read as flat).';
-COMMENT ON COLUMN position_reconciliation.status IS 'matched, missing_at_broker, unexpected_at_broker, quantity_mismatch or unknown.';
+COMMENT ON COLUMN position_reconciliation.status IS 'matched, missing_at_broker, unexpected_at_broker, quantity_mismatch, acknowledged (an operator accepted the position as it is) or unknown.';
 COMMENT ON COLUMN position_reconciliation.reason IS 'Why, in words, with the figures.';
 
 CREATE TABLE IF NOT EXISTS execution_guardrails (

@@ -113,7 +113,7 @@ CREATE TABLE IF NOT EXISTS trade_orders (
 
 COMMENT ON TABLE trade_orders IS 'Every version of every order sent for a trade (one unique tag each, claimed in the app database before the POST), copied from the app database.';
 COMMENT ON COLUMN trade_orders.run_id IS 'Dagster run that copied this version from the app database.';
-COMMENT ON COLUMN trade_orders.tag IS 'The order''s tag: <trade tag>-entry, -t1, -stop (then -t1-2..., -stop2...); unique.';
+COMMENT ON COLUMN trade_orders.tag IS 'The order''s tag: <trade tag>-entry, -t1, -stop (then -t1-2, -stop-2...); unique.';
 COMMENT ON COLUMN trade_orders.version IS 'Version of the order row; each change adds one.';
 COMMENT ON COLUMN trade_orders.trade_id IS 'Trade the order belongs to.';
 COMMENT ON COLUMN trade_orders.account_id IS 'Broker account number.';

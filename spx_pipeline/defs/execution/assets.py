@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
+from spx_pipeline.defs.charts import slippage_chart
 from spx_pipeline.defs.common import OWNERS, table_schema_metadata
 from spx_pipeline.defs.display import preview_markdown, row_counts
 from spx_pipeline.defs.execution.broker_reads import (
@@ -126,6 +127,7 @@ def execution_fidelity(
             int((frame["match"] == "inferred").sum()) if len(frame) else 0
         ),
         "setups_updated_in_app_db": dg.MetadataValue.int(updated),
+        **slippage_chart(wh),
     }
     if entry_ticks:
         metadata["median_entry_slippage_ticks"] = dg.MetadataValue.float(
@@ -158,9 +160,10 @@ class ReconciliationConfig(dg.Config):
     deps=[POSITIONS, execution_fidelity],
     pool=WAREHOUSE_POOL,
     description=(
-        "Per account x option symbol, the position our filled tickets imply against the broker's report: "
-        "matched, missing_at_broker, unexpected_at_broker (external or manual), quantity_mismatch, or "
-        "unknown (the report failed or is missing; never counted as flat)."
+        "Per account x option symbol, the position our filled orders imply against the broker's report: "
+        "matched, missing_at_broker, unexpected_at_broker (external or manual), quantity_mismatch, "
+        "acknowledged (an operator accepted it as it is), or unknown (a report failed or is missing; "
+        "never counted as flat)."
     ),
     metadata=table_schema_metadata("position_reconciliation"),
 )
@@ -194,6 +197,7 @@ def position_reconciliation(
         reported,
         errors,
         tolerance=config.tolerance_contracts,
+        acknowledged=app_db.acknowledgement_store().by_account(),
     )
     frame = reconciliation_frame(rows, session=session, run_id=run_id, captured_at=captured_at)
     wh.replace_rows(

@@ -57,11 +57,14 @@ def order_placements_spec() -> dg.AssetSpec:
 
 
 class PlacementConfig(dg.Config):
-    """Which trades to place and the guard: a dry run unless ``dry_run`` is false and ``confirm`` matches."""
+    """Which trades to place and the guard: a dry run unless dry_run is false and confirm matches the plan."""
 
     account_id: str | None = Field(
         default=None,
-        description="Place every live trade of this account: today's planned entries, exits for what filled.",
+        description=(
+            "Place every live trade of this account: today's planned entries, exits for what filled. "
+            "A dry run that names nothing plans every account."
+        ),
     )
     trade_ids: list[str] = Field(
         default_factory=list, description="Instead: these trades (spx-pipeline trades list shows their ids)."

@@ -15,6 +15,7 @@ from pydantic import Field
 
 from spx_pipeline.broker.tradier import TradierClient
 from spx_pipeline.broker.tradier.hosts import base_url_for
+from spx_pipeline.defs.charts import pnl_chart
 from spx_pipeline.defs.common import OWNERS, table_schema_metadata
 from spx_pipeline.defs.display import preview_markdown
 from spx_pipeline.defs.execution.assets import ORDERS, POSITIONS, broker_read_run
@@ -154,5 +155,6 @@ def trades(
         "trade_versions_copied": dg.MetadataValue.int(copied.trade_versions),
         "placement_runs_repaired": dg.MetadataValue.int(copied.placement_runs_repaired),
         "plan": preview_markdown(plan_frame(outcome.rows).head(50), money=("price", "stop_price")),
+        **pnl_chart(wh),
     }
     return dg.MaterializeResult(metadata=metadata)

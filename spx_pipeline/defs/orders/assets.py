@@ -25,8 +25,15 @@ def load_tradable_recommendations(
     clock: ClockResource,
 ) -> pd.DataFrame:
     active = [c.account_id for c in app_db.credential_listing().list() if c.is_active]
-    day = trading_day(clock.run_time(context))
-    frame = recommendations_for_tickets(warehouse.warehouse(), trading_day=day, active_accounts=active)
+    now = clock.run_time(context)
+    day = trading_day(now)
+    frame = recommendations_for_tickets(
+        warehouse.warehouse(),
+        trading_day=day,
+        active_accounts=active,
+        as_of=now,
+        prefer_run_id=context.run.run_id,
+    )
     tradable = int((~frame["blocked"].astype(bool)).sum()) if len(frame) else 0
     context.log.info(f"{len(frame)} recommendation(s) for {day.isoformat()}, {tradable} tradable")
     return frame

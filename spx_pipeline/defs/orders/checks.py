@@ -48,8 +48,12 @@ def order_tickets_cover_tradable_recommendations(
     if tickets is None:
         return not_materialized()
     active = [c.account_id for c in app_db.credential_listing().list() if c.is_active]
+    now = clock.clock().now()
+    # The recommendations the tickets' own run read: that run's, else the newest as of now.
+    made_by = str(tickets["run_id"].iloc[0]) if len(tickets) else None
     rows = recommendations_for_tickets(
-        warehouse.warehouse(), trading_day=trading_day(clock.clock().now()), active_accounts=active
-    )
+        warehouse.warehouse(), trading_day=trading_day(now), active_accounts=active, as_of=now,
+        prefer_run_id=made_by,
+    )  # fmt: skip
     tradable = rows[~rows["blocked"].astype(bool) & (rows["suggested_contracts"] >= 1)] if len(rows) else rows
     return verdict_result(tradable_ticketed(tradable, tickets))

@@ -6,8 +6,9 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from spx_pipeline.defs.charts import equity_chart
 from spx_pipeline.defs.common import OWNERS, run_state, table_schema_metadata
-from spx_pipeline.defs.display import money_total, preview_markdown, row_counts
+from spx_pipeline.defs.display import money_metadata, money_total, preview_markdown, row_counts
 from spx_pipeline.defs.portfolio.balance_steps import (
     BALANCE_SPECS,
     BALANCES,
@@ -205,11 +206,12 @@ def portfolio_snapshots(
             "rows_rejected": dg.MetadataValue.int(len(frames.rejected)),
             "source_run_id": source_run,
             "repaired_runs": repair.repaired,
-            # Summed exactly, then a number so the Plots tab draws the portfolio's history.
-            "total_equity": dg.MetadataValue.float(float(money_total(frames.snapshots["total_equity"]))),
-            "total_option_buying_power": dg.MetadataValue.float(
-                float(money_total(frames.snapshots["option_buying_power"]))
+            # Summed exactly; shown as money, and as a number the Plots tab draws over time.
+            **money_metadata("total_equity", money_total(frames.snapshots["total_equity"])),
+            **money_metadata(
+                "total_option_buying_power", money_total(frames.snapshots["option_buying_power"])
             ),
             "preview": preview_markdown(shown, money=SNAPSHOT_MONEY),
+            **equity_chart(wh),
         }
     )

@@ -8,13 +8,13 @@ the definitions also take the gate's state at load: while it is off the schedule
 deployment's daemon log is not a wall of skips. Each description says what the gate was at load.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import dagster as dg
 
 from spx_pipeline.defs.portfolio.jobs import portfolio_sync_job
-from spx_pipeline.domain.market_calendar import NEW_YORK, is_open_at
+from spx_pipeline.domain.market_calendar import NEW_YORK, is_open_at, is_session, session
 from spx_pipeline.resources.app_db import AppDatabaseResource
 from spx_pipeline.settings import SYNC_FLAG, FlagState, sync_flag
 
@@ -40,17 +40,18 @@ def _disabled_reason() -> str | None:
 
 
 def schedule_tick(
-    scheduled_at: datetime, *, run_key_prefix: str = "portfolio-sync"
+    scheduled_at: datetime, *, run_key_prefix: str = "portfolio-sync", before_open: timedelta = timedelta(0)
 ) -> dg.RunRequest | dg.SkipReason:
     """What a gated market-hours schedule does at ``scheduled_at`` (pure, so tests can drive any date).
 
     The portfolio sync and the reconciliation share it: both run only while the gate is on and NYSE
-    is in regular hours.
+    is in regular hours (the reconciliation also ``before_open`` a session's open: day orders placed
+    then work from the open, so positions held overnight are protected from the first minute).
     """
     reason = _disabled_reason()
     if reason:
         return dg.SkipReason(reason)
-    if not is_open_at(scheduled_at):
+    if not (is_open_at(scheduled_at) or _before_open(scheduled_at, before_open)):
         local = scheduled_at.astimezone(NEW_YORK)
         return dg.SkipReason(
             f"NYSE is not in regular hours at {local:%Y-%m-%d %H:%M} ET (weekend, holiday or early close)."
@@ -60,6 +61,14 @@ def schedule_tick(
         run_key=f"{run_key_prefix}-{stamp}",
         tags={"spx/trigger": "schedule", "spx/scheduled_at": stamp},
     )
+
+
+def _before_open(moment: datetime, window: timedelta) -> bool:
+    day = moment.astimezone(NEW_YORK).date()
+    if window <= timedelta(0) or not is_session(day):
+        return False
+    opens = session(day).open_utc
+    return opens - window <= moment < opens
 
 
 def build_portfolio_sync_schedule(

@@ -1,24 +1,27 @@
 """Recommendations group: every active setup x every synced account's own risk context.
 
 A cache key without the risk context would serve one account's sizing to another, so each row is
-keyed by (as-of, setup, account, risk fingerprint), and ad-hoc requests go to their own table,
-never to this one. Both refuse a chain from another session, judge quote age against the run's
+keyed by (as-of, setup, account, risk fingerprint) within its run (every run's rows are kept, so
+"why was it blocked at 10:00?" has an answer), and ad-hoc requests go to their own table, never
+to this one. Both refuse a chain from another session, judge quote age against the run's
 clock, and spend each account's budgets once across its setups
 (``domain.contract_selection.recommend``).
 """
 
 import dataclasses
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from spx_pipeline.defs.charts import outcomes_chart
 from spx_pipeline.defs.common import OWNERS, table_schema_metadata, unique_key_check
 from spx_pipeline.defs.display import preview_markdown, row_counts
 from spx_pipeline.defs.market_data.assets import spx_option_chain
 from spx_pipeline.defs.portfolio.assets import portfolio_snapshots
+from spx_pipeline.defs.recommendations.setups import spx_setups
 from spx_pipeline.domain.contract_selection import SelectionConfig
 from spx_pipeline.domain.market_calendar import trading_day
 from spx_pipeline.domain.money import to_money
@@ -31,7 +34,7 @@ from spx_pipeline.storage.warehouse import Warehouse
 from spx_pipeline.transformations.execution import guardrails_from_rows
 from spx_pipeline.transformations.portfolio import risk_contexts
 from spx_pipeline.transformations.recommendations import (
-    RECOMMENDATION_KEY,
+    RECOMMENDATION_ROW_KEY,
     BudgetBreachError,
     LatestChain,
     StaleChainError,
@@ -51,8 +54,8 @@ PREVIEW_MONEY = ("limit_price",)
 class RecommendationRunConfig(dg.Config):
     """Run config of the recommendation asset and op: sizing and liquidity knobs, money in dollars.
 
-    Field names are what users type in run config YAML; ``selection_config`` turns them into the
-    domain's ``SelectionConfig``.
+    Field names are what users type in run config YAML; selection_config() turns them into the
+    domain's SelectionConfig.
     """
 
     max_risk_dollars: float = Field(
@@ -110,9 +113,11 @@ class RecommendationRunConfig(dg.Config):
             raise dg.Failure(description=f"Invalid selection config: {exc}") from None
 
 
-def _session_chain(wh: Warehouse, session: date, prefer_run_id: str | None = None) -> LatestChain:
+def _session_chain(
+    wh: Warehouse, session: date, *, as_of: datetime, prefer_run_id: str | None = None
+) -> LatestChain:
     try:
-        chain = chain_for_session(wh, session, prefer_run_id=prefer_run_id)
+        chain = chain_for_session(wh, session, prefer_run_id=prefer_run_id, as_of=as_of)
     except StaleChainError as exc:
         raise dg.Failure(description=str(exc)) from None
     if chain is None:
@@ -133,11 +138,11 @@ def _counts(rows: pd.DataFrame) -> dict[str, dg.IntMetadataValue]:
     owners=OWNERS,
     kinds={"pandas", "duckdb"},
     pool=WAREHOUSE_POOL,
-    deps=[portfolio_snapshots, spx_option_chain],
+    deps=[portfolio_snapshots, spx_option_chain, spx_setups],
     description=(
         "Every active setup x every synced account's latest risk context (buying power by account type, "
-        "PDT/DTBP for the 0DTE policy, max risk) through the domain selector; keyed by (as-of, setup, "
-        "account, risk fingerprint). Blocked rows are kept with their reason."
+        "PDT/DTBP for the 0DTE policy, max risk) through the domain selector; keyed by (run, as-of, setup, "
+        "account, risk fingerprint): every run's rows are kept. Blocked rows are kept with their reason."
     ),
     metadata=table_schema_metadata("contract_recommendations"),
 )
@@ -151,12 +156,12 @@ def contract_recommendations(
     policy, selection = config.checked()
     wh = warehouse.warehouse()
     started = clock.run_time(context)
-    chain = _session_chain(wh, trading_day(started), prefer_run_id=context.run.run_id)
+    chain = _session_chain(wh, trading_day(started), as_of=started, prefer_run_id=context.run.run_id)
     setups, invalid = domain_setups(app_db.setup_store().active())
     for bad in invalid:
         context.log.warning(f"Setup {bad.setup_id} is invalid and is blocked for every account: {bad.reason}")
     active = [c.account_id for c in app_db.credential_listing().list() if c.is_active]
-    snapshots = latest_snapshots(wh, active)
+    snapshots = latest_snapshots(wh, active, as_of=started)
     contexts = with_account_limits(
         risk_contexts(
             snapshots, max_risk_dollars=config.max_risk(), max_daily_risk_dollars=config.max_daily_risk()
@@ -191,7 +196,7 @@ def contract_recommendations(
     for account, reason in stale.items():
         context.log.warning(f"Account {account}: {reason}")
     rows.insert(0, "run_id", context.run.run_id)
-    wh.replace_rows("contract_recommendations", rows, key_columns=list(RECOMMENDATION_KEY))
+    wh.replace_rows("contract_recommendations", rows, key_columns=list(RECOMMENDATION_ROW_KEY))
     shown = rows[["setup_id", "account_id", "symbol", "limit_price", "suggested_contracts", "blocked"]]
     return dg.MaterializeResult(
         metadata={
@@ -204,19 +209,21 @@ def contract_recommendations(
             "slippage_guardrails": dg.MetadataValue.int(len(rails)),
             "already_traded": dg.MetadataValue.int(len(traded.already)),
             "preview": preview_markdown(shown, money=PREVIEW_MONEY),
+            **outcomes_chart(wh),
         }
     )
 
 
+# Per run: the same recommendation key recurs once per run by design (the history).
 contract_recommendations_unique_keys = unique_key_check(
-    contract_recommendations, "contract_recommendations", RECOMMENDATION_KEY
+    contract_recommendations, "contract_recommendations", RECOMMENDATION_ROW_KEY
 )
 
 
 class AdhocRiskContext(dg.Config):
     """An ad-hoc request's risk inputs plus broker-reported state, all optional.
 
-    Without ``max_risk_dollars`` the request is sized with ``selection.max_risk_dollars``.
+    Without max_risk_dollars the request is sized with selection.max_risk_dollars.
     """
 
     day_trade_buying_power: float | None = None
@@ -260,7 +267,7 @@ def adhoc_recommendations(
         raise dg.Failure(description=f"Ad-hoc request refused: risk_context: {exc}") from None
     wh = warehouse.warehouse()
     started = clock.run_time(context)
-    chain = _session_chain(wh, trading_day(started))
+    chain = _session_chain(wh, trading_day(started), as_of=started)
     setups, invalid = domain_setups(app_db.setup_store().active())
     if config.setup_ids is not None:
         known = {s.setup_id for s in setups} | {b.setup_id for b in invalid}

@@ -22,10 +22,14 @@ class ReconciliationStatus(StrEnum):
     UNEXPECTED_AT_BROKER = "unexpected_at_broker"
     QUANTITY_MISMATCH = "quantity_mismatch"
     UNKNOWN = "unknown"
+    ACKNOWLEDGED = "acknowledged"  # unexplained by our fills, but an operator accepted it as it is
 
 
-# What counts as a difference an operator must look at (everything but a match).
-DIFFERENCES = frozenset(ReconciliationStatus) - {ReconciliationStatus.MATCHED}
+# What counts as a difference an operator must look at (everything but a match or an acknowledged one).
+DIFFERENCES = frozenset(ReconciliationStatus) - {
+    ReconciliationStatus.MATCHED,
+    ReconciliationStatus.ACKNOWLEDGED,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +72,14 @@ def reconcile_account(
     *,
     tolerance: int = 0,
     broker_error: str | None = None,
+    acknowledged: Mapping[str, int] | None = None,
 ) -> list[ReconciliationRow]:
     """One row per symbol either side holds (or expects), sorted by symbol.
 
     ``broker`` None means the report is missing or failed (``broker_error`` says why): the account
     gets one ``unknown`` row with an empty symbol, and every symbol we expect is ``unknown`` too.
+    ``acknowledged`` maps symbols an operator accepted to the quantity accepted: the part of the
+    broker's position our fills do not explain is ``acknowledged`` while it is exactly that.
     """
     if tolerance < 0:
         raise ValueError(f"tolerance must be a whole number of contracts >= 0, got {tolerance!r}")
@@ -97,11 +104,33 @@ def reconcile_account(
         ]
         return rows
     rows = []
+    accepted = acknowledged or {}
     for symbol in sorted(set(expected) | set(broker)):
         row = _compare(account_id, symbol, expected.get(symbol, 0), broker.get(symbol), tolerance)
+        if row is not None and symbol in accepted:
+            row = _acknowledge(row, accepted[symbol])
         if row is not None:
             rows.append(row)
     return rows
+
+
+def _acknowledge(row: ReconciliationRow, accepted: int) -> ReconciliationRow:
+    """An unexplained remainder equal to what the operator acknowledged is not a difference."""
+    if row.status not in (ReconciliationStatus.UNEXPECTED_AT_BROKER, ReconciliationStatus.QUANTITY_MISMATCH):
+        return row
+    held = row.broker_quantity if row.broker_quantity is not None else Decimal(0)
+    extra = held - (row.expected_quantity or 0)
+    if extra == accepted:
+        return ReconciliationRow(
+            row.account_id, row.option_symbol, row.expected_quantity, row.broker_quantity,
+            ReconciliationStatus.ACKNOWLEDGED,
+            f"{held.to_integral_value()} held; {accepted} of them acknowledged by the operator "
+            "(outside the pipeline's fills)",
+        )  # fmt: skip
+    return ReconciliationRow(
+        row.account_id, row.option_symbol, row.expected_quantity, row.broker_quantity, row.status,
+        f"{row.reason}; {accepted} were acknowledged, {extra.to_integral_value()} are unexplained now",
+    )  # fmt: skip
 
 
 def _compare(

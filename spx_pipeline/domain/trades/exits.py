@@ -8,7 +8,7 @@ filled. An unfilled remainder that was canceled or expired is not waited for.
 
 Exits never cancel or resize a working order (a canceled protective stop is a position without
 one): a new fill, or a stop that expired at the close, only adds orders for what is uncovered, each
-with a new tag (``-stop2``...). Exits are day orders; a position held overnight gets them again from
+with a new tag (``-stop-2``...). Exits are day orders; a position held overnight gets them again from
 the next session's first run, which the schedule places before the open.
 """
 
@@ -44,6 +44,16 @@ class DayTradeGuard:
     def applies(self, plan: TradePlan, session: date) -> bool:
         return self.enabled and plan.pdt_qualified is False and session == plan.session
 
+    def refusal(self, plan: TradePlan, session: date, orders: int, what: str) -> str:
+        """Why ``orders`` same-day exits of ``plan`` are not sent: ``what`` waits for the next session."""
+        last = self.used + orders
+        trades = f"day trade {last}" if orders == 1 else f"day trades {self.used + 1}-{last}"
+        return (
+            f"closing {plan.option_symbol} on {session} (its entry's session) would be {trades} in "
+            f"{DAY_TRADE_WINDOW} sessions for an account that is not PDT-qualified (allowance "
+            f"{self.allowance}, legacy PDT guard on): {what} for the next session"
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ExitDecision:
@@ -59,11 +69,18 @@ def _next_seq(orders: Iterable[TradeOrder], leg: Leg) -> int:
     return 1 + max((o.seq for o in orders if o.leg == leg), default=0)
 
 
-def rejected_this_session(orders: Sequence[TradeOrder], session: date) -> TradeOrder | None:
-    for order in orders:
-        if order.leg != Leg.ENTRY and order.session == session and order.local_status == LocalStatus.REJECTED:
-            return order
-    return None
+# Exits the broker may reject in one session before the trade stops asking until the next one: a
+# second attempt survives a passing refusal (a fill racing the exit), a third would be spam.
+MAX_REJECTED_EXITS = 2
+
+
+def rejected_this_session(orders: Sequence[TradeOrder], session: date) -> list[TradeOrder]:
+    """The trade's exits the broker rejected in ``session``, oldest first."""
+    return [
+        o
+        for o in orders
+        if o.leg != Leg.ENTRY and o.session == session and o.local_status == LocalStatus.REJECTED
+    ]
 
 
 def exits_needed(
@@ -105,22 +122,17 @@ def exits_needed(
             why = "the runner's breakeven stop goes after the T1 fill" if runner > 0 else None
             return ExitDecision([], why)
     plans = [(leg, q) for leg, q in plans if q > 0]
-    refused = rejected_this_session(orders, session)
-    if refused is not None:
+    rejected = rejected_this_session(orders, session)
+    if len(rejected) >= MAX_REJECTED_EXITS:
+        last = rejected[-1]
         return ExitDecision(
             [],
-            f"the broker rejected exit {refused.tag} this session ({refused.message or 'no reason given'}); "
-            "the next attempt comes at the next session",
+            f"the broker rejected {len(rejected)} exits this session, last {last.tag} "
+            f"({last.message or 'no reason given'}); the next attempt comes at the next session",
             refused=True,
         )
     if guard.applies(plan, session) and guard.used + len(plans) > guard.allowance:
-        return ExitDecision(
-            [],
-            f"closing {plan.option_symbol} on {session} (its entry's session) would be day trade "
-            f"{guard.used + 1} in {DAY_TRADE_WINDOW} sessions for an account that is not PDT-qualified "
-            f"(allowance {guard.allowance}, legacy PDT guard on): exits wait for the next session",
-            refused=True,
-        )
+        return ExitDecision([], guard.refusal(plan, session, len(plans), "exits wait"), refused=True)
     intents: list[OrderIntent] = []
     try:
         for leg, quantity in plans:
@@ -169,12 +181,15 @@ def day_trades_used(
     """Day trades (or exits that could still become one) of an account over ``window`` sessions.
 
     An exit counts when it was sent on its entry's session and it filled or still works: a trade
-    that closes contracts it opened the same day. ``entry_sessions`` maps trade id to its session.
+    that closes contracts it opened the same day. An OTO entry carries such an exit, its stop.
+    ``entry_sessions`` maps trade id to its session.
     """
     days = set(window)
     count = 0
     for order in orders:
-        if order.leg == Leg.ENTRY or order.local_status in (LocalStatus.VOID, LocalStatus.REJECTED):
+        if order.local_status in (LocalStatus.VOID, LocalStatus.REJECTED):
+            continue
+        if order.leg == Leg.ENTRY and order.order_class != "oto":
             continue
         if order.session not in days or entry_sessions.get(order.trade_id) != order.session:
             continue

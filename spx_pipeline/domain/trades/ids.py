@@ -33,11 +33,11 @@ def trade_tag(session: date, account_id: str, setup_id: str) -> str:
 
 
 def order_tag(base: str, leg: Leg, seq: int) -> str:
-    """``{base}-entry``, ``{base}-t1``, ``{base}-stop`` for the first order of a leg, then ``-stop2``..."""
+    """``{base}-entry``, ``-t1``, ``-stop`` for the first order of a leg, then ``-t1-2``, ``-stop-2``..."""
     if seq < 1:
         raise ValueError(f"seq must be >= 1, got {seq}")
     suffix = _SUFFIX[Leg(leg)]
-    return f"{base}-{suffix}" if seq == 1 else f"{base}-{suffix}{seq}"
+    return f"{base}-{suffix}" if seq == 1 else f"{base}-{suffix}-{seq}"
 
 
 def ticket_id(tag: str, leg: str) -> str:
@@ -48,10 +48,8 @@ def ticket_id(tag: str, leg: str) -> str:
 def base_of(tag: str) -> str | None:
     """The trade tag an order tag was made from, or None for a tag that is not one of ours."""
     head, _, last = tag.rpartition("-")
-    if not head.startswith("spx-") or not last:
+    if last.isdigit() and int(last) > 1:  # ``-stop-2``: the sequence, then the leg
+        head, _, last = head.rpartition("-")
+    if not head.startswith("spx-") or last not in _SUFFIX.values():
         return None
-    for suffix in _SUFFIX.values():
-        rest = last[len(suffix) :]
-        if last.startswith(suffix) and (rest == "" or rest.isdigit()):
-            return head
-    return None
+    return head

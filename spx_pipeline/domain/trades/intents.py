@@ -67,6 +67,11 @@ class OrderIntent:
         return json.dumps(self.form, sort_keys=True)
 
 
+def brackets(plan: TradePlan) -> bool:
+    """The entry carries its protective stop (an OTO): a 1-lot with a stop plan."""
+    return plan.planned_quantity == 1 and plan.stop_price is not None
+
+
 def _intent(plan: TradePlan, leg: Leg, seq: int, request: OrderRequest, *, reason: str) -> OrderIntent:
     first = request.legs[0]
     price = first.price
@@ -109,18 +114,19 @@ def _stop_leg(plan: TradePlan, quantity: int, trigger: Decimal) -> OptionLeg:
     return OptionLeg.build(plan.option_symbol, Side.SELL_TO_CLOSE, quantity, kind, price=limit, stop=trigger)
 
 
-def entry_intent(plan: TradePlan, seq: int = 1) -> OrderIntent:
+def entry_intent(plan: TradePlan, seq: int = 1, *, bracket: bool = True) -> OrderIntent:
     """The entry: a ``buy_to_open`` limit, or for a 1-lot with a stop an OTO that carries its stop.
 
     A bracket protects the fill the moment it happens. It is used only where it can: an OTO's stop
     is sized for the whole entry, so a partial fill would leave it over-covering; with one contract
     there is no partial fill. Larger entries get their exits from what filled (``exits``).
+    ``bracket`` False sends the plain limit (a rule holds the same-day stop back).
     """
     tag = order_tag(plan.tag, Leg.ENTRY, seq)
     buy = OptionLeg.build(
         plan.option_symbol, Side.BUY_TO_OPEN, plan.planned_quantity, OrderType.LIMIT, price=plan.limit_price
     )
-    if plan.planned_quantity == 1 and plan.stop_price is not None:
+    if bracket and brackets(plan):
         request: OrderRequest = OtoOrderRequest.build(buy, _stop_leg(plan, 1, plan.stop_price), tag=tag)
         return _intent(plan, Leg.ENTRY, seq, request, reason="entry with its protective stop (OTO)")
     request = OptionOrderRequest.build(buy, duration=DURATION, tag=tag)

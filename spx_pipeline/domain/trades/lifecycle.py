@@ -2,7 +2,8 @@
 
 The broker's reports are authoritative. Fills come only from its order reports; a position report
 is used for one thing, to see that contracts we still think are held are gone (closed by hand, or
-settled at expiry), and only when that report arrived: a missing report never means flat. Orders
+settled at expiry), and only when that report arrived: a missing report never means flat, and
+while our own exits still work it waits for their report (they may have filled since). Orders
 we claimed that the broker has not reported yet count as working in full, so a second run never
 covers the same contracts twice.
 """
@@ -25,10 +26,12 @@ def progress(orders: Sequence[TradeOrder]) -> Progress:
     t1_done = t1_target = 0
     entry_value = exit_value = Decimal(0)
     entry_sent = False
+    entry_claimed = False
     entry_live = False
     for order in orders:
         facts = order.expected()
         if order.leg == Leg.ENTRY:
+            entry_claimed = True
             entry_sent = entry_sent or order.local_status != LocalStatus.VOID
             if not order.dead and (facts.working_open > 0 or order.broker is None):
                 entry_live = True
@@ -56,7 +59,8 @@ def progress(orders: Sequence[TradeOrder]) -> Progress:
         t1_done=t1_done,
         t1_target_filled=t1_target,
         entry_sent=entry_sent,
-        entry_dead=entry_sent and not entry_live,
+        # A voided claim never reached the broker: the entry is as dead as a canceled one.
+        entry_dead=entry_claimed and not entry_live,
     )
 
 
@@ -125,6 +129,8 @@ def judge(
     if p.position <= 0:
         why = CloseReason.STOP if _last_exit_was_stop(orders) else CloseReason.TARGET
         return Verdict(TradeState.CLOSED, f"all {p.filled} contract(s) closed by our exits ({why})", why)
+    working = p.working_stop + p.working_target
+    note = ""
     if position.quantity is not None and position.quantity <= 0:
         if expired:
             return Verdict(
@@ -132,22 +138,28 @@ def judge(
                 f"{p.position} contract(s) settled at expiry ({plan.expiration})",
                 CloseReason.EXPIRED,
             )
-        return Verdict(
-            TradeState.CLOSED,
-            f"the broker reports no position while our fills leave {p.position}: closed outside our orders",
-            CloseReason.MANUAL,
-        )
+        if not working:
+            return Verdict(
+                TradeState.CLOSED,
+                f"the broker reports no position while our fills leave {p.position}: "
+                "closed outside our orders",
+                CloseReason.MANUAL,
+            )
+        # Orders are read before positions: an exit that filled in between still shows working.
+        note = "; no position at the broker while our exits still work (one may have filled since)"
     done = covered(plan, p)
-    working = p.working_stop + p.working_target
     if p.t1_target_filled > 0:
         if done and working:
-            return Verdict(TradeState.RUNNER, f"T1 filled; runner of {p.position} covered")
-        return Verdict(TradeState.T1_FILLED, f"T1 filled; runner of {p.position} not covered yet")
+            return Verdict(TradeState.RUNNER, f"T1 filled; runner of {p.position} covered{note}")
+        return Verdict(TradeState.T1_FILLED, f"T1 filled; runner of {p.position} not covered yet{note}")
     if done and working:
-        return Verdict(TradeState.EXITS_WORKING, f"{p.position} contract(s) held, covered by working exits")
+        return Verdict(
+            TradeState.EXITS_WORKING, f"{p.position} contract(s) held, covered by working exits{note}"
+        )
     return Verdict(
         TradeState.OPEN,
-        f"{p.position} contract(s) held; {p.working_stop} stopped, {p.working_target} with a working target",
+        f"{p.position} contract(s) held; {p.working_stop} stopped, {p.working_target} with a working target"
+        f"{note}",
     )
 
 

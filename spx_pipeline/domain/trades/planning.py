@@ -16,7 +16,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from spx_pipeline.domain.trades.exits import DayTradeGuard, exits_needed
-from spx_pipeline.domain.trades.intents import OrderIntent, entry_intent
+from spx_pipeline.domain.trades.intents import OrderIntent, brackets, entry_intent
 from spx_pipeline.domain.trades.lifecycle import progress
 from spx_pipeline.domain.trades.records import IN_FLIGHT, Leg, Trade, TradeOrder
 from spx_pipeline.domain.trades.states import TERMINAL, TradeState
@@ -136,13 +136,19 @@ def plan_trade(
             ], 0
         if trade.blocked_reason:
             return [note_row(trade, "entry", Action.SKIP, f"blocked: {trade.blocked_reason}")], 0
+        # An OTO's stop can fill today: for an account that is not PDT-qualified it is a day trade.
+        bracket, added, held_back = brackets(plan), 0, ""
+        if bracket and guard.applies(plan, session):
+            if guard.used + 1 > guard.allowance:
+                bracket, held_back = False, f"; {guard.refusal(plan, session, 1, 'its stop waits')}"
+            else:
+                added = 1
         try:
-            intent = entry_intent(plan)
+            intent = entry_intent(plan, bracket=bracket)
         except OrderPayloadError as exc:
             return [note_row(trade, "entry", Action.SKIP, f"the entry cannot be built: {exc}")], 0
-        return [
-            _row(intent, Action.PLACE, f"{intent.reason}: {plan.planned_quantity} @ {plan.limit_price}")
-        ], 0
+        why = f"{intent.reason}: {plan.planned_quantity} @ {plan.limit_price}{held_back}"
+        return [_row(intent, Action.PLACE, why)], added
     rows = [_existing(order, trade) for order in orders if not order.dead and _still_relevant(order)]
     decision = exits_needed(trade.plan, orders, session=session, expired=expired, guard=guard)
     rows += [_row(intent, Action.PLACE, intent.reason) for intent in decision.intents]

@@ -157,8 +157,10 @@ class TradeOrder:
         if self.dead:
             return BrokerFacts(status=str(self.local_status))
         q = self.quantity
-        if self.leg == Leg.ENTRY:
-            return BrokerFacts(status="pending", working_open=q)
+        if self.leg == Leg.ENTRY:  # an OTO's stop is listed (pending) with its entry
+            return BrokerFacts(
+                status="pending", working_open=q, working_stop=q if self.order_class == "oto" else 0
+            )
         if self.order_class == "oco":
             return BrokerFacts(status="pending", working_target=q, working_stop=q)
         if self.order_type == OrderType.LIMIT:

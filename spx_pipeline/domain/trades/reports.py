@@ -64,7 +64,10 @@ def facts_from_legs(
 
 
 def order_status(legs: Sequence[BrokerOrderLeg]) -> str:
-    """One status for a multi-leg order: working while a leg works, filled if one filled, else the first's."""
+    """One status for an order: a single order's own (a canceled order stays canceled whatever part
+    of it filled); a multi-leg one is working while a leg works, filled if one filled, else the first's."""
+    if len(legs) == 1:
+        return legs[0].status
     statuses = [leg.status for leg in legs]
     for wanted in ("partially_filled", "open", "pending"):
         if wanted in statuses:

@@ -3,6 +3,7 @@ from decimal import Decimal
 import pytest
 
 from spx_pipeline.domain.execution import (
+    DIFFERENCES,
     FilledQuantity,
     ReconciliationStatus,
     implied_positions,
@@ -74,3 +75,22 @@ def test_implied_positions_net_opening_and_closing_fills():
         FilledQuantity("VA2", B, Side.BUY_TO_OPEN, 1),
     ]
     assert implied_positions(fills) == {"VA1": {A: 0}, "VA2": {B: 1}}
+
+
+def test_an_acknowledged_position_is_not_a_difference_while_it_stays_as_acknowledged():
+    held = {"SPXW261218P05800000": Decimal(1), "SPXW261124C06000000": Decimal(3)}
+    rows = reconcile_account("VA1", {"SPXW261124C06000000": 3}, held, acknowledged={"SPXW261218P05800000": 1})
+    status = {r.option_symbol: r.status for r in rows}
+    assert status == {"SPXW261218P05800000": "acknowledged", "SPXW261124C06000000": "matched"}
+    assert ReconciliationStatus.ACKNOWLEDGED not in DIFFERENCES
+    grown = reconcile_account(
+        "VA1", {}, {"SPXW261218P05800000": Decimal(2)}, acknowledged={"SPXW261218P05800000": 1}
+    )
+    assert [r.status for r in grown] == ["unexpected_at_broker"]
+    assert "1 were acknowledged, 2 are unexplained now" in grown[0].reason
+    # Acknowledged on top of our own fills: only the remainder is the operator's.
+    mixed = reconcile_account(
+        "VA1", {"SPXW261218P05800000": 2}, {"SPXW261218P05800000": Decimal(3)},
+        acknowledged={"SPXW261218P05800000": 1},
+    )  # fmt: skip
+    assert [r.status for r in mixed] == ["acknowledged"]

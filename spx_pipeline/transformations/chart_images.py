@@ -1,0 +1,122 @@
+"""Small PNG charts for the Dagster asset pages, drawn with matplotlib (no browser, no network).
+
+Dagster's Plots tab draws one number per materialization; an equity curve per account, a slippage
+distribution or a count per day is not one number, so the asset's metadata carries a picture
+instead (``defs.display.chart_markdown`` embeds it). matplotlib's object API with the Agg canvas
+is used, never ``pyplot``: no global state, no GUI backend, safe in any thread of a run.
+The HTML report draws the same figures interactively (``transformations.report``, plotly).
+"""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING, Final
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+SIZE: Final = (7.0, 3.0)  # inches; at DPI this is 630 x 270 pixels, a few dozen kilobytes
+DPI: Final = 90
+TRADABLE_COLOR: Final = "#2a9d8f"
+BLOCKED_COLOR: Final = "#e76f51"
+
+
+def _figure() -> tuple[Figure, Axes]:
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=SIZE, dpi=DPI)  # fixed margins: a layout engine costs more than the drawing
+    figure.subplots_adjust(left=0.13, right=0.82, top=0.88, bottom=0.2)
+    axes = figure.add_subplot()
+    axes.grid(True, axis="y", alpha=0.3)
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+    return figure, axes
+
+
+def _png(figure: Figure) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    buffer = io.BytesIO()
+    FigureCanvasAgg(figure).print_png(buffer)
+    return buffer.getvalue()
+
+
+def _dollars(axes: Axes) -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"${value:,.0f}"))
+
+
+def equity_png(history: pd.DataFrame) -> bytes | None:
+    """Total equity over time, one line per account (``chart_reads.equity_history``); None when empty."""
+    if history.empty:
+        return None
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    figure, axes = _figure()
+    for account, rows in history.groupby("account_id", sort=True):
+        times = pd.to_datetime(rows["captured_at"], utc=True)
+        axes.plot(times, rows["total_equity"], marker="o", markersize=3, linewidth=1.5, label=str(account))
+    _dollars(axes)
+    axes.set_title("Total equity per account")
+    axes.set_xlabel("captured (UTC)")
+    axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    times = pd.to_datetime(history["captured_at"], utc=True)
+    if times.nunique() == 1:  # one sync so far: an hour either side, not years of empty axis
+        axes.set_xlim(times.min() - pd.Timedelta(hours=1), times.max() + pd.Timedelta(hours=1))
+    locator = AutoDateLocator(maxticks=6)
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    return _png(figure)
+
+
+def slippage_png(fills: pd.DataFrame) -> bytes | None:
+    """Slippage in ticks per setup and leg, as box plots with every fill drawn; None when no fill."""
+    if fills.empty:
+        return None
+    figure, axes = _figure()
+    groups = list(fills.groupby(["setup_id", "leg"], sort=True))
+    labels = [f"{setup}\n{leg}" for (setup, leg), _ in groups]
+    values = [rows["slippage_ticks"].astype(float).tolist() for _, rows in groups]
+    axes.boxplot(values, tick_labels=labels, showfliers=False)
+    for position, points in enumerate(values, start=1):
+        axes.scatter([position] * len(points), points, s=12, alpha=0.6, color="#264653", zorder=3)
+    axes.axhline(0, color="#888888", linewidth=0.8)
+    axes.set_ylabel("ticks (positive = adverse)")
+    axes.set_title("Slippage per setup and leg")
+    axes.tick_params(axis="x", labelsize="small")
+    return _png(figure)
+
+
+def outcomes_png(per_day: pd.DataFrame) -> bytes | None:
+    """Tradable and blocked recommendations per trading day, stacked; None when there are none."""
+    if per_day.empty:
+        return None
+    figure, axes = _figure()
+    days = [pd.Timestamp(day).strftime("%Y-%m-%d") for day in per_day["as_of_date"]]
+    tradable = per_day["tradable"].astype(int).tolist()
+    blocked = per_day["blocked"].astype(int).tolist()
+    axes.bar(days, tradable, color=TRADABLE_COLOR, label="tradable")
+    axes.bar(days, blocked, bottom=tradable, color=BLOCKED_COLOR, label="blocked")
+    axes.set_ylabel("recommendations")
+    axes.set_title("Tradable vs blocked per day (newest run of each day)")
+    axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    axes.tick_params(axis="x", labelsize="small", labelrotation=30)
+    return _png(figure)
+
+
+def pnl_png(per_setup: pd.DataFrame) -> bytes | None:
+    """Realized P&L per setup (``chart_reads.realized_pnl_per_setup`` summed); None without trades."""
+    if per_setup.empty:
+        return None
+    totals = per_setup.groupby("setup_id", sort=True)["realized_pnl"].sum()
+    figure, axes = _figure()
+    colors = [TRADABLE_COLOR if value >= 0 else BLOCKED_COLOR for value in totals]
+    axes.bar([str(s) for s in totals.index], totals.tolist(), color=colors)
+    axes.axhline(0, color="#888888", linewidth=0.8)
+    _dollars(axes)
+    axes.set_title("Realized P&L per setup")
+    return _png(figure)

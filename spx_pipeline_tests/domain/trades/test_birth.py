@@ -1,0 +1,93 @@
+"""A plan from a recommendation row, and the orders (entry, OTO bracket, exits) it would send."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from spx_pipeline.domain.orders import OrderPayloadError
+from spx_pipeline.domain.setups import Setup
+from spx_pipeline.domain.trades import entry_intent, trade_id
+from spx_pipeline.domain.trades.birth import plan_from_recommendation, planned_tickets
+from spx_pipeline.domain.trades.intents import runner_stop_intent, t1_intent
+from spx_pipeline.domain.tradier.order_requests import OtoOrderRequest, read_order_form
+from spx_pipeline_tests.fixtures.trades import make_plan
+
+SETUP = Setup("setup-a", "bullish", stop_premium=Decimal("2.20"), t1_gain_pct=Decimal("0.5"))
+
+
+def _rec(**fields) -> dict:
+    row = {
+        "as_of_date": "2026-11-24", "account_id": "VA00000001", "symbol": "SPXW  261124C06000000",
+        "suggested_contracts": 3, "limit_price": Decimal("4.40"), "suggested_cost": Decimal("1323.90"),
+        "risk_fingerprint": "fp-9", "pdt_qualified": float("nan"),
+    }  # fmt: skip
+    row.update(fields)
+    return row
+
+
+def test_a_plan_keeps_what_sizing_counted_and_the_exit_prices() -> None:
+    plan = plan_from_recommendation(_rec(), SETUP, run_id="rec-1")
+    assert plan.trade_id == trade_id(date(2026, 11, 24), "VA00000001", "setup-a")
+    assert plan.option_symbol == "SPXW261124C06000000"  # the padded OSI spelling, normalized
+    assert (plan.session, plan.expiration, plan.same_day) == (date(2026, 11, 24), date(2026, 11, 24), True)
+    assert (plan.planned_quantity, plan.limit_price, plan.stop_price) == (3, Decimal("4.40"), Decimal("2.20"))
+    assert plan.t1_price == Decimal("6.60")
+    assert plan.cost_per_contract == Decimal("441.30")
+    assert plan.risk_per_contract == Decimal("221.30")  # (4.40 - 2.20) x 100 + what sizing added
+    assert plan.pdt_qualified is None and plan.recommendation_run_id == "rec-1"
+
+
+def test_without_a_stop_the_risk_is_the_whole_cost() -> None:
+    plan = plan_from_recommendation(_rec(), Setup("setup-b", "bullish"), run_id="rec-1")
+    assert plan.stop_price is None and plan.breakeven_runner
+    assert plan.risk_per_contract == plan.cost_per_contract == Decimal("441.30")
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [({"suggested_contracts": 0}, "suggested_contracts"), ({"symbol": ""}, "symbol"),
+     ({"limit_price": Decimal("4.43")}, "limit_price")],
+)  # fmt: skip
+def test_a_row_that_cannot_make_a_trade_is_refused_naming_the_field(fields: dict, field: str) -> None:
+    with pytest.raises(OrderPayloadError) as caught:
+        plan_from_recommendation(_rec(**fields), SETUP, run_id="rec-1")
+    assert caught.value.field == field
+
+
+def test_a_one_lot_with_a_stop_enters_as_an_oto_whose_second_order_is_its_stop() -> None:
+    plan = make_plan(quantity=1, offset="0.10")
+    intent = entry_intent(plan)
+    request = read_order_form(intent.form)
+    assert isinstance(request, OtoOrderRequest) and request.tag == f"{plan.tag}-entry"
+    buy, stop = request.legs
+    assert (buy.side, buy.quantity, buy.type, buy.price) == ("buy_to_open", 1, "limit", Decimal("4.40"))
+    assert (stop.side, stop.quantity, stop.type) == ("sell_to_close", 1, "stop_limit")
+    assert (stop.stop, stop.price) == (Decimal("2.20"), Decimal("2.10"))
+    tickets = planned_tickets(plan)
+    assert tickets.legs() == {"entry": intent}
+
+
+def test_larger_entries_and_a_one_lot_without_a_stop_are_plain_limits() -> None:
+    for plan in (make_plan(quantity=4), make_plan(quantity=1, stop=None)):
+        intent = entry_intent(plan)
+        assert (intent.order_class, intent.order_type, intent.quantity) == (
+            "option",
+            "limit",
+            plan.planned_quantity,
+        )
+    tickets = planned_tickets(make_plan(quantity=4))
+    assert tickets.t1 is not None and tickets.runner_stop is not None
+    assert (tickets.t1.order_class, tickets.t1.quantity, tickets.runner_stop.quantity) == ("oco", 2, 2)
+    assert planned_tickets(make_plan(quantity=1, stop=None)).legs().keys() == {"entry"}
+
+
+def test_exits_that_cannot_be_built_are_refused_naming_the_field() -> None:
+    with pytest.raises(OrderPayloadError, match="t1_price"):
+        t1_intent(make_plan(t1=None), 1, 1, reason="")
+    with pytest.raises(OrderPayloadError, match=r"stop=Decimal\('6.60'\): the OCO stop must be below"):
+        t1_intent(make_plan(stop="6.60", t1="6.60"), 1, 1, reason="")
+    with pytest.raises(OrderPayloadError, match="runner_stop_limit_offset"):
+        runner_stop_intent(make_plan(offset="2.20"), 1, 1, Decimal("2.20"), reason="")
