@@ -93,7 +93,7 @@ def fetch_broker_state(inputs: ShardInputs) -> BrokerStatePart:
         captured_at=captured_at,
     )
     redact = Redactor(c.token for c in stored)
-    failures = pd.concat([positions.failures, orders.failures], ignore_index=True)
+    failures = _joined([positions.failures, orders.failures], "sync_failures")
     return BrokerStatePart(
         positions=positions.rows,
         orders=orders.rows,
