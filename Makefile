@@ -9,7 +9,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo demo-execute test test-shifted test-distributed ui-test lint check-defs bench dev clean
+.PHONY: setup demo demo-execute test test-shifted test-distributed test-multihost ui-test lint check-defs bench dev clean
 
 setup: $(STAMP)
 
@@ -37,6 +37,11 @@ test: setup
 # (SPX_TEST_PG_URL), all on loopback and stopped afterwards (see the README).
 test-distributed: setup
 	TMPDIR=$(TEST_TMPDIR) $(BIN)/pytest -q -m distributed spx_pipeline_tests
+
+# Celery workers on three simulated hosts (Linux network namespaces on a bridge; needs root and
+# iproute2), Redis, PostgreSQL and the local Tradier server on the bridge address (see the README).
+test-multihost: setup
+	TMPDIR=$(TEST_TMPDIR) $(BIN)/pytest -q -m multihost spx_pipeline_tests
 
 # The Dagster UI in a real headless browser (Debian's chromium + chromium-driver; see the README).
 ui-test: setup

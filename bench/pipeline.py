@@ -1,7 +1,7 @@
 """The full Dagster graph for 1,000 and 10,000 accounts on the embedded default.
 
 Run: ``.venv/bin/python bench/pipeline.py [--accounts 1000,10000] [--latency-ms 50] [--max-workers N]
-[--server process|thread] [--preview] [--executor celery --workers 2]``.
+[--server process|thread] [--preview] [--executor celery --workers 1,2,3 [--shards 16]]``.
 
 Each size gets its own temporary SQLite app database (one encrypted credential per account, each
 its own token), DuckDB warehouse, local Dagster instance and local Tradier server whose every
@@ -16,17 +16,23 @@ the stage ran to it, and the client's CPU per broker request over the whole run 
 all stages). Order previews are off by default (``--preview``: one broker call per unblocked
 recommendation). Nothing is asserted; the table is the result, sizes side by side from one run.
 
-``--executor celery`` runs each size a second time with ``SPX_EXECUTOR=celery``: the bench starts a
-throwaway Redis and ``--workers`` ``spx-pipeline celery-worker`` processes (one step at a time
-each) on the same temporary instance and stores, runs the job from this process as the
-orchestrator, and prints both rows side by side; the CPU column then adds the workers' processes.
+``--executor celery`` runs each size again with ``SPX_EXECUTOR=celery``, once per count in
+``--workers``: the bench starts a throwaway Redis and that many ``spx-pipeline celery-worker``
+processes (one step at a time each) on the same temporary instance and stores, runs the job from
+this process as the orchestrator, and prints the rows side by side; the CPU column then adds the
+workers' processes. There the balance stage is sharded (``SPX_SYNC_SHARDS``, ``--shards``): a
+second table shows its plan, shard and write steps per worker count, and what the model of
+``bench/shard_model.py``, fitted on the one-worker run, predicts for the others and for larger
+sizes on several hosts.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import logging
+import os
 import re
 import resource
 import tempfile
@@ -39,7 +45,9 @@ from unittest import mock
 import dagster as dg
 import psutil
 from local_server import ServerProcess
+from shard_model import ShardStage, fit
 
+from spx_pipeline.broker.tradier.account_sync import CLIENT_CPU_PER_REQUEST_S
 from spx_pipeline.definitions import build_definitions
 from spx_pipeline.demo import DEMO_MAX_RISK_DOLLARS, LOCAL_INSTANCE_YAML, seed_accounts_and_setups
 from spx_pipeline.emulator import EmulatorConfig, FaultConfig, TradierEmulator, make_accounts
@@ -75,6 +83,12 @@ class Measured:
     server_cpu_s: float | None
     reconcile: dict[str, float] | None = None  # reconciliation_job's stage seconds and "whole run"
     executor: str = "in_process"
+    processes: int = 0  # Celery worker processes (0: in process)
+    shard: ShardStage | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.executor} ×{self.processes}" if self.processes else self.executor
 
 
 RECONCILE_STEPS = ("broker_state", "execution_fidelity", "position_reconciliation", "execution_guardrails")
@@ -96,8 +110,54 @@ def step_spans(instance: dg.DagsterInstance, run_id: str) -> dict[str, tuple[flo
 
 
 def stage_seconds(spans: dict[str, tuple[float, float]], prefix: str) -> float:
-    chosen = [v for k, v in spans.items() if k == prefix or (prefix.endswith(".") and k.startswith(prefix))]
+    """From the first step of a stage to its last: ``prefix`` itself, or the steps of its graph."""
+    graph = prefix if prefix.endswith(".") else prefix + "."
+    chosen = [v for k, v in spans.items() if k == prefix or k.startswith(graph)]
     return max(b for _, b in chosen) - min(a for a, _ in chosen) if chosen else float("nan")
+
+
+SHARD_PREFIX = "tradier_balances."
+
+
+def shard_stage(
+    instance: dg.DagsterInstance,
+    run_id: str,
+    spans: dict[str, tuple[float, float]],
+    accounts: int,
+    workers: int,
+) -> ShardStage | None:
+    """The sharded balance stage's steps, and each shard's accounts and fetch time (its output metadata)."""
+    fetched: dict[str, tuple[int, float, float | None]] = {}
+    for record in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_OUTPUT).records:
+        event = record.event_log_entry.dagster_event
+        if event is None or not (event.step_key or "").startswith(SHARD_PREFIX + "fetch_balance_shard["):
+            continue
+        metadata = event.step_output_data.metadata
+        cpu = metadata.get("fetch_cpu_seconds")
+        fetched[event.step_key] = (
+            int(metadata["accounts"].value),
+            float(metadata["fetch_seconds"].value),
+            float(cpu.value) if cpu is not None else None,
+        )
+    if not fetched:
+        return None
+    keys = sorted(fetched)
+    plan, write = spans[SHARD_PREFIX + "plan_balance_shards"], spans[SHARD_PREFIX + "write_balance_shards"]
+    first, last = min(spans[k][0] for k in keys), max(spans[k][1] for k in keys)
+    return ShardStage(
+        accounts=accounts,
+        workers=workers,
+        shards=len(keys),
+        plan_s=plan[1] - plan[0],
+        handoff_s=(first - plan[1]) + (write[0] - last),
+        phase_s=last - first,
+        write_s=write[1] - write[0],
+        stage_s=write[1] - plan[0],
+        shard_steps_s=[spans[k][1] - spans[k][0] for k in keys],
+        shard_fetch_s=[fetched[k][1] for k in keys],
+        shard_accounts=[fetched[k][0] for k in keys],
+        shard_cpu_s=[c for k in keys if (c := fetched[k][2]) is not None],
+    )
 
 
 def seed(root: Path, config: EmulatorConfig) -> tuple[str, str]:
@@ -163,7 +223,7 @@ def _cpu_seconds(cluster: list[GroupProcess] | None = None) -> float:
 
 @contextlib.contextmanager
 def step_workers(
-    executor: str, count: int, root: Path, variables: dict[str, str]
+    executor: str, count: int, root: Path, variables: dict[str, str], shards: int = 16
 ) -> Iterator[list[GroupProcess] | None]:
     """Redis and ``count`` Celery workers on this run's stores when ``executor`` is celery, else None.
 
@@ -173,9 +233,9 @@ def step_workers(
     if executor != "celery":
         yield None
         return
-    import os
-
-    variables = {**variables, "SPX_EXECUTOR": "celery", "SPX_IO_DIR": str(root / "io")}
+    variables = {
+        **variables, "SPX_EXECUTOR": "celery", "SPX_IO_DIR": str(root / "io"), "SPX_SYNC_SHARDS": str(shards)
+    }  # fmt: skip
     previous = {name: os.environ.get(name) for name in [*variables, "SPX_CELERY_BROKER_URL"]}
     try:
         with redis_server(root) as broker:
@@ -201,9 +261,8 @@ def measure(
     with_reconcile: bool = False,
     executor: str = "in_process",
     workers: int = 2,
+    shards: int = 16,
 ) -> Measured:
-    import os
-
     config = EmulatorConfig(accounts=make_accounts(n), faults=FaultConfig(latency_ms=latency_ms))
     pool_size = _PoolSize()
     broker_log = logging.getLogger("spx_pipeline.broker.tradier")
@@ -222,7 +281,7 @@ def measure(
             tradier_server(n, config, latency_ms, server_mode) as (base_url, server),
             dg.DagsterInstance.from_config(str(home)) as instance,
             step_workers(
-                executor, workers, root, store_variables(url, warehouse_path, home, base_url)
+                executor, workers, root, store_variables(url, warehouse_path, home, base_url), shards
             ) as cluster,
         ):
             resources = {
@@ -254,6 +313,7 @@ def measure(
             result = run("full_pipeline_job", run_config)
             wall, client_cpu = time.perf_counter() - started, _cpu_seconds(cluster) - cpu_before
             spans = step_spans(instance, result.run_id)
+            sharded = shard_stage(instance, result.run_id, spans, n, workers if cluster else 0)
             reconcile = None
             if with_reconcile:
                 began = time.perf_counter()
@@ -286,7 +346,7 @@ def measure(
     pool = max_workers if max_workers is not None else pool_size.workers
     return Measured(
         n, result.success, wall, seconds, rows, checks, requests, pool, client_cpu, server_cpu, reconcile,
-        executor,
+        executor, workers if executor != "in_process" else 0, sharded,
     )  # fmt: skip
 
 
@@ -312,7 +372,7 @@ def print_table(results: list[Measured], latency_ms: float) -> None:
             ratio,
             f"{m.client_cpu_s / m.requests * 1000:.2f} ms" if m.requests else "n/a",
         ]
-        label = f"| {m.accounts:,} | {m.executor} | " if by_executor else f"| {m.accounts:,} | "
+        label = f"| {m.accounts:,} | {m.label} | " if by_executor else f"| {m.accounts:,} | "
         print(label + " | ".join(cells) + " |")
     reconciled = [m for m in results if m.reconcile]
     if reconciled:
@@ -329,10 +389,60 @@ def print_table(results: list[Measured], latency_ms: float) -> None:
     for m in results:
         server = f", server {m.server_cpu_s / m.requests * 1000:.2f} ms CPU/request" if m.server_cpu_s else ""
         print(
-            f"{m.accounts:,} accounts ({m.executor}): rows written {m.rows}; "
+            f"{m.accounts:,} accounts ({m.label}): rows written {m.rows}; "
             f"asset checks {m.checks_s:.2f} s; "
             f"client {m.client_cpu_s:.1f} s CPU over the run{server}"
         )
+
+
+def _seconds(value: float | None) -> str:
+    return f"{value:.2f} s" if value is not None else "n/a"
+
+
+def print_shard_table(results: list[Measured]) -> None:
+    """The sharded balance stage per worker count, and the model fitted on the one-worker run."""
+    staged = [m for m in results if m.shard is not None]
+    if not staged:
+        return
+    print("\nThe sharded balance stage (plan → shard steps → one write), per Celery worker count:\n")
+    print("| accounts | workers | shards | plan | hand-offs | shard steps (mean / max) "
+          "| fetch in shard (mean) | shard phase | model | write | stage | model | acct/s |")  # fmt: skip
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for size in sorted({m.accounts for m in staged}):
+        runs = sorted((m for m in staged if m.accounts == size), key=lambda m: m.processes)
+        base = next((m for m in runs if m.processes == 1), None)
+        model = None
+        if base is not None and base.shard is not None:
+            server = (base.server_cpu_s or 0.0) / base.requests if base.requests else 0.0
+            model = fit(base.shard, client_cpu=CLIENT_CPU_PER_REQUEST_S, server_cpu=server)
+        for m in runs:
+            st = m.shard
+            assert st is not None
+            steps, fetches = st.shard_steps_s, st.shard_fetch_s
+            cores = os.cpu_count() or 1
+            phase = model.phase(st.accounts, st.shards, st.workers, cores=cores) if model else None
+            stage = model.predict(st.accounts, st.shards, st.workers, cores=cores) if model else None
+            print(
+                f"| {size:,} | {st.workers} | {st.shards} | {st.plan_s:.2f} s | {st.handoff_s:.2f} s "
+                f"| {sum(steps) / len(steps):.2f} / {max(steps):.2f} s | {sum(fetches) / len(fetches):.2f} s "
+                f"| **{st.phase_s:.2f} s** | {_seconds(phase)} | {st.write_s:.2f} s | **{st.stage_s:.2f} s** "
+                f"| {_seconds(stage)} | {size / st.stage_s:,.0f} |"
+            )
+        if model is not None:
+            print(
+                f"\nModel fitted on {size:,} accounts, one worker: a = {model.a * 1000:.3f} ms per account "
+                f"in a shard, o = {model.o:.2f} s per shard step, h = {model.h:.2f} s of hand-offs, "
+                f"plan {model.plan_per_account * 1e6:.1f} µs "
+                f"and write {model.write_per_account * 1e6:.1f} µs per account, u = {model.u:.2f} of a core, "
+                f"s = {model.s * 1000:.2f} ms CPU per request; {os.cpu_count()} cores here.\n"
+            )
+            print("Predicted stage for 100,000 accounts, 16 shards, 2 workers per host of 2 cores, the "
+                  "Tradier server elsewhere (s = 0):\n")  # fmt: skip
+            remote = dataclasses.replace(model, s=0.0)
+            print("| hosts | " + " | ".join(str(k) for k in (1, 2, 4, 8)) + " |")
+            print("|---:|" + "---:|" * 4)
+            cells = [f"{remote.predict(100_000, 16, 2, hosts=k, cores=2):.1f} s" for k in (1, 2, 4, 8)]
+            print("| stage | " + " | ".join(cells) + " |")
 
 
 def main() -> None:
@@ -354,7 +464,10 @@ def main() -> None:
         default="in_process",
         help="celery: also run each size on Celery workers (Redis and workers started here), side by side",
     )
-    parser.add_argument("--workers", type=int, default=2, help="Celery workers with --executor celery")
+    parser.add_argument(
+        "--workers", default="2", help="Celery worker counts with --executor celery, comma-separated (1,2,3)"
+    )
+    parser.add_argument("--shards", type=int, default=16, help="SPX_SYNC_SHARDS for the Celery runs")
     args = parser.parse_args()
     sizes = [int(s) for s in args.accounts.split(",") if s.strip()]
     print(
@@ -362,7 +475,10 @@ def main() -> None:
         f"{args.latency_ms:g} ms per request, server in a {args.server}, "
         f"max_workers={args.max_workers or 'from latency'}, preview={args.preview}\n"
     )
-    executors = ["in_process"] if args.executor == "in_process" else ["in_process", args.executor]
+    counts = [int(w) for w in args.workers.split(",") if w.strip()]
+    runs = [("in_process", 0)]
+    if args.executor != "in_process":
+        runs += [(args.executor, w) for w in counts]
     results = [
         measure(
             n,
@@ -372,12 +488,14 @@ def main() -> None:
             server_mode=args.server,
             with_reconcile=args.reconcile,
             executor=executor,
-            workers=args.workers,
+            workers=workers,
+            shards=args.shards,
         )
         for n in sizes
-        for executor in executors
+        for executor, workers in runs
     ]
     print_table(results, args.latency_ms)
+    print_shard_table(results)
 
 
 if __name__ == "__main__":

@@ -20,8 +20,10 @@ from typing import Any, TypeVar
 
 import dagster as dg
 
+from spx_pipeline.defs.execution.broker_reads import sharded_broker_state
+from spx_pipeline.defs.portfolio.balance_steps import sharded_tradier_balances
 from spx_pipeline.resources.executor import executor_from_settings
-from spx_pipeline.settings import VARIABLES
+from spx_pipeline.settings import VARIABLES, Settings
 
 _PACKAGE_DIR = Path(__file__).parent
 T = TypeVar("T")
@@ -48,7 +50,9 @@ def _load_folder() -> dg.Definitions:
         # Code references are a beta API: its warning is ours to take, not the operator's to read.
         warnings.simplefilter("ignore", dg.BetaWarning)
         # Each asset's page links to the file and line that define it.
-        assets = dg.with_source_code_references(_unique(loaded.assets))
+        assets = dg.with_source_code_references(
+            sharded_reads(_unique(loaded.assets), Settings.from_env().sync_shard_count())
+        )
     return dg.Definitions(
         assets=assets,
         asset_checks=_unique(loaded.asset_checks),
@@ -85,6 +89,25 @@ def _assemble(
         # spreads steps over processes or Celery workers (the warehouse pool still serializes writers).
         executor=executor or executor_from_settings(),
     )
+
+
+def sharded_reads(assets: list[T], shards: int) -> list[T]:
+    """The broker reads (``tradier_balances``, ``broker_state``) as shard steps when ``shards`` > 1.
+
+    Same asset keys, tables and run config: the one-step asset is replaced by its sharded graph
+    (``defs/shards.py``), whose shards spread over the executor's processes or Celery workers. One
+    shard (the in-process default) keeps the one-step assets as they are.
+    """
+    if shards <= 1:
+        return assets
+    sharded = {"tradier_balances": sharded_tradier_balances, "broker_state": sharded_broker_state}
+
+    def swap(item: T) -> T:
+        if isinstance(item, dg.AssetsDefinition) and item.is_executable and item.node_def.name in sharded:
+            return sharded[item.node_def.name](shards)  # type: ignore[return-value]
+        return item
+
+    return [swap(item) for item in assets]
 
 
 def _unique(items: Iterable[T] | None) -> list[T]:

@@ -29,12 +29,14 @@ CREDENTIALS_KEY_VAR: Final = "SPX_CREDENTIALS_KEY"
 CREDENTIALS_KEY_FILE_VAR: Final = "SPX_CREDENTIALS_KEY_FILE"
 TRADIER_BASE_URL_VAR: Final = "TRADIER_BASE_URL"
 ALLOW_LIVE_VAR: Final = "TRADIER_ALLOW_LIVE"
+ALLOW_PRIVATE_NETWORK_VAR: Final = "TRADIER_ALLOW_PRIVATE_NETWORK"
 MARKET_DATA_ACCOUNT_VAR: Final = "TRADIER_MARKET_DATA_ACCOUNT"
 SYNC_FLAG: Final = "TRADIER_PORTFOLIO_SYNC_ENABLED"
 EXECUTOR_VAR: Final = "SPX_EXECUTOR"
 CELERY_BROKER_URL_VAR: Final = "SPX_CELERY_BROKER_URL"
 CELERY_BACKEND_URL_VAR: Final = "SPX_CELERY_BACKEND_URL"
 IO_DIR_VAR: Final = "SPX_IO_DIR"
+SYNC_SHARDS_VAR: Final = "SPX_SYNC_SHARDS"
 # The legacy PDT rule's day-trade allowance for accounts that are not PDT-qualified (on by default;
 # brokers may keep the legacy rule until 2027-10-20, and a broker's rejection wins either way).
 DAY_TRADE_GUARD_VAR: Final = "SPX_DAY_TRADE_GUARD"
@@ -43,6 +45,10 @@ DAY_TRADE_GUARD_VAR: Final = "SPX_DAY_TRADE_GUARD"
 # on Celery workers (other hosts), which need the ``celery`` extra and a broker.
 EXECUTORS: Final = ("in_process", "multiprocess", "celery")
 DEFAULT_CELERY_URL: Final = "redis://127.0.0.1:6379/0"
+# The broker reads of a sync split into this many steps when steps run in other processes
+# (``SPX_SYNC_SHARDS``); in one process a shard per step would only add steps, so one.
+DEFAULT_SYNC_SHARDS: Final = 16
+MAX_SYNC_SHARDS: Final = 256
 
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 _FALSE: Final = frozenset({"", "0", "false", "no", "off"})
@@ -93,6 +99,9 @@ class Settings:
     credentials_key_file: str | None = None
     tradier_base_url: str | None = None
     allow_live: FlagState = field(default_factory=lambda: parse_flag(ALLOW_LIVE_VAR, None))
+    allow_private_network: FlagState = field(
+        default_factory=lambda: parse_flag(ALLOW_PRIVATE_NETWORK_VAR, None)
+    )
     market_data_account: str | None = None
     portfolio_sync: FlagState = field(default_factory=lambda: parse_flag(SYNC_FLAG, None))
     now: str | None = None
@@ -100,6 +109,7 @@ class Settings:
     celery_broker_url: str | None = field(default=None, repr=False)
     celery_backend_url: str | None = field(default=None, repr=False)
     io_dir: str | None = None
+    sync_shards: str | None = None
     day_trade_guard_flag: FlagState = field(
         default_factory=lambda: parse_flag(DAY_TRADE_GUARD_VAR, None, default=True)
     )
@@ -117,6 +127,7 @@ class Settings:
             credentials_key_file=_text(env, CREDENTIALS_KEY_FILE_VAR),
             tradier_base_url=_text(env, TRADIER_BASE_URL_VAR),
             allow_live=parse_flag(ALLOW_LIVE_VAR, env.get(ALLOW_LIVE_VAR)),
+            allow_private_network=parse_flag(ALLOW_PRIVATE_NETWORK_VAR, env.get(ALLOW_PRIVATE_NETWORK_VAR)),
             market_data_account=_text(env, MARKET_DATA_ACCOUNT_VAR),
             portfolio_sync=parse_flag(SYNC_FLAG, env.get(SYNC_FLAG)),
             now=_text(env, NOW_VAR),
@@ -124,6 +135,7 @@ class Settings:
             celery_broker_url=_text(env, CELERY_BROKER_URL_VAR),
             celery_backend_url=_text(env, CELERY_BACKEND_URL_VAR),
             io_dir=_text(env, IO_DIR_VAR),
+            sync_shards=_text(env, SYNC_SHARDS_VAR),
             day_trade_guard_flag=_guard_flag(env.get(DAY_TRADE_GUARD_VAR)),
         )
 
@@ -139,6 +151,25 @@ class Settings:
         if value not in EXECUTORS:
             raise SettingError(f"{EXECUTOR_VAR}={raw!r} is not one of {', '.join(EXECUTORS)}")
         return value
+
+    def sync_shard_count(self) -> int:
+        """How many steps a sync's broker reads split into (``SPX_SYNC_SHARDS``); 1 keeps one step.
+
+        Unset: one when the run executes in its own process (``in_process``), where more steps only
+        add overhead, and ``DEFAULT_SYNC_SHARDS`` when steps run in other processes or on workers.
+        """
+        raw = self.sync_shards
+        if raw is None or not raw.strip():
+            return 1 if self.executor_kind() == "in_process" else DEFAULT_SYNC_SHARDS
+        try:
+            count = int(raw.strip())
+        except ValueError:
+            count = 0
+        if not 1 <= count <= MAX_SYNC_SHARDS:
+            raise SettingError(
+                f"{SYNC_SHARDS_VAR}={raw!r} is not a whole number from 1 to {MAX_SYNC_SHARDS}"
+            )
+        return count
 
     def celery_urls(self) -> tuple[str, str]:
         """Broker and result backend of the Celery executor and its workers (Redis on loopback by default).
@@ -202,6 +233,7 @@ VARIABLES: Final[Mapping[str, str]] = {
     "credentials_key_file": CREDENTIALS_KEY_FILE_VAR,
     "tradier_base_url": TRADIER_BASE_URL_VAR,
     "allow_live": ALLOW_LIVE_VAR,
+    "allow_private_network": ALLOW_PRIVATE_NETWORK_VAR,
     "market_data_account": MARKET_DATA_ACCOUNT_VAR,
     "portfolio_sync": SYNC_FLAG,
     "now": NOW_VAR,
@@ -209,6 +241,7 @@ VARIABLES: Final[Mapping[str, str]] = {
     "celery_broker_url": CELERY_BROKER_URL_VAR,
     "celery_backend_url": CELERY_BACKEND_URL_VAR,
     "io_dir": IO_DIR_VAR,
+    "sync_shards": SYNC_SHARDS_VAR,
     "day_trade_guard_flag": DAY_TRADE_GUARD_VAR,
 }
 

@@ -9,5 +9,7 @@ pytest_plugins = [
     "spx_pipeline_tests.fixtures.trading",
     "spx_pipeline_tests.fixtures.runs",
     "spx_pipeline_tests.fixtures.processes",
+    "spx_pipeline_tests.fixtures.netns",
+    "spx_pipeline_tests.fixtures.multihost",
     "spx_pipeline_tests.fixtures.charts",
 ]

@@ -65,3 +65,24 @@ def test_the_host_rule_the_sync_and_the_resource_share() -> None:
     assert base_url_for("live", "http://127.0.0.1:1/v1", local) == "http://127.0.0.1:1/v1"
     with pytest.raises(ValueError, match="environment must be one of"):
         base_url_for("paper", settings=nothing)
+
+
+@pytest.mark.parametrize(
+    ("env", "shards"),
+    [
+        ({}, 1),  # in process: one step, as before
+        ({"SPX_EXECUTOR": "celery"}, 16),
+        ({"SPX_EXECUTOR": "multiprocess"}, 16),
+        ({"SPX_EXECUTOR": "celery", "SPX_SYNC_SHARDS": "1"}, 1),
+        ({"SPX_SYNC_SHARDS": " 4 "}, 4),
+        ({"SPX_SYNC_SHARDS": ""}, 1),
+    ],
+)
+def test_sync_shards_default_by_executor(env: dict[str, str], shards: int) -> None:
+    assert Settings.from_env(env).sync_shard_count() == shards
+
+
+@pytest.mark.parametrize("raw", ["0", "-3", "257", "four", "2.5"])
+def test_a_bad_shard_count_is_one_line_naming_the_variable(raw: str) -> None:
+    with pytest.raises(SettingError, match=rf"^SPX_SYNC_SHARDS='{raw}' is not a whole number from 1 to 256$"):
+        Settings.from_env({"SPX_SYNC_SHARDS": raw}).sync_shard_count()

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from spx_pipeline.clock import wall_epoch
+from spx_pipeline.domain.network import is_private_network_address
 from spx_pipeline.emulator import dispatch, faults
 from spx_pipeline.emulator.response_format import to_json, to_xml
 from spx_pipeline.emulator.routing import Reply, bearer, token_fingerprint
@@ -41,6 +42,22 @@ class RequestRecord:
     status: int
     fault: str | None
     started_at: float
+
+
+def require_listen_host(host: str, *, private_network: bool = False) -> str:
+    """A loopback IPv4 address; with ``private_network`` also a private-network IPv4 address literal
+    (a host of a test or staging network, never 0.0.0.0 or a public address)."""
+    if not private_network:
+        return require_loopback(host)
+    if is_private_network_address(host) and ipaddress.ip_address(host).version == 4:
+        return str(ipaddress.ip_address(host))
+    try:
+        return require_loopback(host)
+    except ValueError:
+        raise ValueError(
+            "host must be a loopback or private-network IPv4 address (the emulator never listens wider), "
+            f"got {host!r}"
+        ) from None
 
 
 def require_loopback(host: str) -> str:

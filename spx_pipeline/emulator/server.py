@@ -21,7 +21,7 @@ from spx_pipeline.domain import market_calendar
 from spx_pipeline.emulator.config import EmulatorConfig, FaultConfig
 from spx_pipeline.emulator.faults import FaultInjector
 from spx_pipeline.emulator.fills import FillEngine, FillRecord
-from spx_pipeline.emulator.http_plumbing import LoopbackServer, RequestRecord, require_loopback
+from spx_pipeline.emulator.http_plumbing import LoopbackServer, RequestRecord, require_listen_host
 from spx_pipeline.emulator.market import DEFAULT_QUOTE_TIME, Market, default_today
 from spx_pipeline.emulator.market_hours import MarketHours
 from spx_pipeline.emulator.price_path import PricePath
@@ -41,9 +41,12 @@ class TradierEmulator:
         clock: Clock | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        private_network: bool = False,
     ) -> None:
         self.config = config or EmulatorConfig()
-        self._host = require_loopback(host)
+        # Loopback only, unless the caller asks for an address of a private network (workers on
+        # other hosts of a test network; clients need TRADIER_ALLOW_PRIVATE_NETWORK to use it).
+        self._host = require_listen_host(host, private_network=private_network)
         self._port = port
         self.clock = clock if clock is not None else emulator_clock(self.config)
         self._markets: dict[date, Market] = {}

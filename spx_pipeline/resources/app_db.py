@@ -38,14 +38,19 @@ class AppDatabaseResource(dg.ConfigurableResource):
             self._database = database
         return self._database
 
-    def credential_store(self) -> CredentialStore:
-        """Credential store whose key is verified before anything is synced (fail closed)."""
+    def credential_store(self, *, verify: bool = True) -> CredentialStore:
+        """Credential store whose key is verified before anything is synced (fail closed).
+
+        ``verify=False`` (a shard of a sync whose plan step verified it) skips decrypting every
+        active token up front; each token still decrypts, or fails closed, when it is used.
+        """
         try:
             key = Settings.from_env().read_credentials_key()
         except SettingError as exc:
             raise dg.Failure(description=str(exc)) from None
         store = CredentialStore(self.database(), key=key)
-        store.verify_key()
+        if verify:
+            store.verify_key()
         return store
 
     def setup_store(self) -> SetupStore:

@@ -190,6 +190,20 @@ def test_refuses_non_loopback_hosts(host):
         TradierEmulator(EmulatorConfig(), host=host)
 
 
+@pytest.mark.parametrize("host", ["0.0.0.0", "8.8.8.8", "169.254.1.1", "fd00::1", "example.com"])
+def test_a_private_network_listener_is_still_never_wider(host):
+    with pytest.raises(ValueError, match="loopback or private-network"):
+        TradierEmulator(EmulatorConfig(), host=host, private_network=True)
+
+
+def test_a_private_network_address_is_accepted_only_when_asked():
+    with pytest.raises(ValueError, match="loopback"):
+        TradierEmulator(EmulatorConfig(), host="10.1.2.3")
+    # Constructing binds nothing: the address need not exist on this machine.
+    assert TradierEmulator(EmulatorConfig(), host="10.1.2.3", private_network=True).host == "10.1.2.3"
+    assert TradierEmulator(EmulatorConfig(), host="127.0.0.1", private_network=True).host == "127.0.0.1"
+
+
 def test_localhost_is_accepted_and_bound_to_loopback():
     with TradierEmulator(EmulatorConfig(), host="localhost") as emu:
         assert emu.base_url.startswith("http://127.0.0.1:")

@@ -1,5 +1,9 @@
 """Which host a token may be sent to: the sandbox, a loopback address, or the live host when allowed.
 
+A local Tradier server on another host of a private network (workers on several hosts, a staging
+network) is allowed only with ``TRADIER_ALLOW_PRIVATE_NETWORK`` and only as an address literal in a
+private range: a name could resolve anywhere, and such a server speaks plain http.
+
 The host is normalized as DNS would resolve it before any rule is applied, so spellings of the
 production host (case, trailing dot, IDNA look-alikes) cannot slip past the live guard, and the URL
 returned is rebuilt from the checked parts, so what is checked is exactly what is used.
@@ -16,8 +20,9 @@ from urllib.parse import urlsplit
 import idna
 
 from spx_pipeline.broker.tradier.errors import LiveTradingNotAllowedError
+from spx_pipeline.domain.network import is_private_network_address
 from spx_pipeline.domain.tradier.enums import Environment
-from spx_pipeline.settings import Settings
+from spx_pipeline.settings import ALLOW_PRIVATE_NETWORK_VAR, Settings
 
 SANDBOX_BASE_URL: Final = "https://sandbox.tradier.com/v1"
 LIVE_BASE_URL: Final = "https://api.tradier.com/v1"
@@ -93,11 +98,12 @@ def resolve_base_url(
     """
     settings = Settings.from_env(environ)
     url = (base_url or settings.tradier_base_url or SANDBOX_BASE_URL).strip().rstrip("/")
-    return _checked_url(url, settings.allow_live.enabled if allow_live is None else allow_live)
+    live_ok = settings.allow_live.enabled if allow_live is None else allow_live
+    return _checked_url(url, live_ok, settings.allow_private_network.enabled)
 
 
 @functools.lru_cache(maxsize=64)
-def _checked_url(url: str, live_ok: bool) -> str:
+def _checked_url(url: str, live_ok: bool, private_ok: bool = False) -> str:
     """``resolve_base_url``'s checks, which depend on nothing else: a sync of many clients runs them once."""
     try:
         parts = urlsplit(url)
@@ -122,12 +128,20 @@ def _checked_url(url: str, live_ok: bool) -> str:
                 f"refusing the production host {host} (from {shown}): "
                 "pass allow_live=True or set TRADIER_ALLOW_LIVE=true"
             )
+    elif is_private_network_address(host):
+        if not private_ok:
+            raise ValueError(
+                f"base_url host {host!r} (from {shown}) is not allowed: it is a private-network "
+                "address, allowed for a local Tradier server on another host only with "
+                f"{ALLOW_PRIVATE_NETWORK_VAR}=true"
+            )
     elif host not in TRADIER_HOSTS and not is_loopback_host(host):
         raise ValueError(
             f"base_url host {host!r} (from {shown}) is not allowed: use the sandbox {SANDBOX_HOST}, a "
             f"loopback address (the local Tradier server), or {LIVE_HOST} with TRADIER_ALLOW_LIVE=true"
         )
-    if not is_loopback_host(host) and parts.scheme != "https":
+    local = is_loopback_host(host) or is_private_network_address(host)
+    if not local and parts.scheme != "https":
         raise ValueError(f"base_url must use https for {host} (the token would travel in clear), got {shown}")
     netloc = f"[{host}]" if ":" in host else host
     if port is not None:

@@ -10,14 +10,20 @@ from decimal import Decimal
 from typing import Any
 
 import dagster as dg
-import pandas as pd
 from pydantic import Field
 
-from spx_pipeline.broker.secrets import Redactor
-from spx_pipeline.broker.tradier import AccountCredential
 from spx_pipeline.defs.charts import slippage_chart
 from spx_pipeline.defs.common import OWNERS, table_schema_metadata
 from spx_pipeline.defs.display import preview_markdown, row_counts
+from spx_pipeline.defs.execution.broker_reads import (
+    BROKER_STATE_SPECS,
+    GROUP,
+    ORDERS,
+    POSITIONS,
+    fetch_broker_state,
+    write_broker_state,
+)
+from spx_pipeline.defs.shards import ShardInputs
 from spx_pipeline.domain.execution import GuardrailPolicy, ReconciliationStatus, match_fidelity, quantile
 from spx_pipeline.domain.execution.guardrails import in_window
 from spx_pipeline.domain.market_calendar import sessions_between, trading_day
@@ -25,7 +31,6 @@ from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierRe
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.storage import execution_reads as reads
 from spx_pipeline.storage.execution_records import write_setup_fidelity
-from spx_pipeline.transformations.broker_state import order_frames, position_frames
 from spx_pipeline.transformations.execution import (
     broker_legs,
     fidelity_frame,
@@ -39,10 +44,6 @@ from spx_pipeline.transformations.execution import (
     trade_order_legs,
 )
 
-GROUP = "execution"
-POSITIONS = dg.AssetKey("tradier_positions")
-ORDERS = dg.AssetKey("tradier_orders")
-
 
 def sessions_back(day: date, count: int) -> list[date]:
     """The last ``count`` NYSE sessions up to ``day`` (included when it is one), oldest first."""
@@ -55,35 +56,7 @@ class BrokerStateConfig(dg.Config):
     account_ids: list[str] = Field(default_factory=list)
 
 
-@dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            POSITIONS,
-            group_name=GROUP,
-            owners=OWNERS,
-            kinds={"tradier", "duckdb"},
-            description=(
-                "Every active account's positions as Tradier reports them, option symbols parsed by the "
-                "domain OCC module (root, expiration, right, strike). An account whose fetch failed has a "
-                "sync_failures row (stage positions) and is never read as flat."
-            ),
-            metadata=table_schema_metadata("tradier_positions"),
-        ),
-        dg.AssetSpec(
-            ORDERS,
-            group_name=GROUP,
-            owners=OWNERS,
-            kinds={"tradier", "duckdb"},
-            description=(
-                "The session's orders of every active account with their tags (includeTags=true), an OCO "
-                "or multileg order flattened to one row per leg, with status, fills and times."
-            ),
-            metadata=table_schema_metadata("tradier_orders"),
-        ),
-    ],
-    name="broker_state",
-    pool=WAREHOUSE_POOL,
-)
+@dg.multi_asset(specs=list(BROKER_STATE_SPECS), name="broker_state", pool=WAREHOUSE_POOL)
 def broker_state(
     context: dg.AssetExecutionContext,
     config: BrokerStateConfig,
@@ -92,72 +65,14 @@ def broker_state(
     warehouse: WarehouseResource,
     clock: ClockResource,
 ) -> Iterator[dg.MaterializeResult]:
+    """Every account in one step (the in-process default); ``broker_reads`` holds both halves,
+    which the sharded variant runs as separate steps."""
     stored = app_db.credential_store().active_credentials(verify=False)
     if config.account_ids:
         stored = [c for c in stored if c.account_id in set(config.account_ids)]
-    credentials = [AccountCredential(c.account_id, c.token, c.environment) for c in stored]
-    run_id, captured_at = context.run.run_id, clock.run_time(context)
-    session = trading_day(captured_at)
-    positions = position_frames(
-        tradier.fetch_each(credentials, lambda client, account: client.get_positions(account)),
-        run_id=run_id,
-        captured_at=captured_at,
-    )
-    orders = order_frames(
-        tradier.fetch_each(
-            credentials, lambda client, account: client.list_all_orders(account, include_tags=True)
-        ),
-        session=session,
-        run_id=run_id,
-        captured_at=captured_at,
-    )
-    redact = Redactor(c.token for c in stored)
-    failures = pd.concat([positions.failures, orders.failures], ignore_index=True)
-    failures = failures.assign(message=failures["message"].map(redact))
-    wh = warehouse.warehouse()
-    with wh.transaction() as tx:
-        tx.replace_rows(
-            "tradier_positions", positions.rows, key_columns=["run_id", "account_id", "symbol"],
-            delete_where={"run_id": run_id},
-        )  # fmt: skip
-        tx.replace_rows(
-            "tradier_orders", orders.rows, key_columns=["run_id", "account_id", "order_id", "leg_index"],
-            delete_where={"run_id": run_id},
-        )  # fmt: skip
-        tx.replace_rows(
-            "sync_failures",
-            failures,
-            key_columns=["run_id", "account_id", "stage"],
-            delete_where={"run_id": run_id},
-        )
-        tx.publish(run_id, "broker_state")
-    for row in failures.itertuples():
-        context.log.warning(f"Account {row.account_id}: {row.stage} not read: {row.message}")
-    requested = sorted(c.account_id for c in credentials)
-    yield dg.MaterializeResult(
-        asset_key=POSITIONS,
-        metadata={
-            **row_counts(wh, "tradier_positions", len(positions.rows)),
-            "accounts_requested": dg.MetadataValue.int(len(requested)),
-            "accounts_reported": dg.MetadataValue.int(len(positions.reported)),
-            "accounts_failed": dg.MetadataValue.int(len(positions.failures)),
-            # What position_reconciliation may read as "the broker answered" (never the failures).
-            "reported_accounts": dg.MetadataValue.json(sorted(positions.reported)),
-            "requested_accounts": dg.MetadataValue.json(requested),
-            "preview": preview_markdown(positions.rows.drop(columns=["run_id", "captured_at"]).head(20)),
-        },
-    )
-    yield dg.MaterializeResult(
-        asset_key=ORDERS,
-        metadata={
-            **row_counts(wh, "tradier_orders", len(orders.rows)),
-            "session": session.isoformat(),
-            "accounts_failed": dg.MetadataValue.int(len(orders.failures)),
-            "tagged_legs": dg.MetadataValue.int(
-                int(orders.rows["tag"].notna().sum()) if len(orders.rows) else 0
-            ),
-        },
-    )
+    inputs = ShardInputs(stored, tradier, context.run.run_id, clock.run_time(context), context.log)
+    for name, metadata in write_broker_state(context, warehouse.warehouse(), [fetch_broker_state(inputs)]):
+        yield dg.MaterializeResult(asset_key=dg.AssetKey(name), metadata=metadata)
 
 
 class FidelityConfig(dg.Config):

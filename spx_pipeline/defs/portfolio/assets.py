@@ -1,32 +1,33 @@
 """Portfolio group: credentials → Tradier balances → validated portfolio snapshots."""
 
 from collections.abc import Iterator
-from typing import Any
 
 import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from spx_pipeline.broker.secrets import Redactor
-from spx_pipeline.broker.tradier import AccountCredential
 from spx_pipeline.defs.charts import equity_chart
 from spx_pipeline.defs.common import OWNERS, run_state, table_schema_metadata
-from spx_pipeline.defs.display import money_metadata, money_total, preview_markdown, row_counts, seconds
+from spx_pipeline.defs.display import money_metadata, money_total, preview_markdown, row_counts
+from spx_pipeline.defs.portfolio.balance_steps import (
+    BALANCE_SPECS,
+    BALANCES,
+    GROUP,
+    STAGE,
+    SYNC_FAILURES,
+    fetch_balances,
+    write_balances,
+)
+from spx_pipeline.defs.shards import ShardInputs, chosen_credentials
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.storage import reads
 from spx_pipeline.storage.reconcile import reconcile_snapshots
 from spx_pipeline.storage.snapshots import replace_snapshots
-from spx_pipeline.transformations.portfolio import (
-    balance_frames,
-    credentials_rows,
-    snapshot_candidates,
-    validated_snapshots,
-)
+from spx_pipeline.transformations.portfolio import credentials_rows, snapshot_candidates, validated_snapshots
 
-GROUP = "portfolio"
 SNAPSHOT_MONEY = ("total_equity", "cash", "option_buying_power", "day_trade_buying_power", "pending_cash")
-STAGE = "portfolio_sync"
+__all__ = ["BALANCES", "SYNC_FAILURES", "broker_credentials", "portfolio_snapshots", "tradier_balances"]
 
 
 @dg.asset(
@@ -69,43 +70,11 @@ class BalancesConfig(dg.Config):
     account_ids: list[str] = Field(default_factory=list)
 
 
-BALANCES = dg.AssetKey("tradier_balances")
-SYNC_FAILURES = dg.AssetKey("sync_failures")
 FAILURE_STAGES = ("balances", "snapshot_validation")
 
 
 @dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            BALANCES,
-            group_name=GROUP,
-            owners=OWNERS,
-            kinds={"tradier", "duckdb"},
-            deps=[broker_credentials],
-            description=(
-                "Balances of every active account fetched from Tradier concurrently (per-token rate "
-                "limits, one /user/balances call when a token holds several accounts), normalized "
-                "whatever the account type (margin, cash, pdt) with the raw JSON alongside. Per-account "
-                "failures go to sync_failures and never stop the other accounts."
-            ),
-            metadata=table_schema_metadata("tradier_balances"),
-        ),
-        dg.AssetSpec(
-            SYNC_FAILURES,
-            group_name=GROUP,
-            owners=OWNERS,
-            kinds={"duckdb"},
-            deps=[broker_credentials],
-            description=(
-                "Why an account was not synced: one row per run x account x stage (balances: the broker "
-                "call failed; snapshot_validation: the balances broke the snapshot contract, written by "
-                "portfolio_snapshots), with the error class, HTTP status and a message with every token "
-                "taken out. Written in the same transaction as the balances, so an account of a run is "
-                "either in tradier_balances or here."
-            ),
-            metadata=table_schema_metadata("sync_failures"),
-        ),
-    ],
+    specs=[spec.replace_attributes(deps=[broker_credentials]) for spec in BALANCE_SPECS],
     name="tradier_balances",
     pool=WAREHOUSE_POOL,
 )
@@ -117,73 +86,14 @@ def tradier_balances(
     warehouse: WarehouseResource,
     clock: ClockResource,
 ) -> Iterator[dg.MaterializeResult]:
+    """Every account in one step (the in-process default); ``balance_steps`` holds both halves,
+    which the sharded variant runs as separate steps."""
     store = app_db.credential_store()
-    stored = store.active_credentials(verify=False)  # verified when the store was opened
-    if config.account_ids:
-        wanted = set(config.account_ids)
-        unknown = wanted - {c.account_id for c in stored}
-        if unknown:
-            context.log.warning(f"Not active or unknown, skipped: {sorted(unknown)}")
-        stored = [c for c in stored if c.account_id in wanted]
-    credentials = [AccountCredential(c.account_id, c.token, c.environment) for c in stored]
-    captured_at = clock.run_time(context)
-    results = tradier.fetch_balances(credentials)
-    frames = balance_frames(
-        results,
-        environments={c.account_id: c.environment for c in stored},
-        run_id=context.run.run_id,
-        captured_at=captured_at,
-    )
-    # Broker bodies and error texts are stored and logged only with every token of this run taken
-    # out (the transport already redacted them before parsing; this is the last gate).
-    redact = Redactor(c.token for c in stored)
-    balances = frames.balances.assign(raw_json=frames.balances["raw_json"].map(redact))
-    failed = frames.failures.assign(message=frames.failures["message"].map(redact))
-    all_failed = bool(credentials) and balances.empty
-    wh = warehouse.warehouse()
-    with wh.transaction() as tx:
-        tx.replace_rows(
-            "tradier_balances",
-            balances,
-            key_columns=["run_id", "account_id"],
-            delete_where={"run_id": context.run.run_id},
-        )
-        tx.replace_rows(
-            "sync_failures",
-            failed,
-            key_columns=["run_id", "account_id", "stage"],
-            delete_where={"run_id": context.run.run_id, "stage": "balances"},
-        )
-        if all_failed:
-            # The stage ends here (nothing to snapshot): its failures are published, so the
-            # recommendations see that every account's latest sync failed.
-            tx.publish(context.run.run_id, STAGE)
-    for row in failed.itertuples():
-        context.log.warning(f"Account {row.account_id} not synced: {row.error_class}: {row.message}")
-    failures = preview_markdown(failed[["account_id", "error_class", "http_status", "message"]])
-    metadata: dict[str, Any] = {
-        **row_counts(wh, "tradier_balances", len(balances)),
-        "accounts_requested": dg.MetadataValue.int(len(credentials)),
-        "accounts_synced": dg.MetadataValue.int(len(balances)),
-        "accounts_failed": dg.MetadataValue.int(len(failed)),
-        "failures": failures,
-        "fetch_seconds_max": seconds(max((r.elapsed_s for r in results), default=0.0)),
-    }
-    # The failures are recorded (and shown) even when every account failed and the step fails.
-    yield dg.MaterializeResult(
-        asset_key=SYNC_FAILURES,
-        metadata={
-            **row_counts(wh, "sync_failures", len(failed)),
-            "accounts_failed": dg.MetadataValue.int(len(failed)),
-            "failures": failures,
-        },
-    )
-    if all_failed:
-        raise dg.Failure(
-            description=f"No account synced: all {len(credentials)} failed (see sync_failures).",
-            metadata=metadata,
-        )
-    yield dg.MaterializeResult(asset_key=BALANCES, metadata=metadata)
+    stored = chosen_credentials(store.active_credentials(verify=False), config.account_ids, context.log)
+    inputs = ShardInputs(stored, tradier, context.run.run_id, clock.run_time(context), context.log)
+    part = fetch_balances(inputs)
+    for name, metadata in write_balances(context, warehouse.warehouse(), [part]):
+        yield dg.MaterializeResult(asset_key=dg.AssetKey(name), metadata=metadata)
 
 
 def _balances_for_run(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> pd.DataFrame:

@@ -437,3 +437,39 @@ def test_chain_frame_handles_seconds_and_missing_greeks() -> None:
         frame["bid_date"].iloc[0] == frame["ask_date"].iloc[0] == pd.Timestamp(1795537800, unit="s", tz="UTC")
     )
     assert pd.isna(frame["delta"].iloc[0]) and frame["bid"].iloc[0] == 1.5
+
+
+# -- a local Tradier server on another host of a private network ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "resolved"),
+    [
+        ("http://10.0.0.5:8787/v1", "http://10.0.0.5:8787/v1"),
+        ("http://192.168.7.1:80/v1/", "http://192.168.7.1:80/v1"),
+        ("https://172.16.0.9/v1", "https://172.16.0.9/v1"),
+        ("http://[fd00::5]:8787/v1", "http://[fd00::5]:8787/v1"),
+    ],
+)
+def test_a_private_network_address_needs_its_opt_in(url: str, resolved: str) -> None:
+    with pytest.raises(ValueError, match="TRADIER_ALLOW_PRIVATE_NETWORK=true") as refused:
+        resolve_base_url(url, environ={})
+    assert "not allowed" in str(refused.value)
+    assert resolve_base_url(url, environ={"TRADIER_ALLOW_PRIVATE_NETWORK": "true"}) == resolved
+    client = TradierClient("t", environ={"TRADIER_BASE_URL": url, "TRADIER_ALLOW_PRIVATE_NETWORK": "1"})
+    assert client.base_url == resolved
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://8.8.8.8/v1",  # public: never, and never over http
+        "http://0.0.0.0:8787/v1",  # unspecified
+        "http://169.254.169.254/v1",  # link-local (cloud metadata)
+        "http://tradier.internal:8787/v1",  # a name could resolve anywhere
+        "http://224.0.0.1/v1",  # multicast
+    ],
+)
+def test_the_private_network_opt_in_allows_nothing_else(url: str) -> None:
+    with pytest.raises(ValueError, match=r"not allowed|https"):
+        resolve_base_url(url, environ={"TRADIER_ALLOW_PRIVATE_NETWORK": "true"})
