@@ -8,7 +8,9 @@ import pytest
 
 from spx_pipeline.cli import main
 from spx_pipeline.storage.analyst import AnalystCatalog
+from spx_pipeline.storage.appdb import AppDatabase
 from spx_pipeline.storage.credentials import generate_key
+from spx_pipeline.storage.trade_store import TradeStore
 from spx_pipeline.storage.warehouse import Warehouse, query_names
 
 ENV = (
@@ -89,6 +91,8 @@ def test_demo_execute_places_fills_and_reconciles_offline(
 ) -> None:
     monkeypatch.delenv("SPX_NOW", raising=False)
     data = tmp_path / "data"
+    # The README's sequence: the plain demo, then the execution (which runs the pipeline once more).
+    assert main(["demo", "--data-dir", str(data), "--quiet", "--now", "2026-11-24T10:25:00-05:00"]) == 0
     assert (
         main(["demo", "--data-dir", str(data), "--quiet", "--execute", "--now", "2026-11-24T10:30:00-05:00"])
         == 0
@@ -102,6 +106,28 @@ def test_demo_execute_places_fills_and_reconciles_offline(
     statuses = set(warehouse.query("SELECT DISTINCT status FROM position_reconciliation")["status"])
     # Ours match; the positions the demo accounts hold from before are acknowledged, not unexplained.
     assert "matched" in statuses and "acknowledged" in statuses and "unexpected_at_broker" not in statuses
+    # Each trade entered once; its exits cover what filled, never the plan (no 2-lot T1 on a 1-lot fill).
+    app = AppDatabase(f"sqlite:///{data / 'app.sqlite'}")
+    store = TradeStore(app)
+    trades = store.trades()
+    assert trades and len({(t.account_id, t.plan.setup_id, t.plan.session) for t in trades}) == len(trades)
+    for trade_id, orders in store.orders([t.trade_id for t in trades]).items():
+        entries = [o for o in orders if o.leg == "entry" and o.broker is not None]
+        assert len(entries) <= 1, trade_id
+        filled = sum(o.broker.open_filled for o in entries)  # type: ignore[union-attr]
+        for exit_order in (o for o in orders if o.leg != "entry"):
+            assert exit_order.quantity <= filled, (trade_id, exit_order.tag, exit_order.quantity, filled)
+    app.dispose()
+    # Every asset check the demo's runs evaluated is green.
+    import dagster as dg
+
+    latest: dict[tuple[str, str], bool] = {}
+    with dg.DagsterInstance.from_config(str(data / "dagster_home")) as instance:
+        for run in reversed(instance.get_runs()):
+            for entry in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+                evaluation = entry.dagster_event.event_specific_data  # type: ignore[union-attr]
+                latest[(evaluation.asset_key.to_user_string(), evaluation.check_name)] = evaluation.passed
+    assert latest and [key for key, passed in latest.items() if not passed] == []
     for name in ("fills_and_slippage_by_setup", "execution_quality_by_hour", "trades", "trade_events"):
         assert len(AnalystCatalog(data / "warehouse.duckdb").named_query(name)) > 0, name
 
