@@ -55,8 +55,8 @@ from spx_pipeline.local_cluster import GroupProcess, celery_workers, redis_serve
 from spx_pipeline.resources import AppDatabaseResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.executor import reconstructable_job
 from spx_pipeline.resources.instance import prepare_instance
-from spx_pipeline.storage.credentials import CredentialStore, generate_key
-from spx_pipeline.storage.warehouse import Warehouse
+from spx_pipeline.storage.app.credentials import CredentialStore, generate_key
+from spx_pipeline.storage.warehouse.store import Warehouse
 
 # Stage name → (step key prefix, warehouse table whose rows for the run the stage wrote).
 STAGES: dict[str, tuple[str, str]] = {

@@ -59,11 +59,11 @@ from spx_pipeline.emulator import EmulatorConfig, FaultConfig, TradierEmulator, 
 from spx_pipeline.resources import AppDatabaseResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.run_guard import worker_tags
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
-from spx_pipeline.storage.analyst import AnalystCatalog
-from spx_pipeline.storage.appdb import AppDatabase
-from spx_pipeline.storage.credentials import generate_key
-from spx_pipeline.storage.snapshots import read_snapshots
-from spx_pipeline.storage.warehouse import Warehouse
+from spx_pipeline.storage.app.credentials import generate_key
+from spx_pipeline.storage.app.database import AppDatabase
+from spx_pipeline.storage.app.snapshots import read_snapshots
+from spx_pipeline.storage.warehouse.analyst import AnalystCatalog
+from spx_pipeline.storage.warehouse.store import Warehouse
 
 START = "2026-11-24T10:30:00-05:00"  # a regular session; each run is one second later
 

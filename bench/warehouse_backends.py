@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from spx_pipeline.storage.warehouse import Warehouse
+from spx_pipeline.storage.warehouse.store import Warehouse
 
 
 def chain(run_id: str, rows: int) -> pd.DataFrame:

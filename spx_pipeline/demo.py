@@ -30,11 +30,11 @@ from spx_pipeline.settings import (
     WAREHOUSE_PATH_VAR,
     Settings,
 )
-from spx_pipeline.storage.acknowledgements import AcknowledgementStore
-from spx_pipeline.storage.appdb import AppDatabase
-from spx_pipeline.storage.credentials import CredentialStore, UnknownAccountError, generate_key
-from spx_pipeline.storage.setups import SetupError, SetupStore
-from spx_pipeline.storage.warehouse import Warehouse
+from spx_pipeline.storage.app.acknowledgements import AcknowledgementStore
+from spx_pipeline.storage.app.credentials import CredentialStore, UnknownAccountError, generate_key
+from spx_pipeline.storage.app.database import AppDatabase
+from spx_pipeline.storage.app.setups import SetupError, SetupStore
+from spx_pipeline.storage.warehouse.store import Warehouse
 
 if TYPE_CHECKING:
     from spx_pipeline.demo_execution import ExecutionSummary

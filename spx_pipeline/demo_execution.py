@@ -19,12 +19,12 @@ from spx_pipeline.clock import NOW_VAR, FixedClock, clock_from_env
 from spx_pipeline.domain.execution import quantile
 from spx_pipeline.domain.market_calendar import NEW_YORK, is_open_at, sessions_between, trading_day
 from spx_pipeline.emulator import EmulatorConfig, SimulationConfig
-from spx_pipeline.storage.execution_reads import (
+from spx_pipeline.storage.warehouse.execution_reads import (
     accounts_with_tickets,
     latest_fills,
     latest_reconciliation_counts,
 )
-from spx_pipeline.storage.warehouse import Warehouse
+from spx_pipeline.storage.warehouse.store import Warehouse
 
 DEMO_SEED = 7
 # The demo is a sandbox: generous caps so every demo ticket can go out; real runs keep the defaults.

@@ -16,12 +16,12 @@ import click
 import sqlalchemy as sa
 
 from spx_pipeline.settings import SettingError
-from spx_pipeline.storage.analyst import AnalystCopyError
-from spx_pipeline.storage.appdb import AppDatabase, MigrationError, missing_sqlite_file
-from spx_pipeline.storage.credentials import CredentialError, CredentialsKeyError
+from spx_pipeline.storage.app.credentials import CredentialError, CredentialsKeyError
+from spx_pipeline.storage.app.database import AppDatabase, MigrationError, missing_sqlite_file
+from spx_pipeline.storage.app.setups import SetupError
 from spx_pipeline.storage.paths import app_db_url
-from spx_pipeline.storage.setups import SetupError
-from spx_pipeline.storage.warehouse import WarehouseError
+from spx_pipeline.storage.warehouse.analyst import AnalystCopyError
+from spx_pipeline.storage.warehouse.store import WarehouseError
 
 PROG = "spx-pipeline"
 

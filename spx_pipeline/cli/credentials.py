@@ -20,7 +20,7 @@ from spx_pipeline.cli.common import (
 )
 from spx_pipeline.cli.keys import local_key, missing_key_hint
 from spx_pipeline.cli.render import align_columns
-from spx_pipeline.storage.credentials import (
+from spx_pipeline.storage.app.credentials import (
     ENVIRONMENTS,
     CredentialInfo,
     CredentialsKeyError,

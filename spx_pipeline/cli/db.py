@@ -7,8 +7,8 @@ import duckdb
 
 from spx_pipeline.cli.common import CliError, app_database, db_url_option, operator_errors
 from spx_pipeline.cli.render import FORMATS, QueryResult, render
-from spx_pipeline.storage.analyst import AnalystCatalog
-from spx_pipeline.storage.warehouse import Warehouse, query_names, read_named_query
+from spx_pipeline.storage.warehouse.analyst import AnalystCatalog
+from spx_pipeline.storage.warehouse.store import Warehouse, query_names, read_named_query
 
 _PATH_HELP = "the warehouse's DuckDB file (default: $SPX_WAREHOUSE_PATH or data/warehouse.duckdb)"
 

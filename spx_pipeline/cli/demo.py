@@ -12,7 +12,7 @@ import click
 
 from spx_pipeline.cli.common import CliError, data_dir_option
 from spx_pipeline.clock import NOW_VAR, parse_instant
-from spx_pipeline.storage.analyst import AnalystPaths
+from spx_pipeline.storage.warehouse.analyst import AnalystPaths
 
 if TYPE_CHECKING:
     from spx_pipeline.demo_execution import ExecutionSummary

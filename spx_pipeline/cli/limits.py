@@ -8,7 +8,7 @@ import click
 
 from spx_pipeline.cli.common import CliError, db_url_option, open_app_db
 from spx_pipeline.cli.render import FORMATS, QueryResult, render
-from spx_pipeline.storage.account_limits import LimitError, LimitStore
+from spx_pipeline.storage.app.limits import LimitError, LimitStore
 
 
 @click.group()

@@ -24,8 +24,8 @@ from spx_pipeline.domain.accounts import validate_account_id
 from spx_pipeline.domain.execution import PlacementRefused
 from spx_pipeline.domain.trades.planning import PlacementCaps
 from spx_pipeline.settings import Settings
-from spx_pipeline.storage.credentials import CredentialStore
-from spx_pipeline.storage.warehouse import Warehouse, WarehouseError
+from spx_pipeline.storage.app.credentials import CredentialStore
+from spx_pipeline.storage.warehouse.store import Warehouse, WarehouseError
 from spx_pipeline.transformations.placement import Choice, PlacementRun, execute_placement
 from spx_pipeline.transformations.placement_view import PLAN_COLUMNS, plan_rows
 

@@ -6,7 +6,7 @@ import click
 
 from spx_pipeline.cli.common import CliError, db_url_option, open_app_db
 from spx_pipeline.cli.render import FORMATS, QueryResult, render
-from spx_pipeline.storage.acknowledgements import AcknowledgementError, AcknowledgementStore
+from spx_pipeline.storage.app.acknowledgements import AcknowledgementError, AcknowledgementStore
 
 
 @click.group()

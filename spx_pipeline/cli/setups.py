@@ -7,7 +7,7 @@ import click
 from spx_pipeline.cli.common import db_url_option, open_app_db, open_existing_app_db, operator_errors
 from spx_pipeline.cli.render import align_columns
 from spx_pipeline.domain.money import percent_text
-from spx_pipeline.storage.setups import DIRECTIONS, STATUSES, SetupStore
+from spx_pipeline.storage.app.setups import DIRECTIONS, STATUSES, SetupStore
 
 
 @click.group()

@@ -9,7 +9,7 @@ import click
 from spx_pipeline.cli.common import CliError, db_url_option, open_app_db
 from spx_pipeline.cli.render import FORMATS, QueryResult, render
 from spx_pipeline.domain.accounts import validate_account_id
-from spx_pipeline.storage.trade_store import TradeStore
+from spx_pipeline.storage.app.trades import TradeStore
 
 COLUMNS = [
     "trade_id", "account_id", "setup_id", "session", "state", "option_symbol", "planned_quantity",

@@ -11,8 +11,8 @@ from __future__ import annotations
 import dagster as dg
 
 from spx_pipeline.defs.display import chart_markdown
-from spx_pipeline.storage import chart_reads
-from spx_pipeline.storage.warehouse import Warehouse
+from spx_pipeline.storage.warehouse import chart_reads
+from spx_pipeline.storage.warehouse.store import Warehouse
 from spx_pipeline.transformations import chart_images
 
 PREFIX = chart_reads.WAREHOUSE_PREFIX

@@ -7,9 +7,9 @@ import dagster as dg
 import pandas as pd
 
 from spx_pipeline.resources import WarehouseResource
-from spx_pipeline.storage import reads
-from spx_pipeline.storage.reconcile import RunState
-from spx_pipeline.storage.warehouse_schema import table_spec
+from spx_pipeline.storage.warehouse import reads
+from spx_pipeline.storage.warehouse.reconcile import RunState
+from spx_pipeline.storage.warehouse.schema import table_spec
 from spx_pipeline.transformations.quality import Verdict
 
 OWNERS = ["team:spx-trading"]

@@ -17,7 +17,7 @@ import dagster as dg
 import pandas as pd
 
 from spx_pipeline.domain.money import percent_text
-from spx_pipeline.storage.warehouse import Warehouse
+from spx_pipeline.storage.warehouse.store import Warehouse
 
 MISSING = ""
 

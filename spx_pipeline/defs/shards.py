@@ -30,7 +30,7 @@ from spx_pipeline.broker.secrets import Redactor
 from spx_pipeline.resources import TradierResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.settings import MAX_SYNC_SHARDS
-from spx_pipeline.storage.credentials import StoredCredential
+from spx_pipeline.storage.app.credentials import StoredCredential
 from spx_pipeline.transformations.shards import DEFAULT_MIN_ACCOUNTS_PER_SHARD, Shard, plan_shards
 
 T = TypeVar("T")

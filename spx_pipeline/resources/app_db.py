@@ -6,12 +6,12 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from spx_pipeline.settings import SettingError, Settings
-from spx_pipeline.storage.account_limits import LimitStore
-from spx_pipeline.storage.acknowledgements import AcknowledgementStore
-from spx_pipeline.storage.appdb import AppDatabase
-from spx_pipeline.storage.credentials import CredentialStore
-from spx_pipeline.storage.setups import SetupStore
-from spx_pipeline.storage.trade_store import TradeStore
+from spx_pipeline.storage.app.acknowledgements import AcknowledgementStore
+from spx_pipeline.storage.app.credentials import CredentialStore
+from spx_pipeline.storage.app.database import AppDatabase
+from spx_pipeline.storage.app.limits import LimitStore
+from spx_pipeline.storage.app.setups import SetupStore
+from spx_pipeline.storage.app.trades import TradeStore
 
 
 class AppDatabaseResource(dg.ConfigurableResource):

@@ -7,7 +7,7 @@ from pydantic import PrivateAttr
 
 from spx_pipeline.resources.run_guard import WATCH_INTERVAL_SECONDS, RunGuard
 from spx_pipeline.settings import SettingError
-from spx_pipeline.storage.warehouse import Warehouse
+from spx_pipeline.storage.warehouse.store import Warehouse
 
 # Every step that writes the warehouse runs in this pool. DuckDB allows one read-write process
 # per file, so the instance limits the pool to one step at a time (dagster.yaml `pools`); the

@@ -20,7 +20,7 @@ from spx_pipeline.broker.tradier import AccountResult, Order, Position
 from spx_pipeline.domain.market_calendar import NEW_YORK
 from spx_pipeline.domain.occ import OptionSymbolError, parse_option_symbol
 from spx_pipeline.domain.tradier.enums import WORKING_STATUSES
-from spx_pipeline.storage.warehouse_schema import column_names
+from spx_pipeline.storage.warehouse.schema import column_names
 from spx_pipeline.transformations.portfolio import failure_row
 
 POSITION_COLUMNS = column_names("tradier_positions")

@@ -11,7 +11,7 @@ import pandas as pd
 from spx_pipeline.domain.market_calendar import sessions_from, trading_day
 from spx_pipeline.domain.occ import parse_option_symbols
 from spx_pipeline.domain.quotes import staler_side, to_utc
-from spx_pipeline.storage.warehouse_schema import column_names
+from spx_pipeline.storage.warehouse.schema import column_names
 
 # The roots a trader of SPX 0DTE cares about: PM-settled dailies (SPXW) and AM monthlies (SPX).
 SPX_ROOTS = ("SPX", "SPXW")

@@ -37,7 +37,7 @@ from spx_pipeline.domain.occ import OptionSymbolError, parse_option_symbol
 from spx_pipeline.domain.trades import TradeOrder, ticket_id
 from spx_pipeline.domain.trades.reports import normalized_symbol
 from spx_pipeline.domain.tradier.enums import OrderType, Side
-from spx_pipeline.storage.execution_records import SetupFidelity
+from spx_pipeline.storage.app.placements import SetupFidelity
 
 
 def money(value: object, field: str, *, signed: bool = False) -> Decimal | None:

@@ -21,12 +21,12 @@ from spx_pipeline.broker.tradier.hosts import LIVE_HOSTS, normalize_host
 from spx_pipeline.domain.execution import PlacementRecord, PlacementRefused, check_environment
 from spx_pipeline.domain.trades import TERMINAL, TradeState, ticket_id
 from spx_pipeline.domain.trades.planning import Action, PlacementCaps, PlanRow, opening_total
-from spx_pipeline.storage.appdb import AppDatabase
-from spx_pipeline.storage.execution_reads import tickets_by_id
-from spx_pipeline.storage.execution_records import record_placement
-from spx_pipeline.storage.trade_mirror import mirror_trades
-from spx_pipeline.storage.trade_store import TradeStore
-from spx_pipeline.storage.warehouse import Warehouse
+from spx_pipeline.storage.app.database import AppDatabase
+from spx_pipeline.storage.app.placements import record_placement
+from spx_pipeline.storage.app.trades import TradeStore
+from spx_pipeline.storage.warehouse.execution_reads import tickets_by_id
+from spx_pipeline.storage.warehouse.store import Warehouse
+from spx_pipeline.storage.warehouse.trade_mirror import mirror_trades
 from spx_pipeline.transformations.placement_records import placement_frame
 from spx_pipeline.transformations.trade_placement import PlacementOutcome, PlacementRequest, run_placement
 from spx_pipeline.transformations.trade_sending import Checkpoint, Sent, _no_checkpoint

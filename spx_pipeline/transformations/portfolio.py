@@ -20,8 +20,8 @@ import pandera.errors as pa_errors
 from spx_pipeline.broker.tradier import BalanceResult, Balances
 from spx_pipeline.domain.accounts import pdt_qualified
 from spx_pipeline.domain.risk_context import RiskContext
-from spx_pipeline.storage.credentials import CredentialInfo
-from spx_pipeline.storage.warehouse_schema import column_names
+from spx_pipeline.storage.app.credentials import CredentialInfo
+from spx_pipeline.storage.warehouse.schema import column_names
 from spx_pipeline.transformations.schemas import validate_snapshots
 
 BALANCE_MONEY_FIELDS: tuple[str, ...] = (

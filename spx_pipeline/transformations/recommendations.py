@@ -26,10 +26,10 @@ from spx_pipeline.domain.setups import Setup
 from spx_pipeline.domain.sizing import Committed
 from spx_pipeline.domain.trades import TradeState, commitments
 from spx_pipeline.domain.zero_dte import ZeroDtePolicy
-from spx_pipeline.storage import reads
-from spx_pipeline.storage.account_limits import AccountLimits, effective
-from spx_pipeline.storage.trade_store import TradeStore
-from spx_pipeline.storage.warehouse import Warehouse
+from spx_pipeline.storage.app.limits import AccountLimits, effective
+from spx_pipeline.storage.app.trades import TradeStore
+from spx_pipeline.storage.warehouse import reads
+from spx_pipeline.storage.warehouse.store import Warehouse
 
 # What a recommendation is for (tickets carry it too), and the table's row key: every run's rows
 # are kept, so the same recommendation key appears once per run.

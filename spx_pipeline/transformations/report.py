@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Final
 
 import pandas as pd
 
-from spx_pipeline.storage import chart_reads
-from spx_pipeline.storage.analyst import AnalystCatalog
+from spx_pipeline.storage.warehouse import chart_reads
+from spx_pipeline.storage.warehouse.analyst import AnalystCatalog
 
 if TYPE_CHECKING:
     from plotly.graph_objects import Figure

@@ -15,7 +15,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from spx_pipeline.domain.tradier.enums import ACCOUNT_TYPES, ENVIRONMENTS
-from spx_pipeline.storage.warehouse_schema import column_names
+from spx_pipeline.storage.warehouse.schema import column_names
 
 
 def _finite(series: pd.Series) -> pd.Series:

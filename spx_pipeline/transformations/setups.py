@@ -9,8 +9,8 @@ from datetime import datetime
 
 import pandas as pd
 
-from spx_pipeline.storage.setups import SetupRecord
-from spx_pipeline.storage.warehouse_schema import column_names
+from spx_pipeline.storage.app.setups import SetupRecord
+from spx_pipeline.storage.warehouse.schema import column_names
 
 
 def setup_rows(records: Iterable[SetupRecord], *, run_id: str, captured_at: datetime) -> pd.DataFrame:

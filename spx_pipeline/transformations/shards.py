@@ -20,7 +20,7 @@ from typing import Final
 
 import pandas as pd
 
-from spx_pipeline.storage.warehouse_schema import column_names
+from spx_pipeline.storage.warehouse.schema import column_names
 
 # A shard below this many accounts is not worth a step of its own (a worker round trip, the
 # resources' set-up): 16 shards start paying off from about 1,600 accounts.

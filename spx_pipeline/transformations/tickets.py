@@ -24,10 +24,10 @@ from spx_pipeline.domain.setups import Setup
 from spx_pipeline.domain.trades import Trade, TradePlan, TradeState, ticket_id
 from spx_pipeline.domain.trades.birth import plan_from_recommendation, planned_tickets
 from spx_pipeline.domain.trades.ids import trade_id as make_trade_id
-from spx_pipeline.storage import reads
-from spx_pipeline.storage.trade_store import PlanOutcome, TradeStore
-from spx_pipeline.storage.warehouse import Warehouse
-from spx_pipeline.storage.warehouse_schema import column_names
+from spx_pipeline.storage.app.trades import PlanOutcome, TradeStore
+from spx_pipeline.storage.warehouse import reads
+from spx_pipeline.storage.warehouse.schema import column_names
+from spx_pipeline.storage.warehouse.store import Warehouse
 
 
 def recommendations_for_tickets(

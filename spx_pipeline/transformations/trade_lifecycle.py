@@ -32,8 +32,8 @@ from spx_pipeline.domain.trades import (
 )
 from spx_pipeline.domain.trades.records import IN_FLIGHT, TradePlan
 from spx_pipeline.domain.trades.reports import by_tag, facts_from_legs, first_order_id, order_status
-from spx_pipeline.storage.trade_claims import record_facts, settle_void
-from spx_pipeline.storage.trade_store import TradeStore
+from spx_pipeline.storage.app.claims import record_facts, settle_void
+from spx_pipeline.storage.app.trades import TradeStore
 
 # How long a claim may stay unconfirmed before a run that finds no order under its tag voids it:
 # well beyond a POST's timeout, so a live sender is never overtaken.

@@ -28,7 +28,7 @@ from spx_pipeline.domain.trades.planning import (
     plan_trade,
 )
 from spx_pipeline.domain.trades.reports import normalized_symbol
-from spx_pipeline.storage.trade_store import TradeStore
+from spx_pipeline.storage.app.trades import TradeStore
 from spx_pipeline.transformations.broker_legs import order_legs
 from spx_pipeline.transformations.trade_lifecycle import (
     AccountView,

@@ -23,8 +23,8 @@ from spx_pipeline.broker.tradier import (
 )
 from spx_pipeline.domain.trades import LocalStatus, OrderIntent, Trade, TradeOrder
 from spx_pipeline.domain.trades.records import Leg
-from spx_pipeline.storage.trade_claims import claim_entry, claim_exits, mark_sending, record_outcome
-from spx_pipeline.storage.trade_store import TradeStore
+from spx_pipeline.storage.app.claims import claim_entry, claim_exits, mark_sending, record_outcome
+from spx_pipeline.storage.app.trades import TradeStore
 
 Checkpoint = Callable[[str, str], None]  # (step, tag): raise to stop the run there
 

@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from spx_pipeline.cli import main
-from spx_pipeline.storage.appdb import AppDatabase
-from spx_pipeline.storage.credentials import CredentialStore, load_cipher
+from spx_pipeline.storage.app.credentials import CredentialStore, load_cipher
+from spx_pipeline.storage.app.database import AppDatabase
 
 PLANTED = "PLANTED-cli-tok-94b1d07e6a"
 

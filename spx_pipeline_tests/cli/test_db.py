@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from spx_pipeline.cli import main
-from spx_pipeline.storage.migrations import load_migrations
+from spx_pipeline.storage.app.migrations import load_migrations
 
 
 def test_upgrade_then_up_to_date_then_status(app_db_url: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from spx_pipeline.cli import main
-from spx_pipeline.storage.analyst import AnalystCatalog
-from spx_pipeline.storage.appdb import AppDatabase
-from spx_pipeline.storage.credentials import generate_key
-from spx_pipeline.storage.trade_store import TradeStore
-from spx_pipeline.storage.warehouse import Warehouse, query_names
+from spx_pipeline.storage.app.credentials import generate_key
+from spx_pipeline.storage.app.database import AppDatabase
+from spx_pipeline.storage.app.trades import TradeStore
+from spx_pipeline.storage.warehouse.analyst import AnalystCatalog
+from spx_pipeline.storage.warehouse.store import Warehouse, query_names
 
 ENV = (
     "SPX_APP_DB_URL",

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from spx_pipeline.cli import main
-from spx_pipeline.storage.appdb import AppDatabase
-from spx_pipeline.storage.credentials import CredentialStore, generate_key
+from spx_pipeline.storage.app.credentials import CredentialStore, generate_key
+from spx_pipeline.storage.app.database import AppDatabase
 
 
 def one_line_error(err: str, *needles: str) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from spx_pipeline.storage.credentials import generate_key
+from spx_pipeline.storage.app.credentials import generate_key
 from spx_pipeline_tests.fixtures.processes import InvokeCli, clean_cli_env, run_cli
 
 DB = ("--db-url", "sqlite:///{tmp}/app.sqlite")

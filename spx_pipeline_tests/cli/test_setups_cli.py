@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 
 from spx_pipeline.cli import main
-from spx_pipeline.storage.appdb import AppDatabase
-from spx_pipeline.storage.setups import SetupStore
+from spx_pipeline.storage.app.database import AppDatabase
+from spx_pipeline.storage.app.setups import SetupStore
 
 
 def test_add_list_deactivate(app_db_url: str, capsys: pytest.CaptureFixture[str]) -> None:

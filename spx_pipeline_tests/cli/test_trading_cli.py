@@ -8,7 +8,7 @@ import sys
 import threading
 from decimal import Decimal
 
-from spx_pipeline.storage.account_limits import LimitStore
+from spx_pipeline.storage.app.limits import LimitStore
 from spx_pipeline_tests.fixtures.processes import InvokeCli, clean_cli_env
 from spx_pipeline_tests.fixtures.simulation import PDT
 from spx_pipeline_tests.fixtures.trading import Desk

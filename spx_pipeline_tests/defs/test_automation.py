@@ -8,8 +8,8 @@ import pytest
 
 from spx_pipeline.definitions import build_definitions
 from spx_pipeline.resources import AppDatabaseResource, TradierResource, WarehouseResource
-from spx_pipeline.storage.appdb import AppDatabase
-from spx_pipeline.storage.credentials import CredentialStore
+from spx_pipeline.storage.app.credentials import CredentialStore
+from spx_pipeline.storage.app.database import AppDatabase
 
 NY = ZoneInfo("America/New_York")
 FLAG = "TRADIER_PORTFOLIO_SYNC_ENABLED"

@@ -21,9 +21,9 @@ from spx_pipeline.cli import main
 from spx_pipeline.domain.occ import OptionSymbolError
 from spx_pipeline.domain.risk_context import RiskContext
 from spx_pipeline.emulator import EmulatedAccount, demo_accounts
-from spx_pipeline.storage.appdb import AppDatabase
-from spx_pipeline.storage.credentials import CredentialError, CredentialStore
-from spx_pipeline.storage.setups import SetupError, SetupStore
+from spx_pipeline.storage.app.credentials import CredentialError, CredentialStore
+from spx_pipeline.storage.app.database import AppDatabase
+from spx_pipeline.storage.app.setups import SetupError, SetupStore
 from spx_pipeline.transformations.chain import chain_rows
 from spx_pipeline.transformations.portfolio import risk_contexts
 from spx_pipeline_tests.fixtures.pipeline import PipelineEnv, PipelineEnvFactory

@@ -10,7 +10,7 @@ import dagster as dg
 from PIL import Image
 
 from spx_pipeline.defs.charts import equity_chart, outcomes_chart, pnl_chart, slippage_chart
-from spx_pipeline.storage.warehouse import Warehouse
+from spx_pipeline.storage.warehouse.store import Warehouse
 from spx_pipeline_tests.fixtures.pipeline import FullRun
 
 DATA_URI = re.compile(r"^!\[(?P<title>[^\]]+)\]\(data:image/png;base64,(?P<png>[A-Za-z0-9+/=]+)\)$")

@@ -18,8 +18,8 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from spx_pipeline.storage.analyst import AnalystCatalog
-from spx_pipeline.storage.snapshots import read_snapshots
+from spx_pipeline.storage.app.snapshots import read_snapshots
+from spx_pipeline.storage.warehouse.analyst import AnalystCatalog
 from spx_pipeline.transformations.recommendations import latest_snapshots
 from spx_pipeline_tests.fixtures.pipeline import PipelineEnv
 from spx_pipeline_tests.fixtures.runs import StartChild, local_instance_home
@@ -28,7 +28,8 @@ ASSETS = "spx_pipeline.defs.portfolio.assets"
 CRASH_POINTS = {
     "after-balances": (ASSETS, "reconcile_snapshots"),  # first call of portfolio_snapshots
     "before-app-db-commit": (ASSETS, "replace_snapshots"),  # warehouse rows written, not committed
-    "after-app-db-commit": ("spx_pipeline.storage.publication", "publish_stage"),  # commit point passed
+    # commit point passed
+    "after-app-db-commit": ("spx_pipeline.storage.warehouse.publication", "publish_stage"),
 }
 
 

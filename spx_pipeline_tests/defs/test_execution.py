@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 
 from spx_pipeline.emulator import EmulatorConfig, SimulationConfig, demo_accounts
-from spx_pipeline.storage.execution_records import read_placements, read_setup_fidelity
+from spx_pipeline.storage.app.placements import read_placements, read_setup_fidelity
 from spx_pipeline_tests.fixtures.pipeline import PipelineEnv, PipelineEnvFactory
 from spx_pipeline_tests.fixtures.simulation import PDT
 

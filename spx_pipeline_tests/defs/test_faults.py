@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-import spx_pipeline.storage.warehouse_writes as warehouse_module
+import spx_pipeline.storage.warehouse.writes as warehouse_module
 from spx_pipeline.definitions import build_definitions
 from spx_pipeline.emulator import EmulatorConfig, FaultConfig, RequestRecord, demo_accounts
 from spx_pipeline.resources import TradierResource

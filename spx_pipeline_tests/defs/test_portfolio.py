@@ -158,7 +158,7 @@ def test_snapshot_schema_refuses_unknown_account_type_and_non_utc_naive_times() 
 
 
 def test_snapshots_also_land_in_the_app_database_without_duplicates(pipeline_env: PipelineEnv) -> None:
-    from spx_pipeline.storage.snapshots import read_snapshots
+    from spx_pipeline.storage.app.snapshots import read_snapshots
 
     first = pipeline_env.run("portfolio_sync_job")
     assert first.success

@@ -24,7 +24,7 @@ from spx_pipeline.cli import main
 from spx_pipeline.definitions import build_definitions
 from spx_pipeline.emulator import FaultConfig, demo_accounts
 from spx_pipeline.resources import TradierResource
-from spx_pipeline.storage.credentials import generate_key
+from spx_pipeline.storage.app.credentials import generate_key
 from spx_pipeline_tests.fixtures.pipeline import PipelineEnv, PipelineEnvFactory
 
 FULL_RUN_CONFIG = {

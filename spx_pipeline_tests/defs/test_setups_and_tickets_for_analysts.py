@@ -6,8 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from spx_pipeline.demo import DEMO_SETUPS
-from spx_pipeline.storage.analyst import AnalystCatalog
-from spx_pipeline.storage.warehouse import read_named_query
+from spx_pipeline.storage.warehouse.analyst import AnalystCatalog
+from spx_pipeline.storage.warehouse.store import read_named_query
 from spx_pipeline_tests.fixtures.pipeline import FullRun
 
 TICKET_COLUMNS = {

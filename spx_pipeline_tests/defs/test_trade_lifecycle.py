@@ -17,8 +17,8 @@ from spx_pipeline.demo import SMALL_MARGIN_ACCOUNT
 from spx_pipeline.domain.market_calendar import next_session, trading_day
 from spx_pipeline.domain.trades import Leg, TradeState
 from spx_pipeline.emulator import FaultConfig, demo_accounts
-from spx_pipeline.storage.execution_reads import latest_guardrails
-from spx_pipeline.storage.setups import SetupStore
+from spx_pipeline.storage.app.setups import SetupStore
+from spx_pipeline.storage.warehouse.execution_reads import latest_guardrails
 from spx_pipeline.transformations import trade_sending
 from spx_pipeline_tests.fixtures.simulation import CASH, MARGIN, PDT
 from spx_pipeline_tests.fixtures.trade_history import seed_day_trades

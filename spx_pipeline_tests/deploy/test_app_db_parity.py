@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from spx_pipeline.cli import main
 from spx_pipeline.emulator import demo_accounts
-from spx_pipeline.storage.migrations import load_migrations
+from spx_pipeline.storage.app.migrations import load_migrations
 from spx_pipeline_tests.fixtures.pipeline import PipelineEnvFactory
 
 

@@ -80,7 +80,7 @@ def overlapped(spans_a: list[tuple[float, float]], spans_b: list[tuple[float, fl
     [
         pytest.param(True, "duckdb", id="shared-instance-pool"),
         # Two instances, no shared pool: only DuckDB's lock retry keeps the writers apart. The same
-        # retry is tested across two processes in storage/test_warehouse.py, so this end-to-end case
+        # retry is tested across two processes in storage/warehouse/test_store.py, so this end-to-end case
         # runs with the distributed suite (make test-distributed, run by CI).
         pytest.param(False, "duckdb", id="separate-instances", marks=pytest.mark.distributed),
         # Also one of the distributed suite's cases (on Celery workers); here with the plain

@@ -22,7 +22,7 @@ from spx_pipeline.domain.sizing import size_position
 from spx_pipeline.domain.ticks import is_on_tick, round_to_tick
 from spx_pipeline.domain.zero_dte import ZeroDtePolicy
 from spx_pipeline.emulator.sample_data import synthetic_spx_chain, tradier_chain_records
-from spx_pipeline.storage.warehouse_schema import column_names, ddl_scripts
+from spx_pipeline.storage.warehouse.schema import column_names, ddl_scripts
 
 D = Decimal
 AS_OF = date(2026, 11, 24)

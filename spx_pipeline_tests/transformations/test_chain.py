@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from spx_pipeline.domain.occ import OptionSymbolError
-from spx_pipeline.storage.warehouse_schema import column_names
+from spx_pipeline.storage.warehouse.schema import column_names
 from spx_pipeline.transformations.chain import chain_rows, expirations_to_fetch
 
 TUE, WED, THU, FRI = date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 26), date(2026, 11, 27)

@@ -14,7 +14,7 @@ from spx_pipeline.domain.risk_context import RiskContext
 from spx_pipeline.domain.setups import Setup
 from spx_pipeline.domain.zero_dte import ZeroDtePolicy
 from spx_pipeline.emulator.sample_data import synthetic_spx_chain
-from spx_pipeline.storage.warehouse import Warehouse
+from spx_pipeline.storage.warehouse.store import Warehouse
 from spx_pipeline.transformations.chain import chain_rows
 from spx_pipeline.transformations.recommendations import (
     BudgetBreachError,

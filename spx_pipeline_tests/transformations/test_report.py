@@ -12,8 +12,8 @@ import duckdb
 import pytest
 
 from spx_pipeline.cli import main
-from spx_pipeline.storage.analyst import AnalystCatalog
-from spx_pipeline.storage.warehouse import Warehouse
+from spx_pipeline.storage.warehouse.analyst import AnalystCatalog
+from spx_pipeline.storage.warehouse.store import Warehouse
 from spx_pipeline.transformations.report import NO_TRADES, pnl_section, report_path, write_report
 
 AT = datetime(2026, 11, 25, 21, 0, tzinfo=UTC)

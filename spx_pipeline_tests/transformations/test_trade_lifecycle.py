@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from spx_pipeline.domain.trades import CloseReason, LocalStatus, TradeState, entry_intent, exits_needed
-from spx_pipeline.storage.appdb import AppDatabase
-from spx_pipeline.storage.trade_claims import claim_entry, claim_exits
-from spx_pipeline.storage.trade_store import TradeStore
+from spx_pipeline.storage.app.claims import claim_entry, claim_exits
+from spx_pipeline.storage.app.database import AppDatabase
+from spx_pipeline.storage.app.trades import TradeStore
 from spx_pipeline.transformations.trade_lifecycle import AccountView, sync_account
 from spx_pipeline_tests.fixtures.trades import SESSION, SYMBOL, T0, broker_leg, later, make_plan
 

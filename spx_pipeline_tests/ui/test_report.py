@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from spx_pipeline.storage import chart_reads
-from spx_pipeline.storage.analyst import AnalystCatalog
+from spx_pipeline.storage.warehouse import chart_reads
+from spx_pipeline.storage.warehouse.analyst import AnalystCatalog
 from spx_pipeline.transformations.report import trades_available
 from spx_pipeline_tests.fixtures.browser import headless_chromium
 from spx_pipeline_tests.fixtures.processes import clean_cli_env

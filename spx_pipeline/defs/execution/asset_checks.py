@@ -15,8 +15,8 @@ from spx_pipeline.domain.trades import HOLDING, progress
 from spx_pipeline.domain.trades.lifecycle import covered
 from spx_pipeline.domain.trades.records import IN_FLIGHT
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, WarehouseResource
-from spx_pipeline.storage import execution_reads as reads
-from spx_pipeline.storage.trade_mirror import unpublished_placement_runs
+from spx_pipeline.storage.warehouse import execution_reads as reads
+from spx_pipeline.storage.warehouse.trade_mirror import unpublished_placement_runs
 from spx_pipeline.transformations.trade_lifecycle import CLAIM_LEASE
 
 

@@ -29,8 +29,8 @@ from spx_pipeline.domain.execution.guardrails import in_window
 from spx_pipeline.domain.market_calendar import sessions_between, trading_day
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
-from spx_pipeline.storage import execution_reads as reads
-from spx_pipeline.storage.execution_records import write_setup_fidelity
+from spx_pipeline.storage.app.placements import write_setup_fidelity
+from spx_pipeline.storage.warehouse import execution_reads as reads
 from spx_pipeline.transformations.execution import (
     broker_legs,
     fidelity_frame,

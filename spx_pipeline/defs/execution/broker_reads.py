@@ -21,8 +21,8 @@ from spx_pipeline.defs.common import OWNERS, table_schema_metadata
 from spx_pipeline.defs.display import preview_markdown, row_counts
 from spx_pipeline.defs.shards import ShardedRead, ShardFailure, ShardInputs, Written, sharded_read
 from spx_pipeline.domain.market_calendar import trading_day
-from spx_pipeline.storage.warehouse import Warehouse
-from spx_pipeline.storage.warehouse_schema import column_names
+from spx_pipeline.storage.warehouse.schema import column_names
+from spx_pipeline.storage.warehouse.store import Warehouse
 from spx_pipeline.transformations.broker_state import order_frames, position_frames
 from spx_pipeline.transformations.shards import shard_failure_rows
 

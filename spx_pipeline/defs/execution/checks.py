@@ -5,7 +5,7 @@ import pandas as pd
 
 from spx_pipeline.defs.execution.assets import position_reconciliation
 from spx_pipeline.resources import AppDatabaseResource, WarehouseResource
-from spx_pipeline.storage.execution_reads import reconciliation_of_run
+from spx_pipeline.storage.warehouse.execution_reads import reconciliation_of_run
 
 UNEXPLAINED = ("missing_at_broker", "unexpected_at_broker", "quantity_mismatch")
 

@@ -24,8 +24,8 @@ from spx_pipeline.domain.trades import TradeState
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.settings import Settings
-from spx_pipeline.storage import execution_reads as reads
-from spx_pipeline.storage.trade_mirror import mirror_trades
+from spx_pipeline.storage.warehouse import execution_reads as reads
+from spx_pipeline.storage.warehouse.trade_mirror import mirror_trades
 from spx_pipeline.transformations.placement import is_live_url
 from spx_pipeline.transformations.placement_view import plan_frame
 from spx_pipeline.transformations.trade_placement import PlacementRequest, run_placement

@@ -8,7 +8,7 @@ from spx_pipeline.defs.display import preview_markdown, row_counts
 from spx_pipeline.domain.market_calendar import trading_day
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
-from spx_pipeline.storage.trade_mirror import mirror_trades
+from spx_pipeline.storage.warehouse.trade_mirror import mirror_trades
 from spx_pipeline.transformations.tickets import plan_trades, preview_tickets, recommendations_for_tickets
 
 LEGS = ("entry", "t1", "runner_stop")

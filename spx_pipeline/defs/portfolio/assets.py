@@ -21,9 +21,9 @@ from spx_pipeline.defs.portfolio.balance_steps import (
 from spx_pipeline.defs.shards import ShardInputs, chosen_credentials
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
-from spx_pipeline.storage import reads
-from spx_pipeline.storage.reconcile import reconcile_snapshots
-from spx_pipeline.storage.snapshots import replace_snapshots
+from spx_pipeline.storage.app.snapshots import replace_snapshots
+from spx_pipeline.storage.warehouse import reads
+from spx_pipeline.storage.warehouse.reconcile import reconcile_snapshots
 from spx_pipeline.transformations.portfolio import credentials_rows, snapshot_candidates, validated_snapshots
 
 SNAPSHOT_MONEY = ("total_equity", "cash", "option_buying_power", "day_trade_buying_power", "pending_cash")

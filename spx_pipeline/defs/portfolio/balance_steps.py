@@ -19,8 +19,8 @@ from spx_pipeline.broker.tradier import AccountCredential
 from spx_pipeline.defs.common import OWNERS, table_schema_metadata
 from spx_pipeline.defs.display import preview_markdown, row_counts, seconds
 from spx_pipeline.defs.shards import ShardedRead, ShardFailure, ShardInputs, Written, sharded_read
-from spx_pipeline.storage.warehouse import Warehouse
-from spx_pipeline.storage.warehouse_schema import column_names
+from spx_pipeline.storage.warehouse.schema import column_names
+from spx_pipeline.storage.warehouse.store import Warehouse
 from spx_pipeline.transformations.portfolio import balance_frames
 from spx_pipeline.transformations.shards import shard_failure_rows
 

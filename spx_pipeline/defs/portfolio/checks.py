@@ -21,7 +21,7 @@ from spx_pipeline.defs.portfolio.assets import (
 )
 from spx_pipeline.domain.market_calendar import is_open_at
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, WarehouseResource
-from spx_pipeline.storage import reads
+from spx_pipeline.storage.warehouse import reads
 from spx_pipeline.transformations.quality import balances_accounted_for, failures_have_reasons
 from spx_pipeline.transformations.schemas import validate_snapshots
 

@@ -29,8 +29,8 @@ from spx_pipeline.domain.risk_context import DEFAULT_MAX_RISK_DOLLARS, RiskConte
 from spx_pipeline.domain.zero_dte import ZeroDtePolicy
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
-from spx_pipeline.storage.execution_reads import latest_guardrails
-from spx_pipeline.storage.warehouse import Warehouse
+from spx_pipeline.storage.warehouse.execution_reads import latest_guardrails
+from spx_pipeline.storage.warehouse.store import Warehouse
 from spx_pipeline.transformations.execution import guardrails_from_rows
 from spx_pipeline.transformations.portfolio import risk_contexts
 from spx_pipeline.transformations.recommendations import (

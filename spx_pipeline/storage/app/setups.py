@@ -1,0 +1,262 @@
+"""Trade setups (``spx_setup_instances``): what the recommendation job sizes for every account.
+
+Records carry the stored values; ``SetupRecord.to_domain()`` hands the domain layer its ``Setup``.
+The domain import is local to that method so this store works (and its CLI lists and edits
+setups) independently of the selection code.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Final
+
+import sqlalchemy as sa
+
+from spx_pipeline.storage.app.database import AppDatabase
+from spx_pipeline.storage.app.tables import spx_setup_instances
+
+if TYPE_CHECKING:
+    from spx_pipeline.domain.setups import Setup
+
+DIRECTIONS: Final = ("bullish", "bearish")
+STATUSES: Final = ("active", "inactive", "triggered", "closed")
+SYMBOLS: Final = ("SPX", "SPXW")
+_SETUP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_MAX_PRICE = Decimal("100000")  # domain.ticks.MAX_PRICE: no premium, stop or offset comes near it
+
+
+class SetupError(ValueError):
+    """Bad setup input, or an unknown / duplicate setup id."""
+
+
+@dataclass(frozen=True)
+class SetupRecord:
+    """One stored setup."""
+
+    id: str
+    label: str | None
+    symbol: str
+    direction: str
+    target_delta: float
+    stop_premium: Decimal | None
+    t1_gain_pct: Decimal
+    t1_fraction: Decimal
+    runner_stop_limit_offset: Decimal | None
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    priority: int = 0
+
+    def to_domain(self) -> Setup:
+        """The domain ``Setup`` the contract selector works with."""
+        from spx_pipeline.domain.setups import Setup
+
+        return Setup(
+            setup_id=self.id,
+            direction=self.direction,  # type: ignore[arg-type]  # validated on the way in
+            target_delta=self.target_delta,
+            stop_premium=self.stop_premium,
+            t1_gain_pct=self.t1_gain_pct,
+            t1_fraction=self.t1_fraction,
+            runner_stop_limit_offset=self.runner_stop_limit_offset,
+            priority=self.priority,
+        )
+
+
+class SetupStore:
+    """CRUD over ``spx_setup_instances``."""
+
+    def __init__(self, appdb: AppDatabase) -> None:
+        self._db = appdb
+
+    def add(
+        self,
+        *,
+        direction: str,
+        setup_id: str | None = None,
+        label: str | None = None,
+        symbol: str = "SPX",
+        target_delta: float = 0.40,
+        stop_premium: Decimal | float | str | None = None,
+        t1_gain_pct: Decimal | float | str = Decimal("0.5"),
+        t1_fraction: Decimal | float | str = Decimal("0.5"),
+        runner_stop_limit_offset: Decimal | float | str | None = None,
+        status: str = "active",
+        priority: int = 0,
+    ) -> SetupRecord:
+        """Validate and store a setup; without an id one is generated (``setup-<12 hex>``).
+
+        Ranges are the domain ``Setup``'s own checks, so every stored setup can be sized; a bad
+        value raises ``SetupError`` naming the field and the value, and nothing is written.
+        """
+        if direction not in DIRECTIONS:
+            raise SetupError(f"direction {direction!r} is not valid: use 'bullish' or 'bearish'")
+        if status not in STATUSES:
+            raise SetupError(f"status {status!r} is not valid: use one of {', '.join(STATUSES)}")
+        ident = setup_id.strip() if setup_id else f"setup-{uuid.uuid4().hex[:12]}"
+        if not _SETUP_ID.match(ident):
+            raise SetupError(f"setup id {setup_id!r} is not valid: use 1-64 letters, digits, '.', '_' or '-'")
+        symbol_clean = (symbol or "").strip().upper()
+        if symbol_clean not in SYMBOLS:
+            raise SetupError(f"symbol {symbol!r} is not valid: use one of {', '.join(SYMBOLS)}")
+        delta = _float("target_delta", target_delta)
+        stop = _decimal("stop_premium", stop_premium, positive=True)
+        gain = _decimal("t1_gain_pct", t1_gain_pct, positive=True)
+        fraction = _decimal("t1_fraction", t1_fraction, positive=True)
+        offset = _decimal("runner_stop_limit_offset", runner_stop_limit_offset, positive=False)
+        _check_with_domain(
+            ident, direction, delta, stop, gain, fraction, offset, priority
+        )  # fmt: skip
+        now = self._db.clock.now()
+        with self._db.engine.begin() as conn:
+            exists = conn.execute(
+                sa.select(spx_setup_instances.c.id).where(spx_setup_instances.c.id == ident)
+            ).first()
+            if exists is not None:
+                raise SetupError(f"setup id {ident!r} already exists")
+            conn.execute(
+                spx_setup_instances.insert().values(
+                    id=ident,
+                    label=(label or "").strip() or None,
+                    symbol=symbol_clean,
+                    direction=direction,
+                    target_delta=delta,
+                    stop_premium=stop,
+                    t1_gain_pct=gain,
+                    t1_fraction=fraction,
+                    runner_stop_limit_offset=offset,
+                    priority=priority,
+                    status=status,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        return self.get(ident)
+
+    def get(self, setup_id: str) -> SetupRecord:
+        with self._db.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(spx_setup_instances).where(spx_setup_instances.c.id == setup_id)
+            ).one_or_none()
+        if row is None:
+            raise SetupError(f"no setup with id {setup_id!r}")
+        return _record(row)
+
+    def list(self, status: str | None = None) -> list[SetupRecord]:
+        """Setups by creation time (then id), optionally only those with ``status``."""
+        query = sa.select(spx_setup_instances).order_by(
+            spx_setup_instances.c.created_at, spx_setup_instances.c.id
+        )
+        if status is not None:
+            if status not in STATUSES:
+                raise SetupError(f"status {status!r} is not valid: use one of {', '.join(STATUSES)}")
+            query = query.where(spx_setup_instances.c.status == status)
+        with self._db.engine.connect() as conn:
+            return [_record(row) for row in conn.execute(query)]
+
+    def active(self) -> list[SetupRecord]:
+        """The setups the scheduled recommendation run sizes."""
+        return self.list(status="active")
+
+    def set_status(self, setup_id: str, status: str) -> bool:
+        """Change a setup's status; False when it already had it."""
+        if status not in STATUSES:
+            raise SetupError(f"status {status!r} is not valid: use one of {', '.join(STATUSES)}")
+        current = self.get(setup_id)
+        if current.status == status:
+            return False
+        with self._db.engine.begin() as conn:
+            conn.execute(
+                spx_setup_instances.update()
+                .where(spx_setup_instances.c.id == setup_id)
+                .values(status=status, updated_at=self._db.clock.now())
+            )
+        return True
+
+    def deactivate(self, setup_id: str) -> bool:
+        return self.set_status(setup_id, "inactive")
+
+    def activate(self, setup_id: str) -> bool:
+        return self.set_status(setup_id, "active")
+
+
+def _record(row: sa.Row[tuple[object, ...]]) -> SetupRecord:
+    m = row._mapping
+    return SetupRecord(
+        id=m["id"],
+        label=m["label"],
+        symbol=m["symbol"],
+        direction=m["direction"],
+        target_delta=float(m["target_delta"]),
+        stop_premium=m["stop_premium"],
+        t1_gain_pct=m["t1_gain_pct"],
+        t1_fraction=m["t1_fraction"],
+        runner_stop_limit_offset=m["runner_stop_limit_offset"],
+        status=m["status"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        priority=int(m["priority"]),
+    )
+
+
+def _check_with_domain(  # noqa: PLR0917 - the fields of one setup
+    ident: str,
+    direction: str,
+    delta: float,
+    stop: Decimal | None,
+    gain: Decimal | None,
+    fraction: Decimal | None,
+    offset: Decimal | None,
+    priority: int,
+) -> None:
+    """The domain ``Setup`` validates every range (delta in (0, 1), stop below 100,000, ...)."""
+    from spx_pipeline.domain.setups import Setup
+
+    try:
+        Setup(
+            setup_id=ident,
+            direction=direction,  # type: ignore[arg-type]
+            target_delta=delta,
+            stop_premium=stop,
+            t1_gain_pct=gain,  # type: ignore[arg-type]
+            t1_fraction=fraction,  # type: ignore[arg-type]
+            runner_stop_limit_offset=offset,
+            priority=priority,
+        )
+    except ValueError as exc:
+        raise SetupError(f"setup {ident!r} refused: {exc}") from None
+
+
+def _float(field: str, value: float | str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise SetupError(f"{field} {value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise SetupError(f"{field} {value!r} is not a number")
+    return number
+
+
+def _decimal(field: str, value: Decimal | float | str | None, *, positive: bool) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except InvalidOperation:
+        raise SetupError(f"{field} {value!r} is not a number") from None
+    if not number.is_finite():
+        raise SetupError(f"{field} {value!r} is not a finite number")
+    if abs(number) >= _MAX_PRICE:  # before quantize, which cannot hold 1e30 to 4 places
+        raise SetupError(f"{field} {value!r} must be below {_MAX_PRICE}")
+    if positive and number <= 0:
+        raise SetupError(f"{field} {value!r} must be greater than 0")
+    if not positive and number < 0:
+        raise SetupError(f"{field} {value!r} must not be negative")
+    if number != number.quantize(Decimal("0.0001")):
+        raise SetupError(f"{field} {value!r} has more than 4 decimal places")
+    return number

@@ -1,0 +1,244 @@
+"""Trades in the app database: plans, reads, and the state changes the broker's reports cause.
+
+The app database is the system of record for trades (the warehouse copies it). Every change to a
+trade bumps its ``version`` with a compare-and-set, and writes exactly one ``trade_events`` row
+whose ``seq`` is the new version, in the same transaction: two runs racing on one trade cannot
+both move it, and the history has no gaps and no duplicates. Claims of orders live in
+``trade_claims``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from spx_pipeline.domain.trades import Trade, TradeEvent, TradeOrder, TradePlan, TradeState
+from spx_pipeline.domain.trades.states import TERMINAL, check_transition
+from spx_pipeline.storage.app.database import AppDatabase
+from spx_pipeline.storage.app.tables import trade_events, trade_orders, trades
+from spx_pipeline.storage.app.trade_rows import (
+    event_from_row,
+    event_values,
+    order_from_row,
+    plan_values,
+    trade_from_row,
+    trade_values,
+)
+
+_CHUNK = 500  # bound on IN (...) lists (SQLite allows 32,766 parameters; PostgreSQL more)
+_PLAN_ATTEMPTS = 3  # each lost race means another run committed a trade this one then reads
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOutcome:
+    """What planning did to each trade: born, re-planned, unchanged, or kept because it is frozen."""
+
+    trade: Trade
+    outcome: str  # born | replanned | unchanged | frozen
+
+
+class TradeStore:
+    """Reads and versioned writes of ``trades``, ``trade_orders`` and ``trade_events``."""
+
+    def __init__(self, appdb: AppDatabase) -> None:
+        self.db = appdb
+
+    # -- plans ----------------------------------------------------------------------------------
+
+    def plan(
+        self, plans: Sequence[tuple[TradePlan, str | None]], *, run_id: str, now: datetime
+    ) -> list[PlanOutcome]:
+        """Insert new planned trades, re-plan the planned ones, leave frozen ones exactly as they are.
+
+        ``plans`` pairs each plan with the reason it cannot be placed now (None: placeable). A
+        trade that is no longer planned (anything was claimed) is never changed by a later run.
+        Two runs planning at once can both find a trade missing and both insert it (PostgreSQL
+        reads committed rows only); the loser's unique-key violation rolls its transaction back
+        and it plans again against the winner's rows.
+        """
+        attempt = 1
+        while True:
+            try:
+                return self._plan_once(plans, run_id=run_id, now=now)
+            except sa.exc.IntegrityError:
+                if attempt == _PLAN_ATTEMPTS:
+                    raise
+                attempt += 1
+
+    def _plan_once(
+        self, plans: Sequence[tuple[TradePlan, str | None]], *, run_id: str, now: datetime
+    ) -> list[PlanOutcome]:
+        out: list[PlanOutcome] = []
+        with self.db.engine.begin() as conn:
+            existing = _trades_by_id(conn, [plan.trade_id for plan, _ in plans])
+            for plan, blocked in plans:
+                current = existing.get(plan.trade_id)
+                if current is None:
+                    trade = Trade(plan=plan, state=TradeState.PLANNED, version=1, blocked_reason=blocked,
+                                  created_at=now, updated_at=now)  # fmt: skip
+                    conn.execute(sa.insert(trades), [trade_values(trade)])
+                    write_event(
+                        conn, trade, None, f"planned from recommendation run {run_id}", now, run_id=run_id
+                    )
+                    out.append(PlanOutcome(trade, "born"))
+                elif current.state != TradeState.PLANNED:
+                    out.append(PlanOutcome(current, "frozen"))
+                elif current.plan == dataclasses.replace(
+                    plan, recommendation_run_id=current.plan.recommendation_run_id
+                ) and (current.blocked_reason == blocked):
+                    out.append(PlanOutcome(current, "unchanged"))
+                else:
+                    trade = dataclasses.replace(
+                        current,
+                        plan=plan,
+                        blocked_reason=blocked,
+                        version=current.version + 1,
+                        updated_at=now,
+                    )
+                    if _compare_and_set(conn, current, trade_values(trade)):
+                        why = f"re-planned from recommendation run {run_id}"
+                        if blocked:
+                            why += f"; not placeable: {blocked}"
+                        write_event(conn, trade, current.state, why, now, run_id=run_id)
+                        out.append(PlanOutcome(trade, "replanned"))
+                    else:  # claimed in the meantime: frozen now
+                        out.append(PlanOutcome(current, "frozen"))
+        return out
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def trades(
+        self,
+        *,
+        session: date | None = None,
+        account_ids: Iterable[str] | None = None,
+        trade_ids: Iterable[str] | None = None,
+        live_only: bool = False,
+    ) -> list[Trade]:
+        """Trades by session, accounts or ids (``live_only``: not closed or abandoned), by id."""
+        query = sa.select(trades)
+        if session is not None:
+            query = query.where(trades.c.session_date == session)
+        if live_only:
+            query = query.where(trades.c.state.not_in([str(s) for s in TERMINAL]))
+        with self.db.engine.connect() as conn:
+            if trade_ids is not None:
+                found = list(_trades_by_id(conn, list(trade_ids), query).values())
+            elif account_ids is not None:
+                found = []
+                for chunk in _chunks(sorted(set(account_ids))):
+                    found += [
+                        trade_from_row(r)
+                        for r in conn.execute(query.where(trades.c.account_id.in_(chunk))).mappings()
+                    ]
+            else:
+                found = [trade_from_row(r) for r in conn.execute(query).mappings()]
+        return sorted(found, key=lambda t: t.trade_id)
+
+    def trade(self, trade_id: str) -> Trade | None:
+        found = self.trades(trade_ids=[trade_id])
+        return found[0] if found else None
+
+    def orders(self, trade_ids: Iterable[str]) -> dict[str, list[TradeOrder]]:
+        """Every order of the given trades, by trade, in (leg, seq) order."""
+        out: dict[str, list[TradeOrder]] = {}
+        with self.db.engine.connect() as conn:
+            for chunk in _chunks(sorted(set(trade_ids))):
+                query = sa.select(trade_orders).where(trade_orders.c.trade_id.in_(chunk))
+                for row in conn.execute(query).mappings():
+                    order = order_from_row(row)
+                    out.setdefault(order.trade_id, []).append(order)
+        for orders in out.values():
+            orders.sort(key=lambda o: (o.claimed_at, o.leg, o.seq))
+        return out
+
+    def orders_of_accounts(self, account_ids: Iterable[str], sessions: Sequence[date]) -> list[TradeOrder]:
+        """Orders the accounts' trades sent in ``sessions`` (the day-trade window)."""
+        out: list[TradeOrder] = []
+        with self.db.engine.connect() as conn:
+            for chunk in _chunks(sorted(set(account_ids))):
+                query = sa.select(trade_orders).where(
+                    trade_orders.c.account_id.in_(chunk), trade_orders.c.session_date.in_(list(sessions))
+                )
+                out += [order_from_row(r) for r in conn.execute(query).mappings()]
+        return out
+
+    def orders_since(self, first_session: date) -> list[TradeOrder]:
+        """Every order claimed from ``first_session`` on (what fill fidelity matches the broker against)."""
+        query = sa.select(trade_orders).where(trade_orders.c.session_date >= first_session)
+        with self.db.engine.connect() as conn:
+            return [order_from_row(r) for r in conn.execute(query).mappings()]
+
+    def events(self, trade_id: str | None = None) -> list[TradeEvent]:
+        query = sa.select(trade_events).order_by(trade_events.c.trade_id, trade_events.c.seq)
+        if trade_id is not None:
+            query = query.where(trade_events.c.trade_id == trade_id)
+        with self.db.engine.connect() as conn:
+            return [event_from_row(r) for r in conn.execute(query).mappings()]
+
+    # -- state changes --------------------------------------------------------------------------
+
+    def advance(self, current: Trade, new: Trade, *, reason: str, at: datetime, run_id: str) -> Trade | None:
+        """Write ``new`` (its state checked against the table) if ``current`` is still what is stored.
+
+        Returns the stored trade, or None when another run changed it first (the caller re-reads).
+        """
+        check_transition(current.state, new.state)
+        stored = dataclasses.replace(new, version=current.version + 1, updated_at=at)
+        with self.db.engine.begin() as conn:
+            if not _compare_and_set(conn, current, trade_values(stored)):
+                return None
+            write_event(conn, stored, current.state, reason, at, run_id=run_id)
+        return stored
+
+
+def _chunks(values: Sequence[str]) -> Iterable[list[str]]:
+    for start in range(0, len(values), _CHUNK):
+        yield list(values[start : start + _CHUNK])
+
+
+def _trades_by_id(conn: Connection, ids: Sequence[str], query: sa.Select | None = None) -> dict[str, Trade]:
+    base = query if query is not None else sa.select(trades)
+    out: dict[str, Trade] = {}
+    for chunk in _chunks(sorted(set(ids))):
+        for row in conn.execute(base.where(trades.c.trade_id.in_(chunk))).mappings():
+            trade = trade_from_row(row)
+            out[trade.trade_id] = trade
+    return out
+
+
+def _compare_and_set(conn: Connection, current: Trade, values: dict[str, object]) -> bool:
+    result = conn.execute(
+        sa.update(trades)
+        .where(trades.c.trade_id == current.trade_id, trades.c.version == current.version)
+        .values(**{k: v for k, v in values.items() if k != "trade_id"})
+    )
+    return result.rowcount == 1
+
+
+def write_event(
+    conn: Connection, trade: Trade, before: TradeState | None, reason: str, at: datetime, *, run_id: str
+) -> None:
+    """The event of ``trade``'s current version (seq = version: one per change, no gaps)."""
+    position = trade.filled_quantity - trade.exited_quantity
+    event = TradeEvent(
+        trade_id=trade.trade_id,
+        seq=trade.version,
+        occurred_at=at,
+        from_state=before,
+        to_state=trade.state,
+        reason=reason[:1000],
+        filled_quantity=trade.filled_quantity,
+        position=position,
+        realized_pnl=trade.realized_pnl,
+        run_id=run_id,
+    )
+    conn.execute(sa.insert(trade_events), [event_values(event)])
+
+
+__all__ = ["PlanOutcome", "TradeStore", "plan_values"]

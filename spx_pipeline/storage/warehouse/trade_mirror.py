@@ -1,0 +1,194 @@
+"""The warehouse's copy of the app database's trades, and the repair of placements a dead run left.
+
+The app database decides; the warehouse holds what analysts read. Each copy takes what the
+warehouse does not have yet (newer versions of trades and orders, newer events) from a recent
+window plus every live trade, writes it in one transaction and publishes it as the ``trades``
+stage, so every run that touched trades, including one killed before it published, is caught up
+by the next. Placement runs that died before publishing their ``order_placements`` rows are
+published by the next copy too, once they are older than a placement can take.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pandas as pd
+import sqlalchemy as sa
+
+from spx_pipeline.domain.trades import TERMINAL
+from spx_pipeline.storage.app.database import AppDatabase
+from spx_pipeline.storage.app.tables import order_placements, trade_events, trade_orders, trades
+from spx_pipeline.storage.warehouse.schema import column_names
+from spx_pipeline.storage.warehouse.store import Warehouse, WarehouseTransaction
+
+MIRROR_WINDOW = timedelta(days=10)
+SETTLED_AFTER = timedelta(minutes=5)  # a placement run still writing is never published under it
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorCounts:
+    trade_versions: int = 0
+    order_versions: int = 0
+    events: int = 0
+    placement_runs_repaired: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.trade_versions + self.order_versions + self.events + self.placement_runs_repaired
+
+
+def _app_frame(appdb: AppDatabase, query: sa.Select) -> pd.DataFrame:
+    with appdb.engine.connect() as conn:
+        rows = conn.execute(query).mappings().all()
+    return pd.DataFrame([dict(r) for r in rows])
+
+
+def _known(tx: WarehouseTransaction, sql: str, keys: list[str]) -> pd.DataFrame:
+    return tx.query(sql, [keys]) if keys else pd.DataFrame()
+
+
+def _newer(app: pd.DataFrame, known: pd.DataFrame, key: str, version: str) -> pd.DataFrame:
+    """Rows of ``app`` whose ``version`` is above the warehouse's highest for their ``key``."""
+    if app.empty:
+        return app
+    if known.empty:
+        return app
+    merged = app.merge(known, on=key, how="left", suffixes=("", "_known"))
+    keep = merged[f"{version}_known"].isna() | (merged[version] > merged[f"{version}_known"])
+    return app[keep.to_numpy()]
+
+
+def mirror_trades(appdb: AppDatabase, warehouse: Warehouse, *, run_id: str, now: datetime) -> MirrorCounts:
+    """Copy what the warehouse lacks of the app database's trades; publish it when there is any."""
+    since = now - MIRROR_WINDOW
+    live = trades.c.state.not_in([str(s) for s in TERMINAL])
+    app_trades = _app_frame(appdb, sa.select(trades).where(sa.or_(trades.c.updated_at >= since, live)))
+    ids = sorted(app_trades["trade_id"].unique()) if len(app_trades) else []
+    app_orders = _app_frame(
+        appdb,
+        sa.select(trade_orders).where(
+            sa.or_(trade_orders.c.updated_at >= since, trade_orders.c.trade_id.in_(ids))
+        ),
+    )
+    app_events = _app_frame(appdb, sa.select(trade_events).where(trade_events.c.occurred_at >= since))
+    placements = _app_frame(
+        appdb,
+        sa.select(order_placements.c.run_id, sa.func.max(order_placements.c.recorded_at).label("last"))
+        .where(order_placements.c.recorded_at >= since)
+        .group_by(order_placements.c.run_id),
+    )
+    with warehouse.transaction() as tx:
+        new_trades = _newer(
+            app_trades,
+            _known(
+                tx,
+                "SELECT trade_id, max(version) AS version FROM published.trades "
+                "WHERE list_contains(?, trade_id) GROUP BY trade_id",
+                ids,
+            ),
+            "trade_id",
+            "version",
+        )
+        tags = sorted(app_orders["tag"].unique()) if len(app_orders) else []
+        new_orders = _newer(
+            app_orders,
+            _known(
+                tx,
+                "SELECT tag, max(version) AS version FROM published.trade_orders "
+                "WHERE list_contains(?, tag) GROUP BY tag",
+                tags,
+            ),
+            "tag",
+            "version",
+        )
+        event_ids = sorted(app_events["trade_id"].unique()) if len(app_events) else []
+        new_events = _newer(
+            app_events,
+            _known(
+                tx,
+                "SELECT trade_id, max(seq) AS seq FROM published.trade_events "
+                "WHERE list_contains(?, trade_id) GROUP BY trade_id",
+                event_ids,
+            ),
+            "trade_id",
+            "seq",
+        )
+        repaired = _repair_placements(appdb, tx, placements, run_id=run_id, now=now)
+        counts = MirrorCounts(len(new_trades), len(new_orders), len(new_events), repaired)
+        if counts.trade_versions or counts.order_versions or counts.events:
+            _write(tx, "trades", new_trades.assign(run_id=run_id), ["trade_id", "version"])
+            _write(
+                tx,
+                "trade_orders",
+                new_orders.rename(columns={"run_id": "claimed_by_run"}).assign(run_id=run_id),
+                ["tag", "version"],
+            )
+            _write(
+                tx,
+                "trade_events",
+                new_events.rename(columns={"run_id": "recorded_by_run"}).assign(run_id=run_id),
+                ["trade_id", "seq"],
+            )
+            tx.publish(run_id, "trades")
+    return counts
+
+
+def _write(tx: WarehouseTransaction, table: str, frame: pd.DataFrame, key: list[str]) -> None:
+    if frame.empty:
+        return
+    columns = [c for c in column_names(table) if c in frame.columns]
+    if "broker_order_id" in frame.columns:
+        frame = frame.assign(
+            broker_order_id=pd.to_numeric(frame["broker_order_id"], errors="coerce").astype("Int64")
+        )
+    tx.replace_rows(table, frame[columns], key_columns=key)
+
+
+def _repair_placements(
+    appdb: AppDatabase, tx: WarehouseTransaction, runs: pd.DataFrame, *, run_id: str, now: datetime
+) -> int:
+    """Publish placement runs the app database has and the warehouse never got (a run that died)."""
+    if runs.empty:
+        return 0
+    settled = runs[pd.to_datetime(runs["last"], utc=True) <= pd.Timestamp(now - SETTLED_AFTER)]
+    wanted = sorted(str(r) for r in settled["run_id"] if str(r) != run_id)
+    if not wanted:
+        return 0
+    have = tx.query(
+        "SELECT DISTINCT run_id FROM published.order_placements WHERE list_contains(?, run_id)", [wanted]
+    )
+    missing = sorted(set(wanted) - set(have["run_id"].astype(str)))
+    for lost in missing:
+        rows = _app_frame(appdb, sa.select(order_placements).where(order_placements.c.run_id == lost))
+        rows = rows.assign(
+            broker_order_id=pd.to_numeric(rows["broker_order_id"], errors="coerce").astype("Int64")
+        )
+        tx.replace_rows(
+            "order_placements",
+            rows,
+            key_columns=["run_id", "ticket_id", "status"],
+            delete_where={"run_id": lost},
+        )
+        tx.publish(lost, "placements", published_by=run_id)
+    return len(missing)
+
+
+def unpublished_placement_runs(appdb: AppDatabase, warehouse: Warehouse, *, now: datetime) -> list[str]:
+    """Placement runs of the window the app database has and the warehouse never published."""
+    runs = _app_frame(
+        appdb,
+        sa.select(order_placements.c.run_id, sa.func.max(order_placements.c.recorded_at).label("last"))
+        .where(order_placements.c.recorded_at >= now - MIRROR_WINDOW)
+        .group_by(order_placements.c.run_id),
+    )
+    if runs.empty:
+        return []
+    settled = runs[pd.to_datetime(runs["last"], utc=True) <= pd.Timestamp(now - SETTLED_AFTER)]
+    wanted = sorted(str(r) for r in settled["run_id"])
+    if not wanted:
+        return []
+    have = warehouse.query(
+        "SELECT DISTINCT run_id FROM published.order_placements WHERE list_contains(?, run_id)", [wanted]
+    )
+    return sorted(set(wanted) - set(have["run_id"].astype(str)))

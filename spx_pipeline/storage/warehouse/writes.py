@@ -1,0 +1,286 @@
+"""Writes inside one open warehouse transaction: validated replace-by-key, all of it or none.
+
+Everything a frame could get wrong (unknown or duplicated columns, missing or repeated keys, text
+DuckDB would guess the type of) is refused before a statement runs, and any database error aborts
+the whole transaction, so a failed write leaves every table exactly as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pandas as pd
+
+from spx_pipeline.storage.warehouse.base import (
+    ColumnInfo,
+    WarehouseWriteError,
+    WriteResult,
+    first_line,
+    table_columns,
+)
+from spx_pipeline.storage.warehouse.base import quote_identifier as _q
+
+if TYPE_CHECKING:
+    from spx_pipeline.storage.warehouse.store import Warehouse
+
+
+class WarehouseTransaction:
+    """Writes inside one open DuckDB transaction; ``Warehouse.transaction()`` commits or rolls back."""
+
+    def __init__(self, warehouse: Warehouse, con: duckdb.DuckDBPyConnection) -> None:
+        self.warehouse = warehouse
+        self.con = con
+        self._after_commit: list[Callable[[], None]] = []
+        self._finally: dict[str, Callable[[], None]] = {}
+        self._on_discard: list[Callable[[], None]] = []
+
+    def after_commit(
+        self,
+        action: Callable[[], None],
+        *,
+        on_discard: Callable[[], None] | None = None,
+        key: str | None = None,
+    ) -> None:
+        """Run ``action`` once the transaction committed (``on_discard`` if it rolled back).
+
+        Keyed actions run once per transaction, after the unkeyed ones (a clean-up after moves).
+        """
+        if key is None:
+            self._after_commit.append(action)
+        else:
+            self._finally.setdefault(key, action)
+        if on_discard is not None:
+            self._on_discard.append(on_discard)
+
+    def committed(self) -> None:
+        for action in [*self._after_commit, *self._finally.values()]:
+            action()
+
+    def discard(self) -> None:
+        for action in self._on_discard:
+            action()
+
+    def query(self, sql: str, params: Sequence[object] | Mapping[str, object] | None = None) -> pd.DataFrame:
+        """A read inside the transaction: it sees the transaction's own uncommitted writes."""
+        self.warehouse.prepare_reads(self.con, sql)
+        return self.con.execute(sql, params).df() if params is not None else self.con.execute(sql).df()
+
+    def replace_rows(
+        self,
+        table: str,
+        frame: pd.DataFrame,
+        *,
+        key_columns: Sequence[str],
+        delete_where: Mapping[str, object] | None = None,
+    ) -> WriteResult:
+        """Upsert by replacement:
+
+        1. delete rows matching ``delete_where`` (column = value, all must match; e.g. a run id),
+        2. delete rows whose ``key_columns`` match any row of ``frame``,
+        3. insert ``frame`` (columns matched by name; table columns the frame lacks become NULL).
+
+        Unknown columns, missing or NULL key values and duplicate keys within the frame are refused
+        before anything runs; any database error fails the write (and the transaction rolls back).
+        """
+        keys = list(key_columns)
+        if not keys:
+            raise WarehouseWriteError(
+                f"replace_rows({table}): key_columns is empty; name the row key columns"
+            )
+        return self._write(table, frame, keys=keys, delete_where=delete_where or {}, delete_all=False)
+
+    def replace_table(self, table: str, frame: pd.DataFrame) -> WriteResult:
+        return self._write(table, frame, keys=[], delete_where={}, delete_all=True)
+
+    def delete_rows(self, table: str, where: Mapping[str, object]) -> int:
+        """Delete the rows matching every ``column = value`` of ``where`` (never all rows)."""
+        name = self.warehouse.check_table(table)
+        if not where:
+            raise WarehouseWriteError(f"delete_rows({name}): give at least one condition")
+        cols = {c.name for c in table_columns(self.con, name, self.warehouse.path)}
+        unknown = [k for k in where if k not in cols]
+        if unknown:
+            raise WarehouseWriteError(f"{name}: delete condition names unknown columns: {', '.join(unknown)}")
+        clause, params = _where(where)
+        return _count(
+            self.con.execute(f"DELETE FROM {self.warehouse.table_ref(name)} WHERE {clause}", params)
+        )
+
+    def publish(self, run_id: str, stage: str, *, published_by: str | None = None) -> int:
+        """Publish ``run_id``'s rows of ``stage`` in this transaction; returns the publication seq."""
+        from spx_pipeline.storage.warehouse.publication import publish_stage
+
+        return publish_stage(self, run_id, stage, published_by=published_by or run_id)
+
+    def publish_self_contained(self, table: str, frame: pd.DataFrame) -> list[int]:
+        """Publish the runs of ``frame`` when ``table`` is a whole stage by itself."""
+        from spx_pipeline.storage.warehouse.publication import self_contained_stage
+
+        found = self_contained_stage(table)
+        if found is None or frame.empty:
+            return []
+        stage, run_column = found
+        return [
+            self.publish(str(run), stage) for run in sorted(frame[run_column].dropna().astype(str).unique())
+        ]
+
+    def _write(
+        self,
+        table: str,
+        frame: pd.DataFrame,
+        *,
+        keys: list[str],
+        delete_where: Mapping[str, object],
+        delete_all: bool,
+    ) -> WriteResult:
+        """Validate, then delete-and-insert inside the open transaction."""
+        name = self.warehouse.check_table(table)
+        con = self.con
+        cols = {c.name: c for c in table_columns(con, name, self.warehouse.path)}
+        _checktable_columns(name, frame, cols, keys, delete_where)
+        if keys:
+            _check_keys(name, frame, keys)
+        prepared = _prepare(frame, cols)
+        view = f"_spx_incoming_{uuid.uuid4().hex}"
+        target = self.warehouse.table_ref(name)
+        con.register(view, prepared)
+        try:
+            deleted = 0
+            if delete_all:
+                deleted += _count(con.execute(f"DELETE FROM {target}"))
+            if delete_where:
+                where, params = _where(delete_where)
+                deleted += _count(con.execute(f"DELETE FROM {target} WHERE {where}", params))
+            if keys and len(prepared):
+                match = " AND ".join(f"dst.{_q(k)} = CAST(src.{_q(k)} AS {cols[k].type})" for k in keys)
+                deleted += _count(
+                    con.execute(
+                        f"DELETE FROM {target} AS dst "
+                        f"WHERE EXISTS (SELECT 1 FROM {_q(view)} AS src WHERE {match})"
+                    )
+                )
+            if len(prepared):
+                _insert(con, name, view, prepared, cols, target=target)
+        except duckdb.Error as exc:
+            raise WarehouseWriteError(
+                f"writing {len(frame)} rows to {name} failed and was rolled back: {first_line(exc)}"
+            ) from exc
+        finally:
+            # After a failed statement the transaction is aborted and refuses even this; the view
+            # belongs to the connection, which closes with the transaction anyway.
+            with contextlib.suppress(duckdb.Error):
+                con.unregister(view)
+        return WriteResult(inserted=len(prepared), deleted=deleted)
+
+
+def _checktable_columns(
+    table: str,
+    frame: pd.DataFrame,
+    cols: Mapping[str, ColumnInfo],
+    keys: Sequence[str],
+    delete_where: Mapping[str, object],
+) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise WarehouseWriteError(f"{table}: expected a pandas DataFrame, got {type(frame).__name__}")
+    names = [str(c) for c in frame.columns]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise WarehouseWriteError(f"{table}: frame has duplicate column names: {', '.join(duplicated)}")
+    unknown = [n for n in names if n not in cols]
+    if unknown:
+        raise WarehouseWriteError(f"{table}: frame has columns the table does not have: {', '.join(unknown)}")
+    bad_keys = [k for k in keys if k not in cols or k not in names]
+    if bad_keys:
+        raise WarehouseWriteError(
+            f"{table}: key_columns {', '.join(bad_keys)} must be columns of both the table and the frame"
+        )
+    bad_where = [k for k in delete_where if k not in cols]
+    if bad_where:
+        raise WarehouseWriteError(f"{table}: delete_where names unknown columns: {', '.join(bad_where)}")
+
+
+def _check_keys(table: str, frame: pd.DataFrame, keys: Sequence[str]) -> None:
+    if frame.empty:
+        return
+    for key in keys:
+        if frame[key].isna().any():
+            raise WarehouseWriteError(f"{table}: key column {key} has missing values")
+    dupes = frame.duplicated(subset=list(keys), keep=False)
+    if dupes.any():
+        first = frame.loc[dupes, list(keys)].iloc[0].to_dict()
+        raise WarehouseWriteError(
+            f"{table}: frame has {int(dupes.sum())} rows sharing a key, e.g. {first}; keys must be unique"
+        )
+
+
+def _prepare(frame: pd.DataFrame, cols: Mapping[str, ColumnInfo]) -> pd.DataFrame:
+    """Object columns DuckDB cannot infer reliably become text it can CAST exactly."""
+    out = frame.reset_index(drop=True).copy()
+    for name in out.columns:
+        series = out[name]
+        declared = cols[str(name)].type.upper()
+        if series.dtype != object:
+            continue
+        if declared.startswith("DECIMAL"):
+            out[name] = series.map(_decimal_text).astype(object)
+        elif declared == "JSON":
+            out[name] = series.map(_json_text).astype(object)
+    return out
+
+
+def _decimal_text(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    if isinstance(value, Decimal):
+        return format(value, "f") if value.is_finite() else str(value)
+    if isinstance(value, bool):
+        raise WarehouseWriteError(f"boolean {value!r} given for a DECIMAL column")
+    return format(Decimal(str(value)), "f")
+
+
+def _json_text(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, default=str, sort_keys=True)
+
+
+def _insert(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    view: str,
+    frame: pd.DataFrame,
+    cols: Mapping[str, ColumnInfo],
+    *,
+    target: str,
+) -> None:
+    """INSERT the rows of the registered ``view`` into ``table`` (``target``: its SQL reference)."""
+    names = [str(c) for c in frame.columns]
+    columns = ", ".join(_q(n) for n in names)
+    select = ", ".join(f"CAST({_q(n)} AS {cols[n].type}) AS {_q(n)}" for n in names)
+    con.execute(f"INSERT INTO {target} ({columns}) SELECT {select} FROM {_q(view)}")
+
+
+def _where(conditions: Mapping[str, object]) -> tuple[str, list[object]]:
+    parts: list[str] = []
+    params: list[object] = []
+    for column, value in conditions.items():
+        if value is None:
+            parts.append(f"{_q(column)} IS NULL")
+        else:
+            parts.append(f"{_q(column)} = ?")
+            params.append(value)
+    return " AND ".join(parts), params
+
+
+def _count(result: duckdb.DuckDBPyConnection) -> int:
+    row = result.fetchone()
+    return int(row[0]) if row and row[0] is not None else 0

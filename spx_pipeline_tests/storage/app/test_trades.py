@@ -1,0 +1,208 @@
+"""TradeStore: plans born and re-planned while planned, frozen trades untouched, versioned moves."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from functools import partial
+
+import pytest
+import sqlalchemy as sa
+
+from spx_pipeline.domain.trades import CloseReason, Trade, TradeState, TradeTransitionError, entry_intent
+from spx_pipeline.storage.app.claims import claim_entry
+from spx_pipeline.storage.app.database import AppDatabase
+from spx_pipeline.storage.app.tables import trade_events, trades
+from spx_pipeline.storage.app.trade_rows import trade_values
+from spx_pipeline.storage.app.trades import TradeStore
+from spx_pipeline_tests.fixtures.trades import SESSION, T0, later, make_plan, race
+
+
+def _born(store: TradeStore, **fields):
+    [outcome] = store.plan([(make_plan(**fields), None)], run_id="rec-1", now=T0)
+    assert outcome.outcome == "born"
+    return outcome.trade
+
+
+def _seqs(store: TradeStore, trade_id: str) -> list[int]:
+    return [e.seq for e in store.events(trade_id)]
+
+
+def test_a_plan_is_born_once_and_reads_back_exactly(app_db: AppDatabase) -> None:
+    store = TradeStore(app_db)
+    plan = make_plan(quantity=3, offset="0.10", pdt_qualified=False)
+    [outcome] = store.plan([(plan, None)], run_id="rec-1", now=T0)
+    assert outcome.outcome == "born"
+    stored = store.trade(plan.trade_id)
+    assert stored == outcome.trade
+    assert stored is not None and stored.plan == plan and stored.state == TradeState.PLANNED
+    assert stored.created_at == T0 and stored.created_at.utcoffset() is not None
+    [event] = store.events(plan.trade_id)
+    assert (event.seq, event.from_state, event.to_state) == (1, None, TradeState.PLANNED)
+    assert event.reason == "planned from recommendation run rec-1"
+
+
+def test_the_same_plan_again_is_unchanged_and_writes_nothing(app_db: AppDatabase) -> None:
+    store = TradeStore(app_db)
+    trade = _born(store)
+    again = dataclasses.replace(trade.plan, recommendation_run_id="rec-2")
+    [outcome] = store.plan([(again, None)], run_id="rec-2", now=later(T0, 15))
+    assert outcome.outcome == "unchanged" and outcome.trade.version == 1
+    assert _seqs(store, trade.trade_id) == [1]
+
+
+def test_a_planned_trade_is_re_planned_with_a_new_version_and_event(app_db: AppDatabase) -> None:
+    store = TradeStore(app_db)
+    trade = _born(store, quantity=5)
+    smaller = dataclasses.replace(trade.plan, planned_quantity=2, limit_price=Decimal("9.40"))
+    [outcome] = store.plan([(smaller, "guardrail: fills 3 ticks worse")], run_id="rec-2", now=later(T0, 15))
+    assert outcome.outcome == "replanned"
+    stored = store.trade(trade.trade_id)
+    assert stored is not None and stored.version == 2
+    assert (stored.plan.planned_quantity, stored.plan.limit_price) == (2, Decimal("9.40"))
+    assert stored.blocked_reason == "guardrail: fills 3 ticks worse"
+    events = store.events(trade.trade_id)
+    assert [e.seq for e in events] == [1, 2]
+    assert (
+        events[1].reason
+        == "re-planned from recommendation run rec-2; not placeable: guardrail: fills 3 ticks worse"
+    )
+    [unblocked] = store.plan([(smaller, None)], run_id="rec-3", now=later(T0, 30))
+    assert unblocked.outcome == "replanned" and unblocked.trade.blocked_reason is None
+
+
+def test_a_frozen_trade_is_never_touched_by_a_later_plan(app_db: AppDatabase) -> None:
+    store = TradeStore(app_db)
+    trade = _born(store, quantity=5)
+    assert claim_entry(app_db, trade, entry_intent(trade.plan), session=SESSION, run_id="p-1", now=T0).ok
+    frozen = store.trade(trade.trade_id)
+    other = dataclasses.replace(trade.plan, planned_quantity=1, limit_price=Decimal("19.80"))
+    [outcome] = store.plan([(other, "blocked later")], run_id="rec-2", now=later(T0, 15))
+    assert outcome.outcome == "frozen" and outcome.trade == frozen
+    assert store.trade(trade.trade_id) == frozen
+    assert frozen is not None and frozen.plan.planned_quantity == 5 and frozen.blocked_reason is None
+    assert _seqs(store, trade.trade_id) == [1, 2]
+
+
+def test_one_trade_per_account_setup_and_session(app_db: AppDatabase) -> None:
+    store = TradeStore(app_db)
+    trade = _born(store)
+    duplicate = {**_row(app_db, trade.trade_id), "trade_id": "T-other", "tag": "spx-other"}
+    with pytest.raises(sa.exc.IntegrityError), app_db.engine.begin() as conn:
+        conn.execute(sa.insert(trades), [duplicate])
+
+
+def _row(db: AppDatabase, trade_id: str) -> dict:
+    with db.engine.connect() as conn:
+        return dict(conn.execute(sa.select(trades).where(trades.c.trade_id == trade_id)).mappings().one())
+
+
+def test_advance_is_compare_and_set_with_one_event_per_version(app_db: AppDatabase) -> None:
+    store = TradeStore(app_db)
+    trade = _born(store)
+    working = dataclasses.replace(trade, state=TradeState.ENTRY_WORKING)
+    moved = store.advance(trade, working, reason="entry at the broker", at=later(T0, 1), run_id="r-1")
+    assert moved is not None and moved.version == 2 and moved.updated_at == later(T0, 1)
+    assert (
+        store.advance(trade, working, reason="stale", at=later(T0, 2), run_id="r-2") is None
+    )  # version 1 is gone
+    opened = dataclasses.replace(moved, state=TradeState.OPEN, filled_quantity=2, entry_price=Decimal("4.40"))
+    stored = store.advance(moved, opened, reason="2 held", at=later(T0, 3), run_id="r-1")
+    assert stored is not None and store.trade(trade.trade_id) == stored
+    events = store.events(trade.trade_id)
+    assert [(e.seq, e.from_state, e.to_state) for e in events] == [
+        (1, None, TradeState.PLANNED),
+        (2, TradeState.PLANNED, TradeState.ENTRY_WORKING),
+        (3, TradeState.ENTRY_WORKING, TradeState.OPEN),
+    ]
+    assert (events[2].filled_quantity, events[2].position, events[2].run_id) == (2, 2, "r-1")
+
+
+def test_advance_refuses_a_move_the_table_does_not_allow_and_writes_nothing(app_db: AppDatabase) -> None:
+    store = TradeStore(app_db)
+    trade = _born(store)
+    closed = dataclasses.replace(trade, state=TradeState.CLOSED, close_reason=CloseReason.MANUAL)
+    with pytest.raises(TradeTransitionError, match="cannot move from planned to closed"):
+        store.advance(trade, closed, reason="no", at=T0, run_id="r")
+    assert store.trade(trade.trade_id) == trade and _seqs(store, trade.trade_id) == [1]
+
+
+def test_racing_advances_move_a_trade_once_and_the_history_has_no_gaps(app_db: AppDatabase) -> None:
+    store = TradeStore(app_db)
+    trades_ = [_born(store, setup_id=f"s{i}") for i in range(4)]
+    for trade in trades_:
+        moves = [
+            dataclasses.replace(trade, state=TradeState.ENTRY_WORKING),
+            dataclasses.replace(trade, state=TradeState.ABANDONED),
+        ]
+        results = race(
+            *(
+                partial(store.advance, trade, new, reason=f"r{i}", at=later(T0, 1), run_id=f"r{i}")
+                for i, new in enumerate(moves)
+            )
+        )
+        winners = [r for r in results if r is not None]
+        assert len(winners) == 1
+        assert store.trade(trade.trade_id) == winners[0]
+        assert _seqs(store, trade.trade_id) == [1, 2]
+    with app_db.engine.connect() as conn:
+        rows = conn.execute(sa.select(trade_events.c.trade_id, trade_events.c.seq)).all()
+        versions = dict(conn.execute(sa.select(trades.c.trade_id, trades.c.version)).all())
+    for trade_id, version in versions.items():
+        assert sorted(seq for tid, seq in rows if tid == trade_id) == list(range(1, version + 1))
+
+
+def test_reads_by_session_account_ids_and_live_only(app_db: AppDatabase) -> None:
+    store = TradeStore(app_db)
+    a = _born(store, setup_id="a")
+    b = _born(store, setup_id="b", account_id="VA00000002")
+    c = _born(store, setup_id="c", session=SESSION.replace(day=25))
+    store.advance(a, dataclasses.replace(a, state=TradeState.ABANDONED), reason="x", at=T0, run_id="r")
+    assert [t.trade_id for t in store.trades(session=SESSION)] == sorted([a.trade_id, b.trade_id])
+    assert [t.trade_id for t in store.trades(session=SESSION, live_only=True)] == [b.trade_id]
+    assert [t.trade_id for t in store.trades(account_ids=["VA00000002"])] == [b.trade_id]
+    assert [t.trade_id for t in store.trades(trade_ids=[c.trade_id, "T-none"])] == [c.trade_id]
+    assert store.trade("T-none") is None
+
+
+@pytest.mark.postgres
+def test_a_plan_racing_another_runs_birth_of_the_same_trade_on_postgres_keeps_theirs(
+    pg_database_url: str,
+) -> None:
+    """PostgreSQL reads committed rows only: both runs see no trade and both insert; the second
+    waits on the unique key and must then find the first's trade, not fail the run."""
+    db = AppDatabase(pg_database_url)
+    db.upgrade()
+    try:
+        store = TradeStore(db)
+        plan = make_plan()
+        theirs = Trade(plan=plan, state=TradeState.PLANNED, created_at=T0, updated_at=T0)
+        with db.engine.connect() as other:
+            tx = other.begin()
+            other.execute(sa.insert(trades), [trade_values(theirs)])  # their birth, not committed yet
+            with ThreadPoolExecutor(1) as pool:
+                ours = pool.submit(store.plan, [(plan, None)], run_id="rec-2", now=later(T0, 1))
+                _wait_for_a_lock_wait(db)
+                tx.commit()
+                [outcome] = ours.result(timeout=60)
+        assert outcome.outcome == "unchanged"
+        assert store.trade(plan.trade_id) == outcome.trade
+    finally:
+        db.dispose()
+
+
+def _wait_for_a_lock_wait(db: AppDatabase, deadline: float = 60.0) -> None:
+    """Until a session of this database waits on a lock (our insert behind their uncommitted row)."""
+    give_up = time.monotonic() + deadline
+    query = sa.text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    while time.monotonic() < give_up:
+        with db.engine.connect() as conn:
+            if conn.execute(query).scalar():
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"no session waited on a lock within {deadline} s")

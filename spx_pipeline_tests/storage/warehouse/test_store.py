@@ -1,0 +1,268 @@
+"""DuckDB warehouse writer: schema, idempotent replace-by-key, rollback, lock retry across processes."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import time
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from spx_pipeline.storage.warehouse.store import (
+    Warehouse,
+    WarehouseError,
+    WarehouseLockedError,
+    WarehouseWriteError,
+    WriteResult,
+)
+from spx_pipeline_tests.fixtures.stores import both_backends
+
+T0 = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+
+
+def snapshots(run_id: str, accounts: list[str], at: datetime = T0, cash: object = 100.0) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "account_id": accounts,
+            "captured_at": [at] * len(accounts),
+            "account_type": ["margin"] * len(accounts),
+            "environment": ["sandbox"] * len(accounts),
+            "total_equity": [Decimal("1000.1234")] * len(accounts),
+            "cash": [cash] * len(accounts),
+            "option_buying_power": [2500.5] * len(accounts),
+            "pending_orders_count": [0] * len(accounts),
+            "pdt_qualified": [False] * len(accounts),
+            "run_id": [run_id] * len(accounts),
+        }
+    )
+
+
+def table(wh: Warehouse, name: str) -> pd.DataFrame:
+    return wh.query(f"SELECT * FROM {name} ORDER BY ALL")
+
+
+def test_ensure_schema_creates_every_ddl_table_then_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPX_CREATE_DIRS", "true")  # a directory outside data/ is created when asked
+    wh = Warehouse(tmp_path / "sub" / "w.duckdb")
+    created = wh.ensure_schema()
+    assert set(created) == wh.tables
+    assert {"portfolio_snapshots", "tradier_balances", "contract_recommendations"} <= wh.tables
+    assert wh.ensure_schema() == []
+    with duckdb.connect(str(wh.path)) as con:
+        con.execute("DROP TABLE sync_failures")
+    assert wh.ensure_schema() == ["sync_failures"]  # missing tables are created, never skipped
+
+
+def test_default_path_comes_from_env_or_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("SPX_WAREHOUSE_PATH", raising=False)
+    assert Warehouse().path == Path("data") / "warehouse.duckdb"
+    monkeypatch.setenv("SPX_WAREHOUSE_PATH", str(tmp_path / "env.duckdb"))
+    assert Warehouse().path == tmp_path / "env.duckdb"
+
+
+@both_backends
+def test_replace_rows_is_idempotent_and_keeps_exact_decimals(warehouse: Warehouse) -> None:
+    frame = snapshots("r1", ["A", "B"])
+    keys = ["account_id", "captured_at"]
+    assert warehouse.replace_rows("portfolio_snapshots", frame, key_columns=keys) == WriteResult(2, 0)
+    first = table(warehouse, "portfolio_snapshots")
+    again = warehouse.replace_rows("portfolio_snapshots", frame, key_columns=["account_id", "captured_at"])
+    assert again == WriteResult(inserted=2, deleted=2)
+    pd.testing.assert_frame_equal(table(warehouse, "portfolio_snapshots"), first)
+    with warehouse.connect(read_only=True) as con:  # .df() turns DECIMAL into float; look at the values
+        exact = con.execute("SELECT DISTINCT total_equity, option_buying_power FROM portfolio_snapshots")
+        exact = exact.fetchall()
+    assert exact == [(Decimal("1000.1234"), Decimal("2500.5000"))]
+    assert first["day_trade_buying_power"].isna().all()  # missing nullable column -> NULL
+    assert str(first["captured_at"].dt.tz) == "UTC"
+
+
+@both_backends
+def test_delete_where_clears_a_previous_attempt_of_the_same_run(warehouse: Warehouse) -> None:
+    keys = ["account_id", "captured_at"]
+    warehouse.replace_rows("portfolio_snapshots", snapshots("r1", ["A", "B", "C"]), key_columns=keys)
+    older = snapshots("r0", ["Z"], at=T0 - timedelta(days=1))
+    warehouse.replace_rows("portfolio_snapshots", older, key_columns=keys)
+    retry = snapshots("r1", ["A"], at=T0 + timedelta(minutes=1))
+    result = warehouse.replace_rows(
+        "portfolio_snapshots", retry, key_columns=keys, delete_where={"run_id": "r1"}
+    )
+    assert result == WriteResult(inserted=1, deleted=3)
+    rows = table(warehouse, "portfolio_snapshots")
+    assert sorted(zip(rows["run_id"], rows["account_id"], strict=True)) == [("r0", "Z"), ("r1", "A")]
+
+
+@both_backends
+def test_failure_mid_write_leaves_the_table_exactly_as_before(warehouse: Warehouse) -> None:
+    keys = ["account_id", "captured_at"]
+    warehouse.replace_rows("portfolio_snapshots", snapshots("r1", ["A", "B"]), key_columns=keys)
+    before = table(warehouse, "portfolio_snapshots")
+    # Same keys (so the delete step runs first) plus a NULL in a NOT NULL column for row B.
+    bad = snapshots("r2", ["A", "B"], cash=Decimal("5"))
+    bad["cash"] = [Decimal("5"), None]
+    with pytest.raises(WarehouseWriteError, match=r"portfolio_snapshots failed and was rolled back.*cash"):
+        warehouse.replace_rows("portfolio_snapshots", bad, key_columns=keys, delete_where={"run_id": "r1"})
+    pd.testing.assert_frame_equal(table(warehouse, "portfolio_snapshots"), before)
+
+
+def test_duplicate_keys_inside_the_frame_are_refused_before_writing(warehouse: Warehouse) -> None:
+    keys = ["account_id", "captured_at"]
+    warehouse.replace_rows("portfolio_snapshots", snapshots("r1", ["A"]), key_columns=keys)
+    before = table(warehouse, "portfolio_snapshots")
+    with pytest.raises(WarehouseWriteError, match="2 rows sharing a key"):
+        warehouse.replace_rows("portfolio_snapshots", snapshots("r2", ["A", "A"]), key_columns=keys)
+    pd.testing.assert_frame_equal(table(warehouse, "portfolio_snapshots"), before)
+
+
+def test_unknown_columns_tables_and_keys_are_named(warehouse: Warehouse) -> None:
+    frame = snapshots("r1", ["A"]).assign(bogus=1, other=2)
+    with pytest.raises(WarehouseWriteError, match="columns the table does not have: bogus, other"):
+        warehouse.replace_rows("portfolio_snapshots", frame, key_columns=["account_id"])
+    with pytest.raises(WarehouseError, match="'users; DROP TABLE x' is not a warehouse table"):
+        warehouse.replace_rows("users; DROP TABLE x", frame, key_columns=["account_id"])
+    with pytest.raises(WarehouseWriteError, match="key_columns missing_col"):
+        warehouse.replace_rows("portfolio_snapshots", snapshots("r1", ["A"]), key_columns=["missing_col"])
+    with pytest.raises(WarehouseWriteError, match="delete_where names unknown columns: x"):
+        frame = snapshots("r1", ["A"])
+        keys = ["account_id"]
+        warehouse.replace_rows("portfolio_snapshots", frame, key_columns=keys, delete_where={"x": 0})
+    with pytest.raises(WarehouseWriteError, match="key column account_id has missing values"):
+        warehouse.replace_rows("portfolio_snapshots", snapshots("r1", [None]), key_columns=["account_id"])  # type: ignore[list-item]
+
+
+@both_backends
+def test_json_columns_accept_text_and_objects(warehouse: Warehouse) -> None:
+    base = {
+        "run_id": ["r1", "r1"],
+        "account_id": ["A", "B"],
+        "captured_at": [T0, T0],
+        "environment": ["sandbox", "sandbox"],
+        "account_type": ["cash", "margin"],
+        "total_equity": [Decimal("10.5"), None],
+        "raw_json": ['{"balances": {"total_equity": 10.5}}', {"balances": {"account_type": "margin"}}],
+    }
+    warehouse.replace_rows("tradier_balances", pd.DataFrame(base), key_columns=["run_id", "account_id"])
+    rows = warehouse.query("SELECT account_id, raw_json, total_equity FROM tradier_balances ORDER BY 1")
+    assert json.loads(rows["raw_json"][0]) == {"balances": {"total_equity": 10.5}}
+    assert json.loads(rows["raw_json"][1]) == {"balances": {"account_type": "margin"}}
+    assert rows["total_equity"][0] == 10.5 and pd.isna(rows["total_equity"][1])
+
+
+@both_backends
+def test_replace_table_swaps_current_state_atomically(warehouse: Warehouse) -> None:
+    def creds(ids: list[str]) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "account_id": ids,
+                "environment": "sandbox",
+                "is_active": True,
+                "token_fingerprint": "abc123abc123",
+                "created_at": T0,
+                "updated_at": T0,
+                "captured_at": T0,
+                "run_id": "r1",
+            }
+        )
+
+    assert warehouse.replace_table("broker_credentials", creds(["A", "B"])) == WriteResult(2, 0)
+    assert warehouse.replace_table("broker_credentials", creds(["C"])) == WriteResult(1, 2)
+    assert table(warehouse, "broker_credentials")["account_id"].tolist() == ["C"]
+    with pytest.raises(WarehouseWriteError):
+        warehouse.replace_table("broker_credentials", creds(["D"]).assign(environment=None))
+    assert table(warehouse, "broker_credentials")["account_id"].tolist() == ["C"]
+
+
+@both_backends
+def test_dates_and_delete_where_on_recommendation_day(warehouse: Warehouse) -> None:
+    row = {
+        "as_of_date": date(2026, 11, 23),
+        "setup_id": "s1",
+        "account_id": "A",
+        "risk_fingerprint": "fp",
+        "generated_at": T0,
+        "run_id": "r1",
+        "direction": "bullish",
+        "target_delta": 0.4,
+        "suggested_contracts": 0,
+        "suggested_cost": 0,
+        "sizing_reason": "blocked",
+        "blocked": True,
+    }
+    keys = ["as_of_date", "setup_id", "account_id", "risk_fingerprint"]
+    warehouse.replace_rows("contract_recommendations", pd.DataFrame([row]), key_columns=keys)
+    result = warehouse.replace_rows(  # the same run's step again: its row is replaced
+        "contract_recommendations",
+        pd.DataFrame([{**row, "sizing_reason": "still blocked"}]),
+        key_columns=keys,
+        delete_where={"as_of_date": date(2026, 11, 23)},
+    )
+    assert result == WriteResult(inserted=1, deleted=1)
+    assert warehouse.row_count("contract_recommendations") == 1
+
+
+def test_read_only_query_on_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(WarehouseError, match=r"missing\.duckdb does not exist yet"):
+        Warehouse(tmp_path / "missing.duckdb").query("SELECT 1")
+
+
+# -- two processes -------------------------------------------------------------------------
+
+
+def _writer(path: str, account_prefix: str, rounds: int, queue: multiprocessing.Queue[str]) -> None:
+    try:
+        wh = Warehouse(path, lock_timeout=30.0)
+        queue.put("started")
+        for n in range(rounds):
+            frame = snapshots(f"run-{account_prefix}", [f"{account_prefix}{n}"])
+            wh.replace_rows("portfolio_snapshots", frame, key_columns=["account_id", "captured_at"])
+        queue.put("ok")
+    except Exception as exc:  # reported to the parent, which asserts on it
+        queue.put(f"{type(exc).__name__}: {exc}")
+
+
+def _impatient_reader(path: str, queue: multiprocessing.Queue[str]) -> None:
+    try:
+        Warehouse(path, lock_timeout=0.3).query("SELECT 1")
+        queue.put("ok")
+    except WarehouseLockedError as exc:
+        queue.put(f"locked: {exc}")
+    except Exception as exc:
+        queue.put(f"{type(exc).__name__}: {exc}")
+
+
+@pytest.mark.slow
+def test_concurrent_writers_in_two_processes_both_succeed(warehouse: Warehouse) -> None:
+    ctx = multiprocessing.get_context("spawn")  # a forked child would share this process's DuckDB state
+    queue: multiprocessing.Queue[str] = ctx.Queue()
+    rounds = 8
+    procs = [ctx.Process(target=_writer, args=(str(warehouse.path), p, rounds, queue)) for p in ("A", "B")]
+    with warehouse.connect():  # hold the lock until both children are about to write: real contention
+        for proc in procs:
+            proc.start()
+        assert [queue.get(timeout=60) for _ in procs] == ["started", "started"]
+        time.sleep(0.2)
+    outcomes = [queue.get(timeout=60) for _ in procs]
+    for proc in procs:
+        proc.join(timeout=30)
+    assert outcomes == ["ok", "ok"]
+    assert warehouse.row_count("portfolio_snapshots") == 2 * rounds
+
+
+@pytest.mark.slow
+def test_lock_held_too_long_gives_up_naming_the_file(warehouse: Warehouse) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    queue: multiprocessing.Queue[str] = ctx.Queue()
+    with warehouse.connect():  # this process holds the write lock
+        proc = ctx.Process(target=_impatient_reader, args=(str(warehouse.path), queue))
+        proc.start()
+        outcome = queue.get(timeout=60)
+        proc.join(timeout=30)
+    assert outcome.startswith("locked: ")
+    assert str(warehouse.path) in outcome and "stayed locked" in outcome

@@ -1,0 +1,134 @@
+"""The warehouse's copy of trades: only newer versions, published as ``trades``, idempotent; repairs."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from spx_pipeline.domain.trades import BrokerFacts, TradeState, entry_intent
+from spx_pipeline.storage.app.claims import claim_entry, record_facts
+from spx_pipeline.storage.app.database import AppDatabase
+from spx_pipeline.storage.app.tables import order_placements
+from spx_pipeline.storage.app.trades import TradeStore
+from spx_pipeline.storage.warehouse.store import Warehouse
+from spx_pipeline.storage.warehouse.trade_mirror import mirror_trades, unpublished_placement_runs
+from spx_pipeline_tests.fixtures.stores import both_backends
+from spx_pipeline_tests.fixtures.trades import SESSION, T0, later, make_plan
+
+
+def _publications(wh: Warehouse, stage: str) -> list[str]:
+    rows = wh.query("SELECT run_id FROM run_publications WHERE stage = ? ORDER BY seq", [stage])
+    return list(rows["run_id"])
+
+
+def _versions(wh: Warehouse, table: str, key: str, version: str) -> set[tuple[str, int]]:
+    rows = wh.query(f"SELECT {key} AS k, {version} AS v FROM published.{table}")
+    return {(str(r.k), int(r.v)) for r in rows.itertuples()}
+
+
+def _day_of_trades(db: AppDatabase):
+    store = TradeStore(db)
+    outcomes = store.plan(
+        [(make_plan(setup_id="a", quantity=2), None), (make_plan(setup_id="b"), None)], run_id="rec-1", now=T0
+    )
+    first = outcomes[0].trade
+    order = claim_entry(db, first, entry_intent(first.plan), session=SESSION, run_id="p-1", now=T0).orders[0]
+    facts = BrokerFacts("filled", open_filled=2, open_avg=Decimal("4.40"), reported_at=later(T0, 1))
+    record_facts(db, order, facts, 501, now=later(T0, 1))
+    return store, [o.trade for o in outcomes]
+
+
+@both_backends
+def test_a_copy_takes_what_the_warehouse_lacks_and_publishes_it(
+    sqlite_app_db: AppDatabase, warehouse: Warehouse
+) -> None:
+    _, (first, second) = _day_of_trades(sqlite_app_db)
+    counts = mirror_trades(sqlite_app_db, warehouse, run_id="m-1", now=later(T0, 2))
+    assert (counts.trade_versions, counts.order_versions, counts.events) == (2, 1, 3)
+    assert _publications(warehouse, "trades") == ["m-1"]
+    versions = _versions(warehouse, "trades", "trade_id", "version")
+    assert versions == {(first.trade_id, 2), (second.trade_id, 1)}
+    [order] = warehouse.query("SELECT * FROM published.trade_orders").to_dict("records")
+    assert (order["broker_order_id"], order["open_filled"], order["claimed_by_run"]) == (501, 2, "p-1")
+    assert Decimal(str(order["open_avg"])) == Decimal("4.40")
+    events = _versions(warehouse, "trade_events", "trade_id", "seq")
+    assert events == {(first.trade_id, 1), (first.trade_id, 2), (second.trade_id, 1)}
+
+
+@both_backends
+def test_a_second_copy_with_nothing_new_copies_and_publishes_nothing(
+    sqlite_app_db: AppDatabase, warehouse: Warehouse
+) -> None:
+    _day_of_trades(sqlite_app_db)
+    mirror_trades(sqlite_app_db, warehouse, run_id="m-1", now=later(T0, 2))
+    before = warehouse.query("SELECT count(*) AS n FROM trades")["n"][0]
+    again = mirror_trades(sqlite_app_db, warehouse, run_id="m-2", now=later(T0, 3))
+    assert again.total == 0
+    assert _publications(warehouse, "trades") == ["m-1"]
+    assert warehouse.query("SELECT count(*) AS n FROM trades")["n"][0] == before
+
+
+def test_only_versions_newer_than_the_warehouses_are_copied(
+    sqlite_app_db: AppDatabase, warehouse: Warehouse
+) -> None:
+    store, (first, second) = _day_of_trades(sqlite_app_db)
+    mirror_trades(sqlite_app_db, warehouse, run_id="m-1", now=later(T0, 2))
+    current = store.trade(first.trade_id)
+    assert current is not None
+    opened = dataclasses.replace(current, state=TradeState.OPEN, filled_quantity=2)
+    store.advance(current, opened, reason="2 held", at=later(T0, 5), run_id="r-2")
+    counts = mirror_trades(sqlite_app_db, warehouse, run_id="m-2", now=later(T0, 6))
+    assert (counts.trade_versions, counts.order_versions, counts.events) == (1, 0, 1)
+    assert _publications(warehouse, "trades") == ["m-1", "m-2"]
+    latest = warehouse.query(
+        "SELECT trade_id, max(version) AS v FROM published.trades GROUP BY trade_id ORDER BY trade_id"
+    )
+    assert dict(zip(latest["trade_id"], latest["v"], strict=True)) == {first.trade_id: 3, second.trade_id: 1}
+    copied_by = warehouse.query(
+        "SELECT run_id FROM trades WHERE trade_id = ? AND version = 3", [first.trade_id]
+    )
+    assert list(copied_by["run_id"]) == ["m-2"]
+
+
+def _placements(db: AppDatabase, run_id: str, at) -> None:
+    row = {
+        "run_id": run_id, "ticket_id": "tk-1", "status": "sent", "account_id": "VA00000001",
+        "leg": "entry", "tag": "spx-1-entry", "action": "place", "broker_order_id": "9001",
+        "message": "ok", "recorded_at": at,
+    }  # fmt: skip
+    with db.engine.begin() as conn:
+        conn.execute(sa.insert(order_placements), [row])
+
+
+@pytest.mark.parametrize("age_minutes", [4, 6])
+def test_placements_a_dead_run_left_are_published_once_settled(
+    sqlite_app_db: AppDatabase, warehouse: Warehouse, age_minutes: int
+) -> None:
+    now = later(T0, 60)
+    _placements(sqlite_app_db, "dead-run", now - timedelta(minutes=age_minutes))
+    settled = age_minutes > 5
+    assert unpublished_placement_runs(sqlite_app_db, warehouse, now=now) == (["dead-run"] if settled else [])
+    counts = mirror_trades(sqlite_app_db, warehouse, run_id="m-1", now=now)
+    assert counts.placement_runs_repaired == (1 if settled else 0)
+    rows = warehouse.query("SELECT run_id, broker_order_id FROM published.order_placements")
+    if settled:
+        assert list(rows["run_id"]) == ["dead-run"] and int(rows["broker_order_id"][0]) == 9001
+        repaired_by = warehouse.query("SELECT published_by FROM run_publications WHERE stage = 'placements'")
+        assert list(repaired_by["published_by"]) == ["m-1"]
+        assert mirror_trades(sqlite_app_db, warehouse, run_id="m-2", now=now).placement_runs_repaired == 0
+    else:
+        assert rows.empty
+    assert unpublished_placement_runs(sqlite_app_db, warehouse, now=now) == []
+
+
+def test_a_copy_of_an_empty_app_database_does_nothing(
+    sqlite_app_db: AppDatabase, warehouse: Warehouse
+) -> None:
+    counts = mirror_trades(sqlite_app_db, warehouse, run_id="m-1", now=T0)
+    assert counts.total == 0 and _publications(warehouse, "trades") == []
+    assert isinstance(warehouse.query("SELECT * FROM published.trades"), pd.DataFrame)
