@@ -1,6 +1,6 @@
 """``spx-pipeline celery-worker``: a Celery worker that executes this code location's steps.
 
-It wraps ``dagster-celery worker start`` with this project's app (``resources.celery_app``: broker
+It wraps ``dagster-celery worker start`` with this project's app (``cli.celery_app``: broker
 and backend from the environment) after preparing the instance DAGSTER_HOME names, so workers
 starting together never race on Dagster's schema. The worker runs in a process group of its own
 that SIGTERM or Ctrl-C stops whole (``dev.supervise``). Runs reach it when ``SPX_EXECUTOR=celery``.
@@ -21,7 +21,7 @@ from spx_pipeline.cli.dev import supervise
 from spx_pipeline.resources.executor import CELERY_EXTRA_HINT
 from spx_pipeline.settings import Settings
 
-CELERY_APP: Final = "spx_pipeline.resources.celery_app"
+CELERY_APP: Final = "spx_pipeline.cli.celery_app"
 
 
 def celery_worker_command(*, name: str | None, concurrency: int, loglevel: str) -> list[str]:

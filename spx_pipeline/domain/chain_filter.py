@@ -17,25 +17,10 @@ import pandas as pd
 
 from spx_pipeline.domain.chain_prep import NO_TIME
 from spx_pipeline.domain.market_calendar import NEW_YORK, is_open_at, session, trading_day
+from spx_pipeline.domain.selection_config import SelectionConfig, spread_basis_points
 
 if TYPE_CHECKING:
-    from spx_pipeline.domain.contract_selection import SelectionConfig
     from spx_pipeline.domain.setups import Setup
-
-
-def spread_basis_points(max_spread_pct: float) -> int:
-    """``max_spread_pct`` in whole basis points, so the spread test is exact integer arithmetic."""
-    if isinstance(max_spread_pct, bool) or not isinstance(max_spread_pct, int | float | Decimal):
-        raise ValueError(f"max_spread_pct must be a number, got {max_spread_pct!r}")
-    value = Decimal(str(max_spread_pct))
-    if not value.is_finite() or value <= 0 or value > 100:
-        raise ValueError(
-            f"max_spread_pct must be a positive fraction of mid (0.10 = 10%), got {max_spread_pct!r}"
-        )
-    points = value * 10_000
-    if points != points.to_integral_value():
-        raise ValueError(f"max_spread_pct {max_spread_pct!r} is finer than a basis point (0.0001)")
-    return int(points)
 
 
 @dataclass(frozen=True, slots=True)

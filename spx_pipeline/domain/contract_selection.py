@@ -13,62 +13,26 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from spx_pipeline.domain.chain_filter import ChainIndex, Pick, spread_basis_points
+from spx_pipeline.domain.chain_filter import ChainIndex, Pick
 from spx_pipeline.domain.chain_prep import prepare_chain
 from spx_pipeline.domain.execution.guardrails import Guardrail, guardrail_for
-from spx_pipeline.domain.money import exact_units, floor_units, four_places, to_money, units_to_decimal
+from spx_pipeline.domain.money import exact_units, units_to_decimal
 from spx_pipeline.domain.recommendation import CONTRACT_COLUMNS, RECOMMENDATION_COLUMNS, Recommendation
 from spx_pipeline.domain.risk_context import RiskArrays, RiskContext
+from spx_pipeline.domain.selection_config import SelectionConfig
 from spx_pipeline.domain.setups import Setup, setup_order
-from spx_pipeline.domain.sizing import DEFAULT_FEE, MAX_PREMIUM, Committed
+from spx_pipeline.domain.sizing import Committed
 from spx_pipeline.domain.sizing_batch import CommittedArrays, SizingBatch, size_positions
 from spx_pipeline.domain.zero_dte import ZeroDtePolicy, evaluate_0dte, zero_dte_allowed
 
-
-@dataclass(frozen=True, slots=True)
-class SelectionConfig:
-    """Liquidity thresholds (spread at most 5-10% of mid, a bid, volume of 100-500 are usual).
-
-    Open interest defaults to 0 because intraday OI is yesterday's figure; for 0DTE, volume and
-    spread are the live signals. ``max_quote_age`` applies only when a ``now`` is passed.
-    """
-
-    max_spread_pct: float = 0.10
-    min_volume: int = 100
-    min_open_interest: int = 0
-    require_bid: bool = True
-    max_quote_age: timedelta | None = timedelta(minutes=5)
-    max_delta_distance: float | None = 0.15
-    roots: tuple[str, ...] = ("SPXW",)
-    fee_per_contract: Decimal = DEFAULT_FEE
-    default_max_risk: Decimal | None = None
-
-    def __post_init__(self) -> None:
-        spread_basis_points(self.max_spread_pct)
-        for name in ("min_volume", "min_open_interest"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-        if self.max_quote_age is not None and self.max_quote_age <= timedelta(0):
-            raise ValueError(f"max_quote_age must be positive or None, got {self.max_quote_age!r}")
-        if self.max_delta_distance is not None and not 0 < self.max_delta_distance <= 1:
-            raise ValueError(f"max_delta_distance must be in (0, 1] or None, got {self.max_delta_distance!r}")
-        if not self.roots or not all(isinstance(r, str) and r for r in self.roots):
-            raise ValueError(f"roots must be a non-empty tuple of root symbols, got {self.roots!r}")
-        object.__setattr__(self, "roots", tuple(self.roots))
-        fee = to_money(self.fee_per_contract, "fee_per_contract", maximum=MAX_PREMIUM)
-        fee = DEFAULT_FEE if fee is None else four_places(fee, "fee_per_contract", self.fee_per_contract)
-        object.__setattr__(self, "fee_per_contract", fee)
-        object.__setattr__(
-            self, "default_max_risk", floor_units(to_money(self.default_max_risk, "default_max_risk"))
-        )
+__all__ = ["SelectionConfig", "recommend", "select_contract"]
 
 
 @dataclass(frozen=True, slots=True)

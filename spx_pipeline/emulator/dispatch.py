@@ -20,7 +20,7 @@ from spx_pipeline.emulator.ratelimit import bucket_for
 from spx_pipeline.emulator.routing import ApiError, Call, Reply, bearer, error, match_route, token_fingerprint
 
 if TYPE_CHECKING:
-    from spx_pipeline.emulator.server import TradierEmulator
+    from spx_pipeline.emulator.core import EmulatorCore
 
 INVALID_TOKEN = "Invalid Access Token"
 RATE_LIMITED = "Rate limit exceeded"
@@ -28,7 +28,7 @@ _ACCOUNT_PATH = re.compile(r"^/v1/accounts/([^/]+)(?:/|$)")
 
 
 def handle(
-    emu: TradierEmulator, method: str, raw_path: str, headers: Any, body: bytes
+    emu: EmulatorCore, method: str, raw_path: str, headers: Any, body: bytes
 ) -> tuple[Reply, str | None, bool]:
     """(reply, fault name, reset?) for one request; see the module docstring for the order."""
     url = urlsplit(raw_path)

@@ -13,35 +13,16 @@ import ipaddress
 import socket
 import struct
 import threading
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from spx_pipeline.clock import wall_epoch
 from spx_pipeline.domain.network import is_private_network_address
 from spx_pipeline.emulator import dispatch, faults
+from spx_pipeline.emulator.core import EmulatorCore, RequestRecord
 from spx_pipeline.emulator.response_format import to_json, to_xml
 from spx_pipeline.emulator.routing import Reply, bearer, token_fingerprint
-
-if TYPE_CHECKING:
-    from spx_pipeline.emulator.server import TradierEmulator
-
-
-@dataclass(frozen=True, slots=True)
-class RequestRecord:
-    """One request as the server saw it; the token only as its sha256 fingerprint.
-
-    ``status`` is 0 when the connection was reset without an answer.
-    """
-
-    method: str
-    path: str
-    query: str
-    token_fingerprint: str | None
-    status: int
-    fault: str | None
-    started_at: float
 
 
 def require_listen_host(host: str, *, private_network: bool = False) -> str:
@@ -78,7 +59,7 @@ class LoopbackServer(ThreadingHTTPServer):
     request_queue_size = 1024
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], emulator: TradierEmulator) -> None:
+    def __init__(self, address: tuple[str, int], emulator: EmulatorCore) -> None:
         self.emulator = emulator
         self.to_reset: set[int] = set()
         self.reset_lock = threading.Lock()

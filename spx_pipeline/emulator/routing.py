@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from spx_pipeline.emulator.config import EmulatedAccount
 
 if TYPE_CHECKING:
-    from spx_pipeline.emulator.server import TradierEmulator
+    from spx_pipeline.emulator.core import EmulatorCore
 
 
 @dataclass(slots=True)
@@ -59,7 +59,7 @@ class Call:
         return (self.param(name) or "").strip().lower() == "true"
 
 
-Handler = Callable[["TradierEmulator", Call], Any]
+Handler = Callable[["EmulatorCore", Call], Any]
 Route = tuple[str, re.Pattern[str], Handler]
 
 

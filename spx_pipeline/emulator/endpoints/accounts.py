@@ -8,10 +8,10 @@ from spx_pipeline.emulator.response_format import collection
 from spx_pipeline.emulator.routing import Call, Route, route, token_fingerprint
 
 if TYPE_CHECKING:
-    from spx_pipeline.emulator.server import TradierEmulator
+    from spx_pipeline.emulator.core import EmulatorCore
 
 
-def profile(emu: TradierEmulator, call: Call) -> Any:
+def profile(emu: EmulatorCore, call: Call) -> Any:
     first = call.accounts[0]
     rows = [
         {
@@ -35,7 +35,7 @@ def profile(emu: TradierEmulator, call: Call) -> Any:
     }
 
 
-def user_balances(emu: TradierEmulator, call: Call) -> Any:
+def user_balances(emu: EmulatorCore, call: Call) -> Any:
     """Shape constructed from the per-account body; Tradier's exact document is unverified."""
     rows = [
         {"account_number": a.account_id, "balances": emu.book.balances(a.account_id)} for a in call.accounts
@@ -43,11 +43,11 @@ def user_balances(emu: TradierEmulator, call: Call) -> Any:
     return {"accounts": {"account": collection(rows)}}
 
 
-def balances(emu: TradierEmulator, call: Call) -> Any:
+def balances(emu: EmulatorCore, call: Call) -> Any:
     return {"balances": emu.book.balances(call.match.group(1))}
 
 
-def positions(emu: TradierEmulator, call: Call) -> Any:
+def positions(emu: EmulatorCore, call: Call) -> Any:
     rows = emu.book.positions(call.match.group(1))
     return {"positions": {"position": collection(rows)} if rows else "null"}
 

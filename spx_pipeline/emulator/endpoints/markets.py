@@ -11,10 +11,10 @@ from spx_pipeline.emulator.response_format import collection
 from spx_pipeline.emulator.routing import ApiError, Call, Route, required, route
 
 if TYPE_CHECKING:
-    from spx_pipeline.emulator.server import TradierEmulator
+    from spx_pipeline.emulator.core import EmulatorCore
 
 
-def expirations(emu: TradierEmulator, call: Call) -> Any:
+def expirations(emu: EmulatorCore, call: Call) -> Any:
     symbol = required(call, "symbol")
     market = emu.market
     dates = market.expirations(symbol, include_all_roots=call.flag("includeAllRoots"))
@@ -26,7 +26,7 @@ def expirations(emu: TradierEmulator, call: Call) -> Any:
     return {"expirations": {"date": collection([d.isoformat() for d in dates])}}
 
 
-def chains(emu: TradierEmulator, call: Call) -> Any:
+def chains(emu: EmulatorCore, call: Call) -> Any:
     symbol = required(call, "symbol")
     raw = required(call, "expiration")
     try:
@@ -37,7 +37,7 @@ def chains(emu: TradierEmulator, call: Call) -> Any:
     return {"options": {"option": collection(rows)} if rows else "null"}
 
 
-def quotes(emu: TradierEmulator, call: Call) -> Any:
+def quotes(emu: EmulatorCore, call: Call) -> Any:
     raw = required(call, "symbols")
     greeks = call.flag("greeks")
     market = emu.market
@@ -65,11 +65,11 @@ def quotes(emu: TradierEmulator, call: Call) -> Any:
     return {"quotes": body or "null"}
 
 
-def clock(emu: TradierEmulator, call: Call) -> Any:
+def clock(emu: EmulatorCore, call: Call) -> Any:
     return emu.hours.clock(emu.now())
 
 
-def calendar(emu: TradierEmulator, call: Call) -> Any:
+def calendar(emu: EmulatorCore, call: Call) -> Any:
     now = emu.now().astimezone(market_calendar.NEW_YORK)
     month_raw = call.param("month") or str(now.month)
     year_raw = call.param("year") or str(now.year)

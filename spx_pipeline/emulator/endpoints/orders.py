@@ -24,12 +24,12 @@ from spx_pipeline.emulator.routing import ApiError, Call, Reply, Route, route
 from spx_pipeline.emulator.stored_order import StoredOrder
 
 if TYPE_CHECKING:
-    from spx_pipeline.emulator.server import TradierEmulator
+    from spx_pipeline.emulator.core import EmulatorCore
 
 NOT_ENOUGH_BP = "You do not have enough buying power for this trade."
 
 
-def list_orders(emu: TradierEmulator, call: Call) -> Any:
+def list_orders(emu: EmulatorCore, call: Call) -> Any:
     """The account's orders, ``orders_page_size`` a page (all on page 1 by default); past the end "null"."""
     page = call.param("page") or "1"
     if not page.isdigit() or int(page) < 1:
@@ -42,11 +42,11 @@ def list_orders(emu: TradierEmulator, call: Call) -> Any:
     return {"orders": {"order": collection(rows)}}
 
 
-def get_order(emu: TradierEmulator, call: Call) -> Any:
+def get_order(emu: EmulatorCore, call: Call) -> Any:
     return {"order": _stored(emu, call).to_wire(include_tags=True)}
 
 
-def _stored(emu: TradierEmulator, call: Call) -> StoredOrder:
+def _stored(emu: EmulatorCore, call: Call) -> StoredOrder:
     account_id, raw_id = call.match.group(1), call.match.group(2)
     stored = emu.book.order(account_id, int(raw_id)) if raw_id.isdigit() else None
     if stored is None:
@@ -54,7 +54,7 @@ def _stored(emu: TradierEmulator, call: Call) -> StoredOrder:
     return stored
 
 
-def place_order(emu: TradierEmulator, call: Call) -> Any:
+def place_order(emu: EmulatorCore, call: Call) -> Any:
     account_id = call.match.group(1)
     request = parse_order(call)
     if isinstance(request, OcoOrderRequest | OtoOrderRequest | OtocoOrderRequest):
@@ -93,14 +93,14 @@ def place_order(emu: TradierEmulator, call: Call) -> Any:
     return {"order": {"id": stored.id, "status": "ok", "partner_id": stored.partner_id}}
 
 
-def _needs_margin(emu: TradierEmulator, account_id: str, leg: OptionLeg) -> Decimal:
+def _needs_margin(emu: EmulatorCore, account_id: str, leg: OptionLeg) -> Decimal:
     """The requirement an opening sell adds in a margin account (simulated servers check it)."""
     if leg.side != "sell_to_open" or emu.book.accounts[account_id].account_type == "cash":
         return Decimal("0")
     return _short_requirement(emu, leg) * leg.quantity
 
 
-def _reservation(emu: TradierEmulator, leg: OptionLeg) -> Decimal:
+def _reservation(emu: EmulatorCore, leg: OptionLeg) -> Decimal:
     """What an open buy holds of buying power: premium at its price and commission (sells: 0)."""
     if not leg.buying:
         return Decimal("0")
@@ -109,7 +109,7 @@ def _reservation(emu: TradierEmulator, leg: OptionLeg) -> Decimal:
 
 
 def _preview_single(
-    emu: TradierEmulator, account_id: str, leg: OptionLeg, duration: str, *, preview: bool
+    emu: EmulatorCore, account_id: str, leg: OptionLeg, duration: str, *, preview: bool
 ) -> Any | None:
     """The preview document, the buying-power refusal, or None (go on and place)."""
     unit = _unit_price(emu, leg)
@@ -147,13 +147,11 @@ def _preview_single(
     }
 
 
-def _request_date(emu: TradierEmulator) -> str:
+def _request_date(emu: EmulatorCore) -> str:
     return emu.now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
 
 
-def _preview_multi(
-    emu: TradierEmulator, request: OcoOrderRequest | OtoOrderRequest | OtocoOrderRequest
-) -> Any:
+def _preview_multi(emu: EmulatorCore, request: OcoOrderRequest | OtoOrderRequest | OtocoOrderRequest) -> Any:
     """Price an OCO (at most one leg executes) or an OTO/OTOCO (its first order, then one exit)."""
     first = request.legs[0]
     qty = max(leg.quantity for leg in request.legs)
@@ -193,7 +191,7 @@ def _preview_multi(
     }
 
 
-def _unit_price(emu: TradierEmulator, leg: OptionLeg) -> Decimal:
+def _unit_price(emu: EmulatorCore, leg: OptionLeg) -> Decimal:
     if leg.type in ("limit", "stop_limit") and leg.price is not None:
         return leg.price
     if leg.type == "stop" and leg.stop is not None:
@@ -205,7 +203,7 @@ def _unit_price(emu: TradierEmulator, leg: OptionLeg) -> Decimal:
     return Decimal(str(side_price or quote["ask"]))
 
 
-def _short_requirement(emu: TradierEmulator, leg: OptionLeg) -> Decimal:
+def _short_requirement(emu: EmulatorCore, leg: OptionLeg) -> Decimal:
     """Per-contract requirement of an opening sell at the index's current level (others: 0)."""
     if leg.side != "sell_to_open":
         return Decimal("0.00")
@@ -219,7 +217,7 @@ def _short_requirement(emu: TradierEmulator, leg: OptionLeg) -> Decimal:
     )
 
 
-def modify_order(emu: TradierEmulator, call: Call) -> Any:
+def modify_order(emu: EmulatorCore, call: Call) -> Any:
     account_id = call.match.group(1)
     stored = _stored(emu, call)
     if stored.legs:
@@ -262,7 +260,7 @@ def modify_order(emu: TradierEmulator, call: Call) -> Any:
     return {"order": {"id": updated.id, "status": "ok", "partner_id": updated.partner_id}}
 
 
-def cancel_order(emu: TradierEmulator, call: Call) -> Any:
+def cancel_order(emu: EmulatorCore, call: Call) -> Any:
     stored = _stored(emu, call)
     if stored.status not in WORKING_STATUSES:
         return Reply(

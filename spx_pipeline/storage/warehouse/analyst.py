@@ -39,6 +39,7 @@ import pandas as pd
 from spx_pipeline.storage.paths import ANALYST_VIEWS_DIR, WAREHOUSE_DDL_DIR, warehouse_path
 from spx_pipeline.storage.warehouse.base import quote_identifier as _q
 from spx_pipeline.storage.warehouse.base import sql_literal as _lit
+from spx_pipeline.storage.warehouse.queries import read_named_query
 from spx_pipeline.storage.warehouse.schema import TableSpec, ddl_scripts, warehouse_schema
 
 CATALOG_FORMAT: Final = 3  # 2: views carry the DDL's descriptions; 3: views of sql/analyst
@@ -272,8 +273,6 @@ class AnalystCatalog:
                 raise AnalystCopyError(f"query on {self.paths.catalog} failed: {first}") from exc
 
     def named_query(self, name: str) -> pd.DataFrame:
-        from spx_pipeline.storage.warehouse.store import read_named_query
-
         return self.query(read_named_query(name))
 
     def __repr__(self) -> str:

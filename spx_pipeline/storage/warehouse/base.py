@@ -1,6 +1,6 @@
 """What every warehouse module shares: its errors, its small result types and column introspection.
 
-Split out so the writer (``warehouse_writes``) and the connection holder (``warehouse``) can both use
+Split out so the writer (``writes``) and the connection holder (``store``) can both use
 them without importing each other.
 """
 

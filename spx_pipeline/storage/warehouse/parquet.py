@@ -21,14 +21,14 @@ its scratch file, so they share a file system with working locks (the multiproce
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 import time
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import duckdb
 
@@ -44,10 +44,15 @@ from spx_pipeline.storage.warehouse.base import WarehouseError, first_line
 from spx_pipeline.storage.warehouse.base import quote_identifier as _q
 from spx_pipeline.storage.warehouse.base import sql_literal as _lit
 from spx_pipeline.storage.warehouse.duckdb_open import open_duckdb
+from spx_pipeline.storage.warehouse.publication import (
+    OpenTransaction,
+    check_stage,
+    export_publication,
+    move_into_place,
+    record_publication,
+    stage_counts,
+)
 from spx_pipeline.storage.warehouse.schema import ddl_scripts, warehouse_schema
-
-if TYPE_CHECKING:
-    from spx_pipeline.storage.warehouse.writes import WarehouseTransaction
 
 CLAIMS_DIR: Final = "_claims"  # one empty directory per claimed sequence number
 _SCRATCH_MARKER: Final = "_spx_scratch"
@@ -170,20 +175,23 @@ class ParquetStore:
 
     # -- publication ------------------------------------------------------------------------
 
-    def publish(self, tx: WarehouseTransaction, run_id: str, stage: str, *, published_by: str) -> int:
+    def publish(
+        self, tx: OpenTransaction, run_id: str, stage: str, *, published_by: str, published_at: datetime
+    ) -> int:
         """Export the stage's scratch rows, claim a sequence number, rename into place after commit."""
-        from spx_pipeline.storage.warehouse.publication import STAGES, export_publication, move_into_place
-
+        check_stage(stage)
         con = tx.con
-        counts = {
-            table: _count(con, f"SELECT count(*) FROM {self.table_ref(table)} WHERE {_q(column)} = ?", run_id)
-            for table, column in STAGES[stage]
-        }
+        counts = stage_counts(con, stage, run_id, source=self.table_ref)
         seq = claim_seq(self.paths)
-        con.execute(
-            f"INSERT INTO {self.table_ref('run_publications')} "
-            "(seq, run_id, stage, published_at, published_by, row_counts) VALUES (?, ?, ?, ?, ?, ?)",
-            [seq, run_id, stage, tx.warehouse.clock.now(), published_by, _json(counts)],
+        record_publication(
+            con,
+            self.table_ref("run_publications"),
+            seq=seq,
+            run_id=run_id,
+            stage=stage,
+            published_at=published_at,
+            published_by=published_by,
+            counts=counts,
         )
         name = publication_dir_name(seq, stage, run_id)
         staged = export_publication(
@@ -198,8 +206,6 @@ class ParquetStore:
 
     def repair_own(self, con: duckdb.DuckDBPyConnection) -> int:
         """Export again this run's publications a crash left committed but never renamed into place."""
-        from spx_pipeline.storage.warehouse.publication import export_publication, move_into_place
-
         recorded = con.execute(
             f"SELECT seq, run_id, stage FROM {self.table_ref('run_publications')}"
         ).fetchall()
@@ -239,12 +245,3 @@ def claim_seq(paths: AnalystPaths) -> int:
 
 def _named_tables(sql: str, tables: Iterable[str]) -> list[str]:
     return [t for t in tables if re.search(rf"\b{re.escape(t)}\b", sql, re.IGNORECASE)]
-
-
-def _count(con: duckdb.DuckDBPyConnection, sql: str, run_id: str) -> int:
-    row = con.execute(sql, [run_id]).fetchone()
-    return int(row[0]) if row else 0
-
-
-def _json(counts: dict[str, int]) -> str:
-    return json.dumps(counts, sort_keys=True)

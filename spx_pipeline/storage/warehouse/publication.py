@@ -17,8 +17,9 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import Final, Protocol
 
 import duckdb
 
@@ -31,9 +32,6 @@ from spx_pipeline.storage.warehouse.analyst import (
     published_seqs,
 )
 from spx_pipeline.storage.warehouse.base import quote_identifier
-
-if TYPE_CHECKING:
-    from spx_pipeline.storage.warehouse.store import WarehouseTransaction
 
 # stage -> (table, column holding the run id of the row), in export order.
 STAGES: Final[Mapping[str, tuple[tuple[str, str], ...]]] = {
@@ -66,6 +64,24 @@ PUBLISHED_SCHEMA: Final = "published"
 
 class PublicationError(RuntimeError):
     """A publication names an unknown stage or could not be exported."""
+
+
+class OpenTransaction(Protocol):
+    """What publishing needs of an open write transaction (``writes.WarehouseTransaction`` is one).
+
+    Declared here, below the writer, so the writer can publish without this module importing it.
+    """
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection: ...
+
+    def after_commit(
+        self,
+        action: Callable[[], None],
+        *,
+        on_discard: Callable[[], None] | None = None,
+        key: str | None = None,
+    ) -> None: ...
 
 
 def stage_of(table: str) -> tuple[str, str] | None:
@@ -102,25 +118,42 @@ def published_views_sql() -> list[str]:
     return statements
 
 
-def publish_stage(tx: WarehouseTransaction, run_id: str, stage: str, *, published_by: str) -> int:
-    """Record the publication (last write of the transaction) and stage its analyst copy.
-
-    The Parquet files are exported inside the transaction (they see its uncommitted rows) into a
-    staging directory, which is moved into the published directory once the commit succeeded.
-    """
+def check_stage(stage: str) -> None:
     if stage not in STAGES:
         raise PublicationError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
-    if tx.warehouse.parquet is not None:  # many writers: claim a number, rename into place
-        return tx.warehouse.parquet.publish(tx, run_id, stage, published_by=published_by)
+
+
+def publish_stage(
+    tx: OpenTransaction,
+    run_id: str,
+    stage: str,
+    *,
+    published_by: str,
+    published_at: datetime,
+    warehouse_path: Path,
+    ddl_dir: Path,
+) -> int:
+    """Record the publication (last write of the transaction) and stage its analyst copy.
+
+    The DuckDB backend's way (the Parquet backend claims its number in ``parquet``). The Parquet
+    files are exported inside the transaction (they see its uncommitted rows) into a staging
+    directory, which is moved into the published directory once the commit succeeded.
+    """
+    check_stage(stage)
     con = tx.con
     row = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM run_publications").fetchone()
     seq = int(row[0]) if row else 1
-    paths = AnalystPaths.for_warehouse(tx.warehouse.path)
-    counts = {table: _count_rows(con, table, column, run_id) for table, column in STAGES[stage]}
-    con.execute(
-        "INSERT INTO run_publications (seq, run_id, stage, published_at, published_by, row_counts) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        [seq, run_id, stage, tx.warehouse.clock.now(), published_by, json.dumps(counts, sort_keys=True)],
+    paths = AnalystPaths.for_warehouse(warehouse_path)
+    counts = stage_counts(con, stage, run_id)
+    record_publication(
+        con,
+        "run_publications",
+        seq=seq,
+        run_id=run_id,
+        stage=stage,
+        published_at=published_at,
+        published_by=published_by,
+        counts=counts,
     )
     name = publication_dir_name(seq, stage, run_id)
     staged = export_publication(con, paths, seq=seq, stage=stage, run_id=run_id, name=name)
@@ -128,7 +161,6 @@ def publish_stage(tx: WarehouseTransaction, run_id: str, stage: str, *, publishe
         lambda: move_into_place(paths, staged, name),
         on_discard=lambda: shutil.rmtree(staged, ignore_errors=True),
     )
-    ddl_dir = tx.warehouse.ddl_dir
     tx.after_commit(lambda: repair_analyst_copy(tx.con, paths, ddl_dir), key="repair_analyst_copy")
     return seq
 
@@ -166,9 +198,36 @@ def repair_analyst_copy(
     return fixed
 
 
-def _count_rows(con: duckdb.DuckDBPyConnection, table: str, column: str, run_id: str) -> int:
-    row = con.execute(f'SELECT count(*) FROM "{table}" WHERE "{column}" = ?', [run_id]).fetchone()
+def _count_rows(con: duckdb.DuckDBPyConnection, source: str, column: str, run_id: str) -> int:
+    sql = f"SELECT count(*) FROM {source} WHERE {quote_identifier(column)} = ?"
+    row = con.execute(sql, [run_id]).fetchone()
     return int(row[0]) if row else 0
+
+
+def stage_counts(
+    con: duckdb.DuckDBPyConnection, stage: str, run_id: str, source: Callable[[str], str] = quote_identifier
+) -> dict[str, int]:
+    """Rows of ``run_id`` in each table of ``stage`` (``source`` names the table to count)."""
+    return {table: _count_rows(con, source(table), column, run_id) for table, column in STAGES[stage]}
+
+
+def record_publication(
+    con: duckdb.DuckDBPyConnection,
+    target: str,
+    *,
+    seq: int,
+    run_id: str,
+    stage: str,
+    published_at: datetime,
+    published_by: str,
+    counts: Mapping[str, int],
+) -> None:
+    """The ``run_publications`` row (``target``: its SQL reference), written last in the transaction."""
+    con.execute(
+        f"INSERT INTO {target} (seq, run_id, stage, published_at, published_by, row_counts) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [seq, run_id, stage, published_at, published_by, json.dumps(dict(counts), sort_keys=True)],
+    )
 
 
 def export_publication(

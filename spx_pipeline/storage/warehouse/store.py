@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -24,7 +23,6 @@ import duckdb
 from spx_pipeline.clock import Clock, clock_from_env
 from spx_pipeline.settings import WAREHOUSE_BACKEND_VAR, WAREHOUSE_BACKENDS, SettingError, Settings
 from spx_pipeline.storage.paths import (
-    QUERIES_DIR,
     WAREHOUSE_DDL_DIR,
     prepare_parent_dir,
     warehouse_path,
@@ -43,6 +41,7 @@ from spx_pipeline.storage.warehouse.base import (
 from spx_pipeline.storage.warehouse.duckdb_open import lock_holder, open_duckdb
 from spx_pipeline.storage.warehouse.parquet import CLAIMS_DIR, ParquetStore
 from spx_pipeline.storage.warehouse.publication import published_views_sql
+from spx_pipeline.storage.warehouse.queries import query_names, read_named_query
 from spx_pipeline.storage.warehouse.rekey import refill, set_aside, tables_with_changed_keys
 from spx_pipeline.storage.warehouse.schema import WarehouseSchema, ddl_scripts, warehouse_schema
 from spx_pipeline.storage.warehouse.shared_connection import shared_connection
@@ -65,7 +64,6 @@ __all__ = [
     "read_named_query",
 ]
 
-_QUERY_NAME = re.compile(r"^[a-z0-9_]+$")
 DEFAULT_LOCK_TIMEOUT: Final = 30.0
 
 
@@ -339,17 +337,6 @@ def _writer_lock(path: Path) -> threading.RLock:
     key = path.resolve()
     with _WRITER_LOCKS_GUARD:
         return _WRITER_LOCKS.setdefault(key, threading.RLock())
-
-
-def query_names() -> list[str]:
-    """Names of the analyst queries shipped in ``sql/queries``."""
-    return sorted(p.stem for p in QUERIES_DIR.glob("*.sql"))
-
-
-def read_named_query(name: str) -> str:
-    if not _QUERY_NAME.match(name or "") or not (QUERIES_DIR / f"{name}.sql").is_file():
-        raise WarehouseError(f"no analyst query named {name!r}; available: {', '.join(query_names())}")
-    return (QUERIES_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
 def _backend_name(explicit: str | None) -> str:

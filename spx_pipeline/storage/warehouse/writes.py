@@ -13,11 +13,14 @@ import math
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import duckdb
 import pandas as pd
 
+from spx_pipeline.clock import Clock
+from spx_pipeline.storage.warehouse import publication
 from spx_pipeline.storage.warehouse.base import (
     ColumnInfo,
     WarehouseWriteError,
@@ -26,15 +29,35 @@ from spx_pipeline.storage.warehouse.base import (
     table_columns,
 )
 from spx_pipeline.storage.warehouse.base import quote_identifier as _q
+from spx_pipeline.storage.warehouse.parquet import ParquetStore
 
-if TYPE_CHECKING:
-    from spx_pipeline.storage.warehouse.store import Warehouse
+
+class WriteTarget(Protocol):
+    """What a transaction needs of the warehouse it writes (``store.Warehouse`` is one).
+
+    Declared here so the writer sits below the warehouse that opens it, not beside it in a circle.
+    """
+
+    path: Path
+    parquet: ParquetStore | None
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def ddl_dir(self) -> Path: ...
+
+    def check_table(self, table: str) -> str: ...
+
+    def table_ref(self, table: str) -> str: ...
+
+    def prepare_reads(self, con: duckdb.DuckDBPyConnection, sql: str) -> None: ...
 
 
 class WarehouseTransaction:
     """Writes inside one open DuckDB transaction; ``Warehouse.transaction()`` commits or rolls back."""
 
-    def __init__(self, warehouse: Warehouse, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, warehouse: WriteTarget, con: duckdb.DuckDBPyConnection) -> None:
         self.warehouse = warehouse
         self.con = con
         self._after_commit: list[Callable[[], None]] = []
@@ -114,16 +137,27 @@ class WarehouseTransaction:
         )
 
     def publish(self, run_id: str, stage: str, *, published_by: str | None = None) -> int:
-        """Publish ``run_id``'s rows of ``stage`` in this transaction; returns the publication seq."""
-        from spx_pipeline.storage.warehouse.publication import publish_stage
+        """Publish ``run_id``'s rows of ``stage`` in this transaction; returns the publication seq.
 
-        return publish_stage(self, run_id, stage, published_by=published_by or run_id)
+        On the Parquet backend many writers claim numbers (``parquet``); on DuckDB the file is the one writer.
+        """
+        by = published_by or run_id
+        now = self.warehouse.clock.now()
+        if self.warehouse.parquet is not None:
+            return self.warehouse.parquet.publish(self, run_id, stage, published_by=by, published_at=now)
+        return publication.publish_stage(
+            self,
+            run_id,
+            stage,
+            published_by=by,
+            published_at=now,
+            warehouse_path=self.warehouse.path,
+            ddl_dir=self.warehouse.ddl_dir,
+        )
 
     def publish_self_contained(self, table: str, frame: pd.DataFrame) -> list[int]:
         """Publish the runs of ``frame`` when ``table`` is a whole stage by itself."""
-        from spx_pipeline.storage.warehouse.publication import self_contained_stage
-
-        found = self_contained_stage(table)
+        found = publication.self_contained_stage(table)
         if found is None or frame.empty:
             return []
         stage, run_column = found

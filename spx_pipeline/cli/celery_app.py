@@ -3,7 +3,8 @@
 Broker and result backend come from the worker's own environment (``SPX_CELERY_BROKER_URL``,
 ``SPX_CELERY_BACKEND_URL``), the same settings the runs' Celery executor reads, so neither URL (a
 broker password included) is written to a config file. Imported only by Celery workers: it needs
-the ``celery`` extra.
+the ``celery`` extra. It is an entry point that loads the whole code location, so it sits with the
+CLI at the top of the layers (``resources`` may not import ``definitions``).
 """
 
 from dagster_celery.executor import CeleryExecutor
