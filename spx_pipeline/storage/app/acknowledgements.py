@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 import sqlalchemy as sa
 
 from spx_pipeline.domain.accounts import validate_account_id
 from spx_pipeline.domain.occ import OptionSymbolError, parse_option_symbol
 from spx_pipeline.storage.app.database import AppDatabase
+from spx_pipeline.storage.app.rows import RowMapping
 from spx_pipeline.storage.app.tables import acknowledged_positions
 
 
@@ -30,6 +32,9 @@ class Acknowledgement:
     quantity: int
     note: str
     acknowledged_at: datetime
+
+
+_ROWS: Final = RowMapping(Acknowledgement, acknowledged_positions)
 
 
 class AcknowledgementStore:
@@ -49,16 +54,12 @@ class AcknowledgementStore:
                 f"--quantity must be a whole, non-zero number of contracts, got {quantity!r}"
             )
         row = Acknowledgement(account, symbol, quantity, note.strip() or "acknowledged", self.db.clock.now())
-        values = {
-            "account_id": row.account_id, "option_symbol": row.option_symbol, "quantity": row.quantity,
-            "note": row.note[:500], "acknowledged_at": row.acknowledged_at,
-        }  # fmt: skip
         table = acknowledged_positions
         with self.db.engine.begin() as conn:
             conn.execute(
                 sa.delete(table).where(table.c.account_id == account, table.c.option_symbol == symbol)
             )
-            conn.execute(sa.insert(table), [values])
+            conn.execute(sa.insert(table), [_ROWS.values(row, note=row.note[:500])])
         return row
 
     def withdraw(self, account_id: str, option_symbol: str) -> bool:
@@ -78,7 +79,7 @@ class AcknowledgementStore:
             rows = conn.execute(
                 sa.select(table).order_by(table.c.account_id, table.c.option_symbol)
             ).mappings()
-            return [Acknowledgement(**dict(r)) for r in rows]
+            return [_ROWS.read(r) for r in rows]
 
     def by_account(self) -> dict[str, dict[str, int]]:
         """{account: {symbol: acknowledged quantity}}, what reconciliation compares with."""

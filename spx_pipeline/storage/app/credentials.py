@@ -32,6 +32,7 @@ from spx_pipeline.storage.app.credential_keys import (
     load_keys,
 )
 from spx_pipeline.storage.app.database import AppDatabase
+from spx_pipeline.storage.app.rows import RowMapping
 from spx_pipeline.storage.app.tables import app_counters, broker_credentials
 from spx_pipeline.storage.app.token_input import (
     CredentialError,
@@ -93,6 +94,9 @@ class StoredCredential:
     token: SecretToken
 
 
+_ROWS: Final = RowMapping(CredentialInfo, broker_credentials)
+
+
 class CredentialStore:
     """Encrypted broker credentials in the app database.
 
@@ -142,21 +146,24 @@ class CredentialStore:
                     f"account {account_id!r} already has a credential; use `credentials rotate` to replace "
                     "its token"
                 )
+            info = CredentialInfo(
+                account_id=account_id,
+                label=clean_label(label),
+                environment=env,
+                is_active=True,
+                token_fingerprint=token_fingerprint(clean),
+                created_at=now,
+                updated_at=now,
+                activated_at=now,
+                rotated_at=None,
+                deactivated_at=None,
+                change_seq=_next_seq(conn),
+                last_change="added",
+            )
             try:
                 conn.execute(
                     broker_credentials.insert().values(
-                        account_id=account_id,
-                        label=clean_label(label),
-                        environment=env,
-                        token_ciphertext=ciphertext,
-                        token_fingerprint=token_fingerprint(clean),
-                        key_id=self.keys.encrypting_id,
-                        is_active=True,
-                        created_at=now,
-                        updated_at=now,
-                        activated_at=now,
-                        change_seq=_next_seq(conn),
-                        last_change="added",
+                        **_ROWS.values(info, token_ciphertext=ciphertext, key_id=self.keys.encrypting_id)
                     )
                 )
             except sa.exc.IntegrityError:
@@ -351,18 +358,4 @@ def _next_seq(conn: Connection) -> int:
 
 
 def _info(row: sa.Row[tuple[object, ...]]) -> CredentialInfo:
-    m = row._mapping
-    return CredentialInfo(
-        account_id=m["account_id"],
-        label=m["label"],
-        environment=m["environment"],
-        is_active=bool(m["is_active"]),
-        token_fingerprint=m["token_fingerprint"],
-        created_at=m["created_at"],
-        updated_at=m["updated_at"],
-        activated_at=m["activated_at"],
-        rotated_at=m["rotated_at"],
-        deactivated_at=m["deactivated_at"],
-        change_seq=int(m["change_seq"]),
-        last_change=m["last_change"],
-    )
+    return _ROWS.read(row._mapping)

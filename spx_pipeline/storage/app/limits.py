@@ -9,12 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Final
 
 import sqlalchemy as sa
 
 from spx_pipeline.domain.accounts import validate_account_id
 from spx_pipeline.domain.money import to_money
 from spx_pipeline.storage.app.database import AppDatabase
+from spx_pipeline.storage.app.rows import RowMapping
 from spx_pipeline.storage.app.tables import account_limits
 
 
@@ -75,21 +77,16 @@ class LimitStore:
             )
             if trade is None and keep_trade and current is not None:
                 trade = current["max_trade_risk"]
-            values = {"max_daily_risk": daily, "max_trade_risk": trade, "updated_at": now}
-            if current is None:
-                conn.execute(sa.insert(account_limits), [{"account_id": account, **values}])
-            else:
-                conn.execute(
-                    sa.update(account_limits).where(account_limits.c.account_id == account).values(**values)
-                )
-        return AccountLimits(account, daily, trade, now)
+            limits = AccountLimits(account, daily, trade, now)
+            table = account_limits
+            conn.execute(sa.delete(table).where(table.c.account_id == account))
+            conn.execute(sa.insert(table), [_ROWS.values(limits)])
+        return limits
 
     def all(self) -> dict[str, AccountLimits]:
         with self.db.engine.connect() as conn:
             rows = conn.execute(sa.select(account_limits).order_by(account_limits.c.account_id)).mappings()
-            return {
-                r["account_id"]: AccountLimits(
-                    r["account_id"], r["max_daily_risk"], r["max_trade_risk"], r["updated_at"]
-                )
-                for r in rows
-            }
+            return {r["account_id"]: _ROWS.read(r) for r in rows}
+
+
+_ROWS: Final = RowMapping(AccountLimits, account_limits)

@@ -12,28 +12,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Final
 
 import sqlalchemy as sa
 
 from spx_pipeline.domain.execution import PlacementRecord
 from spx_pipeline.storage.app.database import AppDatabase
+from spx_pipeline.storage.app.rows import RowMapping
 from spx_pipeline.storage.app.tables import order_placements, spx_setup_instances
 
 
 def record_placement(appdb: AppDatabase, run_id: str, record: PlacementRecord) -> None:
     """Insert (or replace) one placement step; its own transaction, committed before returning."""
-    values = {
-        "run_id": run_id,
-        "ticket_id": record.ticket_id,
-        "status": record.status,
-        "account_id": record.account_id,
-        "leg": record.leg,
-        "tag": record.tag,
-        "action": record.action,
-        "broker_order_id": None if record.broker_order_id is None else str(record.broker_order_id),
-        "message": record.message,
-        "recorded_at": record.at,
-    }
+    values = _PLACEMENTS.values(record, run_id=run_id)
     table = order_placements
     with appdb.engine.begin() as conn:
         conn.execute(
@@ -76,38 +67,17 @@ def write_setup_fidelity(appdb: AppDatabase, rows: Iterable[SetupFidelity]) -> i
     updated = 0
     with appdb.engine.begin() as conn:
         for row in rows:
-            result = conn.execute(
-                sa.update(table)
-                .where(table.c.id == row.setup_id)
-                .values(
-                    broker="tradier",
-                    broker_order_id=row.broker_order_id,
-                    entry_order_tag=row.entry_order_tag,
-                    intended_entry_price=row.intended_entry_price,
-                    entry_fill_price=row.entry_fill_price,
-                    entry_slippage=row.entry_slippage,
-                    t1_fill_price=row.t1_fill_price,
-                    runner_exit_price=row.runner_exit_price,
-                    filled_contracts=row.filled_contracts,
-                    executed_at=row.executed_at,
-                )
-            )
+            values = _FIDELITY.values(row, broker="tradier")
+            result = conn.execute(sa.update(table).where(table.c.id == values.pop("id")).values(**values))
             updated += result.rowcount or 0
     return updated
 
 
-FIDELITY_COLUMNS = (
-    "broker",
-    "broker_order_id",
-    "entry_order_tag",
-    "intended_entry_price",
-    "entry_fill_price",
-    "entry_slippage",
-    "t1_fill_price",
-    "runner_exit_price",
-    "filled_contracts",
-    "executed_at",
+_PLACEMENTS: Final = RowMapping(
+    PlacementRecord, order_placements, renamed={"at": "recorded_at"}, not_stored=["trade_id"]
 )
+_FIDELITY: Final = RowMapping(SetupFidelity, spx_setup_instances, renamed={"setup_id": "id"})
+FIDELITY_COLUMNS: Final = ("broker", *(column for column in _FIDELITY.columns.values() if column != "id"))
 
 
 def read_setup_fidelity(appdb: AppDatabase) -> dict[str, dict[str, object]]:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Final
 import sqlalchemy as sa
 
 from spx_pipeline.storage.app.database import AppDatabase
+from spx_pipeline.storage.app.rows import RowMapping
 from spx_pipeline.storage.app.tables import spx_setup_instances
 
 if TYPE_CHECKING:
@@ -66,6 +67,9 @@ class SetupRecord:
             runner_stop_limit_offset=self.runner_stop_limit_offset,
             priority=self.priority,
         )
+
+
+_ROWS: Final = RowMapping(SetupRecord, spx_setup_instances)
 
 
 class SetupStore:
@@ -119,23 +123,22 @@ class SetupStore:
             ).first()
             if exists is not None:
                 raise SetupError(f"setup id {ident!r} already exists")
-            conn.execute(
-                spx_setup_instances.insert().values(
-                    id=ident,
-                    label=(label or "").strip() or None,
-                    symbol=symbol_clean,
-                    direction=direction,
-                    target_delta=delta,
-                    stop_premium=stop,
-                    t1_gain_pct=gain,
-                    t1_fraction=fraction,
-                    runner_stop_limit_offset=offset,
-                    priority=priority,
-                    status=status,
-                    created_at=now,
-                    updated_at=now,
-                )
+            record = SetupRecord(
+                id=ident,
+                label=(label or "").strip() or None,
+                symbol=symbol_clean,
+                direction=direction,
+                target_delta=delta,
+                stop_premium=stop,
+                t1_gain_pct=gain,  # type: ignore[arg-type]  # positive: never None
+                t1_fraction=fraction,  # type: ignore[arg-type]
+                runner_stop_limit_offset=offset,
+                status=status,
+                created_at=now,
+                updated_at=now,
+                priority=priority,
             )
+            conn.execute(spx_setup_instances.insert().values(**_ROWS.values(record)))
         return self.get(ident)
 
     def get(self, setup_id: str) -> SetupRecord:
@@ -186,22 +189,7 @@ class SetupStore:
 
 
 def _record(row: sa.Row[tuple[object, ...]]) -> SetupRecord:
-    m = row._mapping
-    return SetupRecord(
-        id=m["id"],
-        label=m["label"],
-        symbol=m["symbol"],
-        direction=m["direction"],
-        target_delta=float(m["target_delta"]),
-        stop_premium=m["stop_premium"],
-        t1_gain_pct=m["t1_gain_pct"],
-        t1_fraction=m["t1_fraction"],
-        runner_stop_limit_offset=m["runner_stop_limit_offset"],
-        status=m["status"],
-        created_at=m["created_at"],
-        updated_at=m["updated_at"],
-        priority=int(m["priority"]),
-    )
+    return _ROWS.read(row._mapping)
 
 
 def _check_with_domain(  # noqa: PLR0917 - the fields of one setup
