@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import time
 from collections.abc import Iterable
 from datetime import datetime
@@ -49,8 +48,7 @@ from spx_pipeline.storage.warehouse.publication import (
     check_stage,
     export_publication,
     move_into_place,
-    record_publication,
-    stage_counts,
+    stage_publication,
 )
 from spx_pipeline.storage.warehouse.schema import ddl_scripts, warehouse_schema
 
@@ -180,26 +178,16 @@ class ParquetStore:
     ) -> int:
         """Export the stage's scratch rows, claim a sequence number, rename into place after commit."""
         check_stage(stage)
-        con = tx.con
-        counts = stage_counts(con, stage, run_id, source=self.table_ref)
         seq = claim_seq(self.paths)
-        record_publication(
-            con,
-            self.table_ref("run_publications"),
+        stage_publication(
+            tx,
+            self.paths,
             seq=seq,
             run_id=run_id,
             stage=stage,
             published_at=published_at,
             published_by=published_by,
-            counts=counts,
-        )
-        name = publication_dir_name(seq, stage, run_id)
-        staged = export_publication(
-            con, self.paths, seq=seq, stage=stage, run_id=run_id, name=name, source=self.table_ref
-        )
-        tx.after_commit(
-            lambda: move_into_place(self.paths, staged, name),
-            on_discard=lambda: shutil.rmtree(staged, ignore_errors=True),
+            source=self.table_ref,
         )
         tx.after_commit(lambda: self.repair_own(tx.con), key="repair_own_publications")
         return seq

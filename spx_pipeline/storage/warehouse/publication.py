@@ -140,26 +140,11 @@ def publish_stage(
     directory, which is moved into the published directory once the commit succeeded.
     """
     check_stage(stage)
-    con = tx.con
-    row = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM run_publications").fetchone()
+    row = tx.con.execute("SELECT coalesce(max(seq), 0) + 1 FROM run_publications").fetchone()
     seq = int(row[0]) if row else 1
     paths = AnalystPaths.for_warehouse(warehouse_path)
-    counts = stage_counts(con, stage, run_id)
-    record_publication(
-        con,
-        "run_publications",
-        seq=seq,
-        run_id=run_id,
-        stage=stage,
-        published_at=published_at,
-        published_by=published_by,
-        counts=counts,
-    )
-    name = publication_dir_name(seq, stage, run_id)
-    staged = export_publication(con, paths, seq=seq, stage=stage, run_id=run_id, name=name)
-    tx.after_commit(
-        lambda: move_into_place(paths, staged, name),
-        on_discard=lambda: shutil.rmtree(staged, ignore_errors=True),
+    stage_publication(
+        tx, paths, seq=seq, run_id=run_id, stage=stage, published_at=published_at, published_by=published_by
     )
     tx.after_commit(lambda: repair_analyst_copy(tx.con, paths, ddl_dir), key="repair_analyst_copy")
     return seq
@@ -204,29 +189,35 @@ def _count_rows(con: duckdb.DuckDBPyConnection, source: str, column: str, run_id
     return int(row[0]) if row else 0
 
 
-def stage_counts(
-    con: duckdb.DuckDBPyConnection, stage: str, run_id: str, source: Callable[[str], str] = quote_identifier
-) -> dict[str, int]:
-    """Rows of ``run_id`` in each table of ``stage`` (``source`` names the table to count)."""
-    return {table: _count_rows(con, source(table), column, run_id) for table, column in STAGES[stage]}
-
-
-def record_publication(
-    con: duckdb.DuckDBPyConnection,
-    target: str,
+def stage_publication(
+    tx: OpenTransaction,
+    paths: AnalystPaths,
     *,
     seq: int,
     run_id: str,
     stage: str,
     published_at: datetime,
     published_by: str,
-    counts: Mapping[str, int],
+    source: Callable[[str], str] = quote_identifier,
 ) -> None:
-    """The ``run_publications`` row (``target``: its SQL reference), written last in the transaction."""
+    """Record publication ``seq`` and export it into staging; moved into place once committed.
+
+    Both backends publish this way once they have their number; ``source`` names the tables to read
+    (the Parquet backend's run scratch tables). The ``run_publications`` row is the transaction's
+    last write; a rolled-back transaction removes the staged directory.
+    """
+    con = tx.con
+    counts = {table: _count_rows(con, source(table), column, run_id) for table, column in STAGES[stage]}
     con.execute(
-        f"INSERT INTO {target} (seq, run_id, stage, published_at, published_by, row_counts) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        [seq, run_id, stage, published_at, published_by, json.dumps(dict(counts), sort_keys=True)],
+        f"INSERT INTO {source('run_publications')} "
+        "(seq, run_id, stage, published_at, published_by, row_counts) VALUES (?, ?, ?, ?, ?, ?)",
+        [seq, run_id, stage, published_at, published_by, json.dumps(counts, sort_keys=True)],
+    )
+    name = publication_dir_name(seq, stage, run_id)
+    staged = export_publication(con, paths, seq=seq, stage=stage, run_id=run_id, name=name, source=source)
+    tx.after_commit(
+        lambda: move_into_place(paths, staged, name),
+        on_discard=lambda: shutil.rmtree(staged, ignore_errors=True),
     )
 
 

@@ -44,14 +44,15 @@ def _app_frame(appdb: AppDatabase, query: sa.Select) -> pd.DataFrame:
     return pd.DataFrame([dict(r) for r in rows])
 
 
-def _known(tx: WarehouseTransaction, sql: str, keys: list[str]) -> pd.DataFrame:
-    return tx.query(sql, [keys]) if keys else pd.DataFrame()
-
-
-def _newer(app: pd.DataFrame, known: pd.DataFrame, key: str, version: str) -> pd.DataFrame:
-    """Rows of ``app`` whose ``version`` is above the warehouse's highest for their ``key``."""
+def _newer(tx: WarehouseTransaction, app: pd.DataFrame, table: str, key: str, version: str) -> pd.DataFrame:
+    """Rows of ``app`` whose ``version`` is above the highest ``table`` has published for their ``key``."""
     if app.empty:
         return app
+    known = tx.query(
+        f"SELECT {key}, max({version}) AS {version} FROM published.{table} "
+        f"WHERE list_contains(?, {key}) GROUP BY {key}",
+        [sorted(app[key].unique())],
+    )
     if known.empty:
         return app
     merged = app.merge(known, on=key, how="left", suffixes=("", "_known"))
@@ -79,41 +80,9 @@ def mirror_trades(appdb: AppDatabase, warehouse: Warehouse, *, run_id: str, now:
         .group_by(order_placements.c.run_id),
     )
     with warehouse.transaction() as tx:
-        new_trades = _newer(
-            app_trades,
-            _known(
-                tx,
-                "SELECT trade_id, max(version) AS version FROM published.trades "
-                "WHERE list_contains(?, trade_id) GROUP BY trade_id",
-                ids,
-            ),
-            "trade_id",
-            "version",
-        )
-        tags = sorted(app_orders["tag"].unique()) if len(app_orders) else []
-        new_orders = _newer(
-            app_orders,
-            _known(
-                tx,
-                "SELECT tag, max(version) AS version FROM published.trade_orders "
-                "WHERE list_contains(?, tag) GROUP BY tag",
-                tags,
-            ),
-            "tag",
-            "version",
-        )
-        event_ids = sorted(app_events["trade_id"].unique()) if len(app_events) else []
-        new_events = _newer(
-            app_events,
-            _known(
-                tx,
-                "SELECT trade_id, max(seq) AS seq FROM published.trade_events "
-                "WHERE list_contains(?, trade_id) GROUP BY trade_id",
-                event_ids,
-            ),
-            "trade_id",
-            "seq",
-        )
+        new_trades = _newer(tx, app_trades, "trades", "trade_id", "version")
+        new_orders = _newer(tx, app_orders, "trade_orders", "tag", "version")
+        new_events = _newer(tx, app_events, "trade_events", "trade_id", "seq")
         repaired = _repair_placements(appdb, tx, placements, run_id=run_id, now=now)
         counts = MirrorCounts(len(new_trades), len(new_orders), len(new_events), repaired)
         if counts.trade_versions or counts.order_versions or counts.events:
