@@ -16,7 +16,6 @@ the one step becomes:
   in the warehouse pool, so shards never wait for a writer slot.
 """
 
-
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ import dagster as dg
 from pydantic import Field
 
 from spx_pipeline.broker.secrets import Redactor
+from spx_pipeline.defs.run_config import CheckedConfig
 from spx_pipeline.resources import TradierResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.settings import MAX_SYNC_SHARDS
@@ -78,7 +78,7 @@ class ShardedRead(Generic[T]):
     write: Callable[[dg.OpExecutionContext, Any, list[T]], Written]
 
 
-class ShardPlanConfig(dg.Config):
+class ShardPlanConfig(CheckedConfig):
     """The accounts to read (empty = every active one) and how many steps to split them into."""
 
     account_ids: list[str] = Field(default_factory=list)

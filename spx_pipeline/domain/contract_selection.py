@@ -27,7 +27,7 @@ from spx_pipeline.domain.money import exact_units, units_to_decimal
 from spx_pipeline.domain.recommendation import CONTRACT_COLUMNS, RECOMMENDATION_COLUMNS, Recommendation
 from spx_pipeline.domain.risk_context import RiskArrays, RiskContext
 from spx_pipeline.domain.selection_config import SelectionConfig
-from spx_pipeline.domain.setups import Setup, setup_order
+from spx_pipeline.domain.setups import Setup, runner_refusal, setup_order
 from spx_pipeline.domain.sizing import Committed
 from spx_pipeline.domain.sizing_batch import CommittedArrays, SizingBatch, size_positions
 from spx_pipeline.domain.zero_dte import ZeroDtePolicy, evaluate_0dte, zero_dte_allowed
@@ -228,7 +228,16 @@ def _recommend_setup(
         committed=committed,
         slippage_units=[exact_units(value, "expected_slippage_per_contract") for value in slippage],
     )
-    contracts = np.where(has_contract & ~rail_blocked & ~traded, batch.contracts, 0).astype(np.int64)
+    # A breakeven runner's stop-limit sits the offset below the entry: where that leaves no tick, the
+    # row could never be ticketed, so it is blocked before it books any budget.
+    runner_note = [
+        runner_refusal(setup, Decimal(str(price))) if has_contract[i] and (price := columns["limit_price"][i])
+        else None
+        for i in range(n)
+    ]  # fmt: skip
+    runner_blocked = np.array([note is not None for note in runner_note], dtype=bool) & ~traded
+    contracts = np.where(has_contract & ~rail_blocked & ~traded & ~runner_blocked, batch.contracts, 0)
+    contracts = contracts.astype(np.int64)
 
     blocked = ~has_contract | (contracts == 0)
     blocked_reason = np.full(n, None, dtype=object)
@@ -265,6 +274,9 @@ def _recommend_setup(
             elif rail_blocked[i]:
                 binding[i] = "slippage_guardrail"
                 notes.append(f"Blocked by the slippage guardrail: {rails[i].blocked_reason}.")  # type: ignore[union-attr]
+            elif runner_blocked[i]:
+                binding[i] = "runner_stop"
+                notes.append(f"Blocked: {runner_note[i]}.")
             if policy_note is not None:
                 expiry = columns["expiration_date"][i]
                 roll = f"{policy_note} Recommending the {expiry.isoformat()} expiration instead."
@@ -272,7 +284,7 @@ def _recommend_setup(
                     sizing_reason[i] += f" {roll}"
                 else:
                     notes.append(roll)
-            if contracts[i] == 0 and not rail_blocked[i] and not traded[i]:
+            if contracts[i] == 0 and not rail_blocked[i] and not traded[i] and not runner_blocked[i]:
                 notes.append(sizing_reason[i])  # sized to nothing: the binding limit is the reason
             blocked_reason[i] = " ".join(notes) or None
         else:
@@ -288,7 +300,7 @@ def _recommend_setup(
                 blocked_reason[i] = (
                     f"{policy_note} The next expiration has no qualifying contract: {chain_reason}."
                 )
-    committed.add(_without(batch, rail_blocked | traded), same_day_rows)
+    committed.add(_without(batch, rail_blocked | traded | runner_blocked), same_day_rows)
     columns |= {
         "suggested_contracts": contracts,
         "suggested_cost": cost,

@@ -108,6 +108,12 @@ def next_session(day: date) -> date:
     return nyse().date_to_session(pd.Timestamp(_in_range(after)), direction="next").date()
 
 
+def previous_session(day: date) -> date:
+    """Last session strictly before ``day``."""
+    before = _in_range(day) - timedelta(days=1)
+    return nyse().date_to_session(pd.Timestamp(_in_range(before)), direction="previous").date()
+
+
 def sessions_from(day: date, count: int) -> list[date]:
     """``count`` sessions starting at ``day`` (included if it is one)."""
     cal = nyse()

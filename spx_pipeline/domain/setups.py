@@ -12,6 +12,7 @@ import numpy as np
 
 from spx_pipeline.domain.money import four_places, to_money
 from spx_pipeline.domain.sizing import stop_premium_value
+from spx_pipeline.domain.ticks import round_to_tick
 
 Direction = Literal["bullish", "bearish"]
 DIRECTIONS: tuple[str, ...] = ("bullish", "bearish")
@@ -67,6 +68,8 @@ class Setup:
         )
         offset = stop_premium_value(self.runner_stop_limit_offset, "runner_stop_limit_offset")
         object.__setattr__(self, "runner_stop_limit_offset", offset)
+        if self.stop_premium is not None and offset is not None:
+            _check_runner_limit(self.stop_premium, offset)
         priority = self.priority
         if isinstance(priority, bool) or not isinstance(priority, int | np.integer):
             raise ValueError(f"priority must be a whole number, got {priority!r}")
@@ -79,6 +82,44 @@ class Setup:
     @property
     def option_type(self) -> str:
         return "call" if self.direction == "bullish" else "put"
+
+
+def _check_runner_limit(stop: Decimal, offset: Decimal) -> None:
+    if runner_limit_below(stop, offset) is None:
+        trigger = round_to_tick(stop, "buy") if stop > 0 else stop
+        raise ValueError(
+            f"runner_stop_limit_offset {offset} must leave a positive tick below stop_premium {stop}: "
+            f"the runner's stop-limit would be {trigger - offset}"
+        )
+
+
+def runner_limit_below(stop: Decimal, offset: Decimal | None) -> Decimal | None:
+    """The runner's stop-limit price for a stop trigger of ``stop`` (a premium, rounded up to its tick as
+    the order is), or None when ``offset`` leaves no positive tick below it: such a runner cannot be sent.
+
+    Without an offset the runner is a plain stop, and ``stop`` itself is returned.
+    """
+    try:
+        trigger = round_to_tick(stop, "buy")
+        return trigger if offset is None else round_to_tick(trigger - offset, "sell")
+    except ValueError:
+        return None
+
+
+def runner_refusal(setup: Setup, entry: Decimal) -> str | None:
+    """Why ``setup``'s runner stop cannot be ticketed at ``entry``, or None when it can.
+
+    A breakeven runner (no ``stop_premium``) stops at the entry, so its offset is only known to fit
+    once the entry price is: a row that could not be ticketed must not spend the account's budget.
+    """
+    if setup.stop_premium is not None or setup.runner_stop_limit_offset is None:
+        return None
+    if runner_limit_below(entry, setup.runner_stop_limit_offset) is not None:
+        return None
+    return (
+        f"runner_stop_limit_offset {setup.runner_stop_limit_offset} leaves no positive limit below the "
+        f"breakeven runner stop at the entry {entry}"
+    )
 
 
 def setup_order(setups: Sequence[Setup]) -> list[Setup]:

@@ -94,6 +94,26 @@ def tick_size(price: PriceLike) -> Decimal:
     return TICK_SMALL if _as_decimal(price) < TICK_BREAK else TICK_LARGE
 
 
+def grid_position(price: Decimal) -> Decimal:
+    """Where ``price`` sits on the SPX grid, in ticks from zero: 20 per dollar below $3.00, 10 above.
+
+    Piecewise linear and exact, so a price between two ticks sits between their positions (an
+    average fill of 2.525 is at 50.5) and $3.00 is at 60 from both sides.
+    """
+    if price < TICK_BREAK:
+        return price / TICK_SMALL
+    return TICK_BREAK / TICK_SMALL + (price - TICK_BREAK) / TICK_LARGE
+
+
+def ticks_between(start: Decimal, end: Decimal) -> Decimal:
+    """Signed grid steps from ``start`` to ``end``, counted across the $3.00 boundary.
+
+    3.20 -> 2.80 is -6: two $0.10 steps down to 3.00, then four $0.05 steps; dividing by the
+    increment at either end would say 4 or 8.
+    """
+    return grid_position(end) - grid_position(start)
+
+
 def is_on_tick(price: PriceLike) -> bool:
     """Whether ``price`` is a valid single-leg SPX price (positive, below ``MAX_PRICE``, on its increment).
 

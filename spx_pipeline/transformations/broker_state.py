@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from spx_pipeline.broker.tradier import AccountResult, Order, Position
-from spx_pipeline.domain.market_calendar import NEW_YORK
+from spx_pipeline.domain.market_calendar import NEW_YORK, previous_session
 from spx_pipeline.domain.occ import OptionSymbolError, parse_option_symbol
 from spx_pipeline.domain.tradier.enums import WORKING_STATUSES
 from spx_pipeline.storage.warehouse.schema import column_names
@@ -100,23 +100,36 @@ def position_frames(
     )
 
 
-def in_session(order: Order, session: date) -> bool:
-    """Created on the session's New York date, or still working from an earlier one."""
+def order_session(order: Order, session: date) -> date | None:
+    """The session an order is read for, or None when the read leaves it out.
+
+    Created on ``session``'s New York date, or still working from an earlier one: ``session``.
+    Completed and created on the session before: that session. SPXW trades until 16:15 ET and a
+    fill may be reported later still, after the last read of its day; the next session's reads
+    (from the 09:25 one on) record it with its fills under its own session, so it reaches the trades.
+    """
     if order.status in WORKING_STATUSES:
-        return True
+        return session
     created = order.create_date
-    return created is not None and created.astimezone(NEW_YORK).date() == session
+    if created is None:
+        return None
+    day = created.astimezone(NEW_YORK).date()
+    if day == session:
+        return session
+    return day if day == previous_session(session) else None
 
 
 def order_frames(
     results: Sequence[AccountResult[list[Order]]], *, session: date, run_id: str, captured_at: datetime
 ) -> BrokerFrames:
-    """One row per order leg of the session; a single-leg order is its own leg 0."""
+    """One row per order leg of the session (and the previous session's completed orders, under
+    their own session: see ``order_session``); a single-leg order is its own leg 0."""
     failures, reported = _failures(results, "orders", run_id, captured_at)
     rows = []
     for result in results:
         for order in _answered(result):
-            if not in_session(order, session):
+            own = order_session(order, session)
+            if own is None:
                 continue
             legs = list(order.legs) or [order]
             for index, leg in enumerate(legs):
@@ -126,7 +139,7 @@ def order_frames(
                         order,
                         leg,
                         index,
-                        session=session,
+                        session=own,
                         run_id=run_id,
                         captured_at=captured_at,
                     )

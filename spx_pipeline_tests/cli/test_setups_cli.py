@@ -102,3 +102,21 @@ def test_priority_is_stored_listed_and_reaches_the_domain(
         assert {r.id: r.to_domain().priority for r in SetupStore(db).active()} == {"late": 5, "first": -1}
     finally:
         db.dispose()
+
+
+@pytest.mark.parametrize(("stop", "offset"), [("0.05", "0.10"), ("0.05", "0.05"), ("0.30", "0.30")])
+def test_a_runner_offset_at_or_above_the_stop_is_refused_naming_both_values(
+    sqlite_app_db_url: str, capsys: pytest.CaptureFixture[str], stop: str, offset: str
+) -> None:
+    """Its rows would spend budget, then fail at ticketing (runner_stop_limit_price <= 0)."""
+    base = ["setups", "add", "--direction", "bullish", "--id", "x", "--db-url", sqlite_app_db_url]
+    assert main([*base, "--stop-premium", stop, "--runner-stop-limit-offset", offset]) == 2
+    err = capsys.readouterr().err
+    [error] = [line for line in err.splitlines() if line.startswith("spx-pipeline: error:")]
+    assert f"runner_stop_limit_offset {offset}" in error and f"stop_premium {stop}" in error
+    assert "Traceback" not in err
+    db = AppDatabase(sqlite_app_db_url)
+    try:
+        assert SetupStore(db).list() == []
+    finally:
+        db.dispose()

@@ -57,3 +57,27 @@ def test_reconciliation_runs_before_the_open_to_protect_positions_held_overnight
     assert isinstance(holiday, dg.SkipReason)
     schedule = build_definitions().resolve_schedule_def("reconciliation_schedule")
     assert "25,45 9 * * 1-5" in schedule.cron_schedule
+
+
+@pytest.mark.parametrize(
+    ("when", "runs"),
+    [
+        (datetime(2026, 11, 24, 16, 0, tzinfo=NY), True),  # the equity close
+        (datetime(2026, 11, 24, 16, 20, tzinfo=NY), True),  # SPXW trades until 16:15
+        (datetime(2026, 11, 24, 16, 35, tzinfo=NY), True),  # fills reported late
+        (datetime(2026, 11, 24, 16, 45, tzinfo=NY), False),
+        (datetime(2026, 11, 27, 13, 15, tzinfo=NY), True),  # early close (13:00): options until 13:15
+        (datetime(2026, 11, 27, 13, 30, tzinfo=NY), True),
+        (datetime(2026, 11, 27, 13, 45, tzinfo=NY), False),
+        (datetime(2026, 11, 26, 16, 20, tzinfo=NY), False),  # Thanksgiving: no session to finish
+    ],
+)
+def test_reconciliation_covers_the_options_session_to_its_real_close(
+    monkeypatch: pytest.MonkeyPatch, when: datetime, runs: bool
+) -> None:
+    monkeypatch.setenv(FLAG, "true")
+    tick = _tick(when)
+    assert isinstance(tick, dg.RunRequest) is runs, tick
+    # The cron must offer the minute at all (16:20, 16:35; 13:15 and 13:30 are quarter hours).
+    schedule = build_definitions().resolve_schedule_def("reconciliation_schedule")
+    assert "0,20,35 16 * * 1-5" in schedule.cron_schedule

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pandas as pd
@@ -12,6 +12,7 @@ import pytest
 from spx_pipeline.broker.secrets import SecretToken
 from spx_pipeline.broker.tradier import AccountCredential, TradierClient, fetch_each_account
 from spx_pipeline.domain.execution import GuardrailPolicy, MatchKind, ReconciliationStatus, match_fidelity
+from spx_pipeline.domain.market_calendar import next_session
 from spx_pipeline.emulator import TradierEmulator
 from spx_pipeline.emulator.fills import step_ticks
 from spx_pipeline.transformations.broker_state import order_frames, position_frames
@@ -150,3 +151,25 @@ def test_reconciliation_over_the_wire_every_account_accounted_for(filled) -> Non
     frame = reconciliation_frame(rows, session=emu.today, captured_at=now, **RUN)
     assert set(frame["status"]) == {"matched", "unexpected_at_broker", "unknown"}
     assert "not-a-real-token-123" not in frame.to_csv() + positions.failures.to_csv()
+
+
+def test_the_next_sessions_read_records_the_previous_sessions_late_fill(filled) -> None:
+    """Filled after the day's last read (SPXW trades until 16:15): the next session's first read
+    records it under its own session with its fill, so it reaches fidelity and the trades."""
+    emu, _symbol, limit, tickets = filled
+    tomorrow = next_session(emu.today)
+
+    def read(session: date) -> pd.DataFrame:
+        return order_frames(
+            fetch_each_account(credentials(emu, PDT), lambda c, a: c.list_orders(a), base_url=emu.base_url),
+            session=session,
+            captured_at=emu.clock.now(),
+            **RUN,
+        ).rows
+
+    [late] = read(tomorrow).to_dict("records")
+    assert late["status"] == "filled" and late["exec_quantity"] == 3
+    assert late["session_date"] == emu.today  # its own session, not the read's
+    [row] = match_fidelity(ticket_legs(tickets), broker_legs(read(tomorrow)))
+    assert row.status == "filled" and row.filled_quantity == 3 and row.fill_price <= limit
+    assert read(next_session(tomorrow)).empty  # two sessions on, a completed order is history

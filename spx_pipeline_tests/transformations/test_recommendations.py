@@ -14,6 +14,9 @@ from spx_pipeline.domain.risk_context import RiskContext
 from spx_pipeline.domain.setups import Setup
 from spx_pipeline.domain.zero_dte import ZeroDtePolicy
 from spx_pipeline.emulator.sample_data import synthetic_spx_chain
+from spx_pipeline.storage.app.database import AppDatabase
+from spx_pipeline.storage.app.setups import SetupStore
+from spx_pipeline.storage.app.tables import spx_setup_instances
 from spx_pipeline.storage.warehouse.store import Warehouse
 from spx_pipeline.transformations.chain import chain_rows
 from spx_pipeline.transformations.recommendations import (
@@ -136,3 +139,33 @@ def test_the_last_guard_refuses_rows_that_overspend_or_are_neither_tradable_nor_
         check_budgets(pd.DataFrame([_row("A", "0", contracts=0)]), ctx)
     with pytest.raises(BudgetBreachError, match="a blocked row has no reason"):
         check_budgets(pd.DataFrame([_row("A", "0", blocked=True, contracts=0)]), ctx)
+
+
+def test_a_stored_setup_whose_runner_offset_reaches_its_stop_is_skipped_and_spends_nothing(
+    warehouse: Warehouse, sqlite_app_db: AppDatabase
+) -> None:
+    """Stored before the check existed (or edited by hand): blocked with the reason, never sized."""
+    store = SetupStore(sqlite_app_db)
+    store.add(setup_id="doomed", direction="bullish", stop_premium=Decimal("0.05"), priority=0)
+    store.add(setup_id="fine", direction="bullish", priority=1)
+    with sqlite_app_db.engine.begin() as conn:
+        conn.execute(
+            spx_setup_instances.update()
+            .where(spx_setup_instances.c.id == "doomed")
+            .values(runner_stop_limit_offset=Decimal("0.10"))
+        )
+    setups, invalid = domain_setups(store.active())
+    assert [s.setup_id for s in setups] == ["fine"]
+    [bad] = invalid
+    assert bad.setup_id == "doomed" and "runner_stop_limit_offset 0.10" in bad.reason
+    _store_chain(warehouse, TODAY, run_id="r", captured_at=NOW)
+    chain = chain_for_session(warehouse, TODAY)
+    assert chain is not None
+    contexts = {"VA1": RiskContext(max_risk_dollars=2500, option_buying_power=50_000, account_type="margin")}
+    rows = recommendation_rows(
+        chain, setups, contexts, generated_at=NOW, policy=ZeroDtePolicy(), config=SelectionConfig(),
+        now=NOW, invalid_setups=invalid,
+    ).set_index("setup_id")  # fmt: skip
+    assert rows.loc["doomed", "blocked"] and rows.loc["doomed", "suggested_contracts"] == 0
+    assert "stop_premium 0.05" in rows.loc["doomed", "blocked_reason"]
+    assert rows.loc["fine", "suggested_contracts"] > 0

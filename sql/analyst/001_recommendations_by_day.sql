@@ -48,7 +48,7 @@ GROUP BY as_of_date, coalesce(binding_constraint, 'unknown');
 
 COMMENT ON VIEW blocked_reasons_by_day IS 'Why recommendations were blocked, per trading day and limit: how often, for how many accounts and setups, and the latest reason in words.';
 COMMENT ON COLUMN blocked_reasons_by_day.as_of_date IS 'Trading day the recommendations are for.';
-COMMENT ON COLUMN blocked_reasons_by_day.binding_constraint IS 'What blocked: the limit that sized to nothing (max_risk, buying_power...), no_contract, invalid_setup, stale_risk_context or slippage_guardrail.';
+COMMENT ON COLUMN blocked_reasons_by_day.binding_constraint IS 'What blocked: the limit that sized to nothing (max_risk, buying_power...), no_contract, invalid_setup, stale_risk_context, slippage_guardrail or runner_stop (the stop-limit offset of a breakeven runner leaves no tick below the entry).';
 COMMENT ON COLUMN blocked_reasons_by_day.blocked_rows IS 'Blocked rows over every run of the day.';
 COMMENT ON COLUMN blocked_reasons_by_day.runs IS 'Runs that blocked for this reason that day.';
 COMMENT ON COLUMN blocked_reasons_by_day.accounts IS 'Accounts blocked for this reason that day.';

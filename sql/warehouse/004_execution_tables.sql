@@ -154,7 +154,7 @@ COMMENT ON COLUMN execution_fidelity.fill_price IS 'Average fill price; NULL whe
 COMMENT ON COLUMN execution_fidelity.filled_quantity IS 'Contracts filled.';
 COMMENT ON COLUMN execution_fidelity.remaining_quantity IS 'Contracts still working.';
 COMMENT ON COLUMN execution_fidelity.slippage_per_contract IS 'Dollars per contract, positive = adverse (paid more on a buy, received less on a sell).';
-COMMENT ON COLUMN execution_fidelity.slippage_ticks IS 'The same slippage in ticks of the grid at the intended price, positive = adverse.';
+COMMENT ON COLUMN execution_fidelity.slippage_ticks IS 'The same slippage in SPX grid steps between intended and fill, counted across the 3.00 boundary (0.05 below, 0.10 from 3.00: a stop at 3.20 filled at 2.80 is 6 ticks), positive = adverse.';
 COMMENT ON COLUMN execution_fidelity.seconds_to_fill IS 'Seconds from the ticket to the latest fill (analytics only).';
 COMMENT ON COLUMN execution_fidelity.tag IS 'The ticket leg''s tag (what matched it, unless the match is inferred).';
 COMMENT ON COLUMN execution_fidelity.filled_at IS 'When the broker last filled the leg (UTC); NULL when nothing filled.';

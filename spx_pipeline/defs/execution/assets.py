@@ -23,6 +23,7 @@ from spx_pipeline.defs.execution.broker_reads import (
     fetch_broker_state,
     write_broker_state,
 )
+from spx_pipeline.defs.run_config import CheckedConfig, Finite, to_decimal
 from spx_pipeline.defs.shards import ShardInputs
 from spx_pipeline.domain.execution import GuardrailPolicy, ReconciliationStatus, match_fidelity, quantile
 from spx_pipeline.domain.execution.guardrails import in_window
@@ -50,7 +51,11 @@ def sessions_back(day: date, count: int) -> list[date]:
     return sessions_between(day - timedelta(days=2 * count + 10), day)[-count:]
 
 
-class BrokerStateConfig(dg.Config):
+# About ten years of sessions: a window longer than the calendar has is a typo.
+MAX_SESSIONS = 2520
+
+
+class BrokerStateConfig(CheckedConfig):
     """Limit the read to some accounts; empty = every active one."""
 
     account_ids: list[str] = Field(default_factory=list)
@@ -75,10 +80,12 @@ def broker_state(
         yield dg.MaterializeResult(asset_key=dg.AssetKey(name), metadata=metadata)
 
 
-class FidelityConfig(dg.Config):
+class FidelityConfig(CheckedConfig):
     """How many sessions of tickets to match the broker's orders against."""
 
-    lookback_sessions: int = 5
+    lookback_sessions: int = Field(
+        default=5, ge=1, le=MAX_SESSIONS, description=f"Sessions of tickets to match, 1..{MAX_SESSIONS}."
+    )
 
 
 @dg.asset(
@@ -146,11 +153,15 @@ def broker_read_run(context: dg.AssetExecutionContext) -> str:
     return event.run_id
 
 
-class ReconciliationConfig(dg.Config):
+class ReconciliationConfig(CheckedConfig):
     """Whole contracts a position may differ by and still match; how far back our fills count."""
 
-    tolerance_contracts: int = 0
-    history_sessions: int = 30
+    tolerance_contracts: int = Field(
+        default=0, ge=0, le=10_000, description="Whole contracts a position may differ by, 0..10000."
+    )
+    history_sessions: int = Field(
+        default=30, ge=1, le=MAX_SESSIONS, description=f"Sessions of our fills that count, 1..{MAX_SESSIONS}."
+    )
 
 
 @dg.asset(
@@ -217,12 +228,19 @@ def position_reconciliation(
     )
 
 
-class GuardrailConfig(dg.Config):
+class GuardrailConfig(CheckedConfig):
     """The window of filled legs the statistics cover, and when they change sizing."""
 
-    window_sessions: int = 20
-    min_fills: int = 5
-    max_p90_ticks: float = 4.0
+    window_sessions: int = Field(
+        default=20, ge=1, le=MAX_SESSIONS, description=f"Sessions of filled legs, 1..{MAX_SESSIONS}."
+    )
+    min_fills: int = Field(default=5, ge=1, le=100_000, description="Fills before a p90 counts, >= 1.")
+    max_p90_ticks: Finite = Field(
+        default=4.0,
+        ge=0,
+        le=10_000,
+        description="Block a setup whose p90 slippage is above this, 0..10000 ticks.",
+    )
 
 
 @dg.asset(
@@ -249,7 +267,7 @@ def execution_guardrails(
         policy = GuardrailPolicy(
             window_sessions=config.window_sessions,
             min_fills=config.min_fills,
-            max_p90_ticks=Decimal(str(config.max_p90_ticks)),
+            max_p90_ticks=to_decimal(config.max_p90_ticks),
         )
     except ValueError as exc:
         raise dg.Failure(description=f"Guardrail config refused: {exc}") from None

@@ -8,7 +8,6 @@ changes nothing). A refusal a person causes is a ``dg.Failure`` with a one-line 
 metadata, never a stack trace.
 """
 
-from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
@@ -16,6 +15,7 @@ from pydantic import Field, field_validator
 
 from spx_pipeline.defs.common import OWNERS, table_schema_metadata
 from spx_pipeline.defs.display import preview_markdown
+from spx_pipeline.defs.run_config import CheckedConfig, Finite, to_decimal
 from spx_pipeline.domain.execution import PlacementRefused
 from spx_pipeline.domain.trades.planning import PlacementCaps
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
@@ -56,7 +56,7 @@ def order_placements_spec() -> dg.AssetSpec:
     )
 
 
-class PlacementConfig(dg.Config):
+class PlacementConfig(CheckedConfig):
     """Which trades to place and the guard: a dry run unless dry_run is false and confirm matches the plan."""
 
     account_id: str | None = Field(
@@ -87,12 +87,13 @@ class PlacementConfig(dg.Config):
     max_orders: int = Field(
         default=10, ge=1, le=1000, description="Cap on opening orders per run; exits never count."
     )
-    max_opening_notional: float = Field(
+    max_opening_notional: Finite = Field(
         default=25_000.0,
         gt=0,
         le=100_000_000,
-        allow_inf_nan=False,
-        description="Cap on opening orders' limit x contracts x 100, in dollars; exits never count.",
+        description=(
+            "Cap on opening orders' limit x contracts x 100, in dollars, (0, 100000000]; exits never count."
+        ),
     )
 
     @field_validator("account_id", "confirm")
@@ -131,7 +132,7 @@ def place_orders(
         raise _refuse(f"placement never runs from a schedule or sensor (run tagged {automation[0]}).")
     try:
         caps = PlacementCaps(
-            max_orders=config.max_orders, max_opening_notional=Decimal(str(config.max_opening_notional))
+            max_orders=config.max_orders, max_opening_notional=to_decimal(config.max_opening_notional)
         )
     except ValueError as exc:
         raise _refuse(str(exc)) from None

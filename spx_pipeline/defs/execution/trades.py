@@ -19,6 +19,7 @@ from spx_pipeline.defs.charts import pnl_chart
 from spx_pipeline.defs.common import OWNERS, table_schema_metadata
 from spx_pipeline.defs.display import preview_markdown
 from spx_pipeline.defs.execution.assets import ORDERS, POSITIONS, broker_read_run
+from spx_pipeline.defs.run_config import CheckedConfig
 from spx_pipeline.domain.execution import PlacementRefused, check_environment
 from spx_pipeline.domain.trades import TradeState
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
@@ -32,7 +33,7 @@ from spx_pipeline.transformations.trade_placement import PlacementRequest, run_p
 from spx_pipeline.transformations.trade_reports import account_views
 
 
-class TradesConfig(dg.Config):
+class TradesConfig(CheckedConfig):
     """Whether this run may send the exits that cover what filled."""
 
     protective_exits: bool = Field(

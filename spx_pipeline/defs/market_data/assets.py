@@ -4,9 +4,11 @@ from datetime import date
 
 import dagster as dg
 import pandas as pd
+from pydantic import Field
 
 from spx_pipeline.defs.common import OWNERS, table_schema_metadata
 from spx_pipeline.defs.display import preview_markdown, row_counts
+from spx_pipeline.defs.run_config import CheckedConfig, SessionDay
 from spx_pipeline.domain.market_calendar import trading_day
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
@@ -19,15 +21,27 @@ from spx_pipeline.transformations.chain import (
 )
 from spx_pipeline.transformations.quality import median_spread
 
+# A week of expirations ahead; more is a typo, and each one is a chain request.
+MAX_NEXT_SESSIONS = 10
 
-class ChainConfig(dg.Config):
+
+class ChainConfig(CheckedConfig):
     """Which stored credential pays for market data, how far ahead to look, and an optional as-of day."""
 
     market_data_account: str | None = None
-    next_sessions: int = 2
-    # YYYY-MM-DD: the session to fetch. The broker must be serving that session (a local Tradier
-    # server pinned to it); otherwise the run stops rather than mix two days.
-    as_of: str | None = None
+    next_sessions: int = Field(
+        default=2, ge=0, le=MAX_NEXT_SESSIONS,
+        description=f"Sessions after today whose expirations are fetched, 0..{MAX_NEXT_SESSIONS}.",
+    )  # fmt: skip
+    # The broker must be serving that session (a local Tradier server pinned to it); otherwise
+    # the run stops rather than mix two days.
+    as_of: SessionDay = Field(
+        default=None,
+        description=(
+            "YYYY-MM-DD in 2000-01-03..2045-12-29: the session to fetch (a holiday: the next one); "
+            "empty = today."
+        ),
+    )
 
 
 @dg.asset(

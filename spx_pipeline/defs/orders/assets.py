@@ -1,17 +1,29 @@
 """Orders group: order tickets built by ops that reuse the OCC, sizing and order-payload modules."""
 
+from enum import StrEnum
+
 import dagster as dg
 import pandas as pd
 
 from spx_pipeline.defs.common import OWNERS, table_schema_metadata
 from spx_pipeline.defs.display import preview_markdown, row_counts
+from spx_pipeline.defs.run_config import CheckedConfig
 from spx_pipeline.domain.market_calendar import trading_day
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.storage.warehouse.trade_mirror import mirror_trades
 from spx_pipeline.transformations.tickets import plan_trades, preview_tickets, recommendations_for_tickets
 
-LEGS = ("entry", "t1", "runner_stop")
+
+class Leg(StrEnum):
+    """The legs a preview may ask about; an enum in the config schema, so the Launchpad checks it."""
+
+    entry = "entry"
+    t1 = "t1"
+    runner_stop = "runner_stop"
+
+
+LEGS = tuple(leg.value for leg in Leg)
 
 
 @dg.op(
@@ -70,7 +82,7 @@ def build_order_payloads(
     return planning.tickets
 
 
-class PreviewConfig(dg.Config):
+class PreviewConfig(CheckedConfig):
     """Preview asks Tradier to price and validate (preview=true); it never places an order.
 
     Only the entry leg is previewed by default: T1 and the runner stop close a position that does
@@ -78,7 +90,7 @@ class PreviewConfig(dg.Config):
     """
 
     preview: bool = True
-    legs: list[str] = ["entry"]  # noqa: RUF012 (pydantic copies defaults)
+    legs: list[Leg] = ["entry"]  # noqa: RUF012 (pydantic copies defaults)
 
 
 @dg.op(description="Optionally preview each chosen leg against the broker with the account's own token.")

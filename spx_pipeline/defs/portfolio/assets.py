@@ -18,6 +18,7 @@ from spx_pipeline.defs.portfolio.balance_steps import (
     fetch_balances,
     write_balances,
 )
+from spx_pipeline.defs.run_config import CheckedConfig
 from spx_pipeline.defs.shards import ShardInputs, chosen_credentials
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
@@ -64,7 +65,7 @@ def broker_credentials(
     )
 
 
-class BalancesConfig(dg.Config):
+class BalancesConfig(CheckedConfig):
     """Limit a sync to some accounts (the credentials sensor does this); empty = every active one."""
 
     account_ids: list[str] = Field(default_factory=list)

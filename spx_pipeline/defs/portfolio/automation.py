@@ -40,18 +40,27 @@ def _disabled_reason() -> str | None:
 
 
 def schedule_tick(
-    scheduled_at: datetime, *, run_key_prefix: str = "portfolio-sync", before_open: timedelta = timedelta(0)
+    scheduled_at: datetime,
+    *,
+    run_key_prefix: str = "portfolio-sync",
+    before_open: timedelta = timedelta(0),
+    after_close: timedelta = timedelta(0),
 ) -> dg.RunRequest | dg.SkipReason:
     """What a gated market-hours schedule does at ``scheduled_at`` (pure, so tests can drive any date).
 
     The portfolio sync and the reconciliation share it: both run only while the gate is on and NYSE
     is in regular hours (the reconciliation also ``before_open`` a session's open: day orders placed
-    then work from the open, so positions held overnight are protected from the first minute).
+    then work from the open, so positions held overnight are protected from the first minute; and
+    up to ``after_close`` past its close, early or not: SPXW options trade 15 minutes longer).
     """
     reason = _disabled_reason()
     if reason:
         return dg.SkipReason(reason)
-    if not (is_open_at(scheduled_at) or _before_open(scheduled_at, before_open)):
+    if not (
+        is_open_at(scheduled_at)
+        or _before_open(scheduled_at, before_open)
+        or _after_close(scheduled_at, after_close)
+    ):
         local = scheduled_at.astimezone(NEW_YORK)
         return dg.SkipReason(
             f"NYSE is not in regular hours at {local:%Y-%m-%d %H:%M} ET (weekend, holiday or early close)."
@@ -69,6 +78,14 @@ def _before_open(moment: datetime, window: timedelta) -> bool:
         return False
     opens = session(day).open_utc
     return opens - window <= moment < opens
+
+
+def _after_close(moment: datetime, window: timedelta) -> bool:
+    day = moment.astimezone(NEW_YORK).date()
+    if window <= timedelta(0) or not is_session(day):
+        return False
+    closes = session(day).close_utc
+    return closes <= moment <= closes + window
 
 
 def build_portfolio_sync_schedule(

@@ -22,6 +22,7 @@ from spx_pipeline.defs.display import preview_markdown, row_counts
 from spx_pipeline.defs.market_data.assets import spx_option_chain
 from spx_pipeline.defs.portfolio.assets import portfolio_snapshots
 from spx_pipeline.defs.recommendations.setups import spx_setups
+from spx_pipeline.defs.run_config import CheckedConfig, Finite, to_decimal
 from spx_pipeline.domain.contract_selection import SelectionConfig
 from spx_pipeline.domain.market_calendar import trading_day
 from spx_pipeline.domain.money import to_money
@@ -51,58 +52,73 @@ from spx_pipeline.transformations.recommendations import (
 PREVIEW_MONEY = ("limit_price",)
 
 
-class RecommendationRunConfig(dg.Config):
+# Dollars: a per-account figure above this is a typo (money.MAX_MONEY bounds stored amounts).
+MAX_DOLLARS = 1_000_000_000.0
+MAX_QUOTE_AGE_SECONDS = 7 * 24 * 3600.0
+
+
+class RecommendationRunConfig(CheckedConfig):
     """Run config of the recommendation asset and op: sizing and liquidity knobs, money in dollars.
 
     Field names are what users type in run config YAML; selection_config() turns them into the
-    domain's SelectionConfig.
+    domain's SelectionConfig. Every number is finite and in range (checked when the step starts),
+    money becomes an exact Decimal through its decimal spelling.
     """
 
-    max_risk_dollars: float = Field(
+    max_risk_dollars: Finite = Field(
         default=float(DEFAULT_MAX_RISK_DOLLARS),
-        description="Per-trade max risk for every account (the one default, also the demo's).",
+        gt=0,
+        le=MAX_DOLLARS,
+        description="Per-trade max risk for every account (the one default, also the demo's), dollars > 0.",
     )
-    max_daily_risk_dollars: float | None = Field(
+    max_daily_risk_dollars: Finite | None = Field(
         default=None,
+        gt=0,
+        le=MAX_DOLLARS,
         description="Optional risk budget per account for the day, shared by its setups in priority order.",
     )
-    dtbp_floor: float = 25000.0
+    dtbp_floor: Finite = Field(default=25000.0, ge=0, le=MAX_DOLLARS, description="Dollars >= 0.")
     legacy_pdt_check: bool = True
-    max_spread_pct: float = 0.10
-    min_volume: int = 100
-    min_open_interest: int = 0
-    fee_per_contract: float = 0.65
-    max_quote_age_seconds: float = Field(
+    max_spread_pct: Finite = Field(
+        default=0.10, gt=0, le=10, description="Widest spread as a fraction of mid, (0, 10]."
+    )
+    min_volume: int = Field(default=100, ge=0, description="Contracts traded today, >= 0.")
+    min_open_interest: int = Field(default=0, ge=0, description="Open contracts, >= 0.")
+    fee_per_contract: Finite = Field(default=0.65, ge=0, le=100, description="Dollars per contract, 0..100.")
+    max_quote_age_seconds: Finite = Field(
         default=300.0,
-        description="Quotes older than this (judged by the staler of bid and ask) are not traded on.",
+        gt=0,
+        le=MAX_QUOTE_AGE_SECONDS,
+        description="Quotes older than this (the staler of bid and ask) are not traded on; (0, 604800].",
     )
     # Long enough for pre-market runs on yesterday's close; a failed latest sync blocks regardless.
-    max_snapshot_age_hours: float = 18.0
+    max_snapshot_age_hours: Finite = Field(
+        default=18.0,
+        gt=0,
+        le=24 * 14,
+        description="Older account snapshots block the account; (0, 336] hours.",
+    )
 
     def policy(self) -> ZeroDtePolicy:
-        return ZeroDtePolicy(dtbp_floor=Decimal(str(self.dtbp_floor)), legacy_pdt_check=self.legacy_pdt_check)
+        return ZeroDtePolicy(dtbp_floor=to_decimal(self.dtbp_floor), legacy_pdt_check=self.legacy_pdt_check)
 
     def selection_config(self) -> SelectionConfig:
         """Raises ValueError naming the setting when a value is out of range."""
-        if not 0 < self.max_quote_age_seconds <= 7 * 24 * 3600:
-            raise ValueError(
-                f"max_quote_age_seconds must be in (0, 604800], got {self.max_quote_age_seconds!r}"
-            )
         return SelectionConfig(
             max_spread_pct=self.max_spread_pct,
             min_volume=self.min_volume,
             min_open_interest=self.min_open_interest,
-            fee_per_contract=Decimal(str(self.fee_per_contract)),
+            fee_per_contract=to_decimal(self.fee_per_contract),
             max_quote_age=timedelta(seconds=self.max_quote_age_seconds),
             default_max_risk=self.max_risk(),
         )
 
     def max_risk(self) -> Decimal | None:
-        return to_money(Decimal(str(self.max_risk_dollars)), "max_risk_dollars")
+        return to_money(to_decimal(self.max_risk_dollars), "max_risk_dollars")
 
     def max_daily_risk(self) -> Decimal | None:
         value = self.max_daily_risk_dollars
-        return None if value is None else to_money(Decimal(str(value)), "max_daily_risk_dollars")
+        return None if value is None else to_money(to_decimal(value), "max_daily_risk_dollars")
 
     def checked(self) -> tuple[ZeroDtePolicy, SelectionConfig]:
         """Policy and selection, or a ``dg.Failure`` naming the bad setting (never a traceback)."""
@@ -220,22 +236,22 @@ contract_recommendations_unique_keys = unique_key_check(
 )
 
 
-class AdhocRiskContext(dg.Config):
+class AdhocRiskContext(CheckedConfig):
     """An ad-hoc request's risk inputs plus broker-reported state, all optional.
 
     Without max_risk_dollars the request is sized with selection.max_risk_dollars.
     """
 
-    day_trade_buying_power: float | None = None
-    max_risk_dollars: float | None = None
-    max_daily_risk_dollars: float | None = None
+    day_trade_buying_power: Finite | None = Field(default=None, ge=0, le=MAX_DOLLARS)
+    max_risk_dollars: Finite | None = Field(default=None, gt=0, le=MAX_DOLLARS)
+    max_daily_risk_dollars: Finite | None = Field(default=None, gt=0, le=MAX_DOLLARS)
     pdt_qualified: bool | None = None
-    option_buying_power: float | None = None
-    cash_available: float | None = None
+    option_buying_power: Finite | None = Field(default=None, ge=0, le=MAX_DOLLARS)
+    cash_available: Finite | None = Field(default=None, ge=0, le=MAX_DOLLARS)
     account_type: str | None = None
 
 
-class AdhocRequest(dg.Config):
+class AdhocRequest(CheckedConfig):
     risk_context: AdhocRiskContext
     label: str = "adhoc"
     setup_ids: list[str] | None = None

@@ -1,8 +1,9 @@
 """Realized slippage, signed so that positive is adverse.
 
 A buy that fills above its intended price and a sell that fills below it cost the trader money:
-both count as positive slippage, so one sign means "worse" whatever the side. Ticks are counted on
-the grid that applies at the intended price, because that is the increment the order was priced on.
+both count as positive slippage, so one sign means "worse" whatever the side. Ticks are the grid
+steps between the intended and the filled price, across the $3.00 boundary (a stop at 3.20 filled
+at 2.80 is 2 steps of $0.10 and 4 of $0.05: 6 ticks), because that is how far down the book it went.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from spx_pipeline.domain.sizing import MULTIPLIER
-from spx_pipeline.domain.ticks import tick_size
+from spx_pipeline.domain.ticks import ticks_between
 from spx_pipeline.domain.tradier.enums import Side
 
 
@@ -39,5 +40,5 @@ def realized_slippage(side: Side | str, intended: Decimal, fill: Decimal) -> Sli
     return Slippage(
         per_share=per_share,
         per_contract=per_share * MULTIPLIER,
-        ticks=per_share / tick_size(intended),
+        ticks=ticks_between(intended, fill) if member.buying else ticks_between(fill, intended),
     )

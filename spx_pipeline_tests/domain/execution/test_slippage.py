@@ -1,8 +1,11 @@
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from spx_pipeline.domain.execution import realized_slippage
+from spx_pipeline.domain.ticks import ticks_between
 
 
 @pytest.mark.parametrize(
@@ -38,3 +41,29 @@ def test_average_fill_between_ticks_gives_fractional_ticks():
 def test_bad_input_names_the_field(side, intended, fill, needle):
     with pytest.raises(ValueError, match=needle):
         realized_slippage(side, intended, fill)
+
+
+@pytest.mark.parametrize(
+    ("side", "intended", "fill", "ticks"),
+    [
+        ("sell_to_close", "3.20", "2.80", "6"),  # 3.20->3.00: 2 of $0.10; 3.00->2.80: 4 of $0.05
+        ("buy_to_open", "2.95", "3.10", "2"),  # 2.95->3.00: 1 of $0.05; 3.00->3.10: 1 of $0.10
+        ("buy_to_open", "3.10", "2.90", "-3"),  # favourable, across the boundary downwards
+        ("sell_to_close", "2.90", "3.05", "-2.5"),  # an average fill between ticks: a fraction
+    ],
+)
+def test_ticks_are_counted_across_the_3_dollar_boundary(side, intended, fill, ticks):
+    assert realized_slippage(side, Decimal(intended), Decimal(fill)).ticks == Decimal(ticks)
+
+
+# The SPX grid as a list: every $0.05 below $3.00, every $0.10 from $3.00 up to $20.
+GRID = [Decimal(i) * Decimal("0.05") for i in range(1, 60)] + [
+    Decimal("3.00") + Decimal(i) * Decimal("0.10") for i in range(171)
+]
+
+
+@given(st.integers(0, len(GRID) - 1), st.integers(0, len(GRID) - 1))
+def test_ticks_between_two_grid_prices_is_the_number_of_grid_steps(i: int, j: int) -> None:
+    assert ticks_between(GRID[i], GRID[j]) == j - i
+    slip = realized_slippage("sell_to_close", GRID[i], GRID[j])
+    assert slip.ticks == i - j and slip.per_share == GRID[i] - GRID[j]
