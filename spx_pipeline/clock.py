@@ -97,6 +97,10 @@ def wall_epoch() -> float:
     return time.time()
 
 
+class InstantError(ValueError):
+    """A setting or flag that should hold an instant does not; the message names it and the value."""
+
+
 def parse_instant(text: str, *, name: str = "time") -> datetime:
     """An ISO 8601 instant with an offset (``Z`` allowed), as UTC; naive or malformed is refused.
 
@@ -106,11 +110,11 @@ def parse_instant(text: str, *, name: str = "time") -> datetime:
     try:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00") if raw.endswith("Z") else raw)
     except ValueError:
-        raise ValueError(
+        raise InstantError(
             f"{name}={text!r} is not an ISO 8601 instant (for example 2026-11-26T15:00:00-05:00)"
         ) from None
     if moment.tzinfo is None:
-        raise ValueError(f"{name}={text!r} has no UTC offset (for example 2026-11-26T15:00:00-05:00)")
+        raise InstantError(f"{name}={text!r} has no UTC offset (for example 2026-11-26T15:00:00-05:00)")
     return moment.astimezone(UTC)
 
 

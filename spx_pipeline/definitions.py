@@ -144,6 +144,9 @@ def execute_in_code_location(
     from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
     from dagster._utils.hosted_user_process import recon_job_from_origin
 
+    from spx_pipeline.resources.executor import check_run_settings
+
+    check_run_settings()  # a bad setting is one line now, not a failed run full of tracebacks
     config = dict(run_config or {})
     target = LoadableTargetOrigin(
         executable_path=sys.executable, module_name=__name__, working_directory=str(Path.cwd())

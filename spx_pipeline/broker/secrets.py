@@ -115,11 +115,22 @@ def secret_spellings(secret: str) -> tuple[str, ...]:
     errors show the percent-encoded form (upper or lower hex), JSON escapes ``/`` and quotes, HTML
     escapes ``&``, and an echoed ``Authorization`` header may come back base64- or hex-encoded. The
     base64 forms are the part of the encoding that depends on the token alone, at each of the three
-    byte alignments it can start at inside a longer encoded text. Longest first, so a shorter
-    spelling never breaks up a longer one before it is replaced.
+    byte alignments it can start at inside a longer encoded text. A broker may also change the case
+    of what it echoes (``auth.upper()``): the ``Redactor`` matches every spelling whatever its case,
+    and since case changes the bytes under an encoding, the encoded forms of the upper- and
+    lower-case token are spellings too. Longest first, so a shorter spelling never breaks up a
+    longer one before it is replaced.
     """
     if not secret:
         return ()
+    forms: set[str] = set()
+    for variant in dict.fromkeys((secret, secret.upper(), secret.lower())):
+        forms.update(_spellings_of(variant))
+    return tuple(sorted((f for f in forms if f), key=len, reverse=True))
+
+
+def _spellings_of(secret: str) -> set[str]:
+    """``secret_spellings`` of one exact text (no case variants)."""
     raw = secret.encode("utf-8")
     forms = {
         secret,
@@ -141,10 +152,18 @@ def secret_spellings(secret: str) -> tuple[str, ...]:
             fragment = text[start:usable]
             if len(fragment) >= _MIN_ENCODED:
                 forms.add(fragment)
-    return tuple(sorted((f for f in forms if f), key=len, reverse=True))
+    return forms
 
 
 _MIN_ENCODED: Final = 8
+# ASCII letters folded to lower case, one character for one: spans found in the folded text are
+# the spans of the original (str.lower() may change a text's length, e.g. for U+0130).
+_FOLD: Final = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def fold_case(text: str) -> str:
+    """``text`` with ASCII letters in lower case and its length kept (how the redactor compares)."""
+    return text.translate(_FOLD)
 
 
 def _lower_hex_escapes(text: str) -> str:
@@ -161,12 +180,15 @@ def _lower_hex_escapes(text: str) -> str:
 
 
 class Redactor:
-    """Replaces every spelling of every token a run holds, in one pass over the text.
+    """Replaces every spelling of every token a run holds, whatever its case, in one pass over the text.
 
     A sync holds one token per account, and a broker body answering one of them may echo any of
     them; replacing each spelling of each token in turn costs tokens x spellings passes per body,
     so the spellings go into one Aho-Corasick automaton (pyahocorasick) and each text is scanned
-    once. The automaton is the only place the clear spellings live; it is never pickled or shown.
+    once. Spellings and text are compared case-folded (``fold_case``): a broker echoing the header
+    upper-cased (``BEARER TOK...``) or in any mixed case is redacted like the exact echo. Folding
+    only widens what is replaced, so it can hide a look-alike, never reveal a token. The automaton
+    is the only place the clear spellings live; it is never pickled or shown.
     """
 
     __slots__ = ("_automaton", "_fingerprints", "_size")
@@ -181,7 +203,7 @@ class Redactor:
             except Exception:  # a token that cannot be revealed is never sent either
                 continue
             self._fingerprints.add(token_fingerprint(clear))
-            for spelling in secret_spellings(clear):
+            for spelling in dict.fromkeys(fold_case(form) for form in secret_spellings(clear)):
                 if automaton.add_word(spelling, len(spelling)):
                     size += 1
         if size:
@@ -197,7 +219,7 @@ class Redactor:
         if not self._size or not text:
             return text
         spans: list[tuple[int, int]] = []
-        for end, length in self._automaton.iter(text):
+        for end, length in self._automaton.iter(fold_case(text)):
             spans.append((end + 1 - length, end + 1))
         if not spans:
             return text

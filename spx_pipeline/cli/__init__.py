@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import click
 
 from spx_pipeline.cli.celery_worker import celery_worker
-from spx_pipeline.cli.common import PROG, CliError
+from spx_pipeline.cli.common import OPERATOR_ERRORS, PROG, CliError
 from spx_pipeline.cli.credentials import credentials, keygen
 from spx_pipeline.cli.db import db
 from spx_pipeline.cli.demo import demo
@@ -100,6 +100,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
+    except OPERATOR_ERRORS as exc:
+        # Worded for people wherever a verb meets it (a setting read deep inside, SPX_NOW by a
+        # store's clock): one line, exit 2, whichever verb it was.
+        error = CliError(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+        error.show()
+        return error.exit_code
     except (KeyboardInterrupt, click.Abort):
         click.echo("interrupted", err=True)
         return 130

@@ -15,6 +15,7 @@ from typing import IO, Any, TypeVar
 import click
 import sqlalchemy as sa
 
+from spx_pipeline.clock import InstantError
 from spx_pipeline.settings import SettingError
 from spx_pipeline.storage.app.credentials import CredentialError, CredentialsKeyError
 from spx_pipeline.storage.app.database import AppDatabase, MigrationError, missing_sqlite_file
@@ -26,6 +27,7 @@ from spx_pipeline.storage.warehouse.store import WarehouseError
 PROG = "spx-pipeline"
 
 OPERATOR_ERRORS: tuple[type[Exception], ...] = (
+    InstantError,
     MigrationError,
     CredentialsKeyError,
     CredentialError,

@@ -107,6 +107,9 @@ class FaultConfig:
     path_prefix: str | None = None
     error_rate: float = 0.0
     seed: int = 0
+    # A hostile broker: every JSON answer of the paths above carries the request's Authorization
+    # header in each of these spellings (names from ``emulator.faults.ECHO_SPELLINGS``).
+    echo_authorization: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("burst_429", "fail_5xx", "timeouts", "resets", "malformed"):
@@ -122,6 +125,15 @@ class FaultConfig:
             raise ValueError(f"FaultConfig.failing_status must be an HTTP error, got {self.failing_status}")
         if not isinstance(self.failing_accounts, frozenset):
             object.__setattr__(self, "failing_accounts", frozenset(self.failing_accounts))
+        from spx_pipeline.emulator.faults import ECHO_SPELLINGS  # faults imports this module
+
+        unknown = sorted(set(self.echo_authorization) - set(ECHO_SPELLINGS))
+        if unknown:
+            raise ValueError(
+                f"FaultConfig.echo_authorization has unknown spellings {unknown}; "
+                f"use any of {sorted(ECHO_SPELLINGS)}"
+            )
+        object.__setattr__(self, "echo_authorization", tuple(self.echo_authorization))
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,6 +95,14 @@ def handle(
     except ApiError as exc:
         reply = error(exc.status, exc.message)
     reply.headers.update(limit_headers)
+    echo = emu.fault_injector.config.echo_authorization
+    if (
+        echo
+        and reply.document is not None
+        and faults.path_matches(emu.fault_injector.config.path_prefix, path)
+    ):
+        reply.document = faults.echo_into(reply.document, headers.get("Authorization") or "", echo)
+        fault = fault or "echo_authorization"
     if plan.kind == faults.MALFORMED:
         reply.status = 200
         fault = faults.MALFORMED

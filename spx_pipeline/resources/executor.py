@@ -11,8 +11,11 @@ manager's files (a mount every worker shares); unset, Dagster's default (the ins
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import dagster as dg
 
@@ -61,9 +64,25 @@ class OrchestratorGuardedExecutor(dg.Executor):
             guard.stop()
 
 
-def _guarded(definition: dg.ExecutorDefinition) -> dg.ExecutorDefinition:
+class CeleryCheckedExecutor(OrchestratorGuardedExecutor):
+    """A Celery executor that first makes sure its broker answers (``check_celery_broker``).
+
+    A dead broker otherwise fails the run after retries with a wall of kombu/redis errors; here it
+    fails at once, in one line naming the setting and the URL (password hidden).
+    """
+
+    def execute(self, plan_context: Any, execution_plan: Any) -> Iterator[dg.DagsterEvent]:
+        check_celery_broker(Settings.from_env())
+        yield from super().execute(plan_context, execution_plan)
+
+
+def _guarded(
+    definition: dg.ExecutorDefinition, wrapper: type[OrchestratorGuardedExecutor] | None = None
+) -> dg.ExecutorDefinition:
+    wrap = wrapper or OrchestratorGuardedExecutor
+
     def create(init_context: dg.InitExecutorContext) -> dg.Executor:
-        return OrchestratorGuardedExecutor(definition.executor_creation_fn(init_context))  # type: ignore[misc]
+        return wrap(definition.executor_creation_fn(init_context))  # type: ignore[misc]
 
     return dg.ExecutorDefinition(
         name=definition.name,
@@ -108,13 +127,88 @@ def executor_from_settings(settings: Settings | None = None) -> dg.ExecutorDefin
         return dg.in_process_executor
     if kind == "multiprocess":
         return _guarded(dg.multiprocess_executor)
-    return _guarded(_celery_executor(settings))
+    return _guarded(_celery_executor(settings), CeleryCheckedExecutor)
+
+
+def shown_url(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (what a message may quote)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = netloc[0].split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
+
+
+def check_celery_broker(settings: Settings, *, timeout: float = 3.0) -> None:
+    """``SettingError`` in one line unless the Celery broker and a Redis result backend answer now."""
+    if settings.executor_kind() != "celery":
+        return
+    broker, backend = settings.celery_urls()
+    broker_var = CELERY_BROKER_URL_VAR
+    backend_var = CELERY_BACKEND_URL_VAR if settings.celery_backend_url else CELERY_BROKER_URL_VAR
+    try:
+        from kombu import Connection
+    except ImportError:
+        raise SettingError(
+            f"{EXECUTOR_VAR}='celery' needs kombu, which is not installed; {CELERY_EXTRA_HINT}"
+        ) from None
+    try:
+        with Connection(broker, connect_timeout=timeout) as connection:
+            connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=timeout)
+    except Exception as exc:
+        raise _unreachable(broker_var, broker, exc) from None
+    if backend.startswith(("redis://", "rediss://", "unix://")):
+        import redis
+
+        try:
+            redis.Redis.from_url(backend, socket_connect_timeout=timeout, socket_timeout=timeout).ping()
+        except Exception as exc:
+            raise _unreachable(backend_var, backend, exc) from None
+
+
+def _unreachable(name: str, url: str, exc: Exception) -> SettingError:
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return SettingError(
+        f"{name}={shown_url(url)!r} cannot be reached ({reason}); start the broker "
+        f"(redis-server) or point {name} at a running one, or unset {EXECUTOR_VAR}"
+    )
+
+
+def io_dir_from_settings(settings: Settings) -> str | None:
+    """``SPX_IO_DIR``, checked: a directory that exists (or can be made) and can be written.
+
+    Refused in one line naming the setting and the value, before any step tries to write there.
+    """
+    raw = settings.io_dir
+    if not raw:
+        return None
+    path = Path(raw).expanduser()
+    if path.exists() and not path.is_dir():
+        raise SettingError(f"{IO_DIR_VAR}={raw!r} cannot be used: it is a file, not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise SettingError(f"{IO_DIR_VAR}={raw!r} cannot be used: {reason}") from None
+    return raw
+
+
+def check_run_settings(settings: Settings | None = None) -> None:
+    """Every setting a run's execution depends on, checked before the run starts (one line each)."""
+    settings = settings or Settings.from_env()
+    settings.executor_kind()
+    settings.warehouse_backend_name()
+    io_dir_from_settings(settings)
+    check_celery_broker(settings)
 
 
 def io_manager_from_settings(settings: Settings | None = None) -> dict[str, dg.ConfigurableIOManager]:
     """``{"io_manager": ...}`` rooted at ``SPX_IO_DIR`` when set; empty (Dagster's default) otherwise."""
     settings = settings or Settings.from_env()
-    if not settings.io_dir:
+    if not io_dir_from_settings(settings):
         return {}
     return {"io_manager": dg.FilesystemIOManager(base_dir=dg.EnvVar(IO_DIR_VAR))}
 

@@ -9,6 +9,7 @@ import requests
 
 from spx_pipeline.broker.secrets import SecretToken, redact, secret_spellings, token_fingerprint
 from spx_pipeline.broker.tradier import TradierClient
+from spx_pipeline.emulator.faults import ECHO_SPELLINGS
 from spx_pipeline_tests.fixtures.orders import order_form
 
 SECRET = "SECRETabc123"
@@ -134,3 +135,19 @@ def test_redactor_replaces_every_spelling_of_every_token_in_one_pass() -> None:
     assert Redactor([])("nothing to hide") == "nothing to hide"
     with pytest.raises(ValueError, match=f"over the {MAX_TOKEN_LENGTH}"):
         SecretToken("x" * (MAX_TOKEN_LENGTH + 1))
+
+
+@pytest.mark.parametrize(
+    "spelling", sorted(__import__("spx_pipeline.emulator.faults").emulator.faults.ECHO_SPELLINGS)
+)
+def test_redactor_replaces_each_echoed_spelling_whatever_the_case(spelling: str) -> None:
+    """Every spelling a hostile broker's echo may take (the local server's ``echo_authorization``)."""
+    from spx_pipeline.broker.secrets import Redactor
+
+    token = "TokPlanted/Key+Value=42aBcD"
+    echoed = ECHO_SPELLINGS[spelling](f"Bearer {token}")
+    out = Redactor([SecretToken(token)])(f'{{"echo": "{echoed}", "left": "intact"}}')
+    assert "***" in out and '"left": "intact"' in out
+    bare = token.split("/", maxsplit=1)[0].lower()
+    assert bare not in out.lower(), out
+    assert echoed not in out

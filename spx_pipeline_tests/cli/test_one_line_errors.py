@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from spx_pipeline.storage.app.credentials import generate_key
-from spx_pipeline_tests.fixtures.processes import InvokeCli, clean_cli_env, run_cli
+from spx_pipeline.storage.app.database import AppDatabase
+from spx_pipeline_tests.fixtures.processes import InvokeCli, clean_cli_env, free_port, run_cli
 
 DB = ("--db-url", "sqlite:///{tmp}/app.sqlite")
 
@@ -86,6 +87,18 @@ CASES: list[tuple[str, tuple[str, ...], dict[str, str], tuple[str, ...]]] = [
     ),
     ("worker-without-home", ("celery-worker",), {}, ("DAGSTER_HOME is not set",)),
     (
+        "query-bogus-backend",
+        ("db", "query", "setups", "--path", "{tmp}/w.duckdb"),
+        {"SPX_WAREHOUSE_BACKEND": "bogus"},
+        ("SPX_WAREHOUSE_BACKEND='bogus' is not a warehouse backend",),
+    ),
+    (
+        "demo-io-dir-in-proc",
+        ("demo", "--quiet", "--data-dir", "{tmp}/data"),
+        {"SPX_IO_DIR": "/proc/nope"},
+        ("SPX_IO_DIR='/proc/nope' cannot be used: No such file or directory",),
+    ),
+    (
         "bad-symbol",
         ("symbols", "convert", "--to", "osi", "SPXW 251219C06000000"),
         {},
@@ -130,3 +143,38 @@ def test_one_line_from_a_separate_process(case: str, tmp_path: Path) -> None:
     _, argv, env, needles = next(c for c in CASES if c[0] == case)
     done = run_cli(*_argv(argv, tmp_path), env=_env(env, tmp_path), stdin="a-token\n", cwd=tmp_path)
     _assert_one_line(done, needles)
+
+
+# Every verb that reads the clock (a store's, the report's, a placement's), on an existing database.
+CLOCK_VERBS = [
+    ("credentials", "list"),
+    ("credentials", "verify"),
+    ("db", "status"),
+    ("db", "upgrade"),
+    ("setups", "list"),
+    ("limits", "list"),
+    ("trades", "list"),
+    ("positions", "list"),
+    ("report", "--path", "{tmp}/w.duckdb"),
+    ("place", "--account-id", "VA00000001", "--dry-run"),
+]
+
+
+@pytest.mark.parametrize("argv", CLOCK_VERBS, ids=[" ".join(v[:2]) for v in CLOCK_VERBS])
+def test_a_garbage_spx_now_is_one_line_for_every_verb(
+    argv: tuple[str, ...], tmp_path: Path, invoke_cli: InvokeCli
+) -> None:
+    url = f"sqlite:///{tmp_path}/app.sqlite"
+    AppDatabase(url).upgrade()
+    env = _env({"SPX_APP_DB_URL": url, "SPX_CREDENTIALS_KEY": "GOOD"}, tmp_path)
+    env["SPX_NOW"] = "garbage"
+    done = invoke_cli(*_argv(argv, tmp_path), env=env, cwd=tmp_path)
+    _assert_one_line(done, ("SPX_NOW='garbage' is not an ISO 8601 instant",))
+
+
+def test_a_celery_executor_with_a_dead_broker_is_one_line(tmp_path: Path, invoke_cli: InvokeCli) -> None:
+    dead = f"redis://:s3cret@127.0.0.1:{free_port()}/0"  # nothing listens there
+    env = _env({"SPX_EXECUTOR": "celery", "SPX_CELERY_BROKER_URL": dead}, tmp_path)
+    done = invoke_cli("demo", "--quiet", "--data-dir", str(tmp_path / "data"), env=env, cwd=tmp_path)
+    _assert_one_line(done, ("SPX_CELERY_BROKER_URL='redis://:***@127.0.0.1:", "cannot be reached"))
+    assert "s3cret" not in done.stderr + done.stdout

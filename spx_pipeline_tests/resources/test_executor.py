@@ -104,3 +104,23 @@ def test_multiprocess_run_hands_outputs_over_in_io_dir_and_keeps_its_orchestrato
     assert pids and os.getpid() not in pids  # steps ran in processes of their own
     handed = {p.parent.name for p in (io_dir / result.run_id).glob("*/result")}
     assert "order_tickets.build_order_payloads" in handed, handed  # outputs went to SPX_IO_DIR
+
+
+@pytest.mark.parametrize("io_dir", ["/proc/nope", "/proc/nope/deeper", "/dev/null"])
+def test_an_io_dir_that_cannot_be_written_is_refused_when_the_definitions_load(io_dir: str) -> None:
+    with pytest.raises(SettingError, match=rf"^SPX_IO_DIR='{io_dir}' cannot be used: [^\n]+$"):
+        io_manager_from_settings(Settings.from_env({"SPX_IO_DIR": io_dir}))
+
+
+def test_a_dead_celery_broker_is_one_line_naming_the_setting_without_its_password() -> None:
+    from spx_pipeline.local_cluster import free_port
+    from spx_pipeline.resources.executor import check_celery_broker, check_run_settings
+
+    url = f"redis://:s3cret@127.0.0.1:{free_port()}/0"  # nothing listens there
+    settings = Settings.from_env({"SPX_EXECUTOR": "celery", "SPX_CELERY_BROKER_URL": url})
+    with pytest.raises(
+        SettingError, match=r"^SPX_CELERY_BROKER_URL='redis://:\*\*\*@127\.0\.0\.1:\d+/0' cannot"
+    ) as caught:
+        check_celery_broker(settings, timeout=1.0)
+    assert "\n" not in str(caught.value) and "s3cret" not in str(caught.value)
+    check_run_settings(Settings.from_env({}))  # in process: nothing to reach, nothing refused

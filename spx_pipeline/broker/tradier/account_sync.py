@@ -29,7 +29,7 @@ from typing import Any, Final, Generic, TypeVar
 from spx_pipeline.broker.secrets import Redactor, SecretToken
 from spx_pipeline.broker.tradier.client import TradierClient
 from spx_pipeline.broker.tradier.errors import TradierError, TradierRateLimitError
-from spx_pipeline.broker.tradier.hosts import base_url_for
+from spx_pipeline.broker.tradier.hosts import BaseUrlError, base_url_for
 from spx_pipeline.broker.tradier.ratelimit import RateLimiterRegistry
 from spx_pipeline.broker.tradier.transport import pooled_session
 from spx_pipeline.clock import wall_epoch
@@ -139,7 +139,8 @@ def sync_accounts(
     # One pool of connections for every client of the sync: tokens travel per request, so a
     # connection opened for one account is reused for the next instead of one handshake each.
     pool_size = MAX_WORKERS if max_workers is None else max_workers
-    shared = None if client_factory or "session" in client_kwargs else pooled_session(pool_size)
+    given = client_kwargs.pop("session", None)  # the caller's own (it closes it)
+    shared = None if client_factory or given is not None else pooled_session(pool_size)
 
     def url_of(cred: AccountCredential) -> str:
         return base_url_for(cred.environment, base_url, settings)
@@ -149,7 +150,7 @@ def sync_accounts(
             client = client_factory(token, url)
         else:
             client = TradierClient(
-                token, base_url=url, allow_live=allow_live, session=shared, **client_kwargs
+                token, base_url=url, allow_live=allow_live, session=given or shared, **client_kwargs
             )
         client.transport.redactor = redactor
         return client
@@ -293,6 +294,8 @@ def as_tradier_error(exc: Exception, redactor: Redactor | None) -> TradierError:
     """Any failure as a TradierError whose text holds no token."""
     if isinstance(exc, TradierError):
         return exc
+    if isinstance(exc, BaseUrlError):  # the host guard's own reason: built from the URL, no secret
+        return TradierError(f"not sent: {redactor(str(exc)) if redactor else exc}")
     text = f"{type(exc).__name__}: {exc}"
     # No redactor (the client could not even be built): the text may hold anything, keep the class.
     return TradierError(f"unexpected failure: {redactor(text) if redactor else type(exc).__name__}")

@@ -37,7 +37,7 @@ from spx_pipeline.broker.tradier.models import (
     Position,
     Profile,
 )
-from spx_pipeline.broker.tradier.option_chain import chain_frame
+from spx_pipeline.broker.tradier.option_chain import chain_frame, screen_chain_rows
 from spx_pipeline.broker.tradier.ratelimit import RateLimiterRegistry
 from spx_pipeline.broker.tradier.transport import DEFAULT_TIMEOUT, RetryPolicy, Transport
 from spx_pipeline.clock import wall_epoch
@@ -339,7 +339,15 @@ class TradierClient:
         return rows
 
     def option_chain_frame(self, symbol: str, expiration: date | str, greeks: bool = True) -> pd.DataFrame:
-        return chain_frame(self.get_option_chain(symbol, expiration, greeks=greeks))
+        """The chain as a frame, without the contracts ``screen_chain_rows`` skips."""
+        return self.screened_chain_frame(symbol, expiration, greeks=greeks)[0]
+
+    def screened_chain_frame(
+        self, symbol: str, expiration: date | str, greeks: bool = True
+    ) -> tuple[pd.DataFrame, list[str]]:
+        """The chain as a frame, and why each contract left out was skipped (a non-finite number...)."""
+        screened = screen_chain_rows(self.get_option_chain(symbol, expiration, greeks=greeks))
+        return chain_frame(screened.rows), screened.skipped
 
     def get_quotes(self, symbols: str | Sequence[str], greeks: bool = False) -> list[dict[str, Any]]:
         """Quotes for equities/indexes/OCC symbols; long lists go as a POST form (still a read)."""

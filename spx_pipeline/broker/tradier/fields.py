@@ -47,8 +47,10 @@ def _scalar(read: Callable[..., Any]) -> PlainValidator:
     return PlainValidator(lambda value, info: read(value, field=_where(info)))
 
 
-Money = Annotated[Decimal | None, _scalar(normalize.opt_decimal)]
-Count = Annotated[int | None, _scalar(normalize.opt_int)]
+# Money and counts are bounded by the warehouse columns they land in (``normalize.opt_money``).
+Money = Annotated[Decimal | None, _scalar(normalize.opt_money)]
+Count = Annotated[int | None, _scalar(normalize.bounded_int(normalize.INT64_LIMIT))]
+SmallCount = Annotated[int | None, _scalar(normalize.bounded_int(normalize.INT32_LIMIT))]
 Text = Annotated[str | None, _scalar(normalize.opt_str)]
 Flag = Annotated[bool | None, _scalar(normalize.opt_bool)]
 Day = Annotated[date | None, _scalar(normalize.opt_date)]
@@ -68,7 +70,7 @@ def _required(read: Callable[..., Any]) -> PlainValidator:
 
 
 RequiredText = Annotated[str, _required(normalize.opt_str)]
-RequiredMoney = Annotated[Decimal, _required(normalize.opt_decimal)]
+RequiredMoney = Annotated[Decimal, _required(normalize.opt_money)]
 RequiredDay = Annotated[date, _required(normalize.opt_date)]
 
 Listed = Annotated[

@@ -22,7 +22,7 @@ import idna
 from spx_pipeline.broker.tradier.errors import LiveTradingNotAllowedError
 from spx_pipeline.domain.network import is_private_network_address
 from spx_pipeline.domain.tradier.enums import Environment
-from spx_pipeline.settings import ALLOW_PRIVATE_NETWORK_VAR, Settings
+from spx_pipeline.settings import ALLOW_PRIVATE_NETWORK_VAR, TRADIER_BASE_URL_VAR, SettingError, Settings
 
 SANDBOX_BASE_URL: Final = "https://sandbox.tradier.com/v1"
 LIVE_BASE_URL: Final = "https://api.tradier.com/v1"
@@ -35,6 +35,14 @@ BASE_URLS: Final[Mapping[str, str]] = {
     Environment.SANDBOX: SANDBOX_BASE_URL,
     Environment.LIVE: LIVE_BASE_URL,
 }
+
+
+class BaseUrlError(SettingError):
+    """The base URL cannot be used (its message names the setting and the value, never a password).
+
+    Built only from the URL's scheme, host, port and path, so it holds no secret and may be shown
+    as it is, per account, where a sync records why an account was not asked.
+    """
 
 
 def base_url_for(environment: str, explicit: str | None = None, settings: Settings | None = None) -> str:
@@ -97,31 +105,47 @@ def resolve_base_url(
     normalized parts, so what is checked is exactly what is used.
     """
     settings = Settings.from_env(environ)
-    url = (base_url or settings.tradier_base_url or SANDBOX_BASE_URL).strip().rstrip("/")
+    configured = settings.tradier_base_url
+    url = (base_url or configured or SANDBOX_BASE_URL).strip().rstrip("/")
+    # The name a refusal quotes: the variable when the value is the one it holds (a sync passes
+    # TRADIER_BASE_URL on as base_url), else the argument.
+    name = TRADIER_BASE_URL_VAR if configured and (base_url is None or base_url == configured) else "base_url"
     live_ok = settings.allow_live.enabled if allow_live is None else allow_live
-    return _checked_url(url, live_ok, settings.allow_private_network.enabled)
+    return _checked_url(url, live_ok, settings.allow_private_network.enabled, name)
 
 
 @functools.lru_cache(maxsize=64)
-def _checked_url(url: str, live_ok: bool, private_ok: bool = False) -> str:
-    """``resolve_base_url``'s checks, which depend on nothing else: a sync of many clients runs them once."""
+def _checked_url(url: str, live_ok: bool, private_ok: bool = False, name: str = "base_url") -> str:
+    """``resolve_base_url``'s checks, which depend on nothing else: a sync of many clients runs them once.
+
+    Each refusal is one ``BaseUrlError`` line: ``name``, the value (its password as ``***``, no query
+    or fragment) and why.
+    """
     try:
         parts = urlsplit(url)
     except ValueError as exc:
-        raise ValueError(f"base_url is not a valid URL ({exc})") from None
-    if "@" in parts.netloc:  # not echoed: the part before '@' may be a password
-        raise ValueError("base_url must not carry a user name or password (user@host); remove them")
+        raise BaseUrlError(
+            f"{name}={url.split('?', 1)[0].split('#', 1)[0]!r} is not a valid URL ({exc})"
+        ) from None
+    netloc = parts.netloc
+    if "@" in netloc:  # a user name or password is never quoted: a token may have been pasted there
+        netloc = "***@" + netloc.rpartition("@")[2]
     # Messages quote the URL without its query or fragment, where a secret could have been pasted.
-    shown = repr(f"{parts.scheme}://{parts.netloc}{parts.path}")
+    shown = f"{name}={(f'{parts.scheme}://{netloc}{parts.path}' if parts.scheme else parts.path)!r}"
+    if "@" in parts.netloc:
+        raise BaseUrlError(f"{shown} must not carry a user name or password (user@host); remove them")
     try:
         port = parts.port
     except ValueError as exc:
-        raise ValueError(f"base_url {shown} has an invalid port ({exc})") from None
+        raise BaseUrlError(f"{shown} has an invalid port ({exc})") from None
     if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ValueError(f"base_url must be an http(s) URL with a host, got {shown}")
+        raise BaseUrlError(f"{shown} is not an http(s) URL with a host (like https://sandbox.tradier.com/v1)")
     if parts.query or parts.fragment:
-        raise ValueError(f"base_url must not carry a query or fragment, got {shown}?...")
-    host = normalize_host(parts.hostname)
+        raise BaseUrlError(f"{shown}?... must not carry a query or fragment")
+    try:
+        host = normalize_host(parts.hostname)
+    except ValueError as exc:
+        raise BaseUrlError(f"{shown}: {exc}") from None
     if host in LIVE_HOSTS:
         if not live_ok:
             raise LiveTradingNotAllowedError(
@@ -130,19 +154,19 @@ def _checked_url(url: str, live_ok: bool, private_ok: bool = False) -> str:
             )
     elif is_private_network_address(host):
         if not private_ok:
-            raise ValueError(
-                f"base_url host {host!r} (from {shown}) is not allowed: it is a private-network "
+            raise BaseUrlError(
+                f"{shown}: host {host!r} is not allowed: it is a private-network "
                 "address, allowed for a local Tradier server on another host only with "
                 f"{ALLOW_PRIVATE_NETWORK_VAR}=true"
             )
     elif host not in TRADIER_HOSTS and not is_loopback_host(host):
-        raise ValueError(
-            f"base_url host {host!r} (from {shown}) is not allowed: use the sandbox {SANDBOX_HOST}, a "
+        raise BaseUrlError(
+            f"{shown}: host {host!r} is not allowed: use the sandbox {SANDBOX_HOST}, a "
             f"loopback address (the local Tradier server), or {LIVE_HOST} with TRADIER_ALLOW_LIVE=true"
         )
     local = is_loopback_host(host) or is_private_network_address(host)
     if not local and parts.scheme != "https":
-        raise ValueError(f"base_url must use https for {host} (the token would travel in clear), got {shown}")
+        raise BaseUrlError(f"{shown} must use https for {host} (the token would travel in clear)")
     netloc = f"[{host}]" if ":" in host else host
     if port is not None:
         netloc += f":{port}"

@@ -31,6 +31,7 @@ from spx_pipeline.broker.tradier.fields import (
     RequiredDay,
     RequiredMoney,
     RequiredText,
+    SmallCount,
     Stamp,
     Text,
     Vocabulary,
@@ -141,7 +142,7 @@ class Balances(_Response):
     current_requirement: Money = None
     option_requirement: Money = None
     # money and orders in flight
-    pending_orders_count: Count = None
+    pending_orders_count: SmallCount = None
     pending_cash: Money = None
     uncleared_funds: Money = None
     unsettled_funds: Money = None
@@ -153,12 +154,19 @@ class Balances(_Response):
 
     @classmethod
     def from_json(cls, data: _Raw, *, account_number: str | None = None) -> Balances:  # type: ignore[override]
-        """Parse a ``balances`` object; ``account_number`` fills in when the body omits it."""
+        """Parse a ``balances`` object for ``account_number`` (which fills in when the body omits it).
+
+        A body naming another account is refused: it answers a question that was not asked.
+        """
         if not isinstance(data, Mapping):
             raise TradierMalformedResponseError(f"balances is {type(data).__name__}, not an object")
-        number = (
-            normalize.opt_str(data.get("account_number"), field="balances.account_number") or account_number
-        )
+        named = normalize.opt_str(data.get("account_number"), field="balances.account_number")
+        if named is not None and account_number is not None and named.strip() != account_number:
+            # Stored under the requested account, another account's figures would be misattributed.
+            raise TradierMalformedResponseError(
+                f"balances.account_number is {named!r} for a request about {account_number}; refused"
+            )
+        number = named or account_number
         if number is None:
             raise TradierMalformedResponseError("balances.account_number is missing")
         return parse(cls, {**data, "account_number": number, "raw": data}, where="balances")

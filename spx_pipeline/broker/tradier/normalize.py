@@ -10,10 +10,10 @@ endpoint grows its own half-fix (the bugs other Python clients for Tradier have)
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Final
 
 from spx_pipeline.broker.tradier.errors import TradierMalformedResponseError
 from spx_pipeline.domain.quotes import epoch_datetime
@@ -139,6 +139,38 @@ def opt_decimal(value: object, *, field: str) -> Decimal | None:
     if not result.is_finite():
         raise TradierMalformedResponseError(f"{field} is {value!r}, expected a finite number")
     return result
+
+
+# What the warehouse stores: money as DECIMAL(18,4) (|x| < 1e14), counts as INTEGER or BIGINT. A
+# broker figure beyond them is refused where the answer is read, so it fails its own account
+# (one ``sync_failures`` row naming the field and the value) instead of the whole write.
+MONEY_LIMIT: Final = Decimal("1e14")
+INT32_LIMIT: Final = 2**31
+INT64_LIMIT: Final = 2**63
+
+
+def opt_money(value: object, *, field: str) -> Decimal | None:
+    """``opt_decimal`` within what DECIMAL(18,4) holds: below 1e14 in magnitude."""
+    number = opt_decimal(value, field=field)
+    if number is not None and abs(number) >= MONEY_LIMIT:
+        raise TradierMalformedResponseError(
+            f"{field} is {number}, beyond the {MONEY_LIMIT:.0e} a money figure can be; refused"
+        )
+    return number
+
+
+def bounded_int(limit: int) -> Callable[..., int | None]:
+    """``opt_int`` whose magnitude stays below ``limit`` (the column's integer type)."""
+
+    def read(value: object, *, field: str) -> int | None:
+        number = opt_int(value, field=field)
+        if number is not None and abs(number) >= limit:
+            raise TradierMalformedResponseError(
+                f"{field} is {number}, beyond the {limit} a count can be; refused"
+            )
+        return number
+
+    return read
 
 
 def opt_int(value: object, *, field: str) -> int | None:

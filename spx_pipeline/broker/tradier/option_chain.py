@@ -7,6 +7,8 @@ frame is built, not when the client is), and because the pipeline reads chains t
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Final
 
 from spx_pipeline.domain.quotes import to_utc
@@ -49,6 +51,62 @@ _CHAIN_NUMERIC: Final = (
     "contract_size",
 )
 _CHAIN_EPOCHS: Final = ("bid_date", "ask_date", "trade_date")
+
+
+# A quote, size or greek at or beyond this is no market figure: an overflow, a unit error or a
+# hostile answer. Money is stored up to DECIMAL(18,4) and counts as BIGINT, both within it.
+CHAIN_NUMBER_LIMIT: Final = Decimal("1e14")
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenedChain:
+    """The contracts kept, and one reason per contract skipped (symbol, field and value)."""
+
+    rows: list[Mapping[str, Any]]
+    skipped: list[str]
+
+
+def screen_chain_rows(rows: Iterable[Mapping[str, Any]]) -> ScreenedChain:
+    """Skip each contract carrying a non-finite or absurd number, keep the rest.
+
+    One bad contract (``1e400``, ``Infinity``, ``NaN``, a volume of ``1e30``) would otherwise raise
+    an ``OverflowError`` converting the whole chain, and lose every good contract with it; a
+    skipped contract is counted, and the reason names the symbol, the field and the value.
+    """
+    kept: list[Mapping[str, Any]] = []
+    skipped: list[str] = []
+    for row in rows:
+        greeks = row.get("greeks") if isinstance(row.get("greeks"), Mapping) else {}
+        fields = [(name, row.get(name)) for name in (*_CHAIN_NUMERIC, *_CHAIN_EPOCHS)]
+        fields += [(f"greeks.{name}", greeks.get(name)) for name in GREEK_COLUMNS]
+        bad = next(((name, value) for name, value in fields if not _sane_number(value, name)), None)
+        if bad is None:
+            kept.append(row)
+        else:
+            skipped.append(f"{row.get('symbol')}: {bad[0]} is {bad[1]!r:.40}")
+    return ScreenedChain(kept, skipped)
+
+
+def _sane_number(value: object, name: str) -> bool:
+    """None, text that is no number (read as missing later), or a finite number within the limit."""
+    if value is None or isinstance(value, bool):
+        return True
+    if isinstance(value, str):
+        try:
+            value = Decimal(value.strip())
+        except InvalidOperation:
+            return True
+    if not isinstance(value, int | float | Decimal):
+        return True
+    try:
+        number = Decimal(value) if not isinstance(value, float) else Decimal(repr(value))
+    except (InvalidOperation, ValueError):
+        return False
+    if not number.is_finite():
+        return False
+    # Epoch stamps may be nanoseconds (~1.8e18): bounded by what an int64 holds instead.
+    limit = Decimal(2**63) if name in _CHAIN_EPOCHS else CHAIN_NUMBER_LIMIT
+    return abs(number) < limit
 
 
 def chain_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:

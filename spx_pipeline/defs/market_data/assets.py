@@ -89,13 +89,19 @@ def spx_option_chain(
         listed = client.get_option_expirations("SPX", include_all_roots=True)
         expirations = expirations_to_fetch(listed, day, next_sessions=config.next_sessions)
         frames = []
+        skipped: list[str] = []  # contracts with a non-finite or absurd number: left out, counted
         for expiration in expirations:
-            frame = client.option_chain_frame("SPX", expiration, greeks=True)
+            frame, bad = client.screened_chain_frame("SPX", expiration, greeks=True)
+            skipped += bad
             if frame.empty or not frame["root_symbol"].eq("SPXW").any():
                 # Whether symbol=SPX returns the SPXW weeklies is unverified: ask both.
-                frame = pd.concat([frame, client.option_chain_frame("SPXW", expiration, greeks=True)])
-                frame = frame.drop_duplicates(subset="symbol")
+                weeklies, bad = client.screened_chain_frame("SPXW", expiration, greeks=True)
+                skipped += bad
+                frame = pd.concat([frame, weeklies]).drop_duplicates(subset="symbol")
             frames.append(frame)
+    skipped = list(dict.fromkeys(skipped))
+    if skipped:
+        context.log.warning(f"{len(skipped)} contract(s) skipped: {'; '.join(skipped[:5])}")
     raw = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     rows = chain_rows(raw, trading_day=day, run_id=context.run.run_id, captured_at=captured_at)
     wh = warehouse.warehouse()
@@ -120,6 +126,8 @@ def spx_option_chain(
             "has_0dte": bool(rows["is_0dte"].any()) if len(rows) else False,
             "roots": ", ".join(sorted(set(rows["root_symbol"]) & set(SPX_ROOTS))) if len(rows) else "",
             "contracts_by_expiration": preview_markdown(by_expiry),
+            "skipped_contracts": len(skipped),
+            **({"skipped_reasons": "\n".join(skipped[:20])} if skipped else {}),
             # Dollars per share across two-sided quotes: how costly crossing the spread is today.
             **({} if spread is None else {"median_spread": dg.MetadataValue.float(spread)}),
         }

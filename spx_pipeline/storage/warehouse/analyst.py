@@ -36,6 +36,7 @@ from typing import Final
 import duckdb
 import pandas as pd
 
+from spx_pipeline.settings import Settings
 from spx_pipeline.storage.paths import ANALYST_VIEWS_DIR, WAREHOUSE_DDL_DIR, warehouse_path
 from spx_pipeline.storage.warehouse.base import quote_identifier as _q
 from spx_pipeline.storage.warehouse.base import sql_literal as _lit
@@ -240,6 +241,9 @@ class AnalystCatalog:
     """Read-only SQL over the published analyst copy of a warehouse (never takes the writer's lock)."""
 
     def __init__(self, path: str | Path | None = None) -> None:
+        # The copy is the same whichever backend wrote it, but a mistyped SPX_WAREHOUSE_BACKEND is
+        # a mistyped deployment: refused here as the pipeline refuses it, not silently ignored.
+        Settings.from_env().warehouse_backend_name()
         self.warehouse_path = warehouse_path(path)
         self.paths = AnalystPaths.for_warehouse(self.warehouse_path)
 
