@@ -15,6 +15,7 @@ from typing import Literal
 
 from spx_pipeline.domain.tradier.enums import ACCOUNT_TYPES
 from spx_pipeline.domain.tradier.rate_limits import LIVE_LIMITS, SANDBOX_LIMITS, Bucket
+from spx_pipeline.emulator.echo import ECHO_SPELLINGS
 
 AccountType = Literal["margin", "cash", "pdt"]
 
@@ -108,7 +109,7 @@ class FaultConfig:
     error_rate: float = 0.0
     seed: int = 0
     # A hostile broker: every JSON answer of the paths above carries the request's Authorization
-    # header in each of these spellings (names from ``emulator.faults.ECHO_SPELLINGS``).
+    # header in each of these spellings (names from ``emulator.echo.ECHO_SPELLINGS``).
     echo_authorization: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -125,8 +126,6 @@ class FaultConfig:
             raise ValueError(f"FaultConfig.failing_status must be an HTTP error, got {self.failing_status}")
         if not isinstance(self.failing_accounts, frozenset):
             object.__setattr__(self, "failing_accounts", frozenset(self.failing_accounts))
-        from spx_pipeline.emulator.faults import ECHO_SPELLINGS  # faults imports this module
-
         unknown = sorted(set(self.echo_authorization) - set(ECHO_SPELLINGS))
         if unknown:
             raise ValueError(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from spx_pipeline.emulator import faults
+from spx_pipeline.emulator.echo import echo_into
 from spx_pipeline.emulator.endpoints import ROUTES
 from spx_pipeline.emulator.ratelimit import bucket_for
 from spx_pipeline.emulator.routing import ApiError, Call, Reply, bearer, error, match_route, token_fingerprint
@@ -101,7 +102,7 @@ def handle(
         and reply.document is not None
         and faults.path_matches(emu.fault_injector.config.path_prefix, path)
     ):
-        reply.document = faults.echo_into(reply.document, headers.get("Authorization") or "", echo)
+        reply.document = echo_into(reply.document, headers.get("Authorization") or "", echo)
         fault = fault or "echo_authorization"
     if plan.kind == faults.MALFORMED:
         reply.status = 200

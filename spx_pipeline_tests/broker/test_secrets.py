@@ -9,7 +9,7 @@ import requests
 
 from spx_pipeline.broker.secrets import SecretToken, redact, secret_spellings, token_fingerprint
 from spx_pipeline.broker.tradier import TradierClient
-from spx_pipeline.emulator.faults import ECHO_SPELLINGS
+from spx_pipeline.emulator.echo import ECHO_SPELLINGS
 from spx_pipeline_tests.fixtures.orders import order_form
 
 SECRET = "SECRETabc123"
@@ -138,7 +138,7 @@ def test_redactor_replaces_every_spelling_of_every_token_in_one_pass() -> None:
 
 
 @pytest.mark.parametrize(
-    "spelling", sorted(__import__("spx_pipeline.emulator.faults").emulator.faults.ECHO_SPELLINGS)
+    "spelling", sorted(ECHO_SPELLINGS)
 )
 def test_redactor_replaces_each_echoed_spelling_whatever_the_case(spelling: str) -> None:
     """Every spelling a hostile broker's echo may take (the local server's ``echo_authorization``)."""

@@ -16,7 +16,7 @@ import pytest
 from dagster._serdes import serialize_value
 
 from spx_pipeline.emulator import FaultConfig, demo_accounts
-from spx_pipeline.emulator.faults import ECHO_SPELLINGS
+from spx_pipeline.emulator.echo import ECHO_SPELLINGS
 from spx_pipeline_tests.fixtures.pipeline import PipelineEnv, PipelineEnvFactory
 from spx_pipeline_tests.fixtures.stores import both_backends
 
