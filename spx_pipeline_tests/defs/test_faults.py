@@ -26,14 +26,17 @@ from spx_pipeline_tests.fixtures.runs import wait_for
 
 ACCOUNTS = [a.account_id for a in demo_accounts()]
 MARGIN, CASH, PDT = ACCOUNTS
-READ_TIMEOUT = 0.3
+# Long enough that a healthy answer never times out on a loaded machine; every injected stall
+# (STALL) lasts well past it.
+READ_TIMEOUT = 1.0
+STALL = 1.5
 MAX_ATTEMPTS = 3
 
 
 def run_sync(
     env: PipelineEnv, *, job: str = "portfolio_sync_job", max_attempts: int = MAX_ATTEMPTS, **selection: Any
 ) -> dg.ExecuteInProcessResult:
-    """Run with a short client read timeout and few tries per read, so faults cost well under a second."""
+    """Run with a short client read timeout and few tries per read, so faults cost a few seconds."""
     tradier = TradierResource(
         base_url=env.emulator.base_url,
         max_workers=8,
@@ -79,7 +82,7 @@ def fast_window_env(factory: PipelineEnvFactory, faults: FaultConfig) -> Pipelin
 
 
 TRANSIENT = FaultConfig(
-    burst_429=1, fail_5xx=1, timeouts=1, timeout_seconds=0.6, resets=1, path_prefix="/v1/accounts"
+    burst_429=1, fail_5xx=1, timeouts=1, timeout_seconds=STALL, resets=1, path_prefix="/v1/accounts"
 )
 
 
@@ -135,7 +138,7 @@ PERSISTENT = [
         id="500",
     ),
     pytest.param(
-        FaultConfig(timeouts=50, timeout_seconds=0.6, path_prefix=f"/v1/accounts/{CASH}"),
+        FaultConfig(timeouts=50, timeout_seconds=STALL, path_prefix=f"/v1/accounts/{CASH}"),
         "TradierTimeoutError",
         None,
         MAX_ATTEMPTS,

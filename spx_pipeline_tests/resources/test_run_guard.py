@@ -44,6 +44,7 @@ def waiting_runs(home: Path) -> set[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_kill_9_of_the_slot_holder_lets_the_waiting_run_and_the_next_run_succeed(
     pipeline_env: PipelineEnv, tmp_path: Path, start_child_run: StartChild
 ) -> None:
