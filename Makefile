@@ -9,7 +9,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo demo-execute test test-shifted test-distributed test-multihost ui-test lint check-defs bench dev clean
+.PHONY: setup demo demo-execute test test-loaded test-e2e test-shifted test-distributed test-multihost ui-test lint check-defs bench dev clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,25 @@ TEST_TMPDIR ?= $(if $(wildcard /dev/shm/.),/dev/shm,$(or $(TMPDIR),/tmp))
 test: setup
 	TMPDIR=$(TEST_TMPDIR) $(BIN)/pytest $(PYTEST_ARGS)
 
+# `make test` with a CPU hog beside it (Debian's stress-ng, 4 workers): tests wait on events with
+# generous deadlines, never on timings, so they hold on a loaded machine. The hog starts before
+# pytest and is stopped after it, whatever the outcome (or at the latest after its own timeout).
+HOG_WORKERS ?= 4
+test-loaded: setup
+	@command -v stress-ng >/dev/null || { echo "make test-loaded needs stress-ng: apt-get install -y stress-ng" >&2; exit 2; }
+	@stress-ng --cpu $(HOG_WORKERS) --timeout 2h --quiet & hog=$$!; \
+	trap 'kill $$hog 2>/dev/null; exit 130' INT TERM; \
+	echo "stress-ng --cpu $(HOG_WORKERS) running (pid $$hog)"; \
+	TMPDIR=$(TEST_TMPDIR) $(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
+	kill $$hog 2>/dev/null; wait $$hog 2>/dev/null; \
+	echo "stress-ng stopped"; exit $$status
+
+# The whole scenarios `make test` leaves out (marker e2e: the demo and its printed commands as
+# processes, trading days on a filling market, concurrent and killed runs, `spx-pipeline dev`'s
+# process trees): minutes of CPU, so a run of their own. CI runs them.
+test-e2e: setup
+	TMPDIR=$(TEST_TMPDIR) $(BIN)/pytest $(PYTEST_ARGS) -m e2e spx_pipeline_tests
+
 # Runs on Celery workers: redis-server, two `spx-pipeline celery-worker`s and a PostgreSQL instance
 # (SPX_TEST_PG_URL), all on loopback and stopped afterwards (see the README).
 test-distributed: setup
@@ -47,11 +66,15 @@ test-multihost: setup
 ui-test: setup
 	$(BIN)/pytest -q -s -m ui spx_pipeline_tests/ui
 
-# The suite again with the test process's wall clock moved (time-machine) to a holiday late evening:
-# nothing may depend on the real date. Any instant works: SHIFT_TO=2027-03-14T02:30:00-05:00.
+# The tests that read a clock in the test process (marker clock: they use a clock fixture, see
+# fixtures/clock.py) again with that process's wall clock moved (time-machine) to a holiday late
+# evening: nothing may depend on the real date. The shift reaches neither subprocesses nor pure
+# functions of explicit dates, so the rest of the suite would only repeat itself. Any instant works:
+# SHIFT_TO=2027-03-14T02:30:00-05:00.
 SHIFT_TO ?= 2026-11-26T23:30:00-05:00
 test-shifted: setup
-	TMPDIR=$(TEST_TMPDIR) SPX_TEST_TRAVEL_TO=$(SHIFT_TO) $(BIN)/pytest $(PYTEST_ARGS)
+	TMPDIR=$(TEST_TMPDIR) SPX_TEST_TRAVEL_TO=$(SHIFT_TO) $(BIN)/pytest $(PYTEST_ARGS) \
+		-m 'clock and not ui and not distributed and not multihost and not e2e' spx_pipeline_tests
 
 lint: setup check-defs
 	$(BIN)/ruff check .

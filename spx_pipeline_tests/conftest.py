@@ -13,3 +13,10 @@ pytest_plugins = [
     "spx_pipeline_tests.fixtures.multihost",
     "spx_pipeline_tests.fixtures.charts",
 ]
+
+# Hypothesis asserts behaviour here, never speed: its per-example deadline (200 ms by default) is a
+# timing assertion that a loaded machine fails by chance. Examples still stop at the suite's timeouts.
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("spx", deadline=None)
+settings.load_profile("spx")

@@ -65,6 +65,10 @@ class EmulatorCore:
         self.limiter = RateLimiter(self.config.rate_limits, self.config.rate_limit_window_seconds)
         self._log_lock = threading.Lock()
         self._log_records: list[RequestRecord] = []
+        # Requests being answered now: a stalled (timed-out) request is logged only when its
+        # handler finishes, after the client gave up on it.
+        self._in_flight = 0
+        self._answered = threading.Condition(self._log_lock)
         self._stopping = threading.Event()
         self._conn_lock = threading.Lock()
         self._connections: set[socket.socket] = set()
@@ -180,6 +184,25 @@ class EmulatorCore:
                 if (r.path.startswith(path_prefix) or r.path[3:].startswith(path_prefix))
                 and (method is None or r.method == method.upper())
             )
+
+    def wait_until_answered(self, timeout: float = 30.0) -> None:
+        """Wait until no request is being answered, so the log holds every request received.
+
+        A client that timed out has moved on while the server still stalls its request; counting
+        the log right then would miss it. Raises ``TimeoutError`` after ``timeout`` seconds.
+        """
+        with self._answered:
+            if not self._answered.wait_for(lambda: self._in_flight == 0, timeout):
+                raise TimeoutError(f"{self._in_flight} request(s) still being answered after {timeout:.0f}s")
+
+    def _request_started(self) -> None:
+        with self._answered:
+            self._in_flight += 1
+
+    def _request_finished(self) -> None:
+        with self._answered:
+            self._in_flight -= 1
+            self._answered.notify_all()
 
     def reset_log(self) -> None:
         with self._log_lock:

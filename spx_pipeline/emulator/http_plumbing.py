@@ -113,6 +113,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch("DELETE")
 
     def _dispatch(self, method: str) -> None:
+        emulator = self.server.emulator
+        emulator._request_started()
+        try:
+            self._answer(method)
+        finally:
+            emulator._request_finished()
+
+    def _answer(self, method: str) -> None:
         started = wall_epoch()
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""

@@ -8,12 +8,12 @@ server that keeps the same arithmetic (``used + available == allowed``), so this
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from spx_pipeline.clock import wall_epoch
-from spx_pipeline.domain.quotes import to_epoch_ms
 from spx_pipeline.domain.tradier.rate_limits import Bucket, bucket_for
 
 __all__ = ["Bucket", "RateDecision", "RateLimiter", "bucket_for"]
@@ -75,7 +75,7 @@ class RateLimiter:
             if allowed:
                 window.used += 1
             used = window.used
-            expiry_ms = to_epoch_ms(window.started + self._window)
+            expiry_ms = self._expiry_ms(window)
         return RateDecision(allowed, limit, used, limit - used, expiry_ms)
 
     def exhausted(self, fingerprint: str, bucket: str) -> RateDecision:
@@ -84,5 +84,11 @@ class RateLimiter:
         now = self._clock()
         with self._lock:
             window = self._current((fingerprint, bucket), now)
-            expiry_ms = to_epoch_ms(window.started + self._window)
+            expiry_ms = self._expiry_ms(window)
         return RateDecision(False, limit, limit, 0, expiry_ms)
+
+    def _expiry_ms(self, window: _Window) -> int:
+        """The window's end in whole milliseconds, rounded up: a client that waits until Expiry
+        must find the window over (rounded to the nearest, it could be half a millisecond early
+        and meet a 429)."""
+        return math.ceil((window.started + self._window) * 1000)

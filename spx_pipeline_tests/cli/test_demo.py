@@ -31,6 +31,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_demo_runs_end_to_end_and_analyst_queries_run_on_its_warehouse(
     tmp_path: Path, clean_env: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -86,6 +87,7 @@ def test_demo_runs_end_to_end_and_analyst_queries_run_on_its_warehouse(
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_demo_execute_places_fills_and_reconciles_offline(
     tmp_path: Path, clean_env: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

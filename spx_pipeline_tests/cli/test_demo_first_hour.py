@@ -16,6 +16,9 @@ import pytest
 from spx_pipeline.cli import parse_params
 from spx_pipeline_tests.fixtures.processes import InvokeCli, clean_cli_env, run_cli
 
+# The demo and every command it prints, as processes: end to end (make test-e2e, run by CI).
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture(scope="session")
 def demo_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:

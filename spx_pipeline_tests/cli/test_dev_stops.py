@@ -22,6 +22,9 @@ import pytest
 
 from spx_pipeline_tests.fixtures.processes import free_port, port_is_free, stop_and_check_tree
 
+# Process trees of `spx-pipeline dev` started and stopped: end to end (make test-e2e, run by CI).
+pytestmark = pytest.mark.e2e
+
 # A stand-in dev server: listens on a port, has a child in its group and one that left the group
 # (a new session), and optionally ignores SIGTERM like a server stuck shutting down.
 FAKE_SERVER = textwrap.dedent(

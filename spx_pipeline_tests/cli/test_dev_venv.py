@@ -62,6 +62,7 @@ def _code_servers(pid: int) -> list[psutil.Process]:
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_dev_starts_the_code_server_with_the_interpreter_that_runs_it(tmp_path: Path) -> None:
     python = _second_virtualenv(tmp_path / "own-venv")
     port, emulator_port = free_port(), free_port()

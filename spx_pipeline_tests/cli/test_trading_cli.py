@@ -8,6 +8,8 @@ import sys
 import threading
 from decimal import Decimal
 
+import pytest
+
 from spx_pipeline.storage.app.limits import LimitStore
 from spx_pipeline_tests.fixtures.processes import InvokeCli, clean_cli_env
 from spx_pipeline_tests.fixtures.simulation import PDT
@@ -98,6 +100,7 @@ def test_place_json_holds_only_the_plan_then_places_what_it_showed(desk: Desk, i
     assert bad.returncode == 2 and "--session" in bad.stderr
 
 
+@pytest.mark.e2e
 def test_two_placements_at_the_same_moment_never_send_a_tag_twice(desk: Desk) -> None:
     env = desk_cli_env(desk)
     phrase = json.loads(

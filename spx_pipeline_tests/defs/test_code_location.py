@@ -42,6 +42,7 @@ def test_the_top_level_dagster_yaml_is_the_local_instance_not_postgres() -> None
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_dg_check_defs_passes_from_the_root_without_dagster_home_and_without_warnings(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "SPX_", "TRADIER_"))}
     env["HOME"] = str(tmp_path)  # no user-level dg config

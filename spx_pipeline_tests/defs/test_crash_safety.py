@@ -24,6 +24,9 @@ from spx_pipeline.transformations.recommendations import latest_snapshots
 from spx_pipeline_tests.fixtures.pipeline import PipelineEnv
 from spx_pipeline_tests.fixtures.runs import StartChild, local_instance_home
 
+# Runs killed in a child process, then repaired: end to end (make test-e2e, run by CI).
+pytestmark = pytest.mark.e2e
+
 ASSETS = "spx_pipeline.defs.portfolio.assets"
 CRASH_POINTS = {
     "after-balances": (ASSETS, "reconcile_snapshots"),  # first call of portfolio_snapshots

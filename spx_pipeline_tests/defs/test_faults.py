@@ -8,7 +8,6 @@ happened, and no write leaves a partial result.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -23,17 +22,21 @@ from spx_pipeline.definitions import build_definitions
 from spx_pipeline.emulator import EmulatorConfig, FaultConfig, RequestRecord, demo_accounts
 from spx_pipeline.resources import TradierResource
 from spx_pipeline_tests.fixtures.pipeline import PipelineEnv, PipelineEnvFactory
+from spx_pipeline_tests.fixtures.runs import wait_for
 
 ACCOUNTS = [a.account_id for a in demo_accounts()]
 MARGIN, CASH, PDT = ACCOUNTS
-READ_TIMEOUT = 0.3
+# Long enough that a healthy answer never times out on a loaded machine; every injected stall
+# (STALL) lasts well past it.
+READ_TIMEOUT = 1.0
+STALL = 1.5
 MAX_ATTEMPTS = 3
 
 
 def run_sync(
     env: PipelineEnv, *, job: str = "portfolio_sync_job", max_attempts: int = MAX_ATTEMPTS, **selection: Any
 ) -> dg.ExecuteInProcessResult:
-    """Run with a short client read timeout and few tries per read, so faults cost well under a second."""
+    """Run with a short client read timeout and few tries per read, so faults cost a few seconds."""
     tradier = TradierResource(
         base_url=env.emulator.base_url,
         max_workers=8,
@@ -79,7 +82,7 @@ def fast_window_env(factory: PipelineEnvFactory, faults: FaultConfig) -> Pipelin
 
 
 TRANSIENT = FaultConfig(
-    burst_429=1, fail_5xx=1, timeouts=1, timeout_seconds=0.6, resets=1, path_prefix="/v1/accounts"
+    burst_429=1, fail_5xx=1, timeouts=1, timeout_seconds=STALL, resets=1, path_prefix="/v1/accounts"
 )
 
 
@@ -100,9 +103,8 @@ def test_transient_faults_are_retried_and_every_account_synced(
     assert failures(env, result.run_id) == []
     # Exactly one retry per injected fault: bounded, and nothing re-sent after a success. A timed-out
     # request is logged by the server only when its stalled handler finishes, so wait for that.
-    deadline = time.monotonic() + 5
-    while len(balance_log(env)) < 3 + 4 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: len(balance_log(env)) >= 3 + 4, 60, "every balance request logged")
+    env.emulator.wait_until_answered()
     log = balance_log(env)
     assert sorted(str(r.fault) for r in log if r.fault) == ["burst_429", "fail_5xx", "reset", "timeout"]
     assert len(log) == 3 + 4
@@ -136,7 +138,7 @@ PERSISTENT = [
         id="500",
     ),
     pytest.param(
-        FaultConfig(timeouts=50, timeout_seconds=0.6, path_prefix=f"/v1/accounts/{CASH}"),
+        FaultConfig(timeouts=50, timeout_seconds=STALL, path_prefix=f"/v1/accounts/{CASH}"),
         "TradierTimeoutError",
         None,
         MAX_ATTEMPTS,
@@ -171,6 +173,10 @@ def test_one_failing_account_is_recorded_and_the_others_synced(
     assert (account, stage, cls) == (CASH, "balances", error_class)
     assert (None if pd.isna(status) else int(status)) == http_status
     assert f"/accounts/{CASH}/balances" in message
+    # A timed-out try is logged when the server's stalled handler gives up, after the run may have
+    # ended: wait for the tries the policy allows, then for the server to finish answering.
+    wait_for(lambda: balance_requests(env, CASH) >= attempts, 60, f"{attempts} balance request(s) for {CASH}")
+    env.emulator.wait_until_answered()
     assert balance_requests(env, CASH) == attempts
     assert balance_requests(env, MARGIN) == balance_requests(env, PDT) == 1
     meta = balances_metadata(result)

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import dagster as dg
 import pandas as pd
+import pytest
 
 from spx_pipeline.demo import SMALL_MARGIN_ACCOUNT
 from spx_pipeline.domain.market_calendar import next_session, trading_day
@@ -23,6 +24,9 @@ from spx_pipeline.transformations import trade_sending
 from spx_pipeline_tests.fixtures.simulation import CASH, MARGIN, PDT
 from spx_pipeline_tests.fixtures.trade_history import seed_day_trades
 from spx_pipeline_tests.fixtures.trading import Desk, desk_env
+
+# Whole trading days through the jobs on a filling market: end to end (make test-e2e, run by CI).
+pytestmark = pytest.mark.e2e
 
 ACCOUNTS = (MARGIN, CASH, PDT)
 

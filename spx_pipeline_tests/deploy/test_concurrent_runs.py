@@ -78,7 +78,7 @@ def overlapped(spans_a: list[tuple[float, float]], spans_b: list[tuple[float, fl
 @pytest.mark.parametrize(
     ("shared_instance", "warehouse_backend"),
     [
-        pytest.param(True, "duckdb", id="shared-instance-pool"),
+        pytest.param(True, "duckdb", id="shared-instance-pool", marks=pytest.mark.e2e),
         # Two instances, no shared pool: only DuckDB's lock retry keeps the writers apart. The same
         # retry is tested across two processes in storage/warehouse/test_store.py, so this end-to-end case
         # runs with the distributed suite (make test-distributed, run by CI).
@@ -129,7 +129,14 @@ def test_two_processes_sync_into_one_warehouse_without_lock_errors_or_duplicates
     ]
     time.sleep(0.5)
     go.touch()
-    outputs = [p.communicate(timeout=180) for p in procs]
+    try:
+        # A deadline for a wedged run only: two runs take ~20 s idle, minutes on a loaded machine.
+        outputs = [p.communicate(timeout=900) for p in procs]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     results = []
     for (out, err), proc in zip(outputs, procs, strict=True):
         assert proc.returncode == 0, err[-3000:]

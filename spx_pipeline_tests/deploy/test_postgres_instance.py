@@ -61,6 +61,7 @@ def test_unset_password_variable_is_refused_with_its_name(
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_portfolio_sync_runs_through_the_postgres_instance_and_reads_back(
     pg_instance: dg.DagsterInstance,
     pg_dagster_home: Path,
@@ -127,6 +128,7 @@ def test_portfolio_sync_runs_through_the_postgres_instance_and_reads_back(
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_a_planted_token_never_reaches_the_postgres_event_log(
     pg_instance: dg.DagsterInstance,
     pg_dagster_home: Path,

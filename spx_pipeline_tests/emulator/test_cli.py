@@ -81,18 +81,22 @@ def test_busy_port_is_an_operator_error(capsys):
 def test_serves_until_stopped_and_prints_a_usable_banner():
     args = parse("--port", "0", "--accounts", "7", "--today", "2026-11-24")
     stop = threading.Event()
+    started = threading.Event()
     ready: list[TradierEmulator] = []
     args.stop_event = stop
-    args.started = ready.append  # type: ignore[attr-defined]
+
+    def on_start(emulator: TradierEmulator) -> None:
+        ready.append(emulator)
+        started.set()
+
+    args.started = on_start  # type: ignore[attr-defined]
     out = io.StringIO()
     result: list[int] = []
     thread = threading.Thread(target=lambda: result.append(run(args, out=out)))
     thread.start()
     try:
-        for _ in range(100):
-            if ready:
-                break
-            threading.Event().wait(0.05)
+        # Generous deadlines: a loaded machine may take seconds to build the day's market.
+        assert started.wait(60), "the server never said it started"
         emu = ready[0]
         text = out.getvalue()
         assert emu.base_url in text
@@ -102,15 +106,15 @@ def test_serves_until_stopped_and_prints_a_usable_banner():
             f"{emu.base_url}/markets/options/expirations",
             params={"symbol": "SPXW"},
             headers={"Authorization": "Bearer synthetic-token-1-000007", "Accept": "application/json"},
-            timeout=5,
+            timeout=60,
         )
         assert response.json()["expirations"]["date"][0] == "2026-11-24"
     finally:
         stop.set()
-        thread.join(timeout=5)
+        thread.join(timeout=60)
     assert result == [0]
     with pytest.raises(requests.ConnectionError):
-        requests.get(emu.base_url + "/markets/clock", timeout=2)
+        requests.get(emu.base_url + "/markets/clock", timeout=30)
 
 
 def test_now_pins_the_server_clock_and_tick_lets_it_run():
@@ -163,13 +167,13 @@ def test_a_server_process_started_with_now_serves_that_day():
         base_url = first.split("listening on ", 1)[1].split()[0]
         assert "(trading day 2026-11-27)" in first
         headers = {"Authorization": "Bearer demo-margin-token-0001", "Accept": "application/json"}
-        clock = requests.get(f"{base_url}/markets/clock", headers=headers, timeout=5).json()["clock"]
+        clock = requests.get(f"{base_url}/markets/clock", headers=headers, timeout=60).json()["clock"]
         assert (clock["date"], clock["state"]) == ("2026-11-26", "closed")
         listed = requests.get(
             f"{base_url}/markets/options/expirations",
             params={"symbol": "SPX", "includeAllRoots": "true"},
             headers=headers,
-            timeout=5,
+            timeout=60,
         ).json()["expirations"]["date"]
         assert listed[0] == "2026-11-27"
     finally:
@@ -177,7 +181,7 @@ def test_a_server_process_started_with_now_serves_that_day():
         # server may outlive terminate(): kill it rather than leak a listening process.
         proc.terminate()
         try:
-            proc.wait(timeout=5)
+            proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)

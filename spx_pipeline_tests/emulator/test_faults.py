@@ -16,15 +16,18 @@ MARGIN_AUTH = {"Authorization": "Bearer demo-margin-token-0001"}
 CASH_AUTH = {"Authorization": "Bearer demo-cash-token-0002"}
 
 
-def balances(session: requests.Session, emu: TradierEmulator, **kwargs: object) -> requests.Response:
-    return session.get(f"{emu.base_url}/accounts/{MARGIN}/balances", headers=MARGIN_AUTH, timeout=5, **kwargs)
+def balances(
+    session: requests.Session, emu: TradierEmulator, *, timeout: float = 30, **kwargs: object
+) -> requests.Response:
+    url = f"{emu.base_url}/accounts/{MARGIN}/balances"
+    return session.get(url, headers=MARGIN_AUTH, timeout=timeout, **kwargs)
 
 
 def clock(session: requests.Session, emu: TradierEmulator) -> requests.Response:
-    return session.get(f"{emu.base_url}/markets/clock", headers=MARGIN_AUTH, timeout=5)
+    return session.get(f"{emu.base_url}/markets/clock", headers=MARGIN_AUTH, timeout=30)
 
 
-def place(session: requests.Session, emu: TradierEmulator, *, timeout: float = 5) -> requests.Response:
+def place(session: requests.Session, emu: TradierEmulator, *, timeout: float = 30) -> requests.Response:
     form = {
         "class": "option",
         "symbol": "SPX",
@@ -80,6 +83,16 @@ def test_burst_429_carries_rate_limit_headers(tradier_emulator, tradier_session)
     assert third.headers["X-Ratelimit-Used"] == "1"  # injected 429s are not counted
 
 
+def test_a_stalled_request_is_logged_once_the_server_gives_its_late_answer(tradier_emulator, tradier_session):
+    """The client moved on; waiting for the server (not a guessed sleep) makes the log complete."""
+    tradier_emulator.set_faults(FaultConfig(timeouts=1, timeout_seconds=1.0))
+    with pytest.raises(requests.ReadTimeout):
+        balances(tradier_session, tradier_emulator, timeout=0.2)
+    tradier_emulator.wait_until_answered()
+    assert [(r.fault, r.status) for r in tradier_emulator.request_log()] == [("timeout", 200)]
+    tradier_emulator.wait_until_answered()  # nothing in flight: returns at once
+
+
 def test_latency_delays_every_answer(tradier_emulator_factory, tradier_session):
     emu = tradier_emulator_factory(EmulatorConfig(faults=FaultConfig(latency_ms=120)))
     started = time.perf_counter()
@@ -91,7 +104,7 @@ def test_timeout_fault_answers_late_and_the_order_is_still_placed(tradier_emulat
     tradier_emulator.set_faults(FaultConfig(timeouts=1, timeout_seconds=0.6))
     with pytest.raises(requests.ReadTimeout):
         place(tradier_session, tradier_emulator, timeout=0.2)
-    time.sleep(0.6)  # let the server finish the late answer
+    tradier_emulator.wait_until_answered()  # the server finishes the late answer
     orders = tradier_emulator.orders(MARGIN)
     assert [o["tag"] for o in orders] == ["fault-test"]  # the ambiguous case: the client saw a timeout
     assert tradier_emulator.request_log()[0].fault == "timeout"
@@ -121,7 +134,7 @@ def test_malformed_is_http_200_with_truncated_json(tradier_emulator, tradier_ses
 def test_malformed_applies_even_to_xml_clients(tradier_emulator):
     tradier_emulator.set_faults(FaultConfig(malformed=1))
     response = requests.get(
-        f"{tradier_emulator.base_url}/accounts/{MARGIN}/balances", headers=MARGIN_AUTH, timeout=5
+        f"{tradier_emulator.base_url}/accounts/{MARGIN}/balances", headers=MARGIN_AUTH, timeout=30
     )
     assert response.status_code == 200
     with pytest.raises(json.JSONDecodeError):
@@ -137,7 +150,7 @@ def test_failing_accounts_always_fail(tradier_emulator, tradier_session, status,
         if body is not None:
             assert response.text == body
     ok = tradier_session.get(
-        f"{tradier_emulator.base_url}/accounts/{CASH}/balances", headers=CASH_AUTH, timeout=5
+        f"{tradier_emulator.base_url}/accounts/{CASH}/balances", headers=CASH_AUTH, timeout=30
     )
     assert ok.status_code == 200
     assert tradier_emulator.request_log()[0].fault == "failing_account"

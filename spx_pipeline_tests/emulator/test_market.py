@@ -34,7 +34,7 @@ def emu(tradier_emulator_factory) -> TradierEmulator:
 
 
 def get(session: requests.Session, emu: TradierEmulator, path: str, **params: str) -> requests.Response:
-    return session.get(emu.base_url + path, params=params, headers=TOKEN, timeout=5)
+    return session.get(emu.base_url + path, params=params, headers=TOKEN, timeout=30)
 
 
 # ----- expirations ----------------------------------------------------------------------------
@@ -207,7 +207,7 @@ def test_quotes_many_with_unmatched_and_post_form(emu, tradier_session):
     assert "greeks" in body["quote"][1]
     assert body["unmatched_symbols"]["symbol"] == ["NOPE", "SPXW201124C06000000"]  # the last one expired
     posted = tradier_session.post(
-        emu.base_url + "/markets/quotes", data={"symbols": symbols}, headers=TOKEN, timeout=5
+        emu.base_url + "/markets/quotes", data={"symbols": symbols}, headers=TOKEN, timeout=30
     )
     assert [q["symbol"] for q in posted.json()["quotes"]["quote"]] == ["SPX", "SPXW261124C06000000"]
 

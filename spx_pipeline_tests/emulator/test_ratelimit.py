@@ -67,7 +67,7 @@ def test_http_429_at_the_limit_then_a_new_window(tradier_emulator_factory):
     with requests.Session() as session:
         session.headers.update({**MARGIN_AUTH, "Accept": "application/json"})
         started_ms = time.time() * 1000
-        responses = [session.get(url, timeout=5) for _ in range(61)]
+        responses = [session.get(url, timeout=30) for _ in range(61)]
         assert [r.status_code for r in responses[:60]] == [200] * 60
         last_ok, refused = responses[59], responses[60]
         assert last_ok.headers["X-Ratelimit-Used"] == "60"
@@ -79,10 +79,10 @@ def test_http_429_at_the_limit_then_a_new_window(tradier_emulator_factory):
         expiry_ms = int(refused.headers["X-Ratelimit-Expiry"])
         assert started_ms - 50 <= expiry_ms - 2500 <= time.time() * 1000
         # other buckets and other tokens are unaffected
-        assert session.get(f"{emu.base_url}/markets/clock", timeout=5).status_code == 200
-        assert session.get(f"{emu.base_url}/user/profile", headers=PDT_AUTH, timeout=5).status_code == 200
+        assert session.get(f"{emu.base_url}/markets/clock", timeout=30).status_code == 200
+        assert session.get(f"{emu.base_url}/user/profile", headers=PDT_AUTH, timeout=30).status_code == 200
         time.sleep(max(expiry_ms / 1000 - time.time(), 0) + 0.05)
-        again = session.get(url, timeout=5)
+        again = session.get(url, timeout=30)
         assert again.status_code == 200
         assert again.headers["X-Ratelimit-Used"] == "1"
 
@@ -91,11 +91,11 @@ def test_production_limits_and_trading_bucket(tradier_emulator_factory):
     emu = tradier_emulator_factory(EmulatorConfig(sandbox=False))
     with requests.Session() as session:
         session.headers.update({**MARGIN_AUTH, "Accept": "application/json"})
-        read = session.get(f"{emu.base_url}/accounts/{MARGIN}/orders", timeout=5)
+        read = session.get(f"{emu.base_url}/accounts/{MARGIN}/orders", timeout=30)
         assert read.headers["X-Ratelimit-Allowed"] == "120"
-        data = session.get(f"{emu.base_url}/markets/clock", timeout=5)
+        data = session.get(f"{emu.base_url}/markets/clock", timeout=30)
         assert data.headers["X-Ratelimit-Allowed"] == "120"
-        cancel = session.delete(f"{emu.base_url}/accounts/{MARGIN}/orders/1", timeout=5)
+        cancel = session.delete(f"{emu.base_url}/accounts/{MARGIN}/orders/1", timeout=30)
         assert cancel.status_code == 404
         assert cancel.headers["X-Ratelimit-Allowed"] == "60"
         assert cancel.headers["X-Ratelimit-Used"] == "1"
@@ -104,8 +104,8 @@ def test_production_limits_and_trading_bucket(tradier_emulator_factory):
 def test_unauthenticated_requests_do_not_consume_quota(tradier_emulator):
     with requests.Session() as session:
         for _ in range(3):
-            assert session.get(f"{tradier_emulator.base_url}/markets/clock", timeout=5).status_code == 401
-        ok = session.get(f"{tradier_emulator.base_url}/markets/clock", headers=MARGIN_AUTH, timeout=5)
+            assert session.get(f"{tradier_emulator.base_url}/markets/clock", timeout=30).status_code == 401
+        ok = session.get(f"{tradier_emulator.base_url}/markets/clock", headers=MARGIN_AUTH, timeout=30)
         assert ok.headers["X-Ratelimit-Used"] == "1"
 
 
@@ -115,7 +115,7 @@ def test_shared_token_shares_one_quota_across_accounts(tradier_emulator_factory)
     with requests.Session() as session:
         session.headers["Authorization"] = "Bearer fleet-token"
         used = [
-            session.get(f"{emu.base_url}/accounts/{a.account_id}/balances", timeout=5).headers[
+            session.get(f"{emu.base_url}/accounts/{a.account_id}/balances", timeout=30).headers[
                 "X-Ratelimit-Used"
             ]
             for a in accounts
@@ -127,6 +127,6 @@ def test_disabled_rate_limits_send_no_headers(tradier_emulator_factory):
     emu = tradier_emulator_factory(EmulatorConfig(rate_limits_enabled=False, rate_limit_window_seconds=60))
     with requests.Session() as session:
         session.headers.update(MARGIN_AUTH)
-        responses = [session.get(f"{emu.base_url}/markets/clock", timeout=5) for _ in range(70)]
+        responses = [session.get(f"{emu.base_url}/markets/clock", timeout=30) for _ in range(70)]
     assert {r.status_code for r in responses} == {200}
     assert not any(h.lower().startswith("x-ratelimit") for h in responses[-1].headers)

@@ -29,14 +29,14 @@ def auth(token: str) -> dict[str, str]:
 
 
 def get_json(session: requests.Session, emu: TradierEmulator, path: str, token: str) -> requests.Response:
-    return session.get(emu.base_url + path, headers=auth(token), timeout=5)
+    return session.get(emu.base_url + path, headers=auth(token), timeout=30)
 
 
 # ----- auth -----------------------------------------------------------------------------------
 
 
 def test_missing_token_is_401_with_tradier_plain_text_body(tradier_emulator, tradier_session):
-    response = tradier_session.get(tradier_emulator.base_url + "/user/profile", timeout=5)
+    response = tradier_session.get(tradier_emulator.base_url + "/user/profile", timeout=30)
     assert response.status_code == 401
     assert response.text == "Invalid Access Token"
     assert response.headers["Content-Type"].startswith("text/plain")
@@ -47,7 +47,7 @@ def test_missing_token_is_401_with_tradier_plain_text_body(tradier_emulator, tra
 )
 def test_unknown_or_malformed_authorization_is_401(tradier_emulator, tradier_session, header):
     response = tradier_session.get(
-        tradier_emulator.base_url + "/user/profile", headers={"Authorization": header}, timeout=5
+        tradier_emulator.base_url + "/user/profile", headers={"Authorization": header}, timeout=30
     )
     assert response.status_code == 401
     assert response.text == "Invalid Access Token"
@@ -74,7 +74,7 @@ def test_unknown_path_is_404(tradier_emulator, tradier_session, demo_tokens):
 
 def test_without_accept_json_the_answer_is_xml(tradier_emulator, demo_tokens):
     response = requests.get(
-        tradier_emulator.base_url + f"/accounts/{PDT}/balances", headers=auth(demo_tokens[PDT]), timeout=5
+        tradier_emulator.base_url + f"/accounts/{PDT}/balances", headers=auth(demo_tokens[PDT]), timeout=30
     )
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("application/xml")
@@ -90,7 +90,7 @@ def test_xml_repeats_elements_for_lists(tradier_emulator, demo_tokens):
     response = requests.get(
         tradier_emulator.base_url + f"/accounts/{MARGIN}/positions",
         headers={**auth(demo_tokens[MARGIN]), "Accept": "application/xml"},
-        timeout=5,
+        timeout=30,
     )
     root = ET.fromstring(response.content)
     assert [p.findtext("symbol") for p in root.findall("position")] == ["SPY", "SPXW261218C06200000"]
@@ -216,7 +216,7 @@ def test_keep_alive_reuses_one_connection(tradier_emulator, demo_tokens):
             response = session.get(
                 tradier_emulator.base_url + f"/accounts/{MARGIN}/balances",
                 headers=auth(demo_tokens[MARGIN]),
-                timeout=5,
+                timeout=30,
                 stream=True,
             )
             ports.add(response.raw._connection.sock.getsockname()[1])
@@ -250,11 +250,11 @@ def test_concurrent_clients_are_all_answered(tradier_emulator_factory):
 def test_stop_closes_the_port_and_pooled_connections(demo_tokens):
     emu = TradierEmulator().start()
     session = requests.Session()
-    assert session.get(emu.base_url + "/markets/clock", headers=auth(demo_tokens[CASH]), timeout=5).ok
+    assert session.get(emu.base_url + "/markets/clock", headers=auth(demo_tokens[CASH]), timeout=30).ok
     port = emu.port
     emu.stop()
     with pytest.raises(requests.ConnectionError):
-        session.get(emu.base_url + "/markets/clock", headers=auth(demo_tokens[CASH]), timeout=5)
+        session.get(emu.base_url + "/markets/clock", headers=auth(demo_tokens[CASH]), timeout=30)
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0
     session.close()
@@ -262,7 +262,7 @@ def test_stop_closes_the_port_and_pooled_connections(demo_tokens):
 
 def test_request_log_records_fingerprint_never_token(tradier_emulator, tradier_session, demo_tokens):
     get_json(tradier_session, tradier_emulator, f"/accounts/{MARGIN}/balances?x=1", demo_tokens[MARGIN])
-    tradier_session.get(tradier_emulator.base_url + "/user/profile", timeout=5)
+    tradier_session.get(tradier_emulator.base_url + "/user/profile", timeout=30)
     log = tradier_emulator.request_log()
     assert [(r.method, r.path, r.query, r.status) for r in log] == [
         ("GET", f"/v1/accounts/{MARGIN}/balances", "x=1", 200),
@@ -297,7 +297,7 @@ def test_every_answer_has_content_length_and_keeps_the_connection(tradier_emulat
         "GET /v1/markets/clock HTTP/1.1\r\n" + authed,  # 200
     ]
     statuses: list[int] = []
-    with socket.create_connection(("127.0.0.1", emu.port), timeout=5) as sock:
+    with socket.create_connection(("127.0.0.1", emu.port), timeout=30) as sock:
         reader = sock.makefile("rb")
         for text in requests_text:
             sock.sendall(text.encode())

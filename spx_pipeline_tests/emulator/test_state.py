@@ -37,7 +37,7 @@ def post_order(
     session: requests.Session, emu: TradierEmulator, account: str, token: str, form: dict[str, str]
 ):
     return session.post(
-        f"{emu.base_url}/accounts/{account}/orders", data=form, headers=auth(token), timeout=5
+        f"{emu.base_url}/accounts/{account}/orders", data=form, headers=auth(token), timeout=30
     )
 
 
@@ -118,7 +118,7 @@ def test_open_buys_reserve_buying_power(tradier_emulator, tradier_session, demo_
     second = post_order(tradier_session, tradier_emulator, CASH, demo_tokens[CASH], form)
     assert second.json()["errors"]["error"].startswith("You do not have enough buying power")
     balances = tradier_session.get(
-        f"{tradier_emulator.base_url}/accounts/{CASH}/balances", headers=auth(demo_tokens[CASH]), timeout=5
+        f"{tradier_emulator.base_url}/accounts/{CASH}/balances", headers=auth(demo_tokens[CASH]), timeout=30
     ).json(parse_float=Decimal)["balances"]
     assert balances["pending_orders_count"] == 1
     assert balances["pending_cash"] == Decimal("5000.35")
@@ -134,7 +134,7 @@ def test_market_order_is_priced_from_the_ask(tradier_emulator, tradier_session, 
         f"{tradier_emulator.base_url}/markets/quotes",
         params={"symbols": form["option_symbol"]},
         headers=auth(demo_tokens[MARGIN]),
-        timeout=5,
+        timeout=30,
     ).json(parse_float=Decimal)["quotes"]["quote"]
     assert preview["price"] == quote["ask"]
     assert preview["order_cost"] == quote["ask"] * 100
@@ -183,7 +183,7 @@ def test_json_bodies_are_rejected(tradier_emulator, tradier_session, demo_tokens
         f"{tradier_emulator.base_url}/accounts/{MARGIN}/orders",
         json=order_form(tradier_emulator),
         headers=auth(demo_tokens[MARGIN]),
-        timeout=5,
+        timeout=30,
     )
     assert response.status_code == 400
     assert "form-encoded" in response.json()["errors"]["error"]
@@ -193,19 +193,19 @@ def test_json_bodies_are_rejected(tradier_emulator, tradier_session, demo_tokens
 def test_orders_listing_null_single_list_and_tags(tradier_emulator, tradier_session, demo_tokens):
     url = f"{tradier_emulator.base_url}/accounts/{PDT}/orders"
     headers = auth(demo_tokens[PDT])
-    assert tradier_session.get(url, headers=headers, timeout=5).json() == {"orders": "null"}
+    assert tradier_session.get(url, headers=headers, timeout=30).json() == {"orders": "null"}
     post_order(
         tradier_session, tradier_emulator, PDT, demo_tokens[PDT], order_form(tradier_emulator, tag="t-1")
     )
-    single = tradier_session.get(url, headers=headers, timeout=5).json()["orders"]["order"]
+    single = tradier_session.get(url, headers=headers, timeout=30).json()["orders"]["order"]
     assert isinstance(single, dict)
     assert "tag" not in single
     post_order(
         tradier_session, tradier_emulator, PDT, demo_tokens[PDT], order_form(tradier_emulator, tag="t-2")
     )
-    tagged = tradier_session.get(url, params={"includeTags": "true"}, headers=headers, timeout=5).json()
+    tagged = tradier_session.get(url, params={"includeTags": "true"}, headers=headers, timeout=30).json()
     assert [o["tag"] for o in tagged["orders"]["order"]] == ["t-1", "t-2"]
-    past_end = tradier_session.get(url, params={"page": "2"}, headers=headers, timeout=5).json()
+    past_end = tradier_session.get(url, params={"page": "2"}, headers=headers, timeout=30).json()
     assert past_end == {"orders": "null"}
 
 
@@ -215,14 +215,14 @@ def test_get_one_order_and_unknown_order(tradier_emulator, tradier_session, demo
     )
     order_id = placed.json()["order"]["id"]
     url = f"{tradier_emulator.base_url}/accounts/{MARGIN}/orders/{order_id}"
-    order = tradier_session.get(url, headers=auth(demo_tokens[MARGIN]), timeout=5).json()["order"]
+    order = tradier_session.get(url, headers=auth(demo_tokens[MARGIN]), timeout=30).json()["order"]
     assert order["id"] == order_id
     assert order["class"] == "option"
     assert order["remaining_quantity"] == 1.0
     missing = tradier_session.get(
         f"{tradier_emulator.base_url}/accounts/{MARGIN}/orders/999",
         headers=auth(demo_tokens[MARGIN]),
-        timeout=5,
+        timeout=30,
     )
     assert missing.status_code == 404
     assert "999" in missing.json()["errors"]["error"]
@@ -235,7 +235,7 @@ def test_modify_changes_price_and_type_but_not_quantity(tradier_emulator, tradie
     order_id = placed.json()["order"]["id"]
     url = f"{tradier_emulator.base_url}/accounts/{MARGIN}/orders/{order_id}"
     headers = auth(demo_tokens[MARGIN])
-    ok = tradier_session.put(url, data={"price": "2.50"}, headers=headers, timeout=5)
+    ok = tradier_session.put(url, data={"price": "2.50"}, headers=headers, timeout=30)
     assert ok.status_code == 200
     assert ok.json()["order"] == {
         "id": order_id,
@@ -244,17 +244,17 @@ def test_modify_changes_price_and_type_but_not_quantity(tradier_emulator, tradie
     }
     assert tradier_emulator.orders(MARGIN)[0]["price"] == Decimal("2.50")
     to_stop = tradier_session.put(
-        url, data={"type": "stop_limit", "stop": "2.40"}, headers=headers, timeout=5
+        url, data={"type": "stop_limit", "stop": "2.40"}, headers=headers, timeout=30
     )
     assert to_stop.status_code == 200
     assert tradier_emulator.orders(MARGIN)[0]["type"] == "stop_limit"
     assert tradier_emulator.orders(MARGIN)[0]["stop_price"] == Decimal("2.40")
-    qty = tradier_session.put(url, data={"quantity": "2"}, headers=headers, timeout=5)
+    qty = tradier_session.put(url, data={"quantity": "2"}, headers=headers, timeout=30)
     assert qty.status_code == 400
     assert "quantity" in qty.json()["errors"]["error"]
-    nothing = tradier_session.put(url, data={}, headers=headers, timeout=5)
+    nothing = tradier_session.put(url, data={}, headers=headers, timeout=30)
     assert nothing.status_code == 400
-    bad_price = tradier_session.put(url, data={"type": "limit", "price": "x"}, headers=headers, timeout=5)
+    bad_price = tradier_session.put(url, data={"type": "limit", "price": "x"}, headers=headers, timeout=30)
     assert bad_price.status_code == 400
 
 
@@ -264,13 +264,13 @@ def test_cancel_then_cancel_again_and_modify_after_cancel(tradier_emulator, trad
     order_id = placed.json()["order"]["id"]
     url = f"{tradier_emulator.base_url}/accounts/{CASH}/orders/{order_id}"
     headers = auth(demo_tokens[CASH])
-    canceled = tradier_session.delete(url, headers=headers, timeout=5)
+    canceled = tradier_session.delete(url, headers=headers, timeout=30)
     assert canceled.json() == {"order": {"id": order_id, "status": "ok"}}
     assert tradier_emulator.orders(CASH)[0]["status"] == "canceled"
-    again = tradier_session.delete(url, headers=headers, timeout=5)
+    again = tradier_session.delete(url, headers=headers, timeout=30)
     assert again.status_code == 200
     assert "canceled" in again.json()["errors"]["error"]
-    modify = tradier_session.put(url, data={"price": "1.00"}, headers=headers, timeout=5)
+    modify = tradier_session.put(url, data={"price": "1.00"}, headers=headers, timeout=30)
     assert modify.status_code == 200
     assert "errors" in modify.json()
     # the canceled order no longer reserves buying power, so the same buy fits again
@@ -304,9 +304,9 @@ def test_modifying_a_buy_price_moves_its_reservation(tradier_emulator, tradier_s
         order_form(tradier_emulator, price="10.00"),
     )
     url = f"{tradier_emulator.base_url}/accounts/{CASH}/orders/{placed.json()['order']['id']}"
-    tradier_session.put(url, data={"price": "20.00"}, headers=auth(demo_tokens[CASH]), timeout=5)
+    tradier_session.put(url, data={"price": "20.00"}, headers=auth(demo_tokens[CASH]), timeout=30)
     balances = tradier_session.get(
-        f"{tradier_emulator.base_url}/accounts/{CASH}/balances", headers=auth(demo_tokens[CASH]), timeout=5
+        f"{tradier_emulator.base_url}/accounts/{CASH}/balances", headers=auth(demo_tokens[CASH]), timeout=30
     ).json(parse_float=Decimal)["balances"]
     assert balances["pending_cash"] == Decimal("2000.35")
     assert balances["cash"]["cash_available"] == Decimal("8125.75") - Decimal("2000.35")
@@ -385,7 +385,7 @@ def test_an_oco_is_placed_as_one_order_holding_its_two_legs(
     assert [leg["id"] for leg in parent["leg"]] == [placed["id"] + 1, placed["id"] + 2]
     assert {leg["status"] for leg in parent["leg"]} == {parent["status"]} == {"open"}
     url = f"{tradier_emulator.base_url}/accounts/{MARGIN}/orders/{placed['id']}"
-    canceled = tradier_session.delete(url, headers=auth(demo_tokens[MARGIN]), timeout=5)
+    canceled = tradier_session.delete(url, headers=auth(demo_tokens[MARGIN]), timeout=30)
     assert canceled.json() == {"order": {"id": placed["id"], "status": "ok"}}
     (parent,) = tradier_emulator.orders(MARGIN)
     assert [leg["status"] for leg in parent["leg"]] == ["canceled", "canceled"]

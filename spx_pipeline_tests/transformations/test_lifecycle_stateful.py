@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -16,6 +17,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from spx_pipeline.demo import SMALL_MARGIN_ACCOUNT
 from spx_pipeline_tests.fixtures.simulation import CASH, MARGIN, PDT
 from spx_pipeline_tests.fixtures.trading_world import TradingWorld
+
+# Random trading days through the jobs: end to end (make test-e2e, run by CI).
+pytestmark = pytest.mark.e2e
 
 ACCOUNTS = st.sampled_from([MARGIN, CASH, PDT, SMALL_MARGIN_ACCOUNT.account_id])
 EXAMPLES = int(os.environ.get("SPX_STATEFUL_EXAMPLES", "3"))

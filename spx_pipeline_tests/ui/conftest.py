@@ -34,7 +34,7 @@ def _wait_for_graphql(base_url: str, proc: subprocess.Popen[bytes], seconds: flo
     for _ in range(int(seconds)):
         assert proc.poll() is None, "spx-pipeline dev exited during start-up"
         try:
-            data = requests.post(f"{base_url}/graphql", json={"query": query}, timeout=5).json()["data"]
+            data = requests.post(f"{base_url}/graphql", json={"query": query}, timeout=30).json()["data"]
             if data["repositoriesOrError"].get("nodes"):
                 return
         except (requests.RequestException, KeyError, TypeError, ValueError):

@@ -171,6 +171,16 @@ class Warehouse:
         finally:
             shared.give_back(con)
 
+    def release(self) -> None:
+        """Let go of the file now rather than after the linger (``shared_connection``).
+
+        For a process that hands the file to another one next (a script before it starts a tool
+        that opens the file itself): DuckDB's lock is per process, and such a tool does not wait.
+        Calls still running in this process keep the connection; it closes when they end.
+        """
+        if self.parquet is None:
+            shared_connection(self.path).close_now()
+
     def table_ref(self, table: str) -> str:
         """The SQL name a write targets: the table, or on the Parquet backend the run's scratch table."""
         return quote_identifier(table) if self.parquet is None else self.parquet.table_ref(table)

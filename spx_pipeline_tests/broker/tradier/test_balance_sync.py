@@ -155,14 +155,11 @@ class FakeTime:
 def test_a_429_with_a_60_second_window_is_retried_once_the_window_resets(
     tradier_emulator_factory: Factory,
 ) -> None:
-    import time
-
     accounts = demo_accounts()
     emu = tradier_emulator_factory(
         EmulatorConfig(accounts=accounts, rate_limit_window_seconds=60.0, faults=FaultConfig(burst_429=1))
     )
     fake = FakeTime()
-    started = time.monotonic()
     results = fetch_balances_many(
         creds(accounts), base_url=emu.base_url, retry=FAST, sleep=fake.sleep, clock=fake.clock
     )
@@ -170,7 +167,6 @@ def test_a_429_with_a_60_second_window_is_retried_once_the_window_resets(
     assert emu.request_count("/accounts") == len(accounts) + 1  # the refused one asked twice
     waited = sum(fake.slept)
     assert 0 < waited <= 61.0  # until the broker's window reset (X-Ratelimit-Expiry), not a blind minute
-    assert time.monotonic() - started < 10
 
 
 def test_a_429_past_the_budget_is_reported_at_once(tradier_emulator_factory: Factory) -> None:

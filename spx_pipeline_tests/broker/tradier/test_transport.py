@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Callable
 from urllib.parse import quote, quote_plus
 
@@ -26,7 +25,9 @@ from spx_pipeline.broker.tradier import (
     TradierServerError,
     TradierTimeoutError,
 )
+from spx_pipeline.clock import wall_epoch
 from spx_pipeline.emulator import EmulatorConfig, FaultConfig, TradierEmulator, demo_accounts
+from spx_pipeline.emulator.ratelimit import RateLimiter
 from spx_pipeline_tests.fixtures.orders import order_form
 
 MARGIN = "VA00000001"
@@ -93,11 +94,12 @@ def test_total_sleep_budget_caps_retries(tradier_emulator: TradierEmulator) -> N
 
 def test_timeout_and_reset_are_retried_for_reads(tradier_emulator: TradierEmulator) -> None:
     tradier_emulator.set_faults(
-        FaultConfig(timeouts=1, timeout_seconds=0.6, resets=1, path_prefix="/accounts")
+        FaultConfig(timeouts=1, timeout_seconds=1.5, resets=1, path_prefix="/accounts")
     )
-    with make_client(tradier_emulator, timeout=(1.0, 0.3)) as client:
+    # A read timeout a healthy answer never reaches on a loaded machine, a stall well past it.
+    with make_client(tradier_emulator, timeout=(2.0, 1.0)) as client:
         assert client.get_positions(MARGIN)
-    time.sleep(0.5)  # the server logs the timed-out request only once its delayed handler finishes
+    tradier_emulator.wait_until_answered()  # the timed-out request is logged once its stall ends
     assert tradier_emulator.request_count("/accounts") == 3
 
 
@@ -129,17 +131,14 @@ def test_order_post_is_never_retried_on_5xx(tradier_emulator: TradierEmulator) -
 
 
 def test_tagged_post_timeout_is_ambiguous_and_really_placed(tradier_emulator: TradierEmulator) -> None:
-    with make_client(tradier_emulator, timeout=(1.0, 0.2)) as client:
+    with make_client(tradier_emulator, timeout=(2.0, 1.0)) as client:
         payload = order_payload(client, tag="amb-1")
-        tradier_emulator.set_faults(FaultConfig(timeouts=1, timeout_seconds=0.5, path_prefix="/accounts"))
+        tradier_emulator.set_faults(FaultConfig(timeouts=1, timeout_seconds=1.5, path_prefix="/accounts"))
         with pytest.raises(AmbiguousOrderError, match="find_orders_by_tag") as info:
             client.place_order(MARGIN, payload)
         assert info.value.tag == "amb-1" and info.value.account_id == MARGIN
-        deadline = time.monotonic() + 3
-        found = []
-        while not found and time.monotonic() < deadline:
-            time.sleep(0.1)
-            found = client.find_orders_by_tag(MARGIN, "amb-1")
+        tradier_emulator.wait_until_answered()  # the server places it once its stall ends
+        found = client.find_orders_by_tag(MARGIN, "amb-1")
         assert len(found) == 1  # the emulator placed it: resending would have doubled it
     assert tradier_emulator.request_count("/accounts", method="POST") == 1
 
@@ -204,35 +203,62 @@ def test_429_beyond_sleep_budget_raises_rate_limit(tradier_emulator: TradierEmul
     assert tradier_emulator.request_count("/accounts") == 1
 
 
-def test_limiter_waits_on_headers_instead_of_hitting_429(tradier_emulator_factory: Factory) -> None:
-    emu = tradier_emulator_factory(EmulatorConfig(accounts=demo_accounts(), rate_limit_window_seconds=1.0))
+def test_limiter_waits_on_headers_instead_of_hitting_429(tradier_emulator: TradierEmulator) -> None:
+    """70 reads against the sandbox's 60 a window: the client waits for the window the headers name.
+
+    Server and client share a clock that only the client's waits move, so however slow the machine,
+    the first 60 reads fill one window and the client must wait for its Expiry, to the millisecond.
+    The window starts 0.4 ms into a millisecond: an Expiry rounded down would wake the client early.
+    """
+    now = [int(wall_epoch()) + 0.0004]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    emu = tradier_emulator
+    emu.limiter = RateLimiter(emu.config.rate_limits, 20.0, clock=lambda: now[0])
     generous = {"standard": 10_000, "market_data": 10_000, "trading": 10_000}
-    with make_client(emu, rate_limits=generous) as client:
-        started = time.monotonic()
+    client = TradierClient(
+        TOKEN,
+        base_url=emu.base_url,
+        registry=RateLimiterRegistry(clock=lambda: now[0], sleep=sleep),
+        rate_limits=generous,
+        clock=lambda: now[0],
+        sleep=sleep,
+    )
+    with client:
         for _ in range(70):
             client.get_balances(MARGIN)
-        elapsed = time.monotonic() - started
         limiter = client.transport.limiter("standard")
     statuses = [r.status for r in emu.request_log()]
     assert statuses.count(429) == 0 and len(statuses) == 70
-    assert limiter is not None and limiter.total_waited > 0
-    assert elapsed >= limiter.total_waited * 0.9
+    assert limiter is not None and len(slept) == 1 and 19 < limiter.total_waited == slept[0] <= 20.001
 
 
 def test_client_side_quota_paces_without_server_headers(tradier_emulator_factory: Factory) -> None:
     emu = tradier_emulator_factory(EmulatorConfig(accounts=demo_accounts(), rate_limits_enabled=False))
-    registry = RateLimiterRegistry(window_seconds=0.2)
+    # The limiter's time stands still but for its own waits: however slow the machine, each window
+    # holds exactly five requests.
+    now = [wall_epoch()]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    registry = RateLimiterRegistry(window_seconds=0.2, clock=lambda: now[0], sleep=sleep)
     with TradierClient(
         TOKEN,
         base_url=emu.base_url,
         registry=registry,
         rate_limits={"standard": 5, "market_data": 5, "trading": 5},
     ) as client:
-        started = time.monotonic()
         for _ in range(12):
             client.get_balances(MARGIN)
-        elapsed = time.monotonic() - started
-    assert 0.35 <= elapsed < 5  # two 0.2 s window waits; the private registry, not the 60 s default
+    assert len(emu.request_log()) == 12
+    assert slept == pytest.approx([0.2, 0.2])  # two window waits; the private registry, not the 60 s default
 
 
 def test_limiter_shared_between_clients_with_same_token(tradier_emulator: TradierEmulator) -> None:

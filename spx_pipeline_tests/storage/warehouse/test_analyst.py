@@ -153,7 +153,7 @@ def test_a_blocked_writer_names_the_process_holding_the_lock(warehouse: Warehous
                 import duckdb, sys, time
                 con = duckdb.connect({str(warehouse.path)!r})
                 print("holding", flush=True)
-                time.sleep(60)
+                time.sleep(600)  # killed when the test ends
                 """
             ),
         ],
