@@ -16,6 +16,7 @@ the one step becomes:
   in the warehouse pool, so shards never wait for a writer slot.
 """
 
+
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
