@@ -15,6 +15,8 @@ shows the workers, the thread-pool bound (workers / latency, in accounts per sec
 the stage ran to it, and the client's CPU per broker request over the whole run (this process,
 all stages). Order previews are off by default (``--preview``: one broker call per unblocked
 recommendation). Nothing is asserted; the table is the result, sizes side by side from one run.
+A second table per size sets each stage beside the broker stage of the same run (stage seconds /
+balances seconds; the per-account stages aim below 0.20) with this process's CPU over each stage.
 
 ``--executor celery`` runs each size again with ``SPX_EXECUTOR=celery``, once per count in
 ``--workers``: the bench starts a throwaway Redis and that many ``spx-pipeline celery-worker``
@@ -36,6 +38,7 @@ import os
 import re
 import resource
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,6 +46,7 @@ from pathlib import Path
 from unittest import mock
 
 import dagster as dg
+import numpy as np
 import psutil
 from local_server import ServerProcess
 from shard_model import ShardStage, fit
@@ -85,6 +89,8 @@ class Measured:
     executor: str = "in_process"
     processes: int = 0  # Celery worker processes (0: in process)
     shard: ShardStage | None = None
+    cpu_s: dict[str, float] = dataclasses.field(default_factory=dict)  # this process's CPU per stage
+    load: tuple[float, float] = (float("nan"), float("nan"))  # 1-minute load average before and after
 
     @property
     def label(self) -> str:
@@ -172,6 +178,45 @@ def seed(root: Path, config: EmulatorConfig) -> tuple[str, str]:
     with mock.patch.object(CredentialStore, "_check_key_opens_stored_tokens", lambda self, **_: None):
         seed_accounts_and_setups(config.accounts, app_db_url=url, key=key, label="bench")
     return url, key
+
+
+class CpuSampler(threading.Thread):
+    """This process's CPU seconds (user + system, all threads) sampled every ``interval`` seconds,
+    so a stage's CPU can be read off between its event-log timestamps: on a shared machine a
+    stage's wall time says as much about the neighbours as about the stage."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        super().__init__(name="cpu-sampler", daemon=True)
+        self.interval = interval
+        self.samples: list[tuple[float, float]] = []
+        self._stop_event = threading.Event()
+
+    def _sample(self) -> None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        self.samples.append((time.time(), usage.ru_utime + usage.ru_stime))
+
+    def run(self) -> None:
+        self._sample()
+        while not self._stop_event.wait(self.interval):
+            self._sample()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+        self._sample()
+
+    def between(self, start: float, end: float) -> float:
+        stamps, cpu = zip(*self.samples, strict=True)
+        return float(np.interp(end, stamps, cpu) - np.interp(start, stamps, cpu))
+
+
+def stage_cpu(spans: dict[str, tuple[float, float]], prefix: str, sampler: CpuSampler) -> float:
+    """CPU seconds of this process from the stage's first step start to its last step end."""
+    graph = prefix if prefix.endswith(".") else prefix + "."
+    chosen = [v for k, v in spans.items() if k == prefix or k.startswith(graph)]
+    if not chosen:
+        return float("nan")
+    return sampler.between(min(a for a, _ in chosen), max(b for _, b in chosen))
 
 
 class _PoolSize(logging.Handler):
@@ -309,9 +354,14 @@ def measure(
                 return dg.execute_job(recon, instance, run_config=config, raise_on_error=False)
 
             server_cpu_before = server.stats().cpu_s if isinstance(server, ServerProcess) else None
+            sampler = CpuSampler()
+            sampler.start()
             cpu_before, started = _cpu_seconds(cluster), time.perf_counter()
+            load_before = os.getloadavg()[0]
             result = run("full_pipeline_job", run_config)
             wall, client_cpu = time.perf_counter() - started, _cpu_seconds(cluster) - cpu_before
+            sampler.stop()
+            load = (load_before, os.getloadavg()[0])
             spans = step_spans(instance, result.run_id)
             sharded = shard_stage(instance, result.run_id, spans, n, workers if cluster else 0)
             reconcile = None
@@ -341,12 +391,13 @@ def measure(
         }
     broker_log.removeHandler(pool_size)
     seconds = {stage: stage_seconds(spans, prefix) for stage, (prefix, _) in STAGES.items()}
+    cpu = {stage: stage_cpu(spans, prefix, sampler) for stage, (prefix, _) in STAGES.items()}
     check_spans = [v for k, v in spans.items() if "_unique_keys" in k or k.startswith("portfolio_snapshots_")]
     checks = sum(b - a for a, b in check_spans)
     pool = max_workers if max_workers is not None else pool_size.workers
     return Measured(
         n, result.success, wall, seconds, rows, checks, requests, pool, client_cpu, server_cpu, reconcile,
-        executor, workers if executor != "in_process" else 0, sharded,
+        executor, workers if executor != "in_process" else 0, sharded, cpu, load,
     )  # fmt: skip
 
 
@@ -374,6 +425,7 @@ def print_table(results: list[Measured], latency_ms: float) -> None:
         ]
         label = f"| {m.accounts:,} | {m.label} | " if by_executor else f"| {m.accounts:,} | "
         print(label + " | ".join(cells) + " |")
+    print_stage_ratios(results)
     reconciled = [m for m in results if m.reconcile]
     if reconciled:
         print("\nreconciliation_job after it (positions + orders of every account, fidelity, reconciliation, "
@@ -393,6 +445,35 @@ def print_table(results: list[Measured], latency_ms: float) -> None:
             f"asset checks {m.checks_s:.2f} s; "
             f"client {m.client_cpu_s:.1f} s CPU over the run{server}"
         )
+
+
+BROKER_STAGE = "balances"
+PER_ACCOUNT = ("credentials", "snapshots", "recommendations", "tickets")  # chain: one fetch, not per account
+
+
+def print_stage_ratios(results: list[Measured]) -> None:
+    """Each stage beside the broker stage (balances) of the same run: seconds, and stage / balances.
+
+    The goal for the per-account stages is a ratio below 0.20. The CPU column is this process's
+    user + system seconds over the stage (all threads; in-process runs only), which a busy machine
+    inflates far less than the wall time; the load is the 1-minute average before and after the run.
+    """
+    for m in results:
+        base = m.seconds[BROKER_STAGE]
+        print(
+            f"\n{m.accounts:,} accounts ({m.label}), load {m.load[0]:.1f} → {m.load[1]:.1f} on "
+            f"{os.cpu_count()} cores:\n"
+        )
+        print("| stage | seconds | ÷ balances | CPU s |")
+        print("|---|---:|---:|---:|")
+        for stage in STAGES:
+            ratio = m.seconds[stage] / base if base > 0 else float("nan")
+            name = f"{stage} (the broker stage)" if stage == BROKER_STAGE else stage
+            flag = " ✗" if stage in PER_ACCOUNT and ratio >= 0.2 else ""
+            cpu = m.cpu_s.get(stage, float("nan"))
+            print(f"| {name} | {m.seconds[stage]:.2f} | {ratio:.2f}{flag} | {cpu:.2f} |")
+        print(f"| whole run | {m.wall_s:.2f} | {m.wall_s / base if base > 0 else float('nan'):.2f} "
+              f"| {m.client_cpu_s:.2f} |")  # fmt: skip
 
 
 def _seconds(value: float | None) -> str:

@@ -216,6 +216,7 @@ def clear_caches() -> None:
 
     money._units_to_decimal.cache_clear()
     sizing_reasons.dollars.cache_clear()
+    sizing_reasons.dollars_of_units.cache_clear()
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ import pandas as pd
 
 from spx_pipeline.domain.chain_filter import ChainIndex, Pick
 from spx_pipeline.domain.chain_prep import prepare_chain
-from spx_pipeline.domain.execution.guardrails import Guardrail, guardrail_for
+from spx_pipeline.domain.execution.guardrails import Guardrail
 from spx_pipeline.domain.money import exact_units, units_to_decimal
 from spx_pipeline.domain.recommendation import CONTRACT_COLUMNS, RECOMMENDATION_COLUMNS, Recommendation
 from spx_pipeline.domain.risk_context import RiskArrays, RiskContext
@@ -95,7 +95,7 @@ def recommend(
     accounts = _accounts(contexts)
     index = ChainIndex(prepare_chain(chain, quote_times=now is not None), config, now)
     allowed = zero_dte_allowed(accounts.risk, policy)
-    booked = CommittedArrays.from_committed([(committed or {}).get(a, Committed()) for a in accounts.ids])
+    booked = CommittedArrays.for_accounts(accounts.ids, committed or {})
     frames = []
     for setup in setup_order(setups):
         try:
@@ -180,9 +180,12 @@ def _recommend_setup(
     """``held``: rows (by account index) that get no new trade (already traded), with the reason."""
     n = len(accounts.ids)
     held = held or {}
-    rails = [guardrail_for(guardrails, setup.setup_id, account) for account in accounts.ids]
+    rails = _rails_of(guardrails, setup.setup_id, accounts.ids)
     slippage = [Decimal(0) if r is None else r.expected_slippage_per_contract for r in rails]
     rail_blocked = np.array([r is not None and r.blocked_reason is not None for r in rails], dtype=bool)
+    slippage_units = (
+        [exact_units(value, "expected_slippage_per_contract") for value in slippage] if guardrails else 0
+    )
     traded = np.zeros(n, dtype=bool)
     traded[list(held)] = True
     listed = index.expirations(setup.option_type, as_of)
@@ -226,16 +229,19 @@ def _recommend_setup(
         default_max_risk=config.default_max_risk,
         same_day=same_day_rows,
         committed=committed,
-        slippage_units=[exact_units(value, "expected_slippage_per_contract") for value in slippage],
+        slippage_units=slippage_units,
     )
     # A breakeven runner's stop-limit sits the offset below the entry: where that leaves no tick, the
     # row could never be ticketed, so it is blocked before it books any budget.
-    runner_note = [
-        runner_refusal(setup, Decimal(str(price))) if has_contract[i] and (price := columns["limit_price"][i])
-        else None
-        for i in range(n)
-    ]  # fmt: skip
-    runner_blocked = np.array([note is not None for note in runner_note], dtype=bool) & ~traded
+    # At most two contracts (today's, the next expiry's): one verdict per candidate row, not per account.
+    verdicts = [
+        None
+        if row is empty or not row["limit_price"]
+        else runner_refusal(setup, Decimal(str(row["limit_price"])))
+        for row in table
+    ]
+    runner_note = [verdicts[c] for c in choice.tolist()]
+    runner_blocked = np.array([note is not None for note in runner_note], dtype=bool) & has_contract & ~traded
     contracts = np.where(has_contract & ~rail_blocked & ~traded & ~runner_blocked, batch.contracts, 0)
     contracts = contracts.astype(np.int64)
 
@@ -252,44 +258,51 @@ def _recommend_setup(
     sizing_reason = np.empty(n, dtype=object)
     binding = batch.binding_constraint.copy()
     cost = np.empty(n, dtype=object)
+    # The loop reads Python values: indexing numpy arrays one element at a time costs more than the work.
+    has_l, contracts_l, allowed_l = has_contract.tolist(), contracts.tolist(), allowed.tolist()
+    traded_l, rail_blocked_l, choice_l = traded.tolist(), rail_blocked.tolist(), choice.tolist()
+    runner_blocked_l = runner_blocked.tolist()
+    cost_units = batch.cost_units.tolist()
+    expiries = columns["expiration_date"]
+    zero = Decimal("0.0000")
     for i in range(n):
-        pick = picks[choice[i]]
+        pick = picks[choice_l[i]]
         policy_note = None
-        if same_day and not allowed[i]:
+        if same_day and not allowed_l[i]:
             policy_note = accounts.policy_notes.get(i)
             if policy_note is None:
                 policy_note = accounts.policy_notes[i] = evaluate_0dte(accounts.contexts[i], policy).reason
-        if has_contract[i]:
-            sizing_reason[i] = sentences[i]
+        if has_l[i]:
+            reason = sentences[i]
             if slippage[i] > 0:
-                sizing_reason[i] += (
+                reason += (
                     f" Cost and risk include ${slippage[i]:,.2f} per contract of expected slippage"
                     f" (median of {rails[i].fills} fills)."  # type: ignore[union-attr]
                 )
-            cost[i] = units_to_decimal(batch.cost_units[i]) if contracts[i] else Decimal("0.0000")
+            cost[i] = units_to_decimal(cost_units[i]) if contracts_l[i] else zero
             notes = []
-            if traded[i]:
+            if traded_l[i]:
                 binding[i] = "already_traded"
                 notes.append(held[i])
-            elif rail_blocked[i]:
+            elif rail_blocked_l[i]:
                 binding[i] = "slippage_guardrail"
                 notes.append(f"Blocked by the slippage guardrail: {rails[i].blocked_reason}.")  # type: ignore[union-attr]
-            elif runner_blocked[i]:
+            elif runner_blocked_l[i]:
                 binding[i] = "runner_stop"
                 notes.append(f"Blocked: {runner_note[i]}.")
             if policy_note is not None:
-                expiry = columns["expiration_date"][i]
-                roll = f"{policy_note} Recommending the {expiry.isoformat()} expiration instead."
-                if contracts[i] > 0:  # tradable: the roll explains the contract, it blocks nothing
-                    sizing_reason[i] += f" {roll}"
+                roll = f"{policy_note} Recommending the {expiries[i].isoformat()} expiration instead."
+                if contracts_l[i] > 0:  # tradable: the roll explains the contract, it blocks nothing
+                    reason += f" {roll}"
                 else:
                     notes.append(roll)
-            if contracts[i] == 0 and not rail_blocked[i] and not traded[i] and not runner_blocked[i]:
-                notes.append(sizing_reason[i])  # sized to nothing: the binding limit is the reason
+            if contracts_l[i] == 0 and not rail_blocked_l[i] and not traded_l[i] and not runner_blocked_l[i]:
+                notes.append(reason)  # sized to nothing: the binding limit is the reason
+            sizing_reason[i] = reason
             blocked_reason[i] = " ".join(notes) or None
         else:
             binding[i] = "no_contract"
-            cost[i] = Decimal("0.0000")
+            cost[i] = zero
             sizing_reason[i] = "No trade: no contract qualified, nothing to size."
             chain_reason = pick.reason if pick is not None else "no later expiration is listed"
             if policy_note is None:
@@ -310,6 +323,23 @@ def _recommend_setup(
         "blocked_reason": blocked_reason,
     }
     return _setup_rows(setup, accounts, as_of, columns)
+
+
+def _rails_of(
+    guardrails: Sequence[Guardrail], setup_id: str, account_ids: Sequence[str]
+) -> list[Guardrail | None]:
+    """``guardrail_for`` of each account, from one index of the rails instead of a scan per account."""
+    if not guardrails:
+        return [None] * len(account_ids)
+    own: dict[str, Guardrail] = {}
+    setup_wide = None
+    for rail in guardrails:
+        if rail.setup_id != setup_id:
+            continue
+        own.setdefault(rail.account_id, rail)  # an account's own: the first one wins
+        if rail.account_id == "":
+            setup_wide = rail  # setup-wide: the last one wins
+    return [own.get(account, setup_wide) for account in account_ids]
 
 
 def _without(batch: SizingBatch, rows: np.ndarray) -> SizingBatch:

@@ -127,20 +127,38 @@ class RiskContext:
         """Stable 16-hex id of everything that changes sizing; cache keys and warehouse PKs use it.
 
         The daily max risk joined later: it is hashed only when set, so fingerprints stored before
-        it existed still match the same contexts.
+        it existed still match the same contexts. The JSON is written out directly, keys in sorted
+        order, exactly as ``json.dumps(..., sort_keys=True, separators=(",", ":"))`` writes it (a
+        test compares the two); a run fingerprints every account.
         """
-        payload = {
-            "v": FINGERPRINT_VERSION,
-            "account_type": self.account_type,
-            "pdt_qualified": self.pdt_qualified,
-            **{
-                name: _canonical(getattr(self, name))
-                for name in MONEY_FIELDS
-                if name != "max_daily_risk_dollars" or self.max_daily_risk_dollars is not None
-            },
-        }
-        text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        daily = (
+            ""
+            if self.max_daily_risk_dollars is None
+            else f'"max_daily_risk_dollars":{_json_money(self.max_daily_risk_dollars)},'
+        )
+        text = (
+            f'{{"account_type":{_JSON_TYPES[self.account_type]},'
+            f'"cash_available":{_json_money(self.cash_available)},'
+            f'"day_trade_buying_power":{_json_money(self.day_trade_buying_power)},{daily}'
+            f'"max_risk_dollars":{_json_money(self.max_risk_dollars)},'
+            f'"option_buying_power":{_json_money(self.option_buying_power)},'
+            f'"pdt_qualified":{_JSON_FLAGS[self.pdt_qualified]},"v":"{FINGERPRINT_VERSION}"}}'
+        )
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+_JSON_TYPES = {name: json.dumps(name) for name in (*ACCOUNT_TYPES, None)}
+_JSON_FLAGS = {True: "true", False: "false", None: "null"}
+
+
+def _json_money(amount: Decimal | None) -> str:
+    """``json.dumps(_canonical(amount))``: the amount's digits without trailing zeros, in quotes."""
+    if amount is None:
+        return "null"
+    text = str(amount)  # a floored amount has 4 places: plain digits, never an exponent
+    if "E" in text or "e" in text or "." not in text:
+        return f'"{_canonical(amount)}"'
+    return f'"{text.rstrip("0").rstrip(".")}"'
 
 
 @dataclass(frozen=True, slots=True)

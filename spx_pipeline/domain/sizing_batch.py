@@ -9,7 +9,7 @@ those figures (``sizing_reasons``, like the scalar path's), never recomputed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -28,7 +28,7 @@ from spx_pipeline.domain.money import (
 )
 from spx_pipeline.domain.risk_context import RiskArrays
 from spx_pipeline.domain.sizing import DEFAULT_FEE, MAX_PREMIUM, MULTIPLIER, Committed, stop_premium_value
-from spx_pipeline.domain.sizing_reasons import SizingFacts, no_budget_reason, sizing_reason
+from spx_pipeline.domain.sizing_reasons import SizingFacts, dollars_of_units, no_budget_reason, sentence
 
 
 @dataclass(slots=True)
@@ -55,6 +55,17 @@ class CommittedArrays:
             units([r.same_day_cost for r in rows]),
             units([r.risk for r in rows]),
         )
+
+    @classmethod
+    def for_accounts(cls, account_ids: Sequence[str], committed: Mapping[str, Committed]) -> CommittedArrays:
+        """``from_committed`` in ``account_ids`` order, converting only the accounts that have some."""
+        out = cls.zeros(len(account_ids))
+        if committed:
+            rows = [(i, committed[a]) for i, a in enumerate(account_ids) if a in committed]
+            found = cls.from_committed([c for _, c in rows])
+            at = [i for i, _ in rows]
+            out.cost[at], out.same_day_cost[at], out.risk[at] = found.cost, found.same_day_cost, found.risk
+        return out
 
     def add(self, batch: SizingBatch, same_day: npt.NDArray[np.bool_]) -> None:
         self.cost = self.cost + batch.cost_units
@@ -134,24 +145,51 @@ class SizingBatch:
         return out
 
     def reasons(self, premiums: Sequence[Decimal | None], *, rows: Sequence[int] | None = None) -> list[str]:
-        """The sentences of ``rows`` (default: all), converting each column to Python once."""
+        """The sentences of ``rows`` (default: all), from the integer columns (no Decimal built)."""
         rows = range(len(self.contracts)) if rows is None else rows
+        with_stop = self.stop_premium is not None
+        binding = self.binding_constraint.tolist()
+        contracts = self.contracts.tolist()
+        budget, risk_each = self.budget_units.tolist(), self.risk_per_contract_units.tolist()
+        cost_each = self.cost_each_units.tolist()
+        bp, bp_left = _known(self.bp_units), _known(self.bp_left_units)
+        dtbp, dtbp_left = _known(self.dtbp_units), _known(self.dtbp_left_units)
+        daily, daily_left = _known(self.daily_units), _known(self.daily_left_units)
         out = []
-        for i, facts in zip(rows, self.facts(rows), strict=True):
-            if facts is not None:
-                out.append(sizing_reason(facts))
-                continue
-            binding = self.binding_constraint[i]
-            if binding == "invalid_premium":
+        for i in rows:
+            kind = binding[i]
+            if kind not in _UNSIZED:
+                left = dtbp_left[i]
+                out.append(
+                    sentence(
+                        contracts[i],
+                        str(kind),
+                        with_stop,
+                        dollars_of_units,
+                        budget[i],
+                        risk_each[i],
+                        cost_each[i],
+                        bp[i],
+                        bp_left[i],
+                        None if left is None else dtbp[i],
+                        left,
+                        daily[i],
+                        daily_left[i],
+                    )
+                )
+            elif kind == "invalid_premium":
                 out.append(f"No trade: entry premium {premiums[i]} is not a positive price.")
-            elif binding == "stop_not_below_entry":
+            elif kind == "stop_not_below_entry":
                 out.append(
                     f"No trade: the stop {self.stop_premium} is not below the entry premium {premiums[i]}."
                 )
             else:
-                budget = self.budget_units[i]
-                out.append(no_budget_reason(None if budget == UNKNOWN else units_to_decimal(budget)))
+                out.append(no_budget_reason(None if budget[i] == UNKNOWN else units_to_decimal(budget[i])))
         return out
+
+
+def _known(units: npt.NDArray[np.int64]) -> list[int | None]:
+    return [None if value == UNKNOWN else value for value in units.tolist()]
 
 
 _UNSIZED = frozenset({"invalid_premium", "stop_not_below_entry", "no_risk_budget"})

@@ -1,7 +1,9 @@
 """The sentences that explain a sizing: one builder for the scalar and the vectorized path.
 
-Both paths fill the same ``SizingFacts`` (Decimal money, exact) and call ``sizing_reason``, so for the
-same inputs they say the same thing, to the cent. Budgets that earlier setups of the account already
+Both paths write their facts through ``sentence``, so for the same inputs they say the same thing, to
+the cent: the scalar path's ``SizingFacts`` (Decimal money) through ``sizing_reason``, the batch
+path's integer columns directly (its money written by ``dollars_of_units``, which spells an amount
+as ``dollars`` does without building a Decimal). Budgets that earlier setups of the account already
 used are quoted as "$70.00 left of $300.00 after earlier setups": the remaining budget is the one
 that bound.
 """
@@ -9,8 +11,10 @@ that bound.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypeVar
 
 
 @functools.lru_cache(maxsize=1 << 14)
@@ -43,70 +47,105 @@ def no_budget_reason(budget: Decimal | None) -> str:
     return "No trade: the max risk is $0.00."
 
 
-def _left(total: Decimal, left: Decimal, earlier: str = "earlier setups") -> str:
-    """The whole budget, or what is left of it once earlier setups committed part of it."""
-    if left == total:
-        return dollars(total)
-    return f"{dollars(left)} left of {dollars(total)} after {earlier}"
+@functools.lru_cache(maxsize=1 << 14)
+def dollars_of_units(units: int) -> str:
+    """``dollars`` of ``units`` 1/10,000 dollars, without a Decimal: half-even to the cent, commas."""
+    if units < 0:
+        return dollars(Decimal(units).scaleb(-4))
+    cents, rest = divmod(units, 100)
+    if rest > 50 or (rest == 50 and cents % 2):
+        cents += 1
+    whole, part = divmod(cents, 100)
+    return f"${whole:,}.{part:02d}"
+
+
+Money = TypeVar("Money", Decimal, int)
 
 
 def sizing_reason(f: SizingFacts) -> str:
-    risk_word = "risk to the stop" if f.with_stop else "premium at risk"
-    if f.contracts == 0:
-        if f.binding == "buying_power":
-            assert f.bp is not None and f.bp_left is not None
+    return sentence(
+        f.contracts, f.binding, f.with_stop, dollars,
+        f.budget, f.risk_each, f.cost_each, f.bp, f.bp_left, f.dtbp, f.dtbp_left, f.daily, f.daily_left,
+    )  # fmt: skip
+
+
+def sentence(  # noqa: PLR0917 - the facts, spelled out so the batch path need not build them
+    contracts: int,
+    binding: str,
+    with_stop: bool,
+    text: Callable[[Money], str],
+    budget: Money,
+    risk_each: Money,
+    cost_each: Money,
+    bp: Money | None,
+    bp_left: Money | None,
+    dtbp: Money | None,
+    dtbp_left: Money | None,
+    daily: Money | None,
+    daily_left: Money | None,
+) -> str:
+    """The sentence of ``SizingFacts``, its money written by ``text``: ``dollars`` for Decimal money,
+    ``dollars_of_units`` for integer 1/10,000-dollar units (the batch path); both write the same."""
+
+    def left(total: Money, remaining: Money, earlier: str = "earlier setups") -> str:
+        """The whole budget, or what is left of it once earlier setups committed part of it."""
+        if remaining == total:
+            return text(total)
+        return f"{text(remaining)} left of {text(total)} after {earlier}"
+
+    risk_word = "risk to the stop" if with_stop else "premium at risk"
+    if contracts == 0:
+        if binding == "buying_power":
+            assert bp is not None and bp_left is not None
             return (
-                f"No trade: buying power {_left(f.bp, f.bp_left)} does not cover one contract at "
-                f"{dollars(f.cost_each)}."
+                f"No trade: buying power {left(bp, bp_left)} does not cover one contract at "
+                f"{text(cost_each)}."
             )
-        if f.binding == "day_trade_buying_power":
-            assert f.dtbp is not None and f.dtbp_left is not None
+        if binding == "day_trade_buying_power":
+            assert dtbp is not None and dtbp_left is not None
             return (
-                f"No trade: day-trade buying power {_left(f.dtbp, f.dtbp_left, 'earlier same-day setups')} "
-                f"does not cover one same-day contract at {dollars(f.cost_each)}."
+                f"No trade: day-trade buying power {left(dtbp, dtbp_left, 'earlier same-day setups')} "
+                f"does not cover one same-day contract at {text(cost_each)}."
             )
-        if f.binding == "daily_max_risk":
-            assert f.daily is not None and f.daily_left is not None
+        if binding == "daily_max_risk":
+            assert daily is not None and daily_left is not None
             return (
-                f"No trade: daily max risk {_left(f.daily, f.daily_left)} is below the {risk_word} "
-                f"of one contract ({dollars(f.risk_each)})."
+                f"No trade: daily max risk {left(daily, daily_left)} is below the {risk_word} "
+                f"of one contract ({text(risk_each)})."
             )
         return (
-            f"No trade: max risk {dollars(f.budget)} is below the {risk_word} "
-            f"of one contract ({dollars(f.risk_each)})."
+            f"No trade: max risk {text(budget)} is below the {risk_word} of one contract ({text(risk_each)})."
         )
-    more = f"max risk {dollars(f.budget)} alone would allow more"
-    if f.binding == "buying_power":
-        assert f.bp is not None and f.bp_left is not None
+    more = f"max risk {text(budget)} alone would allow more"
+    if binding == "buying_power":
+        assert bp is not None and bp_left is not None
         return (
-            f"{f.contracts} contract(s): capped by buying power {_left(f.bp, f.bp_left)} at "
-            f"{dollars(f.cost_each)} each ({more})."
+            f"{contracts} contract(s): capped by buying power {left(bp, bp_left)} at "
+            f"{text(cost_each)} each ({more})."
         )
-    if f.binding == "day_trade_buying_power":
-        assert f.dtbp is not None and f.dtbp_left is not None
+    if binding == "day_trade_buying_power":
+        assert dtbp is not None and dtbp_left is not None
         return (
-            f"{f.contracts} contract(s): capped by day-trade buying power "
-            f"{_left(f.dtbp, f.dtbp_left, 'earlier same-day setups')} at {dollars(f.cost_each)} each "
+            f"{contracts} contract(s): capped by day-trade buying power "
+            f"{left(dtbp, dtbp_left, 'earlier same-day setups')} at {text(cost_each)} each "
             f"(closing a same-day expiry is a day trade; {more})."
         )
-    if f.binding == "daily_max_risk":
-        assert f.daily is not None and f.daily_left is not None
+    if binding == "daily_max_risk":
+        assert daily is not None and daily_left is not None
         return (
-            f"{f.contracts} contract(s): capped by daily max risk {_left(f.daily, f.daily_left)} at "
-            f"{dollars(f.risk_each)} {risk_word} each ({more})."
+            f"{contracts} contract(s): capped by daily max risk {left(daily, daily_left)} at "
+            f"{text(risk_each)} {risk_word} each ({more})."
         )
     notes = [
         "buying power not reported, not capped"
-        if f.bp is None or f.bp_left is None
-        else f"buying power {_left(f.bp, f.bp_left)} suffices"
+        if bp is None or bp_left is None
+        else f"buying power {left(bp, bp_left)} suffices"
     ]
-    if f.dtbp is not None and f.dtbp_left is not None:
-        notes.append(
-            f"day-trade buying power {_left(f.dtbp, f.dtbp_left, 'earlier same-day setups')} suffices"
-        )
-    if f.daily is not None and f.daily_left is not None:
-        notes.append(f"daily max risk {_left(f.daily, f.daily_left)} suffices")
+    if dtbp is not None and dtbp_left is not None:
+        notes.append(f"day-trade buying power {left(dtbp, dtbp_left, 'earlier same-day setups')} suffices")
+    if daily is not None and daily_left is not None:
+        notes.append(f"daily max risk {left(daily, daily_left)} suffices")
     return (
-        f"{f.contracts} contract(s): max risk {dollars(f.budget)} / {dollars(f.risk_each)} {risk_word} "
+        f"{contracts} contract(s): max risk {text(budget)} / {text(risk_each)} {risk_word} "
         f"per contract; {'; '.join(notes)}."
     )

@@ -20,6 +20,7 @@ import pandas as pd
 from spx_pipeline.domain.contract_selection import SelectionConfig, recommend
 from spx_pipeline.domain.execution import Guardrail
 from spx_pipeline.domain.market_calendar import sessions_from
+from spx_pipeline.domain.money import to_units
 from spx_pipeline.domain.recommendation import RECOMMENDATION_COLUMNS
 from spx_pipeline.domain.risk_context import RiskContext
 from spx_pipeline.domain.setups import Setup
@@ -214,6 +215,9 @@ def check_budgets(rows: pd.DataFrame, contexts: Mapping[str, RiskContext]) -> No
     """Every row tradable xor blocked (with a reason), and no account's tradable rows costing more
     than its buying power (same-day rows: than its day-trade buying power). The domain guarantees
     both; this guard keeps a defect from ever reaching tickets.
+
+    Costs are summed per account in integer 1/10,000 dollars (rounded up, so never under-counted)
+    in one group-by; only an account that breaches is summed again in Decimal for the message.
     """
     if rows.empty:
         return
@@ -223,21 +227,47 @@ def check_budgets(rows: pd.DataFrame, contexts: Mapping[str, RiskContext]) -> No
         problems.append("an unblocked row has no contracts")
     if (~tradable & rows["blocked_reason"].isna()).any():
         problems.append("a blocked row has no reason")
-    for account_id, group in rows[tradable].groupby("account_id"):
-        ctx = contexts.get(str(account_id))
-        if ctx is None:
-            continue
-        spent = sum((Decimal(str(c)) for c in group["suggested_cost"]), Decimal(0))
-        bp = ctx.buying_power()
-        if bp is not None and spent > bp:
-            problems.append(f"account {account_id} would spend {spent} of buying power {bp}")
-        same_day = group[pd.to_datetime(group["expiration_date"]).dt.date == group["as_of_date"].iloc[0]]
-        day_spent = sum((Decimal(str(c)) for c in same_day["suggested_cost"]), Decimal(0))
-        dtbp = ctx.day_trade_buying_power
-        if dtbp is not None and day_spent > dtbp:
-            problems.append(f"account {account_id} would spend {day_spent} of day-trade buying power {dtbp}")
+    spend = rows.loc[tradable, ["account_id", "as_of_date", "expiration_date", "suggested_cost"]]
+    if len(spend):
+        accounts = spend["account_id"].astype(str)
+        as_of = spend.groupby(accounts, sort=False)["as_of_date"].transform("first")
+        same_day = pd.to_datetime(spend["expiration_date"]).dt.date.to_numpy() == as_of.to_numpy()
+        cost = pd.Series([_cost_units(c) for c in spend["suggested_cost"]], index=spend.index, dtype="int64")
+        totals = (
+            pd.DataFrame({"all": cost, "same_day": cost.where(same_day, 0)})
+            .groupby(accounts, sort=True)
+            .sum()
+        )
+        for account_id, spent_u, day_u in zip(totals.index, totals["all"], totals["same_day"], strict=True):
+            ctx = contexts.get(account_id)
+            if ctx is None:
+                continue
+            bp, dtbp = ctx.buying_power(), ctx.day_trade_buying_power
+            over_bp = bp is not None and spent_u > to_units(bp)
+            over_dtbp = dtbp is not None and day_u > to_units(dtbp)
+            if not (over_bp or over_dtbp):
+                continue
+            mine = (accounts == account_id).to_numpy()
+            if over_bp:
+                spent = _decimal_sum(spend.loc[mine, "suggested_cost"])
+                problems.append(f"account {account_id} would spend {spent} of buying power {bp}")
+            if over_dtbp:
+                day_spent = _decimal_sum(spend.loc[mine & same_day, "suggested_cost"])
+                problems.append(
+                    f"account {account_id} would spend {day_spent} of day-trade buying power {dtbp}"
+                )
     if problems:
         raise BudgetBreachError("Recommendations refused, nothing written: " + "; ".join(problems))
+
+
+def _decimal_sum(costs: pd.Series) -> Decimal:
+    return sum((Decimal(str(c)) for c in costs), Decimal(0))
+
+
+def _cost_units(value: object) -> int:
+    """A cost as 1/10,000-dollar units, rounded up (a cost off the grid is never under-counted)."""
+    amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    return -to_units(-amount)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -22,8 +22,9 @@ from spx_pipeline.broker.tradier import OrderPreview, TradierError
 from spx_pipeline.domain.orders import OrderPayloadError
 from spx_pipeline.domain.setups import Setup
 from spx_pipeline.domain.trades import Trade, TradePlan, TradeState, ticket_id
-from spx_pipeline.domain.trades.birth import plan_from_recommendation, planned_tickets
+from spx_pipeline.domain.trades.birth import plan_from_recommendation
 from spx_pipeline.domain.trades.ids import trade_id as make_trade_id
+from spx_pipeline.domain.trades.ticket_batch import planned_tickets_many, tickets_of_plans
 from spx_pipeline.storage.app.trades import PlanOutcome, TradeStore
 from spx_pipeline.storage.warehouse import reads
 from spx_pipeline.storage.warehouse.schema import column_names
@@ -62,6 +63,16 @@ class TradePlanning:
         return sum(o.outcome == outcome for o in self.outcomes)
 
 
+class _Entry(NamedTuple):
+    """A row's outcome in row order: its plan (None: skipped) and why it is blocked or skipped."""
+
+    setup_id: str
+    account_id: str
+    plan: TradePlan | None
+    blocked: str | None
+    checked: bool = True  # False: a fresh plan whose orders are built below, all at once
+
+
 def _tradable(row: Mapping[str, Any]) -> bool:
     return (
         not bool(row["blocked"])
@@ -82,8 +93,9 @@ def plan_trades(
     """Plan (or block) today's trades from the rows, then build the tickets of the placeable ones."""
     accounts = sorted(set(recommendations["account_id"])) if len(recommendations) else []
     existing = {t.trade_id: t for t in store.trades(session=trading_day, account_ids=accounts)}
-    plans: list[tuple[TradePlan, str | None]] = []
-    skipped: list[tuple[str, str, str]] = []
+    # (plan, why it is blocked) in row order; a fresh plan's orders are checked below, all at once.
+    entries: list[_Entry] = []
+    fresh: list[TradePlan] = []
     mentioned: set[str] = set()
     for rec in recommendations.to_dict("records"):
         setup_id, account_id = str(rec["setup_id"]), str(rec["account_id"])
@@ -96,20 +108,30 @@ def plan_trades(
         if not _tradable(rec) or setup is None:
             why = "its setup is no longer active" if setup is None else str(rec["blocked_reason"])
             if current is not None:
-                plans.append((current.plan, f"newest recommendation (run {run_id}) is blocked: {why}"))
+                blocked = f"newest recommendation (run {run_id}) is blocked: {why}"
+                entries.append(_Entry(setup_id, account_id, current.plan, blocked))
             continue
         try:
             plan = plan_from_recommendation(rec, setup, run_id=run_id)
         except (OrderPayloadError, ValueError) as exc:
-            skipped.append((setup_id, account_id, str(exc)))
+            entries.append(_Entry(setup_id, account_id, None, str(exc)))
             continue
-        try:
-            planned_tickets(plan)
-            blocked = None
-        except OrderPayloadError as exc:
-            blocked = f"its orders cannot be built: {exc}"
-            skipped.append((setup_id, account_id, blocked))
-        plans.append((plan, blocked))
+        entries.append(_Entry(setup_id, account_id, plan, None, checked=False))
+        fresh.append(plan)
+    built = iter(planned_tickets_many(fresh))
+    plans: list[tuple[TradePlan, str | None]] = []
+    skipped: list[tuple[str, str, str]] = []
+    for entry in entries:
+        blocked = entry.blocked
+        if entry.plan is None:  # no plan could be made from the row
+            skipped.append((entry.setup_id, entry.account_id, str(blocked)))
+            continue
+        if not entry.checked:
+            tickets = next(built)
+            if isinstance(tickets, OrderPayloadError):
+                blocked = f"its orders cannot be built: {tickets}"
+                skipped.append((entry.setup_id, entry.account_id, blocked))
+        plans.append((entry.plan, blocked))
     for key, trade in existing.items():
         if key not in mentioned and trade.state == TradeState.PLANNED:
             plans.append(
@@ -121,40 +143,57 @@ def plan_trades(
 
 
 def ticket_rows(trades: Sequence[Trade], *, run_id: str, created_at: datetime) -> pd.DataFrame:
-    """``order_tickets`` rows: each placeable plan's entry, T1 and runner stop."""
-    rows: list[dict[str, Any]] = []
-    for trade in trades:
-        plan = trade.plan
-        for leg, intent in planned_tickets(plan).legs().items():
-            rows.append(
-                {
-                    "ticket_id": ticket_id(intent.tag, leg),
-                    "trade_id": plan.trade_id,
-                    "as_of_date": plan.session,
-                    "setup_id": plan.setup_id,
-                    "account_id": plan.account_id,
-                    "risk_fingerprint": plan.risk_fingerprint,
-                    "leg": leg,
-                    "side": str(intent.side),
-                    "order_type": intent.display_type,
-                    "option_symbol": plan.option_symbol,
-                    "underlying_symbol": intent.form.get("symbol") or intent.form.get("symbol[0]"),
-                    "quantity": intent.quantity,
-                    "price": _float(intent.price),
-                    "stop_price": _float(intent.stop_price),
-                    "duration": intent.duration,
-                    "tag": intent.tag,
-                    "payload_json": intent.payload_json(),
-                    "preview_status": "not_requested",
-                    "preview_cost": None,
-                    "preview_commission": None,
-                    "preview_fees": None,
-                    "preview_message": None,
-                    "created_at": created_at,
-                    "run_id": run_id,
-                }
-            )
-    return pd.DataFrame(rows, columns=list(column_names("order_tickets")))
+    """``order_tickets`` rows: each placeable plan's entry, T1 and runner stop.
+
+    Built column by column: the forms come once per plan shape (``tickets_of_plans``), each
+    ticket id is one SHA-256 of its tag and leg.
+    """
+    plans = [trade.plan for trade in trades]
+    built = tickets_of_plans(plans)
+    columns: dict[str, list[Any]] = {name: [] for name in _BUILT_COLUMNS}
+    for plan, legs in zip(plans, built, strict=True):
+        if isinstance(legs, OrderPayloadError):
+            raise legs
+        for leg in legs:
+            intent = leg.intent
+            columns["ticket_id"].append(ticket_id(intent.tag, leg.leg))
+            columns["trade_id"].append(plan.trade_id)
+            columns["as_of_date"].append(plan.session)
+            columns["setup_id"].append(plan.setup_id)
+            columns["account_id"].append(plan.account_id)
+            columns["risk_fingerprint"].append(plan.risk_fingerprint)
+            columns["leg"].append(leg.leg)
+            columns["side"].append(str(intent.side))
+            columns["order_type"].append(intent.display_type)
+            columns["option_symbol"].append(plan.option_symbol)
+            columns["underlying_symbol"].append(intent.form.get("symbol") or intent.form.get("symbol[0]"))
+            columns["quantity"].append(intent.quantity)
+            columns["price"].append(_float(intent.price))
+            columns["stop_price"].append(_float(intent.stop_price))
+            columns["duration"].append(intent.duration)
+            columns["tag"].append(intent.tag)
+            columns["payload_json"].append(leg.payload_json)
+    n = len(columns["ticket_id"])
+    if n == 0:
+        return pd.DataFrame([], columns=list(column_names("order_tickets")))
+    constants = {
+        "preview_status": "not_requested",
+        "preview_cost": None,
+        "preview_commission": None,
+        "preview_fees": None,
+        "preview_message": None,
+        "created_at": created_at,
+        "run_id": run_id,
+    }
+    data = {**columns, **{name: [value] * n for name, value in constants.items()}}
+    return pd.DataFrame(data, columns=list(column_names("order_tickets")))
+
+
+_BUILT_COLUMNS = (
+    "ticket_id", "trade_id", "as_of_date", "setup_id", "account_id", "risk_fingerprint", "leg", "side",
+    "order_type", "option_symbol", "underlying_symbol", "quantity", "price", "stop_price", "duration",
+    "tag", "payload_json",
+)  # fmt: skip
 
 
 Previewer = Callable[[str, Mapping[str, str]], OrderPreview]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import subprocess
 import sys
 from decimal import Decimal
@@ -13,9 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spx_pipeline.domain.money import units_to_decimal
-from spx_pipeline.domain.risk_context import RiskArrays, RiskContext
+from spx_pipeline.domain.risk_context import FINGERPRINT_VERSION, MONEY_FIELDS, RiskArrays, RiskContext
 from spx_pipeline.domain.sizing import size_position
 from spx_pipeline.domain.sizing_batch import size_positions
+from spx_pipeline_tests.domain import strategies
 from spx_pipeline_tests.domain.strategies import contexts
 
 D = Decimal
@@ -173,3 +176,29 @@ def test_risk_arrays_buying_power_matches_scalar_and_the_fallback_rule(ctxs: lis
             assert scalar == (min(reported) if reported else None)
         else:
             assert scalar == (own if own is not None else other)
+
+
+def _json_dumps_fingerprint(ctx: RiskContext) -> str:
+    """The fingerprint as ``json.dumps`` of a dict wrote it: the reference the direct JSON matches."""
+    payload = {
+        "v": FINGERPRINT_VERSION,
+        "account_type": ctx.account_type,
+        "pdt_qualified": ctx.pdt_qualified,
+        **{
+            name: None if getattr(ctx, name) is None else format(getattr(ctx, name).normalize(), "f")
+            for name in MONEY_FIELDS
+            if name != "max_daily_risk_dollars" or ctx.max_daily_risk_dollars is not None
+        },
+    }
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    ctx=strategies.contexts,
+    daily=st.one_of(st.none(), strategies.money, st.sampled_from(["0", "0.0001", "1E+3", "100.10", 5e-5])),
+)
+def test_the_fingerprint_is_the_json_dumps_one_byte_for_byte(ctx: RiskContext, daily: object) -> None:
+    ctx = dataclasses.replace(ctx, max_daily_risk_dollars=daily)
+    assert ctx.fingerprint() == _json_dumps_fingerprint(ctx)

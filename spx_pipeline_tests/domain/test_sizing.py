@@ -13,7 +13,7 @@ from spx_pipeline.domain.money import units_to_decimal
 from spx_pipeline.domain.risk_context import RiskArrays, RiskContext
 from spx_pipeline.domain.sizing import Committed, size_position
 from spx_pipeline.domain.sizing_batch import CommittedArrays, size_positions
-from spx_pipeline.domain.sizing_reasons import sizing_reason
+from spx_pipeline.domain.sizing_reasons import dollars, dollars_of_units, sizing_reason
 from spx_pipeline_tests.domain.strategies import contexts
 
 D = Decimal
@@ -205,3 +205,12 @@ def test_sentences_quote_the_figures_that_were_sized(
             row.risk_each,
             reasons[i],
         )
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    units=st.one_of(st.integers(-(10**6), 10**16), st.sampled_from([0, 50, 150, 250, 349, 350, 12_345_650]))
+)
+def test_units_are_written_as_dollars_writes_their_decimal(units: int) -> None:
+    """Half-even to the cent and grouped by thousands, without building a Decimal."""
+    assert dollars_of_units(units) == dollars(units_to_decimal(units))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pandas as pd
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from spx_pipeline.domain.contract_selection import SelectionConfig
 from spx_pipeline.domain.risk_context import RiskContext
@@ -28,6 +31,7 @@ from spx_pipeline.transformations.recommendations import (
     latest_chain,
     recommendation_rows,
 )
+from spx_pipeline_tests.domain import strategies
 
 OLD_DAY = date(2025, 12, 19)
 TODAY = date(2026, 11, 24)
@@ -169,3 +173,105 @@ def test_a_stored_setup_whose_runner_offset_reaches_its_stop_is_skipped_and_spen
     assert rows.loc["doomed", "blocked"] and rows.loc["doomed", "suggested_contracts"] == 0
     assert "stop_premium 0.05" in rows.loc["doomed", "blocked_reason"]
     assert rows.loc["fine", "suggested_contracts"] > 0
+
+
+def _scalar_check_budgets(rows: pd.DataFrame, contexts: dict[str, RiskContext]) -> None:
+    """The guard as it was, one Decimal sum per account group: the reference the set-based one matches."""
+    if rows.empty:
+        return
+    problems: list[str] = []
+    tradable = ~rows["blocked"].astype(bool)
+    if (tradable & ~(rows["suggested_contracts"] >= 1)).any():
+        problems.append("an unblocked row has no contracts")
+    if (~tradable & rows["blocked_reason"].isna()).any():
+        problems.append("a blocked row has no reason")
+    for account_id, group in rows[tradable].groupby("account_id"):
+        ctx = contexts.get(str(account_id))
+        if ctx is None:
+            continue
+        spent = sum((Decimal(str(c)) for c in group["suggested_cost"]), Decimal(0))
+        bp = ctx.buying_power()
+        if bp is not None and spent > bp:
+            problems.append(f"account {account_id} would spend {spent} of buying power {bp}")
+        same_day = group[pd.to_datetime(group["expiration_date"]).dt.date == group["as_of_date"].iloc[0]]
+        day_spent = sum((Decimal(str(c)) for c in same_day["suggested_cost"]), Decimal(0))
+        dtbp = ctx.day_trade_buying_power
+        if dtbp is not None and day_spent > dtbp:
+            problems.append(f"account {account_id} would spend {day_spent} of day-trade buying power {dtbp}")
+    if problems:
+        raise BudgetBreachError("Recommendations refused, nothing written: " + "; ".join(problems))
+
+
+def _verdict(check: Callable[[], None]) -> str | None:
+    try:
+        check()
+    except BudgetBreachError as exc:
+        return str(exc)
+    return None
+
+
+_budget_rows = st.lists(
+    st.tuples(
+        st.sampled_from(["A", "B", "C-1", "unknown"]),
+        st.decimals("0", "400", places=4),
+        st.booleans(),
+        st.integers(0, 3),
+        st.sampled_from([TODAY, date(2026, 11, 25)]),
+        st.sampled_from([None, "r"]),
+    ),
+    max_size=12,
+)
+
+
+_AT_THE_LIMIT = RiskContext(cash_available=250, day_trade_buying_power=100, account_type="cash")
+
+
+@settings(max_examples=200, deadline=None)
+@example(
+    rows=[("A", Decimal("250"), False, 1, date(2026, 11, 25), None)],
+    a=_AT_THE_LIMIT,
+    b=_AT_THE_LIMIT,
+    c=_AT_THE_LIMIT,
+)
+@example(
+    rows=[("A", Decimal("100.0000"), False, 1, TODAY, None)],
+    a=_AT_THE_LIMIT,
+    b=_AT_THE_LIMIT,
+    c=_AT_THE_LIMIT,
+)
+@example(
+    rows=[("A", Decimal("100.0001"), False, 1, TODAY, None)],
+    a=_AT_THE_LIMIT,
+    b=_AT_THE_LIMIT,
+    c=_AT_THE_LIMIT,
+)
+@given(
+    rows=_budget_rows,
+    a=strategies.contexts,
+    b=strategies.contexts,
+    c=strategies.contexts,
+)
+def test_the_set_based_budget_guard_says_exactly_what_the_per_account_loop_said(
+    rows: list[tuple[str, Decimal, bool, int, date, str | None]],
+    a: RiskContext,
+    b: RiskContext,
+    c: RiskContext,
+) -> None:
+    frame = pd.DataFrame(
+        [
+            {
+                "account_id": account,
+                "as_of_date": TODAY,
+                "expiration_date": expiry,
+                "suggested_contracts": contracts,
+                "suggested_cost": cost,
+                "blocked": blocked,
+                "blocked_reason": reason,
+            }
+            for account, cost, blocked, contracts, expiry, reason in rows
+        ],
+        columns=list(_row("A", "0")),
+    )
+    contexts = {"A": a, "B": b, "C-1": c}
+    expected = _verdict(lambda: _scalar_check_budgets(frame, contexts))
+    assert _verdict(lambda: check_budgets(frame, contexts)) == expected

@@ -193,7 +193,7 @@ def position_reconciliation(
         raise dg.Failure(description="tradier_positions was never materialized: run reconciliation_job.")
     read = event.run_id
     reported = frozenset(event.asset_materialization.metadata["reported_accounts"].value)  # type: ignore[arg-type]
-    active = [c.account_id for c in app_db.credential_listing().list() if c.is_active]
+    active = app_db.credential_listing().active_account_ids()
     errors: dict[str, str] = {}
     for stage in ("orders", "positions"):  # without the orders, our own fills are unknown too
         failures = reads.broker_state_failures(wh, read, stage)

@@ -56,7 +56,7 @@ def every_account_reconciled(
         return dg.AssetCheckResult(passed=False, metadata={"latest": "not materialized yet"})
     run_id, rows = latest
     unknown = sorted(set(rows.loc[rows["status"] == "unknown", "account_id"]))
-    active = [c.account_id for c in app_db.credential_listing().list() if c.is_active]
+    active = app_db.credential_listing().active_account_ids()
     return dg.AssetCheckResult(
         passed=not unknown,
         severity=dg.AssetCheckSeverity.WARN,

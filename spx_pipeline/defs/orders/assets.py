@@ -36,7 +36,7 @@ def load_tradable_recommendations(
     warehouse: WarehouseResource,
     clock: ClockResource,
 ) -> pd.DataFrame:
-    active = [c.account_id for c in app_db.credential_listing().list() if c.is_active]
+    active = app_db.credential_listing().active_account_ids()
     now = clock.run_time(context)
     day = trading_day(now)
     frame = recommendations_for_tickets(

@@ -47,7 +47,7 @@ def order_tickets_cover_tradable_recommendations(
     tickets = _latest_tickets(context, warehouse)
     if tickets is None:
         return not_materialized()
-    active = [c.account_id for c in app_db.credential_listing().list() if c.is_active]
+    active = app_db.credential_listing().active_account_ids()
     now = clock.clock().now()
     # The recommendations the tickets' own run read: that run's, else the newest as of now.
     made_by = str(tickets["run_id"].iloc[0]) if len(tickets) else None

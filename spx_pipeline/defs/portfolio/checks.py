@@ -82,7 +82,7 @@ def portfolio_snapshots_fresh(warehouse: WarehouseResource, clock: ClockResource
 def every_active_account_synced(
     app_db: AppDatabaseResource, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
-    active = {c.account_id for c in app_db.credential_listing().list() if c.is_active}
+    active = set(app_db.credential_listing().active_account_ids())
     latest = reads.newest_snapshot_time_per_account(warehouse.warehouse())
     newest = latest["latest"].max() if len(latest) else None
     recent = (

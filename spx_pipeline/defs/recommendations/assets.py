@@ -176,7 +176,7 @@ def contract_recommendations(
     setups, invalid = domain_setups(app_db.setup_store().active())
     for bad in invalid:
         context.log.warning(f"Setup {bad.setup_id} is invalid and is blocked for every account: {bad.reason}")
-    active = [c.account_id for c in app_db.credential_listing().list() if c.is_active]
+    active = app_db.credential_listing().active_account_ids()
     snapshots = latest_snapshots(wh, active, as_of=started)
     contexts = with_account_limits(
         risk_contexts(

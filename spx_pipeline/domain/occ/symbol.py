@@ -7,6 +7,7 @@ one rule that reads padded and unpadded input alike; slicing at column 6 would m
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -175,7 +176,22 @@ def split_fields(text: object) -> tuple[str, int, int, int, str, int]:
 
 
 def parse_option_symbol(text: str) -> OptionContract:
-    """Read an OSI, Tradier or Massive symbol; raise :class:`OptionSymbolError` if it is not one."""
+    """Read an OSI, Tradier or Massive symbol; raise :class:`OptionSymbolError` if it is not one.
+
+    A run reads the same few contracts once per account and leg, so parsed strings are remembered
+    (the contract is frozen; a refused string is not remembered and raises every time).
+    """
+    if type(text) is str:
+        return _parse_cached(text)
+    return _parse(text)
+
+
+@functools.lru_cache(maxsize=1 << 13)
+def _parse_cached(text: str) -> OptionContract:
+    return _parse(text)
+
+
+def _parse(text: str) -> OptionContract:
     root, year, month, day, right, milli = split_fields(text)
     return OptionContract(root, date(year, month, day), right, Decimal(milli) / 1000)  # type: ignore[arg-type]
 
@@ -190,7 +206,22 @@ def _format_fields(root: str, expiration: date, right: str, milli: int, style: s
 
 
 def format_option_symbol(contract: OptionContract, style: Style = "tradier") -> str:
-    """Write ``contract`` in ``style``: "osi" (padded), "tradier" (unpadded) or "massive" (``O:``)."""
+    """Write ``contract`` in ``style``: "osi" (padded), "tradier" (unpadded) or "massive" (``O:``).
+
+    Remembered per (contract, style): equal contracts have equal fields, so a contract whose
+    fields were bypassed is a different key and is checked afresh.
+    """
+    if type(contract) is OptionContract and type(style) is str:
+        return _format_cached(contract, style)
+    return _format(contract, style)
+
+
+@functools.lru_cache(maxsize=1 << 13)
+def _format_cached(contract: OptionContract, style: str) -> str:
+    return _format(contract, style)  # type: ignore[arg-type]
+
+
+def _format(contract: OptionContract, style: Style) -> str:
     check_style(style)
     if not isinstance(contract, OptionContract):
         raise TypeError(f"contract must be an OptionContract, got {type(contract).__name__}")

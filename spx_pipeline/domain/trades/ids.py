@@ -7,6 +7,7 @@ only letters, digits and '-' (Tradier rejects anything else) and stay far below 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from datetime import date
@@ -16,6 +17,7 @@ from spx_pipeline.domain.trades.records import Leg
 _SUFFIX = {Leg.ENTRY: "entry", Leg.T1: "t1", Leg.RUNNER_STOP: "stop"}
 
 
+@functools.lru_cache(maxsize=1 << 15)  # a trade's id and tag hash the same key: once
 def _digest(session: date, account_id: str, setup_id: str) -> str:
     # JSON, not text joining: ids may hold '-', '_' or '.', and no separator is unambiguous.
     key = json.dumps([session.isoformat(), account_id, setup_id])

@@ -216,6 +216,16 @@ class CredentialStore:
             rows = conn.execute(sa.select(broker_credentials).order_by(broker_credentials.c.account_id))
             return [_info(row) for row in rows]
 
+    def active_account_ids(self) -> list[str]:
+        """The accounts whose credential is active, by account id: one column read, nothing decoded."""
+        query = (
+            sa.select(broker_credentials.c.account_id)
+            .where(broker_credentials.c.is_active.is_(True))
+            .order_by(broker_credentials.c.account_id)
+        )
+        with self._db.engine.connect() as conn:
+            return list(conn.execute(query).scalars())
+
     def changes_since(self, seq: int) -> list[CredentialInfo]:
         """Credentials whose latest change is newer than ``seq`` (a sensor cursor), oldest first.
 

@@ -42,13 +42,11 @@ def replace_snapshots(appdb: AppDatabase, frame: pd.DataFrame, *, run_id: str) -
     table = portfolio_snapshots
     with appdb.engine.begin() as conn:
         conn.execute(sa.delete(table).where(table.c.run_id == run_id))
-        for row in rows:
-            conn.execute(
-                sa.delete(table).where(
-                    table.c.account_id == row["account_id"], table.c.captured_at == row["captured_at"]
-                )
+        if rows:  # one executemany of the keyed deletes, then one of the inserts
+            same_key = sa.delete(table).where(
+                table.c.account_id == sa.bindparam("_account"), table.c.captured_at == sa.bindparam("_at")
             )
-        if rows:
+            conn.execute(same_key, [{"_account": r["account_id"], "_at": r["captured_at"]} for r in rows])
             conn.execute(sa.insert(table), rows)
     return len(rows)
 

@@ -73,7 +73,11 @@ class TradeStore:
     def _plan_once(
         self, plans: Sequence[tuple[TradePlan, str | None]], *, run_id: str, now: datetime
     ) -> list[PlanOutcome]:
-        out: list[PlanOutcome] = []
+        """One transaction: one read of the trades, then one insert of the born ones, one batch of
+        compare-and-sets for the re-planned ones and one insert of all their events."""
+        out: list[PlanOutcome | None] = []
+        born: list[Trade] = []
+        changed: list[tuple[int, Trade, Trade, str]] = []  # (position in out, current, new, why)
         with self.db.engine.begin() as conn:
             existing = _trades_by_id(conn, [plan.trade_id for plan, _ in plans])
             for plan, blocked in plans:
@@ -81,10 +85,7 @@ class TradeStore:
                 if current is None:
                     trade = Trade(plan=plan, state=TradeState.PLANNED, version=1, blocked_reason=blocked,
                                   created_at=now, updated_at=now)  # fmt: skip
-                    conn.execute(sa.insert(trades), [trade_values(trade)])
-                    write_event(
-                        conn, trade, None, f"planned from recommendation run {run_id}", now, run_id=run_id
-                    )
+                    born.append(trade)
                     out.append(PlanOutcome(trade, "born"))
                 elif current.state != TradeState.PLANNED:
                     out.append(PlanOutcome(current, "frozen"))
@@ -100,15 +101,29 @@ class TradeStore:
                         version=current.version + 1,
                         updated_at=now,
                     )
-                    if _compare_and_set(conn, current, trade_values(trade)):
-                        why = f"re-planned from recommendation run {run_id}"
-                        if blocked:
-                            why += f"; not placeable: {blocked}"
-                        write_event(conn, trade, current.state, why, now, run_id=run_id)
-                        out.append(PlanOutcome(trade, "replanned"))
-                    else:  # claimed in the meantime: frozen now
-                        out.append(PlanOutcome(current, "frozen"))
-        return out
+                    why = f"re-planned from recommendation run {run_id}"
+                    if blocked:
+                        why += f"; not placeable: {blocked}"
+                    changed.append((len(out), current, trade, why))
+                    out.append(None)
+            if born:
+                conn.execute(sa.insert(trades), [trade_values(trade) for trade in born])
+            events = [
+                event_values(_event(trade, None, f"planned from recommendation run {run_id}", now, run_id))
+                for trade in born
+            ]
+            applied = _compare_and_set_many(
+                conn, [(current, trade_values(new)) for _, current, new, _ in changed]
+            )
+            for (index, current, trade, why), ok in zip(changed, applied, strict=True):
+                if ok:
+                    events.append(event_values(_event(trade, current.state, why, now, run_id)))
+                    out[index] = PlanOutcome(trade, "replanned")
+                else:  # claimed in the meantime: frozen now
+                    out[index] = PlanOutcome(current, "frozen")
+            if events:
+                conn.execute(sa.insert(trade_events), events)
+        return [outcome for outcome in out if outcome is not None]
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -221,12 +236,43 @@ def _compare_and_set(conn: Connection, current: Trade, values: dict[str, object]
     return result.rowcount == 1
 
 
+def _compare_and_set_many(conn: Connection, changes: Sequence[tuple[Trade, dict[str, object]]]) -> list[bool]:
+    """``_compare_and_set`` for each change; which ones applied, in order.
+
+    Where the driver reports the rows an executemany changed (SQLite), all go in one statement
+    inside a savepoint; when fewer than all matched (another run moved one of them), the savepoint
+    is rolled back and each is tried alone, so the ones that lost are known. Elsewhere, one by one.
+    """
+    if not changes:
+        return []
+    if conn.dialect.supports_sane_multi_rowcount and len(changes) > 1:
+        names = [name for name in changes[0][1] if name != "trade_id"]
+        statement = (
+            sa.update(trades)
+            .where(trades.c.trade_id == sa.bindparam("_id"), trades.c.version == sa.bindparam("_version"))
+            .values({name: sa.bindparam(f"_v_{name}") for name in names})
+        )
+        params = [
+            {"_id": current.trade_id, "_version": current.version, **{f"_v_{n}": values[n] for n in names}}
+            for current, values in changes
+        ]
+        savepoint = conn.begin_nested()
+        if conn.execute(statement, params).rowcount == len(changes):
+            savepoint.commit()
+            return [True] * len(changes)
+        savepoint.rollback()
+    return [_compare_and_set(conn, current, values) for current, values in changes]
+
+
 def write_event(
     conn: Connection, trade: Trade, before: TradeState | None, reason: str, at: datetime, *, run_id: str
 ) -> None:
     """The event of ``trade``'s current version (seq = version: one per change, no gaps)."""
-    position = trade.filled_quantity - trade.exited_quantity
-    event = TradeEvent(
+    conn.execute(sa.insert(trade_events), [event_values(_event(trade, before, reason, at, run_id))])
+
+
+def _event(trade: Trade, before: TradeState | None, reason: str, at: datetime, run_id: str) -> TradeEvent:
+    return TradeEvent(
         trade_id=trade.trade_id,
         seq=trade.version,
         occurred_at=at,
@@ -234,11 +280,10 @@ def write_event(
         to_state=trade.state,
         reason=reason[:1000],
         filled_quantity=trade.filled_quantity,
-        position=position,
+        position=trade.filled_quantity - trade.exited_quantity,
         realized_pnl=trade.realized_pnl,
         run_id=run_id,
     )
-    conn.execute(sa.insert(trade_events), [event_values(event)])
 
 
 __all__ = ["PlanOutcome", "TradeStore", "plan_values"]

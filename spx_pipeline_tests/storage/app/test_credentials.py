@@ -59,6 +59,16 @@ def test_active_credentials_decrypt_lazily_to_the_original_token(credential_stor
     assert PLANTED not in repr(cred) and PLANTED not in str(cred)
 
 
+def test_active_account_ids_are_the_listing_s_active_accounts_in_order(
+    credential_store: CredentialStore,
+) -> None:
+    for account in ("VB2", "VA1", "VC3", "VA0"):
+        credential_store.add(account, f"token-{account}")
+    credential_store.deactivate("VC3")
+    expected = [c.account_id for c in credential_store.list() if c.is_active]
+    assert credential_store.active_account_ids() == expected == ["VA0", "VA1", "VB2"]
+
+
 def test_tokens_decrypt_only_on_reveal_and_fail_closed_there(
     credential_store: CredentialStore, app_db: AppDatabase
 ) -> None:

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from spx_pipeline.domain.trades import CloseReason, Trade, TradeState, TradeTransitionError, entry_intent
+from spx_pipeline.storage.app import trades as trades_module
 from spx_pipeline.storage.app.claims import claim_entry
 from spx_pipeline.storage.app.database import AppDatabase
 from spx_pipeline.storage.app.tables import trade_events, trades
@@ -206,3 +207,42 @@ def _wait_for_a_lock_wait(db: AppDatabase, deadline: float = 60.0) -> None:
                 return
         time.sleep(0.05)
     raise AssertionError(f"no session waited on a lock within {deadline} s")
+
+
+def test_a_batch_of_re_plans_moves_every_trade_but_the_one_claimed_after_it_was_read(
+    app_db: AppDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Re-plans go out as one statement; one trade lost to a claim makes the batch retry one by one."""
+    store = TradeStore(app_db)
+    born = [_born(store, account_id=f"VA{i}") for i in range(4)]
+    read_before_the_claim = store.trades(trade_ids=[t.trade_id for t in born])
+    lost = born[2]
+    assert claim_entry(app_db, lost, entry_intent(lost.plan), session=SESSION, run_id="p-1", now=T0).ok
+    claimed = store.trade(lost.trade_id)
+    # What the planning transaction read is what was stored before the claim committed.
+    monkeypatch.setattr(
+        trades_module, "_trades_by_id", lambda *_a, **_k: {t.trade_id: t for t in read_before_the_claim}
+    )
+    smaller = [(dataclasses.replace(t.plan, planned_quantity=2), None) for t in born]
+    outcomes = store.plan(smaller, run_id="rec-2", now=later(T0, 15))
+    assert [o.outcome for o in outcomes] == ["replanned", "replanned", "frozen", "replanned"]
+    monkeypatch.undo()
+    for trade in born:
+        stored = store.trade(trade.trade_id)
+        assert stored is not None and _seqs(store, trade.trade_id) == [1, 2]
+        if trade is lost:
+            assert stored == claimed and stored.plan.planned_quantity == trade.plan.planned_quantity
+        else:
+            assert (stored.version, stored.plan.planned_quantity) == (2, 2)
+
+
+def test_a_batch_of_births_and_re_plans_writes_one_event_per_change(app_db: AppDatabase) -> None:
+    store = TradeStore(app_db)
+    old = [_born(store, account_id=f"VA{i}") for i in range(3)]
+    changed = [(dataclasses.replace(t.plan, planned_quantity=1), "why") for t in old[:2]]
+    new = [(make_plan(account_id=f"VB{i}"), None) for i in range(3)]
+    same = [(old[2].plan, None)]
+    outcomes = store.plan([*changed, *new, *same], run_id="rec-2", now=later(T0, 15))
+    assert [o.outcome for o in outcomes] == ["replanned"] * 2 + ["born"] * 3 + ["unchanged"]
+    assert [_seqs(store, o.trade.trade_id) for o in outcomes] == [[1, 2]] * 2 + [[1]] * 4
+    assert all(store.trade(o.trade.trade_id) == o.trade for o in outcomes)

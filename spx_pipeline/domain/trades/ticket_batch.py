@@ -1,0 +1,124 @@
+"""Many plans' tickets at once: the checked forms built once per shape, then named for each trade.
+
+A plan's orders depend on its contract, size, prices and exits, never on whose trade it is: only
+the trade id, the account and the tags differ between two accounts that trade the same contract
+at the same size. So plans of one shape build their forms once through ``planned_tickets`` (every
+wire rule applied), and each trade gets a copy carrying its own ids and tags, its JSON payload
+spliced around the tag. The result is exactly what ``planned_tickets`` and ``payload_json`` give
+plan by plan; ``spx_pipeline_tests/domain/trades/test_ticket_batch.py`` compares the two.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from spx_pipeline.domain.orders import OrderPayloadError
+from spx_pipeline.domain.trades.birth import Tickets, planned_tickets
+from spx_pipeline.domain.trades.intents import OrderIntent
+from spx_pipeline.domain.trades.records import TradePlan
+from spx_pipeline.domain.tradier.order_rules import TAG_PATTERN
+
+# Stands in for a trade's tag while its shape is built; letters and '-' only, so it is a valid tag
+# and its JSON spelling is itself in quotes, found nowhere else in a form.
+_TEMPLATE_TAG = "SHAPE-TEMPLATE-TAG"
+_TEMPLATE_ID = "SHAPE-TEMPLATE-TRADE"
+_SUFFIXES = ("-entry", "-t1", "-stop")  # the first order of each leg (``ids.order_tag``)
+
+
+@dataclass(frozen=True, slots=True)
+class TicketLeg:
+    """One leg of a plan's tickets with its payload as ``OrderIntent.payload_json`` writes it."""
+
+    leg: str
+    intent: OrderIntent
+    payload_json: str
+
+
+def _shape(plan: TradePlan) -> TradePlan:
+    """The plan without what names the trade (the fields ``planned_tickets`` copies, never reads)."""
+    return dataclasses.replace(
+        plan,
+        trade_id=_TEMPLATE_ID,
+        account_id="",
+        setup_id="",
+        tag=_TEMPLATE_TAG,
+        risk_fingerprint="",
+        recommendation_run_id="",
+        pdt_qualified=None,
+        risk_per_contract=Decimal(0),
+        cost_per_contract=Decimal(0),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Template:
+    legs: tuple[tuple[str, OrderIntent, str, str], ...]  # (leg, intent, JSON before the tag, after)
+
+
+@functools.lru_cache(maxsize=4096)
+def _template(shape: TradePlan) -> _Template | OrderPayloadError:
+    try:
+        tickets = planned_tickets(shape)
+    except OrderPayloadError as exc:
+        return exc
+    legs = []
+    for leg, intent in tickets.legs().items():
+        before, marker, after = intent.payload_json().partition(f'"{intent.tag}"')
+        if not marker or f'"{intent.tag}"' in after:
+            raise AssertionError(f"the template tag of leg {leg} is not in its payload exactly once")
+        legs.append((leg, intent, before, after))
+    return _Template(tuple(legs))
+
+
+def _named(template: _Template, plan: TradePlan) -> list[TicketLeg] | None:
+    """The template's legs for ``plan``; None when a tag of the plan breaks the wire rule."""
+    out = []
+    for leg, intent, before, after in template.legs:
+        tag = plan.tag + intent.tag[len(_TEMPLATE_TAG) :]
+        if not TAG_PATTERN.match(tag):
+            return None
+        form = {**intent.form, "tag": tag}
+        named = dataclasses.replace(
+            intent, trade_id=plan.trade_id, account_id=plan.account_id, tag=tag, form=form
+        )
+        out.append(TicketLeg(leg, named, f'{before}"{tag}"{after}'))
+    return out
+
+
+def _scalar(plan: TradePlan) -> list[TicketLeg] | OrderPayloadError:
+    try:
+        legs = planned_tickets(plan).legs()
+    except OrderPayloadError as exc:
+        return exc
+    return [TicketLeg(leg, intent, intent.payload_json()) for leg, intent in legs.items()]
+
+
+def tickets_of_plans(plans: Sequence[TradePlan]) -> list[list[TicketLeg] | OrderPayloadError]:
+    """Each plan's legs (``planned_tickets(plan).legs()`` in order), or the error building them raised."""
+    out: list[list[TicketLeg] | OrderPayloadError] = []
+    for plan in plans:
+        template = _template(_shape(plan))
+        if isinstance(template, OrderPayloadError):
+            # The same error, unless a tag of this plan would have been refused first.
+            tags_ok = all(TAG_PATTERN.match(plan.tag + suffix) for suffix in _SUFFIXES)
+            out.append(template if tags_ok else _scalar(plan))
+            continue
+        named = _named(template, plan)
+        out.append(named if named is not None else _scalar(plan))
+    return out
+
+
+def planned_tickets_many(plans: Sequence[TradePlan]) -> list[Tickets | OrderPayloadError]:
+    """``planned_tickets`` of each plan (or the error it raised), forms built once per shape."""
+    out: list[Tickets | OrderPayloadError] = []
+    for legs in tickets_of_plans(plans):
+        if isinstance(legs, OrderPayloadError):
+            out.append(legs)
+            continue
+        by_leg = {leg.leg: leg.intent for leg in legs}
+        out.append(Tickets(by_leg["entry"], by_leg.get("t1"), by_leg.get("runner_stop")))
+    return out
