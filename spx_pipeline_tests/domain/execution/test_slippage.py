@@ -1,7 +1,7 @@
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spx_pipeline.domain.execution import realized_slippage
@@ -62,6 +62,7 @@ GRID = [Decimal(i) * Decimal("0.05") for i in range(1, 60)] + [
 ]
 
 
+@settings(deadline=None)  # behaviour, not speed: a loaded machine must not fail it
 @given(st.integers(0, len(GRID) - 1), st.integers(0, len(GRID) - 1))
 def test_ticks_between_two_grid_prices_is_the_number_of_grid_steps(i: int, j: int) -> None:
     assert ticks_between(GRID[i], GRID[j]) == j - i
