@@ -32,17 +32,21 @@ def _column(name: str) -> str:
     return _RENAMES.get(name, name)
 
 
+# (field, column) pairs read once: a run maps thousands of trades, and ``dataclasses.fields`` is slow.
+_PLAN_COLUMNS = tuple((f.name, _column(f.name)) for f in dataclasses.fields(TradePlan))
+_TRADE_FIELDS = tuple(f.name for f in dataclasses.fields(Trade) if f.name != "plan")
+
+
 def plan_values(plan: TradePlan) -> dict[str, Any]:
-    return {_column(f.name): getattr(plan, f.name) for f in dataclasses.fields(plan)}
+    return {column: getattr(plan, name) for name, column in _PLAN_COLUMNS}
 
 
 def trade_values(trade: Trade) -> dict[str, Any]:
     """Every column of ``trades`` for ``trade``."""
     values = plan_values(trade.plan)
-    for f in dataclasses.fields(trade):
-        if f.name != "plan":
-            value = getattr(trade, f.name)
-            values[f.name] = str(value) if isinstance(value, TradeState | CloseReason) else value
+    for name in _TRADE_FIELDS:
+        value = getattr(trade, name)
+        values[name] = str(value) if isinstance(value, TradeState | CloseReason) else value
     return values
 
 
