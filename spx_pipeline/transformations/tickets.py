@@ -24,7 +24,7 @@ from spx_pipeline.domain.setups import Setup
 from spx_pipeline.domain.trades import Trade, TradePlan, TradeState, ticket_id
 from spx_pipeline.domain.trades.birth import plan_from_recommendation
 from spx_pipeline.domain.trades.ids import trade_id as make_trade_id
-from spx_pipeline.domain.trades.ticket_batch import planned_tickets_many, tickets_of_plans
+from spx_pipeline.domain.trades.ticket_batch import TicketLeg, tickets_of_plans
 from spx_pipeline.storage.app.trades import PlanOutcome, TradeStore
 from spx_pipeline.storage.warehouse import reads
 from spx_pipeline.storage.warehouse.schema import column_names
@@ -118,7 +118,8 @@ def plan_trades(
             continue
         entries.append(_Entry(setup_id, account_id, plan, None, checked=False))
         fresh.append(plan)
-    built = iter(planned_tickets_many(fresh))
+    built = iter(tickets_of_plans(fresh))
+    legs_of: dict[str, tuple[TradePlan, list[TicketLeg]]] = {}
     plans: list[tuple[TradePlan, str | None]] = []
     skipped: list[tuple[str, str, str]] = []
     for entry in entries:
@@ -127,10 +128,12 @@ def plan_trades(
             skipped.append((entry.setup_id, entry.account_id, str(blocked)))
             continue
         if not entry.checked:
-            tickets = next(built)
-            if isinstance(tickets, OrderPayloadError):
-                blocked = f"its orders cannot be built: {tickets}"
+            legs = next(built)
+            if isinstance(legs, OrderPayloadError):
+                blocked = f"its orders cannot be built: {legs}"
                 skipped.append((entry.setup_id, entry.account_id, blocked))
+            else:
+                legs_of[entry.plan.trade_id] = (entry.plan, legs)
         plans.append((entry.plan, blocked))
     for key, trade in existing.items():
         if key not in mentioned and trade.state == TradeState.PLANNED:
@@ -139,19 +142,33 @@ def plan_trades(
             )
     outcomes = store.plan(plans, run_id=run_id, now=created_at)
     placeable = [o.trade for o in outcomes if o.outcome != "frozen" and o.trade.blocked_reason is None]
-    return TradePlanning(outcomes, ticket_rows(placeable, run_id=run_id, created_at=created_at), skipped)
+    rows = ticket_rows(placeable, run_id=run_id, created_at=created_at, built=legs_of)
+    return TradePlanning(outcomes, rows, skipped)
 
 
-def ticket_rows(trades: Sequence[Trade], *, run_id: str, created_at: datetime) -> pd.DataFrame:
+def ticket_rows(
+    trades: Sequence[Trade],
+    *,
+    run_id: str,
+    created_at: datetime,
+    built: Mapping[str, tuple[TradePlan, list[TicketLeg]]] | None = None,
+) -> pd.DataFrame:
     """``order_tickets`` rows: each placeable plan's entry, T1 and runner stop.
 
     Built column by column: the forms come once per plan shape (``tickets_of_plans``), each
-    ticket id is one SHA-256 of its tag and leg.
+    ticket id is one SHA-256 of its tag and leg. ``built``: legs planning already built, by trade
+    id with the plan they were built for (used only for that very plan).
     """
     plans = [trade.plan for trade in trades]
-    built = tickets_of_plans(plans)
+    known = built or {}
+    legs_each: list[list[TicketLeg] | OrderPayloadError] = [
+        known[p.trade_id][1] if known.get(p.trade_id, (None,))[0] is p else [] for p in plans
+    ]
+    missing = [i for i, p in enumerate(plans) if known.get(p.trade_id, (None,))[0] is not p]
+    for i, legs in zip(missing, tickets_of_plans([plans[i] for i in missing]), strict=True):
+        legs_each[i] = legs
     columns: dict[str, list[Any]] = {name: [] for name in _BUILT_COLUMNS}
-    for plan, legs in zip(plans, built, strict=True):
+    for plan, legs in zip(plans, legs_each, strict=True):
         if isinstance(legs, OrderPayloadError):
             raise legs
         for leg in legs:

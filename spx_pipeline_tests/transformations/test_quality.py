@@ -1,13 +1,18 @@
 """The rules the asset checks apply, on small frames (the checks' runs are in defs/test_checks.py)."""
 
+import json
 from datetime import date
 
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from spx_pipeline.domain.tradier.order_requests import read_order_form
 from spx_pipeline.transformations.quality import (
     balances_accounted_for,
     chain_quality,
     failures_have_reasons,
+    invalid_payloads,
     median_spread,
     tradable_ticketed,
 )
@@ -77,3 +82,50 @@ def test_every_tradable_recommendation_needs_an_entry_ticket() -> None:
     verdict = tradable_ticketed(tradable, entry.assign(leg="t1"))
     assert not verdict.passed
     assert verdict.details["not_ticketed"] == "2026-11-24/s/A/f"
+
+
+def _read_each(tickets: pd.DataFrame) -> dict[str, str]:
+    """Every payload read whole, one by one: the reference the once-per-shape check matches."""
+    problems: dict[str, str] = {}
+    for ticket_id, payload in zip(tickets["ticket_id"], tickets["payload_json"], strict=True):
+        try:
+            read_order_form(json.loads(payload))
+        except (ValueError, TypeError, KeyError) as exc:
+            problems[str(ticket_id)] = str(exc)
+    return problems
+
+
+_FORM = {
+    "class": "oco", "duration": "day", "tag": "spx-20261124-0123456789abcdef-t1",
+    "symbol[0]": "SPX", "option_symbol[0]": "SPXW261124C06000000", "side[0]": "sell_to_close",
+    "quantity[0]": "2", "type[0]": "limit", "price[0]": "6.60",
+    "symbol[1]": "SPX", "option_symbol[1]": "SPXW261124C06000000", "side[1]": "sell_to_close",
+    "quantity[1]": "2", "type[1]": "stop", "stop[1]": "2.20",
+}  # fmt: skip
+_CHANGES = st.sampled_from(
+    [
+        {}, {"tag": "spx-20261124-fedcba9876543210-t1"}, {"tag": "bad tag"}, {"tag": ""}, {"tag": 7},
+        {"tag": " spx-1 "}, {"price[0]": "6.63"}, {"duration": "forever", "tag": "bad tag"},
+        {"class": "option"}, {"quantity[1]": "x"}, {"side[0]": "buy", "tag": "x" * 300}, {"stop[1]": None},
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(changes=st.lists(_CHANGES, max_size=12), odd=st.sampled_from(["[]", "{}", '"x"', "{bad json"]))
+def test_the_payload_check_reads_each_shape_once_and_says_what_reading_each_says(
+    changes: list[dict[str, object]], odd: str
+) -> None:
+    payloads = [json.dumps({k: v for k, v in {**_FORM, **c}.items() if v is not None}) for c in changes]
+    tickets = pd.DataFrame(
+        {"ticket_id": [f"t{i}" for i in range(len(payloads) + 1)], "payload_json": [*payloads, odd]}
+    )
+    try:
+        expected: dict[str, str] | str = _read_each(tickets)
+    except Exception as exc:
+        expected = type(exc).__name__
+    try:
+        got: dict[str, str] | str = invalid_payloads(tickets)
+    except Exception as exc:
+        got = type(exc).__name__
+    assert got == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -14,6 +15,7 @@ from spx_pipeline.domain.orders import OrderPayloadError
 from spx_pipeline.domain.trades import Trade, TradeState, ticket_id
 from spx_pipeline.domain.trades.birth import planned_tickets
 from spx_pipeline.domain.trades.records import TradePlan
+from spx_pipeline.domain.trades.ticket_batch import tickets_of_plans
 from spx_pipeline.storage.warehouse.schema import column_names
 from spx_pipeline.transformations.tickets import ticket_rows
 from spx_pipeline_tests.domain.strategies import plans
@@ -82,3 +84,11 @@ def test_column_built_ticket_rows_equal_the_per_leg_rows(batch: list[TradePlan])
     expected = _scalar_ticket_rows(trades, run_id="run-1", created_at=NOW)
     pd.testing.assert_frame_equal(got, expected, check_exact=True)
     assert got["payload_json"].tolist() == expected["payload_json"].tolist()
+    # Legs planning built are reused only for the very plan they were built for.
+    built = {
+        t.trade_id: (t.plan, legs)
+        for t, legs in zip(trades[::2], tickets_of_plans([t.plan for t in trades[::2]]), strict=True)
+    }
+    stale = {t.trade_id: (dataclasses.replace(t.plan), []) for t in trades[1::2]}
+    reused = ticket_rows(trades, run_id="run-1", created_at=NOW, built={**stale, **built})
+    pd.testing.assert_frame_equal(reused, expected, check_exact=True)

@@ -11,7 +11,7 @@ plan by plan; ``spx_pipeline_tests/domain/trades/test_ticket_batch.py`` compares
 from __future__ import annotations
 
 import dataclasses
-import functools
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -38,8 +38,18 @@ class TicketLeg:
     payload_json: str
 
 
+# What names the trade: ``planned_tickets`` copies these, never reads them. Every other field
+# (a new one too) is part of the shape.
+_NAMING = frozenset(
+    {"trade_id", "account_id", "setup_id", "tag", "risk_fingerprint", "recommendation_run_id",
+     "pdt_qualified", "risk_per_contract", "cost_per_contract"}
+)  # fmt: skip
+_SHAPE_FIELDS = tuple(f.name for f in dataclasses.fields(TradePlan) if f.name not in _NAMING)
+_shape_key = operator.attrgetter(*_SHAPE_FIELDS)
+
+
 def _shape(plan: TradePlan) -> TradePlan:
-    """The plan without what names the trade (the fields ``planned_tickets`` copies, never reads)."""
+    """The plan without what names the trade."""
     return dataclasses.replace(
         plan,
         trade_id=_TEMPLATE_ID,
@@ -59,8 +69,21 @@ class _Template:
     legs: tuple[tuple[str, OrderIntent, str, str], ...]  # (leg, intent, JSON before the tag, after)
 
 
-@functools.lru_cache(maxsize=4096)
-def _template(shape: TradePlan) -> _Template | OrderPayloadError:
+_TEMPLATES: dict[tuple[object, ...], _Template | OrderPayloadError] = {}
+
+
+def _template(plan: TradePlan) -> _Template | OrderPayloadError:
+    """The plan's shape built once (remembered; a few thousand shapes at most are kept)."""
+    key = _shape_key(plan)
+    found = _TEMPLATES.get(key)
+    if found is None:
+        if len(_TEMPLATES) >= 4096:
+            _TEMPLATES.clear()
+        found = _TEMPLATES[key] = _build(_shape(plan))
+    return found
+
+
+def _build(shape: TradePlan) -> _Template | OrderPayloadError:
     try:
         tickets = planned_tickets(shape)
     except OrderPayloadError as exc:
@@ -81,10 +104,11 @@ def _named(template: _Template, plan: TradePlan) -> list[TicketLeg] | None:
         tag = plan.tag + intent.tag[len(_TEMPLATE_TAG) :]
         if not TAG_PATTERN.match(tag):
             return None
-        form = {**intent.form, "tag": tag}
-        named = dataclasses.replace(
-            intent, trade_id=plan.trade_id, account_id=plan.account_id, tag=tag, form=form
-        )
+        named = OrderIntent(
+            plan.trade_id, plan.account_id, intent.leg, intent.seq, tag, intent.order_class, intent.side,
+            intent.order_type, intent.quantity, intent.price, intent.stop_price, intent.duration,
+            {**intent.form, "tag": tag}, intent.reason,
+        )  # fmt: skip
         out.append(TicketLeg(leg, named, f'{before}"{tag}"{after}'))
     return out
 
@@ -101,7 +125,7 @@ def tickets_of_plans(plans: Sequence[TradePlan]) -> list[list[TicketLeg] | Order
     """Each plan's legs (``planned_tickets(plan).legs()`` in order), or the error building them raised."""
     out: list[list[TicketLeg] | OrderPayloadError] = []
     for plan in plans:
-        template = _template(_shape(plan))
+        template = _template(plan)
         if isinstance(template, OrderPayloadError):
             # The same error, unless a tag of this plan would have been refused first.
             tags_ok = all(TAG_PATTERN.match(plan.tag + suffix) for suffix in _SUFFIXES)
