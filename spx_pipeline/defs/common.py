@@ -26,6 +26,18 @@ def table_schema_metadata(table: str) -> dict[str, object]:
     }
 
 
+def table_asset_spec(key: dg.AssetKey, *, group: str, kinds: set[str], description: str) -> dg.AssetSpec:
+    """The spec of an asset that is the warehouse table of its own name (schema shown in the UI)."""
+    return dg.AssetSpec(
+        key,
+        group_name=group,
+        owners=OWNERS,
+        kinds=kinds,
+        description=description,
+        metadata=table_schema_metadata(key.path[-1]),
+    )
+
+
 def run_state(instance: dg.DagsterInstance) -> Callable[[str], RunState]:
     """Whether a run is over, as this Dagster instance knows it (for repairing crashed runs)."""
 

@@ -23,15 +23,23 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import dagster as dg
+import pandas as pd
 from pydantic import Field
 
 from spx_pipeline.broker.secrets import Redactor
+from spx_pipeline.broker.tradier import AccountCredential
 from spx_pipeline.defs.run_config import CheckedConfig
 from spx_pipeline.resources import TradierResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.settings import MAX_SYNC_SHARDS
 from spx_pipeline.storage.app.credentials import StoredCredential
-from spx_pipeline.transformations.shards import DEFAULT_MIN_ACCOUNTS_PER_SHARD, Shard, plan_shards
+from spx_pipeline.storage.warehouse.schema import column_names
+from spx_pipeline.transformations.shards import (
+    DEFAULT_MIN_ACCOUNTS_PER_SHARD,
+    Shard,
+    plan_shards,
+    shard_failure_rows,
+)
 
 T = TypeVar("T")
 
@@ -46,6 +54,14 @@ class ShardInputs:
     captured_at: datetime
     log: Any
 
+    def account_credentials(self) -> list[AccountCredential]:
+        """The accounts as the broker client takes them (the token stays a ``SecretToken``)."""
+        return [AccountCredential(c.account_id, c.token, c.environment) for c in self.credentials]
+
+    def redactor(self) -> Redactor:
+        """Takes every token of this shard out of a text before it is stored or logged."""
+        return Redactor(c.token for c in self.credentials)
+
 
 @dataclass(frozen=True)
 class ShardFailure:
@@ -56,6 +72,25 @@ class ShardFailure:
     message: str
     run_id: str
     captured_at: datetime
+
+    def rows(self, stages: Sequence[str]) -> pd.DataFrame:
+        """``sync_failures`` rows: every account of the shard failed at each of ``stages``."""
+        return shard_failure_rows(
+            self.shard,
+            stages,
+            error=self.error,
+            message=self.message,
+            run_id=self.run_id,
+            captured_at=self.captured_at,
+        )
+
+
+def joined_rows(frames: Sequence[pd.DataFrame], table: str) -> pd.DataFrame:
+    """The parts' rows of one table as one frame (the table's columns when every part is empty)."""
+    kept = [f for f in frames if len(f)]
+    if not kept:
+        return pd.DataFrame(columns=list(column_names(table)))
+    return pd.concat(kept, ignore_index=True) if len(kept) > 1 else kept[0]
 
 
 # Rows of the join, per asset: (output name = asset key, materialization metadata).
