@@ -29,7 +29,7 @@ from pydantic import Field
 from spx_pipeline.broker.secrets import Redactor
 from spx_pipeline.broker.tradier import AccountCredential
 from spx_pipeline.defs.run_config import CheckedConfig
-from spx_pipeline.resources import TradierResource
+from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.settings import MAX_SYNC_SHARDS
 from spx_pipeline.storage.app.credentials import StoredCredential
@@ -132,6 +132,37 @@ def chosen_credentials(
     if unknown:
         log.warning(f"Not active or unknown, skipped: {sorted(unknown)}")
     return [c for c in stored if c.account_id in wanted]
+
+
+class AccountsConfig(CheckedConfig):
+    """Limit the read to some accounts (the credentials sensor does this); empty = every active one."""
+
+    account_ids: list[str] = Field(default_factory=list)
+
+
+def one_step_read(read: ShardedRead[T], *, specs: Sequence[dg.AssetSpec]) -> dg.AssetsDefinition:
+    """The multi-asset of ``read`` as one step (the in-process default): fetch every account, write.
+
+    ``specs`` are ``read.specs`` with their upstream deps; the sharded variant runs the same two
+    halves as separate steps (``sharded_read``).
+    """
+
+    @dg.multi_asset(specs=list(specs), name=read.name, pool=WAREHOUSE_POOL)
+    def one_step(
+        context: dg.AssetExecutionContext,
+        config: AccountsConfig,
+        app_db: AppDatabaseResource,
+        tradier: TradierResource,
+        warehouse: WarehouseResource,
+        clock: ClockResource,
+    ) -> Iterator[dg.MaterializeResult]:
+        store = app_db.credential_store()
+        stored = chosen_credentials(store.active_credentials(verify=False), config.account_ids, context.log)
+        inputs = ShardInputs(stored, tradier, context.run.run_id, clock.run_time(context), context.log)
+        for name, metadata in read.write(context, warehouse.warehouse(), [read.fetch(inputs)]):
+            yield dg.MaterializeResult(asset_key=dg.AssetKey(name), metadata=metadata)
+
+    return one_step
 
 
 def sharded_read(read: ShardedRead[T], *, shards: int) -> dg.AssetsDefinition:
