@@ -29,7 +29,7 @@ from pydantic import Field
 from spx_pipeline.broker.secrets import Redactor
 from spx_pipeline.broker.tradier import AccountCredential
 from spx_pipeline.defs.run_config import CheckedConfig
-from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
+from spx_pipeline.resources import TradierResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.settings import MAX_SYNC_SHARDS
 from spx_pipeline.storage.app.credentials import StoredCredential
@@ -140,29 +140,25 @@ class AccountsConfig(CheckedConfig):
     account_ids: list[str] = Field(default_factory=list)
 
 
-def one_step_read(read: ShardedRead[T], *, specs: Sequence[dg.AssetSpec]) -> dg.AssetsDefinition:
-    """The multi-asset of ``read`` as one step (the in-process default): fetch every account, write.
+# What the one-step asset of a read asks for (the same resources as the sharded steps together).
+ONE_STEP_RESOURCES = frozenset({"app_db", "tradier", "warehouse", "clock"})
 
-    ``specs`` are ``read.specs`` with their upstream deps; the sharded variant runs the same two
-    halves as separate steps (``sharded_read``).
+
+def read_in_one_step(
+    read: ShardedRead[T], context: dg.AssetExecutionContext, config: AccountsConfig
+) -> Iterator[dg.MaterializeResult]:
+    """Run ``read`` as one step (the in-process default): fetch every chosen account, then write.
+
+    The sharded variant (``sharded_read``) runs the same two halves as separate steps.
     """
-
-    @dg.multi_asset(specs=list(specs), name=read.name, pool=WAREHOUSE_POOL)
-    def one_step(
-        context: dg.AssetExecutionContext,
-        config: AccountsConfig,
-        app_db: AppDatabaseResource,
-        tradier: TradierResource,
-        warehouse: WarehouseResource,
-        clock: ClockResource,
-    ) -> Iterator[dg.MaterializeResult]:
-        store = app_db.credential_store()
-        stored = chosen_credentials(store.active_credentials(verify=False), config.account_ids, context.log)
-        inputs = ShardInputs(stored, tradier, context.run.run_id, clock.run_time(context), context.log)
-        for name, metadata in read.write(context, warehouse.warehouse(), [read.fetch(inputs)]):
-            yield dg.MaterializeResult(asset_key=dg.AssetKey(name), metadata=metadata)
-
-    return one_step
+    resources = context.resources
+    store = resources.app_db.credential_store()
+    stored = chosen_credentials(store.active_credentials(verify=False), config.account_ids, context.log)
+    inputs = ShardInputs(
+        stored, resources.tradier, context.run.run_id, resources.clock.run_time(context), context.log
+    )
+    for name, metadata in read.write(context, resources.warehouse.warehouse(), [read.fetch(inputs)]):
+        yield dg.MaterializeResult(asset_key=dg.AssetKey(name), metadata=metadata)
 
 
 def sharded_read(read: ShardedRead[T], *, shards: int) -> dg.AssetsDefinition:

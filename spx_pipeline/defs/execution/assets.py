@@ -4,6 +4,7 @@ All read-only at the broker. Each asset publishes its rows whole (one transactio
 reads its inputs from published rows, so a run that died is never reconciled against.
 """
 
+from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,7 +23,7 @@ from spx_pipeline.defs.execution.broker_reads import (
     POSITIONS,
 )
 from spx_pipeline.defs.run_config import CheckedConfig, Finite, to_decimal
-from spx_pipeline.defs.shards import one_step_read
+from spx_pipeline.defs.shards import ONE_STEP_RESOURCES, AccountsConfig, read_in_one_step
 from spx_pipeline.domain.execution import GuardrailPolicy, ReconciliationStatus, match_fidelity, quantile
 from spx_pipeline.domain.execution.guardrails import in_window
 from spx_pipeline.domain.market_calendar import sessions_between, trading_day
@@ -53,7 +54,15 @@ def sessions_back(day: date, count: int) -> list[date]:
 MAX_SESSIONS = 2520
 
 
-broker_state = one_step_read(BROKER_STATE_READ, specs=BROKER_STATE_SPECS)
+@dg.multi_asset(
+    specs=list(BROKER_STATE_SPECS),
+    name="broker_state",
+    pool=WAREHOUSE_POOL,
+    required_resource_keys=set(ONE_STEP_RESOURCES),
+)
+def broker_state(context: dg.AssetExecutionContext, config: AccountsConfig) -> Iterator[dg.MaterializeResult]:
+    """Every account in one step (the in-process default); ``broker_reads`` holds both halves."""
+    yield from read_in_one_step(BROKER_STATE_READ, context, config)
 
 
 class FidelityConfig(CheckedConfig):

@@ -1,5 +1,7 @@
 """Portfolio group: credentials → Tradier balances → validated portfolio snapshots."""
 
+from collections.abc import Iterator
+
 import dagster as dg
 import pandas as pd
 
@@ -14,7 +16,7 @@ from spx_pipeline.defs.portfolio.balance_steps import (
     STAGE,
     SYNC_FAILURES,
 )
-from spx_pipeline.defs.shards import one_step_read
+from spx_pipeline.defs.shards import ONE_STEP_RESOURCES, AccountsConfig, read_in_one_step
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.storage.app.snapshots import replace_snapshots
@@ -63,9 +65,17 @@ def broker_credentials(
 FAILURE_STAGES = ("balances", "snapshot_validation")
 
 
-tradier_balances = one_step_read(
-    BALANCE_READ, specs=[spec.replace_attributes(deps=[broker_credentials]) for spec in BALANCE_SPECS]
+@dg.multi_asset(
+    specs=[spec.replace_attributes(deps=[broker_credentials]) for spec in BALANCE_SPECS],
+    name="tradier_balances",
+    pool=WAREHOUSE_POOL,
+    required_resource_keys=set(ONE_STEP_RESOURCES),
 )
+def tradier_balances(
+    context: dg.AssetExecutionContext, config: AccountsConfig
+) -> Iterator[dg.MaterializeResult]:
+    """Every account in one step (the in-process default); ``balance_steps`` holds both halves."""
+    yield from read_in_one_step(BALANCE_READ, context, config)
 
 
 def _balances_for_run(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> pd.DataFrame:
