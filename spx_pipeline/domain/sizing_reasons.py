@@ -50,25 +50,34 @@ def _left(total: Decimal, left: Decimal, earlier: str = "earlier setups") -> str
     return f"{dollars(left)} left of {dollars(total)} after {earlier}"
 
 
+def _budget_phrases(f: SizingFacts) -> dict[str, str]:
+    """Each budget the account reported, as every sentence names it, keyed like ``binding``."""
+    phrases: dict[str, str] = {}
+    if f.bp is not None and f.bp_left is not None:
+        phrases["buying_power"] = f"buying power {_left(f.bp, f.bp_left)}"
+    if f.dtbp is not None and f.dtbp_left is not None:
+        phrases["day_trade_buying_power"] = (
+            f"day-trade buying power {_left(f.dtbp, f.dtbp_left, 'earlier same-day setups')}"
+        )
+    if f.daily is not None and f.daily_left is not None:
+        phrases["daily_max_risk"] = f"daily max risk {_left(f.daily, f.daily_left)}"
+    return phrases
+
+
 def sizing_reason(f: SizingFacts) -> str:
     risk_word = "risk to the stop" if f.with_stop else "premium at risk"
+    phrases = _budget_phrases(f)
     if f.contracts == 0:
         if f.binding == "buying_power":
-            assert f.bp is not None and f.bp_left is not None
+            return f"No trade: {phrases[f.binding]} does not cover one contract at {dollars(f.cost_each)}."
+        if f.binding == "day_trade_buying_power":
             return (
-                f"No trade: buying power {_left(f.bp, f.bp_left)} does not cover one contract at "
+                f"No trade: {phrases[f.binding]} does not cover one same-day contract at "
                 f"{dollars(f.cost_each)}."
             )
-        if f.binding == "day_trade_buying_power":
-            assert f.dtbp is not None and f.dtbp_left is not None
-            return (
-                f"No trade: day-trade buying power {_left(f.dtbp, f.dtbp_left, 'earlier same-day setups')} "
-                f"does not cover one same-day contract at {dollars(f.cost_each)}."
-            )
         if f.binding == "daily_max_risk":
-            assert f.daily is not None and f.daily_left is not None
             return (
-                f"No trade: daily max risk {_left(f.daily, f.daily_left)} is below the {risk_word} "
+                f"No trade: {phrases[f.binding]} is below the {risk_word} "
                 f"of one contract ({dollars(f.risk_each)})."
             )
         return (
@@ -76,36 +85,16 @@ def sizing_reason(f: SizingFacts) -> str:
             f"of one contract ({dollars(f.risk_each)})."
         )
     more = f"max risk {dollars(f.budget)} alone would allow more"
+    capped = f"{f.contracts} contract(s): capped by {phrases.get(f.binding)} at"
     if f.binding == "buying_power":
-        assert f.bp is not None and f.bp_left is not None
-        return (
-            f"{f.contracts} contract(s): capped by buying power {_left(f.bp, f.bp_left)} at "
-            f"{dollars(f.cost_each)} each ({more})."
-        )
+        return f"{capped} {dollars(f.cost_each)} each ({more})."
     if f.binding == "day_trade_buying_power":
-        assert f.dtbp is not None and f.dtbp_left is not None
-        return (
-            f"{f.contracts} contract(s): capped by day-trade buying power "
-            f"{_left(f.dtbp, f.dtbp_left, 'earlier same-day setups')} at {dollars(f.cost_each)} each "
-            f"(closing a same-day expiry is a day trade; {more})."
-        )
+        return f"{capped} {dollars(f.cost_each)} each (closing a same-day expiry is a day trade; {more})."
     if f.binding == "daily_max_risk":
-        assert f.daily is not None and f.daily_left is not None
-        return (
-            f"{f.contracts} contract(s): capped by daily max risk {_left(f.daily, f.daily_left)} at "
-            f"{dollars(f.risk_each)} {risk_word} each ({more})."
-        )
-    notes = [
-        "buying power not reported, not capped"
-        if f.bp is None or f.bp_left is None
-        else f"buying power {_left(f.bp, f.bp_left)} suffices"
-    ]
-    if f.dtbp is not None and f.dtbp_left is not None:
-        notes.append(
-            f"day-trade buying power {_left(f.dtbp, f.dtbp_left, 'earlier same-day setups')} suffices"
-        )
-    if f.daily is not None and f.daily_left is not None:
-        notes.append(f"daily max risk {_left(f.daily, f.daily_left)} suffices")
+        return f"{capped} {dollars(f.risk_each)} {risk_word} each ({more})."
+    notes = [f"{phrase} suffices" for phrase in phrases.values()]
+    if "buying_power" not in phrases:
+        notes.insert(0, "buying power not reported, not capped")
     return (
         f"{f.contracts} contract(s): max risk {dollars(f.budget)} / {dollars(f.risk_each)} {risk_word} "
         f"per contract; {'; '.join(notes)}."
