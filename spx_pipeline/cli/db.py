@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import click
 import duckdb
 
 from spx_pipeline.cli.common import CliError, app_database, db_url_option, operator_errors
 from spx_pipeline.cli.render import FORMATS, QueryResult, render
+from spx_pipeline.storage.app.database import AppDatabase
 from spx_pipeline.storage.warehouse.analyst import AnalystCatalog
 from spx_pipeline.storage.warehouse.store import Warehouse, query_names, read_named_query
 
+T = TypeVar("T")
 _PATH_HELP = "the warehouse's DuckDB file (default: $SPX_WAREHOUSE_PATH or data/warehouse.duckdb)"
 
 
@@ -26,13 +31,18 @@ def db() -> None:
     """
 
 
+def _migrations(db_url: str | None, step: Callable[[AppDatabase], T]) -> tuple[AppDatabase, T]:
+    """``step`` on the app database of ``--db-url`` (else the settings'); a store error is one line."""
+    with operator_errors():
+        database = app_database(db_url)
+        return database, step(database)
+
+
 @db.command()
 @db_url_option
 def upgrade(db_url: str | None) -> int:
     """Apply pending app-database migrations."""
-    with operator_errors():
-        database = app_database(db_url)
-        applied = database.upgrade()
+    database, applied = _migrations(db_url, AppDatabase.upgrade)
     if applied:
         for name in applied:
             click.echo(f"applied {name}")
@@ -45,9 +55,7 @@ def upgrade(db_url: str | None) -> int:
 @db_url_option
 def status(db_url: str | None) -> int:
     """List applied and pending migrations (exit 1 when a file no longer matches)."""
-    with operator_errors():
-        database = app_database(db_url)
-        rows = database.status()
+    database, rows = _migrations(db_url, AppDatabase.status)
     click.echo(f"database: {database.display_url}")
     for row in rows:
         when = row.applied_at.strftime("%Y-%m-%d %H:%M:%S UTC") if row.applied_at else "-"

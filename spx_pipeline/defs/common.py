@@ -1,6 +1,7 @@
 """Small helpers shared by the asset modules: metadata, run identity, table schemas."""
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
@@ -24,6 +25,18 @@ def table_schema_metadata(table: str) -> dict[str, object]:
         ),
         "dagster/table_name": table,
     }
+
+
+def table_asset_spec(key: dg.AssetKey, *, group: str, kinds: set[str], description: str) -> dg.AssetSpec:
+    """The spec of an asset that is the warehouse table of its own name (schema shown in the UI)."""
+    return dg.AssetSpec(
+        key,
+        group_name=group,
+        owners=OWNERS,
+        kinds=kinds,
+        description=description,
+        metadata=table_schema_metadata(key.path[-1]),
+    )
 
 
 def run_state(instance: dg.DagsterInstance) -> Callable[[str], RunState]:
@@ -67,6 +80,44 @@ def latest_run_rows(
     if latest is None:
         return None
     return reads.rows_of_run(warehouse.warehouse(), table, latest[0])
+
+
+@dataclass(frozen=True)
+class LatestRun:
+    """The asset's latest materialization as a check judges it: its run and metadata values."""
+
+    run_id: str
+    metadata: Mapping[str, object]
+
+    def rows(self, warehouse: WarehouseResource, table: str) -> pd.DataFrame:
+        """The table's rows this run wrote."""
+        return reads.rows_of_run(warehouse.warehouse(), table, self.run_id)
+
+
+LatestRunJudge = Callable[[LatestRun, WarehouseResource], dg.AssetCheckResult]
+
+
+def latest_run_check(
+    asset: dg.AssetsDefinition | dg.AssetKey, *, description: str
+) -> Callable[[LatestRunJudge], dg.AssetChecksDefinition]:
+    """Decorator: a check (named after the function) judging the asset's latest materialization.
+
+    Before the first materialization the check fails with ``not_materialized`` (nothing to vouch
+    for), so the judge only ever sees a run that happened.
+    """
+    key = asset.key if isinstance(asset, dg.AssetsDefinition) else asset
+
+    def build(judge: LatestRunJudge) -> dg.AssetChecksDefinition:
+        @dg.asset_check(asset=asset, name=judge.__name__, description=description)
+        def _check(
+            context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+        ) -> dg.AssetCheckResult:
+            latest = latest_materialization(context.instance, key)
+            return not_materialized() if latest is None else judge(LatestRun(*latest), warehouse)
+
+        return _check
+
+    return build
 
 
 def unique_key_check(

@@ -23,15 +23,23 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import dagster as dg
+import pandas as pd
 from pydantic import Field
 
 from spx_pipeline.broker.secrets import Redactor
+from spx_pipeline.broker.tradier import AccountCredential
 from spx_pipeline.defs.run_config import CheckedConfig
 from spx_pipeline.resources import TradierResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.settings import MAX_SYNC_SHARDS
 from spx_pipeline.storage.app.credentials import StoredCredential
-from spx_pipeline.transformations.shards import DEFAULT_MIN_ACCOUNTS_PER_SHARD, Shard, plan_shards
+from spx_pipeline.storage.warehouse.schema import column_names
+from spx_pipeline.transformations.shards import (
+    DEFAULT_MIN_ACCOUNTS_PER_SHARD,
+    Shard,
+    plan_shards,
+    shard_failure_rows,
+)
 
 T = TypeVar("T")
 
@@ -46,6 +54,14 @@ class ShardInputs:
     captured_at: datetime
     log: Any
 
+    def account_credentials(self) -> list[AccountCredential]:
+        """The accounts as the broker client takes them (the token stays a ``SecretToken``)."""
+        return [AccountCredential(c.account_id, c.token, c.environment) for c in self.credentials]
+
+    def redactor(self) -> Redactor:
+        """Takes every token of this shard out of a text before it is stored or logged."""
+        return Redactor(c.token for c in self.credentials)
+
 
 @dataclass(frozen=True)
 class ShardFailure:
@@ -56,6 +72,25 @@ class ShardFailure:
     message: str
     run_id: str
     captured_at: datetime
+
+    def rows(self, stages: Sequence[str]) -> pd.DataFrame:
+        """``sync_failures`` rows: every account of the shard failed at each of ``stages``."""
+        return shard_failure_rows(
+            self.shard,
+            stages,
+            error=self.error,
+            message=self.message,
+            run_id=self.run_id,
+            captured_at=self.captured_at,
+        )
+
+
+def joined_rows(frames: Sequence[pd.DataFrame], table: str) -> pd.DataFrame:
+    """The parts' rows of one table as one frame (the table's columns when every part is empty)."""
+    kept = [f for f in frames if len(f)]
+    if not kept:
+        return pd.DataFrame(columns=list(column_names(table)))
+    return pd.concat(kept, ignore_index=True) if len(kept) > 1 else kept[0]
 
 
 # Rows of the join, per asset: (output name = asset key, materialization metadata).
@@ -97,6 +132,33 @@ def chosen_credentials(
     if unknown:
         log.warning(f"Not active or unknown, skipped: {sorted(unknown)}")
     return [c for c in stored if c.account_id in wanted]
+
+
+class AccountsConfig(CheckedConfig):
+    """Limit the read to some accounts (the credentials sensor does this); empty = every active one."""
+
+    account_ids: list[str] = Field(default_factory=list)
+
+
+# What the one-step asset of a read asks for (the same resources as the sharded steps together).
+ONE_STEP_RESOURCES = frozenset({"app_db", "tradier", "warehouse", "clock"})
+
+
+def read_in_one_step(
+    read: ShardedRead[T], context: dg.AssetExecutionContext, config: AccountsConfig
+) -> Iterator[dg.MaterializeResult]:
+    """Run ``read`` as one step (the in-process default): fetch every chosen account, then write.
+
+    The sharded variant (``sharded_read``) runs the same two halves as separate steps.
+    """
+    resources = context.resources
+    store = resources.app_db.credential_store()
+    stored = chosen_credentials(store.active_credentials(verify=False), config.account_ids, context.log)
+    inputs = ShardInputs(
+        stored, resources.tradier, context.run.run_id, resources.clock.run_time(context), context.log
+    )
+    for name, metadata in read.write(context, resources.warehouse.warehouse(), [read.fetch(inputs)]):
+        yield dg.MaterializeResult(asset_key=dg.AssetKey(name), metadata=metadata)
 
 
 def sharded_read(read: ShardedRead[T], *, shards: int) -> dg.AssetsDefinition:

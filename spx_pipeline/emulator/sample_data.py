@@ -13,8 +13,9 @@ It lives with the local server, not in the domain: nothing in the pipeline may d
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, ParamSpec
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +24,8 @@ import pandas as pd
 from spx_pipeline.domain.market_calendar import NEW_YORK, session, sessions_from
 from spx_pipeline.domain.quotes import to_epoch_ms
 from spx_pipeline.domain.ticks import round_to_tick_array
+
+P = ParamSpec("P")
 
 RATE = 0.04
 MINUTES_PER_YEAR = 365.0 * 24.0 * 60.0
@@ -222,17 +225,9 @@ def _quote(frame: pd.DataFrame, rng: np.random.Generator, now: datetime) -> pd.D
     return out
 
 
-def tradier_chain_records(  # noqa: PLR0917 - mirrors synthetic_spx_chain
-    as_of: date,
-    spot: float = 6000.0,
-    expirations: list[date] | None = None,
-    strikes_each_side: int = 40,
-    strike_step: int = 5,
-    seed: int = 7,
-    now: datetime | None = None,
-) -> list[dict[str, Any]]:
-    """The same chain as nested Tradier JSON rows (a ``greeks`` sub-dict, ``null`` for NaN)."""
-    flat = synthetic_spx_chain(as_of, spot, expirations, strikes_each_side, strike_step, seed, now)
+def nested_chain_records(flat: pd.DataFrame) -> list[dict[str, Any]]:
+    """A flattened chain (``synthetic_spx_chain``) as nested Tradier JSON rows (a ``greeks``
+    sub-dict, ``null`` for NaN), as the chains endpoint answers."""
     records: list[dict[str, Any]] = []
     for row in flat.to_dict(orient="records"):
         greeks = {name: _plain(row.pop(name)) for name in GREEK_FIELDS}
@@ -241,6 +236,19 @@ def tradier_chain_records(  # noqa: PLR0917 - mirrors synthetic_spx_chain
         record["greeks"] = greeks
         records.append(record)
     return records
+
+
+def _nested(build: Callable[P, pd.DataFrame]) -> Callable[P, list[dict[str, Any]]]:
+    """``build``'s chain as nested records, taking the very parameters ``build`` takes."""
+
+    def records(*args: P.args, **kwargs: P.kwargs) -> list[dict[str, Any]]:
+        return nested_chain_records(build(*args, **kwargs))
+
+    return records
+
+
+# The same chain as ``synthetic_spx_chain`` (same parameters), as nested Tradier JSON rows.
+tradier_chain_records = _nested(synthetic_spx_chain)
 
 
 def _plain(value: Any) -> Any:

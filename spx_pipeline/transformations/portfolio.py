@@ -100,9 +100,18 @@ def balance_row(
 
 
 def failure_row(
-    *, run_id: str, account_id: str, stage: str, captured_at: datetime, error: BaseException
+    *,
+    run_id: str,
+    account_id: str,
+    stage: str,
+    captured_at: datetime,
+    error: BaseException,
+    message: str | None = None,
 ) -> dict[str, Any]:
-    """A ``sync_failures`` row: the error's class, HTTP status and message (never a token)."""
+    """A ``sync_failures`` row: the error's class, HTTP status and message (never a token).
+
+    ``message`` stands in for the error's own text where the caller words it (a shard's failure).
+    """
     return {
         "run_id": run_id,
         "account_id": account_id,
@@ -110,7 +119,7 @@ def failure_row(
         "captured_at": captured_at,
         "error_class": type(error).__name__,
         "http_status": getattr(error, "status", None),
-        "message": str(error)[:2000] or type(error).__name__,
+        "message": (str(error) if message is None else message)[:2000] or type(error).__name__,
     }
 
 

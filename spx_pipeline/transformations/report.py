@@ -46,6 +46,40 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Heading:
+    """What stands above a section whether it draws a chart or says why not: key, title, description."""
+
+    key: str
+    title: str
+    description: str
+
+    def chart(self, figure: Figure) -> Section:
+        return Section(self.key, self.title, self.description, figure)
+
+    def note(self, text: str) -> Section:
+        return Section(self.key, self.title, self.description, note=text)
+
+
+SLIPPAGE = Heading(
+    "slippage",
+    "Slippage per setup and leg",
+    "Slippage of every filled leg against its ticket's price, in ticks of the SPX grid "
+    "(positive = adverse), per setup and leg; the newest reading of each leg counts once.",
+)
+OUTCOMES = Heading(
+    "outcomes",
+    "Tradable vs blocked per day",
+    "Recommendations of each trading day's newest run, tradable (at least one contract) or blocked; "
+    "why they were blocked: `spx-pipeline db query blocked_reasons_by_day`.",
+)
+PNL = Heading(
+    "pnl",
+    "P&L per setup",
+    "Realized P&L of closed trades (round trips) per setup, summed over every session.",
+)
+
+
+@dataclass(frozen=True)
 class Report:
     path: Path
     sections: tuple[Section, ...]
@@ -86,8 +120,9 @@ def equity_section(catalog: AnalystCatalog) -> Section:
     description = "Total equity of each account at every published portfolio snapshot (UTC)."
     if accounts > shown:
         description += f" The {shown} accounts with the most equity of {accounts} are drawn."
+    heading = Heading("equity", "Equity per account", description)
     if history.empty:
-        return Section("equity", "Equity per account", description, note="No portfolio snapshots yet.")
+        return heading.note("No portfolio snapshots yet.")
     figure = go.Figure()
     for account, rows in history.groupby("account_id", sort=True):
         figure.add_trace(
@@ -102,21 +137,15 @@ def equity_section(catalog: AnalystCatalog) -> Section:
     times = pd.to_datetime(history["captured_at"], utc=True)
     if times.nunique() == 1:  # one sync so far: an hour either side, not milliseconds
         figure.update_xaxes(range=[times.min() - pd.Timedelta(hours=1), times.max() + pd.Timedelta(hours=1)])
-    return Section(
-        "equity", "Equity per account", description, _layout(figure, y_title="total equity", money=True)
-    )
+    return heading.chart(_layout(figure, y_title="total equity", money=True))
 
 
 def slippage_section(catalog: AnalystCatalog) -> Section:
     import plotly.graph_objects as go
 
     fills = chart_reads.slippage_of_fills(catalog.query, PREFIX)
-    description = (
-        "Slippage of every filled leg against its ticket's price, in ticks of the SPX grid "
-        "(positive = adverse), per setup and leg; the newest reading of each leg counts once."
-    )
     if fills.empty:
-        return Section("slippage", "Slippage per setup and leg", description, note="No filled legs yet.")
+        return SLIPPAGE.note("No filled legs yet.")
     figure = go.Figure()
     for (setup, leg), rows in fills.groupby(["setup_id", "leg"], sort=True):
         figure.add_trace(
@@ -134,24 +163,15 @@ def slippage_section(catalog: AnalystCatalog) -> Section:
         )
     figure.add_hline(y=0, line_width=1, line_color="#888888")
     figure.update_layout(showlegend=False)
-    return Section(
-        "slippage",
-        "Slippage per setup and leg",
-        description,
-        _layout(figure, y_title="ticks (positive = adverse)"),
-    )
+    return SLIPPAGE.chart(_layout(figure, y_title="ticks (positive = adverse)"))
 
 
 def outcomes_section(catalog: AnalystCatalog) -> Section:
     import plotly.graph_objects as go
 
     per_day = chart_reads.outcomes_per_day(catalog.query, PREFIX)
-    description = (
-        "Recommendations of each trading day's newest run, tradable (at least one contract) or blocked; "
-        "why they were blocked: `spx-pipeline db query blocked_reasons_by_day`."
-    )
     if per_day.empty:
-        return Section("outcomes", "Tradable vs blocked per day", description, note="No recommendations yet.")
+        return OUTCOMES.note("No recommendations yet.")
     days = [pd.Timestamp(day).strftime("%Y-%m-%d") for day in per_day["as_of_date"]]
     figure = go.Figure(
         [
@@ -161,9 +181,7 @@ def outcomes_section(catalog: AnalystCatalog) -> Section:
     )
     figure.update_layout(barmode="stack")
     figure.update_xaxes(type="category")
-    return Section(
-        "outcomes", "Tradable vs blocked per day", description, _layout(figure, y_title="recommendations")
-    )
+    return OUTCOMES.chart(_layout(figure, y_title="recommendations"))
 
 
 def trades_available(catalog: AnalystCatalog) -> bool:
@@ -174,14 +192,11 @@ def trades_available(catalog: AnalystCatalog) -> bool:
 def pnl_section(catalog: AnalystCatalog) -> Section:
     import plotly.graph_objects as go
 
-    description = "Realized P&L of closed trades (round trips) per setup, summed over every session."
     if not trades_available(catalog):
-        return Section(
-            "pnl", "P&L per setup", description, note=f"{NO_TRADES}: the analyst copy has no trades."
-        )
+        return PNL.note(f"{NO_TRADES}: the analyst copy has no trades.")
     per_setup = chart_reads.realized_pnl_per_setup(catalog.query, PREFIX)
     if per_setup.empty:
-        return Section("pnl", "P&L per setup", description, note=f"{NO_TRADES}.")
+        return PNL.note(f"{NO_TRADES}.")
     totals = per_setup.groupby("setup_id", sort=True).agg(
         realized_pnl=("realized_pnl", "sum"), trades=("trades", "sum"), sessions=("session_date", "nunique")
     )
@@ -196,7 +211,7 @@ def pnl_section(catalog: AnalystCatalog) -> Section:
             ),
         )
     )
-    return Section("pnl", "P&L per setup", description, _layout(figure, y_title="realized P&L", money=True))
+    return PNL.chart(_layout(figure, y_title="realized P&L", money=True))
 
 
 def build_sections(catalog: AnalystCatalog) -> tuple[Section, ...]:

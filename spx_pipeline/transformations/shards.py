@@ -21,6 +21,7 @@ from typing import Final
 import pandas as pd
 
 from spx_pipeline.storage.warehouse.schema import column_names
+from spx_pipeline.transformations.portfolio import failure_row
 
 # A shard below this many accounts is not worth a step of its own (a worker round trip, the
 # resources' set-up): 16 shards start paying off from about 1,600 accounts.
@@ -77,16 +78,16 @@ def shard_failure_rows(
 
     ``message`` is the error's text with every token taken out; the row says which shard failed.
     """
+    worded = f"shard {shard.key} failed: {message}"
     rows = [
-        {
-            "run_id": run_id,
-            "account_id": account_id,
-            "stage": stage,
-            "captured_at": captured_at,
-            "error_class": type(error).__name__,
-            "http_status": getattr(error, "status", None),
-            "message": f"shard {shard.key} failed: {message}"[:2000],
-        }
+        failure_row(
+            run_id=run_id,
+            account_id=account_id,
+            stage=stage,
+            captured_at=captured_at,
+            error=error,
+            message=worded,
+        )
         for account_id in shard.account_ids
         for stage in stages
     ]

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from spx_pipeline.broker.tradier.errors import TradierMalformedResponseError
 from spx_pipeline.domain.quotes import epoch_datetime
@@ -149,26 +149,28 @@ INT32_LIMIT: Final = 2**31
 INT64_LIMIT: Final = 2**63
 
 
+N = TypeVar("N", Decimal, int)
+
+
+def _within(number: N | None, limit: N, *, field: str, noun: str) -> N | None:
+    """``number`` unless its magnitude reaches ``limit`` (the column's type): then a refusal."""
+    if number is not None and abs(number) >= limit:
+        raise TradierMalformedResponseError(f"{field} is {number}, beyond the {noun} can be; refused")
+    return number
+
+
 def opt_money(value: object, *, field: str) -> Decimal | None:
     """``opt_decimal`` within what DECIMAL(18,4) holds: below 1e14 in magnitude."""
-    number = opt_decimal(value, field=field)
-    if number is not None and abs(number) >= MONEY_LIMIT:
-        raise TradierMalformedResponseError(
-            f"{field} is {number}, beyond the {MONEY_LIMIT:.0e} a money figure can be; refused"
-        )
-    return number
+    return _within(
+        opt_decimal(value, field=field), MONEY_LIMIT, field=field, noun=f"{MONEY_LIMIT:.0e} a money figure"
+    )
 
 
 def bounded_int(limit: int) -> Callable[..., int | None]:
     """``opt_int`` whose magnitude stays below ``limit`` (the column's integer type)."""
 
     def read(value: object, *, field: str) -> int | None:
-        number = opt_int(value, field=field)
-        if number is not None and abs(number) >= limit:
-            raise TradierMalformedResponseError(
-                f"{field} is {number}, beyond the {limit} a count can be; refused"
-            )
-        return number
+        return _within(opt_int(value, field=field), limit, field=field, noun=f"{limit} a count")
 
     return read
 

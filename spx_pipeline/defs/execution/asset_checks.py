@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from spx_pipeline.defs.common import unique_key_check
+from spx_pipeline.defs.common import LatestRun, latest_run_check, unique_key_check
 from spx_pipeline.defs.execution.assets import (
     ORDERS,
     POSITIONS,
@@ -20,20 +20,14 @@ from spx_pipeline.storage.warehouse.trade_mirror import unpublished_placement_ru
 from spx_pipeline.transformations.trade_lifecycle import CLAIM_LEASE
 
 
-@dg.asset_check(
-    asset=POSITIONS,
+@latest_run_check(
+    POSITIONS,
     description="Every account the read asked for either reported its positions or has a failure row.",
 )
-def positions_accounted_for(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
-) -> dg.AssetCheckResult:
-    event = context.instance.get_latest_materialization_event(POSITIONS)
-    if event is None or event.asset_materialization is None:
-        return dg.AssetCheckResult(passed=False, metadata={"latest": "not materialized yet"})
-    metadata = event.asset_materialization.metadata
-    requested = set(metadata["requested_accounts"].value)  # type: ignore[arg-type]
-    reported = set(metadata["reported_accounts"].value)  # type: ignore[arg-type]
-    failed = set(reads.broker_state_failures(warehouse.warehouse(), event.run_id, "positions")["account_id"])
+def positions_accounted_for(run: LatestRun, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    requested = set(run.metadata["requested_accounts"])  # type: ignore[call-overload]
+    reported = set(run.metadata["reported_accounts"])  # type: ignore[call-overload]
+    failed = set(reads.broker_state_failures(warehouse.warehouse(), run.run_id, "positions")["account_id"])
     missing = sorted(requested - reported - failed)
     return dg.AssetCheckResult(
         passed=not missing,
@@ -50,20 +44,13 @@ tradier_orders_unique_keys = unique_key_check(
 )
 
 
-@dg.asset_check(
-    asset=execution_fidelity,
+@latest_run_check(
+    execution_fidelity,
     description="Every leg that filled has a fill price, and a slippage wherever the ticket had a price.",
 )
-def fills_are_priced(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
-) -> dg.AssetCheckResult:
-    event = context.instance.get_latest_materialization_event(execution_fidelity.key)
-    if event is None:
-        return dg.AssetCheckResult(passed=False, metadata={"latest": "not materialized yet"})
-    bad = reads.filled_legs_without_price(warehouse.warehouse(), event.run_id)
-    return dg.AssetCheckResult(
-        passed=bad.empty, metadata={"run_id": event.run_id, "unpriced_fills": len(bad)}
-    )
+def fills_are_priced(run: LatestRun, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    bad = reads.filled_legs_without_price(warehouse.warehouse(), run.run_id)
+    return dg.AssetCheckResult(passed=bad.empty, metadata={"run_id": run.run_id, "unpriced_fills": len(bad)})
 
 
 execution_guardrails_unique_keys = unique_key_check(

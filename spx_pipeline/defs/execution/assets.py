@@ -16,19 +16,18 @@ from spx_pipeline.defs.charts import slippage_chart
 from spx_pipeline.defs.common import OWNERS, table_schema_metadata
 from spx_pipeline.defs.display import preview_markdown, row_counts
 from spx_pipeline.defs.execution.broker_reads import (
+    BROKER_STATE_READ,
     BROKER_STATE_SPECS,
     GROUP,
     ORDERS,
     POSITIONS,
-    fetch_broker_state,
-    write_broker_state,
 )
 from spx_pipeline.defs.run_config import CheckedConfig, Finite, to_decimal
-from spx_pipeline.defs.shards import ShardInputs
+from spx_pipeline.defs.shards import ONE_STEP_RESOURCES, AccountsConfig, read_in_one_step
 from spx_pipeline.domain.execution import GuardrailPolicy, ReconciliationStatus, match_fidelity, quantile
 from spx_pipeline.domain.execution.guardrails import in_window
 from spx_pipeline.domain.market_calendar import sessions_between, trading_day
-from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
+from spx_pipeline.resources import AppDatabaseResource, ClockResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.storage.app.placements import write_setup_fidelity
 from spx_pipeline.storage.warehouse import execution_reads as reads
@@ -55,29 +54,15 @@ def sessions_back(day: date, count: int) -> list[date]:
 MAX_SESSIONS = 2520
 
 
-class BrokerStateConfig(CheckedConfig):
-    """Limit the read to some accounts; empty = every active one."""
-
-    account_ids: list[str] = Field(default_factory=list)
-
-
-@dg.multi_asset(specs=list(BROKER_STATE_SPECS), name="broker_state", pool=WAREHOUSE_POOL)
-def broker_state(
-    context: dg.AssetExecutionContext,
-    config: BrokerStateConfig,
-    app_db: AppDatabaseResource,
-    tradier: TradierResource,
-    warehouse: WarehouseResource,
-    clock: ClockResource,
-) -> Iterator[dg.MaterializeResult]:
-    """Every account in one step (the in-process default); ``broker_reads`` holds both halves,
-    which the sharded variant runs as separate steps."""
-    stored = app_db.credential_store().active_credentials(verify=False)
-    if config.account_ids:
-        stored = [c for c in stored if c.account_id in set(config.account_ids)]
-    inputs = ShardInputs(stored, tradier, context.run.run_id, clock.run_time(context), context.log)
-    for name, metadata in write_broker_state(context, warehouse.warehouse(), [fetch_broker_state(inputs)]):
-        yield dg.MaterializeResult(asset_key=dg.AssetKey(name), metadata=metadata)
+@dg.multi_asset(
+    specs=list(BROKER_STATE_SPECS),
+    name="broker_state",
+    pool=WAREHOUSE_POOL,
+    required_resource_keys=set(ONE_STEP_RESOURCES),
+)
+def broker_state(context: dg.AssetExecutionContext, config: AccountsConfig) -> Iterator[dg.MaterializeResult]:
+    """Every account in one step (the in-process default); ``broker_reads`` holds both halves."""
+    yield from read_in_one_step(BROKER_STATE_READ, context, config)
 
 
 class FidelityConfig(CheckedConfig):

@@ -13,7 +13,7 @@ from datetime import timedelta
 import dagster as dg
 
 from spx_pipeline.defs.execution.jobs import reconciliation_job
-from spx_pipeline.defs.portfolio.automation import SCHEDULE_TIMEZONE, schedule_tick
+from spx_pipeline.defs.portfolio.automation import gated_schedule
 from spx_pipeline.settings import SYNC_FLAG, sync_flag
 
 # 09:25 re-protects positions held overnight before the open (day exits expired at the close).
@@ -26,14 +26,11 @@ AFTER_CLOSE = timedelta(minutes=35)
 
 @dg.definitions
 def automation() -> dg.Definitions:
-    gate = sync_flag()
-
-    @dg.schedule(
+    schedule = gated_schedule(
         name="reconciliation_schedule",
         job=reconciliation_job,
-        cron_schedule=RECONCILIATION_CRONS,
-        execution_timezone=SCHEDULE_TIMEZONE,
-        default_status=dg.DefaultScheduleStatus.RUNNING if gate.enabled else dg.DefaultScheduleStatus.STOPPED,
+        crons=RECONCILIATION_CRONS,
+        gate=sync_flag(),
         description=(
             "Reads positions and orders, follows the trades (protective exits for what filled), measures "
             "fills "
@@ -41,13 +38,8 @@ def automation() -> dg.Definitions:
             "at 16:20 and 16:35 ET (13:15 and 13:30 on an early close) for the options' late fills. "
             f"Skips unless {SYNC_FLAG} is on; starts stopped when it is off."
         ),
+        run_key_prefix="reconciliation",
+        before_open=PRE_OPEN,
+        after_close=AFTER_CLOSE,
     )
-    def reconciliation_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-        return schedule_tick(
-            context.scheduled_execution_time,
-            run_key_prefix="reconciliation",
-            before_open=PRE_OPEN,
-            after_close=AFTER_CLOSE,
-        )
-
-    return dg.Definitions(schedules=[reconciliation_schedule])
+    return dg.Definitions(schedules=[schedule])

@@ -15,16 +15,20 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from spx_pipeline.broker.secrets import Redactor
-from spx_pipeline.broker.tradier import AccountCredential
-from spx_pipeline.defs.common import OWNERS, table_schema_metadata
+from spx_pipeline.defs.common import table_asset_spec
 from spx_pipeline.defs.display import preview_markdown, row_counts
-from spx_pipeline.defs.shards import ShardedRead, ShardFailure, ShardInputs, Written, sharded_read
+from spx_pipeline.defs.shards import (
+    ShardedRead,
+    ShardFailure,
+    ShardInputs,
+    Written,
+    joined_rows,
+    sharded_read,
+)
 from spx_pipeline.domain.market_calendar import trading_day
 from spx_pipeline.storage.warehouse.schema import column_names
 from spx_pipeline.storage.warehouse.store import Warehouse
 from spx_pipeline.transformations.broker_state import order_frames, position_frames
-from spx_pipeline.transformations.shards import shard_failure_rows
 
 GROUP = "execution"
 POSITIONS = dg.AssetKey("tradier_positions")
@@ -32,28 +36,24 @@ ORDERS = dg.AssetKey("tradier_orders")
 
 # A tuple, not a list: the defs-folder loader would take a module-level list of specs for assets.
 BROKER_STATE_SPECS = (
-    dg.AssetSpec(
+    table_asset_spec(
         POSITIONS,
-        group_name=GROUP,
-        owners=OWNERS,
+        group=GROUP,
         kinds={"tradier", "duckdb"},
         description=(
             "Every active account's positions as Tradier reports them, option symbols parsed by the "
             "domain OCC module (root, expiration, right, strike). An account whose fetch failed has a "
             "sync_failures row (stage positions) and is never read as flat."
         ),
-        metadata=table_schema_metadata("tradier_positions"),
     ),
-    dg.AssetSpec(
+    table_asset_spec(
         ORDERS,
-        group_name=GROUP,
-        owners=OWNERS,
+        group=GROUP,
         kinds={"tradier", "duckdb"},
         description=(
             "The session's orders of every active account with their tags (includeTags=true), an OCO "
             "or multileg order flattened to one row per leg, with status, fills and times."
         ),
-        metadata=table_schema_metadata("tradier_orders"),
     ),
 )
 
@@ -74,8 +74,7 @@ class BrokerStatePart:
 
 def fetch_broker_state(inputs: ShardInputs) -> BrokerStatePart:
     """Positions and the session's orders of ``inputs``' accounts; failures are rows."""
-    stored = inputs.credentials
-    credentials = [AccountCredential(c.account_id, c.token, c.environment) for c in stored]
+    credentials = inputs.account_credentials()
     run_id, captured_at = inputs.run_id, inputs.captured_at
     session = trading_day(captured_at)
     tradier = inputs.tradier
@@ -92,8 +91,8 @@ def fetch_broker_state(inputs: ShardInputs) -> BrokerStatePart:
         run_id=run_id,
         captured_at=captured_at,
     )
-    redact = Redactor(c.token for c in stored)
-    failures = _joined([positions.failures, orders.failures], "sync_failures")
+    redact = inputs.redactor()
+    failures = joined_rows([positions.failures, orders.failures], "sync_failures")
     return BrokerStatePart(
         positions=positions.rows,
         orders=orders.rows,
@@ -108,14 +107,7 @@ def fetch_broker_state(inputs: ShardInputs) -> BrokerStatePart:
 
 def broker_state_shard_failed(failure: ShardFailure) -> BrokerStatePart:
     """Every account of a shard whose step raised, as a positions and an orders failure row."""
-    rows = shard_failure_rows(
-        failure.shard,
-        ("positions", "orders"),
-        error=failure.error,
-        message=failure.message,
-        run_id=failure.run_id,
-        captured_at=failure.captured_at,
-    )
+    rows = failure.rows(("positions", "orders"))
     count = len(failure.shard.account_ids)
     return BrokerStatePart(
         positions=pd.DataFrame(columns=list(column_names("tradier_positions"))),
@@ -129,21 +121,14 @@ def broker_state_shard_failed(failure: ShardFailure) -> BrokerStatePart:
     )
 
 
-def _joined(frames: list[pd.DataFrame], table: str) -> pd.DataFrame:
-    kept = [f for f in frames if len(f)]
-    if not kept:
-        return pd.DataFrame(columns=list(column_names(table)))
-    return pd.concat(kept, ignore_index=True) if len(kept) > 1 else kept[0]
-
-
 def write_broker_state(
     context: dg.OpExecutionContext, wh: Warehouse, parts: list[BrokerStatePart]
 ) -> Written:
     """Publish every part's rows in one transaction; yields (asset, metadata) for positions, orders."""
     run_id = context.run.run_id
-    positions = _joined([p.positions for p in parts], "tradier_positions")
-    orders = _joined([p.orders for p in parts], "tradier_orders")
-    failures = _joined([p.failures for p in parts], "sync_failures")
+    positions = joined_rows([p.positions for p in parts], "tradier_positions")
+    orders = joined_rows([p.orders for p in parts], "tradier_orders")
+    failures = joined_rows([p.failures for p in parts], "sync_failures")
     with wh.transaction() as tx:
         tx.replace_rows(
             "tradier_positions", positions, key_columns=["run_id", "account_id", "symbol"],

@@ -1,9 +1,14 @@
 """Checks on the order tickets: valid Tradier forms, and none missing."""
 
 import dagster as dg
-import pandas as pd
 
-from spx_pipeline.defs.common import latest_run_rows, not_materialized, verdict_result
+from spx_pipeline.defs.common import (
+    LatestRun,
+    latest_run_check,
+    latest_run_rows,
+    not_materialized,
+    verdict_result,
+)
 from spx_pipeline.defs.orders.assets import order_tickets
 from spx_pipeline.domain.market_calendar import trading_day
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, WarehouseResource
@@ -11,24 +16,15 @@ from spx_pipeline.transformations.quality import tickets_valid, tradable_tickete
 from spx_pipeline.transformations.tickets import recommendations_for_tickets
 
 
-def _latest_tickets(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
-) -> pd.DataFrame | None:
-    return latest_run_rows(context, warehouse, order_tickets.key, "order_tickets")
-
-
-@dg.asset_check(
-    asset=order_tickets,
+@latest_run_check(
+    order_tickets,
     description=(
         "Every payload of the latest tickets reads back as a valid Tradier form by the same rules the "
         "broker client applies: prices on the SPX tick grid, whole contracts, known sides and types."
     ),
 )
-def order_tickets_payloads_valid(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
-) -> dg.AssetCheckResult:
-    tickets = _latest_tickets(context, warehouse)
-    return not_materialized() if tickets is None else verdict_result(tickets_valid(tickets))
+def order_tickets_payloads_valid(run: LatestRun, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    return verdict_result(tickets_valid(run.rows(warehouse, "order_tickets")))
 
 
 @dg.asset_check(
@@ -44,7 +40,7 @@ def order_tickets_cover_tradable_recommendations(
     warehouse: WarehouseResource,
     clock: ClockResource,
 ) -> dg.AssetCheckResult:
-    tickets = _latest_tickets(context, warehouse)
+    tickets = latest_run_rows(context, warehouse, order_tickets.key, "order_tickets")
     if tickets is None:
         return not_materialized()
     active = app_db.credential_listing().active_account_ids()

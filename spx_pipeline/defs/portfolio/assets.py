@@ -4,23 +4,20 @@ from collections.abc import Iterator
 
 import dagster as dg
 import pandas as pd
-from pydantic import Field
 
 from spx_pipeline.defs.charts import equity_chart
 from spx_pipeline.defs.common import OWNERS, run_state, table_schema_metadata
 from spx_pipeline.defs.display import money_metadata, money_total, preview_markdown, row_counts
 from spx_pipeline.defs.portfolio.balance_steps import (
+    BALANCE_READ,
     BALANCE_SPECS,
     BALANCES,
     GROUP,
     STAGE,
     SYNC_FAILURES,
-    fetch_balances,
-    write_balances,
 )
-from spx_pipeline.defs.run_config import CheckedConfig
-from spx_pipeline.defs.shards import ShardInputs, chosen_credentials
-from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
+from spx_pipeline.defs.shards import ONE_STEP_RESOURCES, AccountsConfig, read_in_one_step
+from spx_pipeline.resources import AppDatabaseResource, ClockResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.storage.app.snapshots import replace_snapshots
 from spx_pipeline.storage.warehouse import reads
@@ -65,12 +62,6 @@ def broker_credentials(
     )
 
 
-class BalancesConfig(CheckedConfig):
-    """Limit a sync to some accounts (the credentials sensor does this); empty = every active one."""
-
-    account_ids: list[str] = Field(default_factory=list)
-
-
 FAILURE_STAGES = ("balances", "snapshot_validation")
 
 
@@ -78,23 +69,13 @@ FAILURE_STAGES = ("balances", "snapshot_validation")
     specs=[spec.replace_attributes(deps=[broker_credentials]) for spec in BALANCE_SPECS],
     name="tradier_balances",
     pool=WAREHOUSE_POOL,
+    required_resource_keys=set(ONE_STEP_RESOURCES),
 )
 def tradier_balances(
-    context: dg.AssetExecutionContext,
-    config: BalancesConfig,
-    app_db: AppDatabaseResource,
-    tradier: TradierResource,
-    warehouse: WarehouseResource,
-    clock: ClockResource,
+    context: dg.AssetExecutionContext, config: AccountsConfig
 ) -> Iterator[dg.MaterializeResult]:
-    """Every account in one step (the in-process default); ``balance_steps`` holds both halves,
-    which the sharded variant runs as separate steps."""
-    store = app_db.credential_store()
-    stored = chosen_credentials(store.active_credentials(verify=False), config.account_ids, context.log)
-    inputs = ShardInputs(stored, tradier, context.run.run_id, clock.run_time(context), context.log)
-    part = fetch_balances(inputs)
-    for name, metadata in write_balances(context, warehouse.warehouse(), [part]):
-        yield dg.MaterializeResult(asset_key=dg.AssetKey(name), metadata=metadata)
+    """Every account in one step (the in-process default); ``balance_steps`` holds both halves."""
+    yield from read_in_one_step(BALANCE_READ, context, config)
 
 
 def _balances_for_run(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> pd.DataFrame:

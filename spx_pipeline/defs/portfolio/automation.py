@@ -88,27 +88,54 @@ def _after_close(moment: datetime, window: timedelta) -> bool:
     return closes <= moment <= closes + window
 
 
+def gated_schedule(
+    *,
+    name: str,
+    job: dg.JobDefinition | Any,
+    crons: list[str],
+    gate: FlagState,
+    description: str,
+    run_key_prefix: str = "portfolio-sync",
+    before_open: timedelta = timedelta(0),
+    after_close: timedelta = timedelta(0),
+) -> dg.ScheduleDefinition:
+    """A market-hours schedule behind the sync flag: cron in New York time, STOPPED at load while
+    the flag is off (it would only skip), and every tick decided by ``schedule_tick``."""
+
+    @dg.schedule(
+        name=name,
+        job=job,
+        cron_schedule=crons,
+        execution_timezone=SCHEDULE_TIMEZONE,
+        default_status=dg.DefaultScheduleStatus.RUNNING if gate.enabled else dg.DefaultScheduleStatus.STOPPED,
+        description=description,
+    )
+    def _schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        return schedule_tick(
+            context.scheduled_execution_time,
+            run_key_prefix=run_key_prefix,
+            before_open=before_open,
+            after_close=after_close,
+        )
+
+    return _schedule
+
+
 def build_portfolio_sync_schedule(
     job: dg.JobDefinition | Any, gate: FlagState | None = None
 ) -> dg.ScheduleDefinition:
     gate = gate or sync_flag()
-
-    @dg.schedule(
+    return gated_schedule(
         name="portfolio_sync_schedule",
         job=job,
-        cron_schedule=SCHEDULE_CRONS,
-        execution_timezone=SCHEDULE_TIMEZONE,
-        default_status=dg.DefaultScheduleStatus.RUNNING if gate.enabled else dg.DefaultScheduleStatus.STOPPED,
+        crons=SCHEDULE_CRONS,
+        gate=gate,
         description=(
             "Portfolio snapshot sync every 5 minutes during NYSE regular hours (holidays and early "
             f"closes from exchange-calendars). Skips unless {SYNC_FLAG} is on; starts stopped when it "
             "is off." + _gate_at_load(gate)
         ),
     )
-    def portfolio_sync_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-        return schedule_tick(context.scheduled_execution_time)
-
-    return portfolio_sync_schedule
 
 
 def build_broker_credentials_sensor(

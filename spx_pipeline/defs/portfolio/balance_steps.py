@@ -14,15 +14,19 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from spx_pipeline.broker.secrets import Redactor
-from spx_pipeline.broker.tradier import AccountCredential
-from spx_pipeline.defs.common import OWNERS, table_schema_metadata
+from spx_pipeline.defs.common import table_asset_spec
 from spx_pipeline.defs.display import preview_markdown, row_counts, seconds
-from spx_pipeline.defs.shards import ShardedRead, ShardFailure, ShardInputs, Written, sharded_read
+from spx_pipeline.defs.shards import (
+    ShardedRead,
+    ShardFailure,
+    ShardInputs,
+    Written,
+    joined_rows,
+    sharded_read,
+)
 from spx_pipeline.storage.warehouse.schema import column_names
 from spx_pipeline.storage.warehouse.store import Warehouse
 from spx_pipeline.transformations.portfolio import balance_frames
-from spx_pipeline.transformations.shards import shard_failure_rows
 
 GROUP = "portfolio"
 STAGE = "portfolio_sync"
@@ -32,10 +36,9 @@ CREDENTIALS = dg.AssetKey("broker_credentials")
 
 # A tuple, not a list: the defs-folder loader would take a module-level list of specs for assets.
 BALANCE_SPECS = (
-    dg.AssetSpec(
+    table_asset_spec(
         BALANCES,
-        group_name=GROUP,
-        owners=OWNERS,
+        group=GROUP,
         kinds={"tradier", "duckdb"},
         description=(
             "Balances of every active account fetched from Tradier concurrently (per-token rate "
@@ -43,12 +46,10 @@ BALANCE_SPECS = (
             "whatever the account type (margin, cash, pdt) with the raw JSON alongside. Per-account "
             "failures go to sync_failures and never stop the other accounts."
         ),
-        metadata=table_schema_metadata("tradier_balances"),
     ),
-    dg.AssetSpec(
+    table_asset_spec(
         SYNC_FAILURES,
-        group_name=GROUP,
-        owners=OWNERS,
+        group=GROUP,
         kinds={"duckdb"},
         description=(
             "Why an account was not synced: one row per run x account x stage (balances: the broker "
@@ -57,7 +58,6 @@ BALANCE_SPECS = (
             "taken out. Written in the same transaction as the balances, so an account of a run is "
             "either in tradier_balances or here."
         ),
-        metadata=table_schema_metadata("sync_failures"),
     ),
 )
 
@@ -75,7 +75,7 @@ class BalancePart:
 def fetch_balances(inputs: ShardInputs) -> BalancePart:
     """Ask Tradier for the balances of ``inputs``' accounts; per-account failures are rows."""
     stored = inputs.credentials
-    credentials = [AccountCredential(c.account_id, c.token, c.environment) for c in stored]
+    credentials = inputs.account_credentials()
     results = inputs.tradier.fetch_balances(credentials)
     frames = balance_frames(
         results,
@@ -85,7 +85,7 @@ def fetch_balances(inputs: ShardInputs) -> BalancePart:
     )
     # Broker bodies and error texts are stored and logged only with every token of this run taken
     # out (the transport already redacted them before parsing; this is the last gate).
-    redact = Redactor(c.token for c in stored)
+    redact = inputs.redactor()
     return BalancePart(
         balances=frames.balances.assign(raw_json=frames.balances["raw_json"].map(redact)),
         failures=frames.failures.assign(message=frames.failures["message"].map(redact)),
@@ -96,23 +96,9 @@ def fetch_balances(inputs: ShardInputs) -> BalancePart:
 
 def balance_shard_failed(failure: ShardFailure) -> BalancePart:
     """Every account of a shard whose step raised, as a ``balances`` failure row."""
-    rows = shard_failure_rows(
-        failure.shard,
-        ("balances",),
-        error=failure.error,
-        message=failure.message,
-        run_id=failure.run_id,
-        captured_at=failure.captured_at,
-    )
+    rows = failure.rows(("balances",))
     empty = pd.DataFrame(columns=list(column_names("tradier_balances")))
     return BalancePart(empty, rows, failure.shard.account_ids, 0.0)
-
-
-def _joined(frames: list[pd.DataFrame], table: str) -> pd.DataFrame:
-    kept = [f for f in frames if len(f)]
-    if not kept:
-        return pd.DataFrame(columns=list(column_names(table)))
-    return pd.concat(kept, ignore_index=True) if len(kept) > 1 else kept[0]
 
 
 def write_balances(context: dg.OpExecutionContext, wh: Warehouse, parts: list[BalancePart]) -> Written:
@@ -120,8 +106,8 @@ def write_balances(context: dg.OpExecutionContext, wh: Warehouse, parts: list[Ba
     then for tradier_balances, unless every account failed: then the stage is published (its
     failures are what the recommendations must see) and the step fails after the failures."""
     run_id = context.run.run_id
-    balances = _joined([p.balances for p in parts], "tradier_balances")
-    failed = _joined([p.failures for p in parts], "sync_failures")
+    balances = joined_rows([p.balances for p in parts], "tradier_balances")
+    failed = joined_rows([p.failures for p in parts], "sync_failures")
     requested = sum(len(p.requested) for p in parts)
     all_failed = bool(requested) and balances.empty
     with wh.transaction() as tx:

@@ -5,13 +5,7 @@ from datetime import timedelta
 import dagster as dg
 import pandera.errors as pa_errors
 
-from spx_pipeline.defs.common import (
-    latest_materialization,
-    latest_run_rows,
-    not_materialized,
-    unique_key_check,
-    verdict_result,
-)
+from spx_pipeline.defs.common import LatestRun, latest_run_check, unique_key_check, verdict_result
 from spx_pipeline.defs.portfolio.assets import (
     BALANCES,
     FAILURE_STAGES,
@@ -126,35 +120,26 @@ def broker_credentials_match_app_database(
     )
 
 
-@dg.asset_check(
-    asset=BALANCES,
+@latest_run_check(
+    BALANCES,
     description=(
         "Every account the latest sync requested either has balances or a sync_failures row with a "
         "reason (never both, none lost)."
     ),
 )
 def tradier_balances_accounts_accounted_for(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+    run: LatestRun, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
-    latest = latest_materialization(context.instance, BALANCES)
-    if latest is None:
-        return not_materialized()
-    run_id, metadata = latest
     wh = warehouse.warehouse()
-    synced = reads.balance_accounts_of_run(wh, run_id)
-    failed = reads.balance_failures_of_run(wh, run_id)
-    requested = int(metadata.get("accounts_requested", 0))  # type: ignore[call-overload]
+    synced = reads.balance_accounts_of_run(wh, run.run_id)
+    failed = reads.balance_failures_of_run(wh, run.run_id)
+    requested = int(run.metadata.get("accounts_requested", 0))  # type: ignore[call-overload]
     return verdict_result(balances_accounted_for(requested, synced, failed))
 
 
-@dg.asset_check(
-    asset=SYNC_FAILURES,
+@latest_run_check(
+    SYNC_FAILURES,
     description="Each failure of the latest sync names a known stage, its error class and a message.",
 )
-def sync_failures_have_reasons(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
-) -> dg.AssetCheckResult:
-    failures = latest_run_rows(context, warehouse, SYNC_FAILURES, "sync_failures")
-    if failures is None:
-        return not_materialized()
-    return verdict_result(failures_have_reasons(failures, FAILURE_STAGES))
+def sync_failures_have_reasons(run: LatestRun, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    return verdict_result(failures_have_reasons(run.rows(warehouse, "sync_failures"), FAILURE_STAGES))

@@ -54,12 +54,7 @@ class OptionContract:
             raise OptionSymbolError(problem, symbol=self.root, reason=problem)
         if isinstance(self.expiration, datetime) or not isinstance(self.expiration, date):
             raise TypeError(f"expiration must be a datetime.date (not a datetime), got {self.expiration!r}")
-        if not 2000 <= self.expiration.year <= 2099:
-            reason = f"expiration {self.expiration.isoformat()} is outside 2000-2099 (YY is read as 20YY)"
-            raise OptionSymbolError(reason, reason=reason)
-        if self.right not in ("C", "P"):
-            reason = f"right must be 'C' or 'P', got {self.right!r}"
-            raise OptionSymbolError(reason, reason=reason)
+        _check_year_and_right(self.expiration, self.right, year_note=" (YY is read as 20YY)")
         object.__setattr__(self, "strike", _canonical_strike(self.strike))
 
     @property
@@ -205,6 +200,16 @@ def _format_fields(root: str, expiration: date, right: str, milli: int, style: s
     return MASSIVE_PREFIX + root + field
 
 
+def _check_year_and_right(expiration: date, right: str, *, year_note: str = "") -> None:
+    """The OCC fields a two-digit year and a one-letter right can hold: 20YY, C or P."""
+    if not 2000 <= expiration.year <= 2099:
+        reason = f"expiration {expiration.isoformat()} is outside 2000-2099{year_note}"
+        raise OptionSymbolError(reason, reason=reason)
+    if right not in ("C", "P"):
+        reason = f"right must be 'C' or 'P', got {right!r}"
+        raise OptionSymbolError(reason, reason=reason)
+
+
 def format_option_symbol(contract: OptionContract, style: Style = "tradier") -> str:
     """Write ``contract`` in ``style``: "osi" (padded), "tradier" (unpadded) or "massive" (``O:``).
 
@@ -229,12 +234,7 @@ def _format(contract: OptionContract, style: Style) -> str:
     problem = root_problem(contract.root) if isinstance(contract.root, str) else "root is not a str"
     if problem is not None:
         raise OptionSymbolError(problem, symbol=contract.root, reason=problem)
-    if not 2000 <= contract.expiration.year <= 2099:
-        reason = f"expiration {contract.expiration.isoformat()} is outside 2000-2099"
-        raise OptionSymbolError(reason, reason=reason)
-    if contract.right not in ("C", "P"):
-        reason = f"right must be 'C' or 'P', got {contract.right!r}"
-        raise OptionSymbolError(reason, reason=reason)
+    _check_year_and_right(contract.expiration, contract.right)
     milli = strike_milli(contract.strike)
     return _format_fields(contract.root, contract.expiration, contract.right, milli, style)
 

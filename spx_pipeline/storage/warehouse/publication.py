@@ -33,31 +33,29 @@ from spx_pipeline.storage.warehouse.analyst import (
 )
 from spx_pipeline.storage.warehouse.base import quote_identifier
 
+# stage -> its tables, in export order.
+STAGE_TABLES: Final[Mapping[str, tuple[str, ...]]] = {
+    "portfolio_sync": ("broker_credentials", "tradier_balances", "sync_failures", "portfolio_snapshots"),
+    "market_data": ("spx_option_chain",),
+    "recommendations": ("contract_recommendations",),
+    "setups": ("spx_setups",),
+    "orders": ("order_tickets",),
+    "adhoc_recommendations": ("adhoc_contract_recommendations",),
+    # Reconciliation's reads of the broker: a failed fetch is a sync_failures row of the same run.
+    "broker_state": ("tradier_positions", "tradier_orders", "sync_failures"),
+    "execution_fidelity": ("execution_fidelity",),
+    "position_reconciliation": ("position_reconciliation",),
+    "execution_guardrails": ("execution_guardrails",),
+    "placements": ("order_placements",),
+    # The app database's trades, copied: versions of trades and orders, and their events.
+    "trades": ("trades", "trade_orders", "trade_events"),
+}
+# The column holding the run id of a row: ``run_id`` but where a table names it otherwise.
+RUN_COLUMN: Final[Mapping[str, str]] = {"adhoc_contract_recommendations": "request_run_id"}
 # stage -> (table, column holding the run id of the row), in export order.
 STAGES: Final[Mapping[str, tuple[tuple[str, str], ...]]] = {
-    "portfolio_sync": (
-        ("broker_credentials", "run_id"),
-        ("tradier_balances", "run_id"),
-        ("sync_failures", "run_id"),
-        ("portfolio_snapshots", "run_id"),
-    ),
-    "market_data": (("spx_option_chain", "run_id"),),
-    "recommendations": (("contract_recommendations", "run_id"),),
-    "setups": (("spx_setups", "run_id"),),
-    "orders": (("order_tickets", "run_id"),),
-    "adhoc_recommendations": (("adhoc_contract_recommendations", "request_run_id"),),
-    # Reconciliation's reads of the broker: a failed fetch is a sync_failures row of the same run.
-    "broker_state": (
-        ("tradier_positions", "run_id"),
-        ("tradier_orders", "run_id"),
-        ("sync_failures", "run_id"),
-    ),
-    "execution_fidelity": (("execution_fidelity", "run_id"),),
-    "position_reconciliation": (("position_reconciliation", "run_id"),),
-    "execution_guardrails": (("execution_guardrails", "run_id"),),
-    "placements": (("order_placements", "run_id"),),
-    # The app database's trades, copied: versions of trades and orders, and their events.
-    "trades": (("trades", "run_id"), ("trade_orders", "run_id"), ("trade_events", "run_id")),
+    stage: tuple((table, RUN_COLUMN.get(table, "run_id")) for table in tables)
+    for stage, tables in STAGE_TABLES.items()
 }
 PUBLISHED_SCHEMA: Final = "published"
 

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Unpack
 
 import duckdb
 
@@ -45,7 +45,7 @@ from spx_pipeline.storage.warehouse.queries import query_names, read_named_query
 from spx_pipeline.storage.warehouse.rekey import refill, set_aside, tables_with_changed_keys
 from spx_pipeline.storage.warehouse.schema import WarehouseSchema, ddl_scripts, warehouse_schema
 from spx_pipeline.storage.warehouse.shared_connection import shared_connection
-from spx_pipeline.storage.warehouse.writes import WarehouseTransaction
+from spx_pipeline.storage.warehouse.writes import Replacement, WarehouseTransaction
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -286,12 +286,7 @@ class Warehouse:
             tx.committed()
 
     def replace_rows(
-        self,
-        table: str,
-        frame: pd.DataFrame,
-        *,
-        key_columns: Sequence[str],
-        delete_where: Mapping[str, object] | None = None,
+        self, table: str, frame: pd.DataFrame, **replacement: Unpack[Replacement]
     ) -> WriteResult:
         """Idempotent upsert-by-replacement in ONE transaction (see ``WarehouseTransaction``).
 
@@ -299,7 +294,7 @@ class Warehouse:
         in that same transaction: the write is the stage.
         """
         with self.transaction() as tx:
-            result = tx.replace_rows(table, frame, key_columns=key_columns, delete_where=delete_where)
+            result = tx.replace_rows(table, frame, **replacement)
             tx.publish_self_contained(table, frame)
         return result
 

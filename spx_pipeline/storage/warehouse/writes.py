@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, Required, TypedDict, Unpack
 
 import duckdb
 import pandas as pd
@@ -52,6 +52,13 @@ class WriteTarget(Protocol):
     def table_ref(self, table: str) -> str: ...
 
     def prepare_reads(self, con: duckdb.DuckDBPyConnection, sql: str) -> None: ...
+
+
+class Replacement(TypedDict, total=False):
+    """Which rows a frame replaces: the keywords of ``replace_rows``, on a transaction or the store."""
+
+    key_columns: Required[Sequence[str]]  # rows whose key matches a row of the frame
+    delete_where: Mapping[str, object] | None  # and every row matching column = value (a run id)
 
 
 class WarehouseTransaction:
@@ -96,12 +103,7 @@ class WarehouseTransaction:
         return self.con.execute(sql, params).df() if params is not None else self.con.execute(sql).df()
 
     def replace_rows(
-        self,
-        table: str,
-        frame: pd.DataFrame,
-        *,
-        key_columns: Sequence[str],
-        delete_where: Mapping[str, object] | None = None,
+        self, table: str, frame: pd.DataFrame, **replacement: Unpack[Replacement]
     ) -> WriteResult:
         """Upsert by replacement:
 
@@ -112,12 +114,13 @@ class WarehouseTransaction:
         Unknown columns, missing or NULL key values and duplicate keys within the frame are refused
         before anything runs; any database error fails the write (and the transaction rolls back).
         """
-        keys = list(key_columns)
+        keys = list(replacement["key_columns"])
         if not keys:
             raise WarehouseWriteError(
                 f"replace_rows({table}): key_columns is empty; name the row key columns"
             )
-        return self._write(table, frame, keys=keys, delete_where=delete_where or {}, delete_all=False)
+        delete_where = replacement.get("delete_where") or {}
+        return self._write(table, frame, keys=keys, delete_where=delete_where, delete_all=False)
 
     def replace_table(self, table: str, frame: pd.DataFrame) -> WriteResult:
         return self._write(table, frame, keys=[], delete_where={}, delete_all=True)
