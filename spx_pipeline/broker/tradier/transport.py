@@ -198,7 +198,7 @@ class Transport:
             if error is None:
                 assert response is not None
                 return read_body(response, method=method, path=path, kind=kind, redact=self._redact)
-            if isinstance(error, errors.TradierRateLimitError) and limiter and error.reset_at and response:
+            if isinstance(error, errors.TradierRateLimitError) and limiter and error.reset_at and response is not None:
                 limiter.exhausted_until(error.reset_at)  # a 429: nothing more in this bucket before then
             retryable = isinstance(
                 error,
