@@ -198,7 +198,8 @@ class Transport:
             if error is None:
                 assert response is not None
                 return read_body(response, method=method, path=path, kind=kind, redact=self._redact)
-            if isinstance(error, errors.TradierRateLimitError) and limiter and error.reset_at and response is not None:
+            answered = response is not None  # a Response is falsy for a 429: test it against None
+            if isinstance(error, errors.TradierRateLimitError) and limiter and error.reset_at and answered:
                 limiter.exhausted_until(error.reset_at)  # a 429: nothing more in this bucket before then
             retryable = isinstance(
                 error,

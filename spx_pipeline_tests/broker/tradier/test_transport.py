@@ -203,7 +203,9 @@ def test_429_beyond_sleep_budget_raises_rate_limit(tradier_emulator: TradierEmul
     assert tradier_emulator.request_count("/accounts") == 1
 
 
-def test_a_429_leaves_the_window_exhausted_so_the_next_call_is_not_sent(tradier_emulator: TradierEmulator) -> None:
+def test_a_429_leaves_the_window_exhausted_so_the_next_call_is_not_sent(
+    tradier_emulator: TradierEmulator,
+) -> None:
     """The answer that carried the 429 closes the bucket until its reset: nothing more is sent before then."""
     tradier_emulator.set_faults(FaultConfig(burst_429=1, path_prefix="/accounts"))
     with make_client(tradier_emulator) as client:
