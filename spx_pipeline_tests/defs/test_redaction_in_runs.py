@@ -21,6 +21,14 @@ from spx_pipeline_tests.fixtures.pipeline import PipelineEnv, PipelineEnvFactory
 from spx_pipeline_tests.fixtures.stores import both_backends
 
 
+def _everything_the_run_left(env: Any, run_id: str) -> dict[str, bytes]:
+    """Every file under the run's root, and its event log, by name."""
+    blobs = {str(path): path.read_bytes() for path in Path(env.root).rglob("*") if path.is_file()}
+    blobs["event log"] = b"".join(
+        serialize_value(r.event_log_entry).encode() for r in env.instance.get_records_for_run(run_id).records
+    )
+    return blobs
+
 def test_bodies_echoing_tokens_are_stored_and_published_redacted(
     pipeline_env: PipelineEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -43,13 +51,7 @@ def test_bodies_echoing_tokens_are_stored_and_published_redacted(
     raw = env.warehouse().query("SELECT raw_json FROM published.tradier_balances")["raw_json"]
     assert len(raw) == 3 and all("***" in text for text in raw)
     needles = [t.encode() for t in tokens] + [base64.b64encode(f"Bearer {t}".encode())[:24] for t in tokens]
-    blobs: dict[str, bytes] = {
-        str(path): path.read_bytes() for path in Path(env.root).rglob("*") if path.is_file()
-    }
-    blobs["event log"] = b"".join(
-        serialize_value(r.event_log_entry).encode()
-        for r in env.instance.get_records_for_run(result.run_id).records
-    )
+    blobs = _everything_the_run_left(env, result.run_id)
     assert any("_published" in name for name in blobs), "the analyst copy was searched too"
     for name, blob in blobs.items():
         for needle in needles:
@@ -92,13 +94,7 @@ def test_a_broker_echoing_the_token_in_every_spelling_leaves_none_in_any_file(
     assert {r.fault for r in env.emulator.request_log()} >= {"echo_authorization"}
     raw = env.warehouse().query("SELECT raw_json FROM published.tradier_balances")["raw_json"]
     assert len(raw) == 2 and all(text.count("***") >= len(ECHO_SPELLINGS) for text in raw)
-    blobs: dict[str, bytes] = {
-        str(path): path.read_bytes() for path in Path(env.root).rglob("*") if path.is_file()
-    }
-    blobs["event log"] = b"".join(
-        serialize_value(r.event_log_entry).encode()
-        for r in env.instance.get_records_for_run(result.run_id).records
-    )
+    blobs = _everything_the_run_left(env, result.run_id)
     assert any("_published" in name for name in blobs), "the analyst copy was searched too"
     for name, blob in blobs.items():
         folded = blob.lower()
