@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, get_type_hints
 
 import dagster as dg
 from pydantic import AfterValidator, Field, ValidationError
@@ -73,3 +73,32 @@ def to_decimal(value: float) -> Decimal:
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 SessionDay = Annotated[str | None, AfterValidator(_session_day)]
+
+
+def _config_model(definition: object) -> type[CheckedConfig] | None:
+    """The ``config`` parameter's model of an op or asset's compute function, if it is ours."""
+    function = getattr(getattr(definition, "compute_fn", None), "decorated_fn", None)
+    if function is None:
+        return None
+    try:
+        model = get_type_hints(function).get("config")
+    except (NameError, TypeError):  # an annotation that does not resolve is not a model of ours
+        return None
+    return model if isinstance(model, type) and issubclass(model, CheckedConfig) else None
+
+
+def check_run_config(context: dg.OpExecutionContext | dg.AssetExecutionContext) -> None:
+    """Every step's config in this run, checked now: ``InvalidRunConfig`` for the first bad value.
+
+    A step checks only its own config, when it starts; a run whose later step has a bad value would
+    fail there, after an earlier step of the same run had sent orders. Steps that send, and the
+    first step of a run that reads brokers, call this before anything leaves.
+    """
+    ops = (context.run.run_config or {}).get("ops") or {}
+    graph = context.job_def.graph
+    for name, entry in ops.items():
+        if not isinstance(entry, Mapping) or not graph.has_node_named(name):
+            continue
+        model = _config_model(graph.node_named(name).definition)
+        if model is not None:
+            model(**(entry.get("config") or {}))

@@ -28,7 +28,7 @@ from pydantic import Field
 
 from spx_pipeline.broker.secrets import Redactor
 from spx_pipeline.broker.tradier import AccountCredential
-from spx_pipeline.defs.run_config import CheckedConfig
+from spx_pipeline.defs.run_config import CheckedConfig, check_run_config
 from spx_pipeline.resources import TradierResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.settings import MAX_SYNC_SHARDS
@@ -151,6 +151,7 @@ def read_in_one_step(
 
     The sharded variant (``sharded_read``) runs the same two halves as separate steps.
     """
+    check_run_config(context)  # a later step's bad value fails the run before any broker is asked
     resources = context.resources
     store = resources.app_db.credential_store()
     stored = chosen_credentials(store.active_credentials(verify=False), config.account_ids, context.log)
@@ -172,6 +173,7 @@ def sharded_read(read: ShardedRead[T], *, shards: int) -> dg.AssetsDefinition:
         description="Lists the active accounts and splits them into shards (accounts of one token together).",
     )
     def plan(context: dg.OpExecutionContext, config: ShardPlanConfig) -> Iterator[dg.DynamicOutput[Shard]]:
+        check_run_config(context)  # a later step's bad value fails the run before any broker is asked
         store = context.resources.app_db.credential_store()  # verifies the key against every token
         stored = chosen_credentials(store.active_credentials(verify=False), config.account_ids, context.log)
         planned = plan_shards(

@@ -135,3 +135,30 @@ def test_the_launchpad_shows_the_range_in_each_numeric_fields_description(pipeli
         for name, info in model.model_fields.items():
             if info.annotation in (int, float):
                 assert info.description, f"{model.__name__}.{name} has no description"
+
+
+@pytest.mark.parametrize(
+    ("op", "field", "value"),
+    [
+        ("execution_guardrails", "max_p90_ticks", NAN),
+        ("position_reconciliation", "history_sessions", 0),
+        ("execution_fidelity", "lookback_sessions", -1),
+    ],
+)
+def test_a_later_steps_bad_value_fails_the_reconciliation_run_before_any_broker_is_asked(
+    pipeline_env: PipelineEnv, op: str, field: str, value: object
+) -> None:
+    """The reconciliation run sends exits at its ``trades`` step, before the guardrails step: a bad
+    guardrail value must stop it at its first step, not after exits went out."""
+    pipeline_env.emulator.reset_log()
+    result = pipeline_env.run("reconciliation_job", {"ops": {op: {"config": {field: value}}}})
+    assert not result.success
+    [failure] = _failures(result)
+    assert failure.step_key == "broker_state", failure.step_key
+    data = failure.step_failure_data
+    assert data.error is not None and data.error.cls_name == "InvalidRunConfig", data.error
+    description = (data.user_failure_data.description if data.user_failure_data else "") or ""
+    assert f"{field}={value!r}" in description and "\n" not in description, description
+    assert pipeline_env.emulator.request_count() == 0
+    started = {e.step_key for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_START}
+    assert started == {"broker_state"}

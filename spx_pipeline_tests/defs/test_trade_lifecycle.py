@@ -306,3 +306,22 @@ def test_11_a_killed_placement_run_reaches_the_warehouse_with_the_next_run(desk:
     statuses = dict(desk.app_rows("SELECT tag, local_status FROM trade_orders"))
     assert set(statuses.values()) == {"sent"}  # settled by their tags at the broker
     assert len(desk.tags(PDT)) == len(set(desk.tags(PDT))) == len(statuses)
+
+
+def test_12_a_bad_guardrail_value_stops_the_run_before_any_exit_is_sent(desk: Desk) -> None:
+    desk.place(PDT)
+    desk.advance(20)
+    before = desk.broker_orders(PDT)
+    bad = {"ops": {"execution_guardrails": {"config": {"max_p90_ticks": float("nan")}}}}
+    result = desk.env.run("reconciliation_job", bad)
+    assert not result.success
+    failed = [e.step_key for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    assert failed == ["broker_state"]
+    assert desk.broker_orders(PDT) == before  # nothing sent, nothing cancelled
+    desk.reconcile()  # the operator fixes the value: the next run sends the exits the bad one held back
+    before_tags = {o.get("tag") for o in before}
+    new_tags = [str(o.get("tag")) for o in desk.broker_orders(PDT) if o.get("tag") not in before_tags]
+    assert new_tags and not any(tag.endswith("-entry") for tag in new_tags), new_tags  # exits only
+    for trade in desk.trades(PDT):
+        symbol = trade.plan.option_symbol
+        assert working_stop(desk, PDT, symbol) >= held(desk, PDT, symbol)

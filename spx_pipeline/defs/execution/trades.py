@@ -19,7 +19,7 @@ from spx_pipeline.defs.charts import pnl_chart
 from spx_pipeline.defs.common import OWNERS, table_schema_metadata
 from spx_pipeline.defs.display import preview_markdown
 from spx_pipeline.defs.execution.assets import ORDERS, POSITIONS, broker_read_run
-from spx_pipeline.defs.run_config import CheckedConfig
+from spx_pipeline.defs.run_config import CheckedConfig, check_run_config
 from spx_pipeline.domain.execution import PlacementRefused, check_environment
 from spx_pipeline.domain.trades import TradeState
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
@@ -90,6 +90,7 @@ def trades(
     warehouse: WarehouseResource,
     clock: ClockResource,
 ) -> dg.MaterializeResult:
+    check_run_config(context)  # no exit leaves while a later step of this run has a bad value
     wh = warehouse.warehouse()
     read = broker_read_run(context)
     store = app_db.trade_store()
