@@ -1,4 +1,4 @@
-"""The eleven ways trades went wrong across runs, each as the trader met it, through the Dagster jobs.
+"""The ways trades went wrong across runs, each as the trader met it, through the Dagster jobs.
 
 Every test drives the schedule's jobs and the operator's placement on the local server's moving,
 filling market and looks at what the broker holds (its order book) and what the stores say.
