@@ -74,15 +74,36 @@ class ReapReport:
 
     failed_runs: list[str] = field(default_factory=list)
     freed_runs: list[str] = field(default_factory=list)
+    stopped_log_tails: int = 0
 
     def __bool__(self) -> bool:
-        return bool(self.failed_runs or self.freed_runs)
+        return bool(self.failed_runs or self.freed_runs or self.stopped_log_tails)
 
     def describe(self) -> str:
         return (
             f"dead runs marked failed: {', '.join(self.failed_runs) or 'none'}; "
-            f"pool slots freed for runs: {', '.join(self.freed_runs) or 'none'}"
+            f"pool slots freed for runs: {', '.join(self.freed_runs) or 'none'}; "
+            f"orphaned log tails stopped: {self.stopped_log_tails}"
         )
+
+
+def stop_log_tails(run_id: str) -> int:
+    """Stop the ``tail -F`` processes Dagster's local compute log manager left for a dead run.
+
+    The run's process starts one per captured stream and stops them when the run ends; killed, it
+    never does, and the tails live on for ever, holding the log files open. They are told apart by
+    the run's own log folder in their arguments. Returns how many were stopped.
+    """
+    marker = f"{os.sep}{run_id}{os.sep}compute_logs{os.sep}"
+    stopped = 0
+    for process in psutil.process_iter(["name", "cmdline"]):
+        try:
+            if process.info["name"] == "tail" and any(marker in arg for arg in process.info["cmdline"] or ()):
+                process.kill()
+                stopped += 1
+        except psutil.Error:
+            continue
+    return stopped
 
 
 def reap_dead_runs(instance: dg.DagsterInstance, *, keep: str | None = None) -> ReapReport:
@@ -113,6 +134,8 @@ def reap_dead_runs(instance: dg.DagsterInstance, *, keep: str | None = None) -> 
             )
         instance.report_run_failed(run, message)
         report.failed_runs.append(run.run_id)
+        if identity is not None:  # its worker was on this host: so were its log tails
+            report.stopped_log_tails += stop_log_tails(run.run_id)
     storage = instance.event_log_storage
     if not storage.supports_global_concurrency_limits:
         return report

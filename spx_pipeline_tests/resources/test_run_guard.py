@@ -8,12 +8,14 @@ loaded machine may take longer, and a test asserts behaviour, not speed.
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
+import psutil
 import pytest
 
 from spx_pipeline.definitions import build_definitions
@@ -93,6 +95,26 @@ def test_kill_9_of_the_slot_holder_lets_the_waiting_run_and_the_next_run_succeed
     assert env.count("portfolio_snapshots", "run_id = ?", [a_id]) == 0
 
 
+def log_tail(root: Path, run_id: str) -> subprocess.Popen[bytes]:
+    """A ``tail -F`` of a compute log file of ``run_id``, as Dagster's local compute log manager runs it."""
+    logs = root / "storage" / run_id / "compute_logs"
+    logs.mkdir(parents=True)
+    (logs / "step.out").touch()
+    tail = subprocess.Popen(["tail", "-F", "-c", "+0", str(logs / "step.out")], stdout=subprocess.DEVNULL)
+    wait_for(lambda: log_tails(run_id) == [tail.pid], 60, "the tail process listed")
+    return tail
+
+
+def log_tails(run_id: str) -> list[int]:
+    """Pids of `tail` processes following run ``run_id``'s compute logs."""
+    marker = f"/{run_id}/compute_logs/"
+    tails = []
+    for process in psutil.process_iter(["name", "cmdline"]):
+        if process.info["name"] == "tail" and any(marker in arg for arg in process.info["cmdline"] or ()):
+            tails.append(process.pid)
+    return tails
+
+
 def test_worker_identity_tells_a_live_process_from_a_dead_or_reused_pid() -> None:
     me = worker_identity()
     assert worker_alive(me) is True
@@ -141,6 +163,8 @@ def test_the_reaper_frees_slots_of_finished_runs_and_fails_runs_whose_worker_die
         queued = run(dg.DagsterRunStatus.NOT_STARTED, None)  # waits for a launcher: not ours to judge
         created = run(dg.DagsterRunStatus.NOT_STARTED, f"{host}:99999998:1.000")  # died before RUN_START
         storage.claim_concurrency_slot(WAREHOUSE_POOL, dead, "step")  # the pool's one slot
+        # The `tail -F` followers a killed run's compute log manager leaves behind, and a live run's.
+        tails = {run_id: log_tail(tmp_path, run_id) for run_id in (dead, alive)}
         storage.claim_concurrency_slot(WAREHOUSE_POOL, finished, "step")  # waits behind it
         assert len(storage.get_concurrency_info(WAREHOUSE_POOL).pending_steps) == 2
         report = reap_dead_runs(instance)
@@ -149,6 +173,10 @@ def test_the_reaper_frees_slots_of_finished_runs_and_fails_runs_whose_worker_die
         assert instance.get_run_by_id(dead).status == dg.DagsterRunStatus.FAILURE
         assert instance.get_run_by_id(alive).status == dg.DagsterRunStatus.STARTED
         assert report.freed_runs == sorted([dead, finished])
+        assert report.stopped_log_tails == 1 and log_tails(dead) == [] and tails[dead].wait(30) is not None
+        assert log_tails(alive) == [tails[alive].pid]  # a live run's followers are its own business
+        tails[alive].kill()
+        tails[alive].wait(30)
         info = storage.get_concurrency_info(WAREHOUSE_POOL)
         assert info.claimed_slots == [] and info.pending_steps == []
         assert instance.get_run_by_id(untagged).status == dg.DagsterRunStatus.STARTED  # still within grace
