@@ -12,6 +12,7 @@ import subprocess
 import threading
 import time
 from datetime import timedelta
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -95,14 +96,25 @@ def test_kill_9_of_the_slot_holder_lets_the_waiting_run_and_the_next_run_succeed
     assert env.count("portfolio_snapshots", "run_id = ?", [a_id]) == 0
 
 
-def log_tail(root: Path, run_id: str) -> subprocess.Popen[bytes]:
-    """A ``tail -F`` of a compute log file of ``run_id``, as Dagster's local compute log manager runs it."""
-    logs = root / "storage" / run_id / "compute_logs"
-    logs.mkdir(parents=True)
-    (logs / "step.out").touch()
-    tail = subprocess.Popen(["tail", "-F", "-c", "+0", str(logs / "step.out")], stdout=subprocess.DEVNULL)
-    wait_for(lambda: log_tails(run_id) == [tail.pid], 60, "the tail process listed")
-    return tail
+@pytest.fixture
+def log_tail(tmp_path: Path) -> Iterator[Callable[[str], subprocess.Popen[bytes]]]:
+    """Starts a ``tail -F`` of a compute log file of a run, as Dagster's local compute log manager
+    runs it; every one started is killed after the test, whatever its outcome."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(run_id: str) -> subprocess.Popen[bytes]:
+        logs = tmp_path / "storage" / run_id / "compute_logs"
+        logs.mkdir(parents=True)
+        (logs / "step.out").touch()
+        tail = subprocess.Popen(["tail", "-F", "-c", "+0", str(logs / "step.out")], stdout=subprocess.DEVNULL)
+        started.append(tail)
+        wait_for(lambda: log_tails(run_id) == [tail.pid], 60, "the tail process listed")
+        return tail
+
+    yield start
+    for tail in started:
+        tail.kill()
+        tail.wait(30)
 
 
 def log_tails(run_id: str) -> list[int]:
@@ -125,7 +137,7 @@ def test_worker_identity_tells_a_live_process_from_a_dead_or_reused_pid() -> Non
 
 
 def test_the_reaper_frees_slots_of_finished_runs_and_fails_runs_whose_worker_died(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, log_tail: Callable[[str], subprocess.Popen[bytes]]
 ) -> None:
     home = local_instance_home(tmp_path / "home")
     with dg.DagsterInstance.from_config(str(home)) as instance:
@@ -164,7 +176,7 @@ def test_the_reaper_frees_slots_of_finished_runs_and_fails_runs_whose_worker_die
         created = run(dg.DagsterRunStatus.NOT_STARTED, f"{host}:99999998:1.000")  # died before RUN_START
         storage.claim_concurrency_slot(WAREHOUSE_POOL, dead, "step")  # the pool's one slot
         # The `tail -F` followers a killed run's compute log manager leaves behind, and a live run's.
-        tails = {run_id: log_tail(tmp_path, run_id) for run_id in (dead, alive)}
+        tails = {run_id: log_tail(run_id) for run_id in (dead, alive)}
         storage.claim_concurrency_slot(WAREHOUSE_POOL, finished, "step")  # waits behind it
         assert len(storage.get_concurrency_info(WAREHOUSE_POOL).pending_steps) == 2
         report = reap_dead_runs(instance)
@@ -175,8 +187,6 @@ def test_the_reaper_frees_slots_of_finished_runs_and_fails_runs_whose_worker_die
         assert report.freed_runs == sorted([dead, finished])
         assert report.stopped_log_tails == 1 and log_tails(dead) == [] and tails[dead].wait(30) is not None
         assert log_tails(alive) == [tails[alive].pid]  # a live run's followers are its own business
-        tails[alive].kill()
-        tails[alive].wait(30)
         info = storage.get_concurrency_info(WAREHOUSE_POOL)
         assert info.claimed_slots == [] and info.pending_steps == []
         assert instance.get_run_by_id(untagged).status == dg.DagsterRunStatus.STARTED  # still within grace
