@@ -227,7 +227,10 @@ class Warehouse:
                 f"{self.analyst_paths.published_dir} holds a parquet-backend warehouse; set "
                 f"{WAREHOUSE_BACKEND_VAR}=parquet (or give {self.setting} another path)"
             )
-        with self.connect() as con:
+        # The process's writer lock, as for a transaction: two runs of one process (threads of a
+        # code server, a worker's pool) share one connection, and DDL applied from both at once
+        # fails the second with a catalog write-write conflict.
+        with _writer_lock(self.path), self.connect() as con:
             tables = _table_comments(con)
             before = set(tables)
             schema = warehouse_schema(self._ddl_dir)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -58,6 +59,31 @@ def test_ensure_schema_creates_every_ddl_table_then_nothing(
     with duckdb.connect(str(wh.path)) as con:
         con.execute("DROP TABLE sync_failures")
     assert wh.ensure_schema() == ["sync_failures"]  # missing tables are created, never skipped
+
+
+def test_two_threads_applying_the_schema_at_once_both_succeed(tmp_path: Path) -> None:
+    """Two runs of one process (threads of a code server) share its connection to the file: the
+    schema each applies as it starts must not fail the other with a catalog write-write conflict."""
+    wh = Warehouse(tmp_path / "w.duckdb")
+    wh.ensure_schema()
+    gate = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def apply() -> None:
+        gate.wait(timeout=60)
+        try:
+            Warehouse(tmp_path / "w.duckdb").ensure_schema()
+        except BaseException as exc:  # reported below, whatever it is
+            errors.append(exc)
+
+    for _ in range(5):
+        threads = [threading.Thread(target=apply) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    assert errors == []
+    wh.release()
 
 
 def test_default_path_comes_from_env_or_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
