@@ -186,7 +186,8 @@ def test_6_two_confirmed_placements_at_once_send_each_tag_once(desk: Desk) -> No
     results: list[bool] = []
     failures: list[str] = []
     job = desk.env.defs.resolve_job_def("place_order_tickets_job")
-    config = {"ops": {"order_placements": {"config": {"account_id": PDT, "dry_run": False, "confirm": phrase}}}}
+    placement = {"account_id": PDT, "dry_run": False, "confirm": phrase}
+    config = {"ops": {"order_placements": {"config": placement}}}
 
     def place() -> None:
         # An instance each, as two operators' runs would have: the two runs share only the app
