@@ -67,7 +67,7 @@ def equity_png(history: pd.DataFrame) -> bytes | None:
     times = pd.to_datetime(history["captured_at"], utc=True)
     if times.nunique() == 1:  # one sync so far: an hour either side, not years of empty axis
         axes.set_xlim(times.min() - pd.Timedelta(hours=1), times.max() + pd.Timedelta(hours=1))
-    locator = AutoDateLocator(maxticks=6)
+    locator = AutoDateLocator(minticks=3, maxticks=8)  # maxticks=6 alone found no interval for 3 days
     axes.xaxis.set_major_locator(locator)
     axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     return _png(figure)
