@@ -10,7 +10,8 @@ import pytest
 from spx_pipeline.transformations.chart_images import equity_png
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-SPANS_SECONDS = [0, 1, 30, 900, 5 * 3600, 86_400, 2 * 86_400, 3 * 86_400, 10 * 86_400, 200 * 86_400, 800 * 86_400]
+DAY = 86_400
+SPANS_SECONDS = [0, 1, 30, 900, 5 * 3600, DAY, 2 * DAY, 3 * DAY, 10 * DAY, 200 * DAY, 800 * DAY]
 
 
 @pytest.mark.parametrize("span", SPANS_SECONDS)
