@@ -89,10 +89,6 @@ class RowMapping(Generic[R]):
     def _bind(self, value: Any, column: str) -> Any:
         if isinstance(value, enum.Enum):
             return value.value
-        if (
-            isinstance(value, int)
-            and not isinstance(value, bool)
-            and isinstance(self.table.c[column].type, sa.Text)
-        ):
+        if column in self._text and isinstance(value, int) and not isinstance(value, bool):
             return str(value)  # broker order ids: Tradier's numbers, stored as text
         return value

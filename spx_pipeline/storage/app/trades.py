@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from spx_pipeline.domain.trades import Trade, TradeEvent, TradeOrder, TradePlan, TradeState
 from spx_pipeline.domain.trades.states import TERMINAL, check_transition
+from spx_pipeline.storage.app.bulk import insert_rows
 from spx_pipeline.storage.app.database import AppDatabase
 from spx_pipeline.storage.app.tables import trade_events, trade_orders, trades
 from spx_pipeline.storage.app.trade_rows import (
@@ -107,7 +108,7 @@ class TradeStore:
                     changed.append((len(out), current, trade, why))
                     out.append(None)
             if born:
-                conn.execute(sa.insert(trades), [trade_values(trade) for trade in born])
+                insert_rows(conn, trades, [trade_values(trade) for trade in born])
             events = [
                 event_values(_event(trade, None, f"planned from recommendation run {run_id}", now, run_id))
                 for trade in born
@@ -121,8 +122,7 @@ class TradeStore:
                     out[index] = PlanOutcome(trade, "replanned")
                 else:  # claimed in the meantime: frozen now
                     out[index] = PlanOutcome(current, "frozen")
-            if events:
-                conn.execute(sa.insert(trade_events), events)
+            insert_rows(conn, trade_events, events)
         return [outcome for outcome in out if outcome is not None]
 
     # -- reads ----------------------------------------------------------------------------------

@@ -266,10 +266,15 @@ def _prepare(frame: pd.DataFrame, cols: Mapping[str, ColumnInfo]) -> pd.DataFram
         if series.dtype != object:
             continue
         if declared.startswith("DECIMAL"):
-            out[name] = series.map(_decimal_text).astype(object)
+            out[name] = pd.Series(_decimal_texts(series.tolist()), index=out.index, dtype=object)
         elif declared == "JSON":
             out[name] = series.map(_json_text).astype(object)
     return out
+
+
+def _decimal_texts(values: list[Any]) -> list[str | None]:
+    """``_decimal_text`` of each value; a finite Decimal (nearly all of them) takes the short path."""
+    return [format(v, "f") if type(v) is Decimal and v.is_finite() else _decimal_text(v) for v in values]
 
 
 def _decimal_text(value: Any) -> str | None:

@@ -1,0 +1,66 @@
+"""insert_rows stores exactly what SQLAlchemy's executemany stores, and keeps unique keys."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from spx_pipeline.domain.trades import Trade, TradeState
+from spx_pipeline.storage.app.bulk import insert_rows
+from spx_pipeline.storage.app.database import AppDatabase
+from spx_pipeline.storage.app.tables import trades
+from spx_pipeline.storage.app.trade_rows import trade_values
+from spx_pipeline_tests.fixtures.trades import T0, make_plan
+
+
+def _trades(prefix: str) -> list[Trade]:
+    out = []
+    for i, (stop, pdt) in enumerate([("2.20", True), (None, None), ("0.05", False)]):
+        plan = make_plan(
+            account_id=f"{prefix}{i:08d}", stop=stop, pdt_qualified=pdt, offset="0.10" if i else None
+        )
+        trade = Trade(plan=plan, state=TradeState.PLANNED, version=1, blocked_reason=None if i else "why",
+                      created_at=T0 + timedelta(microseconds=i), updated_at=T0)  # fmt: skip
+        out.append(trade)
+    return out
+
+
+def _raw(db: AppDatabase, prefix: str) -> list[tuple]:
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(*[sa.cast(c, sa.Text) for c in trades.c])
+            .where(trades.c.account_id.startswith(prefix))
+            .order_by(trades.c.account_id)
+        ).all()
+    keyed = {"trade_id", "account_id", "tag"}  # derived from the account, which differs on purpose
+    return [
+        tuple(v for name, v in zip(trades.c.keys(), row, strict=True) if name not in keyed) for row in rows
+    ]
+
+
+def test_insert_rows_stores_the_bytes_executemany_stores(app_db: AppDatabase) -> None:
+    with app_db.engine.begin() as conn:
+        conn.execute(sa.insert(trades), [trade_values(t) for t in _trades("VA")])
+        insert_rows(conn, trades, [trade_values(t) for t in _trades("VB")])
+    ours = _raw(app_db, "VB")
+    assert len(ours) == 3
+    assert ours == _raw(app_db, "VA")
+
+
+def test_insert_rows_enforces_unique_keys_and_rolls_back_with_the_transaction(app_db: AppDatabase) -> None:
+    first = _trades("VC")
+    with app_db.engine.begin() as conn:
+        insert_rows(conn, trades, [trade_values(first[0])])
+    again = [trade_values(first[1]), trade_values(dataclasses.replace(first[0], version=2))]
+    with pytest.raises(sa.exc.IntegrityError), app_db.engine.begin() as conn:
+        insert_rows(conn, trades, again)
+    assert len(_raw(app_db, "VC")) == 1  # the whole batch rolled back, the first row kept
+
+
+def test_insert_rows_of_nothing_does_nothing(app_db: AppDatabase) -> None:
+    with app_db.engine.begin() as conn:
+        insert_rows(conn, trades, [])
+    assert _raw(app_db, "V") == []
