@@ -60,6 +60,12 @@ def dollars_of_units(units: int) -> str:
 
 
 Money = TypeVar("Money", Decimal, int)
+# The limits a sizing can bind on besides the max risk, as the sentences name them, in quoting order.
+_LIMIT_NAMES = {
+    "buying_power": "buying power",
+    "day_trade_buying_power": "day-trade buying power",
+    "daily_max_risk": "daily max risk",
+}
 
 
 def sizing_reason(f: SizingFacts) -> str:
@@ -93,58 +99,43 @@ def sentence(  # noqa: PLR0917 - the facts, spelled out so the batch path need n
             return text(total)
         return f"{text(remaining)} left of {text(total)} after {earlier}"
 
+    def limit(name: str) -> str | None:
+        """The limit ``name`` as every sentence quotes it; None when not reported (or not a limit)."""
+        total, remaining, earlier = {
+            "buying_power": (bp, bp_left, "earlier setups"),
+            "day_trade_buying_power": (dtbp, dtbp_left, "earlier same-day setups"),
+            "daily_max_risk": (daily, daily_left, "earlier setups"),
+        }.get(name, (None, None, ""))
+        if total is None or remaining is None:
+            return None
+        return f"{_LIMIT_NAMES[name]} {left(total, remaining, earlier)}"
+
     risk_word = "risk to the stop" if with_stop else "premium at risk"
+    bound = limit(binding)
+    assert bound is not None or binding not in _LIMIT_NAMES, f"{binding} bound without its figures"
     if contracts == 0:
         if binding == "buying_power":
-            assert bp is not None and bp_left is not None
-            return (
-                f"No trade: buying power {left(bp, bp_left)} does not cover one contract at "
-                f"{text(cost_each)}."
-            )
+            return f"No trade: {bound} does not cover one contract at {text(cost_each)}."
         if binding == "day_trade_buying_power":
-            assert dtbp is not None and dtbp_left is not None
-            return (
-                f"No trade: day-trade buying power {left(dtbp, dtbp_left, 'earlier same-day setups')} "
-                f"does not cover one same-day contract at {text(cost_each)}."
-            )
+            return f"No trade: {bound} does not cover one same-day contract at {text(cost_each)}."
         if binding == "daily_max_risk":
-            assert daily is not None and daily_left is not None
-            return (
-                f"No trade: daily max risk {left(daily, daily_left)} is below the {risk_word} "
-                f"of one contract ({text(risk_each)})."
-            )
+            return f"No trade: {bound} is below the {risk_word} of one contract ({text(risk_each)})."
         return (
             f"No trade: max risk {text(budget)} is below the {risk_word} of one contract ({text(risk_each)})."
         )
     more = f"max risk {text(budget)} alone would allow more"
     if binding == "buying_power":
-        assert bp is not None and bp_left is not None
-        return (
-            f"{contracts} contract(s): capped by buying power {left(bp, bp_left)} at "
-            f"{text(cost_each)} each ({more})."
-        )
+        return f"{contracts} contract(s): capped by {bound} at {text(cost_each)} each ({more})."
     if binding == "day_trade_buying_power":
-        assert dtbp is not None and dtbp_left is not None
         return (
-            f"{contracts} contract(s): capped by day-trade buying power "
-            f"{left(dtbp, dtbp_left, 'earlier same-day setups')} at {text(cost_each)} each "
+            f"{contracts} contract(s): capped by {bound} at {text(cost_each)} each "
             f"(closing a same-day expiry is a day trade; {more})."
         )
     if binding == "daily_max_risk":
-        assert daily is not None and daily_left is not None
-        return (
-            f"{contracts} contract(s): capped by daily max risk {left(daily, daily_left)} at "
-            f"{text(risk_each)} {risk_word} each ({more})."
-        )
-    notes = [
-        "buying power not reported, not capped"
-        if bp is None or bp_left is None
-        else f"buying power {left(bp, bp_left)} suffices"
-    ]
-    if dtbp is not None and dtbp_left is not None:
-        notes.append(f"day-trade buying power {left(dtbp, dtbp_left, 'earlier same-day setups')} suffices")
-    if daily is not None and daily_left is not None:
-        notes.append(f"daily max risk {left(daily, daily_left)} suffices")
+        return f"{contracts} contract(s): capped by {bound} at {text(risk_each)} {risk_word} each ({more})."
+    quoted = [limit(name) for name in _LIMIT_NAMES]
+    notes = [] if quoted[0] is not None else ["buying power not reported, not capped"]
+    notes += [f"{phrase} suffices" for phrase in quoted if phrase is not None]
     return (
         f"{contracts} contract(s): max risk {text(budget)} / {text(risk_each)} {risk_word} "
         f"per contract; {'; '.join(notes)}."

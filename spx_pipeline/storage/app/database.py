@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from spx_pipeline.clock import Clock, clock_from_env
 from spx_pipeline.settings import APP_DB_URL_VAR, SettingError
 from spx_pipeline.storage.app.migrations import Migration, MigrationError, load_migrations
-from spx_pipeline.storage.app.tables import schema_migrations
+from spx_pipeline.storage.app.tables import CREATE_SCHEMA_MIGRATIONS, schema_migrations
 from spx_pipeline.storage.paths import app_db_url, prepare_parent_dir
 
 __all__ = ["AppDatabase", "MigrationError", "MigrationStatus"]
@@ -32,15 +32,6 @@ _PASSWORD_IN_TEXT = re.compile(r"(?<=:)[^:@/]+(?=@)")
 
 # Any constant works; it only has to be the same for every process migrating one database.
 _PG_MIGRATION_LOCK = zlib.crc32(b"spx_pipeline.schema_migrations")
-
-_CREATE_SCHEMA_MIGRATIONS = """
-CREATE TABLE IF NOT EXISTS schema_migrations (
-    version     INTEGER NOT NULL PRIMARY KEY,
-    name        TEXT NOT NULL,
-    checksum    TEXT NOT NULL,
-    applied_at  TIMESTAMP NOT NULL
-)
-"""
 
 
 @dataclass(frozen=True)
@@ -96,7 +87,7 @@ class AppDatabase:
         migrations = self.migrations()
         with self.engine.begin() as conn:
             self._lock(conn)
-            conn.exec_driver_sql(_CREATE_SCHEMA_MIGRATIONS)
+            conn.exec_driver_sql(CREATE_SCHEMA_MIGRATIONS)
             _check_history(migrations, _applied(conn), self.display_url)
         applied: list[str] = []
         for migration in migrations:

@@ -1,12 +1,14 @@
 """SQLAlchemy Core views of the app-database tables that the migrations in ``sql/app`` create.
 
-The DDL lives in the SQL files (the one source of truth for the schema); these ``Table`` objects
-only describe the columns so queries get the same Python types back from SQLite and PostgreSQL:
-aware UTC datetimes and exact ``Decimal`` money on both engines.
+The DDL lives in the SQL files (the one source of truth for the schema) and these ``Table`` objects
+are read from it: a column added by a migration appears here without a second edit. They only
+describe the columns, so queries get the same Python types back from SQLite and PostgreSQL: aware
+UTC datetimes and exact ``Decimal`` money on both engines.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -14,6 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from spx_pipeline.storage.app.migrations import MigrationError, load_migrations
 
 metadata = sa.MetaData()
 _SCALE = Decimal("0.0001")
@@ -73,207 +77,103 @@ class Money(TypeDecorator[Decimal]):
         return number.quantize(_SCALE)  # same scale from both engines: Decimal("1.2500")
 
 
-broker_credentials = sa.Table(
-    "broker_credentials",
-    metadata,
-    sa.Column("account_id", sa.Text, primary_key=True),
-    sa.Column("label", sa.Text),
-    sa.Column("environment", sa.Text, nullable=False),
-    sa.Column("token_ciphertext", sa.Text, nullable=False),
-    sa.Column("token_fingerprint", sa.Text, nullable=False),
-    sa.Column("is_active", sa.Boolean, nullable=False),
-    sa.Column("created_at", UtcDateTime, nullable=False),
-    sa.Column("updated_at", UtcDateTime, nullable=False),
-    sa.Column("activated_at", UtcDateTime),
-    sa.Column("rotated_at", UtcDateTime),
-    sa.Column("deactivated_at", UtcDateTime),
-    sa.Column("change_seq", sa.BigInteger, nullable=False),
-    sa.Column("last_change", sa.Text, nullable=False),
-    # 0006: which key encrypted the token (credential_keys.key_id)
-    sa.Column("key_id", sa.Text),
+# The portable SQL types the migrations use, and the column type each reads back as.
+_TYPES: dict[str, type[TypeEngine[Any]] | TypeEngine[Any]] = {
+    "TEXT": sa.Text,
+    "TIMESTAMP": UtcDateTime,
+    "NUMERIC(18,4)": Money,
+    "INTEGER": sa.Integer,
+    "BIGINT": sa.BigInteger,
+    "BOOLEAN": sa.Boolean,
+    "DATE": sa.Date,
+    "DOUBLE PRECISION": sa.Float,
+}
+_TYPE = "|".join(re.escape(name) for name in sorted(_TYPES, key=len, reverse=True))
+_COLUMN = re.compile(rf"^(?P<name>[a-z_][a-z0-9_]*)\s+(?P<type>{_TYPE})(?P<rest>(?:\s.*)?)$", re.IGNORECASE)
+_DEFAULT = re.compile(r"\bDEFAULT\s+(?P<value>'[^']*'|\S+)", re.IGNORECASE)
+_CREATE = re.compile(
+    r"^CREATE TABLE (?:IF NOT EXISTS )?(?P<table>\w+) \((?P<body>.*)\)$", re.IGNORECASE | re.DOTALL
+)
+_ADD_COLUMN = re.compile(r"^ALTER TABLE (?P<table>\w+) ADD COLUMN (?P<column>.*)$", re.IGNORECASE | re.DOTALL)
+_TABLE_KEY = re.compile(r"^PRIMARY KEY \((?P<names>[^)]*)\)", re.IGNORECASE)
+_ITEM_INDENT = "    "  # columns and constraints; their continuation lines are indented further
+_CONSTRAINT = re.compile(r"^(?:CONSTRAINT|CHECK|UNIQUE|FOREIGN KEY)\b", re.IGNORECASE)
+
+# Created by the migration runner itself (it records which migrations ran), not by a migration file.
+CREATE_SCHEMA_MIGRATIONS = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version     INTEGER NOT NULL PRIMARY KEY,
+    name        TEXT NOT NULL,
+    checksum    TEXT NOT NULL,
+    applied_at  TIMESTAMP NOT NULL
+)
+"""
+
+
+def _column(definition: str, *, table: str, primary: set[str]) -> sa.Column[Any]:
+    """One column from its DDL line: name, type, NOT NULL, PRIMARY KEY and DEFAULT."""
+    match = _COLUMN.match(" ".join(definition.split()))
+    if match is None:
+        raise MigrationError(f"{table}: cannot read the column definition {definition.strip()!r}")
+    rest = match["rest"].upper()
+    key = "PRIMARY KEY" in rest or match["name"] in primary
+    default = _DEFAULT.search(match["rest"])
+    return sa.Column(
+        match["name"],
+        _TYPES[match["type"].upper()],
+        primary_key=key,
+        nullable=key is False and "NOT NULL" not in rest,
+        server_default=sa.text(default["value"]) if default else None,
+    )
+
+
+def _is_item(raw: str) -> bool:
+    """A column or constraint line of a CREATE TABLE body, not the continuation of one."""
+    return raw.startswith(_ITEM_INDENT) and not raw.startswith(_ITEM_INDENT + " ")
+
+
+def _table_columns(body: str, *, table: str) -> list[sa.Column[Any]]:
+    """The columns of a CREATE TABLE body; constraint and table-key lines are not columns."""
+    primary: set[str] = set()
+    definitions: list[str] = []
+    for raw in body.splitlines():
+        line = raw.strip().removesuffix(",")
+        key = _TABLE_KEY.match(line)
+        if key is not None:
+            primary.update(name.strip() for name in key["names"].split(","))
+        elif _is_item(raw) and not _CONSTRAINT.match(line):
+            definitions.append(line)  # an unreadable column is an error in _column, never skipped
+    return [_column(line, table=table, primary=primary) for line in definitions]
+
+
+def _build(statements: list[str]) -> dict[str, sa.Table]:
+    """The tables the statements create, with the columns later statements add, in that order."""
+    tables: dict[str, sa.Table] = {}
+    for statement in statements:
+        created = _CREATE.match(statement)
+        added = _ADD_COLUMN.match(statement)
+        if created is not None:
+            name = created["table"]
+            tables[name] = sa.Table(name, metadata, *_table_columns(created["body"], table=name))
+        elif added is not None:
+            table = added["table"]
+            tables[table].append_column(_column(added["column"], table=table, primary=set()))
+    return tables
+
+
+_TABLES = _build(
+    [statement for migration in load_migrations() for statement in migration.statements]
+    + [CREATE_SCHEMA_MIGRATIONS.strip()]
 )
 
-app_counters = sa.Table(
-    "app_counters",
-    metadata,
-    sa.Column("name", sa.Text, primary_key=True),
-    sa.Column("value", sa.BigInteger, nullable=False),
-)
-
-portfolio_snapshots = sa.Table(
-    "portfolio_snapshots",
-    metadata,
-    sa.Column("account_id", sa.Text, primary_key=True),
-    sa.Column("captured_at", UtcDateTime, primary_key=True),
-    sa.Column("account_type", sa.Text, nullable=False),
-    sa.Column("environment", sa.Text, nullable=False),
-    sa.Column("total_equity", Money, nullable=False),
-    sa.Column("cash", Money, nullable=False),
-    sa.Column("option_buying_power", Money, nullable=False),
-    sa.Column("day_trade_buying_power", Money),
-    sa.Column("pending_orders_count", sa.Integer, nullable=False),
-    sa.Column("pdt_qualified", sa.Boolean, nullable=False),
-    sa.Column("run_id", sa.Text),
-)
-
-spx_setup_instances = sa.Table(
-    "spx_setup_instances",
-    metadata,
-    sa.Column("id", sa.Text, primary_key=True),
-    sa.Column("label", sa.Text),
-    sa.Column("symbol", sa.Text, nullable=False),
-    sa.Column("direction", sa.Text, nullable=False),
-    sa.Column("target_delta", sa.Float, nullable=False),
-    sa.Column("stop_premium", Money),
-    sa.Column("t1_gain_pct", Money, nullable=False),
-    sa.Column("t1_fraction", Money, nullable=False),
-    sa.Column("runner_stop_limit_offset", Money),
-    sa.Column("status", sa.Text, nullable=False),
-    sa.Column("created_at", UtcDateTime, nullable=False),
-    sa.Column("updated_at", UtcDateTime, nullable=False),
-    # 0004: execution fidelity
-    sa.Column("broker", sa.Text),
-    sa.Column("broker_order_id", sa.Text),
-    sa.Column("entry_order_tag", sa.Text),
-    sa.Column("intended_entry_price", Money),
-    sa.Column("entry_fill_price", Money),
-    sa.Column("entry_slippage", Money),
-    sa.Column("t1_fill_price", Money),
-    sa.Column("runner_exit_price", Money),
-    sa.Column("filled_contracts", sa.Integer),
-    sa.Column("executed_at", UtcDateTime),
-    # 0005: budget order
-    sa.Column("priority", sa.Integer, nullable=False, server_default="0"),
-)
-
-order_placements = sa.Table(
-    "order_placements",
-    metadata,
-    sa.Column("run_id", sa.Text, primary_key=True),
-    sa.Column("ticket_id", sa.Text, primary_key=True),
-    sa.Column("status", sa.Text, primary_key=True),
-    sa.Column("account_id", sa.Text, nullable=False),
-    sa.Column("leg", sa.Text, nullable=False),
-    sa.Column("tag", sa.Text, nullable=False),
-    sa.Column("action", sa.Text, nullable=False),
-    sa.Column("broker_order_id", sa.Text),
-    sa.Column("message", sa.Text, nullable=False),
-    sa.Column("recorded_at", UtcDateTime, nullable=False),
-)
-
-trades = sa.Table(
-    "trades",
-    metadata,
-    sa.Column("trade_id", sa.Text, primary_key=True),
-    sa.Column("account_id", sa.Text, nullable=False),
-    sa.Column("setup_id", sa.Text, nullable=False),
-    sa.Column("session_date", sa.Date, nullable=False),
-    sa.Column("tag", sa.Text, nullable=False),
-    sa.Column("state", sa.Text, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("option_symbol", sa.Text, nullable=False),
-    sa.Column("expiration_date", sa.Date, nullable=False),
-    sa.Column("planned_quantity", sa.Integer, nullable=False),
-    sa.Column("limit_price", Money, nullable=False),
-    sa.Column("stop_price", Money),
-    sa.Column("t1_price", Money),
-    sa.Column("t1_fraction", Money, nullable=False),
-    sa.Column("runner_stop_limit_offset", Money),
-    sa.Column("risk_per_contract", Money, nullable=False),
-    sa.Column("cost_per_contract", Money, nullable=False),
-    sa.Column("pdt_qualified", sa.Boolean),
-    sa.Column("risk_fingerprint", sa.Text, nullable=False),
-    sa.Column("recommendation_run_id", sa.Text, nullable=False),
-    sa.Column("blocked_reason", sa.Text),
-    sa.Column("close_reason", sa.Text),
-    sa.Column("filled_quantity", sa.Integer, nullable=False),
-    sa.Column("exited_quantity", sa.Integer, nullable=False),
-    sa.Column("entry_price", Money),
-    sa.Column("realized_pnl", Money),
-    sa.Column("risk_committed", Money, nullable=False),
-    sa.Column("entry_sent_at", UtcDateTime),
-    sa.Column("created_at", UtcDateTime, nullable=False),
-    sa.Column("updated_at", UtcDateTime, nullable=False),
-    sa.Column("closed_at", UtcDateTime),
-)
-
-trade_orders = sa.Table(
-    "trade_orders",
-    metadata,
-    sa.Column("tag", sa.Text, primary_key=True),
-    sa.Column("trade_id", sa.Text, nullable=False),
-    sa.Column("account_id", sa.Text, nullable=False),
-    sa.Column("leg", sa.Text, nullable=False),
-    sa.Column("seq", sa.Integer, nullable=False),
-    sa.Column("order_class", sa.Text, nullable=False),
-    sa.Column("side", sa.Text, nullable=False),
-    sa.Column("order_type", sa.Text, nullable=False),
-    sa.Column("quantity", sa.Integer, nullable=False),
-    sa.Column("price", Money),
-    sa.Column("stop_price", Money),
-    sa.Column("duration", sa.Text, nullable=False),
-    sa.Column("session_date", sa.Date, nullable=False),
-    sa.Column("local_status", sa.Text, nullable=False),
-    sa.Column("payload_json", sa.Text, nullable=False),
-    sa.Column("broker_order_id", sa.Text),
-    sa.Column("broker_status", sa.Text),
-    sa.Column("open_filled", sa.Integer, nullable=False),
-    sa.Column("open_avg", Money),
-    sa.Column("target_filled", sa.Integer, nullable=False),
-    sa.Column("target_avg", Money),
-    sa.Column("stop_filled", sa.Integer, nullable=False),
-    sa.Column("stop_avg", Money),
-    sa.Column("working_open", sa.Integer, nullable=False),
-    sa.Column("working_target", sa.Integer, nullable=False),
-    sa.Column("working_stop", sa.Integer, nullable=False),
-    sa.Column("broker_reason", sa.Text),
-    sa.Column("reported_at", UtcDateTime),
-    sa.Column("message", sa.Text, nullable=False),
-    sa.Column("run_id", sa.Text, nullable=False),
-    sa.Column("claimed_at", UtcDateTime, nullable=False),
-    sa.Column("updated_at", UtcDateTime, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
-)
-
-trade_events = sa.Table(
-    "trade_events",
-    metadata,
-    sa.Column("trade_id", sa.Text, primary_key=True),
-    sa.Column("seq", sa.Integer, primary_key=True),
-    sa.Column("occurred_at", UtcDateTime, nullable=False),
-    sa.Column("from_state", sa.Text),
-    sa.Column("to_state", sa.Text, nullable=False),
-    sa.Column("reason", sa.Text, nullable=False),
-    sa.Column("filled_quantity", sa.Integer, nullable=False),
-    sa.Column("position", sa.Integer, nullable=False),
-    sa.Column("realized_pnl", Money),
-    sa.Column("run_id", sa.Text, nullable=False),
-)
-
-account_limits = sa.Table(
-    "account_limits",
-    metadata,
-    sa.Column("account_id", sa.Text, primary_key=True),
-    sa.Column("max_daily_risk", Money),
-    sa.Column("max_trade_risk", Money),
-    sa.Column("updated_at", UtcDateTime, nullable=False),
-)
-
-acknowledged_positions = sa.Table(
-    "acknowledged_positions",
-    metadata,
-    sa.Column("account_id", sa.Text, primary_key=True),
-    sa.Column("option_symbol", sa.Text, primary_key=True),
-    sa.Column("quantity", sa.Integer, nullable=False),
-    sa.Column("note", sa.Text, nullable=False),
-    sa.Column("acknowledged_at", UtcDateTime, nullable=False),
-)
-
-schema_migrations = sa.Table(
-    "schema_migrations",
-    metadata,
-    sa.Column("version", sa.Integer, primary_key=True),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("checksum", sa.Text, nullable=False),
-    sa.Column("applied_at", UtcDateTime, nullable=False),
-)
+broker_credentials = _TABLES["broker_credentials"]
+app_counters = _TABLES["app_counters"]
+portfolio_snapshots = _TABLES["portfolio_snapshots"]
+spx_setup_instances = _TABLES["spx_setup_instances"]
+order_placements = _TABLES["order_placements"]
+trades = _TABLES["trades"]
+trade_orders = _TABLES["trade_orders"]
+trade_events = _TABLES["trade_events"]
+account_limits = _TABLES["account_limits"]
+acknowledged_positions = _TABLES["acknowledged_positions"]
+schema_migrations = _TABLES["schema_migrations"]
