@@ -18,29 +18,6 @@ UNITS = 10_000  # int64 money columns count 1/10,000 dollars
 UNKNOWN = -1  # an unknown amount in an int64 money column
 
 
-def to_decimal(value: object, field: str, *, error: type[Exception] = ValueError) -> Decimal:
-    """``value`` as an exact, finite Decimal, else ``error`` naming ``field``.
-
-    The one reading of a number the domain and the broker's responses share: booleans are refused
-    (``True`` is an ``int``), floats go through ``str`` so 0.1 stays 0.1, NaN and infinities fail.
-    """
-    if isinstance(value, bool):
-        raise error(f"{field} is a boolean ({value!r}), expected a number")
-    if isinstance(value, Decimal):
-        amount = value
-    elif isinstance(value, int | float | str | np.integer | np.floating):
-        text = str(value.item()) if isinstance(value, np.integer | np.floating) else str(value).strip()
-        try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            raise error(f"{field} is {value!r}, expected a number") from None
-    else:
-        raise error(f"{field} is {type(value).__name__} {value!r:.40}, expected a number")
-    if not amount.is_finite():
-        raise error(f"{field} is {value!r}, expected a finite number")
-    return amount
-
-
 def to_money(value: MoneyLike | None, field: str, *, maximum: Decimal | None = MAX_MONEY) -> Decimal | None:
     """Parse money for ``field``: None passes through; negative, NaN, infinite and absurd are refused.
 
@@ -48,7 +25,22 @@ def to_money(value: MoneyLike | None, field: str, *, maximum: Decimal | None = M
     """
     if value is None:
         return None
-    amount = to_decimal(value, field)
+    if isinstance(value, bool):
+        raise ValueError(f"{field} must be a number, got bool {value!r}")
+    if isinstance(value, Decimal):
+        amount = value
+    elif isinstance(value, int | float | str | np.integer | np.floating):
+        text = str(value).strip() if not isinstance(value, np.integer | np.floating) else str(value.item())
+        try:
+            amount = Decimal(text)
+        except InvalidOperation as exc:
+            raise ValueError(f"{field} is not a number: {value!r}") from exc
+    else:
+        raise ValueError(
+            f"{field} must be a Decimal, int, str or float, got {type(value).__name__} {value!r}"
+        )
+    if not amount.is_finite():
+        raise ValueError(f"{field} must be finite, got {value!r}")
     if amount < 0:
         raise ValueError(f"{field} must not be negative, got {value!r}")
     if maximum is not None and amount > maximum:

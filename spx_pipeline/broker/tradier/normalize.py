@@ -12,11 +12,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, Final, TypeVar
 
 from spx_pipeline.broker.tradier.errors import TradierMalformedResponseError
-from spx_pipeline.domain.money import to_decimal
 from spx_pipeline.domain.quotes import epoch_datetime
 
 _EMPTY_STRINGS = frozenset({"null", ""})
@@ -120,7 +119,26 @@ def opt_decimal(value: object, *, field: str) -> Decimal | None:
     """Money/quantity as Decimal; None for any "nothing" spelling; numeric strings accepted."""
     if is_empty(value):
         return None
-    return to_decimal(value, field, error=TradierMalformedResponseError)
+    if isinstance(value, bool):
+        raise TradierMalformedResponseError(f"{field} is a boolean ({value!r}), expected a number")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        result = Decimal(repr(value))
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation:
+            raise TradierMalformedResponseError(f"{field} is {value!r}, expected a number") from None
+    else:
+        raise TradierMalformedResponseError(
+            f"{field} is {type(value).__name__} {value!r:.40}, expected a number"
+        )
+    if not result.is_finite():
+        raise TradierMalformedResponseError(f"{field} is {value!r}, expected a finite number")
+    return result
 
 
 # What the warehouse stores: money as DECIMAL(18,4) (|x| < 1e14), counts as INTEGER or BIGINT. A

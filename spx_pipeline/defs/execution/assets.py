@@ -130,12 +130,17 @@ def execution_fidelity(
 
 def broker_read_run(context: dg.AssetExecutionContext) -> str:
     """The run whose broker_state the step reads: this run's when it read the broker, else the latest."""
+    return broker_read_event(context).run_id
+
+
+def broker_read_event(context: dg.AssetExecutionContext) -> dg.EventLogRecord:
+    """The materialization of that read, whose metadata says which accounts the broker answered for."""
     event = context.instance.get_latest_materialization_event(POSITIONS)
-    if event is None:
+    if event is None or event.asset_materialization is None:
         raise dg.Failure(
             description="tradier_positions/tradier_orders were never materialized: run reconciliation_job."
         )
-    return event.run_id
+    return event
 
 
 class ReconciliationConfig(CheckedConfig):
@@ -173,10 +178,9 @@ def position_reconciliation(
     wh = warehouse.warehouse()
     run_id, captured_at = context.run.run_id, clock.run_time(context)
     session = trading_day(captured_at)
-    event = context.instance.get_latest_materialization_event(POSITIONS)
-    if event is None or event.asset_materialization is None:
-        raise dg.Failure(description="tradier_positions was never materialized: run reconciliation_job.")
+    event = broker_read_event(context)
     read = event.run_id
+    assert event.asset_materialization is not None  # broker_read_event refuses an event without one
     reported = frozenset(event.asset_materialization.metadata["reported_accounts"].value)  # type: ignore[arg-type]
     active = app_db.credential_listing().active_account_ids()
     errors: dict[str, str] = {}

@@ -9,6 +9,7 @@ clock, and spend each account's budgets once across its setups
 """
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -24,9 +25,11 @@ from spx_pipeline.defs.portfolio.assets import portfolio_snapshots
 from spx_pipeline.defs.recommendations.setups import spx_setups
 from spx_pipeline.defs.run_config import CheckedConfig, Finite, to_decimal
 from spx_pipeline.domain.contract_selection import SelectionConfig
+from spx_pipeline.domain.execution import Guardrail
 from spx_pipeline.domain.market_calendar import trading_day
 from spx_pipeline.domain.money import to_money
 from spx_pipeline.domain.risk_context import DEFAULT_MAX_RISK_DOLLARS, RiskContext
+from spx_pipeline.domain.setups import Setup
 from spx_pipeline.domain.zero_dte import ZeroDtePolicy
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
@@ -37,7 +40,9 @@ from spx_pipeline.transformations.portfolio import risk_contexts
 from spx_pipeline.transformations.recommendations import (
     RECOMMENDATION_ROW_KEY,
     BudgetBreachError,
+    InvalidSetup,
     LatestChain,
+    SessionTrades,
     StaleChainError,
     block_stale,
     chain_for_session,
@@ -143,6 +148,39 @@ def _session_chain(
     return chain
 
 
+def _recommend(
+    chain: LatestChain,
+    setups: Sequence[Setup],
+    contexts: Mapping[str, RiskContext],
+    started: datetime,
+    policy: ZeroDtePolicy,
+    selection: SelectionConfig,
+    invalid: Sequence[InvalidSetup],
+    *,
+    guardrails: Sequence[Guardrail] = (),
+    traded: SessionTrades | None = None,
+) -> pd.DataFrame:
+    """The rows of a scheduled or ad-hoc run, generated and quote-aged at ``started``.
+
+    A budget breach (the sizing found a limit overspent) fails the step with its message.
+    """
+    try:
+        return recommendation_rows(
+            chain,
+            setups,
+            contexts,
+            generated_at=started,
+            policy=policy,
+            config=selection,
+            now=started,
+            invalid_setups=invalid,
+            guardrails=guardrails,
+            traded=traded,
+        )
+    except BudgetBreachError as exc:
+        raise dg.Failure(description=str(exc)) from None
+
+
 def _counts(rows: pd.DataFrame) -> dict[str, dg.IntMetadataValue]:
     """Every row is tradable xor blocked, so the two counts add up to the rows (plotted per run)."""
     blocked = int(rows["blocked"].sum()) if len(rows) else 0
@@ -190,21 +228,9 @@ def contract_recommendations(
     rails = guardrails_from_rows(latest_guardrails(wh))
     # What the session's trades already took: a later run sizes only what is left.
     traded = session_trades(app_db.trade_store(), chain.trading_day, snapshots)
-    try:
-        rows = recommendation_rows(
-            chain,
-            setups,
-            contexts,
-            generated_at=started,
-            policy=policy,
-            config=selection,
-            now=started,
-            invalid_setups=invalid,
-            guardrails=rails,
-            traded=traded,
-        )
-    except BudgetBreachError as exc:
-        raise dg.Failure(description=str(exc)) from None
+    rows = _recommend(
+        chain, setups, contexts, started, policy, selection, invalid, guardrails=rails, traded=traded
+    )
     stale = stale_risk_reasons(
         wh, snapshots, now=started, max_age=timedelta(hours=config.max_snapshot_age_hours)
     )
@@ -292,19 +318,7 @@ def adhoc_recommendations(
             raise dg.Failure(description=f"setup_ids not active or unknown: {sorted(unknown)}")
         setups = [s for s in setups if s.setup_id in set(config.setup_ids)]
         invalid = [b for b in invalid if b.setup_id in set(config.setup_ids)]
-    try:
-        rows = recommendation_rows(
-            chain,
-            setups,
-            {config.label: ctx},
-            generated_at=started,
-            policy=policy,
-            config=selection,
-            now=started,
-            invalid_setups=invalid,
-        )
-    except BudgetBreachError as exc:
-        raise dg.Failure(description=str(exc)) from None
+    rows = _recommend(chain, setups, {config.label: ctx}, started, policy, selection, invalid)
     rows.insert(0, "request_run_id", context.run.run_id)
     wh.replace_rows(
         "adhoc_contract_recommendations",
