@@ -8,7 +8,7 @@ UTC datetimes and exact ``Decimal`` money on both engines.
 
 from __future__ import annotations
 
-import re
+import sqlite3
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -78,26 +78,16 @@ class Money(TypeDecorator[Decimal]):
 
 
 # The portable SQL types the migrations use, and the column type each reads back as.
-_TYPES: dict[str, type[TypeEngine[Any]] | TypeEngine[Any]] = {
+_TYPES: dict[str, Any] = {
     "TEXT": sa.Text,
-    "TIMESTAMP": UtcDateTime,
-    "NUMERIC(18,4)": Money,
     "INTEGER": sa.Integer,
     "BIGINT": sa.BigInteger,
     "BOOLEAN": sa.Boolean,
     "DATE": sa.Date,
     "DOUBLE PRECISION": sa.Float,
+    "TIMESTAMP": UtcDateTime,
+    "NUMERIC(18,4)": Money,
 }
-_TYPE = "|".join(re.escape(name) for name in sorted(_TYPES, key=len, reverse=True))
-_COLUMN = re.compile(rf"^(?P<name>[a-z_][a-z0-9_]*)\s+(?P<type>{_TYPE})(?P<rest>(?:\s.*)?)$", re.IGNORECASE)
-_DEFAULT = re.compile(r"\bDEFAULT\s+(?P<value>'[^']*'|\S+)", re.IGNORECASE)
-_CREATE = re.compile(
-    r"^CREATE TABLE (?:IF NOT EXISTS )?(?P<table>\w+) \((?P<body>.*)\)$", re.IGNORECASE | re.DOTALL
-)
-_ADD_COLUMN = re.compile(r"^ALTER TABLE (?P<table>\w+) ADD COLUMN (?P<column>.*)$", re.IGNORECASE | re.DOTALL)
-_TABLE_KEY = re.compile(r"^PRIMARY KEY \((?P<names>[^)]*)\)", re.IGNORECASE)
-_ITEM_INDENT = "    "  # columns and constraints; their continuation lines are indented further
-_CONSTRAINT = re.compile(r"^(?:CONSTRAINT|CHECK|UNIQUE|FOREIGN KEY)\b", re.IGNORECASE)
 
 # Created by the migration runner itself (it records which migrations ran), not by a migration file.
 CREATE_SCHEMA_MIGRATIONS = """
@@ -110,61 +100,54 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 """
 
 
-def _column(definition: str, *, table: str, primary: set[str]) -> sa.Column[Any]:
-    """One column from its DDL line: name, type, NOT NULL, PRIMARY KEY and DEFAULT."""
-    match = _COLUMN.match(" ".join(definition.split()))
-    if match is None:
-        raise MigrationError(f"{table}: cannot read the column definition {definition.strip()!r}")
-    rest = match["rest"].upper()
-    key = "PRIMARY KEY" in rest or match["name"] in primary
-    default = _DEFAULT.search(match["rest"])
-    return sa.Column(
-        match["name"],
-        _TYPES[match["type"].upper()],
-        primary_key=key,
-        nullable=key is False and "NOT NULL" not in rest,
-        server_default=sa.text(default["value"]) if default else None,
-    )
+def _column_type(table: str, column: str, declared: str) -> Any:
+    try:
+        return _TYPES[" ".join(declared.upper().split())]
+    except KeyError:
+        raise MigrationError(
+            f"{table}.{column}: declared type {declared!r} has no column type here; add it to _TYPES"
+        ) from None
 
 
-def _is_item(raw: str) -> bool:
-    """A column or constraint line of a CREATE TABLE body, not the continuation of one."""
-    return raw.startswith(_ITEM_INDENT) and not raw.startswith(_ITEM_INDENT + " ")
+def _reflect(target: sa.MetaData) -> None:
+    """Add to ``target`` every table the migrations create, columns in the order they were added.
+
+    SQLite reads the DDL (an in-memory database, the migrations applied as the runner applies
+    them) and reports each column's declared type, NOT NULL, default and key position, so no
+    parser of ours stands between the SQL files and these tables.
+    """
+    con = sqlite3.connect(":memory:")
+    try:
+        con.execute(CREATE_SCHEMA_MIGRATIONS)
+        for migration in load_migrations():
+            for statement in migration.statements:
+                con.execute(statement)
+        names = [
+            row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        ]
+        for name in names:
+            # cid, name, declared type, notnull, default, position in the primary key (0: not in it)
+            info = con.execute(f'PRAGMA table_info("{name}")').fetchall()
+            sa.Table(
+                name,
+                target,
+                *(
+                    sa.Column(
+                        column,
+                        _column_type(name, column, declared),
+                        primary_key=key > 0,
+                        nullable=not (notnull or key),
+                        server_default=None if default is None else sa.text(default),
+                    )
+                    for _, column, declared, notnull, default, key in info
+                ),
+            )
+    finally:
+        con.close()
 
 
-def _table_columns(body: str, *, table: str) -> list[sa.Column[Any]]:
-    """The columns of a CREATE TABLE body; constraint and table-key lines are not columns."""
-    primary: set[str] = set()
-    definitions: list[str] = []
-    for raw in body.splitlines():
-        line = raw.strip().removesuffix(",")
-        key = _TABLE_KEY.match(line)
-        if key is not None:
-            primary.update(name.strip() for name in key["names"].split(","))
-        elif _is_item(raw) and not _CONSTRAINT.match(line):
-            definitions.append(line)  # an unreadable column is an error in _column, never skipped
-    return [_column(line, table=table, primary=primary) for line in definitions]
-
-
-def _build(statements: list[str]) -> dict[str, sa.Table]:
-    """The tables the statements create, with the columns later statements add, in that order."""
-    tables: dict[str, sa.Table] = {}
-    for statement in statements:
-        created = _CREATE.match(statement)
-        added = _ADD_COLUMN.match(statement)
-        if created is not None:
-            name = created["table"]
-            tables[name] = sa.Table(name, metadata, *_table_columns(created["body"], table=name))
-        elif added is not None:
-            table = added["table"]
-            tables[table].append_column(_column(added["column"], table=table, primary=set()))
-    return tables
-
-
-_TABLES = _build(
-    [statement for migration in load_migrations() for statement in migration.statements]
-    + [CREATE_SCHEMA_MIGRATIONS.strip()]
-)
+_reflect(metadata)
+_TABLES = metadata.tables
 
 broker_credentials = _TABLES["broker_credentials"]
 app_counters = _TABLES["app_counters"]
