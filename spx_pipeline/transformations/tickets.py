@@ -24,7 +24,8 @@ from spx_pipeline.domain.setups import Setup
 from spx_pipeline.domain.trades import Trade, TradePlan, TradeState, ticket_id
 from spx_pipeline.domain.trades.birth import plan_from_recommendation
 from spx_pipeline.domain.trades.ids import trade_id as make_trade_id
-from spx_pipeline.domain.trades.ticket_batch import TicketLeg, tickets_of_plans
+from spx_pipeline.domain.trades.intents import OrderIntent
+from spx_pipeline.domain.trades.ticket_batch import ShapedLegs, TicketLeg, shaped_legs_of_plans
 from spx_pipeline.storage.app.trades import PlanOutcome, TradeStore
 from spx_pipeline.storage.warehouse import reads
 from spx_pipeline.storage.warehouse.schema import column_names
@@ -81,6 +82,21 @@ def _tradable(row: Mapping[str, Any]) -> bool:
     )
 
 
+# The columns planning reads of a recommendation row (``_tradable``, ``plan_from_recommendation``).
+_PLANNING_COLUMNS = (
+    "setup_id", "account_id", "as_of_date", "blocked", "blocked_reason", "symbol", "suggested_contracts",
+    "suggested_cost", "limit_price", "risk_fingerprint", "pdt_qualified",
+)  # fmt: skip
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows as dicts of the columns planning reads, Python values (what ``to_dict`` gives), built
+    column by column: ``to_dict("records")`` boxes every value of all ~30 columns one by one."""
+    names = [name for name in _PLANNING_COLUMNS if name in frame.columns]
+    columns = [frame[name].tolist() for name in names]
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
 def plan_trades(
     store: TradeStore,
     recommendations: pd.DataFrame,
@@ -97,7 +113,7 @@ def plan_trades(
     entries: list[_Entry] = []
     fresh: list[TradePlan] = []
     mentioned: set[str] = set()
-    for rec in recommendations.to_dict("records"):
+    for rec in _records(recommendations):
         setup_id, account_id = str(rec["setup_id"]), str(rec["account_id"])
         key = make_trade_id(trading_day, account_id, setup_id)
         mentioned.add(key)
@@ -118,8 +134,8 @@ def plan_trades(
             continue
         entries.append(_Entry(setup_id, account_id, plan, None, checked=False))
         fresh.append(plan)
-    built = iter(tickets_of_plans(fresh))
-    legs_of: dict[str, tuple[TradePlan, list[TicketLeg]]] = {}
+    built = iter(shaped_legs_of_plans(fresh))
+    legs_of: dict[str, tuple[TradePlan, Legs]] = {}
     plans: list[tuple[TradePlan, str | None]] = []
     skipped: list[tuple[str, str, str]] = []
     for entry in entries:
@@ -151,48 +167,46 @@ def ticket_rows(
     *,
     run_id: str,
     created_at: datetime,
-    built: Mapping[str, tuple[TradePlan, list[TicketLeg]]] | None = None,
+    built: Mapping[str, tuple[TradePlan, Legs]] | None = None,
 ) -> pd.DataFrame:
     """``order_tickets`` rows: each placeable plan's entry, T1 and runner stop.
 
-    Built column by column: the forms come once per plan shape (``tickets_of_plans``), each
-    ticket id is one SHA-256 of its tag and leg. ``built``: legs planning already built, by trade
-    id with the plan they were built for (used only for that very plan).
+    A row is the trade's names, then what its shape fixes for the leg (computed once per shape
+    leg), then its tag and payload spliced from the shape's JSON, with one SHA-256 for the ticket
+    id. ``built``: legs planning already built, by trade id with the plan they were built for (used
+    only for that very plan).
     """
     plans = [trade.plan for trade in trades]
     known = built or {}
-    legs_each: list[list[TicketLeg] | OrderPayloadError] = [
-        known[p.trade_id][1] if known.get(p.trade_id, (None,))[0] is p else [] for p in plans
+    legs_each: list[Legs | None] = [
+        known[p.trade_id][1] if known.get(p.trade_id, (None,))[0] is p else None for p in plans
     ]
-    missing = [i for i, p in enumerate(plans) if known.get(p.trade_id, (None,))[0] is not p]
-    for i, legs in zip(missing, tickets_of_plans([plans[i] for i in missing]), strict=True):
+    missing = [i for i, legs in enumerate(legs_each) if legs is None]
+    for i, legs in zip(missing, shaped_legs_of_plans([plans[i] for i in missing]), strict=True):
         legs_each[i] = legs
-    columns: dict[str, list[Any]] = {name: [] for name in _BUILT_COLUMNS}
+    fixed: dict[int, tuple[Any, ...]] = {}  # id(ShapeLeg) -> its columns; the shapes outlive the loop
+    rows: list[tuple[Any, ...]] = []
     for plan, legs in zip(plans, legs_each, strict=True):
         if isinstance(legs, OrderPayloadError):
             raise legs
-        for leg in legs:
-            intent = leg.intent
-            columns["ticket_id"].append(ticket_id(intent.tag, leg.leg))
-            columns["trade_id"].append(plan.trade_id)
-            columns["as_of_date"].append(plan.session)
-            columns["setup_id"].append(plan.setup_id)
-            columns["account_id"].append(plan.account_id)
-            columns["risk_fingerprint"].append(plan.risk_fingerprint)
-            columns["leg"].append(leg.leg)
-            columns["side"].append(str(intent.side))
-            columns["order_type"].append(intent.display_type)
-            columns["option_symbol"].append(plan.option_symbol)
-            columns["underlying_symbol"].append(intent.form.get("symbol") or intent.form.get("symbol[0]"))
-            columns["quantity"].append(intent.quantity)
-            columns["price"].append(_float(intent.price))
-            columns["stop_price"].append(_float(intent.stop_price))
-            columns["duration"].append(intent.duration)
-            columns["tag"].append(intent.tag)
-            columns["payload_json"].append(leg.payload_json)
-    n = len(columns["ticket_id"])
-    if n == 0:
+        names = (plan.trade_id, plan.session, plan.setup_id, plan.account_id, plan.risk_fingerprint)
+        if isinstance(legs, ShapedLegs):
+            for shape_leg in legs.legs:
+                columns = fixed.get(id(shape_leg))
+                if columns is None:
+                    columns = _leg_columns(shape_leg.leg, shape_leg.intent, plan.option_symbol)
+                    fixed[id(shape_leg)] = columns
+                tag = legs.tag(shape_leg)
+                payload = legs.payload_json(shape_leg, tag)
+                rows.append((ticket_id(tag, shape_leg.leg), *names, *columns, tag, payload))
+        else:
+            for leg in legs or ():
+                columns = _leg_columns(leg.leg, leg.intent, plan.option_symbol)
+                tag = leg.intent.tag
+                rows.append((ticket_id(tag, leg.leg), *names, *columns, tag, leg.payload_json))
+    if not rows:
         return pd.DataFrame([], columns=list(column_names("order_tickets")))
+    n = len(rows)
     constants = {
         "preview_status": "not_requested",
         "preview_cost": None,
@@ -202,9 +216,24 @@ def ticket_rows(
         "created_at": created_at,
         "run_id": run_id,
     }
-    data = {**columns, **{name: [value] * n for name, value in constants.items()}}
+    data = {
+        **dict(zip(_BUILT_COLUMNS, map(list, zip(*rows, strict=True)), strict=True)),
+        **{name: [value] * n for name, value in constants.items()},
+    }
     return pd.DataFrame(data, columns=list(column_names("order_tickets")))
 
+
+def _leg_columns(leg: str, intent: OrderIntent, option_symbol: str) -> tuple[Any, ...]:
+    """The columns a leg's form fixes (the plan's contract is part of its shape), ``leg`` to
+    ``duration`` in ``_BUILT_COLUMNS`` order."""
+    underlying = intent.form.get("symbol") or intent.form.get("symbol[0]")
+    return (
+        leg, str(intent.side), intent.display_type, option_symbol, underlying, intent.quantity,
+        _float(intent.price), _float(intent.stop_price), intent.duration,
+    )  # fmt: skip
+
+
+Legs = ShapedLegs | list[TicketLeg] | OrderPayloadError
 
 _BUILT_COLUMNS = (
     "ticket_id", "trade_id", "as_of_date", "setup_id", "account_id", "risk_fingerprint", "leg", "side",

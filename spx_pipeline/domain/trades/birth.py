@@ -8,6 +8,7 @@ is kept but blocked with the reason, never placed.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from datetime import date
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from spx_pipeline.domain.occ import parse_option_symbol
@@ -46,8 +48,8 @@ def plan_from_recommendation(rec: Mapping[str, Any], setup: Setup, *, run_id: st
     symbol = rec["symbol"]
     if not isinstance(symbol, str) or not symbol:
         raise OrderPayloadError("symbol", symbol, "the recommendation has no contract to trade")
-    limit = tick_price(rec["limit_price"], "limit_price")
-    stop = None if setup.stop_premium is None else protective_stop(setup.stop_premium, limit)
+    limit, stop, t1_price = _exit_prices(rec["limit_price"], setup)
+    option_symbol, expiration = _contract(symbol)
     cost_each = (Decimal(str(rec["suggested_cost"])) / contracts).quantize(FOUR, rounding=ROUND_CEILING)
     risk_each = cost_each if setup.stop_premium is None else cost_each - setup.stop_premium * MULTIPLIER
     return TradePlan(
@@ -56,12 +58,12 @@ def plan_from_recommendation(rec: Mapping[str, Any], setup: Setup, *, run_id: st
         setup_id=setup.setup_id,
         session=session,
         tag=trade_tag(session, rec["account_id"], setup.setup_id),
-        option_symbol=parse_option_symbol(symbol).tradier,
-        expiration=parse_option_symbol(symbol).expiration,
+        option_symbol=option_symbol,
+        expiration=expiration,
         planned_quantity=contracts,
         limit_price=limit,
         stop_price=stop,
-        t1_price=t1_limit_price(limit, Decimal(setup.t1_gain_pct)),
+        t1_price=t1_price,
         t1_fraction=Decimal(setup.t1_fraction),
         runner_stop_limit_offset=setup.runner_stop_limit_offset,
         risk_per_contract=risk_each.quantize(FOUR),
@@ -70,6 +72,31 @@ def plan_from_recommendation(rec: Mapping[str, Any], setup: Setup, *, run_id: st
         risk_fingerprint=str(rec["risk_fingerprint"]),
         recommendation_run_id=run_id,
     )
+
+
+# Thousands of accounts trade the same few contracts at the same few limits: the tick checks, the
+# exits' prices and the symbol parse are computed once per (limit, setup) and per symbol.
+_CACHEABLE = frozenset({float, int, str, Decimal, np.float64})
+
+
+def _exit_prices(limit_price: object, setup: Setup) -> tuple[Decimal, Decimal | None, Decimal]:
+    """(entry limit, protective stop, T1 target) of a row's limit under the setup's exits."""
+    if type(limit_price) in _CACHEABLE:
+        return _cached_exit_prices(limit_price, setup)
+    return _cached_exit_prices.__wrapped__(limit_price, setup)
+
+
+@functools.lru_cache(maxsize=4096, typed=True)
+def _cached_exit_prices(limit_price: object, setup: Setup) -> tuple[Decimal, Decimal | None, Decimal]:
+    limit = tick_price(limit_price, "limit_price")
+    stop = None if setup.stop_premium is None else protective_stop(setup.stop_premium, limit)
+    return limit, stop, t1_limit_price(limit, Decimal(setup.t1_gain_pct))
+
+
+@functools.lru_cache(maxsize=4096)
+def _contract(symbol: str) -> tuple[str, date]:
+    contract = parse_option_symbol(symbol)
+    return contract.tradier, contract.expiration
 
 
 def _flag(value: object) -> bool | None:

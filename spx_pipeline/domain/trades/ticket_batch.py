@@ -65,14 +65,48 @@ def _shape(plan: TradePlan) -> TradePlan:
 
 
 @dataclass(frozen=True, slots=True)
-class _Template:
-    legs: tuple[tuple[str, OrderIntent, str, str], ...]  # (leg, intent, JSON before the tag, after)
+class ShapeLeg:
+    """One leg of a shape's tickets: its form built for the template trade, and that form's JSON
+    split around the template's tag, so a trade's payload is two joins away."""
+
+    leg: str
+    intent: OrderIntent
+    before: str  # the payload's JSON up to the tag (its opening quote excluded)
+    after: str  # from after the tag's closing quote
+    suffix: str  # the leg's order tag after the trade's tag base (``-entry``, ``-t1``, ``-stop``)
 
 
-_TEMPLATES: dict[tuple[object, ...], _Template | OrderPayloadError] = {}
+@dataclass(frozen=True, slots=True)
+class ShapedLegs:
+    """A plan's legs as its shape built them, named for the plan only when asked: the ticket rows
+    need its tags and payloads, not one ``OrderIntent`` per leg."""
+
+    plan: TradePlan
+    legs: tuple[ShapeLeg, ...]
+
+    def tag(self, leg: ShapeLeg) -> str:
+        return self.plan.tag + leg.suffix
+
+    def payload_json(self, leg: ShapeLeg, tag: str) -> str:
+        return f'{leg.before}"{tag}"{leg.after}'
+
+    def ticket_legs(self) -> list[TicketLeg]:
+        plan, out = self.plan, []
+        for shape_leg in self.legs:
+            intent, tag = shape_leg.intent, self.tag(shape_leg)
+            named = OrderIntent(
+                plan.trade_id, plan.account_id, intent.leg, intent.seq, tag, intent.order_class, intent.side,
+                intent.order_type, intent.quantity, intent.price, intent.stop_price, intent.duration,
+                {**intent.form, "tag": tag}, intent.reason,
+            )  # fmt: skip
+            out.append(TicketLeg(shape_leg.leg, named, self.payload_json(shape_leg, tag)))
+        return out
 
 
-def _template(plan: TradePlan) -> _Template | OrderPayloadError:
+_TEMPLATES: dict[tuple[object, ...], tuple[ShapeLeg, ...] | OrderPayloadError] = {}
+
+
+def _template(plan: TradePlan) -> tuple[ShapeLeg, ...] | OrderPayloadError:
     """The plan's shape built once (remembered; a few thousand shapes at most are kept)."""
     key = _shape_key(plan)
     found = _TEMPLATES.get(key)
@@ -83,7 +117,7 @@ def _template(plan: TradePlan) -> _Template | OrderPayloadError:
     return found
 
 
-def _build(shape: TradePlan) -> _Template | OrderPayloadError:
+def _build(shape: TradePlan) -> tuple[ShapeLeg, ...] | OrderPayloadError:
     try:
         tickets = planned_tickets(shape)
     except OrderPayloadError as exc:
@@ -91,26 +125,10 @@ def _build(shape: TradePlan) -> _Template | OrderPayloadError:
     legs = []
     for leg, intent in tickets.legs().items():
         before, marker, after = intent.payload_json().partition(f'"{intent.tag}"')
-        if not marker or f'"{intent.tag}"' in after:
+        if not marker or f'"{intent.tag}"' in after or not intent.tag.startswith(_TEMPLATE_TAG):
             raise AssertionError(f"the template tag of leg {leg} is not in its payload exactly once")
-        legs.append((leg, intent, before, after))
-    return _Template(tuple(legs))
-
-
-def _named(template: _Template, plan: TradePlan) -> list[TicketLeg] | None:
-    """The template's legs for ``plan``; None when a tag of the plan breaks the wire rule."""
-    out = []
-    for leg, intent, before, after in template.legs:
-        tag = plan.tag + intent.tag[len(_TEMPLATE_TAG) :]
-        if not TAG_PATTERN.match(tag):
-            return None
-        named = OrderIntent(
-            plan.trade_id, plan.account_id, intent.leg, intent.seq, tag, intent.order_class, intent.side,
-            intent.order_type, intent.quantity, intent.price, intent.stop_price, intent.duration,
-            {**intent.form, "tag": tag}, intent.reason,
-        )  # fmt: skip
-        out.append(TicketLeg(leg, named, f'{before}"{tag}"{after}'))
-    return out
+        legs.append(ShapeLeg(leg, intent, before, after, intent.tag[len(_TEMPLATE_TAG) :]))
+    return tuple(legs)
 
 
 def _scalar(plan: TradePlan) -> list[TicketLeg] | OrderPayloadError:
@@ -121,19 +139,30 @@ def _scalar(plan: TradePlan) -> list[TicketLeg] | OrderPayloadError:
     return [TicketLeg(leg, intent, intent.payload_json()) for leg, intent in legs.items()]
 
 
-def tickets_of_plans(plans: Sequence[TradePlan]) -> list[list[TicketLeg] | OrderPayloadError]:
-    """Each plan's legs (``planned_tickets(plan).legs()`` in order), or the error building them raised."""
-    out: list[list[TicketLeg] | OrderPayloadError] = []
+def shaped_legs_of_plans(
+    plans: Sequence[TradePlan],
+) -> list[ShapedLegs | list[TicketLeg] | OrderPayloadError]:
+    """Each plan's legs by its shape, or (a tag of the plan breaking the wire rule, which the shape
+    cannot know) built plan by plan: the legs, or the error building them raised."""
+    out: list[ShapedLegs | list[TicketLeg] | OrderPayloadError] = []
     for plan in plans:
         template = _template(plan)
         if isinstance(template, OrderPayloadError):
             # The same error, unless a tag of this plan would have been refused first.
             tags_ok = all(TAG_PATTERN.match(plan.tag + suffix) for suffix in _SUFFIXES)
             out.append(template if tags_ok else _scalar(plan))
-            continue
-        named = _named(template, plan)
-        out.append(named if named is not None else _scalar(plan))
+        elif all(TAG_PATTERN.match(plan.tag + leg.suffix) for leg in template):
+            out.append(ShapedLegs(plan, template))
+        else:
+            out.append(_scalar(plan))
     return out
+
+
+def tickets_of_plans(plans: Sequence[TradePlan]) -> list[list[TicketLeg] | OrderPayloadError]:
+    """Each plan's legs (``planned_tickets(plan).legs()`` in order), or the error building them raised."""
+    return [
+        legs.ticket_legs() if isinstance(legs, ShapedLegs) else legs for legs in shaped_legs_of_plans(plans)
+    ]
 
 
 def planned_tickets_many(plans: Sequence[TradePlan]) -> list[Tickets | OrderPayloadError]:
