@@ -10,30 +10,50 @@ caller's transaction, with the table's unique keys enforced as before.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 
+def _processed(process: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
+    """``[process(v) for v in values]``, once per distinct object: a run's rows share their
+    timestamps and most of their prices as the very same objects. Keyed by identity, never by
+    value (``Decimal("1.10") == Decimal("1.1")`` but they are stored as different text); every
+    value stays alive in ``values`` meanwhile, so no identity is reused."""
+    done: dict[int, Any] = {}
+    out = []
+    for value in values:
+        key = id(value)
+        if key in done:
+            out.append(done[key])
+        else:
+            out.append(done.setdefault(key, process(value)))
+    return out
+
+
 def insert_rows(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows`` (every row with the same columns) into ``table`` in one executemany."""
-    if not rows:
+    if rows:
+        insert_columns(conn, table, {name: [row[name] for row in rows] for name in rows[0]})
+
+
+def insert_columns(conn: Connection, table: sa.Table, columns: Mapping[str, Sequence[Any]]) -> None:
+    """Insert the rows whose values ``columns`` holds column by column (all of one length)."""
+    names = list(columns)
+    if not names or not len(columns[names[0]]):
         return
-    names = list(rows[0])
     dialect = conn.dialect
-    columns: list[list[Any]] = []
+    converted: list[Sequence[Any]] = []
     for name in names:
-        values = [row[name] for row in rows]
+        values = columns[name]
         process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
-            values = [process(v) for v in values]
-        columns.append(values)
+        converted.append(_processed(process, values) if process is not None else values)
     compiled = sa.insert(table).compile(dialect=dialect, column_keys=names)
     if compiled.positional:
         order = [names.index(key) for key in compiled.positiontup or ()]
-        params: list[Any] = [tuple(row[i] for i in order) for row in zip(*columns, strict=True)]
+        params: list[Any] = list(zip(*(converted[i] for i in order), strict=True))
     else:
-        params = [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+        params = [dict(zip(names, row, strict=True)) for row in zip(*converted, strict=True)]
     conn.exec_driver_sql(str(compiled), params)

@@ -16,13 +16,25 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Iterable, Mapping
+import operator
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from pydantic import TypeAdapter
 
 R = TypeVar("R")
+
+# Values bound as they are (a subclass, an enum, or an int for a text column goes through ``_bind``).
+_AS_IS = frozenset({str, float, bool, Decimal, datetime, date, type(None)})
+
+
+def _one(columns: Mapping[str, str]) -> Callable[[Any], tuple[Any, ...]]:
+    """``attrgetter`` of one name returns the value, not a 1-tuple: this getter always a tuple."""
+    (name,) = columns
+    return lambda record: (getattr(record, name),)
 
 
 class RowMapping(Generic[R]):
@@ -59,6 +71,7 @@ class RowMapping(Generic[R]):
         if missing:
             raise TypeError(f"{record.__name__}: {table.name} has no column(s) {', '.join(missing)}")
         self._items = tuple(self.columns.items())
+        self._get = operator.attrgetter(*self.columns) if len(self.columns) > 1 else _one(self.columns)
         self._text = frozenset(c.name for c in table.columns if isinstance(c.type, sa.Text))
         self._adapter: TypeAdapter[R] = TypeAdapter(record)
 
@@ -68,11 +81,30 @@ class RowMapping(Generic[R]):
             values = dict(self.defaults)
         else:
             values = {
-                column: self._bind(getattr(record, name), column) for name, column in self.columns.items()
+                column: value if type(value) in _AS_IS else self._bind(value, column)
+                for column, value in zip(self.columns.values(), self._get(record), strict=True)
             }
         for name, inner in self.nested.items():
             values.update(inner.values(None if record is None else getattr(record, name)))
         return values | extra
+
+    def column_values(self, records: Sequence[R | None]) -> dict[str, list[Any]]:
+        """``values`` of many records, column by column (what a bulk insert binds): no dict per row."""
+        out: dict[str, list[Any]] = {}
+        for name, column in self.columns.items():
+            default = self.defaults[column]
+            bind = self._bind
+            out[column] = [
+                default
+                if record is None
+                else value
+                if type(value := getattr(record, name)) in _AS_IS
+                else bind(value, column)
+                for record in records
+            ]
+        for name, inner in self.nested.items():
+            out.update(inner.column_values([None if r is None else getattr(r, name) for r in records]))
+        return out
 
     def read(self, row: Mapping[str, Any]) -> R:
         """The record of one row (a result row's ``_mapping``, or any mapping of column -> value)."""

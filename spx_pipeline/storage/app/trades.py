@@ -19,10 +19,12 @@ from sqlalchemy.engine import Connection
 
 from spx_pipeline.domain.trades import Trade, TradeEvent, TradeOrder, TradePlan, TradeState
 from spx_pipeline.domain.trades.states import TERMINAL, check_transition
-from spx_pipeline.storage.app.bulk import insert_rows
+from spx_pipeline.storage.app.bulk import insert_columns
 from spx_pipeline.storage.app.database import AppDatabase
 from spx_pipeline.storage.app.tables import trade_events, trade_orders, trades
 from spx_pipeline.storage.app.trade_rows import (
+    EVENT,
+    TRADE,
     event_from_row,
     event_values,
     order_from_row,
@@ -107,22 +109,19 @@ class TradeStore:
                         why += f"; not placeable: {blocked}"
                     changed.append((len(out), current, trade, why))
                     out.append(None)
-            if born:
-                insert_rows(conn, trades, [trade_values(trade) for trade in born])
-            events = [
-                event_values(_event(trade, None, f"planned from recommendation run {run_id}", now, run_id))
-                for trade in born
-            ]
+            insert_columns(conn, trades, TRADE.column_values(born))
+            planned = f"planned from recommendation run {run_id}"
+            events = [_event(trade, None, planned, now, run_id) for trade in born]
             applied = _compare_and_set_many(
                 conn, [(current, trade_values(new)) for _, current, new, _ in changed]
             )
             for (index, current, trade, why), ok in zip(changed, applied, strict=True):
                 if ok:
-                    events.append(event_values(_event(trade, current.state, why, now, run_id)))
+                    events.append(_event(trade, current.state, why, now, run_id))
                     out[index] = PlanOutcome(trade, "replanned")
                 else:  # claimed in the meantime: frozen now
                     out[index] = PlanOutcome(current, "frozen")
-            insert_rows(conn, trade_events, events)
+            insert_columns(conn, trade_events, EVENT.column_values(events))
         return [outcome for outcome in out if outcome is not None]
 
     # -- reads ----------------------------------------------------------------------------------

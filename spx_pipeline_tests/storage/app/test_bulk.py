@@ -9,10 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from spx_pipeline.domain.trades import Trade, TradeState
-from spx_pipeline.storage.app.bulk import insert_rows
+from spx_pipeline.storage.app.bulk import insert_columns, insert_rows
 from spx_pipeline.storage.app.database import AppDatabase
 from spx_pipeline.storage.app.tables import trades
-from spx_pipeline.storage.app.trade_rows import trade_values
+from spx_pipeline.storage.app.trade_rows import TRADE, trade_values
 from spx_pipeline_tests.fixtures.trades import T0, make_plan
 
 
@@ -46,6 +46,15 @@ def test_insert_rows_stores_the_bytes_executemany_stores(app_db: AppDatabase) ->
         conn.execute(sa.insert(trades), [trade_values(t) for t in _trades("VA")])
         insert_rows(conn, trades, [trade_values(t) for t in _trades("VB")])
     ours = _raw(app_db, "VB")
+    assert len(ours) == 3
+    assert ours == _raw(app_db, "VA")
+
+
+def test_insert_columns_of_records_stores_the_bytes_executemany_stores(app_db: AppDatabase) -> None:
+    with app_db.engine.begin() as conn:
+        conn.execute(sa.insert(trades), [trade_values(t) for t in _trades("VA")])
+        insert_columns(conn, trades, TRADE.column_values(_trades("VD")))
+    ours = _raw(app_db, "VD")
     assert len(ours) == 3
     assert ours == _raw(app_db, "VA")
 

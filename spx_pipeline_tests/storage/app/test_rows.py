@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
-from spx_pipeline.domain.trades import LocalStatus
+from spx_pipeline.domain.trades import LocalStatus, Trade, TradeOrder, TradeState
+from spx_pipeline.domain.trades.records import Leg
+from spx_pipeline.domain.tradier.enums import OrderType, Side
 from spx_pipeline.storage.app import acknowledgements, limits, placements, trade_rows
 from spx_pipeline.storage.app.rows import RowMapping
 from spx_pipeline.storage.app.tables import account_limits
+from spx_pipeline_tests.fixtures.trades import make_plan
 
 
 def test_a_field_without_a_column_fails_where_the_mapping_is_made() -> None:
@@ -84,3 +88,21 @@ def test_a_nullable_nested_record_reads_as_none_and_writes_its_defaults() -> Non
     now = datetime(2025, 1, 2, 15, tzinfo=UTC)
     reported = facts.read({**empty, "broker_status": "open", "reported_at": now})
     assert (reported.status, reported.reported_at, reported.open_filled) == ("open", now, 0)
+
+
+def test_column_values_are_the_values_of_each_record_column_by_column() -> None:
+    """The bulk path binds what ``values`` binds, a nested record left None included (its defaults)."""
+    now = datetime(2025, 1, 2, 15, tzinfo=UTC)
+    plan = make_plan(account_id="VA00000001", stop="2.20")
+    trade = Trade(plan=plan, state=TradeState.PLANNED, version=3, blocked_reason="why",
+                  created_at=now, updated_at=now)  # fmt: skip
+    order = TradeOrder(tag=plan.tag + "-entry", trade_id=plan.trade_id, account_id=plan.account_id,
+                       leg=Leg.ENTRY, seq=1, order_class="option", side=Side.BUY_TO_OPEN,
+                       order_type=OrderType.LIMIT, quantity=2, price=Decimal("1.10"), stop_price=None,
+                       duration="day", session=plan.session, local_status=LocalStatus("claimed"),
+                       claimed_at=now, broker_order_id=123, broker=None, run_id="r")  # fmt: skip
+    for mapping, records in ((trade_rows.TRADE, [trade, trade]), (trade_rows.ORDER, [order])):
+        columns = mapping.column_values(records)
+        rows = [mapping.values(r) for r in records]
+        assert columns == {c: [row[c] for row in rows] for c in rows[0]}
+        assert [type(v) for v in columns["state" if "state" in columns else "leg"]] == [str] * len(records)
