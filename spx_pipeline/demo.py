@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING
 
 from spx_pipeline.clock import Clock
 from spx_pipeline.domain.risk_context import DEFAULT_MAX_RISK_DOLLARS
-from spx_pipeline.emulator import EmulatedAccount, EmulatorConfig, TradierEmulator, demo_accounts
+from spx_pipeline.emulator import (
+    EmulatedAccount,
+    EmulatorConfig,
+    TradierEmulator,
+    account_from_row,
+    demo_accounts,
+)
 from spx_pipeline.emulator.ledger import is_option
 from spx_pipeline.settings import (
     APP_DB_URL_VAR,
@@ -146,13 +152,8 @@ def ensure_local_key(data_dir: Path) -> None:
 
 
 # Under the legacy $25,000 minimum: shows the 0DTE policy blocking same-day expiries.
-SMALL_MARGIN_ACCOUNT = EmulatedAccount(
-    account_id="VA00000004",
-    token="demo-small-margin-token-0004",
-    account_type="margin",
-    total_equity=Decimal("12450.00"),
-    cash=Decimal("12450.00"),
-    option_buying_power=Decimal("6225.00"),
+SMALL_MARGIN_ACCOUNT = account_from_row(
+    ("VA00000004", "demo-small-margin-token-0004", "margin", "12450.00", "12450.00", "6225.00", None),
     name="Demo Small Margin",
 )
 

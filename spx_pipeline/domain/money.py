@@ -7,7 +7,9 @@ The warehouse stores money as DECIMAL(18,4), so both the scalar (Decimal) and th
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from typing import Final
 
 import numpy as np
 
@@ -18,29 +20,68 @@ UNITS = 10_000  # int64 money columns count 1/10,000 dollars
 UNKNOWN = -1  # an unknown amount in an int64 money column
 
 
-def to_money(value: MoneyLike | None, field: str, *, maximum: Decimal | None = MAX_MONEY) -> Decimal | None:
-    """Parse money for ``field``: None passes through; negative, NaN, infinite and absurd are refused.
+@dataclass(frozen=True, slots=True)
+class NumberWording:
+    """How a refusal of ``to_decimal`` reads, one ``str.format`` template per reason.
 
-    Floats go through ``str`` so 0.1 stays 0.1.
+    The templates see ``field``, ``value`` and ``kind`` (the value's type name). The parser is one;
+    the words are its callers': a CLI user is told what to type, a broker answer what it sent.
     """
-    if value is None:
-        return None
+
+    boolean: str
+    not_a_number: str
+    wrong_type: str
+    not_finite: str
+
+
+# The domain's own wording, for values people type (CLI options, setups, limits).
+INPUT_WORDING: Final = NumberWording(
+    boolean="{field} must be a number, got bool {value!r}",
+    not_a_number="{field} is not a number: {value!r}",
+    wrong_type="{field} must be a Decimal, int, str or float, got {kind} {value!r}",
+    not_finite="{field} must be finite, got {value!r}",
+)
+
+
+def to_decimal(
+    value: object,
+    field: str,
+    *,
+    wording: NumberWording = INPUT_WORDING,
+    error: type[Exception] = ValueError,
+) -> Decimal:
+    """``value`` as an exact, finite Decimal, else ``error`` worded by ``wording`` naming ``field``.
+
+    The one reading of a number the domain and the broker's answers share: booleans are refused
+    (``True`` is an ``int``), floats (numpy's too) go through ``str`` so 0.1 stays 0.1, surrounding
+    white space is ignored, NaN and infinities fail.
+    """
+
+    def refuse(template: str) -> Exception:
+        return error(template.format(field=field, value=value, kind=type(value).__name__))
+
     if isinstance(value, bool):
-        raise ValueError(f"{field} must be a number, got bool {value!r}")
+        raise refuse(wording.boolean)
     if isinstance(value, Decimal):
         amount = value
     elif isinstance(value, int | float | str | np.integer | np.floating):
-        text = str(value).strip() if not isinstance(value, np.integer | np.floating) else str(value.item())
+        text = str(value.item()) if isinstance(value, np.integer | np.floating) else str(value).strip()
         try:
             amount = Decimal(text)
-        except InvalidOperation as exc:
-            raise ValueError(f"{field} is not a number: {value!r}") from exc
+        except InvalidOperation:
+            raise refuse(wording.not_a_number) from None
     else:
-        raise ValueError(
-            f"{field} must be a Decimal, int, str or float, got {type(value).__name__} {value!r}"
-        )
+        raise refuse(wording.wrong_type)
     if not amount.is_finite():
-        raise ValueError(f"{field} must be finite, got {value!r}")
+        raise refuse(wording.not_finite)
+    return amount
+
+
+def to_money(value: MoneyLike | None, field: str, *, maximum: Decimal | None = MAX_MONEY) -> Decimal | None:
+    """Parse money for ``field``: None passes through; negative, NaN, infinite and absurd are refused."""
+    if value is None:
+        return None
+    amount = to_decimal(value, field)
     if amount < 0:
         raise ValueError(f"{field} must not be negative, got {value!r}")
     if maximum is not None and amount > maximum:

@@ -18,11 +18,13 @@ Choices where Tradier's behaviour is unverified are listed under "emulator" in d
 """
 
 from spx_pipeline.emulator.config import (
+    AccountRow,
     EmulatedAccount,
     EmulatedPosition,
     EmulatorConfig,
     FaultConfig,
     SimulationConfig,
+    account_from_row,
     demo_accounts,
     make_accounts,
 )
@@ -30,6 +32,7 @@ from spx_pipeline.emulator.fills import FillRecord
 from spx_pipeline.emulator.server import RequestRecord, TradierEmulator
 
 __all__ = [
+    "AccountRow",
     "EmulatedAccount",
     "EmulatedPosition",
     "EmulatorConfig",
@@ -38,6 +41,7 @@ __all__ = [
     "RequestRecord",
     "SimulationConfig",
     "TradierEmulator",
+    "account_from_row",
     "demo_accounts",
     "make_accounts",
 ]

@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Final, Literal
 
 from spx_pipeline.domain.tradier.enums import ACCOUNT_TYPES
 from spx_pipeline.domain.tradier.rate_limits import LIVE_LIMITS, SANDBOX_LIMITS, Bucket
@@ -171,45 +171,58 @@ class SimulationConfig:
             )
 
 
+# An account's figures as one table row, in ``EmulatedAccount``'s own field order: id, token, type,
+# total equity, cash, option and day-trade buying power (None: the Reg-T default it derives).
+AccountRow = tuple[str, str, AccountType, str, str, str | None, str | None]
+
+
+def account_from_row(row: AccountRow, **rest: Any) -> EmulatedAccount:
+    """The account of one table row (amounts as exact decimal text); ``rest`` sets the other fields.
+
+    The demo's accounts, here and in ``spx_pipeline.demo`` (the small margin account), are all
+    rows of this shape, so their columns are read one way.
+    """
+    account_id, token, account_type, total_equity, cash, option_bp, day_trade_bp = row
+    return EmulatedAccount(
+        account_id,
+        token,
+        account_type,
+        Decimal(total_equity),
+        Decimal(cash),
+        None if option_bp is None else Decimal(option_bp),
+        None if day_trade_bp is None else Decimal(day_trade_bp),
+        **rest,
+    )
+
+
+# One account of each type, each behind its own token; the numbers are fixed for docs and tests.
+DEMO_ACCOUNT_ROWS: Final[tuple[AccountRow, ...]] = (
+    ("VA00000001", "demo-margin-token-0001", "margin", "52480.55", "31210.40", "17798.36", None),
+    ("VA00000002", "demo-cash-token-0002", "cash", "8125.75", "8125.75", None, None),
+    ("VA00000003", "demo-pdt-token-0003", "pdt", "101250.40", "100820.40", "95820.40", "383281.60"),
+)
+# Each demo account's name, holdings (symbol, quantity (< 0: short), cost basis) and the defaults
+# it differs from.
+_DEMO_ACCOUNT_REST: Final[dict[str, dict[str, Any]]] = {
+    "VA00000001": {
+        "name": "Demo Margin",
+        "pending_orders_count": 1,
+        "positions": (
+            EmulatedPosition("SPY", Decimal("30.00000000"), Decimal("17140.20")),
+            EmulatedPosition("SPXW261218C06200000", Decimal("-2.00000000"), Decimal("-4130.00")),
+        ),
+    },
+    "VA00000002": {"name": "Demo Cash", "classification": "individual_cash", "option_level": 2},
+    "VA00000003": {
+        "name": "Demo PDT",
+        "positions": (EmulatedPosition("SPXW261218P05800000", Decimal("1.00000000"), Decimal("1210.00")),),
+    },
+}
+
+
 def demo_accounts() -> list[EmulatedAccount]:
-    """One account of each type, each behind its own token; the numbers are fixed for docs/tests."""
-    return [
-        EmulatedAccount(
-            account_id="VA00000001",
-            token="demo-margin-token-0001",
-            account_type="margin",
-            total_equity=Decimal("52480.55"),
-            cash=Decimal("31210.40"),
-            option_buying_power=Decimal("17798.36"),
-            pending_orders_count=1,
-            name="Demo Margin",
-            positions=(
-                EmulatedPosition("SPY", Decimal("30.00000000"), Decimal("17140.20")),
-                EmulatedPosition("SPXW261218C06200000", Decimal("-2.00000000"), Decimal("-4130.00")),
-            ),
-        ),
-        EmulatedAccount(
-            account_id="VA00000002",
-            token="demo-cash-token-0002",
-            account_type="cash",
-            total_equity=Decimal("8125.75"),
-            cash=Decimal("8125.75"),
-            classification="individual_cash",
-            option_level=2,
-            name="Demo Cash",
-        ),
-        EmulatedAccount(
-            account_id="VA00000003",
-            token="demo-pdt-token-0003",
-            account_type="pdt",
-            total_equity=Decimal("101250.40"),
-            cash=Decimal("100820.40"),
-            option_buying_power=Decimal("95820.40"),
-            day_trade_buying_power=Decimal("383281.60"),
-            name="Demo PDT",
-            positions=(EmulatedPosition("SPXW261218P05800000", Decimal("1.00000000"), Decimal("1210.00")),),
-        ),
-    ]
+    """The accounts of ``DEMO_ACCOUNT_ROWS``: margin, cash and pdt, with their holdings."""
+    return [account_from_row(row, **_DEMO_ACCOUNT_REST[row[0]]) for row in DEMO_ACCOUNT_ROWS]
 
 
 def make_accounts(n: int, *, shared_token: str | None = None, seed: int = 1) -> list[EmulatedAccount]:
@@ -227,18 +240,12 @@ def make_accounts(n: int, *, shared_token: str | None = None, seed: int = 1) -> 
         equity = Decimal(rng.randrange(2_000_00, 250_000_00)) / 100
         cash = (equity * Decimal(rng.randrange(40, 100)) / 100).quantize(Decimal("0.01"))
         option_bp = None if kind == "cash" else (cash * Decimal("0.9")).quantize(Decimal("0.01"))
+        day_trade_bp = option_bp * 4 if kind == "pdt" and option_bp is not None else None
         account_id = f"VA{10_000_001 + i:08d}"
+        token = shared_token or f"synthetic-token-{seed}-{i + 1:06d}"
+        name = f"Synthetic {i + 1}"
         accounts.append(
-            EmulatedAccount(
-                account_id=account_id,
-                token=shared_token or f"synthetic-token-{seed}-{i + 1:06d}",
-                account_type=kind,
-                total_equity=equity,
-                cash=cash,
-                option_buying_power=option_bp,
-                day_trade_buying_power=(option_bp * 4) if kind == "pdt" and option_bp is not None else None,
-                name=f"Synthetic {i + 1}",
-            )
+            EmulatedAccount(account_id, token, kind, equity, cash, option_bp, day_trade_bp, name=name)
         )
     return accounts
 

@@ -7,8 +7,15 @@ from decimal import Decimal
 
 import pytest
 
+from spx_pipeline.demo import SMALL_MARGIN_ACCOUNT
 from spx_pipeline.domain.occ import parse_option_symbol
-from spx_pipeline.emulator import EmulatedAccount, EmulatorConfig, demo_accounts, make_accounts
+from spx_pipeline.emulator import (
+    EmulatedAccount,
+    EmulatorConfig,
+    account_from_row,
+    demo_accounts,
+    make_accounts,
+)
 
 
 def test_demo_accounts_one_of_each_type_with_fixed_tokens():
@@ -19,6 +26,46 @@ def test_demo_accounts_one_of_each_type_with_fixed_tokens():
         ("VA00000003", "pdt", "demo-pdt-token-0003"),
     ]
     assert accounts == demo_accounts()  # deterministic
+
+
+def test_account_rows_read_in_field_order_with_the_rest_by_keyword():
+    """The table's columns land in the fields they name (a swapped column would show here)."""
+    margin, cash, pdt = demo_accounts()
+    figures = [
+        (a.total_equity, a.cash, a.option_buying_power, a.day_trade_buying_power) for a in (margin, pdt)
+    ]
+    assert figures == [
+        (Decimal("52480.55"), Decimal("31210.40"), Decimal("17798.36"), None),
+        (Decimal("101250.40"), Decimal("100820.40"), Decimal("95820.40"), Decimal("383281.60")),
+    ]
+    assert str(margin.cash) == "31210.40"  # exact text, trailing zero kept
+    assert (margin.name, margin.pending_orders_count, [p.symbol for p in margin.positions]) == (
+        "Demo Margin",
+        1,
+        ["SPY", "SPXW261218C06200000"],
+    )
+    assert (cash.name, cash.classification, cash.option_level, cash.positions) == (
+        "Demo Cash",
+        "individual_cash",
+        2,
+        (),
+    )
+    assert cash.effective_option_buying_power == Decimal("8125.75")
+    assert (pdt.name, pdt.option_level, len(pdt.positions)) == ("Demo PDT", 4, 1)
+    small = SMALL_MARGIN_ACCOUNT
+    assert (small.account_id, small.token, small.account_type, small.name) == (
+        "VA00000004",
+        "demo-small-margin-token-0004",
+        "margin",
+        "Demo Small Margin",
+    )
+    assert (small.total_equity, small.cash, small.option_buying_power) == (
+        Decimal("12450.00"),
+        Decimal("12450.00"),
+        Decimal("6225.00"),
+    )
+    assert small.effective_day_trade_buying_power == Decimal("24900.00")
+    assert account_from_row(("VA9", "t", "cash", "1", "1", None, None)).name == "Emulated Trader"
 
 
 def test_make_accounts_one_token_each_or_shared():

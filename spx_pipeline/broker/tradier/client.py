@@ -9,12 +9,9 @@ same rules) and carry two safety rules: writes are never retried, and an ambiguo
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Any, Final
-
-import requests
+from typing import TYPE_CHECKING, Any, Final, Unpack
 
 from spx_pipeline.broker.secrets import SecretToken
 from spx_pipeline.broker.tradier import normalize
@@ -38,14 +35,11 @@ from spx_pipeline.broker.tradier.models import (
     Profile,
 )
 from spx_pipeline.broker.tradier.option_chain import chain_frame, screen_chain_rows
-from spx_pipeline.broker.tradier.ratelimit import RateLimiterRegistry
-from spx_pipeline.broker.tradier.transport import DEFAULT_TIMEOUT, RetryPolicy, Transport
-from spx_pipeline.clock import wall_epoch
+from spx_pipeline.broker.tradier.transport import Transport, TransportOptions
 from spx_pipeline.domain.accounts import validate_account_id
 from spx_pipeline.domain.orders import order_changes
 from spx_pipeline.domain.tradier.order_requests import OrderRequest, read_order_form
 from spx_pipeline.domain.tradier.order_rules import check_tag
-from spx_pipeline.domain.tradier.rate_limits import Bucket
 from spx_pipeline.settings import Settings
 
 if TYPE_CHECKING:
@@ -68,30 +62,13 @@ class TradierClient:
         *,
         base_url: str | None = None,
         allow_live: bool | None = None,
-        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
-        retry: RetryPolicy | None = None,
-        pool_maxsize: int = 10,
-        rate_limits: Mapping[Bucket, int] | bool = True,
-        registry: RateLimiterRegistry | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = wall_epoch,
         environ: Mapping[str, str] | None = None,
-        session: requests.Session | None = None,
+        **transport: Unpack[TransportOptions],
     ) -> None:
+        """``transport``: timeouts, retries, pooling, pacing and a session, as ``Transport`` takes them."""
         self.token = token if isinstance(token, SecretToken) else SecretToken(token)
         self.base_url = resolve_base_url(base_url, allow_live=allow_live, environ=environ)
-        self.transport = Transport(
-            self.base_url,
-            self.token,
-            timeout=timeout,
-            retry=retry,
-            pool_maxsize=pool_maxsize,
-            rate_limits=rate_limits,
-            registry=registry,
-            sleep=sleep,
-            clock=clock,
-            session=session,
-        )
+        self.transport = Transport(self.base_url, self.token, **transport)
 
     @classmethod
     def from_env(

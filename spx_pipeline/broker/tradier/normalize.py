@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Final, TypeVar
 
 from spx_pipeline.broker.tradier.errors import TradierMalformedResponseError
+from spx_pipeline.domain.money import NumberWording, to_decimal
 from spx_pipeline.domain.quotes import epoch_datetime
 
 _EMPTY_STRINGS = frozenset({"null", ""})
@@ -115,30 +116,20 @@ def error_messages(body: object) -> list[str] | None:
     return [str(message) for message in messages] or None
 
 
+# The broker's wording of a refused number: what Tradier sent, and what was expected instead.
+_ANSWER_WORDING: Final = NumberWording(
+    boolean="{field} is a boolean ({value!r}), expected a number",
+    not_a_number="{field} is {value!r}, expected a number",
+    wrong_type="{field} is {kind} {value!r:.40}, expected a number",
+    not_finite="{field} is {value!r}, expected a finite number",
+)
+
+
 def opt_decimal(value: object, *, field: str) -> Decimal | None:
     """Money/quantity as Decimal; None for any "nothing" spelling; numeric strings accepted."""
     if is_empty(value):
         return None
-    if isinstance(value, bool):
-        raise TradierMalformedResponseError(f"{field} is a boolean ({value!r}), expected a number")
-    if isinstance(value, Decimal):
-        result = value
-    elif isinstance(value, int):
-        result = Decimal(value)
-    elif isinstance(value, float):
-        result = Decimal(repr(value))
-    elif isinstance(value, str):
-        try:
-            result = Decimal(value.strip())
-        except InvalidOperation:
-            raise TradierMalformedResponseError(f"{field} is {value!r}, expected a number") from None
-    else:
-        raise TradierMalformedResponseError(
-            f"{field} is {type(value).__name__} {value!r:.40}, expected a number"
-        )
-    if not result.is_finite():
-        raise TradierMalformedResponseError(f"{field} is {value!r}, expected a finite number")
-    return result
+    return to_decimal(value, field, wording=_ANSWER_WORDING, error=TradierMalformedResponseError)
 
 
 # What the warehouse stores: money as DECIMAL(18,4) (|x| < 1e14), counts as INTEGER or BIGINT. A

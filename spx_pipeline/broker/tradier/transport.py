@@ -22,7 +22,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 from urllib.parse import urlsplit
 
 import requests
@@ -85,6 +85,23 @@ class RetryPolicy:
 
 
 NO_RETRY: Final = RetryPolicy(max_attempts=1)
+
+
+class TransportOptions(TypedDict, total=False):
+    """The transport's knobs a ``TradierClient`` passes through as given.
+
+    Stated once here so the client repeats neither the parameters nor their defaults: an unset
+    one keeps ``Transport``'s own.
+    """
+
+    timeout: tuple[float, float]
+    retry: RetryPolicy | None
+    pool_maxsize: int
+    rate_limits: Mapping[Bucket, int] | bool | None
+    registry: RateLimiterRegistry | None
+    sleep: Callable[[float], None]
+    clock: Callable[[], float]
+    session: requests.Session | None
 
 
 class Transport:

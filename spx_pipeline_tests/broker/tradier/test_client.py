@@ -25,6 +25,7 @@ from spx_pipeline.broker.tradier import (
     TradierOrderRejectedError,
     resolve_base_url,
 )
+from spx_pipeline.broker.tradier.transport import DEFAULT_TIMEOUT
 from spx_pipeline.domain.orders import OrderPayloadError
 from spx_pipeline.emulator import EmulatorConfig, TradierEmulator, make_accounts
 
@@ -473,3 +474,17 @@ def test_a_private_network_address_needs_its_opt_in(url: str, resolved: str) -> 
 def test_the_private_network_opt_in_allows_nothing_else(url: str) -> None:
     with pytest.raises(ValueError, match=r"not allowed|https"):
         resolve_base_url(url, environ={"TRADIER_ALLOW_PRIVATE_NETWORK": "true"})
+
+
+def test_client_hands_transport_options_through_and_leaves_the_rest_at_the_transports_defaults():
+    """The client states no transport parameter of its own: given ones arrive, unset ones are defaults."""
+    given = TradierClient("t", base_url="http://127.0.0.1:9/v1", timeout=(1.5, 2.5), retry=FAST_RETRY)
+    plain = TradierClient("t", base_url="http://127.0.0.1:9/v1")
+    try:
+        assert (given.transport.timeout, given.transport.retry) == ((1.5, 2.5), FAST_RETRY)
+        assert (plain.transport.timeout, plain.transport.retry) == (DEFAULT_TIMEOUT, RetryPolicy())
+    finally:
+        given.close()
+        plain.close()
+    with pytest.raises(TypeError, match="timout"):
+        TradierClient("t", base_url="http://127.0.0.1:9/v1", timout=(1, 2))  # type: ignore[call-arg]

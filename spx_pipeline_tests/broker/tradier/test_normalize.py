@@ -112,6 +112,22 @@ def test_opt_decimal_values_and_errors() -> None:
         normalize.opt_decimal("NaN", field="f")
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (True, "f is a boolean (True), expected a number"),
+        (" 1x ", "f is ' 1x ', expected a number"),
+        ([1], "f is list [1], expected a number"),
+        ("-Infinity", "f is '-Infinity', expected a finite number"),
+    ],
+)
+def test_opt_decimal_words_refusals_as_the_broker_answer(value: object, message: str) -> None:
+    """The parser is the domain's (``to_decimal``); the wording stays the broker's own."""
+    with pytest.raises(TradierMalformedResponseError) as caught:
+        normalize.opt_decimal(value, field="f")
+    assert caught.value.message == message
+
+
 def test_opt_int_accepts_integral_decimals_only() -> None:
     assert normalize.opt_int(Decimal("1.00000000"), field="q") == 1
     with pytest.raises(TradierMalformedResponseError, match="whole number"):
