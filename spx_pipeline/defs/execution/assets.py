@@ -13,7 +13,7 @@ import dagster as dg
 from pydantic import Field
 
 from spx_pipeline.defs.charts import slippage_chart
-from spx_pipeline.defs.common import OWNERS, table_schema_metadata
+from spx_pipeline.defs.common import table_asset
 from spx_pipeline.defs.display import preview_markdown, row_counts
 from spx_pipeline.defs.execution.broker_reads import (
     BROKER_STATE_READ,
@@ -73,19 +73,16 @@ class FidelityConfig(CheckedConfig):
     )
 
 
-@dg.asset(
-    group_name=GROUP,
-    owners=OWNERS,
+@table_asset(
+    group=GROUP,
     kinds={"duckdb", "sqlite"},
     deps=[ORDERS, dg.AssetKey("order_tickets")],
-    pool=WAREHOUSE_POOL,
     description=(
         "One row per ticket leg that reached the broker, matched by tag (or, for an order placed by hand, "
         "by account + symbol + side + session, flagged inferred): intended against filled, slippage in "
         "dollars per contract and in ticks (positive = adverse), time to fill. Fills the execution-fidelity "
         "columns of the app's spx_setup_instances."
     ),
-    metadata=table_schema_metadata("execution_fidelity"),
 )
 def execution_fidelity(
     context: dg.AssetExecutionContext,
@@ -154,19 +151,16 @@ class ReconciliationConfig(CheckedConfig):
     )
 
 
-@dg.asset(
-    group_name=GROUP,
-    owners=OWNERS,
+@table_asset(
+    group=GROUP,
     kinds={"duckdb"},
     deps=[POSITIONS, execution_fidelity],
-    pool=WAREHOUSE_POOL,
     description=(
         "Per account x option symbol, the position our filled orders imply against the broker's report: "
         "matched, missing_at_broker, unexpected_at_broker (external or manual), quantity_mismatch, "
         "acknowledged (an operator accepted it as it is), or unknown (a report failed or is missing; "
         "never counted as flat)."
     ),
-    metadata=table_schema_metadata("position_reconciliation"),
 )
 def position_reconciliation(
     context: dg.AssetExecutionContext,
@@ -232,19 +226,16 @@ class GuardrailConfig(CheckedConfig):
     )
 
 
-@dg.asset(
-    group_name=GROUP,
-    owners=OWNERS,
+@table_asset(
+    group=GROUP,
     kinds={"duckdb"},
     deps=[execution_fidelity],
-    pool=WAREHOUSE_POOL,
     description=(
         "Realized slippage of filled legs (entries and exits) per setup, and per account with enough "
         "fills, over a window: count, median and p90 in ticks and dollars. The recommendations add "
         "the expected slippage to each contract's cost and risk, and block a setup whose p90 is above "
         "the limit."
     ),
-    metadata=table_schema_metadata("execution_guardrails"),
 )
 def execution_guardrails(
     context: dg.AssetExecutionContext,
