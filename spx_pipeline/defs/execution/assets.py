@@ -5,7 +5,7 @@ reads its inputs from published rows, so a run that died is never reconciled aga
 """
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -43,6 +43,13 @@ from spx_pipeline.transformations.execution import (
     slippage_samples,
     trade_order_legs,
 )
+
+
+def run_moment(context: dg.AssetExecutionContext, clock: ClockResource) -> tuple[str, datetime, date]:
+    """This run's id, its one instant and the NYSE session that instant falls in (every step here
+    stamps its rows with the first two and counts its lookback from the third)."""
+    captured_at = clock.run_time(context)
+    return context.run.run_id, captured_at, trading_day(captured_at)
 
 
 def sessions_back(day: date, count: int) -> list[date]:
@@ -92,9 +99,9 @@ def execution_fidelity(
     clock: ClockResource,
 ) -> dg.MaterializeResult:
     wh = warehouse.warehouse()
-    run_id, captured_at = context.run.run_id, clock.run_time(context)
+    run_id, captured_at, session = run_moment(context, clock)
     read = broker_read_run(context)
-    first = sessions_back(trading_day(captured_at), config.lookback_sessions)[0]
+    first = sessions_back(session, config.lookback_sessions)[0]
     store = app_db.trade_store()
     sent = store.orders_since(first)
     setups = {t.trade_id: t.plan.setup_id for t in store.trades(trade_ids={o.trade_id for o in sent})}
@@ -170,8 +177,7 @@ def position_reconciliation(
     clock: ClockResource,
 ) -> dg.MaterializeResult:
     wh = warehouse.warehouse()
-    run_id, captured_at = context.run.run_id, clock.run_time(context)
-    session = trading_day(captured_at)
+    run_id, captured_at, session = run_moment(context, clock)
     event = broker_read_event(context)
     read = event.run_id
     assert event.asset_materialization is not None  # broker_read_event refuses an event without one
@@ -252,8 +258,8 @@ def execution_guardrails(
     except ValueError as exc:
         raise dg.Failure(description=f"Guardrail config refused: {exc}") from None
     wh = warehouse.warehouse()
-    run_id, captured_at = context.run.run_id, clock.run_time(context)
-    sessions = sessions_back(trading_day(captured_at), policy.window_sessions)
+    run_id, captured_at, session = run_moment(context, clock)
+    sessions = sessions_back(session, policy.window_sessions)
     samples = in_window(slippage_samples(reads.fidelity_history(wh, sessions[0])), sessions, policy)
     frame = guardrail_frame(samples, policy, run_id=run_id, captured_at=captured_at)
     with wh.transaction() as tx:
