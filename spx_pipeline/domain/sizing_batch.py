@@ -86,13 +86,18 @@ class SizingBatch:
     risk_per_contract_units: npt.NDArray[np.int64]
     binding_constraint: npt.NDArray[np.object_]
     cost_each_units: npt.NDArray[np.int64]
+    """One contract's cost: premium x multiplier + fee + expected slippage."""
     budget_units: npt.NDArray[np.int64]
+    """The per-trade risk budget: the account's max risk, else the default (-1: none)."""
     bp_units: npt.NDArray[np.int64]
     bp_left_units: npt.NDArray[np.int64]
+    """Buying power, and what earlier trades and setups left of it (the cap sizes from what is left)."""
     dtbp_units: npt.NDArray[np.int64]
     dtbp_left_units: npt.NDArray[np.int64]
+    """Day-trade buying power and what is left of it; left is -1 unless the expiry is same-day."""
     daily_units: npt.NDArray[np.int64]
     daily_left_units: npt.NDArray[np.int64]
+    """The daily max risk and what earlier trades and setups left of it."""
     stop_premium: Decimal | None
 
     def reason(self, i: int, *, premium: Decimal) -> str:

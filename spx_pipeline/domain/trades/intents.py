@@ -37,7 +37,9 @@ class OrderIntent:
     account_id: str
     leg: Leg
     seq: int
+    """Which order of its leg this is for the trade: 1 first, then 2, 3... for later orders of that leg."""
     tag: str
+    """``order_tag`` of the trade, leg and seq: unique, claimed in the app database before sending."""
     order_class: str  # option | oco | oto
     side: Side
     order_type: OrderType
@@ -46,7 +48,9 @@ class OrderIntent:
     stop_price: Decimal | None  # the protective trigger
     duration: str
     form: dict[str, str]
+    """The Tradier form fields exactly as they would be POSTed, checked by the wire rules."""
     reason: str
+    """Why this order now (e.g. the T1 slice and what it covers); stored as the claim's message."""
 
     @property
     def opening(self) -> bool:
