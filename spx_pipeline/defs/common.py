@@ -8,6 +8,7 @@ import dagster as dg
 import pandas as pd
 
 from spx_pipeline.resources import WarehouseResource
+from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.storage.warehouse import reads
 from spx_pipeline.storage.warehouse.reconcile import RunState
 from spx_pipeline.storage.warehouse.schema import table_spec
@@ -37,6 +38,30 @@ def table_asset_spec(key: dg.AssetKey, *, group: str, kinds: set[str], descripti
         description=description,
         metadata=table_schema_metadata(key.path[-1]),
     )
+
+
+def table_asset(
+    *, group: str, kinds: set[str], description: str, **asset_args: Any
+) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
+    """Decorator: the asset that writes the warehouse table of its function's name.
+
+    Every such asset is the team's, waits for the warehouse pool (one writer at a time) and shows
+    its table's columns from the DDL; those are said here once. ``asset_args`` go to ``dg.asset``.
+    """
+
+    def build(compute: Callable[..., Any]) -> dg.AssetsDefinition:
+        return dg.asset(
+            name=compute.__name__,
+            group_name=group,
+            owners=OWNERS,
+            kinds=kinds,
+            pool=WAREHOUSE_POOL,
+            description=description,
+            metadata=table_schema_metadata(compute.__name__),
+            **asset_args,
+        )(compute)
+
+    return build
 
 
 def run_state(instance: dg.DagsterInstance) -> Callable[[str], RunState]:

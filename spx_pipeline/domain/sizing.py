@@ -27,11 +27,19 @@ STOP_FIELD = "stop_premium"
 
 @dataclass(frozen=True, slots=True)
 class SizingResult:
+    """How many contracts ``size_position`` sized, what they cost and risk, and why that many."""
+
     contracts: int
+    """0 means do not trade."""
     cost: Decimal
+    """Dollars the position takes from buying power: (premium x multiplier + fee) x contracts."""
     risk_per_contract: Decimal
+    """Dollars one contract can lose: down to the stop plus the fee, or its whole cost without one."""
     binding_constraint: str
+    """The cap that gave ``contracts``: max_risk, daily_max_risk, buying_power,
+    day_trade_buying_power, or no_risk_budget."""
     reason: str
+    """The sentence a trader reads, built from the figures that decided."""
 
     @property
     def risk(self) -> Decimal:

@@ -9,7 +9,7 @@ those figures (``sizing_reasons``, like the scalar path's), never recomputed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -86,13 +86,18 @@ class SizingBatch:
     risk_per_contract_units: npt.NDArray[np.int64]
     binding_constraint: npt.NDArray[np.object_]
     cost_each_units: npt.NDArray[np.int64]
+    """One contract's cost: premium x multiplier + fee + expected slippage."""
     budget_units: npt.NDArray[np.int64]
+    """The per-trade risk budget: the account's max risk, else the default (-1: none)."""
     bp_units: npt.NDArray[np.int64]
     bp_left_units: npt.NDArray[np.int64]
+    """Buying power, and what earlier trades and setups left of it (the cap sizes from what is left)."""
     dtbp_units: npt.NDArray[np.int64]
     dtbp_left_units: npt.NDArray[np.int64]
+    """Day-trade buying power and what is left of it; left is -1 unless the expiry is same-day."""
     daily_units: npt.NDArray[np.int64]
     daily_left_units: npt.NDArray[np.int64]
+    """The daily max risk and what earlier trades and setups left of it."""
     stop_premium: Decimal | None
 
     def reason(self, i: int, *, premium: Decimal) -> str:
@@ -101,82 +106,29 @@ class SizingBatch:
 
     def facts(self, rows: Sequence[int] | None = None) -> list[SizingFacts | None]:
         """The figures each row's sentence quotes (None for rows that could not be sized at all)."""
-        col = {
-            "binding": self.binding_constraint.tolist(),
-            "contracts": self.contracts.tolist(),
-            "budget": self.budget_units.tolist(),
-            "risk_each": self.risk_per_contract_units.tolist(),
-            "cost_each": self.cost_each_units.tolist(),
-            "bp": self.bp_units.tolist(),
-            "bp_left": self.bp_left_units.tolist(),
-            "dtbp": self.dtbp_units.tolist(),
-            "dtbp_left": self.dtbp_left_units.tolist(),
-            "daily": self.daily_units.tolist(),
-            "daily_left": self.daily_left_units.tolist(),
-        }
-
-        def money(name: str, i: int) -> Decimal | None:
-            value = col[name][i]
-            return None if value == UNKNOWN else units_to_decimal(value)
-
+        contracts = self.contracts.tolist()
+        with_stop = self.stop_premium is not None
         out: list[SizingFacts | None] = []
-        for i in range(len(self.contracts)) if rows is None else rows:
-            binding = str(col["binding"][i])
-            if binding in _UNSIZED:
+        for i, binding, figures in self._figures(rows):
+            if figures is None:
                 out.append(None)
                 continue
-            dtbp_left = money("dtbp_left", i)
-            out.append(
-                SizingFacts(
-                    contracts=col["contracts"][i],
-                    binding=binding,
-                    budget=units_to_decimal(col["budget"][i]),
-                    risk_each=units_to_decimal(col["risk_each"][i]),
-                    cost_each=units_to_decimal(col["cost_each"][i]),
-                    with_stop=self.stop_premium is not None,
-                    bp=money("bp", i),
-                    bp_left=money("bp_left", i),
-                    dtbp=None if dtbp_left is None else money("dtbp", i),
-                    dtbp_left=dtbp_left,
-                    daily=money("daily", i),
-                    daily_left=money("daily_left", i),
-                )
+            budget, risk_each, cost_each, *limits = (
+                None if f is None else units_to_decimal(f) for f in figures
             )
+            assert budget is not None and risk_each is not None and cost_each is not None  # known once sized
+            out.append(SizingFacts(contracts[i], binding, budget, risk_each, cost_each, with_stop, *limits))
         return out
 
     def reasons(self, premiums: Sequence[Decimal | None], *, rows: Sequence[int] | None = None) -> list[str]:
         """The sentences of ``rows`` (default: all), from the integer columns (no Decimal built)."""
-        rows = range(len(self.contracts)) if rows is None else rows
-        with_stop = self.stop_premium is not None
-        binding = self.binding_constraint.tolist()
         contracts = self.contracts.tolist()
-        budget, risk_each = self.budget_units.tolist(), self.risk_per_contract_units.tolist()
-        cost_each = self.cost_each_units.tolist()
-        bp, bp_left = _known(self.bp_units), _known(self.bp_left_units)
-        dtbp, dtbp_left = _known(self.dtbp_units), _known(self.dtbp_left_units)
-        daily, daily_left = _known(self.daily_units), _known(self.daily_left_units)
+        with_stop = self.stop_premium is not None
+        budget = self.budget_units.tolist()
         out = []
-        for i in rows:
-            kind = binding[i]
-            if kind not in _UNSIZED:
-                left = dtbp_left[i]
-                out.append(
-                    sentence(
-                        contracts[i],
-                        str(kind),
-                        with_stop,
-                        dollars_of_units,
-                        budget[i],
-                        risk_each[i],
-                        cost_each[i],
-                        bp[i],
-                        bp_left[i],
-                        None if left is None else dtbp[i],
-                        left,
-                        daily[i],
-                        daily_left[i],
-                    )
-                )
+        for i, kind, figures in self._figures(rows):
+            if figures is not None:
+                out.append(sentence(contracts[i], kind, with_stop, dollars_of_units, *figures))
             elif kind == "invalid_premium":
                 out.append(f"No trade: entry premium {premiums[i]} is not a positive price.")
             elif kind == "stop_not_below_entry":
@@ -186,6 +138,28 @@ class SizingBatch:
             else:
                 out.append(no_budget_reason(None if budget[i] == UNKNOWN else units_to_decimal(budget[i])))
         return out
+
+    def _figures(self, rows: Sequence[int] | None) -> Iterator[tuple[int, str, Figures | None]]:
+        """Each row's index, binding constraint and the money its sentence quotes, in units and in
+        ``sentence`` order (budget, risk and cost each, then bp, dtbp and daily with what is left of
+        each: None when unknown, dtbp only where what is left of it is), or None for a row nothing
+        could be sized for. ``facts`` and ``reasons`` both read the columns through this."""
+        binding = self.binding_constraint.tolist()
+        sized = (self.budget_units, self.risk_per_contract_units, self.cost_each_units)
+        limits = (self.bp_units, self.bp_left_units, self.dtbp_units, self.dtbp_left_units, self.daily_units)
+        columns = [c.tolist() for c in sized] + [_known(c) for c in (*limits, self.daily_left_units)]
+        for i in range(len(binding)) if rows is None else rows:
+            kind = str(binding[i])
+            if kind in _UNSIZED:
+                yield i, kind, None
+                continue
+            figures = [column[i] for column in columns]
+            if figures[6] is None:  # no day-trade limit applies: its total is not quoted either
+                figures[5] = None
+            yield i, kind, tuple(figures)
+
+
+Figures = tuple[int | None, ...]
 
 
 def _known(units: npt.NDArray[np.int64]) -> list[int | None]:

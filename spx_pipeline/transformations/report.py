@@ -35,17 +35,6 @@ NO_TRADES: Final = "No closed trades yet"
 
 
 @dataclass(frozen=True)
-class Section:
-    """One chart of the report, or the note that stands in for it."""
-
-    key: str
-    title: str
-    description: str
-    figure: Figure | None = None
-    note: str | None = None
-
-
-@dataclass(frozen=True)
 class Heading:
     """What stands above a section whether it draws a chart or says why not: key, title, description."""
 
@@ -54,10 +43,19 @@ class Heading:
     description: str
 
     def chart(self, figure: Figure) -> Section:
-        return Section(self.key, self.title, self.description, figure)
+        return Section(self, figure)
 
     def note(self, text: str) -> Section:
-        return Section(self.key, self.title, self.description, note=text)
+        return Section(self, note=text)
+
+
+@dataclass(frozen=True)
+class Section:
+    """One chart of the report under its heading, or the note that stands in for it."""
+
+    heading: Heading
+    figure: Figure | None = None
+    note: str | None = None
 
 
 SLIPPAGE = Heading(
@@ -86,11 +84,11 @@ class Report:
 
     @property
     def charts(self) -> list[str]:
-        return [s.key for s in self.sections if s.figure is not None]
+        return [s.heading.key for s in self.sections if s.figure is not None]
 
     @property
     def notes(self) -> list[str]:
-        return [s.key for s in self.sections if s.figure is None]
+        return [s.heading.key for s in self.sections if s.figure is None]
 
 
 def report_path(warehouse_path: Path) -> Path:
@@ -240,17 +238,18 @@ def render_html(sections: tuple[Section, ...], *, generated_at: datetime, source
     config = {"displaylogo": False, "responsive": True}
     parts = []
     for section in sections:
+        heading = section.heading
         body = (
             section.figure.to_html(
-                full_html=False, include_plotlyjs=False, div_id=f"chart-{section.key}", config=config
+                full_html=False, include_plotlyjs=False, div_id=f"chart-{heading.key}", config=config
             )
             if section.figure is not None
-            else f'<p class="note" data-note="{section.key}">{html.escape(section.note or "")}</p>'
+            else f'<p class="note" data-note="{heading.key}">{html.escape(section.note or "")}</p>'
         )
-        description = html.escape(section.description).replace("`", "")
+        description = html.escape(heading.description).replace("`", "")
         parts.append(
-            f'<section id="{section.key}" data-section="{section.key}">\n'
-            f"<h2>{html.escape(section.title)}</h2>\n"
+            f'<section id="{heading.key}" data-section="{heading.key}">\n'
+            f"<h2>{html.escape(heading.title)}</h2>\n"
             f'<p class="description">{description}</p>\n{body}\n</section>'
         )
     stamp = generated_at.strftime("%Y-%m-%d %H:%M:%S %Z").strip()

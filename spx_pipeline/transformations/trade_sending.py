@@ -51,8 +51,11 @@ class Sent:
 
     intent: OrderIntent
     status: str
+    """One of the outcomes above, or ``sending``: the trace recorded right before the POST."""
     message: str
+    """The broker's answer or ours, cut to the 500 characters the claim row keeps."""
     broker_order_id: int | None = None
+    """The broker's id for the order, once it accepted it or a lookup by tag found it."""
     at: datetime | None = None
 
 

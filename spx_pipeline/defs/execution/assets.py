@@ -5,7 +5,7 @@ reads its inputs from published rows, so a run that died is never reconciled aga
 """
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +13,7 @@ import dagster as dg
 from pydantic import Field
 
 from spx_pipeline.defs.charts import slippage_chart
-from spx_pipeline.defs.common import OWNERS, table_schema_metadata
+from spx_pipeline.defs.common import table_asset
 from spx_pipeline.defs.display import preview_markdown, row_counts
 from spx_pipeline.defs.execution.broker_reads import (
     BROKER_STATE_READ,
@@ -45,6 +45,13 @@ from spx_pipeline.transformations.execution import (
 )
 
 
+def run_moment(context: dg.AssetExecutionContext, clock: ClockResource) -> tuple[str, datetime, date]:
+    """This run's id, its one instant and the NYSE session that instant falls in (every step here
+    stamps its rows with the first two and counts its lookback from the third)."""
+    captured_at = clock.run_time(context)
+    return context.run.run_id, captured_at, trading_day(captured_at)
+
+
 def sessions_back(day: date, count: int) -> list[date]:
     """The last ``count`` NYSE sessions up to ``day`` (included when it is one), oldest first."""
     return sessions_between(day - timedelta(days=2 * count + 10), day)[-count:]
@@ -73,19 +80,16 @@ class FidelityConfig(CheckedConfig):
     )
 
 
-@dg.asset(
-    group_name=GROUP,
-    owners=OWNERS,
+@table_asset(
+    group=GROUP,
     kinds={"duckdb", "sqlite"},
     deps=[ORDERS, dg.AssetKey("order_tickets")],
-    pool=WAREHOUSE_POOL,
     description=(
         "One row per ticket leg that reached the broker, matched by tag (or, for an order placed by hand, "
         "by account + symbol + side + session, flagged inferred): intended against filled, slippage in "
         "dollars per contract and in ticks (positive = adverse), time to fill. Fills the execution-fidelity "
         "columns of the app's spx_setup_instances."
     ),
-    metadata=table_schema_metadata("execution_fidelity"),
 )
 def execution_fidelity(
     context: dg.AssetExecutionContext,
@@ -95,9 +99,9 @@ def execution_fidelity(
     clock: ClockResource,
 ) -> dg.MaterializeResult:
     wh = warehouse.warehouse()
-    run_id, captured_at = context.run.run_id, clock.run_time(context)
+    run_id, captured_at, session = run_moment(context, clock)
     read = broker_read_run(context)
-    first = sessions_back(trading_day(captured_at), config.lookback_sessions)[0]
+    first = sessions_back(session, config.lookback_sessions)[0]
     store = app_db.trade_store()
     sent = store.orders_since(first)
     setups = {t.trade_id: t.plan.setup_id for t in store.trades(trade_ids={o.trade_id for o in sent})}
@@ -154,19 +158,16 @@ class ReconciliationConfig(CheckedConfig):
     )
 
 
-@dg.asset(
-    group_name=GROUP,
-    owners=OWNERS,
+@table_asset(
+    group=GROUP,
     kinds={"duckdb"},
     deps=[POSITIONS, execution_fidelity],
-    pool=WAREHOUSE_POOL,
     description=(
         "Per account x option symbol, the position our filled orders imply against the broker's report: "
         "matched, missing_at_broker, unexpected_at_broker (external or manual), quantity_mismatch, "
         "acknowledged (an operator accepted it as it is), or unknown (a report failed or is missing; "
         "never counted as flat)."
     ),
-    metadata=table_schema_metadata("position_reconciliation"),
 )
 def position_reconciliation(
     context: dg.AssetExecutionContext,
@@ -176,8 +177,7 @@ def position_reconciliation(
     clock: ClockResource,
 ) -> dg.MaterializeResult:
     wh = warehouse.warehouse()
-    run_id, captured_at = context.run.run_id, clock.run_time(context)
-    session = trading_day(captured_at)
+    run_id, captured_at, session = run_moment(context, clock)
     event = broker_read_event(context)
     read = event.run_id
     assert event.asset_materialization is not None  # broker_read_event refuses an event without one
@@ -232,19 +232,16 @@ class GuardrailConfig(CheckedConfig):
     )
 
 
-@dg.asset(
-    group_name=GROUP,
-    owners=OWNERS,
+@table_asset(
+    group=GROUP,
     kinds={"duckdb"},
     deps=[execution_fidelity],
-    pool=WAREHOUSE_POOL,
     description=(
         "Realized slippage of filled legs (entries and exits) per setup, and per account with enough "
         "fills, over a window: count, median and p90 in ticks and dollars. The recommendations add "
         "the expected slippage to each contract's cost and risk, and block a setup whose p90 is above "
         "the limit."
     ),
-    metadata=table_schema_metadata("execution_guardrails"),
 )
 def execution_guardrails(
     context: dg.AssetExecutionContext,
@@ -261,8 +258,8 @@ def execution_guardrails(
     except ValueError as exc:
         raise dg.Failure(description=f"Guardrail config refused: {exc}") from None
     wh = warehouse.warehouse()
-    run_id, captured_at = context.run.run_id, clock.run_time(context)
-    sessions = sessions_back(trading_day(captured_at), policy.window_sessions)
+    run_id, captured_at, session = run_moment(context, clock)
+    sessions = sessions_back(session, policy.window_sessions)
     samples = in_window(slippage_samples(reads.fidelity_history(wh, sessions[0])), sessions, policy)
     frame = guardrail_frame(samples, policy, run_id=run_id, captured_at=captured_at)
     with wh.transaction() as tx:

@@ -16,14 +16,13 @@ from pydantic import Field
 from spx_pipeline.broker.tradier import TradierClient
 from spx_pipeline.broker.tradier.hosts import base_url_for
 from spx_pipeline.defs.charts import pnl_chart
-from spx_pipeline.defs.common import OWNERS, table_schema_metadata
+from spx_pipeline.defs.common import table_asset
 from spx_pipeline.defs.display import preview_markdown
 from spx_pipeline.defs.execution.assets import ORDERS, POSITIONS, broker_read_run
 from spx_pipeline.defs.run_config import CheckedConfig, check_run_config
 from spx_pipeline.domain.execution import PlacementRefused, check_environment
 from spx_pipeline.domain.trades import TradeState
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
-from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.settings import Settings
 from spx_pipeline.storage.warehouse import execution_reads as reads
 from spx_pipeline.storage.warehouse.trade_mirror import mirror_trades
@@ -69,18 +68,15 @@ class _Clients(Mapping[str, TradierClient]):
             client.close()
 
 
-@dg.asset(
-    group_name="execution",
-    owners=OWNERS,
+@table_asset(
+    group="execution",
     kinds={"tradier", "duckdb", "sqlite"},
     deps=[POSITIONS, ORDERS],
-    pool=WAREHOUSE_POOL,
     description=(
         "Every trade (one per account x setup x session) as the app database holds it, brought up to the "
         "broker's reports of this run: claims settled, fills stored, states moved with their reasons, and "
         "the exits that cover what filled sent. Copied to the warehouse with every version and event."
     ),
-    metadata=table_schema_metadata("trades"),
 )
 def trades(
     context: dg.AssetExecutionContext,

@@ -6,12 +6,11 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from spx_pipeline.defs.common import OWNERS, table_schema_metadata
+from spx_pipeline.defs.common import table_asset
 from spx_pipeline.defs.display import preview_markdown, row_counts
 from spx_pipeline.defs.run_config import CheckedConfig, SessionDay
 from spx_pipeline.domain.market_calendar import trading_day
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
-from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.settings import MARKET_DATA_ACCOUNT_VAR
 from spx_pipeline.transformations.chain import (
     SPX_ROOTS,
@@ -44,17 +43,14 @@ class ChainConfig(CheckedConfig):
     )
 
 
-@dg.asset(
-    group_name="market_data",
-    owners=OWNERS,
+@table_asset(
+    group="market_data",
     kinds={"tradier", "duckdb"},
-    pool=WAREHOUSE_POOL,
     description=(
         "SPX/SPXW expirations (includeAllRoots) and option chains with greeks for today's 0DTE session "
         "when the market has one and the next sessions always; symbols parsed by the domain OCC module. "
         "'Today' is the NYSE trading day from exchange-calendars, so weekends and holidays behave."
     ),
-    metadata=table_schema_metadata("spx_option_chain"),
 )
 def spx_option_chain(
     context: dg.AssetExecutionContext,

@@ -6,7 +6,7 @@ import dagster as dg
 import pandas as pd
 
 from spx_pipeline.defs.charts import equity_chart
-from spx_pipeline.defs.common import OWNERS, run_state, table_schema_metadata
+from spx_pipeline.defs.common import run_state, table_asset
 from spx_pipeline.defs.display import money_metadata, money_total, preview_markdown, row_counts
 from spx_pipeline.defs.portfolio.balance_steps import (
     BALANCE_READ,
@@ -28,17 +28,14 @@ SNAPSHOT_MONEY = ("total_equity", "cash", "option_buying_power", "day_trade_buyi
 __all__ = ["BALANCES", "SYNC_FAILURES", "broker_credentials", "portfolio_snapshots", "tradier_balances"]
 
 
-@dg.asset(
-    group_name=GROUP,
-    owners=OWNERS,
+@table_asset(
+    group=GROUP,
     kinds={"sqlite", "duckdb"},
-    pool=WAREHOUSE_POOL,
     description=(
         "Broker credentials from the app database, redacted for analysts (account, label, environment, "
         "active flag, token fingerprint, dates; never the token or its ciphertext). Fails closed when "
         "SPX_CREDENTIALS_KEY is missing or does not decrypt the stored tokens, so nothing is synced."
     ),
-    metadata=table_schema_metadata("broker_credentials"),
 )
 def broker_credentials(
     context: dg.AssetExecutionContext,
@@ -114,11 +111,9 @@ def _fetched_whole(instance: dg.DagsterInstance, run_id: str) -> bool:
     )
 
 
-@dg.asset(
-    group_name=GROUP,
-    owners=OWNERS,
+@table_asset(
+    group=GROUP,
     kinds={"pandas", "duckdb"},
-    pool=WAREHOUSE_POOL,
     deps=[BALANCES],
     description=(
         "Portfolio history validated with pandera (types, non-negative buying powers, known account "
@@ -128,7 +123,6 @@ def _fetched_whole(instance: dg.DagsterInstance, run_id: str) -> bool:
         "Rows that break the contract are not written and are recorded in sync_failures (stage "
         "snapshot_validation). Each run first repairs drift between the two stores left by a crash."
     ),
-    metadata=table_schema_metadata("portfolio_snapshots"),
 )
 def portfolio_snapshots(
     context: dg.AssetExecutionContext,

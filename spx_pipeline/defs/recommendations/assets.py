@@ -18,7 +18,7 @@ import pandas as pd
 from pydantic import Field
 
 from spx_pipeline.defs.charts import outcomes_chart
-from spx_pipeline.defs.common import OWNERS, table_schema_metadata, unique_key_check
+from spx_pipeline.defs.common import table_asset, unique_key_check
 from spx_pipeline.defs.display import preview_markdown, row_counts
 from spx_pipeline.defs.market_data.assets import spx_option_chain
 from spx_pipeline.defs.portfolio.assets import portfolio_snapshots
@@ -187,18 +187,15 @@ def _counts(rows: pd.DataFrame) -> dict[str, dg.IntMetadataValue]:
     return {"tradable": dg.MetadataValue.int(len(rows) - blocked), "blocked": dg.MetadataValue.int(blocked)}
 
 
-@dg.asset(
-    group_name="recommendations",
-    owners=OWNERS,
+@table_asset(
+    group="recommendations",
     kinds={"pandas", "duckdb"},
-    pool=WAREHOUSE_POOL,
     deps=[portfolio_snapshots, spx_option_chain, spx_setups],
     description=(
         "Every active setup x every synced account's latest risk context (buying power by account type, "
         "PDT/DTBP for the 0DTE policy, max risk) through the domain selector; keyed by (run, as-of, setup, "
         "account, risk fingerprint): every run's rows are kept. Blocked rows are kept with their reason."
     ),
-    metadata=table_schema_metadata("contract_recommendations"),
 )
 def contract_recommendations(
     context: dg.AssetExecutionContext,

@@ -7,27 +7,23 @@ database, which only operators touch.
 
 import dagster as dg
 
-from spx_pipeline.defs.common import OWNERS, table_schema_metadata, unique_key_check
+from spx_pipeline.defs.common import table_asset, unique_key_check
 from spx_pipeline.defs.display import preview_markdown, row_counts
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, WarehouseResource
-from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.transformations.setups import setup_rows
 
 SETUP_MONEY = ("stop_premium", "runner_stop_limit_offset")
 SETUP_PERCENT = ("t1_gain_pct", "t1_fraction")
 
 
-@dg.asset(
-    group_name="recommendations",
-    owners=OWNERS,
+@table_asset(
+    group="recommendations",
     kinds={"sqlite", "duckdb"},
-    pool=WAREHOUSE_POOL,
     description=(
         "The trade setups (direction, target delta, stop premium, T1 gain and share, runner "
         "stop-limit offset, priority, status) as the app database held them when the run read them; "
         "every run's copy is kept, so each recommendation can be read with the setup it was sized for."
     ),
-    metadata=table_schema_metadata("spx_setups"),
 )
 def spx_setups(
     context: dg.AssetExecutionContext,

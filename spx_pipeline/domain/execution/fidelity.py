@@ -26,21 +26,28 @@ class MatchKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class TicketLeg:
-    """One leg of an order ticket, as the pipeline built it."""
+    """One leg of an order ticket, as the pipeline built it: the yardstick a broker leg is measured by."""
 
     ticket_id: str
+    """The ``order_tickets`` id of the leg; a fidelity row names the ticket by it."""
     account_id: str
     setup_id: str
+    """The setup the trade was sized for ('' when the sent order's trade is not known)."""
     leg: str  # entry | t1 | runner_stop
     option_symbol: str
     side: Side
+    """With account, symbol and session, what an untagged (hand-placed) order must share to match."""
     order_type: OrderType
     quantity: int
     price: Decimal | None
+    """The limit: what a limit leg was meant to fill at (see ``intended_price``)."""
     stop_price: Decimal | None
+    """The trigger: what a stop leg, or an OCO's stop leg, was meant to fill at."""
     tag: str
+    """The tag the order carries to the broker and back: a tagged match joins on it."""
     session: date
     created_at: datetime
+    """When the ticket was written (or the order claimed): time to fill counts from here."""
     order_class: str = "option"  # option | oco: an OCO T1 carries the protective stop itself
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 
 from spx_pipeline.domain.orders import OrderPayloadError, t1_quantity_for
 from spx_pipeline.domain.ticks import round_to_tick
@@ -65,7 +65,8 @@ class ExitDecision:
     refused: bool = False  # a rule refuses it (day trades, a rejection this session), not just "not yet"
 
 
-def _next_seq(orders: Iterable[TradeOrder], leg: Leg) -> int:
+def _next_seq(orders: Iterable[TradeOrder | OrderIntent], leg: Leg) -> int:
+    """The leg's next sequence number past every order sent and every intent chosen in this pass."""
     return 1 + max((o.seq for o in orders if o.leg == leg), default=0)
 
 
@@ -136,7 +137,7 @@ def exits_needed(
     intents: list[OrderIntent] = []
     try:
         for leg, quantity in plans:
-            seq = _next_seq([*orders, *_as_orders(intents, plan)], leg)
+            seq = _next_seq([*orders, *intents], leg)
             held = f"{p.position} held of {p.filled} filled"
             if leg == Leg.T1:
                 intents.append(t1_intent(plan, seq, quantity, reason=f"T1 slice of {quantity} ({held})"))
@@ -148,31 +149,6 @@ def exits_needed(
         return ExitDecision([], f"no exit can be built: {exc}", refused=True)
     added = len(intents) if guard.applies(plan, session) else 0
     return ExitDecision(intents, None, added)
-
-
-def _as_orders(intents: Sequence[OrderIntent], plan: TradePlan) -> list[TradeOrder]:
-    """Intents already chosen in this pass, as orders, so the next one takes the next sequence."""
-    stamp = datetime.min.replace(tzinfo=UTC)
-    return [
-        TradeOrder(
-            tag=i.tag,
-            trade_id=i.trade_id,
-            account_id=i.account_id,
-            leg=i.leg,
-            seq=i.seq,
-            order_class=i.order_class,
-            side=i.side,
-            order_type=i.order_type,
-            quantity=i.quantity,
-            price=i.price,
-            stop_price=i.stop_price,
-            duration=i.duration,
-            session=plan.session,
-            local_status=LocalStatus.CLAIMED,
-            claimed_at=stamp,
-        )
-        for i in intents
-    ]
 
 
 def day_trades_used(

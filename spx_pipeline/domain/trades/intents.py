@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 
 from spx_pipeline.domain.orders import OrderPayloadError
 from spx_pipeline.domain.sizing import MULTIPLIER
 from spx_pipeline.domain.ticks import round_to_tick
 from spx_pipeline.domain.trades.ids import order_tag
-from spx_pipeline.domain.trades.records import Leg, TradePlan
+from spx_pipeline.domain.trades.records import Leg, LocalStatus, TradeOrder, TradePlan
 from spx_pipeline.domain.tradier.enums import OrderType, Side
 from spx_pipeline.domain.tradier.order_requests import (
     OcoOrderRequest,
@@ -37,7 +38,9 @@ class OrderIntent:
     account_id: str
     leg: Leg
     seq: int
+    """Which order of its leg this is for the trade: 1 first, then 2, 3... for later orders of that leg."""
     tag: str
+    """``order_tag`` of the trade, leg and seq: unique, claimed in the app database before sending."""
     order_class: str  # option | oco | oto
     side: Side
     order_type: OrderType
@@ -46,7 +49,9 @@ class OrderIntent:
     stop_price: Decimal | None  # the protective trigger
     duration: str
     form: dict[str, str]
+    """The Tradier form fields exactly as they would be POSTed, checked by the wire rules."""
     reason: str
+    """Why this order now (e.g. the T1 slice and what it covers); stored as the claim's message."""
 
     @property
     def opening(self) -> bool:
@@ -65,6 +70,17 @@ class OrderIntent:
 
     def payload_json(self) -> str:
         return json.dumps(self.form, sort_keys=True)
+
+    def claimed(self, *, session: date, run_id: str, now: datetime) -> TradeOrder:
+        """The order ``run_id`` owns once it has claimed this intent's tag in ``session``: the row
+        ``storage.app.claims`` inserts, with the form it will POST and the reason as its message."""
+        return TradeOrder(
+            tag=self.tag, trade_id=self.trade_id, account_id=self.account_id, leg=self.leg, seq=self.seq,
+            order_class=self.order_class, side=self.side, order_type=self.order_type,
+            quantity=self.quantity, price=self.price, stop_price=self.stop_price, duration=self.duration,
+            session=session, local_status=LocalStatus.CLAIMED, claimed_at=now,
+            payload_json=self.payload_json(), message=self.reason[:500], run_id=run_id, updated_at=now,
+        )  # fmt: skip
 
 
 def brackets(plan: TradePlan) -> bool:

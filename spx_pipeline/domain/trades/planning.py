@@ -41,14 +41,18 @@ class PlanRow:
     side: str
     quantity: int
     order_type: str
+    """limit/stop/stop_limit, or the class of a multi-order (oco, oto); '' for an exit not built yet."""
     price: Decimal | None
     stop_price: Decimal | None
     opening_notional: Decimal
+    """Dollars an opening order commits, as the run's cap counts them (0: an exit, or no intent)."""
     action: Action
     reason: str
     tag: str | None = None
+    """The order's tag: the one it would be claimed under, or the one already at the broker."""
     broker_order_id: int | None = None
     intent: OrderIntent | None = None
+    """The order that would be sent: only on rows built from an intent (place, or skipped by a cap)."""
 
     @property
     def opening(self) -> bool:

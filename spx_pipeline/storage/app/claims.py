@@ -37,21 +37,11 @@ class Claim:
         return self.lost is None
 
 
-def as_order(intent: OrderIntent, *, session: date, run_id: str, now: datetime) -> TradeOrder:
-    return TradeOrder(
-        tag=intent.tag, trade_id=intent.trade_id, account_id=intent.account_id, leg=intent.leg,
-        seq=intent.seq, order_class=intent.order_class, side=intent.side, order_type=intent.order_type,
-        quantity=intent.quantity, price=intent.price, stop_price=intent.stop_price,
-        duration=intent.duration, session=session, local_status=LocalStatus.CLAIMED, claimed_at=now,
-        payload_json=intent.payload_json(), message=intent.reason[:500], run_id=run_id, updated_at=now,
-    )  # fmt: skip
-
-
 def claim_entry(
     db: AppDatabase, trade: Trade, intent: OrderIntent, *, session: date, run_id: str, now: datetime
 ) -> Claim:
     """Freeze a planned trade and own its entry's tag, in one transaction, or nothing at all."""
-    order = as_order(intent, session=session, run_id=run_id, now=now)
+    order = intent.claimed(session=session, run_id=run_id, now=now)
     frozen = dataclasses.replace(
         trade, state=TradeState.ENTRY_WORKING, version=trade.version + 1, entry_sent_at=now, updated_at=now
     )
@@ -91,7 +81,7 @@ def claim_exits(
     db: AppDatabase, intents: Sequence[OrderIntent], *, session: date, run_id: str, now: datetime
 ) -> Claim:
     """Own every tag of one trade's new exits together, or none of them."""
-    orders = tuple(as_order(i, session=session, run_id=run_id, now=now) for i in intents)
+    orders = tuple(i.claimed(session=session, run_id=run_id, now=now) for i in intents)
     if not orders:
         return Claim(())
     try:

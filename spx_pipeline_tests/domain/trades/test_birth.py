@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+import json
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 
 from spx_pipeline.domain.orders import OrderPayloadError
 from spx_pipeline.domain.setups import Setup
-from spx_pipeline.domain.trades import entry_intent, trade_id
+from spx_pipeline.domain.trades import LocalStatus, entry_intent, trade_id
 from spx_pipeline.domain.trades.birth import plan_from_recommendation, planned_tickets
 from spx_pipeline.domain.trades.intents import runner_stop_intent, t1_intent
 from spx_pipeline.domain.tradier.order_requests import OtoOrderRequest, read_order_form
@@ -91,3 +92,21 @@ def test_exits_that_cannot_be_built_are_refused_naming_the_field() -> None:
         t1_intent(make_plan(stop="6.60", t1="6.60"), 1, 1, reason="")
     with pytest.raises(OrderPayloadError, match="runner_stop_limit_offset"):
         runner_stop_intent(make_plan(offset="2.20"), 1, 1, Decimal("2.20"), reason="")
+
+
+def test_a_claimed_intent_is_the_order_it_names_owned_by_the_run_with_its_form_and_reason() -> None:
+    """One conversion serves the claims and the tests' fixtures: every field of the intent carried."""
+    intent = t1_intent(make_plan(quantity=3), 2, 1, reason="T1 slice of 1 (3 held of 3 filled)")
+    at = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+    order = intent.claimed(session=date(2026, 11, 24), run_id="p-1", now=at)
+    carried = ("tag", "trade_id", "account_id", "leg", "seq", "order_class", "side", "order_type")
+    assert all(getattr(order, name) == getattr(intent, name) for name in carried)
+    assert (order.quantity, order.price, order.stop_price, order.duration) == (
+        1, intent.price, intent.stop_price, intent.duration,
+    )  # fmt: skip
+    session = date(2026, 11, 24)
+    assert (order.session, order.run_id, order.claimed_at, order.updated_at) == (session, "p-1", at, at)
+    assert order.local_status == LocalStatus.CLAIMED
+    assert order.broker is None and order.broker_order_id is None
+    assert read_order_form(json.loads(order.payload_json)) == read_order_form(intent.form)
+    assert order.message == "T1 slice of 1 (3 held of 3 filled)" and order.seq == 2
