@@ -17,6 +17,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from spx_pipeline.domain.trades import TERMINAL
+from spx_pipeline.storage.app.bulk import read_columns
 from spx_pipeline.storage.app.database import AppDatabase
 from spx_pipeline.storage.app.tables import order_placements, trade_events, trade_orders, trades
 from spx_pipeline.storage.warehouse.schema import column_names
@@ -41,16 +42,14 @@ class MirrorCounts:
 def _app_frame(appdb: AppDatabase, query: sa.Select) -> pd.DataFrame:
     """The query's rows as a frame (no rows: an empty frame without columns, as callers expect).
 
-    Tuples with the column names, not a dict per row: the same frame (pandas infers each column
-    the same way), without building 10,000s of dicts.
+    Read column by column (``bulk.read_columns``: the same values SQLAlchemy's rows hold), so pandas
+    infers each column from the same values without a tuple or dict per row.
     """
     with appdb.engine.connect() as conn:
-        result = conn.execute(query)
-        keys = list(result.keys())
-        rows = result.all()
-    if not rows:
+        columns = read_columns(conn, query)
+    if not columns or not len(next(iter(columns.values()))):
         return pd.DataFrame()
-    return pd.DataFrame.from_records([tuple(r) for r in rows], columns=keys)
+    return pd.DataFrame(columns)
 
 
 def _newer(tx: WarehouseTransaction, app: pd.DataFrame, table: str, key: str, version: str) -> pd.DataFrame:

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from spx_pipeline.domain.trades import Trade, TradeState
-from spx_pipeline.storage.app.bulk import insert_columns, insert_rows
+from spx_pipeline.storage.app.bulk import insert_columns, insert_rows, read_columns
 from spx_pipeline.storage.app.database import AppDatabase
 from spx_pipeline.storage.app.tables import trades
 from spx_pipeline.storage.app.trade_rows import TRADE, trade_values
@@ -73,3 +73,23 @@ def test_insert_rows_of_nothing_does_nothing(app_db: AppDatabase) -> None:
     with app_db.engine.begin() as conn:
         insert_rows(conn, trades, [])
     assert _raw(app_db, "V") == []
+
+
+def test_read_columns_holds_the_values_and_types_sqlalchemys_rows_hold(app_db: AppDatabase) -> None:
+    with app_db.engine.begin() as conn:
+        insert_rows(conn, trades, [trade_values(t) for t in _trades("VE")])
+    query = sa.select(trades).where(trades.c.account_id.startswith("VE")).order_by(trades.c.account_id)
+    with app_db.engine.connect() as conn:
+        rows = conn.execute(query).all()
+        columns = read_columns(conn, query)
+    assert len(rows) == 3
+    assert list(columns) == list(trades.c.keys())
+    for i, name in enumerate(trades.c.keys()):
+        assert columns[name] == [row[i] for row in rows], name
+        assert [type(v) for v in columns[name]] == [type(row[i]) for row in rows], name
+    # A label over an aggregate converts as its type does (the mirror's placement query).
+    latest = sa.select(sa.func.max(trades.c.created_at).label("last")).where(
+        trades.c.account_id.startswith("VE")
+    )
+    with app_db.engine.connect() as conn:
+        assert read_columns(conn, latest)["last"] == [conn.execute(latest).scalar_one()]

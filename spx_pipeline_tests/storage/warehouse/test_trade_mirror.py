@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pandas as pd
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from spx_pipeline.domain.trades import BrokerFacts, TradeState, entry_intent
 from spx_pipeline.storage.app.claims import claim_entry, record_facts
 from spx_pipeline.storage.app.database import AppDatabase
-from spx_pipeline.storage.app.tables import order_placements
+from spx_pipeline.storage.app.tables import order_placements, trades
 from spx_pipeline.storage.app.trades import TradeStore
 from spx_pipeline.storage.warehouse.store import Warehouse
 from spx_pipeline.storage.warehouse.trade_mirror import mirror_trades, unpublished_placement_runs
@@ -132,3 +132,29 @@ def test_a_copy_of_an_empty_app_database_does_nothing(
     counts = mirror_trades(sqlite_app_db, warehouse, run_id="m-1", now=T0)
     assert counts.total == 0 and _publications(warehouse, "trades") == []
     assert isinstance(warehouse.query("SELECT * FROM published.trades"), pd.DataFrame)
+
+
+def test_the_copy_holds_every_column_of_every_trade_as_the_app_database_does(
+    app_db: AppDatabase, warehouse: Warehouse
+) -> None:
+    """Column for column, on either app database: amounts exact, times the same instants, NULLs kept."""
+    _day_of_trades(app_db)
+    mirror_trades(app_db, warehouse, run_id="m-1", now=later(T0, 2))
+    with app_db.engine.connect() as conn:
+        app = {r.trade_id: r._mapping for r in conn.execute(sa.select(trades)).all()}
+    copied = warehouse.query("SELECT * FROM published.trades").to_dict("records")
+    assert sorted(row["trade_id"] for row in copied) == sorted(app)
+    for row in copied:
+        want = app[row["trade_id"]]
+        for name, value in want.items():
+            got = row[name]
+            if value is None:
+                assert got is None or pd.isna(got), name
+            elif isinstance(value, Decimal):
+                assert Decimal(str(got)) == value, name
+            elif isinstance(value, datetime):
+                assert pd.Timestamp(got).tz_convert("UTC") == pd.Timestamp(value), name
+            elif isinstance(value, date):
+                assert pd.Timestamp(got).date() == value, name
+            else:
+                assert got == value, name
