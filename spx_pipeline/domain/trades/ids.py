@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 from datetime import date
+from json.encoder import encode_basestring_ascii as _json_string
 
 from spx_pipeline.domain.trades.records import Leg
 
@@ -19,16 +19,19 @@ _SUFFIX = {Leg.ENTRY: "entry", Leg.T1: "t1", Leg.RUNNER_STOP: "stop"}
 
 @functools.lru_cache(maxsize=1 << 15)  # a trade's id and tag hash the same key: once
 def _digest(session: date, account_id: str, setup_id: str) -> str:
-    # JSON, not text joining: ids may hold '-', '_' or '.', and no separator is unambiguous.
-    key = json.dumps([session.isoformat(), account_id, setup_id])
+    # JSON, not text joining: ids may hold '-', '_' or '.', and no separator is unambiguous. Spelled
+    # as ``json.dumps([...])`` spells a list of strings (its encoder, its ", "), without its machinery.
+    key = "[" + ", ".join(_json_string(v) for v in (session.isoformat(), account_id, setup_id)) + "]"
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+@functools.lru_cache(maxsize=1 << 15)  # planning names each trade twice (its key, then its plan)
 def trade_id(session: date, account_id: str, setup_id: str) -> str:
     """``T20261124-<12 hex>``: one per account x setup x session."""
     return f"T{session:%Y%m%d}-{_digest(session, account_id, setup_id)[:12]}"
 
 
+@functools.lru_cache(maxsize=1 << 15)
 def trade_tag(session: date, account_id: str, setup_id: str) -> str:
     """The base every order tag of the trade starts with (``spx-20261124-<16 hex>``)."""
     return f"spx-{session:%Y%m%d}-{_digest(session, account_id, setup_id)[:16]}"

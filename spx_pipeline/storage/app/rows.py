@@ -29,6 +29,7 @@ R = TypeVar("R")
 
 # Values bound as they are (a subclass, an enum, or an int for a text column goes through ``_bind``).
 _AS_IS = frozenset({str, float, bool, Decimal, datetime, date, type(None)})
+_AS_IS_OR_INT = _AS_IS | {int}  # an int goes to a text column as text, elsewhere as it is
 
 
 def _one(columns: Mapping[str, str]) -> Callable[[Any], tuple[Any, ...]]:
@@ -91,14 +92,15 @@ class RowMapping(Generic[R]):
     def column_values(self, records: Sequence[R | None]) -> dict[str, list[Any]]:
         """``values`` of many records, column by column (what a bulk insert binds): no dict per row."""
         out: dict[str, list[Any]] = {}
+        bind = self._bind
         for name, column in self.columns.items():
             default = self.defaults[column]
-            bind = self._bind
+            as_is = _AS_IS if column in self._text else _AS_IS_OR_INT
             out[column] = [
                 default
                 if record is None
                 else value
-                if type(value := getattr(record, name)) in _AS_IS
+                if type(value := getattr(record, name)) in as_is
                 else bind(value, column)
                 for record in records
             ]

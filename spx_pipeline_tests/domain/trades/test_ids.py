@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from datetime import date
 
@@ -74,3 +76,12 @@ def test_ticket_ids_are_stable_per_tag_and_leg() -> None:
     assert ticket_id("spx-1-a", "entry") == ticket_id("spx-1-a", "entry")
     assert ticket_id("spx-1-a", "entry") != ticket_id("spx-1-a", "t1")
     assert len(ticket_id("spx-1-a", "entry")) == 20
+
+
+@settings(max_examples=300, deadline=None)
+@given(account=names, setup=names, day=st.dates())
+def test_ids_hash_the_json_of_session_account_and_setup(account: str, setup: str, day: date) -> None:
+    """The names stored trades carry: a change of spelling would name every trade anew."""
+    digest = hashlib.sha256(json.dumps([day.isoformat(), account, setup]).encode()).hexdigest()
+    assert trade_id(day, account, setup) == f"T{day:%Y%m%d}-{digest[:12]}"
+    assert trade_tag(day, account, setup) == f"spx-{day:%Y%m%d}-{digest[:16]}"
