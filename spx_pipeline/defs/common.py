@@ -28,15 +28,22 @@ def table_schema_metadata(table: str) -> dict[str, object]:
     }
 
 
+def _table_asset_args(table: str, *, group: str, kinds: set[str], description: str) -> dict[str, Any]:
+    """What an asset that is the warehouse table of its name says, as a spec or as a computed asset:
+    the team's, in its group, its table's columns from the DDL."""
+    return {
+        "group_name": group,
+        "owners": OWNERS,
+        "kinds": kinds,
+        "description": description,
+        "metadata": table_schema_metadata(table),
+    }
+
+
 def table_asset_spec(key: dg.AssetKey, *, group: str, kinds: set[str], description: str) -> dg.AssetSpec:
     """The spec of an asset that is the warehouse table of its own name (schema shown in the UI)."""
     return dg.AssetSpec(
-        key,
-        group_name=group,
-        owners=OWNERS,
-        kinds=kinds,
-        description=description,
-        metadata=table_schema_metadata(key.path[-1]),
+        key, **_table_asset_args(key.path[-1], group=group, kinds=kinds, description=description)
     )
 
 
@@ -50,14 +57,11 @@ def table_asset(
     """
 
     def build(compute: Callable[..., Any]) -> dg.AssetsDefinition:
+        table = compute.__name__
         return dg.asset(
-            name=compute.__name__,
-            group_name=group,
-            owners=OWNERS,
-            kinds=kinds,
+            name=table,
             pool=WAREHOUSE_POOL,
-            description=description,
-            metadata=table_schema_metadata(compute.__name__),
+            **_table_asset_args(table, group=group, kinds=kinds, description=description),
             **asset_args,
         )(compute)
 

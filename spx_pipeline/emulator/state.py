@@ -12,10 +12,12 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from spx_pipeline.domain.field_copy import copy_fields
 from spx_pipeline.domain.tradier.order_requests import OptionLeg
 from spx_pipeline.emulator.config import EmulatedAccount
 from spx_pipeline.emulator.ledger import ZERO, AccountLedger
@@ -127,22 +129,16 @@ class AccountBook:
                     account_id, legs[0], duration=duration, tag=tag, reserved=reservations[0], created=created
                 )
             else:
-                first, parent_id = legs[0], self._take_id()
-                top = StoredOrder(
-                    id=parent_id,
-                    account_id=account_id,
-                    symbol=first.symbol,
-                    option_symbol=first.option_symbol,
-                    side=first.side,
+                # The parent: its first leg's contract under its own id; prices and reserves: the legs'.
+                first = self._new_order(
+                    account_id, legs[0], duration=duration, tag=tag, reserved=ZERO, created=created
+                )
+                top = replace(
+                    first,
                     quantity=max(leg.quantity for leg in legs),
                     type=order_class,
-                    duration=duration,
                     price=None,
                     stop=None,
-                    tag=tag,
-                    reserved=ZERO,
-                    partner_id=str(uuid.UUID(int=parent_id)),
-                    create_date=created,
                     order_class=order_class,
                 )
                 top.legs = [
@@ -200,18 +196,14 @@ class AccountBook:
         reserved: Decimal,
         created: str,
     ) -> StoredOrder:
+        """A working order of ``leg`` (contract, side, quantity, type and prices as the leg has them)."""
         order_id = self._take_id()
-        return StoredOrder(
+        return copy_fields(
+            leg,
+            StoredOrder,
             id=order_id,
             account_id=account_id,
-            symbol=leg.symbol,
-            option_symbol=leg.option_symbol,
-            side=leg.side,
-            quantity=leg.quantity,
-            type=leg.type,
             duration=duration,
-            price=leg.price,
-            stop=leg.stop,
             tag=tag,
             reserved=reserved,
             partner_id=str(uuid.UUID(int=order_id)),

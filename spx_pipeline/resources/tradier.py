@@ -60,6 +60,16 @@ class TradierResource(dg.ConfigurableResource):
             "registry": self._registry,
         }
 
+    def _sync_options(self) -> dict[str, object]:
+        """What every many-account read is given (``account_sync.sync_accounts``'s options), said once."""
+        return {
+            "max_workers": self.max_workers,
+            "base_url": self.base_url,
+            "allow_live": self.allow_live,
+            "rate_limit_budget": self.rate_limit_budget_seconds,
+            **self._client_kwargs(),
+        }
+
     def client(self, token: SecretToken, environment: str = "sandbox") -> TradierClient:
         """A client on the same host the balance sync uses for this credential.
 
@@ -75,25 +85,10 @@ class TradierResource(dg.ConfigurableResource):
 
     def fetch_balances(self, credentials: Sequence[AccountCredential]) -> list[BalanceResult]:
         """Balances for every credential, concurrently; one result per account, failures included."""
-        return fetch_balances_many(
-            credentials,
-            max_workers=self.max_workers,
-            base_url=self.base_url,
-            allow_live=self.allow_live,
-            rate_limit_budget=self.rate_limit_budget_seconds,
-            **self._client_kwargs(),
-        )
+        return fetch_balances_many(credentials, **self._sync_options())
 
     def fetch_each(
         self, credentials: Sequence[AccountCredential], fetch: Callable[[TradierClient, str], T]
     ) -> list[AccountResult[T]]:
         """``fetch(client, account_id)`` for every credential, concurrently, failures included."""
-        return fetch_each_account(
-            credentials,
-            fetch,
-            max_workers=self.max_workers,
-            base_url=self.base_url,
-            allow_live=self.allow_live,
-            rate_limit_budget=self.rate_limit_budget_seconds,
-            **self._client_kwargs(),
-        )
+        return fetch_each_account(credentials, fetch, **self._sync_options())

@@ -32,6 +32,7 @@ from spx_pipeline.domain.execution import (
     reconcile_account,
     slippage_stats,
 )
+from spx_pipeline.domain.field_copy import copy_fields
 from spx_pipeline.domain.money import to_money
 from spx_pipeline.domain.occ import OptionSymbolError, parse_option_symbol
 from spx_pipeline.domain.trades import TradeOrder, ticket_id
@@ -99,29 +100,21 @@ def trade_order_legs(orders: Sequence[TradeOrder], setups: Mapping[str, str]) ->
 
     ``setups`` maps trade id to setup id. Each order is priced by its own prices (an exit placed
     for a later fill carries the same stop as the plan), so a re-sized ticket can never be the
-    yardstick of an order sent before it.
+    yardstick of an order sent before it. What the order and the leg share by name (account, side,
+    type, quantity, prices, tag, session, class) is copied as it is.
     """
-    legs = []
-    for order in orders:
-        legs.append(
-            TicketLeg(
-                ticket_id=ticket_id(order.tag, str(order.leg)),
-                account_id=order.account_id,
-                setup_id=setups.get(order.trade_id, ""),
-                leg=str(order.leg),
-                option_symbol=_contract_of(order),
-                side=order.side,
-                order_type=order.order_type,
-                quantity=order.quantity,
-                price=order.price,
-                stop_price=order.stop_price,
-                tag=order.tag,
-                session=order.session,
-                created_at=order.claimed_at,
-                order_class=order.order_class,
-            )
+    return [
+        copy_fields(
+            order,
+            TicketLeg,
+            ticket_id=ticket_id(order.tag, str(order.leg)),
+            setup_id=setups.get(order.trade_id, ""),
+            leg=str(order.leg),
+            option_symbol=_contract_of(order),
+            created_at=order.claimed_at,
         )
-    return legs
+        for order in orders
+    ]
 
 
 def _contract_of(order: TradeOrder) -> str:

@@ -5,6 +5,7 @@ from pathlib import Path
 import dagster as dg
 
 from spx_pipeline.definitions import defs
+from spx_pipeline.storage.warehouse.schema import column_names
 
 DEFS_DIR = Path(__file__).resolve().parents[2] / "spx_pipeline" / "defs"
 
@@ -48,6 +49,9 @@ def test_assets_have_groups_owners_kinds_descriptions_and_column_schemas() -> No
         assert any(tag.startswith("dagster/kind/") for tag in node.tags), name
         schema = node.metadata["dagster/column_schema"]
         assert len(schema.columns) >= 7, name
+        # Its own table's columns, whether the asset is a spec of a multi-asset or a table_asset.
+        assert node.metadata["dagster/table_name"] == name
+        assert [c.name for c in schema.columns] == list(column_names(name)), name
 
 
 def test_portfolio_snapshots_column_schema_carries_the_ddl_descriptions() -> None:

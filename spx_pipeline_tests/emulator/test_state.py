@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
+from uuid import UUID
 
 import pytest
 import requests
 
+from spx_pipeline.domain.tradier.order_requests import OptionLeg
 from spx_pipeline.emulator import TradierEmulator
+from spx_pipeline.emulator.config import demo_accounts
+from spx_pipeline.emulator.state import AccountBook
+from spx_pipeline.emulator.stored_order import iso_ms
 
 MARGIN, CASH, PDT = "VA00000001", "VA00000002", "VA00000003"
 
@@ -390,3 +396,44 @@ def test_an_oco_is_placed_as_one_order_holding_its_two_legs(
     (parent,) = tradier_emulator.orders(MARGIN)
     assert [leg["status"] for leg in parent["leg"]] == ["canceled", "canceled"]
     assert parent["status"] == "canceled"
+
+
+def _book() -> AccountBook:
+    return AccountBook(demo_accounts(), first_order_id=500)
+
+
+def test_a_stored_order_is_its_leg_under_the_books_id() -> None:
+    """Contract, side, quantity, type and both prices from the leg; id, tag and stamps from the book."""
+    leg = OptionLeg.build("SPXW261204P05950000", "sell_to_close", 2, "stop_limit", price="1.10", stop="1.20")
+    now = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
+    order = _book().place(
+        MARGIN, [leg], duration="gtc", tag="t-1", reservations=[Decimal(0)], now=now, order_class="option"
+    )
+    assert order is not None
+    assert (order.id, order.partner_id) == (500, str(UUID(int=500)))
+    assert (order.account_id, order.tag, order.reserved) == (MARGIN, "t-1", Decimal(0))
+    assert (order.symbol, order.option_symbol, order.side, order.quantity, order.type) == (
+        "SPX", "SPXW261204P05950000", "sell_to_close", 2, "stop_limit",
+    )  # fmt: skip
+    assert (order.price, order.stop, order.duration, order.order_class) == (
+        Decimal("1.10"), Decimal("1.20"), "gtc", "option",
+    )  # fmt: skip
+    assert order.create_date == iso_ms(now)
+
+
+def test_an_oco_parent_is_its_first_legs_contract_with_the_legs_prices() -> None:
+    """The parent takes the first id, no price of its own and the larger quantity; its legs keep theirs."""
+    target = OptionLeg.build("SPXW261204P05950000", "sell_to_close", 2, "limit", price="3.50")
+    stop = OptionLeg.build("SPXW261204P05950000", "sell_to_close", 3, "stop", stop="1.20")
+    parent = _book().place(
+        MARGIN, [target, stop], duration="day", tag="t-2", reservations=[Decimal(0), Decimal(0)],
+        now=datetime(2026, 12, 4, 15, 0, tzinfo=UTC),
+    )  # fmt: skip
+    assert parent is not None
+    assert (parent.id, parent.type, parent.order_class, parent.quantity) == (500, "oco", "oco", 3)
+    assert (parent.price, parent.stop, parent.tag, parent.reserved) == (None, None, "t-2", Decimal(0))
+    assert (parent.option_symbol, parent.side) == ("SPXW261204P05950000", "sell_to_close")
+    assert [(o.id, o.type, o.quantity, o.price, o.stop, o.tag) for o in parent.legs] == [
+        (501, "limit", 2, Decimal("3.50"), None, None),
+        (502, "stop", 3, None, Decimal("1.20"), None),
+    ]

@@ -5,6 +5,7 @@ import pytest
 from spx_pipeline.broker.secrets import SecretToken
 from spx_pipeline.broker.tradier import LIVE_BASE_URL, SANDBOX_BASE_URL, LiveTradingNotAllowedError
 from spx_pipeline.resources import TradierResource
+from spx_pipeline.resources import tradier as tradier_resource
 from spx_pipeline_tests.fixtures.pipeline import PipelineEnvFactory
 
 TOKEN = SecretToken("resource-test-token-0001")
@@ -33,6 +34,23 @@ def test_explicit_or_env_base_url_wins_and_live_needs_the_opt_in(monkeypatch: py
         TradierResource().client(TOKEN, "live")
     with pytest.raises(ValueError, match="'paper'"):
         TradierResource().client(TOKEN, "paper")
+
+
+def test_balances_and_other_reads_fan_out_with_the_same_knobs(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, dict[str, object]] = {}
+    monkeypatch.setattr(tradier_resource, "fetch_balances_many", lambda c, **o: seen.setdefault("b", o))
+    monkeypatch.setattr(tradier_resource, "fetch_each_account", lambda c, f, **o: seen.setdefault("e", o))
+    resource = TradierResource(
+        base_url="http://127.0.0.1:9/v1", allow_live=False, max_workers=3, read_timeout_seconds=7.0,
+        max_attempts=2, rate_limit_budget_seconds=5.0,
+    )  # fmt: skip
+    resource.fetch_balances([])
+    resource.fetch_each([], lambda client, account: None)
+    assert seen["b"] == seen["e"]
+    assert {k: seen["b"][k] for k in ("max_workers", "base_url", "allow_live", "rate_limit_budget")} == {
+        "max_workers": 3, "base_url": "http://127.0.0.1:9/v1", "allow_live": False, "rate_limit_budget": 5.0,
+    }  # fmt: skip
+    assert seen["b"]["timeout"][1] == 7.0 and seen["b"]["retry"].max_attempts == 2  # type: ignore[index,union-attr]
 
 
 def test_a_window_one_run_exhausted_does_not_stall_the_next_run(

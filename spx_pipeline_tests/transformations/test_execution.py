@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pandas as pd
@@ -11,8 +11,16 @@ import pytest
 
 from spx_pipeline.broker.secrets import SecretToken
 from spx_pipeline.broker.tradier import AccountCredential, TradierClient, fetch_each_account
-from spx_pipeline.domain.execution import GuardrailPolicy, MatchKind, ReconciliationStatus, match_fidelity
+from spx_pipeline.domain.execution import (
+    GuardrailPolicy,
+    MatchKind,
+    ReconciliationStatus,
+    TicketLeg,
+    match_fidelity,
+)
 from spx_pipeline.domain.market_calendar import next_session
+from spx_pipeline.domain.trades import Leg, LocalStatus, TradeOrder, ticket_id
+from spx_pipeline.domain.tradier.enums import OrderType, Side
 from spx_pipeline.emulator import TradierEmulator
 from spx_pipeline.emulator.fills import step_ticks
 from spx_pipeline.transformations.broker_state import order_frames, position_frames
@@ -25,6 +33,7 @@ from spx_pipeline.transformations.execution import (
     reconciliation_rows,
     slippage_samples,
     ticket_legs,
+    trade_order_legs,
 )
 from spx_pipeline_tests.fixtures.simulation import MARGIN, PDT, quote_of, zero_dte
 from spx_pipeline_tests.fixtures.tradier import SimulatedTradier
@@ -173,3 +182,24 @@ def test_the_next_sessions_read_records_the_previous_sessions_late_fill(filled) 
     [row] = match_fidelity(ticket_legs(tickets), broker_legs(read(tomorrow)))
     assert row.status == "filled" and row.filled_quantity == 3 and row.fill_price <= limit
     assert read(next_session(tomorrow)).empty  # two sessions on, a completed order is history
+
+
+def test_a_sent_order_is_the_ticket_leg_of_its_own_figures() -> None:
+    """Every field of the leg from the order (or what is computed from it): each value differs, so a
+    field taken from the wrong one shows."""
+    claimed = datetime(2026, 12, 4, 15, 1, tzinfo=UTC)
+    order = TradeOrder(
+        tag="t-acct-s1-stop", trade_id="trade-1", account_id="VA1", leg=Leg.T1, seq=1, order_class="oco",
+        side=Side.SELL_TO_CLOSE, order_type=OrderType.LIMIT, quantity=3, price=Decimal("4.10"),
+        stop_price=Decimal("1.35"), duration="day", session=date(2026, 12, 4),
+        local_status=LocalStatus.SENT, claimed_at=claimed,
+        payload_json=json.dumps({"option_symbol[0]": "SPXW261204C06000000"}),
+    )  # fmt: skip
+    [leg] = trade_order_legs([order], {"trade-1": "breakout"})
+    assert leg == TicketLeg(
+        ticket_id=ticket_id("t-acct-s1-stop", "t1"), account_id="VA1", setup_id="breakout", leg="t1",
+        option_symbol="SPXW261204C06000000", side=Side.SELL_TO_CLOSE, order_type=OrderType.LIMIT,
+        quantity=3, price=Decimal("4.10"), stop_price=Decimal("1.35"), tag="t-acct-s1-stop",
+        session=date(2026, 12, 4), created_at=claimed, order_class="oco",
+    )  # fmt: skip
+    assert trade_order_legs([order], {})[0].setup_id == ""  # a trade we do not know: no setup

@@ -16,6 +16,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from spx_pipeline.domain.execution.slippage import realized_slippage
+from spx_pipeline.domain.field_copy import copy_fields
 from spx_pipeline.domain.tradier.enums import OrderType, Side
 
 
@@ -150,11 +151,10 @@ def _row(ticket: TicketLeg, order: BrokerOrderLeg, match: MatchKind) -> Fidelity
     seconds = None
     if fill is not None and order.transaction_at is not None:
         seconds = (order.transaction_at - ticket.created_at).total_seconds()
-    return FidelityRow(
-        ticket_id=ticket.ticket_id,
-        account_id=ticket.account_id,
-        setup_id=ticket.setup_id,
-        leg=ticket.leg,
+    # The ticket's identity (id, account, setup, leg, tag) as it is; the rest is what the broker did.
+    return copy_fields(
+        ticket,
+        FidelityRow,
         option_symbol=order.option_symbol,
         side=order.side,
         order_id=order.order_id,
@@ -169,6 +169,5 @@ def _row(ticket: TicketLeg, order: BrokerOrderLeg, match: MatchKind) -> Fidelity
         slippage_ticks=ticks,
         seconds_to_fill=seconds,
         session_date=ticket.session,
-        tag=ticket.tag,
         filled_at=order.transaction_at if fill is not None else None,
     )

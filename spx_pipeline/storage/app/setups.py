@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Final
 
 import sqlalchemy as sa
 
+from spx_pipeline.domain.field_copy import copy_fields
 from spx_pipeline.storage.app.database import AppDatabase
 from spx_pipeline.storage.app.rows import RowMapping
 from spx_pipeline.storage.app.tables import spx_setup_instances
@@ -57,16 +58,7 @@ class SetupRecord:
         """The domain ``Setup`` the contract selector works with."""
         from spx_pipeline.domain.setups import Setup
 
-        return Setup(
-            setup_id=self.id,
-            direction=self.direction,  # type: ignore[arg-type]  # validated on the way in
-            target_delta=self.target_delta,
-            stop_premium=self.stop_premium,
-            t1_gain_pct=self.t1_gain_pct,
-            t1_fraction=self.t1_fraction,
-            runner_stop_limit_offset=self.runner_stop_limit_offset,
-            priority=self.priority,
-        )
+        return copy_fields(self, Setup, setup_id=self.id)
 
 
 _ROWS: Final = RowMapping(SetupRecord, spx_setup_instances)
@@ -113,31 +105,29 @@ class SetupStore:
         gain = _decimal("t1_gain_pct", t1_gain_pct, positive=True)
         fraction = _decimal("t1_fraction", t1_fraction, positive=True)
         offset = _decimal("runner_stop_limit_offset", runner_stop_limit_offset, positive=False)
-        _check_with_domain(
-            ident, direction, delta, stop, gain, fraction, offset, priority
-        )  # fmt: skip
         now = self._db.clock.now()
+        record = SetupRecord(
+            id=ident,
+            label=(label or "").strip() or None,
+            symbol=symbol_clean,
+            direction=direction,
+            target_delta=delta,
+            stop_premium=stop,
+            t1_gain_pct=gain,  # type: ignore[arg-type]  # None only if given as None: refused below
+            t1_fraction=fraction,  # type: ignore[arg-type]
+            runner_stop_limit_offset=offset,
+            status=status,
+            created_at=now,
+            updated_at=now,
+            priority=priority,
+        )
+        _check_with_domain(record)
         with self._db.engine.begin() as conn:
             exists = conn.execute(
                 sa.select(spx_setup_instances.c.id).where(spx_setup_instances.c.id == ident)
             ).first()
             if exists is not None:
                 raise SetupError(f"setup id {ident!r} already exists")
-            record = SetupRecord(
-                id=ident,
-                label=(label or "").strip() or None,
-                symbol=symbol_clean,
-                direction=direction,
-                target_delta=delta,
-                stop_premium=stop,
-                t1_gain_pct=gain,  # type: ignore[arg-type]  # positive: never None
-                t1_fraction=fraction,  # type: ignore[arg-type]
-                runner_stop_limit_offset=offset,
-                status=status,
-                created_at=now,
-                updated_at=now,
-                priority=priority,
-            )
             conn.execute(spx_setup_instances.insert().values(**_ROWS.values(record)))
         return self.get(ident)
 
@@ -192,32 +182,12 @@ def _record(row: sa.Row[tuple[object, ...]]) -> SetupRecord:
     return _ROWS.read(row._mapping)
 
 
-def _check_with_domain(  # noqa: PLR0917 - the fields of one setup
-    ident: str,
-    direction: str,
-    delta: float,
-    stop: Decimal | None,
-    gain: Decimal | None,
-    fraction: Decimal | None,
-    offset: Decimal | None,
-    priority: int,
-) -> None:
+def _check_with_domain(record: SetupRecord) -> None:
     """The domain ``Setup`` validates every range (delta in (0, 1), stop below 100,000, ...)."""
-    from spx_pipeline.domain.setups import Setup
-
     try:
-        Setup(
-            setup_id=ident,
-            direction=direction,  # type: ignore[arg-type]
-            target_delta=delta,
-            stop_premium=stop,
-            t1_gain_pct=gain,  # type: ignore[arg-type]
-            t1_fraction=fraction,  # type: ignore[arg-type]
-            runner_stop_limit_offset=offset,
-            priority=priority,
-        )
+        record.to_domain()
     except ValueError as exc:
-        raise SetupError(f"setup {ident!r} refused: {exc}") from None
+        raise SetupError(f"setup {record.id!r} refused: {exc}") from None
 
 
 def _float(field: str, value: float | str) -> float:

@@ -1,7 +1,7 @@
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from spx_pipeline.domain.execution import MatchKind, match_fidelity
+from spx_pipeline.domain.execution import FidelityRow, MatchKind, match_fidelity
 from spx_pipeline.domain.tradier.enums import OrderType, Side
 
 
@@ -88,3 +88,25 @@ def test_rerun_over_the_same_state_gives_the_same_rows(make_ticket, make_broker_
     tickets = [make_ticket("entry"), make_ticket("entry", account_id="VA2")]
     orders = [make_broker_leg(tag=None, account_id="VA2", order_id=7), make_broker_leg()]
     assert match_fidelity(tickets, orders) == match_fidelity(list(reversed(tickets)), list(reversed(orders)))
+
+
+def test_a_row_names_the_ticket_and_reports_the_broker_leg(make_ticket, make_broker_leg):
+    """Every field of one row, each from its own source: the ticket names it, the broker's leg says
+    what happened (its symbol and side too, should a tagged order differ from its ticket)."""
+    ticket = make_ticket("t1", ticket_id="T-9", setup_id="fade", price=Decimal("3.50"), tag="rec-VA1-t1")
+    filled_at = datetime(2026, 11, 24, 15, 31, tzinfo=UTC)
+    order = make_broker_leg(
+        order_id=300, leg_index=1, tag="rec-VA1-t1", option_symbol="SPXW261124C06005000",
+        side=Side.SELL_TO_OPEN, status="partially_filled", exec_quantity=3, remaining_quantity=1,
+        avg_fill_price=Decimal("3.40"), transaction_at=filled_at, session=date(2026, 11, 25),
+    )  # fmt: skip
+    assert match_fidelity([ticket], [order]) == [
+        FidelityRow(
+            ticket_id="T-9", account_id="VA1", setup_id="fade", leg="t1", option_symbol="SPXW261124C06005000",
+            side=Side.SELL_TO_OPEN, order_id=300, broker_leg=1, match=MatchKind.TAG,
+            status="partially_filled", intended_price=Decimal("3.50"), fill_price=Decimal("3.40"),
+            filled_quantity=3, remaining_quantity=1, slippage_per_contract=Decimal("10"),
+            slippage_ticks=Decimal("1"), seconds_to_fill=60.0, session_date=date(2026, 11, 24),
+            tag="rec-VA1-t1", filled_at=filled_at,
+        )
+    ]  # fmt: skip

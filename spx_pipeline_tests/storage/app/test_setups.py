@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 import pytest
 
+from spx_pipeline.domain.setups import Setup
 from spx_pipeline.storage.app.database import AppDatabase
-from spx_pipeline.storage.app.setups import SetupError, SetupStore
+from spx_pipeline.storage.app.setups import SetupError, SetupRecord, SetupStore
 
 
 def test_add_round_trips_exact_values(app_db: AppDatabase) -> None:
@@ -92,6 +94,22 @@ def test_duplicate_and_unknown_ids(sqlite_app_db: AppDatabase) -> None:
         store.add(direction="bearish", setup_id="x")
     with pytest.raises(SetupError, match="no setup with id 'nope'"):
         store.deactivate("nope")
+
+
+def test_to_domain_carries_every_stored_field(sqlite_app_db: AppDatabase) -> None:
+    """Each field with a value of its own, so a field copied from the wrong one (or dropped) shows."""
+    record = SetupStore(sqlite_app_db).add(
+        direction="bearish", setup_id="d2", target_delta=0.3, stop_premium="2.5", t1_gain_pct="0.75",
+        t1_fraction="0.25", runner_stop_limit_offset="0.2", priority=7,
+    )  # fmt: skip
+    assert record.to_domain() == Setup(
+        setup_id="d2", direction="bearish", target_delta=0.3, stop_premium=Decimal("2.5"),
+        t1_gain_pct=Decimal("0.75"), t1_fraction=Decimal("0.25"),
+        runner_stop_limit_offset=Decimal("0.2"), priority=7,
+    )  # fmt: skip
+    # Every field of the domain setup is stored (under its own name but the id), so none is lost.
+    stored = {f.name for f in dataclasses.fields(SetupRecord)}
+    assert {f.name for f in dataclasses.fields(Setup)} - {"setup_id"} <= stored
 
 
 def test_to_domain_builds_the_domain_setup(sqlite_app_db: AppDatabase) -> None:
