@@ -12,6 +12,7 @@ from spx_pipeline.domain.market_calendar import trading_day
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.storage.warehouse.trade_mirror import mirror_trades
+from spx_pipeline.transformations.collector import collector_paused
 from spx_pipeline.transformations.tickets import plan_trades, preview_tickets, recommendations_for_tickets
 
 
@@ -65,14 +66,15 @@ def build_order_payloads(
 ) -> pd.DataFrame:
     setups = {record.id: record.to_domain() for record in app_db.setup_store().active()}
     now = clock.run_time(context)
-    planning = plan_trades(
-        app_db.trade_store(),
-        recommendations,
-        setups,
-        trading_day=trading_day(now),
-        run_id=context.run.run_id,
-        created_at=now,
-    )
+    with collector_paused():
+        planning = plan_trades(
+            app_db.trade_store(),
+            recommendations,
+            setups,
+            trading_day=trading_day(now),
+            run_id=context.run.run_id,
+            created_at=now,
+        )
     for setup_id, account_id, reason in planning.skipped:
         context.log.warning(f"No ticket for setup {setup_id} / account {account_id}: {reason}")
     context.log.info(
@@ -138,8 +140,9 @@ def store_order_tickets(
     clock: ClockResource,
 ) -> None:
     wh = warehouse.warehouse()
-    wh.replace_rows("order_tickets", tickets, key_columns=["ticket_id"])
-    copied = mirror_trades(app_db.database(), wh, run_id=context.run.run_id, now=clock.run_time(context))
+    with collector_paused():
+        wh.replace_rows("order_tickets", tickets, key_columns=["ticket_id"])
+        copied = mirror_trades(app_db.database(), wh, run_id=context.run.run_id, now=clock.run_time(context))
     shown = tickets[
         ["ticket_id", "trade_id", "setup_id", "account_id", "leg", "option_symbol", "side", "order_type",
          "quantity", "price", "stop_price", "preview_status"]
