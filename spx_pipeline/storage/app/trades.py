@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from spx_pipeline.domain.trades import Trade, TradeEvent, TradeOrder, TradePlan, TradeState
 from spx_pipeline.domain.trades.states import TERMINAL, check_transition
-from spx_pipeline.storage.app.bulk import insert_columns
+from spx_pipeline.storage.app.bulk import insert_columns, read_columns
 from spx_pipeline.storage.app.database import AppDatabase
 from spx_pipeline.storage.app.tables import trade_events, trade_orders, trades
 from spx_pipeline.storage.app.trade_rows import (
@@ -146,12 +146,9 @@ class TradeStore:
             elif account_ids is not None:
                 found = []
                 for chunk in _chunks(sorted(set(account_ids))):
-                    found += [
-                        trade_from_row(r)
-                        for r in conn.execute(query.where(trades.c.account_id.in_(chunk))).mappings()
-                    ]
+                    found += _read_trades(conn, query.where(trades.c.account_id.in_(chunk)))
             else:
-                found = [trade_from_row(r) for r in conn.execute(query).mappings()]
+                found = _read_trades(conn, query)
         return sorted(found, key=lambda t: t.trade_id)
 
     def trade(self, trade_id: str) -> Trade | None:
@@ -220,10 +217,18 @@ def _trades_by_id(conn: Connection, ids: Sequence[str], query: sa.Select | None 
     base = query if query is not None else sa.select(trades)
     out: dict[str, Trade] = {}
     for chunk in _chunks(sorted(set(ids))):
-        for row in conn.execute(base.where(trades.c.trade_id.in_(chunk))).mappings():
-            trade = trade_from_row(row)
+        for trade in _read_trades(conn, base.where(trades.c.trade_id.in_(chunk))):
             out[trade.trade_id] = trade
     return out
+
+
+def _read_trades(conn: Connection, query: sa.Select) -> list[Trade]:
+    """The trades ``query`` selects, read column by column (``bulk.read_columns``: each amount and
+    time converted once per distinct value, not once per row)."""
+    columns = read_columns(conn, query)
+    names = list(columns)
+    rows = zip(*columns.values(), strict=True)
+    return [trade_from_row(dict(zip(names, values, strict=True))) for values in rows]
 
 
 def _compare_and_set(conn: Connection, current: Trade, values: dict[str, object]) -> bool:
