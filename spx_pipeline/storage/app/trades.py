@@ -10,6 +10,7 @@ both move it, and the history has no gaps and no duplicates. Claims of orders li
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -33,6 +34,10 @@ from spx_pipeline.storage.app.trade_rows import (
     trade_values,
 )
 
+# A plan re-made by a later run is the same plan when all but the run that made it agree.
+_plan_terms = operator.attrgetter(
+    *(f.name for f in dataclasses.fields(TradePlan) if f.name != "recommendation_run_id")
+)
 _CHUNK = 500  # bound on IN (...) lists (SQLite allows 32,766 parameters; PostgreSQL more)
 _PLAN_ATTEMPTS = 3  # each lost race means another run committed a trade this one then reads
 
@@ -92,9 +97,7 @@ class TradeStore:
                     out.append(PlanOutcome(trade, "born"))
                 elif current.state != TradeState.PLANNED:
                     out.append(PlanOutcome(current, "frozen"))
-                elif current.plan == dataclasses.replace(
-                    plan, recommendation_run_id=current.plan.recommendation_run_id
-                ) and (current.blocked_reason == blocked):
+                elif _plan_terms(current.plan) == _plan_terms(plan) and current.blocked_reason == blocked:
                     out.append(PlanOutcome(current, "unchanged"))
                 else:
                     trade = dataclasses.replace(
