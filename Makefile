@@ -78,6 +78,7 @@ test-shifted: setup
 
 lint: setup check-defs
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # The code location loads as `dg dev` and the webserver would load it (every folder under defs/).
 check-defs: setup

@@ -166,9 +166,7 @@ class Settings:
         except ValueError:
             count = 0
         if not 1 <= count <= MAX_SYNC_SHARDS:
-            raise SettingError(
-                f"{SYNC_SHARDS_VAR}={raw!r} is not a whole number from 1 to {MAX_SYNC_SHARDS}"
-            )
+            raise SettingError(f"{SYNC_SHARDS_VAR}={raw!r} is not a whole number from 1 to {MAX_SYNC_SHARDS}")
         return count
 
     def celery_urls(self) -> tuple[str, str]:

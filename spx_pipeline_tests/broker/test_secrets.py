@@ -137,9 +137,7 @@ def test_redactor_replaces_every_spelling_of_every_token_in_one_pass() -> None:
         SecretToken("x" * (MAX_TOKEN_LENGTH + 1))
 
 
-@pytest.mark.parametrize(
-    "spelling", sorted(ECHO_SPELLINGS)
-)
+@pytest.mark.parametrize("spelling", sorted(ECHO_SPELLINGS))
 def test_redactor_replaces_each_echoed_spelling_whatever_the_case(spelling: str) -> None:
     """Every spelling a hostile broker's echo may take (the local server's ``echo_authorization``)."""
     from spx_pipeline.broker.secrets import Redactor

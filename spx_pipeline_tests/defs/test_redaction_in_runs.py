@@ -29,6 +29,7 @@ def _everything_the_run_left(env: Any, run_id: str) -> dict[str, bytes]:
     )
     return blobs
 
+
 def test_bodies_echoing_tokens_are_stored_and_published_redacted(
     pipeline_env: PipelineEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:

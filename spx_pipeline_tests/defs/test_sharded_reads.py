@@ -59,9 +59,7 @@ def balances_of(env: PipelineEnv, run_id: str) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def failing_for(
-    method: str, account: str, monkeypatch: pytest.MonkeyPatch, leak: str
-) -> Callable[..., Any]:
+def failing_for(method: str, account: str, monkeypatch: pytest.MonkeyPatch, leak: str) -> Callable[..., Any]:
     """Make ``TradierResource.<method>`` raise (quoting a token) for the shard holding ``account``."""
     real = getattr(TradierResource, method)
 

@@ -60,12 +60,14 @@ def insert_columns(conn: Connection, table: sa.Table, columns: Mapping[str, Sequ
 
 
 def read_columns(conn: Connection, query: sa.Select[Any]) -> dict[str, list[Any]]:
-    """The rows of ``query`` (plain columns of tables) column by column, each value converted by its
-    column's result processor, the one SQLAlchemy would apply row by row (``Money``, ``UtcDateTime``
-    included), once per distinct raw value: the processors are pure, and a run's rows repeat their
-    timestamps and prices (equal raw values convert equally: ``Money`` quantizes, so ``1`` and ``1.0``
-both read ``Decimal("1.0000")``). The raw values are fetched untyped (``type_coerce`` to ``NullType``), so
-    SQLAlchemy processes nothing twice."""
+    """The rows of ``query`` (plain columns of tables) column by column.
+
+    Each value is converted by its column's result processor, the one SQLAlchemy would apply row by
+    row (``Money``, ``UtcDateTime`` included), once per distinct raw value: the processors are pure,
+    and a run's rows repeat their timestamps and prices (equal raw values convert equally: ``Money``
+    quantizes, so ``1`` and ``1.0`` both read ``Decimal("1.0000")``). The raw values are fetched
+    untyped (``type_coerce`` to ``NullType``), so SQLAlchemy converts nothing twice.
+    """
     selected = list(query.selected_columns)
     raw = query.with_only_columns(*(sa.type_coerce(c, sa.types.NullType()).label(c.key) for c in selected))
     result = conn.execute(raw)

@@ -32,10 +32,12 @@ _AS_IS = frozenset({str, float, bool, Decimal, datetime, date, type(None)})
 _AS_IS_OR_INT = _AS_IS | {int}  # an int goes to a text column as text, elsewhere as it is
 
 
-def _one(columns: Mapping[str, str]) -> Callable[[Any], tuple[Any, ...]]:
-    """``attrgetter`` of one name returns the value, not a 1-tuple: this getter always a tuple."""
-    (name,) = columns
-    return lambda record: (getattr(record, name),)
+def _getter(columns: Mapping[str, str]) -> Callable[[Any], tuple[Any, ...]]:
+    """The fields' values as a tuple (``attrgetter`` of one name returns the bare value, of none fails)."""
+    names = list(columns)
+    if len(names) > 1:
+        return operator.attrgetter(*names)
+    return lambda record: tuple(getattr(record, name) for name in names)
 
 
 class RowMapping(Generic[R]):
@@ -72,7 +74,7 @@ class RowMapping(Generic[R]):
         if missing:
             raise TypeError(f"{record.__name__}: {table.name} has no column(s) {', '.join(missing)}")
         self._items = tuple(self.columns.items())
-        self._get = operator.attrgetter(*self.columns) if len(self.columns) > 1 else _one(self.columns)
+        self._get = _getter(self.columns)
         self._text = frozenset(c.name for c in table.columns if isinstance(c.type, sa.Text))
         self._adapter: TypeAdapter[R] = TypeAdapter(record)
 

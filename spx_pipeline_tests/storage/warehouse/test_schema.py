@@ -118,15 +118,13 @@ def test_a_warehouse_made_with_the_earlier_recommendation_key_is_rebuilt_with_it
     )
     assert tuple(current.query(key_sql).iloc[0, 0]) == table_spec("contract_recommendations").primary_key
     later = {**row, "run_id": "r2", "blocked": False, "blocked_reason": None, "suggested_contracts": 2}
-    current.replace_rows(
-        "contract_recommendations", pd.DataFrame([later]), key_columns=["run_id", *keys]
-    )
+    current.replace_rows("contract_recommendations", pd.DataFrame([later]), key_columns=["run_id", *keys])
     rows = current.query("SELECT run_id, blocked_reason FROM contract_recommendations ORDER BY run_id")
     assert rows["run_id"].tolist() == ["r1", "r2"]
     assert rows["blocked_reason"].tolist()[0] == "quotes are stale"
     described = current.query(
         "SELECT count(*) AS n FROM duckdb_columns() WHERE table_name = 'contract_recommendations' "
-            "AND schema_name = 'main' "
+        "AND schema_name = 'main' "
         "AND (comment IS NULL OR comment = '')"
     )
     assert described["n"].iloc[0] == 0
