@@ -1,6 +1,6 @@
 """Small helpers shared by the asset modules: metadata, run identity, table schemas."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,13 +102,18 @@ def not_materialized() -> dg.AssetCheckResult:
 
 
 def latest_run_rows(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, key: dg.AssetKey, table: str
+    context: dg.AssetCheckExecutionContext,
+    warehouse: WarehouseResource,
+    key: dg.AssetKey,
+    table: str,
+    columns: Sequence[str] | None = None,
 ) -> pd.DataFrame | None:
-    """The table's rows written by the asset's latest materialization (None before the first one)."""
+    """The table's rows (``columns`` of them when given) written by the asset's latest
+    materialization (None before the first one)."""
     latest = latest_materialization(context.instance, key)
     if latest is None:
         return None
-    return reads.rows_of_run(warehouse.warehouse(), table, latest[0])
+    return reads.rows_of_run(warehouse.warehouse(), table, latest[0], columns)
 
 
 @dataclass(frozen=True)
@@ -118,9 +123,11 @@ class LatestRun:
     run_id: str
     metadata: Mapping[str, object]
 
-    def rows(self, warehouse: WarehouseResource, table: str) -> pd.DataFrame:
-        """The table's rows this run wrote."""
-        return reads.rows_of_run(warehouse.warehouse(), table, self.run_id)
+    def rows(
+        self, warehouse: WarehouseResource, table: str, columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """The table's rows this run wrote (``columns`` of them when given)."""
+        return reads.rows_of_run(warehouse.warehouse(), table, self.run_id, columns)
 
 
 LatestRunJudge = Callable[[LatestRun, WarehouseResource], dg.AssetCheckResult]

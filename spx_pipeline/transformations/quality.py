@@ -169,11 +169,13 @@ def tickets_valid(tickets: pd.DataFrame) -> Verdict:
 
 
 def _keys(frame: pd.DataFrame, columns: Sequence[str]) -> set[str]:
+    """``day/col/col/...`` of each row: joined column by column (a row-wise ``agg`` took ~0.15 s
+    for 20,000 recommendations, a fifth of the whole check)."""
     if frame.empty:
         return set()
     day = pd.to_datetime(frame[columns[0]]).dt.date.astype(str)
-    rest = frame[list(columns[1:])].astype(str)
-    return set((day + "/" + rest.agg("/".join, axis=1)).tolist())
+    parts = [day.tolist(), *(frame[column].astype(str).tolist() for column in columns[1:])]
+    return set(map("/".join, zip(*parts, strict=True)))
 
 
 def tradable_ticketed(tradable: pd.DataFrame, tickets: pd.DataFrame) -> Verdict:

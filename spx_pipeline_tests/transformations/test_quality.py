@@ -84,6 +84,42 @@ def test_every_tradable_recommendation_needs_an_entry_ticket() -> None:
     assert verdict.details["not_ticketed"] == "2026-11-24/s/A/f"
 
 
+def _row_keys(frame: pd.DataFrame) -> set[str]:
+    """The recommendation keys joined row by row: the reference the column-wise join matches."""
+    day = pd.to_datetime(frame["as_of_date"]).dt.date.astype(str)
+    rest = frame[["setup_id", "account_id", "risk_fingerprint"]].astype(str)
+    return set((day + "/" + rest.agg("/".join, axis=1)).tolist())
+
+
+_KEY_ROWS = st.lists(
+    st.tuples(
+        st.sampled_from([pd.Timestamp(DAY), pd.Timestamp("2026-11-25 15:30"), DAY]),
+        st.sampled_from(["s", "s/2", "0DTE"]),
+        st.sampled_from(["A", "B", "VA0001"]),
+        st.one_of(st.sampled_from(["f", ""]), st.integers(0, 3)),
+        st.sampled_from(["entry", "t1", "runner_stop"]),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(wanted=_KEY_ROWS, tickets=_KEY_ROWS)
+def test_ticket_coverage_joins_keys_as_the_row_by_row_reference(wanted: list, tickets: list) -> None:
+    columns = ["as_of_date", "setup_id", "account_id", "risk_fingerprint", "leg"]
+    tradable, issued = pd.DataFrame(wanted, columns=columns), pd.DataFrame(tickets, columns=columns)
+    entries = issued[issued["leg"] == "entry"]
+    want = _row_keys(tradable) if len(tradable) else set()
+    have = _row_keys(entries) if len(entries) else set()
+    verdict = tradable_ticketed(tradable, issued)
+    assert verdict.passed is not (want - have)
+    assert verdict.details["tradable_recommendations"] == len(want)
+    assert verdict.details["ticketed"] == len(want & have)
+    missing = sorted(want - have)
+    shown = ", ".join(missing[:10]) + (f" (+{len(missing) - 10} more)" if len(missing) > 10 else "")
+    assert verdict.details["not_ticketed"] == (shown or "none")
+
+
 def _read_each(tickets: pd.DataFrame) -> dict[str, str]:
     """Every payload read whole, one by one: the reference the once-per-shape check matches."""
     problems: dict[str, str] = {}

@@ -13,6 +13,7 @@ from spx_pipeline.defs.orders.assets import order_tickets
 from spx_pipeline.domain.market_calendar import trading_day
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, WarehouseResource
 from spx_pipeline.transformations.quality import tickets_valid, tradable_ticketed
+from spx_pipeline.transformations.recommendations import RECOMMENDATION_KEY
 from spx_pipeline.transformations.tickets import recommendations_for_tickets
 
 
@@ -24,7 +25,7 @@ from spx_pipeline.transformations.tickets import recommendations_for_tickets
     ),
 )
 def order_tickets_payloads_valid(run: LatestRun, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    return verdict_result(tickets_valid(run.rows(warehouse, "order_tickets")))
+    return verdict_result(tickets_valid(run.rows(warehouse, "order_tickets", ("ticket_id", "payload_json"))))
 
 
 @dg.asset_check(
@@ -40,7 +41,9 @@ def order_tickets_cover_tradable_recommendations(
     warehouse: WarehouseResource,
     clock: ClockResource,
 ) -> dg.AssetCheckResult:
-    tickets = latest_run_rows(context, warehouse, order_tickets.key, "order_tickets")
+    tickets = latest_run_rows(
+        context, warehouse, order_tickets.key, "order_tickets", ("run_id", "leg", *RECOMMENDATION_KEY)
+    )
     if tickets is None:
         return not_materialized()
     active = app_db.credential_listing().active_account_ids()

@@ -151,9 +151,14 @@ def recommendations_of_latest_run(
 # -- checks --------------------------------------------------------------------------------------
 
 
-def rows_of_run(warehouse: Warehouse, table: str, run_id: str) -> pd.DataFrame:
-    """Every row of ``table`` a run wrote, published or not (what a check of that run judges)."""
-    return warehouse.query(f"SELECT * FROM {_q(warehouse.check_table(table))} WHERE run_id = ?", [run_id])
+def rows_of_run(
+    warehouse: Warehouse, table: str, run_id: str, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Every row of ``table`` a run wrote, published or not (what a check of that run judges);
+    only ``columns`` when given (a check over 60,000 tickets reads two of their columns)."""
+    chosen = ", ".join(_q(c) for c in columns) if columns else "*"
+    name = _q(warehouse.check_table(table))
+    return warehouse.query(f"SELECT {chosen} FROM {name} WHERE run_id = ?", [run_id])
 
 
 def credential_accounts(warehouse: Warehouse) -> pd.DataFrame:
