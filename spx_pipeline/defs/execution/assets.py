@@ -5,6 +5,7 @@ reads its inputs from published rows, so a run that died is never reconciled aga
 """
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -31,6 +32,7 @@ from spx_pipeline.resources import AppDatabaseResource, ClockResource, Warehouse
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.storage.app.placements import write_setup_fidelity
 from spx_pipeline.storage.warehouse import execution_reads as reads
+from spx_pipeline.storage.warehouse.store import Warehouse
 from spx_pipeline.transformations.execution import (
     broker_legs,
     fidelity_frame,
@@ -50,6 +52,40 @@ def run_moment(context: dg.AssetExecutionContext, clock: ClockResource) -> tuple
     stamps its rows with the first two and counts its lookback from the third)."""
     captured_at = clock.run_time(context)
     return context.run.run_id, captured_at, trading_day(captured_at)
+
+
+@dataclass(frozen=True)
+class BrokerReadStep:
+    """Where a step measured against the broker's report starts: the warehouse, this run's id,
+    instant and session (``run_moment``), and the broker read it measures against. Fidelity and
+    reconciliation both start from ``broker_read_step``, so they name the read the same way."""
+
+    wh: Warehouse
+    run_id: str
+    captured_at: datetime
+    session: date
+    event: dg.EventLogRecord  # the broker read's materialization (``broker_read_event``)
+
+    @property
+    def read(self) -> str:
+        """The run whose broker_state the step reads."""
+        return self.event.run_id
+
+    @property
+    def reported(self) -> frozenset[str]:
+        """The accounts the broker answered for in that read (what may be called flat)."""
+        materialization = self.event.asset_materialization
+        assert materialization is not None  # broker_read_event refuses an event without one
+        return frozenset(materialization.metadata["reported_accounts"].value)  # type: ignore[arg-type]
+
+
+def broker_read_step(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, clock: ClockResource
+) -> BrokerReadStep:
+    """The warehouse, the run's moment, then the broker read (a step without one fails here)."""
+    wh = warehouse.warehouse()
+    run_id, captured_at, session = run_moment(context, clock)
+    return BrokerReadStep(wh, run_id, captured_at, session, broker_read_event(context))
 
 
 def sessions_back(day: date, count: int) -> list[date]:
@@ -98,19 +134,18 @@ def execution_fidelity(
     warehouse: WarehouseResource,
     clock: ClockResource,
 ) -> dg.MaterializeResult:
-    wh = warehouse.warehouse()
-    run_id, captured_at, session = run_moment(context, clock)
-    read = broker_read_run(context)
-    first = sessions_back(session, config.lookback_sessions)[0]
+    step = broker_read_step(context, warehouse, clock)
+    wh, read = step.wh, step.read
+    first = sessions_back(step.session, config.lookback_sessions)[0]
     store = app_db.trade_store()
     sent = store.orders_since(first)
     setups = {t.trade_id: t.plan.setup_id for t in store.trades(trade_ids={o.trade_id for o in sent})}
     tickets = fidelity_tickets(trade_order_legs(sent, setups), reads.tickets_since(wh, first))
     rows = match_fidelity(tickets, broker_legs(reads.orders_of_run(wh, read)))
-    frame = fidelity_frame(rows, run_id=run_id, captured_at=captured_at)
+    frame = fidelity_frame(rows, run_id=step.run_id, captured_at=step.captured_at)
     wh.replace_rows(
         "execution_fidelity", frame, key_columns=["run_id", "ticket_id", "order_id", "broker_leg"],
-        delete_where={"run_id": run_id},
+        delete_where={"run_id": step.run_id},
     )  # fmt: skip
     updated = write_setup_fidelity(app_db.database(), setup_fidelity(frame))
     filled = frame[frame["filled_quantity"] > 0] if len(frame) else frame
@@ -176,12 +211,8 @@ def position_reconciliation(
     warehouse: WarehouseResource,
     clock: ClockResource,
 ) -> dg.MaterializeResult:
-    wh = warehouse.warehouse()
-    run_id, captured_at, session = run_moment(context, clock)
-    event = broker_read_event(context)
-    read = event.run_id
-    assert event.asset_materialization is not None  # broker_read_event refuses an event without one
-    reported = frozenset(event.asset_materialization.metadata["reported_accounts"].value)  # type: ignore[arg-type]
+    step = broker_read_step(context, warehouse, clock)
+    wh, read, session, reported = step.wh, step.read, step.session, step.reported
     active = app_db.credential_listing().active_account_ids()
     errors: dict[str, str] = {}
     for stage in ("orders", "positions"):  # without the orders, our own fills are unknown too
@@ -199,10 +230,10 @@ def position_reconciliation(
         tolerance=config.tolerance_contracts,
         acknowledged=app_db.acknowledgement_store().by_account(),
     )
-    frame = reconciliation_frame(rows, session=session, run_id=run_id, captured_at=captured_at)
+    frame = reconciliation_frame(rows, session=session, run_id=step.run_id, captured_at=step.captured_at)
     wh.replace_rows(
         "position_reconciliation", frame, key_columns=["run_id", "account_id", "option_symbol"],
-        delete_where={"run_id": run_id},
+        delete_where={"run_id": step.run_id},
     )  # fmt: skip
     counts = {status.value: int((frame["status"] == status.value).sum()) for status in ReconciliationStatus}
     return dg.MaterializeResult(
