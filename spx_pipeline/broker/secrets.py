@@ -188,8 +188,11 @@ _FOLD: Final = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 
 
 def fold_case(text: str) -> str:
-    """``text`` with ASCII letters in lower case and its length kept (how the redactor compares)."""
-    return text.translate(_FOLD)
+    """``text`` with ASCII letters in lower case and its length kept (how the redactor compares).
+
+    An ASCII text (every broker body and token spelling so far) is that with ``str.lower``, in C.
+    """
+    return text.lower() if text.isascii() else text.translate(_FOLD)
 
 
 def _lower_hex_escapes(text: str) -> str:

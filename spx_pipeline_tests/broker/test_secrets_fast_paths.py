@@ -192,3 +192,13 @@ def test_a_token_that_cannot_be_decrypted_now_fails_where_it_is_sent() -> None:
     assert lazy.decrypted() is lazy
     with pytest.raises(RuntimeError, match="wrong key"):
         lazy.reveal()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60) | st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=60))
+def test_case_folding_lowers_ascii_letters_only_and_keeps_the_length(text: str) -> None:
+    from spx_pipeline.broker.secrets import fold_case
+
+    reference = text.translate(str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"))
+    assert fold_case(text) == reference and len(fold_case(text)) == len(text)
+    assert fold_case("\u0130STANBUL Tok") == "\u0130stanbul tok"  # not str.lower(): length kept

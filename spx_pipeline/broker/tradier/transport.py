@@ -135,6 +135,7 @@ class Transport:
         # from every body and message too, on top of this transport's own token.
         self.redactor: Redactor | None = None
         self._registry = registry if registry is not None else DEFAULT_REGISTRY
+        self._limiters: dict[Bucket, FixedWindowLimiter] = {}
         if rate_limits is True:
             self._limits: Mapping[Bucket, int] | None = limits_for_host(
                 urlsplit(self.base_url).hostname or ""
@@ -155,9 +156,14 @@ class Transport:
         return self._token.fingerprint
 
     def limiter(self, bucket: Bucket) -> FixedWindowLimiter | None:
+        """The registry's limiter of this token, host and bucket; kept, as the registry keeps it."""
         if self._limits is None:
             return None
-        return self._registry.limiter(self._token.fingerprint, self.host, bucket, self._limits[bucket])
+        limiter = self._limiters.get(bucket)
+        if limiter is None:
+            limiter = self._registry.limiter(self._token.fingerprint, self.host, bucket, self._limits[bucket])
+            self._limiters[bucket] = limiter
+        return limiter
 
     def close(self) -> None:
         if self._owns_session:

@@ -27,6 +27,7 @@ from spx_pipeline.broker.tradier import (
     account_sync,
     fetch_balances_many,
 )
+from spx_pipeline.broker.tradier.ratelimit import Bucket
 from spx_pipeline.broker.tradier.transport import Transport, _plain, pooled_session
 from spx_pipeline.clock import wall_epoch
 from spx_pipeline.emulator import EmulatorConfig, FaultConfig, TradierEmulator, make_accounts
@@ -274,3 +275,17 @@ def test_a_callers_redactor_serves_the_sync_and_one_missing_a_token_does_not(
     assert built == [] and store.decryptions == {a.token: 1 for a in accounts}
     assert all(r.ok for r in sync(emulator, credentials, redactor=Redactor(tokens[:3])))
     assert built == [1]  # a redactor that misses a token of the sync is not trusted with it
+
+
+def test_a_transport_keeps_the_registrys_limiter_of_its_token() -> None:
+    registry = RateLimiterRegistry()
+    token = SecretToken("limited-token-0001")
+    transport = Transport(BASE, token, registry=registry, session=pooled_session())
+    first = transport.limiter(Bucket.STANDARD)
+    assert first is not None and transport.limiter(Bucket.STANDARD) is first
+    assert first is registry.limiter(token.fingerprint, "127.0.0.1:9", Bucket.STANDARD, 60)
+    assert transport.limiter(Bucket.TRADING) is registry.limiter(
+        token.fingerprint, "127.0.0.1:9", Bucket.TRADING, 60
+    )
+    unlimited = Transport(BASE, token, rate_limits=False, session=pooled_session())
+    assert unlimited.limiter(Bucket.STANDARD) is None
