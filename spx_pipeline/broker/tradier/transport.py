@@ -56,6 +56,9 @@ _UNSENDABLE: Final = (
     requests.exceptions.URLRequired,
 )
 
+# The backoff jitter of every transport that is given no generator of its own: seeding one per
+# transport (a sync builds one per token) cost more than its requests' jitter ever draws.
+_JITTER: Final = random.Random()
 _SESSION_HEADERS: Final = {"Accept": "application/json", "User-Agent": "spx-pipeline-tradier/0.1"}
 
 
@@ -124,22 +127,21 @@ class Transport:
         rng: random.Random | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.host = (urlsplit(self.base_url).netloc or "").lower()
+        parts = urlsplit(self.base_url)
+        self.host = (parts.netloc or "").lower()
         self._token = token
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self._clock = clock
-        self._rng = rng or random.Random()
+        self._rng = rng or _JITTER
         # Other tokens the caller holds (a sync's other accounts): their spellings are redacted
         # from every body and message too, on top of this transport's own token.
         self.redactor: Redactor | None = None
         self._registry = registry if registry is not None else DEFAULT_REGISTRY
         self._limiters: dict[Bucket, FixedWindowLimiter] = {}
         if rate_limits is True:
-            self._limits: Mapping[Bucket, int] | None = limits_for_host(
-                urlsplit(self.base_url).hostname or ""
-            )
+            self._limits: Mapping[Bucket, int] | None = limits_for_host(parts.hostname or "")
         elif rate_limits is False or rate_limits is None:
             self._limits = None
         else:
