@@ -66,11 +66,8 @@ class TradierClient:
         settings: Settings | None = None,
         **transport: Unpack[TransportOptions],
     ) -> None:
-        """``transport``: timeouts, retries, pooling, pacing and a session, as ``Transport`` takes them.
-
-        ``settings`` (else ``environ``, else the process environment) is read for the host rules:
-        a sync building a client per token reads the environment once for all of them.
-        """
+        """``transport``: timeouts, retries, pooling, pacing and a session, as ``Transport`` takes them;
+        ``settings``: the environment already read (a sync reads it once for all its clients)."""
         self.token = token if isinstance(token, SecretToken) else SecretToken(token)
         self.base_url = resolve_base_url(base_url, allow_live=allow_live, environ=environ, settings=settings)
         self.transport = Transport(self.base_url, self.token, **transport)

@@ -26,7 +26,6 @@ from typing import Any, Final, TypedDict
 from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
 from spx_pipeline.broker.secrets import Redactor, SecretToken
@@ -42,6 +41,7 @@ from spx_pipeline.broker.tradier.ratelimit import (
     bucket_for,
     limits_for_host,
 )
+from spx_pipeline.broker.tradier.sessions import adds_nothing, pooled_session, prepare_session, send_plain
 from spx_pipeline.clock import wall_epoch
 
 log = logging.getLogger("spx_pipeline.broker.tradier")
@@ -59,7 +59,6 @@ _UNSENDABLE: Final = (
 # The backoff jitter of every transport that is given no generator of its own: seeding one per
 # transport (a sync builds one per token) cost more than its requests' jitter ever draws.
 _JITTER: Final = random.Random()
-_SESSION_HEADERS: Final = {"Accept": "application/json", "User-Agent": "spx-pipeline-tradier/0.1"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +149,7 @@ class Transport:
         # the token goes per request): prepared like an own one, but closed by its owner.
         self._owns_session = session is None
         self.session = pooled_session(pool_maxsize) if session is None else session
-        _prepare(self.session, trust_env=trust_env)
+        prepare_session(self.session, trust_env=trust_env)
         self._own_redactor: Redactor | None = None
 
     @property
@@ -284,8 +283,8 @@ class Transport:
         session = self.session
         try:
             authorization = {"Authorization": f"Bearer {self._token.reveal()}"}
-            if _plain(session):
-                response = _send_plain(
+            if adds_nothing(session):
+                response = send_plain(
                     session,
                     method,
                     url,
@@ -367,81 +366,6 @@ class Transport:
             self._own_redactor = Redactor([self._token])  # a token that cannot be revealed: none
         text = self._own_redactor(text)
         return shared(text) if shared is not None else text
-
-
-def pooled_session(pool_maxsize: int = 10) -> requests.Session:
-    """A ``requests.Session`` for Tradier: one pool of ``pool_maxsize`` connections per host.
-
-    urllib3 never retries behind the transport's loop (``max_retries=0``); ``_prepare`` sets the
-    rest. Clients of one sync share one such session, so connections are reused across tokens.
-    """
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(1, pool_maxsize), max_retries=0)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
-
-
-def _prepare(session: requests.Session, *, trust_env: bool) -> None:
-    # Proxies/.netrc from the environment could reroute or replace our Authorization header.
-    session.trust_env = trust_env
-    for name, value in _SESSION_HEADERS.items():
-        if session.headers.get(name) != value:  # a shared session is left alone once prepared
-            session.headers[name] = value
-
-
-def _plain(session: requests.Session) -> bool:
-    """Whether ``Session.request`` would add nothing to what ``_send_plain`` sends.
-
-    So for the transport's own sessions (``pooled_session``): no environment, cookies, auth,
-    session params or hooks, and ``request`` not replaced (a test double, a caller's subclass).
-    """
-    return (
-        type(session).request is requests.Session.request
-        and not session.trust_env
-        and session.auth is None
-        and not session.params
-        and not session.cookies
-        and not any(session.hooks.values())
-    )
-
-
-def _send_plain(
-    session: requests.Session,
-    method: str,
-    url: str,
-    *,
-    params: Mapping[str, str] | None,
-    data: Mapping[str, str] | None,
-    authorization: Mapping[str, str],
-    timeout: tuple[float, float],
-) -> requests.Response:
-    """What ``session.request(..., allow_redirects=False)`` sends and returns, through its adapter.
-
-    Session.request merges cookies, auth, params, hooks and the environment into every request,
-    which for a sync of thousands of requests costs more client CPU than the adapter's own work;
-    Tradier's API needs none of them (a cookie kept from one token's answer must not even travel
-    with another token's request). The request is prepared from the same parts (the session's
-    headers, then the token's) and sent by the same adapter and connection pool, which raise the
-    same exceptions.
-    """
-    request = requests.PreparedRequest()
-    request.prepare_method(method)
-    request.prepare_url(url, params)
-    headers = {name: value for name, value in session.headers.items() if value is not None}
-    request.prepare_headers({**headers, **authorization})
-    request.prepare_body(data, None)
-    adapter = session.get_adapter(url)
-    response = adapter.send(
-        request,
-        stream=False,
-        timeout=timeout,
-        verify=session.verify,
-        cert=session.cert,
-        proxies=session.proxies,
-    )
-    response.content  # noqa: B018 - read the body now, as Session.send does unless streaming
-    return response
 
 
 def _maybe_sent(exc: requests.ConnectionError) -> bool:

@@ -1,7 +1,7 @@
 """A sync's fast paths give what the slow ones gave: same requests, same results, no token shown.
 
 The transport sends through the session's adapter without ``Session.request`` when the session
-adds nothing to a request (``transport._plain``); a sync decrypts each token once, reads the
+adds nothing to a request (``sessions.adds_nothing``); a sync decrypts each token once, reads the
 environment once, takes the caller's redactor, and gives each worker the next group instead of
 one Future per group. Each is compared with the path it replaces (a session whose ``request`` is
 its own takes the old one), against the local Tradier server with good, failing, refused,
@@ -28,7 +28,8 @@ from spx_pipeline.broker.tradier import (
     fetch_balances_many,
 )
 from spx_pipeline.broker.tradier.ratelimit import Bucket
-from spx_pipeline.broker.tradier.transport import Transport, _plain, pooled_session
+from spx_pipeline.broker.tradier.sessions import adds_nothing, pooled_session
+from spx_pipeline.broker.tradier.transport import Transport
 from spx_pipeline.clock import wall_epoch
 from spx_pipeline.emulator import EmulatorConfig, FaultConfig, TradierEmulator, make_accounts
 from spx_pipeline.settings import Settings
@@ -93,7 +94,7 @@ def sent_through(session: requests.Session) -> list[tuple[Any, ...]]:
 def test_the_adapter_gets_exactly_what_session_request_gave_it() -> None:
     plain, old = pooled_session(), ThroughRequest()
     fast, reference = sent_through(plain), sent_through(old)
-    assert _plain(plain) and not _plain(old)  # the transport turned the environment off
+    assert adds_nothing(plain) and not adds_nothing(old)  # the transport turned the environment off
     assert fast == reference and len(fast) == len(CALLS)
     assert all(("Authorization", "Bearer PLANTED/tok+en=42") in sent[2] for sent in fast)
 
@@ -114,9 +115,9 @@ def test_a_session_that_adds_to_requests_is_asked_through_session_request(
 ) -> None:
     session = pooled_session()
     session.trust_env = False
-    assert _plain(session)
+    assert adds_nothing(session)
     change(session)
-    assert not _plain(session)
+    assert not adds_nothing(session)
 
 
 def test_an_unreachable_host_fails_alike_both_ways() -> None:
