@@ -46,9 +46,11 @@ _RESET_MARGIN: Final = 0.25  # the server's window must really be over when we a
 _MAX_PASSES: Final = 3
 # The client's CPU per request (one core at a time: the interpreter lock), as bench/sync.py
 # measures it against the local server in a process of its own. A pool keeps that core busy with
-# latency / CPU workers; fewer leave it idle while requests wait, more only add contention.
-CLIENT_CPU_PER_REQUEST_S: Final = 0.0008
-MAX_WORKERS: Final = 64
+# latency / CPU workers; fewer leave it idle while requests wait, more only add contention. At
+# 0.6 ms a 50 ms round trip needs 84 workers, hence the cap (at 64 the pool, not the CPU, bounded
+# a 10,000-account sync).
+CLIENT_CPU_PER_REQUEST_S: Final = 0.0006
+MAX_WORKERS: Final = 96
 _PROBE_GROUPS: Final = 8  # accounts fetched first to measure the round trip the pool is sized for
 
 T = TypeVar("T")
