@@ -12,6 +12,7 @@ import base64
 import hashlib
 import html
 import json
+import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from typing import Final
@@ -24,6 +25,12 @@ _REDACTED: Final = "***"
 # (431), so anything this long is a pasted file, not a token.
 MAX_TOKEN_LENGTH: Final = 1024
 _CHAR_NAMES: Final = {" ": "space", "\t": "tab", "\n": "line feed", "\r": "carriage return"}
+# Printable ASCII but the space (U+0021..U+007E): what real tokens are made of, and exactly what
+# ``check_token_text``'s character loop lets through; matched in C before that loop is needed.
+_PLAIN_TOKEN: Final = re.compile(r"[!-~]+")
+# Characters that no quoting or escaping below changes (``quote``'s always-safe set): a text of
+# these alone is its own repr, JSON, HTML and percent-encoded spelling.
+_UNESCAPED: Final = re.compile(r"[A-Za-z0-9_.~-]*")
 
 
 class SecretToken:
@@ -46,6 +53,22 @@ class SecretToken:
         value = self._source() if callable(self._source) else self._source
         check_token_text(value)
         return value
+
+    def decrypted(self) -> SecretToken:
+        """This token with its clear text read once, now, for a run that sends it many times.
+
+        A stored token decrypts at every ``reveal()``: a sync would decrypt each token for its
+        redactor and again for each request. The copy holds the clear text as a token made from a
+        string does (same fingerprint, never shown nor pickled) and lives as long as the run holds
+        it. A token that cannot be revealed now is returned as it is, to fail where it is sent.
+        """
+        if isinstance(self._source, str):
+            return self
+        try:
+            clear = self.reveal()
+        except Exception:
+            return self
+        return SecretToken(clear, fingerprint=self._fingerprint)
 
     @property
     def fingerprint(self) -> str:
@@ -82,6 +105,8 @@ def check_token_text(token: str) -> None:
     """
     if not isinstance(token, str):
         raise ValueError(f"access token must be text, got {type(token).__name__}")
+    if len(token) <= MAX_TOKEN_LENGTH and _PLAIN_TOKEN.fullmatch(token):
+        return
     if not token.strip():
         raise ValueError("access token is empty")
     if len(token) > MAX_TOKEN_LENGTH:
@@ -132,18 +157,19 @@ def secret_spellings(secret: str) -> tuple[str, ...]:
 def _spellings_of(secret: str) -> set[str]:
     """``secret_spellings`` of one exact text (no case variants)."""
     raw = secret.encode("utf-8")
-    forms = {
-        secret,
-        repr(secret)[1:-1],
-        json.dumps(secret)[1:-1],
-        json.dumps(secret)[1:-1].replace("/", "\\/"),
-        html.escape(secret),
-        html.escape(secret, quote=False),
-        raw.hex(),
-        raw.hex().upper(),
-    }
-    for encoded in (quote(secret, safe=""), quote_plus(secret, safe=""), quote(secret)):
-        forms.update({encoded, _lower_hex_escapes(encoded)})
+    forms = {secret, raw.hex(), raw.hex().upper()}
+    if not _UNESCAPED.fullmatch(secret):  # else every escaped form below is the secret itself
+        forms.update(
+            {
+                repr(secret)[1:-1],
+                json.dumps(secret)[1:-1],
+                json.dumps(secret)[1:-1].replace("/", "\\/"),
+                html.escape(secret),
+                html.escape(secret, quote=False),
+            }
+        )
+        for encoded in (quote(secret, safe=""), quote_plus(secret, safe=""), quote(secret)):
+            forms.update({encoded, _lower_hex_escapes(encoded)})
     for pad in range(3):
         for encode in (base64.b64encode, base64.urlsafe_b64encode):
             text = encode(b"\0" * pad + raw).decode("ascii")
@@ -162,8 +188,11 @@ _FOLD: Final = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 
 
 def fold_case(text: str) -> str:
-    """``text`` with ASCII letters in lower case and its length kept (how the redactor compares)."""
-    return text.translate(_FOLD)
+    """``text`` with ASCII letters in lower case and its length kept (how the redactor compares).
+
+    An ASCII text (every broker body and token spelling so far) is that with ``str.lower``, in C.
+    """
+    return text.lower() if text.isascii() else text.translate(_FOLD)
 
 
 def _lower_hex_escapes(text: str) -> str:

@@ -20,13 +20,14 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from spx_pipeline.broker.secrets import Redactor
+from spx_pipeline.broker.secrets import Redactor, SecretToken
 from spx_pipeline.broker.tradier import AccountCredential
 from spx_pipeline.defs.run_config import CheckedConfig, check_run_config
 from spx_pipeline.resources import TradierResource
@@ -56,11 +57,29 @@ class ShardInputs:
 
     def account_credentials(self) -> list[AccountCredential]:
         """The accounts as the broker client takes them (the token stays a ``SecretToken``)."""
-        return [AccountCredential(c.account_id, c.token, c.environment) for c in self.credentials]
+        tokens = self._tokens
+        return [
+            AccountCredential(c.account_id, tokens[c.token.fingerprint], c.environment)
+            for c in self.credentials
+        ]
 
     def redactor(self) -> Redactor:
-        """Takes every token of this shard out of a text before it is stored or logged."""
-        return Redactor(c.token for c in self.credentials)
+        """Takes every token of this shard out of a text before it is stored or logged.
+
+        One per step: the broker reads of the step take it too (``redactor=``), so it is built once.
+        """
+        return self._redactor
+
+    @cached_property
+    def _tokens(self) -> dict[str, SecretToken]:
+        """Each token of the step decrypted once (``SecretToken.decrypted``), by fingerprint: its
+        requests and the redactor share the clear text instead of decrypting it each time."""
+        stored = {c.token.fingerprint: c.token for c in self.credentials}
+        return {fingerprint: token.decrypted() for fingerprint, token in stored.items()}
+
+    @cached_property
+    def _redactor(self) -> Redactor:
+        return Redactor(self._tokens.values())
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import TypeVar
 import dagster as dg
 from pydantic import PrivateAttr
 
-from spx_pipeline.broker.secrets import SecretToken
+from spx_pipeline.broker.secrets import Redactor, SecretToken
 from spx_pipeline.broker.tradier import (
     AccountCredential,
     AccountResult,
@@ -83,12 +83,21 @@ class TradierResource(dg.ConfigurableResource):
             **self._client_kwargs(),  # type: ignore[arg-type]
         )
 
-    def fetch_balances(self, credentials: Sequence[AccountCredential]) -> list[BalanceResult]:
-        """Balances for every credential, concurrently; one result per account, failures included."""
-        return fetch_balances_many(credentials, **self._sync_options())
+    def fetch_balances(
+        self, credentials: Sequence[AccountCredential], *, redactor: Redactor | None = None
+    ) -> list[BalanceResult]:
+        """Balances for every credential, concurrently; one result per account, failures included.
+
+        ``redactor``: the caller's, when it holds one of every credential's token (built once).
+        """
+        return fetch_balances_many(credentials, redactor=redactor, **self._sync_options())
 
     def fetch_each(
-        self, credentials: Sequence[AccountCredential], fetch: Callable[[TradierClient, str], T]
+        self,
+        credentials: Sequence[AccountCredential],
+        fetch: Callable[[TradierClient, str], T],
+        *,
+        redactor: Redactor | None = None,
     ) -> list[AccountResult[T]]:
         """``fetch(client, account_id)`` for every credential, concurrently, failures included."""
-        return fetch_each_account(credentials, fetch, **self._sync_options())
+        return fetch_each_account(credentials, fetch, redactor=redactor, **self._sync_options())

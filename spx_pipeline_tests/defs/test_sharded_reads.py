@@ -63,10 +63,10 @@ def failing_for(method: str, account: str, monkeypatch: pytest.MonkeyPatch, leak
     """Make ``TradierResource.<method>`` raise (quoting a token) for the shard holding ``account``."""
     real = getattr(TradierResource, method)
 
-    def flaky(self: TradierResource, credentials: Sequence[Any], *args: Any) -> Any:
+    def flaky(self: TradierResource, credentials: Sequence[Any], *args: Any, **kwargs: Any) -> Any:
         if any(c.account_id == account for c in credentials):
             raise RuntimeError(f"connection pool exploded while holding {leak}")
-        return real(self, credentials, *args)
+        return real(self, credentials, *args, **kwargs)
 
     monkeypatch.setattr(TradierResource, method, flaky)
     return real

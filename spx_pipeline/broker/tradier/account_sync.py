@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import math
 import statistics
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -45,9 +46,11 @@ _RESET_MARGIN: Final = 0.25  # the server's window must really be over when we a
 _MAX_PASSES: Final = 3
 # The client's CPU per request (one core at a time: the interpreter lock), as bench/sync.py
 # measures it against the local server in a process of its own. A pool keeps that core busy with
-# latency / CPU workers; fewer leave it idle while requests wait, more only add contention.
-CLIENT_CPU_PER_REQUEST_S: Final = 0.0008
-MAX_WORKERS: Final = 64
+# latency / CPU workers; fewer leave it idle while requests wait, more only add contention. At
+# 0.6 ms a 50 ms round trip needs 84 workers, hence the cap (at 64 the pool, not the CPU, bounded
+# a 10,000-account sync).
+CLIENT_CPU_PER_REQUEST_S: Final = 0.0006
+MAX_WORKERS: Final = 96
 _PROBE_GROUPS: Final = 8  # accounts fetched first to measure the round trip the pool is sized for
 
 T = TypeVar("T")
@@ -112,6 +115,7 @@ def sync_accounts(
     allow_live: bool | None = None,
     client_factory: ClientFactory | None = None,
     rate_limit_budget: float = DEFAULT_RATE_LIMIT_BUDGET,
+    redactor: Redactor | None = None,
     **client_kwargs: Any,
 ) -> list[R]:
     """One result per credential, in input order.
@@ -119,9 +123,9 @@ def sync_accounts(
     ``base_url`` (else ``TRADIER_BASE_URL``, else the credential's environment) selects the host;
     ``client_kwargs`` go to ``TradierClient`` (retry, timeout, registry, sleep, clock...).
     ``client_factory`` replaces client construction entirely (tests, custom transports). Every
-    body and message is redacted of every spelling of every token in ``credentials``. Without
-    ``max_workers`` the pool is sized from the round trip of the first accounts
-    (``workers_for_latency``).
+    body and message is redacted of every spelling of every token in ``credentials`` (by
+    ``redactor`` when the caller built one that covers them all). Without ``max_workers`` the
+    pool is sized from the round trip of the first accounts (``workers_for_latency``).
     """
     creds = list(credentials)
     if max_workers is not None and max_workers < 1:
@@ -134,8 +138,12 @@ def sync_accounts(
     clock: Callable[[], float] = client_kwargs.get("clock", wall_epoch)
     if client_kwargs.get("registry") is None:
         client_kwargs["registry"] = RateLimiterRegistry(clock=clock, sleep=sleep)
-    redactor = Redactor(cred.token for cred in creds)
-    settings = Settings.from_env()
+    # Each token decrypted once for the whole sync (its redactor, then every request it makes).
+    clear = {cred.token.fingerprint: cred.token for cred in creds}
+    clear = {fingerprint: token.decrypted() for fingerprint, token in clear.items()}
+    covered = redactor is not None and all(redactor.covers(fingerprint) for fingerprint in clear)
+    redact_all = redactor if redactor is not None and covered else Redactor(clear.values())
+    settings = Settings.from_env()  # one reading of the environment for every client of the sync
     # One pool of connections for every client of the sync: tokens travel per request, so a
     # connection opened for one account is reused for the next instead of one handshake each.
     pool_size = MAX_WORKERS if max_workers is None else max_workers
@@ -146,13 +154,19 @@ def sync_accounts(
         return base_url_for(cred.environment, base_url, settings)
 
     def make_client(token: SecretToken, url: str) -> TradierClient:
+        token = clear.get(token.fingerprint, token)
         if client_factory is not None:
             client = client_factory(token, url)
         else:
             client = TradierClient(
-                token, base_url=url, allow_live=allow_live, session=given or shared, **client_kwargs
+                token,
+                base_url=url,
+                allow_live=allow_live,
+                settings=settings,
+                session=given or shared,
+                **client_kwargs,
             )
-        client.transport.redactor = redactor
+        client.transport.redactor = redact_all
         return client
 
     def key_of(cred: AccountCredential) -> _Key:
@@ -256,13 +270,26 @@ class _Pass(Generic[R]):
         results: dict[_Key, R] = {}
 
         def run(batch: list[tuple[tuple[str, str], list[AccountCredential]]], workers: int) -> None:
+            # Each worker takes the next group until none is left: one task per worker, not one
+            # Future (a Condition and its lock) per group, which at 10,000 accounts cost the
+            # submitting thread more than the groups' own work.
+            pending = iter(batch)
+            taking = threading.Lock()
+
+            def drain() -> dict[_Key, R]:
+                found: dict[_Key, R] = {}
+                while True:
+                    with taking:
+                        item = next(pending, None)
+                    if item is None:
+                        return found
+                    (fingerprint, url), members = item
+                    for account_id, result in self._group(tokens[(fingerprint, url)], url, members).items():
+                        found[(fingerprint, url, account_id)] = result
+
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tradier-sync") as pool:
-                futures = [
-                    (key, pool.submit(self._group, tokens[key], key[1], members)) for key, members in batch
-                ]
-                for (fingerprint, url), future in futures:
-                    for account_id, result in future.result().items():
-                        results[(fingerprint, url, account_id)] = result
+                for task in [pool.submit(drain) for _ in range(workers)]:
+                    results.update(task.result())
 
         if self.max_workers is not None:
             run(batches, min(self.max_workers, len(batches)))

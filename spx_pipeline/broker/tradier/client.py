@@ -63,11 +63,13 @@ class TradierClient:
         base_url: str | None = None,
         allow_live: bool | None = None,
         environ: Mapping[str, str] | None = None,
+        settings: Settings | None = None,
         **transport: Unpack[TransportOptions],
     ) -> None:
-        """``transport``: timeouts, retries, pooling, pacing and a session, as ``Transport`` takes them."""
+        """``transport``: timeouts, retries, pooling, pacing and a session, as ``Transport`` takes them;
+        ``settings``: the environment already read (a sync reads it once for all its clients)."""
         self.token = token if isinstance(token, SecretToken) else SecretToken(token)
-        self.base_url = resolve_base_url(base_url, allow_live=allow_live, environ=environ)
+        self.base_url = resolve_base_url(base_url, allow_live=allow_live, environ=environ, settings=settings)
         self.transport = Transport(self.base_url, self.token, **transport)
 
     @classmethod

@@ -95,6 +95,7 @@ def resolve_base_url(
     *,
     allow_live: bool | None = None,
     environ: Mapping[str, str] | None = None,
+    settings: Settings | None = None,
 ) -> str:
     """Explicit ``base_url`` > ``TRADIER_BASE_URL`` > sandbox, checked against an allow-list.
 
@@ -102,9 +103,11 @@ def resolve_base_url(
     or the production host (https) with an explicit opt-in; anything else is refused before any
     request. The host is normalized first (case, trailing dot, IDNA), URLs carrying credentials
     (``user@host``), a query or a fragment are refused, and the URL returned is rebuilt from the
-    normalized parts, so what is checked is exactly what is used.
+    normalized parts, so what is checked is exactly what is used. ``settings`` is the environment
+    already read (``Settings.from_env``), else ``environ`` or the process environment is read now.
     """
-    settings = Settings.from_env(environ)
+    if settings is None:
+        settings = Settings.from_env(environ)
     configured = settings.tradier_base_url
     url = (base_url or configured or SANDBOX_BASE_URL).strip().rstrip("/")
     # The name a refusal quotes: the variable when the value is the one it holds (a sync passes

@@ -126,7 +126,16 @@ _ANSWER_WORDING: Final = NumberWording(
 
 
 def opt_decimal(value: object, *, field: str) -> Decimal | None:
-    """Money/quantity as Decimal; None for any "nothing" spelling; numeric strings accepted."""
+    """Money/quantity as Decimal; None for any "nothing" spelling; numeric strings accepted.
+
+    A finite ``Decimal`` or a plain ``int`` (what ``loads`` makes of a JSON number) is taken as the
+    full reading would take it, without its checks: every figure of every answer passes here.
+    """
+    kind = type(value)
+    if kind is Decimal and value.is_finite():  # type: ignore[attr-defined]
+        return value  # type: ignore[return-value]
+    if kind is int:
+        return Decimal(value)  # type: ignore[arg-type]
     if is_empty(value):
         return None
     return to_decimal(value, field, wording=_ANSWER_WORDING, error=TradierMalformedResponseError)
@@ -136,6 +145,7 @@ def opt_decimal(value: object, *, field: str) -> Decimal | None:
 # broker figure beyond them is refused where the answer is read, so it fails its own account
 # (one ``sync_failures`` row naming the field and the value) instead of the whole write.
 MONEY_LIMIT: Final = Decimal("1e14")
+_MONEY_NOUN: Final = f"{MONEY_LIMIT:.0e} a money figure"
 INT32_LIMIT: Final = 2**31
 INT64_LIMIT: Final = 2**63
 
@@ -152,16 +162,16 @@ def _within(number: N | None, limit: N, *, field: str, noun: str) -> N | None:
 
 def opt_money(value: object, *, field: str) -> Decimal | None:
     """``opt_decimal`` within what DECIMAL(18,4) holds: below 1e14 in magnitude."""
-    return _within(
-        opt_decimal(value, field=field), MONEY_LIMIT, field=field, noun=f"{MONEY_LIMIT:.0e} a money figure"
-    )
+    return _within(opt_decimal(value, field=field), MONEY_LIMIT, field=field, noun=_MONEY_NOUN)
 
 
 def bounded_int(limit: int) -> Callable[..., int | None]:
     """``opt_int`` whose magnitude stays below ``limit`` (the column's integer type)."""
 
+    noun = f"{limit} a count"
+
     def read(value: object, *, field: str) -> int | None:
-        return _within(opt_int(value, field=field), limit, field=field, noun=f"{limit} a count")
+        return _within(opt_int(value, field=field), limit, field=field, noun=noun)
 
     return read
 

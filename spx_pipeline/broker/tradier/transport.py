@@ -26,7 +26,6 @@ from typing import Any, Final, TypedDict
 from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
 from spx_pipeline.broker.secrets import Redactor, SecretToken
@@ -42,6 +41,7 @@ from spx_pipeline.broker.tradier.ratelimit import (
     bucket_for,
     limits_for_host,
 )
+from spx_pipeline.broker.tradier.sessions import adds_nothing, pooled_session, prepare_session, send_plain
 from spx_pipeline.clock import wall_epoch
 
 log = logging.getLogger("spx_pipeline.broker.tradier")
@@ -56,7 +56,9 @@ _UNSENDABLE: Final = (
     requests.exceptions.URLRequired,
 )
 
-_SESSION_HEADERS: Final = {"Accept": "application/json", "User-Agent": "spx-pipeline-tradier/0.1"}
+# The backoff jitter of every transport that is given no generator of its own: seeding one per
+# transport (a sync builds one per token) cost more than its requests' jitter ever draws.
+_JITTER: Final = random.Random()
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,21 +126,21 @@ class Transport:
         rng: random.Random | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.host = (urlsplit(self.base_url).netloc or "").lower()
+        parts = urlsplit(self.base_url)
+        self.host = (parts.netloc or "").lower()
         self._token = token
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self._clock = clock
-        self._rng = rng or random.Random()
+        self._rng = rng or _JITTER
         # Other tokens the caller holds (a sync's other accounts): their spellings are redacted
         # from every body and message too, on top of this transport's own token.
         self.redactor: Redactor | None = None
         self._registry = registry if registry is not None else DEFAULT_REGISTRY
+        self._limiters: dict[Bucket, FixedWindowLimiter] = {}
         if rate_limits is True:
-            self._limits: Mapping[Bucket, int] | None = limits_for_host(
-                urlsplit(self.base_url).hostname or ""
-            )
+            self._limits: Mapping[Bucket, int] | None = limits_for_host(parts.hostname or "")
         elif rate_limits is False or rate_limits is None:
             self._limits = None
         else:
@@ -147,7 +149,7 @@ class Transport:
         # the token goes per request): prepared like an own one, but closed by its owner.
         self._owns_session = session is None
         self.session = pooled_session(pool_maxsize) if session is None else session
-        _prepare(self.session, trust_env=trust_env)
+        prepare_session(self.session, trust_env=trust_env)
         self._own_redactor: Redactor | None = None
 
     @property
@@ -155,9 +157,14 @@ class Transport:
         return self._token.fingerprint
 
     def limiter(self, bucket: Bucket) -> FixedWindowLimiter | None:
+        """The registry's limiter of this token, host and bucket; kept, as the registry keeps it."""
         if self._limits is None:
             return None
-        return self._registry.limiter(self._token.fingerprint, self.host, bucket, self._limits[bucket])
+        limiter = self._limiters.get(bucket)
+        if limiter is None:
+            limiter = self._registry.limiter(self._token.fingerprint, self.host, bucket, self._limits[bucket])
+            self._limiters[bucket] = limiter
+        return limiter
 
     def close(self) -> None:
         if self._owns_session:
@@ -273,16 +280,29 @@ class Transport:
                 {**dict(self.session.headers), "Authorization": "Bearer ***"},
             )
         started = time.perf_counter()
+        session = self.session
         try:
-            response = self.session.request(
-                method,
-                url,
-                params=params,
-                data=data,
-                headers={"Authorization": f"Bearer {self._token.reveal()}"},
-                timeout=self.timeout,
-                allow_redirects=False,
-            )
+            authorization = {"Authorization": f"Bearer {self._token.reveal()}"}
+            if adds_nothing(session):
+                response = send_plain(
+                    session,
+                    method,
+                    url,
+                    params=params,
+                    data=data,
+                    authorization=authorization,
+                    timeout=self.timeout,
+                )
+            else:
+                response = session.request(
+                    method,
+                    url,
+                    params=params,
+                    data=data,
+                    headers=authorization,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                )
         except _UNSENDABLE as exc:
             raise self._transport_error(
                 errors.TradierRequestError, method, path, exc, maybe_sent=False
@@ -346,27 +366,6 @@ class Transport:
             self._own_redactor = Redactor([self._token])  # a token that cannot be revealed: none
         text = self._own_redactor(text)
         return shared(text) if shared is not None else text
-
-
-def pooled_session(pool_maxsize: int = 10) -> requests.Session:
-    """A ``requests.Session`` for Tradier: one pool of ``pool_maxsize`` connections per host.
-
-    urllib3 never retries behind the transport's loop (``max_retries=0``); ``_prepare`` sets the
-    rest. Clients of one sync share one such session, so connections are reused across tokens.
-    """
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(1, pool_maxsize), max_retries=0)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
-
-
-def _prepare(session: requests.Session, *, trust_env: bool) -> None:
-    # Proxies/.netrc from the environment could reroute or replace our Authorization header.
-    session.trust_env = trust_env
-    for name, value in _SESSION_HEADERS.items():
-        if session.headers.get(name) != value:  # a shared session is left alone once prepared
-            session.headers[name] = value
 
 
 def _maybe_sent(exc: requests.ConnectionError) -> bool:

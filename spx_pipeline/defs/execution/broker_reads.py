@@ -78,20 +78,24 @@ def fetch_broker_state(inputs: ShardInputs) -> BrokerStatePart:
     run_id, captured_at = inputs.run_id, inputs.captured_at
     session = trading_day(captured_at)
     tradier = inputs.tradier
+    redact = inputs.redactor()  # built once: both reads take it (``redactor=``), then the failures
     positions = position_frames(
-        tradier.fetch_each(credentials, lambda client, account: client.get_positions(account)),
+        tradier.fetch_each(
+            credentials, lambda client, account: client.get_positions(account), redactor=redact
+        ),
         run_id=run_id,
         captured_at=captured_at,
     )
     orders = order_frames(
         tradier.fetch_each(
-            credentials, lambda client, account: client.list_all_orders(account, include_tags=True)
+            credentials,
+            lambda client, account: client.list_all_orders(account, include_tags=True),
+            redactor=redact,
         ),
         session=session,
         run_id=run_id,
         captured_at=captured_at,
     )
-    redact = inputs.redactor()
     failures = joined_rows([positions.failures, orders.failures], "sync_failures")
     return BrokerStatePart(
         positions=positions.rows,

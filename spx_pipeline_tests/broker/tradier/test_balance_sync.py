@@ -241,7 +241,7 @@ def test_a_client_leaves_a_session_it_was_given_open(tradier_emulator: TradierEm
 
 
 @pytest.mark.parametrize(
-    ("latency_s", "workers"), [(0.0, 8), (0.004, 8), (0.02, 25), (0.05, 63), (0.2, 64), (30.0, 64)]
+    ("latency_s", "workers"), [(0.0, 8), (0.004, 8), (0.02, 34), (0.05, 84), (0.2, 96), (30.0, 96)]
 )
 def test_the_pool_keeps_one_core_busy_for_the_latency(latency_s: float, workers: int) -> None:
     assert workers_for_latency(latency_s) == workers
@@ -258,4 +258,4 @@ def test_without_max_workers_the_pool_is_sized_from_the_first_round_trips(
     assert all(r.ok for r in results) and emu.request_count("/accounts") == 20
     (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("account sync:")]
     workers = int(line.split()[2])
-    assert 25 <= workers <= 64  # at least 20 ms per round trip / 0.8 ms of CPU per request
+    assert 34 <= workers <= 96  # at least 20 ms per round trip / 0.6 ms of CPU per request

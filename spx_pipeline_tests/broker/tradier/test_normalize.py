@@ -183,3 +183,43 @@ def test_collection_round_trips_tradier_collapse(rows: list[dict], empty: object
         wire = {"order": rows}
     body = normalize.loads(json.dumps({"orders": wire}))
     assert normalize.collection(body, "orders", "order") == rows
+
+
+def _full_reading(value: object) -> Decimal | None:
+    """``opt_decimal`` without its shortcut for parsed numbers: the checks every value once took."""
+    from spx_pipeline.domain.money import to_decimal
+
+    if normalize.is_empty(value):
+        return None
+    return to_decimal(value, "x", wording=normalize._ANSWER_WORDING, error=TradierMalformedResponseError)
+
+
+def _reading(read: object, value: object) -> tuple[str, str]:
+    try:
+        number = read(value)  # type: ignore[operator]
+    except TradierMalformedResponseError as exc:
+        return "refused", str(exc)
+    return type(number).__name__, repr(number)
+
+
+@given(
+    st.one_of(
+        st.integers(),
+        st.decimals(allow_nan=True, allow_infinity=True),
+        st.booleans(),
+        st.just(0),
+        st.just(Decimal("-0.000")),
+        st.just(Decimal("17798.360000000000000000000000")),
+    )
+)
+def test_a_parsed_number_reads_as_the_full_reading_reads_it(value: object) -> None:
+    assert _reading(lambda v: normalize.opt_decimal(v, field="x"), value) == _reading(_full_reading, value)
+
+
+def test_a_money_figure_beyond_the_column_is_refused_with_the_same_words() -> None:
+    with pytest.raises(TradierMalformedResponseError, match=r"x is 1E\+14, beyond the 1e\+14 a money figure"):
+        normalize.opt_money(Decimal("1E+14"), field="x")
+    with pytest.raises(
+        TradierMalformedResponseError, match=r"n is 2147483648, beyond the 2147483648 a count"
+    ):
+        normalize.bounded_int(normalize.INT32_LIMIT)(2**31, field="n")
