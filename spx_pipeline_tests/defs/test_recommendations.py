@@ -186,6 +186,26 @@ def test_order_tickets_build_entry_t1_and_runner_stop_and_preview_entries_only(
     assert pipeline_env.count("order_tickets") == len(tickets)
 
 
+def test_with_previews_off_the_built_tickets_are_stored_as_built_and_no_copy_is_handed_on(
+    pipeline_env: PipelineEnv,
+) -> None:
+    """The preview step hands on nothing when it previews nothing (the IO manager would pickle a
+    copy of every ticket); the store step writes the build step's very rows."""
+    _sync_and_recommend(pipeline_env)
+    off = {"ops": {"order_tickets": {"ops": {"preview_order_payloads": {"config": {"preview": False}}}}}}
+    result = pipeline_env.run("order_tickets_job", off)
+    assert result.success
+    assert result.output_for_node("order_tickets.preview_order_payloads") is None
+    built = result.output_for_node("order_tickets.build_order_payloads")
+    assert len(built) > 0 and set(built["preview_status"]) == {"not_requested"}
+    run_id = result.run_id
+    stored = pipeline_env.warehouse().query(
+        "SELECT * FROM order_tickets WHERE run_id = ? ORDER BY ticket_id", [run_id]
+    )
+    want = built.sort_values("ticket_id").reset_index(drop=True)
+    assert stored[list(want.columns)].to_csv(index=False) == want.to_csv(index=False)
+
+
 def test_setups_whose_ids_differ_only_in_punctuation_get_separate_tickets(
     pipeline_env_factory: PipelineEnvFactory,
 ) -> None:

@@ -11,7 +11,7 @@ from spx_pipeline.defs.run_config import CheckedConfig
 from spx_pipeline.domain.market_calendar import trading_day
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
-from spx_pipeline.storage.warehouse.trade_mirror import mirror_trades
+from spx_pipeline.storage.warehouse.trade_mirror import copy_trades, read_app_trades
 from spx_pipeline.transformations.collector import collector_paused
 from spx_pipeline.transformations.tickets import plan_trades, preview_tickets, recommendations_for_tickets
 
@@ -95,19 +95,26 @@ class PreviewConfig(CheckedConfig):
     legs: list[Leg] = ["entry"]  # noqa: RUF012 (pydantic copies defaults)
 
 
-@dg.op(description="Optionally preview each chosen leg against the broker with the account's own token.")
+@dg.op(
+    description=(
+        "Optionally preview each chosen leg against the broker with the account's own token; "
+        "nothing previewed: no output (the store step takes the built tickets)."
+    )
+)
 def preview_order_payloads(
     context: dg.OpExecutionContext,
     config: PreviewConfig,
     tickets: pd.DataFrame,
     app_db: AppDatabaseResource,
     tradier: TradierResource,
-) -> pd.DataFrame:
+) -> pd.DataFrame | None:
+    """The previewed tickets, or None when nothing was previewed: handing the very same frame on
+    would have the IO manager pickle a copy of every ticket for nothing."""
     unknown = set(config.legs) - set(LEGS)
     if unknown:
         raise dg.Failure(description=f"PreviewConfig.legs has unknown leg(s) {sorted(unknown)}; use {LEGS}")
     if not config.preview or tickets.empty:
-        return tickets
+        return None
     credentials = {c.account_id: c for c in app_db.credential_store().active_credentials(verify=False)}
     clients = {
         account: tradier.client(cred.token, cred.environment)
@@ -134,15 +141,21 @@ def preview_order_payloads(
 )
 def store_order_tickets(
     context: dg.OpExecutionContext,
-    tickets: pd.DataFrame,
+    built: pd.DataFrame,
+    previewed: pd.DataFrame | None,
     warehouse: WarehouseResource,
     app_db: AppDatabaseResource,
     clock: ClockResource,
 ) -> None:
-    wh = warehouse.warehouse()
+    """The tickets and the trades' copy go in one transaction: one commit, one analyst-copy check."""
+    tickets = built if previewed is None else previewed
+    wh, appdb, now = warehouse.warehouse(), app_db.database(), clock.run_time(context)
     with collector_paused():
-        wh.replace_rows("order_tickets", tickets, key_columns=["ticket_id"])
-        copied = mirror_trades(app_db.database(), wh, run_id=context.run.run_id, now=clock.run_time(context))
+        app = read_app_trades(appdb, now=now)
+        with wh.transaction() as tx:
+            tx.replace_rows("order_tickets", tickets, key_columns=["ticket_id"])
+            tx.publish_self_contained("order_tickets", tickets)
+            copied = copy_trades(tx, appdb, app, run_id=context.run.run_id, now=now)
     shown = tickets[
         ["ticket_id", "trade_id", "setup_id", "account_id", "leg", "option_symbol", "side", "order_type",
          "quantity", "price", "stop_price", "preview_status"]
@@ -171,5 +184,5 @@ def store_order_tickets(
     metadata=table_schema_metadata("order_tickets"),
 )
 def order_tickets(contract_recommendations: None) -> None:
-    recommendations = load_tradable_recommendations(contract_recommendations)
-    return store_order_tickets(preview_order_payloads(build_order_payloads(recommendations)))
+    tickets = build_order_payloads(load_tradable_recommendations(contract_recommendations))
+    return store_order_tickets(tickets, preview_order_payloads(tickets))

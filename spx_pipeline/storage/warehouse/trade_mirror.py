@@ -58,7 +58,7 @@ def _newer(tx: WarehouseTransaction, app: pd.DataFrame, table: str, key: str, ve
         return app
     known = tx.query(
         f"SELECT {key}, max({version}) AS {version} FROM published.{table} "
-        f"WHERE list_contains(?, {key}) GROUP BY {key}",
+        f"WHERE {key} IN (SELECT unnest(?)) GROUP BY {key}",
         [sorted(app[key].unique())],
     )
     if known.empty:
@@ -68,8 +68,18 @@ def _newer(tx: WarehouseTransaction, app: pd.DataFrame, table: str, key: str, ve
     return app[keep.to_numpy()]
 
 
-def mirror_trades(appdb: AppDatabase, warehouse: Warehouse, *, run_id: str, now: datetime) -> MirrorCounts:
-    """Copy what the warehouse lacks of the app database's trades; publish it when there is any."""
+@dataclass(frozen=True, slots=True)
+class AppTrades:
+    """What a copy reads of the app database: the window's trades, orders, events and placement runs."""
+
+    trades: pd.DataFrame
+    orders: pd.DataFrame
+    events: pd.DataFrame
+    placements: pd.DataFrame
+
+
+def read_app_trades(appdb: AppDatabase, *, now: datetime) -> AppTrades:
+    """The app database's side of a copy: a recent window plus every live trade and its orders."""
     since = now - MIRROR_WINDOW
     live = trades.c.state.not_in([str(s) for s in TERMINAL])
     app_trades = _app_frame(appdb, sa.select(trades).where(sa.or_(trades.c.updated_at >= since, live)))
@@ -87,27 +97,41 @@ def mirror_trades(appdb: AppDatabase, warehouse: Warehouse, *, run_id: str, now:
         .where(order_placements.c.recorded_at >= since)
         .group_by(order_placements.c.run_id),
     )
+    return AppTrades(app_trades, app_orders, app_events, placements)
+
+
+def mirror_trades(appdb: AppDatabase, warehouse: Warehouse, *, run_id: str, now: datetime) -> MirrorCounts:
+    """Copy what the warehouse lacks of the app database's trades; publish it when there is any."""
+    app = read_app_trades(appdb, now=now)
     with warehouse.transaction() as tx:
-        new_trades = _newer(tx, app_trades, "trades", "trade_id", "version")
-        new_orders = _newer(tx, app_orders, "trade_orders", "tag", "version")
-        new_events = _newer(tx, app_events, "trade_events", "trade_id", "seq")
-        repaired = _repair_placements(appdb, tx, placements, run_id=run_id, now=now)
-        counts = MirrorCounts(len(new_trades), len(new_orders), len(new_events), repaired)
-        if counts.trade_versions or counts.order_versions or counts.events:
-            _write(tx, "trades", new_trades.assign(run_id=run_id), ["trade_id", "version"])
-            _write(
-                tx,
-                "trade_orders",
-                new_orders.rename(columns={"run_id": "claimed_by_run"}).assign(run_id=run_id),
-                ["tag", "version"],
-            )
-            _write(
-                tx,
-                "trade_events",
-                new_events.rename(columns={"run_id": "recorded_by_run"}).assign(run_id=run_id),
-                ["trade_id", "seq"],
-            )
-            tx.publish(run_id, "trades")
+        return copy_trades(tx, appdb, app, run_id=run_id, now=now)
+
+
+def copy_trades(
+    tx: WarehouseTransaction, appdb: AppDatabase, app: AppTrades, *, run_id: str, now: datetime
+) -> MirrorCounts:
+    """``mirror_trades`` inside a transaction the caller holds (a stage writing its own rows in the
+    same one commits once): what the warehouse lacks of ``app`` is written and published."""
+    new_trades = _newer(tx, app.trades, "trades", "trade_id", "version")
+    new_orders = _newer(tx, app.orders, "trade_orders", "tag", "version")
+    new_events = _newer(tx, app.events, "trade_events", "trade_id", "seq")
+    repaired = _repair_placements(appdb, tx, app.placements, run_id=run_id, now=now)
+    counts = MirrorCounts(len(new_trades), len(new_orders), len(new_events), repaired)
+    if counts.trade_versions or counts.order_versions or counts.events:
+        _write(tx, "trades", new_trades.assign(run_id=run_id), ["trade_id", "version"])
+        _write(
+            tx,
+            "trade_orders",
+            new_orders.rename(columns={"run_id": "claimed_by_run"}).assign(run_id=run_id),
+            ["tag", "version"],
+        )
+        _write(
+            tx,
+            "trade_events",
+            new_events.rename(columns={"run_id": "recorded_by_run"}).assign(run_id=run_id),
+            ["trade_id", "seq"],
+        )
+        tx.publish(run_id, "trades")
     return counts
 
 

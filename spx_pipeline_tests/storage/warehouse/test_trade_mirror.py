@@ -5,18 +5,25 @@ from __future__ import annotations
 import dataclasses
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from spx_pipeline.domain.trades import BrokerFacts, TradeState, entry_intent
+from spx_pipeline.domain.trades import BrokerFacts, Trade, TradeState, entry_intent
 from spx_pipeline.storage.app.claims import claim_entry, record_facts
 from spx_pipeline.storage.app.database import AppDatabase
 from spx_pipeline.storage.app.tables import order_placements, trades
 from spx_pipeline.storage.app.trades import TradeStore
-from spx_pipeline.storage.warehouse.store import Warehouse
-from spx_pipeline.storage.warehouse.trade_mirror import mirror_trades, unpublished_placement_runs
+from spx_pipeline.storage.warehouse.store import Warehouse, WarehouseTransaction
+from spx_pipeline.storage.warehouse.trade_mirror import (
+    copy_trades,
+    mirror_trades,
+    read_app_trades,
+    unpublished_placement_runs,
+)
+from spx_pipeline.transformations.tickets import ticket_rows
 from spx_pipeline_tests.fixtures.stores import both_backends
 from spx_pipeline_tests.fixtures.trades import SESSION, T0, later, make_plan
 
@@ -158,3 +165,65 @@ def test_the_copy_holds_every_column_of_every_trade_as_the_app_database_does(
                 assert pd.Timestamp(got).date() == value, name
             else:
                 assert got == value, name
+
+
+def _tickets(run_id: str) -> pd.DataFrame:
+    """``order_tickets`` rows of two planned trades, as the tickets stage builds them."""
+    planned = [
+        Trade(plan=make_plan(setup_id=s), state=TradeState.PLANNED, version=1, created_at=T0, updated_at=T0)
+        for s in ("a", "b")
+    ]
+    return ticket_rows(planned, run_id=run_id, created_at=T0)
+
+
+def _stored(wh: Warehouse) -> dict[str, str]:
+    """Every row of the tables a tickets store writes, and the publications (times aside), as text."""
+    tables = {"trades": "trade_id, version", "trade_orders": "tag, version", "trade_events": "trade_id, seq",
+              "order_tickets": "ticket_id"}  # fmt: skip
+    out = {t: wh.query(f"SELECT * FROM {t} ORDER BY {o}").to_csv(index=False) for t, o in tables.items()}
+    out["run_publications"] = wh.query(
+        "SELECT seq, run_id, stage, published_by, row_counts FROM run_publications ORDER BY seq"
+    ).to_csv(index=False)
+    return out
+
+
+@both_backends
+def test_a_copy_inside_the_tickets_transaction_writes_what_two_transactions_wrote(
+    sqlite_app_db: AppDatabase, warehouse: Warehouse, warehouse_backend: str, tmp_path: Path
+) -> None:
+    """The tickets store writes its tickets and the trades' copy in one transaction: same rows and
+    publications (orders, then trades) as the tickets' own write followed by ``mirror_trades``."""
+    _day_of_trades(sqlite_app_db)
+    now = later(T0, 2)
+    apart = Warehouse(tmp_path / "apart.duckdb", lock_timeout=10.0, backend=warehouse_backend)
+    apart.ensure_schema()
+    apart.replace_rows("order_tickets", _tickets("m-1"), key_columns=["ticket_id"])
+    counts_apart = mirror_trades(sqlite_app_db, apart, run_id="m-1", now=now)
+
+    app = read_app_trades(sqlite_app_db, now=now)
+    with warehouse.transaction() as tx:
+        tx.replace_rows("order_tickets", _tickets("m-1"), key_columns=["ticket_id"])
+        tx.publish_self_contained("order_tickets", _tickets("m-1"))
+        counts = copy_trades(tx, sqlite_app_db, app, run_id="m-1", now=now)
+    assert counts == counts_apart and counts.total
+    assert _stored(warehouse) == _stored(apart)
+    stages = warehouse.query("SELECT stage FROM run_publications ORDER BY seq")["stage"]
+    assert list(stages)[-2:] == ["orders", "trades"]
+    assert all(_stored(warehouse)[t].count("\n") > 1 for t in ("trades", "trade_events", "order_tickets"))
+
+
+def test_a_failed_copy_rolls_the_tickets_of_its_transaction_back(
+    sqlite_app_db: AppDatabase, warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _day_of_trades(sqlite_app_db)
+    app = read_app_trades(sqlite_app_db, now=later(T0, 2))
+
+    def refuse(*_: object, **__: object) -> int:
+        raise RuntimeError("publication refused")
+
+    monkeypatch.setattr(WarehouseTransaction, "publish", refuse)
+    with pytest.raises(RuntimeError, match="publication refused"), warehouse.transaction() as tx:
+        tx.replace_rows("order_tickets", _tickets("m-1"), key_columns=["ticket_id"])
+        copy_trades(tx, sqlite_app_db, app, run_id="m-1", now=later(T0, 2))
+    assert warehouse.query("SELECT count(*) AS n FROM order_tickets")["n"][0] == 0
+    assert warehouse.query("SELECT count(*) AS n FROM trades")["n"][0] == 0

@@ -1,4 +1,5 @@
-"""The column-wise Decimal -> text conversion gives what the per-value one gives."""
+"""The column-wise Decimal -> text conversion gives what the per-value one gives; ``_prepare`` copies
+nothing it does not convert and never changes the caller's frame."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from spx_pipeline.storage.warehouse.writes import WarehouseWriteError, _decimal_text, _decimal_texts
+from spx_pipeline.storage.warehouse.base import ColumnInfo
+from spx_pipeline.storage.warehouse.writes import (
+    WarehouseWriteError,
+    _decimal_text,
+    _decimal_texts,
+    _json_text,
+    _prepare,
+)
 
 
 def test_decimal_texts_equal_the_per_value_conversion() -> None:
@@ -20,3 +28,41 @@ def test_decimal_texts_equal_the_per_value_conversion() -> None:
 def test_decimal_texts_refuse_booleans() -> None:
     with pytest.raises(WarehouseWriteError):
         _decimal_texts([Decimal(1), True])
+
+
+def _reference_prepare(frame: pd.DataFrame, cols: dict[str, ColumnInfo]) -> pd.DataFrame:
+    """What ``_prepare`` did before it stopped deep-copying the frame."""
+    out = frame.reset_index(drop=True).copy()
+    for name in out.columns:
+        declared = cols[str(name)].type.upper()
+        if out[name].dtype == object and declared.startswith("DECIMAL"):
+            out[name] = pd.Series([_decimal_text(v) for v in out[name]], index=out.index, dtype=object)
+        elif out[name].dtype == object and declared == "JSON":
+            out[name] = out[name].map(_json_text).astype(object)
+    return out
+
+
+@pytest.mark.parametrize("index", [None, [7, 3, 5]])
+def test_prepare_equals_a_deep_copys_conversion_and_leaves_the_callers_frame_alone(
+    index: list[int] | None,
+) -> None:
+    frame = pd.DataFrame(
+        {
+            "id": ["a", "b", "c"],
+            "price": [Decimal("4.40"), None, Decimal("1E+3")],
+            "payload": [{"b": 1, "a": 2}, None, "{}"],
+            "qty": [1, 2, 3],
+        },
+        index=index,
+    )
+    cols = {
+        "id": ColumnInfo("id", "VARCHAR", False),
+        "price": ColumnInfo("price", "DECIMAL(18,4)", True),
+        "payload": ColumnInfo("payload", "JSON", True),
+        "qty": ColumnInfo("qty", "INTEGER", False),
+    }
+    before = frame.copy()
+    prepared = _prepare(frame, cols)
+    pd.testing.assert_frame_equal(prepared, _reference_prepare(before, cols))
+    pd.testing.assert_frame_equal(frame, before)  # the caller's frame: same values, same index
+    assert list(frame["price"]) == [Decimal("4.40"), None, Decimal("1E+3")]
