@@ -20,10 +20,17 @@ if TYPE_CHECKING:
 
 NEW_YORK = ZoneInfo("America/New_York")
 CALENDAR_NAME = "XNYS"
-# A fixed span, not "today + n": the calendar must not depend on the machine's date (building
-# 2000-2045 costs ~0.3 s once). Days outside it are refused by name, never answered wrongly.
+# A fixed span, not "today + n": the calendar must not depend on the machine's date. Days outside
+# it are refused by name, never answered wrongly.
 CALENDAR_START = date(2000, 1, 3)
 CALENDAR_END = date(2045, 12, 29)
+# Building the whole span costs ~0.5 s (pandas date ranges over every day), a price every run
+# process paid on its first question, though a run only asks about days near its own. So questions
+# go to a block of four years that holds the asked days with at least a year to spare on either
+# side (~0.2 s to build), clipped to the span, where it answers exactly as the whole span does; a
+# question reaching past its block (a long range) goes to the whole span.
+_BLOCK_YEARS = 2  # blocks start every other year and reach a year before and after their pair
+_MARGIN = timedelta(days=31)  # the furthest a next/previous session or a minute's session can be
 
 
 @functools.lru_cache(maxsize=1)
@@ -35,6 +42,34 @@ def nyse() -> xcals.ExchangeCalendar:
     import exchange_calendars as xcals
 
     return xcals.get_calendar(CALENDAR_NAME, start=CALENDAR_START.isoformat(), end=CALENDAR_END.isoformat())
+
+
+def _block_span(year: int) -> tuple[date, date]:
+    """The days of the block that holds ``year``: its pair of years and one more on either side."""
+    first = year - (year - CALENDAR_START.year) % _BLOCK_YEARS
+    start = max(date(first - 1, 1, 1), CALENDAR_START)
+    end = min(date(first + _BLOCK_YEARS, 12, 31), CALENDAR_END)
+    return start, end
+
+
+@functools.lru_cache(maxsize=4)
+def _block(start: date, end: date) -> xcals.ExchangeCalendar:
+    import exchange_calendars as xcals
+
+    return xcals.get_calendar(CALENDAR_NAME, start=start.isoformat(), end=end.isoformat())
+
+
+def calendar_for(first: date, last: date | None = None) -> xcals.ExchangeCalendar:
+    """A calendar that answers about ``first``..``last`` (and a month either side) as ``nyse()`` does.
+
+    Its block when the days fit in it with that margin, or the block's edge is the span's own
+    (where both calendars end alike); else the whole span.
+    """
+    last = first if last is None else last
+    start, end = _block_span(first.year)
+    fits_start = first - _MARGIN >= start or start == CALENDAR_START
+    fits_end = last + _MARGIN <= end or end == CALENDAR_END
+    return _block(start, end) if fits_start and fits_end else nyse()
 
 
 def _in_range(day: date) -> date:
@@ -66,14 +101,14 @@ def _as_utc(moment: datetime) -> pd.Timestamp:
 
 
 def is_session(day: date) -> bool:
-    return bool(nyse().is_session(pd.Timestamp(_in_range(day))))
+    return bool(calendar_for(_in_range(day)).is_session(pd.Timestamp(day)))
 
 
 def session(day: date) -> Session:
     """The session on ``day``; ValueError if the exchange is closed that day."""
     if not is_session(day):
         raise ValueError(f"{day.isoformat()} is not an NYSE session")
-    cal = nyse()
+    cal = calendar_for(day)
     ts = pd.Timestamp(day)
     return Session(
         day=day,
@@ -85,8 +120,8 @@ def session(day: date) -> Session:
 def is_open_at(moment: datetime) -> bool:
     """Regular hours only (09:30 to 16:00 ET, or the early close)."""
     ts = _as_utc(moment)
-    _in_range(ts.tz_convert(NEW_YORK).date())
-    return bool(nyse().is_open_on_minute(ts, ignore_breaks=True))
+    day = _in_range(ts.tz_convert(NEW_YORK).date())
+    return bool(calendar_for(day).is_open_on_minute(ts, ignore_breaks=True))
 
 
 def trading_day(moment: datetime) -> date:
@@ -104,27 +139,29 @@ def trading_day(moment: datetime) -> date:
 
 def next_session(day: date) -> date:
     """First session strictly after ``day``."""
-    after = _in_range(day) + timedelta(days=1)
-    return nyse().date_to_session(pd.Timestamp(_in_range(after)), direction="next").date()
+    after = _in_range(_in_range(day) + timedelta(days=1))
+    return calendar_for(after).date_to_session(pd.Timestamp(after), direction="next").date()
 
 
 def previous_session(day: date) -> date:
     """Last session strictly before ``day``."""
-    before = _in_range(day) - timedelta(days=1)
-    return nyse().date_to_session(pd.Timestamp(_in_range(before)), direction="previous").date()
+    before = _in_range(_in_range(day) - timedelta(days=1))
+    return calendar_for(before).date_to_session(pd.Timestamp(before), direction="previous").date()
 
 
 def sessions_from(day: date, count: int) -> list[date]:
     """``count`` sessions starting at ``day`` (included if it is one)."""
-    cal = nyse()
-    first = cal.date_to_session(pd.Timestamp(_in_range(day)), direction="next")
+    # Two days a session and the month's margin reach the last one (the longest closure since
+    # 2000, 9/11, was four sessions); a block that falls short hands the question to the whole span.
+    cal = calendar_for(_in_range(day), day + timedelta(days=2 * max(count, 0)))
+    first = cal.date_to_session(pd.Timestamp(day), direction="next")
     start = cal.sessions.get_loc(first)
     return [s.date() for s in cal.sessions[start : start + count]]
 
 
 def sessions_between(start: date, end: date) -> list[date]:
-    first, last = pd.Timestamp(_in_range(start)), pd.Timestamp(_in_range(end))
-    return [s.date() for s in nyse().sessions_in_range(first, last)]
+    cal = calendar_for(_in_range(start), max(_in_range(end), start))
+    return [s.date() for s in cal.sessions_in_range(pd.Timestamp(start), pd.Timestamp(end))]
 
 
 def minutes_to_close(moment: datetime) -> float:

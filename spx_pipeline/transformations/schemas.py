@@ -7,6 +7,7 @@ recommendations that size real orders.
 
 from __future__ import annotations
 
+import sys
 from functools import cache
 
 import numpy as np
@@ -62,4 +63,25 @@ def validate_snapshots(frame: pd.DataFrame) -> pd.DataFrame:
 
 @cache
 def _snapshot_schema() -> pa.DataFrameSchema:
+    _load_pandas_checks()
     return PortfolioSnapshotSchema.to_schema()
+
+
+def _load_pandas_checks() -> None:
+    """Load pandera's pandas checks without hypothesis, which only pandera's data synthesis uses.
+
+    pandera registers its pandas backends on the first ``validate``, and its built-in checks import
+    its hypothesis strategies; where hypothesis is installed (the dev extras) that import and
+    hypothesis' plugin setup (a full ``gc.collect()``) cost every run process about half a second.
+    pandera supports hypothesis being absent (``pandera[strategies]`` is an extra), so while its
+    checks load, ``import hypothesis`` fails as if it were not installed; validation is unchanged,
+    only ``schema.strategy()``/``example()`` are then unavailable, and nothing here synthesizes data.
+    A process that already imported hypothesis (the test suite) keeps pandera's strategies.
+    """
+    if "pandera.backends.pandas.builtin_checks" in sys.modules or "hypothesis" in sys.modules:
+        return
+    sys.modules["hypothesis"] = None  # type: ignore[assignment]  # the documented "not importable" marker
+    try:
+        import pandera.backends.pandas.builtin_checks  # noqa: F401
+    finally:
+        del sys.modules["hypothesis"]

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import base64
+import gc
 import io
 import re
 
 import dagster as dg
 from PIL import Image
 
-from spx_pipeline.defs.charts import equity_chart, outcomes_chart, pnl_chart, slippage_chart
+from spx_pipeline.defs.charts import PREFIX, equity_chart, outcomes_chart, pnl_chart, slippage_chart
+from spx_pipeline.storage.warehouse import chart_reads
 from spx_pipeline.storage.warehouse.store import Warehouse
+from spx_pipeline.transformations import chart_images
 from spx_pipeline_tests.fixtures.pipeline import FullRun
 
 DATA_URI = re.compile(r"^!\[(?P<title>[^\]]+)\]\(data:image/png;base64,(?P<png>[A-Za-z0-9+/=]+)\)$")
@@ -67,3 +70,25 @@ def test_pnl_chart_waits_for_published_trades(chart_warehouse: Warehouse) -> Non
         )
     title, _ = picture(pnl_chart(chart_warehouse)["realized_pnl_per_setup"])
     assert title == "Realized P&L per setup"
+
+
+def test_charts_drawn_with_the_collector_paused_are_the_pictures_drawn_with_it_running(
+    chart_warehouse: Warehouse,
+) -> None:
+    assert gc.isenabled()
+    shown = {**equity_chart(chart_warehouse), **outcomes_chart(chart_warehouse)}
+    assert gc.isenabled()  # running again after each picture
+    query = chart_warehouse.query
+    expected = {
+        "equity_per_account": chart_images.equity_png(chart_reads.equity_history(query, PREFIX)),
+        "tradable_vs_blocked_per_day": chart_images.outcomes_png(chart_reads.outcomes_per_day(query, PREFIX)),
+    }
+    for name, png in expected.items():
+        found = DATA_URI.match(shown[name].value)
+        assert found and png is not None and base64.b64decode(found["png"]) == png, name
+    gc.disable()
+    try:
+        equity_chart(chart_warehouse)
+        assert not gc.isenabled()  # a caller's own pause is left as it was
+    finally:
+        gc.enable()

@@ -65,17 +65,17 @@ def spx_option_chain(
         day = date.fromisoformat(config.as_of) if config.as_of else trading_day(captured_at)
     except ValueError as exc:
         raise dg.Failure(description=f"as_of={config.as_of!r} is not a YYYY-MM-DD date: {exc}") from None
-    credentials = app_db.credential_store().active_credentials(verify=False)
     wanted = config.market_data_account or tradier.market_data_account
-    chosen = [c for c in credentials if wanted is None or c.account_id == wanted]
-    if not chosen:
+    # One token pays for the chain: the key is verified on it (and the first active one), not on
+    # every account's (the sync's broker_credentials step does that).
+    credential = app_db.credential_store(verify=False).active_credential(wanted)
+    if credential is None:
         raise dg.Failure(
             description=(
                 f"No active credential for market data (wanted {wanted!r}); add one with "
                 f"`spx-pipeline credentials add` or set {MARKET_DATA_ACCOUNT_VAR}."
             )
         )
-    credential = chosen[0]
     with tradier.client(credential.token, credential.environment) as client:
         mismatch = market_day_mismatch(
             day, as_of=bool(config.as_of), pipeline_now=captured_at, broker_now=client.get_clock().timestamp

@@ -42,15 +42,33 @@ def insert_rows(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, A
 def insert_columns(conn: Connection, table: sa.Table, columns: Mapping[str, Sequence[Any]]) -> None:
     """Insert the rows whose values ``columns`` holds column by column (all of one length)."""
     names = list(columns)
-    if not names or not len(columns[names[0]]):
-        return
+    if names and len(columns[names[0]]):
+        _execute_many(conn, sa.insert(table), table, columns)
+
+
+def delete_keys(conn: Connection, table: sa.Table, keys: Mapping[str, Sequence[Any]]) -> None:
+    """Delete every row whose columns equal one of the key tuples ``keys`` holds column by column.
+
+    The same statements as ``conn.execute(delete ... where c = :c and ..., rows)``, one executemany.
+    """
+    names = list(keys)
+    if names and len(keys[names[0]]):
+        condition = sa.and_(*(table.c[name] == sa.bindparam(name) for name in names))
+        _execute_many(conn, sa.delete(table).where(condition), table, keys)
+
+
+def _execute_many(
+    conn: Connection, statement: sa.Insert | sa.Delete, table: sa.Table, columns: Mapping[str, Sequence[Any]]
+) -> None:
+    """Run ``statement`` once per row of ``columns``, each column bound by its own type's processor."""
+    names = list(columns)
     dialect = conn.dialect
     converted: list[Sequence[Any]] = []
     for name in names:
         values = columns[name]
         process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         converted.append(_processed(process, values) if process is not None else values)
-    compiled = sa.insert(table).compile(dialect=dialect, column_keys=names)
+    compiled = statement.compile(dialect=dialect, column_keys=names)
     if compiled.positional:
         order = [names.index(key) for key in compiled.positiontup or ()]
         params: list[Any] = list(zip(*(converted[i] for i in order), strict=True))

@@ -255,16 +255,10 @@ class CredentialStore:
         ciphertext was copied from another account.
         """
         _ = self.cipher  # no key fails closed even when no account is active yet
-        checked = 0
-        for row in self._active_rows():
-            clear = self._decrypt(row.token_ciphertext, row.account_id)
-            if token_fingerprint(clear) != row.token_fingerprint:
-                raise CredentialsKeyError(
-                    f"the token stored for account {row.account_id!r} does not match its fingerprint; "
-                    "re-enter it with `credentials rotate`"
-                )
-            checked += 1
-        return checked
+        rows = self._active_rows()
+        for row in rows:
+            self._verify_row(row)
+        return len(rows)
 
     def active_credentials(self, *, verify: bool = True) -> list[StoredCredential]:
         """Active accounts with lazily decrypted tokens; ``verify`` checks the key up front."""
@@ -272,18 +266,29 @@ class CredentialStore:
             self.verify_key()
         else:
             _ = self.cipher  # a missing key still fails here, not in the middle of a sync
-        return [
-            StoredCredential(
-                account_id=row.account_id,
-                label=row.label,
-                environment=row.environment,
-                token=SecretToken(
-                    self._decryptor(row.token_ciphertext, row.account_id),
-                    fingerprint=row.token_fingerprint,
-                ),
-            )
-            for row in self._active_rows()
-        ]
+        return [self._stored(row) for row in self._active_rows()]
+
+    def active_credential(self, account_id: str | None = None) -> StoredCredential | None:
+        """The active credential of ``account_id`` (None: the first active one by account id), or None.
+
+        For a step that uses one token (the market data): it reads and decrypts at most two rows, not
+        every account's. The key is verified, as ``verify_key`` does, on the first active token,
+        where ``verify_key`` itself would report a wrong key (so the error is the same), and on the
+        token returned; a bad row among the other accounts is the sync's to find.
+        """
+        _ = self.cipher  # no key fails closed even when no account is active
+        active = broker_credentials.c.is_active.is_(True)
+        first = sa.select(broker_credentials).where(active).order_by(broker_credentials.c.account_id).limit(1)
+        with self._db.engine.connect() as conn:
+            rows = list(conn.execute(first))
+            if account_id is not None and (not rows or rows[0].account_id != account_id):
+                rows += conn.execute(
+                    sa.select(broker_credentials).where(active, broker_credentials.c.account_id == account_id)
+                )
+        for row in rows:
+            self._verify_row(row)
+        chosen = [row for row in rows if account_id is None or row.account_id == account_id]
+        return self._stored(chosen[0]) if chosen else None
 
     # -- internals ------------------------------------------------------------------------
 
@@ -300,6 +305,24 @@ class CredentialStore:
                     .order_by(broker_credentials.c.account_id)
                 )
             )
+
+    def _verify_row(self, row: sa.Row[tuple[object, ...]]) -> None:
+        clear = self._decrypt(row.token_ciphertext, row.account_id)
+        if token_fingerprint(clear) != row.token_fingerprint:
+            raise CredentialsKeyError(
+                f"the token stored for account {row.account_id!r} does not match its fingerprint; "
+                "re-enter it with `credentials rotate`"
+            )
+
+    def _stored(self, row: sa.Row[tuple[object, ...]]) -> StoredCredential:
+        return StoredCredential(
+            account_id=row.account_id,
+            label=row.label,
+            environment=row.environment,
+            token=SecretToken(
+                self._decryptor(row.token_ciphertext, row.account_id), fingerprint=row.token_fingerprint
+            ),
+        )
 
     def _set_active(self, account_id: str, *, active: bool) -> bool:
         now = self._db.clock.now()

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
+from spx_pipeline.storage.app.bulk import delete_keys, insert_columns
 from spx_pipeline.storage.app.database import AppDatabase
 from spx_pipeline.storage.app.tables import portfolio_snapshots
 
@@ -34,21 +35,21 @@ def _value(value: Any) -> Any:
 
 
 def replace_snapshots(appdb: AppDatabase, frame: pd.DataFrame, *, run_id: str) -> int:
-    """Replace the rows of ``run_id`` (and any row with the same key) with ``frame``, atomically."""
+    """Replace the rows of ``run_id`` (and any row with the same key) with ``frame``, atomically.
+
+    Converted and bound column by column (``bulk``): a sync writes one row per account.
+    """
     missing = [c for c in _COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"portfolio_snapshots rows lack column(s) {missing}")
-    rows = [{c: _value(row[c]) for c in _COLUMNS} for row in frame.to_dict("records")]
+    columns = {c: [_value(v) for v in frame[c].tolist()] for c in _COLUMNS}
     table = portfolio_snapshots
     with appdb.engine.begin() as conn:
         conn.execute(sa.delete(table).where(table.c.run_id == run_id))
-        if rows:  # one executemany of the keyed deletes, then one of the inserts
-            same_key = sa.delete(table).where(
-                table.c.account_id == sa.bindparam("_account"), table.c.captured_at == sa.bindparam("_at")
-            )
-            conn.execute(same_key, [{"_account": r["account_id"], "_at": r["captured_at"]} for r in rows])
-            conn.execute(sa.insert(table), rows)
-    return len(rows)
+        # One executemany of the keyed deletes, then one of the inserts.
+        delete_keys(conn, table, {"account_id": columns["account_id"], "captured_at": columns["captured_at"]})
+        insert_columns(conn, table, columns)
+    return len(frame)
 
 
 def read_snapshots(appdb: AppDatabase) -> pd.DataFrame:

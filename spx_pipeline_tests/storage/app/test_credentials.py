@@ -288,3 +288,56 @@ def test_tokens_stored_before_key_ids_are_checked_once_and_stamped(
     with app_db.engine.connect() as conn:
         ids = {row[0] for row in conn.execute(sa.text("SELECT key_id FROM broker_credentials"))}
     assert ids == {credential_store.keys.encrypting_id}
+
+
+def _chosen_the_old_way(store: CredentialStore, wanted: str | None) -> object:
+    """What the market data step did before ``active_credential``: verify every token, then choose."""
+    store.verify_key()
+    chosen = [c for c in store.active_credentials(verify=False) if wanted is None or c.account_id == wanted]
+    return chosen[0] if chosen else None
+
+
+def _outcome(choose: object) -> object:
+    try:
+        credential = choose()  # type: ignore[operator]
+    except CredentialsKeyError as exc:
+        return ("refused", str(exc))
+    return None if credential is None else (credential.account_id, credential.token.reveal())
+
+
+def _copy_ciphertext(db: AppDatabase, source: str, target: str) -> None:
+    table = sa.table("broker_credentials", sa.column("account_id"), sa.column("token_ciphertext"))
+    with db.engine.begin() as conn:
+        text = conn.execute(sa.select(table.c.token_ciphertext).where(table.c.account_id == source)).scalar()
+        conn.execute(table.update().where(table.c.account_id == target).values(token_ciphertext=text))
+
+
+def test_one_active_credential_is_chosen_and_refused_as_verifying_every_token_would(
+    credential_store: CredentialStore, app_db: AppDatabase
+) -> None:
+    for account in ("VA3", "VA1", "VA2", "VA4"):
+        credential_store.add(account, f"{PLANTED}-{account}")
+    credential_store.deactivate("VA2")
+    wrong = CredentialStore(app_db, key=generate_key())
+    wanted_ones = [None, "VA1", "VA2", "VA3", "VA9"]
+
+    def compare(store: CredentialStore) -> list[object]:
+        new = [_outcome(lambda w=w: store.active_credential(w)) for w in wanted_ones]
+        assert new == [_outcome(lambda w=w: _chosen_the_old_way(store, w)) for w in wanted_ones]
+        return new
+
+    assert compare(credential_store) == [
+        ("VA1", f"{PLANTED}-VA1"), ("VA1", f"{PLANTED}-VA1"), None, ("VA3", f"{PLANTED}-VA3"), None,
+    ]  # fmt: skip
+    refused = compare(wrong)  # a wrong key: the first active account's token names it, as before
+    assert all(r == refused[0] for r in refused) and "account 'VA1' cannot be decrypted" in str(refused[0])
+    _copy_ciphertext(app_db, "VA4", "VA3")  # another account's token under VA3
+    expected = ("refused", "the token stored for account 'VA3' does not match its fingerprint; "
+                "re-enter it with `credentials rotate`")  # fmt: skip
+    assert _outcome(lambda: credential_store.active_credential("VA3")) == expected
+    assert _outcome(lambda: _chosen_the_old_way(credential_store, "VA3")) == expected
+    # The one difference: a step that uses VA1's token no longer stops for VA3's; the sync still does.
+    assert _outcome(lambda: credential_store.active_credential(None)) == ("VA1", f"{PLANTED}-VA1")
+    assert _outcome(lambda: _chosen_the_old_way(credential_store, None)) == expected
+    _copy_ciphertext(app_db, "VA4", "VA1")  # now the first active token is wrong too: it is named first
+    assert all("'VA1' does not match its fingerprint" in str(r) for r in compare(credential_store))
