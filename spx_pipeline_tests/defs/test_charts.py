@@ -8,6 +8,7 @@ import io
 import re
 
 import dagster as dg
+import pytest
 from PIL import Image
 
 from spx_pipeline.defs.charts import PREFIX, equity_chart, outcomes_chart, pnl_chart, slippage_chart
@@ -73,17 +74,24 @@ def test_pnl_chart_waits_for_published_trades(chart_warehouse: Warehouse) -> Non
 
 
 def test_charts_drawn_with_the_collector_paused_are_the_pictures_drawn_with_it_running(
-    chart_warehouse: Warehouse,
+    chart_warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    seen: list[bool] = []
+    render = chart_images._png
+    monkeypatch.setattr(chart_images, "_png", lambda figure: seen.append(gc.isenabled()) or render(figure))
     assert gc.isenabled()
     shown = {**equity_chart(chart_warehouse), **outcomes_chart(chart_warehouse)}
+    assert seen == [False, False]  # each picture rendered with the collector paused
     assert gc.isenabled()  # running again after each picture
     query = chart_warehouse.query
-    expected = {
-        "equity_per_account": chart_images.equity_png(chart_reads.equity_history(query, PREFIX)),
-        "tradable_vs_blocked_per_day": chart_images.outcomes_png(chart_reads.outcomes_per_day(query, PREFIX)),
+    running = {  # the same drawings without the pause
+        "equity_per_account": chart_images.equity_png.__wrapped__(chart_reads.equity_history(query, PREFIX)),
+        "tradable_vs_blocked_per_day": chart_images.outcomes_png.__wrapped__(
+            chart_reads.outcomes_per_day(query, PREFIX)
+        ),
     }
-    for name, png in expected.items():
+    assert seen[2:] == [True, True]
+    for name, png in running.items():
         found = DATA_URI.match(shown[name].value)
         assert found and png is not None and base64.b64decode(found["png"]) == png, name
     gc.disable()
