@@ -11,25 +11,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from spx_pipeline.broker.secrets import Redactor, SecretToken, token_fingerprint
+from spx_pipeline.broker.secrets import Redactor, token_fingerprint
 from spx_pipeline.broker.tradier import AccountCredential, BalanceResult, Balances, TradierError
 from spx_pipeline.defs.portfolio.balance_steps import fetch_balances
 from spx_pipeline.defs.shards import ShardInputs
 from spx_pipeline.storage.app.credentials import StoredCredential
+from spx_pipeline_tests.fixtures.secrets import CountedStore
 
 PLANTED = "PLANTEDtoken-for-the-step-0001"
-
-
-class CountedStore:
-    def __init__(self) -> None:
-        self.decryptions: dict[str, int] = {}
-
-    def token(self, clear: str) -> SecretToken:
-        def decrypt() -> str:
-            self.decryptions[clear] = self.decryptions.get(clear, 0) + 1
-            return clear
-
-        return SecretToken(decrypt, fingerprint=token_fingerprint(clear))
 
 
 class FakeTradier:

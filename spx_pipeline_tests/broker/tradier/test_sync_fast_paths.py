@@ -19,7 +19,7 @@ import pytest
 import requests
 from requests.adapters import BaseAdapter
 
-from spx_pipeline.broker.secrets import Redactor, SecretToken, secret_spellings, token_fingerprint
+from spx_pipeline.broker.secrets import Redactor, SecretToken, secret_spellings
 from spx_pipeline.broker.tradier import (
     AccountCredential,
     RateLimiterRegistry,
@@ -33,6 +33,7 @@ from spx_pipeline.broker.tradier.transport import Transport
 from spx_pipeline.clock import wall_epoch
 from spx_pipeline.emulator import EmulatorConfig, FaultConfig, TradierEmulator, make_accounts
 from spx_pipeline.settings import Settings
+from spx_pipeline_tests.fixtures.secrets import CountedStore
 
 Factory = Callable[[EmulatorConfig], TradierEmulator]
 FAST = RetryPolicy(max_attempts=2, backoff_base=0.01, backoff_max=0.02, max_total_sleep=0.2)
@@ -217,20 +218,6 @@ def test_workers_taking_the_next_group_give_the_one_worker_results(tradier_emula
         runs.append(outcome(sync(emulator, credentials, max_workers=workers)))
     assert runs[0] == runs[1] == runs[2]
     assert [row[0] for row in runs[0]] == [c.account_id for c in credentials]
-
-
-class CountedStore:
-    """Lazily decrypted tokens, each decryption counted."""
-
-    def __init__(self) -> None:
-        self.decryptions: dict[str, int] = {}
-
-    def token(self, clear: str) -> SecretToken:
-        def decrypt() -> str:
-            self.decryptions[clear] = self.decryptions.get(clear, 0) + 1
-            return clear
-
-        return SecretToken(decrypt, fingerprint=token_fingerprint(clear))
 
 
 def test_each_token_is_decrypted_once_per_sync_and_the_environment_read_once(
