@@ -14,7 +14,6 @@ from spx_pipeline.broker.tradier import (
     AccountCredential,
     LiveTradingNotAllowedError,
     RateLimiterRegistry,
-    RetryPolicy,
     TradierAuthError,
     TradierClient,
     TradierRateLimitError,
@@ -25,9 +24,7 @@ from spx_pipeline.broker.tradier import (
 from spx_pipeline.broker.tradier.balance_sync import workers_for_latency
 from spx_pipeline.broker.tradier.transport import pooled_session
 from spx_pipeline.emulator import EmulatorConfig, FaultConfig, TradierEmulator, demo_accounts, make_accounts
-
-Factory = Callable[[EmulatorConfig], TradierEmulator]
-FAST = RetryPolicy(max_attempts=2, backoff_base=0.01, backoff_max=0.02, max_total_sleep=0.2)
+from spx_pipeline_tests.fixtures.tradier import FAST_RETRY, EmulatorFactory
 
 
 def creds(accounts: list, *, token_of: Callable[[object], str] | None = None) -> list[AccountCredential]:
@@ -38,11 +35,11 @@ def creds(accounts: list, *, token_of: Callable[[object], str] | None = None) ->
 
 def fetch(emu: TradierEmulator, credentials: list[AccountCredential], **kwargs: object) -> list:
     return fetch_balances_many(
-        credentials, base_url=emu.base_url, retry=FAST, registry=RateLimiterRegistry(), **kwargs
+        credentials, base_url=emu.base_url, retry=FAST_RETRY, registry=RateLimiterRegistry(), **kwargs
     )
 
 
-def test_one_result_per_account_in_order(tradier_emulator_factory: Factory) -> None:
+def test_one_result_per_account_in_order(tradier_emulator_factory: EmulatorFactory) -> None:
     accounts = make_accounts(12)
     emu = tradier_emulator_factory(EmulatorConfig(accounts=accounts))
     results = fetch(emu, creds(accounts), max_workers=4)
@@ -55,7 +52,7 @@ def test_one_result_per_account_in_order(tradier_emulator_factory: Factory) -> N
     assert emu.request_count("/user") == 0
 
 
-def test_shared_token_uses_one_user_balances_call(tradier_emulator_factory: Factory) -> None:
+def test_shared_token_uses_one_user_balances_call(tradier_emulator_factory: EmulatorFactory) -> None:
     accounts = make_accounts(50, shared_token="one-token-for-fifty")
     emu = tradier_emulator_factory(EmulatorConfig(accounts=accounts))
     results = fetch(emu, creds(accounts))
@@ -65,7 +62,7 @@ def test_shared_token_uses_one_user_balances_call(tradier_emulator_factory: Fact
     assert [r.balances.account_number for r in results if r.balances] == [a.account_id for a in accounts]
 
 
-def test_user_balances_failure_falls_back_per_account(tradier_emulator_factory: Factory) -> None:
+def test_user_balances_failure_falls_back_per_account(tradier_emulator_factory: EmulatorFactory) -> None:
     accounts = make_accounts(3, shared_token="shared-t")
     emu = tradier_emulator_factory(
         EmulatorConfig(accounts=accounts, faults=FaultConfig(fail_5xx=5, path_prefix="/user"))
@@ -76,7 +73,9 @@ def test_user_balances_failure_falls_back_per_account(tradier_emulator_factory: 
     assert emu.request_count("/accounts") == 3
 
 
-def test_account_missing_from_user_balances_is_fetched_alone(tradier_emulator_factory: Factory) -> None:
+def test_account_missing_from_user_balances_is_fetched_alone(
+    tradier_emulator_factory: EmulatorFactory,
+) -> None:
     accounts = make_accounts(3, shared_token="shared-t")
     emu = tradier_emulator_factory(EmulatorConfig(accounts=accounts))
     wanted = [*creds(accounts[:2]), AccountCredential("VA99999999", SecretToken("shared-t"))]
@@ -86,7 +85,7 @@ def test_account_missing_from_user_balances_is_fetched_alone(tradier_emulator_fa
     assert emu.request_count("/user/balances") == 1 and emu.request_count("/accounts") == 1
 
 
-def test_bad_account_never_blocks_the_others(tradier_emulator_factory: Factory) -> None:
+def test_bad_account_never_blocks_the_others(tradier_emulator_factory: EmulatorFactory) -> None:
     accounts = demo_accounts()
     emu = tradier_emulator_factory(
         EmulatorConfig(accounts=accounts, faults=FaultConfig(failing_accounts=frozenset({"VA00000002"})))
@@ -102,7 +101,9 @@ def test_bad_account_never_blocks_the_others(tradier_emulator_factory: Factory) 
     )
 
 
-def test_shared_token_auth_failure_is_not_retried_per_account(tradier_emulator_factory: Factory) -> None:
+def test_shared_token_auth_failure_is_not_retried_per_account(
+    tradier_emulator_factory: EmulatorFactory,
+) -> None:
     emu = tradier_emulator_factory(EmulatorConfig(accounts=demo_accounts()))
     wanted = [AccountCredential(f"VA0000000{i}", SecretToken("revoked-token")) for i in (1, 2, 3)]
     results = fetch(emu, wanted)
@@ -125,7 +126,9 @@ def test_credential_validation_names_value() -> None:
     assert fetch_balances_many([]) == []
 
 
-def test_an_account_id_stored_before_the_entry_check_fails_alone(tradier_emulator_factory: Factory) -> None:
+def test_an_account_id_stored_before_the_entry_check_fails_alone(
+    tradier_emulator_factory: EmulatorFactory,
+) -> None:
     """The store now refuses such ids; one already stored is that account's failure, not the sync's."""
     accounts = demo_accounts()
     emu = tradier_emulator_factory(EmulatorConfig(accounts=accounts))
@@ -153,7 +156,7 @@ class FakeTime:
 
 
 def test_a_429_with_a_60_second_window_is_retried_once_the_window_resets(
-    tradier_emulator_factory: Factory,
+    tradier_emulator_factory: EmulatorFactory,
 ) -> None:
     accounts = demo_accounts()
     emu = tradier_emulator_factory(
@@ -161,7 +164,7 @@ def test_a_429_with_a_60_second_window_is_retried_once_the_window_resets(
     )
     fake = FakeTime()
     results = fetch_balances_many(
-        creds(accounts), base_url=emu.base_url, retry=FAST, sleep=fake.sleep, clock=fake.clock
+        creds(accounts), base_url=emu.base_url, retry=FAST_RETRY, sleep=fake.sleep, clock=fake.clock
     )
     assert all(r.ok for r in results), [str(r.error) for r in results]
     assert emu.request_count("/accounts") == len(accounts) + 1  # the refused one asked twice
@@ -169,7 +172,7 @@ def test_a_429_with_a_60_second_window_is_retried_once_the_window_resets(
     assert 0 < waited <= 61.0  # until the broker's window reset (X-Ratelimit-Expiry), not a blind minute
 
 
-def test_a_429_past_the_budget_is_reported_at_once(tradier_emulator_factory: Factory) -> None:
+def test_a_429_past_the_budget_is_reported_at_once(tradier_emulator_factory: EmulatorFactory) -> None:
     accounts = demo_accounts()
     emu = tradier_emulator_factory(
         EmulatorConfig(accounts=accounts, rate_limit_window_seconds=60.0, faults=FaultConfig(burst_429=1))
@@ -178,7 +181,7 @@ def test_a_429_past_the_budget_is_reported_at_once(tradier_emulator_factory: Fac
     results = fetch_balances_many(
         creds(accounts),
         base_url=emu.base_url,
-        retry=FAST,
+        retry=FAST_RETRY,
         sleep=fake.sleep,
         clock=fake.clock,
         rate_limit_budget=5.0,
@@ -202,7 +205,7 @@ def test_an_exhausted_window_fails_fast_instead_of_stalling_the_caller() -> None
 
 
 def test_every_client_of_a_sync_shares_one_pool_of_connections(
-    tradier_emulator_factory: Factory, monkeypatch: pytest.MonkeyPatch
+    tradier_emulator_factory: EmulatorFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     accounts = make_accounts(40)
     emu = tradier_emulator_factory(EmulatorConfig(accounts=accounts))
@@ -249,7 +252,7 @@ def test_the_pool_keeps_one_core_busy_for_the_latency(latency_s: float, workers:
 
 
 def test_without_max_workers_the_pool_is_sized_from_the_first_round_trips(
-    tradier_emulator_factory: Factory, caplog: pytest.LogCaptureFixture
+    tradier_emulator_factory: EmulatorFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     accounts = make_accounts(20)
     emu = tradier_emulator_factory(EmulatorConfig(accounts=accounts, faults=FaultConfig(latency_ms=20)))

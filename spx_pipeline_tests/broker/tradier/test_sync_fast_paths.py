@@ -23,7 +23,6 @@ from spx_pipeline.broker.secrets import Redactor, SecretToken, secret_spellings
 from spx_pipeline.broker.tradier import (
     AccountCredential,
     RateLimiterRegistry,
-    RetryPolicy,
     account_sync,
     fetch_balances_many,
 )
@@ -34,9 +33,8 @@ from spx_pipeline.clock import wall_epoch
 from spx_pipeline.emulator import EmulatorConfig, FaultConfig, TradierEmulator, make_accounts
 from spx_pipeline.settings import Settings
 from spx_pipeline_tests.fixtures.secrets import CountedStore
+from spx_pipeline_tests.fixtures.tradier import FAST_RETRY, EmulatorFactory
 
-Factory = Callable[[EmulatorConfig], TradierEmulator]
-FAST = RetryPolicy(max_attempts=2, backoff_base=0.01, backoff_max=0.02, max_total_sleep=0.2)
 BASE = "http://127.0.0.1:9/v1"
 
 
@@ -152,7 +150,9 @@ SHARED = "shared-token-of-three"
 PLANTED = "PLANTEDtoken/echo+me=77"
 
 
-def mixed(factory: Factory, *, counted_faults: bool) -> tuple[TradierEmulator, list[AccountCredential]]:
+def mixed(
+    factory: EmulatorFactory, *, counted_faults: bool
+) -> tuple[TradierEmulator, list[AccountCredential]]:
     """Good, failing (500), refused (wrong token), shared-token and echoing accounts."""
     accounts = [replace(a, token=SHARED) if i >= 9 else a for i, a in enumerate(make_accounts(12))]
     accounts[4] = replace(accounts[4], token=PLANTED)
@@ -188,7 +188,7 @@ def sync(emulator: TradierEmulator, credentials: list[AccountCredential], **opti
     return fetch_balances_many(
         credentials,
         base_url=emulator.base_url,
-        retry=FAST,
+        retry=FAST_RETRY,
         registry=RateLimiterRegistry(clock=fake.clock, sleep=fake.sleep),
         sleep=fake.sleep,
         clock=fake.clock,
@@ -196,7 +196,9 @@ def sync(emulator: TradierEmulator, credentials: list[AccountCredential], **opti
     )
 
 
-def test_a_sync_gives_the_same_results_as_through_session_request(tradier_emulator_factory: Factory) -> None:
+def test_a_sync_gives_the_same_results_as_through_session_request(
+    tradier_emulator_factory: EmulatorFactory,
+) -> None:
     runs = []
     for session in (pooled_session(), ThroughRequest()):
         emulator, credentials = mixed(tradier_emulator_factory, counted_faults=True)
@@ -211,7 +213,9 @@ def test_a_sync_gives_the_same_results_as_through_session_request(tradier_emulat
     assert "***" in text  # the echoing account's body was redacted, not dropped
 
 
-def test_workers_taking_the_next_group_give_the_one_worker_results(tradier_emulator_factory: Factory) -> None:
+def test_workers_taking_the_next_group_give_the_one_worker_results(
+    tradier_emulator_factory: EmulatorFactory,
+) -> None:
     runs = []
     for workers in (1, 4, None):
         emulator, credentials = mixed(tradier_emulator_factory, counted_faults=False)
@@ -221,7 +225,7 @@ def test_workers_taking_the_next_group_give_the_one_worker_results(tradier_emula
 
 
 def test_each_token_is_decrypted_once_per_sync_and_the_environment_read_once(
-    tradier_emulator_factory: Factory, monkeypatch: pytest.MonkeyPatch
+    tradier_emulator_factory: EmulatorFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     accounts = [replace(a, token=SHARED) if i >= 6 else a for i, a in enumerate(make_accounts(9))]
     emulator = tradier_emulator_factory(EmulatorConfig(accounts=accounts))
@@ -242,7 +246,7 @@ def test_each_token_is_decrypted_once_per_sync_and_the_environment_read_once(
 
 
 def test_a_callers_redactor_serves_the_sync_and_one_missing_a_token_does_not(
-    tradier_emulator_factory: Factory, monkeypatch: pytest.MonkeyPatch
+    tradier_emulator_factory: EmulatorFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     accounts = make_accounts(4)
     emulator = tradier_emulator_factory(EmulatorConfig(accounts=accounts))

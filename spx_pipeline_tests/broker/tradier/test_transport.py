@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -29,10 +28,10 @@ from spx_pipeline.clock import wall_epoch
 from spx_pipeline.emulator import EmulatorConfig, FaultConfig, TradierEmulator, demo_accounts
 from spx_pipeline.emulator.ratelimit import RateLimiter
 from spx_pipeline_tests.fixtures.orders import order_form
+from spx_pipeline_tests.fixtures.tradier import EmulatorFactory
 
 MARGIN = "VA00000001"
 TOKEN = "demo-margin-token-0001"
-Factory = Callable[[EmulatorConfig], TradierEmulator]
 
 
 def make_client(emu: TradierEmulator, *, retry: RetryPolicy | None = None, **kwargs: object) -> TradierClient:
@@ -186,7 +185,7 @@ def test_connect_refused_is_not_ambiguous() -> None:
     assert info.value.maybe_sent is False
 
 
-def test_429_waits_for_expiry_then_succeeds(tradier_emulator_factory: Factory) -> None:
+def test_429_waits_for_expiry_then_succeeds(tradier_emulator_factory: EmulatorFactory) -> None:
     emu = tradier_emulator_factory(EmulatorConfig(accounts=demo_accounts(), rate_limit_window_seconds=0.5))
     emu.set_faults(FaultConfig(burst_429=1, path_prefix="/accounts"))
     with make_client(emu) as client:
@@ -251,7 +250,7 @@ def test_limiter_waits_on_headers_instead_of_hitting_429(tradier_emulator: Tradi
     assert limiter is not None and len(slept) == 1 and 19 < limiter.total_waited == slept[0] <= 20.001
 
 
-def test_client_side_quota_paces_without_server_headers(tradier_emulator_factory: Factory) -> None:
+def test_client_side_quota_paces_without_server_headers(tradier_emulator_factory: EmulatorFactory) -> None:
     emu = tradier_emulator_factory(EmulatorConfig(accounts=demo_accounts(), rate_limits_enabled=False))
     # The limiter's time stands still but for its own waits: however slow the machine, each window
     # holds exactly five requests.
