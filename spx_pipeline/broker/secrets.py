@@ -94,6 +94,23 @@ class SecretToken:
         raise TypeError("SecretToken cannot be pickled")
 
 
+def decrypted_by_fingerprint(tokens: Iterable[SecretToken]) -> dict[str, SecretToken]:
+    """Each distinct token of a run decrypted once (``SecretToken.decrypted``), by fingerprint.
+
+    Accounts behind one token share it: their stored copies are tried in order until one decrypts,
+    so one unreadable copy does not take the token from the accounts whose copies read.
+    """
+    opened: dict[str, SecretToken] = {}
+    for token in tokens:
+        held = opened.get(token.fingerprint)
+        if held is not None and isinstance(held._source, str):
+            continue
+        clear = token.decrypted()
+        if held is None or isinstance(clear._source, str):
+            opened[token.fingerprint] = clear
+    return opened
+
+
 def check_token_text(token: str) -> None:
     """Refuse a token that cannot travel intact in an ``Authorization`` header.
 

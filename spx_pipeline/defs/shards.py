@@ -27,7 +27,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from spx_pipeline.broker.secrets import Redactor, SecretToken
+from spx_pipeline.broker.secrets import Redactor, SecretToken, decrypted_by_fingerprint
 from spx_pipeline.broker.tradier import AccountCredential
 from spx_pipeline.defs.run_config import CheckedConfig, check_run_config
 from spx_pipeline.resources import TradierResource
@@ -74,8 +74,7 @@ class ShardInputs:
     def _tokens(self) -> dict[str, SecretToken]:
         """Each token of the step decrypted once (``SecretToken.decrypted``), by fingerprint: its
         requests and the redactor share the clear text instead of decrypting it each time."""
-        stored = {c.token.fingerprint: c.token for c in self.credentials}
-        return {fingerprint: token.decrypted() for fingerprint, token in stored.items()}
+        return decrypted_by_fingerprint(c.token for c in self.credentials)
 
     @cached_property
     def _redactor(self) -> Redactor:

@@ -19,6 +19,7 @@ import dagster as dg
 import pytest
 import requests
 from dagster._serdes import serialize_value
+from requests.adapters import HTTPAdapter
 
 from spx_pipeline.cli import main
 from spx_pipeline.definitions import build_definitions
@@ -190,13 +191,13 @@ def test_the_production_host_is_refused_and_nothing_is_sent(
 ) -> None:
     monkeypatch.delenv("TRADIER_ALLOW_LIVE", raising=False)
     sent: list[str] = []
-    real_request = requests.Session.request
+    real_send = HTTPAdapter.send
 
-    def spy(self: requests.Session, method: str, url: str, *args: object, **kwargs: object) -> object:
-        sent.append(url)
-        return real_request(self, method, url, *args, **kwargs)
+    def spy(self: HTTPAdapter, request: requests.PreparedRequest, *args: object, **kwargs: object) -> object:
+        sent.append(str(request.url))  # every path a request can take ends in an adapter's send
+        return real_send(self, request, *args, **kwargs)
 
-    monkeypatch.setattr(requests.Session, "request", spy)
+    monkeypatch.setattr(HTTPAdapter, "send", spy)
     live = TradierResource(base_url="https://api.tradier.com/v1")
     defs = build_definitions({**pipeline_env.resources(), "tradier": live})
     result = defs.resolve_job_def("portfolio_sync_job").execute_in_process(

@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
-from spx_pipeline.broker.secrets import Redactor, SecretToken
+from spx_pipeline.broker.secrets import Redactor, SecretToken, decrypted_by_fingerprint
 from spx_pipeline.broker.tradier.client import TradierClient
 from spx_pipeline.broker.tradier.errors import TradierError, TradierRateLimitError
 from spx_pipeline.broker.tradier.hosts import BaseUrlError, base_url_for
@@ -139,11 +139,11 @@ def sync_accounts(
     if client_kwargs.get("registry") is None:
         client_kwargs["registry"] = RateLimiterRegistry(clock=clock, sleep=sleep)
     # Each token decrypted once for the whole sync (its redactor, then every request it makes).
-    clear = {cred.token.fingerprint: cred.token for cred in creds}
-    clear = {fingerprint: token.decrypted() for fingerprint, token in clear.items()}
+    clear = decrypted_by_fingerprint(cred.token for cred in creds)
     covered = redactor is not None and all(redactor.covers(fingerprint) for fingerprint in clear)
     redact_all = redactor if redactor is not None and covered else Redactor(clear.values())
-    settings = Settings.from_env()  # one reading of the environment for every client of the sync
+    # One reading of the environment (the caller's ``environ``, else the process's) for every client.
+    settings = Settings.from_env(client_kwargs.pop("environ", None))
     # One pool of connections for every client of the sync: tokens travel per request, so a
     # connection opened for one account is reused for the next instead of one handshake each.
     pool_size = MAX_WORKERS if max_workers is None else max_workers

@@ -41,14 +41,22 @@ def prepare_session(session: requests.Session, *, trust_env: bool) -> None:
             session.headers[name] = value
 
 
+# requests' own methods as imported: a session whose class or instance replaced one (a caller's
+# subclass, a test's spy, even one patched onto ``requests.Session`` itself) is sent through them.
+_OWN_METHODS: Final = {
+    name: getattr(requests.Session, name) for name in ("request", "send", "prepare_request", "get_adapter")
+}
+
+
 def adds_nothing(session: requests.Session) -> bool:
     """Whether ``Session.request`` would add nothing to what ``send_plain`` sends.
 
     So for the transport's own sessions (``pooled_session``): no environment, cookies, auth,
-    session params or hooks, and ``request`` not replaced (a test double, a caller's subclass).
+    session params or hooks, and none of the methods a request goes through replaced.
     """
+    own, kind = vars(session), type(session)
     return (
-        type(session).request is requests.Session.request
+        all(getattr(kind, name) is method and name not in own for name, method in _OWN_METHODS.items())
         and not session.trust_env
         and session.auth is None
         and not session.params

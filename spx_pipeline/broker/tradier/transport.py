@@ -18,6 +18,7 @@ What an answer means (status → typed error, errors inside a 200) is ``answers`
 from __future__ import annotations
 
 import logging
+import os
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -57,8 +58,11 @@ _UNSENDABLE: Final = (
 )
 
 # The backoff jitter of every transport that is given no generator of its own: seeding one per
-# transport (a sync builds one per token) cost more than its requests' jitter ever draws.
+# transport (a sync builds one per token) cost more than its requests' jitter ever draws. A forked
+# child (a Celery pool process forks after importing the code location) seeds it anew, or every
+# child would draw the same delays and retry in step: the herd the jitter exists to break up.
 _JITTER: Final = random.Random()
+os.register_at_fork(after_in_child=_JITTER.seed)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,13 @@ import pytest
 import requests
 from requests.adapters import BaseAdapter
 
-from spx_pipeline.broker.secrets import Redactor, SecretToken, secret_spellings
+from spx_pipeline.broker.secrets import (
+    Redactor,
+    SecretToken,
+    decrypted_by_fingerprint,
+    secret_spellings,
+    token_fingerprint,
+)
 from spx_pipeline.broker.tradier import (
     AccountCredential,
     RateLimiterRegistry,
@@ -281,3 +287,60 @@ def test_a_transport_keeps_the_registrys_limiter_of_its_token() -> None:
     )
     unlimited = Transport(BASE, token, rate_limits=False, session=pooled_session())
     assert unlimited.limiter(Bucket.STANDARD) is None
+
+
+def test_a_session_whose_request_path_was_replaced_is_asked_through_session_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def prepared() -> requests.Session:
+        session = pooled_session()
+        session.trust_env = False  # as the transport prepares it
+        return session
+
+    on_instance = prepared()
+    on_instance.send = lambda *a, **k: None  # type: ignore[method-assign]
+    assert not adds_nothing(on_instance)
+    real = requests.Session.request
+
+    def spy(self: requests.Session, *args: Any, **kwargs: Any) -> requests.Response:
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "request", spy)
+    assert not adds_nothing(prepared())  # even patched onto requests.Session itself
+    monkeypatch.undo()
+    assert adds_nothing(prepared())
+
+
+def test_a_sync_reads_the_callers_environ_not_the_process_environment(
+    tradier_emulator: TradierEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TRADIER_BASE_URL", raising=False)
+    account = tradier_emulator.config.accounts[0]
+    credentials = [AccountCredential(account.account_id, SecretToken(account.token))]
+    environ = {"TRADIER_BASE_URL": tradier_emulator.base_url}
+    (result,) = fetch_balances_many(credentials, environ=environ, retry=FAST_RETRY)
+    assert result.ok, result.error
+    assert tradier_emulator.request_count() == 1
+
+
+def test_accounts_sharing_a_token_keep_it_when_one_stored_copy_cannot_be_read(
+    tradier_emulator_factory: EmulatorFactory,
+) -> None:
+    accounts = [replace(a, token=SHARED) for a in make_accounts(3)]
+    emulator = tradier_emulator_factory(EmulatorConfig(accounts=accounts))
+
+    def unreadable() -> str:
+        raise ValueError("cannot decrypt this copy")
+
+    broken = SecretToken(unreadable, fingerprint=token_fingerprint(SHARED))
+    for position in range(3):  # the unreadable copy first, in the middle, last
+        tokens = [SecretToken(SHARED)] * 3
+        tokens[position] = broken
+        credentials = [AccountCredential(a.account_id, t) for a, t in zip(accounts, tokens, strict=True)]
+        assert all(r.ok for r in sync(emulator, credentials)), position
+        opened = decrypted_by_fingerprint(tokens)
+        assert (
+            list(opened) == [token_fingerprint(SHARED)]
+            and opened[token_fingerprint(SHARED)].reveal() == SHARED
+        )
+    assert decrypted_by_fingerprint([broken]) == {token_fingerprint(SHARED): broken}  # fails where it is sent

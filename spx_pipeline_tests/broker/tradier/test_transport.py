@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from urllib.parse import quote, quote_plus
 
@@ -24,6 +25,7 @@ from spx_pipeline.broker.tradier import (
     TradierServerError,
     TradierTimeoutError,
 )
+from spx_pipeline.broker.tradier import transport as transport_module
 from spx_pipeline.clock import wall_epoch
 from spx_pipeline.emulator import EmulatorConfig, FaultConfig, TradierEmulator, demo_accounts
 from spx_pipeline.emulator.ratelimit import RateLimiter
@@ -417,3 +419,22 @@ def test_tagged_post_answered_with_an_unreadable_200_is_ambiguous_and_reconciles
     assert isinstance(again, OrderResult) and again.reconciled
     assert len(tradier_emulator.orders(MARGIN)) == 2
     assert tradier_emulator.request_count("/accounts", method="POST") == 2
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (a Celery pool forks its processes)")
+def test_forked_processes_draw_different_backoff_jitter() -> None:
+    """Children forked after import (a Celery pool) must not retry in step with each other."""
+    read_end, write_end = os.pipe()
+    children = []
+    for _ in range(2):
+        pid = os.fork()
+        if pid == 0:  # the child: one draw of the shared generator, then out without cleanup
+            os.write(write_end, f"{transport_module._JITTER.random()!r}\n".encode())
+            os._exit(0)
+        children.append(pid)
+    for pid in children:
+        os.waitpid(pid, 0)
+    os.close(write_end)
+    with os.fdopen(read_end) as lines:
+        draws = lines.read().split()
+    assert len(draws) == 2 and draws[0] != draws[1]
