@@ -166,19 +166,21 @@ def opt_money(value: object, *, field: str) -> Decimal | None:
 
 
 def bounded_int(limit: int) -> Callable[..., int | None]:
-    """``opt_int`` whose magnitude stays below ``limit`` (the column's integer type)."""
+    """A whole number (``1.00000000`` is one, ``1.5`` is malformed) whose magnitude stays below
+    ``limit`` (the column's integer type)."""
 
-    noun = f"{limit} a count"
+    noun, bound = f"{limit} a count", Decimal(limit)
 
     def read(value: object, *, field: str) -> int | None:
-        return _within(opt_int(value, field=field), limit, field=field, noun=noun)
+        # Bounded before the int is made: a broker's 1e9999999 would take minutes to convert.
+        number = _within(opt_decimal(value, field=field), bound, field=field, noun=noun)
+        return _whole(number, value, field=field)
 
     return read
 
 
-def opt_int(value: object, *, field: str) -> int | None:
+def _whole(number: Decimal | None, value: object, *, field: str) -> int | None:
     """Counts and ids; ``1.00000000`` is accepted, ``1.5`` is malformed."""
-    number = opt_decimal(value, field=field)
     if number is None:
         return None
     if number != number.to_integral_value():
@@ -255,3 +257,7 @@ def clean(value: Any) -> Any:
     if isinstance(value, str) and value.strip() == "null":
         return None
     return value
+
+
+opt_int: Final = bounded_int(INT64_LIMIT)
+"""Counts and ids: a whole number that fits BIGINT."""

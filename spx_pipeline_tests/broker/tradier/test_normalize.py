@@ -134,6 +134,17 @@ def test_opt_int_accepts_integral_decimals_only() -> None:
         normalize.opt_int(Decimal("1.5"), field="q")
 
 
+@pytest.mark.parametrize("value", [Decimal("1e99999"), Decimal("-1E+400"), 2**63, Decimal("9.3e18")])
+def test_counts_beyond_their_column_are_refused_before_they_become_ints(value: object) -> None:
+    """A huge exponent is refused as a malformed answer naming the field, never converted (a
+    broker's 1e9999999 would take minutes to become an int)."""
+    with pytest.raises(TradierMalformedResponseError, match=r"quantity is .*beyond the 2147483648 a count"):
+        normalize.bounded_int(normalize.INT32_LIMIT)(value, field="quantity")
+    with pytest.raises(TradierMalformedResponseError, match="beyond"):
+        normalize.opt_int(value, field="id")
+    assert normalize.bounded_int(normalize.INT32_LIMIT)(Decimal("2.147483647E+9"), field="q") == 2**31 - 1
+
+
 def test_opt_bool_and_dates() -> None:
     assert normalize.opt_bool("true", field="b") is True
     assert normalize.opt_bool(False, field="b") is False
