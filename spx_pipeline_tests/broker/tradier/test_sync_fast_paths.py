@@ -104,25 +104,49 @@ def test_the_adapter_gets_exactly_what_session_request_gave_it() -> None:
     assert all(("Authorization", "Bearer PLANTED/tok+en=42") in sent[2] for sent in fast)
 
 
-@pytest.mark.parametrize(
-    "change",
-    [
-        lambda s: setattr(s, "trust_env", True),
+HOOKED: list[str] = []
+
+# What each addition does to the request the adapter gets: it is there only if the session's own
+# ``request`` merged it, so each case shows which way the request went.
+ADDITIONS: list[tuple[str, Callable[[requests.Session], None], Callable[[tuple[Any, ...]], bool]]] = [
+    ("environment", lambda s: setattr(s, "trust_env", True), lambda sent: bool(sent[4]["proxies"])),
+    (
+        "auth",
         lambda s: setattr(s, "auth", ("user", "password")),
-        lambda s: s.params.update({"extra": "1"}),
+        lambda sent: "Basic" in dict(sent[2])["Authorization"],
+    ),
+    ("params", lambda s: s.params.update({"extra": "1"}), lambda sent: "extra=1" in sent[1]),
+    (
+        "cookies",
         lambda s: s.cookies.set("session", "abc"),
-        lambda s: s.hooks["response"].append(lambda r, *a, **k: r),
-    ],
-    ids=["environment", "auth", "params", "cookies", "hooks"],
-)
+        lambda sent: dict(sent[2]).get("Cookie") == "session=abc",
+    ),
+    (
+        "hooks",
+        lambda s: s.hooks["response"].append(lambda r, *a, **k: HOOKED.append(r.url)),
+        lambda _: bool(HOOKED),
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "change", "merged"), ADDITIONS, ids=[a[0] for a in ADDITIONS])
 def test_a_session_that_adds_to_requests_is_asked_through_session_request(
+    name: str,
     change: Callable[[requests.Session], None],
+    merged: Callable[[tuple[Any, ...]], bool],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    session = pooled_session()
-    session.trust_env = False
-    assert adds_nothing(session)
-    change(session)
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # what the environment would add
+    HOOKED.clear()
+    session, adapter = pooled_session(), Recording()
+    session.mount("http://127.0.0.1:9/", adapter)
+    transport = Transport(BASE, SecretToken("PLANTED/tok+en=42"), rate_limits=False, session=session)
+    transport.request("GET", "/accounts/VA00000001/balances")
+    assert adds_nothing(session) and not merged(adapter.seen[-1])  # the plain way: nothing added
+    change(session)  # after the transport prepared the session (it turns the environment off)
     assert not adds_nothing(session)
+    assert transport.request("GET", "/accounts/VA00000001/balances") == {"ok": {"n": 1}}
+    assert merged(adapter.seen[-1]), name  # Session.request merged the session's addition in
 
 
 def test_an_unreachable_host_fails_alike_both_ways() -> None:
