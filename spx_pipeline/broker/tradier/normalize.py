@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 from spx_pipeline.broker.tradier.errors import TradierMalformedResponseError
 from spx_pipeline.domain.money import NumberWording, to_decimal
@@ -150,12 +150,13 @@ INT32_LIMIT: Final = 2**31
 INT64_LIMIT: Final = 2**63
 
 
-N = TypeVar("N", Decimal, int)
+def _within(number: Decimal | None, limit: Decimal, *, field: str, noun: str) -> Decimal | None:
+    """``number`` unless its magnitude reaches ``limit`` (the column's type): then a refusal.
 
-
-def _within(number: N | None, limit: N, *, field: str, noun: str) -> N | None:
-    """``number`` unless its magnitude reaches ``limit`` (the column's type): then a refusal."""
-    if number is not None and abs(number) >= limit:
+    ``copy_abs`` is exact whatever its exponent; ``abs()`` rounds in the default context, which
+    overflows on a broker's ``1e9999999`` (a bare ``decimal.Overflow`` instead of this refusal).
+    """
+    if number is not None and number.copy_abs() >= limit:
         raise TradierMalformedResponseError(f"{field} is {number}, beyond the {noun} can be; refused")
     return number
 

@@ -44,7 +44,8 @@ def prepare_session(session: requests.Session, *, trust_env: bool) -> None:
 # requests' own methods as imported: a session whose class or instance replaced one (a caller's
 # subclass, a test's spy, even one patched onto ``requests.Session`` itself) is sent through them.
 _OWN_METHODS: Final = {
-    name: getattr(requests.Session, name) for name in ("request", "send", "prepare_request", "get_adapter")
+    name: getattr(requests.Session, name)
+    for name in ("request", "send", "prepare_request", "get_adapter", "merge_environment_settings")
 }
 
 
@@ -52,7 +53,8 @@ def adds_nothing(session: requests.Session) -> bool:
     """Whether ``Session.request`` would add nothing to what ``send_plain`` sends.
 
     So for the transport's own sessions (``pooled_session``): no environment, cookies, auth,
-    session params or hooks, and none of the methods a request goes through replaced.
+    session params or hooks, and none of the methods a request goes through replaced (a subclass
+    forcing a CA bundle or proxies through ``merge_environment_settings`` keeps it).
     """
     own, kind = vars(session), type(session)
     return (

@@ -134,7 +134,10 @@ def test_opt_int_accepts_integral_decimals_only() -> None:
         normalize.opt_int(Decimal("1.5"), field="q")
 
 
-@pytest.mark.parametrize("value", [Decimal("1e99999"), Decimal("-1E+400"), 2**63, Decimal("9.3e18")])
+@pytest.mark.parametrize(
+    "value",
+    [Decimal("1e99999"), Decimal("-1E+400"), 2**63, Decimal("9.3e18"), Decimal("1e9999999"), "-1e9999999"],
+)
 def test_counts_beyond_their_column_are_refused_before_they_become_ints(value: object) -> None:
     """A huge exponent is refused as a malformed answer naming the field, never converted (a
     broker's 1e9999999 would take minutes to become an int)."""
@@ -143,6 +146,15 @@ def test_counts_beyond_their_column_are_refused_before_they_become_ints(value: o
     with pytest.raises(TradierMalformedResponseError, match="beyond"):
         normalize.opt_int(value, field="id")
     assert normalize.bounded_int(normalize.INT32_LIMIT)(Decimal("2.147483647E+9"), field="q") == 2**31 - 1
+
+
+def test_money_beyond_its_column_is_refused_whatever_its_exponent() -> None:
+    for value in (Decimal("1e9999999"), "-1e9999999", Decimal("1e14")):
+        with pytest.raises(TradierMalformedResponseError, match=r"total_equity is .*beyond"):
+            normalize.opt_money(value, field="total_equity")
+    assert normalize.opt_money(Decimal("99999999999999.9999"), field="total_equity") == Decimal(
+        "99999999999999.9999"
+    )
 
 
 def test_opt_bool_and_dates() -> None:

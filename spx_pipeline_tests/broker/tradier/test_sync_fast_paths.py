@@ -137,6 +137,8 @@ def test_a_session_that_adds_to_requests_is_asked_through_session_request(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # what the environment would add
+    for bypass in ("NO_PROXY", "no_proxy"):  # a machine's own bypass list would hide it
+        monkeypatch.delenv(bypass, raising=False)
     HOOKED.clear()
     session, adapter = pooled_session(), Recording()
     session.mount("http://127.0.0.1:9/", adapter)
