@@ -23,11 +23,8 @@ from spx_pipeline.broker.secrets import (
     SecretToken,
     check_token_text,
     secret_spellings,
-    token_fingerprint,
 )
-
-_NAMES = {" ": "space", "\t": "tab", "\n": "line feed", "\r": "carriage return"}
-
+from spx_pipeline_tests.fixtures.secrets import CountedStore
 
 _NEVER = re.compile(r"(?!)")
 
@@ -109,30 +106,19 @@ def test_spellings_are_the_full_set_for_any_printable_token(token: str) -> None:
     assert set(secret_spellings(token)) == set(reference_spellings(token))
 
 
-class _Store:
-    """A credential store's lazy decryption, counted."""
-
-    def __init__(self, clear: str) -> None:
-        self.clear, self.decryptions = clear, 0
-
-    def __call__(self) -> str:
-        self.decryptions += 1
-        return self.clear
-
-
 def test_a_decrypted_token_reads_the_store_once_and_stays_a_secret() -> None:
     clear = "PLANTEDsecret-token-0042"
-    store = _Store(clear)
-    lazy = SecretToken(store, fingerprint=token_fingerprint(clear))
+    store = CountedStore()
+    lazy = store.token(clear)
     once = lazy.decrypted()
-    assert store.decryptions == 1
-    assert [once.reveal() for _ in range(3)] == [clear] * 3 and store.decryptions == 1
+    assert store.decryptions[clear] == 1
+    assert [once.reveal() for _ in range(3)] == [clear] * 3 and store.decryptions[clear] == 1
     assert once == lazy and hash(once) == hash(lazy) and once.fingerprint == lazy.fingerprint
     assert clear not in repr(once) and clear not in str(once) and clear not in f"{once}"
     with pytest.raises(TypeError):
         pickle.dumps(once)
     assert once.decrypted() is once  # already clear: nothing read again
-    assert Redactor([once])(f"echo {clear}") == "echo ***" and store.decryptions == 1
+    assert Redactor([once])(f"echo {clear}") == "echo ***" and store.decryptions[clear] == 1
 
 
 def test_a_token_that_cannot_be_decrypted_now_fails_where_it_is_sent() -> None:
