@@ -10,11 +10,19 @@ caller's transaction, with the table's unique keys enforced as before.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+
+IN_CHUNK = 500  # bound on IN (...) lists (SQLite allows 32,766 parameters; PostgreSQL more)
+
+
+def in_chunks(values: Sequence[Any]) -> Iterator[list[Any]]:
+    """``values`` in slices short enough for one ``IN (...)`` list each."""
+    for start in range(0, len(values), IN_CHUNK):
+        yield list(values[start : start + IN_CHUNK])
 
 
 def _processed(process: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
@@ -90,7 +98,9 @@ def read_columns(conn: Connection, query: sa.Select[Any]) -> dict[str, list[Any]
     raw = query.with_only_columns(*(sa.type_coerce(c, sa.types.NullType()).label(c.key) for c in selected))
     result = conn.execute(raw)
     coltypes = [d[1] for d in result.cursor.description]  # the driver's type codes (psycopg2 needs them)
-    rows = result.all()
+    # The driver's tuples: SQLAlchemy would wrap each in a Row only for it to be taken apart again.
+    rows = result.cursor.fetchall()
+    result.close()
     dialect = conn.dialect
     out: dict[str, list[Any]] = {}
     for i, column in enumerate(selected):
@@ -103,4 +113,16 @@ def read_columns(conn: Connection, query: sa.Select[Any]) -> dict[str, list[Any]
             except TypeError:  # an unhashable raw value (none of our column types returns one)
                 values = [process(v) for v in values]
         out[column.key] = values
+    return out
+
+
+def read_columns_in(
+    conn: Connection, query: sa.Select[Any], column: sa.ColumnElement[Any], values: Sequence[Any]
+) -> dict[str, list[Any]]:
+    """``read_columns`` of the rows of ``query`` whose ``column`` is one of ``values`` (any number of
+    them: read ``IN_CHUNK`` at a time and joined column by column)."""
+    out: dict[str, list[Any]] = {c.key: [] for c in query.selected_columns}
+    for chunk in in_chunks(sorted(set(values))):
+        for name, got in read_columns(conn, query.where(column.in_(chunk))).items():
+            out[name].extend(got)
     return out

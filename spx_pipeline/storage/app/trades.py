@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from spx_pipeline.domain.trades import Trade, TradeEvent, TradeOrder, TradePlan, TradeState
 from spx_pipeline.domain.trades.states import TERMINAL, check_transition
-from spx_pipeline.storage.app.bulk import insert_columns, read_columns
+from spx_pipeline.storage.app.bulk import in_chunks, insert_columns, read_columns
 from spx_pipeline.storage.app.database import AppDatabase
 from spx_pipeline.storage.app.tables import trade_events, trade_orders, trades
 from spx_pipeline.storage.app.trade_rows import (
@@ -38,7 +38,6 @@ from spx_pipeline.storage.app.trade_rows import (
 _plan_terms = operator.attrgetter(
     *(f.name for f in dataclasses.fields(TradePlan) if f.name != "recommendation_run_id")
 )
-_CHUNK = 500  # bound on IN (...) lists (SQLite allows 32,766 parameters; PostgreSQL more)
 _PLAN_ATTEMPTS = 3  # each lost race means another run committed a trade this one then reads
 
 
@@ -148,7 +147,7 @@ class TradeStore:
                 found = list(_trades_by_id(conn, list(trade_ids), query).values())
             elif account_ids is not None:
                 found = []
-                for chunk in _chunks(sorted(set(account_ids))):
+                for chunk in in_chunks(sorted(set(account_ids))):
                     found += _read_trades(conn, query.where(trades.c.account_id.in_(chunk)))
             else:
                 found = _read_trades(conn, query)
@@ -162,7 +161,7 @@ class TradeStore:
         """Every order of the given trades, by trade, in (leg, seq) order."""
         out: dict[str, list[TradeOrder]] = {}
         with self.db.engine.connect() as conn:
-            for chunk in _chunks(sorted(set(trade_ids))):
+            for chunk in in_chunks(sorted(set(trade_ids))):
                 query = sa.select(trade_orders).where(trade_orders.c.trade_id.in_(chunk))
                 for row in conn.execute(query).mappings():
                     order = order_from_row(row)
@@ -175,7 +174,7 @@ class TradeStore:
         """Orders the accounts' trades sent in ``sessions`` (the day-trade window)."""
         out: list[TradeOrder] = []
         with self.db.engine.connect() as conn:
-            for chunk in _chunks(sorted(set(account_ids))):
+            for chunk in in_chunks(sorted(set(account_ids))):
                 query = sa.select(trade_orders).where(
                     trade_orders.c.account_id.in_(chunk), trade_orders.c.session_date.in_(list(sessions))
                 )
@@ -211,15 +210,10 @@ class TradeStore:
         return stored
 
 
-def _chunks(values: Sequence[str]) -> Iterable[list[str]]:
-    for start in range(0, len(values), _CHUNK):
-        yield list(values[start : start + _CHUNK])
-
-
 def _trades_by_id(conn: Connection, ids: Sequence[str], query: sa.Select | None = None) -> dict[str, Trade]:
     base = query if query is not None else sa.select(trades)
     out: dict[str, Trade] = {}
-    for chunk in _chunks(sorted(set(ids))):
+    for chunk in in_chunks(sorted(set(ids))):
         for trade in _read_trades(conn, base.where(trades.c.trade_id.in_(chunk))):
             out[trade.trade_id] = trade
     return out

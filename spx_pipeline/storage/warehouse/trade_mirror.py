@@ -4,12 +4,15 @@ The app database decides; the warehouse holds what analysts read. Each copy take
 warehouse does not have yet (newer versions of trades and orders, newer events) from a recent
 window plus every live trade, writes it in one transaction and publishes it as the ``trades``
 stage, so every run that touched trades, including one killed before it published, is caught up
-by the next. Placement runs that died before publishing their ``order_placements`` rows are
+by the next. Only keys and versions of the window are read to find what is missing; whole rows
+are read for those alone (by the tenth day a window holds ten days of trades, nearly all of them
+copied long ago). Placement runs that died before publishing their ``order_placements`` rows are
 published by the next copy too, once they are older than a placement can take.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,7 +20,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from spx_pipeline.domain.trades import TERMINAL
-from spx_pipeline.storage.app.bulk import read_columns
+from spx_pipeline.storage.app.bulk import read_columns, read_columns_in
 from spx_pipeline.storage.app.database import AppDatabase
 from spx_pipeline.storage.app.tables import order_placements, trade_events, trade_orders, trades
 from spx_pipeline.storage.warehouse.schema import column_names
@@ -46,31 +49,38 @@ def _app_frame(appdb: AppDatabase, query: sa.Select) -> pd.DataFrame:
     infers each column from the same values without a tuple or dict per row.
     """
     with appdb.engine.connect() as conn:
-        columns = read_columns(conn, query)
+        return _frame(read_columns(conn, query))
+
+
+def _frame(columns: dict[str, list]) -> pd.DataFrame:
     if not columns or not len(next(iter(columns.values()))):
         return pd.DataFrame()
     return pd.DataFrame(columns)
 
 
 def _newer(tx: WarehouseTransaction, app: pd.DataFrame, table: str, key: str, version: str) -> pd.DataFrame:
-    """Rows of ``app`` whose ``version`` is above the highest ``table`` has published for their ``key``."""
+    """Keys of ``app`` whose ``version`` is above the highest ``table`` has published for their key
+    (joined inside DuckDB: a window holds hundreds of thousands of keys by its tenth day)."""
     if app.empty:
         return app
-    known = tx.query(
-        f"SELECT {key}, max({version}) AS {version} FROM published.{table} "
-        f"WHERE {key} IN (SELECT unnest(?)) GROUP BY {key}",
-        [sorted(app[key].unique())],
-    )
-    if known.empty:
-        return app
-    merged = app.merge(known, on=key, how="left", suffixes=("", "_known"))
-    keep = merged[f"{version}_known"].isna() | (merged[version] > merged[f"{version}_known"])
-    return app[keep.to_numpy()]
+    view = f"_spx_keys_{uuid.uuid4().hex}"
+    tx.con.register(view, app[[key, version]])
+    try:
+        return tx.query(
+            f"SELECT k.{key}, k.{version} FROM {view} AS k LEFT JOIN ("
+            f"SELECT {key}, max({version}) AS known FROM published.{table} "
+            f"WHERE {key} IN (SELECT {key} FROM {view}) GROUP BY {key}"
+            f") AS p USING ({key}) WHERE p.known IS NULL OR k.{version} > p.known"
+        )
+    finally:
+        tx.con.unregister(view)
 
 
 @dataclass(frozen=True, slots=True)
 class AppTrades:
-    """What a copy reads of the app database: the window's trades, orders, events and placement runs."""
+    """What a copy reads of the app database first: keys and versions of the window's trades
+    (``trade_id``, ``version``), orders (``tag``, ``version``) and events (``trade_id``, ``seq``),
+    and its placement runs."""
 
     trades: pd.DataFrame
     orders: pd.DataFrame
@@ -81,16 +91,21 @@ class AppTrades:
 def read_app_trades(appdb: AppDatabase, *, now: datetime) -> AppTrades:
     """The app database's side of a copy: a recent window plus every live trade and its orders."""
     since = now - MIRROR_WINDOW
-    live = trades.c.state.not_in([str(s) for s in TERMINAL])
-    app_trades = _app_frame(appdb, sa.select(trades).where(sa.or_(trades.c.updated_at >= since, live)))
-    ids = sorted(app_trades["trade_id"].unique()) if len(app_trades) else []
+    in_window = sa.or_(trades.c.updated_at >= since, trades.c.state.not_in([str(s) for s in TERMINAL]))
+    app_trades = _app_frame(appdb, sa.select(trades.c.trade_id, trades.c.version).where(in_window))
     app_orders = _app_frame(
         appdb,
-        sa.select(trade_orders).where(
-            sa.or_(trade_orders.c.updated_at >= since, trade_orders.c.trade_id.in_(ids))
+        sa.select(trade_orders.c.tag, trade_orders.c.version).where(
+            sa.or_(
+                trade_orders.c.updated_at >= since,
+                trade_orders.c.trade_id.in_(sa.select(trades.c.trade_id).where(in_window)),
+            )
         ),
     )
-    app_events = _app_frame(appdb, sa.select(trade_events).where(trade_events.c.occurred_at >= since))
+    app_events = _app_frame(
+        appdb,
+        sa.select(trade_events.c.trade_id, trade_events.c.seq).where(trade_events.c.occurred_at >= since),
+    )
     placements = _app_frame(
         appdb,
         sa.select(order_placements.c.run_id, sa.func.max(order_placements.c.recorded_at).label("last"))
@@ -98,6 +113,23 @@ def read_app_trades(appdb: AppDatabase, *, now: datetime) -> AppTrades:
         .group_by(order_placements.c.run_id),
     )
     return AppTrades(app_trades, app_orders, app_events, placements)
+
+
+def _rows_of(appdb: AppDatabase, table: sa.Table, key: str, keys: pd.DataFrame) -> pd.DataFrame:
+    """The app database's rows of ``table`` whose ``key`` is among ``keys`` (all of their columns)."""
+    if keys.empty:
+        return keys
+    with appdb.engine.connect() as conn:
+        return _frame(read_columns_in(conn, sa.select(table), table.c[key], keys[key].tolist()))
+
+
+def _events_of(appdb: AppDatabase, keys: pd.DataFrame) -> pd.DataFrame:
+    """The events ``keys`` names by (trade_id, seq): those of their trades, then just those seqs."""
+    rows = _rows_of(appdb, trade_events, "trade_id", keys)
+    if rows.empty:
+        return rows
+    wanted = keys.drop_duplicates().merge(rows, on=["trade_id", "seq"], how="inner")
+    return wanted[list(rows.columns)]
 
 
 def mirror_trades(appdb: AppDatabase, warehouse: Warehouse, *, run_id: str, now: datetime) -> MirrorCounts:
@@ -112,9 +144,11 @@ def copy_trades(
 ) -> MirrorCounts:
     """``mirror_trades`` inside a transaction the caller holds (a stage writing its own rows in the
     same one commits once): what the warehouse lacks of ``app`` is written and published."""
-    new_trades = _newer(tx, app.trades, "trades", "trade_id", "version")
-    new_orders = _newer(tx, app.orders, "trade_orders", "tag", "version")
-    new_events = _newer(tx, app.events, "trade_events", "trade_id", "seq")
+    new_trades = _rows_of(appdb, trades, "trade_id", _newer(tx, app.trades, "trades", "trade_id", "version"))
+    new_orders = _rows_of(
+        appdb, trade_orders, "tag", _newer(tx, app.orders, "trade_orders", "tag", "version")
+    )
+    new_events = _events_of(appdb, _newer(tx, app.events, "trade_events", "trade_id", "seq"))
     repaired = _repair_placements(appdb, tx, app.placements, run_id=run_id, now=now)
     counts = MirrorCounts(len(new_trades), len(new_orders), len(new_events), repaired)
     if counts.trade_versions or counts.order_versions or counts.events:

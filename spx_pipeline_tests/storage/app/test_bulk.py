@@ -9,7 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from spx_pipeline.domain.trades import Trade, TradeState
-from spx_pipeline.storage.app.bulk import insert_columns, insert_rows, read_columns
+from spx_pipeline.storage.app import bulk
+from spx_pipeline.storage.app.bulk import insert_columns, insert_rows, read_columns, read_columns_in
 from spx_pipeline.storage.app.database import AppDatabase
 from spx_pipeline.storage.app.tables import trades
 from spx_pipeline.storage.app.trade_rows import TRADE, trade_values
@@ -93,3 +94,24 @@ def test_read_columns_holds_the_values_and_types_sqlalchemys_rows_hold(app_db: A
     )
     with app_db.engine.connect() as conn:
         assert read_columns(conn, latest)["last"] == [conn.execute(latest).scalar_one()]
+
+
+def test_read_columns_in_reads_every_named_row_across_in_lists(
+    app_db: AppDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More keys than one IN list holds (here 2 per list), repeated keys and unknown keys: the rows
+    ``read_columns`` reads with the keys as one condition, each once."""
+    monkeypatch.setattr(bulk, "IN_CHUNK", 2)
+    made = _trades("VF")
+    with app_db.engine.begin() as conn:
+        insert_rows(conn, trades, [trade_values(t) for t in made])
+    wanted = [made[2].trade_id, made[0].trade_id, made[2].trade_id, "T-none", made[1].trade_id]
+    query = sa.select(trades.c.trade_id, trades.c.version, trades.c.limit_price)
+    with app_db.engine.connect() as conn:
+        got = read_columns_in(conn, query, trades.c.trade_id, wanted)
+        whole = read_columns(conn, query.where(trades.c.trade_id.in_(wanted)))
+        nothing = read_columns_in(conn, query, trades.c.trade_id, [])
+    assert list(got) == list(whole)
+    assert sorted(zip(*got.values(), strict=True)) == sorted(zip(*whole.values(), strict=True))
+    assert len(got["trade_id"]) == 3
+    assert nothing == {"trade_id": [], "version": [], "limit_price": []}

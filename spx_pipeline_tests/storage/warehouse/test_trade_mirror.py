@@ -12,10 +12,12 @@ import pytest
 import sqlalchemy as sa
 
 from spx_pipeline.domain.trades import BrokerFacts, Trade, TradeState, entry_intent
+from spx_pipeline.storage.app import bulk
 from spx_pipeline.storage.app.claims import claim_entry, record_facts
 from spx_pipeline.storage.app.database import AppDatabase
 from spx_pipeline.storage.app.tables import order_placements, trades
 from spx_pipeline.storage.app.trades import TradeStore
+from spx_pipeline.storage.warehouse import trade_mirror
 from spx_pipeline.storage.warehouse.store import Warehouse, WarehouseTransaction
 from spx_pipeline.storage.warehouse.trade_mirror import (
     copy_trades,
@@ -100,6 +102,46 @@ def test_only_versions_newer_than_the_warehouses_are_copied(
         "SELECT run_id FROM trades WHERE trade_id = ? AND version = 3", [first.trade_id]
     )
     assert list(copied_by["run_id"]) == ["m-2"]
+
+
+def test_whole_rows_are_read_only_for_what_the_warehouse_lacks(
+    sqlite_app_db: AppDatabase, warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keys and versions of the whole window are compared; rows are read for the changed trade alone."""
+    store, (first, second) = _day_of_trades(sqlite_app_db)
+    mirror_trades(sqlite_app_db, warehouse, run_id="m-1", now=later(T0, 2))
+    current = store.trade(second.trade_id)
+    assert current is not None
+    store.advance(current, dataclasses.replace(current, state=TradeState.ABANDONED), reason="gone",
+                  at=later(T0, 5), run_id="r-2")  # fmt: skip
+    asked: list[tuple[str, list[object]]] = []
+    real = trade_mirror.read_columns_in
+
+    def spy(conn, query, column, values):  # type: ignore[no-untyped-def]
+        asked.append((column.table.name, sorted(values)))
+        return real(conn, query, column, values)
+
+    monkeypatch.setattr(trade_mirror, "read_columns_in", spy)
+    counts = mirror_trades(sqlite_app_db, warehouse, run_id="m-2", now=later(T0, 6))
+    assert (counts.trade_versions, counts.order_versions, counts.events) == (1, 0, 1)
+    assert asked == [("trades", [second.trade_id]), ("trade_events", [second.trade_id])]
+    assert _versions(warehouse, "trade_events", "trade_id", "seq") == {
+        (first.trade_id, 1), (first.trade_id, 2), (second.trade_id, 1), (second.trade_id, 2)
+    }  # fmt: skip
+
+
+@both_backends
+def test_a_window_of_more_trades_than_one_in_list_is_copied_whole(
+    sqlite_app_db: AppDatabase, warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk, "IN_CHUNK", 7)
+    plans = [(make_plan(account_id=f"VA{i:08d}"), None) for i in range(30)]
+    TradeStore(sqlite_app_db).plan(plans, run_id="rec-1", now=T0)
+    counts = mirror_trades(sqlite_app_db, warehouse, run_id="m-1", now=later(T0, 1))
+    assert (counts.trade_versions, counts.events) == (30, 30)
+    stored = warehouse.query("SELECT trade_id, version FROM published.trades")
+    assert sorted(stored["trade_id"]) == sorted(plan.trade_id for plan, _ in plans)
+    assert mirror_trades(sqlite_app_db, warehouse, run_id="m-2", now=later(T0, 2)).total == 0
 
 
 def _placements(db: AppDatabase, run_id: str, at) -> None:
