@@ -90,6 +90,7 @@ bench: setup
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/pipeline.py --reconcile
 	$(BIN)/python bench/reconcile.py
+	$(BIN)/python bench/trade_mirror.py
 	$(BIN)/python bench/soak.py --runs 50 --kills 6
 	$(BIN)/python bench/warehouse_backends.py
 
