@@ -13,14 +13,13 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
-from spx_pipeline.domain.orders import OrderPayloadError
+from spx_pipeline.domain.orders import OrderPayloadError, t1_request
 from spx_pipeline.domain.sizing import MULTIPLIER
 from spx_pipeline.domain.ticks import round_to_tick
 from spx_pipeline.domain.trades.ids import order_tag
 from spx_pipeline.domain.trades.records import Leg, LocalStatus, TradeOrder, TradePlan, display_type
 from spx_pipeline.domain.tradier.enums import OrderType, Side
 from spx_pipeline.domain.tradier.order_requests import (
-    OcoOrderRequest,
     OptionLeg,
     OptionOrderRequest,
     OrderRequest,
@@ -181,20 +180,9 @@ def t1_intent(plan: TradePlan, seq: int, quantity: int, *, reason: str) -> Order
     if plan.t1_price is None:
         raise OrderPayloadError("t1_price", None, "the plan has no T1 target")
     tag = order_tag(plan.tag, Leg.T1, seq)
-    target = OptionLeg.build(
-        plan.option_symbol, Side.SELL_TO_CLOSE, quantity, OrderType.LIMIT, price=plan.t1_price
+    request = t1_request(
+        plan.option_symbol, quantity, plan.t1_price, plan.stop_price, duration=DURATION, tag=tag
     )
-    if plan.stop_price is None:
-        request: OrderRequest = OptionOrderRequest.build(target, duration=DURATION, tag=tag)
-    else:
-        guard = OptionLeg.build(
-            plan.option_symbol, Side.SELL_TO_CLOSE, quantity, OrderType.STOP, stop=plan.stop_price
-        )
-        if plan.stop_price >= plan.t1_price:
-            raise OrderPayloadError(
-                "stop", plan.stop_price, f"the OCO stop must be below its target {plan.t1_price}"
-            )
-        request = OcoOrderRequest.build(target, guard, duration=DURATION, tag=tag)
     return _intent(plan, Leg.T1, seq, request, reason=reason)
 
 
