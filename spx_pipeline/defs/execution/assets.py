@@ -215,9 +215,8 @@ def position_reconciliation(
     wh, read, session, reported = step.wh, step.read, step.session, step.reported
     active = app_db.credential_listing().active_account_ids()
     errors: dict[str, str] = {}
-    for stage in ("orders", "positions"):  # without the orders, our own fills are unknown too
-        failures = reads.broker_state_failures(wh, read, stage)
-        for account, message in zip(failures["account_id"], failures["message"], strict=True):
+    for stage, failed in reads.broker_state_failures(wh, read).items():  # orders first
+        for account, message in failed.items():
             errors.setdefault(account, f"{stage} not read: {message}")
     first = sessions_back(session, config.history_sessions)[0]
     fills = filled_quantities(reads.fidelity_history(wh, first), session=session)
