@@ -43,13 +43,13 @@ class OrderIntent:
     seq: int
     """Which order of its leg this is for the trade: 1 first, then 2, 3... for later orders of that leg."""
     request: OrderRequest
-    """The checked Tradier request; its tag is ``order_tag`` of the trade, leg and seq, claimed in the
-    app database before sending."""
+    """The checked Tradier request, as it would be POSTed."""
     reason: str
     """Why this order now (e.g. the T1 slice and what it covers); stored as the claim's message."""
 
     @property
     def tag(self) -> str:
+        """``order_tag`` of the trade, leg and seq: unique, claimed in the app database before sending."""
         return self.request.tag or ""
 
     @property
