@@ -2,7 +2,7 @@
 
 Handlers live in ``endpoints/`` by area and join ``ROUTES`` where they are defined
 (``@ROUTES.add("GET", r"^/v1/...$")``); this module holds only the vocabulary they share and the
-table they join, so that no handler module imports another and the dispatcher imports none.
+table they join, so that no handler module imports another. Importing ``endpoints`` fills the table.
 """
 
 from __future__ import annotations
