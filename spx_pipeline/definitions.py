@@ -20,12 +20,15 @@ from typing import Any, TypeVar
 
 import dagster as dg
 
-from spx_pipeline.defs.execution.broker_reads import sharded_broker_state
-from spx_pipeline.defs.portfolio.balance_steps import sharded_tradier_balances
+from spx_pipeline.defs.execution.broker_reads import BROKER_STATE_READ
+from spx_pipeline.defs.portfolio.balance_steps import BALANCE_READ
+from spx_pipeline.defs.shards import sharded_read
 from spx_pipeline.resources.executor import executor_from_settings
 from spx_pipeline.settings import VARIABLES, Settings
 
 _PACKAGE_DIR = Path(__file__).parent
+# The broker reads that may run as shard steps, by the name of their one-step asset.
+SHARDED_READS = {read.name: read for read in (BALANCE_READ, BROKER_STATE_READ)}
 T = TypeVar("T")
 
 
@@ -100,11 +103,14 @@ def sharded_reads(assets: list[T], shards: int) -> list[T]:
     """
     if shards <= 1:
         return assets
-    sharded = {"tradier_balances": sharded_tradier_balances, "broker_state": sharded_broker_state}
 
     def swap(item: T) -> T:
-        if isinstance(item, dg.AssetsDefinition) and item.is_executable and item.node_def.name in sharded:
-            return sharded[item.node_def.name](shards)  # type: ignore[return-value]
+        if (
+            isinstance(item, dg.AssetsDefinition)
+            and item.is_executable
+            and item.node_def.name in SHARDED_READS
+        ):
+            return sharded_read(SHARDED_READS[item.node_def.name], shards=shards)  # type: ignore[return-value]
         return item
 
     return [swap(item) for item in assets]

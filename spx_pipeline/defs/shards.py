@@ -162,6 +162,17 @@ class AccountsConfig(CheckedConfig):
 ONE_STEP_RESOURCES = frozenset({"app_db", "tradier", "warehouse", "clock"})
 
 
+def one_step_asset(read: ShardedRead[Any]) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
+    """Decorator: the one-step asset of ``read`` (its body calls ``read_in_one_step``), named as the
+    read, writing its tables after its upstream assets, in the warehouse pool."""
+    return dg.multi_asset(
+        specs=[spec.replace_attributes(deps=read.upstream) for spec in read.specs],
+        name=read.name,
+        pool=WAREHOUSE_POOL,
+        required_resource_keys=set(ONE_STEP_RESOURCES),
+    )
+
+
 def read_in_one_step(
     read: ShardedRead[T], context: dg.AssetExecutionContext, config: AccountsConfig
 ) -> Iterator[dg.MaterializeResult]:

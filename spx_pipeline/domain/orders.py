@@ -110,17 +110,52 @@ def entry_order(
     )
 
 
-def t1_scale_order(
+def t1_request(
+    option_symbol: object,
+    quantity: object,
+    target: object,
+    stop: object = None,
+    *,
+    duration: object = "day",
+    tag: object = None,
+    preview: object = False,
+) -> OptionOrderRequest | OcoOrderRequest:
+    """The T1 slice as one order: a ``sell_to_close`` limit at the target, with a protective stop an OCO.
+
+    A plain T1 limit leaves the T1 contracts without a stop until the target fills, so a position
+    sized on ``entry - stop`` could lose the whole premium on that slice. As an OCO both exits work
+    at once and whichever fills cancels the other. Tradier's ``class=oco`` indexes every per-order
+    key from 0 (``side[0]``, ``price[0]``, ``stop[1]``...) with a global ``duration``; the legs must
+    differ in type and share the option symbol. Leg 0 is the ``limit`` at the target, leg 1 the
+    ``stop`` at the protective trigger, which must be below the target. Without a stop (no stop
+    plan: the runner's stop goes to breakeven after the T1 fill) the target limit goes alone.
+    """
+    limit = OptionLeg.build(
+        option_symbol, Side.SELL_TO_CLOSE, quantity, OrderType.LIMIT, price=target, duration=duration
+    )
+    if stop is None:
+        return OptionOrderRequest.build(limit, duration=duration, tag=tag, preview=preview)
+    guard = OptionLeg.build(
+        option_symbol, Side.SELL_TO_CLOSE, quantity, OrderType.STOP, stop=stop, duration=duration
+    )
+    assert guard.stop is not None and limit.price is not None
+    if guard.stop >= limit.price:
+        raise OrderPayloadError("stop", stop, f"the OCO stop must be below its target {fixed(limit.price)}")
+    return OcoOrderRequest.build(limit, guard, duration=duration, tag=tag, preview=preview)
+
+
+def t1_order(
     option_symbol: str,
     position_quantity: int,
     t1_quantity: int,
     limit_price: object,
+    stop_price: object = None,
     *,
     duration: str = "day",
     tag: str | None = None,
     preview: bool = False,
 ) -> dict[str, str]:
-    """Take the first target on part of the position, leaving a runner: ``sell_to_close`` limit."""
+    """Take the first target on part of the position, leaving a runner: ``t1_request``'s form."""
     position = whole_contracts(position_quantity, "position_quantity")
     if position < 2:
         raise OrderPayloadError(
@@ -131,52 +166,10 @@ def t1_scale_order(
         raise OrderPayloadError(
             "t1_quantity", t1_quantity, f"must be below the position of {position} so a runner remains"
         )
-    return option_order(
-        option_symbol,
-        "sell_to_close",
-        t1,
-        "limit",
-        duration=duration,
-        price=limit_price,
-        tag=tag,
-        preview=preview,
+    request = t1_request(
+        option_symbol, t1, limit_price, stop_price, duration=duration, tag=tag, preview=preview
     )
-
-
-def t1_oco_order(
-    option_symbol: str,
-    position_quantity: int,
-    t1_quantity: int,
-    limit_price: object,
-    stop_price: object,
-    *,
-    duration: str = "day",
-    tag: str | None = None,
-    preview: bool = False,
-) -> dict[str, str]:
-    """The T1 slice as a Tradier one-cancels-other: a target limit and a protective stop.
-
-    A plain T1 limit leaves the T1 contracts without a stop until the target fills, so a position
-    sized on ``entry - stop`` could lose the whole premium on that slice. As an OCO both exits work
-    at once and whichever fills cancels the other. Tradier's ``class=oco`` indexes every per-order
-    key from 0 (``side[0]``, ``price[0]``, ``stop[1]``...) with a global ``duration``; the legs must
-    differ in type and share the option symbol. Leg 0 is the ``limit`` at the target, leg 1 the
-    ``stop`` at the protective trigger, which must be below the target.
-    """
-    # The T1 slice's own rules first (a runner remains, tag), then the two legs of the one order.
-    t1_scale_order(option_symbol, position_quantity, t1_quantity, limit_price, duration=duration, tag=tag)
-    target = OptionLeg.build(
-        option_symbol, Side.SELL_TO_CLOSE, t1_quantity, OrderType.LIMIT, price=limit_price
-    )
-    guard = OptionLeg.build(
-        option_symbol, Side.SELL_TO_CLOSE, t1_quantity, OrderType.STOP, stop=stop_price, duration=duration
-    )
-    assert guard.stop is not None and target.price is not None
-    if guard.stop >= target.price:
-        raise OrderPayloadError(
-            "stop", stop_price, f"the OCO stop must be below its limit {fixed(target.price)}"
-        )
-    return OcoOrderRequest.build(target, guard, duration=duration, tag=tag, preview=preview).to_form()
+    return request.to_form()
 
 
 def payload_summary(payload: Mapping[str, str]) -> dict[str, str | None]:
@@ -327,21 +320,10 @@ def build_ticket_legs(
     if position >= 2:
         t1_qty = t1_quantity_for(position, Decimal(setup.t1_fraction))
         t1_price = t1_limit_price(entry, Decimal(setup.t1_gain_pct))
-        if setup.stop_premium is None:
-            legs["t1"] = t1_scale_order(
-                symbol, position, t1_qty, t1_price, duration=duration, tag=leg_tag("t1"), preview=preview
-            )
-        else:
-            legs["t1"] = t1_oco_order(
-                symbol,
-                position,
-                t1_qty,
-                t1_price,
-                stop,
-                duration=duration,
-                tag=leg_tag("t1"),
-                preview=preview,
-            )
+        legs["t1"] = t1_order(
+            symbol, position, t1_qty, t1_price, None if setup.stop_premium is None else stop,
+            duration=duration, tag=leg_tag("t1"), preview=preview,
+        )  # fmt: skip
         runner = position - t1_qty
     limit = None
     if setup.runner_stop_limit_offset is not None:

@@ -17,7 +17,7 @@ from decimal import ROUND_FLOOR, Decimal
 
 from spx_pipeline.domain.money import MoneyLike, floor_units, four_places, to_money
 from spx_pipeline.domain.risk_context import RiskContext
-from spx_pipeline.domain.sizing_reasons import SizingFacts, no_budget_reason, sizing_reason
+from spx_pipeline.domain.sizing_reasons import Limit, SizingFacts, no_budget_reason, sizing_reason
 from spx_pipeline.domain.ticks import MAX_PRICE as MAX_PREMIUM
 
 MULTIPLIER = 100
@@ -101,6 +101,11 @@ def _bind(caps: Sequence[tuple[str, int | None]]) -> tuple[int, str]:
     return contracts, next(name for count, name in known if count == contracts)
 
 
+def _limit(total: Decimal | None, used: Decimal) -> Limit[Decimal] | None:
+    """A budget and what ``used`` leaves of it (never below 0); None when the budget is not known."""
+    return None if total is None else Limit(total, max(total - used, Decimal(0)))
+
+
 def size_position(
     ctx: RiskContext,
     premium: MoneyLike,
@@ -132,21 +137,16 @@ def size_position(
     risk_each = (entry - stop) * MULTIPLIER + fee if stop is not None else cost_each
     if budget is None or budget == 0:
         return SizingResult(0, Decimal(0), risk_each, "no_risk_budget", no_budget_reason(budget))
-    daily, bp = ctx.max_daily_risk_dollars, ctx.buying_power()
-    dtbp = ctx.day_trade_buying_power if same_day else None
-    daily_left = None if daily is None else max(daily - spent.risk, Decimal(0))
-    bp_left = None if bp is None else max(bp - spent.cost, Decimal(0))
-    dtbp_left = None if dtbp is None else max(dtbp - spent.same_day_cost, Decimal(0))
+    daily = _limit(ctx.max_daily_risk_dollars, spent.risk)
+    bp = _limit(ctx.buying_power(), spent.cost)
+    dtbp = _limit(ctx.day_trade_buying_power if same_day else None, spent.same_day_cost)
     contracts, binding = _bind(
         [
             ("max_risk", _floor_div(budget, risk_each)),
-            ("daily_max_risk", None if daily_left is None else _floor_div(daily_left, risk_each)),
-            ("buying_power", None if bp_left is None else _floor_div(bp_left, cost_each)),
-            ("day_trade_buying_power", None if dtbp_left is None else _floor_div(dtbp_left, cost_each)),
+            ("daily_max_risk", None if daily is None else _floor_div(daily.left, risk_each)),
+            ("buying_power", None if bp is None else _floor_div(bp.left, cost_each)),
+            ("day_trade_buying_power", None if dtbp is None else _floor_div(dtbp.left, cost_each)),
         ]
     )
-    facts = SizingFacts(
-        contracts, binding, budget, risk_each, cost_each, stop is not None,
-        bp, bp_left, dtbp, dtbp_left, daily, daily_left,
-    )  # fmt: skip
+    facts = SizingFacts(contracts, binding, budget, risk_each, cost_each, stop is not None, bp, dtbp, daily)
     return SizingResult(contracts, cost_each * contracts, risk_each, binding, sizing_reason(facts))

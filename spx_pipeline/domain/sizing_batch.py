@@ -28,7 +28,13 @@ from spx_pipeline.domain.money import (
 )
 from spx_pipeline.domain.risk_context import RiskArrays
 from spx_pipeline.domain.sizing import DEFAULT_FEE, MAX_PREMIUM, MULTIPLIER, Committed, stop_premium_value
-from spx_pipeline.domain.sizing_reasons import SizingFacts, dollars_of_units, no_budget_reason, sentence
+from spx_pipeline.domain.sizing_reasons import (
+    Limit,
+    SizingFacts,
+    dollars_of_units,
+    no_budget_reason,
+    sentence,
+)
 
 
 @dataclass(slots=True)
@@ -74,6 +80,35 @@ class CommittedArrays:
 
 
 @dataclass(frozen=True, slots=True)
+class LimitColumns:
+    """One budget beside the max risk, for every row: its total and what earlier trades and setups
+    left of it (the cap sizes from what is left). -1: unknown, and for ``left`` also where the limit
+    does not apply (day-trade buying power outside a same-day expiry)."""
+
+    total: npt.NDArray[np.int64]
+    left: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(
+        cls, total: npt.NDArray[np.int64], used: npt.NDArray[np.int64], applies: npt.ArrayLike = True
+    ) -> LimitColumns:
+        known = (total != UNKNOWN) & np.asarray(applies, dtype=bool)
+        return cls(total, np.where(known, np.maximum(total - used, 0), UNKNOWN).astype(np.int64))
+
+    def cap(self, each: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Whole contracts at ``each`` that what is left allows (no cap: the int64 maximum)."""
+        return np.where(self.left != UNKNOWN, self.left // each, np.iinfo(np.int64).max)
+
+    def quoted(self) -> list[tuple[int, int] | None]:
+        """Each row's (total, left) as its sentence quotes it; None where unknown or not applying.
+        Bare pairs rather than ``Limit``s: a batch quotes them for every row."""
+        return [
+            None if left == UNKNOWN else (total, left)
+            for total, left in zip(self.total.tolist(), self.left.tolist(), strict=True)
+        ]
+
+
+@dataclass(frozen=True, slots=True)
 class SizingBatch:
     """``size_position`` for many contexts; money in int64 1/10,000 dollars (-1: unknown or n/a).
 
@@ -89,15 +124,11 @@ class SizingBatch:
     """One contract's cost: premium x multiplier + fee + expected slippage."""
     budget_units: npt.NDArray[np.int64]
     """The per-trade risk budget: the account's max risk, else the default (-1: none)."""
-    bp_units: npt.NDArray[np.int64]
-    bp_left_units: npt.NDArray[np.int64]
-    """Buying power, and what earlier trades and setups left of it (the cap sizes from what is left)."""
-    dtbp_units: npt.NDArray[np.int64]
-    dtbp_left_units: npt.NDArray[np.int64]
-    """Day-trade buying power and what is left of it; left is -1 unless the expiry is same-day."""
-    daily_units: npt.NDArray[np.int64]
-    daily_left_units: npt.NDArray[np.int64]
-    """The daily max risk and what earlier trades and setups left of it."""
+    bp: LimitColumns
+    dtbp: LimitColumns
+    """Day-trade buying power: what is left is -1 unless the expiry is same-day."""
+    daily: LimitColumns
+    """The daily max risk."""
     stop_premium: Decimal | None
 
     def reason(self, i: int, *, premium: Decimal) -> str:
@@ -113,11 +144,10 @@ class SizingBatch:
             if figures is None:
                 out.append(None)
                 continue
-            budget, risk_each, cost_each, *limits = (
-                None if f is None else units_to_decimal(f) for f in figures
-            )
-            assert budget is not None and risk_each is not None and cost_each is not None  # known once sized
-            out.append(SizingFacts(contracts[i], binding, budget, risk_each, cost_each, with_stop, *limits))
+            budget, risk_each, cost_each, *limits = figures
+            money = (units_to_decimal(budget), units_to_decimal(risk_each), units_to_decimal(cost_each))
+            quoted = (None if x is None else Limit(*map(units_to_decimal, x)) for x in limits)
+            out.append(SizingFacts(contracts[i], binding, *money, with_stop, *quoted))
         return out
 
     def reasons(self, premiums: Sequence[Decimal | None], *, rows: Sequence[int] | None = None) -> list[str]:
@@ -141,29 +171,20 @@ class SizingBatch:
 
     def _figures(self, rows: Sequence[int] | None) -> Iterator[tuple[int, str, Figures | None]]:
         """Each row's index, binding constraint and the money its sentence quotes, in units and in
-        ``sentence`` order (budget, risk and cost each, then bp, dtbp and daily with what is left of
-        each: None when unknown, dtbp only where what is left of it is), or None for a row nothing
-        could be sized for. ``facts`` and ``reasons`` both read the columns through this."""
+        ``sentence`` order (budget, risk and cost each, then bp, dtbp and daily: None where unknown
+        or not applying), or None for a row nothing could be sized for. ``facts`` and ``reasons``
+        both read the columns through this."""
         binding = self.binding_constraint.tolist()
         sized = (self.budget_units, self.risk_per_contract_units, self.cost_each_units)
-        limits = (self.bp_units, self.bp_left_units, self.dtbp_units, self.dtbp_left_units, self.daily_units)
-        columns = [c.tolist() for c in sized] + [_known(c) for c in (*limits, self.daily_left_units)]
+        columns = [c.tolist() for c in sized] + [c.quoted() for c in (self.bp, self.dtbp, self.daily)]
         for i in range(len(binding)) if rows is None else rows:
             kind = str(binding[i])
-            if kind in _UNSIZED:
-                yield i, kind, None
-                continue
-            figures = [column[i] for column in columns]
-            if figures[6] is None:  # no day-trade limit applies: its total is not quoted either
-                figures[5] = None
-            yield i, kind, tuple(figures)
+            yield i, kind, None if kind in _UNSIZED else tuple(column[i] for column in columns)
 
 
-Figures = tuple[int | None, ...]
-
-
-def _known(units: npt.NDArray[np.int64]) -> list[int | None]:
-    return [None if value == UNKNOWN else value for value in units.tolist()]
+# budget, risk each, cost each, then bp, dtbp and daily (``LimitColumns.quoted``)
+Quoted = tuple[int, int] | None
+Figures = tuple[int, int, int, Quoted, Quoted, Quoted]
 
 
 _UNSIZED = frozenset({"invalid_premium", "stop_not_below_entry", "no_risk_budget"})
@@ -215,24 +236,15 @@ def size_positions(
     none_possible = no_budget | invalid | bad_stop
     safe_risk = np.where(risk_each > 0, risk_each, 1)
     safe_cost = np.where(cost_each > 0, cost_each, 1)
-    big = np.iinfo(np.int64).max
-
-    def left(
-        total: npt.NDArray[np.int64], used: npt.NDArray[np.int64], applies: npt.ArrayLike = True
-    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-        known = (total != UNKNOWN) & np.asarray(applies, dtype=bool)
-        return np.where(known, np.maximum(total - used, 0), UNKNOWN), known
-
-    daily = risk.daily()
-    daily_left, daily_known = left(daily, spent.risk)
-    bp_left, bp_known = left(risk.buying_power, spent.cost)
+    daily = LimitColumns.of(risk.daily(), spent.risk)
+    bp = LimitColumns.of(risk.buying_power, spent.cost)
     same = np.broadcast_to(np.asarray(same_day, dtype=bool), (n,))
-    dtbp_left, dtbp_known = left(risk.dtbp, spent.same_day_cost, same)
+    dtbp = LimitColumns.of(risk.dtbp, spent.same_day_cost, same)
     caps = [
         ("max_risk", np.maximum(budget, 0) // safe_risk),
-        ("daily_max_risk", np.where(daily_known, daily_left // safe_risk, big)),
-        ("buying_power", np.where(bp_known, bp_left // safe_cost, big)),
-        ("day_trade_buying_power", np.where(dtbp_known, dtbp_left // safe_cost, big)),
+        ("daily_max_risk", daily.cap(safe_risk)),
+        ("buying_power", bp.cap(safe_cost)),
+        ("day_trade_buying_power", dtbp.cap(safe_cost)),
     ]
     contracts = np.minimum.reduce([count for _, count in caps])
     binding = np.full(n, "max_risk", dtype=object)
@@ -252,11 +264,8 @@ def size_positions(
         binding_constraint=binding,
         cost_each_units=cost_each.astype(np.int64),
         budget_units=budget.astype(np.int64),
-        bp_units=risk.buying_power,
-        bp_left_units=bp_left.astype(np.int64),
-        dtbp_units=risk.dtbp,
-        dtbp_left_units=dtbp_left.astype(np.int64),
-        daily_units=daily,
-        daily_left_units=daily_left.astype(np.int64),
+        bp=bp,
+        dtbp=dtbp,
+        daily=daily,
         stop_premium=stop,
     )

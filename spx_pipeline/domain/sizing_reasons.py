@@ -14,7 +14,17 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TypeVar
+from typing import Generic, NamedTuple, TypeVar
+
+Money = TypeVar("Money", Decimal, int)
+
+
+class Limit(NamedTuple, Generic[Money]):
+    """A budget beside the max risk (buying power, day-trade buying power, daily max risk) as a
+    sentence quotes it: the whole of it, and what earlier setups of the account left of it."""
+
+    total: Money
+    left: Money
 
 
 @functools.lru_cache(maxsize=1 << 14)
@@ -33,12 +43,9 @@ class SizingFacts:
     risk_each: Decimal
     cost_each: Decimal
     with_stop: bool
-    bp: Decimal | None
-    bp_left: Decimal | None
-    dtbp: Decimal | None  # only for a same-day expiry
-    dtbp_left: Decimal | None
-    daily: Decimal | None
-    daily_left: Decimal | None
+    bp: Limit[Decimal] | None
+    dtbp: Limit[Decimal] | None  # only for a same-day expiry
+    daily: Limit[Decimal] | None
 
 
 def no_budget_reason(budget: Decimal | None) -> str:
@@ -59,7 +66,6 @@ def dollars_of_units(units: int) -> str:
     return f"${whole:,}.{part:02d}"
 
 
-Money = TypeVar("Money", Decimal, int)
 # The limits a sizing can bind on besides the max risk, as the sentences name them, in quoting order.
 _LIMIT_NAMES = {
     "buying_power": "buying power",
@@ -71,7 +77,7 @@ _LIMIT_NAMES = {
 def sizing_reason(f: SizingFacts) -> str:
     return sentence(
         f.contracts, f.binding, f.with_stop, dollars,
-        f.budget, f.risk_each, f.cost_each, f.bp, f.bp_left, f.dtbp, f.dtbp_left, f.daily, f.daily_left,
+        f.budget, f.risk_each, f.cost_each, f.bp, f.dtbp, f.daily,
     )  # fmt: skip
 
 
@@ -83,32 +89,27 @@ def sentence(  # noqa: PLR0917 - the facts, spelled out so the batch path need n
     budget: Money,
     risk_each: Money,
     cost_each: Money,
-    bp: Money | None,
-    bp_left: Money | None,
-    dtbp: Money | None,
-    dtbp_left: Money | None,
-    daily: Money | None,
-    daily_left: Money | None,
+    bp: tuple[Money, Money] | None,
+    dtbp: tuple[Money, Money] | None,
+    daily: tuple[Money, Money] | None,
 ) -> str:
     """The sentence of ``SizingFacts``, its money written by ``text``: ``dollars`` for Decimal money,
-    ``dollars_of_units`` for integer 1/10,000-dollar units (the batch path); both write the same."""
-
-    def left(total: Money, remaining: Money, earlier: str = "earlier setups") -> str:
-        """The whole budget, or what is left of it once earlier setups committed part of it."""
-        if remaining == total:
-            return text(total)
-        return f"{text(remaining)} left of {text(total)} after {earlier}"
+    ``dollars_of_units`` for integer 1/10,000-dollar units (the batch path); both write the same.
+    Each limit is a ``Limit`` (total, left), or None when not reported."""
 
     def limit(name: str) -> str | None:
-        """The limit ``name`` as every sentence quotes it; None when not reported (or not a limit)."""
-        total, remaining, earlier = {
-            "buying_power": (bp, bp_left, "earlier setups"),
-            "day_trade_buying_power": (dtbp, dtbp_left, "earlier same-day setups"),
-            "daily_max_risk": (daily, daily_left, "earlier setups"),
-        }.get(name, (None, None, ""))
-        if total is None or remaining is None:
+        """The limit ``name`` as every sentence quotes it: the whole of it, or what is left of it once
+        earlier setups committed part of it; None when not reported (or not a limit)."""
+        quoted, earlier = {
+            "buying_power": (bp, "earlier setups"),
+            "day_trade_buying_power": (dtbp, "earlier same-day setups"),
+            "daily_max_risk": (daily, "earlier setups"),
+        }.get(name, (None, ""))
+        if quoted is None:
             return None
-        return f"{_LIMIT_NAMES[name]} {left(total, remaining, earlier)}"
+        total, left = quoted
+        amount = text(total) if left == total else f"{text(left)} left of {text(total)} after {earlier}"
+        return f"{_LIMIT_NAMES[name]} {amount}"
 
     risk_word = "risk to the stop" if with_stop else "premium at risk"
     bound = limit(binding)

@@ -18,7 +18,7 @@ from spx_pipeline.emulator import faults
 from spx_pipeline.emulator.echo import echo_into
 from spx_pipeline.emulator.endpoints import ROUTES
 from spx_pipeline.emulator.ratelimit import bucket_for
-from spx_pipeline.emulator.routing import ApiError, Call, Reply, bearer, error, match_route, token_fingerprint
+from spx_pipeline.emulator.routing import ApiError, Call, Reply, bearer, error, token_fingerprint
 
 if TYPE_CHECKING:
     from spx_pipeline.emulator.core import EmulatorCore
@@ -54,7 +54,7 @@ def handle(
         text = INVALID_TOKEN if plan.status == 401 else f"Injected failure for account (HTTP {plan.status})"
         return Reply(plan.status, text=text), faults.FAILING_ACCOUNT, False
 
-    found = match_route(ROUTES, method, path)
+    found = ROUTES.match(method, path)
     if found is None:
         return Reply(404, text=f"Not Found: {method} {path}"), fault, False
     handler, match = found

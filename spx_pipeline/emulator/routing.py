@@ -1,14 +1,15 @@
 """What every request shares: the parsed call a handler reads, the reply it returns, its route.
 
-Handlers live in ``endpoints/`` by area, each module with its route table next to them; this
-module holds only the vocabulary they share so that no handler module imports another.
+Handlers live in ``endpoints/`` by area and join ``ROUTES`` where they are defined
+(``@ROUTES.add("GET", r"^/v1/...$")``); this module holds only the vocabulary they share and the
+table they join, so that no handler module imports another. Importing ``endpoints`` fills the table.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -63,17 +64,36 @@ Handler = Callable[["EmulatorCore", Call], Any]
 Route = tuple[str, re.Pattern[str], Handler]
 
 
-def route(method: str, pattern: str, handler: Handler) -> Route:
-    return (method, re.compile(pattern), handler)
+class RouteTable:
+    """The emulator's routes, joined by their handlers as the endpoint modules are imported."""
+
+    def __init__(self) -> None:
+        self._routes: list[Route] = []
+
+    def add(self, method: str, pattern: str) -> Callable[[Handler], Handler]:
+        """Decorator: ``method`` requests whose path matches ``pattern`` go to the handler."""
+
+        def join(handler: Handler) -> Handler:
+            if any(m == method and p.pattern == pattern for m, p, _ in self._routes):
+                raise ValueError(f"{method} {pattern} already has a handler")
+            self._routes.append((method, re.compile(pattern), handler))
+            return handler
+
+        return join
+
+    def __iter__(self) -> Iterator[Route]:
+        return iter(tuple(self._routes))
+
+    def match(self, method: str, path: str) -> tuple[Handler, re.Match[str]] | None:
+        for route_method, pattern, handler in self._routes:
+            if route_method == method:
+                match = pattern.match(path)
+                if match is not None:
+                    return handler, match
+        return None
 
 
-def match_route(routes: Sequence[Route], method: str, path: str) -> tuple[Handler, re.Match[str]] | None:
-    for route_method, pattern, handler in routes:
-        if route_method == method:
-            match = pattern.match(path)
-            if match is not None:
-                return handler, match
-    return None
+ROUTES = RouteTable()
 
 
 def error(status: int, message: str) -> Reply:

@@ -226,9 +226,8 @@ def ticket_rows(
 def _leg_columns(leg: str, intent: OrderIntent, option_symbol: str) -> tuple[Any, ...]:
     """The columns a leg's form fixes (the plan's contract is part of its shape), ``leg`` to
     ``duration`` in ``_BUILT_COLUMNS`` order."""
-    underlying = intent.form.get("symbol") or intent.form.get("symbol[0]")
     return (
-        leg, str(intent.side), intent.display_type, option_symbol, underlying, intent.quantity,
+        leg, str(intent.side), intent.display_type, option_symbol, intent.first.symbol, intent.quantity,
         _float(intent.price), _float(intent.stop_price), intent.duration,
     )  # fmt: skip
 

@@ -112,10 +112,10 @@ def test_every_asset_links_to_the_source_that_defines_it() -> None:
         path = Path(local.file_path)
         assert path.is_relative_to(DEFS_DIR), (key, path)
         assert local.line_number is not None
-        # The line starts the definition: the decorator (Dagster's, or ``table_asset`` for a table
-        # asset) or the function named after the asset.
+        # The line starts the definition: the decorator (Dagster's, ``table_asset`` for a table
+        # asset, ``one_step_asset`` for a broker read in one step) or the function named after the asset.
         line = path.read_text(encoding="utf-8").splitlines()[local.line_number - 1]
-        assert line.startswith(("@dg.", "@table_asset(", "def ")), (key, line)
+        assert line.startswith(("@dg.", "@table_asset(", "@one_step_asset(", "def ")), (key, line)
 
 
 def test_what_the_launchpad_shows_is_plain_text() -> None:

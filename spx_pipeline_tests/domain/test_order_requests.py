@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from spx_pipeline.domain.orders import build_ticket_legs, entry_order, runner_stop_order, t1_oco_order
+from spx_pipeline.domain.orders import build_ticket_legs, entry_order, runner_stop_order, t1_order
 from spx_pipeline.domain.tradier.enums import Duration, OrderClass, OrderStatus, OrderType, Side
 from spx_pipeline.domain.tradier.order_requests import (
     ModifyOrderRequest,
@@ -85,7 +85,7 @@ def test_the_same_refusal_whether_built_or_read() -> None:
 
 
 def test_oco_legs_must_differ_in_type_and_share_the_contract() -> None:
-    form = t1_oco_order(SYM, 4, 2, "1.70", "0.80", tag="t1-x")
+    form = t1_order(SYM, 4, 2, "1.70", "0.80", tag="t1-x")
     request = read_order_form(form)
     assert isinstance(request, OcoOrderRequest)
     assert [leg.type for leg in request.legs] == [OrderType.LIMIT, OrderType.STOP]

@@ -16,9 +16,8 @@ from spx_pipeline.domain.orders import (
     order_changes,
     payload_summary,
     runner_stop_order,
-    t1_oco_order,
+    t1_order,
     t1_quantity_for,
-    t1_scale_order,
 )
 from spx_pipeline.domain.ticks import round_to_tick
 
@@ -146,8 +145,8 @@ def test_bad_option_symbol_refused() -> None:
         entry_order(None, 1, "1.15")  # type: ignore[arg-type]
 
 
-def test_t1_scale_order() -> None:
-    payload = t1_scale_order(SYM, 4, 2, "1.70", tag="t1")
+def test_t1_without_a_stop_is_a_plain_limit() -> None:
+    payload = t1_order(SYM, 4, 2, "1.70", tag="t1")
     assert payload["side"] == "sell_to_close"
     assert payload["type"] == "limit"
     assert payload["quantity"] == "2"
@@ -160,7 +159,7 @@ def test_t1_scale_order() -> None:
 )
 def test_t1_refusals(position: int, t1: int, field: str) -> None:
     with pytest.raises(OrderPayloadError, match=rf"^{field}="):
-        t1_scale_order(SYM, position, t1, "1.70")
+        t1_order(SYM, position, t1, "1.70")
 
 
 def test_runner_stop_and_stop_limit() -> None:
@@ -328,7 +327,7 @@ def test_breakeven_runner_stop_kept_for_two_or_more_contracts() -> None:
 
 
 def test_t1_oco_order_payload_preview_and_spelling() -> None:
-    payload = t1_oco_order("SPXW  261124C06000000", 4, 2, "1.70", D("0.60"), duration="gtc", preview=True)
+    payload = t1_order("SPXW  261124C06000000", 4, 2, "1.70", D("0.60"), duration="gtc", preview=True)
     assert payload["class"] == "oco"
     assert payload["duration"] == "gtc"
     assert (payload["type[0]"], payload["price[0]"], payload["type[1]"], payload["stop[1]"]) == (
@@ -358,12 +357,12 @@ def test_t1_oco_order_payload_preview_and_spelling() -> None:
 def test_t1_oco_refusals_name_the_field(args: tuple[int, int, str, str], field: str) -> None:
     position, t1, limit, stop = args
     with pytest.raises(OrderPayloadError, match=rf"^{field}=") as info:
-        t1_oco_order(SYM, position, t1, limit, stop)
+        t1_order(SYM, position, t1, limit, stop)
     assert repr(info.value.value) in str(info.value)
     with pytest.raises(OrderPayloadError, match=r"^preview="):
-        t1_oco_order(SYM, 3, 1, "1.70", "0.60", preview="yes")  # type: ignore[arg-type]
+        t1_order(SYM, 3, 1, "1.70", "0.60", preview="yes")  # type: ignore[arg-type]
     with pytest.raises(OrderPayloadError, match=r"^tag="):
-        t1_oco_order(SYM, 3, 1, "1.70", "0.60", tag="bad_tag")
+        t1_order(SYM, 3, 1, "1.70", "0.60", tag="bad_tag")
 
 
 def test_without_stop_premium_t1_stays_a_plain_limit() -> None:

@@ -27,7 +27,7 @@ from spx_pipeline.transformations.trade_lifecycle import CLAIM_LEASE
 def positions_accounted_for(run: LatestRun, warehouse: WarehouseResource) -> dg.AssetCheckResult:
     requested = set(run.metadata["requested_accounts"])  # type: ignore[call-overload]
     reported = set(run.metadata["reported_accounts"])  # type: ignore[call-overload]
-    failed = set(reads.broker_state_failures(warehouse.warehouse(), run.run_id, "positions")["account_id"])
+    failed = set(reads.broker_state_failures(warehouse.warehouse(), run.run_id)["positions"])
     missing = sorted(requested - reported - failed)
     return dg.AssetCheckResult(
         passed=not missing,

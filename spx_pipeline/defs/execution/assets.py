@@ -18,18 +18,16 @@ from spx_pipeline.defs.common import table_asset
 from spx_pipeline.defs.display import preview_markdown, row_counts
 from spx_pipeline.defs.execution.broker_reads import (
     BROKER_STATE_READ,
-    BROKER_STATE_SPECS,
     GROUP,
     ORDERS,
     POSITIONS,
 )
 from spx_pipeline.defs.run_config import CheckedConfig, Finite, to_decimal
-from spx_pipeline.defs.shards import ONE_STEP_RESOURCES, AccountsConfig, read_in_one_step
+from spx_pipeline.defs.shards import AccountsConfig, one_step_asset, read_in_one_step
 from spx_pipeline.domain.execution import GuardrailPolicy, ReconciliationStatus, match_fidelity, quantile
 from spx_pipeline.domain.execution.guardrails import in_window
 from spx_pipeline.domain.market_calendar import sessions_between, trading_day
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, WarehouseResource
-from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.storage.app.placements import write_setup_fidelity
 from spx_pipeline.storage.warehouse import execution_reads as reads
 from spx_pipeline.storage.warehouse.store import Warehouse
@@ -97,12 +95,7 @@ def sessions_back(day: date, count: int) -> list[date]:
 MAX_SESSIONS = 2520
 
 
-@dg.multi_asset(
-    specs=list(BROKER_STATE_SPECS),
-    name="broker_state",
-    pool=WAREHOUSE_POOL,
-    required_resource_keys=set(ONE_STEP_RESOURCES),
-)
+@one_step_asset(BROKER_STATE_READ)
 def broker_state(context: dg.AssetExecutionContext, config: AccountsConfig) -> Iterator[dg.MaterializeResult]:
     """Every account in one step (the in-process default); ``broker_reads`` holds both halves."""
     yield from read_in_one_step(BROKER_STATE_READ, context, config)
@@ -215,9 +208,8 @@ def position_reconciliation(
     wh, read, session, reported = step.wh, step.read, step.session, step.reported
     active = app_db.credential_listing().active_account_ids()
     errors: dict[str, str] = {}
-    for stage in ("orders", "positions"):  # without the orders, our own fills are unknown too
-        failures = reads.broker_state_failures(wh, read, stage)
-        for account, message in zip(failures["account_id"], failures["message"], strict=True):
+    for stage, failed in reads.broker_state_failures(wh, read).items():  # orders first
+        for account, message in failed.items():
             errors.setdefault(account, f"{stage} not read: {message}")
     first = sessions_back(session, config.history_sessions)[0]
     fills = filled_quantities(reads.fidelity_history(wh, first), session=session)

@@ -1,7 +1,7 @@
 """``broker_state`` in parts: read some accounts' positions and orders, then write every part at once.
 
 The one-step asset (``assets.broker_state``, the in-process default) reads every account as one
-part; the sharded asset (``sharded_broker_state``, built when ``SPX_SYNC_SHARDS`` asks for more
+part; the sharded asset (``definitions.sharded_reads`` builds it when ``SPX_SYNC_SHARDS`` asks for more
 than one shard) reads one part per shard step and joins them in its write step. Both publish the
 same rows the same way: positions, orders and their failures in one transaction.
 """
@@ -23,7 +23,6 @@ from spx_pipeline.defs.shards import (
     ShardInputs,
     Written,
     joined_rows,
-    sharded_read,
 )
 from spx_pipeline.domain.market_calendar import trading_day
 from spx_pipeline.storage.warehouse.schema import column_names
@@ -187,8 +186,3 @@ BROKER_STATE_READ = ShardedRead(
     failed=broker_state_shard_failed,
     write=write_broker_state,
 )
-
-
-def sharded_broker_state(shards: int) -> dg.AssetsDefinition:
-    """``tradier_positions`` and ``tradier_orders`` as plan → one step per shard → write."""
-    return sharded_read(BROKER_STATE_READ, shards=shards)

@@ -93,11 +93,7 @@ def trades(
     credentials = {c.account_id: c for c in app_db.credential_store().active_credentials(verify=False)}
     live = store.trades(live_only=True)
     orphans = sorted({t.account_id for t in live} - set(credentials))
-    failures = {
-        stage: dict(zip(frame["account_id"], frame["message"], strict=True))
-        for stage in ("orders", "positions")
-        for frame in [reads.broker_state_failures(wh, read, stage)]
-    }
+    failures = reads.broker_state_failures(wh, read)
     views = account_views(
         credentials, reads.orders_of_run(wh, read), reads.positions_of_run(wh, read), failures
     )

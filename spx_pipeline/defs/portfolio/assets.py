@@ -10,15 +10,13 @@ from spx_pipeline.defs.common import run_state, table_asset
 from spx_pipeline.defs.display import money_metadata, money_total, preview_markdown, row_counts
 from spx_pipeline.defs.portfolio.balance_steps import (
     BALANCE_READ,
-    BALANCE_SPECS,
     BALANCES,
     GROUP,
     STAGE,
     SYNC_FAILURES,
 )
-from spx_pipeline.defs.shards import ONE_STEP_RESOURCES, AccountsConfig, read_in_one_step
+from spx_pipeline.defs.shards import AccountsConfig, one_step_asset, read_in_one_step
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, WarehouseResource
-from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.storage.app.snapshots import replace_snapshots
 from spx_pipeline.storage.warehouse import reads
 from spx_pipeline.storage.warehouse.reconcile import reconcile_snapshots
@@ -62,12 +60,7 @@ def broker_credentials(
 FAILURE_STAGES = ("balances", "snapshot_validation")
 
 
-@dg.multi_asset(
-    specs=[spec.replace_attributes(deps=[broker_credentials]) for spec in BALANCE_SPECS],
-    name="tradier_balances",
-    pool=WAREHOUSE_POOL,
-    required_resource_keys=set(ONE_STEP_RESOURCES),
-)
+@one_step_asset(BALANCE_READ)
 def tradier_balances(
     context: dg.AssetExecutionContext, config: AccountsConfig
 ) -> Iterator[dg.MaterializeResult]:

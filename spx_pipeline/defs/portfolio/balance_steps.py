@@ -1,7 +1,7 @@
 """``tradier_balances`` in parts: fetch some accounts' balances, then write every part at once.
 
 The one-step asset (``assets.tradier_balances``, the in-process default) fetches every account
-as one part; the sharded asset (``sharded_tradier_balances``, built when ``SPX_SYNC_SHARDS`` asks
+as one part; the sharded asset (``definitions.sharded_reads`` builds it when ``SPX_SYNC_SHARDS`` asks
 for more than one shard) fetches one part per shard step and joins them in its write step. Both
 write the same rows the same way, in one warehouse transaction with their failures.
 """
@@ -22,7 +22,6 @@ from spx_pipeline.defs.shards import (
     ShardInputs,
     Written,
     joined_rows,
-    sharded_read,
 )
 from spx_pipeline.storage.warehouse.schema import column_names
 from spx_pipeline.storage.warehouse.store import Warehouse
@@ -174,8 +173,3 @@ BALANCE_READ = ShardedRead(
     failed=balance_shard_failed,
     write=write_balances,
 )
-
-
-def sharded_tradier_balances(shards: int) -> dg.AssetsDefinition:
-    """``tradier_balances`` and ``sync_failures`` as plan → one step per shard → write."""
-    return sharded_read(BALANCE_READ, shards=shards)

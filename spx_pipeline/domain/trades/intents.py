@@ -9,18 +9,17 @@ loses less than sized), a target down.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
-from spx_pipeline.domain.orders import OrderPayloadError
+from spx_pipeline.domain.orders import OrderPayloadError, t1_request
 from spx_pipeline.domain.sizing import MULTIPLIER
 from spx_pipeline.domain.ticks import round_to_tick
 from spx_pipeline.domain.trades.ids import order_tag
-from spx_pipeline.domain.trades.records import Leg, LocalStatus, TradeOrder, TradePlan
+from spx_pipeline.domain.trades.records import Leg, LocalStatus, TradeOrder, TradePlan, display_type
 from spx_pipeline.domain.tradier.enums import OrderType, Side
 from spx_pipeline.domain.tradier.order_requests import (
-    OcoOrderRequest,
     OptionLeg,
     OptionOrderRequest,
     OrderRequest,
@@ -32,26 +31,66 @@ DURATION = "day"
 
 @dataclass(frozen=True, slots=True)
 class OrderIntent:
-    """One order a run may send for a trade, with the checked form it would POST."""
+    """One order a run may send for a trade: the checked request it would POST, and why.
+
+    The request is the one statement of the order; its class, side, type, prices and form are read
+    from it, so what is stored, claimed and sent cannot disagree.
+    """
 
     trade_id: str
     account_id: str
     leg: Leg
     seq: int
     """Which order of its leg this is for the trade: 1 first, then 2, 3... for later orders of that leg."""
-    tag: str
-    """``order_tag`` of the trade, leg and seq: unique, claimed in the app database before sending."""
-    order_class: str  # option | oco | oto
-    side: Side
-    order_type: OrderType
-    quantity: int
-    price: Decimal | None  # the limit (entry limit, T1 target)
-    stop_price: Decimal | None  # the protective trigger
-    duration: str
-    form: dict[str, str]
-    """The Tradier form fields exactly as they would be POSTed, checked by the wire rules."""
+    request: OrderRequest
+    """The checked Tradier request, as it would be POSTed."""
     reason: str
     """Why this order now (e.g. the T1 slice and what it covers); stored as the claim's message."""
+
+    @property
+    def tag(self) -> str:
+        """``order_tag`` of the trade, leg and seq: unique, claimed in the app database before sending."""
+        return self.request.tag or ""
+
+    @property
+    def order_class(self) -> str:  # option | oco | oto
+        return self.request.order_class.value
+
+    @property
+    def first(self) -> OptionLeg:
+        """The leg that names the order: the only one, an OCO's target, an OTO's entry."""
+        return self.request.legs[0]
+
+    @property
+    def side(self) -> Side:
+        return self.first.side
+
+    @property
+    def order_type(self) -> OrderType:
+        return self.first.type
+
+    @property
+    def quantity(self) -> int:
+        return self.first.quantity
+
+    @property
+    def price(self) -> Decimal | None:
+        """The limit (entry limit, T1 target)."""
+        return self.first.price
+
+    @property
+    def stop_price(self) -> Decimal | None:
+        """The protective trigger, on whichever leg carries it."""
+        return next((x.stop for x in self.request.legs if x.stop is not None), None)
+
+    @property
+    def duration(self) -> str:
+        return self.request.duration.value
+
+    @property
+    def form(self) -> dict[str, str]:
+        """The Tradier form fields exactly as they would be POSTed."""
+        return self.request.to_form()
 
     @property
     def opening(self) -> bool:
@@ -59,8 +98,8 @@ class OrderIntent:
 
     @property
     def display_type(self) -> str:
-        """``limit``/``stop``/``stop_limit``, or the class of a multi-order (``oco``, ``oto``)."""
-        return self.order_class if self.order_class != "option" else self.order_type.value
+        """The type a trader reads (``records.display_type``), as the order's row will show it."""
+        return display_type(self.order_class, self.order_type)
 
     def opening_notional(self) -> Decimal:
         """Dollars an opening order commits: limit x contracts x multiplier (exits commit none)."""
@@ -70,6 +109,11 @@ class OrderIntent:
 
     def payload_json(self) -> str:
         return json.dumps(self.form, sort_keys=True)
+
+    def named(self, trade_id: str, account_id: str, tag: str) -> OrderIntent:
+        """The same order for another trade: its ids and its tag (nothing else of a form names a trade)."""
+        request = replace(self.request, tag=tag)
+        return OrderIntent(trade_id, account_id, self.leg, self.seq, request, self.reason)
 
     def claimed(self, *, session: date, run_id: str, now: datetime) -> TradeOrder:
         """The order ``run_id`` owns once it has claimed this intent's tag in ``session``: the row
@@ -89,25 +133,7 @@ def brackets(plan: TradePlan) -> bool:
 
 
 def _intent(plan: TradePlan, leg: Leg, seq: int, request: OrderRequest, *, reason: str) -> OrderIntent:
-    first = request.legs[0]
-    price = first.price
-    stops = [x.stop for x in request.legs if x.stop is not None]
-    return OrderIntent(
-        trade_id=plan.trade_id,
-        account_id=plan.account_id,
-        leg=leg,
-        seq=seq,
-        tag=request.tag or "",
-        order_class=request.order_class.value,
-        side=first.side,
-        order_type=first.type,
-        quantity=first.quantity,
-        price=price,
-        stop_price=stops[0] if stops else None,
-        duration=request.duration.value,
-        form=request.to_form(),
-        reason=reason,
-    )
+    return OrderIntent(plan.trade_id, plan.account_id, leg, seq, request, reason)
 
 
 def runner_limit(plan: TradePlan, trigger: Decimal) -> Decimal | None:
@@ -154,20 +180,9 @@ def t1_intent(plan: TradePlan, seq: int, quantity: int, *, reason: str) -> Order
     if plan.t1_price is None:
         raise OrderPayloadError("t1_price", None, "the plan has no T1 target")
     tag = order_tag(plan.tag, Leg.T1, seq)
-    target = OptionLeg.build(
-        plan.option_symbol, Side.SELL_TO_CLOSE, quantity, OrderType.LIMIT, price=plan.t1_price
+    request = t1_request(
+        plan.option_symbol, quantity, plan.t1_price, plan.stop_price, duration=DURATION, tag=tag
     )
-    if plan.stop_price is None:
-        request: OrderRequest = OptionOrderRequest.build(target, duration=DURATION, tag=tag)
-    else:
-        guard = OptionLeg.build(
-            plan.option_symbol, Side.SELL_TO_CLOSE, quantity, OrderType.STOP, stop=plan.stop_price
-        )
-        if plan.stop_price >= plan.t1_price:
-            raise OrderPayloadError(
-                "stop", plan.stop_price, f"the OCO stop must be below its target {plan.t1_price}"
-            )
-        request = OcoOrderRequest.build(target, guard, duration=DURATION, tag=tag)
     return _intent(plan, Leg.T1, seq, request, reason=reason)
 
 

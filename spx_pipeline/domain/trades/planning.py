@@ -79,7 +79,7 @@ class PlacementCaps:
 def _row(intent: OrderIntent, action: Action, reason: str) -> PlanRow:
     return PlanRow(
         trade_id=intent.trade_id, account_id=intent.account_id, leg=str(intent.leg),
-        option_symbol=intent.form.get("option_symbol") or intent.form.get("option_symbol[0]", ""),
+        option_symbol=intent.first.option_symbol,
         side=str(intent.side), quantity=intent.quantity, order_type=intent.display_type, price=intent.price,
         stop_price=intent.stop_price, opening_notional=intent.opening_notional(), action=action,
         reason=reason, tag=intent.tag, intent=intent,
@@ -95,12 +95,12 @@ def _existing(order: TradeOrder, trade: Trade) -> PlanRow:
     else:
         status = order.broker.status if order.broker is not None else str(order.local_status)
         action, why = Action.ALREADY_AT_BROKER, f"tag {order.tag} is at the broker ({status})"
-    display = order.order_class if order.order_class != "option" else str(order.order_type)
     return PlanRow(
         trade_id=trade.trade_id, account_id=trade.account_id, leg=str(order.leg),
         option_symbol=trade.plan.option_symbol, side=str(order.side), quantity=order.quantity,
-        order_type=display, price=order.price, stop_price=order.stop_price, opening_notional=Decimal(0),
-        action=action, reason=why, tag=order.tag, broker_order_id=order.broker_order_id,
+        order_type=order.display_type, price=order.price, stop_price=order.stop_price,
+        opening_notional=Decimal(0), action=action, reason=why, tag=order.tag,
+        broker_order_id=order.broker_order_id,
     )  # fmt: skip
 
 

@@ -35,6 +35,12 @@ class LocalStatus(StrEnum):
     VOID = "void"  # claimed but never reached the broker (settled by tag lookup after the lease)
 
 
+def display_type(order_class: str, order_type: str) -> str:
+    """What a trader reads as an order's type: the class of a multi-order (``oco``, ``oto``), else
+    the type of its one leg (``limit``, ``stop``, ``stop_limit``)."""
+    return order_class if order_class != "option" else str(order_type)
+
+
 IN_FLIGHT = frozenset({LocalStatus.CLAIMED, LocalStatus.SENDING, LocalStatus.AMBIGUOUS})
 DEAD = frozenset({LocalStatus.REJECTED, LocalStatus.VOID})
 
@@ -135,6 +141,10 @@ class TradeOrder:
         return replace(
             self, broker=facts, broker_order_id=order_id or self.broker_order_id, local_status=status
         )
+
+    @property
+    def display_type(self) -> str:
+        return display_type(self.order_class, self.order_type)
 
     @property
     def dead(self) -> bool:

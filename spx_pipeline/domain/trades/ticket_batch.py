@@ -94,11 +94,7 @@ class ShapedLegs:
         plan, out = self.plan, []
         for shape_leg in self.legs:
             intent, tag = shape_leg.intent, self.tag(shape_leg)
-            named = OrderIntent(
-                plan.trade_id, plan.account_id, intent.leg, intent.seq, tag, intent.order_class, intent.side,
-                intent.order_type, intent.quantity, intent.price, intent.stop_price, intent.duration,
-                {**intent.form, "tag": tag}, intent.reason,
-            )  # fmt: skip
+            named = intent.named(plan.trade_id, plan.account_id, tag)
             out.append(TicketLeg(shape_leg.leg, named, self.payload_json(shape_leg, tag)))
         return out
 

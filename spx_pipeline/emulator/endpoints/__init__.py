@@ -1,8 +1,8 @@
-"""Endpoint handlers by area, each module with its route table; ``ROUTES`` is all of them."""
+"""Endpoint handlers by area; importing them joins every handler to ``ROUTES``, the one route table."""
 
 from __future__ import annotations
 
 from spx_pipeline.emulator.endpoints import accounts, markets, orders
-from spx_pipeline.emulator.routing import Route
+from spx_pipeline.emulator.routing import ROUTES
 
-ROUTES: tuple[Route, ...] = (*accounts.ROUTES, *orders.ROUTES, *markets.ROUTES)
+__all__ = ["ROUTES", "accounts", "markets", "orders"]

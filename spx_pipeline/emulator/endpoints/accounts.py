@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from spx_pipeline.emulator.response_format import collection
-from spx_pipeline.emulator.routing import Call, Route, route, token_fingerprint
+from spx_pipeline.emulator.routing import ROUTES, Call, token_fingerprint
 
 if TYPE_CHECKING:
     from spx_pipeline.emulator.core import EmulatorCore
 
 
+@ROUTES.add("GET", r"^/v1/user/profile$")
 def profile(emu: EmulatorCore, call: Call) -> Any:
     first = call.accounts[0]
     rows = [
@@ -35,6 +36,7 @@ def profile(emu: EmulatorCore, call: Call) -> Any:
     }
 
 
+@ROUTES.add("GET", r"^/v1/user/balances$")
 def user_balances(emu: EmulatorCore, call: Call) -> Any:
     """Shape constructed from the per-account body; Tradier's exact document is unverified."""
     rows = [
@@ -43,18 +45,12 @@ def user_balances(emu: EmulatorCore, call: Call) -> Any:
     return {"accounts": {"account": collection(rows)}}
 
 
+@ROUTES.add("GET", r"^/v1/accounts/([^/]+)/balances$")
 def balances(emu: EmulatorCore, call: Call) -> Any:
     return {"balances": emu.book.balances(call.match.group(1))}
 
 
+@ROUTES.add("GET", r"^/v1/accounts/([^/]+)/positions$")
 def positions(emu: EmulatorCore, call: Call) -> Any:
     rows = emu.book.positions(call.match.group(1))
     return {"positions": {"position": collection(rows)} if rows else "null"}
-
-
-ROUTES: list[Route] = [
-    route("GET", r"^/v1/user/profile$", profile),
-    route("GET", r"^/v1/user/balances$", user_balances),
-    route("GET", r"^/v1/accounts/([^/]+)/balances$", balances),
-    route("GET", r"^/v1/accounts/([^/]+)/positions$", positions),
-]

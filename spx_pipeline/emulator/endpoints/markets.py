@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Any
 from spx_pipeline.domain import market_calendar
 from spx_pipeline.domain.occ import parse_option_symbol
 from spx_pipeline.emulator.response_format import collection
-from spx_pipeline.emulator.routing import ApiError, Call, Route, required, route
+from spx_pipeline.emulator.routing import ROUTES, ApiError, Call, required
 
 if TYPE_CHECKING:
     from spx_pipeline.emulator.core import EmulatorCore
 
 
+@ROUTES.add("GET", r"^/v1/markets/options/expirations$")
 def expirations(emu: EmulatorCore, call: Call) -> Any:
     symbol = required(call, "symbol")
     market = emu.market
@@ -26,6 +27,7 @@ def expirations(emu: EmulatorCore, call: Call) -> Any:
     return {"expirations": {"date": collection([d.isoformat() for d in dates])}}
 
 
+@ROUTES.add("GET", r"^/v1/markets/options/chains$")
 def chains(emu: EmulatorCore, call: Call) -> Any:
     symbol = required(call, "symbol")
     raw = required(call, "expiration")
@@ -37,6 +39,8 @@ def chains(emu: EmulatorCore, call: Call) -> Any:
     return {"options": {"option": collection(rows)} if rows else "null"}
 
 
+@ROUTES.add("GET", r"^/v1/markets/quotes$")
+@ROUTES.add("POST", r"^/v1/markets/quotes$")
 def quotes(emu: EmulatorCore, call: Call) -> Any:
     raw = required(call, "symbols")
     greeks = call.flag("greeks")
@@ -65,10 +69,12 @@ def quotes(emu: EmulatorCore, call: Call) -> Any:
     return {"quotes": body or "null"}
 
 
+@ROUTES.add("GET", r"^/v1/markets/clock$")
 def clock(emu: EmulatorCore, call: Call) -> Any:
     return emu.hours.clock(emu.now())
 
 
+@ROUTES.add("GET", r"^/v1/markets/calendar$")
 def calendar(emu: EmulatorCore, call: Call) -> Any:
     now = emu.now().astimezone(market_calendar.NEW_YORK)
     month_raw = call.param("month") or str(now.month)
@@ -83,13 +89,3 @@ def calendar(emu: EmulatorCore, call: Call) -> Any:
     except (ValueError, KeyError) as exc:
         raise ApiError(400, f"no calendar for {year}-{month:02d}: {exc}") from exc
     return {"calendar": {"month": month, "year": year, "days": {"day": collection(days)}}}
-
-
-ROUTES: list[Route] = [
-    route("GET", r"^/v1/markets/options/expirations$", expirations),
-    route("GET", r"^/v1/markets/options/chains$", chains),
-    route("GET", r"^/v1/markets/quotes$", quotes),
-    route("POST", r"^/v1/markets/quotes$", quotes),
-    route("GET", r"^/v1/markets/clock$", clock),
-    route("GET", r"^/v1/markets/calendar$", calendar),
-]

@@ -20,7 +20,7 @@ from spx_pipeline.domain.tradier.order_requests import (
 from spx_pipeline.emulator.ledger import COMMISSION_PER_CONTRACT, MULTIPLIER, short_requirement
 from spx_pipeline.emulator.order_forms import parse_modify, parse_order
 from spx_pipeline.emulator.response_format import collection
-from spx_pipeline.emulator.routing import ApiError, Call, Reply, Route, route
+from spx_pipeline.emulator.routing import ROUTES, ApiError, Call, Reply
 from spx_pipeline.emulator.stored_order import StoredOrder
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 NOT_ENOUGH_BP = "You do not have enough buying power for this trade."
 
 
+@ROUTES.add("GET", r"^/v1/accounts/([^/]+)/orders$")
 def list_orders(emu: EmulatorCore, call: Call) -> Any:
     """The account's orders, ``orders_page_size`` a page (all on page 1 by default); past the end "null"."""
     page = call.param("page") or "1"
@@ -42,6 +43,7 @@ def list_orders(emu: EmulatorCore, call: Call) -> Any:
     return {"orders": {"order": collection(rows)}}
 
 
+@ROUTES.add("GET", r"^/v1/accounts/([^/]+)/orders/([^/]+)$")
 def get_order(emu: EmulatorCore, call: Call) -> Any:
     return {"order": _stored(emu, call).to_wire(include_tags=True)}
 
@@ -54,6 +56,7 @@ def _stored(emu: EmulatorCore, call: Call) -> StoredOrder:
     return stored
 
 
+@ROUTES.add("POST", r"^/v1/accounts/([^/]+)/orders$")
 def place_order(emu: EmulatorCore, call: Call) -> Any:
     account_id = call.match.group(1)
     request = parse_order(call)
@@ -217,6 +220,7 @@ def _short_requirement(emu: EmulatorCore, leg: OptionLeg) -> Decimal:
     )
 
 
+@ROUTES.add("PUT", r"^/v1/accounts/([^/]+)/orders/([^/]+)$")
 def modify_order(emu: EmulatorCore, call: Call) -> Any:
     account_id = call.match.group(1)
     stored = _stored(emu, call)
@@ -260,6 +264,7 @@ def modify_order(emu: EmulatorCore, call: Call) -> Any:
     return {"order": {"id": updated.id, "status": "ok", "partner_id": updated.partner_id}}
 
 
+@ROUTES.add("DELETE", r"^/v1/accounts/([^/]+)/orders/([^/]+)$")
 def cancel_order(emu: EmulatorCore, call: Call) -> Any:
     stored = _stored(emu, call)
     if stored.status not in WORKING_STATUSES:
@@ -269,12 +274,3 @@ def cancel_order(emu: EmulatorCore, call: Call) -> Any:
         )
     canceled = emu.book.cancel(call.match.group(1), stored.id, now=emu.now())
     return {"order": {"id": canceled.id, "status": "ok"}}
-
-
-ROUTES: list[Route] = [
-    route("GET", r"^/v1/accounts/([^/]+)/orders$", list_orders),
-    route("POST", r"^/v1/accounts/([^/]+)/orders$", place_order),
-    route("GET", r"^/v1/accounts/([^/]+)/orders/([^/]+)$", get_order),
-    route("PUT", r"^/v1/accounts/([^/]+)/orders/([^/]+)$", modify_order),
-    route("DELETE", r"^/v1/accounts/([^/]+)/orders/([^/]+)$", cancel_order),
-]

@@ -61,10 +61,22 @@ def positions_of_run(warehouse: Warehouse, run_id: str) -> pd.DataFrame:
     return warehouse.query("SELECT * FROM tradier_positions WHERE run_id = ?", [run_id])
 
 
-def broker_state_failures(warehouse: Warehouse, run_id: str, stage: str) -> pd.DataFrame:
-    return warehouse.query(
-        "SELECT account_id, message FROM sync_failures WHERE run_id = ? AND stage = ?", [run_id, stage]
+# The stages of a broker_state read, orders first: without its orders, an account's own fills are
+# unknown too, so where both failed the orders' failure is the one to name.
+BROKER_STATE_STAGES = ("orders", "positions")
+
+
+def broker_state_failures(warehouse: Warehouse, run_id: str) -> dict[str, dict[str, str]]:
+    """Why a broker_state run did not read an account: stage (``BROKER_STATE_STAGES``, in that
+    order) to {account: message}."""
+    frame = warehouse.query(
+        "SELECT stage, account_id, message FROM sync_failures WHERE run_id = ? AND stage IN (?, ?)",
+        [run_id, *BROKER_STATE_STAGES],
     )
+    failures: dict[str, dict[str, str]] = {stage: {} for stage in BROKER_STATE_STAGES}
+    for stage, account, message in zip(frame["stage"], frame["account_id"], frame["message"], strict=True):
+        failures[stage][account] = message
+    return failures
 
 
 def fidelity_history(warehouse: Warehouse, first_session: date) -> pd.DataFrame:

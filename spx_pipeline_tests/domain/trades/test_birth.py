@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from spx_pipeline.domain.orders import OrderPayloadError
+from spx_pipeline.domain.orders import OrderPayloadError, t1_order
 from spx_pipeline.domain.setups import Setup
 from spx_pipeline.domain.trades import LocalStatus, entry_intent, trade_id
 from spx_pipeline.domain.trades.birth import plan_from_recommendation, planned_tickets
@@ -92,6 +92,16 @@ def test_exits_that_cannot_be_built_are_refused_naming_the_field() -> None:
         t1_intent(make_plan(stop="6.60", t1="6.60"), 1, 1, reason="")
     with pytest.raises(OrderPayloadError, match="runner_stop_limit_offset"):
         runner_stop_intent(make_plan(offset="2.20"), 1, 1, Decimal("2.20"), reason="")
+
+
+@pytest.mark.parametrize("stop", ["2.20", None])
+def test_a_trade_sends_the_t1_order_its_ticket_shows(stop: str | None) -> None:
+    """The trade's T1 and the ticket's T1 leg are built by one function: the same form, OCO or plain."""
+    plan = make_plan(quantity=4, stop=stop)
+    intent = t1_intent(plan, 1, 2, reason="t1")
+    ticket = t1_order(plan.option_symbol, 4, 2, plan.t1_price, plan.stop_price, tag=intent.tag)
+    assert intent.form == ticket
+    assert ticket["class"] == ("option" if stop is None else "oco")
 
 
 def test_a_claimed_intent_is_the_order_it_names_owned_by_the_run_with_its_form_and_reason() -> None:

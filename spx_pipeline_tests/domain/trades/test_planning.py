@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from spx_pipeline.domain.trades import DayTradeGuard, TradeState, entry_intent
+from spx_pipeline.domain.trades.birth import planned_tickets
 from spx_pipeline.domain.trades.planning import (
     Action,
     PlacementCaps,
@@ -86,6 +87,14 @@ def test_an_in_flight_claim_shows_as_wait_and_a_sent_order_as_already_at_the_bro
         and f"tag {entry.tag} is at the broker (open)" in rows[0].reason
     )
     assert rows[0].opening_notional == 0  # what is at the broker is not opened again
+
+
+def test_an_order_claimed_from_an_intent_shows_the_type_the_intent_showed() -> None:
+    """A row of an order already sent and the row that placed it name its type by one rule."""
+    intents = [i for q in (1, 3) for i in planned_tickets(make_plan(quantity=q)).legs().values()]
+    shown = [(intent.display_type, claimed(intent).display_type) for intent in intents]
+    assert [a for a, _ in shown] == ["oto", "limit", "oco", "stop"]
+    assert all(a == b for a, b in shown)
 
 
 def test_a_held_position_lists_its_exits_to_place() -> None:

@@ -129,7 +129,8 @@ def test_a_duplicate_tag_or_leg_sequence_is_refused_by_the_unique_keys(app_db: A
         )
     )
     assert sorted(r.ok for r in results) == [False, True]
-    same_seq = dataclasses.replace(intents[1], tag=f"{trade.plan.tag}-other")
+    t1 = intents[1]
+    same_seq = t1.named(t1.trade_id, t1.account_id, f"{trade.plan.tag}-other")
     assert not claim_exits(app_db, [same_seq], session=SESSION, run_id="c", now=T0).ok
     assert len(_tags(app_db)) == 3  # entry, t1, stop
 

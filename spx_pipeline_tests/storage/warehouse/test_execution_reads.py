@@ -6,7 +6,7 @@ from datetime import date
 
 import pandas as pd
 
-from spx_pipeline.storage.warehouse.execution_reads import tickets_of_account
+from spx_pipeline.storage.warehouse.execution_reads import broker_state_failures, tickets_of_account
 from spx_pipeline.storage.warehouse.store import Warehouse
 from spx_pipeline_tests.fixtures.rows import recommendation, ticket
 
@@ -28,3 +28,20 @@ def test_the_newest_run_blocking_the_recommendation_withholds_its_ticket(warehou
     later = later.assign(blocked=True, generated_at=later["generated_at"] + pd.Timedelta(minutes=15))
     warehouse.replace_rows("contract_recommendations", later, key_columns=KEYS)
     assert tickets_of_account(warehouse, "VA1", SESSION).empty
+
+
+def test_a_broker_reads_failures_are_read_by_stage_orders_first(warehouse: Warehouse) -> None:
+    rows = [
+        ("r1", "VA1", "positions", "503"),
+        ("r1", "VA1", "orders", "timeout"),
+        ("r1", "VA2", "balances", "not a broker_state stage"),
+        ("r2", "VA3", "orders", "another run"),
+    ]
+    frame = pd.DataFrame(rows, columns=["run_id", "account_id", "stage", "message"]).assign(
+        captured_at=pd.Timestamp("2026-11-24T15:30:00Z"), error_class="TradierServerError"
+    )
+    warehouse.replace_rows("sync_failures", frame, key_columns=["run_id", "account_id", "stage"])
+    failures = broker_state_failures(warehouse, "r1")
+    assert list(failures) == ["orders", "positions"]
+    assert failures == {"orders": {"VA1": "timeout"}, "positions": {"VA1": "503"}}
+    assert broker_state_failures(warehouse, "r9") == {"orders": {}, "positions": {}}
