@@ -131,6 +131,37 @@ def test_whole_rows_are_read_only_for_what_the_warehouse_lacks(
 
 
 @both_backends
+def test_what_changes_between_the_key_read_and_the_copy_is_caught_up_by_the_next_copy(
+    app_db: AppDatabase, warehouse: Warehouse
+) -> None:
+    """Keys are read before the warehouse's lock and rows under it: a trade that moves on in between
+    is copied once per version written, counted as written, and what the keys missed comes next."""
+    store, (first, second) = _day_of_trades(app_db)
+    app = read_app_trades(app_db, now=later(T0, 2))
+    current = store.trade(second.trade_id)
+    assert current is not None
+    store.advance(current, dataclasses.replace(current, state=TradeState.ABANDONED), reason="gone",
+                  at=later(T0, 2), run_id="r-2")  # fmt: skip
+    with warehouse.transaction() as tx:
+        counts = copy_trades(tx, app_db, app, run_id="m-1", now=later(T0, 2))
+    written = [("trades", "trade_id, version", counts.trade_versions),
+               ("trade_orders", "tag, version", counts.order_versions),
+               ("trade_events", "trade_id, seq", counts.events)]  # fmt: skip
+    for table, key, count in written:
+        assert warehouse.query(f"SELECT count(DISTINCT ({key})) AS n FROM published.{table}")["n"][0] == count
+    mirror_trades(app_db, warehouse, run_id="m-2", now=later(T0, 3))
+    assert _versions(warehouse, "trade_events", "trade_id", "seq") == {
+        (first.trade_id, 1), (first.trade_id, 2), (second.trade_id, 1), (second.trade_id, 2)
+    }  # fmt: skip
+    latest = warehouse.query("SELECT trade_id, max(version) AS v FROM published.trades GROUP BY trade_id")
+    assert dict(zip(latest["trade_id"], latest["v"], strict=True)) == {first.trade_id: 2, second.trade_id: 2}
+    for table, key, _ in written:
+        rows = warehouse.query(f"SELECT {key} FROM published.{table}")
+        assert len(rows) == len(rows.drop_duplicates()), table
+    assert mirror_trades(app_db, warehouse, run_id="m-3", now=later(T0, 4)).total == 0
+
+
+@both_backends
 def test_a_window_of_more_trades_than_one_in_list_is_copied_whole(
     sqlite_app_db: AppDatabase, warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
 ) -> None:
