@@ -28,6 +28,9 @@ from spx_pipeline.storage.warehouse.store import Warehouse, WarehouseTransaction
 
 MIRROR_WINDOW = timedelta(days=10)
 SETTLED_AFTER = timedelta(minutes=5)  # a placement run still writing is never published under it
+# Rows missing from the warehouse are read by key, unless they are at least this share of their
+# window: then one read of the window, kept to them (a day's first copy: every trade it planned).
+WHOLE_WINDOW_SHARE = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,35 +79,46 @@ def _newer(tx: WarehouseTransaction, app: pd.DataFrame, table: str, key: str, ve
         tx.con.unregister(view)
 
 
+def _windows(since: datetime) -> dict[str, sa.ColumnElement[bool]]:
+    """What a copy takes of each table: a recent window plus every live trade and its orders.
+
+    Each only grows while a copy runs (``since`` is fixed, ``updated_at`` only moves forward and no
+    row is deleted), so the rows read by it after its keys were read include every one of them.
+    """
+    in_window = sa.or_(trades.c.updated_at >= since, trades.c.state.not_in([str(s) for s in TERMINAL]))
+    return {
+        "trades": in_window,
+        "trade_orders": sa.or_(
+            trade_orders.c.updated_at >= since,
+            trade_orders.c.trade_id.in_(sa.select(trades.c.trade_id).where(in_window)),
+        ),
+        "trade_events": trade_events.c.occurred_at >= since,
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class AppTrades:
     """What a copy reads of the app database first: keys and versions of the window's trades
     (``trade_id``, ``version``), orders (``tag``, ``version``) and events (``trade_id``, ``seq``),
-    and its placement runs."""
+    and its placement runs; ``since`` is where the window starts."""
 
     trades: pd.DataFrame
     orders: pd.DataFrame
     events: pd.DataFrame
     placements: pd.DataFrame
+    since: datetime
 
 
 def read_app_trades(appdb: AppDatabase, *, now: datetime) -> AppTrades:
-    """The app database's side of a copy: a recent window plus every live trade and its orders."""
+    """The app database's side of a copy: the keys of its window (``_windows``) and its placement runs."""
     since = now - MIRROR_WINDOW
-    in_window = sa.or_(trades.c.updated_at >= since, trades.c.state.not_in([str(s) for s in TERMINAL]))
-    app_trades = _app_frame(appdb, sa.select(trades.c.trade_id, trades.c.version).where(in_window))
+    window = _windows(since)
+    app_trades = _app_frame(appdb, sa.select(trades.c.trade_id, trades.c.version).where(window["trades"]))
     app_orders = _app_frame(
-        appdb,
-        sa.select(trade_orders.c.tag, trade_orders.c.version).where(
-            sa.or_(
-                trade_orders.c.updated_at >= since,
-                trade_orders.c.trade_id.in_(sa.select(trades.c.trade_id).where(in_window)),
-            )
-        ),
+        appdb, sa.select(trade_orders.c.tag, trade_orders.c.version).where(window["trade_orders"])
     )
     app_events = _app_frame(
-        appdb,
-        sa.select(trade_events.c.trade_id, trade_events.c.seq).where(trade_events.c.occurred_at >= since),
+        appdb, sa.select(trade_events.c.trade_id, trade_events.c.seq).where(window["trade_events"])
     )
     placements = _app_frame(
         appdb,
@@ -112,24 +126,38 @@ def read_app_trades(appdb: AppDatabase, *, now: datetime) -> AppTrades:
         .where(order_placements.c.recorded_at >= since)
         .group_by(order_placements.c.run_id),
     )
-    return AppTrades(app_trades, app_orders, app_events, placements)
+    return AppTrades(app_trades, app_orders, app_events, placements, since)
 
 
-def _rows_of(appdb: AppDatabase, table: sa.Table, key: str, keys: pd.DataFrame) -> pd.DataFrame:
-    """The app database's rows of ``table`` whose ``key`` is among ``keys`` (all of their columns)."""
+def _rows_of(
+    appdb: AppDatabase,
+    table: sa.Table,
+    keys: pd.DataFrame,
+    names: list[str],
+    *,
+    window: pd.DataFrame,
+    since: datetime,
+) -> pd.DataFrame:
+    """The app database's rows of ``table`` whose key (its columns ``names``) is among ``keys``.
+
+    Few keys of a large window (a re-run, a later day) are read by key, ``IN_CHUNK`` at a time; when
+    they are ``WHOLE_WINDOW_SHARE`` of the ``window`` they came from or more, one read of the
+    window, kept to those keys, is cheaper than looking each one up (at 20,000 new trades: 0.33 s
+    against 0.48 s).
+    """
     if keys.empty:
         return keys
     with appdb.engine.connect() as conn:
-        return _frame(read_columns_in(conn, sa.select(table), table.c[key], keys[key].tolist()))
-
-
-def _events_of(appdb: AppDatabase, keys: pd.DataFrame) -> pd.DataFrame:
-    """The events ``keys`` names by (trade_id, seq): those of their trades, then just those seqs."""
-    rows = _rows_of(appdb, trade_events, "trade_id", keys)
-    if rows.empty:
-        return rows
-    wanted = keys.drop_duplicates().merge(rows, on=["trade_id", "seq"], how="inner")
-    return wanted[list(rows.columns)]
+        if len(keys) >= WHOLE_WINDOW_SHARE * len(window):
+            columns = read_columns(conn, sa.select(table).where(_windows(since)[table.name]))
+        else:
+            columns = read_columns_in(conn, sa.select(table), table.c[names[0]], keys[names[0]].tolist())
+    wanted = set(keys[names].itertuples(index=False, name=None))
+    found = zip(*(columns[name] for name in names), strict=True)
+    keep = [i for i, key in enumerate(found) if key in wanted]
+    if len(keep) < len(columns[names[0]]):
+        columns = {name: [values[i] for i in keep] for name, values in columns.items()}
+    return _frame(columns)
 
 
 def mirror_trades(appdb: AppDatabase, warehouse: Warehouse, *, run_id: str, now: datetime) -> MirrorCounts:
@@ -144,11 +172,18 @@ def copy_trades(
 ) -> MirrorCounts:
     """``mirror_trades`` inside a transaction the caller holds (a stage writing its own rows in the
     same one commits once): what the warehouse lacks of ``app`` is written and published."""
-    new_trades = _rows_of(appdb, trades, "trade_id", _newer(tx, app.trades, "trades", "trade_id", "version"))
+    new_trades = _rows_of(
+        appdb, trades, _newer(tx, app.trades, "trades", "trade_id", "version"), ["trade_id"],
+        window=app.trades, since=app.since,
+    )  # fmt: skip
     new_orders = _rows_of(
-        appdb, trade_orders, "tag", _newer(tx, app.orders, "trade_orders", "tag", "version")
-    )
-    new_events = _events_of(appdb, _newer(tx, app.events, "trade_events", "trade_id", "seq"))
+        appdb, trade_orders, _newer(tx, app.orders, "trade_orders", "tag", "version"), ["tag"],
+        window=app.orders, since=app.since,
+    )  # fmt: skip
+    new_events = _rows_of(
+        appdb, trade_events, _newer(tx, app.events, "trade_events", "trade_id", "seq"), ["trade_id", "seq"],
+        window=app.events, since=app.since,
+    )  # fmt: skip
     repaired = _repair_placements(appdb, tx, app.placements, run_id=run_id, now=now)
     counts = MirrorCounts(len(new_trades), len(new_orders), len(new_events), repaired)
     if counts.trade_versions or counts.order_versions or counts.events:
