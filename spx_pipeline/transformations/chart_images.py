@@ -14,7 +14,9 @@ the first chart cost. The figure's own cycles are collected when the collector r
 
 from __future__ import annotations
 
+import functools
 import io
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 import pandas as pd
@@ -57,14 +59,27 @@ def _dollars(axes: Axes) -> None:
     axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"${value:,.0f}"))
 
 
-@collector_paused()
-def equity_png(history: pd.DataFrame) -> bytes | None:
+def chart(draw: Callable[[Axes, pd.DataFrame], None]) -> Callable[[pd.DataFrame], bytes | None]:
+    """A chart of one frame: None when the frame is empty, else the PNG of the one figure ``draw``
+    fills (said once here: every picture is one figure of one size, drawn with the collector paused)."""
+
+    @functools.wraps(draw)
+    def render(frame: pd.DataFrame) -> bytes | None:
+        if frame.empty:
+            return None
+        with collector_paused():
+            figure, axes = _figure()
+            draw(axes, frame)
+            return _png(figure)
+
+    return render
+
+
+@chart
+def equity_png(axes: Axes, history: pd.DataFrame) -> None:
     """Total equity over time, one line per account (``chart_reads.equity_history``); None when empty."""
-    if history.empty:
-        return None
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 
-    figure, axes = _figure()
     for account, rows in history.groupby("account_id", sort=True):
         times = pd.to_datetime(rows["captured_at"], utc=True)
         axes.plot(times, rows["total_equity"], marker="o", markersize=3, linewidth=1.5, label=str(account))
@@ -78,15 +93,11 @@ def equity_png(history: pd.DataFrame) -> bytes | None:
     locator = AutoDateLocator(minticks=3, maxticks=8)  # maxticks=6 alone found no interval for 3 days
     axes.xaxis.set_major_locator(locator)
     axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    return _png(figure)
 
 
-@collector_paused()
-def slippage_png(fills: pd.DataFrame) -> bytes | None:
+@chart
+def slippage_png(axes: Axes, fills: pd.DataFrame) -> None:
     """Slippage in ticks per setup and leg, as box plots with every fill drawn; None when no fill."""
-    if fills.empty:
-        return None
-    figure, axes = _figure()
     groups = list(fills.groupby(["setup_id", "leg"], sort=True))
     labels = [f"{setup}\n{leg}" for (setup, leg), _ in groups]
     values = [rows["slippage_ticks"].astype(float).tolist() for _, rows in groups]
@@ -97,15 +108,11 @@ def slippage_png(fills: pd.DataFrame) -> bytes | None:
     axes.set_ylabel("ticks (positive = adverse)")
     axes.set_title("Slippage per setup and leg")
     axes.tick_params(axis="x", labelsize="small")
-    return _png(figure)
 
 
-@collector_paused()
-def outcomes_png(per_day: pd.DataFrame) -> bytes | None:
+@chart
+def outcomes_png(axes: Axes, per_day: pd.DataFrame) -> None:
     """Tradable and blocked recommendations per trading day, stacked; None when there are none."""
-    if per_day.empty:
-        return None
-    figure, axes = _figure()
     days = [pd.Timestamp(day).strftime("%Y-%m-%d") for day in per_day["as_of_date"]]
     tradable = per_day["tradable"].astype(int).tolist()
     blocked = per_day["blocked"].astype(int).tolist()
@@ -115,19 +122,14 @@ def outcomes_png(per_day: pd.DataFrame) -> bytes | None:
     axes.set_title("Tradable vs blocked per day (newest run of each day)")
     axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     axes.tick_params(axis="x", labelsize="small", labelrotation=30)
-    return _png(figure)
 
 
-@collector_paused()
-def pnl_png(per_setup: pd.DataFrame) -> bytes | None:
+@chart
+def pnl_png(axes: Axes, per_setup: pd.DataFrame) -> None:
     """Realized P&L per setup (``chart_reads.realized_pnl_per_setup`` summed); None without trades."""
-    if per_setup.empty:
-        return None
     totals = per_setup.groupby("setup_id", sort=True)["realized_pnl"].sum()
-    figure, axes = _figure()
     colors = [TRADABLE_COLOR if value >= 0 else BLOCKED_COLOR for value in totals]
     axes.bar([str(s) for s in totals.index], totals.tolist(), color=colors)
     axes.axhline(0, color="#888888", linewidth=0.8)
     _dollars(axes)
     axes.set_title("Realized P&L per setup")
-    return _png(figure)
