@@ -40,10 +40,15 @@ def _table_asset_args(table: str, *, group: str, kinds: set[str], description: s
     }
 
 
-def table_asset_spec(key: dg.AssetKey, *, group: str, kinds: set[str], description: str) -> dg.AssetSpec:
-    """The spec of an asset that is the warehouse table of its own name (schema shown in the UI)."""
-    return dg.AssetSpec(
-        key, **_table_asset_args(key.path[-1], group=group, kinds=kinds, description=description)
+def table_asset_specs(
+    group: str, tables: Mapping[dg.AssetKey, tuple[set[str], str]]
+) -> tuple[dg.AssetSpec, ...]:
+    """The specs of assets that are each the warehouse table of its own name (schema shown in the
+    UI), from each key's kinds and description. A tuple, not a list: the defs-folder loader would
+    take a module-level list of specs for assets of their own."""
+    return tuple(
+        dg.AssetSpec(key, **_table_asset_args(key.path[-1], group=group, kinds=kinds, description=text))
+        for key, (kinds, text) in tables.items()
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from spx_pipeline.defs.common import table_asset_spec
+from spx_pipeline.defs.common import table_asset_specs
 from spx_pipeline.defs.display import preview_markdown, row_counts
 from spx_pipeline.defs.shards import (
     ShardedRead,
@@ -33,27 +33,25 @@ GROUP = "execution"
 POSITIONS = dg.AssetKey("tradier_positions")
 ORDERS = dg.AssetKey("tradier_orders")
 
-# A tuple, not a list: the defs-folder loader would take a module-level list of specs for assets.
-BROKER_STATE_SPECS = (
-    table_asset_spec(
-        POSITIONS,
-        group=GROUP,
-        kinds={"tradier", "duckdb"},
-        description=(
-            "Every active account's positions as Tradier reports them, option symbols parsed by the "
-            "domain OCC module (root, expiration, right, strike). An account whose fetch failed has a "
-            "sync_failures row (stage positions) and is never read as flat."
+BROKER_STATE_SPECS = table_asset_specs(
+    GROUP,
+    {
+        POSITIONS: (
+            {"tradier", "duckdb"},
+            (
+                "Every active account's positions as Tradier reports them, option symbols parsed by the "
+                "domain OCC module (root, expiration, right, strike). An account whose fetch failed has a "
+                "sync_failures row (stage positions) and is never read as flat."
+            ),
         ),
-    ),
-    table_asset_spec(
-        ORDERS,
-        group=GROUP,
-        kinds={"tradier", "duckdb"},
-        description=(
-            "The session's orders of every active account with their tags (includeTags=true), an OCO "
-            "or multileg order flattened to one row per leg, with status, fills and times."
+        ORDERS: (
+            {"tradier", "duckdb"},
+            (
+                "The session's orders of every active account with their tags (includeTags=true), an OCO "
+                "or multileg order flattened to one row per leg, with status, fills and times."
+            ),
         ),
-    ),
+    },
 )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from spx_pipeline.defs.common import table_asset_spec
+from spx_pipeline.defs.common import table_asset_specs
 from spx_pipeline.defs.display import preview_markdown, row_counts, seconds
 from spx_pipeline.defs.shards import (
     ShardedRead,
@@ -34,31 +34,29 @@ BALANCES = dg.AssetKey("tradier_balances")
 SYNC_FAILURES = dg.AssetKey("sync_failures")
 CREDENTIALS = dg.AssetKey("broker_credentials")
 
-# A tuple, not a list: the defs-folder loader would take a module-level list of specs for assets.
-BALANCE_SPECS = (
-    table_asset_spec(
-        BALANCES,
-        group=GROUP,
-        kinds={"tradier", "duckdb"},
-        description=(
-            "Balances of every active account fetched from Tradier concurrently (per-token rate "
-            "limits, one /user/balances call when a token holds several accounts), normalized "
-            "whatever the account type (margin, cash, pdt) with the raw JSON alongside. Per-account "
-            "failures go to sync_failures and never stop the other accounts."
+BALANCE_SPECS = table_asset_specs(
+    GROUP,
+    {
+        BALANCES: (
+            {"tradier", "duckdb"},
+            (
+                "Balances of every active account fetched from Tradier concurrently (per-token rate "
+                "limits, one /user/balances call when a token holds several accounts), normalized "
+                "whatever the account type (margin, cash, pdt) with the raw JSON alongside. Per-account "
+                "failures go to sync_failures and never stop the other accounts."
+            ),
         ),
-    ),
-    table_asset_spec(
-        SYNC_FAILURES,
-        group=GROUP,
-        kinds={"duckdb"},
-        description=(
-            "Why an account was not synced: one row per run x account x stage (balances: the broker "
-            "call failed; snapshot_validation: the balances broke the snapshot contract, written by "
-            "portfolio_snapshots), with the error class, HTTP status and a message with every token "
-            "taken out. Written in the same transaction as the balances, so an account of a run is "
-            "either in tradier_balances or here."
+        SYNC_FAILURES: (
+            {"duckdb"},
+            (
+                "Why an account was not synced: one row per run x account x stage (balances: the broker "
+                "call failed; snapshot_validation: the balances broke the snapshot contract, written by "
+                "portfolio_snapshots), with the error class, HTTP status and a message with every token "
+                "taken out. Written in the same transaction as the balances, so an account of a run is "
+                "either in tradier_balances or here."
+            ),
         ),
-    ),
+    },
 )
 
 
