@@ -142,8 +142,8 @@ def _rows_of(
 
     Few keys of a large window (a re-run, a later day) are read by key, ``IN_CHUNK`` at a time; when
     they are ``WHOLE_WINDOW_SHARE`` of the ``window`` they came from or more, one read of the
-    window, kept to those keys, is cheaper than looking each one up (at 20,000 new trades: 0.33 s
-    against 0.48 s).
+    window, kept to those keys, is cheaper than looking each one up (a first copy of 20,000 new
+    trades and their events: 0.32 s against 0.65 s).
     """
     if keys.empty:
         return keys
