@@ -215,6 +215,7 @@ def test_a_window_of_more_trades_than_one_in_list_is_copied_whole(
     sqlite_app_db: AppDatabase, warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(bulk, "IN_CHUNK", 7)
+    monkeypatch.setattr(trade_mirror, "WHOLE_WINDOW_SHARE", 2.0)  # read by key, in IN lists, not by window
     plans = [(make_plan(account_id=f"VA{i:08d}"), None) for i in range(30)]
     TradeStore(sqlite_app_db).plan(plans, run_id="rec-1", now=T0)
     counts = mirror_trades(sqlite_app_db, warehouse, run_id="m-1", now=later(T0, 1))
