@@ -82,8 +82,10 @@ def _newer(tx: WarehouseTransaction, app: pd.DataFrame, table: str, key: str, ve
 def _windows(since: datetime) -> dict[str, sa.ColumnElement[bool]]:
     """What a copy takes of each table: a recent window plus every live trade and its orders.
 
-    Each only grows while a copy runs (``since`` is fixed, ``updated_at`` only moves forward and no
-    row is deleted), so the rows read by it after its keys were read include every one of them.
+    Each only grows while a copy runs: ``since`` is fixed, no row is deleted, and every write stamps
+    ``updated_at`` with its run's time, never ten days behind the copy's (runs stamp their start
+    time, so stamps are not in commit order, but all are after ``since``). The rows read by it after
+    its keys were read therefore include every one of them.
     """
     in_window = sa.or_(trades.c.updated_at >= since, trades.c.state.not_in([str(s) for s in TERMINAL]))
     return {

@@ -179,6 +179,26 @@ def test_reading_by_key_and_reading_the_window_copy_the_same_rows(
         assert stored[0] == stored[1], step
 
 
+@pytest.mark.parametrize("share", [0.0, 2.0], ids=["window-read", "key-read"])
+def test_a_live_trade_older_than_the_window_is_copied_with_its_order(
+    app_db: AppDatabase, warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch, share: float
+) -> None:
+    """Eleven days on, a trade still open (and its order) is in the window by being live, whichever
+    way its rows are read; one closed as long ago is not."""
+    _, (held, gone) = _day_of_trades(app_db)
+    store = TradeStore(app_db)
+    current = store.trade(gone.trade_id)
+    assert current is not None
+    store.advance(current, dataclasses.replace(current, state=TradeState.ABANDONED), reason="gone",
+                  at=later(T0, 5), run_id="r-2")  # fmt: skip
+    monkeypatch.setattr(trade_mirror, "WHOLE_WINDOW_SHARE", share)
+    counts = mirror_trades(app_db, warehouse, run_id="m-1", now=T0 + timedelta(days=11))
+    assert (counts.trade_versions, counts.order_versions) == (1, 1)
+    assert _versions(warehouse, "trades", "trade_id", "version") == {(held.trade_id, 2)}
+    [order] = warehouse.query("SELECT trade_id FROM published.trade_orders").to_dict("records")
+    assert order["trade_id"] == held.trade_id
+
+
 @both_backends
 def test_what_changes_between_the_key_read_and_the_copy_is_caught_up_by_the_next_copy(
     app_db: AppDatabase, warehouse: Warehouse
