@@ -156,7 +156,7 @@ def plan_trades(
             plans.append(
                 (trade.plan, f"not recommended by the newest run {run_id} (account or setup inactive)")
             )
-    outcomes = store.plan(plans, run_id=run_id, now=created_at)
+    outcomes = store.plan(plans, run_id=run_id, now=created_at, read_before=existing)
     placeable = [o.trade for o in outcomes if o.outcome != "frozen" and o.trade.blocked_reason is None]
     rows = ticket_rows(placeable, run_id=run_id, created_at=created_at, built=legs_of)
     return TradePlanning(outcomes, rows, skipped)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -58,7 +58,12 @@ class TradeStore:
     # -- plans ----------------------------------------------------------------------------------
 
     def plan(
-        self, plans: Sequence[tuple[TradePlan, str | None]], *, run_id: str, now: datetime
+        self,
+        plans: Sequence[tuple[TradePlan, str | None]],
+        *,
+        run_id: str,
+        now: datetime,
+        read_before: Mapping[str, Trade] | None = None,
     ) -> list[PlanOutcome]:
         """Insert new planned trades, re-plan the planned ones, leave frozen ones exactly as they are.
 
@@ -67,18 +72,28 @@ class TradeStore:
         Two runs planning at once can both find a trade missing and both insert it (PostgreSQL
         reads committed rows only); the loser's unique-key violation rolls its transaction back
         and it plans again against the winner's rows.
+
+        ``read_before``: trades this store returned earlier, by id (the caller's own read of the
+        session). The transaction then reads only the versions of the plans' trades and takes a
+        trade whose version is unchanged from there; the others are read whole, as without it.
+        Every change of a trade bumps its version, so an unchanged version is an unchanged row.
         """
         attempt = 1
         while True:
             try:
-                return self._plan_once(plans, run_id=run_id, now=now)
+                return self._plan_once(plans, run_id=run_id, now=now, read_before=read_before or {})
             except sa.exc.IntegrityError:
                 if attempt == _PLAN_ATTEMPTS:
                     raise
                 attempt += 1
 
     def _plan_once(
-        self, plans: Sequence[tuple[TradePlan, str | None]], *, run_id: str, now: datetime
+        self,
+        plans: Sequence[tuple[TradePlan, str | None]],
+        *,
+        run_id: str,
+        now: datetime,
+        read_before: Mapping[str, Trade],
     ) -> list[PlanOutcome]:
         """One transaction: one read of the trades, then one insert of the born ones, one batch of
         compare-and-sets for the re-planned ones and one insert of all their events."""
@@ -86,7 +101,7 @@ class TradeStore:
         born: list[Trade] = []
         changed: list[tuple[int, Trade, Trade, str]] = []  # (position in out, current, new, why)
         with self.db.engine.begin() as conn:
-            existing = _trades_by_id(conn, [plan.trade_id for plan, _ in plans])
+            existing = _stored_trades(conn, [plan.trade_id for plan, _ in plans], read_before)
             for plan, blocked in plans:
                 current = existing.get(plan.trade_id)
                 if current is None:
@@ -208,6 +223,26 @@ class TradeStore:
                 return None
             write_event(conn, stored, current.state, reason, at, run_id=run_id)
         return stored
+
+
+def _stored_trades(
+    conn: Connection, ids: Sequence[str], read_before: Mapping[str, Trade]
+) -> dict[str, Trade]:
+    """The stored trades of ``ids``: from ``read_before`` where the stored version is still the one
+    read there, the others (and all of them without ``read_before``) read whole."""
+    if not read_before:
+        return _trades_by_id(conn, ids)
+    versions: dict[str, int] = {}
+    for chunk in in_chunks(sorted(set(ids))):
+        query = sa.select(trades.c.trade_id, trades.c.version).where(trades.c.trade_id.in_(chunk))
+        found = read_columns(conn, query)
+        versions.update(zip(found["trade_id"], found["version"], strict=True))
+    kept = {
+        trade_id: read_before[trade_id]
+        for trade_id, version in versions.items()
+        if trade_id in read_before and read_before[trade_id].version == version
+    }
+    return kept | _trades_by_id(conn, [trade_id for trade_id in versions if trade_id not in kept])
 
 
 def _trades_by_id(conn: Connection, ids: Sequence[str], query: sa.Select | None = None) -> dict[str, Trade]:

@@ -246,3 +246,41 @@ def test_a_batch_of_births_and_re_plans_writes_one_event_per_change(app_db: AppD
     assert [o.outcome for o in outcomes] == ["replanned"] * 2 + ["born"] * 3 + ["unchanged"]
     assert [_seqs(store, o.trade.trade_id) for o in outcomes] == [[1, 2]] * 2 + [[1]] * 4
     assert all(store.trade(o.trade.trade_id) == o.trade for o in outcomes)
+
+
+def test_trades_read_before_are_taken_only_while_their_version_is_the_stored_one(
+    app_db: AppDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caller's earlier read saves reading whole rows again; a trade claimed or re-planned since
+    is read whole, so it is frozen or compared with what is stored, never with the stale copy."""
+    store = TradeStore(app_db)
+    same, resized, claimed, moved = (_born(store, account_id=f"VA{i}") for i in range(4))
+    read_before = {t.trade_id: t for t in store.trades(session=SESSION)}
+    assert claim_entry(app_db, claimed, entry_intent(claimed.plan), session=SESSION, run_id="p-1", now=T0).ok
+    elsewhere = dataclasses.replace(moved.plan, planned_quantity=1)
+    [other_run] = store.plan([(elsewhere, None)], run_id="rec-other", now=later(T0, 5))
+    assert other_run.outcome == "replanned"
+    read_whole: list[list[str]] = []
+    real = trades_module._trades_by_id
+
+    def spy(conn, ids, query=None):  # type: ignore[no-untyped-def]
+        read_whole.append(sorted(ids))
+        return real(conn, ids, query)
+
+    monkeypatch.setattr(trades_module, "_trades_by_id", spy)
+    newcomer = make_plan(account_id="VB0")
+    plans = [
+        (same.plan, None),
+        (dataclasses.replace(resized.plan, planned_quantity=2), None),
+        (dataclasses.replace(claimed.plan, planned_quantity=2), None),
+        (elsewhere, None),
+        (newcomer, None),
+    ]
+    outcomes = store.plan(plans, run_id="rec-2", now=later(T0, 15), read_before=read_before)
+    assert read_whole == [sorted([claimed.trade_id, moved.trade_id])]
+    assert [o.outcome for o in outcomes] == ["unchanged", "replanned", "frozen", "unchanged", "born"]
+    monkeypatch.undo()
+    assert outcomes[2].trade == store.trade(claimed.trade_id)
+    assert outcomes[2].trade.state == TradeState.ENTRY_WORKING
+    assert (outcomes[3].trade.version, outcomes[3].trade.plan.planned_quantity) == (2, 1)
+    assert all(store.trade(o.trade.trade_id) == o.trade for o in outcomes)
