@@ -41,7 +41,7 @@ import resource
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
@@ -439,29 +439,19 @@ def print_table(results: list[Measured], latency_ms: float) -> None:
         label = f"| {m.accounts:,} | {m.label} | " if by_executor else f"| {m.accounts:,} | "
         print(label + " | ".join(cells) + " |")
     print_stage_ratios(results)
-    rerun = [m for m in results if m.rerun]
-    if rerun:
-        print("\nThe same job again on the same stores (the schedule's next run: every trade unchanged), "
-              "each stage ÷ that run's balances:\n")  # fmt: skip
-        print("| accounts | " + " | ".join([*STAGES, "whole run"]) + " |")
-        print("|---:|" + "---:|" * (len(STAGES) + 1))
-        for m in rerun:
-            r = m.rerun or {}
-            base = r[BROKER_STAGE]
-            ok = "" if r.get("success") else " FAILED"
-            cells = [f"{r[name]:.2f} s ({r[name] / base:.2f})" for name in STAGES]
-            print(f"| {m.accounts:,} | " + " | ".join([*cells, f"**{r['whole run']:.2f} s**{ok}"]) + " |")
-    reconciled = [m for m in results if m.reconcile]
-    if reconciled:
-        print("\nreconciliation_job after it (positions + orders of every account, fidelity, reconciliation, "
-              "guardrails):\n")  # fmt: skip
-        print("| accounts | " + " | ".join([*RECONCILE_STEPS, "whole run"]) + " |")
-        print("|---:|" + "---:|" * (len(RECONCILE_STEPS) + 1))
-        for m in reconciled:
-            r = m.reconcile or {}
-            ok = "" if r.get("success") else " FAILED"
-            cells = [f"{r[name]:.2f} s" for name in RECONCILE_STEPS] + [f"**{r['whole run']:.2f} s**{ok}"]
-            print(f"| {m.accounts:,} | " + " | ".join(cells) + " |")
+    print_later_job(
+        [(m.accounts, m.rerun) for m in results if m.rerun],
+        "The same job again on the same stores (the schedule's next run: every trade unchanged), "
+        "each stage ÷ that run's balances",
+        STAGES,
+        base=BROKER_STAGE,
+    )
+    print_later_job(
+        [(m.accounts, m.reconcile) for m in results if m.reconcile],
+        "reconciliation_job after it (positions + orders of every account, fidelity, reconciliation, "
+        "guardrails)",
+        RECONCILE_STEPS,
+    )
     print()
     for m in results:
         server = f", server {m.server_cpu_s / m.requests * 1000:.2f} ms CPU/request" if m.server_cpu_s else ""
@@ -470,6 +460,22 @@ def print_table(results: list[Measured], latency_ms: float) -> None:
             f"asset checks {m.checks_s:.2f} s; "
             f"client {m.client_cpu_s:.1f} s CPU over the run{server}"
         )
+
+
+def print_later_job(
+    timed: list[tuple[int, dict[str, float]]], title: str, steps: Iterable[str], base: str | None = None
+) -> None:
+    """A job run after the first on the same stores: each step's seconds (÷ ``base``'s, if given)."""
+    if not timed:
+        return
+    names = list(steps)
+    print(f"\n{title}:\n")
+    print("| accounts | " + " | ".join([*names, "whole run"]) + " |")
+    print("|---:|" + "---:|" * (len(names) + 1))
+    for accounts, r in timed:
+        ok = "" if r.get("success") else " FAILED"
+        cells = [f"{r[n]:.2f} s" + (f" ({r[n] / r[base]:.2f})" if base else "") for n in names]
+        print(f"| {accounts:,} | " + " | ".join([*cells, f"**{r['whole run']:.2f} s**{ok}"]) + " |")
 
 
 BROKER_STAGE = "balances"
