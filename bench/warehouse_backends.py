@@ -35,7 +35,7 @@ def write(path: str, backend: str, writer: int, publications: int, rows: int) ->
     warehouse = Warehouse(path, backend=backend, run_id=f"writer-{writer}", lock_timeout=600.0)
     for n in range(publications):
         frame = chain(f"w{writer}-{n}", rows)
-        warehouse.replace_rows("spx_option_chain", frame, key_columns=["run_id", "symbol"])
+        warehouse.replace_rows("spx_option_chain", frame)
 
 
 def measure(backend: str, writers: int, publications: int, rows: int) -> tuple[float, float, int]:

@@ -227,7 +227,6 @@ def publish_placement(
     warehouse.replace_rows(
         "order_placements",
         frame,
-        key_columns=["run_id", "ticket_id", "status"],
         delete_where={"run_id": run_id},
     )
     mirror_trades(appdb, warehouse, run_id=run_id, now=now)

@@ -32,10 +32,9 @@ from spx_pipeline.storage.app.trades import TradeStore
 from spx_pipeline.storage.warehouse import reads
 from spx_pipeline.storage.warehouse.store import Warehouse
 
-# What a recommendation is for (tickets carry it too), and the table's row key: every run's rows
-# are kept, so the same recommendation key appears once per run.
+# What a recommendation is for (tickets carry it too); every run's rows are kept, so the table's
+# primary key (its DDL) is this key with the run id in front.
 RECOMMENDATION_KEY = ("as_of_date", "setup_id", "account_id", "risk_fingerprint")
-RECOMMENDATION_ROW_KEY = ("run_id", *RECOMMENDATION_KEY)
 INVALID_SETUP = "invalid_setup"
 
 

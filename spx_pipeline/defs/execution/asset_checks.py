@@ -39,9 +39,7 @@ def positions_accounted_for(run: LatestRun, warehouse: WarehouseResource) -> dg.
     )
 
 
-tradier_orders_unique_keys = unique_key_check(
-    ORDERS, "tradier_orders", ("run_id", "account_id", "order_id", "leg_index")
-)
+tradier_orders_unique_keys = unique_key_check(ORDERS, "tradier_orders")
 
 
 @latest_run_check(
@@ -53,9 +51,7 @@ def fills_are_priced(run: LatestRun, warehouse: WarehouseResource) -> dg.AssetCh
     return dg.AssetCheckResult(passed=bad.empty, metadata={"run_id": run.run_id, "unpriced_fills": len(bad)})
 
 
-execution_guardrails_unique_keys = unique_key_check(
-    execution_guardrails, "execution_guardrails", ("run_id", "setup_id", "account_id")
-)
+execution_guardrails_unique_keys = unique_key_check(execution_guardrails, "execution_guardrails")
 
 
 @dg.asset_check(

@@ -136,10 +136,7 @@ def execution_fidelity(
     tickets = fidelity_tickets(trade_order_legs(sent, setups), reads.tickets_since(wh, first))
     rows = match_fidelity(tickets, broker_legs(reads.orders_of_run(wh, read)))
     frame = fidelity_frame(rows, run_id=step.run_id, captured_at=step.captured_at)
-    wh.replace_rows(
-        "execution_fidelity", frame, key_columns=["run_id", "ticket_id", "order_id", "broker_leg"],
-        delete_where={"run_id": step.run_id},
-    )  # fmt: skip
+    wh.replace_rows("execution_fidelity", frame, delete_where={"run_id": step.run_id})
     updated = write_setup_fidelity(app_db.database(), setup_fidelity(frame))
     filled = frame[frame["filled_quantity"] > 0] if len(frame) else frame
     entry_ticks = [Decimal(str(v)) for v in filled.loc[filled["leg"] == "entry", "slippage_ticks"].dropna()]
@@ -223,10 +220,7 @@ def position_reconciliation(
         acknowledged=app_db.acknowledgement_store().by_account(),
     )
     frame = reconciliation_frame(rows, session=session, run_id=step.run_id, captured_at=step.captured_at)
-    wh.replace_rows(
-        "position_reconciliation", frame, key_columns=["run_id", "account_id", "option_symbol"],
-        delete_where={"run_id": step.run_id},
-    )  # fmt: skip
+    wh.replace_rows("position_reconciliation", frame, delete_where={"run_id": step.run_id})
     counts = {status.value: int((frame["status"] == status.value).sum()) for status in ReconciliationStatus}
     return dg.MaterializeResult(
         metadata={
@@ -286,10 +280,7 @@ def execution_guardrails(
     samples = in_window(slippage_samples(reads.fidelity_history(wh, sessions[0])), sessions, policy)
     frame = guardrail_frame(samples, policy, run_id=run_id, captured_at=captured_at)
     with wh.transaction() as tx:
-        tx.replace_rows(
-            "execution_guardrails", frame, key_columns=["run_id", "setup_id", "account_id"],
-            delete_where={"run_id": run_id},
-        )  # fmt: skip
+        tx.replace_rows("execution_guardrails", frame, delete_where={"run_id": run_id})
         # Published even with no rows: the newest guardrail run wins, also when it blocks nothing.
         tx.publish(run_id, "execution_guardrails")
     blocked = int(frame["blocked_reason"].notna().sum()) if len(frame) else 0

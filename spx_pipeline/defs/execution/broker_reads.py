@@ -131,20 +131,9 @@ def write_broker_state(
     orders = joined_rows([p.orders for p in parts], "tradier_orders")
     failures = joined_rows([p.failures for p in parts], "sync_failures")
     with wh.transaction() as tx:
-        tx.replace_rows(
-            "tradier_positions", positions, key_columns=["run_id", "account_id", "symbol"],
-            delete_where={"run_id": run_id},
-        )  # fmt: skip
-        tx.replace_rows(
-            "tradier_orders", orders, key_columns=["run_id", "account_id", "order_id", "leg_index"],
-            delete_where={"run_id": run_id},
-        )  # fmt: skip
-        tx.replace_rows(
-            "sync_failures",
-            failures,
-            key_columns=["run_id", "account_id", "stage"],
-            delete_where={"run_id": run_id},
-        )
+        tx.replace_rows("tradier_positions", positions, delete_where={"run_id": run_id})
+        tx.replace_rows("tradier_orders", orders, delete_where={"run_id": run_id})
+        tx.replace_rows("sync_failures", failures, delete_where={"run_id": run_id})
         tx.publish(run_id, "broker_state")
     for row in failures.itertuples():
         context.log.warning(f"Account {row.account_id}: {row.stage} not read: {row.message}")

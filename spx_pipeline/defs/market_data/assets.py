@@ -104,7 +104,6 @@ def spx_option_chain(
     wh.replace_rows(
         "spx_option_chain",
         rows,
-        key_columns=["run_id", "symbol"],
         delete_where={"run_id": context.run.run_id},
     )
     spread = median_spread(rows)

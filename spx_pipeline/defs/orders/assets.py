@@ -153,7 +153,7 @@ def store_order_tickets(
     with collector_paused():
         app = read_app_trades(appdb, now=now)
         with wh.transaction() as tx:
-            tx.replace_rows("order_tickets", tickets, key_columns=["ticket_id"])
+            tx.replace_rows("order_tickets", tickets)
             tx.publish_self_contained("order_tickets", tickets)
             copied = copy_trades(tx, appdb, app, run_id=context.run.run_id, now=now)
     shown = tickets[

@@ -155,13 +155,11 @@ def portfolio_snapshots(
         tx.replace_rows(
             "portfolio_snapshots",
             frames.snapshots,
-            key_columns=["account_id", "captured_at"],
             delete_where={"run_id": source_run},
         )
         tx.replace_rows(
             "sync_failures",
             frames.rejected,
-            key_columns=["run_id", "account_id", "stage"],
             delete_where={"run_id": source_run, "stage": "snapshot_validation"},
         )
         replace_snapshots(db, frames.snapshots, run_id=source_run)

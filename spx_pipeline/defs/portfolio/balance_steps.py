@@ -119,13 +119,11 @@ def write_balances(context: dg.OpExecutionContext, wh: Warehouse, parts: list[Ba
         tx.replace_rows(
             "tradier_balances",
             balances,
-            key_columns=["run_id", "account_id"],
             delete_where={"run_id": run_id},
         )
         tx.replace_rows(
             "sync_failures",
             failed,
-            key_columns=["run_id", "account_id", "stage"],
             delete_where={"run_id": run_id, "stage": "balances"},
         )
         if all_failed:

@@ -92,9 +92,7 @@ def every_active_account_synced(
     )
 
 
-portfolio_snapshots_unique_keys = unique_key_check(
-    portfolio_snapshots, "portfolio_snapshots", ("account_id", "captured_at")
-)
+portfolio_snapshots_unique_keys = unique_key_check(portfolio_snapshots, "portfolio_snapshots")
 
 
 @dg.asset_check(

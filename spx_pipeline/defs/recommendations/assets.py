@@ -38,7 +38,6 @@ from spx_pipeline.storage.warehouse.store import Warehouse
 from spx_pipeline.transformations.execution import guardrails_from_rows
 from spx_pipeline.transformations.portfolio import risk_contexts
 from spx_pipeline.transformations.recommendations import (
-    RECOMMENDATION_ROW_KEY,
     BudgetBreachError,
     InvalidSetup,
     LatestChain,
@@ -235,7 +234,7 @@ def contract_recommendations(
     for account, reason in stale.items():
         context.log.warning(f"Account {account}: {reason}")
     rows.insert(0, "run_id", context.run.run_id)
-    wh.replace_rows("contract_recommendations", rows, key_columns=list(RECOMMENDATION_ROW_KEY))
+    wh.replace_rows("contract_recommendations", rows)
     shown = rows[["setup_id", "account_id", "symbol", "limit_price", "suggested_contracts", "blocked"]]
     return dg.MaterializeResult(
         metadata={
@@ -254,9 +253,7 @@ def contract_recommendations(
 
 
 # Per run: the same recommendation key recurs once per run by design (the history).
-contract_recommendations_unique_keys = unique_key_check(
-    contract_recommendations, "contract_recommendations", RECOMMENDATION_ROW_KEY
-)
+contract_recommendations_unique_keys = unique_key_check(contract_recommendations, "contract_recommendations")
 
 
 class AdhocRiskContext(CheckedConfig):
@@ -320,7 +317,6 @@ def adhoc_recommendations(
     wh.replace_rows(
         "adhoc_contract_recommendations",
         rows,
-        key_columns=["request_run_id", "setup_id", "account_id"],
         delete_where={"request_run_id": context.run.run_id},
     )
     shown = rows[["setup_id", "symbol", "limit_price", "suggested_contracts", "sizing_reason", "blocked"]]

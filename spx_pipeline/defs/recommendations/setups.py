@@ -34,7 +34,7 @@ def spx_setups(
     records = app_db.setup_store().list()
     rows = setup_rows(records, run_id=context.run.run_id, captured_at=clock.run_time(context))
     wh = warehouse.warehouse()
-    wh.replace_rows("spx_setups", rows, key_columns=["run_id", "setup_id"])
+    wh.replace_rows("spx_setups", rows)
     shown = rows[
         ["setup_id", "direction", "target_delta", "stop_premium", "t1_gain_pct", "priority", "status"]
     ]
@@ -48,4 +48,4 @@ def spx_setups(
     )
 
 
-spx_setups_unique_keys = unique_key_check(spx_setups, "spx_setups", ("run_id", "setup_id"))
+spx_setups_unique_keys = unique_key_check(spx_setups, "spx_setups")

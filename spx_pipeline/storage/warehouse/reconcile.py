@@ -91,7 +91,6 @@ def reconcile_snapshots(
                 tx.replace_rows(
                     "portfolio_snapshots",
                     frame,
-                    key_columns=["account_id", "captured_at"],
                     delete_where={"run_id": run_id},
                 )
                 tx.publish(run_id, STAGE, published_by=repaired_by)

@@ -189,32 +189,24 @@ def copy_trades(
     repaired = _repair_placements(appdb, tx, app.placements, run_id=run_id, now=now)
     counts = MirrorCounts(len(new_trades), len(new_orders), len(new_events), repaired)
     if counts.trade_versions or counts.order_versions or counts.events:
-        _write(tx, "trades", new_trades.assign(run_id=run_id), ["trade_id", "version"])
-        _write(
-            tx,
-            "trade_orders",
-            new_orders.rename(columns={"run_id": "claimed_by_run"}).assign(run_id=run_id),
-            ["tag", "version"],
-        )
-        _write(
-            tx,
-            "trade_events",
-            new_events.rename(columns={"run_id": "recorded_by_run"}).assign(run_id=run_id),
-            ["trade_id", "seq"],
-        )
+        _write(tx, "trades", new_trades, run_id)
+        _write(tx, "trade_orders", new_orders.rename(columns={"run_id": "claimed_by_run"}), run_id)
+        _write(tx, "trade_events", new_events.rename(columns={"run_id": "recorded_by_run"}), run_id)
         tx.publish(run_id, "trades")
     return counts
 
 
-def _write(tx: WarehouseTransaction, table: str, frame: pd.DataFrame, key: list[str]) -> None:
+def _write(tx: WarehouseTransaction, table: str, frame: pd.DataFrame, run_id: str) -> None:
+    """The rows, stamped with the copying run, replaced by the table's key."""
     if frame.empty:
         return
+    frame = frame.assign(run_id=run_id)
     columns = [c for c in column_names(table) if c in frame.columns]
     if "broker_order_id" in frame.columns:
         frame = frame.assign(
             broker_order_id=pd.to_numeric(frame["broker_order_id"], errors="coerce").astype("Int64")
         )
-    tx.replace_rows(table, frame[columns], key_columns=key)
+    tx.replace_rows(table, frame[columns])
 
 
 def _repair_placements(
@@ -239,7 +231,6 @@ def _repair_placements(
         tx.replace_rows(
             "order_placements",
             rows,
-            key_columns=["run_id", "ticket_id", "status"],
             delete_where={"run_id": lost},
         )
         tx.publish(lost, "placements", published_by=run_id)

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol, Required, TypedDict, Unpack
+from typing import Any, Protocol, TypedDict, Unpack
 
 import duckdb
 import pandas as pd
@@ -30,6 +30,7 @@ from spx_pipeline.storage.warehouse.base import (
 )
 from spx_pipeline.storage.warehouse.base import quote_identifier as _q
 from spx_pipeline.storage.warehouse.parquet import ParquetStore
+from spx_pipeline.storage.warehouse.schema import warehouse_schema
 
 
 class WriteTarget(Protocol):
@@ -57,7 +58,7 @@ class WriteTarget(Protocol):
 class Replacement(TypedDict, total=False):
     """Which rows a frame replaces: the keywords of ``replace_rows``, on a transaction or the store."""
 
-    key_columns: Required[Sequence[str]]  # rows whose key matches a row of the frame
+    key_columns: Sequence[str]  # rows whose key matches a row of the frame (default: the DDL's primary key)
     delete_where: Mapping[str, object] | None  # and every row matching column = value (a run id)
 
 
@@ -108,17 +109,19 @@ class WarehouseTransaction:
         """Upsert by replacement:
 
         1. delete rows matching ``delete_where`` (column = value, all must match; e.g. a run id),
-        2. delete rows whose ``key_columns`` match any row of ``frame``,
+        2. delete rows whose key matches a row of ``frame``: the table's primary key as its DDL
+           states it (said once, there), or ``key_columns`` to replace by another key,
         3. insert ``frame`` (columns matched by name; table columns the frame lacks become NULL).
 
         Unknown columns, missing or NULL key values and duplicate keys within the frame are refused
         before anything runs; any database error fails the write (and the transaction rolls back).
         """
-        keys = list(replacement["key_columns"])
-        if not keys:
-            raise WarehouseWriteError(
-                f"replace_rows({table}): key_columns is empty; name the row key columns"
-            )
+        name = self.warehouse.check_table(table)
+        given = replacement.get("key_columns")
+        primary = warehouse_schema(self.warehouse.ddl_dir).tables[name].primary_key
+        keys = list(primary if given is None else given)
+        if not keys:  # every table of the DDL has a primary key (test_schema); an empty list does not
+            raise WarehouseWriteError(f"replace_rows({name}): key_columns is empty; name the row key columns")
         delete_where = replacement.get("delete_where") or {}
         return self._write(table, frame, keys=keys, delete_where=delete_where, delete_all=False)
 

@@ -23,6 +23,11 @@ def test_the_ddl_defines_every_warehouse_table() -> None:
     assert set(warehouse_schema().tables) == TABLES
 
 
+def test_every_table_has_a_primary_key() -> None:
+    """Writes replace rows by it and the analyst views keep each key's newest row by it."""
+    assert [name for name, spec in warehouse_schema().tables.items() if not spec.primary_key] == []
+
+
 @pytest.mark.parametrize("table", sorted(TABLES))
 def test_every_table_and_every_column_has_a_description(table: str) -> None:
     spec = table_spec(table)

@@ -111,6 +111,29 @@ def test_replace_rows_is_idempotent_and_keeps_exact_decimals(warehouse: Warehous
 
 
 @both_backends
+def test_rows_are_replaced_by_the_primary_key_the_ddl_states_unless_another_is_named(
+    warehouse: Warehouse,
+) -> None:
+    """portfolio_snapshots' key is (account_id, captured_at): a later snapshot of an account is a row
+    of its own, the same snapshot again replaces its row; naming account_id alone replaces both."""
+    assert warehouse.replace_rows("portfolio_snapshots", snapshots("r1", ["A", "B"])) == WriteResult(2, 0)
+    later = snapshots("r2", ["A"], at=T0 + timedelta(minutes=5))
+    assert warehouse.replace_rows("portfolio_snapshots", later) == WriteResult(1, 0)
+    again = snapshots("r3", ["A"], at=T0 + timedelta(minutes=5))
+    assert warehouse.replace_rows("portfolio_snapshots", again) == WriteResult(1, 1)
+    rows = table(warehouse, "portfolio_snapshots")
+    assert sorted(zip(rows["account_id"], rows["run_id"], strict=True)) == [
+        ("A", "r1"),
+        ("A", "r3"),
+        ("B", "r1"),
+    ]
+    by_account = snapshots("r4", ["A"], at=T0 + timedelta(minutes=9))
+    assert warehouse.replace_rows(
+        "portfolio_snapshots", by_account, key_columns=["account_id"]
+    ) == WriteResult(1, 2)
+
+
+@both_backends
 def test_delete_where_clears_a_previous_attempt_of_the_same_run(warehouse: Warehouse) -> None:
     keys = ["account_id", "captured_at"]
     warehouse.replace_rows("portfolio_snapshots", snapshots("r1", ["A", "B", "C"]), key_columns=keys)
@@ -153,6 +176,10 @@ def test_unknown_columns_tables_and_keys_are_named(warehouse: Warehouse) -> None
         warehouse.replace_rows("portfolio_snapshots", frame, key_columns=["account_id"])
     with pytest.raises(WarehouseError, match="'users; DROP TABLE x' is not a warehouse table"):
         warehouse.replace_rows("users; DROP TABLE x", frame, key_columns=["account_id"])
+    with pytest.raises(
+        WarehouseWriteError, match=r"replace_rows\(portfolio_snapshots\): key_columns is empty"
+    ):
+        warehouse.replace_rows("portfolio_snapshots", snapshots("r1", ["A"]), key_columns=[])
     with pytest.raises(WarehouseWriteError, match="key_columns missing_col"):
         warehouse.replace_rows("portfolio_snapshots", snapshots("r1", ["A"]), key_columns=["missing_col"])
     with pytest.raises(WarehouseWriteError, match="delete_where names unknown columns: x"):
