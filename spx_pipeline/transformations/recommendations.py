@@ -283,7 +283,7 @@ def session_trades(store: TradeStore, session: date, snapshots: pd.DataFrame) ->
     A pair (account, setup) gets one trade per session, whatever became of it; planned trades
     commit nothing (this run re-plans them).
     """
-    frozen = [t for t in store.trades(session=session) if t.state != TradeState.PLANNED]
+    frozen = store.trades(session=session, excluding=[TradeState.PLANNED])
     orders = store.orders([t.trade_id for t in frozen])
     seen_at: dict[str, datetime] = {}
     if len(snapshots):

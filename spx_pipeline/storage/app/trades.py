@@ -150,13 +150,16 @@ class TradeStore:
         account_ids: Iterable[str] | None = None,
         trade_ids: Iterable[str] | None = None,
         live_only: bool = False,
+        excluding: Iterable[TradeState] = (),
     ) -> list[Trade]:
-        """Trades by session, accounts or ids (``live_only``: not closed or abandoned), by id."""
+        """Trades by session, accounts or ids (``live_only``: not closed or abandoned; ``excluding``:
+        not in these states, left out by the query rather than read whole and dropped), by id."""
         query = sa.select(trades)
         if session is not None:
             query = query.where(trades.c.session_date == session)
-        if live_only:
-            query = query.where(trades.c.state.not_in([str(s) for s in TERMINAL]))
+        left_out = {*(TERMINAL if live_only else ()), *excluding}
+        if left_out:
+            query = query.where(trades.c.state.not_in(sorted(str(s) for s in left_out)))
         with self.db.engine.connect() as conn:
             if trade_ids is not None:
                 found = list(_trades_by_id(conn, list(trade_ids), query).values())
