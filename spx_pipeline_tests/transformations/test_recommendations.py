@@ -15,11 +15,15 @@ from hypothesis import strategies as st
 from spx_pipeline.domain.contract_selection import SelectionConfig
 from spx_pipeline.domain.risk_context import RiskContext
 from spx_pipeline.domain.setups import Setup
+from spx_pipeline.domain.trades import entry_intent
 from spx_pipeline.domain.zero_dte import ZeroDtePolicy
 from spx_pipeline.emulator.sample_data import synthetic_spx_chain
+from spx_pipeline.storage.app import trades as trades_module
+from spx_pipeline.storage.app.claims import claim_entry
 from spx_pipeline.storage.app.database import AppDatabase
 from spx_pipeline.storage.app.setups import SetupStore
 from spx_pipeline.storage.app.tables import spx_setup_instances
+from spx_pipeline.storage.app.trades import TradeStore
 from spx_pipeline.storage.warehouse.store import Warehouse
 from spx_pipeline.transformations.chain import chain_rows
 from spx_pipeline.transformations.recommendations import (
@@ -30,8 +34,10 @@ from spx_pipeline.transformations.recommendations import (
     domain_setups,
     latest_chain,
     recommendation_rows,
+    session_trades,
 )
 from spx_pipeline_tests.domain import strategies
+from spx_pipeline_tests.fixtures.trades import SESSION, T0, make_plan
 
 OLD_DAY = date(2025, 12, 19)
 TODAY = date(2026, 11, 24)
@@ -275,3 +281,23 @@ def test_the_set_based_budget_guard_says_exactly_what_the_per_account_loop_said(
     contexts = {"A": a, "B": b, "C-1": c}
     expected = _verdict(lambda: _scalar_check_budgets(frame, contexts))
     assert _verdict(lambda: check_budgets(frame, contexts)) == expected
+
+
+def test_session_trades_reads_the_sent_trades_only(
+    app_db: AppDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Planned trades commit nothing, so they are left out by the query: a re-run's planned trades
+    (every trade of the session, most of the day) are not read whole only to be dropped."""
+    store = TradeStore(app_db)
+    born = [o.trade for o in store.plan([(make_plan(setup_id=s), None) for s in "abc"], run_id="r-1", now=T0)]
+    sent = born[1]
+    assert claim_entry(app_db, sent, entry_intent(sent.plan), session=SESSION, run_id="p-1", now=T0).ok
+    read: list[str] = []
+    real = trades_module.trade_from_row
+    monkeypatch.setattr(
+        trades_module, "trade_from_row", lambda row: read.append(row["trade_id"]) or real(row)
+    )
+    traded = session_trades(store, SESSION, pd.DataFrame())
+    assert read == [sent.trade_id]
+    assert list(traded.already) == [(sent.account_id, sent.plan.setup_id)]
+    assert "state entry_working" in traded.already[(sent.account_id, sent.plan.setup_id)]
