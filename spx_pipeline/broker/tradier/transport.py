@@ -285,8 +285,9 @@ class Transport:
             )
         started = time.perf_counter()
         session = self.session
+        # A token that cannot go in a header raises its own ValueError here: nothing was sent.
+        authorization = {"Authorization": f"Bearer {self._token.reveal()}"}
         try:
-            authorization = {"Authorization": f"Bearer {self._token.reveal()}"}
             if adds_nothing(session):
                 response = send_plain(
                     session,
@@ -321,6 +322,12 @@ class Transport:
                 errors.TradierConnectionError, method, path, exc, maybe_sent=_maybe_sent(exc)
             ) from None
         except requests.RequestException as exc:
+            raise self._transport_error(
+                errors.TradierConnectionError, method, path, exc, maybe_sent=True
+            ) from None
+        except ValueError as exc:
+            # ``Session.request`` parses a redirect's Location even with allow_redirects=False, after
+            # the answer came: one it cannot parse raises a bare ValueError. The request was sent.
             raise self._transport_error(
                 errors.TradierConnectionError, method, path, exc, maybe_sent=True
             ) from None

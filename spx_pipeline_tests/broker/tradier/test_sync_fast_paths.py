@@ -32,6 +32,7 @@ from spx_pipeline.broker.tradier import (
     account_sync,
     fetch_balances_many,
 )
+from spx_pipeline.broker.tradier.errors import TradierConnectionError, TradierError
 from spx_pipeline.broker.tradier.ratelimit import Bucket
 from spx_pipeline.broker.tradier.sessions import adds_nothing, pooled_session
 from spx_pipeline.broker.tradier.transport import Transport
@@ -370,3 +371,33 @@ def test_accounts_sharing_a_token_keep_it_when_one_stored_copy_cannot_be_read(
             and opened[token_fingerprint(SHARED)].reveal() == SHARED
         )
     assert decrypted_by_fingerprint([broken]) == {token_fingerprint(SHARED): broken}  # fails where it is sent
+
+
+class Redirecting(Recording):
+    """Answers 302 with a Location no URL parser reads (a proxy's or a server's mistake)."""
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        response = super().send(request, **kwargs)
+        response.status_code = 302
+        response.headers["Location"] = "http://[::1/v1/elsewhere"
+        return response
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_an_unreadable_redirect_is_a_typed_error_both_ways(method: str) -> None:
+    """The plain way hands the 302 on (an HTTP error); ``Session.request`` chokes on its Location
+    after the answer came: a typed error that says the request went out, never a bare ValueError."""
+
+    def failure(session: requests.Session) -> Any:
+        session.mount("http://127.0.0.1:9/", Redirecting())
+        transport = Transport(BASE, SecretToken("PLANTED-token-9"), rate_limits=False, session=session)
+        data = {"tag": "t"} if method == "POST" else None
+        with pytest.raises(TradierError) as info:
+            transport.request(method, "/accounts/VA1/orders", data=data, retry=False)
+        return info.value
+
+    fast, reference = failure(pooled_session()), failure(ThroughRequest())
+    assert "HTTP 302" in str(fast)
+    assert isinstance(reference, TradierConnectionError) and reference.maybe_sent is True
+    assert f"{method} /accounts/VA1/orders" in str(reference) and "Invalid IPv6 URL" in str(reference)
+    assert "PLANTED" not in str(fast) + str(reference)
