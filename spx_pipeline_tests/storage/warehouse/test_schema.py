@@ -13,7 +13,7 @@ from spx_pipeline.storage.paths import WAREHOUSE_DDL_DIR
 from spx_pipeline.storage.warehouse.analyst import AnalystCatalog
 from spx_pipeline.storage.warehouse.publication import STAGES
 from spx_pipeline.storage.warehouse.schema import column_names, render_ddl, table_spec, warehouse_schema
-from spx_pipeline.storage.warehouse.store import Warehouse
+from spx_pipeline.storage.warehouse.store import Warehouse, WriteResult
 
 # Every table a stage publishes, and the publication record itself.
 TABLES = {table for tables in STAGES.values() for table, _ in tables} | {"run_publications"}
@@ -150,3 +150,52 @@ def test_every_analyst_view_and_column_is_described(warehouse: Warehouse) -> Non
     columns = columns[columns["table_name"].isin(set(extra["view_name"]))]
     undescribed = columns[columns["comment"].fillna("").str.strip() == ""]
     assert undescribed.empty, undescribed[["table_name", "column_name"]].to_string()
+
+
+def _recommendation(run_id: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "as_of_date": date(2026, 11, 24),
+                "setup_id": "s1",
+                "account_id": "A",
+                "risk_fingerprint": "fp",
+                "generated_at": datetime(2026, 11, 24, 15, 0, tzinfo=UTC),
+                "run_id": run_id,
+                "direction": "bullish",
+                "target_delta": 0.4,
+                "suggested_contracts": 0,
+                "suggested_cost": 0,
+                "sizing_reason": "blocked at 10:00",
+                "blocked": True,
+                "blocked_reason": "quotes are stale",
+            }
+        ]
+    )
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "parquet"])
+def test_the_default_key_is_the_one_of_the_warehouses_own_ddl(tmp_path: Path, backend: str) -> None:
+    """``replace_rows`` without ``key_columns`` replaces by the primary key of the DDL the warehouse
+    was opened with (``ddl_dir``), not of the default DDL: under an earlier recommendation key (no
+    run_id) a second run's row replaces the first; once the file is rebuilt to the current key,
+    each run's row is kept."""
+    old_ddl = tmp_path / "ddl"
+    shutil.copytree(WAREHOUSE_DDL_DIR, old_ddl)
+    template = old_ddl / "003_recommendation_tables.sql"
+    text = template.read_text(encoding="utf-8")
+    template.write_text(text.replace("PRIMARY KEY (run_id, as_of_date,", "PRIMARY KEY (as_of_date,"), "utf-8")
+    path = tmp_path / "w.duckdb"
+    old = Warehouse(path, ddl_dir=old_ddl, backend=backend)
+    old.ensure_schema()
+    assert old.replace_rows("contract_recommendations", _recommendation("r1")) == WriteResult(1, 0)
+    assert old.replace_rows("contract_recommendations", _recommendation("r2")) == WriteResult(1, 1)
+    old.release()
+    if backend != "duckdb":
+        return  # the rebuild under the new key is rekey.py's, on the DuckDB file
+    current = Warehouse(path, backend=backend)
+    current.ensure_schema()
+    assert current.replace_rows("contract_recommendations", _recommendation("r3")) == WriteResult(1, 0)
+    assert current.replace_rows("contract_recommendations", _recommendation("r3")) == WriteResult(1, 1)
+    rows = current.query("SELECT run_id FROM contract_recommendations ORDER BY run_id")
+    assert rows["run_id"].tolist() == ["r2", "r3"]

@@ -134,6 +134,15 @@ def test_rows_are_replaced_by_the_primary_key_the_ddl_states_unless_another_is_n
 
 
 @both_backends
+def test_a_table_named_in_another_case_is_replaced_by_its_primary_key(warehouse: Warehouse) -> None:
+    """Table names are case-insensitive (``check_table``): the default key is found for any case."""
+    assert warehouse.replace_rows("Portfolio_Snapshots", snapshots("r1", ["A"])) == WriteResult(1, 0)
+    with warehouse.transaction() as tx:
+        assert tx.replace_rows("PORTFOLIO_SNAPSHOTS", snapshots("r2", ["A"])) == WriteResult(1, 1)
+    assert table(warehouse, "portfolio_snapshots")["run_id"].tolist() == ["r2"]
+
+
+@both_backends
 def test_delete_where_clears_a_previous_attempt_of_the_same_run(warehouse: Warehouse) -> None:
     keys = ["account_id", "captured_at"]
     warehouse.replace_rows("portfolio_snapshots", snapshots("r1", ["A", "B", "C"]), key_columns=keys)
