@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 
 import requests
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+from urllib3.exceptions import InvalidHeader as AnswerHeaderError
+from urllib3.util import Timeout
 
 from spx_pipeline.broker.secrets import Redactor, SecretToken
 from spx_pipeline.broker.tradier import errors
@@ -110,6 +112,17 @@ class TransportOptions(TypedDict, total=False):
     session: requests.Session | None
 
 
+def _checked_timeout(timeout: tuple[float, float]) -> tuple[float, float]:
+    """``(connect, read)`` seconds as urllib3 will take them, refused here in one line: refused
+    later, by the adapter, it would be a ValueError in the middle of sending an order."""
+    try:
+        connect, read = timeout
+        Timeout(connect=connect, read=read)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"timeout {timeout!r} is not (connect, read) seconds above 0: {exc}") from None
+    return timeout
+
+
 class Transport:
     """Sends requests for one token to one base URL; shared limiter per (token, host, bucket)."""
 
@@ -133,7 +146,7 @@ class Transport:
         parts = urlsplit(self.base_url)
         self.host = (parts.netloc or "").lower()
         self._token = token
-        self.timeout = timeout
+        self.timeout = _checked_timeout(timeout)
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self._clock = clock
@@ -287,8 +300,9 @@ class Transport:
         session = self.session
         # A token that cannot go in a header raises its own ValueError here: nothing was sent.
         authorization = {"Authorization": f"Bearer {self._token.reveal()}"}
+        plain = adds_nothing(session)
         try:
-            if adds_nothing(session):
+            if plain:
                 response = send_plain(
                     session,
                     method,
@@ -309,6 +323,12 @@ class Transport:
                     allow_redirects=False,
                 )
         except _UNSENDABLE as exc:
+            if exc.args and isinstance(exc.args[0], AnswerHeaderError):
+                # urllib3 refused a header of the *answer* (e.g. Content-Length with two values);
+                # requests names it like a header of ours it refused to send. This one was sent.
+                raise self._transport_error(
+                    errors.TradierConnectionError, method, path, exc, maybe_sent=True
+                ) from None
             raise self._transport_error(
                 errors.TradierRequestError, method, path, exc, maybe_sent=False
             ) from None
@@ -326,8 +346,12 @@ class Transport:
                 errors.TradierConnectionError, method, path, exc, maybe_sent=True
             ) from None
         except ValueError as exc:
+            if plain:
+                raise
             # ``Session.request`` parses a redirect's Location even with allow_redirects=False, after
             # the answer came: one it cannot parse raises a bare ValueError. The request was sent.
+            # (The timeout, the other ValueError requests raises before sending, is checked when the
+            # transport is made.)
             raise self._transport_error(
                 errors.TradierConnectionError, method, path, exc, maybe_sent=True
             ) from None

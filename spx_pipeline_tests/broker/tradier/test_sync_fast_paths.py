@@ -32,6 +32,7 @@ from spx_pipeline.broker.tradier import (
     account_sync,
     fetch_balances_many,
 )
+from spx_pipeline.broker.tradier import transport as transport_module
 from spx_pipeline.broker.tradier.errors import TradierConnectionError, TradierError
 from spx_pipeline.broker.tradier.ratelimit import Bucket
 from spx_pipeline.broker.tradier.sessions import adds_nothing, pooled_session
@@ -401,3 +402,16 @@ def test_an_unreadable_redirect_is_a_typed_error_both_ways(method: str) -> None:
     assert isinstance(reference, TradierConnectionError) and reference.maybe_sent is True
     assert f"{method} /accounts/VA1/orders" in str(reference) and "Invalid IPv6 URL" in str(reference)
     assert "PLANTED" not in str(fast) + str(reference)
+
+
+def test_a_value_error_on_the_plain_way_is_not_taken_for_an_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only ``Session.request`` reads an answer's redirect: on the plain way a ValueError is not one,
+    so it is not dressed up as a request that may have been sent."""
+
+    def refused(*args: Any, **kwargs: Any) -> requests.Response:
+        raise ValueError("refused before sending")
+
+    monkeypatch.setattr(transport_module, "send_plain", refused)
+    transport = Transport(BASE, SecretToken("PLANTED-token-9"), rate_limits=False, session=pooled_session())
+    with pytest.raises(ValueError, match="refused before sending"):
+        transport.request("POST", "/accounts/VA1/orders", data={"tag": "t"}, retry=False)

@@ -460,35 +460,20 @@ def _answering_once(raw: bytes) -> tuple[str, list[bytes]]:
     return f"http://127.0.0.1:{server.getsockname()[1]}/v1", seen
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review of 841630c: the adapter's 'Invalid timeout' ValueError, raised before anything "
-    "is sent, is caught by the new `except ValueError` as a TradierConnectionError(maybe_sent=True)",
-)
-def test_a_timeout_requests_refuses_is_not_an_order_that_may_have_been_placed() -> None:
+def test_a_timeout_urllib3_refuses_is_refused_when_the_client_is_made() -> None:
+    """requests' adapter would refuse it only while sending (a ValueError in the middle of an
+    order); made with it, the client says so in one line, before any request exists."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    client = TradierClient(
-        TOKEN,
-        base_url=f"http://127.0.0.1:{port}/v1",
-        retry=NO_RETRY,
-        registry=RateLimiterRegistry(),
-        timeout=(0.0, 5.0),
-    )
-    with pytest.raises(Exception) as info:  # any error, as long as it is not "maybe sent"
-        client.place_order(MARGIN, order_form(tag="never-sent"))
-    assert not isinstance(info.value, AmbiguousOrderError)
-    assert getattr(info.value, "maybe_sent", None) is not True
+    for bad in ((0.0, 5.0), (-1, 5), (5,)):
+        with pytest.raises(ValueError, match=r"^timeout .* is not \(connect, read\) seconds above 0: "):
+            TradierClient(TOKEN, base_url=f"http://127.0.0.1:{port}/v1", retry=NO_RETRY, timeout=bad)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review (pre-existing): urllib3's InvalidHeader on the *answer* (Content-Length with "
-    "conflicting values) reaches the transport as requests.InvalidHeader, one of _UNSENDABLE, so "
-    "an order Tradier received is a TradierRequestError(maybe_sent=False) and is recorded VOID",
-)
 def test_an_answer_with_conflicting_content_lengths_leaves_the_order_ambiguous() -> None:
+    """urllib3's InvalidHeader on the *answer* reaches us as requests.InvalidHeader, the name of a
+    header of ours requests refused to send; this order left, so it is ambiguous, never void."""
     base, seen = _answering_once(
         b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2, 3\r\n\r\n{}"
     )
