@@ -99,7 +99,13 @@ class Measured:
         return f"{self.executor} ×{self.processes}" if self.processes else self.executor
 
 
-RECONCILE_STEPS = ("broker_state", "execution_fidelity", "position_reconciliation", "execution_guardrails")
+RECONCILE_STEPS = (
+    "broker_state",
+    "trades",
+    "execution_fidelity",
+    "position_reconciliation",
+    "execution_guardrails",
+)
 
 
 def step_spans(instance: dg.DagsterInstance, run_id: str) -> dict[str, tuple[float, float]]:
@@ -448,8 +454,8 @@ def print_table(results: list[Measured], latency_ms: float) -> None:
     )
     print_later_job(
         [(m.accounts, m.reconcile) for m in results if m.reconcile],
-        "reconciliation_job after it (positions + orders of every account, fidelity, reconciliation, "
-        "guardrails)",
+        "reconciliation_job after it (positions + orders of every account, trades brought up to them, "
+        "fidelity, reconciliation, guardrails)",
         RECONCILE_STEPS,
     )
     print()

@@ -25,7 +25,7 @@ from spx_pipeline.domain.recommendation import RECOMMENDATION_COLUMNS
 from spx_pipeline.domain.risk_context import RiskContext
 from spx_pipeline.domain.setups import Setup
 from spx_pipeline.domain.sizing import Committed
-from spx_pipeline.domain.trades import TradeState, commitments
+from spx_pipeline.domain.trades import FROZEN, commitments
 from spx_pipeline.domain.zero_dte import ZeroDtePolicy
 from spx_pipeline.storage.app.limits import AccountLimits, effective
 from spx_pipeline.storage.app.trades import TradeStore
@@ -283,7 +283,7 @@ def session_trades(store: TradeStore, session: date, snapshots: pd.DataFrame) ->
     A pair (account, setup) gets one trade per session, whatever became of it; planned trades
     commit nothing (this run re-plans them).
     """
-    frozen = store.trades(session=session, excluding=[TradeState.PLANNED])
+    frozen = store.trades(session=session, states=FROZEN)
     orders = store.orders([t.trade_id for t in frozen])
     seen_at: dict[str, datetime] = {}
     if len(snapshots):

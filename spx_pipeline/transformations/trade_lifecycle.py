@@ -10,9 +10,10 @@ before the POST (or the POST never arrived), and its trade moves on from the fac
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from spx_pipeline.domain.execution import BrokerOrderLeg
 from spx_pipeline.domain.market_calendar import is_session, trading_day
@@ -60,16 +61,63 @@ class TradeView:
     note: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class AccountTrades:
+    """What a pass judges of one account: its live trades and this session's trades abandoned after
+    sending something (an entry whose claim was voided may still reach the broker and fill, and
+    that fill reopens its trade), by id, with their orders."""
+
+    trades: list[Trade]
+    orders: dict[str, list[TradeOrder]]
+
+
+def read_account_trades(
+    store: TradeStore, account_ids: Sequence[str], *, now: datetime
+) -> dict[str, AccountTrades]:
+    """``AccountTrades`` of every account, in a few queries for all of them (three per account
+    made a pass over 10,000 accounts spend most of its time asking the app database)."""
+    live = store.trades(account_ids=account_ids, live_only=True)
+    today = _trading_day(now)
+    abandoned = store.trades(account_ids=account_ids, session=today, states=[TradeState.ABANDONED])
+    sent = [t for t in abandoned if t.entry_sent_at is not None]
+    chosen = sorted([*live, *sent], key=lambda t: t.trade_id)
+    orders = store.orders([t.trade_id for t in chosen])
+    out = {account: AccountTrades([], {}) for account in account_ids}
+    for trade in chosen:
+        mine = out[trade.account_id]
+        mine.trades.append(trade)
+        mine.orders[trade.trade_id] = orders.get(trade.trade_id, [])
+    return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _last_moment(expiration: date, am_settled: bool) -> datetime | None:
+    """When a contract expiring on ``expiration`` stops trading; None when that day is no session."""
+    if not is_session(expiration):
+        return None
+    last = market_session(expiration)
+    return last.open_utc if am_settled else last.close_utc
+
+
+@functools.lru_cache(maxsize=4096)
+def _am_settled(option_symbol: str) -> bool:
+    return parse_option_symbol(option_symbol).root == "SPX"
+
+
+# A pass asks for the session of its one ``now`` once per trade and order.
+_trading_day = functools.lru_cache(maxsize=64)(trading_day)
+
+
 def contract_expired(plan: TradePlan, now: datetime) -> bool:
     """The contract's last session has closed: it settled, nothing can be sent for it.
 
     SPXW (PM-settled) trades to its expiry's close; SPX monthlies (AM-settled) stop at that open.
+    The calendar's answers are remembered per expiry: a pass asks them once per trade.
     """
-    day = plan.expiration
-    if not is_session(day):
-        return trading_day(now) > day
-    last = market_session(day)
-    return now >= (last.open_utc if parse_option_symbol(plan.option_symbol).root == "SPX" else last.close_utc)
+    cutoff = _last_moment(plan.expiration, _am_settled(plan.option_symbol))
+    if cutoff is None:
+        return _trading_day(now) > plan.expiration
+    return now >= cutoff
 
 
 def sync_account(
@@ -79,17 +127,14 @@ def sync_account(
     now: datetime,
     run_id: str,
     lease: timedelta = CLAIM_LEASE,
+    known: AccountTrades | None = None,
 ) -> list[TradeView]:
-    """Every live trade of the account after storing the broker's facts and judging it.
-
-    Trades of this session abandoned after sending something are judged again too: an entry
-    whose claim was voided may still reach the broker and fill, and that fill reopens its trade.
-    """
-    live = store.trades(account_ids=[view.account_id], live_only=True)
-    today = store.trades(account_ids=[view.account_id], session=trading_day(now))
-    given_up = [t for t in today if t.state == TradeState.ABANDONED and t.entry_sent_at is not None]
-    live = sorted([*live, *given_up], key=lambda t: t.trade_id)
-    orders = store.orders([t.trade_id for t in live])
+    """Every trade the pass judges of the account (``AccountTrades``) after storing the broker's
+    facts and judging it; ``known``: those trades as ``read_account_trades`` read them for many
+    accounts at once (else they are read here)."""
+    if known is None:
+        known = read_account_trades(store, [view.account_id], now=now)[view.account_id]
+    live, orders = known.trades, known.orders
     tagged = by_tag(view.orders) if view.orders is not None else {}
     out: list[TradeView] = []
     for trade in live:
@@ -121,7 +166,7 @@ def _settle(
         return order
     facts = order.broker
     working = facts is not None and (facts.working_open or facts.working_target or facts.working_stop)
-    if working and order.duration == "day" and order.session < trading_day(now) and facts is not None:
+    if working and order.duration == "day" and order.session < _trading_day(now) and facts is not None:
         # A day order does not outlive its session; the broker stops listing it once it expired.
         expired = dataclasses.replace(
             facts, status="expired", working_open=0, working_target=0, working_stop=0, reported_at=now,
@@ -147,7 +192,7 @@ def advance(
     verdict = judge(
         trade,
         orders,
-        session=trading_day(now),
+        session=_trading_day(now),
         position=PositionReport(quantity),
         expired=contract_expired(trade.plan, now),
     )

@@ -35,6 +35,7 @@ from spx_pipeline.transformations.trade_lifecycle import (
     TradeView,
     advance,
     contract_expired,
+    read_account_trades,
     sync_account,
 )
 from spx_pipeline.transformations.trade_sending import Checkpoint, Sent, _no_checkpoint, send_trade_orders
@@ -120,6 +121,7 @@ def run_placement(
     session = trading_day(at)
     unreadable: dict[str, str] = {}
     synced: list[TradeView] = []
+    known = read_account_trades(store, request.account_ids, now=at)
     for account in request.account_ids:
         view = views.get(account) if views is not None else None
         if view is None:
@@ -128,7 +130,7 @@ def run_placement(
             unreadable[account] = (
                 f"orders could not be read, so nothing can be proven unsent ({view.orders_error})"
             )
-        synced += sync_account(store, view, now=at, run_id=run_id)
+        synced += sync_account(store, view, now=at, run_id=run_id, known=known[account])
     chosen = [v for v in synced if request.trade_ids is None or v.trade.trade_id in request.trade_ids]
     guards = day_trade_guards(
         store, request.account_ids, [v.trade for v in chosen], now=at, enabled=request.day_trade_guard

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
+
+import pytest
 
 from spx_pipeline.domain.trades import CloseReason, LocalStatus, TradeState, entry_intent, exits_needed
 from spx_pipeline.storage.app.claims import claim_entry, claim_exits
 from spx_pipeline.storage.app.database import AppDatabase
 from spx_pipeline.storage.app.trades import TradeStore
-from spx_pipeline.transformations.trade_lifecycle import AccountView, sync_account
+from spx_pipeline.transformations.trade_lifecycle import (
+    AccountTrades,
+    AccountView,
+    read_account_trades,
+    sync_account,
+)
 from spx_pipeline_tests.fixtures.trades import SESSION, SYMBOL, T0, broker_leg, later, make_plan
 
 
@@ -171,3 +179,40 @@ def test_a_stop_that_fills_between_the_orders_and_positions_reads_closes_the_tra
         1,
     )
     assert view.trade.realized_pnl is not None and view.trade.realized_pnl < 0
+
+
+def test_one_read_for_many_accounts_gives_each_the_trades_its_pass_judges(
+    sqlite_app_db: AppDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Live trades and this session's trades abandoned after sending, with their orders, grouped by
+    account; a trade abandoned before anything was sent, or another account's, is not judged."""
+    store = TradeStore(sqlite_app_db)
+    plans = [
+        make_plan(account_id="VA00000001", setup_id="planned"),
+        make_plan(account_id="VA00000001", setup_id="sent-then-voided"),
+        make_plan(account_id="VA00000001", setup_id="never-sent"),
+        make_plan(account_id="VA00000002", setup_id="claimed"),
+    ]
+    planned, voided, never, claimed = [
+        o.trade for o in store.plan([(p, None) for p in plans], run_id="r", now=T0)
+    ]
+    for trade in (voided, claimed):
+        claim_entry(sqlite_app_db, trade, entry_intent(trade.plan), session=SESSION, run_id="p", now=T0)
+    store.advance(
+        never, dataclasses.replace(never, state=TradeState.ABANDONED), reason="x", at=T0, run_id="r"
+    )
+    sync_account(store, Broker().view(), now=later(T0, 6), run_id="sync")  # the claim is voided
+    reads: list[dict] = []
+    real = store.trades
+    monkeypatch.setattr(store, "trades", lambda **kw: reads.append(kw) or real(**kw))
+
+    known = read_account_trades(store, ["VA00000001", "VA00000002", "VA00000003"], now=later(T0, 7))
+
+    assert len(reads) == 2  # live trades, then the session's abandoned ones: not per account
+    assert [t.trade_id for t in known["VA00000001"].trades] == sorted([planned.trade_id, voided.trade_id])
+    assert store.trade(voided.trade_id).state == TradeState.ABANDONED  # type: ignore[union-attr]
+    assert known["VA00000001"].orders[planned.trade_id] == []
+    assert [o.local_status for o in known["VA00000001"].orders[voided.trade_id]] == [LocalStatus.VOID]
+    assert [t.trade_id for t in known["VA00000002"].trades] == [claimed.trade_id]
+    assert [o.local_status for o in known["VA00000002"].orders[claimed.trade_id]] == [LocalStatus.CLAIMED]
+    assert known["VA00000003"] == AccountTrades([], {})

@@ -11,7 +11,7 @@ from spx_pipeline.defs.execution.assets import (
 )
 from spx_pipeline.defs.execution.placement import ORDER_PLACEMENTS
 from spx_pipeline.defs.execution.trades import trades
-from spx_pipeline.domain.trades import HOLDING, progress
+from spx_pipeline.domain.trades import FROZEN, HOLDING, progress
 from spx_pipeline.domain.trades.lifecycle import covered
 from spx_pipeline.domain.trades.records import IN_FLIGHT
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, WarehouseResource
@@ -63,7 +63,7 @@ execution_guardrails_unique_keys = unique_key_check(execution_guardrails, "execu
 )
 def no_claim_left_unsettled(app_db: AppDatabaseResource, clock: ClockResource) -> dg.AssetCheckResult:
     store = app_db.trade_store()
-    live = store.trades(live_only=True)
+    live = store.trades(live_only=True, states=FROZEN)  # a planned trade has no order: claiming moves it
     now = clock.clock().now()
     stale = [
         order
@@ -87,7 +87,7 @@ def no_claim_left_unsettled(app_db: AppDatabaseResource, clock: ClockResource) -
 )
 def filled_contracts_covered(app_db: AppDatabaseResource) -> dg.AssetCheckResult:
     store = app_db.trade_store()
-    holding = [t for t in store.trades(live_only=True) if t.state in HOLDING]
+    holding = store.trades(states=HOLDING)
     orders = store.orders([t.trade_id for t in holding])
     bare = []
     for trade in holding:

@@ -91,8 +91,7 @@ def trades(
     read = broker_read_run(context)
     store = app_db.trade_store()
     credentials = {c.account_id: c for c in app_db.credential_store().active_credentials(verify=False)}
-    live = store.trades(live_only=True)
-    orphans = sorted({t.account_id for t in live} - set(credentials))
+    orphans = sorted(store.live_accounts() - set(credentials))
     failures = reads.broker_state_failures(wh, read)
     views = account_views(
         credentials, reads.orders_of_run(wh, read), reads.positions_of_run(wh, read), failures

@@ -150,16 +150,17 @@ class TradeStore:
         account_ids: Iterable[str] | None = None,
         trade_ids: Iterable[str] | None = None,
         live_only: bool = False,
-        excluding: Iterable[TradeState] = (),
+        states: Iterable[TradeState] | None = None,
     ) -> list[Trade]:
-        """Trades by session, accounts or ids (``live_only``: not closed or abandoned; ``excluding``:
-        not in these states, left out by the query rather than read whole and dropped), by id."""
+        """Trades by session, accounts or ids (``live_only``: not closed or abandoned; ``states``:
+        only these, chosen by the query rather than read whole and dropped), by id."""
         query = sa.select(trades)
         if session is not None:
             query = query.where(trades.c.session_date == session)
-        left_out = {*(TERMINAL if live_only else ()), *excluding}
-        if left_out:
-            query = query.where(trades.c.state.not_in(sorted(str(s) for s in left_out)))
+        if live_only:
+            query = query.where(trades.c.state.not_in(sorted(str(s) for s in TERMINAL)))
+        if states is not None:
+            query = query.where(trades.c.state.in_(sorted(str(s) for s in states)))
         with self.db.engine.connect() as conn:
             if trade_ids is not None:
                 found = list(_trades_by_id(conn, list(trade_ids), query).values())
@@ -170,6 +171,13 @@ class TradeStore:
             else:
                 found = _read_trades(conn, query)
         return sorted(found, key=lambda t: t.trade_id)
+
+    def live_accounts(self) -> set[str]:
+        """Accounts with a trade not closed or abandoned (their ids only: no trade is read whole)."""
+        query = sa.select(trades.c.account_id).distinct()
+        query = query.where(trades.c.state.not_in(sorted(str(s) for s in TERMINAL)))
+        with self.db.engine.connect() as conn:
+            return {str(account) for account in conn.execute(query).scalars()}
 
     def trade(self, trade_id: str) -> Trade | None:
         found = self.trades(trade_ids=[trade_id])

@@ -166,9 +166,11 @@ def test_reads_by_session_account_ids_and_live_only(app_db: AppDatabase) -> None
     assert [t.trade_id for t in store.trades(account_ids=["VA00000002"])] == [b.trade_id]
     assert [t.trade_id for t in store.trades(trade_ids=[c.trade_id, "T-none"])] == [c.trade_id]
     assert store.trade("T-none") is None
-    planned = [TradeState.PLANNED]
-    assert [t.trade_id for t in store.trades(session=SESSION, excluding=planned)] == [a.trade_id]
-    assert store.trades(session=SESSION, excluding=planned, live_only=True) == []
+    sent = [s for s in TradeState if s != TradeState.PLANNED]
+    assert [t.trade_id for t in store.trades(session=SESSION, states=sent)] == [a.trade_id]
+    assert store.trades(session=SESSION, states=sent, live_only=True) == []
+    assert [t.trade_id for t in store.trades(states=[TradeState.PLANNED])] == sorted([b.trade_id, c.trade_id])
+    assert store.trades(states=[]) == []
 
 
 @pytest.mark.postgres
