@@ -455,8 +455,9 @@ def print_table(results: list[Measured], latency_ms: float) -> None:
     print_later_job(
         [(m.accounts, m.reconcile) for m in results if m.reconcile],
         "reconciliation_job after it (positions + orders of every account, trades brought up to them, "
-        "fidelity, reconciliation, guardrails)",
+        "fidelity, reconciliation, guardrails), each step ÷ its broker_state",
         RECONCILE_STEPS,
+        base="broker_state",
     )
     print()
     for m in results:
