@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from spx_pipeline.broker.tradier import TradierClient, TradierError
 from spx_pipeline.domain.execution import PlacementRefused
 from spx_pipeline.domain.market_calendar import sessions_between, trading_day
-from spx_pipeline.domain.trades import DayTradeGuard, Trade, TradeState, day_trades_used
+from spx_pipeline.domain.trades import DayTradeGuard, Trade, TradeOrder, TradeState, day_trades_used
 from spx_pipeline.domain.trades.exits import DAY_TRADE_WINDOW
 from spx_pipeline.domain.trades.planning import (
     Action,
@@ -95,11 +95,13 @@ def day_trade_guards(
     missing = {o.trade_id for o in orders} - set(sessions)
     if missing:
         sessions |= {t.trade_id: t.plan.session for t in store.trades(trade_ids=missing)}
-    out = {}
-    for account in accounts:
-        mine = [o for o in orders if o.account_id == account]
-        out[account] = DayTradeGuard(enabled=True, used=day_trades_used(mine, sessions, window))
-    return out
+    by_account: dict[str, list[TradeOrder]] = {account: [] for account in accounts}
+    for order in orders:  # grouped once: filtering per account is accounts x orders
+        by_account.setdefault(order.account_id, []).append(order)
+    return {
+        account: DayTradeGuard(enabled=True, used=day_trades_used(by_account[account], sessions, window))
+        for account in accounts
+    }
 
 
 def run_placement(
