@@ -25,7 +25,7 @@ from spx_pipeline.cli import main
 from spx_pipeline.definitions import build_definitions
 from spx_pipeline.emulator import FaultConfig, demo_accounts
 from spx_pipeline.resources import TradierResource
-from spx_pipeline.storage.app.credentials import generate_key
+from spx_pipeline.storage.app.credentials import CredentialStore, generate_key
 from spx_pipeline_tests.fixtures.pipeline import PipelineEnv, PipelineEnvFactory
 
 FULL_RUN_CONFIG = {
@@ -210,3 +210,28 @@ def test_the_production_host_is_refused_and_nothing_is_sent(
     assert set(rows["error_class"]) == {"LiveTradingNotAllowedError"} and len(rows) == 3
     assert all("refusing the production host api.tradier.com" in m for m in rows["message"])
     assert pipeline_env.count("tradier_balances") == 0
+
+
+def test_the_trades_step_follows_no_account_on_the_production_host(
+    pipeline_env: PipelineEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """reconciliation_job against the live host without TRADIER_ALLOW_LIVE: every account is named
+    as not followed (the host is resolved once per environment), and nothing is sent."""
+    monkeypatch.delenv("TRADIER_ALLOW_LIVE", raising=False)
+    sent: list[str] = []
+
+    def spy(self: HTTPAdapter, request: requests.PreparedRequest, *args: object, **kwargs: object) -> object:
+        sent.append(str(request.url))  # and never let it leave: this test's host is the real one
+        raise requests.ConnectionError("the test sends nothing beyond this process")
+
+    monkeypatch.setattr(HTTPAdapter, "send", spy)
+    live = TradierResource(base_url="https://api.tradier.com/v1")
+    defs = build_definitions({**pipeline_env.resources(), "tradier": live})
+    result = defs.resolve_job_def("reconciliation_job").execute_in_process(
+        instance=pipeline_env.instance, raise_on_error=False
+    )
+    assert sent == [] and pipeline_env.emulator.request_count() == 0
+    messages = [str(record.user_message) for record in pipeline_env.instance.all_logs(result.run_id)]
+    refused = sorted(m.split(":")[1].strip() for m in messages if m.startswith("Not followed: "))
+    accounts = sorted(CredentialStore(pipeline_env.app_db(), require_key=False).active_account_ids())
+    assert refused == accounts and len(accounts) == 3

@@ -99,11 +99,15 @@ def trades(
     settings = Settings.from_env()
     # The live host takes orders only with TRADIER_ALLOW_LIVE and a credential marked live.
     allowed, refused = [], []
+    # The host each environment resolves to, once per environment rather than once per account.
+    live_host = {
+        env: is_live_url(base_url_for(env, tradier.base_url))
+        for env in {c.environment for c in credentials.values()}
+    }
     for account, cred in sorted(credentials.items()):
-        live = is_live_url(base_url_for(cred.environment, tradier.base_url))
         try:
             check_environment(
-                live_host=live,
+                live_host=live_host[cred.environment],
                 allow_live=settings.allow_live.enabled,
                 live_credential=cred.environment == "live",
             )
