@@ -83,6 +83,28 @@ def test_analysts_read_the_descriptions_in_the_warehouse_and_in_their_copy(wareh
     assert views["comment"].tolist() == [expected.description]
 
 
+def _recommendation(run_id: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "as_of_date": date(2026, 11, 24),
+                "setup_id": "s1",
+                "account_id": "A",
+                "risk_fingerprint": "fp",
+                "generated_at": datetime(2026, 11, 24, 15, 0, tzinfo=UTC),
+                "run_id": run_id,
+                "direction": "bullish",
+                "target_delta": 0.4,
+                "suggested_contracts": 0,
+                "suggested_cost": 0,
+                "sizing_reason": "blocked at 10:00",
+                "blocked": True,
+                "blocked_reason": "quotes are stale",
+            }
+        ]
+    )
+
+
 def test_a_warehouse_made_with_the_earlier_recommendation_key_is_rebuilt_with_its_rows(
     tmp_path: Path,
 ) -> None:
@@ -97,23 +119,8 @@ def test_a_warehouse_made_with_the_earlier_recommendation_key_is_rebuilt_with_it
     path = tmp_path / "old.duckdb"
     old = Warehouse(path, ddl_dir=old_ddl, backend="duckdb")
     old.ensure_schema()
-    row = {
-        "as_of_date": date(2026, 11, 24),
-        "setup_id": "s1",
-        "account_id": "A",
-        "risk_fingerprint": "fp",
-        "generated_at": datetime(2026, 11, 24, 15, 0, tzinfo=UTC),
-        "run_id": "r1",
-        "direction": "bullish",
-        "target_delta": 0.4,
-        "suggested_contracts": 0,
-        "suggested_cost": 0,
-        "sizing_reason": "blocked at 10:00",
-        "blocked": True,
-        "blocked_reason": "quotes are stale",
-    }
     keys = ["as_of_date", "setup_id", "account_id", "risk_fingerprint"]
-    old.replace_rows("contract_recommendations", pd.DataFrame([row]), key_columns=keys)
+    old.replace_rows("contract_recommendations", _recommendation("r1"), key_columns=keys)
 
     current = Warehouse(path, backend="duckdb")
     current.ensure_schema()
@@ -122,8 +129,8 @@ def test_a_warehouse_made_with_the_earlier_recommendation_key_is_rebuilt_with_it
         "'contract_recommendations' AND constraint_type = 'PRIMARY KEY'"
     )
     assert tuple(current.query(key_sql).iloc[0, 0]) == table_spec("contract_recommendations").primary_key
-    later = {**row, "run_id": "r2", "blocked": False, "blocked_reason": None, "suggested_contracts": 2}
-    current.replace_rows("contract_recommendations", pd.DataFrame([later]), key_columns=["run_id", *keys])
+    later = _recommendation("r2").assign(blocked=False, blocked_reason=None, suggested_contracts=2)
+    current.replace_rows("contract_recommendations", later, key_columns=["run_id", *keys])
     rows = current.query("SELECT run_id, blocked_reason FROM contract_recommendations ORDER BY run_id")
     assert rows["run_id"].tolist() == ["r1", "r2"]
     assert rows["blocked_reason"].tolist()[0] == "quotes are stale"
@@ -150,28 +157,6 @@ def test_every_analyst_view_and_column_is_described(warehouse: Warehouse) -> Non
     columns = columns[columns["table_name"].isin(set(extra["view_name"]))]
     undescribed = columns[columns["comment"].fillna("").str.strip() == ""]
     assert undescribed.empty, undescribed[["table_name", "column_name"]].to_string()
-
-
-def _recommendation(run_id: str) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "as_of_date": date(2026, 11, 24),
-                "setup_id": "s1",
-                "account_id": "A",
-                "risk_fingerprint": "fp",
-                "generated_at": datetime(2026, 11, 24, 15, 0, tzinfo=UTC),
-                "run_id": run_id,
-                "direction": "bullish",
-                "target_delta": 0.4,
-                "suggested_contracts": 0,
-                "suggested_cost": 0,
-                "sizing_reason": "blocked at 10:00",
-                "blocked": True,
-                "blocked_reason": "quotes are stale",
-            }
-        ]
-    )
 
 
 @pytest.mark.parametrize("backend", ["duckdb", "parquet"])
