@@ -112,7 +112,7 @@ def contract_expired(plan: TradePlan, now: datetime) -> bool:
     """The contract's last session has closed: it settled, nothing can be sent for it.
 
     SPXW (PM-settled) trades to its expiry's close; SPX monthlies (AM-settled) stop at that open.
-    The calendar's answers are remembered per expiry: a pass asks them once per trade.
+    The calendar's answers are remembered per expiry and root: a pass asks for every trade it judges.
     """
     cutoff = _last_moment(plan.expiration, _am_settled(plan.option_symbol))
     if cutoff is None:
