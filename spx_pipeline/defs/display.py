@@ -97,15 +97,27 @@ def display_frame(
     return shown
 
 
+PREVIEW_ROWS = 20
+
+
 def preview_markdown(
-    frame: pd.DataFrame, *, money: Sequence[str] = (), percent: Sequence[str] = (), limit: int = 20
+    frame: pd.DataFrame,
+    *,
+    money: Sequence[str] = (),
+    percent: Sequence[str] = (),
+    limit: int = PREVIEW_ROWS,
+    total: int | None = None,
 ) -> dg.MarkdownMetadataValue:
-    """A short markdown table for the UI (never includes anything secret: callers pass safe frames)."""
+    """A short markdown table for the UI (never includes anything secret: callers pass safe frames).
+
+    ``total``: how many rows there are when ``frame`` holds only the first ones (read with a limit).
+    """
     if frame.empty:
         return dg.MetadataValue.md("_no rows_")
     shown = display_frame(frame.head(limit), money=money, percent=percent)
     table = shown.to_markdown(index=False, disable_numparse=True)
-    more = f"\n\n_{len(frame) - limit} more rows_" if len(frame) > limit else ""
+    count = len(frame) if total is None else total
+    more = f"\n\n_{count - limit} more rows_" if count > limit else ""
     return dg.MetadataValue.md(table + more)
 
 

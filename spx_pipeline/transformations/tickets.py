@@ -21,15 +21,14 @@ import pandas as pd
 from spx_pipeline.broker.tradier import OrderPreview, TradierError
 from spx_pipeline.domain.orders import OrderPayloadError
 from spx_pipeline.domain.setups import Setup
-from spx_pipeline.domain.trades import Trade, TradePlan, TradeState, ticket_id
+from spx_pipeline.domain.trades import TradePlan, TradeState
 from spx_pipeline.domain.trades.birth import plan_from_recommendation
 from spx_pipeline.domain.trades.ids import trade_id as make_trade_id
-from spx_pipeline.domain.trades.intents import OrderIntent
-from spx_pipeline.domain.trades.ticket_batch import ShapedLegs, TicketLeg, shaped_legs_of_plans
+from spx_pipeline.domain.trades.ticket_batch import shaped_legs_of_plans
 from spx_pipeline.storage.app.trades import PlanOutcome, TradeStore
 from spx_pipeline.storage.warehouse import reads
-from spx_pipeline.storage.warehouse.schema import column_names
 from spx_pipeline.storage.warehouse.store import Warehouse
+from spx_pipeline.transformations.ticket_rows import Legs, TicketBatch, ticket_batch
 
 
 def recommendations_for_tickets(
@@ -57,7 +56,7 @@ class TradePlanning:
     """What planning did: every outcome, the tickets of placeable planned trades, what was skipped."""
 
     outcomes: list[PlanOutcome]
-    tickets: pd.DataFrame
+    tickets: TicketBatch
     skipped: list[tuple[str, str, str]] = field(default_factory=list)  # (setup_id, account_id, reason)
 
     def count(self, outcome: str) -> int:
@@ -158,87 +157,8 @@ def plan_trades(
             )
     outcomes = store.plan(plans, run_id=run_id, now=created_at, read_before=existing)
     placeable = [o.trade for o in outcomes if o.outcome != "frozen" and o.trade.blocked_reason is None]
-    rows = ticket_rows(placeable, run_id=run_id, created_at=created_at, built=legs_of)
-    return TradePlanning(outcomes, rows, skipped)
-
-
-def ticket_rows(
-    trades: Sequence[Trade],
-    *,
-    run_id: str,
-    created_at: datetime,
-    built: Mapping[str, tuple[TradePlan, Legs]] | None = None,
-) -> pd.DataFrame:
-    """``order_tickets`` rows: each placeable plan's entry, T1 and runner stop.
-
-    A row is the trade's names, then what its shape fixes for the leg (computed once per shape
-    leg), then its tag and payload spliced from the shape's JSON, with one SHA-256 for the ticket
-    id. ``built``: legs planning already built, by trade id with the plan they were built for (used
-    only for that very plan).
-    """
-    plans = [trade.plan for trade in trades]
-    known = built or {}
-    legs_each: list[Legs | None] = [
-        known[p.trade_id][1] if known.get(p.trade_id, (None,))[0] is p else None for p in plans
-    ]
-    missing = [i for i, legs in enumerate(legs_each) if legs is None]
-    for i, legs in zip(missing, shaped_legs_of_plans([plans[i] for i in missing]), strict=True):
-        legs_each[i] = legs
-    fixed: dict[int, tuple[Any, ...]] = {}  # id(ShapeLeg) -> its columns; the shapes outlive the loop
-    rows: list[tuple[Any, ...]] = []
-    for plan, legs in zip(plans, legs_each, strict=True):
-        if isinstance(legs, OrderPayloadError):
-            raise legs
-        names = (plan.trade_id, plan.session, plan.setup_id, plan.account_id, plan.risk_fingerprint)
-        if isinstance(legs, ShapedLegs):
-            for shape_leg in legs.legs:
-                columns = fixed.get(id(shape_leg))
-                if columns is None:
-                    columns = _leg_columns(shape_leg.leg, shape_leg.intent, plan.option_symbol)
-                    fixed[id(shape_leg)] = columns
-                tag = legs.tag(shape_leg)
-                payload = legs.payload_json(shape_leg, tag)
-                rows.append((ticket_id(tag, shape_leg.leg), *names, *columns, tag, payload))
-        else:
-            for leg in legs or ():
-                columns = _leg_columns(leg.leg, leg.intent, plan.option_symbol)
-                tag = leg.intent.tag
-                rows.append((ticket_id(tag, leg.leg), *names, *columns, tag, leg.payload_json))
-    if not rows:
-        return pd.DataFrame([], columns=list(column_names("order_tickets")))
-    n = len(rows)
-    constants = {
-        "preview_status": "not_requested",
-        "preview_cost": None,
-        "preview_commission": None,
-        "preview_fees": None,
-        "preview_message": None,
-        "created_at": created_at,
-        "run_id": run_id,
-    }
-    data = {
-        **dict(zip(_BUILT_COLUMNS, map(list, zip(*rows, strict=True)), strict=True)),
-        **{name: [value] * n for name, value in constants.items()},
-    }
-    return pd.DataFrame(data, columns=list(column_names("order_tickets")))
-
-
-def _leg_columns(leg: str, intent: OrderIntent, option_symbol: str) -> tuple[Any, ...]:
-    """The columns a leg's form fixes (the plan's contract is part of its shape), ``leg`` to
-    ``duration`` in ``_BUILT_COLUMNS`` order."""
-    return (
-        leg, str(intent.side), intent.display_type, option_symbol, intent.first.symbol, intent.quantity,
-        _float(intent.price), _float(intent.stop_price), intent.duration,
-    )  # fmt: skip
-
-
-Legs = ShapedLegs | list[TicketLeg] | OrderPayloadError
-
-_BUILT_COLUMNS = (
-    "ticket_id", "trade_id", "as_of_date", "setup_id", "account_id", "risk_fingerprint", "leg", "side",
-    "order_type", "option_symbol", "underlying_symbol", "quantity", "price", "stop_price", "duration",
-    "tag", "payload_json",
-)  # fmt: skip
+    batch = ticket_batch(placeable, run_id=run_id, created_at=created_at, built=legs_of)
+    return TradePlanning(outcomes, batch, skipped)
 
 
 Previewer = Callable[[str, Mapping[str, str]], OrderPreview]

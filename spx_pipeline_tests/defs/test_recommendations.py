@@ -190,13 +190,14 @@ def test_with_previews_off_the_built_tickets_are_stored_as_built_and_no_copy_is_
     pipeline_env: PipelineEnv,
 ) -> None:
     """The preview step hands on nothing when it previews nothing (the IO manager would pickle a
-    copy of every ticket); the store step writes the build step's very rows."""
+    copy of every ticket); the store step makes in the warehouse the very rows the build step's
+    batch holds (its join in SQL equals its rows made in Python)."""
     _sync_and_recommend(pipeline_env)
     off = {"ops": {"order_tickets": {"ops": {"preview_order_payloads": {"config": {"preview": False}}}}}}
     result = pipeline_env.run("order_tickets_job", off)
     assert result.success
     assert result.output_for_node("order_tickets.preview_order_payloads") is None
-    built = result.output_for_node("order_tickets.build_order_payloads")
+    built = result.output_for_node("order_tickets.build_order_payloads").frame()
     assert len(built) > 0 and set(built["preview_status"]) == {"not_requested"}
     run_id = result.run_id
     stored = pipeline_env.warehouse().query(

@@ -6,13 +6,14 @@ import dagster as dg
 import pandas as pd
 
 from spx_pipeline.defs.common import OWNERS, table_schema_metadata
-from spx_pipeline.defs.display import preview_markdown, row_counts
+from spx_pipeline.defs.display import PREVIEW_ROWS, preview_markdown, row_counts
 from spx_pipeline.defs.run_config import CheckedConfig
 from spx_pipeline.domain.market_calendar import trading_day
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.storage.warehouse.trade_mirror import copy_trades, read_app_trades
 from spx_pipeline.transformations.collector import collector_paused
+from spx_pipeline.transformations.ticket_rows import TicketBatch
 from spx_pipeline.transformations.tickets import plan_trades, preview_tickets, recommendations_for_tickets
 
 
@@ -63,7 +64,7 @@ def build_order_payloads(
     recommendations: pd.DataFrame,
     app_db: AppDatabaseResource,
     clock: ClockResource,
-) -> pd.DataFrame:
+) -> TicketBatch:
     setups = {record.id: record.to_domain() for record in app_db.setup_store().active()}
     now = clock.run_time(context)
     with collector_paused():
@@ -104,12 +105,12 @@ class PreviewConfig(CheckedConfig):
 def preview_order_payloads(
     context: dg.OpExecutionContext,
     config: PreviewConfig,
-    tickets: pd.DataFrame,
+    tickets: TicketBatch,
     app_db: AppDatabaseResource,
     tradier: TradierResource,
 ) -> pd.DataFrame | None:
-    """The previewed tickets, or None when nothing was previewed: handing the very same frame on
-    would have the IO manager pickle a copy of every ticket for nothing."""
+    """The previewed tickets as rows, or None when nothing was previewed (the store step then makes
+    the rows of the batch in the warehouse: no Python object per ticket)."""
     unknown = set(config.legs) - set(LEGS)
     if unknown:
         raise dg.Failure(description=f"PreviewConfig.legs has unknown leg(s) {sorted(unknown)}; use {LEGS}")
@@ -119,11 +120,11 @@ def preview_order_payloads(
     clients = {
         account: tradier.client(cred.token, cred.environment)
         for account, cred in credentials.items()
-        if account in set(tickets["account_id"])
+        if account in set(tickets.trades["account_id"])
     }
     try:
         previewers = {account: client.preview_order for account, client in clients.items()}
-        previewed = preview_tickets(tickets, previewers, legs=config.legs)
+        previewed = preview_tickets(tickets.frame(), previewers, legs=config.legs)
     finally:
         for client in clients.values():
             client.close()
@@ -141,33 +142,46 @@ def preview_order_payloads(
 )
 def store_order_tickets(
     context: dg.OpExecutionContext,
-    built: pd.DataFrame,
+    built: TicketBatch,
     previewed: pd.DataFrame | None,
     warehouse: WarehouseResource,
     app_db: AppDatabaseResource,
     clock: ClockResource,
 ) -> None:
-    """The tickets and the trades' copy go in one transaction: one commit, one analyst-copy check."""
-    tickets = built if previewed is None else previewed
+    """The tickets and the trades' copy go in one transaction: one commit, one analyst-copy check.
+
+    Unpreviewed tickets are made in the warehouse from the batch's trades and shape legs; previewed
+    ones are written as the rows the preview filled in.
+    """
     wh, appdb, now = warehouse.warehouse(), app_db.database(), clock.run_time(context)
     with collector_paused():
         app = read_app_trades(appdb, now=now)
         with wh.transaction() as tx:
-            tx.replace_rows("order_tickets", tickets)
-            tx.publish_self_contained("order_tickets", tickets)
+            if previewed is None:
+                tx.replace_rows_from_query("order_tickets", *built.sql())
+            else:
+                tx.replace_rows("order_tickets", previewed)
+            tx.publish_self_contained_runs("order_tickets", [built.run_id] if len(built) else [])
             copied = copy_trades(tx, appdb, app, run_id=context.run.run_id, now=now)
-    shown = tickets[
-        ["ticket_id", "trade_id", "setup_id", "account_id", "leg", "option_symbol", "side", "order_type",
-         "quantity", "price", "stop_price", "preview_status"]
-    ]  # fmt: skip
+            shown = tx.query(
+                "SELECT ticket_id, trade_id, setup_id, account_id, leg, option_symbol, side, order_type, "
+                "quantity, price, stop_price, preview_status FROM order_tickets WHERE run_id = ? "
+                "ORDER BY setup_id, account_id, array_position(['entry', 't1', 'runner_stop'], leg) "
+                f"LIMIT {PREVIEW_ROWS}",
+                [built.run_id],
+            )
+            previewed_ok = int(
+                tx.query(
+                    "SELECT count(*) AS n FROM order_tickets WHERE run_id = ? AND preview_status = 'ok'",
+                    [built.run_id],
+                )["n"].iloc[0]
+            )
     context.add_output_metadata(
         {
-            **row_counts(wh, "order_tickets", len(tickets)),
-            "previewed_ok": dg.MetadataValue.int(
-                int(tickets["preview_status"].eq("ok").sum()) if len(tickets) else 0
-            ),
+            **row_counts(wh, "order_tickets", len(built)),
+            "previewed_ok": dg.MetadataValue.int(previewed_ok),
             "trade_versions_copied": dg.MetadataValue.int(copied.trade_versions),
-            "preview": preview_markdown(shown, money=("price", "stop_price")),
+            "preview": preview_markdown(shown, money=("price", "stop_price"), total=len(built)),
         }
     )
 

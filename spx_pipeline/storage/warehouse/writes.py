@@ -11,7 +11,7 @@ import contextlib
 import json
 import math
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol, TypedDict, Unpack
@@ -117,11 +117,7 @@ class WarehouseTransaction:
         before anything runs; any database error fails the write (and the transaction rolls back).
         """
         name = self.warehouse.check_table(table)
-        given = replacement.get("key_columns")
-        primary = warehouse_schema(self.warehouse.ddl_dir).tables[name].primary_key
-        keys = list(primary if given is None else given)
-        if not keys:  # every table of the DDL has a primary key (test_schema); an empty list does not
-            raise WarehouseWriteError(f"replace_rows({name}): key_columns is empty; name the row key columns")
+        keys = self._keys(name, replacement.get("key_columns"))
         delete_where = replacement.get("delete_where") or {}
         return self._write(table, frame, keys=keys, delete_where=delete_where, delete_all=False)
 
@@ -166,10 +162,65 @@ class WarehouseTransaction:
         found = publication.self_contained_stage(table)
         if found is None or frame.empty:
             return []
-        stage, run_column = found
-        return [
-            self.publish(str(run), stage) for run in sorted(frame[run_column].dropna().astype(str).unique())
-        ]
+        return self.publish_self_contained_runs(table, frame[found[1]].dropna().astype(str).unique())
+
+    def publish_self_contained_runs(self, table: str, runs: Iterable[str]) -> list[int]:
+        """``publish_self_contained`` for rows written without a frame: the runs they belong to."""
+        found = publication.self_contained_stage(table)
+        if found is None:
+            return []
+        return [self.publish(run, found[0]) for run in sorted({str(r) for r in runs})]
+
+    def replace_rows_from_query(
+        self,
+        table: str,
+        select: str,
+        frames: Mapping[str, pd.DataFrame],
+        params: Sequence[object] = (),
+        **replacement: Unpack[Replacement],
+    ) -> WriteResult:
+        """``replace_rows`` of the rows ``select`` makes of ``frames``, computed inside DuckDB.
+
+        ``select`` names each frame as ``{name}`` (a key of ``frames``); its rows go to a temporary
+        table, checked as a frame would be (columns of ``table``, keys present and unique), then
+        replace by key. Rows that are joins of small frames (a ticket: a trade and its shape's leg)
+        thus never become Python objects one by one.
+        """
+        name = self.warehouse.check_table(table)
+        keys = self._keys(name, replacement.get("key_columns"))
+        con = self.con
+        views = {label: f"_spx_frame_{uuid.uuid4().hex}" for label in frames}
+        incoming = f"_spx_incoming_{uuid.uuid4().hex}"
+        for label, frame in frames.items():
+            con.register(views[label], frame)
+        try:
+            try:
+                con.execute(f"CREATE TEMP TABLE {_q(incoming)} AS {select.format_map(views)}", list(params))
+            except duckdb.Error as exc:
+                raise WarehouseWriteError(f"{name}: the rows' query failed: {first_line(exc)}") from exc
+            shape = con.execute(f"SELECT * FROM {_q(incoming)} LIMIT 0").df()
+            cols = {c.name: c for c in table_columns(con, name, self.warehouse.path)}
+            delete_where = replacement.get("delete_where") or {}
+            _checktable_columns(name, shape, cols, keys, delete_where)
+            count = _count(con.execute(f"SELECT count(*) FROM {_q(incoming)}"))
+            _check_query_keys(con, name, incoming, keys, count)
+            return self._replace(
+                name, incoming, list(shape.columns), count, cols, keys=keys, delete_where=delete_where,
+                delete_all=False,
+            )  # fmt: skip
+        finally:
+            with contextlib.suppress(duckdb.Error):
+                con.execute(f"DROP TABLE IF EXISTS {_q(incoming)}")
+            for view in views.values():
+                with contextlib.suppress(duckdb.Error):
+                    con.unregister(view)
+
+    def _keys(self, name: str, given: Sequence[str] | None) -> list[str]:
+        primary = warehouse_schema(self.warehouse.ddl_dir).tables[name].primary_key
+        keys = list(primary if given is None else given)
+        if not keys:  # every table of the DDL has a primary key (test_schema); an empty list does not
+            raise WarehouseWriteError(f"replace_rows({name}): key_columns is empty; name the row key columns")
+        return keys
 
     def _write(
         self,
@@ -189,8 +240,34 @@ class WarehouseTransaction:
             _check_keys(name, frame, keys)
         prepared = _prepare(frame, cols)
         view = f"_spx_incoming_{uuid.uuid4().hex}"
-        target = self.warehouse.table_ref(name)
         con.register(view, prepared)
+        try:
+            names = [str(c) for c in prepared.columns]
+            return self._replace(
+                name, view, names, len(prepared), cols, keys=keys, delete_where=delete_where,
+                delete_all=delete_all,
+            )  # fmt: skip
+        finally:
+            # After a failed statement the transaction is aborted and refuses even this; the view
+            # belongs to the connection, which closes with the transaction anyway.
+            with contextlib.suppress(duckdb.Error):
+                con.unregister(view)
+
+    def _replace(
+        self,
+        name: str,
+        source: str,
+        names: list[str],
+        count: int,
+        cols: Mapping[str, ColumnInfo],
+        *,
+        keys: list[str],
+        delete_where: Mapping[str, object],
+        delete_all: bool,
+    ) -> WriteResult:
+        """Delete what the ``count`` rows of ``source`` (a view or table, checked) replace; insert them."""
+        con = self.con
+        target = self.warehouse.table_ref(name)
         try:
             deleted = 0
             if delete_all:
@@ -198,26 +275,21 @@ class WarehouseTransaction:
             if delete_where:
                 where, params = _where(delete_where)
                 deleted += _count(con.execute(f"DELETE FROM {target} WHERE {where}", params))
-            if keys and len(prepared):
+            if keys and count:
                 match = " AND ".join(f"dst.{_q(k)} = CAST(src.{_q(k)} AS {cols[k].type})" for k in keys)
                 deleted += _count(
                     con.execute(
                         f"DELETE FROM {target} AS dst "
-                        f"WHERE EXISTS (SELECT 1 FROM {_q(view)} AS src WHERE {match})"
+                        f"WHERE EXISTS (SELECT 1 FROM {_q(source)} AS src WHERE {match})"
                     )
                 )
-            if len(prepared):
-                _insert(con, name, view, prepared, cols, target=target)
+            if count:
+                _insert(con, name, source, names, cols, target=target)
         except duckdb.Error as exc:
             raise WarehouseWriteError(
-                f"writing {len(frame)} rows to {name} failed and was rolled back: {first_line(exc)}"
+                f"writing {count} rows to {name} failed and was rolled back: {first_line(exc)}"
             ) from exc
-        finally:
-            # After a failed statement the transaction is aborted and refuses even this; the view
-            # belongs to the connection, which closes with the transaction anyway.
-            with contextlib.suppress(duckdb.Error):
-                con.unregister(view)
-        return WriteResult(inserted=len(prepared), deleted=deleted)
+        return WriteResult(inserted=count, deleted=deleted)
 
 
 def _checktable_columns(
@@ -257,6 +329,26 @@ def _check_keys(table: str, frame: pd.DataFrame, keys: Sequence[str]) -> None:
         first = frame.loc[dupes, list(keys)].iloc[0].to_dict()
         raise WarehouseWriteError(
             f"{table}: frame has {int(dupes.sum())} rows sharing a key, e.g. {first}; keys must be unique"
+        )
+
+
+def _check_query_keys(
+    con: duckdb.DuckDBPyConnection, table: str, source: str, keys: Sequence[str], count: int
+) -> None:
+    """``_check_keys`` of the ``count`` rows of the table ``source``, in SQL."""
+    if not count:
+        return
+    for key in keys:
+        if _count(con.execute(f"SELECT count(*) FROM {_q(source)} WHERE {_q(key)} IS NULL")):
+            raise WarehouseWriteError(f"{table}: key column {key} has missing values")
+    listed = ", ".join(_q(k) for k in keys)
+    found = con.execute(
+        f"SELECT {listed}, count(*) AS n FROM {_q(source)} GROUP BY ALL HAVING count(*) > 1 ORDER BY {listed}"
+    ).df()
+    if len(found):
+        first, shared = found.iloc[0][list(keys)].to_dict(), int(found["n"].sum())
+        raise WarehouseWriteError(
+            f"{table}: the query made {shared} rows sharing a key, e.g. {first}; keys must be unique"
         )
 
 
@@ -308,17 +400,17 @@ def _json_text(value: Any) -> str | None:
 def _insert(
     con: duckdb.DuckDBPyConnection,
     table: str,
-    view: str,
-    frame: pd.DataFrame,
+    source: str,
+    names: Sequence[str],
     cols: Mapping[str, ColumnInfo],
     *,
     target: str,
 ) -> None:
-    """INSERT the rows of the registered ``view`` into ``table`` (``target``: its SQL reference)."""
-    names = [str(c) for c in frame.columns]
+    """INSERT the columns ``names`` of ``source`` (a registered view or a table) into ``table``
+    (``target``: its SQL reference)."""
     columns = ", ".join(_q(n) for n in names)
     select = ", ".join(f"CAST({_q(n)} AS {cols[n].type}) AS {_q(n)}" for n in names)
-    con.execute(f"INSERT INTO {target} ({columns}) SELECT {select} FROM {_q(view)}")
+    con.execute(f"INSERT INTO {target} ({columns}) SELECT {select} FROM {_q(source)}")
 
 
 def _where(conditions: Mapping[str, object]) -> tuple[str, list[object]]:

@@ -6,7 +6,7 @@ import json
 import multiprocessing
 import threading
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,29 +22,7 @@ from spx_pipeline.storage.warehouse.store import (
     WriteResult,
 )
 from spx_pipeline_tests.fixtures.stores import both_backends
-
-T0 = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
-
-
-def snapshots(run_id: str, accounts: list[str], at: datetime = T0, cash: object = 100.0) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "account_id": accounts,
-            "captured_at": [at] * len(accounts),
-            "account_type": ["margin"] * len(accounts),
-            "environment": ["sandbox"] * len(accounts),
-            "total_equity": [Decimal("1000.1234")] * len(accounts),
-            "cash": [cash] * len(accounts),
-            "option_buying_power": [2500.5] * len(accounts),
-            "pending_orders_count": [0] * len(accounts),
-            "pdt_qualified": [False] * len(accounts),
-            "run_id": [run_id] * len(accounts),
-        }
-    )
-
-
-def table(wh: Warehouse, name: str) -> pd.DataFrame:
-    return wh.query(f"SELECT * FROM {name} ORDER BY ALL")
+from spx_pipeline_tests.fixtures.warehouse_rows import T0, snapshots, table
 
 
 def test_ensure_schema_creates_every_ddl_table_then_nothing(
@@ -328,3 +306,58 @@ def test_lock_held_too_long_gives_up_naming_the_file(warehouse: Warehouse) -> No
         proc.join(timeout=30)
     assert outcome.startswith("locked: ")
     assert str(warehouse.path) in outcome and "stayed locked" in outcome
+
+
+@both_backends
+def test_rows_a_query_makes_replace_by_key_as_the_same_frame_would(
+    warehouse: Warehouse, tmp_path: Path
+) -> None:
+    """``replace_rows_from_query``: the rows the query makes of its frames land as ``replace_rows``
+    of that very frame lands them (types, exact decimals, time zones), replacing by the key."""
+    rows = snapshots("r1", ["A", "B", "C"])
+    query = "SELECT * FROM {rows} WHERE account_id <> ?"
+    with warehouse.transaction() as tx:
+        assert tx.replace_rows_from_query("portfolio_snapshots", query, {"rows": rows}, ["C"]) == WriteResult(
+            2, 0
+        )
+    again = snapshots("r2", ["A", "B", "C"])
+    with warehouse.transaction() as tx:
+        assert tx.replace_rows_from_query(
+            "portfolio_snapshots", query, {"rows": again}, ["B"]
+        ) == WriteResult(2, 1)
+    by_frame = Warehouse(tmp_path / "by_frame.duckdb", backend=warehouse.backend)
+    by_frame.ensure_schema()
+    by_frame.replace_rows("portfolio_snapshots", rows[rows["account_id"] != "C"])
+    by_frame.replace_rows("portfolio_snapshots", again[again["account_id"] != "B"])
+    pd.testing.assert_frame_equal(
+        table(warehouse, "portfolio_snapshots"), table(by_frame, "portfolio_snapshots")
+    )
+    assert table(warehouse, "portfolio_snapshots")["run_id"].tolist() == ["r2", "r1", "r2"]
+
+
+@both_backends
+def test_a_query_whose_rows_are_wrong_is_refused_and_changes_nothing(warehouse: Warehouse) -> None:
+    warehouse.replace_rows("portfolio_snapshots", snapshots("r1", ["A"]))
+    before = table(warehouse, "portfolio_snapshots")
+    rows = {"rows": snapshots("r2", ["A", "B"])}
+    refused = {
+        "SELECT *, 1 AS bogus FROM {rows}": "columns the table does not have: bogus",
+        "SELECT * FROM {rows} UNION ALL SELECT * FROM {rows}": "the query made 4 rows sharing a key",
+        "SELECT * REPLACE (NULL AS account_id) FROM {rows}": "key column account_id has missing values",
+        "SELECT * FROM {rows} WHERE no_such_column": "the rows' query failed",
+        "SELECT * REPLACE (NULL AS cash) FROM {rows}": "portfolio_snapshots failed and was rolled back",
+    }
+    for query, message in refused.items():
+        with pytest.raises(WarehouseWriteError, match=message), warehouse.transaction() as tx:
+            tx.replace_rows_from_query("portfolio_snapshots", query, rows)
+        pd.testing.assert_frame_equal(table(warehouse, "portfolio_snapshots"), before)
+    with warehouse.transaction() as tx:  # refused or done, a write leaves nothing on the connection
+        with pytest.raises(WarehouseWriteError, match="bogus"):
+            tx.replace_rows_from_query("portfolio_snapshots", "SELECT *, 1 AS bogus FROM {rows}", rows)
+        assert tx.replace_rows_from_query("portfolio_snapshots", "SELECT * FROM {rows}", rows) == WriteResult(
+            2, 1
+        )
+        left = tx.query(
+            "SELECT table_name AS name FROM duckdb_tables() UNION ALL SELECT view_name FROM duckdb_views()"
+        )
+        assert not [n for n in left["name"] if n.startswith(("_spx_incoming_", "_spx_frame_"))]

@@ -25,7 +25,7 @@ from spx_pipeline.storage.warehouse.trade_mirror import (
     read_app_trades,
     unpublished_placement_runs,
 )
-from spx_pipeline.transformations.tickets import ticket_rows
+from spx_pipeline.transformations.ticket_rows import ticket_rows
 from spx_pipeline_tests.fixtures.stores import both_backends
 from spx_pipeline_tests.fixtures.trades import SESSION, T0, later, make_plan
 
