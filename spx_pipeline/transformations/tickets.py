@@ -38,16 +38,18 @@ def recommendations_for_tickets(
     active_accounts: Sequence[str],
     as_of: datetime | None = None,
     prefer_run_id: str | None = None,
+    columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """The newest recommendations run's rows for today and active accounts, with ``pdt_qualified``.
+    """The newest recommendations run's rows for today and active accounts, with ``pdt_qualified``;
+    of the recommendation, only ``columns`` when given (``account_id`` among them).
 
     Only the latest run counts (an account deactivated or failing its sync since an earlier run
     must not trade from that run), and only the current trading day. Blocked rows come along:
     they block the trade they would have planned.
     """
-    frame = reads.recommendations_of_latest_run(warehouse, trading_day, as_of, prefer_run_id)
+    frame = reads.recommendations_of_latest_run(warehouse, trading_day, as_of, prefer_run_id, columns)
     frame = frame[frame["account_id"].isin(list(active_accounts))].reset_index(drop=True)
-    snapshots = reads.latest_snapshot_per_account(warehouse, as_of)[["account_id", "pdt_qualified"]]
+    snapshots = reads.latest_snapshot_per_account(warehouse, as_of, ["account_id", "pdt_qualified"])
     return frame.merge(snapshots, on="account_id", how="left")
 
 
@@ -81,11 +83,13 @@ def _tradable(row: Mapping[str, Any]) -> bool:
     )
 
 
-# The columns planning reads of a recommendation row (``_tradable``, ``plan_from_recommendation``).
-_PLANNING_COLUMNS = (
+# The columns planning reads of a recommendation row (``_tradable``, ``plan_from_recommendation``),
+# ``pdt_qualified`` from the account's snapshot.
+PLANNING_COLUMNS = (
     "setup_id", "account_id", "as_of_date", "blocked", "blocked_reason", "symbol", "suggested_contracts",
-    "suggested_cost", "limit_price", "risk_fingerprint", "pdt_qualified",
+    "suggested_cost", "limit_price", "risk_fingerprint",
 )  # fmt: skip
+_PLANNING_COLUMNS = (*PLANNING_COLUMNS, "pdt_qualified")
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

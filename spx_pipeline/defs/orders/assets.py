@@ -14,7 +14,12 @@ from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
 from spx_pipeline.storage.warehouse.trade_mirror import copy_trades, read_app_trades
 from spx_pipeline.transformations.collector import collector_paused
 from spx_pipeline.transformations.ticket_rows import TicketBatch
-from spx_pipeline.transformations.tickets import plan_trades, preview_tickets, recommendations_for_tickets
+from spx_pipeline.transformations.tickets import (
+    PLANNING_COLUMNS,
+    plan_trades,
+    preview_tickets,
+    recommendations_for_tickets,
+)
 
 
 class Leg(StrEnum):
@@ -30,7 +35,10 @@ LEGS = tuple(leg.value for leg in Leg)
 
 @dg.op(
     ins={"after": dg.In(dg.Nothing)},
-    description="Rows of the newest recommendations run for today and active accounts (blocked ones too).",
+    description=(
+        "Rows of the newest recommendations run for today and active accounts (blocked ones too), "
+        "in the columns planning reads."
+    ),
 )
 def load_tradable_recommendations(
     context: dg.OpExecutionContext,
@@ -47,6 +55,7 @@ def load_tradable_recommendations(
         active_accounts=active,
         as_of=now,
         prefer_run_id=context.run.run_id,
+        columns=PLANNING_COLUMNS,
     )
     tradable = int((~frame["blocked"].astype(bool)).sum()) if len(frame) else 0
     context.log.info(f"{len(frame)} recommendation(s) for {day.isoformat()}, {tradable} tradable")

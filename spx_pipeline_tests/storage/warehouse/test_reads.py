@@ -9,6 +9,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
+from spx_pipeline.storage.warehouse import reads
 from spx_pipeline.storage.warehouse.analyst import AnalystCatalog
 from spx_pipeline.storage.warehouse.store import Warehouse, WarehouseError, query_names, read_named_query
 
@@ -179,3 +180,20 @@ def test_unknown_query_name_lists_the_available_ones() -> None:
         read_named_query("nope")
     with pytest.raises(WarehouseError):
         read_named_query("../app/0001_broker_credentials")
+
+
+def test_the_newest_rows_come_in_only_the_columns_asked_for(filled: Warehouse) -> None:
+    """The tickets' load step reads the planning columns alone (it hands its rows on, pickled)."""
+    with filled.transaction() as tx:
+        for run_id in ("d1", "d2a", "d2b"):
+            tx.publish(run_id, "recommendations")
+    day, asked = date(2026, 11, 20), ["setup_id", "account_id", "risk_fingerprint"]
+    whole = reads.recommendations_of_latest_run(filled, day)
+    few = reads.recommendations_of_latest_run(filled, day, columns=asked)
+    assert list(few.columns) == asked and len(whole.columns) > len(asked)
+    pd.testing.assert_frame_equal(few, whole[asked])
+    assert few.values.tolist() == [["s1", "A", "f2"]]
+    own = reads.recommendations_of_latest_run(filled, day, prefer_run_id="d2a", columns=asked)
+    assert own.values.tolist() == [["s1", "A", "f1"], ["s2", "A", "f1"]]
+    snapshots = reads.latest_snapshot_per_account(filled, columns=["account_id", "pdt_qualified"])
+    assert snapshots.values.tolist() == [["A", True], ["B", True]]
