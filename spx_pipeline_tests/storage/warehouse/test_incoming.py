@@ -1,4 +1,4 @@
-"""The column-wise Decimal -> text conversion gives what the per-value one gives; ``_prepare`` copies
+"""The column-wise Decimal -> text conversion gives what the per-value one gives; ``prepare`` copies
 nothing it does not convert and never changes the caller's frame."""
 
 from __future__ import annotations
@@ -9,36 +9,36 @@ import pandas as pd
 import pytest
 
 from spx_pipeline.storage.warehouse.base import ColumnInfo
-from spx_pipeline.storage.warehouse.writes import (
+from spx_pipeline.storage.warehouse.incoming import (
     WarehouseWriteError,
-    _decimal_text,
-    _decimal_texts,
-    _json_text,
-    _prepare,
+    decimal_text,
+    decimal_texts,
+    json_text,
+    prepare,
 )
 
 
 def test_decimal_texts_equal_the_per_value_conversion() -> None:
     values = [Decimal("4.40"), Decimal("-0.0001"), Decimal("1E+3"), Decimal("NaN"), Decimal("Infinity"),
               None, float("nan"), pd.NA, 2, 2.5, "3.10", Decimal("0E-4")]  # fmt: skip
-    assert _decimal_texts(values) == [_decimal_text(v) for v in values]
-    assert _decimal_texts([Decimal("1E+3"), Decimal("0E-4")]) == ["1000", "0.0000"]
+    assert decimal_texts(values) == [decimal_text(v) for v in values]
+    assert decimal_texts([Decimal("1E+3"), Decimal("0E-4")]) == ["1000", "0.0000"]
 
 
 def test_decimal_texts_refuse_booleans() -> None:
     with pytest.raises(WarehouseWriteError):
-        _decimal_texts([Decimal(1), True])
+        decimal_texts([Decimal(1), True])
 
 
 def _reference_prepare(frame: pd.DataFrame, cols: dict[str, ColumnInfo]) -> pd.DataFrame:
-    """What ``_prepare`` did before it stopped deep-copying the frame."""
+    """What ``prepare`` did before it stopped deep-copying the frame."""
     out = frame.reset_index(drop=True).copy()
     for name in out.columns:
         declared = cols[str(name)].type.upper()
         if out[name].dtype == object and declared.startswith("DECIMAL"):
-            out[name] = pd.Series([_decimal_text(v) for v in out[name]], index=out.index, dtype=object)
+            out[name] = pd.Series([decimal_text(v) for v in out[name]], index=out.index, dtype=object)
         elif out[name].dtype == object and declared == "JSON":
-            out[name] = out[name].map(_json_text).astype(object)
+            out[name] = out[name].map(json_text).astype(object)
     return out
 
 
@@ -62,7 +62,7 @@ def test_prepare_equals_a_deep_copys_conversion_and_leaves_the_callers_frame_alo
         "qty": ColumnInfo("qty", "INTEGER", False),
     }
     before = frame.copy()
-    prepared = _prepare(frame, cols)
+    prepared = prepare(frame, cols)
     pd.testing.assert_frame_equal(prepared, _reference_prepare(before, cols))
     pd.testing.assert_frame_equal(frame, before)  # the caller's frame: same values, same index
     assert list(frame["price"]) == [Decimal("4.40"), None, Decimal("1E+3")]

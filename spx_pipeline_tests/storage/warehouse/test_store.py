@@ -14,6 +14,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from spx_pipeline.storage.warehouse import writes as writes_module
 from spx_pipeline.storage.warehouse.store import (
     Warehouse,
     WarehouseError,
@@ -361,3 +362,34 @@ def test_a_query_whose_rows_are_wrong_is_refused_and_changes_nothing(warehouse: 
             "SELECT table_name AS name FROM duckdb_tables() UNION ALL SELECT view_name FROM duckdb_views()"
         )
         assert not [n for n in left["name"] if n.startswith(("_spx_incoming_", "_spx_frame_"))]
+
+
+@both_backends
+def test_rows_already_there_are_updated_in_place_with_the_outcome_of_replacing_them(
+    warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A frame of every column whose keys are there is upserted by the primary key: the rows, the
+    counts and a column the next frame leaves out (NULL, as on insert) are as deleting and
+    inserting them gives, which is what the same writes give with upserting turned off."""
+    outcomes = []
+    for in_place in (True, False):
+        if not in_place:
+            monkeypatch.setattr(writes_module, "_upsertable", lambda *_: False)
+        with warehouse.transaction() as tx:
+            tx.delete_rows("portfolio_snapshots", {"environment": "sandbox"})
+        warehouse.replace_rows("portfolio_snapshots", snapshots("r1", ["A", "B"]))
+        whole = table(warehouse, "portfolio_snapshots").assign(day_trade_buying_power=Decimal("7"))
+        changed = whole.assign(run_id="r3", cash=[Decimal("1.5"), Decimal("2.5")])
+        writes = [whole.assign(run_id="r2"), changed.iloc[:1], changed.drop(columns="day_trade_buying_power")]
+        steps = []
+        for frame in writes:
+            result = warehouse.replace_rows("portfolio_snapshots", frame)
+            steps.append((result, table(warehouse, "portfolio_snapshots")))
+        outcomes.append(steps)
+    for (result, rows), (reference_result, reference) in zip(*outcomes, strict=True):
+        assert result == reference_result
+        pd.testing.assert_frame_equal(rows, reference)
+    assert [result for result, _ in outcomes[0]] == [WriteResult(2, 2), WriteResult(1, 1), WriteResult(2, 2)]
+    rows = outcomes[0][-1][1]
+    assert rows["run_id"].tolist() == ["r3", "r3"] and rows["cash"].tolist() == [1.5, 2.5]
+    assert rows["day_trade_buying_power"].isna().all()
