@@ -214,6 +214,7 @@ def test_the_tickets_page_counts_this_runs_tickets_and_previews_and_the_rows_bey
     assert sum(line.startswith("| ") for line in preview.splitlines()) == 1 + PREVIEW_ROWS  # header, rows
 
 
+@both_backends
 def test_with_previews_off_the_built_tickets_are_stored_as_built_and_no_copy_is_handed_on(
     pipeline_env: PipelineEnv,
 ) -> None:
