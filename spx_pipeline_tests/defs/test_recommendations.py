@@ -2,11 +2,13 @@
 
 from datetime import date
 
+import dagster as dg
 import pandas as pd
 
 from spx_pipeline.clock import FixedClock
+from spx_pipeline.defs.display import PREVIEW_ROWS
 from spx_pipeline.domain.market_calendar import next_session
-from spx_pipeline.emulator import FaultConfig
+from spx_pipeline.emulator import FaultConfig, make_accounts
 from spx_pipeline_tests.fixtures.pipeline import PipelineEnv, PipelineEnvFactory
 from spx_pipeline_tests.fixtures.stores import both_backends
 
@@ -186,6 +188,33 @@ def test_order_tickets_build_entry_t1_and_runner_stop_and_preview_entries_only(
     assert pipeline_env.count("order_tickets") == len(tickets)
 
 
+@both_backends
+def test_the_tickets_page_counts_this_runs_tickets_and_previews_and_the_rows_beyond_its_preview(
+    pipeline_env_factory: PipelineEnvFactory,
+) -> None:
+    """The store step reads its page back from the warehouse (the first rows only): the run's
+    tickets, how many previewed ok, and how many rows its preview leaves out."""
+    env = pipeline_env_factory(accounts=make_accounts(6))
+    _sync_and_recommend(env)
+    result = env.run("order_tickets_job")
+    assert result.success
+    own = "SELECT preview_status FROM order_tickets WHERE run_id = ?"
+    tickets = env.warehouse().query(own, [result.run_id])
+    [metadata] = [
+        event.event_specific_data.materialization.metadata
+        for event in result.all_events
+        if event.is_step_materialization and event.asset_key == dg.AssetKey("order_tickets")
+    ]
+    ok = int(tickets["preview_status"].eq("ok").sum())
+    assert len(tickets) > PREVIEW_ROWS and 0 < ok < len(tickets)
+    assert metadata["rows_written"].value == len(tickets)
+    assert metadata["previewed_ok"].value == ok
+    preview = str(metadata["preview"].value)
+    assert preview.endswith(f"_{len(tickets) - PREVIEW_ROWS} more rows_")
+    assert sum(line.startswith("| ") for line in preview.splitlines()) == 1 + PREVIEW_ROWS  # header, rows
+
+
+@both_backends
 def test_with_previews_off_the_built_tickets_are_stored_as_built_and_no_copy_is_handed_on(
     pipeline_env: PipelineEnv,
 ) -> None:

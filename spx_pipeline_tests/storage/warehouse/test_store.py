@@ -393,3 +393,35 @@ def test_rows_already_there_are_updated_in_place_with_the_outcome_of_replacing_t
     rows = outcomes[0][-1][1]
     assert rows["run_id"].tolist() == ["r3", "r3"] and rows["cash"].tolist() == [1.5, 2.5]
     assert rows["day_trade_buying_power"].isna().all()
+
+
+@both_backends
+def test_rows_of_every_column_are_replaced_by_delete_and_insert_when_the_key_is_not_the_tables_primary_key(
+    warehouse: Warehouse,
+) -> None:
+    """Upserting takes the table's primary key as it stands for its conflict target: rows holding
+    every column that replace by ``key_columns`` naming another key, or in a table whose primary
+    key is not the DDL's (a run's scratch file made before the DDL changed a key keeps its old
+    one), are deleted and inserted, as before upserting existed."""
+
+    def whole(run_id: str, accounts: list[str], cash: float) -> pd.DataFrame:
+        return snapshots(run_id, accounts, cash=cash).assign(
+            day_trade_buying_power=Decimal("7"), pending_cash=Decimal("1")
+        )
+
+    def rows() -> list[tuple[object, ...]]:
+        found = table(warehouse, "portfolio_snapshots")
+        return list(zip(found["account_id"], found["run_id"], found["cash"], strict=True))
+
+    warehouse.replace_rows("portfolio_snapshots", whole("r1", ["A", "B"], 1.0))
+    by_run = warehouse.replace_rows("portfolio_snapshots", whole("r1", ["C"], 2.0), key_columns=["run_id"])
+    assert by_run == WriteResult(inserted=1, deleted=2)
+    assert rows() == [("C", "r1", 2.0)]
+    with warehouse.transaction() as tx:  # the key an older DDL gave the table: the account alone
+        ref = warehouse.table_ref("portfolio_snapshots")
+        columns = ", ".join(f'"{c.name}" {c.type}' for c in warehouse.columns("portfolio_snapshots"))
+        tx.con.execute(f"DROP TABLE {ref}")
+        tx.con.execute(f"CREATE TABLE {ref} ({columns}, PRIMARY KEY (account_id))")
+    warehouse.replace_rows("portfolio_snapshots", whole("r2", ["A"], 3.0))
+    assert warehouse.replace_rows("portfolio_snapshots", whole("r3", ["A"], 4.0)) == WriteResult(1, 1)
+    assert rows() == [("A", "r3", 4.0)]
