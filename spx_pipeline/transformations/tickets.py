@@ -165,43 +165,54 @@ def plan_trades(
     return TradePlanning(outcomes, batch, skipped)
 
 
-Previewer = Callable[[str, Mapping[str, str]], OrderPreview]
+# Asks the broker to preview every payload of each account: account id -> each payload's preview or
+# the broker's refusal, in order, or one error that stands for all of them (the account's client
+# could not be made, its token was refused...).
+PreviewAsk = Callable[
+    [Mapping[str, list[dict[str, Any]]]], Mapping[str, Sequence[OrderPreview | TradierError] | TradierError]
+]
+_REFUSED = frozenset({"TradierOrderRejectedError", "TradierBadRequestError"})
 
 
-def preview_tickets(
-    tickets: pd.DataFrame, previewers: Mapping[str, Previewer], *, legs: Sequence[str]
-) -> pd.DataFrame:
+def preview_tickets(tickets: pd.DataFrame, ask: PreviewAsk, *, legs: Sequence[str]) -> pd.DataFrame:
     """Fill the preview columns for the chosen legs; a broker refusal is recorded, not raised.
 
-    ``previewers`` maps account id → a function (account_id, payload) → OrderPreview, so each
-    account is previewed with its own token.
+    Every account's payloads go to ``ask`` at once, so the accounts are previewed concurrently,
+    each with its own token (``TradierResource.fetch_each``); one account after another, 2,000
+    previews at 50 ms took 100 s. An account ``ask`` leaves out has no active credential.
     """
     out = tickets.copy()
-    for idx, row in out.iterrows():
-        if row["leg"] not in legs:
+    chosen = out.index[out["leg"].isin(list(legs))]
+    by_account: dict[str, list[Any]] = {}
+    for idx, account in zip(chosen, out.loc[chosen, "account_id"], strict=True):
+        by_account.setdefault(str(account), []).append(idx)
+    payloads = {
+        account: [json.loads(out.at[idx, "payload_json"]) for idx in rows]
+        for account, rows in by_account.items()
+    }
+    answers = ask(payloads) if payloads else {}
+    status: dict[Any, str] = {}
+    message: dict[Any, str] = {}
+    for account, rows in by_account.items():
+        answer = answers.get(account)
+        if answer is None:
+            status.update(dict.fromkeys(rows, "error"))
+            message.update(dict.fromkeys(rows, "no active credential for account"))
             continue
-        previewer = previewers.get(row["account_id"])
-        if previewer is None:
-            out.loc[idx, ["preview_status", "preview_message"]] = [
-                "error",
-                "no active credential for account",
-            ]
-            continue
-        payload = json.loads(row["payload_json"])
-        try:
-            preview = previewer(row["account_id"], payload)
-        except TradierError as exc:
-            status = (
-                "rejected"
-                if type(exc).__name__ in {"TradierOrderRejectedError", "TradierBadRequestError"}
-                else "error"
-            )
-            out.loc[idx, ["preview_status", "preview_message"]] = [status, str(exc)[:1000]]
-            continue
-        out.loc[idx, "preview_status"] = "ok"
-        out.loc[idx, "preview_cost"] = _float(preview.cost)
-        out.loc[idx, "preview_commission"] = _float(preview.commission)
-        out.loc[idx, "preview_fees"] = _float(preview.fees)
+        each = [answer] * len(rows) if isinstance(answer, TradierError) else list(answer)
+        for idx, preview in zip(rows, each, strict=True):
+            if isinstance(preview, TradierError):
+                status[idx] = "rejected" if type(preview).__name__ in _REFUSED else "error"
+                message[idx] = str(preview)[:1000]
+                continue
+            status[idx] = "ok"
+            out.at[idx, "preview_cost"] = _float(preview.cost)
+            out.at[idx, "preview_commission"] = _float(preview.commission)
+            out.at[idx, "preview_fees"] = _float(preview.fees)
+    for idx, value in status.items():
+        out.at[idx, "preview_status"] = value
+    for idx, value in message.items():
+        out.at[idx, "preview_message"] = value
     return out
 
 

@@ -1,21 +1,26 @@
 """Orders group: order tickets built by ops that reuse the OCC, sizing and order-payload modules."""
 
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
 import dagster as dg
 import pandas as pd
 
+from spx_pipeline.broker.tradier import AccountCredential, OrderPreview, TradierClient, TradierError
 from spx_pipeline.defs.common import OWNERS, table_schema_metadata
 from spx_pipeline.defs.display import PREVIEW_ROWS, preview_markdown, row_counts
 from spx_pipeline.defs.run_config import CheckedConfig
 from spx_pipeline.domain.market_calendar import trading_day
 from spx_pipeline.resources import AppDatabaseResource, ClockResource, TradierResource, WarehouseResource
 from spx_pipeline.resources.warehouse import WAREHOUSE_POOL
+from spx_pipeline.storage.app.credentials import StoredCredential
 from spx_pipeline.storage.warehouse.trade_mirror import copy_trades, read_app_trades
 from spx_pipeline.transformations.collector import collector_paused
 from spx_pipeline.transformations.ticket_rows import TicketBatch
 from spx_pipeline.transformations.tickets import (
     PLANNING_COLUMNS,
+    PreviewAsk,
     plan_trades,
     preview_tickets,
     recommendations_for_tickets,
@@ -94,6 +99,34 @@ def build_order_payloads(
     return planning.tickets
 
 
+def _previews_with_own_tokens(
+    tradier: TradierResource, credentials: Mapping[str, StoredCredential]
+) -> PreviewAsk:
+    """Previews each account's payloads with its own token, the accounts concurrently (the pool,
+    rate limits and redaction of the broker reads); an account without a credential is left out."""
+
+    def ask(payloads: Mapping[str, list[dict[str, Any]]]) -> dict[str, Any]:
+        accounts = [
+            AccountCredential(account, credentials[account].token, credentials[account].environment)
+            for account in payloads
+            if account in credentials
+        ]
+
+        def each(client: TradierClient, account: str) -> list[OrderPreview | TradierError]:
+            answers: list[OrderPreview | TradierError] = []
+            for payload in payloads[account]:
+                try:
+                    answers.append(client.preview_order(account, payload))
+                except TradierError as exc:  # refused: recorded with its ticket
+                    answers.append(exc)
+            return answers
+
+        found = tradier.fetch_each(accounts, each)
+        return {r.account_id: r.value if r.error is None else r.error for r in found}
+
+    return ask
+
+
 class PreviewConfig(CheckedConfig):
     """Preview asks Tradier to price and validate (preview=true); it never places an order.
 
@@ -126,18 +159,8 @@ def preview_order_payloads(
     if not config.preview or tickets.empty:
         return None
     credentials = {c.account_id: c for c in app_db.credential_store().active_credentials(verify=False)}
-    ticketed = set(tickets.trades["account_id"])  # once: per credential, 10,000 sets of 20,000 ids
-    clients = {
-        account: tradier.client(cred.token, cred.environment)
-        for account, cred in credentials.items()
-        if account in ticketed
-    }
-    try:
-        previewers = {account: client.preview_order for account, client in clients.items()}
-        previewed = preview_tickets(tickets.frame(), previewers, legs=config.legs)
-    finally:
-        for client in clients.values():
-            client.close()
+    ask = _previews_with_own_tokens(tradier, credentials)
+    previewed = preview_tickets(tickets.frame(), ask, legs=config.legs)
     counts = previewed["preview_status"].value_counts().to_dict()
     context.log.info(f"Preview outcomes: {counts}")
     return previewed
