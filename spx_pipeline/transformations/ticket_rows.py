@@ -198,11 +198,12 @@ def _leg_columns(leg: str, intent: OrderIntent, option_symbol: str) -> tuple[Any
     ``duration`` in ``LEG_COLUMNS`` order."""
     return (
         leg, str(intent.side), intent.display_type, option_symbol, intent.first.symbol, intent.quantity,
-        _float(intent.price), _float(intent.stop_price), intent.duration,
+        money_float(intent.price), money_float(intent.stop_price), intent.duration,
     )  # fmt: skip
 
 
-def _float(value: Decimal | None) -> float | None:
+def money_float(value: Decimal | None) -> float | None:
+    """An amount for a ticket's analytics columns (prices, preview cost): floats, never a limit."""
     return None if value is None else float(value)
 
 

@@ -13,7 +13,6 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, NamedTuple
 
 import pandas as pd
@@ -28,7 +27,7 @@ from spx_pipeline.domain.trades.ticket_batch import shaped_legs_of_plans
 from spx_pipeline.storage.app.trades import PlanOutcome, TradeStore
 from spx_pipeline.storage.warehouse import reads
 from spx_pipeline.storage.warehouse.store import Warehouse
-from spx_pipeline.transformations.ticket_rows import Legs, TicketBatch, ticket_batch
+from spx_pipeline.transformations.ticket_rows import Legs, TicketBatch, money_float, ticket_batch
 
 
 def recommendations_for_tickets(
@@ -206,15 +205,11 @@ def preview_tickets(tickets: pd.DataFrame, ask: PreviewAsk, *, legs: Sequence[st
                 message[idx] = str(preview)[:1000]
                 continue
             status[idx] = "ok"
-            out.at[idx, "preview_cost"] = _float(preview.cost)
-            out.at[idx, "preview_commission"] = _float(preview.commission)
-            out.at[idx, "preview_fees"] = _float(preview.fees)
+            out.at[idx, "preview_cost"] = money_float(preview.cost)
+            out.at[idx, "preview_commission"] = money_float(preview.commission)
+            out.at[idx, "preview_fees"] = money_float(preview.fees)
     for idx, value in status.items():
         out.at[idx, "preview_status"] = value
     for idx, value in message.items():
         out.at[idx, "preview_message"] = value
     return out
-
-
-def _float(value: Decimal | None) -> float | None:
-    return None if value is None else float(value)

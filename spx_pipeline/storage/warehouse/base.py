@@ -61,6 +61,12 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> lis
     return [ColumnInfo(name=str(r[0]), type=str(r[1]), nullable=str(r[2]).upper() == "YES") for r in rows]
 
 
+def first_count(result: duckdb.DuckDBPyConnection) -> int:
+    """The first column of a statement's first row as a count (a DELETE's rows, a ``count(*)``)."""
+    row = result.fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
 def first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__

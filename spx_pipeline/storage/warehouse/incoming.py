@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from spx_pipeline.storage.warehouse.base import ColumnInfo, WarehouseWriteError
+from spx_pipeline.storage.warehouse.base import ColumnInfo, WarehouseWriteError, first_count
 from spx_pipeline.storage.warehouse.base import quote_identifier as _q
 
 
@@ -67,7 +67,7 @@ def check_query_keys(
     if not count:
         return
     for key in keys:
-        if _scalar(con.execute(f"SELECT count(*) FROM {_q(source)} WHERE {_q(key)} IS NULL")):
+        if first_count(con.execute(f"SELECT count(*) FROM {_q(source)} WHERE {_q(key)} IS NULL")):
             raise WarehouseWriteError(f"{table}: key column {key} has missing values")
     listed = ", ".join(_q(k) for k in keys)
     found = con.execute(
@@ -123,8 +123,3 @@ def json_text(value: Any) -> str | None:
     if isinstance(value, str):
         return value
     return json.dumps(value, default=str, sort_keys=True)
-
-
-def _scalar(result: duckdb.DuckDBPyConnection) -> int:
-    row = result.fetchone()
-    return int(row[0]) if row and row[0] is not None else 0

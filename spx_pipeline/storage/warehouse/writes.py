@@ -22,6 +22,7 @@ from spx_pipeline.storage.warehouse.base import (
     ColumnInfo,
     WarehouseWriteError,
     WriteResult,
+    first_count,
     first_line,
     table_columns,
 )
@@ -132,7 +133,7 @@ class WarehouseTransaction:
         if unknown:
             raise WarehouseWriteError(f"{name}: delete condition names unknown columns: {', '.join(unknown)}")
         clause, params = _where(where)
-        return _count(
+        return first_count(
             self.con.execute(f"DELETE FROM {self.warehouse.table_ref(name)} WHERE {clause}", params)
         )
 
@@ -200,7 +201,7 @@ class WarehouseTransaction:
             cols = {c.name: c for c in table_columns(con, name, self.warehouse.path)}
             delete_where = replacement.get("delete_where") or {}
             check_columns(name, shape, cols, keys, delete_where)
-            count = _count(con.execute(f"SELECT count(*) FROM {_q(incoming)}"))
+            count = first_count(con.execute(f"SELECT count(*) FROM {_q(incoming)}"))
             check_query_keys(con, name, incoming, keys, count)
             return self._replace(
                 name, incoming, list(shape.columns), count, cols, keys=keys, delete_where=delete_where,
@@ -275,22 +276,21 @@ class WarehouseTransaction:
         try:
             deleted = 0
             if delete_all:
-                deleted += _count(con.execute(f"DELETE FROM {target}"))
+                deleted += first_count(con.execute(f"DELETE FROM {target}"))
             if delete_where:
                 where, params = _where(delete_where)
-                deleted += _count(con.execute(f"DELETE FROM {target} WHERE {where}", params))
-            replaced, upsert = 0, False
+                deleted += first_count(con.execute(f"DELETE FROM {target} WHERE {where}", params))
+            upsert = False
             if keys and count:
                 match = " AND ".join(f"dst.{_q(k)} = CAST(src.{_q(k)} AS {cols[k].type})" for k in keys)
                 matching = f"{target} AS dst WHERE EXISTS (SELECT 1 FROM {_q(source)} AS src WHERE {match})"
-                replaced = _count(con.execute(f"SELECT count(*) FROM {matching}"))
-                upsert = bool(replaced) and _upsertable(con, name, keys, names, cols)
-                if replaced and not upsert:
-                    deleted += _count(con.execute(f"DELETE FROM {matching}"))
+                if _upsertable(con, name, keys, names, cols):
+                    replaced = first_count(con.execute(f"SELECT count(*) FROM {matching}"))
+                    upsert, deleted = bool(replaced), deleted + replaced
+                else:
+                    deleted += first_count(con.execute(f"DELETE FROM {matching}"))
             if count:
                 _insert(con, name, source, names, cols, target=target, upsert_keys=keys if upsert else ())
-            if upsert:
-                deleted += replaced
         except duckdb.Error as exc:
             raise WarehouseWriteError(
                 f"writing {count} rows to {name} failed and was rolled back: {first_line(exc)}"
@@ -354,8 +354,3 @@ def _where(conditions: Mapping[str, object]) -> tuple[str, list[object]]:
             parts.append(f"{_q(column)} = ?")
             params.append(value)
     return " AND ".join(parts), params
-
-
-def _count(result: duckdb.DuckDBPyConnection) -> int:
-    row = result.fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
