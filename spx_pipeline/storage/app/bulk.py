@@ -14,7 +14,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
+
+from spx_pipeline.storage.app.tables import Money
 
 IN_CHUNK = 500  # bound on IN (...) lists (SQLite allows 32,766 parameters; PostgreSQL more)
 
@@ -114,6 +116,20 @@ def read_columns(conn: Connection, query: sa.Select[Any]) -> dict[str, list[Any]
                 values = [process(v) for v in values]
         out[column.key] = values
     return out
+
+
+def as_text(column: sa.Column[Any], dialect: Dialect) -> sa.ColumnElement[Any]:
+    """``column`` spelled alike by both engines, for a reader that types the values itself (the
+    warehouse's copy, in DuckDB): an amount as text with its four decimals, a time, date or flag as
+    text; whole numbers and text as they are. SQLite keeps an amount as a number (``Money``), which
+    ``printf`` spells exactly (and a NULL as 0, hence the CASE); PostgreSQL's NUMERIC(18,4) casts to
+    the same text."""
+    if isinstance(column.type, Money) and dialect.name == "sqlite":
+        spelled = sa.case((column.is_(None), None), else_=sa.func.printf("%.4f", column))
+        return sa.type_coerce(spelled, sa.Text).label(column.key)
+    if isinstance(column.type, sa.Integer | sa.String):
+        return column
+    return sa.cast(column, sa.Text).label(column.key)
 
 
 def read_columns_in(

@@ -20,10 +20,11 @@ import pandas as pd
 import sqlalchemy as sa
 
 from spx_pipeline.domain.trades import TERMINAL
-from spx_pipeline.storage.app.bulk import read_columns, read_columns_in
+from spx_pipeline.storage.app.bulk import as_text, read_columns, read_columns_in
 from spx_pipeline.storage.app.database import AppDatabase
 from spx_pipeline.storage.app.tables import order_placements, trade_events, trade_orders, trades
-from spx_pipeline.storage.warehouse.schema import column_names
+from spx_pipeline.storage.warehouse.base import quote_identifier
+from spx_pipeline.storage.warehouse.schema import ColumnSpec, table_spec
 from spx_pipeline.storage.warehouse.store import Warehouse, WarehouseTransaction
 
 MIRROR_WINDOW = timedelta(days=10)
@@ -150,16 +151,18 @@ def _rows_of(
     if keys.empty:
         return keys
     with appdb.engine.connect() as conn:
+        query = sa.select(*(as_text(c, conn.dialect) for c in table.c))
         if len(keys) >= WHOLE_WINDOW_SHARE * len(window):
-            columns = read_columns(conn, sa.select(table).where(_windows(since)[table.name]))
+            columns = read_columns(conn, query.where(_windows(since)[table.name]))
         else:
-            columns = read_columns_in(conn, sa.select(table), table.c[names[0]], keys[names[0]].tolist())
+            columns = read_columns_in(conn, query, table.c[names[0]], keys[names[0]].tolist())
     wanted = set(keys[names].itertuples(index=False, name=None))
     found = zip(*(columns[name] for name in names), strict=True)
     keep = [i for i, key in enumerate(found) if key in wanted]
     if len(keep) < len(columns[names[0]]):
         columns = {name: [values[i] for i in keep] for name, values in columns.items()}
-    return _frame(columns)
+    # Text and whole numbers that DuckDB types (``_write``): pandas need not infer each column.
+    return pd.DataFrame(columns, dtype=object)
 
 
 def mirror_trades(appdb: AppDatabase, warehouse: Warehouse, *, run_id: str, now: datetime) -> MirrorCounts:
@@ -197,16 +200,23 @@ def copy_trades(
 
 
 def _write(tx: WarehouseTransaction, table: str, frame: pd.DataFrame, run_id: str) -> None:
-    """The rows, stamped with the copying run, replaced by the table's key."""
+    """The rows, stamped with the copying run, replaced by the table's key; typed by DuckDB from
+    the text ``_rows_of`` read (no ``Decimal`` or ``datetime`` made of each value on the way)."""
     if frame.empty:
         return
     frame = frame.assign(run_id=run_id)
-    columns = [c for c in column_names(table) if c in frame.columns]
-    if "broker_order_id" in frame.columns:
-        frame = frame.assign(
-            broker_order_id=pd.to_numeric(frame["broker_order_id"], errors="coerce").astype("Int64")
-        )
-    tx.replace_rows(table, frame[columns])
+    typed = ", ".join(_typed(c) for c in table_spec(table).columns if c.name in frame.columns)
+    tx.replace_rows_from_query(table, f"SELECT {typed} FROM {{rows}}", {"rows": frame})
+
+
+def _typed(column: ColumnSpec) -> str:
+    """The warehouse column from the app database's value (``bulk.as_text``): times are UTC."""
+    name = quote_identifier(column.name)
+    if column.type == "TIMESTAMP WITH TIME ZONE":
+        return f"timezone('UTC', CAST({name} AS TIMESTAMP)) AS {name}"
+    # The broker's order id is text in the app database; one that is not a number has no BIGINT.
+    cast = "TRY_CAST" if column.name == "broker_order_id" else "CAST"
+    return f"{cast}({name} AS {column.type}) AS {name}"
 
 
 def _repair_placements(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -290,6 +290,40 @@ def test_the_copy_holds_every_column_of_every_trade_as_the_app_database_does(
     """Column for column, on either app database: amounts exact, times the same instants, NULLs kept."""
     _day_of_trades(app_db)
     mirror_trades(app_db, warehouse, run_id="m-1", now=later(T0, 2))
+    _assert_copied_as_the_app_database_holds(app_db, warehouse)
+
+
+# Values at the edges of what the copy types in DuckDB: the largest amount SQLite keeps exactly (15
+# significant digits: it stores an amount as a REAL), the smallest, a loss, a
+# NULL amount and flag, a time on the whole second and one with microseconds.
+_EDGES = (
+    {"limit_price": Decimal("99999999999.9999"), "realized_pnl": Decimal("-1234.5678"),
+     "t1_price": Decimal("0.0001"), "stop_price": None, "pdt_qualified": False,
+     "entry_sent_at": datetime(2026, 11, 24, 15, 0, 0, tzinfo=UTC),
+     "closed_at": datetime(2026, 11, 24, 20, 59, 59, 123456, tzinfo=UTC)},
+    {"limit_price": Decimal("0.05"), "realized_pnl": Decimal("0"), "t1_fraction": Decimal("0.3333"),
+     "pdt_qualified": None, "close_reason": "stop"},
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("read", ["window-read", "key-read"])
+def test_amounts_times_and_flags_at_their_edges_are_copied_exactly(
+    app_db: AppDatabase, warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch, read: str
+) -> None:
+    """Each engine spells the values its own way (SQLite keeps an amount as a number): the copy still
+    holds what the app database holds, read whole or key by key."""
+    _, planned = _day_of_trades(app_db)
+    with app_db.engine.begin() as conn:
+        for trade, values in zip(planned, _EDGES, strict=True):
+            conn.execute(sa.update(trades).where(trades.c.trade_id == trade.trade_id).values(**values))
+    monkeypatch.setattr(trade_mirror, "WHOLE_WINDOW_SHARE", 0.0 if read == "window-read" else 2.0)
+    mirror_trades(app_db, warehouse, run_id="m-1", now=later(T0, 2))
+    _assert_copied_as_the_app_database_holds(app_db, warehouse)
+    large = warehouse.query("SELECT max(limit_price)::VARCHAR AS v FROM published.trades")["v"].iloc[0]
+    assert large == "99999999999.9999"
+
+
+def _assert_copied_as_the_app_database_holds(app_db: AppDatabase, warehouse: Warehouse) -> None:
     with app_db.engine.connect() as conn:
         app = {r.trade_id: r._mapping for r in conn.execute(sa.select(trades)).all()}
     copied = warehouse.query("SELECT * FROM published.trades").to_dict("records")
