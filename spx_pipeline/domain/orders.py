@@ -179,26 +179,16 @@ def payload_summary(payload: Mapping[str, str]) -> dict[str, str | None]:
     ``order_type="oco"``, the side, symbols and quantity of leg 0 (both legs share them), ``price``
     from the limit leg (``price[0]``) and ``stop`` from the stop leg (``stop[1]``).
     """
-    if payload.get("class") == "oco":
-        return {
-            "side": payload["side[0]"],
-            "order_type": "oco",
-            "option_symbol": payload["option_symbol[0]"],
-            "symbol": payload["symbol[0]"],
-            "quantity": payload["quantity[0]"],
-            "price": payload.get("price[0]"),
-            "stop": payload.get("stop[1]"),
-            "duration": payload["duration"],
-            "tag": payload.get("tag"),
-        }
+    oco = payload.get("class") == "oco"
+
+    def key(name: str, leg: int = 0) -> str:
+        return f"{name}[{leg}]" if oco else name
+
     return {
-        "side": payload["side"],
-        "order_type": payload["type"],
-        "option_symbol": payload["option_symbol"],
-        "symbol": payload["symbol"],
-        "quantity": payload["quantity"],
-        "price": payload.get("price"),
-        "stop": payload.get("stop"),
+        **{name: payload[key(name)] for name in ("side", "option_symbol", "symbol", "quantity")},
+        "order_type": "oco" if oco else payload["type"],
+        "price": payload.get(key("price")),
+        "stop": payload.get(key("stop", 1)),
         "duration": payload["duration"],
         "tag": payload.get("tag"),
     }

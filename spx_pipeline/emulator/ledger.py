@@ -37,13 +37,11 @@ class PositionLot:
     requirement: Decimal = ZERO  # margin held for a short opened by a fill here
 
     def to_wire(self) -> dict[str, Any]:
-        return {
-            "cost_basis": self.cost_basis,
-            "date_acquired": self.date_acquired,
-            "id": self.id,
-            "quantity": self.quantity,
-            "symbol": self.symbol,
-        }
+        """Tradier's fields of the lot (the margin requirement is the ledger's own)."""
+        return {name: getattr(self, name) for name in _LOT_WIRE_FIELDS}
+
+
+_LOT_WIRE_FIELDS = ("cost_basis", "date_acquired", "id", "quantity", "symbol")
 
 
 def is_option(symbol: str) -> bool:

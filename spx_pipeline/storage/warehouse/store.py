@@ -93,14 +93,14 @@ class Warehouse:
         if lock_timeout < 0:
             raise ValueError(f"lock_timeout {lock_timeout!r} must not be negative")
         self.lock_timeout = lock_timeout
-        self._ddl_dir = ddl_dir or WAREHOUSE_DDL_DIR
+        self.ddl_dir = ddl_dir or WAREHOUSE_DDL_DIR
         self.backend = _backend_name(backend)
         # Outside a run (a script, the CLI, a test) the writes of this object are a run of their own.
         self.parquet: ParquetStore | None = (
             ParquetStore(
                 self.path,
                 run_id=run_id or f"local-{uuid.uuid4().hex[:12]}",
-                ddl_dir=self._ddl_dir,
+                ddl_dir=self.ddl_dir,
                 lock_timeout=lock_timeout,
                 setting=self.setting,
             )
@@ -116,10 +116,6 @@ class Warehouse:
         return self._clock
 
     @property
-    def ddl_dir(self) -> Path:
-        return self._ddl_dir
-
-    @property
     def analyst_paths(self) -> AnalystPaths:
         """Where the published analyst copy of this warehouse lives (beside the file)."""
         return AnalystPaths.for_warehouse(self.path)
@@ -127,7 +123,7 @@ class Warehouse:
     @property
     def tables(self) -> frozenset[str]:
         """The allow-list: every table the DDL files create."""
-        return frozenset(warehouse_schema(self._ddl_dir).tables)
+        return frozenset(warehouse_schema(self.ddl_dir).tables)
 
     # -- connections ----------------------------------------------------------------------
 
@@ -233,13 +229,13 @@ class Warehouse:
         with _writer_lock(self.path), self.connect() as con:
             tables = _table_comments(con)
             before = set(tables)
-            schema = warehouse_schema(self._ddl_dir)
+            schema = warehouse_schema(self.ddl_dir)
             rekeyed = tables_with_changed_keys(con, schema)
             current = not rekeyed and _schema_is_current(con, tables, schema)
             con.begin()
             try:
                 set_aside(con, rekeyed)
-                for script in [] if current else ddl_scripts(self._ddl_dir):
+                for script in [] if current else ddl_scripts(self.ddl_dir):
                     con.execute(script)
                 refill(con, rekeyed)
                 for statement in published_views_sql():
@@ -252,13 +248,13 @@ class Warehouse:
             # The analysts' catalog exists from the start, so their queries answer "no rows" rather
             # than failing before the first publication; built while this process holds the file,
             # so two processes never build it at once.
-            ensure_catalog(self.analyst_paths, self._ddl_dir)
+            ensure_catalog(self.analyst_paths, self.ddl_dir)
         return sorted(after - before)
 
     def columns(self, table: str) -> list[ColumnInfo]:
         name = self.check_table(table)
         if self.parquet is not None:
-            spec = warehouse_schema(self._ddl_dir).tables[name]
+            spec = warehouse_schema(self.ddl_dir).tables[name]
             return [ColumnInfo(name=c.name, type=c.type, nullable=c.nullable) for c in spec.columns]
         with self.connect(read_only=True) as con:
             return table_columns(con, name, self.path)
