@@ -203,8 +203,8 @@ def test_one_read_for_many_accounts_gives_each_the_trades_its_pass_judges(
     )
     sync_account(store, Broker().view(), now=later(T0, 6), run_id="sync")  # the claim is voided
     reads: list[dict] = []
-    real = store.trades
-    monkeypatch.setattr(store, "trades", lambda **kw: reads.append(kw) or real(**kw))
+    real = TradeStore.trades
+    monkeypatch.setattr(TradeStore, "trades", lambda self, **kw: reads.append(kw) or real(self, **kw))
 
     known = read_account_trades(store, ["VA00000001", "VA00000002", "VA00000003"], now=later(T0, 7))
 

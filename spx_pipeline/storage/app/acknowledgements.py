@@ -37,9 +37,11 @@ class Acknowledgement:
 _ROWS: Final = RowMapping(Acknowledgement, acknowledged_positions)
 
 
+@dataclass(frozen=True)
 class AcknowledgementStore:
-    def __init__(self, appdb: AppDatabase) -> None:
-        self.db = appdb
+    """The positions an operator has acknowledged (``acknowledged_positions``)."""
+
+    db: AppDatabase
 
     def acknowledge(
         self, account_id: str, option_symbol: str, quantity: int, *, note: str

@@ -49,9 +49,11 @@ def _money(value: object, field: str) -> Decimal | None:
     return None if amount is None else amount.quantize(Decimal("0.0001"))
 
 
+@dataclass(frozen=True)
 class LimitStore:
-    def __init__(self, appdb: AppDatabase) -> None:
-        self.db = appdb
+    """Each account's own risk limits (``account_limits``)."""
+
+    db: AppDatabase
 
     def set(
         self,

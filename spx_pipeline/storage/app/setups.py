@@ -64,11 +64,11 @@ class SetupRecord:
 _ROWS: Final = RowMapping(SetupRecord, spx_setup_instances)
 
 
+@dataclass(frozen=True)
 class SetupStore:
     """CRUD over ``spx_setup_instances``."""
 
-    def __init__(self, appdb: AppDatabase) -> None:
-        self._db = appdb
+    db: AppDatabase
 
     def add(
         self,
@@ -105,7 +105,7 @@ class SetupStore:
         gain = _decimal("t1_gain_pct", t1_gain_pct, positive=True)
         fraction = _decimal("t1_fraction", t1_fraction, positive=True)
         offset = _decimal("runner_stop_limit_offset", runner_stop_limit_offset, positive=False)
-        now = self._db.clock.now()
+        now = self.db.clock.now()
         record = SetupRecord(
             id=ident,
             label=(label or "").strip() or None,
@@ -122,7 +122,7 @@ class SetupStore:
             priority=priority,
         )
         _check_with_domain(record)
-        with self._db.engine.begin() as conn:
+        with self.db.engine.begin() as conn:
             exists = conn.execute(
                 sa.select(spx_setup_instances.c.id).where(spx_setup_instances.c.id == ident)
             ).first()
@@ -132,7 +132,7 @@ class SetupStore:
         return self.get(ident)
 
     def get(self, setup_id: str) -> SetupRecord:
-        with self._db.engine.connect() as conn:
+        with self.db.engine.connect() as conn:
             row = conn.execute(
                 sa.select(spx_setup_instances).where(spx_setup_instances.c.id == setup_id)
             ).one_or_none()
@@ -149,7 +149,7 @@ class SetupStore:
             if status not in STATUSES:
                 raise SetupError(f"status {status!r} is not valid: use one of {', '.join(STATUSES)}")
             query = query.where(spx_setup_instances.c.status == status)
-        with self._db.engine.connect() as conn:
+        with self.db.engine.connect() as conn:
             return [_record(row) for row in conn.execute(query)]
 
     def active(self) -> list[SetupRecord]:
@@ -163,11 +163,11 @@ class SetupStore:
         current = self.get(setup_id)
         if current.status == status:
             return False
-        with self._db.engine.begin() as conn:
+        with self.db.engine.begin() as conn:
             conn.execute(
                 spx_setup_instances.update()
                 .where(spx_setup_instances.c.id == setup_id)
-                .values(status=status, updated_at=self._db.clock.now())
+                .values(status=status, updated_at=self.db.clock.now())
             )
         return True
 

@@ -49,11 +49,11 @@ class PlanOutcome:
     outcome: str  # born | replanned | unchanged | frozen
 
 
+@dataclass(frozen=True)
 class TradeStore:
     """Reads and versioned writes of ``trades``, ``trade_orders`` and ``trade_events``."""
 
-    def __init__(self, appdb: AppDatabase) -> None:
-        self.db = appdb
+    db: AppDatabase
 
     # -- plans ----------------------------------------------------------------------------------
 
