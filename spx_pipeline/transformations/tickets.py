@@ -20,7 +20,7 @@ import pandas as pd
 from spx_pipeline.broker.tradier import OrderPreview, TradierError
 from spx_pipeline.domain.orders import OrderPayloadError
 from spx_pipeline.domain.setups import Setup
-from spx_pipeline.domain.trades import TradePlan, TradeState
+from spx_pipeline.domain.trades import Trade, TradePlan, TradeState
 from spx_pipeline.domain.trades.birth import plan_from_recommendation
 from spx_pipeline.domain.trades.ids import trade_id as make_trade_id
 from spx_pipeline.domain.trades.ticket_batch import shaped_legs_of_plans
@@ -111,7 +111,28 @@ def plan_trades(
     """Plan (or block) today's trades from the rows, then build the tickets of the placeable ones."""
     accounts = sorted(set(recommendations["account_id"])) if len(recommendations) else []
     existing = {t.trade_id: t for t in store.trades(session=trading_day, account_ids=accounts)}
-    # (plan, why it is blocked) in row order; a fresh plan's orders are checked below, all at once.
+    entries, fresh, mentioned = _entries(recommendations, existing, setups, trading_day, run_id)
+    plans, legs_of, skipped = _checked(entries, fresh)
+    for key, trade in existing.items():
+        if key not in mentioned and trade.state == TradeState.PLANNED:
+            plans.append(
+                (trade.plan, f"not recommended by the newest run {run_id} (account or setup inactive)")
+            )
+    outcomes = store.plan(plans, run_id=run_id, now=created_at, read_before=existing)
+    placeable = [o.trade for o in outcomes if o.outcome != "frozen" and o.trade.blocked_reason is None]
+    batch = ticket_batch(placeable, run_id=run_id, created_at=created_at, built=legs_of)
+    return TradePlanning(outcomes, batch, skipped)
+
+
+def _entries(
+    recommendations: pd.DataFrame,
+    existing: Mapping[str, Trade],
+    setups: Mapping[str, Setup],
+    trading_day: date,
+    run_id: str,
+) -> tuple[list[_Entry], list[TradePlan], set[str]]:
+    """Each row's entry in row order (frozen trades left out), the fresh plans among them (their
+    orders are built afterwards, all at once) and the ids of every trade a row names."""
     entries: list[_Entry] = []
     fresh: list[TradePlan] = []
     mentioned: set[str] = set()
@@ -136,6 +157,14 @@ def plan_trades(
             continue
         entries.append(_Entry(setup_id, account_id, plan, None, checked=False))
         fresh.append(plan)
+    return entries, fresh, mentioned
+
+
+def _checked(
+    entries: Sequence[_Entry], fresh: Sequence[TradePlan]
+) -> tuple[list[tuple[TradePlan, str | None]], dict[str, tuple[TradePlan, Legs]], list[tuple[str, str, str]]]:
+    """The plans to store with why each is blocked (a fresh plan whose orders cannot be built is
+    blocked by that), the legs of the fresh ones by trade id, and the rows skipped with why."""
     built = iter(shaped_legs_of_plans(fresh))
     legs_of: dict[str, tuple[TradePlan, Legs]] = {}
     plans: list[tuple[TradePlan, str | None]] = []
@@ -153,15 +182,7 @@ def plan_trades(
             else:
                 legs_of[entry.plan.trade_id] = (entry.plan, legs)
         plans.append((entry.plan, blocked))
-    for key, trade in existing.items():
-        if key not in mentioned and trade.state == TradeState.PLANNED:
-            plans.append(
-                (trade.plan, f"not recommended by the newest run {run_id} (account or setup inactive)")
-            )
-    outcomes = store.plan(plans, run_id=run_id, now=created_at, read_before=existing)
-    placeable = [o.trade for o in outcomes if o.outcome != "frozen" and o.trade.blocked_reason is None]
-    batch = ticket_batch(placeable, run_id=run_id, created_at=created_at, built=legs_of)
-    return TradePlanning(outcomes, batch, skipped)
+    return plans, legs_of, skipped
 
 
 # Asks the broker to preview every payload of each account: account id -> each payload's preview or
