@@ -39,6 +39,8 @@ _plan_terms = operator.attrgetter(
     *(f.name for f in dataclasses.fields(TradePlan) if f.name != "recommendation_run_id")
 )
 _PLAN_ATTEMPTS = 3  # each lost race means another run committed a trade this one then reads
+_trade_key = operator.attrgetter("trade_id")
+_event_key = operator.attrgetter("trade_id", "seq")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +129,9 @@ class TradeStore:
                         why += f"; not placeable: {blocked}"
                     changed.append((len(out), current, trade, why))
                     out.append(None)
+            # In key order: each insert then lands beside the one before it in the primary key's
+            # B-tree (and the tag's: both are one digest), not on a random page of a grown table.
+            born.sort(key=_trade_key)
             insert_columns(conn, trades, TRADE.column_values(born))
             planned = f"planned from recommendation run {run_id}"
             events = [_event(trade, None, planned, now, run_id) for trade in born]
@@ -139,6 +144,7 @@ class TradeStore:
                     out[index] = PlanOutcome(trade, "replanned")
                 else:  # claimed in the meantime: frozen now
                     out[index] = PlanOutcome(current, "frozen")
+            events.sort(key=_event_key)
             insert_columns(conn, trade_events, EVENT.column_values(events))
         return [outcome for outcome in out if outcome is not None]
 
