@@ -1,8 +1,8 @@
 """The full Dagster graph for 1,000 and 10,000 accounts on the embedded default.
 
 Run: ``.venv/bin/python bench/pipeline.py [--accounts 1000,10000] [--latency-ms 50] [--max-workers N]
-[--server process|thread] [--preview] [--rerun] [--reconcile] [--executor celery --workers 1,2,3
-[--shards 16]]``.
+[--server process|thread] [--preview] [--rerun] [--history DAYS] [--reconcile]
+[--executor celery --workers 1,2,3 [--shards 16]]``.
 
 Each size gets its own temporary SQLite app database (one encrypted credential per account, each
 its own token), DuckDB warehouse, local Dagster instance and local Tradier server whose every
@@ -49,6 +49,7 @@ from unittest import mock
 import dagster as dg
 import numpy as np
 import psutil
+from history import age_into_history
 from local_server import ServerProcess
 from shard_model import ShardStage, fit
 
@@ -93,6 +94,7 @@ class Measured:
     cpu_s: dict[str, float] = dataclasses.field(default_factory=dict)  # this process's CPU per stage
     load: tuple[float, float] = (float("nan"), float("nan"))  # 1-minute load average before and after
     rerun: dict[str, float] | None = None  # the same job again on the same stores: stage seconds, "whole run"
+    history: dict[str, float] | None = None  # a later day's first run (--history): stage seconds, "whole run"
 
     @property
     def label(self) -> str:
@@ -313,6 +315,7 @@ def measure(
     server_mode: str,
     with_reconcile: bool = False,
     with_rerun: bool = False,
+    history_days: int = 0,
     executor: str = "in_process",
     workers: int = 2,
     shards: int = 16,
@@ -405,6 +408,15 @@ def measure(
                 reconcile = {name: stage_seconds(steps, name) for name in RECONCILE_STEPS}
                 reconcile["whole run"] = time.perf_counter() - began
                 reconcile["success"] = float(recon.success)
+            history = None
+            if history_days:  # the first run's rows aged into earlier sessions, then a new day's first run
+                age_into_history(root / "app.sqlite", warehouse_path, history_days)
+                began = time.perf_counter()
+                later_day = run("full_pipeline_job", run_config)
+                steps = step_spans(instance, later_day.run_id)
+                history = {stage: stage_seconds(steps, prefix) for stage, (prefix, _) in STAGES.items()}
+                history["whole run"] = time.perf_counter() - began
+                history["success"] = float(later_day.success)
             for worker in cluster or []:  # the balance sync logged its pool size on a worker
                 found = re.search(r"account sync: (\d+) workers", worker.output())
                 pool_size.workers = int(found.group(1)) if found else pool_size.workers
@@ -416,7 +428,7 @@ def measure(
     pool = max_workers if max_workers is not None else pool_size.workers
     return Measured(
         n, result.success, wall, seconds, rows, checks, requests, pool, client_cpu, server_cpu, reconcile,
-        executor, workers if executor != "in_process" else 0, sharded, cpu, load, rerun,
+        executor, workers if executor != "in_process" else 0, sharded, cpu, load, rerun, history,
     )  # fmt: skip
 
 
@@ -449,6 +461,13 @@ def print_table(results: list[Measured], latency_ms: float) -> None:
         [(m.accounts, m.rerun) for m in results if m.rerun],
         "The same job again on the same stores (the schedule's next run: every trade unchanged), "
         "each stage ÷ that run's balances",
+        STAGES,
+        base=BROKER_STAGE,
+    )
+    print_later_job(
+        [(m.accounts, m.history) for m in results if m.history],
+        "A later day's first run (--history: the first run's trades, events and tickets copied into that "
+        "many earlier sessions, closed), each stage ÷ that run's balances",
         STAGES,
         base=BROKER_STAGE,
     )
@@ -579,6 +598,13 @@ def main() -> None:
     parser.add_argument("--rerun", action="store_true", help="then run the same job again and time it")
     parser.add_argument("--reconcile", action="store_true", help="then run reconciliation_job and time it")
     parser.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        metavar="DAYS",
+        help="then age the first run's rows into DAYS past sessions and time a new day's first run",
+    )
+    parser.add_argument(
         "--executor",
         choices=("in_process", "celery"),
         default="in_process",
@@ -608,6 +634,7 @@ def main() -> None:
             server_mode=args.server,
             with_reconcile=args.reconcile,
             with_rerun=args.rerun,
+            history_days=args.history,
             executor=executor,
             workers=workers,
             shards=args.shards,
