@@ -15,7 +15,7 @@ from spx_pipeline.domain.trades import BrokerFacts, Trade, TradeState, entry_int
 from spx_pipeline.storage.app import bulk
 from spx_pipeline.storage.app.claims import claim_entry, record_facts
 from spx_pipeline.storage.app.database import AppDatabase
-from spx_pipeline.storage.app.tables import order_placements, trades
+from spx_pipeline.storage.app.tables import order_placements, trade_orders, trades
 from spx_pipeline.storage.app.trades import TradeStore
 from spx_pipeline.storage.warehouse import trade_mirror
 from spx_pipeline.storage.warehouse.store import Warehouse, WarehouseTransaction
@@ -406,3 +406,21 @@ def test_a_failed_copy_rolls_the_tickets_of_its_transaction_back(
         copy_trades(tx, sqlite_app_db, app, run_id="m-1", now=later(T0, 2))
     assert warehouse.query("SELECT count(*) AS n FROM order_tickets")["n"][0] == 0
     assert warehouse.query("SELECT count(*) AS n FROM trades")["n"][0] == 0
+
+
+@pytest.mark.parametrize("broker_id", ["abc", ""])
+def test_a_broker_order_id_that_is_no_number_is_copied_as_null_and_the_rest_of_the_order_kept(
+    app_db: AppDatabase, warehouse: Warehouse, broker_id: str
+) -> None:
+    """``broker_order_id`` is text in the app database and BIGINT in the warehouse: a value with no
+    number in it is NULL there, and neither fails the copy nor loses the order's other columns."""
+    _day_of_trades(app_db)
+    with app_db.engine.begin() as conn:
+        conn.execute(sa.update(trade_orders).values(broker_order_id=broker_id))
+    counts = mirror_trades(app_db, warehouse, run_id="m-1", now=later(T0, 2))
+    assert counts.order_versions == 1
+    [order] = warehouse.query("SELECT * FROM published.trade_orders").to_dict("records")
+    assert order["broker_order_id"] is None or pd.isna(order["broker_order_id"])
+    assert (order["open_filled"], order["claimed_by_run"]) == (2, "p-1")
+    assert Decimal(str(order["open_avg"])) == Decimal("4.4000")
+    assert pd.Timestamp(order["claimed_at"]).tz_convert("UTC") == pd.Timestamp(T0)
