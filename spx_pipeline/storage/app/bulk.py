@@ -14,9 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Dialect
-
-from spx_pipeline.storage.app.tables import Money
+from sqlalchemy.engine import Connection
 
 IN_CHUNK = 500  # bound on IN (...) lists (SQLite allows 32,766 parameters; PostgreSQL more)
 
@@ -118,15 +116,12 @@ def read_columns(conn: Connection, query: sa.Select[Any]) -> dict[str, list[Any]
     return out
 
 
-def as_text(column: sa.Column[Any], dialect: Dialect) -> sa.ColumnElement[Any]:
-    """``column`` spelled alike by both engines, for a reader that types the values itself (the
-    warehouse's copy, in DuckDB): an amount as text with its four decimals, a time, date or flag as
-    text; whole numbers and text as they are. SQLite keeps an amount as a number (``Money``), which
-    ``printf`` spells exactly (and a NULL as 0, hence the CASE); PostgreSQL's NUMERIC(18,4) casts to
-    the same text."""
-    if isinstance(column.type, Money) and dialect.name == "sqlite":
-        spelled = sa.case((column.is_(None), None), else_=sa.func.printf("%.4f", column))
-        return sa.type_coerce(spelled, sa.Text).label(column.key)
+def as_text(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
+    """``column`` as text for a reader that types the values itself (the warehouse's copy, in
+    DuckDB): an amount, a time, a date or a flag as the engine spells it; whole numbers and text as
+    they are. PostgreSQL's NUMERIC(18,4) keeps its four decimals; SQLite keeps an amount as a number
+    (``Money``) and spells it with 15 significant digits, the ones it stores exactly (a fixed four
+    decimals would print the float's own digits beyond them)."""
     if isinstance(column.type, sa.Integer | sa.String):
         return column
     return sa.cast(column, sa.Text).label(column.key)

@@ -151,7 +151,7 @@ def _rows_of(
     if keys.empty:
         return keys
     with appdb.engine.connect() as conn:
-        query = sa.select(*(as_text(c, conn.dialect) for c in table.c))
+        query = sa.select(*(as_text(c) for c in table.c))
         if len(keys) >= WHOLE_WINDOW_SHARE * len(window):
             columns = read_columns(conn, query.where(_windows(since)[table.name]))
         else:
@@ -214,9 +214,9 @@ def _typed(column: ColumnSpec) -> str:
     name = quote_identifier(column.name)
     if column.type == "TIMESTAMP WITH TIME ZONE":
         return f"timezone('UTC', CAST({name} AS TIMESTAMP)) AS {name}"
-    # The broker's order id is text in the app database; one that is not a number has no BIGINT.
-    cast = "TRY_CAST" if column.name == "broker_order_id" else "CAST"
-    return f"{cast}({name} AS {column.type}) AS {name}"
+    if column.name == "broker_order_id":  # text in the app database: only a whole number is an id
+        return f"TRY_CAST(CASE WHEN regexp_full_match({name}, '[0-9]+') THEN {name} END AS BIGINT) AS {name}"
+    return f"CAST({name} AS {column.type}) AS {name}"
 
 
 def _repair_placements(

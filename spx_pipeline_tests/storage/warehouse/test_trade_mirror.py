@@ -302,6 +302,7 @@ _EDGES = (
      "entry_sent_at": datetime(2026, 11, 24, 15, 0, 0, tzinfo=UTC),
      "closed_at": datetime(2026, 11, 24, 20, 59, 59, 123456, tzinfo=UTC)},
     {"limit_price": Decimal("0.05"), "realized_pnl": Decimal("0"), "t1_fraction": Decimal("0.3333"),
+     "entry_price": Decimal("827288162633.68"),  # a fixed 4 decimals of its float: ...6801
      "pdt_qualified": None, "close_reason": "stop"},
 )  # fmt: skip
 
@@ -408,12 +409,13 @@ def test_a_failed_copy_rolls_the_tickets_of_its_transaction_back(
     assert warehouse.query("SELECT count(*) AS n FROM trades")["n"][0] == 0
 
 
-@pytest.mark.parametrize("broker_id", ["abc", ""])
+@pytest.mark.parametrize("broker_id", ["abc", "", "12.5", "0x10", "1_000", "9223372036854775808"])
 def test_a_broker_order_id_that_is_no_number_is_copied_as_null_and_the_rest_of_the_order_kept(
     app_db: AppDatabase, warehouse: Warehouse, broker_id: str
 ) -> None:
-    """``broker_order_id`` is text in the app database and BIGINT in the warehouse: a value with no
-    number in it is NULL there, and neither fails the copy nor loses the order's other columns."""
+    """``broker_order_id`` is text in the app database and BIGINT in the warehouse: a value that is
+    not a whole number within BIGINT (a fraction, hex, digits with separators) is NULL there, never
+    a rounded or reread id, and neither fails the copy nor loses the order's other columns."""
     _day_of_trades(app_db)
     with app_db.engine.begin() as conn:
         conn.execute(sa.update(trade_orders).values(broker_order_id=broker_id))
