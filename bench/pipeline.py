@@ -18,6 +18,9 @@ all stages). Order previews are off by default (``--preview``: one broker call p
 recommendation). Nothing is asserted; the table is the result, sizes side by side from one run.
 A second table per size sets each stage beside the broker stage of the same run (stage seconds /
 balances seconds; the per-account stages aim below 0.20) with this process's CPU over each stage.
+``--rerun`` times the job again on the same stores (the schedule's next run); ``--history DAYS``
+then ages the first run's trades, events and tickets into DAYS earlier sessions (``history.py``)
+and times a new day's first run, on tables grown as a daily schedule grows them.
 
 ``--executor celery`` runs each size again with ``SPX_EXECUTOR=celery``, once per count in
 ``--workers``: the bench starts a throwaway Redis and that many ``spx-pipeline celery-worker``
