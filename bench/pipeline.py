@@ -395,31 +395,26 @@ def measure(
                 )
                 for stage, (_, table) in STAGES.items()
             }
-            rerun = None
-            if with_rerun:  # the schedule's next run: same accounts, recommendations and trades
+            pipeline_stages = {stage: prefix for stage, (prefix, _) in STAGES.items()}
+
+            def again(job: str, config: dict, stages: dict[str, str]) -> dict[str, float]:
+                """``job`` run again on the same stores: its stages' seconds, the whole run's, success."""
                 began = time.perf_counter()
-                again = run("full_pipeline_job", run_config)
-                steps = step_spans(instance, again.run_id)
-                rerun = {stage: stage_seconds(steps, prefix) for stage, (prefix, _) in STAGES.items()}
-                rerun["whole run"] = time.perf_counter() - began
-                rerun["success"] = float(again.success)
+                result = run(job, config)
+                steps = step_spans(instance, result.run_id)
+                timed = {name: stage_seconds(steps, prefix) for name, prefix in stages.items()}
+                return {**timed, "whole run": time.perf_counter() - began, "success": float(result.success)}
+
+            # The schedule's next run: same accounts, recommendations and trades.
+            rerun = again("full_pipeline_job", run_config, pipeline_stages) if with_rerun else None
             reconcile = None
             if with_reconcile:
-                began = time.perf_counter()
-                recon = run("reconciliation_job", {"loggers": run_config["loggers"]})
-                steps = step_spans(instance, recon.run_id)
-                reconcile = {name: stage_seconds(steps, name) for name in RECONCILE_STEPS}
-                reconcile["whole run"] = time.perf_counter() - began
-                reconcile["success"] = float(recon.success)
+                steps = {name: name for name in RECONCILE_STEPS}
+                reconcile = again("reconciliation_job", {"loggers": run_config["loggers"]}, steps)
             history = None
             if history_days:  # the first run's rows aged into earlier sessions, then a new day's first run
                 age_into_history(root / "app.sqlite", warehouse_path, history_days)
-                began = time.perf_counter()
-                later_day = run("full_pipeline_job", run_config)
-                steps = step_spans(instance, later_day.run_id)
-                history = {stage: stage_seconds(steps, prefix) for stage, (prefix, _) in STAGES.items()}
-                history["whole run"] = time.perf_counter() - began
-                history["success"] = float(later_day.success)
+                history = again("full_pipeline_job", run_config, pipeline_stages)
             for worker in cluster or []:  # the balance sync logged its pool size on a worker
                 found = re.search(r"account sync: (\d+) workers", worker.output())
                 pool_size.workers = int(found.group(1)) if found else pool_size.workers
@@ -460,20 +455,14 @@ def print_table(results: list[Measured], latency_ms: float) -> None:
         label = f"| {m.accounts:,} | {m.label} | " if by_executor else f"| {m.accounts:,} | "
         print(label + " | ".join(cells) + " |")
     print_stage_ratios(results)
-    print_later_job(
-        [(m.accounts, m.rerun) for m in results if m.rerun],
-        "The same job again on the same stores (the schedule's next run: every trade unchanged), "
-        "each stage ÷ that run's balances",
-        STAGES,
-        base=BROKER_STAGE,
-    )
-    print_later_job(
-        [(m.accounts, m.history) for m in results if m.history],
-        "A later day's first run (--history: the first run's trades, events and tickets copied into that "
-        "many earlier sessions, closed), each stage ÷ that run's balances",
-        STAGES,
-        base=BROKER_STAGE,
-    )
+    later_runs = {
+        "rerun": "The same job again on the same stores (the schedule's next run: every trade unchanged)",
+        "history": "A later day's first run (--history: the first run's trades, events and tickets "
+        "copied into that many earlier sessions, closed)",
+    }
+    for field, title in later_runs.items():
+        timed = [(m.accounts, getattr(m, field)) for m in results if getattr(m, field)]
+        print_later_job(timed, f"{title}, each stage ÷ that run's balances", STAGES, base=BROKER_STAGE)
     print_later_job(
         [(m.accounts, m.reconcile) for m in results if m.reconcile],
         "reconciliation_job after it (positions + orders of every account, trades brought up to them, "
