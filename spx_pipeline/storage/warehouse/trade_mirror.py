@@ -24,7 +24,7 @@ from spx_pipeline.storage.app.bulk import as_text, read_columns, read_columns_in
 from spx_pipeline.storage.app.database import AppDatabase
 from spx_pipeline.storage.app.tables import order_placements, trade_events, trade_orders, trades
 from spx_pipeline.storage.warehouse.base import quote_identifier
-from spx_pipeline.storage.warehouse.schema import ColumnSpec, table_spec
+from spx_pipeline.storage.warehouse.schema import column_names
 from spx_pipeline.storage.warehouse.store import Warehouse, WarehouseTransaction
 
 MIRROR_WINDOW = timedelta(days=10)
@@ -200,23 +200,20 @@ def copy_trades(
 
 
 def _write(tx: WarehouseTransaction, table: str, frame: pd.DataFrame, run_id: str) -> None:
-    """The rows, stamped with the copying run, replaced by the table's key; typed by DuckDB from
-    the text ``_rows_of`` read (no ``Decimal`` or ``datetime`` made of each value on the way)."""
+    """The rows, stamped with the copying run, replaced by the table's key. The write casts the
+    text ``_rows_of`` read to the table's types inside DuckDB (times on the connection's UTC), so
+    no ``Decimal`` or ``datetime`` is made of each value on the way."""
     if frame.empty:
         return
     frame = frame.assign(run_id=run_id)
-    typed = ", ".join(_typed(c) for c in table_spec(table).columns if c.name in frame.columns)
-    tx.replace_rows_from_query(table, f"SELECT {typed} FROM {{rows}}", {"rows": frame})
+    columns = ", ".join(_column(name) for name in column_names(table) if name in frame.columns)
+    tx.replace_rows_from_query(table, f"SELECT {columns} FROM {{rows}}", {"rows": frame})
 
 
-def _typed(column: ColumnSpec) -> str:
-    """The warehouse column from the app database's value (``bulk.as_text``): times are UTC."""
-    name = quote_identifier(column.name)
-    if column.type == "TIMESTAMP WITH TIME ZONE":
-        return f"timezone('UTC', CAST({name} AS TIMESTAMP)) AS {name}"
-    if column.name == "broker_order_id":  # text in the app database: only a whole number is an id
+def _column(name: str) -> str:
+    if name == "broker_order_id":  # text in the app database: only a whole number is an id
         return f"TRY_CAST(CASE WHEN regexp_full_match({name}, '[0-9]+') THEN {name} END AS BIGINT) AS {name}"
-    return f"CAST({name} AS {column.type}) AS {name}"
+    return quote_identifier(name)
 
 
 def _repair_placements(
