@@ -1,10 +1,11 @@
 """Turn a first run's trades and tickets into earlier sessions, for timing a later day's first run.
 
 ``bench/pipeline.py --history DAYS``: after the timed first run, each of its trades (with its events)
-and tickets is copied into each of the DAYS sessions before it, closed, under its own ids and tags,
-in the app database and in the warehouse, and the run's own session is emptied again. The next run
-of the job is then the first run of day DAYS + 1: the same accounts and recommendations, with the
-tables, their keys and the trades' copy window grown as a daily schedule grows them.
+and tickets is copied into each of the DAYS sessions before it, closed, under the ids and tags that
+session would give it, in the app database and in the warehouse, and the run's own session is
+emptied again. The next run of the job is then the first run of day DAYS + 1: the same accounts and
+recommendations, with the tables, their keys and the trades' copy window grown as a daily schedule
+grows them.
 """
 
 from __future__ import annotations
@@ -15,10 +16,17 @@ from pathlib import Path
 import duckdb
 
 # What each copy of a row changes, as SQL of the row's own columns ({d}: days back); other columns
-# are copied as they are. Times keep SQLAlchemy's SQLite text form (microseconds, six digits).
+# are copied as they are. Times keep SQLAlchemy's SQLite text form (microseconds, six digits). A
+# trade's id and tag carry its session's date (``T20261124-…``, ``spx-20261124-…``), which is moved
+# back too: a real day's trades sort after every earlier day's in those keys, so a new day's rows are
+# appended to their B-trees rather than scattered among the history's (as a suffix would scatter them).
+_APP_ID_DAY = (
+    "strftime('%Y%m%d', date(substr({c}, {at}, 4) || '-' || substr({c}, {at} + 4, 2) || '-' || "
+    "substr({c}, {at} + 6, 2), '-{{d}} days'))"
+)
 _APP_SHIFT = {
-    "trade_id": "trade_id || '-h{d}'",
-    "tag": "tag || '-h{d}'",
+    "trade_id": "'T' || " + _APP_ID_DAY.format(c="trade_id", at=2) + " || substr(trade_id, 10)",
+    "tag": "'spx-' || " + _APP_ID_DAY.format(c="tag", at=5) + " || substr(tag, 13)",
     "session_date": "date(session_date, '-{d} days')",
     "expiration_date": "date(expiration_date, '-{d} days')",
     "state": "'closed'",
@@ -28,10 +36,11 @@ _APP_SHIFT = {
     "closed_at": "strftime('%Y-%m-%d %H:%M:%f', updated_at, '-{d} days') || '000'",
     "occurred_at": "strftime('%Y-%m-%d %H:%M:%f', occurred_at, '-{d} days') || '000'",
 }
+_WAREHOUSE_ID_DAY = "strftime(strptime(substr({c}, {at}, 8), '%Y%m%d') - INTERVAL {{d}} DAY, '%Y%m%d')"
 _WAREHOUSE_SHIFT = {
     "ticket_id": "left(sha256(ticket_id || '-h{d}'), 20)",
-    "trade_id": "trade_id || '-h{d}'",
-    "tag": "tag || '-h{d}'",
+    "trade_id": "'T' || " + _WAREHOUSE_ID_DAY.format(c="trade_id", at=2) + " || substr(trade_id, 10)",
+    "tag": "'spx-' || " + _WAREHOUSE_ID_DAY.format(c="tag", at=5) + " || substr(tag, 13)",
     "as_of_date": "as_of_date - {d}",
     "session_date": "session_date - {d}",
     "expiration_date": "expiration_date - {d}",
