@@ -30,6 +30,12 @@ SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 _SQLITE_HEADER = b"SQLite format 3\x00"
 _PASSWORD_IN_TEXT = re.compile(r"(?<=:)[^:@/]+(?=@)")
 
+# Pages a SQLite connection keeps (KiB; SQLite's default is 2 MiB, allocated as used). A day's
+# planning inserts ~20,000 trades whose (account, setup, session) keys land all over that index; once
+# the history outgrows the cache, SQLite spills dirty pages mid-transaction, each spill a journal
+# write and an fsync (on a tenth day: 14 fsyncs and 2.3x the page reads and writes of 16 MiB).
+SQLITE_CACHE_KIB = 64 * 1024
+
 # Any constant works; it only has to be the same for every process migrating one database.
 _PG_MIGRATION_LOCK = zlib.crc32(b"spx_pipeline.schema_migrations")
 
@@ -259,6 +265,7 @@ def _create_engine(url: str, setting: str = APP_DB_URL_VAR) -> Engine:
     def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         dbapi_connection.execute("PRAGMA foreign_keys = ON")
+        dbapi_connection.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
 
     @sa.event.listens_for(engine, "begin")
     def _sqlite_begin(conn: Connection) -> None:

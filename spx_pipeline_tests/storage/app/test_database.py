@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from spx_pipeline.storage.app.database import AppDatabase, MigrationError
+from spx_pipeline.storage.app.database import SQLITE_CACHE_KIB, AppDatabase, MigrationError
 from spx_pipeline.storage.app.migrations import load_migrations
 from spx_pipeline.storage.paths import APP_MIGRATIONS_DIR
 
@@ -52,6 +52,21 @@ def test_environment_check_constraint_is_enforced(app_db: AppDatabase) -> None:
     )
     with pytest.raises(sa.exc.IntegrityError), app_db.engine.begin() as conn:
         conn.execute(insert)
+
+
+def test_every_sqlite_connection_keeps_a_page_cache_a_days_planning_fits_in(
+    sqlite_app_db: AppDatabase,
+) -> None:
+    """Two connections at once (the pool opens a second): each has the larger cache and foreign keys."""
+    first, second = sqlite_app_db.engine.raw_connection(), sqlite_app_db.engine.raw_connection()
+    try:
+        for conn in (first, second):
+            assert conn.execute("PRAGMA cache_size").fetchone()[0] == -SQLITE_CACHE_KIB
+            assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    finally:
+        first.close()
+        second.close()
+    assert SQLITE_CACHE_KIB > 2000  # above SQLite's own default (2,000 KiB)
 
 
 def test_changed_applied_migration_is_a_clear_error(app_db_url: str, tmp_path: Path) -> None:
