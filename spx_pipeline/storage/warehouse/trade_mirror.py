@@ -29,12 +29,9 @@ from spx_pipeline.storage.warehouse.store import Warehouse, WarehouseTransaction
 
 MIRROR_WINDOW = timedelta(days=10)
 SETTLED_AFTER = timedelta(minutes=5)  # a placement run still writing is never published under it
-# Rows missing from the warehouse are read by key, unless they are at least this share of the rows
-# of their window stamped from the earliest of them on: then one read of those rows, kept to the
-# missing ones (a day's first copy: every trade that day planned, the rows stamped today).
+# Rows missing from the warehouse are read by key, unless they are at least this share of their
+# window: then one read of the window, kept to them (a day's first copy: every trade it planned).
 WHOLE_WINDOW_SHARE = 0.5
-# The time each table's rows are stamped with when written: what the window and that read go by.
-STAMPS = {"trades": "updated_at", "trade_orders": "updated_at", "trade_events": "occurred_at"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,16 +63,15 @@ def _frame(columns: dict[str, list]) -> pd.DataFrame:
 
 
 def _newer(tx: WarehouseTransaction, app: pd.DataFrame, table: str, key: str, version: str) -> pd.DataFrame:
-    """Keys of ``app`` (with their stamps) whose ``version`` is above the highest ``table`` has
-    published for their key (joined inside DuckDB: a window holds hundreds of thousands of keys by
-    its tenth day)."""
+    """Keys of ``app`` whose ``version`` is above the highest ``table`` has published for their key
+    (joined inside DuckDB: a window holds hundreds of thousands of keys by its tenth day)."""
     if app.empty:
         return app
     view = f"_spx_keys_{uuid.uuid4().hex}"
-    tx.con.register(view, app[[key, version, STAMPS[table]]])
+    tx.con.register(view, app[[key, version]])
     try:
         return tx.query(
-            f"SELECT k.* FROM {view} AS k LEFT JOIN ("
+            f"SELECT k.{key}, k.{version} FROM {view} AS k LEFT JOIN ("
             f"SELECT {key}, max({version}) AS known FROM published.{table} "
             f"WHERE {key} IN (SELECT {key} FROM {view}) GROUP BY {key}"
             f") AS p USING ({key}) WHERE p.known IS NULL OR k.{version} > p.known"
@@ -105,10 +101,9 @@ def _windows(since: datetime) -> dict[str, sa.ColumnElement[bool]]:
 
 @dataclass(frozen=True, slots=True)
 class AppTrades:
-    """What a copy reads of the app database first: keys, versions and stamps of the window's trades
-    (``trade_id``, ``version``, ``updated_at``), orders (``tag``, ``version``, ``updated_at``) and
-    events (``trade_id``, ``seq``, ``occurred_at``), and its placement runs; ``since`` is where the
-    window starts."""
+    """What a copy reads of the app database first: keys and versions of the window's trades
+    (``trade_id``, ``version``), orders (``tag``, ``version``) and events (``trade_id``, ``seq``),
+    and its placement runs; ``since`` is where the window starts."""
 
     trades: pd.DataFrame
     orders: pd.DataFrame
@@ -121,20 +116,12 @@ def read_app_trades(appdb: AppDatabase, *, now: datetime) -> AppTrades:
     """The app database's side of a copy: the keys of its window (``_windows``) and its placement runs."""
     since = now - MIRROR_WINDOW
     window = _windows(since)
-    app_trades = _app_frame(
-        appdb, sa.select(trades.c.trade_id, trades.c.version, trades.c.updated_at).where(window["trades"])
-    )
+    app_trades = _app_frame(appdb, sa.select(trades.c.trade_id, trades.c.version).where(window["trades"]))
     app_orders = _app_frame(
-        appdb,
-        sa.select(trade_orders.c.tag, trade_orders.c.version, trade_orders.c.updated_at).where(
-            window["trade_orders"]
-        ),
+        appdb, sa.select(trade_orders.c.tag, trade_orders.c.version).where(window["trade_orders"])
     )
     app_events = _app_frame(
-        appdb,
-        sa.select(trade_events.c.trade_id, trade_events.c.seq, trade_events.c.occurred_at).where(
-            window["trade_events"]
-        ),
+        appdb, sa.select(trade_events.c.trade_id, trade_events.c.seq).where(window["trade_events"])
     )
     placements = _app_frame(
         appdb,
@@ -156,42 +143,26 @@ def _rows_of(
 ) -> pd.DataFrame:
     """The app database's rows of ``table`` whose key (its columns ``names``) is among ``keys``.
 
-    When the missing keys are ``WHOLE_WINDOW_SHARE`` or more of the window's rows stamped from the
-    earliest of them on, one read of those rows, kept to the keys, is cheaper than looking each one
-    up: a first copy reads the window (20,000 new trades and their events: 0.32 s against 0.65 s by
-    key), a later day's first copy only the day's rows, not the nine days before. Any key that read
-    misses (its row moved on since, under an earlier stamp: runs stamp their start) and the keys of
-    a copy that lacks few rows of a long stretch (a re-run) are read by key, ``IN_CHUNK`` at a time.
+    Few keys of a large window (a re-run, a later day) are read by key, ``IN_CHUNK`` at a time; when
+    they are ``WHOLE_WINDOW_SHARE`` of the ``window`` they came from or more, one read of the
+    window, kept to those keys, is cheaper than looking each one up (a first copy of 20,000 new
+    trades and their events: 0.32 s against 0.65 s).
     """
     if keys.empty:
         return keys
-    stamp = STAMPS[table.name]
-    earliest = keys[stamp].min()
-    query = sa.select(*(as_text(c) for c in table.c))
-    wanted = set(keys[names].itertuples(index=False, name=None))
     with appdb.engine.connect() as conn:
-        columns: dict[str, list] = {c.key: [] for c in table.c}
-        if len(keys) >= WHOLE_WINDOW_SHARE * int((window[stamp] >= earliest).sum()):
-            found = read_columns(
-                conn, query.where(_windows(since)[table.name], table.c[stamp] >= earliest.to_pydatetime())
-            )
-            columns = _kept(found, names, wanted)
-            wanted -= set(zip(*(columns[name] for name in names), strict=True))
-        if wanted:
-            by_key = read_columns_in(conn, query, table.c[names[0]], sorted({key[0] for key in wanted}))
-            for name, values in _kept(by_key, names, wanted).items():
-                columns[name].extend(values)
-    # Text and whole numbers that DuckDB types (``_write``): pandas need not infer each column.
-    return pd.DataFrame(columns, dtype=object)
-
-
-def _kept(columns: dict[str, list], names: list[str], wanted: set[tuple]) -> dict[str, list]:
-    """The rows of ``columns`` whose key (columns ``names``) is in ``wanted``."""
+        query = sa.select(*(as_text(c) for c in table.c))
+        if len(keys) >= WHOLE_WINDOW_SHARE * len(window):
+            columns = read_columns(conn, query.where(_windows(since)[table.name]))
+        else:
+            columns = read_columns_in(conn, query, table.c[names[0]], keys[names[0]].tolist())
+    wanted = set(keys[names].itertuples(index=False, name=None))
     found = zip(*(columns[name] for name in names), strict=True)
     keep = [i for i, key in enumerate(found) if key in wanted]
-    if len(keep) == len(columns[names[0]]):
-        return columns
-    return {name: [values[i] for i in keep] for name, values in columns.items()}
+    if len(keep) < len(columns[names[0]]):
+        columns = {name: [values[i] for i in keep] for name, values in columns.items()}
+    # Text and whole numbers that DuckDB types (``_write``): pandas need not infer each column.
+    return pd.DataFrame(columns, dtype=object)
 
 
 def mirror_trades(appdb: AppDatabase, warehouse: Warehouse, *, run_id: str, now: datetime) -> MirrorCounts:

@@ -107,8 +107,7 @@ def test_only_versions_newer_than_the_warehouses_are_copied(
 def test_whole_rows_are_read_only_for_what_the_warehouse_lacks(
     sqlite_app_db: AppDatabase, warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Keys and versions of the whole window are compared; rows are read for the changed trade alone
-    (the rows stamped since it changed: it alone)."""
+    """Keys and versions of the whole window are compared; rows are read for the changed trade alone."""
     store, (first, second) = _day_of_trades(sqlite_app_db)
     TradeStore(sqlite_app_db).plan(
         [(make_plan(account_id=f"VB{i:08d}"), None) for i in range(8)], run_id="rec-2", now=T0
@@ -118,72 +117,35 @@ def test_whole_rows_are_read_only_for_what_the_warehouse_lacks(
     assert current is not None
     store.advance(current, dataclasses.replace(current, state=TradeState.ABANDONED), reason="gone",
                   at=later(T0, 5), run_id="r-2")  # fmt: skip
-    read = _spy_reads(monkeypatch)
+    asked = _spy_reads(monkeypatch)
     counts = mirror_trades(sqlite_app_db, warehouse, run_id="m-2", now=later(T0, 6))
     assert (counts.trade_versions, counts.order_versions, counts.events) == (1, 0, 1)
-    assert read == [("trades", "stamped", [second.trade_id]), ("trade_events", "stamped", [second.trade_id])]
+    assert asked == [("trades", [second.trade_id]), ("trade_events", [second.trade_id])]
     assert (first.trade_id, 2) in _versions(warehouse, "trade_events", "trade_id", "seq")
     assert (second.trade_id, 2) in _versions(warehouse, "trade_events", "trade_id", "seq")
 
 
-def _spy_reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, list[object]]]:
-    """The reads of whole rows the copy makes from now on: (table, ``stamped`` for one read of the
-    rows stamped from a time on or ``by key``, the first key column of the rows it got)."""
-    read: list[tuple[str, str, list[object]]] = []
-    real, real_in = trade_mirror.read_columns, trade_mirror.read_columns_in
+def _spy_reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[object]]]:
+    """The reads by key the copy makes from now on: (table, the keys asked for)."""
+    asked: list[tuple[str, list[object]]] = []
+    real = trade_mirror.read_columns_in
 
-    def record(table: sa.Table, how: str, got: dict[str, list]) -> dict[str, list]:
-        first_key = next(iter(table.primary_key.columns)).key
-        read.append((table.name, how, sorted(set(got[first_key]))))
-        return got
+    def spy(conn, query, column, values):  # type: ignore[no-untyped-def]
+        asked.append((column.table.name, sorted(values)))
+        return real(conn, query, column, values)
 
-    def spy(conn, query):  # type: ignore[no-untyped-def]
-        table = query.get_final_froms()[0]
-        got = real(conn, query)
-        whole_rows = len(query.selected_columns) == len(table.c)
-        return record(table, "stamped", got) if whole_rows else got
-
-    def spy_in(conn, query, column, values):  # type: ignore[no-untyped-def]
-        return record(column.table, "by key", real_in(conn, query, column, values))
-
-    monkeypatch.setattr(trade_mirror, "read_columns", spy)
-    monkeypatch.setattr(trade_mirror, "read_columns_in", spy_in)
-    return read
+    monkeypatch.setattr(trade_mirror, "read_columns_in", spy)
+    return asked
 
 
 def test_a_first_copy_of_a_window_reads_the_window_once_not_each_key(
     sqlite_app_db: AppDatabase, warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store, _ = _day_of_trades(sqlite_app_db)
-    read = _spy_reads(monkeypatch)
+    _day_of_trades(sqlite_app_db)
+    asked = _spy_reads(monkeypatch)
     counts = mirror_trades(sqlite_app_db, warehouse, run_id="m-1", now=later(T0, 2))
     assert (counts.trade_versions, counts.order_versions, counts.events) == (2, 1, 3)
-    ids = sorted(t.trade_id for t in store.trades())
-    assert [(table, how) for table, how, _ in read] == [
-        ("trades", "stamped"),
-        ("trade_orders", "stamped"),
-        ("trade_events", "stamped"),
-    ]
-    assert read[0][2] == read[2][2] == ids
-
-
-def test_a_later_days_first_copy_reads_that_days_rows_not_the_days_before(
-    sqlite_app_db: AppDatabase, warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Nine trades copied on one day; the next day plans nine more: its copy reads those nine (and
-    their events) in one read of the rows stamped that day, none of the first day's, none by key."""
-    days = [T0, T0 + timedelta(days=1)]
-    planned = []
-    for day, prefix in zip(days, ("VA", "VB"), strict=True):
-        plans = [(make_plan(account_id=f"{prefix}{i:08d}", session=day.date()), None) for i in range(9)]
-        TradeStore(sqlite_app_db).plan(plans, run_id=f"rec-{prefix}", now=day)
-        planned.append(sorted(plan.trade_id for plan, _ in plans))
-        read = _spy_reads(monkeypatch)
-        counts = mirror_trades(sqlite_app_db, warehouse, run_id=f"m-{prefix}", now=later(day, 1))
-        monkeypatch.undo()
-        assert (counts.trade_versions, counts.events) == (9, 9)
-        assert read == [("trades", "stamped", planned[-1]), ("trade_events", "stamped", planned[-1])]
-    assert {t for t, _ in _versions(warehouse, "trades", "trade_id", "version")} == {*planned[0], *planned[1]}
+    assert asked == []
 
 
 def test_reading_by_key_and_reading_the_window_copy_the_same_rows(
@@ -266,36 +228,6 @@ def test_what_changes_between_the_key_read_and_the_copy_is_caught_up_by_the_next
         rows = warehouse.query(f"SELECT {key} FROM published.{table}")
         assert len(rows) == len(rows.drop_duplicates()), table
     assert mirror_trades(app_db, warehouse, run_id="m-3", now=later(T0, 4)).total == 0
-
-
-def test_a_row_that_moved_on_under_an_earlier_stamp_is_read_by_key(
-    app_db: AppDatabase, warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Runs stamp their start time: after the keys were read, a run that started earlier moves the
-    trade on, so its row is no longer stamped from the missing key's stamp on. The copy reads it by
-    key and writes that newer version; the event it added comes with the next copy."""
-    store, (_, second) = _day_of_trades(app_db)
-    mirror_trades(app_db, warehouse, run_id="m-1", now=later(T0, 2))
-    current = store.trade(second.trade_id)
-    assert current is not None
-    working = store.advance(current, dataclasses.replace(current, state=TradeState.ENTRY_WORKING),
-                            reason="sent", at=later(T0, 5), run_id="r-late")  # fmt: skip
-    app = read_app_trades(app_db, now=later(T0, 6))  # second at version 2 missing, stamped T0+5
-    assert working is not None
-    store.advance(working, dataclasses.replace(working, state=TradeState.ABANDONED), reason="gone",
-                  at=later(T0, 4), run_id="r-early")  # fmt: skip
-    read = _spy_reads(monkeypatch)
-    with warehouse.transaction() as tx:
-        counts = copy_trades(tx, app_db, app, run_id="m-2", now=later(T0, 6))
-    assert (counts.trade_versions, counts.events) == (1, 1)
-    assert read == [
-        ("trades", "stamped", []), ("trades", "by key", [second.trade_id]),
-        ("trade_events", "stamped", [second.trade_id]),
-    ]  # fmt: skip
-    assert (second.trade_id, 3) in _versions(warehouse, "trades", "trade_id", "version")
-    monkeypatch.undo()
-    assert mirror_trades(app_db, warehouse, run_id="m-3", now=later(T0, 7)).events == 1
-    assert (second.trade_id, 3) in _versions(warehouse, "trade_events", "trade_id", "seq")
 
 
 @both_backends
