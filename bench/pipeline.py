@@ -39,7 +39,6 @@ import argparse
 import contextlib
 import logging
 import os
-import re
 import resource
 import tempfile
 import time
@@ -52,6 +51,7 @@ import psutil
 from history import age_into_history
 from local_server import ServerProcess
 from pipeline_tables import print_shard_table, print_table
+from pool_size import POOL_LINE, PoolSize
 from stage_times import (
     RECONCILE_STEPS,
     STAGES,
@@ -86,19 +86,6 @@ def seed(root: Path, config: EmulatorConfig) -> tuple[str, str]:
     with mock.patch.object(CredentialStore, "_check_key_opens_stored_tokens", lambda self, **_: None):
         seed_accounts_and_setups(config.accounts, app_db_url=url, key=key, label="bench")
     return url, key
-
-
-class _PoolSize(logging.Handler):
-    """Reads the worker count the balance sync chose from its log line."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.workers: int | None = None
-
-    def emit(self, record: logging.LogRecord) -> None:
-        found = re.match(r"account sync: (\d+) workers", record.getMessage())
-        if found:
-            self.workers = int(found.group(1))
 
 
 @contextlib.contextmanager
@@ -180,7 +167,7 @@ def measure(
     shards: int = 16,
 ) -> Measured:
     config = EmulatorConfig(accounts=make_accounts(n), faults=FaultConfig(latency_ms=latency_ms))
-    pool_size = _PoolSize()
+    pool_size = PoolSize()
     broker_log = logging.getLogger("spx_pipeline.broker.tradier")
     broker_log.addHandler(pool_size)
     broker_log.setLevel(logging.INFO)
@@ -272,7 +259,7 @@ def measure(
                 age_into_history(root / "app.sqlite", warehouse_path, history_days)
                 history = again("full_pipeline_job", run_config, pipeline_stages)
             for worker in cluster or []:  # the balance sync logged its pool size on a worker
-                found = re.search(r"account sync: (\d+) workers", worker.output())
+                found = POOL_LINE.search(worker.output())
                 pool_size.workers = int(found.group(1)) if found else pool_size.workers
     broker_log.removeHandler(pool_size)
     seconds = {stage: stage_seconds(spans, prefix) for stage, (prefix, _) in STAGES.items()}

@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import requests
 from local_server import ServerProcess
+from pool_size import PoolSize
 
 from spx_pipeline.broker.secrets import SecretToken
 from spx_pipeline.broker.tradier import AccountCredential, Balances, fetch_balances_many
@@ -48,19 +48,6 @@ class Row:
     client_cpu_s: float
     server_cpu_s: float
     workers: int | None = None
-
-
-class _PoolSize(logging.Handler):
-    """Reads the worker count the sync chose from its log line."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.workers: int | None = None
-
-    def emit(self, record: logging.LogRecord) -> None:
-        found = re.match(r"account sync: (\d+) workers", record.getMessage())
-        if found:
-            self.workers = int(found.group(1))
 
 
 def sequential(base_url: str, accounts: list[EmulatedAccount]) -> int:
@@ -94,7 +81,7 @@ def measure(
     server: ServerProcess,
     run: Callable[[str], int],
 ) -> Row:
-    pool_size = _PoolSize()
+    pool_size = PoolSize()
     broker_log = logging.getLogger("spx_pipeline.broker.tradier")
     broker_log.addHandler(pool_size)
     broker_log.setLevel(logging.INFO)
