@@ -80,11 +80,18 @@ def step_spans(instance: dg.DagsterInstance, run_id: str) -> dict[str, tuple[flo
     return {key: (a, b) for key, (a, b) in spans.items()}
 
 
-def stage_seconds(spans: dict[str, tuple[float, float]], prefix: str) -> float:
-    """From the first step of a stage to its last: ``prefix`` itself, or the steps of its graph."""
+def stage_span(spans: dict[str, tuple[float, float]], prefix: str) -> tuple[float, float] | None:
+    """The first start and last end of a stage's steps: ``prefix`` itself, or the steps of its
+    graph; None when the run has none of them."""
     graph = prefix if prefix.endswith(".") else prefix + "."
     chosen = [v for k, v in spans.items() if k == prefix or k.startswith(graph)]
-    return max(b for _, b in chosen) - min(a for a, _ in chosen) if chosen else float("nan")
+    return (min(a for a, _ in chosen), max(b for _, b in chosen)) if chosen else None
+
+
+def stage_seconds(spans: dict[str, tuple[float, float]], prefix: str) -> float:
+    """From the first step of a stage to its last."""
+    span = stage_span(spans, prefix)
+    return span[1] - span[0] if span else float("nan")
 
 
 SHARD_PREFIX = "tradier_balances."
@@ -163,8 +170,5 @@ class CpuSampler(threading.Thread):
 
 def stage_cpu(spans: dict[str, tuple[float, float]], prefix: str, sampler: CpuSampler) -> float:
     """CPU seconds of this process from the stage's first step start to its last step end."""
-    graph = prefix if prefix.endswith(".") else prefix + "."
-    chosen = [v for k, v in spans.items() if k == prefix or k.startswith(graph)]
-    if not chosen:
-        return float("nan")
-    return sampler.between(min(a for a, _ in chosen), max(b for _, b in chosen))
+    span = stage_span(spans, prefix)
+    return sampler.between(*span) if span else float("nan")
