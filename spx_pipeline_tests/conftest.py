@@ -3,6 +3,7 @@
 pytest_plugins = [
     "pytester",
     "spx_pipeline_tests.fixtures.clock",
+    "spx_pipeline_tests.fixtures.dagster_instances",
     "spx_pipeline_tests.fixtures.tradier",
     "spx_pipeline_tests.fixtures.stores",
     "spx_pipeline_tests.fixtures.pipeline",

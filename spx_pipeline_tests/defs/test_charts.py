@@ -30,10 +30,12 @@ def picture(value: dg.MetadataValue) -> tuple[str, tuple[int, int]]:
     return found["title"], image.size
 
 
-def test_snapshots_and_recommendations_show_their_charts(full_run: FullRun) -> None:
-    title, size = picture(full_run.materialization("portfolio_snapshots").metadata["equity_per_account"])
+def test_snapshots_and_recommendations_show_their_charts(shared_full_run: FullRun) -> None:
+    title, size = picture(
+        shared_full_run.materialization("portfolio_snapshots").metadata["equity_per_account"]
+    )
     assert title == "Total equity per account" and size[0] > 300 and size[1] > 150
-    recommendations = full_run.materialization("contract_recommendations").metadata
+    recommendations = shared_full_run.materialization("contract_recommendations").metadata
     title, _ = picture(recommendations["tradable_vs_blocked_per_day"])
     assert title == "Tradable vs blocked per day"
 

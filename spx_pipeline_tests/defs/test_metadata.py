@@ -20,26 +20,26 @@ ASSETS = (
 )
 
 
-def test_every_materialization_says_rows_written_and_the_tables_total(full_run: FullRun) -> None:
-    wh = full_run.env.warehouse()
+def test_every_materialization_says_rows_written_and_the_tables_total(shared_full_run: FullRun) -> None:
+    wh = shared_full_run.env.warehouse()
     for asset in ASSETS:
-        metadata = full_run.materialization(asset).metadata
+        metadata = shared_full_run.materialization(asset).metadata
         assert isinstance(metadata["rows_written"], dg.IntMetadataValue), asset
         assert metadata["dagster/row_count"].value == wh.row_count(asset), asset
-    assert full_run.materialization("portfolio_snapshots").metadata["rows_written"].value == 3
+    assert shared_full_run.materialization("portfolio_snapshots").metadata["rows_written"].value == 3
 
 
-def test_order_tickets_page_shows_no_pickle_path(full_run: FullRun) -> None:
-    metadata = full_run.materialization("order_tickets").metadata
+def test_order_tickets_page_shows_no_pickle_path(shared_full_run: FullRun) -> None:
+    metadata = shared_full_run.materialization("order_tickets").metadata
     assert "path" not in metadata
     assert not any("storage" in str(value.value) for value in metadata.values())
 
 
-def test_previews_read_as_money_and_dates_without_nan_or_long_floats(full_run: FullRun) -> None:
+def test_previews_read_as_money_and_dates_without_nan_or_long_floats(shared_full_run: FullRun) -> None:
     texts = {
         asset: "\n".join(
             str(value.value)
-            for value in full_run.materialization(asset).metadata.values()
+            for value in shared_full_run.materialization(asset).metadata.values()
             if isinstance(value, dg.MarkdownMetadataValue)
         )
         for asset in ASSETS
@@ -51,13 +51,13 @@ def test_previews_read_as_money_and_dates_without_nan_or_long_floats(full_run: F
     assert re.search(r"\| \$\d{1,3}(,\d{3})*\.\d\d ", texts["portfolio_snapshots"])
     assert re.search(r"\| \$\d+\.\d\d ", texts["order_tickets"])
     assert re.search(r"\| 20\d\d-\d\d-\d\d ", texts["spx_option_chain"])  # expirations as dates
-    seconds = full_run.materialization("tradier_balances").metadata["fetch_seconds_max"].value
+    seconds = shared_full_run.materialization("tradier_balances").metadata["fetch_seconds_max"].value
     assert seconds == round(seconds, 3)
 
 
-def test_plots_get_numbers_and_money_totals_are_exact(full_run: FullRun) -> None:
-    snapshots = full_run.materialization("portfolio_snapshots").metadata
-    rows = full_run.env.warehouse().query(
+def test_plots_get_numbers_and_money_totals_are_exact(shared_full_run: FullRun) -> None:
+    snapshots = shared_full_run.materialization("portfolio_snapshots").metadata
+    rows = shared_full_run.env.warehouse().query(
         "SELECT CAST(sum(total_equity) AS VARCHAR) AS equity, "
         "CAST(sum(option_buying_power) AS VARCHAR) AS obp FROM portfolio_snapshots"
     )
@@ -69,12 +69,12 @@ def test_plots_get_numbers_and_money_totals_are_exact(full_run: FullRun) -> None
         assert isinstance(snapshots[name], dg.TextMetadataValue), name
         assert re.fullmatch(r"\$\d{1,3}(,\d{3})*\.\d\d", snapshots[name].value), snapshots[name].value
     assert snapshots["total_equity"].value == f"${Decimal(rows['equity'].iloc[0]):,.2f}"
-    balances = full_run.materialization("tradier_balances").metadata
+    balances = shared_full_run.materialization("tradier_balances").metadata
     assert (balances["accounts_synced"].value, balances["accounts_failed"].value) == (3, 0)
-    recommendations = full_run.materialization("contract_recommendations").metadata
+    recommendations = shared_full_run.materialization("contract_recommendations").metadata
     assert isinstance(recommendations["tradable"], dg.IntMetadataValue)
     assert recommendations["tradable"].value + recommendations["blocked"].value == (
         recommendations["rows_written"].value
     )
-    spread = full_run.materialization("spx_option_chain").metadata["median_spread"]
+    spread = shared_full_run.materialization("spx_option_chain").metadata["median_spread"]
     assert isinstance(spread, dg.FloatMetadataValue) and 0 < spread.value < 5

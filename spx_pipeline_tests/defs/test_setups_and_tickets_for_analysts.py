@@ -38,9 +38,9 @@ def test_setups_are_published_by_every_run_and_listed_with_stop_t1_and_priority(
     assert len(catalog.named_query("setups")) == len(DEMO_SETUPS)
 
 
-def test_tickets_query_lists_the_sessions_legs_with_their_ids(full_run: FullRun) -> None:
-    tickets = AnalystCatalog(full_run.env.warehouse_path).named_query("tickets")
-    assert len(tickets) == full_run.env.warehouse().row_count("order_tickets") > 0
+def test_tickets_query_lists_the_sessions_legs_with_their_ids(shared_full_run: FullRun) -> None:
+    tickets = AnalystCatalog(shared_full_run.env.warehouse_path).named_query("tickets")
+    assert len(tickets) == shared_full_run.env.warehouse().row_count("order_tickets") > 0
     assert set(tickets.columns) >= TICKET_COLUMNS
     assert tickets["ticket_id"].is_unique and tickets["ticket_id"].notna().all()
     assert set(tickets["leg"]) <= {"entry", "t1", "runner_stop"}
