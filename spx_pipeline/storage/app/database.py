@@ -34,6 +34,9 @@ _PASSWORD_IN_TEXT = re.compile(r"(?<=:)[^:@/]+(?=@)")
 # planning inserts ~20,000 trades whose (account, setup, session) keys land all over that index; once
 # the history outgrows the cache, SQLite spills dirty pages mid-transaction, each spill a journal
 # write and an fsync (on a tenth day: 14 fsyncs and 2.3x the page reads and writes of 16 MiB).
+# The bound is per open connection (a pool holds up to 15, each process its own pool), but pages are
+# taken only as a transaction touches them, and a rollback-journal connection drops its cache when
+# another one writes: in practice one large transaction's pages at a time.
 SQLITE_CACHE_KIB = 64 * 1024
 
 # Any constant works; it only has to be the same for every process migrating one database.
