@@ -26,6 +26,7 @@ import hashlib
 import os
 import re
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -213,6 +214,26 @@ def _write_schema_files(paths: AnalystPaths, ddl_dir: Path) -> None:
     """Empty Parquet files with every table's columns: the views' types before any publication."""
     staged = paths.staging_dir / f"schema-{uuid.uuid4().hex}"
     staged.mkdir(parents=True)
+    for name, data in _schema_file_bytes(ddl_dir).items():
+        (staged / name).write_bytes(data)
+    final = paths.published_dir / SCHEMA_DIR
+    old = paths.staging_dir / f"old-schema-{uuid.uuid4().hex}"
+    if final.exists():
+        os.replace(final, old)
+    os.replace(staged, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+# DDL digest -> file name -> bytes of the empty Parquet files: they depend on the DDL alone, so a
+# process that builds many catalogs (the test suite, a bench) exports them once.
+_SCHEMA_FILES: dict[str, dict[str, bytes]] = {}
+
+
+def _schema_file_bytes(ddl_dir: Path) -> dict[str, bytes]:
+    digest = warehouse_schema(ddl_dir).digest
+    made = _SCHEMA_FILES.get(digest)
+    if made is not None:
+        return made
     con = duckdb.connect()
     try:
         for script in ddl_scripts(ddl_dir):
@@ -223,18 +244,15 @@ def _write_schema_files(paths: AnalystPaths, ddl_dir: Path) -> None:
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
             ).fetchall()
         ]
-        for table in tables:
-            name = PUBLICATION_FILE if table == "run_publications" else table
-            target = _lit((staged / f"{name}.parquet").as_posix())
-            con.execute(f"COPY (SELECT * FROM {_q(table)} LIMIT 0) TO {target} (FORMAT parquet)")
+        with tempfile.TemporaryDirectory(prefix="spx-schema-files-") as scratch:
+            for table in tables:
+                name = PUBLICATION_FILE if table == "run_publications" else table
+                target = _lit((Path(scratch) / f"{name}.parquet").as_posix())
+                con.execute(f"COPY (SELECT * FROM {_q(table)} LIMIT 0) TO {target} (FORMAT parquet)")
+            made = {path.name: path.read_bytes() for path in sorted(Path(scratch).glob("*.parquet"))}
     finally:
         con.close()
-    final = paths.published_dir / SCHEMA_DIR
-    old = paths.staging_dir / f"old-schema-{uuid.uuid4().hex}"
-    if final.exists():
-        os.replace(final, old)
-    os.replace(staged, final)
-    shutil.rmtree(old, ignore_errors=True)
+    return _SCHEMA_FILES.setdefault(digest, made)
 
 
 class AnalystCatalog:

@@ -38,6 +38,7 @@ from spx_pipeline.storage.warehouse.base import (
     quote_identifier,
     table_columns,
 )
+from spx_pipeline.storage.warehouse.blank import place_blank
 from spx_pipeline.storage.warehouse.duckdb_open import lock_holder, open_duckdb
 from spx_pipeline.storage.warehouse.parquet import CLAIMS_DIR, ParquetStore
 from spx_pipeline.storage.warehouse.publication import published_views_sql
@@ -226,9 +227,11 @@ class Warehouse:
         # The process's writer lock, as for a transaction: two runs of one process (threads of a
         # code server, a worker's pool) share one connection, and DDL applied from both at once
         # fails the second with a catalog write-write conflict.
+        with _writer_lock(self.path):
+            placed = place_blank(self.path, self.ddl_dir)  # a new file: all of the DDL at once
         with _writer_lock(self.path), self.connect() as con:
             tables = _table_comments(con)
-            before = set(tables)
+            before = set() if placed else set(tables)
             schema = warehouse_schema(self.ddl_dir)
             rekeyed = tables_with_changed_keys(con, schema)
             current = not rekeyed and _schema_is_current(con, tables, schema)
@@ -244,7 +247,7 @@ class Warehouse:
             except duckdb.Error as exc:
                 con.rollback()
                 raise WarehouseError(f"applying warehouse DDL to {self.path} failed: {exc}") from exc
-            after = before if current else set(_table_comments(con))
+            after = set(tables) if current else set(_table_comments(con))
             # The analysts' catalog exists from the start, so their queries answer "no rows" rather
             # than failing before the first publication; built while this process holds the file,
             # so two processes never build it at once.
