@@ -93,6 +93,7 @@ bench: setup
 	$(BIN)/python bench/trade_mirror.py
 	$(BIN)/python bench/soak.py --runs 50 --kills 6
 	$(BIN)/python bench/warehouse_backends.py
+	$(BIN)/python bench/warehouse_create.py
 
 dev: setup
 	$(BIN)/spx-pipeline dev
