@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import threading
+from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 
 import duckdb
@@ -77,3 +80,54 @@ def test_a_blank_that_cannot_be_written_leaves_the_error_to_the_ddl(tmp_path: Pa
     assert not blank.place_blank(path, Warehouse(path).ddl_dir)
     assert not blank.place_blank(tmp_path / "missing" / "w.duckdb", Warehouse(path).ddl_dir)
     assert not (tmp_path / "missing").exists()
+
+
+def test_threads_making_one_new_warehouse_at_once_all_succeed_and_one_made_it(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    gate = threading.Barrier(4)
+    created: list[list[str]] = []
+    errors: list[BaseException] = []
+
+    def make() -> None:
+        gate.wait(timeout=60)
+        try:
+            created.append(Warehouse(path).ensure_schema())
+        except BaseException as exc:  # reported below, whatever it is
+            errors.append(exc)
+
+    threads = [threading.Thread(target=make) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert sorted(len(tables) for tables in created) == [0, 0, 0, len(Warehouse(path).tables)]
+    Warehouse(path).release()
+    assert _catalog(path)["tables"]
+
+
+def _make_in_a_process(path: str, go: EventType, queue: multiprocessing.Queue[str]) -> None:
+    go.wait(timeout=60)
+    try:
+        made = Warehouse(Path(path), lock_timeout=60.0).ensure_schema()
+        Warehouse(Path(path)).release()
+        queue.put(f"ok {len(made)}")
+    except BaseException as exc:  # reported to the test, whatever it is
+        queue.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_two_processes_making_one_new_warehouse_at_once_both_succeed(tmp_path: Path) -> None:
+    """Two runs starting at once on a new deployment: one file, made once, opened by both."""
+    ctx = multiprocessing.get_context("spawn")  # a forked child would share this process's DuckDB state
+    go, queue = ctx.Event(), ctx.Queue()
+    path = tmp_path / "w.duckdb"
+    procs = [ctx.Process(target=_make_in_a_process, args=(str(path), go, queue)) for _ in range(2)]
+    for proc in procs:
+        proc.start()
+    go.set()
+    outcomes = sorted(queue.get(timeout=120) for _ in procs)
+    for proc in procs:
+        proc.join(timeout=60)
+    assert outcomes == ["ok 0", f"ok {len(Warehouse(path).tables)}"]
+    assert len(_catalog(path)["columns"]) > 100
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".blank")] == []
