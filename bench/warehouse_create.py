@@ -28,19 +28,19 @@ from spx_pipeline.storage.warehouse.store import Warehouse
 APPLIED, BLANK = "DDL applied to each new file", "copy of the blank"
 
 
+class _Forgetful(dict[str, dict[str, bytes]]):
+    """A memo that keeps nothing: the schema files are exported for every catalog, as before."""
+
+    def setdefault(self, key: str, default: dict[str, bytes] | None = None) -> dict[str, bytes]:
+        return default or {}
+
+
 @contextmanager
 def applied_each_time() -> Iterator[None]:
     """The way before the blank: the DDL applied to every new file, the schema files exported each time."""
-    original = analyst._schema_file_bytes
-
-    def exported_anew(ddl_dir: Path) -> dict[str, bytes]:
-        analyst._SCHEMA_FILES.clear()
-        return original(ddl_dir)
-
     with (
         mock.patch.object(store, "place_blank", lambda path, ddl_dir: False),
-        mock.patch.dict(analyst._SCHEMA_FILES, clear=True),
-        mock.patch.object(analyst, "_schema_file_bytes", exported_anew),
+        mock.patch.object(analyst, "_SCHEMA_FILES", _Forgetful()),
     ):
         yield
 

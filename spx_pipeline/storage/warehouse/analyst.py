@@ -26,7 +26,6 @@ import hashlib
 import os
 import re
 import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -42,7 +41,7 @@ from spx_pipeline.storage.paths import ANALYST_VIEWS_DIR, WAREHOUSE_DDL_DIR, war
 from spx_pipeline.storage.warehouse.base import quote_identifier as _q
 from spx_pipeline.storage.warehouse.base import sql_literal as _lit
 from spx_pipeline.storage.warehouse.queries import read_named_query
-from spx_pipeline.storage.warehouse.schema import TableSpec, ddl_scripts, warehouse_schema
+from spx_pipeline.storage.warehouse.schema import TableSpec, ddl_digest, ddl_scripts, warehouse_schema
 
 CATALOG_FORMAT: Final = 3  # 2: views carry the DDL's descriptions; 3: views of sql/analyst
 SEQ_DIGITS: Final = 12
@@ -214,8 +213,15 @@ def _write_schema_files(paths: AnalystPaths, ddl_dir: Path) -> None:
     """Empty Parquet files with every table's columns: the views' types before any publication."""
     staged = paths.staging_dir / f"schema-{uuid.uuid4().hex}"
     staged.mkdir(parents=True)
-    for name, data in _schema_file_bytes(ddl_dir).items():
-        (staged / name).write_bytes(data)
+    scripts = ddl_scripts(ddl_dir)
+    digest = ddl_digest(scripts)
+    made = _SCHEMA_FILES.get(digest)
+    if made is None:
+        _export_schema_files(scripts, staged)
+        _SCHEMA_FILES.setdefault(digest, {p.name: p.read_bytes() for p in sorted(staged.glob("*.parquet"))})
+    else:
+        for name, data in made.items():
+            (staged / name).write_bytes(data)
     final = paths.published_dir / SCHEMA_DIR
     old = paths.staging_dir / f"old-schema-{uuid.uuid4().hex}"
     if final.exists():
@@ -224,19 +230,16 @@ def _write_schema_files(paths: AnalystPaths, ddl_dir: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-# DDL digest -> file name -> bytes of the empty Parquet files: they depend on the DDL alone, so a
-# process that builds many catalogs (the test suite, a bench) exports them once.
+# DDL digest -> file name -> bytes of the empty Parquet files: they depend on the DDL's text alone
+# (keyed by it as read now), so a process that builds many catalogs (the test suite, a bench)
+# exports them once.
 _SCHEMA_FILES: dict[str, dict[str, bytes]] = {}
 
 
-def _schema_file_bytes(ddl_dir: Path) -> dict[str, bytes]:
-    digest = warehouse_schema(ddl_dir).digest
-    made = _SCHEMA_FILES.get(digest)
-    if made is not None:
-        return made
+def _export_schema_files(scripts: Sequence[str], into: Path) -> None:
     con = duckdb.connect()
     try:
-        for script in ddl_scripts(ddl_dir):
+        for script in scripts:
             con.execute(script)
         tables = [
             str(r[0])
@@ -244,15 +247,12 @@ def _schema_file_bytes(ddl_dir: Path) -> dict[str, bytes]:
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
             ).fetchall()
         ]
-        with tempfile.TemporaryDirectory(prefix="spx-schema-files-") as scratch:
-            for table in tables:
-                name = PUBLICATION_FILE if table == "run_publications" else table
-                target = _lit((Path(scratch) / f"{name}.parquet").as_posix())
-                con.execute(f"COPY (SELECT * FROM {_q(table)} LIMIT 0) TO {target} (FORMAT parquet)")
-            made = {path.name: path.read_bytes() for path in sorted(Path(scratch).glob("*.parquet"))}
+        for table in tables:
+            name = PUBLICATION_FILE if table == "run_publications" else table
+            target = _lit((into / f"{name}.parquet").as_posix())
+            con.execute(f"COPY (SELECT * FROM {_q(table)} LIMIT 0) TO {target} (FORMAT parquet)")
     finally:
         con.close()
-    return _SCHEMA_FILES.setdefault(digest, made)
 
 
 class AnalystCatalog:

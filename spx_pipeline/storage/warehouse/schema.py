@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -84,13 +85,18 @@ def ddl_scripts(directory: Path | None = None) -> list[str]:
     return [render_ddl(path.read_text(encoding="utf-8")) for path in ddl_files(directory)]
 
 
+def ddl_digest(scripts: Sequence[str]) -> str:
+    """What names a DDL's text: equal digests, equal DDL."""
+    return hashlib.sha256("\n".join(scripts).encode("utf-8")).hexdigest()
+
+
 @cache
 def warehouse_schema(directory: Path = WAREHOUSE_DDL_DIR) -> WarehouseSchema:
     """The schema the DDL in ``directory`` creates (applied once per process to an in-memory DuckDB)."""
     import duckdb
 
     scripts = ddl_scripts(directory)
-    digest = hashlib.sha256("\n".join(scripts).encode("utf-8")).hexdigest()
+    digest = ddl_digest(scripts)
     con = duckdb.connect()
     try:
         for script in scripts:

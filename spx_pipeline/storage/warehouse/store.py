@@ -212,6 +212,7 @@ class Warehouse:
     def ensure_schema(self) -> list[str]:
         """Apply every DDL file in order (CREATE ... IF NOT EXISTS); return the tables created.
 
+        A new file starts as a copy of the blank this process made from the same DDL (``blank``).
         A warehouse that already has every table, column and description of the DDL is left as it
         is (re-applying the descriptions costs more than the rest of a small step). A table whose
         primary key the DDL changed is rebuilt with its rows (``warehouse_keys``).

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import multiprocessing
-import threading
+import shutil
+import tempfile
 from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from spx_pipeline.storage.warehouse import blank, store
+from spx_pipeline.storage.warehouse import analyst, blank, store
 from spx_pipeline.storage.warehouse.analyst import SCHEMA_DIR
 from spx_pipeline.storage.warehouse.store import Warehouse
+from spx_pipeline_tests.fixtures.trades import race
 
 # What a file's schema is: tables and columns with their types, nullability, defaults and
 # descriptions, constraints (keys, checks), indexes, views and schemas.
@@ -28,8 +30,13 @@ _CATALOG = {
         "ORDER BY ALL"
     ),
     "indexes": "SELECT schema_name, table_name, index_name, sql FROM duckdb_indexes() ORDER BY ALL",
-    "views": ("SELECT schema_name, view_name, sql FROM duckdb_views() WHERE NOT internal ORDER BY ALL"),
+    "views": "SELECT schema_name, view_name, sql FROM duckdb_views() WHERE NOT internal ORDER BY ALL",
 }
+
+
+def _warehouse(path: Path) -> Warehouse:
+    """The DuckDB-file backend whatever the shell sets: the blank is that backend's."""
+    return Warehouse(path, backend="duckdb", lock_timeout=60.0)
 
 
 def _catalog(path: Path) -> dict[str, list[tuple[object, ...]]]:
@@ -38,8 +45,17 @@ def _catalog(path: Path) -> dict[str, list[tuple[object, ...]]]:
 
 
 def _schema_files(path: Path) -> dict[str, bytes]:
-    schema_dir = Warehouse(path).analyst_paths.published_dir / SCHEMA_DIR
+    schema_dir = _warehouse(path).analyst_paths.published_dir / SCHEMA_DIR
     return {p.name: p.read_bytes() for p in sorted(schema_dir.iterdir())}
+
+
+def _new(root: Path) -> Warehouse:
+    root.mkdir()
+    return _warehouse(root / "w.duckdb")
+
+
+def _stray(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if ".blank" in p.name)
 
 
 def test_a_warehouse_started_from_the_blank_is_the_one_the_ddl_makes(
@@ -47,70 +63,91 @@ def test_a_warehouse_started_from_the_blank_is_the_one_the_ddl_makes(
 ) -> None:
     placed: list[bool] = []
     monkeypatch.setattr(store, "place_blank", lambda *a: placed.append(blank.place_blank(*a)) or placed[-1])
-    copied = Warehouse(tmp_path / "copied" / "w.duckdb")
-    copied.path.parent.mkdir()
+    copied = _new(tmp_path / "copied")
     assert set(copied.ensure_schema()) == copied.tables  # every table reported created
     copied.release()
     assert placed == [True]  # the new file started from the blank
 
-    monkeypatch.setattr(store, "place_blank", lambda path, ddl_dir: False)  # the DDL applied as before
-    applied = Warehouse(tmp_path / "applied" / "w.duckdb")
-    applied.path.parent.mkdir()
+    # The reference: the DDL applied to a new file, the schema files exported anew.
+    monkeypatch.setattr(store, "place_blank", lambda path, ddl_dir: False)
+    monkeypatch.setattr(analyst, "_SCHEMA_FILES", {})
+    applied = _new(tmp_path / "applied")
     assert set(applied.ensure_schema()) == applied.tables
     applied.release()
 
     ours, reference = _catalog(copied.path), _catalog(applied.path)
     assert len(ours["columns"]) > 100 and all(row[-1] for row in ours["tables"] if row[0] == "main")
     assert ours == reference
-    # The analysts' empty schema files are the ones exported for this DDL, byte for byte.
-    assert _schema_files(copied.path) == _schema_files(applied.path)
+    assert _schema_files(copied.path) == _schema_files(applied.path)  # the analysts' empty files too
+    assert _stray(copied.path.parent) == []
 
 
 def test_the_blank_never_replaces_a_file_that_is_there(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
     path.write_bytes(b"somebody else's file")
-    assert not blank.place_blank(path, Warehouse(path).ddl_dir)
+    assert not blank.place_blank(path, _warehouse(path).ddl_dir)
     assert path.read_bytes() == b"somebody else's file"
     assert [p.name for p in tmp_path.iterdir()] == ["w.duckdb"]  # no staged copy left behind
 
 
 def test_a_blank_that_cannot_be_written_leaves_the_error_to_the_ddl(tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("x")
-    path = tmp_path / "a-file" / "w.duckdb"
-    assert not blank.place_blank(path, Warehouse(path).ddl_dir)
-    assert not blank.place_blank(tmp_path / "missing" / "w.duckdb", Warehouse(path).ddl_dir)
+    ddl_dir = _warehouse(tmp_path / "w.duckdb").ddl_dir
+    assert not blank.place_blank(tmp_path / "a-file" / "w.duckdb", ddl_dir)
+    assert not blank.place_blank(tmp_path / "missing" / "w.duckdb", ddl_dir)
     assert not (tmp_path / "missing").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+def test_copies_a_killed_process_left_beside_the_warehouse_are_removed(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    for leftover in (".w.duckdb.0a1b.blank", ".w.duckdb.0a1b.blank.wal", ".w.duckdb.2c3d.blank"):
+        (tmp_path / leftover).write_bytes(b"half a copy")
+    (tmp_path / ".other.duckdb.4e5f.blank").write_bytes(b"another warehouse's")
+    assert blank.place_blank(path, _warehouse(path).ddl_dir)
+    assert _stray(tmp_path) == [".other.duckdb.4e5f.blank"]
+    assert _catalog(path)["tables"]
+
+
+def test_no_folder_but_the_warehouses_own_is_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process's first blank is made beside the warehouse: a full or missing temporary folder
+    does not stop a warehouse from being made."""
+    monkeypatch.setattr(blank, "_BLANKS", {})
+    monkeypatch.setattr(analyst, "_SCHEMA_FILES", {})
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-such-folder"))
+    wh = _new(tmp_path / "own")
+    assert set(wh.ensure_schema()) == wh.tables
+    wh.release()
+    assert blank._BLANKS and analyst._SCHEMA_FILES  # both made here, from this process's DDL
+    assert _stray(wh.path.parent) == []
+
+
+def test_a_ddl_edited_while_the_process_runs_is_never_copied_stale(tmp_path: Path) -> None:
+    ddl_dir = tmp_path / "ddl"
+    shutil.copytree(_warehouse(tmp_path / "x.duckdb").ddl_dir, ddl_dir)
+    first = tmp_path / "first.duckdb"
+    assert blank.place_blank(first, ddl_dir)
+    last = sorted(ddl_dir.glob("*.sql"))[-1]
+    last.write_text(last.read_text() + "\nCREATE TABLE IF NOT EXISTS added_later (id INTEGER);\n")
+    second = tmp_path / "second.duckdb"
+    assert blank.place_blank(second, ddl_dir)
+    tables = {row[1] for row in _catalog(second)["tables"]}
+    assert "added_later" in tables and "added_later" not in {row[1] for row in _catalog(first)["tables"]}
 
 
 def test_threads_making_one_new_warehouse_at_once_all_succeed_and_one_made_it(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
-    gate = threading.Barrier(4)
-    created: list[list[str]] = []
-    errors: list[BaseException] = []
-
-    def make() -> None:
-        gate.wait(timeout=60)
-        try:
-            created.append(Warehouse(path).ensure_schema())
-        except BaseException as exc:  # reported below, whatever it is
-            errors.append(exc)
-
-    threads = [threading.Thread(target=make) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
-    assert sorted(len(tables) for tables in created) == [0, 0, 0, len(Warehouse(path).tables)]
-    Warehouse(path).release()
-    assert _catalog(path)["tables"]
+    created = race(*(lambda: _warehouse(path).ensure_schema() for _ in range(4)), timeout=120)
+    _warehouse(path).release()
+    assert sorted(len(tables) for tables in created) == [0, 0, 0, len(_warehouse(path).tables)]
+    assert _catalog(path)["tables"] and _stray(tmp_path) == []
 
 
 def _make_in_a_process(path: str, go: EventType, queue: multiprocessing.Queue[str]) -> None:
     go.wait(timeout=60)
     try:
-        made = Warehouse(Path(path), lock_timeout=60.0).ensure_schema()
-        Warehouse(Path(path)).release()
+        made = _warehouse(Path(path)).ensure_schema()
+        _warehouse(Path(path)).release()
         queue.put(f"ok {len(made)}")
     except BaseException as exc:  # reported to the test, whatever it is
         queue.put(f"{type(exc).__name__}: {exc}")
@@ -128,6 +165,6 @@ def test_two_processes_making_one_new_warehouse_at_once_both_succeed(tmp_path: P
     outcomes = sorted(queue.get(timeout=120) for _ in procs)
     for proc in procs:
         proc.join(timeout=60)
-    assert outcomes == ["ok 0", f"ok {len(Warehouse(path).tables)}"]
+    assert outcomes == ["ok 0", f"ok {len(_warehouse(path).tables)}"]
     assert len(_catalog(path)["columns"]) > 100
-    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".blank")] == []
+    assert _stray(tmp_path) == []
