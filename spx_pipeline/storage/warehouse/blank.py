@@ -12,8 +12,8 @@ of it fails the caller applies the DDL as before, and reports what is wrong as i
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
+import re
 import uuid
 from pathlib import Path
 
@@ -28,24 +28,26 @@ _BLANKS: dict[str, bytes] = {}
 
 def place_blank(path: Path, ddl_dir: Path) -> bool:
     """Put a blank warehouse of ``ddl_dir``'s DDL at ``path`` when nothing is there; True if it did."""
-    if path.exists() or path.with_name(f"{path.name}.wal").exists():
-        return False
-    scripts = ddl_scripts(ddl_dir)
-    digest = ddl_digest(scripts)
-    _remove_leftovers(path)
     staged = path.with_name(f".{path.name}.{uuid.uuid4().hex}.blank")
     try:
+        if path.exists() or path.with_name(f"{path.name}.wal").exists():
+            return False
+        scripts = ddl_scripts(ddl_dir)
+        digest = ddl_digest(scripts)
+        _remove_leftovers(path)
         data = _BLANKS.get(digest)
         if data is None:  # this process's first: the DDL applied to the staged file itself
             _BLANKS.setdefault(digest, _applied(staged, scripts))
         else:
             _write_synced(staged, data)
         os.link(staged, path)
-    except (OSError, duckdb.Error):  # created meanwhile, no such folder, no hard links, disk full
+    # Created meanwhile, no such folder, no hard links, disk full, a DDL file that cannot be read:
+    # applying the DDL instead says what is wrong, as it always did.
+    except (OSError, ValueError, duckdb.Error):
         return False
     finally:
         for name in (staged, staged.with_name(f"{staged.name}.wal")):
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, ValueError):
                 name.unlink()
     _sync_folder(path.parent)
     return True
@@ -84,9 +86,13 @@ def _sync_folder(folder: Path) -> None:
 
 
 def _remove_leftovers(path: Path) -> None:
-    """Staged copies a killed process left beside ``path``. One left between the link and its own
-    removal is a second name of the live file (the data stays under ``path``); one another process
-    is staging right now is only a copy: its link then fails and it applies the DDL instead."""
-    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.blank*"):
+    """Staged copies a killed process left beside ``path`` (named exactly as ``place_blank`` names
+    them, never another file). One left between the link and its own removal is a second name of
+    the live file (the data stays under ``path``); one another process is staging right now is only
+    a copy: its link then fails and it applies the DDL instead."""
+    staged = re.compile(rf"\.{re.escape(path.name)}\.[0-9a-f]{{32}}\.blank(\.wal)?")
+    with os.scandir(path.parent) as entries:
+        leftovers = [entry.path for entry in entries if staged.fullmatch(entry.name)]
+    for leftover in leftovers:
         with contextlib.suppress(OSError):
-            leftover.unlink()
+            os.unlink(leftover)

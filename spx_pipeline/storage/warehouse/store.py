@@ -246,7 +246,8 @@ class Warehouse:
                     con.execute(statement)
                 con.commit()
             except duckdb.Error as exc:
-                con.rollback()
+                with contextlib.suppress(duckdb.Error):  # a failed statement may have ended it already
+                    con.rollback()
                 raise WarehouseError(f"applying warehouse DDL to {self.path} failed: {exc}") from exc
             after = set(tables) if current else set(_table_comments(con))
             # The analysts' catalog exists from the start, so their queries answer "no rows" rather

@@ -99,14 +99,53 @@ def test_a_blank_that_cannot_be_written_leaves_the_error_to_the_ddl(tmp_path: Pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
 
 
-def test_copies_a_killed_process_left_beside_the_warehouse_are_removed(tmp_path: Path) -> None:
-    path = tmp_path / "w.duckdb"
-    for leftover in (".w.duckdb.0a1b.blank", ".w.duckdb.0a1b.blank.wal", ".w.duckdb.2c3d.blank"):
+@pytest.mark.parametrize("name", ["w.duckdb", "w[1].duckdb"])
+def test_copies_a_killed_process_left_beside_the_warehouse_are_removed_and_nothing_else(
+    tmp_path: Path, name: str
+) -> None:
+    path = tmp_path / name
+    hex_a, hex_b = "0a" * 16, "2c" * 16
+    ours = [f".{name}.{hex_a}.blank", f".{name}.{hex_a}.blank.wal", f".{name}.{hex_b}.blank"]
+    others = [
+        f".{name}.2.{hex_a}.blank",  # warehouse `<name>.2`'s copy, staged right now
+        f".{name}.keep.blank.notes",
+        f".{name}.{hex_a}.blankets",
+        f".other.duckdb.{hex_a}.blank",
+        f".w1.duckdb.{hex_a}.blank",  # warehouse `w1.duckdb`'s: what `w[1]` matches as a pattern
+    ]
+    for leftover in ours + others:
         (tmp_path / leftover).write_bytes(b"half a copy")
-    (tmp_path / ".other.duckdb.4e5f.blank").write_bytes(b"another warehouse's")
     assert blank.place_blank(path, _warehouse(path).ddl_dir)
-    assert _stray(tmp_path) == [".other.duckdb.4e5f.blank"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != name) == sorted(others)
     assert _catalog(path)["tables"]
+
+
+def test_a_file_made_while_the_blank_is_staged_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process creates the warehouse between this one's look and its link: the link
+    refuses, the other file stays as it is, and this one applies (here: finds) the DDL."""
+    ddl_dir = _warehouse(tmp_path / "x.duckdb").ddl_dir
+    assert blank.place_blank(tmp_path / "first.duckdb", ddl_dir)  # the blank is in the memo now
+    path = tmp_path / "w.duckdb"
+    write = blank._write_synced
+
+    def staged_then_taken(staged: Path, data: bytes) -> None:
+        write(staged, data)
+        path.write_bytes(b"the other process's warehouse")
+
+    monkeypatch.setattr(blank, "_write_synced", staged_then_taken)
+    assert not blank.place_blank(path, ddl_dir)
+    assert path.read_bytes() == b"the other process's warehouse"
+    assert _stray(tmp_path) == []
+
+
+def test_a_ddl_that_cannot_be_read_places_nothing_and_leaves_the_error_to_the_ddl(tmp_path: Path) -> None:
+    ddl_dir = tmp_path / "ddl"
+    shutil.copytree(_warehouse(tmp_path / "x.duckdb").ddl_dir, ddl_dir)
+    (ddl_dir / "000_not_text.sql").write_bytes(b"\xff\xfe not UTF-8")
+    assert not blank.place_blank(tmp_path / "w.duckdb", ddl_dir)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ddl"]
 
 
 def test_no_folder_but_the_warehouses_own_is_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
