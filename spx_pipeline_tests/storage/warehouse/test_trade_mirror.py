@@ -295,15 +295,17 @@ def test_the_copy_holds_every_column_of_every_trade_as_the_app_database_does(
 
 # Values at the edges of what the copy types in DuckDB: the largest amount SQLite keeps exactly (15
 # significant digits: it stores an amount as a REAL), the smallest, a loss, a
-# NULL amount and flag, a time on the whole second and one with microseconds.
+# NULL amount and flag, a time on the whole second and one with microseconds; text that JSON must
+# escape (each row travels as one JSON array) and text that reads as JSON.
 _EDGES = (
     {"limit_price": Decimal("99999999999.9999"), "realized_pnl": Decimal("-1234.5678"),
      "t1_price": Decimal("0.0001"), "stop_price": None, "pdt_qualified": False,
      "entry_sent_at": datetime(2026, 11, 24, 15, 0, 0, tzinfo=UTC),
-     "closed_at": datetime(2026, 11, 24, 20, 59, 59, 123456, tzinfo=UTC)},
+     "closed_at": datetime(2026, 11, 24, 20, 59, 59, 123456, tzinfo=UTC),
+     "blocked_reason": 'a "quote", a \\ backslash,\na newline, a\ttab, é ✓ 😀 and [1, "x"]'},
     {"limit_price": Decimal("0.05"), "realized_pnl": Decimal("0"), "t1_fraction": Decimal("0.3333"),
      "entry_price": Decimal("827288162633.68"),  # a fixed 4 decimals of its float: ...6801
-     "pdt_qualified": None, "close_reason": "stop"},
+     "pdt_qualified": None, "close_reason": "stop", "blocked_reason": "null"},
 )  # fmt: skip
 
 
