@@ -134,18 +134,17 @@ class TradeStore:
             born.sort(key=_trade_key)
             insert_columns(conn, trades, TRADE.column_values(born))
             planned = f"planned from recommendation run {run_id}"
-            events = [_event(trade, None, planned, now, run_id) for trade in born]
             applied = _compare_and_set_many(
                 conn, [(current, trade_values(new)) for _, current, new, _ in changed]
             )
+            events: list[TradeEvent] = []
             for (index, current, trade, why), ok in zip(changed, applied, strict=True):
                 if ok:
                     events.append(_event(trade, current.state, why, now, run_id))
                     out[index] = PlanOutcome(trade, "replanned")
                 else:  # claimed in the meantime: frozen now
                     out[index] = PlanOutcome(current, "frozen")
-            events.sort(key=_event_key)
-            insert_columns(conn, trade_events, EVENT.column_values(events))
+            insert_columns(conn, trade_events, _event_columns(born, planned, now, run_id, events))
         return [outcome for outcome in out if outcome is not None]
 
     # -- reads ----------------------------------------------------------------------------------
@@ -173,6 +172,8 @@ class TradeStore:
                 found = list(_trades_by_id(conn, list(trade_ids), query).values())
             elif account_ids is not None:
                 found = []
+                if session is not None and _session_is_empty(conn, session):
+                    return []  # a day's first planning: one query, not one per few hundred accounts
                 for chunk in in_chunks(sorted(set(account_ids))):
                     found += _read_trades(conn, query.where(trades.c.account_id.in_(chunk)))
             else:
@@ -241,6 +242,11 @@ class TradeStore:
                 return None
             write_event(conn, stored, current.state, reason, at, run_id=run_id)
         return stored
+
+
+def _session_is_empty(conn: Connection, session: date) -> bool:
+    query = sa.select(trades.c.trade_id).where(trades.c.session_date == session).limit(1)
+    return conn.execute(query).first() is None
 
 
 def _stored_trades(
@@ -329,6 +335,34 @@ def write_event(
 ) -> None:
     """The event of ``trade``'s current version (seq = version: one per change, no gaps)."""
     conn.execute(sa.insert(trade_events), [event_values(_event(trade, before, reason, at, run_id))])
+
+
+def _event_columns(
+    born: Sequence[Trade], reason: str, at: datetime, run_id: str, others: Sequence[TradeEvent]
+) -> dict[str, list[object]]:
+    """``EVENT.column_values`` of the born trades' events (``reason``), then of ``others``, each
+    part in (trade id, seq) order (``born`` comes sorted by id).
+
+    Born trades are planned, version 1 and unfilled, so their events differ only in the trade's id:
+    one event's values are repeated with each trade's id rather than a ``TradeEvent`` made per
+    trade. Trades that differ in anything ``_event`` reads (``_event_inputs``) take the long way.
+    """
+    columns = EVENT.column_values(sorted(others, key=_event_key))
+    if not born:
+        return columns
+    first = _event_inputs(born[0])
+    if any(_event_inputs(trade) != first for trade in born):
+        planned = EVENT.column_values([_event(trade, None, reason, at, run_id) for trade in born])
+    else:
+        template = EVENT.column_values([_event(born[0], None, reason, at, run_id)])
+        planned = {name: values * len(born) for name, values in template.items()}
+        planned["trade_id"] = [trade.trade_id for trade in born]
+    return {name: planned[name] + columns[name] for name in planned}
+
+
+def _event_inputs(trade: Trade) -> tuple[object, ...]:
+    """What ``_event`` reads of a trade besides its id: trades equal in these have equal events."""
+    return (trade.version, trade.state, trade.filled_quantity, trade.exited_quantity, trade.realized_pnl)
 
 
 def _event(trade: Trade, before: TradeState | None, reason: str, at: datetime, run_id: str) -> TradeEvent:

@@ -16,7 +16,7 @@ from spx_pipeline.storage.app import trades as trades_module
 from spx_pipeline.storage.app.claims import claim_entry
 from spx_pipeline.storage.app.database import AppDatabase
 from spx_pipeline.storage.app.tables import trade_events, trades
-from spx_pipeline.storage.app.trade_rows import trade_values
+from spx_pipeline.storage.app.trade_rows import EVENT, trade_values
 from spx_pipeline.storage.app.trades import TradeStore
 from spx_pipeline_tests.fixtures.trades import SESSION, T0, later, make_plan, race
 
@@ -289,3 +289,62 @@ def test_trades_read_before_are_taken_only_while_their_version_is_the_stored_one
     assert outcomes[2].trade.state == TradeState.ENTRY_WORKING
     assert (outcomes[3].trade.version, outcomes[3].trade.plan.planned_quantity) == (2, 1)
     assert all(store.trade(o.trade.trade_id) == o.trade for o in outcomes)
+
+
+def _rows(columns: dict[str, list[object]]) -> list[tuple[object, ...]]:
+    return sorted(zip(*columns.values(), strict=True), key=repr)
+
+
+def test_a_born_trades_event_depends_only_on_its_id_and_what_event_inputs_names() -> None:
+    """The born trades' events are one event's values with each trade's id: that holds only while
+    ``_event`` reads nothing of a trade but its id and ``_event_inputs``. Two trades equal in those
+    and different in every other field must have events that differ only in the trade id."""
+    one = Trade(plan=make_plan(), state=TradeState.PLANNED, version=1, created_at=T0, updated_at=T0)
+    other = dataclasses.replace(
+        one,
+        plan=make_plan(account_id="VA00000002", setup_id="setup-b", quantity=2, limit="9.40", stop=None,
+                       offset="0.10", pdt_qualified=False),
+        blocked_reason="blocked", entry_price=Decimal("4.45"), risk_committed=Decimal("12.0000"),
+        entry_sent_at=later(T0, 1), close_reason=CloseReason.STOP, created_at=later(T0, 2),
+        updated_at=later(T0, 3), closed_at=later(T0, 4),
+    )  # fmt: skip
+    fields = [f.name for f in dataclasses.fields(Trade)]
+    assert trades_module._event_inputs(one) == trades_module._event_inputs(other)
+    differing = {f for f in fields if getattr(one, f) != getattr(other, f)}
+    assert differing >= set(fields) - {
+        "version",
+        "state",
+        "filled_quantity",
+        "exited_quantity",
+        "realized_pnl",
+    }
+    a = trades_module._event(one, None, "why", T0, "rec-1")
+    b = trades_module._event(other, None, "why", T0, "rec-1")
+    assert a.trade_id != b.trade_id and dataclasses.replace(b, trade_id=a.trade_id) == a
+
+
+def test_event_columns_of_born_trades_and_re_plans_are_the_events_one_by_one() -> None:
+    """Each born trade's planned event and each re-plan's event, as ``EVENT.column_values`` of the
+    events made one by one; born trades unlike the first take the long way and say the same."""
+    plans = [make_plan(account_id=f"VA0000000{i}") for i in range(1, 5)]
+    born = sorted(
+        (Trade(plan=p, state=TradeState.PLANNED, version=1, created_at=T0, updated_at=T0) for p in plans),
+        key=lambda t: t.trade_id,
+    )
+    replanned = dataclasses.replace(born[0], version=2)
+    others = [trades_module._event(replanned, TradeState.PLANNED, "re-planned", T0, "rec-2")]
+    for group in (born, [*born[:2], dataclasses.replace(born[2], version=3)]):
+        want = EVENT.column_values(
+            [trades_module._event(t, None, "planned", T0, "rec-2") for t in group] + others
+        )
+        got = trades_module._event_columns(group, "planned", T0, "rec-2", others)
+        assert _rows(got) == _rows(want)
+        assert got["trade_id"][: len(group)] == sorted(t.trade_id for t in group)
+    assert trades_module._event_columns([], "planned", T0, "rec-2", []) == EVENT.column_values([])
+
+
+def test_a_session_without_trades_reads_none_for_any_accounts(app_db: AppDatabase) -> None:
+    store = TradeStore(app_db)
+    trade = _born(store)
+    assert store.trades(session=later(T0, 60 * 24).date(), account_ids=[trade.account_id]) == []
+    assert store.trades(session=SESSION, account_ids=[trade.account_id]) == [trade]
