@@ -32,11 +32,18 @@ FOUR = Decimal("0.0001")
 
 
 def _day(value: object) -> date:
+    if type(value) is pd.Timestamp and value.tzinfo is None:  # a DATE column's rows: few distinct days
+        return _naive_day(value)
     return (
         value
         if isinstance(value, date) and not isinstance(value, pd.Timestamp)
         else pd.Timestamp(value).date()
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _naive_day(value: pd.Timestamp) -> date:
+    return value.date()
 
 
 def plan_from_recommendation(rec: Mapping[str, Any], setup: Setup, *, run_id: str) -> TradePlan:
@@ -50,8 +57,7 @@ def plan_from_recommendation(rec: Mapping[str, Any], setup: Setup, *, run_id: st
         raise OrderPayloadError("symbol", symbol, "the recommendation has no contract to trade")
     limit, stop, t1_price = _exit_prices(rec["limit_price"], setup)
     option_symbol, expiration = _contract(symbol)
-    cost_each = (Decimal(str(rec["suggested_cost"])) / contracts).quantize(FOUR, rounding=ROUND_CEILING)
-    risk_each = cost_each if setup.stop_premium is None else cost_each - setup.stop_premium * MULTIPLIER
+    cost_each, risk_each = _per_contract(rec["suggested_cost"], contracts, setup.stop_premium)
     return TradePlan(
         trade_id=trade_id(session, rec["account_id"], setup.setup_id),
         account_id=rec["account_id"],
@@ -66,7 +72,7 @@ def plan_from_recommendation(rec: Mapping[str, Any], setup: Setup, *, run_id: st
         t1_price=t1_price,
         t1_fraction=Decimal(setup.t1_fraction),
         runner_stop_limit_offset=setup.runner_stop_limit_offset,
-        risk_per_contract=risk_each.quantize(FOUR),
+        risk_per_contract=risk_each,
         cost_per_contract=cost_each,
         pdt_qualified=_flag(rec.get("pdt_qualified")),
         risk_fingerprint=str(rec["risk_fingerprint"]),
@@ -74,9 +80,28 @@ def plan_from_recommendation(rec: Mapping[str, Any], setup: Setup, *, run_id: st
     )
 
 
+def _per_contract(cost: object, contracts: int, stop_premium: Decimal | None) -> tuple[Decimal, Decimal]:
+    """(cost, risk) of one contract. Thousands of accounts share a few costs, so a positive float or
+    whole-number cost is worked out once per (cost, contracts, stop premium); equal ones of a type
+    spell the same text (-0.0 and 0.0 do not: they and other types take the uncached way)."""
+    if type(cost) in _POSITIVE_CACHEABLE and cost > 0:  # -0.0 == 0.0 spells another Decimal
+        return _cached_per_contract(cost, contracts, stop_premium)
+    return _cached_per_contract.__wrapped__(cost, contracts, stop_premium)
+
+
+@functools.lru_cache(maxsize=4096, typed=True)
+def _cached_per_contract(
+    cost: object, contracts: int, stop_premium: Decimal | None
+) -> tuple[Decimal, Decimal]:
+    cost_each = (Decimal(str(cost)) / contracts).quantize(FOUR, rounding=ROUND_CEILING)
+    risk_each = cost_each if stop_premium is None else cost_each - stop_premium * MULTIPLIER
+    return cost_each, risk_each.quantize(FOUR)
+
+
 # Thousands of accounts trade the same few contracts at the same few limits: the tick checks, the
 # exits' prices and the symbol parse are computed once per (limit, setup) and per symbol.
 _CACHEABLE = frozenset({float, int, str, Decimal, np.float64})
+_POSITIVE_CACHEABLE = frozenset({float, int, np.float64})  # equal ones (> 0) spell the same text
 
 
 def _exit_prices(limit_price: object, setup: Setup) -> tuple[Decimal, Decimal | None, Decimal]:

@@ -6,6 +6,8 @@ import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from spx_pipeline.domain.orders import OrderPayloadError, t1_order
@@ -45,6 +47,25 @@ def test_without_a_stop_the_risk_is_the_whole_cost() -> None:
     plan = plan_from_recommendation(_rec(), Setup("setup-b", "bullish"), run_id="rec-1")
     assert plan.stop_price is None and plan.breakeven_runner
     assert plan.risk_per_contract == plan.cost_per_contract == Decimal("441.30")
+
+
+@pytest.mark.parametrize(
+    "cost", [1323.9, 1323, np.float64(1323.9), Decimal("1323.90"), "1323.9", 1323.87, 0.0, -0.0]
+)
+@pytest.mark.parametrize("stop", [None, Decimal("2.20"), Decimal("2.2")])
+def test_cost_and_risk_per_contract_are_what_the_cost_gives_whatever_its_type_and_however_often(
+    cost: object, stop: Decimal | None
+) -> None:
+    """Costs of floats and whole numbers are worked out once per value (the cache): the plan still
+    holds what the row's cost spells, rounded up to the cent fraction, as an uncached Decimal would."""
+    setup = Setup("setup-a", "bullish", stop_premium=stop, t1_gain_pct=Decimal("0.5"))
+    row = _rec(suggested_cost=cost, as_of_date=pd.Timestamp("2026-11-24"))
+    each = (Decimal(str(cost)) / 3).quantize(Decimal("0.0001"), rounding="ROUND_CEILING")
+    risk = each if stop is None else each - stop * 100
+    for _ in range(2):  # the second time from the cache
+        plan = plan_from_recommendation(row, setup, run_id="rec-1")
+        assert (plan.cost_per_contract, plan.risk_per_contract) == (each, risk.quantize(Decimal("0.0001")))
+        assert str(plan.cost_per_contract) == str(each) and plan.session == date(2026, 11, 24)
 
 
 @pytest.mark.parametrize(
