@@ -86,7 +86,8 @@ def _execute_many(
 
 
 def read_columns(conn: Connection, query: sa.Select[Any]) -> dict[str, list[Any]]:
-    """The rows of ``query`` (plain columns of tables) column by column.
+    """The rows of ``query`` (columns of tables, or expressions whose type reads them as they are)
+    column by column.
 
     Each value is converted by its column's result processor, the one SQLAlchemy would apply row by
     row (``Money``, ``UtcDateTime`` included), once per distinct raw value: the processors are pure,

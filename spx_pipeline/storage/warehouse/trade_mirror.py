@@ -137,8 +137,9 @@ def read_app_trades(appdb: AppDatabase, *, now: datetime) -> AppTrades:
 
 @dataclass(frozen=True, slots=True)
 class _Rows:
-    """Rows of an app table, each one JSON array of its columns ``names`` (``as_text``'s values):
-    one Python string per row on the way to DuckDB, which takes the arrays apart (``_write``)."""
+    """Rows of an app table, each one JSON array of the values (``as_text``'s) of the columns the
+    warehouse keeps: one Python string per row on the way to DuckDB, which takes the arrays apart
+    (``_write``). ``names`` and ``integers`` are the warehouse's names for those columns."""
 
     names: tuple[str, ...]
     integers: frozenset[str]  # whole-number columns (read as numbers, typed BIGINT as before)
@@ -149,10 +150,21 @@ class _Rows:
 
 
 _ROW = "_spx_row"
+# App columns the warehouse keeps under another name; its own ``run_id`` is the copying run's.
+_RENAMED = {"trade_orders": {"run_id": "claimed_by_run"}, "trade_events": {"run_id": "recorded_by_run"}}
 
 
-def _json_row(dialect_name: str, table: sa.Table) -> sa.ColumnElement[Any]:
-    values = [as_text(c) for c in table.c]
+def _kept(table: sa.Table) -> list[sa.Column[Any]]:
+    """The columns of ``table`` the warehouse keeps: only they travel (an order's payload does not)."""
+    renamed = _RENAMED.get(table.name, {})
+    wanted = set(column_names(table.name)) - {"run_id"}
+    return [c for c in table.c if renamed.get(c.key, c.key) in wanted]
+
+
+def _json_row(dialect_name: str, columns: list[sa.Column[Any]]) -> sa.ColumnElement[Any]:
+    """The row as one JSON array of its columns' text (SQLite and PostgreSQL both have one; the
+    array takes up to 100 values on PostgreSQL, the tables have at most about 35 columns)."""
+    values = [as_text(c) for c in columns]
     if dialect_name == "sqlite":
         return sa.func.json_array(*values).label(_ROW)
     return sa.cast(sa.func.json_build_array(*values), sa.Text).label(_ROW)
@@ -175,12 +187,14 @@ def _rows_of(
     trades and their events: 0.32 s against 0.65 s). Only the keys and one JSON text per row
     become Python objects.
     """
-    integers = frozenset(c.key for c in table.c if isinstance(c.type, sa.Integer))
-    every = tuple(c.key for c in table.c)
+    kept = _kept(table)
+    renamed = _RENAMED.get(table.name, {})
+    every = tuple(renamed.get(c.key, c.key) for c in kept)
+    integers = frozenset(renamed.get(c.key, c.key) for c in kept if isinstance(c.type, sa.Integer))
     if keys.empty:
         return _Rows(every, integers, [])
     with appdb.engine.connect() as conn:
-        query = sa.select(*(table.c[name] for name in names), _json_row(conn.dialect.name, table))
+        query = sa.select(*(table.c[name] for name in names), _json_row(conn.dialect.name, kept))
         if len(keys) >= WHOLE_WINDOW_SHARE * len(window):
             columns = read_columns(conn, query.where(_windows(since)[table.name]))
         else:
@@ -219,39 +233,43 @@ def copy_trades(
     counts = MirrorCounts(len(new_trades), len(new_orders), len(new_events), repaired)
     if counts.trade_versions or counts.order_versions or counts.events:
         _write(tx, "trades", new_trades, run_id)
-        _write(tx, "trade_orders", new_orders, run_id, {"run_id": "claimed_by_run"})
-        _write(tx, "trade_events", new_events, run_id, {"run_id": "recorded_by_run"})
+        _write(tx, "trade_orders", new_orders, run_id)
+        _write(tx, "trade_events", new_events, run_id)
         tx.publish(run_id, "trades")
     return counts
 
 
-def _write(
-    tx: WarehouseTransaction, table: str, rows: _Rows, run_id: str, renamed: dict[str, str] | None = None
-) -> None:
-    """The rows, stamped with the copying run, replaced by the table's key. The write takes each
-    row's JSON array apart and casts the text ``_rows_of`` read to the table's types inside DuckDB
-    (times on the connection's UTC), so no ``Decimal`` or ``datetime`` is made of each value on the way."""
+def _write(tx: WarehouseTransaction, table: str, rows: _Rows, run_id: str) -> None:
+    """The rows, stamped with the copying run, replaced by the table's key. DuckDB takes each row's
+    JSON array apart and casts the text ``_rows_of`` read to the table's types (times on the
+    connection's UTC), so no ``Decimal`` or ``datetime`` is made of each value on the way. A whole-
+    number column holding anything but a whole number (SQLite keeps what it is given) fails the
+    write, naming the value, rather than being rounded."""
     if not rows:
         return
-    renames = renamed or {}
-    position = {renames.get(n, n): i for i, n in enumerate(rows.names, start=1)}
-    integers = {renames.get(n, n) for n in rows.integers}
-    position.pop("run_id", None)
+    position = {name: i for i, name in enumerate(rows.names, start=1)}
     exprs = []
     for name in column_names(table):
         if name == "run_id":
             exprs.append(f"CAST(? AS VARCHAR) AS {quote_identifier(name)}")
         elif name in position:
             value = f"{_ROW}[{position[name]}]"
-            if name in integers:
-                value = f"CAST({value} AS BIGINT)"
-            exprs.append(_column(name, value))
+            exprs.append(_column(name, _whole(f"{table}.{name}", value) if name in rows.integers else value))
     frame = pd.DataFrame({"j": _objects(rows.rows)}, copy=False)
     select = f"SELECT {', '.join(exprs)} FROM (SELECT from_json(j, '[\"VARCHAR\"]') AS {_ROW} FROM {{rows}})"
     tx.replace_rows_from_query(table, select, {"rows": frame}, [run_id])
 
 
+def _whole(field: str, value: str) -> str:
+    """``value`` as BIGINT when it spells a whole number; anything else fails the query naming it."""
+    return (
+        f"CASE WHEN {value} IS NULL OR regexp_full_match({value}, '-?[0-9]+') THEN CAST({value} AS BIGINT) "
+        f"ELSE error('{field} is not a whole number: ' || {value}) END"
+    )
+
+
 def _objects(values: list[str]) -> np.ndarray:
+    """The texts as an object array, which pandas takes as it is (no copy, no type inference)."""
     out = np.empty(len(values), dtype=object)
     out[:] = values
     return out

@@ -302,8 +302,13 @@ def test_a_born_trades_event_depends_only_on_its_id_and_what_event_inputs_names(
     one = Trade(plan=make_plan(), state=TradeState.PLANNED, version=1, created_at=T0, updated_at=T0)
     other = dataclasses.replace(
         one,
-        plan=make_plan(account_id="VA00000002", setup_id="setup-b", quantity=2, limit="9.40", stop=None,
-                       offset="0.10", pdt_qualified=False),
+        plan=dataclasses.replace(
+            make_plan(account_id="VA00000002", setup_id="setup-b", quantity=2, limit="9.40", stop=None,
+                      t1="9.90", fraction="0.25", offset="0.10", session=later(T0, 60 * 24).date(),
+                      symbol="SPXW261125P05900000", expiration=later(T0, 60 * 48).date(), pdt_qualified=False,
+                      risk_per_contract="941.30", cost_per_contract="941.30"),
+            risk_fingerprint="fp-2", recommendation_run_id="rec-run-2",
+        ),
         blocked_reason="blocked", entry_price=Decimal("4.45"), risk_committed=Decimal("12.0000"),
         entry_sent_at=later(T0, 1), close_reason=CloseReason.STOP, created_at=later(T0, 2),
         updated_at=later(T0, 3), closed_at=later(T0, 4),
@@ -311,6 +316,8 @@ def test_a_born_trades_event_depends_only_on_its_id_and_what_event_inputs_names(
     fields = [f.name for f in dataclasses.fields(Trade)]
     assert trades_module._event_inputs(one) == trades_module._event_inputs(other)
     differing = {f for f in fields if getattr(one, f) != getattr(other, f)}
+    plan_fields = [f.name for f in dataclasses.fields(one.plan)]
+    assert all(getattr(one.plan, f) != getattr(other.plan, f) for f in plan_fields)
     assert differing >= set(fields) - {
         "version",
         "state",

@@ -15,9 +15,10 @@ from spx_pipeline.domain.trades import BrokerFacts, Trade, TradeState, entry_int
 from spx_pipeline.storage.app import bulk
 from spx_pipeline.storage.app.claims import claim_entry, record_facts
 from spx_pipeline.storage.app.database import AppDatabase
-from spx_pipeline.storage.app.tables import order_placements, trade_orders, trades
+from spx_pipeline.storage.app.tables import order_placements, trade_events, trade_orders, trades
 from spx_pipeline.storage.app.trades import TradeStore
 from spx_pipeline.storage.warehouse import trade_mirror
+from spx_pipeline.storage.warehouse.base import WarehouseWriteError
 from spx_pipeline.storage.warehouse.store import Warehouse, WarehouseTransaction
 from spx_pipeline.storage.warehouse.trade_mirror import (
     copy_trades,
@@ -324,6 +325,43 @@ def test_amounts_times_and_flags_at_their_edges_are_copied_exactly(
     _assert_copied_as_the_app_database_holds(app_db, warehouse)
     large = warehouse.query("SELECT max(limit_price)::VARCHAR AS v FROM published.trades")["v"].iloc[0]
     assert large == "99999999999.9999"
+
+
+@pytest.mark.parametrize("read", ["window-read", "key-read"])
+@pytest.mark.parametrize("field", ["trades.planned_quantity", "trade_events.position"])
+def test_a_fraction_in_a_whole_number_column_fails_the_copy_naming_it_never_rounded(
+    sqlite_app_db: AppDatabase, warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch, read: str, field: str
+) -> None:
+    """SQLite keeps 2.5 in an INTEGER column as it is given (no app code writes one): the copy says
+    so rather than holding 2 or 3, and writes nothing."""
+    _day_of_trades(sqlite_app_db)
+    table, column = field.split(".")
+    with sqlite_app_db.engine.begin() as conn:
+        conn.execute(sa.text(f"UPDATE {table} SET {column} = 2.5"))
+    monkeypatch.setattr(trade_mirror, "WHOLE_WINDOW_SHARE", 0.0 if read == "window-read" else 2.0)
+    with pytest.raises(WarehouseWriteError, match=f"{field} is not a whole number: 2.5"):
+        mirror_trades(sqlite_app_db, warehouse, run_id="m-1", now=later(T0, 2))
+    assert warehouse.query("SELECT count(*) AS n FROM trades")["n"].iloc[0] == 0
+
+
+def test_only_the_columns_the_warehouse_keeps_travel(
+    sqlite_app_db: AppDatabase, warehouse: Warehouse
+) -> None:
+    """An order's payload stays in the app database: whatever it holds (bytes, here) is never read
+    by the copy, and every other column still is."""
+    _day_of_trades(sqlite_app_db)
+    with sqlite_app_db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE trade_orders SET payload_json = X'7b7d'"))
+    counts = mirror_trades(sqlite_app_db, warehouse, run_id="m-1", now=later(T0, 2))
+    assert (counts.trade_versions, counts.order_versions, counts.events) == (2, 1, 3)
+    _assert_copied_as_the_app_database_holds(sqlite_app_db, warehouse)
+
+
+@pytest.mark.parametrize("table", [trades, trade_orders, trade_events])
+def test_a_row_travels_in_one_json_array_of_at_most_a_hundred_values(table: sa.Table) -> None:
+    """PostgreSQL's json_build_array takes 100 arguments at most: a table grown past that needs the
+    copy split, and this says so before PostgreSQL does."""
+    assert 0 < len(trade_mirror._kept(table)) <= 100
 
 
 def _assert_copied_as_the_app_database_holds(app_db: AppDatabase, warehouse: Warehouse) -> None:
