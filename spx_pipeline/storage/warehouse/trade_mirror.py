@@ -200,8 +200,8 @@ def _rows_of(
         else:
             columns = read_columns_in(conn, query, table.c[names[0]], keys[names[0]].tolist())
     wanted = set(zip(*(keys[name].tolist() for name in names), strict=True))
-    kept = list(map(wanted.__contains__, zip(*(columns[name] for name in names), strict=True)))
-    rows = columns[_ROW] if all(kept) else list(compress(columns[_ROW], kept))
+    asked = list(map(wanted.__contains__, zip(*(columns[name] for name in names), strict=True)))
+    rows = columns[_ROW] if all(asked) else list(compress(columns[_ROW], asked))
     return _Rows(every, integers, rows)
 
 
