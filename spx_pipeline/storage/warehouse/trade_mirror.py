@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from itertools import compress
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -255,7 +254,7 @@ def _write(tx: WarehouseTransaction, table: str, rows: _Rows, run_id: str) -> No
         elif name in position:
             value = f"{_ROW}[{position[name]}]"
             exprs.append(_column(name, _whole(f"{table}.{name}", value) if name in rows.integers else value))
-    frame = pd.DataFrame({"j": _objects(rows.rows)}, copy=False)
+    frame = pd.DataFrame({"j": rows.rows}, dtype=object)
     select = f"SELECT {', '.join(exprs)} FROM (SELECT from_json(j, '[\"VARCHAR\"]') AS {_ROW} FROM {{rows}})"
     tx.replace_rows_from_query(table, select, {"rows": frame}, [run_id])
 
@@ -266,13 +265,6 @@ def _whole(field: str, value: str) -> str:
         f"CASE WHEN {value} IS NULL OR regexp_full_match({value}, '-?[0-9]+') THEN CAST({value} AS BIGINT) "
         f"ELSE error('{field} is not a whole number: ' || {value}) END"
     )
-
-
-def _objects(values: list[str]) -> np.ndarray:
-    """The texts as an object array, which pandas takes as it is (no copy, no type inference)."""
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
-    return out
 
 
 def _column(name: str, value: str) -> str:
