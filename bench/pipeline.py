@@ -18,7 +18,8 @@ over the whole run (this process, all stages). Order previews are off by default
 one broker call per unblocked recommendation). Nothing is asserted; the table is the result, sizes
 side by side from one run (``pipeline_tables.py`` prints it and the tables below).
 A second table per size sets each stage beside the broker stage of the same run (stage seconds /
-balances seconds; the per-account stages aim below 0.20) with this process's CPU over each stage.
+balances seconds; the per-account stages aim below 0.20) with this process's CPU over each stage,
+and a stage that is a graph (tickets) op by op.
 ``--rerun`` times the job again on the same stores (the schedule's next run); ``--history DAYS``
 then ages the first run's trades, events and tickets into DAYS earlier sessions (``history.py``)
 and times a new day's first run, on tables grown as a daily schedule grows them.
@@ -57,6 +58,7 @@ from stage_times import (
     STAGES,
     CpuSampler,
     Measured,
+    graph_steps,
     shard_stage,
     stage_cpu,
     stage_seconds,
@@ -270,6 +272,7 @@ def measure(
     return Measured(
         n, result.success, wall, seconds, rows, checks, requests, pool, client_cpu, server_cpu, reconcile,
         executor, workers if executor != "in_process" else 0, sharded, cpu, load, rerun, history,
+        {stage: graph_steps(spans, prefix) for stage, (prefix, _) in STAGES.items()},
     )  # fmt: skip
 
 

@@ -111,6 +111,10 @@ def print_stage_ratios(results: list[Measured]) -> None:
             print(f"| {name} | {m.seconds[stage]:.2f} | {ratio:.2f}{flag} | {cpu:.2f} |")
         print(f"| whole run | {m.wall_s:.2f} | {m.wall_s / base if base > 0 else float('nan'):.2f} "
               f"| {m.client_cpu_s:.2f} |")  # fmt: skip
+        for stage, ops in m.steps.items():
+            if ops:
+                shares = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in ops.items())
+                print(f"\n{stage}, op by op in the order they started: {shares}")
 
 
 def _seconds(value: float | None) -> str:

@@ -50,6 +50,7 @@ class Measured:
     load: tuple[float, float] = (float("nan"), float("nan"))  # 1-minute load average before and after
     rerun: dict[str, float] | None = None  # the same job again on the same stores: stage seconds, "whole run"
     history: dict[str, float] | None = None  # a later day's first run (--history): stage seconds, "whole run"
+    steps: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)  # graph stages' op seconds
 
     @property
     def label(self) -> str:
@@ -86,6 +87,15 @@ def stage_span(spans: dict[str, tuple[float, float]], prefix: str) -> tuple[floa
     graph = prefix if prefix.endswith(".") else prefix + "."
     chosen = [v for k, v in spans.items() if k == prefix or k.startswith(graph)]
     return (min(a for a, _ in chosen), max(b for _, b in chosen)) if chosen else None
+
+
+def graph_steps(spans: dict[str, tuple[float, float]], prefix: str) -> dict[str, float]:
+    """Seconds of each op of a stage that is a graph (``prefix`` ends in a dot), in the order they
+    started: where in the stage its time goes. Empty for a stage of one step."""
+    if not prefix.endswith("."):
+        return {}
+    mine = sorted((v, k.removeprefix(prefix)) for k, v in spans.items() if k.startswith(prefix))
+    return {name: end - start for (start, end), name in mine}
 
 
 def stage_seconds(spans: dict[str, tuple[float, float]], prefix: str) -> float:
