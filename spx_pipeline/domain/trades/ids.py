@@ -17,24 +17,31 @@ from spx_pipeline.domain.trades.records import Leg
 _SUFFIX = {Leg.ENTRY: "entry", Leg.T1: "t1", Leg.RUNNER_STOP: "stop"}
 
 
+@functools.lru_cache(maxsize=64, typed=True)
+def _day_texts(session: date) -> tuple[str, str]:
+    """(``20261124``, the session's JSON string): a day's thousands of trades share them, and
+    ``strftime`` alone cost more than the rest of naming a trade."""
+    return f"{session:%Y%m%d}", _json_string(session.isoformat())
+
+
 @functools.lru_cache(maxsize=1 << 15)  # a trade's id and tag hash the same key: once
 def _digest(session: date, account_id: str, setup_id: str) -> str:
     # JSON, not text joining: ids may hold '-', '_' or '.', and no separator is unambiguous. Spelled
     # as ``json.dumps([...])`` spells a list of strings (its encoder, its ", "), without its machinery.
-    key = "[" + ", ".join(_json_string(v) for v in (session.isoformat(), account_id, setup_id)) + "]"
+    key = f"[{_day_texts(session)[1]}, {_json_string(account_id)}, {_json_string(setup_id)}]"
     return hashlib.sha256(key.encode()).hexdigest()
 
 
 @functools.lru_cache(maxsize=1 << 15)  # planning names each trade twice (its key, then its plan)
 def trade_id(session: date, account_id: str, setup_id: str) -> str:
     """``T20261124-<12 hex>``: one per account x setup x session."""
-    return f"T{session:%Y%m%d}-{_digest(session, account_id, setup_id)[:12]}"
+    return f"T{_day_texts(session)[0]}-{_digest(session, account_id, setup_id)[:12]}"
 
 
 @functools.lru_cache(maxsize=1 << 15)
 def trade_tag(session: date, account_id: str, setup_id: str) -> str:
     """The base every order tag of the trade starts with (``spx-20261124-<16 hex>``)."""
-    return f"spx-{session:%Y%m%d}-{_digest(session, account_id, setup_id)[:16]}"
+    return f"spx-{_day_texts(session)[0]}-{_digest(session, account_id, setup_id)[:16]}"
 
 
 def order_tag(base: str, leg: Leg, seq: int) -> str:
