@@ -182,6 +182,7 @@ def store_order_tickets(
     clock: ClockResource,
 ) -> None:
     """The tickets and the trades' copy go in one transaction: one commit, one analyst-copy check.
+    The tickets are written while the copy reads the trades it lacks from the app database.
 
     Unpreviewed tickets are made in the warehouse from the batch's trades and shape legs; previewed
     ones are written as the rows the preview filled in.
@@ -190,12 +191,15 @@ def store_order_tickets(
     with collector_paused():
         app = read_app_trades(appdb, now=now)
         with wh.transaction() as tx:
-            if previewed is None:
-                tx.replace_rows_from_query("order_tickets", *built.sql())
-            else:
-                tx.replace_rows("order_tickets", previewed)
-            tx.publish_self_contained_runs("order_tickets", [built.run_id] if len(built) else [])
-            copied = copy_trades(tx, appdb, app, run_id=context.run.run_id, now=now)
+
+            def write_tickets() -> None:  # while the trades' copy reads the app database
+                if previewed is None:
+                    tx.replace_rows_from_query("order_tickets", *built.sql())
+                else:
+                    tx.replace_rows("order_tickets", previewed)
+                tx.publish_self_contained_runs("order_tickets", [built.run_id] if len(built) else [])
+
+            copied = copy_trades(tx, appdb, app, run_id=context.run.run_id, now=now, alongside=write_tickets)
             shown = tx.query(
                 "SELECT ticket_id, trade_id, setup_id, account_id, leg, option_symbol, side, order_type, "
                 "quantity, price, stop_price, preview_status FROM order_tickets WHERE run_id = ? "

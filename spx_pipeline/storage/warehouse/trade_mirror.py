@@ -13,6 +13,8 @@ published by the next copy too, once they are older than a placement can take.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import compress
@@ -211,23 +213,37 @@ def mirror_trades(appdb: AppDatabase, warehouse: Warehouse, *, run_id: str, now:
         return copy_trades(tx, appdb, app, run_id=run_id, now=now)
 
 
+def _nothing() -> None:
+    return None
+
+
 def copy_trades(
-    tx: WarehouseTransaction, appdb: AppDatabase, app: AppTrades, *, run_id: str, now: datetime
+    tx: WarehouseTransaction,
+    appdb: AppDatabase,
+    app: AppTrades,
+    *,
+    run_id: str,
+    now: datetime,
+    alongside: Callable[[], None] = _nothing,
 ) -> MirrorCounts:
     """``mirror_trades`` inside a transaction the caller holds (a stage writing its own rows in the
-    same one commits once): what the warehouse lacks of ``app`` is written and published."""
-    new_trades = _rows_of(
-        appdb, trades, _newer(tx, app.trades, "trades", "trade_id", "version"), ["trade_id"],
-        window=app.trades, since=app.since,
-    )  # fmt: skip
-    new_orders = _rows_of(
-        appdb, trade_orders, _newer(tx, app.orders, "trade_orders", "tag", "version"), ["tag"],
-        window=app.orders, since=app.since,
-    )  # fmt: skip
-    new_events = _rows_of(
-        appdb, trade_events, _newer(tx, app.events, "trade_events", "trade_id", "seq"), ["trade_id", "seq"],
-        window=app.events, since=app.since,
-    )  # fmt: skip
+    same one commits once): what the warehouse lacks of ``app`` is written and published.
+
+    Once the keys the warehouse lacks are known, their rows are read from the app database on a
+    thread of their own while ``alongside`` (the caller's own writes to ``tx``) runs on this one:
+    DuckDB and SQLite both release the interpreter lock while they work, so a day's first copy
+    reads its 20,000 trades while the tickets are written. Only this thread touches ``tx``; an
+    error on either side fails the copy once the other side is done.
+    """
+    missing = (
+        _newer(tx, app.trades, "trades", "trade_id", "version"),
+        _newer(tx, app.orders, "trade_orders", "tag", "version"),
+        _newer(tx, app.events, "trade_events", "trade_id", "seq"),
+    )
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="trade-copy-read") as pool:
+        reading = pool.submit(_missing_rows, appdb, app, *missing)
+        alongside()
+        new_trades, new_orders, new_events = reading.result()
     repaired = _repair_placements(appdb, tx, app.placements, run_id=run_id, now=now)
     counts = MirrorCounts(len(new_trades), len(new_orders), len(new_events), repaired)
     if counts.trade_versions or counts.order_versions or counts.events:
@@ -236,6 +252,21 @@ def copy_trades(
         _write(tx, "trade_events", new_events, run_id)
         tx.publish(run_id, "trades")
     return counts
+
+
+def _missing_rows(
+    appdb: AppDatabase,
+    app: AppTrades,
+    trade_keys: pd.DataFrame,
+    order_keys: pd.DataFrame,
+    event_keys: pd.DataFrame,
+) -> tuple[_Rows, _Rows, _Rows]:
+    """The app database's rows of the trades, orders and events whose keys the warehouse lacks."""
+    return (
+        _rows_of(appdb, trades, trade_keys, ["trade_id"], window=app.trades, since=app.since),
+        _rows_of(appdb, trade_orders, order_keys, ["tag"], window=app.orders, since=app.since),
+        _rows_of(appdb, trade_events, event_keys, ["trade_id", "seq"], window=app.events, since=app.since),
+    )
 
 
 def _write(tx: WarehouseTransaction, table: str, rows: _Rows, run_id: str) -> None:

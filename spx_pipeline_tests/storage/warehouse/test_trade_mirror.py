@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -408,11 +409,17 @@ def _stored(wh: Warehouse, *, tickets: bool = True) -> dict[str, str]:
 
 
 @both_backends
+@pytest.mark.parametrize("tickets_written", ["before", "alongside"])
 def test_a_copy_inside_the_tickets_transaction_writes_what_two_transactions_wrote(
-    sqlite_app_db: AppDatabase, warehouse: Warehouse, warehouse_backend: str, tmp_path: Path
+    sqlite_app_db: AppDatabase,
+    warehouse: Warehouse,
+    warehouse_backend: str,
+    tmp_path: Path,
+    tickets_written: str,
 ) -> None:
     """The tickets store writes its tickets and the trades' copy in one transaction: same rows and
-    publications (orders, then trades) as the tickets' own write followed by ``mirror_trades``."""
+    publications (orders, then trades) as the tickets' own write followed by ``mirror_trades``,
+    whether the tickets are written before the copy or ``alongside`` its read of the app database."""
     _day_of_trades(sqlite_app_db)
     now = later(T0, 2)
     apart = Warehouse(tmp_path / "apart.duckdb", lock_timeout=10.0, backend=warehouse_backend)
@@ -422,9 +429,16 @@ def test_a_copy_inside_the_tickets_transaction_writes_what_two_transactions_wrot
 
     app = read_app_trades(sqlite_app_db, now=now)
     with warehouse.transaction() as tx:
-        tx.replace_rows("order_tickets", _tickets("m-1"), key_columns=["ticket_id"])
-        tx.publish_self_contained("order_tickets", _tickets("m-1"))
-        counts = copy_trades(tx, sqlite_app_db, app, run_id="m-1", now=now)
+
+        def write_tickets() -> None:
+            tx.replace_rows("order_tickets", _tickets("m-1"), key_columns=["ticket_id"])
+            tx.publish_self_contained("order_tickets", _tickets("m-1"))
+
+        if tickets_written == "before":
+            write_tickets()
+            counts = copy_trades(tx, sqlite_app_db, app, run_id="m-1", now=now)
+        else:
+            counts = copy_trades(tx, sqlite_app_db, app, run_id="m-1", now=now, alongside=write_tickets)
     assert counts == counts_apart and counts.total
     assert _stored(warehouse) == _stored(apart)
     stages = warehouse.query("SELECT stage FROM run_publications ORDER BY seq")["stage"]
@@ -445,6 +459,73 @@ def test_a_failed_copy_rolls_the_tickets_of_its_transaction_back(
     with pytest.raises(RuntimeError, match="publication refused"), warehouse.transaction() as tx:
         tx.replace_rows("order_tickets", _tickets("m-1"), key_columns=["ticket_id"])
         copy_trades(tx, sqlite_app_db, app, run_id="m-1", now=later(T0, 2))
+    assert warehouse.query("SELECT count(*) AS n FROM order_tickets")["n"][0] == 0
+    assert warehouse.query("SELECT count(*) AS n FROM trades")["n"][0] == 0
+
+
+def test_the_app_rows_are_read_on_another_thread_while_alongside_runs_on_the_callers(
+    sqlite_app_db: AppDatabase, warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each side waits for the other to have started: run one after the other, they would not meet.
+    Only the caller's thread touches the transaction."""
+    _day_of_trades(sqlite_app_db)
+    app = read_app_trades(sqlite_app_db, now=later(T0, 2))
+    reading, writing = threading.Event(), threading.Event()
+    threads: dict[str, int] = {}
+    read_rows = trade_mirror._missing_rows
+
+    def read_meeting_the_writer(*args: object) -> object:
+        threads["read"] = threading.get_ident()
+        reading.set()
+        assert writing.wait(60), "the tickets were not written while the rows were read"
+        return read_rows(*args)  # type: ignore[arg-type]
+
+    def write_meeting_the_reader() -> None:
+        threads["write"] = threading.get_ident()
+        assert reading.wait(60), "the rows were not read while the tickets were written"
+        writing.set()
+        tx.replace_rows("order_tickets", _tickets("m-1"), key_columns=["ticket_id"])
+
+    monkeypatch.setattr(trade_mirror, "_missing_rows", read_meeting_the_writer)
+    with warehouse.transaction() as tx:
+        counts = copy_trades(
+            tx, sqlite_app_db, app, run_id="m-1", now=later(T0, 2), alongside=write_meeting_the_reader
+        )
+    assert threads["write"] == threading.get_ident() != threads["read"]
+    assert counts.trade_versions == 2
+    assert warehouse.query("SELECT count(*) AS n FROM order_tickets")["n"][0] == len(_tickets("m-1"))
+
+
+@pytest.mark.parametrize("failing", ["alongside", "read"])
+def test_a_failure_on_either_side_of_the_copy_fails_it_once_both_are_done_and_writes_nothing(
+    sqlite_app_db: AppDatabase, warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    _day_of_trades(sqlite_app_db)
+    app = read_app_trades(sqlite_app_db, now=later(T0, 2))
+    done: list[str] = []
+    read_rows = trade_mirror._missing_rows
+
+    def read(*args: object) -> object:
+        if failing == "read":
+            raise RuntimeError("app database gone")
+        rows = read_rows(*args)  # type: ignore[arg-type]
+        done.append("read")
+        return rows
+
+    def write_tickets() -> None:
+        tx.replace_rows("order_tickets", _tickets("m-1"), key_columns=["ticket_id"])
+        if failing == "alongside":
+            raise RuntimeError("tickets refused")
+        done.append("alongside")
+
+    monkeypatch.setattr(trade_mirror, "_missing_rows", read)
+    with (
+        pytest.raises(RuntimeError, match="app database gone" if failing == "read" else "tickets refused"),
+        warehouse.transaction() as tx,
+    ):
+        copy_trades(tx, sqlite_app_db, app, run_id="m-1", now=later(T0, 2), alongside=write_tickets)
+    assert done == ["read" if failing == "alongside" else "alongside"]
+    assert not [t for t in threading.enumerate() if t.name.startswith("trade-copy-read")]
     assert warehouse.query("SELECT count(*) AS n FROM order_tickets")["n"][0] == 0
     assert warehouse.query("SELECT count(*) AS n FROM trades")["n"][0] == 0
 
