@@ -233,17 +233,22 @@ def copy_trades(
     thread of their own while ``alongside`` (the caller's own writes to ``tx``) runs on this one:
     DuckDB and SQLite both release the interpreter lock while they work, so a day's first copy
     reads its 20,000 trades while the tickets are written. Only this thread touches ``tx``; an
-    error on either side fails the copy once the other side is done.
+    error on either side fails the copy once the other side is done. An in-memory SQLite database
+    is another, empty one on every thread: it is read here, after ``alongside``.
     """
     missing = (
         _newer(tx, app.trades, "trades", "trade_id", "version"),
         _newer(tx, app.orders, "trade_orders", "tag", "version"),
         _newer(tx, app.events, "trade_events", "trade_id", "seq"),
     )
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="trade-copy-read") as pool:
-        reading = pool.submit(_missing_rows, appdb, app, *missing)
+    if isinstance(appdb.engine.pool, sa.pool.SingletonThreadPool):  # in-memory SQLite: one per thread
         alongside()
-        new_trades, new_orders, new_events = reading.result()
+        new_trades, new_orders, new_events = _missing_rows(appdb, app, *missing)
+    else:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="trade-copy-read") as pool:
+            reading = pool.submit(_missing_rows, appdb, app, *missing)
+            alongside()
+            new_trades, new_orders, new_events = reading.result()
     repaired = _repair_placements(appdb, tx, app.placements, run_id=run_id, now=now)
     counts = MirrorCounts(len(new_trades), len(new_orders), len(new_events), repaired)
     if counts.trade_versions or counts.order_versions or counts.events:

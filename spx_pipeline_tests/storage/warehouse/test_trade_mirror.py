@@ -496,6 +496,23 @@ def test_the_app_rows_are_read_on_another_thread_while_alongside_runs_on_the_cal
     assert warehouse.query("SELECT count(*) AS n FROM order_tickets")["n"][0] == len(_tickets("m-1"))
 
 
+def test_an_in_memory_app_database_is_read_on_the_callers_thread(tmp_path: Path) -> None:
+    """SQLite's ``:memory:`` is one database per connection, and SQLAlchemy gives each thread its
+    own: read from another thread, the copy would find no tables. It copies what a file copies."""
+    copies = {}
+    for name, url in (("memory", "sqlite://"), ("file", f"sqlite:///{tmp_path / 'app.sqlite'}")):
+        db = AppDatabase(url)
+        db.upgrade()
+        _day_of_trades(db)
+        wh = Warehouse(tmp_path / f"{name}.duckdb", lock_timeout=10.0)
+        wh.ensure_schema()
+        app = read_app_trades(db, now=later(T0, 2))
+        with wh.transaction() as tx:
+            copies[name] = copy_trades(tx, db, app, run_id="m-1", now=later(T0, 2), alongside=lambda: None)
+        db.dispose()
+    assert copies["memory"] == copies["file"] and copies["memory"].trade_versions == 2
+
+
 @pytest.mark.parametrize("failing", ["alongside", "read"])
 def test_a_failure_on_either_side_of_the_copy_fails_it_once_both_are_done_and_writes_nothing(
     sqlite_app_db: AppDatabase, warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch, failing: str
