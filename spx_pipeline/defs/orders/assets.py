@@ -182,7 +182,8 @@ def store_order_tickets(
     clock: ClockResource,
 ) -> None:
     """The tickets and the trades' copy go in one transaction: one commit, one analyst-copy check.
-    The tickets are written while the copy reads the trades it lacks from the app database.
+    The tickets are written while the copy reads the trades it lacks from the app database (a file
+    or a server; an in-memory SQLite database is read after them).
 
     Unpreviewed tickets are made in the warehouse from the batch's trades and shape legs; previewed
     ones are written as the rows the preview filled in.

@@ -17,10 +17,17 @@ from spx_pipeline.domain.trades.records import Leg
 _SUFFIX = {Leg.ENTRY: "entry", Leg.T1: "t1", Leg.RUNNER_STOP: "stop"}
 
 
-@functools.lru_cache(maxsize=64, typed=True)
 def _day_texts(session: date) -> tuple[str, str]:
     """(``20261124``, the session's JSON string): a day's thousands of trades share them, and
-    ``strftime`` alone cost more than the rest of naming a trade."""
+    ``strftime`` alone cost more than the rest of naming a trade. Only a plain ``date`` is looked
+    up: equal aware datetimes of two zones spell two days."""
+    if type(session) is date:
+        return _date_texts(session)
+    return f"{session:%Y%m%d}", _json_string(session.isoformat())
+
+
+@functools.lru_cache(maxsize=64)
+def _date_texts(session: date) -> tuple[str, str]:
     return f"{session:%Y%m%d}", _json_string(session.isoformat())
 
 

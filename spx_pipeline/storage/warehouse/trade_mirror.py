@@ -27,7 +27,7 @@ from spx_pipeline.domain.trades import TERMINAL
 from spx_pipeline.storage.app.bulk import as_text, read_columns, read_columns_in
 from spx_pipeline.storage.app.database import AppDatabase
 from spx_pipeline.storage.app.tables import order_placements, trade_events, trade_orders, trades
-from spx_pipeline.storage.warehouse.base import quote_identifier
+from spx_pipeline.storage.warehouse.base import first_line, quote_identifier
 from spx_pipeline.storage.warehouse.schema import column_names
 from spx_pipeline.storage.warehouse.store import Warehouse, WarehouseTransaction
 
@@ -229,26 +229,17 @@ def copy_trades(
     """``mirror_trades`` inside a transaction the caller holds (a stage writing its own rows in the
     same one commits once): what the warehouse lacks of ``app`` is written and published.
 
-    Once the keys the warehouse lacks are known, their rows are read from the app database on a
-    thread of their own while ``alongside`` (the caller's own writes to ``tx``) runs on this one:
-    DuckDB and SQLite both release the interpreter lock while they work, so a day's first copy
-    reads its 20,000 trades while the tickets are written. Only this thread touches ``tx``; an
-    error on either side fails the copy once the other side is done. An in-memory SQLite database
-    is another, empty one on every thread: it is read here, after ``alongside``.
+    Once the keys the warehouse lacks are known, ``alongside`` (the caller's own writes to ``tx``)
+    runs on this thread while the rows are read from the app database on another (``_read_beside``):
+    DuckDB, SQLite and psycopg2 release the interpreter lock while they work, so a day's first copy
+    reads its 20,000 trades while the tickets are written. Only this thread touches ``tx``.
     """
     missing = (
         _newer(tx, app.trades, "trades", "trade_id", "version"),
         _newer(tx, app.orders, "trade_orders", "tag", "version"),
         _newer(tx, app.events, "trade_events", "trade_id", "seq"),
     )
-    if isinstance(appdb.engine.pool, sa.pool.SingletonThreadPool):  # in-memory SQLite: one per thread
-        alongside()
-        new_trades, new_orders, new_events = _missing_rows(appdb, app, *missing)
-    else:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="trade-copy-read") as pool:
-            reading = pool.submit(_missing_rows, appdb, app, *missing)
-            alongside()
-            new_trades, new_orders, new_events = reading.result()
+    new_trades, new_orders, new_events = _read_beside(appdb, app, missing, alongside)
     repaired = _repair_placements(appdb, tx, app.placements, run_id=run_id, now=now)
     counts = MirrorCounts(len(new_trades), len(new_orders), len(new_events), repaired)
     if counts.trade_versions or counts.order_versions or counts.events:
@@ -257,6 +248,32 @@ def copy_trades(
         _write(tx, "trade_events", new_events, run_id)
         tx.publish(run_id, "trades")
     return counts
+
+
+def _read_beside(
+    appdb: AppDatabase,
+    app: AppTrades,
+    missing: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
+    alongside: Callable[[], None],
+) -> tuple[_Rows, _Rows, _Rows]:
+    """``_missing_rows`` read on a thread of its own while ``alongside`` runs on this one; read here,
+    after it, when nothing runs alongside or when another thread would not reach the same database
+    (only a ``QueuePool``, a file's or a server's, hands any thread a connection to it: SQLite's
+    ``:memory:`` is another, empty database on each thread). An error on either side is raised once
+    both are done, ``alongside``'s first (with the read's, if it failed too, in a note)."""
+    if alongside is _nothing or not isinstance(appdb.engine.pool, sa.pool.QueuePool):
+        alongside()
+        return _missing_rows(appdb, app, *missing)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="trade-copy-read") as pool:
+        reading = pool.submit(_missing_rows, appdb, app, *missing)
+        try:
+            alongside()
+        except BaseException as exc:
+            failed = reading.exception()  # waits for the read: no thread outlives the copy
+            if failed is not None:
+                exc.add_note(f"the trades' copy's read of the app database failed too: {first_line(failed)}")
+            raise
+        return reading.result()
 
 
 def _missing_rows(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
 
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -85,3 +86,21 @@ def test_ids_hash_the_json_of_session_account_and_setup(account: str, setup: str
     digest = hashlib.sha256(json.dumps([day.isoformat(), account, setup]).encode()).hexdigest()
     assert trade_id(day, account, setup) == f"T{day:%Y%m%d}-{digest[:12]}"
     assert trade_tag(day, account, setup) == f"spx-{day:%Y%m%d}-{digest[:16]}"
+
+
+def test_names_are_the_ones_stored_trades_carry() -> None:
+    assert trade_id(DAY, "VA1", "s") == "T20261124-20a63b755385"
+    assert trade_tag(DAY, "VA1", "s") == "spx-20261124-20a63b755385c8a0"
+
+
+def test_equal_instants_in_two_zones_name_their_own_days() -> None:
+    """Aware datetimes of one instant are equal (and hash alike) but spell two days: only a plain
+    date's texts are looked up, so no session takes the day an earlier, equal one spelled."""
+    utc = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+    new_york = datetime(2026, 11, 24, 21, 0, tzinfo=timezone(timedelta(hours=-5)))
+    assert utc == new_york
+    for session, account in ((utc, "A1"), (new_york, "A2"), (pd.Timestamp(utc), "A3"),
+                             (pd.Timestamp(new_york), "A4")):  # fmt: skip
+        digest = hashlib.sha256(json.dumps([session.isoformat(), account, "S"]).encode()).hexdigest()
+        assert trade_id(session, account, "S") == f"T{session:%Y%m%d}-{digest[:12]}"
+        assert trade_tag(session, account, "S") == f"spx-{session:%Y%m%d}-{digest[:16]}"

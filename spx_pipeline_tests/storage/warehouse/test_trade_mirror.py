@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -464,12 +465,12 @@ def test_a_failed_copy_rolls_the_tickets_of_its_transaction_back(
 
 
 def test_the_app_rows_are_read_on_another_thread_while_alongside_runs_on_the_callers(
-    sqlite_app_db: AppDatabase, warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
+    app_db: AppDatabase, warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each side waits for the other to have started: run one after the other, they would not meet.
     Only the caller's thread touches the transaction."""
-    _day_of_trades(sqlite_app_db)
-    app = read_app_trades(sqlite_app_db, now=later(T0, 2))
+    _day_of_trades(app_db)
+    app = read_app_trades(app_db, now=later(T0, 2))
     reading, writing = threading.Event(), threading.Event()
     threads: dict[str, int] = {}
     read_rows = trade_mirror._missing_rows
@@ -489,7 +490,7 @@ def test_the_app_rows_are_read_on_another_thread_while_alongside_runs_on_the_cal
     monkeypatch.setattr(trade_mirror, "_missing_rows", read_meeting_the_writer)
     with warehouse.transaction() as tx:
         counts = copy_trades(
-            tx, sqlite_app_db, app, run_id="m-1", now=later(T0, 2), alongside=write_meeting_the_reader
+            tx, app_db, app, run_id="m-1", now=later(T0, 2), alongside=write_meeting_the_reader
         )
     assert threads["write"] == threading.get_ident() != threads["read"]
     assert counts.trade_versions == 2
@@ -499,7 +500,7 @@ def test_the_app_rows_are_read_on_another_thread_while_alongside_runs_on_the_cal
 def test_an_in_memory_app_database_is_read_on_the_callers_thread(tmp_path: Path) -> None:
     """SQLite's ``:memory:`` is one database per connection, and SQLAlchemy gives each thread its
     own: read from another thread, the copy would find no tables. It copies what a file copies."""
-    copies = {}
+    copies: dict[str, trade_mirror.MirrorCounts] = {}
     for name, url in (("memory", "sqlite://"), ("file", f"sqlite:///{tmp_path / 'app.sqlite'}")):
         db = AppDatabase(url)
         db.upgrade()
@@ -513,35 +514,47 @@ def test_an_in_memory_app_database_is_read_on_the_callers_thread(tmp_path: Path)
     assert copies["memory"] == copies["file"] and copies["memory"].trade_versions == 2
 
 
-@pytest.mark.parametrize("failing", ["alongside", "read"])
-def test_a_failure_on_either_side_of_the_copy_fails_it_once_both_are_done_and_writes_nothing(
-    sqlite_app_db: AppDatabase, warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch, failing: str
+@pytest.mark.parametrize("failing", ["alongside", "read", "both"])
+def test_a_failure_on_either_side_of_the_copy_is_raised_once_both_are_done_and_writes_nothing(
+    app_db: AppDatabase, warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch, failing: str
 ) -> None:
-    _day_of_trades(sqlite_app_db)
-    app = read_app_trades(sqlite_app_db, now=later(T0, 2))
+    """The side that did not fail finishes first, even when it is the slower one (it waits for the
+    other to have failed, then takes its time); ``alongside``'s error wins, the read's in a note."""
+    _day_of_trades(app_db)
+    app = read_app_trades(app_db, now=later(T0, 2))
     done: list[str] = []
     read_rows = trade_mirror._missing_rows
+    alongside_over, read_over = threading.Event(), threading.Event()
 
     def read(*args: object) -> object:
-        if failing == "read":
+        if failing in ("read", "both"):
+            read_over.set()
             raise RuntimeError("app database gone")
+        assert alongside_over.wait(60)
+        time.sleep(0.5)
         rows = read_rows(*args)  # type: ignore[arg-type]
         done.append("read")
         return rows
 
     def write_tickets() -> None:
         tx.replace_rows("order_tickets", _tickets("m-1"), key_columns=["ticket_id"])
-        if failing == "alongside":
+        if failing in ("alongside", "both"):
+            alongside_over.set()
+            if failing == "both":
+                assert read_over.wait(60)
             raise RuntimeError("tickets refused")
+        assert read_over.wait(60)
+        time.sleep(0.5)
         done.append("alongside")
 
     monkeypatch.setattr(trade_mirror, "_missing_rows", read)
-    with (
-        pytest.raises(RuntimeError, match="app database gone" if failing == "read" else "tickets refused"),
-        warehouse.transaction() as tx,
-    ):
-        copy_trades(tx, sqlite_app_db, app, run_id="m-1", now=later(T0, 2), alongside=write_tickets)
-    assert done == ["read" if failing == "alongside" else "alongside"]
+    expected = "app database gone" if failing == "read" else "tickets refused"
+    with pytest.raises(RuntimeError, match=expected) as raised, warehouse.transaction() as tx:
+        copy_trades(tx, app_db, app, run_id="m-1", now=later(T0, 2), alongside=write_tickets)
+    assert done == {"alongside": ["read"], "read": ["alongside"], "both": []}[failing]
+    notes = getattr(raised.value, "__notes__", [])
+    assert notes == (["the trades' copy's read of the app database failed too: app database gone"]
+                     if failing == "both" else [])  # fmt: skip
     assert not [t for t in threading.enumerate() if t.name.startswith("trade-copy-read")]
     assert warehouse.query("SELECT count(*) AS n FROM order_tickets")["n"][0] == 0
     assert warehouse.query("SELECT count(*) AS n FROM trades")["n"][0] == 0
