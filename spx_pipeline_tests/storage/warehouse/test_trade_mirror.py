@@ -518,8 +518,9 @@ def test_an_in_memory_app_database_is_read_on_the_callers_thread(tmp_path: Path)
 def test_a_failure_on_either_side_of_the_copy_is_raised_once_both_are_done_and_writes_nothing(
     app_db: AppDatabase, warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch, failing: str
 ) -> None:
-    """The side that did not fail finishes first, even when it is the slower one (it waits for the
-    other to have failed, then takes its time); ``alongside``'s error wins, the read's in a note."""
+    """The side that did not fail finishes before the failure is raised, even when it is the slower
+    one (it waits for the other to have failed, then takes its time); ``alongside``'s error wins,
+    the read's in a note."""
     _day_of_trades(app_db)
     app = read_app_trades(app_db, now=later(T0, 2))
     done: list[str] = []
