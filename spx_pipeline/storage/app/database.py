@@ -84,6 +84,12 @@ class AppDatabase:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    @property
+    def shared_by_threads(self) -> bool:
+        """Whether every thread that connects reaches this same database: a file's or a server's
+        (a ``QueuePool``). SQLite's ``:memory:`` is another, empty database on each thread."""
+        return isinstance(self.engine.pool, sa.pool.QueuePool)
+
     def migrations(self) -> list[Migration]:
         return load_migrations(self._migrations_dir)
 

@@ -258,10 +258,9 @@ def _read_beside(
 ) -> tuple[_Rows, _Rows, _Rows]:
     """``_missing_rows`` read on a thread of its own while ``alongside`` runs on this one; read here,
     after it, when nothing runs alongside or when another thread would not reach the same database
-    (only a ``QueuePool``, a file's or a server's, hands any thread a connection to it: SQLite's
-    ``:memory:`` is another, empty database on each thread). An error on either side is raised once
-    both are done, ``alongside``'s first (with the read's, if it failed too, in a note)."""
-    if alongside is _nothing or not isinstance(appdb.engine.pool, sa.pool.QueuePool):
+    (``AppDatabase.shared_by_threads``). An error on either side is raised once both are done,
+    ``alongside``'s first (with the read's, if it failed too, in a note)."""
+    if alongside is _nothing or not appdb.shared_by_threads:
         alongside()
         return _missing_rows(appdb, app, *missing)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="trade-copy-read") as pool:

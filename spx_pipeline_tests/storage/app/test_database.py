@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,23 @@ def test_env_url_is_used_and_password_is_masked(monkeypatch: pytest.MonkeyPatch,
     db = AppDatabase("postgresql+psycopg2://spx:hunter2@db.example:5432/app")
     assert "hunter2" not in db.display_url
     assert "hunter2" not in repr(db)
+
+
+def test_a_file_or_a_server_is_shared_by_threads_and_sqlites_memory_is_not(app_db_url: str) -> None:
+    """Each thread that connects to ``:memory:`` gets a database of its own (what the trades' copy
+    asks before reading on another thread)."""
+    assert AppDatabase(app_db_url).shared_by_threads
+    memory = AppDatabase("sqlite://")
+    memory.upgrade()
+    assert not memory.shared_by_threads
+    seen: list[bool] = []
+
+    def has_trades() -> None:
+        with memory.engine.connect() as conn:
+            seen.append(sa.inspect(conn).has_table("trades"))
+
+    worker = threading.Thread(target=has_trades)
+    worker.start()
+    worker.join(60)
+    has_trades()
+    assert seen == [False, True]
