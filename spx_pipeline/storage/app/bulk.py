@@ -28,11 +28,14 @@ def in_chunks(values: Sequence[Any]) -> Iterator[list[Any]]:
 def _processed(process: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
     """``[process(v) for v in values]``, once per distinct object: a run's rows share their
     timestamps and most of their prices as the very same objects. Keyed by identity, never by
-    value (``Decimal("1.10") == Decimal("1.1")`` but they are stored as different text); every
-    value stays alive in ``values`` meanwhile, so no identity is reused."""
+    value (``Decimal("1.10") == Decimal("1.1")`` but they are stored as different text). Every
+    value must stay alive meanwhile, so that no identity is reused: a list or tuple holds its
+    values, but a pandas Series makes a new object for each value it yields, so anything else is
+    listed first."""
+    held = values if isinstance(values, list | tuple) else list(values)
     done: dict[int, Any] = {}
     out = []
-    for value in values:
+    for value in held:
         key = id(value)
         if key in done:
             out.append(done[key])
