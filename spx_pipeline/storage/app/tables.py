@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,6 +21,7 @@ from spx_pipeline.storage.app.migrations import MigrationError, load_migrations
 
 metadata = sa.MetaData()
 _SCALE = Decimal("0.0001")
+_LIMIT = Decimal("1e14")  # NUMERIC(18,4): 14 digits before the point
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -52,6 +53,10 @@ class Money(TypeDecorator[Decimal]):
     SQLite has no decimal type and SQLAlchemy's Numeric warns about float conversion there, so on
     SQLite the value is bound as text (NUMERIC affinity stores it as a number) and read back through
     ``str`` which is exact for the 4-decimal values we keep.
+
+    Both engines store the same number: a value is rounded to 4 places here as PostgreSQL rounds
+    it (halves away from zero), so SQLite never keeps digits PostgreSQL drops; one past 14 digits
+    before the point fails on both, naming it, where only PostgreSQL refused it.
     """
 
     impl = sa.Numeric(18, 4)
@@ -68,13 +73,17 @@ class Money(TypeDecorator[Decimal]):
         number = value if isinstance(value, Decimal) else Decimal(str(value))
         if not number.is_finite():
             raise ValueError(f"money value {value!r} is not a finite number")
-        return str(number) if dialect.name == "sqlite" else number
+        rounded = number.quantize(_SCALE, rounding=ROUND_HALF_UP) if abs(number) < _LIMIT else number
+        if abs(rounded) >= _LIMIT:
+            raise ValueError(f"money value {value!r} does not fit NUMERIC(18,4) (14 digits before the point)")
+        return str(rounded) if dialect.name == "sqlite" else rounded
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
         number = value if isinstance(value, Decimal) else Decimal(str(value))
-        return number.quantize(_SCALE)  # same scale from both engines: Decimal("1.2500")
+        # Same scale from both engines (Decimal("1.2500")), rounded as the bind rounds.
+        return number.quantize(_SCALE, rounding=ROUND_HALF_UP)
 
 
 # The portable SQL types the migrations use, and the column type each reads back as.
