@@ -78,3 +78,16 @@ def test_bulk_insert_of_a_frame_column_stores_each_value(app_db: AppDatabase, pr
     with app_db.engine.connect() as conn:
         read = read_columns(conn, sa.select(probe.c.amount).order_by(probe.c.id))["amount"]
     assert read == [Decimal(str(v)).quantize(Decimal("0.0001")) for v in amounts]
+
+
+def test_an_amount_sqlite_kept_whole_before_reads_back_as_postgresql_stores_it(
+    sqlite_app_db: AppDatabase,
+) -> None:
+    """Rows written before amounts were rounded on the way in still hold every digit on SQLite; they
+    read back rounded as the bind rounds (halves away from zero), not to the even digit."""
+    columns = [sa.Column("id", sa.Integer, primary_key=True), sa.Column("amount", Money())]
+    table = sa.Table("money_probe", sa.MetaData(), *columns)
+    table.create(sqlite_app_db.engine)
+    with sqlite_app_db.engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO money_probe (id, amount) VALUES (1, '0.02745'), (2, '-0.00125')")
+    assert _amounts(sqlite_app_db, table) == [Decimal("0.0275"), Decimal("-0.0013")]
